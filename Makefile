@@ -1,0 +1,45 @@
+# fdfs: a wire-compatible FastDFS (V6.16) tracker, storage server and client in Go.
+#   make dev    all-in-one dev cluster (1 tracker + 2 storages of group1) on loopback
+#   make test   the whole suite (gofmt, vet, fuzz smoke, race, unit/e2e/process/conformance tests)
+#   make build  bin/fdfs
+
+GO ?= go
+DEV_ARGS ?=
+
+.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps clean
+
+all: build
+
+build:
+	$(GO) build -o bin/fdfs ./cmd/fdfs
+
+dev:
+	$(GO) run ./cmd/fdfs dev $(DEV_ARGS)
+
+test:
+	bash scripts/test.sh
+
+fmt-check:
+	@out=$$(find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*' -print0 | xargs -0 gofmt -l); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test ./fdfsengine/... ./trackernode/... ./storagenode/...
+
+e2e:
+	$(GO) test ./tests/...
+
+race:
+	$(GO) test -race ./fdfsengine/... ./trackernode/... ./storagenode/...
+
+fuzz:
+	bash scripts/fuzz.sh
+
+conformance-deps:
+	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
+
+clean:
+	rm -rf bin

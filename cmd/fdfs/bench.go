@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/client"
+)
+
+type benchOptions struct {
+	concurrency int
+	size        int64 // bytes per file
+	count       int   // operations
+	op          string
+	group       string
+	keep        bool
+}
+
+func newBenchCmd() *cobra.Command {
+	var o benchOptions
+	var size string
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Benchmark a cluster: ops/s, MB/s and latency percentiles of uploads and downloads",
+		Long: `bench runs --count operations with --concurrency workers against the cluster.
+--op upload uploads generated content of --size bytes; download first uploads a
+set of files (not measured) and then downloads them round robin; mixed alternates
+uploads and downloads. Files created are deleted at the end unless --keep.
+Content is generated on the fly, so --size 1GiB --count 1 measures big-file
+throughput without holding the file in memory.`,
+		Args: cobra.NoArgs,
+	}
+	cf := addClientFlags(cmd, false)
+	cmd.Flags().IntVar(&o.concurrency, "concurrency", 16, "parallel workers")
+	cmd.Flags().StringVar(&size, "size", "5KB", "file size (B, KB/KiB, MB/MiB, GB/GiB; 1K = 1024)")
+	cmd.Flags().IntVar(&o.count, "count", 1000, "number of operations")
+	cmd.Flags().StringVar(&o.op, "op", "upload", "upload, download or mixed")
+	cmd.Flags().StringVarP(&o.group, "group", "g", "", "upload to this group")
+	cmd.Flags().BoolVar(&o.keep, "keep", false, "keep the files created")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		var err error
+		if o.size, err = parseSize(size); err != nil {
+			return err
+		}
+		if o.concurrency < 1 || o.count < 1 {
+			return errors.New("--concurrency and --count must be at least 1")
+		}
+		if o.op != "upload" && o.op != "download" && o.op != "mixed" {
+			return fmt.Errorf("--op %q: want upload, download or mixed", o.op)
+		}
+		cfg, err := cf.clientConfig()
+		if err != nil {
+			return err
+		}
+		// Measure the servers, not connection setup: keep one pooled
+		// connection per worker and server even if client.conf says
+		// use_connection_pool = false.
+		cfg.MaxIdlePerHost = o.concurrency
+		cl, err := client.New(cfg)
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runBench(ctx, cmd.OutOrStdout(), cl, o)
+	}
+	return cmd
+}
+
+// parseSize parses "5KB", "1GiB", "512", "2m": binary units, as FastDFS
+// configuration sizes.
+func parseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := int64(1)
+	if t != "" {
+		switch t[len(t)-1] {
+		case 'K':
+			mult = 1 << 10
+		case 'M':
+			mult = 1 << 20
+		case 'G':
+			mult = 1 << 30
+		case 'T':
+			mult = 1 << 40
+		}
+		if mult > 1 {
+			t = t[:len(t)-1]
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return n * mult, nil
+}
+
+// patternReader yields n bytes of a fixed pseudo-random 64 KiB pattern:
+// upload content for any size without holding it in memory.
+type patternReader struct {
+	n   int64
+	off int
+}
+
+var pattern = func() []byte {
+	b := make([]byte, 64<<10)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}()
+
+func (p *patternReader) Read(b []byte) (int, error) {
+	if p.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(b)) > p.n {
+		b = b[:p.n]
+	}
+	n := 0
+	for n < len(b) {
+		c := copy(b[n:], pattern[p.off:])
+		n += c
+		p.off = (p.off + c) % len(pattern)
+	}
+	p.n -= int64(n)
+	return n, nil
+}
+
+// benchResult accumulates one run's measurements.
+type benchResult struct {
+	mu        sync.Mutex
+	latencies []time.Duration
+	bytes     int64
+	failed    int
+	firstErr  error
+	created   []string
+}
+
+func (r *benchResult) record(d time.Duration, n int64, id string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.failed++
+		if r.firstErr == nil {
+			r.firstErr = err
+		}
+		return
+	}
+	r.latencies = append(r.latencies, d)
+	r.bytes += n
+	if id != "" {
+		r.created = append(r.created, id)
+	}
+}
+
+func runBench(ctx context.Context, w io.Writer, cl *client.Client, o benchOptions) error {
+	opt := client.UploadOptions{Group: o.group, Ext: "bin"}
+	upload := func() (string, error) {
+		return cl.Upload(ctx, &patternReader{n: o.size}, o.size, opt)
+	}
+
+	// Files to download, uploaded before the clock starts.
+	var seed []string
+	if o.op != "upload" {
+		n := min(o.count, 4*o.concurrency)
+		fmt.Fprintf(w, "preparing %d files of %d bytes...\n", n, o.size)
+		for range n {
+			id, err := upload()
+			if err != nil {
+				return fmt.Errorf("preparing download files: %w", err)
+			}
+			seed = append(seed, id)
+		}
+	}
+
+	res := &benchResult{latencies: make([]time.Duration, 0, o.count)}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range min(o.concurrency, o.count) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if i >= int64(o.count) {
+					return
+				}
+				t0 := time.Now()
+				if o.op == "upload" || o.op == "mixed" && i%2 == 0 {
+					id, err := upload()
+					res.record(time.Since(t0), o.size, id, err)
+					continue
+				}
+				n, err := cl.Download(ctx, seed[int(i)%len(seed)], 0, 0, io.Discard)
+				res.record(time.Since(t0), n, "", err)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	printBench(w, o, res, elapsed)
+
+	if !o.keep {
+		cleanup := append(seed, res.created...)
+		deleteAll(context.WithoutCancel(ctx), cl, cleanup, o.concurrency)
+	}
+	if res.failed > 0 {
+		return fmt.Errorf("%d of %d operations failed, first: %w", res.failed, o.count, res.firstErr)
+	}
+	return ctx.Err()
+}
+
+func printBench(w io.Writer, o benchOptions, r *benchResult, elapsed time.Duration) {
+	lat := r.latencies
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+	}
+	secs := elapsed.Seconds()
+	fmt.Fprintf(w, "op=%s size=%d concurrency=%d count=%d\n", o.op, o.size, o.concurrency, o.count)
+	fmt.Fprintf(w, "ok=%d failed=%d elapsed=%s\n", len(lat), r.failed, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "ops/s=%.1f MB/s=%.2f\n", float64(len(lat))/secs, float64(r.bytes)/1e6/secs)
+	fmt.Fprintf(w, "latency p50=%s p90=%s p99=%s max=%s\n",
+		pct(0.50).Round(time.Microsecond), pct(0.90).Round(time.Microsecond),
+		pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond))
+}
+
+// deleteAll deletes the files with n workers, ignoring failures (best
+// effort cleanup).
+func deleteAll(ctx context.Context, cl *client.Client, ids []string, n int) {
+	ch := make(chan string)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range ch {
+				cl.Delete(ctx, id)
+			}
+		}()
+	}
+	for _, id := range ids {
+		ch <- id
+	}
+	close(ch)
+	wg.Wait()
+}
+
+func init() { rootCmd.AddCommand(newBenchCmd()) }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/storagenode"
+	"github.com/fdfsgo/fdfs/trackernode"
+)
+
+// server is what the tracker and storage daemons have in common.
+type server interface {
+	Start() error
+	Addr() string
+	Close() error
+}
+
+func init() {
+	rootCmd.AddCommand(daemonCmd("tracker", "Run a tracker server in the foreground",
+		"fdfs tracker --config /etc/fdfs/tracker.conf",
+		func(path string) (server, error) {
+			cfg, err := conf.LoadTracker(path)
+			if err != nil {
+				return nil, err
+			}
+			if cfg.Disabled {
+				return nil, errors.New("the config file is disabled (disabled = true)")
+			}
+			log := newLogger(os.Stderr, cfg.LogLevel).With("node", "tracker")
+			srv, err := trackernode.New(cfg, log)
+			return srv, err
+		}))
+	rootCmd.AddCommand(daemonCmd("storage", "Run a storage server in the foreground",
+		"fdfs storage --config /etc/fdfs/storage.conf",
+		func(path string) (server, error) {
+			cfg, err := conf.LoadStorage(path)
+			if err != nil {
+				return nil, err
+			}
+			if cfg.Disabled {
+				return nil, errors.New("the config file is disabled (disabled = true)")
+			}
+			log := newLogger(os.Stderr, cfg.LogLevel).With("node", "storage")
+			srv, err := storagenode.New(cfg, log)
+			return srv, err
+		}))
+}
+
+// daemonCmd builds `fdfs tracker` / `fdfs storage`. The conf path comes from
+// --config or, like the upstream fdfs_trackerd/fdfs_storaged, from the first
+// argument; an upstream trailing "start" is accepted, other actions are not
+// (the daemons run in the foreground; use a service manager to stop them).
+func daemonCmd(name, short, example string, build func(path string) (server, error)) *cobra.Command {
+	var confPath string
+	cmd := &cobra.Command{
+		Use:     name + " [--config FILE | FILE] [start]",
+		Short:   short,
+		Example: "  " + example,
+		Args:    cobra.MaximumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				if confPath != "" && confPath != args[0] {
+					return fmt.Errorf("conf file given twice: --config %s and %s", confPath, args[0])
+				}
+				confPath = args[0]
+			}
+			if len(args) == 2 && args[1] != "start" {
+				return fmt.Errorf("action %q is not supported: the %s runs in the foreground and stops on SIGTERM or Ctrl-C", args[1], name)
+			}
+			if confPath == "" {
+				return fmt.Errorf("no conf file: use fdfs %s --config %s.conf", name, name)
+			}
+			srv, err := build(confPath)
+			if err != nil {
+				return fmt.Errorf("%s: %s: %w", name, confPath, err)
+			}
+			return runDaemon(cmd.Context(), name, srv)
+		},
+	}
+	cmd.Flags().StringVarP(&confPath, "config", "c", "", "upstream-format "+name+".conf")
+	return cmd
+}
+
+// runDaemon starts srv and blocks until SIGINT or SIGTERM, then closes it. A
+// second signal while closing kills the process the default way.
+func runDaemon(ctx context.Context, name string, srv server) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Start(); err != nil {
+		srv.Close()
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	slog.Info(name+" started", "addr", srv.Addr(), "pid", os.Getpid())
+	<-ctx.Done()
+	stop()
+	slog.Info(name+" stopping", "addr", srv.Addr())
+	if err := srv.Close(); err != nil {
+		return fmt.Errorf("%s: close: %w", name, err)
+	}
+	slog.Info(name + " stopped")
+	return nil
+}
+
+// newLogger returns a text logger on w at the level named by an upstream
+// log_level (syslog names: emerg alert crit error warn notice info debug).
+// It also becomes the default logger, so daemon messages share the format.
+func newLogger(w io.Writer, level string) *slog.Logger {
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slogLevel(level)}))
+	slog.SetDefault(log)
+	return log
+}
+
+func slogLevel(level string) slog.Level {
+	switch strings.ToLower(strings.TrimSpace(level)) {
+	case "debug":
+		return slog.LevelDebug
+	case "warn", "warning":
+		return slog.LevelWarn
+	case "error", "err", "crit", "alert", "emerg":
+		return slog.LevelError
+	default: // info, notice, empty
+		return slog.LevelInfo
+	}
+}

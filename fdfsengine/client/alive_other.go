@@ -1,0 +1,9 @@
+//go:build !unix
+
+package client
+
+import "net"
+
+// peekAlive cannot peek without blocking on this platform; pooled
+// connections are then checked only by ACTIVE_TEST after a long idle.
+func peekAlive(net.Conn) bool { return true }

@@ -1,0 +1,233 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// streamChunk is how many content bytes are copied under one deadline
+// (bytes). The deadline is refreshed between chunks so that NetworkTimeout
+// bounds a stalled transfer, not a long healthy one, while each chunk still
+// goes through sendfile/splice in one call.
+const streamChunk = 4 << 20
+
+// maxErrorBody bounds how much of a (non-standard) body attached to an
+// error response is drained to keep the connection usable (bytes).
+const maxErrorBody = 64 << 10
+
+// aLongTimeAgo is a deadline in the past; setting it aborts blocked I/O.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// conn is one TCP connection to a tracker or a storage server. It is used
+// by one operation at a time; only the context watcher touches it
+// concurrently, under mu.
+type conn struct {
+	nc        net.Conn
+	addr      string
+	timeout   time.Duration // per I/O step; 0 = none
+	idleSince time.Time     // when it entered the pool
+	reused    bool          // taken from the pool rather than dialled
+	// clean is true when the last exchange was read to its end, so the
+	// next request may be written on this connection.
+	clean bool
+
+	mu       sync.Mutex
+	ctx      context.Context // of the operation in progress, nil when idle
+	canceled bool            // ctx ended during the operation
+}
+
+// bind attaches ctx to the connection for one operation: when ctx ends, the
+// connection's deadline is expired so that any blocked read or write
+// returns at once. The returned release detaches it and reports whether the
+// connection is still usable as far as cancellation is concerned.
+func (c *conn) bind(ctx context.Context) (release func() bool) {
+	c.mu.Lock()
+	c.ctx, c.canceled = ctx, false
+	c.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		c.canceled = true
+		c.nc.SetDeadline(aLongTimeAgo)
+		c.mu.Unlock()
+	})
+	return func() bool {
+		// If the watcher already started it may still be expiring the
+		// deadline: the connection cannot be trusted any more.
+		ok := stop()
+		c.mu.Lock()
+		ok = ok && !c.canceled
+		c.ctx = nil
+		c.mu.Unlock()
+		return ok
+	}
+}
+
+// arm sets the deadline of the next I/O step: now + timeout, or the
+// context's deadline if that is earlier.
+func (c *conn) arm() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.canceled {
+		return context.Cause(c.ctx)
+	}
+	var d time.Time
+	if c.timeout > 0 {
+		d = time.Now().Add(c.timeout)
+	}
+	if c.ctx != nil {
+		if dl, ok := c.ctx.Deadline(); ok && (d.IsZero() || dl.Before(d)) {
+			d = dl
+		}
+	}
+	return c.nc.SetDeadline(d)
+}
+
+// ioErr turns an I/O error into the context's error when the operation was
+// cancelled (the deadline expiry is only the mechanism).
+func (c *conn) ioErr(err error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.canceled && c.ctx != nil {
+		return fmt.Errorf("%w (%v)", context.Cause(c.ctx), err)
+	}
+	return err
+}
+
+// send writes one request: a header announcing len(fixed)+n body bytes,
+// the fixed part, then exactly n bytes copied from content. The header and
+// fixed part go out in one write; content is copied in chunks straight to
+// the socket (sendfile when content is an *os.File).
+func (c *conn) send(cmd, status byte, fixed []byte, content io.Reader, n int64) error {
+	c.clean = false
+	if err := c.arm(); err != nil {
+		return err
+	}
+	b := make([]byte, protocol.HeaderSize+len(fixed))
+	protocol.Header{Length: int64(len(fixed)) + n, Cmd: cmd, Status: status}.Put(b)
+	copy(b[protocol.HeaderSize:], fixed)
+	if _, err := c.nc.Write(b); err != nil {
+		return c.ioErr(err)
+	}
+	for n > 0 {
+		if err := c.arm(); err != nil {
+			return err
+		}
+		chunk := min(n, streamChunk)
+		w, err := io.CopyN(c.nc, content, chunk)
+		n -= w
+		if err == io.EOF {
+			return fmt.Errorf("content ended %d bytes before its announced size: %w", n, io.ErrUnexpectedEOF)
+		}
+		if err != nil {
+			return c.ioErr(err)
+		}
+	}
+	return nil
+}
+
+// recvHeader reads a response header. A non-zero status is returned as a
+// *protocol.StatusError after draining any body, leaving the connection
+// clean.
+func (c *conn) recvHeader() (protocol.Header, error) {
+	if err := c.arm(); err != nil {
+		return protocol.Header{}, err
+	}
+	h, err := protocol.ReadHeader(c.nc)
+	if err != nil {
+		return h, c.ioErr(err)
+	}
+	if h.Cmd != protocol.CmdResp {
+		return h, fmt.Errorf("response cmd %d, want %d: %w", h.Cmd, protocol.CmdResp, protocol.ErrInvalid)
+	}
+	if h.Status != 0 {
+		if h.Length > maxErrorBody {
+			return h, fmt.Errorf("error response with a %d-byte body: %w", h.Length, protocol.StatusErr(h.Status))
+		}
+		if h.Length > 0 {
+			if _, err := io.CopyN(io.Discard, c.nc, h.Length); err != nil {
+				return h, c.ioErr(err)
+			}
+		}
+		c.clean = true
+		return h, protocol.StatusErr(h.Status)
+	}
+	return h, nil
+}
+
+// recvBody reads the body announced by h (at most max bytes).
+func (c *conn) recvBody(h protocol.Header, max int64) ([]byte, error) {
+	if err := c.arm(); err != nil {
+		return nil, err
+	}
+	b, err := protocol.ReadBody(c.nc, h, max)
+	if err != nil {
+		return nil, c.ioErr(err)
+	}
+	c.clean = true
+	return b, nil
+}
+
+// recv reads a whole response of at most max body bytes.
+func (c *conn) recv(max int64) ([]byte, error) {
+	h, err := c.recvHeader()
+	if err != nil {
+		return nil, err
+	}
+	return c.recvBody(h, max)
+}
+
+// recvTo streams the body announced by h into w in deadline-bounded
+// chunks and returns the bytes written. A failing w leaves the rest of the
+// body unread: the connection is then not clean and gets closed.
+func (c *conn) recvTo(h protocol.Header, w io.Writer) (int64, error) {
+	var total int64
+	for total < h.Length {
+		if err := c.arm(); err != nil {
+			return total, err
+		}
+		n, err := io.CopyN(w, c.nc, min(h.Length-total, streamChunk))
+		total += n
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return total, c.ioErr(err)
+		}
+	}
+	c.clean = true
+	return total, nil
+}
+
+// roundTrip sends a request without content and reads a reply of at most
+// max bytes.
+func (c *conn) roundTrip(cmd byte, body []byte, max int64) ([]byte, error) {
+	if err := c.send(cmd, 0, body, nil, 0); err != nil {
+		return nil, err
+	}
+	return c.recv(max)
+}
+
+// activeTest checks the connection with an ACTIVE_TEST round trip.
+func (c *conn) activeTest() error {
+	b, err := c.roundTrip(protocol.CmdActiveTest, nil, 0)
+	if err == nil && len(b) != 0 {
+		err = fmt.Errorf("active test reply of %d bytes: %w", len(b), protocol.ErrInvalid)
+	}
+	return err
+}
+
+func (c *conn) close() error { return c.nc.Close() }
+
+// isStatus reports whether err is a FastDFS status (an answer from the
+// server or a malformed reply), as opposed to a connection failure.
+func isStatus(err error) bool {
+	var se *protocol.StatusError
+	return errors.As(err, &se)
+}

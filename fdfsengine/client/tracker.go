@@ -1,0 +1,261 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// maxTrackerReply bounds tracker reply bodies (bytes): the largest are the
+// group list (512 × 113) and a storage list (32 × 517).
+const maxTrackerReply = 1 << 20
+
+// Server is a storage server chosen by the tracker.
+type Server struct {
+	Group string
+	IP    string
+	Port  int
+	// StorePathIndex is the store path for an upload (store queries
+	// only).
+	StorePathIndex byte
+}
+
+// Addr is the "ip:port" to dial.
+func (s *Server) Addr() string { return net.JoinHostPort(s.IP, strconv.Itoa(s.Port)) }
+
+// QueryStore asks a tracker where to upload a file: QUERY_STORE_WITHOUT_
+// GROUP_ONE (101), or QUERY_STORE_WITH_GROUP_ONE (104) when group is set.
+func (cl *Client) QueryStore(ctx context.Context, group string) (*Server, error) {
+	cmd, body, err := storeQuery(group, protocol.CmdQueryStoreWithoutGroupOne, protocol.CmdQueryStoreWithGroupOne)
+	if err != nil {
+		return nil, opErr("query store", "", "", err)
+	}
+	var r *protocol.StoreReply
+	addr, err := cl.withTracker(ctx, func(c *conn) error {
+		b, err := c.roundTrip(cmd, body, maxTrackerReply)
+		if err == nil {
+			r, err = protocol.DecodeStoreReply(b)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, opErr("query store", "", addr, err)
+	}
+	return &Server{Group: r.Group, IP: r.IP, Port: r.Port, StorePathIndex: r.StorePathIndex}, nil
+}
+
+// QueryStoreAll lists every writable storage of the group a tracker picks
+// for an upload (106, or 107 when group is set).
+func (cl *Client) QueryStoreAll(ctx context.Context, group string) ([]Server, error) {
+	cmd, body, err := storeQuery(group, protocol.CmdQueryStoreWithoutGroupAll, protocol.CmdQueryStoreWithGroupAll)
+	if err != nil {
+		return nil, opErr("query store all", "", "", err)
+	}
+	var r *protocol.StoreAllReply
+	addr, err := cl.withTracker(ctx, func(c *conn) error {
+		b, err := c.roundTrip(cmd, body, maxTrackerReply)
+		if err == nil {
+			r, err = protocol.DecodeStoreAllReply(b)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, opErr("query store all", "", addr, err)
+	}
+	out := make([]Server, len(r.Servers))
+	for i, s := range r.Servers {
+		out[i] = Server{Group: r.Group, IP: s.IP, Port: s.Port, StorePathIndex: r.StorePathIndex}
+	}
+	return out, nil
+}
+
+func storeQuery(group string, without, with byte) (byte, []byte, error) {
+	if group == "" {
+		return without, nil, nil
+	}
+	if !protocol.ValidGroupName(group) {
+		return 0, nil, fmt.Errorf("group name %q: %w", group, protocol.ErrInvalid)
+	}
+	return with, protocol.EncodeGroup(group), nil
+}
+
+// QueryFetch asks a tracker which storage serves reads of a file
+// (QUERY_FETCH_ONE, 102).
+func (cl *Client) QueryFetch(ctx context.Context, fileID string) (*Server, error) {
+	return cl.queryOne(ctx, "query fetch", protocol.CmdQueryFetchOne, fileID)
+}
+
+// QueryUpdate asks a tracker which storage takes changes to a file (its
+// source storage when writable; QUERY_UPDATE, 103).
+func (cl *Client) QueryUpdate(ctx context.Context, fileID string) (*Server, error) {
+	return cl.queryOne(ctx, "query update", protocol.CmdQueryUpdate, fileID)
+}
+
+func (cl *Client) queryOne(ctx context.Context, op string, cmd byte, fileID string) (*Server, error) {
+	q, err := fileQuery(fileID)
+	if err != nil {
+		return nil, opErr(op, fileID, "", err)
+	}
+	var r *protocol.FetchReply
+	addr, err := cl.withTracker(ctx, func(c *conn) error {
+		b, err := c.roundTrip(cmd, q.Encode(), maxTrackerReply)
+		if err == nil {
+			r, err = protocol.DecodeFetchReply(b)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, opErr(op, fileID, addr, err)
+	}
+	return &Server{Group: r.Group, IP: r.IP, Port: r.Port}, nil
+}
+
+// QueryFetchAll lists every storage that may serve reads of a file
+// (QUERY_FETCH_ALL, 105).
+func (cl *Client) QueryFetchAll(ctx context.Context, fileID string) ([]Server, error) {
+	q, err := fileQuery(fileID)
+	if err != nil {
+		return nil, opErr("query fetch all", fileID, "", err)
+	}
+	var r *protocol.FetchAllReply
+	addr, err := cl.withTracker(ctx, func(c *conn) error {
+		b, err := c.roundTrip(protocol.CmdQueryFetchAll, q.Encode(), maxTrackerReply)
+		if err == nil {
+			r, err = protocol.DecodeFetchAllReply(b)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, opErr("query fetch all", fileID, addr, err)
+	}
+	out := make([]Server, len(r.Servers))
+	for i, s := range r.Servers {
+		out[i] = Server{Group: r.Group, IP: s.IP, Port: s.Port}
+	}
+	return out, nil
+}
+
+// fileQuery splits a file ID into the 102/103/105 request, applying the
+// tracker's length rule locally (name of 22..111 bytes).
+func fileQuery(fileID string) (*protocol.FileQuery, error) {
+	group, name, err := fileid.Split(fileID)
+	if err != nil {
+		return nil, err
+	}
+	if n := protocol.GroupNameLen + len(name); n < protocol.FileQueryMinSize || n > protocol.FileQueryMaxSize {
+		return nil, fmt.Errorf("file name of %d bytes: %w", len(name), protocol.ErrInvalid)
+	}
+	return &protocol.FileQuery{Group: group, Filename: name}, nil
+}
+
+// ListGroups returns the stats of every group (SERVER_LIST_ALL_GROUPS, 91).
+func (cl *Client) ListGroups(ctx context.Context) ([]protocol.GroupStat, error) {
+	var gs []protocol.GroupStat
+	addr, err := cl.withTracker(ctx, func(c *conn) error {
+		b, err := c.roundTrip(protocol.CmdServerListAllGroups, nil, maxTrackerReply)
+		if err == nil {
+			gs, err = protocol.DecodeGroupStats(b)
+		}
+		return err
+	})
+	return gs, opErr("list groups", "", addr, err)
+}
+
+// ListGroup returns the stats of one group (SERVER_LIST_ONE_GROUP, 90).
+func (cl *Client) ListGroup(ctx context.Context, group string) (*protocol.GroupStat, error) {
+	if !protocol.ValidGroupName(group) {
+		return nil, opErr("list group", "", "", fmt.Errorf("group name %q: %w", group, protocol.ErrInvalid))
+	}
+	var gs []protocol.GroupStat
+	addr, err := cl.withTracker(ctx, func(c *conn) error {
+		b, err := c.roundTrip(protocol.CmdServerListOneGroup, protocol.EncodeGroup(group), maxTrackerReply)
+		if err == nil {
+			gs, err = protocol.DecodeGroupStats(b)
+		}
+		if err == nil && len(gs) != 1 {
+			err = fmt.Errorf("%d group records: %w", len(gs), protocol.ErrInvalid)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, opErr("list group", "", addr, err)
+	}
+	return &gs[0], nil
+}
+
+// ListStorages returns the storages of a group (SERVER_LIST_STORAGE, 92),
+// only the one with storageID (its IP in IP mode) when that is set.
+func (cl *Client) ListStorages(ctx context.Context, group, storageID string) ([]protocol.StorageStat, error) {
+	body, err := groupAndID(group, storageID, false)
+	if err != nil {
+		return nil, opErr("list storages", "", "", err)
+	}
+	var ss []protocol.StorageStat
+	addr, err := cl.withTracker(ctx, func(c *conn) error {
+		b, err := c.roundTrip(protocol.CmdServerListStorage, body, maxTrackerReply)
+		if err == nil {
+			ss, err = protocol.DecodeStorageStats(b)
+		}
+		return err
+	})
+	return ss, opErr("list storages", "", addr, err)
+}
+
+// DeleteStorage removes a storage that is not active from a group's
+// membership (SERVER_DELETE_STORAGE, 93).
+func (cl *Client) DeleteStorage(ctx context.Context, group, storageID string) error {
+	body, err := groupAndID(group, storageID, true)
+	if err != nil {
+		return opErr("delete storage", "", "", err)
+	}
+	addr, err := cl.withTracker(ctx, func(c *conn) error {
+		_, err := c.roundTrip(protocol.CmdServerDeleteStorage, body, 0)
+		return err
+	})
+	return opErr("delete storage", "", addr, err)
+}
+
+// DeleteGroup removes a group without active storages
+// (SERVER_DELETE_GROUP, 108).
+func (cl *Client) DeleteGroup(ctx context.Context, group string) error {
+	if !protocol.ValidGroupName(group) {
+		return opErr("delete group", "", "", fmt.Errorf("group name %q: %w", group, protocol.ErrInvalid))
+	}
+	addr, err := cl.withTracker(ctx, func(c *conn) error {
+		_, err := c.roundTrip(protocol.CmdServerDeleteGroup, protocol.EncodeGroup(group), 0)
+		return err
+	})
+	return opErr("delete group", "", addr, err)
+}
+
+// GetLeader returns the "ip:port" of the leader tracker
+// (SERVER_GET_LEADER, 95).
+func (cl *Client) GetLeader(ctx context.Context) (string, error) {
+	var leader string
+	addr, err := cl.withTracker(ctx, func(c *conn) error {
+		b, err := c.roundTrip(protocol.CmdServerGetLeader, nil, protocol.HostPortTextSize)
+		leader = protocol.CString(b)
+		return err
+	})
+	return leader, opErr("get leader", "", addr, err)
+}
+
+// ActiveTest sends ACTIVE_TEST to addr (a tracker or a storage) on a
+// pooled connection.
+func (cl *Client) ActiveTest(ctx context.Context, addr string) error {
+	return opErr("active test", "", addr, cl.withConn(ctx, addr, func(c *conn) error { return c.activeTest() }))
+}
+
+func groupAndID(group, id string, idRequired bool) ([]byte, error) {
+	if !protocol.ValidGroupName(group) {
+		return nil, fmt.Errorf("group name %q: %w", group, protocol.ErrInvalid)
+	}
+	if idRequired && id == "" || len(id) >= protocol.StorageIDSize {
+		return nil, fmt.Errorf("storage id %q: %w", id, protocol.ErrInvalid)
+	}
+	return (&protocol.GroupAndID{Group: group, ID: id}).Encode(), nil
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` and CI run it:
+#   1. gofmt check          4. short fuzz run of every Fuzz* target (scripts/fuzz.sh)
+#   2. go vet               5. race detector on the engine and server packages
+#   3. npm ci for tests/conformance (third-party Node.js FastDFS clients)
+#   6. go test ./... (unit, e2e, real-process and conformance tests) — last, so
+#      the closing lines are go test's own summary.
+# Environment: FUZZTIME (default 5s), SKIP_FUZZ=1, SKIP_RACE=1 to shorten a local run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*' -not -path './.cache/*' -print0 \
+  | xargs -0 gofmt -l)
+if [ -n "$unformatted" ]; then
+  printf 'gofmt would change:\n%s\n' "$unformatted"
+  exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+if [ -f tests/conformance/package-lock.json ]; then
+  step "npm ci (tests/conformance)"
+  (cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ "${SKIP_FUZZ:-}" != 1 ]; then
+  step "fuzz (${FUZZTIME:-5s} per target)"
+  bash scripts/fuzz.sh
+fi
+
+if [ "${SKIP_RACE:-}" != 1 ]; then
+  step "go test -race (engine and servers)"
+  go test -race -timeout 10m ./fdfsengine/... ./trackernode/... ./storagenode/...
+fi
+
+step "go test ./..."
+go test -timeout 10m ./...

@@ -1,0 +1,190 @@
+package binlog
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Record operations. Upper case marks a change made on this storage (a
+// source record); lower case a change replayed from a peer.
+const (
+	OpCreate   byte = 'C' // file created (upload, slave, appender, metadata file)
+	OpUpdate   byte = 'U' // whole file replaced (metadata files)
+	OpDelete   byte = 'D' // file deleted
+	OpAppend   byte = 'A' // extra: "<start_offset> <length>"
+	OpModify   byte = 'M' // extra: "<offset> <length>"
+	OpTruncate byte = 'T' // extra: "<old_size> <new_size>"
+	OpLink     byte = 'L' // extra: source logical name
+	OpRename   byte = 'R' // extra: old logical name; the record's name is the new one
+)
+
+// MaxFileSize is the size at which the writer moves to the next
+// binlog.NNN file, as upstream (1 GiB).
+const MaxFileSize = 1 << 30
+
+// IndexFile is the name of the file holding the current binlog index.
+const IndexFile = "binlog_index.dat"
+
+// Writer appends records to <dir>/binlog.NNN. Each Write reaches the
+// operating system before it returns (no user-space buffering), so a
+// record is durable against a process crash once the client got its reply.
+type Writer struct {
+	mu      sync.Mutex
+	dir     string
+	index   int
+	f       *os.File
+	size    int64
+	maxSize int64
+}
+
+// Open opens (creating dir if needed) the binlog in dir, usually
+// <base_path>/data/sync, continuing the file named by binlog_index.dat.
+func Open(dir string) (*Writer, error) {
+	return open(dir, MaxFileSize)
+}
+
+func open(dir string, maxSize int64) (*Writer, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	w := &Writer{dir: dir, maxSize: maxSize}
+	idx, err := readIndex(filepath.Join(dir, IndexFile))
+	if err != nil {
+		return nil, err
+	}
+	w.index = idx
+	if err := w.openCurrent(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// readIndex returns current_write from the index file, 0 if it is absent.
+func readIndex(path string) (int, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+		if ok && strings.TrimSpace(k) == "current_write" {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 0 || n > 999 {
+				return 0, fmt.Errorf("binlog: bad current_write %q in %s", v, path)
+			}
+			return n, nil
+		}
+	}
+	return 0, sc.Err()
+}
+
+// Path returns the path of binlog file number index.
+func (w *Writer) Path(index int) string {
+	return filepath.Join(w.dir, fmt.Sprintf("binlog.%03d", index))
+}
+
+// Index returns the number of the file currently written.
+func (w *Writer) Index() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.index
+}
+
+func (w *Writer) openCurrent() error {
+	f, err := os.OpenFile(w.Path(w.index), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	w.f, w.size = f, st.Size()
+	return w.writeIndex()
+}
+
+// writeIndex rewrites binlog_index.dat crash-safely (temp file + rename).
+func (w *Writer) writeIndex() error {
+	path := filepath.Join(w.dir, IndexFile)
+	tmp := path + ".tmp"
+	data := fmt.Sprintf("current_write=%d\ncurrent_compress=%d\n", w.index, 0)
+	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Record formats one binlog line (without the newline).
+func Record(ts int64, op byte, name, extra string) string {
+	s := strconv.FormatInt(ts, 10) + " " + string(op) + " " + name
+	if extra != "" {
+		s += " " + extra
+	}
+	return s
+}
+
+// Write appends one record. extra is "" or the op-specific trailing fields
+// (see the Op constants).
+func (w *Writer) Write(ts int64, op byte, name, extra string) error {
+	line := Record(ts, op, name, extra) + "\n"
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return fmt.Errorf("binlog: closed")
+	}
+	if w.size > 0 && w.size+int64(len(line)) > w.maxSize {
+		if err := w.rotate(); err != nil {
+			return err
+		}
+	}
+	n, err := w.f.WriteString(line)
+	w.size += int64(n)
+	return err
+}
+
+func (w *Writer) rotate() error {
+	if err := w.f.Close(); err != nil {
+		return err
+	}
+	w.f = nil
+	w.index++
+	return w.openCurrent()
+}
+
+// Sync flushes the current file to stable storage.
+func (w *Writer) Sync() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return nil
+	}
+	return w.f.Sync()
+}
+
+// Close syncs and closes the current file.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Sync()
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	w.f = nil
+	return err
+}

@@ -1,0 +1,93 @@
+package binlog
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWriteFormatAndReopen(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sync")
+	w, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []struct {
+		ts    int64
+		op    byte
+		name  string
+		extra string
+	}{
+		{1795619294, OpCreate, "M00/00/00/fwAAA2sG-d6AF5o3AAAACqaEx8Y662.txt", ""},
+		{1795619294, OpCreate, "M00/00/00/fwAAA2sG-d6AF5o3AAAACqaEx8Y662.txt-m", ""},
+		{1795619358, OpAppend, "M00/00/00/fwAAA2sG-h6EW4gpAAAAAHLTGtU426.txt", "5 10"},
+		{1795619358, OpRename, "M00/00/00/fwAAA2sG-h6AdHLeAAAAD9U3-9k426.txt", "M00/00/00/fwAAA2sG-h6EW4gpAAAAAHLTGtU426.txt"},
+	}
+	for _, r := range recs[:2] {
+		if err := w.Write(r.ts, r.op, r.name, r.extra); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs[2:] {
+		if err := w.Write(r.ts, r.op, r.name, r.extra); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	got, err := os.ReadFile(filepath.Join(dir, "binlog.000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same lines as upstream wrote them (traces/ip/raw/storage0.binlog.000).
+	want := "1795619294 C M00/00/00/fwAAA2sG-d6AF5o3AAAACqaEx8Y662.txt\n" +
+		"1795619294 C M00/00/00/fwAAA2sG-d6AF5o3AAAACqaEx8Y662.txt-m\n" +
+		"1795619358 A M00/00/00/fwAAA2sG-h6EW4gpAAAAAHLTGtU426.txt 5 10\n" +
+		"1795619358 R M00/00/00/fwAAA2sG-h6AdHLeAAAAD9U3-9k426.txt M00/00/00/fwAAA2sG-h6EW4gpAAAAAHLTGtU426.txt\n"
+	if string(got) != want {
+		t.Errorf("binlog:\n%s\nwant:\n%s", got, want)
+	}
+	idx, err := os.ReadFile(filepath.Join(dir, IndexFile))
+	if err != nil || !strings.Contains(string(idx), "current_write=0\n") {
+		t.Errorf("index file %q, %v", idx, err)
+	}
+}
+
+func TestRotate(t *testing.T) {
+	dir := t.TempDir()
+	w, err := open(dir, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "M00/00/00/fwAAA2sG-d6AF5o3AAAACqaEx8Y662.txt" // 60-byte records: one per file
+	for i := range 3 {
+		if err := w.Write(int64(1000000000+i), OpDelete, name, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	if w.Index() != 2 {
+		t.Fatalf("index %d, want 2", w.Index())
+	}
+	w, err = open(dir, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.Index() != 2 {
+		t.Errorf("reopened at index %d, want 2", w.Index())
+	}
+	for i := range 3 {
+		b, err := os.ReadFile(w.Path(i))
+		if err != nil || strings.Count(string(b), "\n") != 1 {
+			t.Errorf("binlog.%03d: %q %v", i, b, err)
+		}
+	}
+}

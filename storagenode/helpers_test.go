@@ -1,0 +1,210 @@
+package storagenode
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// testConfig is a storage configuration on 127.0.0.1 with an ephemeral
+// port, 4×4 data directories and the store in a temp dir.
+func testConfig(t *testing.T) *conf.Storage {
+	t.Helper()
+	base := t.TempDir()
+	return &conf.Storage{
+		GroupName:          "group1",
+		BindAddr:           "127.0.0.1",
+		ClientBind:         true,
+		BasePath:           base,
+		StorePathCount:     1,
+		StorePaths:         []string{base},
+		SubdirCountPerPath: 4,
+		BuffSize:           8 << 10,
+		NetworkTimeout:     10 * time.Second,
+	}
+}
+
+func startServer(t *testing.T, cfg *conf.Storage) *Server {
+	t.Helper()
+	s, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// rawClient speaks the wire protocol directly.
+type rawClient struct {
+	t *testing.T
+	c net.Conn
+}
+
+func dial(t *testing.T, s *Server) *rawClient {
+	t.Helper()
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	return &rawClient{t: t, c: c}
+}
+
+// raw sends pkt as is and returns the response header and body.
+func (rc *rawClient) raw(pkt []byte) (protocol.Header, []byte) {
+	rc.t.Helper()
+	if _, err := rc.c.Write(pkt); err != nil {
+		rc.t.Fatal(err)
+	}
+	h, err := protocol.ReadHeader(rc.c)
+	if err != nil {
+		rc.t.Fatalf("reading response: %v", err)
+	}
+	if h.Cmd != protocol.CmdResp {
+		rc.t.Fatalf("response cmd %d", h.Cmd)
+	}
+	body := make([]byte, h.Length)
+	if _, err := io.ReadFull(rc.c, body); err != nil {
+		rc.t.Fatal(err)
+	}
+	return h, body
+}
+
+func packet(cmd, status byte, parts ...[]byte) []byte {
+	body := bytes.Join(parts, nil)
+	return append(protocol.Header{Length: int64(len(body)), Cmd: cmd, Status: status}.Bytes(), body...)
+}
+
+// do sends cmd with the concatenated parts and returns status and body.
+func (rc *rawClient) do(cmd byte, parts ...[]byte) (byte, []byte) {
+	rc.t.Helper()
+	h, body := rc.raw(packet(cmd, 0, parts...))
+	return h.Status, body
+}
+
+func (rc *rawClient) upload(cmd byte, storeIndex byte, ext string, content []byte) string {
+	rc.t.Helper()
+	req := protocol.UploadRequest{StorePathIndex: storeIndex, FileSize: int64(len(content)), Ext: ext}
+	st, body := rc.do(cmd, req.Encode(), content)
+	if st != 0 {
+		rc.t.Fatalf("upload: status %d", st)
+	}
+	r, err := protocol.DecodeFileResponse(body)
+	if err != nil {
+		rc.t.Fatal(err)
+	}
+	if r.Group != "group1" {
+		rc.t.Fatalf("upload reply group %q", r.Group)
+	}
+	return r.Name
+}
+
+func (rc *rawClient) download(name string, offset, length int64) (byte, []byte) {
+	rc.t.Helper()
+	req := protocol.DownloadRequest{Offset: offset, Length: length, Group: "group1", Name: name}
+	return rc.do(protocol.CmdDownloadFile, req.Encode())
+}
+
+func (rc *rawClient) fileCmd(cmd byte, name string) (byte, []byte) {
+	rc.t.Helper()
+	return rc.do(cmd, (&protocol.FileRequest{Group: "group1", Name: name}).Encode())
+}
+
+func (rc *rawClient) setMeta(name string, flag byte, meta []byte) byte {
+	rc.t.Helper()
+	st, _ := rc.do(protocol.CmdSetMetadata, (&protocol.SetMetadataRequest{Name: name, Flag: flag, Group: "group1", Meta: meta}).Encode())
+	return st
+}
+
+func (rc *rawClient) fileInfo(name string, flags byte) (byte, *protocol.FileInfoResponse) {
+	rc.t.Helper()
+	h, body := rc.raw(packet(protocol.CmdQueryFileInfo, flags, (&protocol.FileRequest{Group: "group1", Name: name}).Encode()))
+	if h.Status != 0 {
+		return h.Status, nil
+	}
+	r, err := protocol.DecodeFileInfoResponse(body)
+	if err != nil {
+		rc.t.Fatal(err)
+	}
+	return 0, r
+}
+
+// alive checks that the connection still answers ACTIVE_TEST.
+func (rc *rawClient) alive() {
+	rc.t.Helper()
+	if st, _ := rc.do(protocol.CmdActiveTest); st != 0 {
+		rc.t.Fatalf("active test status %d", st)
+	}
+}
+
+// closedByServer reports whether the server closed the connection.
+func (rc *rawClient) closedByServer() bool {
+	rc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err := rc.c.Read(make([]byte, 1))
+	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || err != nil && strings.Contains(err.Error(), "reset")
+}
+
+func binlogText(t *testing.T, s *Server) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.cfg.BasePath, "data", "sync", "binlog.000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// binlogOps returns "op name[ extra]" per line, without timestamps.
+func binlogOps(t *testing.T, s *Server) []string {
+	t.Helper()
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(binlogText(t, s)), "\n") {
+		if _, rest, ok := strings.Cut(l, " "); ok {
+			out = append(out, rest)
+		}
+	}
+	return out
+}
+
+func mustParse(t *testing.T, name string) *fileid.Name {
+	t.Helper()
+	n, err := fileid.Parse(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// dataFiles lists every file in the store path's HH/LL data directories
+// (temp files included).
+func dataFiles(t *testing.T, storePath string) []string {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(storePath, "data", "[0-9A-F][0-9A-F]", "[0-9A-F][0-9A-F]"))
+	var out []string
+	for _, d := range dirs {
+		es, err := os.ReadDir(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			out = append(out, filepath.Join(d, e.Name()))
+		}
+	}
+	return out
+}
+
+// reservedAll reserves 100% of every store path: no upload fits.
+func reservedAll() conf.Reserved { return conf.Reserved{IsPercent: true, Percent: 100} }

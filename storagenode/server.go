@@ -1,0 +1,572 @@
+package storagenode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/storagenode/binlog"
+)
+
+// Version is the protocol version this server reports to trackers.
+const Version = "6.16.1"
+
+// Defaults applied to zero-valued configuration fields (upstream defaults).
+const (
+	defaultBuffSize           = 64 << 10
+	defaultSubdirCount        = 256
+	defaultNetworkTimeout     = 60 * time.Second
+	defaultConnectTimeout     = 10 * time.Second
+	defaultHeartBeatInterval  = 30 * time.Second
+	defaultStatReportInterval = 60 * time.Second
+	defaultRotateCount        = 100
+	defaultMaxConnections     = 1024
+	defaultSyncStatInterval   = 300 * time.Second
+	minBuffSize               = 4 << 10
+)
+
+// Server is a storage server.
+type Server struct {
+	cfg   conf.Storage // copy with defaults applied
+	log   *slog.Logger
+	store *store
+	bl    *binlog.Writer
+	stats *stats
+	start time.Time
+
+	params atomic.Pointer[trackerParams]
+	myIP   atomic.Pointer[string] // IP the trackers see (GET_MY_IP)
+	myID   atomic.Pointer[string] // server id (id mode)
+	status atomic.Int32           // our status on the trackers + 1 (0 = not known yet)
+
+	ctx    context.Context // cancelled by Close: aborts dials in progress
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	ln     net.Listener
+	httpLn net.Listener // nil when HTTP downloads are off
+	httpd  *http.Server
+	conns  map[net.Conn]struct{}
+	closed bool
+	done   chan struct{}
+	wg     sync.WaitGroup
+
+	connSem chan struct{} // bounds concurrent client connections
+	bufPool sync.Pool     // *[]byte of buff_size
+
+	fileLocks [64]sync.Mutex // striped per-name locks for appender operations
+
+	repl *replicator // sync workers and received sync timestamps (sync_*.go)
+}
+
+// trackerParams are the cluster-wide settings a storage learns from the
+// tracker's PARAMETER_REQ reply.
+type trackerParams struct {
+	UseStorageID   bool
+	IDInFilename   bool // id_type_in_filename=id
+	ResponseIPSize int  // 16 or 46
+	StorePathMode  int  // store_path: 0 round robin, 2 most free space
+	Reserved       conf.Reserved
+	StorageIDs     map[string][]string // id → IPs (id mode)
+	// SyncFileMaxDelay is storage_sync_file_max_delay: a file older than
+	// this that is missing here will not arrive by replication.
+	SyncFileMaxDelay time.Duration
+}
+
+// New validates cfg, prepares the store paths (creating the data
+// directories on first start) and opens the binlog. It does not listen yet.
+func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
+	if cfg == nil {
+		return nil, fmt.Errorf("storagenode: nil config: %w", protocol.ErrInvalid)
+	}
+	if cfg.Disabled {
+		return nil, fmt.Errorf("storagenode: disabled in the configuration: %w", protocol.ErrInvalid)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := *cfg
+	if err := applyDefaults(&c); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:     c,
+		log:     log.With("role", "storage", "group", c.GroupName),
+		conns:   map[net.Conn]struct{}{},
+		done:    make(chan struct{}),
+		connSem: make(chan struct{}, c.MaxConnections),
+		start:   time.Now(),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.repl = newReplicator(s)
+	s.bufPool.New = func() any {
+		b := make([]byte, s.cfg.BuffSize)
+		return &b
+	}
+	s.params.Store(&trackerParams{ResponseIPSize: protocol.IPv4AddrSize, SyncFileMaxDelay: 24 * time.Hour})
+	empty := ""
+	s.myIP.Store(&empty)
+	s.myID.Store(&empty)
+	if c.ServerID != "" {
+		id := c.ServerID
+		s.myID.Store(&id)
+	}
+	st, err := openStore(&s.cfg, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.store = st
+	s.stats = newStats(st.statPath())
+	if err := s.stats.load(&st.dist); err != nil {
+		return nil, err
+	}
+	bl, err := binlog.Open(st.syncDir())
+	if err != nil {
+		return nil, err
+	}
+	s.bl = bl
+	return s, nil
+}
+
+func applyDefaults(c *conf.Storage) error {
+	if !fileid.ValidGroup(c.GroupName) {
+		return fmt.Errorf("storagenode: bad group_name %q: %w", c.GroupName, protocol.ErrInvalid)
+	}
+	if c.BasePath == "" {
+		return fmt.Errorf("storagenode: base_path is required: %w", protocol.ErrInvalid)
+	}
+	if len(c.StorePaths) == 0 {
+		c.StorePaths = []string{c.BasePath}
+	}
+	if c.StorePathCount == 0 {
+		c.StorePathCount = len(c.StorePaths)
+	}
+	if c.StorePathCount != len(c.StorePaths) || c.StorePathCount > 256 {
+		return fmt.Errorf("storagenode: store_path_count %d with %d store paths: %w", c.StorePathCount, len(c.StorePaths), protocol.ErrInvalid)
+	}
+	if len(c.StorePathReadonly) < c.StorePathCount {
+		ro := make([]bool, c.StorePathCount)
+		copy(ro, c.StorePathReadonly)
+		c.StorePathReadonly = ro
+	}
+	if c.SubdirCountPerPath <= 0 {
+		c.SubdirCountPerPath = defaultSubdirCount
+	}
+	if c.SubdirCountPerPath > 256 {
+		return fmt.Errorf("storagenode: subdir_count_per_path %d > 256: %w", c.SubdirCountPerPath, protocol.ErrInvalid)
+	}
+	if c.BuffSize <= 0 {
+		c.BuffSize = defaultBuffSize
+	}
+	c.BuffSize = max(c.BuffSize, minBuffSize)
+	if c.NetworkTimeout <= 0 {
+		c.NetworkTimeout = defaultNetworkTimeout
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = defaultConnectTimeout
+	}
+	if c.HeartBeatInterval <= 0 {
+		c.HeartBeatInterval = defaultHeartBeatInterval
+	}
+	if c.StatReportInterval <= 0 {
+		c.StatReportInterval = defaultStatReportInterval
+	}
+	if c.FileDistributeRotateCount <= 0 {
+		c.FileDistributeRotateCount = defaultRotateCount
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = defaultMaxConnections
+	}
+	if c.SyncStatFileInterval <= 0 {
+		c.SyncStatFileInterval = defaultSyncStatInterval
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		return fmt.Errorf("storagenode: bad port %d: %w", c.Port, protocol.ErrInvalid)
+	}
+	return nil
+}
+
+// Start binds bind_addr:port (port 0 = ephemeral), then serves clients and
+// reports to the trackers in the background.
+func (s *Server) Start() error {
+	addr := net.JoinHostPort(s.cfg.BindAddr, strconv.Itoa(s.cfg.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	httpLn, err := s.listenHTTP()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		if httpLn != nil {
+			httpLn.Close()
+		}
+		return fmt.Errorf("storagenode: closed")
+	}
+	s.ln = ln
+	s.httpLn = httpLn
+	s.mu.Unlock()
+	if httpLn != nil {
+		s.wg.Add(1)
+		go s.serveHTTP(httpLn)
+	}
+	s.log = s.log.With("addr", ln.Addr().String())
+	s.wg.Add(3)
+	go s.acceptLoop(ln)
+	go s.housekeeping()
+	go s.sweepTemps()
+	for _, t := range s.cfg.TrackerServers {
+		s.wg.Add(1)
+		go s.trackerLoop(t)
+	}
+	s.log.Info("storage server started", "store_paths", len(s.cfg.StorePaths), "trackers", len(s.cfg.TrackerServers))
+	return nil
+}
+
+// Addr returns the bound "ip:port" ("" before Start).
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// port returns the port clients reach us on.
+func (s *Server) port() int {
+	if a, ok := s.listenAddr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return s.cfg.Port
+}
+
+func (s *Server) listenAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Close stops accepting, closes every connection, waits for the
+// goroutines and persists the counters.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.done)
+	s.cancel()
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	if s.httpd != nil {
+		// In-flight downloads get a moment to finish; then they are cut.
+		ctx, cancel := context.WithTimeout(context.Background(), httpShutdownGrace)
+		s.mu.Unlock()
+		s.httpd.Shutdown(ctx)
+		s.mu.Lock()
+		cancel()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	err := s.stats.save(s.store.distSnapshot())
+	if berr := s.bl.Close(); err == nil {
+		err = berr
+	}
+	return err
+}
+
+func (s *Server) track(c net.Conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closed {
+			return false
+		}
+		s.conns[c] = struct{}{}
+	} else {
+		delete(s.conns, c)
+	}
+	return true
+}
+
+func (s *Server) acceptLoop(ln net.Listener) {
+	defer s.wg.Done()
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+			// Resource exhaustion (EMFILE...): back off instead of spinning.
+			backoff = min(max(backoff*2, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed", "err", err, "retry_in", backoff)
+			select {
+			case <-s.done:
+				return
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		backoff = 0
+		select {
+		case s.connSem <- struct{}{}:
+		default:
+			s.log.Warn("max_connections reached, dropping client", "client", c.RemoteAddr().String())
+			c.Close()
+			continue
+		}
+		if !s.track(c, true) {
+			c.Close()
+			<-s.connSem
+			return
+		}
+		s.wg.Add(1)
+		s.stats.connOpened()
+		go func() {
+			defer s.wg.Done()
+			defer func() { <-s.connSem }()
+			defer s.stats.connClosed()
+			defer s.track(c, false)
+			defer c.Close()
+			defer func() {
+				// A bug in one request must not take the server down.
+				if r := recover(); r != nil {
+					s.log.Error("panic serving client", "client", c.RemoteAddr().String(), "panic", r)
+				}
+			}()
+			s.serveConn(c)
+		}()
+	}
+}
+
+// housekeeping persists storage_stat.dat every sync_stat_file_interval.
+func (s *Server) housekeeping() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.SyncStatFileInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			if err := s.stats.save(s.store.distSnapshot()); err != nil {
+				s.log.Warn("writing storage_stat.dat failed", "err", err)
+			}
+		}
+	}
+}
+
+// sweepTemps removes upload temp files left behind by a crash: any
+// ".upload-*.tmp" in a data directory last written before this process
+// started. The one-second margin covers the coarse clock of file
+// timestamps, so files of uploads running now are never taken.
+func (s *Server) sweepTemps() {
+	defer s.wg.Done()
+	cutoff := s.start.Add(-time.Second)
+	for i := range s.store.paths {
+		for h := range s.store.subdirs {
+			for l := range s.store.subdirs {
+				select {
+				case <-s.done:
+					return
+				default:
+				}
+				dir := s.store.dirOf(i, h, l)
+				matches, _ := filepath.Glob(filepath.Join(dir, tempPattern))
+				for _, m := range matches {
+					if fi, err := os.Stat(m); err == nil && fi.ModTime().Before(cutoff) {
+						s.log.Info("removing stale upload temp file", "file", m)
+						os.Remove(m)
+					}
+				}
+			}
+		}
+	}
+}
+
+// connError marks a failure of the client connection itself: the
+// connection is closed without a reply.
+type connError struct{ err error }
+
+func (e *connError) Error() string { return "connection: " + e.err.Error() }
+func (e *connError) Unwrap() error { return e.err }
+
+// conn is one client connection with its per-operation deadlines.
+type conn struct {
+	s    *Server
+	c    net.Conn
+	body io.LimitedReader // the current request's unread body
+	// syncPeer is the storage id a peer announced with REPORT_SERVER_ID
+	// on a sync connection ("" on client connections).
+	syncPeer string
+}
+
+// Read reads from the socket with a fresh network_timeout deadline per call
+// (upstream applies the timeout per I/O, not per request).
+func (cc *conn) Read(p []byte) (int, error) {
+	cc.c.SetReadDeadline(time.Now().Add(cc.s.cfg.NetworkTimeout))
+	n, err := cc.c.Read(p)
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		err = &connError{err}
+	}
+	return n, err
+}
+
+// Write writes to the socket with a fresh deadline.
+func (cc *conn) Write(p []byte) (int, error) {
+	cc.c.SetWriteDeadline(time.Now().Add(cc.s.cfg.NetworkTimeout))
+	n, err := cc.c.Write(p)
+	if err != nil {
+		err = &connError{err}
+	}
+	return n, err
+}
+
+// readBody reads exactly n bytes of the request body.
+func (cc *conn) readBody(n int64) ([]byte, error) {
+	if n < 0 || n > cc.body.N {
+		return nil, fmt.Errorf("need %d body bytes, %d left: %w", n, cc.body.N, protocol.ErrInvalid)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(&cc.body, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// readRest reads the remaining body, which must fit the buffer size
+// (upstream rejects larger non-content requests with EINVAL).
+func (cc *conn) readRest() ([]byte, error) {
+	if cc.body.N >= cc.s.cfg.BuffSize {
+		return nil, fmt.Errorf("request body of %d bytes exceeds buff_size: %w", cc.body.N, protocol.ErrInvalid)
+	}
+	return cc.readBody(cc.body.N)
+}
+
+func (cc *conn) reply(body []byte) error {
+	return protocol.WriteResponse(cc, body)
+}
+
+func (s *Server) serveConn(c net.Conn) {
+	cc := &conn{s: s, c: c}
+	log := s.log.With("client", c.RemoteAddr().String())
+	for {
+		// An idle connection is closed after network_timeout, as upstream.
+		h, err := protocol.ReadHeader(cc)
+		if err != nil {
+			if !isClosedErr(err) {
+				log.Debug("closing connection", "err", err)
+			}
+			return
+		}
+		if h.Cmd == protocol.CmdQuit {
+			return
+		}
+		cc.body = io.LimitedReader{R: cc, N: h.Length}
+		err = s.dispatch(cc, h)
+		if err == nil && cc.body.N != 0 {
+			err = fmt.Errorf("cmd %d left %d body bytes unread: %w", h.Cmd, cc.body.N, protocol.ErrInvalid)
+		}
+		if err == nil {
+			continue
+		}
+		var ce *connError
+		if errors.As(err, &ce) {
+			log.Debug("connection failed", "cmd", h.Cmd, "err", err)
+			return
+		}
+		st := protocol.StatusOf(err)
+		if st == protocol.ENOENT {
+			log.Debug("request failed", "cmd", h.Cmd, "err", err)
+		} else {
+			log.Info("request failed", "cmd", h.Cmd, "status", st, "err", err)
+		}
+		// Skip what is left of a bad request so the connection stays in
+		// step; a large remainder (a rejected upload) is not worth reading.
+		if cc.body.N > s.cfg.BuffSize {
+			protocol.WritePacket(cc, protocol.CmdResp, st, nil)
+			return
+		}
+		if _, err := io.Copy(io.Discard, &cc.body); err != nil {
+			return
+		}
+		if protocol.WritePacket(cc, protocol.CmdResp, st, nil) != nil {
+			return
+		}
+	}
+}
+
+func isClosedErr(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+}
+
+func (s *Server) dispatch(cc *conn, h protocol.Header) error {
+	switch h.Cmd {
+	case protocol.CmdActiveTest:
+		if h.Length != 0 {
+			return fmt.Errorf("active test with body: %w", protocol.ErrInvalid)
+		}
+		return cc.reply(nil)
+	case protocol.CmdUploadFile:
+		return s.handleUpload(cc, h, false)
+	case protocol.CmdUploadAppenderFile:
+		return s.handleUpload(cc, h, true)
+	case protocol.CmdUploadSlaveFile:
+		return s.handleUploadSlave(cc, h)
+	case protocol.CmdDownloadFile:
+		return s.handleDownload(cc, h)
+	case protocol.CmdDeleteFile:
+		return s.handleDelete(cc, h)
+	case protocol.CmdSetMetadata:
+		return s.handleSetMetadata(cc, h)
+	case protocol.CmdGetMetadata:
+		return s.handleGetMetadata(cc, h)
+	case protocol.CmdQueryFileInfo:
+		return s.handleQueryFileInfo(cc, h)
+	case protocol.CmdAppendFile:
+		return s.handleAppend(cc, h)
+	case protocol.CmdModifyFile:
+		return s.handleModify(cc, h)
+	case protocol.CmdTruncateFile:
+		return s.handleTruncate(cc, h)
+	case protocol.CmdRegenerateAppenderFilename:
+		return s.handleRegenerate(cc, h)
+	}
+	if handled, err := s.dispatchSync(cc, h); handled {
+		return err
+	}
+	return fmt.Errorf("unsupported command %d: %w", h.Cmd, protocol.ErrInvalid)
+}

@@ -1,0 +1,404 @@
+package storagenode
+
+import (
+	"bufio"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// Upstream file names inside the base and store paths.
+const (
+	dataInitFlagFile = ".data_init_flag"
+	statFile         = "storage_stat.dat"
+	varsFile         = ".fastdfs_vars"
+	maxNameRetries   = 10 // attempts to find an unused final name, as upstream
+)
+
+// distCursor is the round-robin directory cursor of
+// file_distribute_path_mode 0, persisted in storage_stat.dat.
+type distCursor struct {
+	High, Low, Count int
+}
+
+// store is the on-disk layout: store paths with their two-level data
+// directories plus the files under <base_path>/data.
+type store struct {
+	log      *slog.Logger
+	base     string
+	paths    []string
+	readonly []bool
+	subdirs  int
+	mode     int // file_distribute_path_mode
+	rotate   int // file_distribute_rotate_count
+
+	mu       sync.Mutex
+	dist     distCursor
+	rr       int                 // next store path for round-robin selection
+	inflight map[string]struct{} // final names being created (uniqueness table)
+	initFlag *iniFile
+}
+
+func openStore(cfg *conf.Storage, log *slog.Logger) (*store, error) {
+	st := &store{
+		log:      log,
+		base:     cfg.BasePath,
+		readonly: cfg.StorePathReadonly,
+		subdirs:  cfg.SubdirCountPerPath,
+		mode:     cfg.FileDistributePathMode,
+		rotate:   cfg.FileDistributeRotateCount,
+		inflight: map[string]struct{}{},
+	}
+	for _, p := range cfg.StorePaths {
+		st.paths = append(st.paths, strings.TrimRight(p, "/"))
+	}
+	if err := os.MkdirAll(filepath.Join(st.base, "data", "sync"), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(st.base, "logs"), 0o755); err != nil {
+		return nil, err
+	}
+	for i, p := range st.paths {
+		if err := st.prepareStorePath(i, p); err != nil {
+			return nil, err
+		}
+	}
+	f, err := loadIni(filepath.Join(st.base, "data", dataInitFlagFile))
+	if err != nil {
+		return nil, err
+	}
+	if f.get("storage_join_time") == "" {
+		now := strconv.FormatInt(time.Now().Unix(), 10)
+		for _, kv := range [][2]string{
+			{"storage_join_time", now}, {"sync_old_done", "0"}, {"sync_src_server", ""},
+			{"sync_until_timestamp", "0"}, {"last_ip_addr", ""}, {"last_server_port", "0"},
+			{"current_trunk_file_id", "0"}, {"trunk_last_compress_time", "0"},
+			{"trunk_binlog_compress_stage", "0"},
+		} {
+			f.set(kv[0], kv[1])
+		}
+		if err := f.save(); err != nil {
+			return nil, err
+		}
+	}
+	st.initFlag = f
+	return st, nil
+}
+
+// prepareStorePath creates <p>/data with its subdir_count² directories
+// (upstream does it at first start and checks the first and last ones) and
+// the .fastdfs_vars mark file.
+func (st *store) prepareStorePath(i int, p string) error {
+	data := filepath.Join(p, "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return err
+	}
+	last := fmt.Sprintf("%02X", st.subdirs-1)
+	if !isDir(filepath.Join(data, "00", "00")) || !isDir(filepath.Join(data, last, last)) {
+		st.log.Info("creating data directories", "store_path", p, "count", st.subdirs*st.subdirs)
+		if err := makeDataDirs(data, st.subdirs); err != nil {
+			return err
+		}
+	}
+	vars, err := loadIni(filepath.Join(data, varsFile))
+	if err != nil {
+		return err
+	}
+	if vars.get("store_path_mark") == "" {
+		var b [24]byte
+		rand.Read(b[:])
+		vars.set("store_path_mark", fileid.EncodeBase64(b[:]))
+		if err := vars.save(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// makeDataDirs creates data/HH/LL for HH, LL < n. The mkdirs run on a few
+// goroutines: 65536 sequential mkdirs take tens of seconds on slow disks.
+func makeDataDirs(data string, n int) error {
+	const workers = 8
+	highs := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for h := range highs {
+				hd := filepath.Join(data, fmt.Sprintf("%02X", h))
+				if err := os.Mkdir(hd, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+					errs <- err
+					continue
+				}
+				for l := range n {
+					if err := os.Mkdir(filepath.Join(hd, fmt.Sprintf("%02X", l)), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+						errs <- err
+						break
+					}
+				}
+			}
+		}()
+	}
+	for h := range n {
+		highs <- h
+	}
+	close(highs)
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+func (st *store) statPath() string { return filepath.Join(st.base, "data", statFile) }
+func (st *store) syncDir() string  { return filepath.Join(st.base, "data", "sync") }
+
+func (st *store) distSnapshot() distCursor {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.dist
+}
+
+// resolve validates a logical name from the network and returns it parsed
+// with its physical path. Anything that does not parse, or points outside
+// the configured store paths and directories, is EINVAL.
+func (st *store) resolve(name string) (*fileid.Name, string, error) {
+	n, err := fileid.Parse(name)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := n.Check(len(st.paths), st.subdirs); err != nil {
+		return nil, "", err
+	}
+	return n, n.Path(st.paths), nil
+}
+
+// dirOf returns <store_path>/data/HH/LL.
+func (st *store) dirOf(idx, high, low int) string {
+	return filepath.Join(st.paths[idx], "data", fmt.Sprintf("%02X", high), fmt.Sprintf("%02X", low))
+}
+
+// nextDir picks the data directory of a new file: the round-robin cursor
+// (mode 0, advanced every rotate_count files) or a PJW hash of the
+// provisional base64 name (mode 1), as upstream storage_get_store_path.
+func (st *store) nextDir(encoded string) (high, low int) {
+	if st.mode != 0 {
+		n := pjwHash(encoded) % (1 << 16)
+		return int((n>>8)&0xFF) % st.subdirs, int(n&0xFF) % st.subdirs
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	high, low = st.dist.High, st.dist.Low
+	st.dist.Count++
+	if st.dist.Count >= st.rotate {
+		st.dist.Count = 0
+		st.dist.Low++
+		if st.dist.Low >= st.subdirs {
+			st.dist.Low = 0
+			st.dist.High++
+			if st.dist.High >= st.subdirs {
+				st.dist.High = 0
+			}
+		}
+	}
+	return high, low
+}
+
+// pjwHash is libfastcommon's PJWHash over the bytes of s (32-bit
+// arithmetic, result used as unsigned).
+func pjwHash(s string) uint32 {
+	var h uint32
+	for i := 0; i < len(s); i++ {
+		h = h<<4 + uint32(s[i])
+		if g := h & 0xF0000000; g != 0 {
+			h ^= g >> 24
+			h ^= g
+		}
+	}
+	return h
+}
+
+// pathUsage returns the total and free space of store path i in MB
+// (free = space available to unprivileged users, as statfs f_bavail).
+func (st *store) pathUsage(i int) (totalMB, freeMB int64, err error) {
+	var sfs syscall.Statfs_t
+	if err := syscall.Statfs(st.paths[i], &sfs); err != nil {
+		return 0, 0, err
+	}
+	bs := uint64(sfs.Bsize)
+	return int64(sfs.Blocks * bs / (1 << 20)), int64(sfs.Bavail * bs / (1 << 20)), nil
+}
+
+// hasSpace applies reserved_storage_space to store path i after a write
+// of need bytes, as upstream re-checks free_mb minus the file's MB.
+func (st *store) hasSpace(i int, r conf.Reserved, need int64) bool {
+	total, free, err := st.pathUsage(i)
+	if err != nil || total <= 0 {
+		return false
+	}
+	free -= (need + 1<<20 - 1) >> 20
+	if free < 0 {
+		return false
+	}
+	if r.IsPercent {
+		return r.Percent <= 0 || float64(free)/float64(total)*100 > r.Percent
+	}
+	return r.Bytes <= 0 || free > r.Bytes>>20
+}
+
+// choosePath returns the store path for a new upload: the requested one
+// when it is writable and has space, else one chosen by the tracker's
+// store_path rule (0 round robin, 2 most free space); ENOSPC if none can
+// take need more bytes.
+func (st *store) choosePath(requested int, p *trackerParams, need int64) (int, error) {
+	usable := func(i int) bool { return !st.readonly[i] && st.hasSpace(i, p.Reserved, need) }
+	if requested >= 0 && usable(requested) {
+		return requested, nil
+	}
+	n := len(st.paths)
+	if p.StorePathMode == 2 {
+		best, bestFree := -1, int64(-1)
+		for i := range n {
+			if st.readonly[i] {
+				continue
+			}
+			if _, free, err := st.pathUsage(i); err == nil && free > bestFree && usable(i) {
+				best, bestFree = i, free
+			}
+		}
+		if best < 0 {
+			return 0, fmt.Errorf("no store path with free space: %w", protocol.ErrNoSpace)
+		}
+		return best, nil
+	}
+	st.mu.Lock()
+	start := st.rr
+	st.rr = (st.rr + 1) % n
+	st.mu.Unlock()
+	for k := range n {
+		if i := (start + k) % n; usable(i) {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("no store path with free space: %w", protocol.ErrNoSpace)
+}
+
+// reserve claims a final name in the in-memory uniqueness table; release
+// frees it once the file is in place (or the attempt failed).
+func (st *store) reserve(name string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if _, ok := st.inflight[name]; ok {
+		return false
+	}
+	st.inflight[name] = struct{}{}
+	return true
+}
+
+func (st *store) release(name string) {
+	st.mu.Lock()
+	delete(st.inflight, name)
+	st.mu.Unlock()
+}
+
+// iniFile is a small "key=value" file kept in key order of first
+// appearance, rewritten crash-safely.
+type iniFile struct {
+	mu   sync.Mutex
+	path string
+	keys []string
+	vals map[string]string
+}
+
+func loadIni(path string) (*iniFile, error) {
+	f := &iniFile{path: path, vals: map[string]string{}}
+	fh, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return f, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		f.setLocked(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	return f, sc.Err()
+}
+
+func (f *iniFile) get(k string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.vals[k]
+}
+
+func (f *iniFile) set(k, v string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.setLocked(k, v)
+}
+
+func (f *iniFile) setLocked(k, v string) {
+	if _, ok := f.vals[k]; !ok {
+		f.keys = append(f.keys, k)
+	}
+	f.vals[k] = v
+}
+
+func (f *iniFile) save() error {
+	f.mu.Lock()
+	var sb strings.Builder
+	for _, k := range f.keys {
+		sb.WriteString(k + "=" + f.vals[k] + "\n")
+	}
+	f.mu.Unlock()
+	return writeFileAtomic(f.path, []byte(sb.String()))
+}
+
+// writeFileAtomic writes data to path via a synced temp file and rename.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

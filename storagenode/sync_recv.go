@@ -1,0 +1,446 @@
+package storagenode
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// Receiving side of storage ↔ storage replication (protocol.md §7): a
+// peer's sync thread replays its binlog here. Every applied change is
+// appended to our binlog as a replica (lower-case) record carrying the
+// source's op timestamp, so it is not re-forwarded except during the
+// old-file sync of a new storage.
+
+// Replica record ops written by the receiver.
+const (
+	opReplicaCreate   byte = 'c'
+	opReplicaUpdate   byte = 'u'
+	opReplicaDelete   byte = 'd'
+	opReplicaAppend   byte = 'a'
+	opReplicaModify   byte = 'm'
+	opReplicaTruncate byte = 't'
+	opReplicaRename   byte = 'r'
+)
+
+// metaSuffix marks metadata files ("<name>-m"), synced like data files.
+const metaSuffix = "-m"
+
+// dispatchSync serves the storage ↔ storage commands; handled is false for
+// any other command.
+func (s *Server) dispatchSync(cc *conn, h protocol.Header) (handled bool, err error) {
+	switch h.Cmd {
+	case protocol.CmdReportServerID:
+		return true, s.handleReportServerID(cc, h)
+	case protocol.CmdSyncCreateFile:
+		return true, s.handleSyncFile(cc, h, false)
+	case protocol.CmdSyncUpdateFile:
+		return true, s.handleSyncFile(cc, h, true)
+	case protocol.CmdSyncDeleteFile:
+		return true, s.handleSyncDelete(cc, h)
+	case protocol.CmdSyncAppendFile:
+		return true, s.handleSyncRange(cc, h, true)
+	case protocol.CmdSyncModifyFile:
+		return true, s.handleSyncRange(cc, h, false)
+	case protocol.CmdSyncTruncateFile:
+		return true, s.handleSyncTruncate(cc, h)
+	case protocol.CmdSyncRenameFile:
+		return true, s.handleSyncRename(cc, h)
+	}
+	return false, nil
+}
+
+// handleReportServerID records which storage this sync connection comes
+// from (its id; its IP in IP mode): received timestamps are credited to it.
+func (s *Server) handleReportServerID(cc *conn, h protocol.Header) error {
+	if h.Length != protocol.ReportServerIDLen {
+		return fmt.Errorf("report server id body of %d bytes: %w", h.Length, protocol.ErrInvalid)
+	}
+	body, err := cc.readBody(h.Length)
+	if err != nil {
+		return err
+	}
+	r, err := protocol.DecodeReportServerIDRequest(body)
+	if err != nil {
+		return err
+	}
+	if r.ID == "" {
+		return fmt.Errorf("empty server id: %w", protocol.ErrInvalid)
+	}
+	cc.syncPeer = r.ID
+	return cc.reply(nil)
+}
+
+// resolveSync resolves a synced name: a data file name or the metadata
+// file "<name>-m" of one. It returns the physical path and the data file
+// name (the key of the per-name lock).
+func (s *Server) resolveSync(name string) (path, lockKey string, n *fileid.Name, err error) {
+	base := strings.TrimSuffix(name, metaSuffix)
+	n, p, err := s.store.resolve(base)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if base != name {
+		p += metaSuffix
+	}
+	return p, n.Name(), n, nil
+}
+
+// syncHead reads the fixed head and the names of a sync request, refusing
+// bodies shorter than the head and names of impossible lengths.
+func (s *Server) syncHead(cc *conn, h protocol.Header) ([]byte, error) {
+	hl := protocol.HeadLen(h.Cmd)
+	if h.Length < int64(hl) {
+		return nil, fmt.Errorf("cmd %d body of %d bytes: %w", h.Cmd, h.Length, protocol.ErrInvalid)
+	}
+	head, err := cc.readBody(int64(hl))
+	if err != nil {
+		return nil, err
+	}
+	prefix, err := protocol.PrefixLen(h.Cmd, head)
+	if err != nil {
+		return nil, err
+	}
+	if prefix < 0 {
+		prefix = h.Length
+	}
+	if prefix > h.Length {
+		return nil, fmt.Errorf("cmd %d names exceed the body: %w", h.Cmd, protocol.ErrInvalid)
+	}
+	rest, err := cc.readBody(prefix - int64(hl))
+	if err != nil {
+		return nil, err
+	}
+	return append(head, rest...), nil
+}
+
+// synced credits a received record to its source for SYNC_REPORT.
+func (s *Server) synced(cc *conn, ts int32) {
+	if cc.syncPeer != "" {
+		s.repl.noteReceived(cc.syncPeer, int64(ts))
+	}
+	s.stats.update(func(b *protocol.StatBlock) { b.LastSyncUpdate = time.Now().Unix() })
+}
+
+// discardBody drops the unread content of a request answered without it.
+func discardBody(cc *conn) error {
+	_, err := io.Copy(io.Discard, &cc.body)
+	return err
+}
+
+// handleSyncFile serves SYNC_CREATE_FILE (16) and SYNC_UPDATE_FILE (18).
+// The content goes to a temp file next to the target, then is linked into
+// place (create: EEXIST when the file is already there) or renamed over it
+// (update). Header status EEXIST is the sender's "you already have a
+// same-size copy": no content, only the record is logged.
+func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error {
+	b, err := s.syncHead(cc, h)
+	if err != nil {
+		return err
+	}
+	req, _, err := protocol.DecodeSyncFileRequest(b)
+	if err != nil {
+		return err
+	}
+	if err := s.checkGroup(req.Group); err != nil {
+		return err
+	}
+	path, key, _, err := s.resolveSync(req.Name)
+	if err != nil {
+		return err
+	}
+	op := opReplicaCreate
+	if update {
+		op = opReplicaUpdate
+	}
+	if h.Status == protocol.EEXIST {
+		if cc.body.N != 0 {
+			return fmt.Errorf("sync file without content carries %d bytes: %w", cc.body.N, protocol.ErrInvalid)
+		}
+		if _, err := os.Stat(path); err != nil {
+			return err
+		}
+		if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), op, req.Name, ""); err != nil {
+			return err
+		}
+		s.synced(cc, req.Timestamp)
+		return cc.reply(nil)
+	}
+	if req.FileSize < 0 || req.FileSize != cc.body.N {
+		return fmt.Errorf("sync file size %d, body carries %d: %w", req.FileSize, cc.body.N, protocol.ErrInvalid)
+	}
+	if !update {
+		if _, err := os.Lstat(path); err == nil {
+			if err := discardBody(cc); err != nil {
+				return err
+			}
+			s.synced(cc, req.Timestamp)
+			return fmt.Errorf("sync create %s: %w", req.Name, protocol.ErrExists)
+		}
+	}
+	tmp, _, err := s.receive(cc, filepath.Dir(path), req.FileSize)
+	s.stats.update(func(b *protocol.StatBlock) {
+		b.TotalSyncInBytes += req.FileSize
+		if err == nil {
+			b.SuccessSyncInBytes += req.FileSize
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	unlock := s.lockName(key)
+	existed := false
+	if update {
+		_, serr := os.Lstat(path)
+		existed = serr == nil
+		err = os.Rename(tmp, path)
+	} else {
+		err = os.Link(tmp, path)
+	}
+	unlock.Unlock()
+	if errors.Is(err, fs.ErrExist) {
+		s.synced(cc, req.Timestamp)
+		return fmt.Errorf("sync create %s: %w", req.Name, protocol.ErrExists)
+	}
+	if err != nil {
+		return err
+	}
+	if update && !existed {
+		op = opReplicaCreate
+	}
+	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), op, req.Name, ""); err != nil {
+		return err
+	}
+	s.synced(cc, req.Timestamp)
+	return cc.reply(nil)
+}
+
+// handleSyncDelete serves SYNC_DELETE_FILE (17).
+func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
+	b, err := s.syncHead(cc, h)
+	if err != nil {
+		return err
+	}
+	req, err := protocol.DecodeSyncDeleteRequest(b)
+	if err != nil {
+		return err
+	}
+	if err := s.checkGroup(req.Group); err != nil {
+		return err
+	}
+	path, key, _, err := s.resolveSync(req.Name)
+	if err != nil {
+		return err
+	}
+	defer s.lockName(key).Unlock()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		s.synced(cc, req.Timestamp)
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%s is a directory: %w", req.Name, protocol.ErrInvalid)
+	}
+	if err := os.Remove(path); err != nil {
+		return err
+	}
+	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), opReplicaDelete, req.Name, ""); err != nil {
+		return err
+	}
+	s.synced(cc, req.Timestamp)
+	return cc.reply(nil)
+}
+
+// handleSyncRange serves SYNC_APPEND_FILE (25) and SYNC_MODIFY_FILE (35).
+// An append applies only when our size equals its start offset; when our
+// copy already covers the range it is EEXIST (applied before). A copy the
+// range cannot apply to is ENOENT, which makes the sender resend the whole
+// file.
+func (s *Server) handleSyncRange(cc *conn, h protocol.Header, isAppend bool) error {
+	b, err := s.syncHead(cc, h)
+	if err != nil {
+		return err
+	}
+	req, _, err := protocol.DecodeSyncRangeRequest(b)
+	if err != nil {
+		return err
+	}
+	if err := s.checkGroup(req.Group); err != nil {
+		return err
+	}
+	if req.Offset < 0 || req.Length < 0 || req.Length != cc.body.N {
+		return fmt.Errorf("sync range offset %d length %d, body carries %d: %w", req.Offset, req.Length, cc.body.N, protocol.ErrInvalid)
+	}
+	path, key, _, err := s.resolveSync(req.Name)
+	if err != nil {
+		return err
+	}
+	defer s.lockName(key).Unlock()
+	f, size, err := s.openAppender(path)
+	if err != nil {
+		if derr := discardBody(cc); derr != nil {
+			return derr
+		}
+		return err
+	}
+	defer f.Close()
+	op, restore := opReplicaModify, int64(-1)
+	if isAppend {
+		op, restore = opReplicaAppend, size
+		if size != req.Offset {
+			if derr := discardBody(cc); derr != nil {
+				return derr
+			}
+			if size >= req.Offset+req.Length {
+				s.synced(cc, req.Timestamp)
+				return fmt.Errorf("append at %d to %s of size %d: %w", req.Offset, req.Name, size, protocol.ErrExists)
+			}
+			return fmt.Errorf("append at %d to %s of size %d: %w", req.Offset, req.Name, size, protocol.ErrNotFound)
+		}
+	} else if req.Offset > size {
+		if derr := discardBody(cc); derr != nil {
+			return derr
+		}
+		return fmt.Errorf("modify at %d of %s of size %d: %w", req.Offset, req.Name, size, protocol.ErrNotFound)
+	} else if req.Offset == size {
+		restore = size
+	}
+	err = s.writeAt(cc, f, req.Offset, req.Length, restore)
+	s.stats.update(func(b *protocol.StatBlock) {
+		b.TotalSyncInBytes += req.Length
+		if err == nil {
+			b.SuccessSyncInBytes += req.Length
+		}
+	})
+	if err != nil {
+		return err
+	}
+	extra := fmt.Sprintf("%d %d", req.Offset, req.Length)
+	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), op, req.Name, extra); err != nil {
+		return err
+	}
+	s.synced(cc, req.Timestamp)
+	return cc.reply(nil)
+}
+
+// handleSyncTruncate serves SYNC_TRUNCATE_FILE (37): applied when our size
+// is the old size, EEXIST otherwise (as the reference server answers).
+func (s *Server) handleSyncTruncate(cc *conn, h protocol.Header) error {
+	b, err := s.syncHead(cc, h)
+	if err != nil {
+		return err
+	}
+	req, err := protocol.DecodeSyncTruncateRequest(b)
+	if err != nil {
+		return err
+	}
+	if err := s.checkGroup(req.Group); err != nil {
+		return err
+	}
+	if req.NewSize < 0 {
+		return fmt.Errorf("truncate to %d: %w", req.NewSize, protocol.ErrInvalid)
+	}
+	path, key, _, err := s.resolveSync(req.Name)
+	if err != nil {
+		return err
+	}
+	defer s.lockName(key).Unlock()
+	f, size, err := s.openAppender(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if size != req.OldSize {
+		s.synced(cc, req.Timestamp)
+		return fmt.Errorf("truncate %s: size %d is not %d: %w", req.Name, size, req.OldSize, protocol.ErrExists)
+	}
+	if err := f.Truncate(req.NewSize); err != nil {
+		return err
+	}
+	extra := fmt.Sprintf("%d %d", req.OldSize, req.NewSize)
+	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), opReplicaTruncate, req.Name, extra); err != nil {
+		return err
+	}
+	s.synced(cc, req.Timestamp)
+	return cc.reply(nil)
+}
+
+// handleSyncRename serves SYNC_RENAME_FILE (40): the appender file renamed
+// by REGENERATE_APPENDER_FILENAME. EEXIST if the new name is there already,
+// ENOENT if the old one is missing (the sender then sends the whole file).
+func (s *Server) handleSyncRename(cc *conn, h protocol.Header) error {
+	b, err := s.syncHead(cc, h)
+	if err != nil {
+		return err
+	}
+	req, err := protocol.DecodeSyncTwoNamesRequest(b)
+	if err != nil {
+		return err
+	}
+	if err := s.checkGroup(req.Group); err != nil {
+		return err
+	}
+	newPath, newKey, _, err := s.resolveSync(req.First)
+	if err != nil {
+		return err
+	}
+	oldPath, oldKey, _, err := s.resolveSync(req.Second)
+	if err != nil {
+		return err
+	}
+	defer s.lockTwoNames(newKey, oldKey)()
+	if _, err := os.Lstat(newPath); err == nil {
+		s.synced(cc, req.Timestamp)
+		return fmt.Errorf("rename to %s: %w", req.First, protocol.ErrExists)
+	}
+	if _, err := os.Lstat(oldPath); err != nil {
+		return err
+	}
+	if err := os.Link(oldPath, newPath); err != nil {
+		return err
+	}
+	if err := os.Remove(oldPath); err != nil {
+		return err
+	}
+	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), opReplicaRename, req.First, req.Second); err != nil {
+		return err
+	}
+	s.synced(cc, req.Timestamp)
+	return cc.reply(nil)
+}
+
+// lockTwoNames takes the striped locks of two names in a fixed order (once
+// if they share a stripe) and returns the unlock function.
+func (s *Server) lockTwoNames(a, b string) func() {
+	i, j := nameStripe(a, len(s.fileLocks)), nameStripe(b, len(s.fileLocks))
+	if i > j {
+		i, j = j, i
+	}
+	s.fileLocks[i].Lock()
+	if j != i {
+		s.fileLocks[j].Lock()
+	}
+	return func() {
+		if j != i {
+			s.fileLocks[j].Unlock()
+		}
+		s.fileLocks[i].Unlock()
+	}
+}
+
+// nameStripe is the lock stripe lockName uses for name.
+func nameStripe(name string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return int(h.Sum32() % uint32(n))
+}

@@ -1,0 +1,444 @@
+package storagenode
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// maxTrackerReply bounds tracker replies read by the storage (parameter
+// lists, storage id lists and changelogs are all far below it).
+const maxTrackerReply = 1 << 20
+
+// trackerLoop keeps one tracker informed for the server's lifetime:
+// a session (GET_MY_IP, PARAMETER_REQ, [ids], JOIN, beats...) that is
+// re-established with exponential backoff whenever it fails.
+func (s *Server) trackerLoop(addr string) {
+	defer s.wg.Done()
+	log := s.log.With("tracker", addr)
+	backoff := time.Duration(0)
+	for {
+		err := s.trackerSession(addr)
+		select {
+		case <-s.done:
+			return
+		default:
+		}
+		backoff = min(max(backoff*2, 500*time.Millisecond), s.cfg.HeartBeatInterval)
+		log.Warn("tracker session ended, reconnecting", "err", err, "retry_in", backoff)
+		select {
+		case <-s.done:
+			return
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// dialTracker connects to one "host:port" entry (dual-IP entries
+// "ip1,ip2:port" are tried in order), from bind_addr when client_bind.
+func (s *Server) dialTracker(addr string) (net.Conn, error) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return nil, fmt.Errorf("tracker %q has no port: %w", addr, protocol.ErrInvalid)
+	}
+	d := net.Dialer{Timeout: s.cfg.ConnectTimeout}
+	if s.cfg.ClientBind && s.cfg.BindAddr != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(s.cfg.BindAddr)}
+	}
+	var lastErr error
+	for _, host := range strings.Split(addr[:i], ",") {
+		c, err := d.DialContext(s.ctx, "tcp", net.JoinHostPort(strings.TrimSpace(host), addr[i+1:]))
+		if err == nil {
+			if !s.track(c, true) {
+				c.Close()
+				return nil, net.ErrClosed
+			}
+			return c, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+func (s *Server) closeTracker(c net.Conn) {
+	s.track(c, false)
+	c.Close()
+}
+
+// call sends one request and reads its reply within network_timeout.
+func (s *Server) call(c net.Conn, cmd byte, body []byte) ([]byte, error) {
+	c.SetDeadline(time.Now().Add(s.cfg.NetworkTimeout))
+	if err := protocol.WritePacket(c, cmd, 0, body); err != nil {
+		return nil, err
+	}
+	return protocol.ReadResponse(c, maxTrackerReply)
+}
+
+// shortCall runs cmds on one short-lived connection, then sends QUIT.
+func (s *Server) shortCall(addr string, f func(c net.Conn) error) error {
+	c, err := s.dialTracker(addr)
+	if err != nil {
+		return err
+	}
+	defer s.closeTracker(c)
+	err = f(c)
+	if err == nil {
+		c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
+		protocol.WritePacket(c, protocol.CmdQuit, 0, nil)
+	}
+	return err
+}
+
+func (s *Server) trackerSession(addr string) error {
+	// GET_MY_IP: the address the tracker sees us as (used in new file names).
+	err := s.shortCall(addr, func(c net.Conn) error {
+		req := protocol.GetMyIPRequest{Group: s.cfg.GroupName, Port: int32(s.port())}
+		b, err := s.call(c, protocol.CmdStorageGetMyIP, req.Encode())
+		if err != nil {
+			return fmt.Errorf("GET_MY_IP: %w", err)
+		}
+		ip := protocol.CString(b)
+		s.myIP.Store(&ip)
+		f := s.store.initFlag
+		if f.get("last_ip_addr") != ip || f.get("last_server_port") != strconv.Itoa(s.port()) {
+			f.set("last_ip_addr", ip)
+			f.set("last_server_port", strconv.Itoa(s.port()))
+			if err := f.save(); err != nil {
+				s.log.Warn("writing .data_init_flag failed", "err", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.shortCall(addr, s.fetchParams); err != nil {
+		return err
+	}
+	if s.params.Load().UseStorageID {
+		if err := s.shortCall(addr, s.fetchIDs); err != nil {
+			return err
+		}
+	}
+	c, err := s.dialTracker(addr)
+	if err != nil {
+		return err
+	}
+	defer s.closeTracker(c)
+	host := addr[:strings.LastIndexByte(addr, ':')]
+	host, _, _ = strings.Cut(host, ",")
+	if err := s.join(c, host); err != nil {
+		return err
+	}
+	return s.beatLoop(c)
+}
+
+// fetchParams asks PARAMETER_REQ for the cluster settings.
+func (s *Server) fetchParams(c net.Conn) error {
+	b, err := s.call(c, protocol.CmdStorageParameterReq, nil)
+	if err != nil {
+		return fmt.Errorf("PARAMETER_REQ: %w", err)
+	}
+	ps, err := protocol.DecodeParams(b)
+	if err != nil {
+		return err
+	}
+	old := s.params.Load()
+	p := *old
+	p.UseStorageID = truthy(ps.Get("use_storage_id"))
+	p.IDInFilename = ps.Get("id_type_in_filename") == "id"
+	p.ResponseIPSize = protocol.IPv4AddrSize
+	if ps.Get("response_ip_addr_size") == strconv.Itoa(protocol.IPv6AddrSize) {
+		p.ResponseIPSize = protocol.IPv6AddrSize
+	}
+	p.StorePathMode, _ = strconv.Atoi(ps.Get("store_path"))
+	if d, err := strconv.Atoi(ps.Get("storage_sync_file_max_delay")); err == nil && d > 0 {
+		p.SyncFileMaxDelay = time.Duration(d) * time.Second
+	}
+	if r, err := conf.ParseReserved(ps.Get("reserved_storage_space")); err == nil {
+		p.Reserved = r
+	}
+	s.params.Store(&p)
+	return nil
+}
+
+func truthy(v string) bool {
+	b, err := conf.ParseBool(v)
+	return err == nil && b
+}
+
+// fetchIDs loads storage_ids.conf from the tracker (FETCH_STORAGE_IDS,
+// paged) and learns our own id (GET_SERVER_ID) in id mode.
+func (s *Server) fetchIDs(c net.Conn) error {
+	ids := map[string][]string{}
+	for start := int32(0); ; {
+		req := protocol.FetchStorageIDsRequest{StartIndex: start}
+		b, err := s.call(c, protocol.CmdStorageFetchStorageIDs, req.Encode())
+		if err != nil {
+			return fmt.Errorf("FETCH_STORAGE_IDS: %w", err)
+		}
+		r, err := protocol.DecodeStorageIDsReply(b)
+		if err != nil {
+			return err
+		}
+		for _, l := range r.Lines {
+			f := strings.Fields(l)
+			if len(f) < 3 {
+				continue
+			}
+			hostPart := f[2]
+			if i := strings.LastIndexByte(hostPart, ':'); i >= 0 && !strings.Contains(hostPart[i:], "]") && strings.Count(hostPart, ":") == 1 {
+				hostPart = hostPart[:i]
+			}
+			ids[f[0]] = strings.Split(hostPart, ",")
+		}
+		start += int32(len(r.Lines))
+		if len(r.Lines) == 0 || start >= r.Total {
+			break
+		}
+	}
+	p := *s.params.Load()
+	p.StorageIDs = ids
+	s.params.Store(&p)
+	if s.cfg.ServerID != "" {
+		return nil
+	}
+	ip, _, _ := strings.Cut(*s.myIP.Load(), ",")
+	req := protocol.GroupAndAddr{Group: s.cfg.GroupName, Addr: protocol.FormatHostPort(ip, s.port())}
+	b, err := s.call(c, protocol.CmdStorageGetServerID, req.Encode())
+	if err != nil {
+		return fmt.Errorf("GET_SERVER_ID: %w", err)
+	}
+	id := protocol.CString(b)
+	s.myID.Store(&id)
+	return nil
+}
+
+// join sends STORAGE_JOIN and, on the first start, SYNC_DEST_REQ +
+// SYNC_NOTIFY to learn (and acknowledge) the source of the initial sync.
+func (s *Server) join(c net.Conn, trackerHost string) error {
+	flag := s.store.initFlag
+	joinTime, _ := strconv.ParseInt(flag.get("storage_join_time"), 10, 64)
+	done := flag.get("sync_old_done") == "1"
+	status := s.joinStatus(done)
+	req := protocol.JoinRequest{
+		Group:              s.cfg.GroupName,
+		StoragePort:        int64(s.port()),
+		StorePathCount:     int64(len(s.cfg.StorePaths)),
+		SubdirCountPerPath: int64(s.cfg.SubdirCountPerPath),
+		UploadPriority:     int64(s.cfg.UploadPriority),
+		JoinTime:           joinTime,
+		UpTime:             s.start.Unix(),
+		Version:            Version,
+		InitFlag:           !done,
+		Status:             status,
+		StorageID:          s.idForTracker(),
+		CurrentTrackerIP:   trackerHost,
+		Trackers:           s.cfg.TrackerServers,
+	}
+	b, err := s.call(c, protocol.CmdStorageJoin, req.Encode())
+	if err != nil {
+		return fmt.Errorf("JOIN: %w", err)
+	}
+	resp, err := protocol.DecodeJoinResponse(b)
+	if err != nil {
+		return err
+	}
+	s.setStatus(resp.Status)
+	if done {
+		return nil
+	}
+	src := flag.get("sync_src_server")
+	until, _ := strconv.ParseInt(flag.get("sync_until_timestamp"), 10, 64)
+	if src == "" {
+		b, err := s.call(c, protocol.CmdStorageSyncDestReq, nil)
+		if err != nil {
+			return fmt.Errorf("SYNC_DEST_REQ: %w", err)
+		}
+		ss, err := protocol.DecodeSyncSource(b)
+		if err != nil {
+			return err
+		}
+		if ss != nil {
+			src, until = ss.SrcID, ss.Until
+		}
+		flag.set("sync_src_server", src)
+		flag.set("sync_until_timestamp", strconv.FormatInt(until, 10))
+		if src == "" {
+			// Nobody to copy old files from: the initial sync is trivially done.
+			flag.set("sync_old_done", "1")
+		}
+		if err := flag.save(); err != nil {
+			return err
+		}
+	}
+	body := protocol.EncodeSyncSource(&protocol.SyncSource{SrcID: src, Until: until})
+	if _, err := s.call(c, protocol.CmdStorageSyncNotify, body); err != nil {
+		return fmt.Errorf("SYNC_NOTIFY: %w", err)
+	}
+	return nil
+}
+
+// joinStatus is the status field of JOIN: INIT (or WAIT_SYNC once a source
+// is known) until the initial sync is done, afterwards the last status a
+// tracker told us (ACTIVE if none yet).
+func (s *Server) joinStatus(syncDone bool) byte {
+	if !syncDone {
+		if s.store.initFlag.get("sync_src_server") != "" {
+			return protocol.StatusWaitSync
+		}
+		return protocol.StatusInit
+	}
+	if st := s.status.Load(); st != 0 {
+		return byte(st - 1)
+	}
+	return protocol.StatusActive
+}
+
+// setStatus records the status a tracker reported for us and completes the
+// initial sync once the tracker considers us past it.
+func (s *Server) setStatus(st byte) {
+	s.status.Store(int32(st) + 1)
+	switch st {
+	case protocol.StatusOffline, protocol.StatusOnline, protocol.StatusActive:
+		f := s.store.initFlag
+		if f.get("sync_old_done") != "1" {
+			f.set("sync_old_done", "1")
+			if err := f.save(); err != nil {
+				s.log.Warn("writing .data_init_flag failed", "err", err)
+			}
+		}
+	}
+}
+
+// idForTracker is the storage id sent in JOIN ("" in IP mode).
+func (s *Server) idForTracker() string {
+	if s.params.Load().UseStorageID {
+		return *s.myID.Load()
+	}
+	return ""
+}
+
+// beatLoop beats every heart_beat_interval (with the stat block when the
+// counters changed), asks for the changelog after each beat and reports
+// disk usage every stat_report_interval, the first ones right away.
+func (s *Server) beatLoop(c net.Conn) error {
+	beat := time.NewTicker(s.cfg.HeartBeatInterval)
+	defer beat.Stop()
+	disk := time.NewTicker(s.cfg.StatReportInterval)
+	defer disk.Stop()
+	var lastSent *protocol.StatBlock
+	doBeat := func() error {
+		cur := s.stats.snapshot()
+		cur.LastHeartBeatTime = time.Now().Unix()
+		var body []byte
+		cmp := cur
+		if lastSent != nil {
+			cmp.LastHeartBeatTime = lastSent.LastHeartBeatTime
+		}
+		if lastSent == nil || cmp != *lastSent {
+			body = cur.Encode()
+			lastSent = &cur
+		}
+		b, err := s.call(c, protocol.CmdStorageBeat, body)
+		if err != nil {
+			return fmt.Errorf("BEAT: %w", err)
+		}
+		s.applyNotice(b)
+		if _, err := s.call(c, protocol.CmdStorageChangelogReq, nil); err != nil {
+			return fmt.Errorf("CHANGELOG_REQ: %w", err)
+		}
+		return nil
+	}
+	doDisk := func() error {
+		usage := make([]protocol.PathUsage, len(s.store.paths))
+		for i := range usage {
+			t, f, err := s.store.pathUsage(i)
+			if err != nil {
+				s.log.Warn("statfs failed", "store_path", s.store.paths[i], "err", err)
+			}
+			usage[i] = protocol.PathUsage{TotalMB: t, FreeMB: f}
+		}
+		b, err := s.call(c, protocol.CmdStorageReportDiskUsage, protocol.EncodeDiskUsage(usage))
+		if err != nil {
+			return fmt.Errorf("REPORT_DISK_USAGE: %w", err)
+		}
+		s.applyNotice(b)
+		return nil
+	}
+	var reportSeen int64 // sync timestamps version last reported on c
+	doSyncReport := func() error {
+		body, ver := s.repl.syncReport(reportSeen)
+		if body == nil {
+			return nil
+		}
+		b, err := s.call(c, protocol.CmdStorageSyncReport, body)
+		if err != nil {
+			return fmt.Errorf("SYNC_REPORT: %w", err)
+		}
+		reportSeen = ver
+		s.applyNotice(b)
+		return nil
+	}
+	if err := doBeat(); err != nil {
+		return err
+	}
+	if err := doDisk(); err != nil {
+		return err
+	}
+	for {
+		var err error
+		select {
+		case <-s.done:
+			return net.ErrClosed
+		case <-beat.C:
+			if err = doBeat(); err == nil {
+				err = doSyncReport()
+			}
+		case <-disk.C:
+			err = doDisk()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// applyNotice reads a change notification; our own brief in the group
+// list tells us our status.
+func (s *Server) applyNotice(b []byte) {
+	n, err := protocol.DecodeChangeNotice(b)
+	if err != nil {
+		s.log.Debug("bad change notification", "err", err)
+		return
+	}
+	if n.Flags&protocol.ChangeGroup == 0 {
+		return
+	}
+	id := s.idForTracker()
+	ip, _, _ := strings.Cut(*s.myIP.Load(), ",")
+	self := func(br protocol.Brief) bool {
+		return id != "" && br.ID == id || id == "" && (br.IP == ip || br.ID == ip)
+	}
+	for _, br := range n.Storages {
+		if self(br) {
+			s.setStatus(br.Status)
+			break
+		}
+	}
+	s.repl.updatePeers(n.Storages, self)
+}
+
+// Status returns the status the trackers last reported for this storage
+// (protocol.StatusNone if none has answered yet).
+func (s *Server) Status() byte {
+	if st := s.status.Load(); st != 0 {
+		return byte(st - 1)
+	}
+	return protocol.StatusNone
+}

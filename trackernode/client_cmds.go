@@ -1,0 +1,583 @@
+package trackernode
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// Client ↔ tracker commands (protocol.md §4). Handlers lock s.mu.
+
+const mb = 1 << 20
+
+// reservedMB is reserved_storage_space in MB for a space of totalMB.
+func (s *Server) reservedMB(totalMB int64) int64 {
+	r := s.cfg.ReservedStorageSpace
+	if r.IsPercent {
+		return int64(float64(totalMB) * r.Percent / 100)
+	}
+	return r.Bytes / mb
+}
+
+// hasSpace applies the reserved-space rule to free/total MB; reservedBytes
+// is the absolute threshold for this space. Unknown usage (total 0: no disk
+// report yet) passes, as the storage re-checks on upload.
+func (s *Server) hasSpace(totalMB, freeMB, reservedBytes int64) bool {
+	if totalMB <= 0 {
+		return true
+	}
+	r := s.cfg.ReservedStorageSpace
+	if r.IsPercent {
+		return float64(freeMB)*100/float64(totalMB) > r.Percent
+	}
+	return freeMB > reservedBytes/mb
+}
+
+func (s *Server) groupHasSpace(g *group) bool {
+	total, free := g.space()
+	return s.hasSpace(total, free, s.cfg.ReservedStorageSpace.Bytes)
+}
+
+// pickGroup chooses the upload group for 101/106 by store_lookup.
+func (s *Server) pickGroup() (*group, error) {
+	if s.cfg.StoreLookup == 1 {
+		return s.checkStoreGroup(s.cfg.StoreGroup)
+	}
+	names := make([]string, 0, len(s.groups))
+	for n := range s.groups {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	anyWritable := false
+	var best *group
+	var bestFree int64
+	for i := range names {
+		idx := i
+		if s.cfg.StoreLookup == 0 {
+			idx = (s.storeGroupRR + i) % len(names)
+		}
+		g := s.groups[names[idx]]
+		if len(g.writableList()) == 0 {
+			continue
+		}
+		anyWritable = true
+		if !s.groupHasSpace(g) {
+			continue
+		}
+		if s.cfg.StoreLookup == 0 {
+			s.storeGroupRR = (idx + 1) % len(names)
+			return g, nil
+		}
+		if _, free := g.space(); best == nil || free > bestFree {
+			best, bestFree = g, free
+		}
+	}
+	switch {
+	case best != nil:
+		return best, nil
+	case anyWritable:
+		return nil, fmt.Errorf("no group above the reserved space: %w", protocol.ErrNoSpace)
+	}
+	return nil, fmt.Errorf("no group with a writable storage: %w", protocol.ErrNotFound)
+}
+
+func (s *Server) checkStoreGroup(name string) (*group, error) {
+	g := s.groups[name]
+	if g == nil || len(g.writableList()) == 0 {
+		return nil, fmt.Errorf("group %q has no writable storage: %w", name, protocol.ErrNotFound)
+	}
+	if !s.groupHasSpace(g) {
+		return nil, fmt.Errorf("group %q below the reserved space: %w", name, protocol.ErrNoSpace)
+	}
+	return g, nil
+}
+
+// pickStorage chooses the upload storage of g by store_server; nil if g
+// has no writable storage. Only single-storage answers advance the round
+// robin (upstream's ALL queries leave it alone).
+func (s *Server) pickStorage(g *group, advance bool) *storage {
+	w := g.writableList()
+	if len(w) == 0 {
+		return nil
+	}
+	switch s.cfg.StoreServer {
+	case 1:
+		return w[0]
+	case 2:
+		best := w[0]
+		for _, st := range w[1:] {
+			if st.uploadPriority < best.uploadPriority {
+				best = st
+			}
+		}
+		return best
+	}
+	st := w[g.writeCursor%len(w)]
+	if advance {
+		g.writeCursor = (g.writeCursor + 1) % len(w)
+	}
+	return st
+}
+
+// pickPath chooses the store path of st by store_path: 0 round robin, 2
+// most free space; paths below the reserved space are skipped.
+func (s *Server) pickPath(st *storage) (int, error) {
+	n := max(st.storePathCount, 1)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = (st.currentWritePath + i) % n
+	}
+	if s.cfg.StorePath == 2 && len(st.paths) == n {
+		sort.SliceStable(order, func(a, b int) bool { return st.paths[order[a]].FreeMB > st.paths[order[b]].FreeMB })
+	}
+	for _, idx := range order {
+		if idx < len(st.paths) {
+			p := st.paths[idx]
+			if !s.hasSpace(p.TotalMB, p.FreeMB, s.cfg.ReservedStorageSpace.Bytes/int64(n)) {
+				continue
+			}
+		}
+		if s.cfg.StorePath != 2 {
+			st.currentWritePath = (idx + 1) % n
+		}
+		return idx, nil
+	}
+	return 0, fmt.Errorf("every store path of %s is below the reserved space: %w", st.id, protocol.ErrNoSpace)
+}
+
+func (s *Server) queryStore(cmd byte, body []byte) ([]byte, error) {
+	withGroup := cmd == protocol.CmdQueryStoreWithGroupOne || cmd == protocol.CmdQueryStoreWithGroupAll
+	var name string
+	if withGroup {
+		var err error
+		if name, err = protocol.DecodeGroup(body); err != nil {
+			return nil, err
+		}
+	} else if len(body) != 0 {
+		return nil, fmt.Errorf("store query with a %d-byte body: %w", len(body), protocol.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var g *group
+	var err error
+	if withGroup {
+		g, err = s.checkStoreGroup(name)
+	} else {
+		g, err = s.pickGroup()
+	}
+	if err != nil {
+		return nil, err
+	}
+	one := cmd == protocol.CmdQueryStoreWithoutGroupOne || cmd == protocol.CmdQueryStoreWithGroupOne
+	st := s.pickStorage(g, one)
+	idx, err := s.pickPath(st)
+	if err != nil {
+		return nil, err
+	}
+	if one {
+		r := &protocol.StoreReply{Group: g.name, IP: st.ip, Port: st.port, StorePathIndex: byte(idx)}
+		return r.Encode(s.ipSize), nil
+	}
+	r := &protocol.StoreAllReply{Group: g.name, StorePathIndex: byte(idx)}
+	for _, w := range g.writableList() {
+		r.Servers = append(r.Servers, protocol.StorageAddr{IP: w.ip, Port: w.port})
+	}
+	return r.Encode(s.ipSize), nil
+}
+
+// fileSource is what read routing needs from a file name.
+type fileSource struct {
+	src       *storage // source storage, nil if unknown
+	timestamp int64    // create time, unix seconds
+	pinned    bool     // appender or slave: only the source is sure to have it
+	invalid   bool     // the name does not decode: route to the store server
+}
+
+// sourceOf decodes the source storage of name in g.
+func (s *Server) sourceOf(g *group, name string) fileSource {
+	n, err := fileid.Parse(name)
+	if err != nil {
+		return fileSource{invalid: true}
+	}
+	fs := fileSource{timestamp: n.Timestamp, pinned: n.Appender || n.Slave}
+	switch {
+	case n.SourceID != "":
+		fs.src = g.storages[n.SourceID]
+	case n.SourceIP != "":
+		if st := g.storages[n.SourceIP]; st != nil {
+			fs.src = st
+			break
+		}
+		for _, st := range g.sorted {
+			if st.ip == n.SourceIP {
+				fs.src = st
+				break
+			}
+		}
+	}
+	return fs
+}
+
+// canServe is the sync-timestamp rule: a storage other than the source may
+// serve a file only once it has probably received it.
+func (s *Server) canServe(cand *storage, fs fileSource, now int64) bool {
+	if fs.invalid {
+		return false
+	}
+	if cand == fs.src {
+		return true
+	}
+	age := now - fs.timestamp
+	synced := cand.stat.LastSyncedTimestamp
+	return age > int64(s.cfg.StorageSyncFileMaxDelay/time.Second) ||
+		synced > fs.timestamp ||
+		(synced+1 >= fs.timestamp && age > int64(s.cfg.StorageSyncFileMaxTime/time.Second))
+}
+
+func (s *Server) queryFetch(cmd byte, body []byte) ([]byte, error) {
+	q, err := protocol.DecodeFileQuery(body)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[q.Group]
+	if g == nil {
+		return nil, fmt.Errorf("group %q: %w", q.Group, protocol.ErrNotFound)
+	}
+	fs := s.sourceOf(g, q.Filename)
+	one := func(st *storage) []byte {
+		return (&protocol.FetchReply{Group: g.name, IP: st.ip, Port: st.port}).Encode(s.ipSize)
+	}
+	if cmd == protocol.CmdQueryUpdate {
+		if fs.src != nil && fs.src.active() {
+			return one(fs.src), nil
+		}
+		if st := s.pickStorage(g, true); st != nil {
+			return one(st), nil
+		}
+		return nil, fmt.Errorf("group %q has no writable storage: %w", g.name, protocol.ErrNotFound)
+	}
+	readable := g.readableList()
+	if len(readable) == 0 {
+		return nil, fmt.Errorf("group %q has no readable storage: %w", g.name, protocol.ErrNotFound)
+	}
+	srcReadable := fs.src != nil && fs.src.readable()
+	now := s.now().Unix()
+	if cmd == protocol.CmdQueryFetchAll {
+		r := &protocol.FetchAllReply{Group: g.name}
+		for _, st := range readable {
+			if (!fs.pinned || !srcReadable || st == fs.src) && s.canServe(st, fs, now) {
+				r.Servers = append(r.Servers, protocol.StorageAddr{IP: st.ip, Port: st.port})
+			}
+		}
+		if len(r.Servers) == 0 {
+			st := s.fallback(g, fs, readable)
+			r.Servers = append(r.Servers, protocol.StorageAddr{IP: st.ip, Port: st.port})
+		}
+		return r.Encode(s.ipSize), nil
+	}
+	if srcReadable && (fs.pinned || s.cfg.DownloadServer == 1) {
+		return one(fs.src), nil
+	}
+	if fs.pinned || fs.invalid {
+		// Appender/slave file whose source is not serving, or a name that
+		// does not decode: the store server, as upstream.
+		return one(s.fallback(g, fs, readable)), nil
+	}
+	// Round robin as upstream: one candidate per query, the cursor moves
+	// on every query whether or not the candidate qualified.
+	cand := readable[g.readCursor%len(readable)]
+	g.readCursor = (g.readCursor + 1) % len(readable)
+	if s.canServe(cand, fs, now) {
+		return one(cand), nil
+	}
+	return one(s.fallback(g, fs, readable)), nil
+}
+
+// storeServer is the group's "store server", where reads go when nothing
+// else qualifies: the first writable storage in id order, or the one with
+// the best upload priority under store_server=2; nil without writable ones.
+func (s *Server) storeServer(g *group) *storage {
+	if s.cfg.StoreServer == 2 {
+		return s.pickStorage(g, false)
+	}
+	if w := g.writableList(); len(w) > 0 {
+		return w[0]
+	}
+	return nil
+}
+
+// fallback is the storage a read goes to when the candidates do not pass
+// the sync rule: the source if readable, else the store server, else the
+// first readable storage.
+func (s *Server) fallback(g *group, fs fileSource, readable []*storage) *storage {
+	if fs.src != nil && fs.src.readable() {
+		return fs.src
+	}
+	if st := s.storeServer(g); st != nil && st.readable() {
+		return st
+	}
+	return readable[0]
+}
+
+func (s *Server) groupStat(g *group) protocol.GroupStat {
+	total, free := g.space()
+	w := len(g.writableList())
+	gs := protocol.GroupStat{
+		Name: g.name, TotalMB: total, FreeMB: free, ReservedMB: s.reservedMB(total),
+		StorageCount: int64(len(g.sorted)), StoragePort: int64(g.storagePort),
+		ReadableCount: int64(len(g.readableList())), WritableCount: int64(w),
+		StorePathCount: int64(g.storePathCount), SubdirCountPerPath: int64(g.subdirCountPerPath),
+		CurrentTrunkFileID: -1,
+	}
+	if w > 0 {
+		gs.CurrentWriteServer = int64(g.writeCursor % w)
+	}
+	if s.cfg.UseTrunkFile {
+		gs.CurrentTrunkFileID = g.currentTrunkFileID
+	}
+	return gs
+}
+
+func (s *Server) listOneGroup(body []byte) ([]byte, error) {
+	name, err := protocol.DecodeGroup(body)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[name]
+	if g == nil {
+		return nil, fmt.Errorf("group %q: %w", name, protocol.ErrNotFound)
+	}
+	return protocol.EncodeGroupStats([]protocol.GroupStat{s.groupStat(g)}), nil
+}
+
+func (s *Server) sortedGroups() []*group {
+	out := make([]*group, 0, len(s.groups))
+	for _, g := range s.groups {
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+func (s *Server) listAllGroups(body []byte) ([]byte, error) {
+	if len(body) != 0 {
+		return nil, fmt.Errorf("list groups with a body: %w", protocol.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []protocol.GroupStat
+	for _, g := range s.sortedGroups() {
+		out = append(out, s.groupStat(g))
+	}
+	return protocol.EncodeGroupStats(out), nil
+}
+
+func (s *Server) storageStat(st *storage) protocol.StorageStat {
+	return protocol.StorageStat{
+		Status: st.status, RWMode: st.rwMode, ID: st.id, IP: st.ip, SrcID: st.syncSrcID, Version: st.version,
+		JoinTime: st.joinTime, UpTime: st.upTime, TotalMB: st.totalMB, FreeMB: st.freeMB,
+		ReservedMB: s.reservedMB(st.totalMB), UploadPriority: st.uploadPriority,
+		StorePathCount: int64(st.storePathCount), SubdirCountPerPath: int64(st.subdirCountPerPath),
+		CurrentWritePath: int64(st.currentWritePath), StoragePort: int64(st.port), Stat: st.stat,
+	}
+}
+
+func (s *Server) listStorage(body []byte) ([]byte, error) {
+	req, err := protocol.DecodeGroupAndID(body, false)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[req.Group]
+	if g == nil {
+		return nil, fmt.Errorf("group %q: %w", req.Group, protocol.ErrNotFound)
+	}
+	var out []protocol.StorageStat
+	for _, st := range g.sorted {
+		if req.ID == "" || st.id == req.ID {
+			out = append(out, s.storageStat(st))
+		}
+	}
+	if req.ID != "" && len(out) == 0 {
+		return nil, fmt.Errorf("storage %q in group %q: %w", req.ID, req.Group, protocol.ErrNotFound)
+	}
+	return protocol.EncodeStorageStats(out, s.ipSize), nil
+}
+
+// deleteStorage removes a storage that is not serving (EBUSY otherwise) and
+// logs the deletion in the changelog the other storages read.
+func (s *Server) deleteStorage(body []byte) ([]byte, error) {
+	req, err := protocol.DecodeGroupAndID(body, true)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := s.findStorage(req.Group, req.ID)
+	if err != nil {
+		return nil, err
+	}
+	switch st.status {
+	case protocol.StatusOnline, protocol.StatusActive, protocol.StatusRecovery:
+		return nil, fmt.Errorf("storage %q is %s: %w", st.id, protocol.StorageStatusName(st.status), protocol.ErrBusy)
+	}
+	if err := s.appendChangelog(st.group.name, st.id, protocol.StatusDeleted, ""); err != nil {
+		return nil, err
+	}
+	g := st.group
+	delete(g.storages, st.id)
+	for _, o := range g.storages {
+		delete(o.syncedFrom, st.id)
+	}
+	g.resort()
+	g.changed()
+	s.dirty = true
+	s.log.Info("storage deleted", "group", g.name, "id", st.id)
+	s.saveLogged()
+	return nil, nil
+}
+
+func (s *Server) deleteGroup(body []byte) ([]byte, error) {
+	name, err := protocol.DecodeGroup(body)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[name]
+	if g == nil {
+		return nil, fmt.Errorf("group %q: %w", name, protocol.ErrNotFound)
+	}
+	if len(g.storages) > 0 {
+		return nil, fmt.Errorf("group %q still has %d storages: %w", name, len(g.storages), protocol.ErrBusy)
+	}
+	delete(s.groups, name)
+	s.dirty = true
+	s.saveLogged()
+	return nil, nil
+}
+
+func (s *Server) getLeader(cs *conn, body []byte) ([]byte, error) {
+	if len(body) != 0 {
+		return nil, fmt.Errorf("get leader with a body: %w", protocol.ErrInvalid)
+	}
+	return []byte(cs.self), nil
+}
+
+func (s *Server) trackerClusterStat(cs *conn, body []byte) ([]byte, error) {
+	f, err := protocol.DecodeTrackerClusterFilter(body)
+	if err != nil {
+		return nil, err
+	}
+	e := protocol.TrackerClusterEntry{
+		Host: cs.self, IsLeader: true, IsActive: true,
+		AllocCount: int32(cap(s.sem)), CurrentCount: int32(len(s.sem)), MaxCount: s.peak.Load(),
+		Version: Version, UpTime: s.startTime.Unix(),
+	}
+	var out []protocol.TrackerClusterEntry
+	if (f.FilterBy&protocol.TrackerFilterActive == 0 || (f.IsActive != 0) == e.IsActive) &&
+		(f.FilterBy&protocol.TrackerFilterLeader == 0 || (f.IsLeader != 0) == e.IsLeader) {
+		out = append(out, e)
+	}
+	return protocol.EncodeTrackerClusterStat(out), nil
+}
+
+func (s *Server) storageClusterStat(body []byte) ([]byte, error) {
+	f, err := protocol.DecodeStorageClusterFilter(body)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := &protocol.StorageClusterStat{UseStorageID: s.cfg.UseStorageID, UseTrunkFile: s.cfg.UseTrunkFile}
+	for _, g := range s.sortedGroups() {
+		for _, st := range g.sorted {
+			if f.FilterBy&protocol.StorageFilterStatus != 0 {
+				eq := st.status == f.Status
+				if eq != (f.OpType != protocol.StorageFilterOpNotEqual) {
+					continue
+				}
+			}
+			if f.FilterBy&protocol.StorageFilterTrunkServer != 0 && f.IsTrunkServer != 0 {
+				continue // no trunk servers without trunk support
+			}
+			r.Storages = append(r.Storages, protocol.StorageClusterEntry{
+				ID: st.id, Host: protocol.FormatHostPort(st.ip, st.port), Status: st.status,
+				AllocCount: st.stat.AllocCount, CurrentCount: st.stat.CurrentCount, MaxCount: st.stat.MaxCount,
+				Version: st.version, UpTime: st.upTime, LastHeartbeat: st.stat.LastHeartBeatTime,
+			})
+		}
+	}
+	return r.Encode(), nil
+}
+
+func (s *Server) volumeStat(body []byte) ([]byte, error) {
+	f, err := protocol.DecodeVolumeFilter(body)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := &protocol.VolumeStat{UseTrunkFile: s.cfg.UseTrunkFile}
+	for _, g := range s.sortedGroups() {
+		total, free := g.space()
+		reserved := s.reservedMB(total)
+		e := protocol.VolumeEntry{Group: g.name, TotalMB: total, FreeMB: free, ReservedMB: reserved,
+			AvailMB: max(free-reserved, 0)}
+		e.IsDiskAvailable = len(g.writableList()) > 0 && s.groupHasSpace(g)
+		space := e.IsDiskAvailable || e.IsTrunkAvailable
+		if (f.FilterBy&protocol.VolumeFilterDisk != 0 && (f.IsDiskAvailable != 0) != e.IsDiskAvailable) ||
+			(f.FilterBy&protocol.VolumeFilterTrunk != 0 && (f.IsTrunkAvailable != 0) != e.IsTrunkAvailable) ||
+			(f.FilterBy&protocol.VolumeFilterSpace != 0 && (f.IsSpaceAvailable != 0) != space) {
+			continue
+		}
+		r.Groups = append(r.Groups, e)
+	}
+	return r.Encode(), nil
+}
+
+func (s *Server) trackerStatus(body []byte) ([]byte, error) {
+	if len(body) != 0 {
+		return nil, fmt.Errorf("tracker status with a body: %w", protocol.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.groups) == 0 {
+		return nil, fmt.Errorf("no groups yet: %w", protocol.ErrNotFound)
+	}
+	st := &protocol.TrackerStatus{IsLeader: true, RunningTime: int64(time.Since(s.startTime) / time.Second),
+		RestartInterval: s.restartInterval}
+	return st.Encode(), nil
+}
+
+// appendChangelog appends one line to storage_changelog.dat and syncs it.
+func (s *Server) appendChangelog(group, id string, status byte, newIP string) error {
+	line := fmt.Sprintf("%d %s %s %d %s\n", s.now().Unix(), group, id, status, newIP)
+	f, err := os.OpenFile(filepath.Join(s.dataDir, changelogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(line); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	s.changelogSize += int64(len(line))
+	return nil
+}

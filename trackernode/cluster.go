@@ -1,0 +1,129 @@
+package trackernode
+
+import (
+	"sort"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// storage is the tracker's record of one storage server. All fields are
+// guarded by Server.mu.
+type storage struct {
+	id    string // storage id; the IP in IP mode
+	ip    string // address the storage joined from
+	group *group
+
+	status  byte
+	rwMode  byte // protocol.RWRead|RWWrite bits (storage_ids.conf rw=)
+	version string
+	port    int
+
+	joinTime, upTime   int64 // unix seconds, as the storage reported them
+	storePathCount     int
+	subdirCountPerPath int
+	uploadPriority     int64
+
+	syncSrcID string // storage that syncs old files to this one
+	syncUntil int64  // unix seconds: old-file sync bound
+
+	paths            []protocol.PathUsage // last REPORT_DISK_USAGE, MB per store path
+	totalMB, freeMB  int64                // sums over paths
+	currentWritePath int                  // round-robin cursor for store_path=0
+
+	stat protocol.StatBlock // counters of the last BEAT; LastHeartBeatTime is ours
+
+	owner *conn // connection the storage joined on, nil when disconnected
+
+	changelogOffset int64 // bytes of storage_changelog.dat already sent
+	chgSeen         int64 // group.chgCount last announced to this storage
+
+	// syncedFrom maps a source storage id to the last timestamp (unix
+	// seconds) this storage reported having received from it.
+	syncedFrom map[string]int64
+}
+
+func (st *storage) active() bool { return st.status == protocol.StatusActive }
+
+func (st *storage) readable() bool { return st.active() && st.rwMode&protocol.RWRead != 0 }
+
+func (st *storage) writable() bool { return st.active() && st.rwMode&protocol.RWWrite != 0 }
+
+// group is one storage group. sorted lists the storages by id string, the
+// order of every listing and of round robin.
+type group struct {
+	name               string
+	storagePort        int // -1 when members use different ports (id mode)
+	storePathCount     int
+	subdirCountPerPath int
+	currentTrunkFileID int64
+
+	storages map[string]*storage
+	sorted   []*storage
+
+	chgCount    int64 // bumped on every membership or status change
+	writeCursor int   // round-robin index for store_server=0
+	readCursor  int   // round-robin index for download_server=0
+}
+
+func newGroup(name string) *group {
+	return &group{name: name, storages: map[string]*storage{}}
+}
+
+// resort rebuilds sorted and recomputes the group port.
+func (g *group) resort() {
+	g.sorted = g.sorted[:0]
+	for _, st := range g.storages {
+		g.sorted = append(g.sorted, st)
+	}
+	sort.Slice(g.sorted, func(i, j int) bool { return g.sorted[i].id < g.sorted[j].id })
+	g.storagePort = 0
+	for _, st := range g.sorted {
+		switch {
+		case g.storagePort == 0:
+			g.storagePort = st.port
+		case g.storagePort != st.port:
+			g.storagePort = -1
+		}
+	}
+}
+
+func (g *group) changed() { g.chgCount++ }
+
+func (g *group) readableList() []*storage {
+	var out []*storage
+	for _, st := range g.sorted {
+		if st.readable() {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+func (g *group) writableList() []*storage {
+	var out []*storage
+	for _, st := range g.sorted {
+		if st.writable() {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// space returns the group's usage as upstream reports it: the numbers of the
+// writable storage with the least free space (the group can only take what
+// its fullest member can). Without writable storages, of any active one.
+func (g *group) space() (totalMB, freeMB int64) {
+	first := true
+	pick := func(list []*storage) {
+		for _, st := range list {
+			if first || st.freeMB < freeMB {
+				totalMB, freeMB, first = st.totalMB, st.freeMB, false
+			}
+		}
+	}
+	pick(g.writableList())
+	if first {
+		pick(g.readableList())
+	}
+	return totalMB, freeMB
+}

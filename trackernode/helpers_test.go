@@ -1,0 +1,178 @@
+package trackernode
+
+import (
+	"bufio"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// traceConfig is the tracker.conf of the reference cluster the traces were
+// captured from (its PARAMETER_REQ reply shows every value).
+func traceConfig(t *testing.T, mode string) *conf.Tracker {
+	t.Helper()
+	c := &conf.Tracker{
+		BindAddr: "127.0.0.2", BasePath: t.TempDir(),
+		ConnectTimeout: 5 * time.Second, NetworkTimeout: 10 * time.Second, MaxConnections: 64,
+		StoreLookup: 2, ReservedStorageSpace: conf.Reserved{IsPercent: true, Percent: 10},
+		CheckActiveInterval: 120 * time.Second, StorageIPChangedAutoAdjust: true,
+		StorageSyncFileMaxDelay: 86400 * time.Second, StorageSyncFileMaxTime: 300 * time.Second,
+		SlotMinSize: 256, SlotMaxSize: 1 << 20, TrunkAllocAlignmentSize: 256, TrunkFileSize: 64 << 20,
+		TrunkCreateFileTimeBase: "02:00", TrunkCreateFileInterval: 86400 * time.Second,
+		TrunkCreateFileSpaceThreshold: 20 << 30, TrunkFreeSpaceMerge: true,
+		TrunkCompressBinlogMinInterval: 86400 * time.Second, TrunkCompressBinlogInterval: 86400 * time.Second,
+		TrunkCompressBinlogTimeBase: "03:00", TrunkBinlogMaxBackups: 7,
+		IDTypeInFilename: "ip", TrustStorageServerID: true, ResponseIPAddrSize: "auto",
+	}
+	if mode == "id" {
+		c.UseStorageID, c.IDTypeInFilename, c.TrustStorageServerID = true, "id", false
+		c.StorageIDsFilename = filepath.Join(c.BasePath, "storage_ids.conf")
+		ids := "100001 group1 127.0.0.1:23000\n100002 group1 127.0.0.1:23001\n"
+		if err := os.WriteFile(c.StorageIDsFilename, []byte(ids), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func startServer(t *testing.T, c *conf.Tracker) *Server {
+	t.Helper()
+	s, err := New(c, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// client is a raw protocol connection from a chosen loopback source IP.
+type client struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dialFrom(t *testing.T, srcIP, addr string) *client {
+	t.Helper()
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(srcIP)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	return &client{t: t, c: c, r: bufio.NewReader(c)}
+}
+
+// raw sends pkt as is and reads one response (status, body).
+func (cl *client) raw(pkt []byte) (byte, []byte) {
+	cl.t.Helper()
+	if _, err := cl.c.Write(pkt); err != nil {
+		cl.t.Fatal(err)
+	}
+	h, err := protocol.ReadHeader(cl.r)
+	if err != nil {
+		cl.t.Fatalf("read response: %v", err)
+	}
+	if h.Cmd != protocol.CmdResp {
+		cl.t.Fatalf("response cmd %d", h.Cmd)
+	}
+	body, err := protocol.ReadBody(cl.r, h, 1<<20)
+	if err != nil {
+		cl.t.Fatal(err)
+	}
+	return h.Status, body
+}
+
+// call sends cmd with body and returns the status and body.
+func (cl *client) call(cmd byte, body []byte) (byte, []byte) {
+	cl.t.Helper()
+	pkt := protocol.Header{Length: int64(len(body)), Cmd: cmd}.Bytes()
+	return cl.raw(append(pkt, body...))
+}
+
+// ok calls and fails the test on a non-zero status.
+func (cl *client) ok(cmd byte, body []byte) []byte {
+	cl.t.Helper()
+	st, b := cl.call(cmd, body)
+	if st != 0 {
+		cl.t.Fatalf("cmd %d: status %d", cmd, st)
+	}
+	return b
+}
+
+// closed reports whether the server closed the connection (EOF or reset)
+// instead of answering.
+func (cl *client) closed() bool {
+	cl.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err := cl.r.ReadByte()
+	return err != nil
+}
+
+// joinBody is a JOIN request for a storage of group listening on port.
+func joinBody(group string, port int, paths int, id string) []byte {
+	return (&protocol.JoinRequest{
+		Group: group, StoragePort: int64(port), StorePathCount: int64(paths), SubdirCountPerPath: 256,
+		UploadPriority: 10, JoinTime: time.Now().Unix(), UpTime: time.Now().Unix(), Version: "6.16.1",
+		StorageID: id, CurrentTrackerIP: "127.0.0.2", Trackers: []string{"127.0.0.2:22122"},
+	}).Encode()
+}
+
+// activeStorage joins a storage from ip, goes through the initial sync (the
+// source's REPORT_STATUS OFFLINE when there is a source), beats and reports
+// disk usage (totalMB/freeMB per path) so it becomes ACTIVE. The connection
+// stays open.
+func activeStorage(t *testing.T, s *Server, ip, group string, port int, totalMB, freeMB int64) *client {
+	t.Helper()
+	cl := dialFrom(t, ip, s.Addr())
+	cl.ok(protocol.CmdStorageJoin, joinBody(group, port, 1, ""))
+	if src, _ := protocol.DecodeSyncSource(cl.ok(protocol.CmdStorageSyncDestReq, nil)); src != nil {
+		cl.ok(protocol.CmdStorageReportStatus, (&protocol.ReportStatus{Group: group,
+			Brief: protocol.Brief{Status: protocol.StatusOffline, ID: s.idOf(t, group, ip, port)}}).Encode())
+	}
+	cl.ok(protocol.CmdStorageBeat, (&protocol.StatBlock{}).Encode())
+	cl.ok(protocol.CmdStorageReportDiskUsage, protocol.EncodeDiskUsage([]protocol.PathUsage{{TotalMB: totalMB, FreeMB: freeMB}}))
+	return cl
+}
+
+func listStorages(t *testing.T, s *Server, group string) []protocol.StorageStat {
+	t.Helper()
+	cl := dialFrom(t, "127.0.0.1", s.Addr())
+	b := cl.ok(protocol.CmdServerListStorage, protocol.EncodeGroup(group))
+	ss, err := protocol.DecodeStorageStats(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ss
+}
+
+// idOf finds the id the tracker gave the storage at ip:port.
+func (s *Server) idOf(t *testing.T, group, ip string, port int) string {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.groups[group].sorted {
+		if st.ip == ip && st.port == port {
+			return st.id
+		}
+	}
+	t.Fatalf("no storage %s:%d in %s", ip, port, group)
+	return ""
+}

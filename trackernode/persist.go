@@ -1,0 +1,297 @@
+package trackernode
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// Upstream file names under base_path/data (protocol.md §9).
+const (
+	groupsFile    = "storage_groups_new.dat"
+	serversFile   = "storage_servers_new.dat"
+	syncFile      = "storage_sync_timestamp.dat"
+	changelogFile = "storage_changelog.dat"
+	statusFile    = ".tracker_status"
+)
+
+// saveLogged asks the saver goroutine to write a dirty map. Caller holds
+// s.mu. Writing (with its fsyncs) happens outside s.mu so that a slow disk
+// does not stall beats and queries.
+func (s *Server) saveLogged() {
+	if !s.dirty {
+		return
+	}
+	select {
+	case s.saveCh <- struct{}{}:
+	default: // a save is already pending; it will render the latest state
+	}
+}
+
+// saverLoop writes the map whenever saveLogged asks.
+func (s *Server) saverLoop() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.saveCh:
+			if err := s.flush(); err != nil {
+				s.log.Error("save tracker data", "err", err)
+			}
+		}
+	}
+}
+
+// flush renders the map under s.mu and writes it. Only the saver goroutine
+// and Close (after the saver stopped) call it, so writes never interleave.
+func (s *Server) flush() error {
+	s.mu.Lock()
+	files := s.render()
+	s.dirty = false
+	s.mu.Unlock()
+	for _, f := range files {
+		if err := writeAtomic(filepath.Join(s.dataDir, f.name), f.data); err != nil {
+			s.mu.Lock()
+			s.dirty = true // retried by the next periodic save
+			s.mu.Unlock()
+			return err
+		}
+	}
+	return nil
+}
+
+type dataFile struct {
+	name string
+	data []byte
+}
+
+// render returns the contents of every data file. Caller holds s.mu.
+func (s *Server) render() []dataFile {
+	groups := s.sortedGroups()
+	var gb, sb, tb bytes.Buffer
+	fmt.Fprintf(&gb, "[Global]\ngroup_count=%d\n", len(groups))
+	n := 0
+	for _, g := range groups {
+		n += len(g.sorted)
+	}
+	fmt.Fprintf(&sb, "[Global]\nstorage_count=%d\n", n)
+	n = 0
+	for i, g := range groups {
+		fmt.Fprintf(&gb, "\n[Group%03d]\ngroup_name=%s\nstorage_port=%d\nstore_path_count=%d\n"+
+			"subdir_count_per_path=%d\ncurrent_trunk_file_id=%d\ntrunk_server=\nlast_trunk_server=\n",
+			i+1, g.name, g.storagePort, g.storePathCount, g.subdirCountPerPath, g.currentTrunkFileID)
+		for _, st := range g.sorted {
+			n++
+			fmt.Fprintf(&sb, "\n[Storage%03d]\ngroup_name=%s\n", n, g.name)
+			if s.ids != nil {
+				fmt.Fprintf(&sb, "id=%s\n", st.id)
+			}
+			fmt.Fprintf(&sb, "ip_addr=%s\nstatus=%d\nversion=%s\njoin_time=%d\nup_time=%d\nstorage_port=%d\n"+
+				"sync_src_server=%s\nsync_until_timestamp=%d\ntotal_mb=%d\nfree_mb=%d\nchangelog_offset=%d\n"+
+				"store_path_count=%d\nsubdir_count_per_path=%d\nupload_priority=%d\n",
+				st.ip, st.status, st.version, st.joinTime, st.upTime, st.port, st.syncSrcID, st.syncUntil,
+				st.totalMB, st.freeMB, st.changelogOffset, st.storePathCount, st.subdirCountPerPath, st.uploadPriority)
+			for _, f := range st.stat.Fields() {
+				fmt.Fprintf(&sb, "%s=%d\n", f.Name, *f.P)
+			}
+			// One row per destination: group, id, then what it received
+			// from every member in sorted order.
+			fmt.Fprintf(&tb, "%s,%s", g.name, st.id)
+			for _, src := range g.sorted {
+				fmt.Fprintf(&tb, ",%d", st.syncedFrom[src.id])
+			}
+			tb.WriteByte('\n')
+		}
+	}
+	status := fmt.Sprintf("up_time=%d\nlast_check_time=%d\n", s.startTime.Unix(), time.Now().Unix())
+	return []dataFile{{groupsFile, gb.Bytes()}, {serversFile, sb.Bytes()}, {syncFile, tb.Bytes()}, {statusFile, []byte(status)}}
+}
+
+// writeAtomic replaces path with data: temp file, fsync, rename, fsync dir.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// section is one "[name]" block of an upstream .dat file.
+type section struct {
+	name string
+	kv   map[string]string
+}
+
+func parseSections(data []byte) []section {
+	var out []section
+	cur := section{kv: map[string]string{}}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "" || line[0] == '#':
+		case line[0] == '[' && line[len(line)-1] == ']':
+			out = append(out, cur)
+			cur = section{name: line[1 : len(line)-1], kv: map[string]string{}}
+		default:
+			if k, v, ok := strings.Cut(line, "="); ok {
+				cur.kv[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+		}
+	}
+	return append(out, cur)
+}
+
+func (sec section) int(key string) int64 {
+	v, _ := strconv.ParseInt(sec.kv[key], 10, 64)
+	return v
+}
+
+func readOptional(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// load restores the map written by flush. Storages come back OFFLINE unless
+// they were still in their initial sync (INIT/WAIT_SYNC/SYNCING).
+func (s *Server) load() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gdata, err := readOptional(filepath.Join(s.dataDir, groupsFile))
+	if err != nil {
+		return err
+	}
+	for _, sec := range parseSections(gdata) {
+		if !strings.HasPrefix(sec.name, "Group") {
+			continue
+		}
+		name := sec.kv["group_name"]
+		if !protocol.ValidGroupName(name) || len(s.groups) >= protocol.MaxGroups {
+			return fmt.Errorf("%s: bad group %q: %w", groupsFile, name, protocol.ErrInvalid)
+		}
+		g := newGroup(name)
+		g.storePathCount = int(sec.int("store_path_count"))
+		g.subdirCountPerPath = int(sec.int("subdir_count_per_path"))
+		g.currentTrunkFileID = sec.int("current_trunk_file_id")
+		s.groups[name] = g
+	}
+	sdata, err := readOptional(filepath.Join(s.dataDir, serversFile))
+	if err != nil {
+		return err
+	}
+	for _, sec := range parseSections(sdata) {
+		if !strings.HasPrefix(sec.name, "Storage") {
+			continue
+		}
+		g := s.groups[sec.kv["group_name"]]
+		if g == nil {
+			return fmt.Errorf("%s: storage of unknown group %q: %w", serversFile, sec.kv["group_name"], protocol.ErrInvalid)
+		}
+		st := &storage{group: g, ip: sec.kv["ip_addr"], syncedFrom: map[string]int64{}}
+		st.id = st.ip
+		if s.ids != nil {
+			st.id = sec.kv["id"]
+		}
+		if st.id == "" || len(st.id) >= protocol.StorageIDSize || len(g.storages) >= protocol.MaxServersInGroup {
+			return fmt.Errorf("%s: bad storage %q: %w", serversFile, st.id, protocol.ErrInvalid)
+		}
+		st.rwMode = protocol.RWRead | protocol.RWWrite
+		if s.ids != nil {
+			if e, ok := s.ids.ByID(st.id); ok {
+				st.rwMode = rwModeOf(e)
+			}
+		}
+		st.status = byte(sec.int("status"))
+		switch st.status {
+		case protocol.StatusInit, protocol.StatusWaitSync, protocol.StatusSyncing:
+		default:
+			st.status = protocol.StatusOffline
+		}
+		st.version = sec.kv["version"]
+		st.joinTime, st.upTime = sec.int("join_time"), sec.int("up_time")
+		st.port = int(sec.int("storage_port"))
+		st.syncSrcID, st.syncUntil = sec.kv["sync_src_server"], sec.int("sync_until_timestamp")
+		st.totalMB, st.freeMB = sec.int("total_mb"), sec.int("free_mb")
+		st.changelogOffset = sec.int("changelog_offset")
+		st.storePathCount = int(sec.int("store_path_count"))
+		st.subdirCountPerPath = int(sec.int("subdir_count_per_path"))
+		st.uploadPriority = sec.int("upload_priority")
+		for _, f := range st.stat.Fields() {
+			*f.P = sec.int(f.Name)
+		}
+		g.storages[st.id] = st
+	}
+	for _, g := range s.groups {
+		g.resort()
+		g.changed()
+	}
+	tdata, err := readOptional(filepath.Join(s.dataDir, syncFile))
+	if err != nil {
+		return err
+	}
+	for line := range strings.SplitSeq(string(tdata), "\n") {
+		f := strings.Split(strings.TrimSpace(line), ",")
+		if len(f) < 2 {
+			continue
+		}
+		g := s.groups[f[0]]
+		if g == nil || g.storages[f[1]] == nil {
+			continue
+		}
+		dest := g.storages[f[1]]
+		for j, v := range f[2:] {
+			if j >= len(g.sorted) {
+				break
+			}
+			ts, _ := strconv.ParseInt(v, 10, 64)
+			if src := g.sorted[j]; src != dest && ts != 0 {
+				dest.syncedFrom[src.id] = ts
+			}
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(s.dataDir, changelogFile)); err == nil {
+		s.changelogSize = fi.Size()
+	}
+	sdat, err := readOptional(filepath.Join(s.dataDir, statusFile))
+	if err != nil {
+		return err
+	}
+	if last := parseSections(sdat)[0].int("last_check_time"); last > 0 {
+		s.restartInterval = max(time.Now().Unix()-last, 0)
+	}
+	return nil
+}

@@ -1,0 +1,474 @@
+package trackernode
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// Version is the version string the tracker reports (cluster stat).
+const Version = "6.16.1"
+
+const (
+	defaultMaxBody = 128 << 10 // bytes; request bodies are small records
+	// maxChangelogChunk bounds one CHANGELOG_REQ reply, as upstream's
+	// TRACKER_MAX_PACKAGE_SIZE (8 KB) minus the header.
+	maxChangelogChunk = 8<<10 - protocol.HeaderSize
+	// maxStorageIDsReply bounds one FETCH_STORAGE_IDS reply in bytes.
+	maxStorageIDsReply = 8<<10 - protocol.HeaderSize
+	// saveInterval bounds how long report-only changes (disk usage, sync
+	// timestamps, counters) stay unsaved.
+	saveInterval = 10 * time.Second
+)
+
+// Server is a FastDFS tracker.
+type Server struct {
+	cfg     *conf.Tracker
+	log     *slog.Logger
+	now     func() time.Time // clock of every cluster decision; tests replace it
+	ids     *conf.StorageIDs // storage_ids.conf in id mode, else nil
+	ipSize  int              // response IP size: protocol.IPv4AddrSize or IPv6AddrSize
+	dataDir string
+	maxBody int64
+	allow   *allowList // allow_hosts; nil = everybody
+
+	ln       net.Listener
+	sem      chan struct{} // one slot per connection (max_connections)
+	saveCh   chan struct{} // wakes the saver (capacity 1)
+	peak     atomic.Int32  // most connections served at once
+	done     chan struct{}
+	wg       sync.WaitGroup
+	connMu   sync.Mutex
+	conns    map[net.Conn]struct{}
+	closeErr error
+	once     sync.Once
+
+	mu              sync.Mutex // guards everything below
+	groups          map[string]*group
+	leaderChg       int64 // bumped when the leader changes; connections remember what they saw
+	leaderAddr      string
+	startTime       time.Time
+	restartInterval int64 // seconds the tracker was down before this start
+	changelogSize   int64
+	storeGroupRR    int // round-robin cursor over groups (store_lookup=0)
+	dirty           bool
+}
+
+// New validates cfg, loads storage_ids.conf (id mode) and the persisted
+// cluster map. It does not listen yet.
+func New(cfg *conf.Tracker, log *slog.Logger) (*Server, error) {
+	if cfg == nil {
+		return nil, fmt.Errorf("nil tracker config: %w", protocol.ErrInvalid)
+	}
+	if cfg.BasePath == "" {
+		return nil, fmt.Errorf("base_path not set: %w", protocol.ErrInvalid)
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       log,
+		now:       time.Now,
+		ipSize:    protocol.IPv4AddrSize,
+		dataDir:   filepath.Join(cfg.BasePath, "data"),
+		maxBody:   defaultMaxBody,
+		done:      make(chan struct{}),
+		saveCh:    make(chan struct{}, 1),
+		conns:     map[net.Conn]struct{}{},
+		groups:    map[string]*group{},
+		leaderChg: 1,
+		startTime: time.Now(),
+	}
+	if cfg.MaxBuffSize > protocol.HeaderSize {
+		s.maxBody = cfg.MaxBuffSize - protocol.HeaderSize
+	}
+	n := cfg.MaxConnections
+	if n <= 0 {
+		n = 256
+	}
+	s.sem = make(chan struct{}, n)
+	if cfg.UseStorageID {
+		ids, err := conf.LoadStorageIDs(cfg.StorageIDsFilename)
+		if err != nil {
+			return nil, fmt.Errorf("storage ids: %w", err)
+		}
+		s.ids = ids
+	}
+	switch cfg.ResponseIPAddrSize {
+	case "IPv6", "ipv6":
+		s.ipSize = protocol.IPv6AddrSize
+	case "IPv4", "ipv4":
+	default:
+		if s.ids != nil && s.ids.HasIPv6() {
+			s.ipSize = protocol.IPv6AddrSize
+		}
+	}
+	allow, err := parseAllowHosts(cfg.AllowHosts)
+	if err != nil {
+		return nil, err
+	}
+	s.allow = allow
+	if err := os.MkdirAll(s.dataDir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := s.load(); err != nil {
+		return nil, fmt.Errorf("load tracker data: %w", err)
+	}
+	return s, nil
+}
+
+// Start binds cfg.BindAddr:cfg.Port (port 0 = ephemeral) and serves in the
+// background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.BindAddr, strconv.Itoa(s.cfg.Port)))
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	s.mu.Lock()
+	s.leaderAddr = s.selfAddr(ln.Addr())
+	s.mu.Unlock()
+	s.wg.Add(3)
+	go s.acceptLoop()
+	go s.checkLoop()
+	go s.saverLoop()
+	s.log.Info("tracker started", "addr", ln.Addr().String(), "use_storage_id", s.cfg.UseStorageID)
+	return nil
+}
+
+// selfAddr is this tracker's "ip:port" as announced to storages and
+// clients. With a wildcard bind it is resolved per connection instead.
+func (s *Server) selfAddr(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok || ta.IP.IsUnspecified() {
+		return ""
+	}
+	return protocol.FormatHostPort(ta.IP.String(), ta.Port)
+}
+
+// Addr returns the bound "ip:port".
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Close stops accepting, closes every connection, waits for the handlers
+// and persists the cluster map.
+func (s *Server) Close() error {
+	s.once.Do(func() {
+		close(s.done)
+		if s.ln != nil {
+			s.ln.Close()
+		}
+		s.connMu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.connMu.Unlock()
+		s.wg.Wait()
+		s.closeErr = s.flush()
+	})
+	return s.closeErr
+}
+
+func (s *Server) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			s.log.Error("accept", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if !s.allow.allowed(c.RemoteAddr()) {
+			s.log.Warn("peer not in allow_hosts, refusing", "peer", c.RemoteAddr().String())
+			c.Close()
+			continue
+		}
+		select {
+		case s.sem <- struct{}{}:
+			if n := int32(len(s.sem)); n > s.peak.Load() {
+				s.peak.Store(n) // only this goroutine writes
+			}
+		default:
+			s.log.Warn("max_connections reached, refusing", "peer", c.RemoteAddr().String())
+			c.Close()
+			continue
+		}
+		s.connMu.Lock()
+		select {
+		case <-s.done:
+			s.connMu.Unlock()
+			c.Close()
+			<-s.sem
+			return
+		default:
+		}
+		s.conns[c] = struct{}{}
+		s.connMu.Unlock()
+		s.wg.Add(1)
+		go s.serveConn(c)
+	}
+}
+
+// checkLoop turns ACTIVE storages whose last beat is older than
+// check_active_interval OFFLINE, and saves counters and sync timestamps
+// changed by reports every saveInterval.
+func (s *Server) checkLoop() {
+	defer s.wg.Done()
+	iv := s.cfg.CheckActiveInterval
+	if iv <= 0 {
+		iv = 100 * time.Second
+	}
+	tick := min(iv/2, time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	lastSave := time.Now()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			s.mu.Lock()
+			s.expire(s.now(), iv)
+			if time.Since(lastSave) >= saveInterval {
+				s.saveLogged()
+				lastSave = time.Now()
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *Server) expire(now time.Time, iv time.Duration) {
+	deadline := now.Add(-iv).Unix()
+	changed := false
+	for _, g := range s.groups {
+		for _, st := range g.sorted {
+			if st.active() && st.stat.LastHeartBeatTime < deadline {
+				s.log.Warn("storage missed its beats, now OFFLINE", "group", g.name, "id", st.id)
+				s.setStatus(st, protocol.StatusOffline)
+				changed = true
+			}
+		}
+	}
+	if changed {
+		s.saveLogged()
+	}
+}
+
+// conn is the per-connection state.
+type conn struct {
+	c         net.Conn
+	r         *bufio.Reader
+	peerIP    string
+	self      string   // this tracker's "ip:port" as seen on this connection
+	st        *storage // storage joined on this connection, nil before JOIN
+	leaderChg int64    // Server.leaderChg last announced on this connection
+}
+
+func (s *Server) serveConn(c net.Conn) {
+	defer s.wg.Done()
+	defer func() { <-s.sem }()
+	cs := &conn{c: c, r: bufio.NewReaderSize(c, 4096)}
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		cs.peerIP = ta.IP.String()
+	}
+	s.mu.Lock()
+	cs.self = s.leaderAddr
+	s.mu.Unlock()
+	if cs.self == "" {
+		if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
+			cs.self = protocol.FormatHostPort(ta.IP.String(), ta.Port)
+		}
+	}
+	defer func() {
+		c.Close()
+		s.disconnected(cs)
+		s.connMu.Lock()
+		delete(s.conns, c)
+		s.connMu.Unlock()
+	}()
+	timeout := s.cfg.NetworkTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	for {
+		// Idle storage connections beat every heart_beat_interval; allow two
+		// network timeouts between requests, as upstream's task timer does.
+		c.SetReadDeadline(time.Now().Add(2 * timeout))
+		h, err := protocol.ReadHeader(cs.r)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				s.log.Debug("read header", "peer", cs.peerIP, "err", err)
+			}
+			return
+		}
+		c.SetDeadline(time.Now().Add(timeout))
+		body, err := protocol.ReadBody(cs.r, h, s.maxBody)
+		if err != nil {
+			// The unread body is still on the wire: answer and drop.
+			s.log.Warn("bad request body", "peer", cs.peerIP, "cmd", h.Cmd, "len", h.Length, "err", err)
+			protocol.WriteError(c, err)
+			return
+		}
+		if h.Cmd == protocol.CmdQuit {
+			return
+		}
+		resp, err := s.dispatch(cs, h.Cmd, body)
+		if err != nil {
+			if errors.Is(err, errClose) {
+				return
+			}
+			s.log.Debug("request failed", "peer", cs.peerIP, "cmd", h.Cmd, "err", err)
+			if protocol.WriteError(c, err) != nil {
+				return
+			}
+			continue
+		}
+		if protocol.WriteResponse(c, resp) != nil {
+			return
+		}
+	}
+}
+
+// errClose makes serveConn drop the connection without answering.
+var errClose = errors.New("close connection")
+
+// disconnected marks a storage whose joined connection ended OFFLINE, as
+// upstream does when the storage's long connection closes.
+func (s *Server) disconnected(cs *conn) {
+	if cs.st == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := cs.st
+	if st.group.storages[st.id] != st || st.owner != cs {
+		return // deleted meanwhile, or rejoined on another connection
+	}
+	st.owner = nil
+	if st.status == protocol.StatusActive || st.status == protocol.StatusOnline {
+		s.setStatus(st, protocol.StatusOffline)
+		s.saveLogged()
+	}
+}
+
+func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
+	switch cmd {
+	case protocol.CmdActiveTest:
+		return nil, nil
+	case protocol.CmdQueryStoreWithoutGroupOne, protocol.CmdQueryStoreWithGroupOne,
+		protocol.CmdQueryStoreWithoutGroupAll, protocol.CmdQueryStoreWithGroupAll:
+		return s.queryStore(cmd, body)
+	case protocol.CmdQueryFetchOne, protocol.CmdQueryUpdate, protocol.CmdQueryFetchAll:
+		return s.queryFetch(cmd, body)
+	case protocol.CmdServerListOneGroup:
+		return s.listOneGroup(body)
+	case protocol.CmdServerListAllGroups:
+		return s.listAllGroups(body)
+	case protocol.CmdServerListStorage:
+		return s.listStorage(body)
+	case protocol.CmdServerDeleteStorage:
+		return s.deleteStorage(body)
+	case protocol.CmdServerDeleteGroup:
+		return s.deleteGroup(body)
+	case protocol.CmdServerGetLeader:
+		return s.getLeader(cs, body)
+	case protocol.CmdServerTrackerClusterStat:
+		return s.trackerClusterStat(cs, body)
+	case protocol.CmdServerStorageClusterStat:
+		return s.storageClusterStat(body)
+	case protocol.CmdServerStorageVolumeStat:
+		return s.volumeStat(body)
+	case protocol.CmdTrackerGetStatus:
+		return s.trackerStatus(body)
+	case protocol.CmdTrackerNotifyReselectLead, protocol.CmdTrackerJoinLeader, protocol.CmdTrackerPingLeader:
+		// A single tracker is always the leader: nothing to re-elect, and
+		// followers joining or pinging it get an empty (no trunk change) reply.
+		return nil, nil
+
+	case protocol.CmdStorageGetMyIP:
+		return s.getMyIP(cs, body)
+	case protocol.CmdStorageParameterReq:
+		return s.parameters(body)
+	case protocol.CmdStorageFetchStorageIDs:
+		return s.fetchStorageIDs(body)
+	case protocol.CmdStorageGetServerID:
+		return s.getServerID(body)
+	case protocol.CmdStorageGetGroupName:
+		return s.getGroupName(cs, body)
+	case protocol.CmdStorageJoin:
+		return s.join(cs, body)
+	case protocol.CmdStorageSyncSrcReq:
+		return s.syncSrcReq(body)
+	case protocol.CmdStorageReportStatus:
+		return s.reportStatus(body)
+	case protocol.CmdStorageGetStatus:
+		return s.getStatus(body)
+	case protocol.CmdStorageChangelogReq:
+		return s.changelog(cs, body)
+	}
+	if cs.st == nil {
+		switch cmd {
+		case protocol.CmdStorageBeat, protocol.CmdStorageReportDiskUsage, protocol.CmdStorageSyncReport,
+			protocol.CmdStorageSyncDestReq, protocol.CmdStorageSyncNotify, protocol.CmdStorageSyncDestQuery,
+			protocol.CmdStorageReplicaChg, protocol.CmdStorageChangeStatus, protocol.CmdStorageFetchTrunkFID,
+			protocol.CmdStorageReportTrunkFID, protocol.CmdStorageReportTrunkFree:
+			return nil, fmt.Errorf("cmd %d before JOIN: %w", cmd, protocol.ErrAccess)
+		}
+	}
+	switch cmd {
+	case protocol.CmdStorageBeat:
+		return s.beat(cs, body)
+	case protocol.CmdStorageReportDiskUsage:
+		return s.diskUsage(cs, body)
+	case protocol.CmdStorageSyncReport:
+		return s.syncReport(cs, body)
+	case protocol.CmdStorageSyncDestReq:
+		return s.syncDestReq(cs, body)
+	case protocol.CmdStorageSyncNotify:
+		return s.syncNotify(cs, body)
+	case protocol.CmdStorageSyncDestQuery:
+		return s.syncDestQuery(cs, body)
+	case protocol.CmdStorageReplicaChg:
+		if _, err := protocol.DecodeBriefs(body); err != nil {
+			return nil, err
+		}
+		return nil, nil // the leader already knows; followers would merge
+	case protocol.CmdStorageChangeStatus:
+		return s.changeStatus(cs, body)
+	}
+	switch cmd {
+	case protocol.CmdStorageFetchTrunkFID, protocol.CmdStorageReportTrunkFID, protocol.CmdStorageReportTrunkFree,
+		protocol.CmdServerSetTrunkServer, protocol.CmdStorageReportIPChanged, protocol.CmdTrackerGetSysFilesStart,
+		protocol.CmdTrackerGetSysFilesEnd, protocol.CmdTrackerGetOneSysFile, protocol.CmdTrackerNotifyNextLeader,
+		protocol.CmdTrackerCommitNextLeader:
+		return nil, fmt.Errorf("tracker cmd %d not implemented: %w", cmd, protocol.ErrNotSupported)
+	}
+	return nil, fmt.Errorf("unknown tracker cmd %d: %w", cmd, protocol.ErrInvalid)
+}

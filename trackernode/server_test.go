@@ -1,0 +1,576 @@
+package trackernode
+
+import (
+	"bytes"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+func statusOf(t *testing.T, s *Server, group, id string) byte {
+	t.Helper()
+	for _, st := range listStorages(t, s, group) {
+		if st.ID == id {
+			return st.Status
+		}
+	}
+	t.Fatalf("storage %s not listed", id)
+	return 0
+}
+
+// A new storage syncs old files from an active one: JOIN → SYNC_DEST_REQ
+// names the source (WAIT_SYNC), the source's SYNC_SRC_REQ sees it,
+// REPORT_STATUS moves it to SYNCING then OFFLINE, and its next beat makes it
+// ACTIVE. Beat replies announce leader and membership changes.
+func TestStorageLifecycle(t *testing.T) {
+	s := startServer(t, traceConfig(t, "ip"))
+	a := activeStorage(t, s, "127.0.0.3", "group1", 23000, 1000, 900)
+	if st := statusOf(t, s, "group1", "127.0.0.3"); st != protocol.StatusActive {
+		t.Fatalf("first storage status %d", st)
+	}
+
+	b := dialFrom(t, "127.0.0.4", s.Addr())
+	jr, err := protocol.DecodeJoinResponse(b.ok(protocol.CmdStorageJoin, joinBody("group1", 23000, 1, "")))
+	if err != nil || jr.Status != protocol.StatusInit || jr.SrcID != "" {
+		t.Fatalf("join reply %+v %v", jr, err)
+	}
+	src, err := protocol.DecodeSyncSource(b.ok(protocol.CmdStorageSyncDestReq, nil))
+	if err != nil || src == nil || src.SrcID != "127.0.0.3" {
+		t.Fatalf("sync dest reply %+v %v", src, err)
+	}
+	b.ok(protocol.CmdStorageSyncNotify, protocol.EncodeSyncSource(src))
+	n, err := protocol.DecodeChangeNotice(b.ok(protocol.CmdStorageBeat, (&protocol.StatBlock{TotalUploadCount: 3}).Encode()))
+	if err != nil || n.Flags != protocol.ChangeLeader|protocol.ChangeGroup || len(n.Storages) != 2 ||
+		n.Storages[1].Status != protocol.StatusWaitSync || n.Leader.ID != "127.0.0.2" {
+		t.Fatalf("first beat notice %+v %v", n, err)
+	}
+	if n, _ := protocol.DecodeChangeNotice(b.ok(protocol.CmdStorageBeat, nil)); n.Flags != 0 {
+		t.Fatalf("second beat flags %#x", n.Flags)
+	}
+	// The source learns of the newcomer in its next beat and asks whether
+	// it must send old files.
+	if n, _ := protocol.DecodeChangeNotice(a.ok(protocol.CmdStorageBeat, nil)); n.Flags != protocol.ChangeGroup || len(n.Storages) != 2 {
+		t.Fatalf("source beat notice %+v", n)
+	}
+	sc := dialFrom(t, "127.0.0.3", s.Addr())
+	ss, err := protocol.DecodeSyncSource(sc.ok(protocol.CmdStorageSyncSrcReq,
+		(&protocol.SyncSrcRequest{Group: "group1", DestID: "127.0.0.4"}).Encode()))
+	if err != nil || ss == nil || ss.SrcID != "127.0.0.3" || ss.Until != src.Until {
+		t.Fatalf("sync src reply %+v %v", ss, err)
+	}
+	if st := sc.ok(protocol.CmdStorageSyncSrcReq, (&protocol.SyncSrcRequest{Group: "group1", DestID: "127.0.0.3"}).Encode()); len(st) != 0 {
+		t.Fatalf("source has no source itself, got %x", st)
+	}
+	for _, want := range []byte{protocol.StatusSyncing, protocol.StatusOffline} {
+		sc.ok(protocol.CmdStorageReportStatus, (&protocol.ReportStatus{Group: "group1",
+			Brief: protocol.Brief{Status: want, ID: "127.0.0.4", IP: "127.0.0.4"}}).Encode())
+		if st := statusOf(t, s, "group1", "127.0.0.4"); st != want {
+			t.Fatalf("after REPORT_STATUS %d: status %d", want, st)
+		}
+	}
+	b.ok(protocol.CmdStorageBeat, nil)
+	if st := statusOf(t, s, "group1", "127.0.0.4"); st != protocol.StatusActive {
+		t.Fatalf("after beat: status %d", st)
+	}
+	// GET_STATUS, SYNC_DEST_QUERY, CHANGE_STATUS.
+	br, err := protocol.DecodeBriefs(sc.ok(protocol.CmdStorageGetStatus,
+		(&protocol.GroupAndAddr{Group: "group1", Addr: "127.0.0.4:23000"}).Encode()))
+	if err != nil || len(br) != 1 || br[0].Status != protocol.StatusActive || br[0].Port != 23000 {
+		t.Fatalf("get status %+v %v", br, err)
+	}
+	if q, _ := protocol.DecodeSyncSource(b.ok(protocol.CmdStorageSyncDestQuery, nil)); q == nil || q.SrcID != "127.0.0.3" {
+		t.Fatalf("sync dest query %+v", q)
+	}
+	b.ok(protocol.CmdStorageChangeStatus, []byte{protocol.StatusOnline}) // available → available: ignored
+	if st := statusOf(t, s, "group1", "127.0.0.4"); st != protocol.StatusActive {
+		t.Fatalf("after CHANGE_STATUS ONLINE: %d", st)
+	}
+	b.ok(protocol.CmdStorageChangeStatus, []byte{protocol.StatusRecovery})
+	if st := statusOf(t, s, "group1", "127.0.0.4"); st != protocol.StatusRecovery {
+		t.Fatalf("after CHANGE_STATUS RECOVERY: %d", st)
+	}
+	b.ok(protocol.CmdStorageChangeStatus, []byte{protocol.StatusActive}) // stored as OFFLINE
+	if st := statusOf(t, s, "group1", "127.0.0.4"); st != protocol.StatusOffline {
+		t.Fatalf("after CHANGE_STATUS ACTIVE from RECOVERY: %d", st)
+	}
+	// Closing the joined connection takes the storage offline at once.
+	a.c.Close()
+	for statusOf(t, s, "group1", "127.0.0.3") != protocol.StatusOffline {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestJoinValidation(t *testing.T) {
+	s := startServer(t, traceConfig(t, "ip"))
+	activeStorage(t, s, "127.0.0.3", "group1", 23000, 1000, 900)
+	mut := func(f func(*protocol.JoinRequest)) []byte {
+		j, _ := protocol.DecodeJoinRequest(joinBody("group1", 23000, 1, ""))
+		f(j)
+		return j.Encode()
+	}
+	tests := []struct {
+		name string
+		body []byte
+		want byte
+	}{
+		{"bad group name", mut(func(j *protocol.JoinRequest) { j.Group = "group-1" }), protocol.EINVAL},
+		{"zero port", mut(func(j *protocol.JoinRequest) { j.StoragePort = 0 }), protocol.EINVAL},
+		{"zero paths", mut(func(j *protocol.JoinRequest) { j.StorePathCount = 0 }), protocol.EINVAL},
+		{"too many subdirs", mut(func(j *protocol.JoinRequest) { j.SubdirCountPerPath = 257 }), protocol.EINVAL},
+		{"17 trackers", mut(func(j *protocol.JoinRequest) { j.Trackers = make([]string, 17) }), protocol.EINVAL},
+		{"port differs in IP mode", joinBody("group1", 23001, 1, ""), protocol.EINVAL},
+		{"short", make([]byte, 100), protocol.EINVAL},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := dialFrom(t, "127.0.0.4", s.Addr())
+			if st, _ := cl.call(protocol.CmdStorageJoin, tc.body); st != tc.want {
+				t.Fatalf("status %d, want %d", st, tc.want)
+			}
+		})
+	}
+}
+
+func TestDeleteStorageAndGroup(t *testing.T) {
+	s := startServer(t, traceConfig(t, "ip"))
+	a := activeStorage(t, s, "127.0.0.3", "group1", 23000, 1000, 900)
+	b := activeStorage(t, s, "127.0.0.4", "group1", 23000, 1000, 900)
+	admin := dialFrom(t, "127.0.0.1", s.Addr())
+	del := (&protocol.GroupAndID{Group: "group1", ID: "127.0.0.4"}).Encode()
+	if st, _ := admin.call(protocol.CmdServerDeleteStorage, del); st != protocol.EBUSY {
+		t.Fatalf("delete active storage: status %d", st)
+	}
+	if st, _ := admin.call(protocol.CmdServerDeleteStorage, (&protocol.GroupAndID{Group: "group1", ID: "1.2.3.4"}).Encode()); st != protocol.ENOENT {
+		t.Fatalf("delete unknown storage: status %d", st)
+	}
+	b.c.Close()
+	for statusOf(t, s, "group1", "127.0.0.4") != protocol.StatusOffline {
+		time.Sleep(5 * time.Millisecond)
+	}
+	admin.ok(protocol.CmdServerDeleteStorage, del)
+	if n := len(listStorages(t, s, "group1")); n != 1 {
+		t.Fatalf("%d storages after delete", n)
+	}
+	// The remaining storage reads the deletion from the changelog once.
+	a.ok(protocol.CmdStorageBeat, nil)
+	chg := string(a.ok(protocol.CmdStorageChangelogReq, nil))
+	if f := strings.Fields(chg); len(f) != 4 || f[1] != "group1" || f[2] != "127.0.0.4" || f[3] != "4" || !strings.HasSuffix(chg, "\n") {
+		t.Fatalf("changelog %q", chg)
+	}
+	if again := a.ok(protocol.CmdStorageChangelogReq, nil); len(again) != 0 {
+		t.Fatalf("changelog sent twice: %q", again)
+	}
+	if st, _ := admin.call(protocol.CmdServerDeleteGroup, protocol.EncodeGroup("group1")); st != protocol.EBUSY {
+		t.Fatalf("delete non-empty group: status %d", st)
+	}
+	a.c.Close()
+	for statusOf(t, s, "group1", "127.0.0.3") != protocol.StatusOffline {
+		time.Sleep(5 * time.Millisecond)
+	}
+	admin.ok(protocol.CmdServerDeleteStorage, (&protocol.GroupAndID{Group: "group1", ID: "127.0.0.3"}).Encode())
+	admin.ok(protocol.CmdServerDeleteGroup, protocol.EncodeGroup("group1"))
+	if st, _ := admin.call(protocol.CmdServerListOneGroup, protocol.EncodeGroup("group1")); st != protocol.ENOENT {
+		t.Fatalf("list deleted group: status %d", st)
+	}
+	if st, _ := admin.call(protocol.CmdServerDeleteGroup, protocol.EncodeGroup("group1")); st != protocol.ENOENT {
+		t.Fatalf("delete unknown group: status %d", st)
+	}
+}
+
+// A storage that stops beating goes OFFLINE after check_active_interval
+// even though its connection stays open.
+func TestCheckActiveInterval(t *testing.T) {
+	c := traceConfig(t, "ip")
+	c.CheckActiveInterval = 200 * time.Millisecond
+	s := startServer(t, c)
+	activeStorage(t, s, "127.0.0.3", "group1", 23000, 1000, 900)
+	deadline := time.Now().Add(20 * time.Second)
+	for statusOf(t, s, "group1", "127.0.0.3") != protocol.StatusOffline {
+		if time.Now().After(deadline) {
+			t.Fatal("storage never went OFFLINE")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The cluster map survives a restart: records, counters, sync timestamps
+// and changelog offsets come back, serving statuses come back OFFLINE and
+// initial-sync statuses unchanged.
+func TestPersistenceRoundTrip(t *testing.T) {
+	c := traceConfig(t, "ip")
+	s1 := startServer(t, c)
+	a := activeStorage(t, s1, "127.0.0.3", "group1", 23000, 2000, 1500)
+	a.ok(protocol.CmdStorageBeat, (&protocol.StatBlock{TotalUploadCount: 5, SuccessUploadCount: 4, LastSourceUpdate: 77}).Encode())
+	b := dialFrom(t, "127.0.0.4", s1.Addr())
+	b.ok(protocol.CmdStorageJoin, joinBody("group1", 23000, 1, ""))
+	b.ok(protocol.CmdStorageSyncDestReq, nil) // WAIT_SYNC from 127.0.0.3
+	b.ok(protocol.CmdStorageSyncReport, protocol.EncodeSyncReport([]protocol.SyncTimestamp{{SrcID: "127.0.0.3", Timestamp: 12345}}))
+	g2 := activeStorage(t, s1, "127.0.0.5", "group2", 23002, 1000, 100)
+	admin := dialFrom(t, "127.0.0.1", s1.Addr())
+	g2.c.Close()
+	for statusOf(t, s1, "group2", "127.0.0.5") != protocol.StatusOffline {
+		time.Sleep(5 * time.Millisecond)
+	}
+	admin.ok(protocol.CmdServerDeleteStorage, (&protocol.GroupAndID{Group: "group2", ID: "127.0.0.5"}).Encode())
+	g2b := activeStorage(t, s1, "127.0.0.6", "group2", 23002, 1000, 100)
+	g2b.ok(protocol.CmdStorageChangelogReq, nil)
+	before := map[string][]protocol.StorageStat{"group1": listStorages(t, s1, "group1"), "group2": listStorages(t, s1, "group2")}
+	if err := s1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{groupsFile, serversFile, syncFile, changelogFile, statusFile} {
+		if _, err := os.Stat(filepath.Join(c.BasePath, "data", f)); err != nil {
+			t.Errorf("data file: %v", err)
+		}
+	}
+	servers, _ := os.ReadFile(filepath.Join(c.BasePath, "data", serversFile))
+	for _, want := range []string{"[Global]\nstorage_count=3\n", "[Storage001]\ngroup_name=group1\nip_addr=127.0.0.3\n", "total_upload_count=5\n"} {
+		if !bytes.Contains(servers, []byte(want)) {
+			t.Errorf("%s lacks %q", serversFile, want)
+		}
+	}
+
+	c.Port = 0
+	s2 := startServer(t, c)
+	for group, old := range before {
+		got := listStorages(t, s2, group)
+		if len(got) != len(old) {
+			t.Fatalf("%s: %d storages after restart, want %d", group, len(got), len(old))
+		}
+		for i := range got {
+			want := old[i]
+			switch want.Status {
+			case protocol.StatusInit, protocol.StatusWaitSync, protocol.StatusSyncing:
+			default:
+				want.Status = protocol.StatusOffline
+			}
+			if !reflect.DeepEqual(got[i], want) {
+				t.Errorf("%s record %d after restart\n got %+v\nwant %+v", group, i, got[i], want)
+			}
+		}
+	}
+	s2.mu.Lock()
+	synced := s2.groups["group1"].storages["127.0.0.4"].syncedFrom["127.0.0.3"]
+	offset := s2.groups["group2"].storages["127.0.0.6"].changelogOffset
+	size := s2.changelogSize
+	s2.mu.Unlock()
+	if synced != 12345 || offset == 0 || offset != size {
+		t.Errorf("synced %d, changelog offset %d of %d", synced, offset, size)
+	}
+	// Rejoining brings an OFFLINE storage back: ONLINE, then ACTIVE.
+	a2 := dialFrom(t, "127.0.0.3", s2.Addr())
+	jr, _ := protocol.DecodeJoinResponse(a2.ok(protocol.CmdStorageJoin, joinBody("group1", 23000, 1, "")))
+	if jr == nil || jr.Status != protocol.StatusOnline {
+		t.Fatalf("rejoin reply %+v", jr)
+	}
+	a2.ok(protocol.CmdStorageBeat, nil)
+	if st := statusOf(t, s2, "group1", "127.0.0.3"); st != protocol.StatusActive {
+		t.Fatalf("status after rejoin+beat %d", st)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	c := traceConfig(t, "ip")
+	c.MaxBuffSize = 4096
+	s := startServer(t, c)
+	activeStorage(t, s, "127.0.0.3", "group1", 23000, 1000, 900)
+
+	t.Run("status errors keep the connection", func(t *testing.T) {
+		cl := dialFrom(t, "127.0.0.1", s.Addr())
+		tests := []struct {
+			cmd  byte
+			body []byte
+			want byte
+		}{
+			{200, nil, protocol.EINVAL},
+			{protocol.CmdStorageBeat, nil, protocol.EACCES},
+			{protocol.CmdStorageReportDiskUsage, make([]byte, 16), protocol.EACCES},
+			{protocol.CmdStorageSyncDestReq, nil, protocol.EACCES},
+			{protocol.CmdQueryStoreWithGroupOne, make([]byte, 15), protocol.EINVAL},
+			{protocol.CmdQueryStoreWithoutGroupOne, []byte{1}, protocol.EINVAL},
+			{protocol.CmdQueryFetchOne, make([]byte, 37), protocol.EINVAL},
+			{protocol.CmdQueryFetchOne, make([]byte, 200), protocol.EINVAL},
+			{protocol.CmdServerListStorage, make([]byte, 40), protocol.EINVAL},
+			{protocol.CmdServerDeleteStorage, protocol.EncodeGroup("group1"), protocol.EINVAL},
+			{protocol.CmdStorageFetchStorageIDs, []byte{0, 0, 0, 0, 0}, protocol.EOPNOTSUPP},
+			{protocol.CmdStorageGetGroupName, []byte{0, 0, 0x59, 0xd8}, protocol.EOPNOTSUPP},
+			{protocol.CmdStorageGetServerID, []byte("group1\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00not-an-address"), protocol.EINVAL},
+			{protocol.CmdStorageChangelogReq, nil, protocol.EINVAL},
+			{protocol.CmdStorageReportStatus, make([]byte, 82), protocol.EINVAL},
+			{protocol.CmdServerSetTrunkServer, protocol.EncodeGroup("group1"), protocol.EOPNOTSUPP},
+			{protocol.CmdServerTrackerClusterStat, nil, protocol.EINVAL},
+		}
+		for _, tc := range tests {
+			if st, _ := cl.call(tc.cmd, tc.body); st != tc.want {
+				t.Errorf("cmd %d body %d bytes: status %d, want %d", tc.cmd, len(tc.body), st, tc.want)
+			}
+		}
+		cl.ok(protocol.CmdActiveTest, nil)
+		if b := cl.ok(protocol.CmdStorageFetchStorageIDs, []byte{0, 0, 0, 0, 1}); !bytes.Equal(b, make([]byte, 8)) {
+			t.Errorf("allow_empty ids reply %x", b)
+		}
+	})
+	t.Run("joined connection checks bodies", func(t *testing.T) {
+		cl := dialFrom(t, "127.0.0.7", s.Addr())
+		cl.ok(protocol.CmdStorageJoin, joinBody("group1", 23000, 2, ""))
+		for _, tc := range []struct {
+			cmd  byte
+			body []byte
+		}{
+			{protocol.CmdStorageBeat, make([]byte, 347)},
+			{protocol.CmdStorageReportDiskUsage, make([]byte, 16)}, // two paths joined
+			{protocol.CmdStorageReportDiskUsage, nil},
+			{protocol.CmdStorageSyncReport, make([]byte, 19)},
+			{protocol.CmdStorageSyncNotify, make([]byte, 23)},
+			{protocol.CmdStorageSyncNotify, nil},
+			{protocol.CmdStorageReplicaChg, make([]byte, 66)},
+			{protocol.CmdStorageChangeStatus, nil},
+			{protocol.CmdStorageChangeStatus, []byte{200}},
+			{protocol.CmdStorageChangelogReq, make([]byte, 32)},
+			{protocol.CmdStorageJoin, joinBody("group1", 23000, 1, "")[:150]},
+		} {
+			if st, _ := cl.call(tc.cmd, tc.body); st != protocol.EINVAL {
+				t.Errorf("cmd %d body %d bytes: status %d, want EINVAL", tc.cmd, len(tc.body), st)
+			}
+		}
+		cl.ok(protocol.CmdActiveTest, nil)
+	})
+	t.Run("negative length closes", func(t *testing.T) {
+		cl := dialFrom(t, "127.0.0.1", s.Addr())
+		cl.c.Write([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0, protocol.CmdActiveTest, 0})
+		if !cl.closed() {
+			t.Fatal("connection not closed")
+		}
+	})
+	t.Run("oversized body answered then closed", func(t *testing.T) {
+		cl := dialFrom(t, "127.0.0.1", s.Addr())
+		cl.c.Write(protocol.Header{Length: 1 << 20, Cmd: protocol.CmdStorageReplicaChg}.Bytes())
+		h, err := protocol.ReadHeader(cl.r)
+		if err != nil || h.Status != protocol.EINVAL || h.Length != 0 {
+			t.Fatalf("reply %+v %v", h, err)
+		}
+		if !cl.closed() {
+			t.Fatal("connection not closed")
+		}
+	})
+	t.Run("quit closes without reply", func(t *testing.T) {
+		cl := dialFrom(t, "127.0.0.1", s.Addr())
+		cl.c.Write(protocol.Header{Cmd: protocol.CmdQuit}.Bytes())
+		if !cl.closed() {
+			t.Fatal("connection not closed")
+		}
+	})
+	t.Run("random garbage", func(t *testing.T) {
+		rng := rand.New(rand.NewSource(1))
+		cmds := []byte{58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 81, 83, 84,
+			85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 101, 102, 103, 104, 105, 106, 107, 108, 109, 111}
+		for _, joined := range []bool{false, true} {
+			cl := dialFrom(t, "127.0.0.8", s.Addr())
+			if joined {
+				cl.ok(protocol.CmdStorageJoin, joinBody("group1", 23000, 1, ""))
+			}
+			for i := 0; i < 400; i++ {
+				cmd := cmds[rng.Intn(len(cmds))]
+				if cmd == protocol.CmdServerDeleteGroup || cmd == protocol.CmdServerDeleteStorage {
+					continue
+				}
+				body := make([]byte, []int{0, 1, 3, 4, 5, 16, 17, 21, 24, 32, 40, 67, 83, 145, 348, 600}[rng.Intn(16)])
+				rng.Read(body)
+				cl.call(cmd, body) // any status; must answer
+			}
+			cl.ok(protocol.CmdActiveTest, nil)
+		}
+		dialFrom(t, "127.0.0.1", s.Addr()).ok(protocol.CmdServerListAllGroups, nil)
+	})
+	t.Run("truncated body does not hang the server", func(t *testing.T) {
+		cl := dialFrom(t, "127.0.0.1", s.Addr())
+		cl.c.Write(append(protocol.Header{Length: 100, Cmd: protocol.CmdStorageJoin}.Bytes(), 1, 2, 3))
+		cl.c.Close()
+		dialFrom(t, "127.0.0.1", s.Addr()).ok(protocol.CmdActiveTest, nil)
+	})
+}
+
+func TestMaxConnections(t *testing.T) {
+	c := traceConfig(t, "ip")
+	c.MaxConnections = 2
+	s := startServer(t, c)
+	c1 := dialFrom(t, "127.0.0.1", s.Addr())
+	c1.ok(protocol.CmdActiveTest, nil)
+	c2 := dialFrom(t, "127.0.0.1", s.Addr())
+	c2.ok(protocol.CmdActiveTest, nil)
+	c3 := dialFrom(t, "127.0.0.1", s.Addr())
+	c3.c.Write(protocol.Header{Cmd: protocol.CmdActiveTest}.Bytes())
+	if !c3.closed() {
+		t.Fatal("third connection served")
+	}
+	c1.c.Close()
+	for {
+		c4 := dialFrom(t, "127.0.0.1", s.Addr())
+		c4.c.Write(protocol.Header{Cmd: protocol.CmdActiveTest}.Bytes())
+		if h, err := protocol.ReadHeader(c4.r); err == nil && h.Status == 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Id mode: storages are known by their storage_ids.conf ids, may use
+// different ports, and the id commands answer.
+func TestIDMode(t *testing.T) {
+	c := traceConfig(t, "id")
+	s := startServer(t, c)
+	a := activeStorage(t, s, "127.0.0.1", "group1", 23000, 1000, 900)
+	activeStorage(t, s, "127.0.0.1", "group1", 23001, 1000, 800)
+	ss := listStorages(t, s, "group1")
+	if len(ss) != 2 || ss[0].ID != "100001" || ss[1].ID != "100002" || ss[1].StoragePort != 23001 {
+		t.Fatalf("storages %+v", ss)
+	}
+	gs, _ := protocol.DecodeGroupStats(a.ok(protocol.CmdServerListOneGroup, protocol.EncodeGroup("group1")))
+	if len(gs) != 1 || gs[0].StoragePort != -1 {
+		t.Fatalf("group stat %+v", gs)
+	}
+	if g := a.ok(protocol.CmdStorageGetGroupName, []byte{0, 0, 0x59, 0xd9}); protocol.CString(g) != "group1" {
+		t.Fatalf("group name %q", g)
+	}
+	if st, _ := a.call(protocol.CmdStorageGetServerID, (&protocol.GroupAndAddr{Group: "group1", Addr: "127.0.0.9:23000"}).Encode()); st != protocol.ENOENT {
+		t.Fatalf("unknown server id: status %d", st)
+	}
+	unknown := dialFrom(t, "127.0.0.9", s.Addr())
+	if st, _ := unknown.call(protocol.CmdStorageJoin, joinBody("group1", 23000, 1, "")); st != protocol.ENOENT {
+		t.Fatalf("join of unlisted storage: status %d", st)
+	}
+	ids, err := protocol.DecodeStorageIDsReply(a.ok(protocol.CmdStorageFetchStorageIDs, []byte{0, 0, 0, 1, 0}))
+	if err != nil || ids.Total != 2 || len(ids.Lines) != 1 || ids.Lines[0] != "100002 group1 127.0.0.1:23001" {
+		t.Fatalf("ids from 1: %+v %v", ids, err)
+	}
+	if st, _ := a.call(protocol.CmdStorageFetchStorageIDs, []byte{0, 0, 0, 3, 0}); st != protocol.EINVAL {
+		t.Fatalf("ids from 3: status %d", st)
+	}
+}
+
+func TestTrustedIDAndIPv6Width(t *testing.T) {
+	c := traceConfig(t, "id")
+	c.TrustStorageServerID = true
+	c.ResponseIPAddrSize = "IPv6"
+	s := startServer(t, c)
+	cl := dialFrom(t, "127.0.0.5", s.Addr())
+	cl.ok(protocol.CmdStorageJoin, joinBody("group1", 23001, 1, "100002"))
+	cl.ok(protocol.CmdStorageSyncDestReq, nil)
+	cl.ok(protocol.CmdStorageBeat, nil)
+	if st, _ := dialFrom(t, "127.0.0.5", s.Addr()).call(protocol.CmdStorageJoin, joinBody("group1", 23001, 1, "100009")); st != protocol.ENOENT {
+		t.Fatalf("join with unknown trusted id: status %d", st)
+	}
+	b := cl.ok(protocol.CmdQueryStoreWithoutGroupOne, nil)
+	r, err := protocol.DecodeStoreReply(b)
+	if len(b) != 70 || err != nil || r.IP != "127.0.0.5" || r.Port != 23001 {
+		t.Fatalf("IPv6-width store reply %d bytes %+v %v", len(b), r, err)
+	}
+	if ss := listStorages(t, s, "group1"); len(ss) != 1 || ss[0].ID != "100002" {
+		t.Fatalf("storages %+v", ss)
+	}
+	p, _ := protocol.DecodeParams(cl.ok(protocol.CmdStorageParameterReq, nil))
+	if p.Get("response_ip_addr_size") != "46" || p.Get("trust_storage_server_id") != "1" {
+		t.Fatalf("params %v", p)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	if _, err := New(&conf.Tracker{}, nil); err == nil {
+		t.Error("empty base_path accepted")
+	}
+	c := traceConfig(t, "ip")
+	os.MkdirAll(filepath.Join(c.BasePath, "data"), 0o755)
+	os.WriteFile(filepath.Join(c.BasePath, "data", groupsFile), []byte("[Group001]\ngroup_name=bad-name\n"), 0o644)
+	if _, err := New(c, nil); err == nil {
+		t.Error("corrupt groups file accepted")
+	}
+}
+
+func TestAllowHosts(t *testing.T) {
+	got, err := expandBrackets("host[08-10,3].x")
+	if err != nil || strings.Join(got, " ") != "host08.x host09.x host10.x host3.x" {
+		t.Fatalf("expand = %v, %v", got, err)
+	}
+	for _, bad := range []string{"10.0.0.[1-", "10.0.0.[5-1]", "10.0.0.[a]"} {
+		if _, err := parseAllowHosts([]string{bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	c := traceConfig(t, "ip")
+	c.AllowHosts = []string{"127.0.0.[5-6]", "127.0.1.0/24"}
+	s := startServer(t, c)
+	for _, tc := range []struct {
+		ip string
+		ok bool
+	}{{"127.0.0.5", true}, {"127.0.0.6", true}, {"127.0.1.9", true}, {"127.0.0.7", false}} {
+		cl := dialFrom(t, tc.ip, s.Addr())
+		cl.c.Write(protocol.Header{Cmd: protocol.CmdActiveTest}.Bytes())
+		h, err := protocol.ReadHeader(cl.r)
+		if served := err == nil && h.Status == 0; served != tc.ok {
+			t.Errorf("%s: served=%v, want %v", tc.ip, served, tc.ok)
+		}
+	}
+}
+
+// A storage that rejoins on a new connection stays up when its old
+// connection closes afterwards.
+func TestRejoinKeepsStorage(t *testing.T) {
+	s := startServer(t, traceConfig(t, "ip"))
+	old := activeStorage(t, s, "127.0.0.3", "group1", 23000, 1000, 900)
+	cur := dialFrom(t, "127.0.0.3", s.Addr())
+	cur.ok(protocol.CmdStorageJoin, joinBody("group1", 23000, 1, ""))
+	cur.ok(protocol.CmdStorageBeat, nil)
+	s.connMu.Lock()
+	n := len(s.conns)
+	s.connMu.Unlock()
+	old.c.Close()
+	// Wait until the server has dropped (and cleaned up) the old connection.
+	for {
+		s.connMu.Lock()
+		m := len(s.conns)
+		s.connMu.Unlock()
+		if m < n {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.mu.Lock()
+	st := s.groups["group1"].storages["127.0.0.3"].status
+	s.mu.Unlock()
+	if st != protocol.StatusActive {
+		t.Fatalf("status %d after the old connection closed", st)
+	}
+}
+
+// Structural changes reach the data files without a Close (the saver
+// goroutine writes them in the background).
+func TestBackgroundSave(t *testing.T) {
+	c := traceConfig(t, "ip")
+	s := startServer(t, c)
+	activeStorage(t, s, "127.0.0.3", "group1", 23000, 1000, 900)
+	path := filepath.Join(c.BasePath, "data", serversFile)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		if bytes.Contains(b, []byte("ip_addr=127.0.0.3\nstatus=7\n")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never showed the active storage:\n%s", serversFile, b)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(c.BasePath, "data", ".*.tmp*")); len(leftovers) != 0 {
+		t.Errorf("temp files left: %v", leftovers)
+	}
+}

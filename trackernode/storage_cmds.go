@@ -1,0 +1,635 @@
+package trackernode
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// Storage ↔ tracker commands (protocol.md §6). Handlers lock s.mu.
+
+// setStatus changes a storage's status and announces the change to the
+// group (the next beat replies carry the membership list).
+func (s *Server) setStatus(st *storage, status byte) {
+	if st.status == status {
+		return
+	}
+	st.status = status
+	st.group.changed()
+	s.dirty = true
+}
+
+func rwModeOf(e *conf.StorageID) byte {
+	switch e.RW {
+	case "read":
+		return protocol.RWRead
+	case "write":
+		return protocol.RWWrite
+	case "none":
+		return 0
+	}
+	return protocol.RWRead | protocol.RWWrite
+}
+
+// lookupID maps (group, ip, port) to a storage id: the IP itself in IP mode,
+// the storage_ids.conf entry in id mode.
+func (s *Server) lookupID(group, ip string, port int) (string, byte, error) {
+	if s.ids == nil {
+		return ip, protocol.RWRead | protocol.RWWrite, nil
+	}
+	e, ok := s.ids.Find(group, ip, port)
+	if !ok {
+		return "", 0, fmt.Errorf("no storage id for group %q %s:%d: %w", group, ip, port, protocol.ErrNotFound)
+	}
+	return e.ID, rwModeOf(e), nil
+}
+
+func (s *Server) getMyIP(cs *conn, body []byte) ([]byte, error) {
+	req, err := protocol.DecodeGetMyIPRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	if s.ids != nil {
+		if e, ok := s.ids.Find(req.Group, cs.peerIP, int(req.Port)); ok {
+			return []byte(strings.Join(e.IPs, ",")), nil
+		}
+	}
+	return []byte(cs.peerIP), nil
+}
+
+func boolParam(v bool) string {
+	if v {
+		return "1"
+	}
+	return "0"
+}
+
+func secs(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }
+
+// parameters answers PARAMETER_REQ with upstream's keys in upstream's order.
+func (s *Server) parameters(body []byte) ([]byte, error) {
+	if len(body) != 0 {
+		return nil, fmt.Errorf("parameter request with a body: %w", protocol.ErrInvalid)
+	}
+	c := s.cfg
+	idType := "ip"
+	if c.IDTypeInFilename == "id" {
+		idType = "id"
+	}
+	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
+	var p protocol.Params
+	add := func(k, v string) { p = append(p, protocol.Param{Key: k, Value: v}) }
+	add("use_storage_id", boolParam(c.UseStorageID))
+	add("id_type_in_filename", idType)
+	add("trust_storage_server_id", boolParam(c.TrustStorageServerID))
+	add("response_ip_addr_size", strconv.Itoa(s.ipSize))
+	add("storage_ip_changed_auto_adjust", boolParam(c.StorageIPChangedAutoAdjust))
+	add("storage_sync_file_max_delay", secs(c.StorageSyncFileMaxDelay))
+	add("store_path", strconv.Itoa(c.StorePath))
+	add("reserved_storage_space", c.ReservedStorageSpace.String())
+	add("use_trunk_file", boolParam(c.UseTrunkFile))
+	add("slot_min_size", i64(c.SlotMinSize))
+	add("slot_max_size", i64(c.SlotMaxSize))
+	add("trunk_alloc_alignment_size", i64(c.TrunkAllocAlignmentSize))
+	add("trunk_file_size", i64(c.TrunkFileSize))
+	add("trunk_create_file_advance", boolParam(c.TrunkCreateFileAdvance))
+	add("trunk_create_file_time_base", c.TrunkCreateFileTimeBase)
+	add("trunk_create_file_interval", secs(c.TrunkCreateFileInterval))
+	add("trunk_create_file_space_threshold", i64(c.TrunkCreateFileSpaceThreshold))
+	add("trunk_init_check_occupying", boolParam(c.TrunkInitCheckOccupying))
+	add("trunk_init_reload_from_binlog", boolParam(c.TrunkInitReloadFromBinlog))
+	add("trunk_free_space_merge", boolParam(c.TrunkFreeSpaceMerge))
+	add("delete_unused_trunk_files", boolParam(c.DeleteUnusedTrunkFiles))
+	add("trunk_compress_binlog_min_interval", secs(c.TrunkCompressBinlogMinInterval))
+	add("trunk_compress_binlog_interval", secs(c.TrunkCompressBinlogInterval))
+	add("trunk_compress_binlog_time_base", c.TrunkCompressBinlogTimeBase)
+	add("trunk_binlog_max_backups", strconv.Itoa(c.TrunkBinlogMaxBackups))
+	add("store_slave_file_use_link", boolParam(c.StoreSlaveFileUseLink))
+	return p.Encode(), nil
+}
+
+// idLine renders one storage_ids.conf entry as FETCH_STORAGE_IDS sends it.
+func idLine(e *conf.StorageID) string {
+	var b strings.Builder
+	b.WriteString(e.ID)
+	b.WriteByte(' ')
+	b.WriteString(e.Group)
+	b.WriteByte(' ')
+	for i, ip := range e.IPs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if e.Port > 0 && strings.Contains(ip, ":") {
+			ip = "[" + ip + "]"
+		}
+		b.WriteString(ip)
+	}
+	if e.Port > 0 {
+		b.WriteString(":" + strconv.Itoa(e.Port))
+	}
+	if e.RW != "" && e.RW != "both" {
+		b.WriteString(" rw=" + e.RW)
+	}
+	return b.String()
+}
+
+func (s *Server) fetchStorageIDs(body []byte) ([]byte, error) {
+	req, err := protocol.DecodeFetchStorageIDsRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	if s.ids == nil {
+		if req.AllowEmpty {
+			return (&protocol.StorageIDsReply{}).Encode(), nil
+		}
+		return nil, fmt.Errorf("storage ids in IP mode: %w", protocol.ErrNotSupported)
+	}
+	total := len(s.ids.List)
+	if req.StartIndex < 0 || int(req.StartIndex) > total {
+		return nil, fmt.Errorf("storage ids start index %d of %d: %w", req.StartIndex, total, protocol.ErrInvalid)
+	}
+	r := &protocol.StorageIDsReply{Total: int32(total)}
+	size := 8
+	for i := int(req.StartIndex); i < total; i++ {
+		l := idLine(&s.ids.List[i])
+		if size+len(l)+1 > maxStorageIDsReply {
+			break
+		}
+		size += len(l) + 1
+		r.Lines = append(r.Lines, l)
+	}
+	return r.Encode(), nil
+}
+
+func (s *Server) getServerID(body []byte) ([]byte, error) {
+	req, err := protocol.DecodeGroupAndAddr(body)
+	if err != nil {
+		return nil, err
+	}
+	ip, port, err := protocol.ParseHostPort(req.Addr)
+	if err != nil {
+		return nil, err
+	}
+	id, _, err := s.lookupID(req.Group, ip, port)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(id), nil
+}
+
+func (s *Server) getGroupName(cs *conn, body []byte) ([]byte, error) {
+	req, err := protocol.DecodeGetGroupNameRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	if s.ids == nil {
+		return nil, fmt.Errorf("get group name in IP mode: %w", protocol.ErrNotSupported)
+	}
+	ip := req.IP
+	if ip == "" {
+		ip = cs.peerIP
+	}
+	for i := range s.ids.List {
+		e := &s.ids.List[i]
+		if e.Port > 0 && e.Port != int(req.Port) {
+			continue
+		}
+		for _, a := range e.IPs {
+			if a == ip {
+				return protocol.EncodeGroup(e.Group), nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("no storage id for %s:%d: %w", ip, req.Port, protocol.ErrNotFound)
+}
+
+// join handles STORAGE_JOIN: validates the body, finds or creates the
+// group and the storage record, and binds the storage to the connection.
+func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
+	j, err := protocol.DecodeJoinRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !protocol.ValidGroupName(j.Group):
+		return nil, fmt.Errorf("join: bad group name %q: %w", j.Group, protocol.ErrInvalid)
+	case j.StoragePort <= 0 || j.StoragePort > 65535:
+		return nil, fmt.Errorf("join: bad port %d: %w", j.StoragePort, protocol.ErrInvalid)
+	case j.StorePathCount < 1 || j.StorePathCount > 256:
+		return nil, fmt.Errorf("join: bad store_path_count %d: %w", j.StorePathCount, protocol.ErrInvalid)
+	case j.SubdirCountPerPath < 1 || j.SubdirCountPerPath > 256:
+		return nil, fmt.Errorf("join: bad subdir_count_per_path %d: %w", j.SubdirCountPerPath, protocol.ErrInvalid)
+	}
+	port := int(j.StoragePort)
+	var id string
+	rw := protocol.RWRead | protocol.RWWrite
+	if s.ids != nil && s.cfg.TrustStorageServerID && j.StorageID != "" {
+		e, ok := s.ids.ByID(j.StorageID)
+		if !ok {
+			return nil, fmt.Errorf("join: unknown storage id %q: %w", j.StorageID, protocol.ErrNotFound)
+		}
+		if e.Group != j.Group {
+			return nil, fmt.Errorf("join: storage id %q belongs to %q, not %q: %w", e.ID, e.Group, j.Group, protocol.ErrInvalid)
+		}
+		id, rw = e.ID, rwModeOf(e)
+	} else if id, rw, err = s.lookupID(j.Group, cs.peerIP, port); err != nil {
+		return nil, err
+	}
+	if cs.st != nil && cs.st.id != id {
+		return nil, fmt.Errorf("join: connection already joined as %q: %w", cs.st.id, protocol.ErrInvalid)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[j.Group]
+	if g == nil {
+		if len(s.groups) >= protocol.MaxGroups {
+			return nil, fmt.Errorf("join: %d groups: %w", len(s.groups), protocol.ErrNoSpace)
+		}
+		g = newGroup(j.Group)
+		s.groups[j.Group] = g
+	}
+	portsMayDiffer := s.ids != nil && s.cfg.IDTypeInFilename == "id"
+	if !portsMayDiffer {
+		for _, o := range g.sorted {
+			if o.id != id && o.port != port {
+				return nil, fmt.Errorf("join: port %d differs from group port %d: %w", port, o.port, protocol.ErrInvalid)
+			}
+		}
+	}
+	st := g.storages[id]
+	if st == nil {
+		if len(g.storages) >= protocol.MaxServersInGroup {
+			return nil, fmt.Errorf("join: group %q is full: %w", g.name, protocol.ErrNoSpace)
+		}
+		st = &storage{id: id, group: g, status: protocol.StatusInit, syncedFrom: map[string]int64{}}
+		switch j.Status {
+		case protocol.StatusWaitSync, protocol.StatusSyncing, protocol.StatusRecovery:
+			st.status = j.Status
+		case protocol.StatusOffline, protocol.StatusOnline, protocol.StatusActive:
+			st.status = protocol.StatusOnline
+		}
+		g.storages[id] = st
+		g.changed()
+		s.log.Info("new storage joined", "group", g.name, "id", id, "ip", cs.peerIP, "port", port)
+	} else if st.status == protocol.StatusOffline || st.status == protocol.StatusRecovery {
+		st.status = protocol.StatusOnline
+		g.changed()
+	}
+	st.ip = cs.peerIP
+	st.rwMode = rw
+	st.port = port
+	st.storePathCount = int(j.StorePathCount)
+	st.subdirCountPerPath = int(j.SubdirCountPerPath)
+	st.uploadPriority = j.UploadPriority
+	st.joinTime = j.JoinTime
+	if st.joinTime <= 0 {
+		st.joinTime = s.now().Unix()
+	}
+	st.upTime = j.UpTime
+	st.version = j.Version
+	st.stat.LastHeartBeatTime = s.now().Unix()
+	if g.storePathCount == 0 {
+		g.storePathCount = st.storePathCount
+		g.subdirCountPerPath = st.subdirCountPerPath
+	}
+	g.resort()
+	cs.st = st
+	st.owner = cs
+	s.dirty = true
+	s.saveLogged()
+	return (&protocol.JoinResponse{Status: st.status, SrcID: st.syncSrcID}).Encode(), nil
+}
+
+// notice builds the change notification for the storage on cs, as the
+// leader does: the leader brief once per connection and the group list
+// whenever the group changed since this storage last saw it.
+func (s *Server) notice(cs *conn) []byte {
+	st := cs.st
+	c := protocol.ChangeNotice{}
+	if cs.leaderChg != s.leaderChg {
+		c.Flags |= protocol.ChangeLeader
+		if host, port, err := protocol.ParseHostPort(cs.self); err == nil {
+			c.Leader = protocol.Brief{Port: int32(port), ID: host, IP: host}
+		}
+		cs.leaderChg = s.leaderChg
+	}
+	if g := st.group; st.chgSeen != g.chgCount {
+		c.Flags |= protocol.ChangeGroup
+		for _, o := range g.sorted {
+			c.Storages = append(c.Storages, protocol.Brief{Status: o.status, Port: int32(o.port), ID: o.id, IP: o.ip})
+		}
+		st.chgSeen = g.chgCount
+	}
+	return c.Encode()
+}
+
+// activate turns a storage that reported in (beat or disk usage) ACTIVE.
+func (s *Server) activate(st *storage) {
+	if st.status == protocol.StatusOnline || st.status == protocol.StatusOffline {
+		s.setStatus(st, protocol.StatusActive)
+		s.saveLogged()
+	}
+}
+
+func (s *Server) beat(cs *conn, body []byte) ([]byte, error) {
+	var blk *protocol.StatBlock
+	if len(body) != 0 {
+		var err error
+		if blk, err = protocol.DecodeStatBlock(body); err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := cs.st
+	if st.group.storages[st.id] != st {
+		return nil, fmt.Errorf("beat from deleted storage %q: %w", st.id, protocol.ErrNotFound)
+	}
+	if blk != nil {
+		blk.LastHeartBeatTime = st.stat.LastHeartBeatTime
+		blk.LastSyncedTimestamp = st.stat.LastSyncedTimestamp
+		st.stat = *blk
+	}
+	st.stat.LastHeartBeatTime = s.now().Unix()
+	s.activate(st)
+	s.dirty = true // counters: saved by the check loop within saveInterval
+	return s.notice(cs), nil
+}
+
+func (s *Server) diskUsage(cs *conn, body []byte) ([]byte, error) {
+	ps, err := protocol.DecodeDiskUsage(body)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := cs.st
+	if len(ps) != st.storePathCount {
+		return nil, fmt.Errorf("disk usage for %d paths, storage has %d: %w", len(ps), st.storePathCount, protocol.ErrInvalid)
+	}
+	st.paths = ps
+	st.totalMB, st.freeMB = 0, 0
+	for _, p := range ps {
+		st.totalMB += p.TotalMB
+		st.freeMB += p.FreeMB
+	}
+	st.stat.LastHeartBeatTime = s.now().Unix()
+	s.activate(st)
+	s.dirty = true
+	return s.notice(cs), nil
+}
+
+func (s *Server) syncReport(cs *conn, body []byte) ([]byte, error) {
+	entries, err := protocol.DecodeSyncReport(body)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) > protocol.MaxServersInGroup {
+		return nil, fmt.Errorf("sync report with %d entries: %w", len(entries), protocol.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := cs.st
+	g := st.group
+	for _, e := range entries {
+		if e.SrcID == st.id || g.storages[e.SrcID] == nil {
+			continue
+		}
+		st.syncedFrom[e.SrcID] = int64(e.Timestamp)
+	}
+	s.recomputeSynced(st)
+	s.dirty = true
+	return s.notice(cs), nil
+}
+
+// recomputeSynced sets last_synced_timestamp: the minimum over the ACTIVE
+// sources with round-robin store_server (any of them may have written the
+// file), else the maximum.
+func (s *Server) recomputeSynced(st *storage) {
+	first := true
+	var v int64
+	for _, src := range st.group.sorted {
+		if src == st || !src.active() {
+			continue
+		}
+		ts := st.syncedFrom[src.id]
+		if first || (s.cfg.StoreServer == 0 && ts < v) || (s.cfg.StoreServer != 0 && ts > v) {
+			v, first = ts, false
+		}
+	}
+	if !first {
+		st.stat.LastSyncedTimestamp = v
+	}
+}
+
+// syncDestReq: a storage starting for the first time asks whether it must
+// fetch old files. Another ACTIVE writable storage of the group becomes its
+// source, synced up to now.
+func (s *Server) syncDestReq(cs *conn, body []byte) ([]byte, error) {
+	if len(body) != 0 {
+		return nil, fmt.Errorf("sync dest request with a body: %w", protocol.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := cs.st
+	var src *storage
+	for _, o := range st.group.sorted {
+		if o != st && o.writable() {
+			src = o
+			break
+		}
+	}
+	if src == nil {
+		s.setStatus(st, protocol.StatusOnline)
+		s.saveLogged()
+		return nil, nil
+	}
+	st.syncSrcID = src.id
+	st.syncUntil = s.now().Unix()
+	s.setStatus(st, protocol.StatusWaitSync)
+	s.dirty = true
+	s.saveLogged()
+	return protocol.EncodeSyncSource(&protocol.SyncSource{SrcID: src.id, Until: st.syncUntil}), nil
+}
+
+func (s *Server) syncNotify(cs *conn, body []byte) ([]byte, error) {
+	src, err := protocol.DecodeSyncSource(body)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) == 0 {
+		return nil, fmt.Errorf("empty sync notify: %w", protocol.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := cs.st
+	if src.SrcID == "" {
+		switch st.status {
+		case protocol.StatusInit, protocol.StatusWaitSync, protocol.StatusSyncing:
+			s.setStatus(st, protocol.StatusOnline)
+		}
+	} else if st.status == protocol.StatusInit {
+		st.syncSrcID, st.syncUntil = src.SrcID, src.Until
+		s.setStatus(st, protocol.StatusWaitSync)
+	}
+	s.dirty = true
+	s.saveLogged()
+	return nil, nil
+}
+
+func (s *Server) syncDestQuery(cs *conn, body []byte) ([]byte, error) {
+	if len(body) != 0 {
+		return nil, fmt.Errorf("sync dest query with a body: %w", protocol.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := cs.st
+	if st.syncSrcID == "" {
+		return nil, nil
+	}
+	return protocol.EncodeSyncSource(&protocol.SyncSource{SrcID: st.syncSrcID, Until: st.syncUntil}), nil
+}
+
+// syncSrcReq: a storage asks whether it must send old files to dest; the
+// answer is dest's sync source (the asker acts only if it is that source).
+func (s *Server) syncSrcReq(body []byte) ([]byte, error) {
+	req, err := protocol.DecodeSyncSrcRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dest, err := s.findStorage(req.Group, req.DestID)
+	if err != nil {
+		return nil, err
+	}
+	if dest.syncSrcID == "" {
+		return nil, nil
+	}
+	return protocol.EncodeSyncSource(&protocol.SyncSource{SrcID: dest.syncSrcID, Until: dest.syncUntil}), nil
+}
+
+func (s *Server) findStorage(group, id string) (*storage, error) {
+	g := s.groups[group]
+	if g == nil {
+		return nil, fmt.Errorf("group %q: %w", group, protocol.ErrNotFound)
+	}
+	st := g.storages[id]
+	if st == nil {
+		return nil, fmt.Errorf("storage %q in group %q: %w", id, group, protocol.ErrNotFound)
+	}
+	return st, nil
+}
+
+// reportStatus: the sync source reports the new storage's progress
+// (WAIT_SYNC → SYNCING → OFFLINE).
+func (s *Server) reportStatus(body []byte) ([]byte, error) {
+	r, err := protocol.DecodeReportStatus(body)
+	if err != nil {
+		return nil, err
+	}
+	if protocol.StorageStatusName(r.Brief.Status) == "UNKNOWN" || r.Brief.Status == protocol.StatusDeleted {
+		return nil, fmt.Errorf("report status %d: %w", r.Brief.Status, protocol.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := s.findStorage(r.Group, r.Brief.ID)
+	if err != nil {
+		return nil, err
+	}
+	s.setStatus(st, r.Brief.Status)
+	s.saveLogged()
+	return nil, nil
+}
+
+func (s *Server) changeStatus(cs *conn, body []byte) ([]byte, error) {
+	if len(body) != 1 {
+		return nil, fmt.Errorf("change status body of %d bytes: %w", len(body), protocol.ErrInvalid)
+	}
+	want := body[0]
+	if protocol.StorageStatusName(want) == "UNKNOWN" || want == protocol.StatusDeleted {
+		return nil, fmt.Errorf("change status to %d: %w", want, protocol.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := cs.st
+	available := func(v byte) bool { return v == protocol.StatusOnline || v == protocol.StatusActive }
+	if available(want) {
+		if available(st.status) {
+			return nil, nil
+		}
+		want = protocol.StatusOffline
+	}
+	s.setStatus(st, want)
+	s.saveLogged()
+	return nil, nil
+}
+
+func (s *Server) getStatus(body []byte) ([]byte, error) {
+	req, err := protocol.DecodeGroupAndAddr(body)
+	if err != nil {
+		return nil, err
+	}
+	ip, port, err := protocol.ParseHostPort(req.Addr)
+	if err != nil {
+		return nil, err
+	}
+	id, _, err := s.lookupID(req.Group, ip, port)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := s.findStorage(req.Group, id)
+	if err != nil {
+		return nil, err
+	}
+	return (&protocol.Brief{Status: st.status, Port: int32(st.port), ID: st.id, IP: st.ip}).Encode(), nil
+}
+
+// changelog sends the part of storage_changelog.dat this storage has not
+// seen, at most one 8 KB chunk per request.
+func (s *Server) changelog(cs *conn, body []byte) ([]byte, error) {
+	req, err := protocol.DecodeChangelogRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := cs.st
+	switch {
+	case st != nil && req != nil:
+		return nil, fmt.Errorf("changelog request with a body on a joined connection: %w", protocol.ErrInvalid)
+	case st == nil && req == nil:
+		return nil, fmt.Errorf("changelog request without storage: %w", protocol.ErrInvalid)
+	case st == nil:
+		if st, err = s.findStorage(req.Group, req.StorageID); err != nil {
+			return nil, err
+		}
+	}
+	n := min(s.changelogSize-st.changelogOffset, maxChangelogChunk)
+	if n <= 0 {
+		return nil, nil
+	}
+	f, err := os.Open(filepath.Join(s.dataDir, changelogFile))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, st.changelogOffset); err != nil && err != io.EOF {
+		return nil, err
+	}
+	st.changelogOffset += n
+	s.dirty = true
+	s.saveLogged()
+	return buf, nil
+}
