@@ -10,4 +10,14 @@
 // place, so memory use does not grow with file size and an interrupted
 // upload leaves nothing behind. Every file name arriving from the network is
 // validated with fileid.Parse and Check before it is turned into a path.
+//
+// Replication (sync_*.go) follows upstream: one worker per peer of the group,
+// started and stopped from the membership lists of the trackers' beat
+// replies, replays the binlog on the peer from a per-peer mark file
+// (data/sync/<ip>_<port>.mark, or <id>.mark in id mode). A storage joining
+// a group gets the old files from the source the tracker picked, which
+// reports it SYNCING and then OFFLINE so it becomes ACTIVE. The receiving
+// side applies the sync commands crash-safely, logs them as replica
+// (lower-case) binlog records and reports per-source sync timestamps
+// (SYNC_REPORT) for the trackers' read routing.
 package storagenode

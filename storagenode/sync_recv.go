@@ -30,6 +30,7 @@ const (
 	opReplicaModify   byte = 'm'
 	opReplicaTruncate byte = 't'
 	opReplicaRename   byte = 'r'
+	opReplicaLink     byte = 'l'
 )
 
 // metaSuffix marks metadata files ("<name>-m"), synced like data files.
@@ -55,6 +56,8 @@ func (s *Server) dispatchSync(cc *conn, h protocol.Header) (handled bool, err er
 		return true, s.handleSyncTruncate(cc, h)
 	case protocol.CmdSyncRenameFile:
 		return true, s.handleSyncRename(cc, h)
+	case protocol.CmdSyncCreateLink:
+		return true, s.handleSyncLink(cc, h)
 	}
 	return false, nil
 }
@@ -99,6 +102,13 @@ func (s *Server) resolveSync(name string) (path, lockKey string, n *fileid.Name,
 // bodies shorter than the head and names of impossible lengths.
 func (s *Server) syncHead(cc *conn, h protocol.Header) ([]byte, error) {
 	hl := protocol.HeadLen(h.Cmd)
+	switch h.Cmd {
+	case protocol.CmdSyncDeleteFile, protocol.CmdSyncTruncateFile, protocol.CmdSyncRenameFile, protocol.CmdSyncCreateLink:
+		// No content: the whole body must fit the buffer, as upstream.
+		if h.Length >= s.cfg.BuffSize {
+			return nil, fmt.Errorf("cmd %d body of %d bytes exceeds buff_size: %w", h.Cmd, h.Length, protocol.ErrInvalid)
+		}
+	}
 	if h.Length < int64(hl) {
 		return nil, fmt.Errorf("cmd %d body of %d bytes: %w", h.Cmd, h.Length, protocol.ErrInvalid)
 	}
@@ -199,10 +209,7 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 	}
 	defer os.Remove(tmp)
 	unlock := s.lockName(key)
-	existed := false
 	if update {
-		_, serr := os.Lstat(path)
-		existed = serr == nil
 		err = os.Rename(tmp, path)
 	} else {
 		err = os.Link(tmp, path)
@@ -214,9 +221,6 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 	}
 	if err != nil {
 		return err
-	}
-	if update && !existed {
-		op = opReplicaCreate
 	}
 	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), op, req.Name, ""); err != nil {
 		return err
@@ -413,6 +417,52 @@ func (s *Server) handleSyncRename(cc *conn, h protocol.Header) error {
 		return err
 	}
 	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), opReplicaRename, req.First, req.Second); err != nil {
+		return err
+	}
+	s.synced(cc, req.Timestamp)
+	return cc.reply(nil)
+}
+
+// handleSyncLink serves SYNC_CREATE_LINK (19): a slave stored as a
+// symbolic link to its master (store_slave_file_use_link). EEXIST if the
+// link name exists, ENOENT if the target is missing here (the sender then
+// sends the content).
+func (s *Server) handleSyncLink(cc *conn, h protocol.Header) error {
+	b, err := s.syncHead(cc, h)
+	if err != nil {
+		return err
+	}
+	req, err := protocol.DecodeSyncTwoNamesRequest(b)
+	if err != nil {
+		return err
+	}
+	if err := s.checkGroup(req.Group); err != nil {
+		return err
+	}
+	linkPath, linkKey, _, err := s.resolveSync(req.First)
+	if err != nil {
+		return err
+	}
+	target, targetKey, _, err := s.resolveSync(req.Second)
+	if err != nil {
+		return err
+	}
+	defer s.lockTwoNames(linkKey, targetKey)()
+	if _, err := os.Lstat(linkPath); err == nil {
+		s.synced(cc, req.Timestamp)
+		return fmt.Errorf("link %s: %w", req.First, protocol.ErrExists)
+	}
+	if _, err := os.Stat(target); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(target)
+	if err != nil {
+		return err
+	}
+	if err := os.Symlink(abs, linkPath); err != nil {
+		return err
+	}
+	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), opReplicaLink, req.First, req.Second); err != nil {
 		return err
 	}
 	s.synced(cc, req.Timestamp)

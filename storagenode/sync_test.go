@@ -41,10 +41,27 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // newSyncCluster starts a tracker on ipBase.0 and reserves a port free on
 // ipBase.1..n for the storages.
 func newSyncCluster(t *testing.T, ipBase string, n int) *syncCluster {
+	return newSyncClusterMode(t, ipBase, n, false)
+}
+
+// newSyncClusterMode is newSyncCluster, in id mode (ids 100001.., ids in
+// file names) when idMode.
+func newSyncClusterMode(t *testing.T, ipBase string, n int, idMode bool) *syncCluster {
 	t.Helper()
 	tcfg := &conf.Tracker{BindAddr: ipBase + "0", BasePath: t.TempDir(), CheckActiveInterval: 10 * time.Second,
 		NetworkTimeout: 10 * time.Second, ReservedStorageSpace: conf.Reserved{IsPercent: true, Percent: 1},
 		StorageSyncFileMaxDelay: 24 * time.Hour, StorageSyncFileMaxTime: 5 * time.Minute}
+	if idMode {
+		var ids strings.Builder
+		for i := 1; i <= n; i++ {
+			fmt.Fprintf(&ids, "%d group1 %s%d\n", 100000+i, ipBase, i)
+		}
+		tcfg.UseStorageID, tcfg.IDTypeInFilename = true, "id"
+		tcfg.StorageIDsFilename = filepath.Join(tcfg.BasePath, "storage_ids.conf")
+		if err := os.WriteFile(tcfg.StorageIDsFilename, []byte(ids.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tr, err := trackernode.New(tcfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +137,9 @@ func (c *syncCluster) stop(i int) {
 
 func (c *syncCluster) status(i int) byte {
 	st := storageOnTracker(c.t, c.tracker, c.cfgs[i].BindAddr)
+	if st == nil {
+		st = storageByID(c.t, c.tracker, fmt.Sprint(100001+i))
+	}
 	if st == nil {
 		return protocol.StatusNone
 	}
@@ -223,11 +243,15 @@ func TestSyncNewStorageGetsOldFiles(t *testing.T) {
 		t.Fatalf("delete: %d", st)
 	}
 	big := rc.upload(protocol.CmdUploadFile, 0, "dat", bytes.Repeat([]byte("0123456789"), 30000))
+	slaveReq := protocol.UploadSlaveRequest{MasterName: plain, FileSize: 5, Prefix: "_s", Ext: "txt"}
+	if st, _ := rc.do(protocol.CmdUploadSlaveFile, slaveReq.Encode(), []byte("slave")); st != 0 {
+		t.Fatalf("slave upload: %d", st)
+	}
 
 	b := c.start(1)
 	c.waitActive(1)
 	files := c.waitSame(0, 1)
-	if len(files) != 4 {
+	if len(files) != 5 {
 		t.Errorf("synced files: %s", describe(files))
 	}
 	if b.Status() != protocol.StatusActive {
@@ -384,3 +408,126 @@ func TestSyncThreeStorages(t *testing.T) {
 
 // dataKey is the storeFiles key of a logical name "M00/HH/LL/x".
 func dataKey(name string) string { return filepath.Join("data", name[len("M00/"):]) }
+
+func storageByID(t *testing.T, tracker, id string) *protocol.StorageStat {
+	t.Helper()
+	b, err := trackerCall(t, tracker, protocol.CmdServerListStorage, protocol.EncodeGroup("group1"))
+	if err != nil {
+		return nil
+	}
+	ss, err := protocol.DecodeStorageStats(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ss {
+		if ss[i].ID == id {
+			return &ss[i]
+		}
+	}
+	return nil
+}
+
+// In id mode peers are named by server id: mark files are <id>.mark and
+// names carry the source id; the old-file sync works the same.
+func TestSyncIDMode(t *testing.T) {
+	c := newSyncClusterMode(t, "127.0.0.6", 2, true)
+	a := c.start(0)
+	c.waitActive(0)
+	rc := dial(t, a)
+	name := rc.upload(protocol.CmdUploadFile, 0, "txt", []byte("id mode"))
+	if n := mustParse(t, name); n.SourceID != "100001" {
+		t.Fatalf("name %s has source %q", name, n.SourceID)
+	}
+	b := c.start(1)
+	c.waitActive(1)
+	fromB := dial(t, b).upload(protocol.CmdUploadFile, 0, "txt", []byte("from b"))
+	files := c.waitSame(0, 1)
+	if files[dataKey(name)] != "id mode" || files[dataKey(fromB)] != "from b" {
+		t.Errorf("files %s", describe(files))
+	}
+	for i, peer := range []string{"100002", "100001"} {
+		if _, err := loadMark(filepath.Join(c.cfgs[i].BasePath, "data", "sync", peer+".mark")); err != nil {
+			t.Errorf("storage %d: %v", i, err)
+		}
+	}
+}
+
+// The source of an old-file sync stops in the middle of it; after its
+// restart it resumes from its mark file and the new storage still ends up
+// ACTIVE with every file.
+func TestSyncSourceRestartDuringFullSync(t *testing.T) {
+	c := newSyncCluster(t, "127.0.0.7", 2)
+	c.cfgs[0].SyncWaitMsec = 50 * time.Millisecond
+	a := c.start(0)
+	c.waitActive(0)
+	rc := dial(t, a)
+	for i := range 150 {
+		rc.upload(protocol.CmdUploadFile, 0, "txt", bytes.Repeat([]byte{byte(i)}, 3000+i))
+	}
+	// Pace the source so the stop lands mid-stream: one record per 2 ms.
+	c.cfgs[0].SyncInterval = 2 * time.Millisecond
+	c.stop(0)
+	eventually(t, "the tracker to see storage 0 leave", func() bool { return c.status(0) != protocol.StatusActive })
+	c.start(0)
+	// The tracker names a sync source only among ACTIVE storages.
+	c.waitActive(0)
+	c.start(1)
+	markPath := filepath.Join(c.cfgs[0].BasePath, "data", "sync", fmt.Sprintf("127.0.0.72_%d.mark", c.port))
+	eventually(t, "the old-file sync to start", func() bool {
+		m, err := loadMark(markPath)
+		return err == nil && m.ScanRows > 0
+	})
+	c.stop(0)
+	m, err := loadMark(markPath)
+	if err != nil || !m.NeedSyncOld {
+		t.Fatalf("mark after stop: %+v %v", m, err)
+	}
+	t.Logf("stopped at %d of 150 records (old-file sync done: %v)", m.ScanRows, m.SyncOldDone)
+	c.cfgs[0].SyncInterval = 0
+	c.start(0)
+	c.waitActive(0, 1)
+	files := c.waitSame(0, 1)
+	if len(files) != 150 {
+		t.Errorf("%d files synced", len(files))
+	}
+}
+
+// A third storage joining a group of two gets the files of both from its
+// single source (source and replica records up to until_timestamp); the
+// other member only forwards what is newer.
+func TestSyncThirdStorageJoins(t *testing.T) {
+	c := newSyncCluster(t, "127.0.0.8", 3)
+	c.start(0)
+	c.start(1)
+	c.waitActive(0, 1)
+	a, b := dial(t, c.nodes[0]), dial(t, c.nodes[1])
+	for i := range 5 {
+		a.upload(protocol.CmdUploadFile, 0, "a", []byte(fmt.Sprintf("from a %d", i)))
+		b.upload(protocol.CmdUploadFile, 0, "b", []byte(fmt.Sprintf("from b %d", i)))
+	}
+	c.waitSame(0, 1)
+	c.start(2)
+	c.waitActive(2)
+	if files := c.waitSame(0, 1, 2); len(files) != 10 {
+		t.Errorf("files: %s", describe(files))
+	}
+	// The tracker chose storage 0 (first by id) as the source.
+	markOf := func(i int) *syncMark {
+		m, err := loadMark(filepath.Join(c.cfgs[i].BasePath, "data", "sync", fmt.Sprintf("127.0.0.83_%d.mark", c.port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m := markOf(0); !m.NeedSyncOld || !m.SyncOldDone {
+		t.Errorf("source mark %+v", m)
+	}
+	if m := markOf(1); m.NeedSyncOld || m.Until == 0 {
+		t.Errorf("non-source mark %+v", m)
+	}
+	// Changes on any member keep reaching the newcomer.
+	fromB := b.upload(protocol.CmdUploadFile, 0, "b", []byte("late"))
+	if files := c.waitSame(0, 1, 2); files[dataKey(fromB)] != "late" {
+		t.Errorf("late file missing: %s", describe(files))
+	}
+}

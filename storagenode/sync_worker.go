@@ -41,18 +41,27 @@ type replicator struct {
 
 	mu       sync.Mutex
 	workers  map[string]*syncWorker // by peer id (the IP in IP mode)
+	retired  map[string]*syncWorker // stopped workers, until they exit
 	received map[string]int64       // source id → timestamp of the last record received from it
 	recvVer  int64                  // bumped when received changes
 }
 
 func newReplicator(s *Server) *replicator {
-	return &replicator{s: s, workers: map[string]*syncWorker{}, received: map[string]int64{}}
+	return &replicator{s: s, workers: map[string]*syncWorker{}, retired: map[string]*syncWorker{}, received: map[string]int64{}}
 }
+
+// maxSyncSources bounds the received map: any client may announce an id
+// with REPORT_SERVER_ID, and ids that are not group members are pruned
+// only when the next membership list arrives.
+const maxSyncSources = 2 * protocol.MaxServersInGroup
 
 // noteReceived records a record received from src.
 func (r *replicator) noteReceived(src string, ts int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if _, ok := r.received[src]; !ok && len(r.received) >= maxSyncSources {
+		return
+	}
 	if ts > r.received[src] {
 		r.received[src] = ts
 		r.recvVer++
@@ -60,19 +69,22 @@ func (r *replicator) noteReceived(src string, ts int64) {
 }
 
 // syncReport returns the SYNC_REPORT body when the timestamps changed since
-// version seen (nil otherwise) and the current version.
+// version seen (nil otherwise) and the current version. Only current group
+// members are reported (the tracker refuses more than a group can hold).
 func (r *replicator) syncReport(seen int64) ([]byte, int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.recvVer == seen || len(r.received) == 0 {
+	if r.recvVer == seen {
 		return nil, r.recvVer
 	}
 	var ts []protocol.SyncTimestamp
 	for src, t := range r.received {
-		if len(ts) == protocol.MaxServersInGroup {
-			break
+		if _, member := r.workers[src]; member && len(ts) < protocol.MaxServersInGroup {
+			ts = append(ts, protocol.SyncTimestamp{SrcID: src, Timestamp: int32(t)})
 		}
-		ts = append(ts, protocol.SyncTimestamp{SrcID: src, Timestamp: int32(t)})
+	}
+	if len(ts) == 0 {
+		return nil, seen
 	}
 	return protocol.EncodeSyncReport(ts), r.recvVer
 }
@@ -92,12 +104,13 @@ func (r *replicator) updatePeers(briefs []protocol.Brief, self func(protocol.Bri
 		w := r.workers[b.ID]
 		switch {
 		case w != nil && gone:
-			w.stop()
-			delete(r.workers, b.ID)
+			r.retire(b.ID, w)
 		case w != nil:
 			w.update(b)
 		case !gone && len(r.workers) < protocol.MaxServersInGroup:
-			w := newSyncWorker(r.s, b)
+			// A worker for the same peer still winding down is waited
+			// for: two must never share a mark file.
+			w := newSyncWorker(r.s, b, r.retired[b.ID])
 			if r.s.goTracked(w.run) {
 				r.workers[b.ID] = w
 			}
@@ -105,10 +118,27 @@ func (r *replicator) updatePeers(briefs []protocol.Brief, self func(protocol.Bri
 	}
 	for id, w := range r.workers {
 		if !seen[id] {
-			w.stop()
-			delete(r.workers, id)
+			r.retire(id, w)
 		}
 	}
+	for id := range r.received {
+		if _, member := r.workers[id]; !member {
+			delete(r.received, id)
+		}
+	}
+	for id, w := range r.retired {
+		select {
+		case <-w.exited:
+			delete(r.retired, id)
+		default:
+		}
+	}
+}
+
+func (r *replicator) retire(id string, w *syncWorker) {
+	w.stop()
+	delete(r.workers, id)
+	r.retired[id] = w
 }
 
 // goTracked runs f on a goroutine the server waits for on Close; false if
@@ -146,11 +176,13 @@ type syncWorker struct {
 	status atomic.Int32                   // our view of its status (we advance it while syncing it)
 	wake   chan struct{}                  // status changed
 	done   chan struct{}                  // closed by stop
+	exited chan struct{}                  // closed when run returns
+	prev   *syncWorker                    // stopped worker for the same peer, waited for first
 	once   sync.Once
 }
 
-func newSyncWorker(s *Server, b protocol.Brief) *syncWorker {
-	w := &syncWorker{s: s, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newSyncWorker(s *Server, b protocol.Brief, prev *syncWorker) *syncWorker {
+	w := &syncWorker{s: s, wake: make(chan struct{}, 1), done: make(chan struct{}), exited: make(chan struct{}), prev: prev}
 	w.log = s.log.With("peer", b.ID)
 	w.update(b)
 	return w
@@ -206,6 +238,15 @@ func (w *syncWorker) markPath() string {
 }
 
 func (w *syncWorker) run() {
+	defer close(w.exited)
+	if w.prev != nil {
+		select {
+		case <-w.prev.exited:
+		case <-w.s.done:
+			return
+		}
+		w.prev = nil
+	}
 	w.log.Debug("sync worker started")
 	defer w.log.Debug("sync worker stopped")
 	backoff := time.Duration(0)
@@ -220,8 +261,9 @@ func (w *syncWorker) run() {
 			}
 			continue
 		}
-		// Our own old files must be complete before we feed anyone.
-		if w.s.store.initFlag.get("sync_old_done") != "1" {
+		// Our own old files must be complete before we feed anyone, and
+		// sync runs only between sync_start_time and sync_end_time.
+		if w.s.store.initFlag.get("sync_old_done") != "1" || !w.s.inSyncWindow(time.Now()) {
 			if !w.sleep(statusPollInterval) {
 				return
 			}
@@ -314,7 +356,8 @@ func (pc *peerConn) request(cmd, status byte, head []byte, f *os.File, off, n in
 		return 0, err
 	}
 	if h.Cmd != protocol.CmdResp || h.Length < 0 || h.Length > maxSyncReplyBody {
-		return 0, fmt.Errorf("bad sync reply cmd %d length %d: %w", h.Cmd, h.Length, protocol.ErrInvalid)
+		// Not a status error: the connection is out of step and must go.
+		return 0, fmt.Errorf("bad sync reply cmd %d length %d", h.Cmd, h.Length)
 	}
 	if _, err := io.CopyN(io.Discard, pc.c, h.Length); err != nil {
 		return 0, err
@@ -326,11 +369,6 @@ func (pc *peerConn) request(cmd, status byte, head []byte, f *os.File, off, n in
 // status reports of an old-file sync, then the binlog replay until an
 // error, a status change or the end.
 func (w *syncWorker) session() error {
-	pc, err := w.dial()
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer w.hangUp(pc)
 	mark, fresh, err := w.initMark()
 	if err != nil {
 		return err
@@ -349,9 +387,18 @@ func (w *syncWorker) session() error {
 			return err
 		}
 	}
-	if !mark.NeedSyncOld && w.peerStatus() != protocol.StatusActive {
-		return nil // only the source syncs a storage that is not ACTIVE yet
+	// Only the source syncs a storage that is not ACTIVE yet; the others
+	// wait for it (without asking the trackers again).
+	for !mark.NeedSyncOld && w.peerStatus() != protocol.StatusActive {
+		if !w.sleep(statusPollInterval) {
+			return nil
+		}
 	}
+	pc, err := w.dial()
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer w.hangUp(pc)
 	me := w.s.selfID()
 	st, err := pc.request(protocol.CmdReportServerID, 0, (&protocol.ReportServerIDRequest{ID: me}).Encode(), nil, 0, 0)
 	if err != nil {
@@ -360,13 +407,15 @@ func (w *syncWorker) session() error {
 	if st != 0 {
 		return fmt.Errorf("REPORT_SERVER_ID: %w", protocol.StatusErr(st))
 	}
-	if w.peerStatus() == protocol.StatusWaitSync {
-		w.status.Store(int32(protocol.StatusSyncing))
-		w.reportStatus(protocol.StatusSyncing)
+	if w.peerStatus() == protocol.StatusWaitSync && mark.NeedSyncOld {
+		if err := w.advance(protocol.StatusWaitSync, protocol.StatusSyncing); err != nil {
+			return err
+		}
 	}
 	if w.peerStatus() == protocol.StatusSyncing && mark.NeedSyncOld && mark.SyncOldDone {
-		w.status.Store(int32(protocol.StatusOffline))
-		w.reportStatus(protocol.StatusOffline)
+		if err := w.advance(protocol.StatusSyncing, protocol.StatusOffline); err != nil {
+			return err
+		}
 	}
 	freq := int64(w.s.cfg.WriteMarkFileFreq)
 	if freq <= 0 {
@@ -397,6 +446,9 @@ func (w *syncWorker) session() error {
 		if s := w.peerStatus(); s != protocol.StatusActive && s != protocol.StatusSyncing {
 			return nil
 		}
+		if !w.s.inSyncWindow(time.Now()) {
+			return nil
+		}
 		line, n, err := rd.next()
 		if err == io.EOF {
 			if mark.NeedSyncOld && !mark.SyncOldDone {
@@ -405,8 +457,9 @@ func (w *syncWorker) session() error {
 					return err
 				}
 				if w.peerStatus() == protocol.StatusSyncing {
-					w.status.Store(int32(protocol.StatusOffline))
-					w.reportStatus(protocol.StatusOffline)
+					if err := w.advance(protocol.StatusSyncing, protocol.StatusOffline); err != nil {
+						return err
+					}
 				}
 				w.log.Info("old-file sync done", "records", mark.SyncRows)
 			}
@@ -570,23 +623,26 @@ func (w *syncWorker) syncSrcReq() (need bool, until int64, err error) {
 	return src.SrcID == w.s.selfID(), src.Until, nil
 }
 
-// reportStatus tells every tracker the peer's new status (REPORT_STATUS on
-// short connections); failures are logged: the trackers also learn the
-// status from later reports.
-func (w *syncWorker) reportStatus(status byte) {
+// advance moves the peer from status from to status to in our view and
+// tells every tracker (REPORT_STATUS on short connections). If no tracker
+// took the report our view goes back, so the next session reports again
+// instead of the peer staying in from forever.
+func (w *syncWorker) advance(from, to byte) error {
+	w.status.Store(int32(to))
 	b := w.brief.Load()
-	req := protocol.ReportStatus{Group: w.s.cfg.GroupName, Brief: protocol.Brief{Status: status, ID: b.ID, IP: b.IP}}
+	req := protocol.ReportStatus{Group: w.s.cfg.GroupName, Brief: protocol.Brief{Status: to, ID: b.ID, IP: b.IP}}
+	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		_, err := w.trackerShortCall(protocol.CmdStorageReportStatus, req.Encode(), true)
-		if err == nil {
-			w.log.Info("reported peer status", "status", protocol.StorageStatusName(status))
-			return
+		if _, err = w.trackerShortCall(protocol.CmdStorageReportStatus, req.Encode(), true); err == nil {
+			w.log.Info("reported peer status", "status", protocol.StorageStatusName(to))
+			return nil
 		}
-		w.log.Warn("REPORT_STATUS failed", "status", protocol.StorageStatusName(status), "err", err)
 		if !w.sleep(syncStatusReportWait) {
-			return
+			break
 		}
 	}
+	w.status.CompareAndSwap(int32(to), int32(from))
+	return fmt.Errorf("REPORT_STATUS %s: %w", protocol.StorageStatusName(to), err)
 }
 
 // replay sends one record to the peer. sent reports whether anything was
@@ -624,9 +680,10 @@ func (w *syncWorker) replay(pc *peerConn, rec *binlogRecord, mark *syncMark, las
 	case binlog.OpTruncate:
 		return w.syncTruncate(pc, rec, lastExist)
 	case binlog.OpRename:
-		return w.syncRename(pc, rec, lastExist)
+		return w.syncRename(pc, rec, protocol.CmdSyncRenameFile, lastExist)
+	case binlog.OpLink:
+		return w.syncRename(pc, rec, protocol.CmdSyncCreateLink, lastExist)
 	}
-	// Links (L) are never written by this server; unknown ops are skipped.
 	w.log.Debug("binlog record not replicated", "op", string(rec.Op), "name", rec.Name)
 	return false, nil
 }
@@ -806,11 +863,13 @@ func (w *syncWorker) peerFileSize(pc *peerConn, name string) (int64, error) {
 	return info.Size, nil
 }
 
-// syncRename replays REGENERATE_APPENDER_FILENAME; a peer without the old
-// file gets the new one whole.
-func (w *syncWorker) syncRename(pc *peerConn, rec *binlogRecord, lastExist *bool) (bool, error) {
+// syncRename replays a two-name record: REGENERATE_APPENDER_FILENAME
+// (SYNC_RENAME_FILE: new, old) or a slave link (SYNC_CREATE_LINK: link,
+// target). A peer without the old file or the target gets the named file
+// whole.
+func (w *syncWorker) syncRename(pc *peerConn, rec *binlogRecord, cmd byte, lastExist *bool) (bool, error) {
 	if len(rec.Extra) != 1 {
-		return false, fmt.Errorf("rename record of %s without the old name: %w", rec.Name, protocol.ErrInvalid)
+		return false, fmt.Errorf("%c record of %s without its second name: %w", rec.Op, rec.Name, protocol.ErrInvalid)
 	}
 	f, _, err := w.openLocal(rec.Name)
 	if err != nil || f == nil {
@@ -818,7 +877,7 @@ func (w *syncWorker) syncRename(pc *peerConn, rec *binlogRecord, lastExist *bool
 	}
 	f.Close()
 	req := protocol.SyncTwoNamesRequest{First: rec.Name, Second: rec.Extra[0], Timestamp: int32(rec.Timestamp), Group: w.s.cfg.GroupName}
-	st, err := pc.request(protocol.CmdSyncRenameFile, 0, req.Encode(), nil, 0, 0)
+	st, err := pc.request(cmd, 0, req.Encode(), nil, 0, 0)
 	if err != nil {
 		return false, err
 	}
@@ -829,4 +888,30 @@ func (w *syncWorker) syncRename(pc *peerConn, rec *binlogRecord, lastExist *bool
 		return w.copyFile(pc, rec, rec.Name, protocol.CmdSyncCreateFile, lastExist)
 	}
 	return true, protocol.StatusErr(st)
+}
+
+// inSyncWindow reports whether now (local time) is within
+// sync_start_time..sync_end_time ("HH:MM", inclusive; a window whose end is
+// before its start spans midnight). Unset or unparsable bounds mean always.
+func (s *Server) inSyncWindow(now time.Time) bool {
+	start, ok1 := minuteOfDay(s.cfg.SyncStartTime)
+	end, ok2 := minuteOfDay(s.cfg.SyncEndTime)
+	if !ok1 || !ok2 || start == end || start == 0 && end == 23*60+59 {
+		return true
+	}
+	m := now.Hour()*60 + now.Minute()
+	if start < end {
+		return m >= start && m <= end
+	}
+	return m >= start || m <= end
+}
+
+func minuteOfDay(hhmm string) (int, bool) {
+	h, m, ok := strings.Cut(hhmm, ":")
+	hi, err1 := strconv.Atoi(h)
+	mi, err2 := strconv.Atoi(m)
+	if !ok || err1 != nil || err2 != nil || hi < 0 || hi > 23 || mi < 0 || mi > 59 {
+		return 0, false
+	}
+	return hi*60 + mi, true
 }

@@ -71,7 +71,7 @@ directory to continue. Stop with Ctrl-C.`,
 				ActiveTimeout: 2 * time.Minute,
 				// Short beats make status changes visible quickly; the
 				// storages still behave as with the upstream defaults.
-				HeartBeatInterval: 5,
+				HeartBeatInterval: 2,
 			})
 			if err != nil {
 				return fmt.Errorf("dev cluster: %w", err)

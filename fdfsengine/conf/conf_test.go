@@ -291,6 +291,7 @@ func TestConfErrors(t *testing.T) {
 		{"tracker", "base_path = /b\nresponse_ip_addr_size = 7", "response_ip_addr_size"},
 		{"tracker", "base_path = /b\nuse_storage_id = true\nid_type_in_filename = name", "id_type_in_filename"},
 		{"storage", "group_name = group1", "base_path"},
+		{"storage", "base_path = /b", "tracker_server"},
 		{"storage", "base_path = /b\nstore_path_count = 0", "store_path_count"},
 		{"storage", "base_path = /b\nstore_path_count = 257", "store_path_count"},
 		{"storage", "base_path = /b\nstore_path_count = 2", "store_path1"},

@@ -130,6 +130,10 @@ func storageFromFile(f *File) (*Storage, error) {
 	s.HTTPMultiRangeEnabled = r.boolean("http.multi_range.enabled", true)
 	s.URLHaveGroupName = r.boolean("url_have_group_name", false)
 	s.ResponseMode = r.oneOf("response_mode", "proxy", "proxy", "redirect")
+	if r.err == nil && len(s.TrackerServers) == 0 {
+		// Upstream storaged refuses to start without a tracker to report to.
+		r.fail("tracker_server", "missing (at least one is required)")
+	}
 	if r.err != nil {
 		return nil, r.err
 	}

@@ -158,6 +158,25 @@ func TestRestarts(t *testing.T) {
 	id2 := upload(t, cl, []byte("after tracker restart"), client.UploadOptions{})
 	wantContent(t, cl, id2, []byte("after tracker restart"))
 
+	// With every storage down, a restarted tracker knows the cluster only
+	// from its data files: the storages are listed, OFFLINE.
+	for i := range c.Storages {
+		c.StopStorage(i)
+	}
+	c.RestartTracker()
+	offline, err := cl.ListStorages(opCtx(t), "group1", "")
+	if err != nil {
+		t.Fatalf("list storages from the persisted state: %v", err)
+	}
+	if len(offline) != len(before) {
+		t.Fatalf("%d storages known from the persisted state, want %d", len(offline), len(before))
+	}
+	for i, st := range offline {
+		if st.ID != before[i].ID || st.Status != protocol.StatusOffline || st.JoinTime != before[i].JoinTime {
+			t.Errorf("persisted storage %s: status %s join time %d; want %s OFFLINE %d", st.ID,
+				protocol.StorageStatusName(st.Status), st.JoinTime, before[i].ID, before[i].JoinTime)
+		}
+	}
 	for i := range c.Storages {
 		c.RestartStorage(i)
 	}

@@ -197,7 +197,9 @@ func TestOperations(t *testing.T) {
 
 	t.Run("appender", func(t *testing.T) {
 		initial := []byte("hello")
-		id := uploadAppender(t, cl, initial, client.UploadOptions{Ext: "log"})
+		id := uploadAppender(t, cl, initial, client.UploadOptions{Group: "group1", Ext: "log"})
+		noGroup := uploadAppender(t, cl, initial, client.UploadOptions{})
+		wantContent(t, cl, noGroup, initial)
 		fi, err := cl.GetFileInfo(opCtx(t), id)
 		if err != nil {
 			t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/tests/cluster/localcluster"
 )
 
 // waitLimit turns a hang (a daemon that never gets ready or never exits)
@@ -93,23 +93,14 @@ func (d *daemon) stop(t *testing.T) error {
 	}
 }
 
-func randomIP() string {
-	return fmt.Sprintf("127.%d.%d.%d", 1+rand.IntN(254), rand.IntN(256), 1+rand.IntN(254))
-}
-
 // freeIP returns a random loopback address where port can be bound.
 func freeIP(t *testing.T, port int) string {
 	t.Helper()
-	for range 10 {
-		ip := randomIP()
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(port)))
-		if err == nil {
-			l.Close()
-			return ip
-		}
+	ip, err := localcluster.FreeIP(port)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free loopback address")
-	return ""
+	return ip
 }
 
 func waitListening(t *testing.T, addr string, d *daemon) {
@@ -321,15 +312,18 @@ func TestBadConfig(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := buildBinary(t, dir)
+	// A daemon that wrongly accepts a file must not take a wildcard port
+	// other tests' servers need.
+	bind := "bind_addr = " + localcluster.RandomIP() + "\n"
 	cases := []struct {
 		name, kind, conf string
 		want             string // in the error output
 	}{
 		{"missing file", "tracker", "", "no-such.conf"},
-		{"disabled tracker", "tracker", "disabled = true\nport = 22122\nbase_path = " + dir + "\n", "disabled"},
-		{"storage without tracker_server", "storage", "group_name = group1\nbase_path = " + dir + "\n", "tracker_server"},
-		{"tracker without base_path", "tracker", "port = 22122\n", "base_path"},
-		{"bad port", "tracker", "port = notaport\nbase_path = " + dir + "\n", "port"},
+		{"disabled tracker", "tracker", bind + "disabled = true\nport = 22122\nbase_path = " + dir + "\n", "disabled"},
+		{"storage without tracker_server", "storage", bind + "group_name = group1\nbase_path = " + dir + "\n", "tracker_server"},
+		{"tracker without base_path", "tracker", bind + "port = 22122\n", "base_path"},
+		{"bad port", "tracker", bind + "port = notaport\nbase_path = " + dir + "\n", "port"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

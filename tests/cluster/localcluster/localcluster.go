@@ -225,22 +225,28 @@ func Launch(ctx context.Context, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// randomIP returns 127.x.y.z with x ≥ 1 (127.0.0.0/16 is left to `fdfs dev`
+// RandomIP returns 127.x.y.z with x ≥ 1 (127.0.0.0/16 is left to `fdfs dev`
 // and to the machine) and z in 1..254: a last octet of 0 would make a file
 // name's source field decode as a storage id (protocol.md §3).
-func randomIP() string {
+func RandomIP() string {
 	return fmt.Sprintf("127.%d.%d.%d", 1+rand.IntN(254), rand.IntN(256), 1+rand.IntN(254))
 }
 
+// FreeIP returns a random loopback address (see RandomIP) where port can be
+// listened on now. Addresses are retried, so clusters of parallel test
+// packages do not collide.
+func FreeIP(port int) (string, error) {
+	return pickAddr("", port)
+}
+
 // pickAddr returns fixed if set (after checking that ip:port can be bound),
-// else a random loopback address where port is free. Random addresses are
-// retried, so parallel test packages do not collide.
+// else a random loopback address where port is free.
 func pickAddr(fixed string, port int) (string, error) {
 	var err error
 	for range startAttempts {
 		ip := fixed
 		if ip == "" {
-			ip = randomIP()
+			ip = RandomIP()
 		}
 		var l net.Listener
 		l, err = net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))

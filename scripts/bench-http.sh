@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# HTTP download benchmark: our storage server's built-in HTTP (what
+# fastdfs-nginx-module does) against Debian's nginx serving the same store
+# folder as static files, with wrk, on this machine's loopback.
+#
+#   bash scripts/bench-http.sh            # needs wrk and nginx (apt-get install wrk nginx-light)
+#   DURATION=10s CONNS=16 bash scripts/bench-http.sh
+#
+# Prints requests/s for a 5 KB file and MB/s for a 1 GiB file, for both servers.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+for tool in wrk nginx; do
+  command -v "$tool" >/dev/null || { echo "bench-http: $tool is missing (apt-get install wrk nginx-light)"; exit 1; }
+done
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-16}
+work=$(mktemp -d /tmp/fdfs-bench-http.XXXXXX)
+cleanup() {
+  [ -n "${dev_pid:-}" ] && kill "$dev_pid" 2>/dev/null && wait "$dev_pid" 2>/dev/null
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/fdfs" ./cmd/fdfs
+# A private loopback range so that a running `fdfs dev` is not disturbed.
+"$work/fdfs" dev --data "$work/data" --base-ip 127.0.0.62 --log-file - >"$work/dev.log" 2>&1 &
+dev_pid=$!
+for _ in $(seq 1 600); do
+  grep -q "cluster is ready\|ready" "$work/dev.log" 2>/dev/null && break
+  sleep 0.1
+done
+conf="$work/data/client.conf"
+head -c 5120 /dev/urandom >"$work/small.jpg"
+head -c $((1 << 30)) /dev/zero >"$work/big.bin"
+small=$("$work/fdfs" upload --config "$conf" "$work/small.jpg")
+big=$("$work/fdfs" upload --config "$conf" "$work/big.bin")
+rm -f "$work/big.bin"
+src_ip() { "$work/fdfs" info --config "$conf" --local "$1" | awk -F': *' '/source/ {print $2; exit}'; }
+ip=$(src_ip "$small")
+bip=$(src_ip "$big")
+[ "$ip" = "$bip" ] || { echo "bench-http: files landed on different storages ($ip, $bip); re-run"; exit 1; }
+store=$(ls -d "$work"/data/storage*/ | while read -r d; do
+  grep -q "^bind_addr *= *$ip\$" "$work/data/$(basename "$d").conf" 2>/dev/null && echo "$d"; done | head -1)
+[ -n "$store" ] || store=$(grep -l "^bind_addr *= *$ip\$" "$work"/data/*.conf | head -1 | xargs -I{} awk -F' *= *' '/^store_path0/ {print $2}' {})
+
+cat >"$work/nginx.conf" <<NGX
+worker_processes 2;
+daemon on;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  include /etc/nginx/mime.types;
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  server {
+    listen 127.0.0.61:8889;
+    location /group1/M00/ { alias ${store%/}/data/; }
+  }
+}
+NGX
+nginx -c "$work/nginx.conf" -p "$work"
+
+run() { # label url conns
+  local out
+  out=$(wrk -t2 -c"$3" -d"$DURATION" "$2")
+  printf '%-28s %s   %s\n' "$1" "$(awk '/Requests\/sec/ {print $2 " req/s"}' <<<"$out")" "$(awk '/Transfer\/sec/ {print $2}' <<<"$out")"
+}
+echo "wrk -t2, $DURATION per run; small = 5 KB file with $CONNS connections, big = 1 GiB file with 1 connection"
+run "fdfs storage, 5 KB"  "http://$ip:8888/$small" "$CONNS"
+run "nginx,        5 KB"  "http://127.0.0.61:8889/$small" "$CONNS"
+run "fdfs storage, 1 GiB" "http://$ip:8888/$big" 1
+run "nginx,        1 GiB" "http://127.0.0.61:8889/$big" 1
