@@ -414,20 +414,20 @@ func (s *Server) syncReport(cs *conn, body []byte) ([]byte, error) {
 // sources with round-robin store_server (any of them may have written the
 // file), else the maximum.
 func (s *Server) recomputeSynced(st *storage) {
-	first := true
+	// Sources that never sent this storage anything (ts <= 0) are left out,
+	// as upstream does: a member that never uploads must not hold back
+	// the read routing of everybody else's files.
 	var v int64
 	for _, src := range st.group.sorted {
-		if src == st || !src.active() {
+		ts := st.syncedFrom[src.id]
+		if src == st || !src.active() || ts <= 0 {
 			continue
 		}
-		ts := st.syncedFrom[src.id]
-		if first || (s.cfg.StoreServer == 0 && ts < v) || (s.cfg.StoreServer != 0 && ts > v) {
-			v, first = ts, false
+		if v == 0 || (s.cfg.StoreServer == 0 && ts < v) || (s.cfg.StoreServer != 0 && ts > v) {
+			v = ts
 		}
 	}
-	if !first {
-		st.stat.LastSyncedTimestamp = v
-	}
+	st.stat.LastSyncedTimestamp = v
 }
 
 // syncDestReq: a storage starting for the first time asks whether it must
