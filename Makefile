@@ -6,7 +6,7 @@
 GO ?= go
 DEV_ARGS ?=
 
-.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps clean
+.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http clean
 
 all: build
 
@@ -37,6 +37,9 @@ race:
 
 fuzz:
 	bash scripts/fuzz.sh
+
+bench-http:
+	bash scripts/bench-http.sh
 
 conformance-deps:
 	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error

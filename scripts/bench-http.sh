@@ -15,6 +15,7 @@ done
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-16}
 work=$(mktemp -d /tmp/fdfs-bench-http.XXXXXX)
+chmod 755 "$work" # nginx workers run as www-data
 cleanup() {
   [ -n "${dev_pid:-}" ] && kill "$dev_pid" 2>/dev/null && wait "$dev_pid" 2>/dev/null
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
@@ -27,7 +28,7 @@ go build -o "$work/fdfs" ./cmd/fdfs
 "$work/fdfs" dev --data "$work/data" --base-ip 127.0.0.62 --log-file - >"$work/dev.log" 2>&1 &
 dev_pid=$!
 for _ in $(seq 1 600); do
-  grep -q "cluster is ready\|ready" "$work/dev.log" 2>/dev/null && break
+  grep -q "is ready" "$work/dev.log" 2>/dev/null && break
   sleep 0.1
 done
 conf="$work/data/client.conf"
@@ -36,14 +37,16 @@ head -c $((1 << 30)) /dev/zero >"$work/big.bin"
 small=$("$work/fdfs" upload --config "$conf" "$work/small.jpg")
 big=$("$work/fdfs" upload --config "$conf" "$work/big.bin")
 rm -f "$work/big.bin"
-src_ip() { "$work/fdfs" info --config "$conf" --local "$1" | awk -F': *' '/source/ {print $2; exit}'; }
+src_ip() { "$work/fdfs" info --config "$conf" --local "$1" | awk -F': *' '/source ip/ {print $2; exit}'; }
 ip=$(src_ip "$small")
-bip=$(src_ip "$big")
-[ "$ip" = "$bip" ] || { echo "bench-http: files landed on different storages ($ip, $bip); re-run"; exit 1; }
-store=$(ls -d "$work"/data/storage*/ | while read -r d; do
-  grep -q "^bind_addr *= *$ip\$" "$work/data/$(basename "$d").conf" 2>/dev/null && echo "$d"; done | head -1)
-[ -n "$store" ] || store=$(grep -l "^bind_addr *= *$ip\$" "$work"/data/*.conf | head -1 | xargs -I{} awk -F' *= *' '/^store_path0/ {print $2}' {})
-
+# Both files are replicated to every storage of the group: wait until the big
+# one is on the small one's storage, then serve everything from there.
+for _ in $(seq 1 600); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -I "http://$ip:8888/$big")" = 200 ] && break
+  sleep 0.2
+done
+conf_file=$(grep -l "^bind_addr *= *$ip\$" "$work"/data/storage*.conf | head -1)
+store=$(awk -F' *= *' '/^store_path0/ {print $2}' "$conf_file")
 cat >"$work/nginx.conf" <<NGX
 worker_processes 2;
 daemon on;
@@ -65,11 +68,12 @@ nginx -c "$work/nginx.conf" -p "$work"
 
 run() { # label url conns
   local out
-  out=$(wrk -t2 -c"$3" -d"$DURATION" "$2")
+  out=$(wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$DURATION" "$2")
   printf '%-28s %s   %s\n' "$1" "$(awk '/Requests\/sec/ {print $2 " req/s"}' <<<"$out")" "$(awk '/Transfer\/sec/ {print $2}' <<<"$out")"
 }
 echo "wrk -t2, $DURATION per run; small = 5 KB file with $CONNS connections, big = 1 GiB file with 1 connection"
 run "fdfs storage, 5 KB"  "http://$ip:8888/$small" "$CONNS"
+curl -sf -o /dev/null "http://127.0.0.61:8889/$small" || { echo "bench-http: nginx does not serve $small from $store"; cat "$work/nginx-error.log"; exit 1; }
 run "nginx,        5 KB"  "http://127.0.0.61:8889/$small" "$CONNS"
 run "fdfs storage, 1 GiB" "http://$ip:8888/$big" 1
 run "nginx,        1 GiB" "http://127.0.0.61:8889/$big" 1

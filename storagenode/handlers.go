@@ -78,6 +78,13 @@ func (s *Server) receive(cc *conn, dir string, size int64) (string, uint32, erro
 	if err != nil {
 		return "", 0, fmt.Errorf("create temp file in %s: %w", dir, err)
 	}
+	// Stored files are world-readable as upstream makes them (0644), so
+	// that an nginx serving the store paths directly keeps working.
+	if err := f.Chmod(fileMode); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", 0, err
+	}
 	s.stats.update(func(b *protocol.StatBlock) { b.TotalFileOpenCount++; b.SuccessFileOpenCount++ })
 	crc, err := s.copyIn(cc, f, size, true)
 	if cerr := f.Close(); err == nil {

@@ -382,6 +382,10 @@ func (f *iniFile) save() error {
 	return writeFileAtomic(f.path, []byte(sb.String()))
 }
 
+// fileMode is the permission of stored data and metadata files, as
+// upstream creates them.
+const fileMode = 0o644
+
 // writeFileAtomic writes data to path via a synced temp file and rename.
 func writeFileAtomic(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
@@ -389,6 +393,10 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(fileMode); err != nil {
+		tmp.Close()
+		return err
+	}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return err
