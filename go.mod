@@ -15,3 +15,6 @@ require (
 	github.com/rivo/uniseg v0.4.7 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 )
+
+// The npm packages of the conformance tests are not Go code.
+ignore ./tests/conformance/node_modules
