@@ -71,9 +71,15 @@ run() { # label url conns
   out=$(wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$DURATION" "$2")
   printf '%-28s %s   %s\n' "$1" "$(awk '/Requests\/sec/ {print $2 " req/s"}' <<<"$out")" "$(awk '/Transfer\/sec/ {print $2}' <<<"$out")"
 }
-echo "wrk -t2, $DURATION per run; small = 5 KB file with $CONNS connections, big = 1 GiB file with 1 connection"
-run "fdfs storage, 5 KB"  "http://$ip:8888/$small" "$CONNS"
-curl -sf -o /dev/null "http://127.0.0.61:8889/$small" || { echo "bench-http: nginx does not serve $small from $store"; cat "$work/nginx-error.log"; exit 1; }
-run "nginx,        5 KB"  "http://127.0.0.61:8889/$small" "$CONNS"
-run "fdfs storage, 1 GiB" "http://$ip:8888/$big" 1
-run "nginx,        1 GiB" "http://127.0.0.61:8889/$big" 1
+curl -sf -o /dev/null "http://127.0.0.61:8889/$small" || {
+  echo "bench-http: nginx does not serve $small from $store"; cat "$work/nginx-error.log"; exit 1; }
+ROUNDS=${ROUNDS:-1}
+echo "wrk, $DURATION per run, $ROUNDS round(s) alternating the servers; small = 5 KB file with $CONNS connections, big = 1 GiB file with 1 connection"
+for _ in $(seq 1 "$ROUNDS"); do
+  run "fdfs storage, 5 KB"  "http://$ip:8888/$small" "$CONNS"
+  run "nginx,        5 KB"  "http://127.0.0.61:8889/$small" "$CONNS"
+done
+for _ in $(seq 1 "$ROUNDS"); do
+  run "fdfs storage, 1 GiB" "http://$ip:8888/$big" 1
+  run "nginx,        1 GiB" "http://127.0.0.61:8889/$big" 1
+done

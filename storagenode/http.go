@@ -41,6 +41,7 @@ func (s *Server) listenHTTP() (net.Listener, error) {
 		SyncFileMaxDelay:   func() time.Duration { return s.params.Load().SyncFileMaxDelay },
 		IsLocal:            s.isLocalSource,
 		SourceAddr:         s.sourceHTTPAddr,
+		WriteTimeout:       s.cfg.NetworkTimeout,
 		Log:                s.log.With("component", "http"),
 	})
 	if err != nil {
@@ -51,12 +52,13 @@ func (s *Server) listenHTTP() (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storagenode: http.server_port: %w", err)
 	}
-	s.httpd = &http.Server{
+	fallback := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: s.cfg.NetworkTimeout,
 		IdleTimeout:       2 * s.cfg.NetworkTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	s.httpd = httpd.NewServer(h, fallback, 2*s.cfg.NetworkTimeout, s.cfg.NetworkTimeout)
 	return ln, nil
 }
 

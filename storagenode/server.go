@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
+	"github.com/fdfsgo/fdfs/storagenode/httpd"
 )
 
 // Version is the protocol version this server reports to trackers.
@@ -58,7 +58,7 @@ type Server struct {
 	mu     sync.Mutex
 	ln     net.Listener
 	httpLn net.Listener // nil when HTTP downloads are off
-	httpd  *http.Server
+	httpd  *httpd.Server
 	conns  map[net.Conn]struct{}
 	closed bool
 	done   chan struct{}
@@ -70,6 +70,7 @@ type Server struct {
 	fileLocks [64]sync.Mutex // striped per-name locks for appender operations
 
 	repl *replicator // sync workers and received sync timestamps (sync_*.go)
+	rec  *recovery   // disk recovery of wiped store paths (recovery.go)
 }
 
 // trackerParams are the cluster-wide settings a storage learns from the
@@ -124,11 +125,19 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 		id := c.ServerID
 		s.myID.Store(&id)
 	}
+	wiped, err := markWipedPaths(&s.cfg)
+	if err != nil {
+		return nil, err
+	}
 	st, err := openStore(&s.cfg, s.log)
 	if err != nil {
 		return nil, err
 	}
 	s.store = st
+	s.rec = s.newRecovery()
+	if len(wiped) > 0 {
+		s.log.Warn("store paths lost their files, recovering them from the group", "store_paths", wiped)
+	}
 	s.stats = newStats(st.statPath())
 	if err := s.stats.load(&st.dist); err != nil {
 		return nil, err
@@ -237,6 +246,7 @@ func (s *Server) Start() error {
 		s.wg.Add(1)
 		go s.trackerLoop(t)
 	}
+	s.startRecovery()
 	s.log.Info("storage server started", "store_paths", len(s.cfg.StorePaths), "trackers", len(s.cfg.TrackerServers))
 	return nil
 }
@@ -284,11 +294,9 @@ func (s *Server) Close() error {
 	}
 	if s.httpd != nil {
 		// In-flight downloads get a moment to finish; then they are cut.
-		ctx, cancel := context.WithTimeout(context.Background(), httpShutdownGrace)
 		s.mu.Unlock()
-		s.httpd.Shutdown(ctx)
+		s.httpd.Close(time.Now().Add(httpShutdownGrace))
 		s.mu.Lock()
-		cancel()
 	}
 	for c := range s.conns {
 		c.Close()
@@ -564,6 +572,8 @@ func (s *Server) dispatch(cc *conn, h protocol.Header) error {
 		return s.handleTruncate(cc, h)
 	case protocol.CmdRegenerateAppenderFilename:
 		return s.handleRegenerate(cc, h)
+	case protocol.CmdFetchOnePathBinlog:
+		return s.handleFetchOnePathBinlog(cc, h)
 	}
 	if handled, err := s.dispatchSync(cc, h); handled {
 		return err

@@ -48,6 +48,9 @@ type Config struct {
 	// SourceAddr returns the host:port of the source storage's HTTP server.
 	SourceAddr func(n *fileid.Name) (string, bool)
 
+	// WriteTimeout bounds the sending of one response (network_timeout).
+	WriteTimeout time.Duration
+
 	Log *slog.Logger
 	Now func() time.Time // for tests; time.Now when nil
 }
@@ -75,6 +78,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.DefaultContentType == "" {
 		cfg.DefaultContentType = "application/octet-stream"
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
 	}
 	if cfg.SubdirCount <= 0 {
 		cfg.SubdirCount = 256
@@ -113,6 +119,77 @@ func (h *Handler) logicalName(p string) (string, int) {
 	return p, 0
 }
 
+// request is what resolve makes of a request's path and query.
+type request struct {
+	logical  string       // "Mxx/HH/LL/name"
+	name     *fileid.Name // nil when code != 0
+	code     int          // HTTP status of a request refused before any file access
+	tokenErr error        // anti-steal check failure
+}
+
+// resolve checks the path, the file ID and the anti-steal token. Every path
+// goes through fileid.Parse and Check, so it cannot leave the store paths.
+func (h *Handler) resolve(urlPath string, q url.Values, proxied bool) request {
+	logical, code := h.logicalName(urlPath)
+	if code != 0 {
+		return request{code: code}
+	}
+	if strings.HasSuffix(logical, "-m") {
+		// Metadata side files are not content: never serve them.
+		return request{code: http.StatusNotFound}
+	}
+	name, err := fileid.Parse(logical)
+	if err == nil {
+		err = name.Check(len(h.cfg.StorePaths), h.cfg.SubdirCount)
+	}
+	if err != nil {
+		return request{code: http.StatusBadRequest}
+	}
+	r := request{logical: logical, name: name}
+	if h.cfg.CheckToken && !proxied {
+		r.tokenErr = httptoken.Check(logical, h.cfg.Secret, q.Get("token"), q.Get("ts"), h.cfg.TokenTTL, h.cfg.Now())
+	}
+	return r
+}
+
+// entity describes a local file about to be sent.
+type entity struct {
+	f           *os.File
+	size        int64
+	modified    time.Time
+	etag        string
+	ctype       string
+	disposition string // "" when no filename= was asked for
+}
+
+// open opens the file of a resolved request; fs.ErrNotExist when it is not
+// on this server.
+func (h *Handler) open(r request, q url.Values) (*entity, error) {
+	f, err := os.Open(r.name.Path(h.cfg.StorePaths))
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fs.ErrNotExist
+	}
+	e := &entity{f: f, size: st.Size(), modified: st.ModTime(), ctype: h.contentType(r.name.Ext)}
+	if !r.name.Appender && !r.name.Slave {
+		// Upstream reports a normal file's creation time from its name.
+		e.modified = time.Unix(r.name.Timestamp, 0)
+	}
+	e.etag = fmt.Sprintf(`"%x-%x"`, st.ModTime().Unix(), st.Size())
+	if fn := q.Get("filename"); fn != "" {
+		e.disposition = mime.FormatMediaType("attachment", map[string]string{"filename": fn})
+	}
+	return e, nil
+}
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -120,64 +197,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	logical, code := h.logicalName(r.URL.Path)
-	if code != 0 {
-		http.Error(w, http.StatusText(code), code)
-		return
-	}
-	if strings.HasSuffix(logical, "-m") {
-		// Metadata side files are not content: never serve them.
-		http.Error(w, http.StatusText(http.StatusNotFound), http.StatusNotFound)
-		return
-	}
-	name, err := fileid.Parse(logical)
-	if err == nil {
-		err = name.Check(len(h.cfg.StorePaths), h.cfg.SubdirCount)
-	}
-	if err != nil {
-		http.Error(w, "bad file id", http.StatusBadRequest)
-		return
-	}
 	q := r.URL.Query()
-	if h.cfg.CheckToken && r.Header.Get(proxiedHeader) == "" {
-		if err := httptoken.Check(logical, h.cfg.Secret, q.Get("token"), q.Get("ts"), h.cfg.TokenTTL, h.cfg.Now()); err != nil {
-			h.tokenFailed(w, r, logical, err)
-			return
+	req := h.resolve(r.URL.Path, q, r.Header.Get(proxiedHeader) != "")
+	if req.code != 0 {
+		msg := http.StatusText(req.code)
+		if req.code == http.StatusBadRequest {
+			msg = "bad file id"
 		}
+		http.Error(w, msg, req.code)
+		return
 	}
-	path := name.Path(h.cfg.StorePaths)
-	f, err := os.Open(path)
+	if req.tokenErr != nil {
+		h.tokenFailed(w, r, req.logical, req.tokenErr)
+		return
+	}
+	e, err := h.open(req, q)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			h.notHere(w, r, name)
+			h.notHere(w, r, req.name)
 			return
 		}
-		h.cfg.Log.Error("http open", "path", path, "err", err)
+		h.cfg.Log.Error("http open", "file", req.logical, "err", err)
 		http.Error(w, "cannot open file", http.StatusInternalServerError)
 		return
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		http.Error(w, http.StatusText(http.StatusNotFound), http.StatusNotFound)
-		return
-	}
-	modified := st.ModTime()
-	if !name.Appender && !name.Slave {
-		// Upstream reports a normal file's creation time from its name.
-		modified = time.Unix(name.Timestamp, 0)
-	}
+	defer e.f.Close()
 	hdr := w.Header()
-	hdr.Set("Content-Type", h.contentType(name.Ext))
-	hdr.Set("ETag", fmt.Sprintf(`"%x-%x"`, st.ModTime().Unix(), st.Size()))
+	hdr.Set("Content-Type", e.ctype)
+	hdr.Set("ETag", e.etag)
 	hdr.Set("Accept-Ranges", "bytes")
-	if fn := q.Get("filename"); fn != "" {
-		hdr.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": fn}))
+	if e.disposition != "" {
+		hdr.Set("Content-Disposition", e.disposition)
 	}
 	if !h.cfg.MultiRange && strings.Contains(r.Header.Get("Range"), ",") {
 		r.Header.Del("Range")
 	}
-	http.ServeContent(w, r, "", modified, f)
+	http.ServeContent(w, r, "", e.modified, e.f)
 }
 
 func (h *Handler) contentType(ext string) string {

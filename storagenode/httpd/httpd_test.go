@@ -7,8 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,15 +48,31 @@ func store(t *testing.T, dir string, src fileid.Source, ts time.Time, ext string
 	return name
 }
 
-func newServer(t *testing.T, cfg Config) *httptest.Server {
+type testServer struct{ URL string }
+
+// newServer serves cfg the way a storage does: the fast path in front of
+// net/http, on a real loopback listener.
+func newServer(t *testing.T, cfg Config) testServer {
 	t.Helper()
 	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(h, &http.Server{Handler: h}, time.Minute, time.Minute)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close(time.Now().Add(time.Second))
+		<-done
+	})
+	return testServer{URL: "http://" + ln.Addr().String()}
 }
 
 func baseConfig(dir string) Config {
