@@ -1,12 +1,14 @@
 # fdfs: a wire-compatible FastDFS (V6.16) tracker, storage server and client in Go.
 #   make dev    all-in-one dev cluster (1 tracker + 2 storages of group1) on loopback
-#   make test   the whole suite (gofmt, vet, fuzz smoke, race, unit/e2e/process/conformance tests)
+#   make test   the whole suite (gofmt, vet, proto check, fuzz smoke, race, unit/e2e/process/conformance tests)
 #   make build  bin/fdfs
+#   make gen    regenerate gen/ and openapi/ from proto/ (then commit them)
+#   make proto-check  buf lint, buf format and generated-code drift
 
 GO ?= go
 DEV_ARGS ?=
 
-.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http clean
+.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http gen proto-check clean
 
 all: build
 
@@ -43,6 +45,12 @@ bench-http:
 
 conformance-deps:
 	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
+
+gen:
+	bash scripts/gen.sh
+
+proto-check:
+	bash scripts/proto-check.sh
 
 clean:
 	rm -rf bin

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it:
-#   1. gofmt check          4. short fuzz run of every Fuzz* target (scripts/fuzz.sh)
-#   2. go vet               5. race detector on the engine and server packages
-#   3. npm ci for tests/conformance (third-party Node.js FastDFS clients)
-#   6. go test ./... (unit, e2e, real-process and conformance tests) — last, so
+#   1. gofmt check          4. npm ci for tests/conformance (third-party Node.js FastDFS clients)
+#   2. go vet               5. short fuzz run of every Fuzz* target (scripts/fuzz.sh)
+#   3. proto check: buf lint, buf format, gen/ and openapi/ in sync with proto/
+#      (scripts/proto-check.sh; installs the pinned toolchain via scripts/tools.sh)
+#   6. race detector on the engine and server packages
+#   7. go test ./... (unit, e2e, real-process and conformance tests) — last, so
 #      the closing lines are go test's own summary.
 # Environment: FUZZTIME (default 5s), SKIP_FUZZ=1, SKIP_RACE=1 to shorten a local run.
 set -euo pipefail
@@ -21,6 +23,9 @@ fi
 
 step "go vet"
 go vet ./...
+
+step "proto check (buf lint, buf format, generated code drift)"
+bash scripts/proto-check.sh
 
 if [ -f tests/conformance/package-lock.json ]; then
   step "npm ci (tests/conformance)"

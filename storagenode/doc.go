@@ -20,4 +20,9 @@
 // side applies the sync commands crash-safely, logs them as replica
 // (lower-case) binlog records and reports per-source sync timestamps
 // (SYNC_REPORT) for the trackers' read routing.
+//
+// Disk recovery (recovery.go): a store path found wiped at start-up while
+// the storage had finished its initial sync is refilled from an ACTIVE peer
+// (FETCH_ONE_PATH_BINLOG, then DOWNLOAD_FILE / GET_METADATA per file),
+// resumably, while the trackers hold the storage in RECOVERY.
 package storagenode

@@ -233,11 +233,12 @@ func (s *Server) Start() error {
 	s.ln = ln
 	s.httpLn = httpLn
 	s.mu.Unlock()
+	// Before any goroutine of ours reads s.log.
+	s.log = s.log.With("addr", ln.Addr().String())
 	if httpLn != nil {
 		s.wg.Add(1)
 		go s.serveHTTP(httpLn)
 	}
-	s.log = s.log.With("addr", ln.Addr().String())
 	s.wg.Add(3)
 	go s.acceptLoop(ln)
 	go s.housekeeping()

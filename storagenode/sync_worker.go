@@ -261,9 +261,10 @@ func (w *syncWorker) run() {
 			}
 			continue
 		}
-		// Our own old files must be complete before we feed anyone, and
-		// sync runs only between sync_start_time and sync_end_time.
-		if w.s.store.initFlag.get("sync_old_done") != "1" || !w.s.inSyncWindow(time.Now()) {
+		// Our own old files must be complete (initial sync and disk
+		// recovery done) before we feed anyone, and sync runs only between
+		// sync_start_time and sync_end_time.
+		if w.s.store.initFlag.get("sync_old_done") != "1" || w.s.rec.pending.Load() || !w.s.inSyncWindow(time.Now()) {
 			if !w.sleep(statusPollInterval) {
 				return
 			}

@@ -5,7 +5,9 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"weak"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
@@ -135,7 +137,7 @@ func (s *Server) trackerSession(addr string) error {
 	if err := s.join(c, host); err != nil {
 		return err
 	}
-	return s.beatLoop(c)
+	return s.beatLoop(c, addr)
 }
 
 // fetchParams asks PARAMETER_REQ for the cluster settings.
@@ -250,6 +252,9 @@ func (s *Server) join(c net.Conn, trackerHost string) error {
 		return err
 	}
 	s.setStatus(resp.Status)
+	if err := s.holdRecovery(c); err != nil {
+		return err
+	}
 	if done {
 		return nil
 	}
@@ -327,7 +332,7 @@ func (s *Server) idForTracker() string {
 // beatLoop beats every heart_beat_interval (with the stat block when the
 // counters changed), asks for the changelog after each beat and reports
 // disk usage every stat_report_interval, the first ones right away.
-func (s *Server) beatLoop(c net.Conn) error {
+func (s *Server) beatLoop(c net.Conn, addr string) error {
 	beat := time.NewTicker(s.cfg.HeartBeatInterval)
 	defer beat.Stop()
 	disk := time.NewTicker(s.cfg.StatReportInterval)
@@ -349,7 +354,7 @@ func (s *Server) beatLoop(c net.Conn) error {
 		if err != nil {
 			return fmt.Errorf("BEAT: %w", err)
 		}
-		s.applyNotice(b)
+		s.applyNotice(addr, b)
 		if _, err := s.call(c, protocol.CmdStorageChangelogReq, nil); err != nil {
 			return fmt.Errorf("CHANGELOG_REQ: %w", err)
 		}
@@ -368,7 +373,7 @@ func (s *Server) beatLoop(c net.Conn) error {
 		if err != nil {
 			return fmt.Errorf("REPORT_DISK_USAGE: %w", err)
 		}
-		s.applyNotice(b)
+		s.applyNotice(addr, b)
 		return nil
 	}
 	var reportSeen int64 // sync timestamps version last reported on c
@@ -382,7 +387,7 @@ func (s *Server) beatLoop(c net.Conn) error {
 			return fmt.Errorf("SYNC_REPORT: %w", err)
 		}
 		reportSeen = ver
-		s.applyNotice(b)
+		s.applyNotice(addr, b)
 		return nil
 	}
 	if err := doBeat(); err != nil {
@@ -409,13 +414,17 @@ func (s *Server) beatLoop(c net.Conn) error {
 	}
 }
 
-// applyNotice reads a change notification; our own brief in the group
-// list tells us our status.
-func (s *Server) applyNotice(b []byte) {
+// applyNotice reads a change notification from tracker addr: a leader
+// announcement, and the group list in which our own brief tells us our
+// status. Only the leader fills notifications.
+func (s *Server) applyNotice(addr string, b []byte) {
 	n, err := protocol.DecodeChangeNotice(b)
 	if err != nil {
 		s.log.Debug("bad change notification", "err", err)
 		return
+	}
+	if n.Flags&protocol.ChangeLeader != 0 {
+		s.followLeader(addr, n.Leader)
 	}
 	if n.Flags&protocol.ChangeGroup == 0 {
 		return
@@ -441,4 +450,93 @@ func (s *Server) Status() byte {
 		return byte(st - 1)
 	}
 	return protocol.StatusNone
+}
+
+// leaderViews holds each server's idea of the tracker leader, keyed weakly
+// so that a closed server's view does not keep the server alive.
+var leaderViews sync.Map // weak.Pointer[Server] → *leaderView
+
+// leaderView is the tracker leader as the beat replies announced it.
+type leaderView struct {
+	mu     sync.Mutex
+	leader string // tracker_server entry of the leader, "" if unknown
+}
+
+func (s *Server) leaderView() *leaderView {
+	v, _ := leaderViews.LoadOrStore(weak.Make(s), &leaderView{})
+	return v.(*leaderView)
+}
+
+// trackerEntry finds the tracker_server entry naming ip:port.
+func (s *Server) trackerEntry(ip string, port int) (string, bool) {
+	for _, t := range s.cfg.TrackerServers {
+		i := strings.LastIndexByte(t, ':')
+		if i < 0 || t[i+1:] != strconv.Itoa(port) {
+			continue
+		}
+		for h := range strings.SplitSeq(t[:i], ",") {
+			if strings.Trim(strings.TrimSpace(h), "[]") == ip {
+				return t, true
+			}
+		}
+	}
+	return "", false
+}
+
+// followLeader records the leader announced by tracker from. When a second
+// tracker announces itself while the previous leader still claims the
+// role (split brain), both are told to re-elect
+// (TRACKER_NOTIFY_RESELECT_LEADER) and the leader is unknown again.
+func (s *Server) followLeader(from string, b protocol.Brief) {
+	v := s.leaderView()
+	if b.IP == "" {
+		v.mu.Lock()
+		v.leader = ""
+		v.mu.Unlock()
+		return
+	}
+	leader, ok := s.trackerEntry(b.IP, int(b.Port))
+	if !ok {
+		s.log.Warn("announced tracker leader is not in tracker_server", "tracker", from, "leader", protocol.FormatHostPort(b.IP, int(b.Port)))
+		return
+	}
+	v.mu.Lock()
+	old := v.leader
+	v.mu.Unlock()
+	if old != "" && old != leader && s.claimsLeadership(old) {
+		s.log.Warn("two tracker leaders, asking both to re-elect", "old", old, "new", leader)
+		for _, t := range []string{old, leader} {
+			if err := s.shortCall(t, func(c net.Conn) error {
+				_, err := s.call(c, protocol.CmdTrackerNotifyReselectLead, nil)
+				return err
+			}); err != nil {
+				s.log.Warn("TRACKER_NOTIFY_RESELECT_LEADER failed", "tracker", t, "err", err)
+			}
+		}
+		leader = ""
+	} else if old != leader {
+		s.log.Info("tracker leader", "leader", leader)
+	}
+	v.mu.Lock()
+	v.leader = leader
+	v.mu.Unlock()
+}
+
+// claimsLeadership asks tracker addr whether it is the leader
+// (TRACKER_GET_STATUS); an unreachable tracker does not claim anything.
+func (s *Server) claimsLeadership(addr string) bool {
+	var leader bool
+	s.shortCall(addr, func(c net.Conn) error {
+		b, err := s.call(c, protocol.CmdTrackerGetStatus, nil)
+		if err != nil {
+			return err
+		}
+		st, err := protocol.DecodeTrackerStatus(b)
+		if err != nil {
+			return err
+		}
+		leader = st.IsLeader
+		return nil
+	})
+	return leader
 }

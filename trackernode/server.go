@@ -64,6 +64,11 @@ type Server struct {
 	changelogSize   int64
 	storeGroupRR    int // round-robin cursor over groups (store_lookup=0)
 	dirty           bool
+	rel             relation // tracker cluster and leader (leader.go)
+
+	sysMu       sync.Mutex // serializes the sys-file check of the first JOINs
+	sysChecked  bool       // guarded by sysMu
+	sysAttempts int        // failed copies, guarded by sysMu
 }
 
 // New validates cfg, loads storage_ids.conf (id mode) and the persisted
@@ -91,6 +96,7 @@ func New(cfg *conf.Tracker, log *slog.Logger) (*Server, error) {
 		groups:    map[string]*group{},
 		leaderChg: 1,
 		startTime: time.Now(),
+		rel:       relation{kick: make(chan struct{}, 1)},
 	}
 	if cfg.MaxBuffSize > protocol.HeaderSize {
 		s.maxBody = cfg.MaxBuffSize - protocol.HeaderSize
@@ -141,10 +147,11 @@ func (s *Server) Start() error {
 	s.mu.Lock()
 	s.leaderAddr = s.selfAddr(ln.Addr())
 	s.mu.Unlock()
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go s.acceptLoop()
 	go s.checkLoop()
 	go s.saverLoop()
+	go s.relationshipLoop()
 	s.log.Info("tracker started", "addr", ln.Addr().String(), "use_storage_id", s.cfg.UseStorageID)
 	return nil
 }
@@ -286,9 +293,10 @@ type conn struct {
 	c         net.Conn
 	r         *bufio.Reader
 	peerIP    string
-	self      string   // this tracker's "ip:port" as seen on this connection
-	st        *storage // storage joined on this connection, nil before JOIN
-	leaderChg int64    // Server.leaderChg last announced on this connection
+	self      string       // this tracker's "ip:port" as seen on this connection
+	st        *storage     // storage joined on this connection, nil before JOIN
+	leaderChg int64        // Server.leaderChg last announced on this connection
+	sys       *sysSnapshot // sys files frozen by TRACKER_GET_SYS_FILES_START
 }
 
 func (s *Server) serveConn(c net.Conn) {
@@ -309,6 +317,7 @@ func (s *Server) serveConn(c net.Conn) {
 	defer func() {
 		c.Close()
 		s.disconnected(cs)
+		s.releaseSysLock(cs)
 		s.connMu.Lock()
 		delete(s.conns, c)
 		s.connMu.Unlock()
@@ -398,7 +407,7 @@ func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 	case protocol.CmdServerDeleteGroup:
 		return s.deleteGroup(body)
 	case protocol.CmdServerGetLeader:
-		return s.getLeader(cs, body)
+		return s.serverGetLeader(cs, body)
 	case protocol.CmdServerTrackerClusterStat:
 		return s.trackerClusterStat(cs, body)
 	case protocol.CmdServerStorageClusterStat:
@@ -406,11 +415,21 @@ func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 	case protocol.CmdServerStorageVolumeStat:
 		return s.volumeStat(body)
 	case protocol.CmdTrackerGetStatus:
-		return s.trackerStatus(body)
-	case protocol.CmdTrackerNotifyReselectLead, protocol.CmdTrackerJoinLeader, protocol.CmdTrackerPingLeader:
-		// A single tracker is always the leader: nothing to re-elect, and
-		// followers joining or pinging it get an empty (no trunk change) reply.
-		return nil, nil
+		return s.trackerGetStatus(body)
+	case protocol.CmdTrackerNotifyReselectLead:
+		return s.reselectLeader(cs, body)
+	case protocol.CmdTrackerJoinLeader, protocol.CmdTrackerPingLeader:
+		return s.followerCheckIn(cmd, body)
+	case protocol.CmdTrackerNotifyNextLeader:
+		return s.notifyNextLeader(body)
+	case protocol.CmdTrackerCommitNextLeader:
+		return s.commitNextLeader(body)
+	case protocol.CmdTrackerGetSysFilesStart:
+		return s.sysFilesStart(cs, body)
+	case protocol.CmdTrackerGetSysFilesEnd:
+		return s.sysFilesEnd(cs, body)
+	case protocol.CmdTrackerGetOneSysFile:
+		return s.sysFileChunk(cs, body)
 
 	case protocol.CmdStorageGetMyIP:
 		return s.getMyIP(cs, body)
@@ -465,9 +484,7 @@ func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 	}
 	switch cmd {
 	case protocol.CmdStorageFetchTrunkFID, protocol.CmdStorageReportTrunkFID, protocol.CmdStorageReportTrunkFree,
-		protocol.CmdServerSetTrunkServer, protocol.CmdStorageReportIPChanged, protocol.CmdTrackerGetSysFilesStart,
-		protocol.CmdTrackerGetSysFilesEnd, protocol.CmdTrackerGetOneSysFile, protocol.CmdTrackerNotifyNextLeader,
-		protocol.CmdTrackerCommitNextLeader:
+		protocol.CmdServerSetTrunkServer, protocol.CmdStorageReportIPChanged:
 		return nil, fmt.Errorf("tracker cmd %d not implemented: %w", cmd, protocol.ErrNotSupported)
 	}
 	return nil, fmt.Errorf("unknown tracker cmd %d: %w", cmd, protocol.ErrInvalid)

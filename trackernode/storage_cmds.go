@@ -245,9 +245,14 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 	if cs.st != nil && cs.st.id != id {
 		return nil, fmt.Errorf("join: connection already joined as %q: %w", cs.st.id, protocol.ErrInvalid)
 	}
+	trackers := s.classifyTrackers(j.Trackers, cs.c.LocalAddr())
+	if err := s.copySysFilesOnce(trackers); err != nil {
+		return nil, err
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.learnTrackers(trackers)
 	g := s.groups[j.Group]
 	if g == nil {
 		if len(s.groups) >= protocol.MaxGroups {
@@ -314,6 +319,9 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 func (s *Server) notice(cs *conn) []byte {
 	st := cs.st
 	c := protocol.ChangeNotice{}
+	if !s.amLeader() {
+		return c.Encode() // followers answer a single zero byte
+	}
 	if cs.leaderChg != s.leaderChg {
 		c.Flags |= protocol.ChangeLeader
 		if host, port, err := protocol.ParseHostPort(cs.self); err == nil {

@@ -25,6 +25,7 @@ func init() {
 		baseIP      string
 		logLevel    string
 		logFile     string
+		gw          *devGateway
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -76,10 +77,16 @@ directory to continue. Stop with Ctrl-C.`,
 			if err != nil {
 				return fmt.Errorf("dev cluster: %w", err)
 			}
+			if err := gw.start(c, log); err != nil {
+				c.Close()
+				return err
+			}
 			printDevBanner(os.Stdout, c, dataDir, logPath)
+			gw.printBanner(os.Stdout)
 			<-ctx.Done()
 			stop()
 			fmt.Println("\nstopping the dev cluster ...")
+			gw.stop()
 			if err := c.Close(); err != nil {
 				return fmt.Errorf("dev cluster: %w", err)
 			}
@@ -93,6 +100,7 @@ directory to continue. Stop with Ctrl-C.`,
 	cmd.Flags().StringVar(&baseIP, "base-ip", "127.0.0.2", "loopback address of the tracker; the storages use the next two addresses")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level (debug, info, warn, error)")
 	cmd.Flags().StringVar(&logFile, "log-file", "logs/dev.log", "server log file, relative to --data; \"-\" for stderr")
+	gw = addDevGatewayFlags(cmd)
 	rootCmd.AddCommand(cmd)
 }
 

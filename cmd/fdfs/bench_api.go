@@ -1,0 +1,361 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
+)
+
+// apiBenchOptions are the options of bench-api beyond those of bench.
+type apiBenchOptions struct {
+	benchOptions
+	grpcAddr string
+	restURL  string
+	key      string
+	conns    int
+	tls      bool
+	insecure bool
+}
+
+// apiTarget is one protocol of the gateway: upload, download, delete.
+type apiTarget interface {
+	name() string
+	upload(ctx context.Context, w int, size int64) (string, error)
+	download(ctx context.Context, w int, id string) (int64, error)
+	remove(ctx context.Context, id string) error
+	close()
+}
+
+func newBenchAPICmd() *cobra.Command {
+	var o apiBenchOptions
+	var size string
+	cmd := &cobra.Command{
+		Use:   "bench-api",
+		Short: "Benchmark the gRPC and/or REST API of a gateway: ops/s, MB/s and latency percentiles",
+		Long: `bench-api is bench through the gateway: --count operations with --concurrency
+workers, over gRPC (--grpc host:port; FileService.UploadFile/DownloadFile in
+2 MiB chunks) and/or REST (--rest URL; raw POST /v1/files and GET
+/v1/files/{id}:download). With both, gRPC runs first. --op download first
+uploads a set of files (not measured). Compare with "fdfs bench" on the
+same cluster for the native figures:
+
+  fdfs bench-api --grpc 127.0.0.2:9090 --rest http://127.0.0.2:8080 --op upload --size 5KB --count 20000
+  fdfs bench     --config data/client.conf --op upload --size 5KB --count 20000`,
+		Args: cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.grpcAddr, "grpc", "", "gateway gRPC address host:port")
+	f.StringVar(&o.restURL, "rest", "", "gateway REST base URL, e.g. http://127.0.0.2:8080")
+	f.StringVar(&o.key, "key", os.Getenv("FDFS_API_KEY"), "API key (default $FDFS_API_KEY)")
+	f.IntVar(&o.concurrency, "concurrency", 16, "parallel workers")
+	f.IntVar(&o.conns, "conns", 4, "gRPC connections shared by the workers")
+	f.StringVar(&size, "size", "5KB", "file size (B, KB/KiB, MB/MiB, GB/GiB; 1K = 1024)")
+	f.IntVar(&o.count, "count", 1000, "number of operations")
+	f.StringVar(&o.op, "op", "upload", "upload or download")
+	f.BoolVar(&o.keep, "keep", false, "keep the files created")
+	f.BoolVar(&o.tls, "tls", false, "gRPC over TLS")
+	f.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification (gRPC and https URLs)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		var err error
+		if o.size, err = parseSize(size); err != nil {
+			return err
+		}
+		if o.concurrency < 1 || o.count < 1 || o.conns < 1 {
+			return errors.New("--concurrency, --conns and --count must be at least 1")
+		}
+		if o.op != "upload" && o.op != "download" {
+			return fmt.Errorf("--op %q: want upload or download", o.op)
+		}
+		if o.grpcAddr == "" && o.restURL == "" {
+			return errors.New("give --grpc and/or --rest")
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		var targets []apiTarget
+		if o.grpcAddr != "" {
+			t, err := newGRPCTarget(o)
+			if err != nil {
+				return err
+			}
+			targets = append(targets, t)
+		}
+		if o.restURL != "" {
+			targets = append(targets, newRESTTarget(o))
+		}
+		var errs []error
+		for _, t := range targets {
+			errs = append(errs, runAPIBench(ctx, cmd.OutOrStdout(), t, o))
+			t.close()
+		}
+		return errors.Join(errs...)
+	}
+	return cmd
+}
+
+func runAPIBench(ctx context.Context, w io.Writer, t apiTarget, o apiBenchOptions) error {
+	fmt.Fprintf(w, "== %s\n", t.name())
+	var seed []string
+	if o.op == "download" {
+		n := min(o.count, 4*o.concurrency)
+		fmt.Fprintf(w, "preparing %d files of %d bytes...\n", n, o.size)
+		for range n {
+			id, err := t.upload(ctx, 0, o.size)
+			if err != nil {
+				return fmt.Errorf("%s: preparing download files: %w", t.name(), err)
+			}
+			seed = append(seed, id)
+		}
+	}
+	res := &benchResult{latencies: make([]time.Duration, 0, o.count)}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for worker := range min(o.concurrency, o.count) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if i >= int64(o.count) {
+					return
+				}
+				t0 := time.Now()
+				if o.op == "upload" {
+					id, err := t.upload(ctx, worker, o.size)
+					res.record(time.Since(t0), o.size, id, err)
+					continue
+				}
+				n, err := t.download(ctx, worker, seed[int(i)%len(seed)])
+				res.record(time.Since(t0), n, "", err)
+			}
+		})
+	}
+	wg.Wait()
+	printBench(w, o.benchOptions, res, time.Since(start))
+	if !o.keep {
+		ids := make(chan string)
+		var dw sync.WaitGroup
+		for range o.concurrency {
+			dw.Go(func() {
+				for id := range ids {
+					t.remove(context.WithoutCancel(ctx), id)
+				}
+			})
+		}
+		for _, id := range append(seed, res.created...) {
+			ids <- id
+		}
+		close(ids)
+		dw.Wait()
+	}
+	if res.failed > 0 {
+		return fmt.Errorf("%s: %d of %d operations failed, first: %w", t.name(), res.failed, o.count, res.firstErr)
+	}
+	return ctx.Err()
+}
+
+// grpcTarget runs the operations over gRPC, worker i on connection
+// i % --conns, each worker with its own chunk buffer.
+type grpcTarget struct {
+	conns []*grpc.ClientConn
+	key   string
+	bufs  sync.Pool
+}
+
+// benchChunk is the gRPC content chunk size (bytes), the API's maximum.
+const benchChunk = 2 << 20
+
+func newGRPCTarget(o apiBenchOptions) (*grpcTarget, error) {
+	creds := insecure.NewCredentials()
+	if o.tls {
+		creds = credentials.NewTLS(&tls.Config{InsecureSkipVerify: o.insecure})
+	}
+	t := &grpcTarget{key: o.key, bufs: sync.Pool{New: func() any { b := make([]byte, benchChunk); return &b }}}
+	for range o.conns {
+		c, err := grpc.NewClient(o.grpcAddr, grpc.WithTransportCredentials(creds),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(benchChunk+64<<10)))
+		if err != nil {
+			t.close()
+			return nil, err
+		}
+		t.conns = append(t.conns, c)
+	}
+	return t, nil
+}
+
+func (t *grpcTarget) name() string { return "grpc" }
+
+func (t *grpcTarget) close() {
+	for _, c := range t.conns {
+		c.Close()
+	}
+}
+
+func (t *grpcTarget) client(w int) fastdfsv1.FileServiceClient {
+	return fastdfsv1.NewFileServiceClient(t.conns[w%len(t.conns)])
+}
+
+func (t *grpcTarget) ctx(ctx context.Context) context.Context {
+	if t.key == "" {
+		return ctx
+	}
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+t.key)
+}
+
+func (t *grpcTarget) upload(ctx context.Context, w int, size int64) (string, error) {
+	st, err := t.client(w).UploadFile(t.ctx(ctx))
+	if err != nil {
+		return "", err
+	}
+	spec := &fastdfsv1.UploadSpec{Size: size, Ext: "bin"}
+	if err := st.Send(&fastdfsv1.UploadFileRequest{Data: &fastdfsv1.UploadFileRequest_Spec{Spec: spec}}); err != nil {
+		_, err = st.CloseAndRecv()
+		return "", err
+	}
+	bp := t.bufs.Get().(*[]byte)
+	defer t.bufs.Put(bp)
+	src := &patternReader{n: size}
+	chunk := &fastdfsv1.UploadFileRequest_Chunk{}
+	msg := &fastdfsv1.UploadFileRequest{Data: chunk}
+	for {
+		n, rerr := io.ReadFull(src, *bp)
+		if n > 0 {
+			chunk.Chunk = (*bp)[:n]
+			if err := st.Send(msg); err != nil {
+				break // the server ended the call; CloseAndRecv says why
+			}
+		}
+		if rerr != nil {
+			break
+		}
+	}
+	resp, err := st.CloseAndRecv()
+	if err != nil {
+		return "", err
+	}
+	return resp.GetFileId(), nil
+}
+
+func (t *grpcTarget) download(ctx context.Context, w int, id string) (int64, error) {
+	st, err := t.client(w).DownloadFile(t.ctx(ctx), &fastdfsv1.DownloadFileRequest{FileId: id})
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	m := &fastdfsv1.DownloadFileResponse{}
+	for {
+		if err := st.RecvMsg(m); err == io.EOF {
+			return n, nil
+		} else if err != nil {
+			return n, err
+		}
+		n += int64(len(m.GetChunk()))
+	}
+}
+
+func (t *grpcTarget) remove(ctx context.Context, id string) error {
+	_, err := t.client(0).DeleteFile(t.ctx(ctx), &fastdfsv1.DeleteFileRequest{FileId: id})
+	return err
+}
+
+// restTarget runs the operations over the REST raw routes.
+type restTarget struct {
+	base string
+	key  string
+	hc   *http.Client
+}
+
+func newRESTTarget(o apiBenchOptions) *restTarget {
+	tr := &http.Transport{
+		MaxIdleConnsPerHost: o.concurrency,
+		DisableCompression:  true,
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: o.insecure},
+	}
+	return &restTarget{base: strings.TrimSuffix(o.restURL, "/"), key: o.key, hc: &http.Client{Transport: tr}}
+}
+
+func (t *restTarget) name() string { return "rest" }
+
+func (t *restTarget) close() { t.hc.CloseIdleConnections() }
+
+func (t *restTarget) do(req *http.Request, want int) (*http.Response, error) {
+	if t.key != "" {
+		req.Header.Set("Authorization", "Bearer "+t.key)
+	}
+	resp, err := t.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != want {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s %s: %s: %s", req.Method, req.URL.Path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	return resp, nil
+}
+
+func (t *restTarget) upload(ctx context.Context, _ int, size int64) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", t.base+"/v1/files?ext=bin", &patternReader{n: size})
+	if err != nil {
+		return "", err
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := t.do(req, http.StatusCreated)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var r struct {
+		FileID string `json:"fileId"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&r); err != nil {
+		return "", err
+	}
+	return r.FileID, nil
+}
+
+func (t *restTarget) download(ctx context.Context, _ int, id string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", t.base+"/v1/files/"+id+":download", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := t.do(req, http.StatusOK)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	return io.Copy(io.Discard, resp.Body)
+}
+
+func (t *restTarget) remove(ctx context.Context, id string) error {
+	req, err := http.NewRequestWithContext(ctx, "DELETE", t.base+"/v1/files/"+id, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := t.do(req, http.StatusOK)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+func init() { rootCmd.AddCommand(newBenchAPICmd()) }

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fdfsgo/fdfs/server/config"
+	"github.com/fdfsgo/fdfs/server/gateway"
+	"github.com/fdfsgo/fdfs/tests/cluster/localcluster"
+)
+
+// devGateway is the API gateway of `fdfs dev`: gRPC and REST in front of
+// the dev cluster, with authentication off.
+type devGateway struct {
+	enabled    bool
+	grpcListen string
+	httpListen string
+	gw         *gateway.Gateway
+}
+
+func addDevGatewayFlags(cmd *cobra.Command) *devGateway {
+	d := &devGateway{}
+	cmd.Flags().BoolVar(&d.enabled, "gateway", true, "also run the gRPC/REST API gateway (authentication off)")
+	cmd.Flags().StringVar(&d.grpcListen, "grpc-listen", "", "gateway gRPC address (default <base-ip>:9090)")
+	cmd.Flags().StringVar(&d.httpListen, "http-listen", "", "gateway REST address (default <base-ip>:8080)")
+	return d
+}
+
+// start runs the gateway in front of c.
+func (d *devGateway) start(c *localcluster.Cluster, log *slog.Logger) error {
+	if !d.enabled {
+		return nil
+	}
+	// On the tracker's loopback address by default, so that dev clusters
+	// on different --base-ip addresses do not collide.
+	if d.grpcListen == "" {
+		d.grpcListen = net.JoinHostPort(c.Tracker.IP, "9090")
+	}
+	if d.httpListen == "" {
+		d.httpListen = net.JoinHostPort(c.Tracker.IP, "8080")
+	}
+	cfg := &config.Config{
+		Trackers:     []string{c.Tracker.Addr()},
+		GRPCListen:   d.grpcListen,
+		HTTPListen:   d.httpListen,
+		AuthDisabled: true,
+	}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("dev gateway: %w", err)
+	}
+	gw, err := gateway.New(gateway.Options{Config: cfg, Log: log.With("node", "gateway"), OpenAPI: openAPISpec()})
+	if err != nil {
+		return fmt.Errorf("dev gateway: %w", err)
+	}
+	gw.Serve()
+	d.gw = gw
+	return nil
+}
+
+func (d *devGateway) printBanner(w io.Writer) {
+	if d.gw == nil {
+		return
+	}
+	base := d.gw.HTTPURL()
+	fmt.Fprintf(w, "\nAPI gateway (no authentication in dev):\n\n")
+	fmt.Fprintf(w, "  gRPC      %s   (grpcurl -plaintext %s list)\n", d.gw.GRPCAddr(), d.gw.GRPCAddr())
+	fmt.Fprintf(w, "  REST      %s   (OpenAPI: %s/openapi.json, metrics: %s/metrics)\n", base, base, base)
+	fmt.Fprintf(w, "\n  curl --data-binary @README.md '%s/v1/files?ext=md'\n", base)
+	fmt.Fprintf(w, "  curl -O -J '%s/v1/files/<file-id>:download'\n", base)
+	fmt.Fprintf(w, "  curl '%s/v1/files/<file-id>'\n", base)
+}
+
+// stop shuts the gateway down, letting transfers in flight finish for a
+// few seconds.
+func (d *devGateway) stop() error {
+	if d.gw == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return d.gw.Shutdown(ctx)
+}

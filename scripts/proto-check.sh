@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Checks the API definitions in proto/: buf lint (STANDARD), buf format, and
+# that the committed generated code (gen/, openapi/) matches what buf generate
+# produces from proto/ now. Any drift fails: run scripts/gen.sh (make gen) and
+# commit the result.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/tools.sh
+export PATH=$PWD/.cache/bin:$PATH
+
+buf lint
+buf format -d --exit-code proto
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+bash scripts/gen.sh "$tmp"
+drift=0
+for dir in gen openapi; do
+  if ! diff -r "$tmp/$dir" "$dir"; then
+    drift=1
+  fi
+done
+if [ "$drift" != 0 ]; then
+  echo "proto-check: gen/ or openapi/ differ from proto/; run scripts/gen.sh and commit the result" >&2
+  exit 1
+fi

@@ -1,0 +1,341 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+)
+
+// Defaults applied by Parse to fields the file leaves unset.
+const (
+	DefaultGRPCListen           = "127.0.0.1:9090"
+	DefaultHTTPListen           = "127.0.0.1:8080"
+	DefaultMaxUploadSize        = 64 << 30 // bytes
+	DefaultMaxConcurrentStreams = 256      // per connection
+	DefaultRequestTimeout       = time.Minute
+	DefaultIOTimeout            = time.Minute
+	DefaultHeaderTimeout        = 10 * time.Second
+	DefaultIdleTimeout          = 2 * time.Minute
+	DefaultShutdownTimeout      = 5 * time.Minute
+	DefaultMaxIdlePerHost       = 64
+)
+
+// Mode is what an API key may do.
+type Mode string
+
+// The two modes of an API key.
+const (
+	ReadOnly  Mode = "ro" // downloads, file info, metadata, listings
+	ReadWrite Mode = "rw" // everything
+)
+
+// Config is a parsed gateway.yaml.
+type Config struct {
+	// Trackers are "host:port" tracker addresses. Either Trackers or
+	// ClientConf must be set; Trackers wins for the addresses when both are.
+	Trackers []string `yaml:"trackers"`
+	// ClientConf is an upstream client.conf (tracker_server, timeouts),
+	// relative to the directory of gateway.yaml.
+	ClientConf string `yaml:"client_conf"`
+	// ConnectTimeout and NetworkTimeout are the FastDFS client's timeouts
+	// (per TCP connect; per I/O step of a request or a 4 MiB chunk). Unset,
+	// they come from client.conf, else from the client's defaults (30 s).
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	NetworkTimeout time.Duration `yaml:"network_timeout"`
+	// MaxIdlePerHost is how many idle connections to each tracker and
+	// storage the gateway keeps for reuse. Concurrent requests beyond it
+	// dial and close connections, which costs more than the request.
+	MaxIdlePerHost int `yaml:"max_idle_per_host"`
+
+	// GRPCListen and HTTPListen are the "host:port" the gRPC server and the
+	// REST server listen on (port 0 = ephemeral).
+	GRPCListen string `yaml:"grpc_listen"`
+	HTTPListen string `yaml:"http_listen"`
+
+	TLS TLS `yaml:"tls"`
+
+	// APIKeys may call the gateway; at least one is required, except for
+	// the gateway of `fdfs dev`, which sets AuthDisabled.
+	APIKeys []APIKey `yaml:"api_keys"`
+	// AuthDisabled lets every request in. It cannot be set from the file.
+	AuthDisabled bool `yaml:"-"`
+
+	Limits Limits `yaml:"limits"`
+
+	// AccessLog logs one line per request (default true).
+	AccessLog *bool `yaml:"access_log"`
+	// LogLevel is debug, info, warn or error (default info).
+	LogLevel string `yaml:"log_level"`
+	// SpoolDir holds multipart uploads whose size is not known in advance
+	// until they are complete (default: the system temp directory).
+	SpoolDir string `yaml:"spool_dir"`
+}
+
+// TLS enables TLS on both listeners when CertFile and KeyFile are set.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" }
+
+// APIKey is one credential. Clients send it as "Authorization: Bearer
+// <key>" or "X-API-Key: <key>" (gRPC: the same names as metadata).
+type APIKey struct {
+	Name string `yaml:"name"` // shown in logs and metrics, never the key
+	// Key is the secret itself; KeyEnv names an environment variable
+	// holding it instead, so the file need not contain secrets.
+	Key    string `yaml:"key"`
+	KeyEnv string `yaml:"key_env"`
+	Mode   Mode   `yaml:"mode"` // ro or rw (default ro)
+}
+
+// Limits bound what one client can make the gateway do.
+type Limits struct {
+	// MaxUploadSize is the largest upload or append (bytes; "10GB").
+	MaxUploadSize Size `yaml:"max_upload_size"`
+	// MaxConcurrentStreams bounds the concurrent gRPC streams and HTTP/2
+	// streams of one connection.
+	MaxConcurrentStreams uint32 `yaml:"max_concurrent_streams"`
+	// RequestTimeout bounds unary calls (everything except transfers).
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// IOTimeout bounds each read or write step of a REST transfer, so a
+	// stalled client is dropped while a long healthy transfer is not.
+	IOTimeout time.Duration `yaml:"io_timeout"`
+	// HeaderTimeout bounds reading a request's headers; IdleTimeout
+	// closes idle keep-alive connections.
+	HeaderTimeout time.Duration `yaml:"header_timeout"`
+	IdleTimeout   time.Duration `yaml:"idle_timeout"`
+	// ShutdownTimeout is how long a graceful shutdown waits for requests
+	// and transfers in flight before closing them.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Size is a byte count written as in upstream .conf files ("256KB", "1GB",
+// "123").
+type Size int64
+
+// UnmarshalYAML accepts a number or a string with a unit.
+func (s *Size) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: a size must be a scalar", n.Line)
+	}
+	v, err := conf.ParseBytes(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	if v < 0 {
+		return fmt.Errorf("line %d: negative size %s", n.Line, n.Value)
+	}
+	*s = Size(v)
+	return nil
+}
+
+// maxFileSize bounds gateway.yaml (bytes); a bigger file is a mistake.
+const maxFileSize = 1 << 20
+
+// Load reads and validates the file at path.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxFileSize)
+	}
+	c, err := Parse(data, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse parses and validates gateway.yaml content; relative paths in it
+// are resolved against dir.
+func Parse(data []byte, dir string) (*Config, error) {
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	for _, p := range []*string{&c.ClientConf, &c.TLS.CertFile, &c.TLS.KeyFile, &c.SpoolDir} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	for i := range c.APIKeys {
+		k := &c.APIKeys[i]
+		if k.KeyEnv != "" {
+			if k.Key != "" {
+				return nil, fmt.Errorf("api key %q: set key or key_env, not both", k.Name)
+			}
+			k.Key = os.Getenv(k.KeyEnv)
+			if k.Key == "" {
+				return nil, fmt.Errorf("api key %q: environment variable %s is empty", k.Name, k.KeyEnv)
+			}
+		}
+	}
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// SetDefaults fills unset fields with the defaults.
+func (c *Config) SetDefaults() {
+	setDefault(&c.GRPCListen, DefaultGRPCListen)
+	setDefault(&c.HTTPListen, DefaultHTTPListen)
+	setDefault(&c.LogLevel, "info")
+	setDefault(&c.MaxIdlePerHost, DefaultMaxIdlePerHost)
+	if c.AccessLog == nil {
+		on := true
+		c.AccessLog = &on
+	}
+	for i := range c.APIKeys {
+		setDefault(&c.APIKeys[i].Mode, ReadOnly)
+	}
+	l := &c.Limits
+	setDefault(&l.MaxUploadSize, DefaultMaxUploadSize)
+	setDefault(&l.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
+	setDefault(&l.RequestTimeout, DefaultRequestTimeout)
+	setDefault(&l.IOTimeout, DefaultIOTimeout)
+	setDefault(&l.HeaderTimeout, DefaultHeaderTimeout)
+	setDefault(&l.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&l.ShutdownTimeout, DefaultShutdownTimeout)
+}
+
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
+// Validate checks the configuration as a whole.
+func (c *Config) Validate() error {
+	if len(c.Trackers) == 0 && c.ClientConf == "" {
+		return errors.New("no cluster: set trackers or client_conf")
+	}
+	for _, t := range c.Trackers {
+		if _, err := client.ParseTrackerAddr(t); err != nil {
+			return fmt.Errorf("trackers: %w", err)
+		}
+	}
+	for name, addr := range map[string]string{"grpc_listen": c.GRPCListen, "http_listen": c.HTTPListen} {
+		if err := checkListen(addr); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if c.GRPCListen == c.HTTPListen && !hasPortZero(c.GRPCListen) {
+		return fmt.Errorf("grpc_listen and http_listen are both %s: use two ports", c.GRPCListen)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return errors.New("tls: set both cert_file and key_file")
+	}
+	if len(c.APIKeys) == 0 && !c.AuthDisabled {
+		return errors.New("api_keys: at least one key is required")
+	}
+	names := make(map[string]bool)
+	keys := make(map[string]bool)
+	for _, k := range c.APIKeys {
+		switch {
+		case k.Name == "":
+			return errors.New("api_keys: every key needs a name")
+		case names[k.Name]:
+			return fmt.Errorf("api key %q: duplicate name", k.Name)
+		case len(k.Key) < MinKeyLength:
+			return fmt.Errorf("api key %q: the key must have at least %d characters", k.Name, MinKeyLength)
+		case keys[k.Key]:
+			return fmt.Errorf("api key %q: the same key is listed twice", k.Name)
+		case k.Mode != ReadOnly && k.Mode != ReadWrite:
+			return fmt.Errorf("api key %q: mode %q, want ro or rw", k.Name, k.Mode)
+		}
+		names[k.Name], keys[k.Key] = true, true
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.MaxIdlePerHost < 0 {
+		return fmt.Errorf("max_idle_per_host: negative %d", c.MaxIdlePerHost)
+	}
+	l := c.Limits
+	for name, d := range map[string]time.Duration{
+		"connect_timeout": c.ConnectTimeout, "network_timeout": c.NetworkTimeout,
+		"limits.request_timeout": l.RequestTimeout, "limits.io_timeout": l.IOTimeout,
+		"limits.header_timeout": l.HeaderTimeout, "limits.idle_timeout": l.IdleTimeout,
+		"limits.shutdown_timeout": l.ShutdownTimeout,
+	} {
+		if d < 0 {
+			return fmt.Errorf("%s: negative duration %v", name, d)
+		}
+	}
+	return nil
+}
+
+// MinKeyLength is the shortest accepted API key (characters); shorter
+// ones are too easy to guess.
+const MinKeyLength = 16
+
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("bad port %q", port)
+	}
+	return nil
+}
+
+func hasPortZero(addr string) bool {
+	_, port, _ := net.SplitHostPort(addr)
+	return port == "0"
+}
+
+// ClientConfig is the FastDFS client configuration: client.conf when set,
+// with Trackers and the timeouts of gateway.yaml taking precedence.
+func (c *Config) ClientConfig() (client.Config, error) {
+	var cc client.Config
+	if c.ClientConf != "" {
+		f, err := conf.LoadClient(c.ClientConf)
+		if err != nil {
+			return cc, err
+		}
+		cc = client.ConfigFromConf(f)
+	}
+	if len(c.Trackers) > 0 {
+		cc.Trackers = c.Trackers
+	}
+	if len(cc.Trackers) == 0 {
+		return cc, fmt.Errorf("%s: no tracker_server", c.ClientConf)
+	}
+	if c.ConnectTimeout > 0 {
+		cc.ConnectTimeout = c.ConnectTimeout
+	}
+	if c.NetworkTimeout > 0 {
+		cc.NetworkTimeout = c.NetworkTimeout
+	}
+	cc.MaxIdlePerHost = c.MaxIdlePerHost
+	return cc, nil
+}

@@ -1,0 +1,118 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const goodKey = "0123456789abcdef0123"
+
+func TestParse(t *testing.T) {
+	t.Setenv("FDFS_TEST_GW_KEY", "env-secret-0123456789")
+	c, err := Parse([]byte(`
+trackers: ["127.0.0.2:22122", "127.0.0.3"]
+grpc_listen: 0.0.0.0:9443
+http_listen: 0.0.0.0:8443
+network_timeout: 45s
+tls: {cert_file: certs/gw.pem, key_file: /etc/gw.key}
+api_keys:
+  - {name: ci, key: `+goodKey+`, mode: rw}
+  - {name: viewer, key_env: FDFS_TEST_GW_KEY}
+limits:
+  max_upload_size: 2GB
+  io_timeout: 90s
+  max_concurrent_streams: 10
+access_log: false
+`), "/srv/gw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TLS.CertFile != "/srv/gw/certs/gw.pem" || c.TLS.KeyFile != "/etc/gw.key" || !c.TLS.Enabled() {
+		t.Errorf("tls = %+v", c.TLS)
+	}
+	if c.APIKeys[0].Mode != ReadWrite || c.APIKeys[1].Mode != ReadOnly || c.APIKeys[1].Key != "env-secret-0123456789" {
+		t.Errorf("keys = %+v", c.APIKeys)
+	}
+	l := c.Limits
+	if l.MaxUploadSize != 2<<30 || l.IOTimeout != 90*time.Second || l.MaxConcurrentStreams != 10 {
+		t.Errorf("limits = %+v", l)
+	}
+	if l.RequestTimeout != DefaultRequestTimeout || l.ShutdownTimeout != DefaultShutdownTimeout {
+		t.Errorf("defaults not applied: %+v", l)
+	}
+	if *c.AccessLog || c.LogLevel != "info" {
+		t.Errorf("access_log %v, log_level %q", *c.AccessLog, c.LogLevel)
+	}
+	cc, err := c.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cc.Trackers) != 2 || cc.NetworkTimeout != 45*time.Second || cc.ConnectTimeout != 0 {
+		t.Errorf("client config = %+v", cc)
+	}
+}
+
+func TestClientConf(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "client.conf"), []byte("tracker_server = 127.0.0.9:22122\nnetwork_timeout = 7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(path, []byte("client_conf: client.conf\napi_keys: [{name: a, key: "+goodKey+"}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GRPCListen != DefaultGRPCListen || c.HTTPListen != DefaultHTTPListen {
+		t.Errorf("listen defaults: %s %s", c.GRPCListen, c.HTTPListen)
+	}
+	cc, err := c.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cc.Trackers) != 1 || cc.Trackers[0] != "127.0.0.9:22122" || cc.NetworkTimeout != 7*time.Second {
+		t.Errorf("client config = %+v", cc)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	key := "api_keys: [{name: a, key: " + goodKey + "}]\n"
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"no cluster", key, "no cluster"},
+		{"no keys", "trackers: [a:1]\n", "at least one key"},
+		{"unknown field", "trackers: [a:1]\n" + key + "tracker: b\n", "not found"},
+		{"short key", "trackers: [a:1]\napi_keys: [{name: a, key: short}]\n", "at least 16"},
+		{"bad mode", "trackers: [a:1]\napi_keys: [{name: a, key: " + goodKey + ", mode: admin}]\n", "mode"},
+		{"duplicate name", "trackers: [a:1]\napi_keys: [{name: a, key: " + goodKey + "}, {name: a, key: " + goodKey + "x}]\n", "duplicate"},
+		{"duplicate key", "trackers: [a:1]\napi_keys: [{name: a, key: " + goodKey + "}, {name: b, key: " + goodKey + "}]\n", "twice"},
+		{"same port", "trackers: [a:1]\n" + key + "grpc_listen: :9000\nhttp_listen: :9000\n", "two ports"},
+		{"bad listen", "trackers: [a:1]\n" + key + "grpc_listen: 9000\n", "grpc_listen"},
+		{"half tls", "trackers: [a:1]\n" + key + "tls: {cert_file: a.pem}\n", "tls"},
+		{"bad size", "trackers: [a:1]\n" + key + "limits: {max_upload_size: lots}\n", "line"},
+		{"bad duration", "trackers: [a:1]\n" + key + "limits: {io_timeout: soon}\n", "time.Duration"},
+		{"negative duration", "trackers: [a:1]\n" + key + "limits: {io_timeout: -1s}\n", "negative"},
+		{"bad level", "trackers: [a:1]\n" + key + "log_level: loud\n", "log_level"},
+		{"empty env", "trackers: [a:1]\napi_keys: [{name: a, key_env: FDFS_TEST_GW_UNSET}]\n", "empty"},
+		{"bad tracker", "trackers: [\"a:b:c\"]\n" + key, "trackers"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml), "/")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestAuthDisabled(t *testing.T) {
+	c := &Config{Trackers: []string{"127.0.0.2:22122"}, AuthDisabled: true}
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,21 @@
+// Package gateway assembles the fastdfs.v1 API server behind `fdfs
+// gateway` and `fdfs dev`:
+//
+//   - a gRPC server (its own port) with FileService and ClusterService
+//     (server/grpcapi), grpc.health.v1 and server reflection, behind
+//     interceptors for request IDs and access logs, API keys
+//     (server/auth), the upload size limit and the unary timeout, and a
+//     stats handler for the Prometheus metrics (server/metrics);
+//   - an HTTP server (a second port) with the grpc-gateway JSON routes, the
+//     raw-byte routes of server/rest next to them on the same
+//     runtime.ServeMux, /openapi.json, /metrics and /healthz.
+//
+// The JSON routes reach the services through a client connection to a
+// second, in-memory gRPC server that has no listener of its own: requests
+// are authenticated once, by the HTTP middleware, and a client on the
+// network cannot bypass it.
+//
+// Shutdown is graceful: health turns NOT_SERVING, the listeners close and
+// requests in flight, transfers included, finish within
+// limits.shutdown_timeout before the remaining connections are closed.
+package gateway

@@ -1,0 +1,347 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
+	"github.com/fdfsgo/fdfs/server/auth"
+	"github.com/fdfsgo/fdfs/server/config"
+	"github.com/fdfsgo/fdfs/server/grpcapi"
+	"github.com/fdfsgo/fdfs/server/metrics"
+)
+
+// maxRecvMsgSize bounds one gRPC message (bytes): a content chunk of at
+// most grpcapi.MaxChunkSize plus room for the spec and framing.
+const maxRecvMsgSize = grpcapi.MaxChunkSize + 64<<10
+
+// grpcBufferSize is the gRPC server's per-connection read and write buffer
+// (bytes).
+const grpcBufferSize = 1 << 20
+
+// Options configure a Gateway.
+type Options struct {
+	Config *config.Config
+	// Client is the FastDFS client to use; nil builds one from Config
+	// (and Close closes it).
+	Client *client.Client
+	// Log receives the server log and, when enabled, the access log; nil
+	// discards.
+	Log *slog.Logger
+	// OpenAPI is the OpenAPI (Swagger 2.0) document of the JSON routes;
+	// the raw routes are added to it and the result is served at
+	// /openapi.json. nil serves only the raw routes.
+	OpenAPI []byte
+	// GRPC holds the services' options beyond Client and Log (download
+	// URLs, anti-steal tokens).
+	GRPC grpcapi.Options
+}
+
+// Gateway is a running API server.
+type Gateway struct {
+	cfg        *config.Config
+	log        *slog.Logger
+	cl         *client.Client
+	ownsClient bool
+	auth       *auth.Authenticator
+	metrics    *metrics.Metrics
+	health     *health.Server
+
+	grpcServer  *grpc.Server
+	innerServer *grpc.Server // behind the JSON routes, no listener
+	innerLis    *bufconn.Listener
+	innerConn   *grpc.ClientConn
+	httpServer  *http.Server
+
+	grpcLis, httpLis net.Listener
+	tls              bool
+
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// New builds the gateway and binds both listeners; Serve starts serving.
+func New(opt Options) (g *Gateway, err error) {
+	cfg := opt.Config
+	if cfg == nil {
+		return nil, errors.New("gateway: no config")
+	}
+	log := opt.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	g = &Gateway{cfg: cfg, log: log, cl: opt.Client, metrics: metrics.New(), health: health.NewServer()}
+	defer func() {
+		if err != nil {
+			g.Close()
+		}
+	}()
+	if g.cl == nil {
+		cc, err := cfg.ClientConfig()
+		if err != nil {
+			return nil, err
+		}
+		if g.cl, err = client.New(cc); err != nil {
+			return nil, err
+		}
+		g.ownsClient = true
+	}
+	if g.auth, err = newAuthenticator(cfg); err != nil {
+		return nil, err
+	}
+	var tlsConf *tls.Config
+	if cfg.TLS.Enabled() {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		g.tls = true
+	}
+
+	svc := opt.GRPC
+	svc.Client, svc.Log = g.cl, log
+	g.grpcServer = g.newGRPCServer(tlsConf)
+	grpcapi.Register(g.grpcServer, svc)
+	healthpb.RegisterHealthServer(g.grpcServer, g.health)
+	reflection.Register(g.grpcServer)
+	g.metrics.SetGRPCMethods(g.grpcServer)
+
+	if err := g.startInner(svc); err != nil {
+		return nil, err
+	}
+	handler, err := g.newHTTPHandler(opt.OpenAPI)
+	if err != nil {
+		return nil, err
+	}
+	g.httpServer = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.Limits.HeaderTimeout,
+		IdleTimeout:       cfg.Limits.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		TLSConfig:         tlsConf,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: int(cfg.Limits.MaxConcurrentStreams)},
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	if g.grpcLis, err = net.Listen("tcp", cfg.GRPCListen); err != nil {
+		return nil, fmt.Errorf("grpc_listen: %w", err)
+	}
+	if g.httpLis, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
+		return nil, fmt.Errorf("http_listen: %w", err)
+	}
+	return g, nil
+}
+
+func newAuthenticator(cfg *config.Config) (*auth.Authenticator, error) {
+	if cfg.AuthDisabled {
+		return auth.Disabled(), nil
+	}
+	keys := make([]auth.Key, len(cfg.APIKeys))
+	for i, k := range cfg.APIKeys {
+		keys[i] = auth.Key{Name: k.Name, Secret: k.Key, Write: k.Mode == config.ReadWrite}
+	}
+	return auth.New(keys)
+}
+
+func (g *Gateway) newGRPCServer(tlsConf *tls.Config) *grpc.Server {
+	l := g.cfg.Limits
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(maxRecvMsgSize),
+		grpc.MaxConcurrentStreams(l.MaxConcurrentStreams),
+		// Content moves in 2 MiB messages of 16 KiB HTTP/2 frames: big
+		// socket buffers turn a message into a few syscalls, not 64.
+		grpc.WriteBufferSize(grpcBufferSize),
+		grpc.ReadBufferSize(grpcBufferSize),
+		grpc.StatsHandler(g.metrics.StatsHandler()),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: l.IdleTimeout}),
+		grpc.ChainUnaryInterceptor(g.logUnary, g.auth.UnaryInterceptor(), g.timeoutUnary),
+		grpc.ChainStreamInterceptor(g.logStream, g.auth.StreamInterceptor(), g.limitStream),
+	}
+	if tlsConf != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsConf)))
+	}
+	return grpc.NewServer(opts...)
+}
+
+// startInner runs the in-memory gRPC server the JSON routes call. It has
+// no auth interceptor: the HTTP middleware authenticated the request.
+func (g *Gateway) startInner(svc grpcapi.Options) error {
+	g.innerServer = grpc.NewServer(
+		grpc.MaxRecvMsgSize(maxRecvMsgSize),
+		grpc.ChainUnaryInterceptor(g.timeoutUnary),
+	)
+	grpcapi.Register(g.innerServer, svc)
+	healthpb.RegisterHealthServer(g.innerServer, g.health)
+	// 1 MiB of in-memory socket buffer per direction.
+	g.innerLis = bufconn.Listen(1 << 20)
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		g.innerServer.Serve(g.innerLis)
+	}()
+	conn, err := grpc.NewClient("passthrough:///fdfs-gateway-inner",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return g.innerLis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvMsgSize)),
+	)
+	if err != nil {
+		return fmt.Errorf("gateway: inner connection: %w", err)
+	}
+	g.innerConn = conn
+	return nil
+}
+
+// registerJSONRoutes adds the generated grpc-gateway routes to mux.
+func (g *Gateway) registerJSONRoutes(mux *runtime.ServeMux) error {
+	ctx := context.Background()
+	if err := fastdfsv1.RegisterFileServiceHandler(ctx, mux, g.innerConn); err != nil {
+		return err
+	}
+	return fastdfsv1.RegisterClusterServiceHandler(ctx, mux, g.innerConn)
+}
+
+// Serve serves both listeners in the background.
+func (g *Gateway) Serve() {
+	g.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	for _, name := range []string{fastdfsv1.FileService_ServiceDesc.ServiceName, fastdfsv1.ClusterService_ServiceDesc.ServiceName} {
+		g.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	g.wg.Add(2)
+	go func() {
+		defer g.wg.Done()
+		if err := g.grpcServer.Serve(g.grpcLis); err != nil {
+			g.log.Error("grpc server", "err", err)
+		}
+	}()
+	go func() {
+		defer g.wg.Done()
+		var err error
+		if g.tls {
+			// ServeTLS adds HTTP/2 ("h2") to the TLS configuration.
+			err = g.httpServer.ServeTLS(g.httpLis, "", "")
+		} else {
+			err = g.httpServer.Serve(g.httpLis)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			g.log.Error("http server", "err", err)
+		}
+	}()
+}
+
+// GRPCAddr is the "host:port" the gRPC server listens on.
+func (g *Gateway) GRPCAddr() string { return g.grpcLis.Addr().String() }
+
+// HTTPAddr is the "host:port" the HTTP server listens on.
+func (g *Gateway) HTTPAddr() string { return g.httpLis.Addr().String() }
+
+// HTTPURL is the base URL of the REST API, e.g. "http://127.0.0.1:8080".
+func (g *Gateway) HTTPURL() string {
+	scheme := "http"
+	if g.tls {
+		scheme = "https"
+	}
+	return scheme + "://" + g.HTTPAddr()
+}
+
+// Metrics returns the gateway's metrics.
+func (g *Gateway) Metrics() *metrics.Metrics { return g.metrics }
+
+// Shutdown stops the gateway gracefully: health turns NOT_SERVING, no new
+// connection or call is accepted, and calls and transfers in flight may
+// finish until ctx ends; then whatever is left is closed.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.stopOnce.Do(func() { g.stopErr = g.shutdown(ctx) })
+	return g.stopErr
+}
+
+// Close stops the gateway at once, breaking calls in flight.
+func (g *Gateway) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return g.Shutdown(ctx)
+}
+
+func (g *Gateway) shutdown(ctx context.Context) error {
+	g.health.Shutdown()
+	var errs []error
+	var wg sync.WaitGroup
+	if g.httpServer != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := g.httpServer.Shutdown(ctx); err != nil {
+				g.httpServer.Close()
+			}
+		}()
+	}
+	if g.grpcServer != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stopGRPC(ctx, g.grpcServer)
+		}()
+	}
+	wg.Wait()
+	// The inner server served the JSON routes, which are done now.
+	if g.innerConn != nil {
+		errs = append(errs, g.innerConn.Close())
+	}
+	if g.innerServer != nil {
+		g.innerServer.Stop()
+	}
+	// Listeners of a gateway that never served are still open.
+	for _, l := range []net.Listener{g.grpcLis, g.httpLis} {
+		if l != nil {
+			l.Close()
+		}
+	}
+	g.wg.Wait()
+	if g.ownsClient && g.cl != nil {
+		errs = append(errs, g.cl.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// stopGRPC stops s gracefully, or at once when ctx ends first.
+func stopGRPC(ctx context.Context, s *grpc.Server) {
+	done := make(chan struct{})
+	go func() {
+		s.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.Stop()
+		<-done
+	}
+}
+
+// timeoutUnary bounds unary calls by limits.request_timeout.
+func (g *Gateway) timeoutUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if d := g.cfg.Limits.RequestTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	return handler(ctx, req)
+}

@@ -1,0 +1,123 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
+)
+
+// requestIDHeader is the HTTP header and gRPC metadata key of request IDs.
+const requestIDHeader = "x-request-id"
+
+// grpcRequestID returns the caller's request ID (if it is sane) or a new
+// one, and sends it back in the response headers.
+func grpcRequestID(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	id := ""
+	if v := md.Get(requestIDHeader); len(v) > 0 && validRequestID(v[0]) {
+		id = v[0]
+	} else {
+		id = newRequestID()
+	}
+	grpc.SetHeader(ctx, metadata.Pairs(requestIDHeader, id))
+	return id
+}
+
+func (g *Gateway) logCall(ctx context.Context, method, id string, start time.Time, err error) {
+	if !*g.cfg.AccessLog {
+		return
+	}
+	attrs := []any{"proto", "grpc", "method", method, "request_id", id,
+		"code", status.Code(err).String(), "duration", time.Since(start)}
+	if p, ok := peer.FromContext(ctx); ok {
+		attrs = append(attrs, "remote", p.Addr.String())
+	}
+	if err != nil {
+		attrs = append(attrs, "err", status.Convert(err).Message())
+	}
+	g.log.Info("access", attrs...)
+}
+
+// logUnary gives each unary call a request ID and an access log line.
+func (g *Gateway) logUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	id := grpcRequestID(ctx)
+	ctx = withRequestID(ctx, id)
+	resp, err := handler(ctx, req)
+	g.logCall(ctx, info.FullMethod, id, start, err)
+	return resp, err
+}
+
+// logStream gives each streaming call a request ID and an access log line.
+func (g *Gateway) logStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	start := time.Now()
+	ctx := ss.Context()
+	id := grpcRequestID(ctx)
+	err := handler(srv, &wrappedStream{ServerStream: ss, ctx: withRequestID(ctx, id)})
+	g.logCall(ctx, info.FullMethod, id, start, err)
+	return err
+}
+
+// limitStream refuses client streams announcing more content than
+// limits.max_upload_size: every content stream states its exact size in
+// its first message, and grpcapi holds it to that size.
+func (g *Gateway) limitStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if max := int64(g.cfg.Limits.MaxUploadSize); max > 0 && info.IsClientStream {
+		ss = &limitedStream{ServerStream: ss, max: max}
+	}
+	return handler(srv, ss)
+}
+
+type limitedStream struct {
+	grpc.ServerStream
+	max     int64
+	checked bool
+}
+
+func (s *limitedStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil || s.checked {
+		return err
+	}
+	s.checked = true
+	var size int64
+	switch m := m.(type) {
+	case *fastdfsv1.UploadFileRequest:
+		size = m.GetSpec().GetSize()
+	case *fastdfsv1.AppendFileRequest:
+		size = m.GetSpec().GetSize()
+	case *fastdfsv1.ModifyFileRequest:
+		size = m.GetSpec().GetSize()
+	}
+	if size > s.max {
+		return status.Errorf(codes.ResourceExhausted, "content of %d bytes exceeds the upload limit of %d bytes", size, s.max)
+	}
+	return nil
+}
+
+// wrappedStream is a ServerStream with a replaced context.
+type wrappedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *wrappedStream) Context() context.Context { return s.ctx }
+
+type requestIDKey struct{}
+
+func withRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request ID of the call or HTTP request ctx belongs
+// to ("" if none).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}

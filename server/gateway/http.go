@@ -1,0 +1,246 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/fdfsgo/fdfs/server/auth"
+	"github.com/fdfsgo/fdfs/server/rest"
+)
+
+// maxJSONBody bounds the body of a JSON route (bytes); only the raw routes
+// take content.
+const maxJSONBody = 1 << 20
+
+// newHTTPHandler builds the HTTP side: public /metrics, /openapi.json and
+// /healthz, and everything else on the grpc-gateway mux behind the API key
+// middleware, all wrapped in request IDs, access logs and metrics.
+func (g *Gateway) newHTTPHandler(spec []byte) (http.Handler, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithMiddlewares(g.routeMiddleware),
+		runtime.WithRoutingErrorHandler(routingError),
+		runtime.WithMetadata(func(ctx context.Context, _ *http.Request) metadata.MD {
+			return metadata.Pairs(requestIDHeader, RequestID(ctx))
+		}),
+	)
+	if err := g.registerJSONRoutes(mux); err != nil {
+		return nil, err
+	}
+	if _, err := rest.Register(mux, rest.Options{
+		Client:        g.cl,
+		MaxUploadSize: int64(g.cfg.Limits.MaxUploadSize),
+		IOTimeout:     g.cfg.Limits.IOTimeout,
+		SpoolDir:      g.cfg.SpoolDir,
+		Log:           g.log,
+	}); err != nil {
+		return nil, err
+	}
+	doc, err := openAPIDocument(spec)
+	if err != nil {
+		return nil, err
+	}
+	root := http.NewServeMux()
+	root.Handle("GET /metrics", g.metrics.Handler())
+	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(doc)
+	})
+	root.HandleFunc("GET /healthz", g.healthz)
+	root.Handle("/", g.auth.Middleware(mux))
+	return g.observe(root), nil
+}
+
+// rawRoutes are the patterns of the routes that stream content; the others
+// get a bounded body and the unary timeout.
+var rawRoutes = map[string]bool{rest.UploadPattern: true, rest.DownloadPattern: true, rest.AppendPattern: true}
+
+// routeMiddleware runs inside the mux once a route matched: it records the
+// route for the metrics and bounds the JSON routes.
+func (g *Gateway) routeMiddleware(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		route := ""
+		if p, ok := runtime.HTTPPattern(r.Context()); ok {
+			route = p.String()
+		}
+		if st, ok := r.Context().Value(stateKey{}).(*requestState); ok {
+			st.route = route
+			if p, ok := auth.FromContext(r.Context()); ok {
+				st.key = p.Name
+			}
+		}
+		if !rawRoutes[route] {
+			r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+			if d := g.cfg.Limits.RequestTimeout; d > 0 {
+				ctx, cancel := context.WithTimeout(r.Context(), d)
+				defer cancel()
+				r = r.WithContext(ctx)
+			}
+		}
+		next(w, r, params)
+	}
+}
+
+// routingError keeps the HTTP status of a routing failure: grpc-gateway
+// would turn 405 into 501 (codes.Unimplemented).
+func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, code int) {
+	if code == http.StatusMethodNotAllowed {
+		runtime.HTTPError(ctx, mux, m, w, r, &runtime.HTTPStatusError{
+			HTTPStatus: code,
+			Err:        status.Error(codes.Unimplemented, "method not allowed on this route"),
+		})
+		return
+	}
+	runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, code)
+}
+
+// healthz answers 200 while the gateway serves, 503 once it shuts down.
+func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {
+	resp, err := g.health.Check(r.Context(), &healthpb.HealthCheckRequest{})
+	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		http.Error(w, "NOT_SERVING", http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "SERVING\n")
+}
+
+type stateKey struct{}
+
+// requestState is what the outer middleware learns from the inner ones.
+type requestState struct {
+	route string // the matched route pattern, "" if none
+	key   string // the API key's name, "" if none was checked
+}
+
+// observe gives every request an ID (X-Request-Id, the client's if sane),
+// and records it in the metrics and the access log.
+func (g *Gateway) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		done := g.metrics.StartHTTP()
+		id := r.Header.Get(requestIDHeader)
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set(requestIDHeader, id)
+		st := &requestState{}
+		ctx := context.WithValue(withRequestID(r.Context(), id), stateKey{}, st)
+		body := &countingReader{r: r.Body}
+		r.Body = body
+		rec := &recorder{ResponseWriter: w}
+		defer func() {
+			code := rec.status
+			if code == 0 {
+				code = http.StatusOK
+			}
+			if p := recover(); p != nil {
+				// ErrAbortHandler: a transfer broke after its headers;
+				// status 0 marks it in the log and the metrics.
+				code = 0
+				defer panic(p)
+			}
+			done(st.route, code, body.n, rec.n)
+			if *g.cfg.AccessLog {
+				g.log.Info("access", "proto", "http", "method", r.Method, "path", r.URL.Path,
+					"route", st.route, "status", code, "request_id", id, "remote", r.RemoteAddr,
+					"bytes_in", body.n, "bytes_out", rec.n, "duration", time.Since(start),
+					"key", st.key)
+			}
+		}()
+		next.ServeHTTP(rec, r.WithContext(ctx))
+	})
+}
+
+// recorder captures a response's status and body size. It keeps the
+// ResponseWriter's ReadFrom (zero-copy downloads) and, through Unwrap,
+// its deadlines and flushing for http.ResponseController.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(p)
+	r.n += int64(n)
+	return n, err
+}
+
+func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{r.ResponseWriter}, src)
+	}
+	r.n += n
+	return n, err
+}
+
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// countingReader counts the bytes of a request body.
+type countingReader struct {
+	r io.ReadCloser
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingReader) Close() error { return c.r.Close() }
+
+// newRequestID returns 16 random hex digits.
+func newRequestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// validRequestID accepts a client's request ID of 1..128 characters of
+// [A-Za-z0-9._:-]; anything else is replaced, so logs stay clean.
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,129 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// openAPIDocument returns spec (a Swagger 2.0 document of the JSON routes,
+// or nil) with the raw routes and the API key security schemes added.
+func openAPIDocument(spec []byte) ([]byte, error) {
+	doc := map[string]any{
+		"swagger": "2.0",
+		"info":    map[string]any{"title": "fastdfs.v1", "version": "v1"},
+	}
+	if len(spec) > 0 {
+		if err := json.Unmarshal(spec, &doc); err != nil {
+			return nil, fmt.Errorf("openapi document: %w", err)
+		}
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	if paths == nil {
+		paths = map[string]any{}
+		doc["paths"] = paths
+	}
+	for p, item := range rawPaths() {
+		existing, _ := paths[p].(map[string]any)
+		if existing == nil {
+			existing = map[string]any{}
+			paths[p] = existing
+		}
+		for method, op := range item {
+			existing[method] = op
+		}
+	}
+	doc["securityDefinitions"] = map[string]any{
+		"bearer": map[string]any{"type": "apiKey", "in": "header", "name": "Authorization",
+			"description": `An API key as "Bearer <key>".`},
+		"apiKey": map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key"},
+	}
+	doc["security"] = []any{map[string]any{"bearer": []any{}}, map[string]any{"apiKey": []any{}}}
+	return json.MarshalIndent(doc, "", "  ")
+}
+
+// rawPaths documents the routes of server/rest.
+func rawPaths() map[string]map[string]any {
+	fileID := map[string]any{"name": "fileId", "in": "path", "required": true, "type": "string",
+		"description": `File ID, e.g. "group1/M00/00/00/wKgAAl9xyz.jpg" (slashes unescaped).`}
+	query := func(name, desc string) map[string]any {
+		return map[string]any{"name": name, "in": "query", "required": false, "type": "string", "description": desc}
+	}
+	errResp := map[string]any{"description": "An error (google.rpc.Status).", "schema": map[string]any{"$ref": "#/definitions/rpcStatus"}}
+	content := map[string]any{"name": "content", "in": "body", "required": true,
+		"description": "The content: a raw body (Content-Length, or chunked and then spooled to disk) or multipart/form-data with a part named \"file\".",
+		"schema":      map[string]any{"type": "string", "format": "binary"}}
+	download := func(head bool) map[string]any {
+		op := map[string]any{
+			"summary":     "Download a file, or one byte range of it (Range: bytes=a-b).",
+			"operationId": "FileService_DownloadRaw",
+			"tags":        []any{"FileService"},
+			"produces":    []any{"application/octet-stream"},
+			"parameters": []any{fileID,
+				query("filename", "Adds Content-Disposition: attachment with this file name."),
+				map[string]any{"name": "Range", "in": "header", "required": false, "type": "string"}},
+			"responses": map[string]any{
+				"200":     map[string]any{"description": "The file.", "schema": map[string]any{"type": "string", "format": "binary"}},
+				"206":     map[string]any{"description": "The requested range."},
+				"304":     map[string]any{"description": "Not modified (If-None-Match / If-Modified-Since)."},
+				"416":     map[string]any{"description": "The range starts past the end of the file."},
+				"default": errResp,
+			},
+		}
+		if head {
+			op["summary"] = "The headers of a download, without the body."
+			op["operationId"] = "FileService_HeadRaw"
+		}
+		return op
+	}
+	return map[string]map[string]any{
+		"/v1/files": {"post": map[string]any{
+			"summary":     "Upload a file (raw body or multipart/form-data).",
+			"operationId": "FileService_UploadRaw",
+			"tags":        []any{"FileService"},
+			"consumes":    []any{"application/octet-stream", "multipart/form-data"},
+			"parameters": []any{content,
+				query("group", "Group to store into; empty lets the tracker choose."),
+				query("ext", "File extension without the dot (at most 6 characters)."),
+				query("filename", "A file name whose extension is used when ext is not set."),
+				query("kind", "normal (default), appender or slave."),
+				query("master_file_id", "Master file ID of a slave file."),
+				query("prefix", "Prefix of a slave file's name, e.g. _150x150."),
+				query("meta.KEY", "Metadata: one parameter per key (meta.width=100)."),
+				query("size", "Multipart only: the file part's size, when the part has no Content-Length."),
+			},
+			"responses": map[string]any{
+				"201":     map[string]any{"description": "Stored.", "schema": object("fileId", "string", "size", "int64")},
+				"413":     map[string]any{"description": "Larger than limits.max_upload_size."},
+				"default": errResp,
+			},
+		}},
+		"/v1/files/{fileId}:download": {"get": download(false), "head": download(true)},
+		"/v1/files/{fileId}:append": {"post": map[string]any{
+			"summary":     "Append content to an appender file (raw body or multipart/form-data).",
+			"operationId": "FileService_AppendRaw",
+			"tags":        []any{"FileService"},
+			"consumes":    []any{"application/octet-stream", "multipart/form-data"},
+			"parameters":  []any{fileID, content},
+			"responses": map[string]any{
+				"200":     map[string]any{"description": "Appended.", "schema": object("size", "int64")},
+				"413":     map[string]any{"description": "Larger than limits.max_upload_size."},
+				"default": errResp,
+			},
+		}},
+	}
+}
+
+// object is the schema of a JSON object with the given (name, type)
+// properties; int64 is a string in proto3 JSON.
+func object(nameTypes ...string) map[string]any {
+	props := map[string]any{}
+	for i := 0; i+1 < len(nameTypes); i += 2 {
+		switch nameTypes[i+1] {
+		case "int64":
+			props[nameTypes[i]] = map[string]any{"type": "string", "format": "int64"}
+		default:
+			props[nameTypes[i]] = map[string]any{"type": nameTypes[i+1]}
+		}
+	}
+	return map[string]any{"type": "object", "properties": props}
+}

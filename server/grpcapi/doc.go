@@ -1,0 +1,16 @@
+// Package grpcapi implements the fastdfs.v1 gRPC services (FileService and
+// ClusterService, generated into gen/fastdfs/v1 from proto/) on top of the
+// client engine fdfsengine/client.
+//
+// File content is streamed straight through: an UploadFile, AppendFile or
+// ModifyFile stream is read chunk by chunk by the engine while it copies the
+// content to the storage server's socket, and DownloadFile sends the bytes
+// coming off the storage connection in chunks of at most DownloadChunkSize.
+// No file is ever held in memory; a stream uses at most one chunk of buffer.
+// Because the FastDFS upload commands carry the content size before the
+// content, the first message of a client stream must state the exact size.
+//
+// Every error leaves through ToStatus (errors.go), the one table that maps
+// the domain errors of package protocol (FastDFS status codes) and transport
+// failures to gRPC codes and google.rpc.ErrorInfo reasons.
+package grpcapi

@@ -1,0 +1,459 @@
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/fdfsengine/httptoken"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
+)
+
+// Options configure the services.
+type Options struct {
+	// Client is the engine every call goes through (required).
+	Client *client.Client
+	// Log receives one line per failed call; nil discards.
+	Log *slog.Logger
+
+	// HTTPBaseURL is the scheme and host of CreateDownloadUrl's URLs, e.g.
+	// "https://files.example.com"; empty means "http://<ip>:<HTTPPort>" of a
+	// storage server the tracker picks for reading the file.
+	HTTPBaseURL string
+	// HTTPPort is the storages' HTTP port (storage.conf http.server_port);
+	// 0 means 8888.
+	HTTPPort int
+	// URLWithoutGroup leaves the group out of the URL path (storage.conf
+	// url_have_group_name = false).
+	URLWithoutGroup bool
+	// TokenSecret enables anti-steal tokens in download URLs
+	// (http.anti_steal.secret_key); empty creates URLs without a token.
+	TokenSecret string
+	// TokenTTL is the token lifetime the storages check
+	// (http.anti_steal.token_ttl); it only sets expire_time in the reply.
+	TokenTTL time.Duration
+	// Now is the clock of the tokens; nil means time.Now.
+	Now func() time.Time
+}
+
+// Register registers FileService and ClusterService on s.
+func Register(s grpc.ServiceRegistrar, opts Options) {
+	fastdfsv1.RegisterFileServiceServer(s, NewFileService(opts))
+	fastdfsv1.RegisterClusterServiceServer(s, NewClusterService(opts))
+}
+
+// FileService implements fastdfsv1.FileServiceServer.
+type FileService struct {
+	fastdfsv1.UnimplementedFileServiceServer
+	cl   *client.Client
+	log  *slog.Logger
+	opts Options
+}
+
+// NewFileService returns the FileService of opts.Client.
+func NewFileService(opts Options) *FileService {
+	if opts.HTTPPort == 0 {
+		opts.HTTPPort = 8888
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &FileService{cl: opts.Client, log: logger(opts.Log), opts: opts}
+}
+
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
+// fail logs err and converts it with ToStatus.
+func (s *FileService) fail(op, fileID string, err error) error {
+	st := ToStatus(err, fileID)
+	s.log.Debug("grpc call failed", "op", op, "file_id", fileID, "err", err)
+	return st
+}
+
+// checkFileID validates a file ID locally, before anything reaches the
+// cluster.
+func checkFileID(id string) error {
+	if id == "" {
+		return invalid("file_id is required")
+	}
+	if _, _, err := client.DecodeFileID(id); err != nil {
+		return invalid(fmt.Sprintf("bad file_id %q: %v", id, err))
+	}
+	return nil
+}
+
+func checkSize(name string, v int64) error {
+	if v < 0 {
+		return invalid(fmt.Sprintf("%s must not be negative, got %d", name, v))
+	}
+	return nil
+}
+
+// UploadFile implements FileService.UploadFile.
+func (s *FileService) UploadFile(stream grpc.ClientStreamingServer[fastdfsv1.UploadFileRequest, fastdfsv1.UploadFileResponse]) error {
+	first, err := stream.Recv()
+	if err != nil {
+		return s.fail("upload", "", err)
+	}
+	spec := first.GetSpec()
+	if spec == nil {
+		return s.fail("upload", "", invalid("the first message must carry the spec"))
+	}
+	if err := checkUploadSpec(spec); err != nil {
+		return s.fail("upload", spec.GetMasterFileId(), err)
+	}
+	r := newChunkReader(spec.GetSize(), func() ([]byte, error) {
+		m, err := stream.Recv()
+		if err != nil {
+			return nil, err
+		}
+		if m.GetSpec() != nil {
+			return nil, invalid("only the first message may carry the spec")
+		}
+		return m.GetChunk(), nil
+	})
+	ctx := stream.Context()
+	opt := client.UploadOptions{Group: spec.GetGroup(), Ext: spec.GetExt(), Meta: spec.GetMetadata()}
+	var id string
+	switch spec.GetKind() {
+	case fastdfsv1.FileKind_FILE_KIND_APPENDER:
+		id, err = s.cl.UploadAppender(ctx, r, spec.GetSize(), opt)
+	case fastdfsv1.FileKind_FILE_KIND_SLAVE:
+		id, err = s.cl.UploadSlave(ctx, r, spec.GetSize(), spec.GetMasterFileId(), spec.GetPrefix(), spec.GetExt())
+		if err == nil && len(opt.Meta) > 0 {
+			if err = s.cl.SetMetadata(ctx, id, opt.Meta, protocol.MetaOverwrite); err != nil {
+				s.deleteQuietly(id)
+			}
+		}
+	default:
+		id, err = s.cl.Upload(ctx, r, spec.GetSize(), opt)
+	}
+	if r.err != nil {
+		// The stream failed; the engine's error only says the content ended.
+		err = r.err
+	}
+	if err != nil {
+		return s.fail("upload", spec.GetMasterFileId(), err)
+	}
+	if err := r.finish(); err != nil {
+		s.deleteQuietly(id)
+		return s.fail("upload", "", err)
+	}
+	return stream.SendAndClose(&fastdfsv1.UploadFileResponse{FileId: id, Size: spec.GetSize()})
+}
+
+// deleteQuietly removes a file stored by a call that then failed; the call's
+// own error is what the client needs to see.
+func (s *FileService) deleteQuietly(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.cl.Delete(ctx, id); err != nil {
+		s.log.Warn("could not delete the file of a failed upload", "file_id", id, "err", err)
+	}
+}
+
+func checkUploadSpec(spec *fastdfsv1.UploadSpec) error {
+	if err := checkSize("size", spec.GetSize()); err != nil {
+		return err
+	}
+	if g := spec.GetGroup(); g != "" && !fileid.ValidGroup(g) {
+		return invalid(fmt.Sprintf("bad group %q", g))
+	}
+	if ext := spec.GetExt(); ext != "" {
+		if err := fileid.ValidateExt(ext); err != nil {
+			return invalid(fmt.Sprintf("bad ext %q: %v", ext, err))
+		}
+	}
+	switch spec.GetKind() {
+	case fastdfsv1.FileKind_FILE_KIND_UNSPECIFIED, fastdfsv1.FileKind_FILE_KIND_NORMAL, fastdfsv1.FileKind_FILE_KIND_APPENDER:
+		if spec.GetMasterFileId() != "" || spec.GetPrefix() != "" {
+			return invalid("master_file_id and prefix are for slave files only")
+		}
+	case fastdfsv1.FileKind_FILE_KIND_SLAVE:
+		if err := checkFileID(spec.GetMasterFileId()); err != nil {
+			return err
+		}
+		if spec.GetPrefix() == "" {
+			return invalid("a slave file needs a prefix")
+		}
+	default:
+		return invalid(fmt.Sprintf("unknown kind %d", spec.GetKind()))
+	}
+	return nil
+}
+
+// AppendFile implements FileService.AppendFile.
+func (s *FileService) AppendFile(stream grpc.ClientStreamingServer[fastdfsv1.AppendFileRequest, fastdfsv1.AppendFileResponse]) error {
+	first, err := stream.Recv()
+	if err != nil {
+		return s.fail("append", "", err)
+	}
+	spec := first.GetSpec()
+	if spec == nil {
+		return s.fail("append", "", invalid("the first message must carry the spec"))
+	}
+	id := spec.GetFileId()
+	if err := checkFileID(id); err != nil {
+		return s.fail("append", id, err)
+	}
+	if err := checkSize("size", spec.GetSize()); err != nil {
+		return s.fail("append", id, err)
+	}
+	r := newChunkReader(spec.GetSize(), func() ([]byte, error) {
+		m, err := stream.Recv()
+		if err != nil {
+			return nil, err
+		}
+		if m.GetSpec() != nil {
+			return nil, invalid("only the first message may carry the spec")
+		}
+		return m.GetChunk(), nil
+	})
+	err = s.cl.Append(stream.Context(), id, r, spec.GetSize())
+	if r.err != nil {
+		err = r.err
+	}
+	if err == nil {
+		err = r.finish()
+	}
+	if err != nil {
+		return s.fail("append", id, err)
+	}
+	return stream.SendAndClose(&fastdfsv1.AppendFileResponse{Size: spec.GetSize()})
+}
+
+// ModifyFile implements FileService.ModifyFile.
+func (s *FileService) ModifyFile(stream grpc.ClientStreamingServer[fastdfsv1.ModifyFileRequest, fastdfsv1.ModifyFileResponse]) error {
+	first, err := stream.Recv()
+	if err != nil {
+		return s.fail("modify", "", err)
+	}
+	spec := first.GetSpec()
+	if spec == nil {
+		return s.fail("modify", "", invalid("the first message must carry the spec"))
+	}
+	id := spec.GetFileId()
+	if err := checkFileID(id); err != nil {
+		return s.fail("modify", id, err)
+	}
+	if err := errors.Join(checkSize("offset", spec.GetOffset()), checkSize("size", spec.GetSize())); err != nil {
+		return s.fail("modify", id, err)
+	}
+	r := newChunkReader(spec.GetSize(), func() ([]byte, error) {
+		m, err := stream.Recv()
+		if err != nil {
+			return nil, err
+		}
+		if m.GetSpec() != nil {
+			return nil, invalid("only the first message may carry the spec")
+		}
+		return m.GetChunk(), nil
+	})
+	err = s.cl.Modify(stream.Context(), id, spec.GetOffset(), r, spec.GetSize())
+	if r.err != nil {
+		err = r.err
+	}
+	if err == nil {
+		err = r.finish()
+	}
+	if err != nil {
+		return s.fail("modify", id, err)
+	}
+	return stream.SendAndClose(&fastdfsv1.ModifyFileResponse{Size: spec.GetSize()})
+}
+
+// TruncateFile implements FileService.TruncateFile.
+func (s *FileService) TruncateFile(ctx context.Context, req *fastdfsv1.TruncateFileRequest) (*fastdfsv1.TruncateFileResponse, error) {
+	id := req.GetFileId()
+	if err := errors.Join(checkFileID(id), checkSize("size", req.GetSize())); err != nil {
+		return nil, s.fail("truncate", id, err)
+	}
+	if err := s.cl.Truncate(ctx, id, req.GetSize()); err != nil {
+		return nil, s.fail("truncate", id, err)
+	}
+	return &fastdfsv1.TruncateFileResponse{}, nil
+}
+
+// DownloadFile implements FileService.DownloadFile.
+func (s *FileService) DownloadFile(req *fastdfsv1.DownloadFileRequest, stream grpc.ServerStreamingServer[fastdfsv1.DownloadFileResponse]) error {
+	id := req.GetFileId()
+	if err := errors.Join(checkFileID(id), checkSize("offset", req.GetOffset()), checkSize("length", req.GetLength())); err != nil {
+		return s.fail("download", id, err)
+	}
+	msg := &fastdfsv1.DownloadFileResponse{}
+	w := &chunkWriter{
+		buf: make([]byte, 0, DownloadChunkSize),
+		send: func(b []byte) error {
+			msg.Chunk = b
+			return stream.Send(msg)
+		},
+	}
+	_, err := s.cl.Download(stream.Context(), id, req.GetOffset(), req.GetLength(), w)
+	if errors.Is(err, protocol.ErrInvalid) && req.GetOffset() == 0 && req.GetLength() == 0 {
+		// Storages refuse to read at an offset >= the file size, even
+		// offset 0 of an empty file; that read is valid here and gives no
+		// bytes.
+		if fi, ierr := s.cl.GetFileInfo(stream.Context(), id); ierr == nil && fi.Size == 0 {
+			err = nil
+		}
+	}
+	if err == nil {
+		err = w.flush()
+	}
+	if err != nil {
+		return s.fail("download", id, err)
+	}
+	return nil
+}
+
+// DeleteFile implements FileService.DeleteFile.
+func (s *FileService) DeleteFile(ctx context.Context, req *fastdfsv1.DeleteFileRequest) (*fastdfsv1.DeleteFileResponse, error) {
+	id := req.GetFileId()
+	if err := checkFileID(id); err != nil {
+		return nil, s.fail("delete", id, err)
+	}
+	if err := s.cl.Delete(ctx, id); err != nil {
+		return nil, s.fail("delete", id, err)
+	}
+	return &fastdfsv1.DeleteFileResponse{}, nil
+}
+
+// GetFileInfo implements FileService.GetFileInfo.
+func (s *FileService) GetFileInfo(ctx context.Context, req *fastdfsv1.GetFileInfoRequest) (*fastdfsv1.GetFileInfoResponse, error) {
+	id := req.GetFileId()
+	if err := checkFileID(id); err != nil {
+		return nil, s.fail("file info", id, err)
+	}
+	fi, err := s.cl.GetFileInfo(ctx, id)
+	if err != nil {
+		return nil, s.fail("file info", id, err)
+	}
+	kind := fastdfsv1.FileKind_FILE_KIND_NORMAL
+	switch {
+	case fi.Name.Appender:
+		kind = fastdfsv1.FileKind_FILE_KIND_APPENDER
+	case fi.Name.Slave:
+		kind = fastdfsv1.FileKind_FILE_KIND_SLAVE
+	}
+	return &fastdfsv1.GetFileInfoResponse{File: &fastdfsv1.FileInfo{
+		FileId:     id,
+		Group:      fi.Group,
+		Size:       fi.Size,
+		CreateTime: timestamppb.New(fi.CreateTime),
+		Crc32:      fi.CRC32,
+		SourceIp:   fi.SourceIP,
+		Kind:       kind,
+		Trunk:      fi.Name.Trunk,
+	}}, nil
+}
+
+// SetMetadata implements FileService.SetMetadata.
+func (s *FileService) SetMetadata(ctx context.Context, req *fastdfsv1.SetMetadataRequest) (*fastdfsv1.SetMetadataResponse, error) {
+	id := req.GetFileId()
+	if err := checkFileID(id); err != nil {
+		return nil, s.fail("set metadata", id, err)
+	}
+	var flag byte
+	switch req.GetMode() {
+	case fastdfsv1.SetMetadataMode_SET_METADATA_MODE_OVERWRITE:
+		flag = protocol.MetaOverwrite
+	case fastdfsv1.SetMetadataMode_SET_METADATA_MODE_MERGE:
+		flag = protocol.MetaMerge
+	default:
+		return nil, s.fail("set metadata", id, invalid("mode must be OVERWRITE or MERGE"))
+	}
+	if err := s.cl.SetMetadata(ctx, id, req.GetMetadata(), flag); err != nil {
+		return nil, s.fail("set metadata", id, err)
+	}
+	return &fastdfsv1.SetMetadataResponse{}, nil
+}
+
+// GetMetadata implements FileService.GetMetadata. FastDFS answers ENOENT
+// both for a missing file and for a file without metadata; the second case
+// is told apart with a file info query and gives empty metadata.
+func (s *FileService) GetMetadata(ctx context.Context, req *fastdfsv1.GetMetadataRequest) (*fastdfsv1.GetMetadataResponse, error) {
+	id := req.GetFileId()
+	if err := checkFileID(id); err != nil {
+		return nil, s.fail("get metadata", id, err)
+	}
+	meta, err := s.cl.GetMetadata(ctx, id)
+	if errors.Is(err, protocol.ErrNotFound) {
+		if _, ierr := s.cl.GetFileInfo(ctx, id); ierr == nil {
+			meta, err = nil, nil
+		}
+	}
+	if err != nil {
+		return nil, s.fail("get metadata", id, err)
+	}
+	return &fastdfsv1.GetMetadataResponse{Metadata: meta}, nil
+}
+
+// RegenerateAppenderFile implements FileService.RegenerateAppenderFile.
+func (s *FileService) RegenerateAppenderFile(ctx context.Context, req *fastdfsv1.RegenerateAppenderFileRequest) (*fastdfsv1.RegenerateAppenderFileResponse, error) {
+	id := req.GetFileId()
+	if err := checkFileID(id); err != nil {
+		return nil, s.fail("regenerate appender", id, err)
+	}
+	newID, err := s.cl.RegenerateAppender(ctx, id)
+	if err != nil {
+		return nil, s.fail("regenerate appender", id, err)
+	}
+	return &fastdfsv1.RegenerateAppenderFileResponse{FileId: newID}, nil
+}
+
+// CreateDownloadUrl implements FileService.CreateDownloadUrl. It checks that
+// the file exists, asks the tracker for a storage that serves it (unless
+// HTTPBaseURL is set) and signs the path as fastdfs-nginx-module expects.
+func (s *FileService) CreateDownloadUrl(ctx context.Context, req *fastdfsv1.CreateDownloadUrlRequest) (*fastdfsv1.CreateDownloadUrlResponse, error) {
+	id := req.GetFileId()
+	if err := checkFileID(id); err != nil {
+		return nil, s.fail("create download url", id, err)
+	}
+	if _, err := s.cl.GetFileInfo(ctx, id); err != nil {
+		return nil, s.fail("create download url", id, err)
+	}
+	base := s.opts.HTTPBaseURL
+	if base == "" {
+		srv, err := s.cl.QueryFetch(ctx, id)
+		if err != nil {
+			return nil, s.fail("create download url", id, err)
+		}
+		base = "http://" + hostPort(srv.IP, s.opts.HTTPPort)
+	}
+	group, name, err := fileid.Split(id)
+	if err != nil {
+		return nil, s.fail("create download url", id, invalid(err.Error()))
+	}
+	path := "/" + group + "/" + name
+	if s.opts.URLWithoutGroup {
+		path = "/" + name
+	}
+	resp := &fastdfsv1.CreateDownloadUrlResponse{Url: base + path}
+	if s.opts.TokenSecret != "" {
+		now := s.opts.Now()
+		ts := now.Unix()
+		q := url.Values{}
+		q.Set("token", httptoken.Make(name, s.opts.TokenSecret, ts))
+		q.Set("ts", strconv.FormatInt(ts, 10))
+		resp.Url += "?" + q.Encode()
+		if s.opts.TokenTTL > 0 {
+			resp.ExpireTime = timestamppb.New(time.Unix(ts, 0).Add(s.opts.TokenTTL))
+		}
+	}
+	return resp, nil
+}

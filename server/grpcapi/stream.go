@@ -1,0 +1,114 @@
+package grpcapi
+
+import (
+	"fmt"
+	"io"
+)
+
+// MaxChunkSize is the largest chunk a client may send in a stream message, in
+// bytes (2 MiB, as Google Cloud Storage's WriteObject).
+const MaxChunkSize = 2 << 20
+
+// DownloadChunkSize is the size of the chunks DownloadFile sends, in bytes;
+// the last one may be smaller.
+const DownloadChunkSize = 1 << 20
+
+// chunkReader turns the chunk messages of a client stream into an io.Reader
+// of exactly size bytes. The engine reads it while it writes the content to
+// the storage connection, so each chunk goes out before the next is received.
+type chunkReader struct {
+	next      func() ([]byte, error) // the next chunk; io.EOF at the end of the stream
+	size      int64                  // bytes announced in the spec
+	remaining int64                  // bytes not yet returned by Read
+	buf       []byte                 // rest of the current chunk
+	err       error                  // first failure of the stream itself (not of the engine)
+}
+
+func newChunkReader(size int64, next func() ([]byte, error)) *chunkReader {
+	return &chunkReader{next: next, size: size, remaining: size}
+}
+
+// Read implements io.Reader. It fails (and records why in r.err) when a chunk
+// is larger than MaxChunkSize, when the stream carries more bytes than
+// announced, or when it ends early.
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if r.remaining == 0 {
+		return 0, io.EOF
+	}
+	for len(r.buf) == 0 {
+		chunk, err := r.next()
+		switch {
+		case err == io.EOF:
+			r.err = invalid(fmt.Sprintf("stream ended after %d of %d announced bytes", r.size-r.remaining, r.size))
+			return 0, r.err
+		case err != nil:
+			r.err = err
+			return 0, err
+		case len(chunk) > MaxChunkSize:
+			r.err = invalid(fmt.Sprintf("chunk of %d bytes exceeds the maximum of %d", len(chunk), MaxChunkSize))
+			return 0, r.err
+		case int64(len(chunk)) > r.remaining:
+			r.err = invalid(fmt.Sprintf("stream carries more than the %d announced bytes", r.size))
+			return 0, r.err
+		}
+		r.buf = chunk
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	r.remaining -= int64(n)
+	return n, nil
+}
+
+// finish checks, after the engine consumed all announced bytes, that the
+// stream ends there.
+func (r *chunkReader) finish() error {
+	for {
+		chunk, err := r.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if len(chunk) > 0 {
+			return invalid(fmt.Sprintf("stream carries more than the %d announced bytes", r.size))
+		}
+	}
+}
+
+// chunkWriter gathers the bytes the engine copies off a storage connection
+// into chunks of DownloadChunkSize and sends each as one message.
+type chunkWriter struct {
+	send func([]byte) error
+	buf  []byte
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		m := copy(w.buf[len(w.buf):cap(w.buf)], p)
+		w.buf = w.buf[:len(w.buf)+m]
+		p = p[m:]
+		n += m
+		if len(w.buf) == cap(w.buf) {
+			if err := w.flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// flush sends the gathered bytes, if any. Send serialises the message before
+// it returns, so the buffer is reused at once.
+func (w *chunkWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	err := w.send(w.buf)
+	w.buf = w.buf[:0]
+	return err
+}

@@ -1,0 +1,28 @@
+// Package rest serves the raw-byte REST routes of the gateway, the ones
+// JSON cannot do well, next to the grpc-gateway routes of the same
+// runtime.ServeMux:
+//
+//	POST      /v1/files                       upload (raw body or multipart/form-data)
+//	GET, HEAD /v1/files/{file_id=**}:download download, with Range (one range, 206)
+//	POST      /v1/files/{file_id=**}:append   append to an appender file
+//
+// Content is streamed between the HTTP connection and the storage server's
+// connection through the client engine (fdfsengine/client); no file is
+// held in memory. The FastDFS upload command states the size before the
+// content, so an upload needs its size up front: the request's
+// Content-Length for a raw body, the part's Content-Length header or a
+// "size" field sent before the file part for multipart. When neither is
+// known (chunked bodies, most browsers' multipart forms) the content is
+// spooled to an unlinked temporary file on disk first, never to memory.
+//
+// Downloads answer with Content-Length, a Content-Type chosen by the file's
+// extension, a strong ETag (CRC32, size and modification time of the file),
+// Last-Modified, Accept-Ranges, conditional requests (If-None-Match,
+// If-Match, If-Modified-Since, If-Unmodified-Since, If-Range) and a single
+// byte range (several ranges get the whole file, as RFC 9110 allows).
+// The body goes out through the response's ReadFrom, so on a plain TCP
+// connection the kernel splices it from the storage socket.
+//
+// Errors are google.rpc.Status JSON bodies with the HTTP status of their
+// gRPC code, produced by the mux's error handler as for the JSON routes.
+package rest

@@ -1,0 +1,327 @@
+package rest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/server/grpcapi"
+)
+
+// download serves GET and HEAD /v1/files/{file_id=**}:download. The
+// optional "filename" query parameter turns Content-Disposition into an
+// attachment with that name.
+//
+// A normal file's ID encodes its size, CRC32 and creation time, which is
+// all the headers need: a plain GET (no conditional headers) of one goes
+// straight to the download, and the status line is written when the
+// storage starts sending, so a missing file still gets a 404. Other files,
+// HEAD and conditional requests ask the storage for the file's info first.
+func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[string]string) {
+	id := params["file_id"]
+	_, name, err := client.DecodeFileID(id)
+	if err != nil {
+		h.fail(w, r, grpcapi.ToStatus(err, id))
+		return
+	}
+	ctx := r.Context()
+	fromName := name.Size >= 0
+	size := name.Size
+	if !fromName || r.Method != http.MethodGet || conditional(r) {
+		info, err := h.opt.Client.GetFileInfo(ctx, id)
+		if err != nil {
+			h.fail(w, r, grpcapi.ToStatus(err, id))
+			return
+		}
+		fromName, size = false, info.Size
+		if name.Size < 0 {
+			name.CRC32, name.Timestamp = info.CRC32, info.CreateTime.Unix()
+		}
+	}
+	etag := fmt.Sprintf(`"%08x-%x-%x"`, name.CRC32, size, name.Timestamp)
+	modified := time.Unix(name.Timestamp, 0).UTC()
+
+	hdr := w.Header()
+	hdr.Set("ETag", etag)
+	hdr.Set("Last-Modified", modified.Format(http.TimeFormat))
+	hdr.Set("Accept-Ranges", "bytes")
+	ctype := "application/octet-stream"
+	if name.Ext != "" {
+		if t := mime.TypeByExtension("." + name.Ext); t != "" {
+			ctype = t
+		}
+	}
+	hdr.Set("Content-Type", ctype)
+	// "inline" keeps browsers showing the file while naming it for
+	// `curl -OJ` and "save as"; ?filename= asks for a download instead.
+	disposition := mime.FormatMediaType("inline", map[string]string{"filename": path.Base(id)})
+	if fn := r.URL.Query().Get("filename"); fn != "" {
+		disposition = mime.FormatMediaType("attachment", map[string]string{"filename": fn})
+	}
+	if disposition != "" {
+		hdr.Set("Content-Disposition", disposition)
+	}
+
+	if code := checkPreconditions(r, etag, modified); code != 0 {
+		if code == http.StatusNotModified {
+			hdr.Del("Content-Type")
+		}
+		w.WriteHeader(code)
+		return
+	}
+
+	offset, length, code := int64(0), size, http.StatusOK
+	if rh := r.Header.Get("Range"); rh != "" && rangeApplies(r, etag, modified) {
+		start, n, err := parseRange(rh, size)
+		switch {
+		case errors.Is(err, errUnsatisfiable):
+			hdr.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+			h.failRange(w, size)
+			return
+		case err == nil:
+			offset, length, code = start, n, http.StatusPartialContent
+			hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+n-1, size))
+		}
+		// A malformed or multi-range header is ignored: the whole file.
+	}
+	hdr.Set("Content-Length", strconv.FormatInt(length, 10))
+	out := &bodyWriter{w: w, rc: http.NewResponseController(w), timeout: h.opt.IOTimeout, code: code, small: length <= smallBody}
+	defer out.resetDeadline()
+	if !fromName {
+		out.commit()
+	}
+	if r.Method == http.MethodHead || length == 0 {
+		if fromName {
+			// The storage has not been asked yet: check that the file
+			// exists (an empty normal file).
+			if _, err := h.opt.Client.GetFileInfo(ctx, id); err != nil {
+				hdr.Del("Content-Length")
+				h.fail(w, r, grpcapi.ToStatus(err, id))
+				return
+			}
+		}
+		out.commit()
+		return
+	}
+	n, err := h.opt.Client.Download(ctx, id, offset, length, out)
+	if err == nil && n != length {
+		err = fmt.Errorf("the storage sent %d of %d bytes", n, length)
+	}
+	if err == nil {
+		return
+	}
+	if !out.committed {
+		for _, k := range []string{"Content-Length", "Content-Range", "ETag", "Last-Modified", "Content-Disposition", "Accept-Ranges"} {
+			hdr.Del(k)
+		}
+		h.fail(w, r, grpcapi.ToStatus(err, id))
+		return
+	}
+	// The status line is gone; dropping the connection is the only way
+	// left to tell the client the body is incomplete.
+	h.log.Warn("download failed", "file_id", id, "offset", offset, "length", length, "sent", n, "err", err)
+	panic(http.ErrAbortHandler)
+}
+
+// conditional reports whether r has a header that makes the answer depend
+// on the file's current state.
+func conditional(r *http.Request) bool {
+	for _, k := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"} {
+		if r.Header.Get(k) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// failRange answers 416 with the range error in the body.
+func (h *Handler) failRange(w http.ResponseWriter, size int64) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+	fmt.Fprintf(w, "range not satisfiable: the file has %d bytes\n", size)
+}
+
+// checkPreconditions evaluates the conditional headers as RFC 9110 §13.2.2
+// orders them; it returns 0 to go on, 304 or 412.
+func checkPreconditions(r *http.Request, etag string, modified time.Time) int {
+	if im := r.Header.Get("If-Match"); im != "" {
+		if !etagListMatch(im, etag, true) {
+			return http.StatusPreconditionFailed
+		}
+	} else if t, err := http.ParseTime(r.Header.Get("If-Unmodified-Since")); err == nil && modified.After(t) {
+		return http.StatusPreconditionFailed
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		if etagListMatch(inm, etag, false) {
+			return http.StatusNotModified
+		}
+	} else if t, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !modified.After(t) {
+		return http.StatusNotModified
+	}
+	return 0
+}
+
+// rangeApplies evaluates If-Range: the range is served only if the
+// validator still matches (strong comparison for an ETag).
+func rangeApplies(r *http.Request, etag string, modified time.Time) bool {
+	ir := r.Header.Get("If-Range")
+	if ir == "" {
+		return true
+	}
+	if strings.HasPrefix(ir, `"`) || strings.HasPrefix(ir, "W/") {
+		return ir == etag
+	}
+	t, err := http.ParseTime(ir)
+	return err == nil && t.Equal(modified)
+}
+
+// etagListMatch reports whether a comma-separated list of entity tags (or
+// "*") matches etag; strong comparison rejects weak tags.
+func etagListMatch(list, etag string, strong bool) bool {
+	for _, t := range strings.Split(list, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" {
+			return true
+		}
+		if w, ok := strings.CutPrefix(t, "W/"); ok {
+			if strong {
+				continue
+			}
+			t = w
+		}
+		if t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	errUnsatisfiable = errors.New("range not satisfiable")
+	errBadRange      = errors.New("malformed or multiple ranges")
+)
+
+// parseRange parses a Range header for a file of size bytes and returns
+// the first byte and the length of the one range it asks for. Several
+// ranges or a malformed header give errBadRange (the caller serves the whole
+// file); a range starting past the end gives errUnsatisfiable.
+func parseRange(h string, size int64) (start, length int64, err error) {
+	spec, ok := strings.CutPrefix(h, "bytes=")
+	if !ok || strings.Contains(spec, ",") {
+		return 0, 0, errBadRange
+	}
+	first, last, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	if !ok {
+		return 0, 0, errBadRange
+	}
+	if first == "" {
+		// "-N": the last N bytes.
+		n, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || n < 0 {
+			return 0, 0, errBadRange
+		}
+		if n == 0 {
+			return 0, 0, errUnsatisfiable
+		}
+		n = min(n, size)
+		if n == 0 {
+			return 0, 0, errUnsatisfiable
+		}
+		return size - n, n, nil
+	}
+	s, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || s < 0 {
+		return 0, 0, errBadRange
+	}
+	e := size - 1
+	if last != "" {
+		if e, err = strconv.ParseInt(last, 10, 64); err != nil || e < s {
+			return 0, 0, errBadRange
+		}
+		e = min(e, size-1)
+	}
+	if s >= size {
+		return 0, 0, errUnsatisfiable
+	}
+	return s, e - s + 1, nil
+}
+
+// bodyWriter writes the response body. It writes the status line when
+// the first bytes arrive (commit), pushes the connection's write deadline
+// forward before each step so that a stalled client is dropped while a
+// long healthy download is not, and keeps the ResponseWriter's ReadFrom so
+// that the body can be spliced from the storage socket.
+type bodyWriter struct {
+	w         http.ResponseWriter
+	rc        *http.ResponseController
+	timeout   time.Duration
+	code      int
+	committed bool
+	small     bool // the body is at most smallBody bytes
+}
+
+// smallBody is the size up to which a body is read into a buffer and
+// written at once (bytes): splicing costs more syscalls than it saves
+// for small files.
+const smallBody = 64 << 10
+
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallBody); return &b }}
+
+func (b *bodyWriter) commit() {
+	if !b.committed {
+		b.committed = true
+		b.w.WriteHeader(b.code)
+	}
+}
+
+func (b *bodyWriter) arm() {
+	if b.timeout > 0 {
+		b.rc.SetWriteDeadline(time.Now().Add(b.timeout))
+	}
+}
+
+// resetDeadline clears the write deadline so that it does not outlive the
+// download on a kept-alive connection.
+func (b *bodyWriter) resetDeadline() {
+	if b.timeout > 0 {
+		b.rc.SetWriteDeadline(time.Time{})
+	}
+}
+
+func (b *bodyWriter) Write(p []byte) (int, error) {
+	b.commit()
+	b.arm()
+	return b.w.Write(p)
+}
+
+// ReadFrom is called by the engine once per chunk of up to 4 MiB.
+func (b *bodyWriter) ReadFrom(src io.Reader) (int64, error) {
+	b.commit()
+	b.arm()
+	if b.small {
+		bp := smallBufs.Get().(*[]byte)
+		defer smallBufs.Put(bp)
+		n, err := io.ReadFull(src, *bp)
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = nil
+		}
+		if n > 0 {
+			if _, werr := b.w.Write((*bp)[:n]); werr != nil {
+				return 0, werr
+			}
+		}
+		return int64(n), err
+	}
+	if rf, ok := b.w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{b.w}, src)
+}

@@ -1,0 +1,107 @@
+package rest
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/client"
+)
+
+// Route patterns (grpc-gateway path templates).
+const (
+	UploadPattern   = "/v1/files"
+	DownloadPattern = "/v1/files/{file_id=**}:download"
+	AppendPattern   = "/v1/files/{file_id=**}:append"
+)
+
+// Options configure the handlers.
+type Options struct {
+	// Client is the engine every request goes through (required).
+	Client *client.Client
+	// MaxUploadSize bounds an upload or append (bytes); 0 means no limit.
+	MaxUploadSize int64
+	// IOTimeout bounds each read of a request body and each write of a
+	// response body; 0 means none.
+	IOTimeout time.Duration
+	// SpoolDir holds uploads of unknown size until they are complete;
+	// "" means the system temp directory.
+	SpoolDir string
+	// Log receives failures; nil discards.
+	Log *slog.Logger
+}
+
+// Handler serves the raw routes on one runtime.ServeMux.
+type Handler struct {
+	opt Options
+	mux *runtime.ServeMux
+	log *slog.Logger
+}
+
+// Register adds the raw routes to mux. Register them after the generated
+// JSON routes: the mux tries the latest registration first, and
+// "/v1/files/{file_id=**}" (GetFileInfo) would otherwise also match
+// ".../name:download".
+func Register(mux *runtime.ServeMux, opt Options) (*Handler, error) {
+	if opt.Client == nil {
+		return nil, fmt.Errorf("rest: no client")
+	}
+	h := &Handler{opt: opt, mux: mux, log: opt.Log}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	for _, r := range []struct {
+		method, pattern string
+		fn              runtime.HandlerFunc
+	}{
+		{http.MethodPost, UploadPattern, h.upload},
+		{http.MethodGet, DownloadPattern, h.download},
+		{http.MethodHead, DownloadPattern, h.download},
+		{http.MethodPost, AppendPattern, h.append},
+	} {
+		if err := mux.HandlePath(r.method, r.pattern, r.fn); err != nil {
+			return nil, fmt.Errorf("rest: %s %s: %w", r.method, r.pattern, err)
+		}
+	}
+	return h, nil
+}
+
+// fail answers err (a gRPC status error, possibly inside a
+// *runtime.HTTPStatusError) with the mux's error handler.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	_, out := runtime.MarshalerForRequest(h.mux, r)
+	runtime.HTTPError(r.Context(), h.mux, out, w, r, err)
+}
+
+// reply writes m with the mux's marshaler (the same JSON as the generated
+// routes: lowerCamelCase names, int64 as strings).
+func (h *Handler) reply(w http.ResponseWriter, r *http.Request, code int, m proto.Message) {
+	_, out := runtime.MarshalerForRequest(h.mux, r)
+	b, err := out.Marshal(m)
+	if err != nil {
+		h.fail(w, r, status.Error(codes.Internal, err.Error()))
+		return
+	}
+	w.Header().Set("Content-Type", out.ContentType(m))
+	w.WriteHeader(code)
+	w.Write(b)
+}
+
+func invalidArg(format string, args ...any) error {
+	return status.Errorf(codes.InvalidArgument, format, args...)
+}
+
+// tooLarge is the refusal of an upload bigger than MaxUploadSize: 413 with
+// RESOURCE_EXHAUSTED in the body.
+func tooLarge(size, max int64) error {
+	return &runtime.HTTPStatusError{
+		HTTPStatus: http.StatusRequestEntityTooLarge,
+		Err:        status.Errorf(codes.ResourceExhausted, "content of %d bytes exceeds the upload limit of %d bytes", size, max),
+	}
+}

@@ -1,0 +1,706 @@
+package storagenode
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/storagenode/binlog"
+)
+
+// Disk recovery (protocol.md §7 "Disk recovery"): a store path that was
+// wiped while the storage is an established group member is refilled from
+// an ACTIVE peer. The storage holds the RECOVERY status on the trackers
+// meanwhile, so no reads or writes are routed to it. Per store path the
+// state lives in <store_path>/data, with upstream's file names:
+//
+//	.recovery.flag        fetch_binlog_done=0|1 (and upstream's other keys)
+//	.binlog.recovery.0    the peer's create records of this path
+//	.recovery.mark.0      binlog_offset=<bytes of it already restored>
+//
+// Every step is resumable: a restart finds the flag file and continues.
+
+// Recovery file names inside <store_path>/data.
+const (
+	recoveryFlagFile   = ".recovery.flag"
+	recoveryBinlogFile = ".binlog.recovery.0"
+	recoveryMarkFile   = ".recovery.mark.0"
+)
+
+// Recovery limits and pacing.
+const (
+	// recoveryStreamLen is the pkg_len of a FETCH_ONE_PATH_BINLOG reply:
+	// upstream's INFINITE_FILE_SIZE, "read until the peer closes".
+	recoveryStreamLen = int64(1) << 58
+	// maxRecoveryBinlog bounds a fetched binlog (bytes): the peer's whole
+	// binlog history of one path, which rotates at 1 GiB per file.
+	maxRecoveryBinlog = int64(64) << 30
+	// minRecoveryTimeout is the least per-I/O timeout of the binlog fetch:
+	// the peer scans its binlogs while we wait (upstream uses 600 s).
+	minRecoveryTimeout = 600 * time.Second
+	// recoveryMarkFreq is how many restored records go by between two
+	// writes of the mark file.
+	recoveryMarkFreq = 100
+	// maxRecoveryBackoff caps the pause between two attempts (no source
+	// yet, source gone...).
+	maxRecoveryBackoff = 5 * time.Second
+	// maxMetaReply bounds a GET_METADATA reply (bytes).
+	maxMetaReply = 1 << 20
+)
+
+// errStreamDone ends a connection after a reply whose end is the close.
+var errStreamDone = errors.New("stream sent")
+
+// recovery is the disk recovery state of a server.
+type recovery struct {
+	paths   []int       // store paths with a .recovery.flag, in order
+	pending atomic.Bool // recovery not finished: JOIN is followed by CHANGE_STATUS RECOVERY
+	mu      sync.Mutex  // orders that CHANGE_STATUS against the end of recovery
+}
+
+// markWipedPaths runs before the store is opened: a store path whose data
+// directories or .fastdfs_vars mark are gone although .data_init_flag says
+// this storage finished its initial sync lost its files. Each gets a
+// .recovery.flag before anything else is recreated, so a crash from here on
+// still finds it.
+func markWipedPaths(c *conf.Storage) ([]int, error) {
+	flag, err := loadIni(filepath.Join(c.BasePath, "data", dataInitFlagFile))
+	if err != nil {
+		return nil, err
+	}
+	if flag.get("sync_old_done") != "1" {
+		return nil, nil // a new storage: its files come from the initial sync
+	}
+	var wiped []int
+	last := fmt.Sprintf("%02X", c.SubdirCountPerPath-1)
+	for i, p := range c.StorePaths {
+		data := filepath.Join(strings.TrimRight(p, "/"), "data")
+		vars, err := loadIni(filepath.Join(data, varsFile))
+		if err != nil {
+			return nil, err
+		}
+		if isDir(filepath.Join(data, "00", "00")) && isDir(filepath.Join(data, last, last)) && vars.get("store_path_mark") != "" {
+			continue
+		}
+		if err := os.MkdirAll(data, 0o755); err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(filepath.Join(data, recoveryFlagFile)); err == nil {
+			continue
+		}
+		if err := writeRecoveryFlag(data, false); err != nil {
+			return nil, err
+		}
+		wiped = append(wiped, i)
+	}
+	return wiped, nil
+}
+
+func writeRecoveryFlag(data string, fetched bool) error {
+	done := 0
+	if fetched {
+		done = 1
+	}
+	body := fmt.Appendf(nil, "saved_storage_status=%d\nfetch_binlog_done=%d\nrecovery_threads=1\n", protocol.StatusActive, done)
+	return writeFileAtomic(filepath.Join(data, recoveryFlagFile), body)
+}
+
+// newRecovery lists the store paths with a recovery in progress.
+func (s *Server) newRecovery() *recovery {
+	r := &recovery{}
+	for i, p := range s.store.paths {
+		if _, err := os.Stat(filepath.Join(p, "data", recoveryFlagFile)); err == nil {
+			r.paths = append(r.paths, i)
+		}
+	}
+	r.pending.Store(len(r.paths) > 0)
+	return r
+}
+
+// holdRecovery follows a JOIN while recovering: the join turned us ONLINE,
+// CHANGE_STATUS puts us back to RECOVERY before the first beat could make
+// us ACTIVE.
+func (s *Server) holdRecovery(c net.Conn) error {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	if !s.rec.pending.Load() {
+		return nil
+	}
+	if _, err := s.call(c, protocol.CmdStorageChangeStatus, []byte{protocol.StatusRecovery}); err != nil {
+		return fmt.Errorf("CHANGE_STATUS RECOVERY: %w", err)
+	}
+	s.setStatus(protocol.StatusRecovery)
+	return nil
+}
+
+// startRecovery runs the recovery in the background when one is pending.
+func (s *Server) startRecovery() {
+	if !s.rec.pending.Load() {
+		return
+	}
+	s.goTracked(s.runRecovery)
+}
+
+func (s *Server) recoveryStopped() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// pause waits d; false when the server is closing.
+func (s *Server) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-s.done:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (s *Server) runRecovery() {
+	log := s.log.With("op", "disk recovery")
+	// Our own name (GET_MY_IP, and the id in id mode) is needed to tell
+	// us from the peers: wait for the first JOIN, which comes after both.
+	for s.status.Load() == 0 {
+		if !s.pause(50 * time.Millisecond) {
+			return
+		}
+	}
+	for _, idx := range s.rec.paths {
+		backoff := time.Duration(0)
+		for {
+			err := s.recoverPath(idx)
+			if err == nil {
+				break
+			}
+			if s.recoveryStopped() {
+				return
+			}
+			backoff = min(max(backoff*2, 100*time.Millisecond), maxRecoveryBackoff)
+			log.Warn("recovery attempt failed", "store_path", s.store.paths[idx], "err", err, "retry_in", backoff)
+			if !s.pause(backoff) {
+				return
+			}
+		}
+	}
+	s.rec.mu.Lock()
+	s.rec.pending.Store(false)
+	s.rec.mu.Unlock()
+	// OFFLINE on every tracker: the next beat makes us ACTIVE again.
+	ip, _, _ := strings.Cut(*s.myIP.Load(), ",")
+	self := protocol.ReportStatus{Group: s.cfg.GroupName, Brief: protocol.Brief{Status: protocol.StatusOffline, ID: s.selfID(), IP: ip}}
+	for _, addr := range s.cfg.TrackerServers {
+		for {
+			err := s.shortCall(addr, func(c net.Conn) error {
+				_, err := s.call(c, protocol.CmdStorageReportStatus, self.Encode())
+				return err
+			})
+			if err == nil || s.recoveryStopped() {
+				break
+			}
+			log.Warn("reporting the end of recovery failed", "tracker", addr, "err", err)
+			if !s.pause(time.Second) {
+				return
+			}
+		}
+	}
+	log.Info("disk recovery done")
+}
+
+// recoverPath recovers store path idx: fetch the peer's records of the
+// path once, then restore them from the mark on.
+func (s *Server) recoverPath(idx int) error {
+	data := filepath.Join(s.store.paths[idx], "data")
+	flag, err := loadIni(filepath.Join(data, recoveryFlagFile))
+	if err != nil {
+		return err
+	}
+	src, err := s.recoverySource()
+	if errors.Is(err, protocol.ErrNotFound) {
+		s.log.Info("no other storage in the group, nothing to recover", "store_path", s.store.paths[idx])
+		return finishRecovery(data)
+	}
+	if err != nil {
+		return err
+	}
+	if flag.get("fetch_binlog_done") != "1" {
+		if err := s.fetchPathBinlog(src, idx, data); err != nil {
+			return fmt.Errorf("fetch binlog from %s: %w", src, err)
+		}
+		if err := writeFileAtomic(filepath.Join(data, recoveryMarkFile), []byte("binlog_offset=0\n")); err != nil {
+			return err
+		}
+		if err := writeRecoveryFlag(data, true); err != nil {
+			return err
+		}
+	}
+	if err := s.restorePath(src, data); err != nil {
+		return fmt.Errorf("restore from %s: %w", src, err)
+	}
+	return finishRecovery(data)
+}
+
+func finishRecovery(data string) error {
+	for _, f := range []string{recoveryBinlogFile, recoveryMarkFile, recoveryFlagFile} {
+		if err := os.Remove(filepath.Join(data, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// recoverySource asks the trackers for an ACTIVE peer of our group
+// ("ip:port"); ErrNotFound when we are alone in the group.
+func (s *Server) recoverySource() (string, error) {
+	req := protocol.GroupAndID{Group: s.cfg.GroupName}
+	var lastErr error
+	for _, addr := range s.cfg.TrackerServers {
+		var list []protocol.StorageStat
+		err := s.shortCall(addr, func(c net.Conn) error {
+			b, err := s.call(c, protocol.CmdServerListStorage, req.Encode())
+			if err == nil {
+				list, err = protocol.DecodeStorageStats(b)
+			}
+			return err
+		})
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		me, others := s.selfID(), 0
+		for _, st := range list {
+			if st.ID == me {
+				continue
+			}
+			others++
+			if st.Status == protocol.StatusActive {
+				return net.JoinHostPort(st.IP, strconv.FormatInt(st.StoragePort, 10)), nil
+			}
+		}
+		if others == 0 {
+			return "", fmt.Errorf("group %s has no other storage: %w", s.cfg.GroupName, protocol.ErrNotFound)
+		}
+		lastErr = fmt.Errorf("no ACTIVE peer in group %s yet: %w", s.cfg.GroupName, protocol.ErrBusy)
+	}
+	if lastErr == nil {
+		lastErr = fmt.Errorf("no tracker configured: %w", protocol.ErrInvalid)
+	}
+	return "", lastErr
+}
+
+// peerDial connects to a peer storage.
+func (s *Server) peerDial(addr string) (net.Conn, error) {
+	d := net.Dialer{Timeout: s.cfg.ConnectTimeout}
+	if s.cfg.ClientBind && s.cfg.BindAddr != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(s.cfg.BindAddr)}
+	}
+	c, err := d.DialContext(s.ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if !s.track(c, true) {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	return c, nil
+}
+
+func (s *Server) peerHangUp(c net.Conn) {
+	s.track(c, false)
+	c.Close()
+}
+
+// deadlineReader renews a read deadline before every read.
+type deadlineReader struct {
+	c       net.Conn
+	timeout time.Duration
+}
+
+func (r deadlineReader) Read(p []byte) (int, error) {
+	r.c.SetReadDeadline(time.Now().Add(r.timeout))
+	return r.c.Read(p)
+}
+
+// fetchPathBinlog sends FETCH_ONE_PATH_BINLOG (26) and stores the streamed
+// records as .binlog.recovery.0 (temp file, fsync, rename).
+func (s *Server) fetchPathBinlog(src string, idx int, data string) error {
+	c, err := s.peerDial(src)
+	if err != nil {
+		return err
+	}
+	defer s.peerHangUp(c)
+	e := protocol.NewEncoder(protocol.GroupNameLen + 1)
+	e.Fixed(s.cfg.GroupName, protocol.GroupNameLen)
+	e.Byte(byte(idx))
+	c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
+	if err := protocol.WritePacket(c, protocol.CmdFetchOnePathBinlog, 0, e.B); err != nil {
+		return err
+	}
+	rd := deadlineReader{c: c, timeout: max(s.cfg.NetworkTimeout, minRecoveryTimeout)}
+	h, err := protocol.ReadHeader(rd)
+	if err != nil {
+		return err
+	}
+	if h.Cmd != protocol.CmdResp || h.Length < 0 {
+		return fmt.Errorf("bad reply cmd %d length %d: %w", h.Cmd, h.Length, protocol.ErrInvalid)
+	}
+	if h.Status != 0 {
+		return protocol.StatusErr(h.Status)
+	}
+	tmp, err := os.CreateTemp(data, recoveryBinlogFile+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	var n int64
+	if h.Length == recoveryStreamLen {
+		n, err = io.Copy(tmp, io.LimitReader(rd, maxRecoveryBinlog+1))
+		if err == nil && n > maxRecoveryBinlog {
+			err = fmt.Errorf("recovery binlog over %d bytes: %w", maxRecoveryBinlog, protocol.ErrNoSpace)
+		}
+	} else {
+		if h.Length > maxRecoveryBinlog {
+			return fmt.Errorf("recovery binlog of %d bytes: %w", h.Length, protocol.ErrNoSpace)
+		}
+		n, err = io.CopyN(tmp, rd, h.Length)
+	}
+	if err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	s.log.Info("fetched recovery binlog", "source", src, "store_path", s.store.paths[idx], "bytes", n)
+	return os.Rename(tmp.Name(), filepath.Join(data, recoveryBinlogFile))
+}
+
+// restorePath downloads every file named in .binlog.recovery.0 from the
+// mark on, saving the mark as it goes.
+func (s *Server) restorePath(src, data string) error {
+	markPath := filepath.Join(data, recoveryMarkFile)
+	mark, err := loadIni(markPath)
+	if err != nil {
+		return err
+	}
+	offset, err := strconv.ParseInt(mark.get("binlog_offset"), 10, 64)
+	if err != nil || offset < 0 {
+		return fmt.Errorf("%s: bad binlog_offset %q: %w", markPath, mark.get("binlog_offset"), protocol.ErrInvalid)
+	}
+	f, err := os.Open(filepath.Join(data, recoveryBinlogFile))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return err
+	}
+	c, err := s.peerDial(src)
+	if err != nil {
+		return err
+	}
+	defer s.peerHangUp(c)
+	saveMark := func() error {
+		return writeFileAtomic(markPath, fmt.Appendf(nil, "binlog_offset=%d\n", offset))
+	}
+	br := bufio.NewReaderSize(f, maxBinlogLine)
+	var restored, missing, unsaved int
+	for {
+		if s.recoveryStopped() {
+			return saveMark()
+		}
+		line, err := br.ReadSlice('\n')
+		if err == io.EOF {
+			break // a trailing partial line cannot come from a complete fetch
+		}
+		if err != nil {
+			return fmt.Errorf("recovery binlog at offset %d: %w", offset, err)
+		}
+		ok, err := s.restoreRecord(c, strings.TrimSuffix(string(line), "\n"))
+		if err != nil {
+			if serr := saveMark(); serr != nil {
+				s.log.Warn("writing recovery mark failed", "err", serr)
+			}
+			return err
+		}
+		if ok {
+			restored++
+		} else {
+			missing++
+		}
+		offset += int64(len(line))
+		if unsaved++; unsaved >= recoveryMarkFreq {
+			if err := saveMark(); err != nil {
+				return err
+			}
+			unsaved = 0
+		}
+	}
+	s.log.Info("store path restored", "store_path", filepath.Dir(data), "source", src, "files", restored, "gone", missing)
+	return saveMark()
+}
+
+// restoreRecord restores the file of one record; false when the source no
+// longer has it (deleted since) or the record is not a restorable one.
+func (s *Server) restoreRecord(c net.Conn, line string) (bool, error) {
+	rec, err := parseRecord(line)
+	if err != nil {
+		s.log.Warn("skipping bad recovery record", "record", line)
+		return false, nil
+	}
+	switch rec.Op {
+	case binlog.OpCreate, opReplicaCreate, binlog.OpUpdate, opReplicaUpdate,
+		binlog.OpLink, opReplicaLink, binlog.OpRename, opReplicaRename:
+		// A peer that streams links or renames as they are gets the
+		// named file's current content downloaded too.
+	default:
+		return false, nil
+	}
+	path, _, n, err := s.resolveSync(rec.Name)
+	if err != nil {
+		s.log.Warn("skipping recovery record with a bad name", "record", line, "err", err)
+		return false, nil
+	}
+	var content func(w io.Writer) error
+	switch {
+	case strings.HasSuffix(rec.Name, metaSuffix):
+		content = func(w io.Writer) error { return s.peerMeta(c, strings.TrimSuffix(rec.Name, metaSuffix), w) }
+	case n.Size == 0 && !n.Appender:
+		// Empty by name: nothing to download, only to check it still exists.
+		content = func(io.Writer) error { return s.peerCheckEmpty(c, rec.Name) }
+	default:
+		content = func(w io.Writer) error { return s.peerDownload(c, rec.Name, w) }
+	}
+	err = s.writeRestored(path, time.Unix(rec.Timestamp, 0), content)
+	var ce *connError
+	var se *protocol.StatusError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, protocol.ErrNotFound):
+		return false, nil // deleted since
+	case !errors.As(err, &ce) && errors.As(err, &se):
+		// The source refuses this one file (the connection is still in
+		// step): retrying would not change its answer.
+		s.log.Warn("source cannot serve a file to recover", "name", rec.Name, "err", err)
+		return false, nil
+	}
+	return false, err
+}
+
+// writeRestored writes a file via a temp file (named like upload temps, so
+// a crash leaves nothing the sweep does not remove), fsync and rename, with
+// the record's time as mtime (upstream does the same).
+func (s *Server) writeRestored(path string, ts time.Time, content func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), tempPattern)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(fileMode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := content(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chtimes(tmp.Name(), ts, ts); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// peerDownload copies a whole file from the peer (DOWNLOAD_FILE); EINVAL
+// may mean an empty appender file, which QUERY_FILE_INFO tells apart.
+func (s *Server) peerDownload(c net.Conn, name string, w io.Writer) error {
+	req := protocol.DownloadRequest{Group: s.cfg.GroupName, Name: name}
+	c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
+	if err := protocol.WritePacket(c, protocol.CmdDownloadFile, 0, req.Encode()); err != nil {
+		return &connError{err}
+	}
+	rd := deadlineReader{c: c, timeout: s.cfg.NetworkTimeout}
+	h, err := protocol.ReadHeader(rd)
+	if err != nil {
+		return &connError{err}
+	}
+	if h.Cmd != protocol.CmdResp || h.Length < 0 {
+		return &connError{fmt.Errorf("bad download reply cmd %d length %d", h.Cmd, h.Length)}
+	}
+	if h.Status == protocol.EINVAL && h.Length == 0 {
+		return s.peerCheckEmpty(c, name)
+	}
+	if h.Status != 0 {
+		if h.Length != 0 {
+			return &connError{fmt.Errorf("error reply with a %d-byte body", h.Length)}
+		}
+		return fmt.Errorf("download %s: %w", name, protocol.StatusErr(h.Status))
+	}
+	if _, err := io.CopyN(w, rd, h.Length); err != nil {
+		return fmt.Errorf("download %s: %w", name, err)
+	}
+	return nil
+}
+
+// peerCheckEmpty confirms with QUERY_FILE_INFO that the peer has name as
+// an empty file (an empty file cannot be downloaded: EINVAL, offset 0 ≥
+// size 0).
+func (s *Server) peerCheckEmpty(c net.Conn, name string) error {
+	q := protocol.FileRequest{Group: s.cfg.GroupName, Name: name}
+	c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
+	if err := protocol.WritePacket(c, protocol.CmdQueryFileInfo, protocol.FileInfoNoCRC, q.Encode()); err != nil {
+		return &connError{err}
+	}
+	b, err := protocol.ReadResponse(deadlineReader{c: c, timeout: s.cfg.NetworkTimeout}, maxSyncReplyBody)
+	if err != nil {
+		return replyErr(err)
+	}
+	info, err := protocol.DecodeFileInfoResponse(b)
+	if err != nil {
+		return &connError{err}
+	}
+	if info.Size != 0 {
+		return fmt.Errorf("%s: not empty but %d bytes: %w", name, info.Size, protocol.ErrInvalid)
+	}
+	return nil
+}
+
+// peerMeta fetches the metadata of name (GET_METADATA) in the packed form
+// the -m file holds.
+func (s *Server) peerMeta(c net.Conn, name string, w io.Writer) error {
+	req := protocol.FileRequest{Group: s.cfg.GroupName, Name: name}
+	c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
+	if err := protocol.WritePacket(c, protocol.CmdGetMetadata, 0, req.Encode()); err != nil {
+		return &connError{err}
+	}
+	b, err := protocol.ReadResponse(deadlineReader{c: c, timeout: s.cfg.NetworkTimeout}, maxMetaReply)
+	if err != nil {
+		return fmt.Errorf("metadata of %s: %w", name, replyErr(err))
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// replyErr classifies a ReadResponse error: a missing file is ENOENT,
+// anything else may have left the connection out of step, so it goes.
+func replyErr(err error) error {
+	if errors.Is(err, protocol.ErrNotFound) {
+		return err
+	}
+	return &connError{err}
+}
+
+// handleFetchOnePathBinlog serves FETCH_ONE_PATH_BINLOG (26) to a
+// recovering peer: the header announces an endless body, then the create
+// records of the requested store path from every binlog file follow and
+// the connection is closed. Links, renames and whole-file updates become
+// creates of the name they leave behind (the recovering side downloads the
+// current content); everything else is left out.
+func (s *Server) handleFetchOnePathBinlog(cc *conn, h protocol.Header) error {
+	if h.Length != protocol.GroupNameLen+1 {
+		return fmt.Errorf("fetch one path binlog body of %d bytes: %w", h.Length, protocol.ErrInvalid)
+	}
+	body, err := cc.readBody(h.Length)
+	if err != nil {
+		return err
+	}
+	if err := s.checkGroup(protocol.CString(body[:protocol.GroupNameLen])); err != nil {
+		return err
+	}
+	idx := int(body[protocol.GroupNameLen])
+	if idx >= len(s.store.paths) {
+		return fmt.Errorf("store path index %d of %d: %w", idx, len(s.store.paths), protocol.ErrInvalid)
+	}
+	if err := protocol.WriteHeader(cc, protocol.Header{Length: recoveryStreamLen, Cmd: protocol.CmdResp}); err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(cc, 64<<10)
+	prefix := fmt.Sprintf("M%02X/", idx)
+	for i := 0; i <= s.bl.Index(); i++ {
+		if err := streamPathRecords(s.bl.Path(i), prefix, w); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			var ce *connError
+			if errors.As(err, &ce) {
+				return err
+			}
+			s.log.Warn("reading binlog for a recovering peer failed", "file", s.bl.Path(i), "err", err)
+			return &connError{err}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return &connError{errStreamDone}
+}
+
+// streamPathRecords writes the recovery records of one binlog file whose
+// name starts with prefix ("Mxx/").
+func streamPathRecords(path, prefix string, w *bufio.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, maxBinlogLine)
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// An overlong line is no record of ours: skip to its end.
+			for err == bufio.ErrBufferFull {
+				_, err = br.ReadSlice('\n')
+			}
+			continue
+		}
+		if err == io.EOF {
+			return nil // a partial last line is still being written
+		}
+		if err != nil {
+			return err
+		}
+		rec, perr := parseRecord(strings.TrimSuffix(string(line), "\n"))
+		if perr != nil || !strings.HasPrefix(rec.Name, prefix) {
+			continue
+		}
+		var op byte
+		switch rec.Op {
+		case binlog.OpCreate, binlog.OpLink, binlog.OpRename, binlog.OpUpdate:
+			op = binlog.OpCreate
+		case opReplicaCreate, opReplicaLink, opReplicaRename, opReplicaUpdate:
+			op = opReplicaCreate
+		default:
+			continue
+		}
+		if _, err := w.WriteString(binlog.Record(rec.Timestamp, op, rec.Name, "") + "\n"); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,193 @@
+package storagenode
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// TestStreamPathRecords: the records served to a recovering peer are the
+// creates of one store path; links, renames and updates become creates,
+// replica records stay lower case, and a partial last line is left out.
+func TestStreamPathRecords(t *testing.T) {
+	in := strings.Join([]string{
+		"100 C M00/00/00/a.txt",
+		"101 c M00/00/01/b.txt",
+		"102 C M01/00/00/other-path.txt",
+		"103 D M00/00/00/a.txt",
+		"104 A M00/00/00/c.txt 0 5",
+		"105 L M00/00/00/link.txt M00/00/00/b.txt",
+		"106 r M00/00/00/new.txt M00/00/00/old.txt",
+		"107 U M00/00/00/a.txt-m",
+		"bad line",
+		"108 T M00/00/00/c.txt 5 1",
+		"109 C M00/00/00/partial",
+	}, "\n")
+	path := filepath.Join(t.TempDir(), "binlog.000")
+	if err := os.WriteFile(path, []byte(in), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	w := bufio.NewWriter(&out)
+	if err := streamPathRecords(path, "M00/", w); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	want := "100 C M00/00/00/a.txt\n101 c M00/00/01/b.txt\n105 C M00/00/00/link.txt\n106 c M00/00/00/new.txt\n107 C M00/00/00/a.txt-m\n"
+	if out.String() != want {
+		t.Fatalf("streamed:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// TestRecoveryResumesFromMark: a recovery interrupted after fetching the
+// binlog continues from its mark on restart, without fetching again: the
+// records before the mark are not restored, the others are, and the
+// storage then becomes ACTIVE.
+func TestRecoveryResumesFromMark(t *testing.T) {
+	c := newSyncCluster(t, "127.0.0.9", 2)
+	for i := range c.cfgs {
+		c.cfgs[i].StorePaths = []string{filepath.Join(c.cfgs[i].BasePath, "path0")}
+	}
+	var logs syncBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server logs:\n%s", logs.String())
+		}
+	})
+	for i := range 2 {
+		startLogged(t, c, i, &logs)
+	}
+	c.waitActive(0, 1)
+	rc := dial(t, c.nodes[0])
+	var names []string
+	for i := range 8 {
+		names = append(names, rc.upload(protocol.CmdUploadFile, 0, "txt", fmt.Appendf(nil, "file %d", i)))
+	}
+	c.waitSame(0, 1)
+
+	// What the source serves for the path, as a recovery would fetch it.
+	conn, err := net.Dial("tcp", c.nodes[0].Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := protocol.NewEncoder(protocol.GroupNameLen + 1)
+	e.Fixed("group1", protocol.GroupNameLen)
+	e.Byte(0)
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := protocol.WritePacket(conn, protocol.CmdFetchOnePathBinlog, 0, e.B); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := protocol.ReadHeader(conn); err != nil || h.Status != 0 || h.Length != recoveryStreamLen {
+		t.Fatalf("reply %+v, %v", h, err)
+	}
+	records, err := io.ReadAll(conn)
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(records), "\n")
+	if len(lines) < 9 || lines[8] != "" {
+		t.Fatalf("want 8 records, got:\n%s", records)
+	}
+
+	// Storage 1 "crashed" after restoring the first three records: its
+	// store path holds only them (with a content recovery would replace)
+	// and the recovery files.
+	c.stop(1)
+	data := filepath.Join(c.cfgs[1].StorePaths[0], "data")
+	if err := os.RemoveAll(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// "FILE n" has the size of the real "file n": the source's sync
+	// worker, which may send files again, leaves a same-size copy alone.
+	before := func(name string) string { return fmt.Sprintf("FILE %d", slices.Index(names, name)) }
+	for _, l := range lines[:3] {
+		name := strings.Fields(l)[2]
+		p := mustParse(t, name).Path(c.cfgs[1].StorePaths)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(before(name)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := writeRecoveryFlag(data, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, recoveryBinlogFile), records, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := len(lines[0]) + len(lines[1]) + len(lines[2])
+	if err := os.WriteFile(filepath.Join(data, recoveryMarkFile), fmt.Appendf(nil, "binlog_offset=%d\n", done), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startLogged(t, c, 1, &logs)
+	c.waitActive(1)
+	// Only the recovery could have replaced the files before the mark, had
+	// it not resumed from there.
+	for i, l := range lines[:8] {
+		name := strings.Fields(l)[2]
+		got, err := os.ReadFile(mustParse(t, name).Path(c.cfgs[1].StorePaths))
+		switch {
+		case err != nil:
+			t.Errorf("record %d %s: %v", i, name, err)
+		case i < 3 && string(got) != before(name):
+			t.Errorf("record %d %s before the mark was restored again: %q", i, name, got)
+		case i >= 3 && string(got) != fmt.Sprintf("file %d", slices.Index(names, name)):
+			t.Errorf("record %d %s after the mark: content %q", i, name, got)
+		}
+	}
+	for _, f := range []string{recoveryFlagFile, recoveryMarkFile, recoveryBinlogFile} {
+		if _, err := os.Stat(filepath.Join(data, f)); err == nil {
+			t.Errorf("%s left behind", f)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// startLogged is syncCluster.start with the server's log kept in logs.
+func startLogged(t *testing.T, c *syncCluster, i int, logs io.Writer) {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", i)
+	s, err := New(c.cfgs[i], log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c.nodes[i] = s
+}

@@ -1,0 +1,7 @@
+// Package gateway tests the fastdfs.v1 API server (server/gateway) end to
+// end: a real cluster (tests/cluster), a real gateway on loopback ports, and
+// real HTTP and gRPC clients. It covers every REST route (raw upload,
+// download with ranges and conditional requests, append, the JSON routes),
+// API key refusals over both protocols, limits, metrics, health and
+// reflection, graceful shutdown, and a 1 GiB transfer in bounded memory.
+package gateway

@@ -1,0 +1,375 @@
+package trackernode
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// fakePeer is a scripted tracker: it answers TRACKER_GET_STATUS with
+// status, serves empty sys files and accepts every tracker-to-tracker
+// command, counting pings.
+type fakePeer struct {
+	ln     net.Listener
+	status atomic.Pointer[protocol.TrackerStatus]
+	pings  atomic.Int32
+	joins  atomic.Int32
+	next   atomic.Int32 // NOTIFY_NEXT_LEADER received
+	busy   atomic.Bool  // refuse TRACKER_GET_SYS_FILES_START with EBUSY
+}
+
+func startFakePeer(t *testing.T, ip string, st protocol.TrackerStatus) *fakePeer {
+	t.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &fakePeer{ln: ln}
+	p.status.Store(&st)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.serve(c)
+		}
+	}()
+	return p
+}
+
+func (p *fakePeer) serve(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for {
+		h, err := protocol.ReadHeader(r)
+		if err != nil {
+			return
+		}
+		if _, err := protocol.ReadBody(r, h, 1<<16); err != nil {
+			return
+		}
+		var body []byte
+		switch h.Cmd {
+		case protocol.CmdQuit:
+			return
+		case protocol.CmdTrackerGetSysFilesStart:
+			if p.busy.Load() {
+				if protocol.WriteError(c, protocol.ErrBusy) != nil {
+					return
+				}
+				continue
+			}
+		case protocol.CmdTrackerGetStatus:
+			body = p.status.Load().Encode()
+		case protocol.CmdTrackerPingLeader:
+			p.pings.Add(1)
+		case protocol.CmdTrackerJoinLeader:
+			p.joins.Add(1)
+		case protocol.CmdTrackerNotifyNextLeader:
+			p.next.Add(1)
+		case protocol.CmdTrackerGetOneSysFile:
+			body = make([]byte, 8) // every sys file is empty
+		}
+		if protocol.WriteResponse(c, body) != nil {
+			return
+		}
+	}
+}
+
+func (p *fakePeer) addr() string { return p.ln.Addr().String() }
+
+// joinListing is a JOIN body whose tracker list is trackers.
+func joinListing(group string, port int, trackers ...string) []byte {
+	return (&protocol.JoinRequest{
+		Group: group, StoragePort: int64(port), StorePathCount: 1, SubdirCountPerPath: 256,
+		UploadPriority: 10, JoinTime: time.Now().Unix(), UpTime: time.Now().Unix(), Version: "6.16.1",
+		CurrentTrackerIP: "127.0.0.2", Trackers: trackers,
+	}).Encode()
+}
+
+// eventually polls f every 10 ms for up to 10 s.
+func eventually(t *testing.T, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// ask sends one request on its own connection and closes it (polls must
+// not pile up connections against max_connections).
+func ask(t *testing.T, s *Server, cmd byte) (byte, []byte) {
+	t.Helper()
+	cl := dialFrom(t, "127.0.0.1", s.Addr())
+	defer cl.c.Close()
+	return cl.call(cmd, nil)
+}
+
+func leaderOf(t *testing.T, s *Server) (string, byte) {
+	t.Helper()
+	st, b := ask(t, s, protocol.CmdServerGetLeader)
+	return string(b), st
+}
+
+func isLeader(t *testing.T, s *Server) bool {
+	t.Helper()
+	st, b := ask(t, s, protocol.CmdTrackerGetStatus)
+	ts, err := protocol.DecodeTrackerStatus(b)
+	if st != 0 || err != nil {
+		t.Fatalf("tracker status: %d %v", st, err)
+	}
+	return ts.IsLeader
+}
+
+// A tracker that is alone in its storages' tracker lists leads at once,
+// as the single-tracker traces show (leader announced on the first beat).
+func TestAloneTrackerLeads(t *testing.T) {
+	s := startServer(t, traceConfig(t, "ip"))
+	if _, st := leaderOf(t, s); st != protocol.ENOENT {
+		t.Fatalf("leader before any JOIN: status %d, want ENOENT", st)
+	}
+	if st, _ := ask(t, s, protocol.CmdTrackerGetStatus); st != protocol.ENOENT {
+		t.Fatalf("status without groups: %d, want ENOENT", st)
+	}
+	activeStorage(t, s, "127.0.0.3", "group1", 23000, 1000, 900)
+	if l, st := leaderOf(t, s); st != 0 || l != s.Addr() {
+		t.Fatalf("leader %q status %d, want %s", l, st, s.Addr())
+	}
+	if !isLeader(t, s) {
+		t.Fatal("alone tracker does not report itself leader")
+	}
+}
+
+// A tracker whose storages list a peer that already leads follows it:
+// JOIN_LEADER once, then PING_LEADER; it answers beats with a single zero
+// byte, names the peer in GET_LEADER, and refuses 58/65 itself.
+func TestFollowerOfExistingLeader(t *testing.T) {
+	peer := startFakePeer(t, "127.0.0.9", protocol.TrackerStatus{IsLeader: true, RunningTime: 600})
+	s := startServer(t, traceConfig(t, "ip"))
+	st := dialFrom(t, "127.0.0.3", s.Addr())
+	st.ok(protocol.CmdStorageJoin, joinListing("group1", 23000, "127.0.0.2:22122", peer.addr()))
+	eventually(t, "following the peer", func() error {
+		if l, _ := leaderOf(t, s); l != peer.addr() {
+			return errors.New("leader is " + l)
+		}
+		if peer.pings.Load() == 0 {
+			return errors.New("no ping yet")
+		}
+		return nil
+	})
+	if peer.joins.Load() != 1 {
+		t.Fatalf("%d JOIN_LEADER, want 1", peer.joins.Load())
+	}
+	if b := st.ok(protocol.CmdStorageBeat, nil); len(b) != 1 || b[0] != 0 {
+		t.Fatalf("follower beat reply %x, want 00", b)
+	}
+	if isLeader(t, s) {
+		t.Fatal("follower reports itself leader")
+	}
+	cl := dialFrom(t, "127.0.0.9", s.Addr())
+	for _, c := range []struct {
+		cmd  byte
+		body []byte
+	}{
+		{protocol.CmdTrackerJoinLeader, make([]byte, joinLeaderFixedSize)},
+		{protocol.CmdTrackerPingLeader, make([]byte, pingBodySize)},
+		{protocol.CmdTrackerNotifyReselectLead, nil},
+	} {
+		if got, _ := cl.call(c.cmd, c.body); got != protocol.EOPNOTSUPP {
+			t.Errorf("follower answers cmd %d with %d, want EOPNOTSUPP", c.cmd, got)
+		}
+	}
+}
+
+// The two-phase handover: NOTIFY then COMMIT of the same tracker. A leader
+// told of another next leader steps down with EINVAL; RESELECT makes the
+// leader step down; malformed bodies are EINVAL.
+func TestNotifyCommitReselect(t *testing.T) {
+	peer := startFakePeer(t, "127.0.0.9", protocol.TrackerStatus{IsLeader: true, RunningTime: 600})
+	s := startServer(t, traceConfig(t, "ip"))
+	st := dialFrom(t, "127.0.0.3", s.Addr())
+	st.ok(protocol.CmdStorageJoin, joinListing("group1", 23000, "127.0.0.2:22122", peer.addr()))
+	eventually(t, "following the peer", func() error {
+		if l, _ := leaderOf(t, s); l != peer.addr() {
+			return errors.New("leader is " + l)
+		}
+		return nil
+	})
+	cl := dialFrom(t, "127.0.0.9", s.Addr())
+	self := encodeLeaderAddr(s.Addr())
+	for _, c := range []struct {
+		name string
+		cmd  byte
+		body []byte
+		want byte
+	}{
+		{"commit without notify", protocol.CmdTrackerCommitNextLeader, self, protocol.EINVAL},
+		{"short body", protocol.CmdTrackerNotifyNextLeader, []byte(s.Addr()), protocol.EINVAL},
+		{"unparsable", protocol.CmdTrackerNotifyNextLeader, encodeLeaderAddr("nonsense"), protocol.EINVAL},
+		{"ping with odd body", protocol.CmdTrackerPingLeader, []byte{1}, protocol.EINVAL},
+		{"notify self", protocol.CmdTrackerNotifyNextLeader, self, 0},
+		{"commit self", protocol.CmdTrackerCommitNextLeader, self, 0},
+		{"join leader", protocol.CmdTrackerJoinLeader, make([]byte, joinLeaderFixedSize), 0},
+		{"ping leader", protocol.CmdTrackerPingLeader, make([]byte, pingBodySize), 0},
+		{"old ping", protocol.CmdTrackerPingLeader, nil, 0},
+	} {
+		if got, _ := cl.call(c.cmd, c.body); got != c.want {
+			t.Fatalf("%s: status %d, want %d", c.name, got, c.want)
+		}
+	}
+	if !isLeader(t, s) {
+		t.Fatal("committed tracker does not lead")
+	}
+	n, err := protocol.DecodeChangeNotice(st.ok(protocol.CmdStorageBeat, nil))
+	if err != nil || n.Flags != protocol.ChangeLeader|protocol.ChangeGroup || n.Leader.ID != "127.0.0.2" || len(n.Storages) != 1 {
+		t.Fatalf("new leader's first beat reply %+v, %v", n, err)
+	}
+
+	// Split brain: told that the peer is next, the leader steps down.
+	if got, _ := cl.call(protocol.CmdTrackerNotifyNextLeader, encodeLeaderAddr(peer.addr())); got != protocol.EINVAL {
+		t.Fatalf("leader told of another next leader: status %d, want EINVAL", got)
+	}
+	eventually(t, "following the peer again", func() error {
+		if l, _ := leaderOf(t, s); l != peer.addr() {
+			return errors.New("leader is " + l)
+		}
+		return nil
+	})
+
+	cl.ok(protocol.CmdTrackerNotifyNextLeader, self)
+	cl.ok(protocol.CmdTrackerCommitNextLeader, self)
+	cl.ok(protocol.CmdTrackerNotifyReselectLead, nil)
+	if isLeader(t, s) {
+		t.Fatal("leader did not step down on RESELECT")
+	}
+}
+
+// A tracker whose peer is down and which has groups elects itself: it
+// notifies and commits (skipping the unreachable peer) and leads.
+func TestElectSelfWhenPeerDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.9:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	s := startServer(t, traceConfig(t, "ip"))
+	dialFrom(t, "127.0.0.3", s.Addr()).ok(protocol.CmdStorageJoin, joinListing("group1", 23000, "127.0.0.2:22122", dead))
+	eventually(t, "self election", func() error {
+		if l, st := leaderOf(t, s); l != s.Addr() {
+			return fmt.Errorf("leader %q, status %d", l, st)
+		}
+		return nil
+	})
+}
+
+// A peer that ranks higher but does not lead yet is waited for; when it
+// announces itself (NOTIFY + COMMIT) the tracker follows.
+func TestWaitForCandidate(t *testing.T) {
+	peer := startFakePeer(t, "127.0.0.9", protocol.TrackerStatus{RunningTime: 600})
+	s := startServer(t, traceConfig(t, "ip"))
+	dialFrom(t, "127.0.0.3", s.Addr()).ok(protocol.CmdStorageJoin, joinListing("group1", 23000, "127.0.0.2:22122", peer.addr()))
+	// Whenever the loop looks, the candidate outranks this tracker and does
+	// not lead yet: no leader.
+	if _, st := leaderOf(t, s); st != protocol.ENOENT {
+		t.Fatalf("leader while the candidate has not announced: status %d", st)
+	}
+	cl := dialFrom(t, "127.0.0.9", s.Addr())
+	cl.ok(protocol.CmdTrackerNotifyNextLeader, encodeLeaderAddr(peer.addr()))
+	cl.ok(protocol.CmdTrackerCommitNextLeader, encodeLeaderAddr(peer.addr()))
+	if l, _ := leaderOf(t, s); l != peer.addr() {
+		t.Fatalf("leader %q after the commit, want %s", l, peer.addr())
+	}
+}
+
+func TestRankAbove(t *testing.T) {
+	base := peerStatus{host: "127.0.0.2", port: 22122}
+	for _, c := range []struct {
+		name string
+		a, b func(*peerStatus)
+	}{
+		{"leader first", func(p *peerStatus) { p.IsLeader = true }, func(p *peerStatus) { p.RunningTime = 900 }},
+		{"longer running", func(p *peerStatus) { p.RunningTime = 600 }, func(p *peerStatus) { p.host = "127.0.0.9" }},
+		{"shorter restart", func(p *peerStatus) { p.RestartInterval = 0 }, func(p *peerStatus) { p.RestartInterval = 300 }},
+		{"larger ip", func(p *peerStatus) { p.host = "127.0.0.3" }, func(p *peerStatus) { p.port = 22123 }},
+		{"larger port", func(p *peerStatus) { p.port = 22123 }, func(p *peerStatus) {}},
+	} {
+		a, b := base, base
+		c.a(&a)
+		c.b(&b)
+		if !rankAbove(&a, &b) || rankAbove(&b, &a) {
+			t.Errorf("%s: order wrong", c.name)
+		}
+	}
+}
+
+// Tracker lines name this tracker by its address; a tracker bound to port
+// 0 cannot know its announced port and matches any port on its IP.
+func TestParsePeerAndSelf(t *testing.T) {
+	p, err := parsePeer(" 127.0.0.5,10.0.0.5:22122 ")
+	if err != nil || p.id() != "127.0.0.5:22122" || !p.is("10.0.0.5", 22122) || p.is("10.0.0.5", 1) {
+		t.Fatalf("dual-IP line: %+v %v", p, err)
+	}
+	for _, bad := range []string{"", "127.0.0.5", "127.0.0.5:0", "127.0.0.5:x", ":22122", ",:22122"} {
+		if _, err := parsePeer(bad); err == nil {
+			t.Errorf("parsePeer(%q) accepted", bad)
+		}
+	}
+	s := startServer(t, traceConfig(t, "ip"))
+	for line, want := range map[string]bool{"127.0.0.2:22122": true, "127.0.0.2:1": true, "127.0.0.3:22122": false} {
+		p, _ := parsePeer(line)
+		if got := s.isSelf(p, nil); got != want {
+			t.Errorf("isSelf(%s) = %v", line, got)
+		}
+	}
+}
+
+// A tracker line that names this tracker by an address it cannot recognise
+// (wildcard bind, storages told another address) is found out when the
+// election reaches the tracker itself; the tracker then leads alone.
+func TestSelfAliasDetected(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cfg := traceConfig(t, "ip")
+	cfg.BindAddr, cfg.Port = "", port
+	s := startServer(t, cfg)
+	local := fmt.Sprintf("127.0.0.2:%d", port)
+	st := dialFrom(t, "127.0.0.3", local)
+	st.ok(protocol.CmdStorageJoin, joinListing("group1", 23000, fmt.Sprintf("127.0.0.7:%d", port)))
+	eventually(t, "leading alone", func() error {
+		cl := dialFrom(t, "127.0.0.1", local)
+		defer cl.c.Close()
+		if got, b := cl.call(protocol.CmdTrackerGetStatus, nil); got != 0 || b[0] != 1 {
+			return fmt.Errorf("status %d, reply %x", got, b)
+		}
+		return nil
+	})
+	n, err := protocol.DecodeChangeNotice(st.ok(protocol.CmdStorageBeat, nil))
+	if err != nil || n.Flags&protocol.ChangeLeader == 0 {
+		t.Fatalf("beat reply %+v %v: want the leader announced", n, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.rel.peers) != 0 {
+		t.Fatalf("peers %v, want none", s.rel.peers)
+	}
+}
