@@ -467,27 +467,37 @@ func (s *Server) deleteGroup(body []byte) ([]byte, error) {
 	return nil, nil
 }
 
-func (s *Server) getLeader(cs *conn, body []byte) ([]byte, error) {
-	if len(body) != 0 {
-		return nil, fmt.Errorf("get leader with a body: %w", protocol.ErrInvalid)
-	}
-	return []byte(cs.self), nil
-}
-
 func (s *Server) trackerClusterStat(cs *conn, body []byte) ([]byte, error) {
 	f, err := protocol.DecodeTrackerClusterFilter(body)
 	if err != nil {
 		return nil, err
 	}
-	e := protocol.TrackerClusterEntry{
-		Host: cs.self, IsLeader: true, IsActive: true,
+	s.mu.Lock()
+	self, leader := s.selfID(), s.rel.leader
+	if leader == "" && len(s.rel.peers) == 0 {
+		leader = self // a lone tracker leads
+	}
+	peers := make([]string, 0, len(s.rel.peers))
+	for _, p := range s.rel.peers {
+		peers = append(peers, p.id())
+	}
+	s.mu.Unlock()
+	// This tracker reports its own counters; of its peers it knows the
+	// address and whether they lead (the leader is the one pinged alive).
+	entries := []protocol.TrackerClusterEntry{{
+		Host: self, IsLeader: self == leader, IsActive: true,
 		AllocCount: int32(cap(s.sem)), CurrentCount: int32(len(s.sem)), MaxCount: s.peak.Load(),
 		Version: Version, UpTime: s.startTime.Unix(),
+	}}
+	for _, p := range peers {
+		entries = append(entries, protocol.TrackerClusterEntry{Host: p, IsLeader: p == leader, IsActive: p == leader, Version: Version})
 	}
 	var out []protocol.TrackerClusterEntry
-	if (f.FilterBy&protocol.TrackerFilterActive == 0 || (f.IsActive != 0) == e.IsActive) &&
-		(f.FilterBy&protocol.TrackerFilterLeader == 0 || (f.IsLeader != 0) == e.IsLeader) {
-		out = append(out, e)
+	for _, e := range entries {
+		if (f.FilterBy&protocol.TrackerFilterActive == 0 || (f.IsActive != 0) == e.IsActive) &&
+			(f.FilterBy&protocol.TrackerFilterLeader == 0 || (f.IsLeader != 0) == e.IsLeader) {
+			out = append(out, e)
+		}
 	}
 	return protocol.EncodeTrackerClusterStat(out), nil
 }
@@ -544,20 +554,6 @@ func (s *Server) volumeStat(body []byte) ([]byte, error) {
 		r.Groups = append(r.Groups, e)
 	}
 	return r.Encode(), nil
-}
-
-func (s *Server) trackerStatus(body []byte) ([]byte, error) {
-	if len(body) != 0 {
-		return nil, fmt.Errorf("tracker status with a body: %w", protocol.ErrInvalid)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.groups) == 0 {
-		return nil, fmt.Errorf("no groups yet: %w", protocol.ErrNotFound)
-	}
-	st := &protocol.TrackerStatus{IsLeader: true, RunningTime: int64(time.Since(s.startTime) / time.Second),
-		RestartInterval: s.restartInterval}
-	return st.Encode(), nil
 }
 
 // appendChangelog appends one line to storage_changelog.dat and syncs it.

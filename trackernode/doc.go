@@ -5,8 +5,8 @@
 // under base_path/data in upstream's file names and formats.
 //
 // One mutex guards the whole map; every connection is served by its own
-// goroutine, bounded by max_connections. A single tracker is its own leader:
-// it fills the change notifications of beat replies the way the upstream
-// leader does. Multi-tracker leader election is not implemented yet; the
-// leader identity is kept in one place (Server.leaderAddr) for it.
+// goroutine, bounded by max_connections. Trackers learn each other from the
+// storages' JOIN lines and elect a leader (leader.go, relationship.go); only
+// the leader fills the change notifications of beat replies, and a new or
+// long-stopped tracker copies the data files from a peer (sysfiles.go).
 package trackernode

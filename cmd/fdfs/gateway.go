@@ -34,6 +34,8 @@ addresses, optional TLS, the API keys (mode ro or rw) and the limits:
     - {name: viewer, key: "a-long-random-read-only-key", mode: ro}
   limits: {max_upload_size: 10GB, io_timeout: 60s, shutdown_timeout: 5m}
 
+server/config/gateway.example.yaml documents every key.
+
 SIGINT or SIGTERM stops it gracefully: transfers in flight may finish
 within limits.shutdown_timeout.`,
 		Args: cobra.NoArgs,

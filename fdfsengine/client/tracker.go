@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -206,17 +207,51 @@ func (cl *Client) ListStorages(ctx context.Context, group, storageID string) ([]
 }
 
 // DeleteStorage removes a storage that is not active from a group's
-// membership (SERVER_DELETE_STORAGE, 93).
+// membership (SERVER_DELETE_STORAGE, 93) on every tracker, as upstream's
+// tools do, since each tracker keeps its own map. A tracker that does not
+// know the storage or cannot be reached is passed over; any other refusal
+// (EBUSY for an active storage) is the result.
 func (cl *Client) DeleteStorage(ctx context.Context, group, storageID string) error {
 	body, err := groupAndID(group, storageID, true)
 	if err != nil {
 		return opErr("delete storage", "", "", err)
 	}
-	addr, err := cl.withTracker(ctx, func(c *conn) error {
+	return cl.onEveryTracker(ctx, "delete storage", func(c *conn) error {
 		_, err := c.roundTrip(protocol.CmdServerDeleteStorage, body, 0)
 		return err
 	})
-	return opErr("delete storage", "", addr, err)
+}
+
+// onEveryTracker runs fn once per tracker. It fails with the first status
+// other than ENOENT; else it succeeds when at least one tracker did, and
+// reports ENOENT or the connection errors when none did.
+func (cl *Client) onEveryTracker(ctx context.Context, op string, fn func(c *conn) error) error {
+	var notFound, unreachable error
+	ok := false
+	for _, addr := range cl.trackers {
+		err := cl.withConn(ctx, addr, fn)
+		var re *reusedError
+		if errors.As(err, &re) {
+			err = cl.withFreshConn(ctx, addr, fn)
+		}
+		switch {
+		case err == nil:
+			ok = true
+		case errors.Is(err, protocol.ErrNotFound):
+			notFound = opErr(op, "", addr, err)
+		case isStatus(err) || ctx.Err() != nil:
+			return opErr(op, "", addr, err)
+		default:
+			unreachable = errors.Join(unreachable, opErr(op, "", addr, err))
+		}
+	}
+	switch {
+	case ok:
+		return nil
+	case notFound != nil:
+		return notFound
+	}
+	return unreachable
 }
 
 // DeleteGroup removes a group without active storages

@@ -27,18 +27,27 @@ func HTTPAccess(r *http.Request) Access {
 	return Write
 }
 
-// Middleware authenticates every request before next sees it; the
-// principal is in the request's context (FromContext). Refusals are JSON
-// bodies shaped like the gateway's other errors (google.rpc.Status).
+// Middleware authenticates every request before next sees it, needing
+// the access HTTPAccess gives its method; the principal is in the
+// request's context (FromContext).
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.Check(FromHeader(r.Header), HTTPAccess(r))
-		if err != nil {
-			WriteHTTPError(w, err)
-			return
+		if r, ok := a.Authorize(w, r, HTTPAccess(r)); ok {
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), p)))
 	})
+}
+
+// Authorize checks the key r presents for access. It returns r with the
+// principal in its context, or writes the refusal (a JSON body shaped like
+// the gateway's other errors, google.rpc.Status) and returns false.
+func (a *Authenticator) Authorize(w http.ResponseWriter, r *http.Request, access Access) (*http.Request, bool) {
+	p, err := a.Check(FromHeader(r.Header), access)
+	if err != nil {
+		WriteHTTPError(w, err)
+		return r, false
+	}
+	return r.WithContext(NewContext(r.Context(), p)), true
 }
 
 // WriteHTTPError writes the refusal of a Check error: 401 with a

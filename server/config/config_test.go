@@ -116,3 +116,15 @@ func TestAuthDisabled(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestExample keeps gateway.example.yaml valid.
+func TestExample(t *testing.T) {
+	t.Setenv("FDFS_UPLOADER_KEY", "uploader-secret-0123456789")
+	c, err := Load("gateway.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.APIKeys) != 2 || c.Limits.MaxUploadSize != 10<<30 || c.Limits.IdleTimeout != 2*time.Minute {
+		t.Errorf("example parsed as %+v", c)
+	}
+}

@@ -23,8 +23,9 @@ import (
 const maxJSONBody = 1 << 20
 
 // newHTTPHandler builds the HTTP side: public /metrics, /openapi.json and
-// /healthz, and everything else on the grpc-gateway mux behind the API key
-// middleware, all wrapped in request IDs, access logs and metrics.
+// /healthz, and everything else on the grpc-gateway mux, where
+// routeMiddleware checks API keys, all wrapped in request IDs, access logs
+// and metrics.
 func (g *Gateway) newHTTPHandler(spec []byte) (http.Handler, error) {
 	mux := runtime.NewServeMux(
 		runtime.WithMiddlewares(g.routeMiddleware),
@@ -56,7 +57,7 @@ func (g *Gateway) newHTTPHandler(spec []byte) (http.Handler, error) {
 		w.Write(doc)
 	})
 	root.HandleFunc("GET /healthz", g.healthz)
-	root.Handle("/", g.auth.Middleware(mux))
+	root.Handle("/", mux)
 	return g.observe(root), nil
 }
 
@@ -64,19 +65,34 @@ func (g *Gateway) newHTTPHandler(spec []byte) (http.Handler, error) {
 // get a bounded body and the unary timeout.
 var rawRoutes = map[string]bool{rest.UploadPattern: true, rest.DownloadPattern: true, rest.AppendPattern: true}
 
-// routeMiddleware runs inside the mux once a route matched: it records the
-// route for the metrics and bounds the JSON routes.
+// readPOSTRoutes are POST routes that only read, so a read-only key may
+// call them as it may call their gRPC methods (auth.MethodAccess). Every
+// other POST, PUT, PATCH or DELETE needs a read-write key.
+var readPOSTRoutes = map[string]bool{"/v1/files/{file_id=**}:createDownloadUrl": true}
+
+// routeMiddleware runs inside the mux once a route matched: it checks the
+// API key for the route, records the route for the metrics and bounds the
+// JSON routes.
 func (g *Gateway) routeMiddleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		route := ""
 		if p, ok := runtime.HTTPPattern(r.Context()); ok {
 			route = p.String()
 		}
-		if st, ok := r.Context().Value(stateKey{}).(*requestState); ok {
+		st, _ := r.Context().Value(stateKey{}).(*requestState)
+		if st != nil {
 			st.route = route
-			if p, ok := auth.FromContext(r.Context()); ok {
-				st.key = p.Name
-			}
+		}
+		access := auth.HTTPAccess(r)
+		if readPOSTRoutes[route] && r.Method == http.MethodPost {
+			access = auth.Read
+		}
+		r, ok := g.auth.Authorize(w, r, access)
+		if !ok {
+			return
+		}
+		if p, ok := auth.FromContext(r.Context()); ok && st != nil {
+			st.key = p.Name
 		}
 		if !rawRoutes[route] {
 			r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)

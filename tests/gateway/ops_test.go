@@ -33,7 +33,7 @@ func TestMetrics(t *testing.T) {
 	for _, want := range []string{
 		`fdfs_gateway_requests_total{code="201",method="/v1/files",protocol="http"} 1`,
 		`fdfs_gateway_requests_total{code="200",method="/v1/files/{file_id=**}:download",protocol="http"} 1`,
-		`fdfs_gateway_requests_total{code="401",method="unknown",protocol="http"} 1`,
+		`fdfs_gateway_requests_total{code="401",method="/v1/files/{file_id=**}",protocol="http"} 1`,
 		`fdfs_gateway_requests_total{code="404",method="unknown",protocol="http"} 1`,
 		`fdfs_gateway_requests_total{code="OK",method="/fastdfs.v1.FileService/DownloadFile",protocol="grpc"} 1`,
 		`fdfs_gateway_requests_total{code="InvalidArgument",method="/fastdfs.v1.FileService/DownloadFile",protocol="grpc"} 1`,
