@@ -17,7 +17,8 @@ trap 'rm -rf "$tmp"' EXIT
 bash scripts/gen.sh "$tmp"
 drift=0
 for dir in gen openapi; do
-  if ! diff -r "$tmp/$dir" "$dir"; then
+  # openapi/openapi.go (the embedding package) is ours, not generated.
+  if ! diff -r -x '*.go' "$tmp/$dir" "$dir"; then
     drift=1
   fi
 done

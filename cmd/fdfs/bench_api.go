@@ -190,6 +190,8 @@ func newGRPCTarget(o apiBenchOptions) (*grpcTarget, error) {
 	t := &grpcTarget{key: o.key, bufs: sync.Pool{New: func() any { b := make([]byte, benchChunk); return &b }}}
 	for range o.conns {
 		c, err := grpc.NewClient(o.grpcAddr, grpc.WithTransportCredentials(creds),
+			// Big socket buffers: a 2 MiB message in a few syscalls.
+			grpc.WithReadBufferSize(1<<20), grpc.WithWriteBufferSize(1<<20),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(benchChunk+64<<10)))
 		if err != nil {
 			t.close()

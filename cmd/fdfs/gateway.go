@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/fdfsgo/fdfs/openapi"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -75,5 +76,7 @@ func runGateway(ctx context.Context, opt gateway.Options, started func(*gateway.
 	return g.Shutdown(sctx)
 }
 
-// openAPISpec is the generated OpenAPI document of the JSON routes.
-func openAPISpec() []byte { return nil }
+// openAPISpec is the generated OpenAPI document of the JSON routes
+// (openapi/fastdfs.swagger.json); the gateway adds the raw routes and the
+// API key schemes to it.
+func openAPISpec() []byte { return openapi.JSON }

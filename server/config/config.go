@@ -29,6 +29,7 @@ const (
 	DefaultIdleTimeout          = 2 * time.Minute
 	DefaultShutdownTimeout      = 5 * time.Minute
 	DefaultMaxIdlePerHost       = 64
+	DefaultHealthInterval       = 10 * time.Second
 )
 
 // Mode is what an API key may do.
@@ -77,6 +78,10 @@ type Config struct {
 	AccessLog *bool `yaml:"access_log"`
 	// LogLevel is debug, info, warn or error (default info).
 	LogLevel string `yaml:"log_level"`
+	// HealthInterval is how often the gateway checks that a tracker
+	// answers; the gRPC health of the fastdfs.v1 services is NOT_SERVING
+	// while none does (default 10s).
+	HealthInterval time.Duration `yaml:"health_interval"`
 	// SpoolDir holds multipart uploads whose size is not known in advance
 	// until they are complete (default: the system temp directory).
 	SpoolDir string `yaml:"spool_dir"`
@@ -206,6 +211,7 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.HTTPListen, DefaultHTTPListen)
 	setDefault(&c.LogLevel, "info")
 	setDefault(&c.MaxIdlePerHost, DefaultMaxIdlePerHost)
+	setDefault(&c.HealthInterval, DefaultHealthInterval)
 	if c.AccessLog == nil {
 		on := true
 		c.AccessLog = &on
@@ -281,7 +287,7 @@ func (c *Config) Validate() error {
 	}
 	l := c.Limits
 	for name, d := range map[string]time.Duration{
-		"connect_timeout": c.ConnectTimeout, "network_timeout": c.NetworkTimeout,
+		"connect_timeout": c.ConnectTimeout, "network_timeout": c.NetworkTimeout, "health_interval": c.HealthInterval,
 		"limits.request_timeout": l.RequestTimeout, "limits.io_timeout": l.IOTimeout,
 		"limits.header_timeout": l.HeaderTimeout, "limits.idle_timeout": l.IdleTimeout,
 		"limits.shutdown_timeout": l.ShutdownTimeout,

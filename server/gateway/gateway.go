@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -73,9 +74,10 @@ type Gateway struct {
 	grpcLis, httpLis net.Listener
 	tls              bool
 
-	wg       sync.WaitGroup
-	stopOnce sync.Once
-	stopErr  error
+	wg        sync.WaitGroup
+	stopWatch context.CancelFunc // ends watchCluster
+	stopOnce  sync.Once
+	stopErr   error
 }
 
 // New builds the gateway and binds both listeners; Serve starts serving.
@@ -219,13 +221,23 @@ func (g *Gateway) registerJSONRoutes(mux *runtime.ServeMux) error {
 	return fastdfsv1.RegisterClusterServiceHandler(ctx, mux, g.innerConn)
 }
 
-// Serve serves both listeners in the background.
+// services are the health-checked services that need the cluster.
+var services = []string{fastdfsv1.FileService_ServiceDesc.ServiceName, fastdfsv1.ClusterService_ServiceDesc.ServiceName}
+
+// Serve serves both listeners in the background. The overall health ("")
+// is SERVING until shutdown; that of the fastdfs.v1 services follows
+// whether a tracker answers, checked once before Serve returns (at most
+// healthTimeout per unreachable tracker) and then every health_interval.
 func (g *Gateway) Serve() {
 	g.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	for _, name := range []string{fastdfsv1.FileService_ServiceDesc.ServiceName, fastdfsv1.ClusterService_ServiceDesc.ServiceName} {
-		g.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
-	}
-	g.wg.Add(2)
+	ctx, cancel := context.WithCancel(context.Background())
+	g.stopWatch = cancel
+	g.checkCluster(ctx)
+	g.wg.Add(3)
+	go func() {
+		defer g.wg.Done()
+		g.watchCluster(ctx)
+	}()
 	go func() {
 		defer g.wg.Done()
 		if err := g.grpcServer.Serve(g.grpcLis); err != nil {
@@ -281,6 +293,9 @@ func (g *Gateway) Close() error {
 }
 
 func (g *Gateway) shutdown(ctx context.Context) error {
+	if g.stopWatch != nil {
+		g.stopWatch()
+	}
 	g.health.Shutdown()
 	var errs []error
 	var wg sync.WaitGroup
@@ -319,6 +334,44 @@ func (g *Gateway) shutdown(ctx context.Context) error {
 		errs = append(errs, g.cl.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// healthTimeout bounds one tracker's answer to a health check.
+const healthTimeout = 3 * time.Second
+
+// watchCluster runs checkCluster every health_interval until ctx ends.
+func (g *Gateway) watchCluster(ctx context.Context) {
+	t := time.NewTicker(g.cfg.HealthInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			g.checkCluster(ctx)
+		}
+	}
+}
+
+// checkCluster sets the health of the fastdfs.v1 services: SERVING when a
+// tracker answers ACTIVE_TEST, NOT_SERVING when none does.
+func (g *Gateway) checkCluster(ctx context.Context) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	for _, addr := range g.cl.Trackers() {
+		cctx, cancel := context.WithTimeout(ctx, min(g.cfg.HealthInterval, healthTimeout))
+		err := g.cl.ActiveTest(cctx, addr)
+		cancel()
+		if err == nil {
+			st = healthpb.HealthCheckResponse_SERVING
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	for _, name := range services {
+		g.health.SetServingStatus(name, st)
+	}
 }
 
 // stopGRPC stops s gracefully, or at once when ctx ends first.

@@ -296,8 +296,10 @@ func (s *FileService) DownloadFile(req *fastdfsv1.DownloadFileRequest, stream gr
 		return s.fail("download", id, err)
 	}
 	msg := &fastdfsv1.DownloadFileResponse{}
+	bp := chunkBufs.Get().(*[]byte)
+	defer chunkBufs.Put(bp)
 	w := &chunkWriter{
-		buf: make([]byte, 0, DownloadChunkSize),
+		buf: (*bp)[:0],
 		send: func(b []byte) error {
 			msg.Chunk = b
 			return stream.Send(msg)

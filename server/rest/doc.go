@@ -16,12 +16,12 @@
 // spooled to an unlinked temporary file on disk first, never to memory.
 //
 // Downloads answer with Content-Length, a Content-Type chosen by the file's
-// extension, a strong ETag (CRC32, size and modification time of the file),
+// extension, a strong ETag (the file's CRC32, size and creation time),
 // Last-Modified, Accept-Ranges, conditional requests (If-None-Match,
 // If-Match, If-Modified-Since, If-Unmodified-Since, If-Range) and a single
 // byte range (several ranges get the whole file, as RFC 9110 allows).
-// The body goes out through the response's ReadFrom, so on a plain TCP
-// connection the kernel splices it from the storage socket.
+// A body larger than 64 KiB goes out through the response's ReadFrom, so on
+// a plain TCP connection the kernel splices it from the storage socket.
 //
 // Errors are google.rpc.Status JSON bodies with the HTTP status of their
 // gRPC code, produced by the mux's error handler as for the JSON routes.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -139,4 +140,33 @@ func TestHealthAndReflection(t *testing.T) {
 			t.Errorf("reflection lists %v, missing %s", names, want)
 		}
 	}
+}
+
+// TestHealthFollowsCluster stops the tracker and checks that the services'
+// health turns NOT_SERVING while the gateway itself stays SERVING, and
+// SERVING again once the tracker is back.
+func TestHealthFollowsCluster(t *testing.T) {
+	e := startEnv(t, func(c *configT) { c.HealthInterval = 20 * time.Millisecond })
+	hc := healthpb.NewHealthClient(e.grpcConn(t))
+	waitFor := func(svc string, want healthpb.HealthCheckResponse_ServingStatus) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			resp, err := hc.Check(opCtx(t), &healthpb.HealthCheckRequest{Service: svc})
+			if err == nil && resp.GetStatus() == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("health of %q: %v, %v; want %v", svc, resp.GetStatus(), err, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("fastdfs.v1.FileService", healthpb.HealthCheckResponse_SERVING)
+	e.c.StopTracker()
+	waitFor("fastdfs.v1.FileService", healthpb.HealthCheckResponse_NOT_SERVING)
+	waitFor("fastdfs.v1.ClusterService", healthpb.HealthCheckResponse_NOT_SERVING)
+	waitFor("", healthpb.HealthCheckResponse_SERVING)
+	e.c.RestartTracker()
+	waitFor("fastdfs.v1.FileService", healthpb.HealthCheckResponse_SERVING)
 }

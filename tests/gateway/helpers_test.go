@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/fdfsgo/fdfs/openapi"
 	"io"
 	"log/slog"
 	"net/http"
@@ -68,11 +69,7 @@ func startGateway(t testing.TB, c *cluster.Cluster, mod func(*config.Config)) *g
 	if os.Getenv("FDFS_TEST_LOG") == "stderr" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	spec, err := os.ReadFile("../../openapi/fastdfs.swagger.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := gateway.New(gateway.Options{Config: cfg, Log: log, OpenAPI: spec})
+	gw, err := gateway.New(gateway.Options{Config: cfg, Log: log, OpenAPI: openapi.JSON})
 	if err != nil {
 		t.Fatal(err)
 	}

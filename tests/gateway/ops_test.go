@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
 )
 
 func TestMetrics(t *testing.T) {
@@ -72,9 +74,10 @@ func TestOpenAPI(t *testing.T) {
 	}
 }
 
-// TestGracefulShutdown starts a download, shuts the gateway down while the
-// body is in flight, and checks that the download completes, that new
-// connections are refused and that Shutdown returns once it is done.
+// TestGracefulShutdown starts a REST and a gRPC download, shuts the
+// gateway down while both are in flight, and checks that they complete,
+// that new connections are refused and that Shutdown returns once they are
+// done.
 func TestGracefulShutdown(t *testing.T) {
 	e := startEnv(t, nil)
 	const size = 32 << 20
@@ -106,6 +109,19 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A gRPC download in flight as well.
+	stream, err := e.files(t).DownloadFile(withKey(opCtx(t), roKey), &fastdfsv1.DownloadFileRequest{FileId: up.FileID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grpcDown := crc32.NewIEEE()
+	first, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	grpcDown.Write(first.GetChunk())
+	grpcN := int64(len(first.GetChunk()))
+
 	done := make(chan error, 1)
 	go func() { done <- e.gw.Shutdown(context.Background()) }()
 	// New connections are refused once the listeners are closed.
@@ -124,6 +140,20 @@ func TestGracefulShutdown(t *testing.T) {
 	n, err := io.Copy(down, resp.Body)
 	if err != nil || n != size-1<<20 || down.Sum32() != crc.Sum32() {
 		t.Fatalf("download across shutdown: %d bytes, %v, crc %08x want %08x", n+1<<20, err, down.Sum32(), crc.Sum32())
+	}
+	for {
+		m, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("gRPC download across shutdown, after %d bytes: %v", grpcN, err)
+		}
+		grpcDown.Write(m.GetChunk())
+		grpcN += int64(len(m.GetChunk()))
+	}
+	if grpcN != size || grpcDown.Sum32() != crc.Sum32() {
+		t.Fatalf("gRPC download across shutdown: %d bytes, crc %08x want %08x", grpcN, grpcDown.Sum32(), crc.Sum32())
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Shutdown: %v", err)
