@@ -40,11 +40,15 @@ rm -f "$work/big.bin"
 src_ip() { "$work/fdfs" info --config "$conf" --local "$1" | awk -F': *' '/source ip/ {print $2; exit}'; }
 ip=$(src_ip "$small")
 # Both files are replicated to every storage of the group: wait until the big
-# one is on the small one's storage, then serve everything from there.
-for _ in $(seq 1 600); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' -I "http://$ip:8888/$big")" = 200 ] && break
-  sleep 0.2
+# one is on every storage (replication would otherwise compete for the CPU
+# during the first runs), then serve everything from the small one's storage.
+for sip in $(awk -F' *= *' '/^bind_addr/ {print $2}' "$work"/data/storage*.conf); do
+  for _ in $(seq 1 900); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -I "http://$sip:8888/$big")" = 200 ] && break
+    sleep 0.2
+  done
 done
+sleep 2
 conf_file=$(grep -l "^bind_addr *= *$ip\$" "$work"/data/storage*.conf | head -1)
 store=$(awk -F' *= *' '/^store_path0/ {print $2}' "$conf_file")
 cat >"$work/nginx.conf" <<NGX
