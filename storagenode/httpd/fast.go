@@ -134,6 +134,19 @@ func (s *Server) Close(deadline time.Time) error {
 	return err
 }
 
+// armRead sets c's read deadline unless the server is closing. It holds
+// the lock Close holds while it wakes the connections, so a deadline set
+// here can never undo Close's.
+func (s *Server) armRead(c net.Conn, d time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	c.SetReadDeadline(time.Now().Add(d))
+	return true
+}
+
 // serveConn answers requests on c until the client closes, a request needs
 // net/http (the connection is then handed over for good) or an error.
 func (s *Server) serveConn(c net.Conn) {
@@ -147,11 +160,15 @@ func (s *Server) serveConn(c net.Conn) {
 	br := bufio.NewReaderSize(c, 4096)
 	out := make([]byte, 0, 1024)
 	for {
-		c.SetReadDeadline(time.Now().Add(s.idle))
+		if !s.armRead(c, s.idle) {
+			return
+		}
 		if _, err := br.Peek(1); err != nil {
 			return
 		}
-		c.SetReadDeadline(time.Now().Add(s.header))
+		if !s.armRead(c, s.header) {
+			return
+		}
 		head, err := readHead(br)
 		if err != nil {
 			if errors.Is(err, errHeadTooLarge) {
