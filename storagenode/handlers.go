@@ -184,16 +184,35 @@ func (s *Server) writeBinlog(ts time.Time, op byte, name, extra string) error {
 	return nil
 }
 
-func (s *Server) handleUpload(cc *conn, h protocol.Header, appender bool) error {
+// writeCounters selects the total/success count and byte counters of one
+// kind of content-carrying write in the stat block.
+type writeCounters func(b *protocol.StatBlock) (total, success, totalBytes, successBytes *int64)
+
+func uploadCounters(b *protocol.StatBlock) (*int64, *int64, *int64, *int64) {
+	return &b.TotalUploadCount, &b.SuccessUploadCount, &b.TotalUploadBytes, &b.SuccessUploadBytes
+}
+
+func appendCounters(b *protocol.StatBlock) (*int64, *int64, *int64, *int64) {
+	return &b.TotalAppendCount, &b.SuccessAppendCount, &b.TotalAppendBytes, &b.SuccessAppendBytes
+}
+
+func modifyCounters(b *protocol.StatBlock) (*int64, *int64, *int64, *int64) {
+	return &b.TotalModifyCount, &b.SuccessModifyCount, &b.TotalModifyBytes, &b.SuccessModifyBytes
+}
+
+// handleWrite runs a content-carrying write, counts it and its bytes
+// (success only when op succeeded), then replies.
+func (s *Server) handleWrite(cc *conn, counters writeCounters, op func(start time.Time, size *int64) ([]byte, error)) error {
 	start := time.Now()
 	var size int64
-	reply, err := s.upload(cc, h, appender, start, &size)
+	reply, err := op(start, &size)
 	s.stats.update(func(b *protocol.StatBlock) {
-		b.TotalUploadCount++
-		b.TotalUploadBytes += size
+		total, success, totalBytes, successBytes := counters(b)
+		*total++
+		*totalBytes += size
 		if err == nil {
-			b.SuccessUploadCount++
-			b.SuccessUploadBytes += size
+			*success++
+			*successBytes += size
 			b.LastSourceUpdate = start.Unix()
 		}
 	})
@@ -201,6 +220,10 @@ func (s *Server) handleUpload(cc *conn, h protocol.Header, appender bool) error 
 		return err
 	}
 	return cc.reply(reply)
+}
+
+func (s *Server) handleUpload(cc *conn, h protocol.Header, appender bool) error {
+	return s.handleWrite(cc, uploadCounters, func(start time.Time, size *int64) ([]byte, error) { return s.upload(cc, h, appender, start, size) })
 }
 
 func (s *Server) upload(cc *conn, h protocol.Header, appender bool, start time.Time, size *int64) ([]byte, error) {
@@ -258,22 +281,7 @@ func (s *Server) upload(cc *conn, h protocol.Header, appender bool, start time.T
 }
 
 func (s *Server) handleUploadSlave(cc *conn, h protocol.Header) error {
-	start := time.Now()
-	var size int64
-	reply, err := s.uploadSlave(cc, h, start, &size)
-	s.stats.update(func(b *protocol.StatBlock) {
-		b.TotalUploadCount++
-		b.TotalUploadBytes += size
-		if err == nil {
-			b.SuccessUploadCount++
-			b.SuccessUploadBytes += size
-			b.LastSourceUpdate = start.Unix()
-		}
-	})
-	if err != nil {
-		return err
-	}
-	return cc.reply(reply)
+	return s.handleWrite(cc, uploadCounters, func(start time.Time, size *int64) ([]byte, error) { return s.uploadSlave(cc, h, start, size) })
 }
 
 func (s *Server) uploadSlave(cc *conn, h protocol.Header, start time.Time, size *int64) ([]byte, error) {
@@ -754,22 +762,7 @@ func (s *Server) openAppender(path string) (*os.File, int64, error) {
 }
 
 func (s *Server) handleAppend(cc *conn, h protocol.Header) error {
-	start := time.Now()
-	var size int64
-	reply, err := s.appendFile(cc, h, start, &size)
-	s.stats.update(func(b *protocol.StatBlock) {
-		b.TotalAppendCount++
-		b.TotalAppendBytes += size
-		if err == nil {
-			b.SuccessAppendCount++
-			b.SuccessAppendBytes += size
-			b.LastSourceUpdate = start.Unix()
-		}
-	})
-	if err != nil {
-		return err
-	}
-	return cc.reply(reply)
+	return s.handleWrite(cc, appendCounters, func(start time.Time, size *int64) ([]byte, error) { return s.appendFile(cc, h, start, size) })
 }
 
 func (s *Server) appendFile(cc *conn, h protocol.Header, start time.Time, size *int64) ([]byte, error) {
@@ -818,22 +811,7 @@ func (s *Server) writeAt(cc *conn, f *os.File, offset, length, restoreSize int64
 }
 
 func (s *Server) handleModify(cc *conn, h protocol.Header) error {
-	start := time.Now()
-	var size int64
-	reply, err := s.modifyFile(cc, h, start, &size)
-	s.stats.update(func(b *protocol.StatBlock) {
-		b.TotalModifyCount++
-		b.TotalModifyBytes += size
-		if err == nil {
-			b.SuccessModifyCount++
-			b.SuccessModifyBytes += size
-			b.LastSourceUpdate = start.Unix()
-		}
-	})
-	if err != nil {
-		return err
-	}
-	return cc.reply(reply)
+	return s.handleWrite(cc, modifyCounters, func(start time.Time, size *int64) ([]byte, error) { return s.modifyFile(cc, h, start, size) })
 }
 
 func (s *Server) modifyFile(cc *conn, h protocol.Header, start time.Time, size *int64) ([]byte, error) {
