@@ -379,30 +379,41 @@ func (s *Server) handleSyncTruncate(cc *conn, h protocol.Header) error {
 	return cc.reply(nil)
 }
 
+// syncTwoNames reads the body of a two-name sync command (19, 40), checks
+// the group, resolves both names inside the store paths and locks them;
+// the caller runs unlock when done.
+func (s *Server) syncTwoNames(cc *conn, h protocol.Header) (req *protocol.SyncTwoNamesRequest, first, second string, unlock func(), err error) {
+	b, err := s.syncHead(cc, h)
+	if err != nil {
+		return nil, "", "", nil, err
+	}
+	req, err = protocol.DecodeSyncTwoNamesRequest(b)
+	if err != nil {
+		return nil, "", "", nil, err
+	}
+	if err := s.checkGroup(req.Group); err != nil {
+		return nil, "", "", nil, err
+	}
+	first, firstKey, _, err := s.resolveSync(req.First)
+	if err != nil {
+		return nil, "", "", nil, err
+	}
+	second, secondKey, _, err := s.resolveSync(req.Second)
+	if err != nil {
+		return nil, "", "", nil, err
+	}
+	return req, first, second, s.lockTwoNames(firstKey, secondKey), nil
+}
+
 // handleSyncRename serves SYNC_RENAME_FILE (40): the appender file renamed
 // by REGENERATE_APPENDER_FILENAME. EEXIST if the new name is there already,
 // ENOENT if the old one is missing (the sender then sends the whole file).
 func (s *Server) handleSyncRename(cc *conn, h protocol.Header) error {
-	b, err := s.syncHead(cc, h)
+	req, newPath, oldPath, unlock, err := s.syncTwoNames(cc, h)
 	if err != nil {
 		return err
 	}
-	req, err := protocol.DecodeSyncTwoNamesRequest(b)
-	if err != nil {
-		return err
-	}
-	if err := s.checkGroup(req.Group); err != nil {
-		return err
-	}
-	newPath, newKey, _, err := s.resolveSync(req.First)
-	if err != nil {
-		return err
-	}
-	oldPath, oldKey, _, err := s.resolveSync(req.Second)
-	if err != nil {
-		return err
-	}
-	defer s.lockTwoNames(newKey, oldKey)()
+	defer unlock()
 	if _, err := os.Lstat(newPath); err == nil {
 		s.synced(cc, req.Timestamp)
 		return fmt.Errorf("rename to %s: %w", req.First, protocol.ErrExists)
@@ -428,26 +439,11 @@ func (s *Server) handleSyncRename(cc *conn, h protocol.Header) error {
 // link name exists, ENOENT if the target is missing here (the sender then
 // sends the content).
 func (s *Server) handleSyncLink(cc *conn, h protocol.Header) error {
-	b, err := s.syncHead(cc, h)
+	req, linkPath, target, unlock, err := s.syncTwoNames(cc, h)
 	if err != nil {
 		return err
 	}
-	req, err := protocol.DecodeSyncTwoNamesRequest(b)
-	if err != nil {
-		return err
-	}
-	if err := s.checkGroup(req.Group); err != nil {
-		return err
-	}
-	linkPath, linkKey, _, err := s.resolveSync(req.First)
-	if err != nil {
-		return err
-	}
-	target, targetKey, _, err := s.resolveSync(req.Second)
-	if err != nil {
-		return err
-	}
-	defer s.lockTwoNames(linkKey, targetKey)()
+	defer unlock()
 	if _, err := os.Lstat(linkPath); err == nil {
 		s.synced(cc, req.Timestamp)
 		return fmt.Errorf("link %s: %w", req.First, protocol.ErrExists)
