@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Checks the API definitions in proto/: buf lint (STANDARD), buf format, and
-# that the committed generated code (gen/, openapi/) matches what buf generate
-# produces from proto/ now. Any drift fails: run scripts/gen.sh (make gen) and
-# commit the result.
+# Checks the API definitions in proto/: buf lint (STANDARD), buf format,
+# buf breaking against the published API (proto/published/fastdfs-v1.binpb),
+# and that the committed generated code (gen/, openapi/) matches what buf
+# generate produces from proto/ now. Any drift fails: run scripts/gen.sh
+# (make gen) and commit the result.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,6 +12,9 @@ export PATH=$PWD/.cache/bin:$PATH
 
 buf lint
 buf format -d --exit-code proto
+# fastdfs.v1 is published: fields, methods and messages may be added, never
+# changed or removed (FILE rules, buf.yaml).
+buf breaking proto --against proto/published/fastdfs-v1.binpb
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -2,9 +2,10 @@
 # The whole test suite, as `make test` and CI run it:
 #   1. gofmt check          4. npm ci for tests/conformance (third-party Node.js FastDFS clients)
 #   2. go vet               5. short fuzz run of every Fuzz* target (scripts/fuzz.sh)
-#   3. proto check: buf lint, buf format, gen/ and openapi/ in sync with proto/
-#      (scripts/proto-check.sh; installs the pinned toolchain via scripts/tools.sh)
-#   6. race detector on the engine and server packages
+#   3. proto check: buf lint, buf format, buf breaking against the published
+#      API, gen/ and openapi/ in sync with proto/ (scripts/proto-check.sh;
+#      installs the pinned toolchain via scripts/tools.sh)
+#   6. race detector on the engine, the servers and the gateway's packages
 #   7. go test ./... (unit, e2e, real-process and conformance tests) — last, so
 #      the closing lines are go test's own summary.
 # Environment: FUZZTIME (default 5s), SKIP_FUZZ=1, SKIP_RACE=1 to shorten a local run.
@@ -38,8 +39,8 @@ if [ "${SKIP_FUZZ:-}" != 1 ]; then
 fi
 
 if [ "${SKIP_RACE:-}" != 1 ]; then
-  step "go test -race (engine and servers)"
-  go test -race -timeout 10m ./fdfsengine/... ./trackernode/... ./storagenode/...
+  step "go test -race (engine, servers, gateway)"
+  go test -race -timeout 10m ./fdfsengine/... ./trackernode/... ./storagenode/... ./internal/... ./server/...
 fi
 
 step "go test ./..."

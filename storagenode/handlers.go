@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
@@ -25,7 +26,8 @@ import (
 const (
 	minAppenderNameLen = protocol.AppendMinFilenameLen
 	maxNameLen         = protocol.MaxStorageFilenameLn
-	sendChunk          = 4 << 20 // bytes per sendfile call; the write deadline is renewed per chunk
+	sendChunk          = 4 << 20  // bytes per sendfile call; the write deadline is renewed per chunk
+	smallDownload      = 64 << 10 // downloads up to this many bytes go out in one write with their header
 	maxMetaFileSize    = 16 << 20
 	tempPattern        = ".upload-*.tmp" // hidden temp files: never a valid file id
 )
@@ -387,21 +389,20 @@ func (s *Server) download(cc *conn, sent *int64) error {
 	if err != nil {
 		return err
 	}
-	f, err := s.openRegular(path)
+	f, fi, err := s.openRegular(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	if req.Offset >= fi.Size() {
 		return fmt.Errorf("download offset %d >= file size %d: %w", req.Offset, fi.Size(), protocol.ErrInvalid)
 	}
 	n := fi.Size() - req.Offset
 	if req.Length > 0 && req.Length < n {
 		n = req.Length
+	}
+	if n <= smallDownload {
+		return s.sendSmall(cc, f, req.Offset, n, sent)
 	}
 	if _, err := f.Seek(req.Offset, io.SeekStart); err != nil {
 		return err
@@ -411,6 +412,43 @@ func (s *Server) download(cc *conn, sent *int64) error {
 	}
 	return s.sendFile(cc, f, n, sent)
 }
+
+// sendSmall answers a download of n <= smallDownload bytes with one write
+// of header and content read into a pooled buffer: the client gets the
+// whole answer in one segment, where a header write and a sendfile cost
+// two writes here and usually two reads there.
+func (s *Server) sendSmall(cc *conn, f *os.File, offset, n int64, sent *int64) error {
+	bp := smallBufs.Get().(*[]byte)
+	defer smallBufs.Put(bp)
+	buf := (*bp)[:protocol.HeaderSize+n]
+	_, err := f.ReadAt(buf[protocol.HeaderSize:], offset)
+	s.stats.update(func(b *protocol.StatBlock) {
+		b.TotalFileReadCount++
+		if err == nil {
+			b.SuccessFileReadCount++
+		}
+	})
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			// The file shrank between the stat and the read.
+			err = fmt.Errorf("file truncated during download: %w", protocol.ErrInvalid)
+		}
+		return err
+	}
+	protocol.Header{Length: n, Cmd: protocol.CmdResp}.Put(buf)
+	cc.c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
+	if _, err := cc.c.Write(buf); err != nil {
+		return &connError{err}
+	}
+	*sent += n
+	return nil
+}
+
+// smallBufs holds the header+content buffers of sendSmall.
+var smallBufs = sync.Pool{New: func() any {
+	b := make([]byte, protocol.HeaderSize+smallDownload)
+	return &b
+}}
 
 // sendFile copies n bytes from f to the client with sendfile (io.Copy from
 // an *os.File into a *net.TCPConn), renewing the write deadline per chunk.
@@ -439,9 +477,21 @@ func (s *Server) sendFile(cc *conn, f *os.File, n int64, sent *int64) error {
 }
 
 // openRegular opens path for reading, refusing anything but a regular file
-// (a symlink to one is fine: slave links).
-func (s *Server) openRegular(path string) (*os.File, error) {
-	f, err := os.Open(path)
+// (a symlink to one is fine: slave links), and returns its FileInfo.
+//
+// The file is opened with syscall.Open and os.NewFile rather than os.Open:
+// on Linux os.Open tries to register every file with the network poller,
+// which fails for regular files after four fcntl and an epoll_ctl calls,
+// a third of the syscalls of a small download.
+func (s *Server) openRegular(path string) (*os.File, os.FileInfo, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
 	s.stats.update(func(b *protocol.StatBlock) {
 		b.TotalFileOpenCount++
 		if err == nil {
@@ -449,18 +499,19 @@ func (s *Server) openRegular(path string) (*os.File, error) {
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
+	f := os.NewFile(uintptr(fd), path)
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file: %w", filepath.Base(path), protocol.ErrNotFound)
+		return nil, nil, fmt.Errorf("%s is not a regular file: %w", filepath.Base(path), protocol.ErrNotFound)
 	}
-	return f, nil
+	return f, fi, nil
 }
 
 // readFileRequest reads a "group16 + name" body and resolves the name.
@@ -644,15 +695,11 @@ func (s *Server) getMetadata(cc *conn) error {
 	if _, err := os.Stat(path); err != nil {
 		return err
 	}
-	f, err := s.openRegular(path + "-m")
+	f, fi, err := s.openRegular(path + "-m")
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	if err := protocol.WriteHeader(cc, protocol.Header{Length: fi.Size(), Cmd: protocol.CmdResp}); err != nil {
 		return err
 	}
@@ -694,7 +741,7 @@ func (s *Server) handleQueryFileInfo(cc *conn, h protocol.Header) error {
 
 // fileCRC computes the CRC32 of a whole file through a pooled buffer.
 func (s *Server) fileCRC(path string) (uint32, error) {
-	f, err := s.openRegular(path)
+	f, _, err := s.openRegular(path)
 	if err != nil {
 		return 0, err
 	}

@@ -28,6 +28,8 @@ type benchOptions struct {
 	op          string
 	group       string
 	keep        bool
+	// readRouteTTL is client.Config.ReadRouteTTL.
+	readRouteTTL time.Duration
 }
 
 func newBenchCmd() *cobra.Command {
@@ -51,6 +53,8 @@ throughput without holding the file in memory.`,
 	cmd.Flags().StringVar(&o.op, "op", "upload", "upload, download or mixed")
 	cmd.Flags().StringVarP(&o.group, "group", "g", "", "upload to this group")
 	cmd.Flags().BoolVar(&o.keep, "keep", false, "keep the files created")
+	cmd.Flags().DurationVar(&o.readRouteTTL, "read-route-ttl", 0,
+		"cache which storages serve reads of a file for this long, as the gateway does (0: ask the tracker for every download, as upstream clients do)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		var err error
 		if o.size, err = parseSize(size); err != nil {
@@ -70,6 +74,7 @@ throughput without holding the file in memory.`,
 		// connection per worker and server even if client.conf says
 		// use_connection_pool = false.
 		cfg.MaxIdlePerHost = o.concurrency
+		cfg.ReadRouteTTL = o.readRouteTTL
 		cl, err := client.New(cfg)
 		if err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/internal/logbuf"
 	"github.com/fdfsgo/fdfs/storagenode"
 	"github.com/fdfsgo/fdfs/trackernode"
 )
@@ -121,6 +122,15 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slogLevel(level)}))
 	slog.SetDefault(log)
 	return log
+}
+
+// batchedLogger returns a logger whose output to w is batched (a write
+// every 100 ms instead of one per line: the gateway logs every request),
+// except that warnings and errors are written out at once. Call flush
+// before exiting.
+func batchedLogger(w io.Writer, handler func(io.Writer) slog.Handler) (log *slog.Logger, flush func()) {
+	b := logbuf.New(w, 0, 0)
+	return slog.New(logbuf.Handler(handler(b), b, slog.LevelWarn)), func() { b.Close() }
 }
 
 func slogLevel(level string) slog.Level {

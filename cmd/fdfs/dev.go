@@ -56,7 +56,10 @@ directory to continue. Stop with Ctrl-C.`,
 				return err
 			}
 			defer closeLog()
-			log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slogLevel(logLevel)}))
+			log, flushLog := batchedLogger(logOut, func(w io.Writer) slog.Handler {
+				return slog.NewTextHandler(w, &slog.HandlerOptions{Level: slogLevel(logLevel)})
+			})
+			defer flushLog()
 
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/fdfsgo/fdfs/openapi"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fdfsgo/fdfs/openapi"
 	"github.com/fdfsgo/fdfs/server/config"
 	"github.com/fdfsgo/fdfs/server/gateway"
 )
@@ -48,7 +49,10 @@ within limits.shutdown_timeout.`,
 			if err != nil {
 				return err
 			}
-			log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slogLevel(cfg.LogLevel)}))
+			log, flushLog := batchedLogger(os.Stderr, func(w io.Writer) slog.Handler {
+				return slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slogLevel(cfg.LogLevel)})
+			})
+			defer flushLog()
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			return runGateway(ctx, gateway.Options{Config: cfg, Log: log, OpenAPI: openAPISpec()}, func(g *gateway.Gateway) {

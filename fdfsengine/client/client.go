@@ -42,6 +42,13 @@ type Config struct {
 	// ActiveTestAfter: a pooled connection idle for at least this long is
 	// checked with ACTIVE_TEST before reuse.
 	ActiveTestAfter time.Duration
+	// ReadRouteTTL, when positive, caches for that long which storages
+	// serve reads of a file (QUERY_FETCH_ALL), so downloads, file info and
+	// metadata reads skip the tracker round trip; reads rotate over the
+	// listed storages. Zero asks the tracker on every read, as upstream.
+	ReadRouteTTL time.Duration
+	// ReadRouteEntries bounds that cache (default DefaultReadRouteEntries).
+	ReadRouteEntries int
 }
 
 // Client is a FastDFS client. It is safe for concurrent use.
@@ -49,6 +56,7 @@ type Client struct {
 	trackers []string
 	cur      atomic.Int32 // index of the tracker that answered last
 	pool     *pool
+	routes   *routeCache // nil unless Config.ReadRouteTTL > 0
 }
 
 // New returns a Client for cfg; it does not connect yet.
@@ -82,7 +90,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ActiveTestAfter <= 0 {
 		cfg.ActiveTestAfter = DefaultActiveTestAfter
 	}
-	return &Client{trackers: trackers, pool: newPool(&cfg)}, nil
+	return &Client{trackers: trackers, pool: newPool(&cfg), routes: newRouteCache(cfg.ReadRouteTTL, cfg.ReadRouteEntries)}, nil
 }
 
 // ConfigFromConf converts client.conf settings: tracker_server,

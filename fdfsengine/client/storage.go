@@ -165,32 +165,31 @@ func (cl *Client) Download(ctx context.Context, fileID string, offset, length in
 	if err != nil {
 		return 0, opErr(op, fileID, "", err)
 	}
-	srv, err := cl.QueryFetch(ctx, fileID)
-	if err != nil {
-		return 0, opErr(op, fileID, "", err)
-	}
 	req := &protocol.DownloadRequest{Offset: offset, Length: length, Group: group, Name: name}
 	var n int64
-	err = cl.withConn(ctx, srv.Addr(), func(c *conn) error {
-		if err := c.send(protocol.CmdDownloadFile, 0, req.Encode(), nil, 0); err != nil {
+	addr, err := cl.withReader(ctx, fileID, true, func(addr string) (bool, error) {
+		err := cl.withConn(ctx, addr, func(c *conn) error {
+			if err := c.send(protocol.CmdDownloadFile, 0, req.Encode(), nil, 0); err != nil {
+				return err
+			}
+			h, err := c.recvHeader()
+			if err != nil {
+				return err
+			}
+			if length > 0 && h.Length > length {
+				return fmt.Errorf("storage sends %d bytes for a %d-byte range: %w", h.Length, length, protocol.ErrInvalid)
+			}
+			n, err = c.recvTo(h, w)
 			return err
-		}
-		h, err := c.recvHeader()
-		if err != nil {
-			return err
-		}
-		if length > 0 && h.Length > length {
-			return fmt.Errorf("storage sends %d bytes for a %d-byte range: %w", h.Length, length, protocol.ErrInvalid)
-		}
-		n, err = c.recvTo(h, w)
-		return err
+		})
+		return n > 0, err
 	})
-	return n, opErr(op, fileID, srv.Addr(), err)
+	return n, opErr(op, fileID, addr, err)
 }
 
 // Delete deletes a file (and its metadata) on its source storage.
 func (cl *Client) Delete(ctx context.Context, fileID string) error {
-	group, name, srv, err := cl.route(ctx, "delete", fileID, protocol.CmdQueryUpdate)
+	group, name, srv, err := cl.routeUpdate(ctx, "delete", fileID)
 	if err != nil {
 		return err
 	}
@@ -213,24 +212,26 @@ func (cl *Client) GetFileInfo(ctx context.Context, fileID string) (*FileInfo, er
 	if err != nil {
 		return nil, opErr(op, fileID, "", err)
 	}
-	_, name, srv, err := cl.route(ctx, op, fileID, protocol.CmdQueryFetchOne)
+	_, name, err := fileid.Split(fileID)
 	if err != nil {
-		return nil, err
+		return nil, opErr(op, fileID, "", err)
 	}
 	body := (&protocol.FileRequest{Group: group, Name: name}).Encode()
 	var r *protocol.FileInfoResponse
-	err = cl.withConn(ctx, srv.Addr(), func(c *conn) error {
-		if err := c.send(protocol.CmdQueryFileInfo, 0, body, nil, 0); err != nil {
+	addr, err := cl.withReader(ctx, fileID, true, func(addr string) (bool, error) {
+		return false, cl.withConn(ctx, addr, func(c *conn) error {
+			if err := c.send(protocol.CmdQueryFileInfo, 0, body, nil, 0); err != nil {
+				return err
+			}
+			b, err := c.recv(protocol.FileInfoRespLenIPv6)
+			if err == nil {
+				r, err = protocol.DecodeFileInfoResponse(b)
+			}
 			return err
-		}
-		b, err := c.recv(protocol.FileInfoRespLenIPv6)
-		if err == nil {
-			r, err = protocol.DecodeFileInfoResponse(b)
-		}
-		return err
+		})
 	})
 	if err != nil {
-		return nil, opErr(op, fileID, srv.Addr(), err)
+		return nil, opErr(op, fileID, addr, err)
 	}
 	return &FileInfo{
 		FileID:     fileID,
@@ -250,7 +251,7 @@ func (cl *Client) SetMetadata(ctx context.Context, fileID string, meta map[strin
 	if flag != protocol.MetaOverwrite && flag != protocol.MetaMerge {
 		return opErr(op, fileID, "", fmt.Errorf("metadata flag %q: %w", flag, protocol.ErrInvalid))
 	}
-	group, name, srv, err := cl.route(ctx, op, fileID, protocol.CmdQueryUpdate)
+	group, name, srv, err := cl.routeUpdate(ctx, op, fileID)
 	if err != nil {
 		return err
 	}
@@ -269,21 +270,23 @@ func (cl *Client) setMetaAt(ctx context.Context, addr, group, name string, meta 
 // an error wrapping protocol.ErrNotFound, as upstream.
 func (cl *Client) GetMetadata(ctx context.Context, fileID string) (map[string]string, error) {
 	const op = "get metadata"
-	group, name, srv, err := cl.route(ctx, op, fileID, protocol.CmdQueryFetchOne)
+	group, name, err := fileid.Split(fileID)
 	if err != nil {
-		return nil, err
+		return nil, opErr(op, fileID, "", err)
 	}
 	body := (&protocol.FileRequest{Group: group, Name: name}).Encode()
 	var meta map[string]string
-	err = cl.withConn(ctx, srv.Addr(), func(c *conn) error {
-		b, err := c.roundTrip(protocol.CmdGetMetadata, body, maxMetaReply)
-		if err == nil {
-			meta, err = protocol.UnpackMeta(b)
-		}
-		return err
+	addr, err := cl.withReader(ctx, fileID, false, func(addr string) (bool, error) {
+		return false, cl.withConn(ctx, addr, func(c *conn) error {
+			b, err := c.roundTrip(protocol.CmdGetMetadata, body, maxMetaReply)
+			if err == nil {
+				meta, err = protocol.UnpackMeta(b)
+			}
+			return err
+		})
 	})
 	if err != nil {
-		return nil, opErr(op, fileID, srv.Addr(), err)
+		return nil, opErr(op, fileID, addr, err)
 	}
 	return meta, nil
 }
@@ -294,7 +297,7 @@ func (cl *Client) Append(ctx context.Context, fileID string, r io.Reader, size i
 	if size < 0 {
 		return opErr(op, fileID, "", fmt.Errorf("size %d: %w", size, protocol.ErrInvalid))
 	}
-	_, name, srv, err := cl.route(ctx, op, fileID, protocol.CmdQueryUpdate)
+	_, name, srv, err := cl.routeUpdate(ctx, op, fileID)
 	if err != nil {
 		return err
 	}
@@ -315,7 +318,7 @@ func (cl *Client) Modify(ctx context.Context, fileID string, offset int64, r io.
 	if size < 0 || offset < 0 {
 		return opErr(op, fileID, "", fmt.Errorf("offset %d, size %d: %w", offset, size, protocol.ErrInvalid))
 	}
-	_, name, srv, err := cl.route(ctx, op, fileID, protocol.CmdQueryUpdate)
+	_, name, srv, err := cl.routeUpdate(ctx, op, fileID)
 	if err != nil {
 		return err
 	}
@@ -335,7 +338,7 @@ func (cl *Client) Truncate(ctx context.Context, fileID string, size int64) error
 	if size < 0 {
 		return opErr(op, fileID, "", fmt.Errorf("size %d: %w", size, protocol.ErrInvalid))
 	}
-	_, name, srv, err := cl.route(ctx, op, fileID, protocol.CmdQueryUpdate)
+	_, name, srv, err := cl.routeUpdate(ctx, op, fileID)
 	if err != nil {
 		return err
 	}
@@ -350,7 +353,7 @@ func (cl *Client) Truncate(ctx context.Context, fileID string, size int64) error
 // name (REGENERATE_APPENDER_FILENAME) and returns the new file ID.
 func (cl *Client) RegenerateAppender(ctx context.Context, fileID string) (string, error) {
 	const op = "regenerate appender"
-	_, name, srv, err := cl.route(ctx, op, fileID, protocol.CmdQueryUpdate)
+	_, name, srv, err := cl.routeUpdate(ctx, op, fileID)
 	if err != nil {
 		return "", err
 	}
@@ -369,19 +372,16 @@ func (cl *Client) RegenerateAppender(ctx context.Context, fileID string) (string
 	return fileid.Join(resp.Group, resp.Name), nil
 }
 
-// route splits fileID and asks a tracker for the storage to use with cmd
-// (QUERY_FETCH_ONE or QUERY_UPDATE).
-func (cl *Client) route(ctx context.Context, op, fileID string, cmd byte) (group, name string, srv *Server, err error) {
+// routeUpdate splits fileID and asks a tracker for the storage that takes
+// changes to it (QUERY_UPDATE). The file is about to change, so its read
+// route is no longer cached: the next read asks the tracker again.
+func (cl *Client) routeUpdate(ctx context.Context, op, fileID string) (group, name string, srv *Server, err error) {
 	group, name, err = fileid.Split(fileID)
 	if err != nil {
 		return "", "", nil, opErr(op, fileID, "", err)
 	}
-	if cmd == protocol.CmdQueryUpdate {
-		srv, err = cl.QueryUpdate(ctx, fileID)
-	} else {
-		srv, err = cl.QueryFetch(ctx, fileID)
-	}
-	if err != nil {
+	cl.routes.forget(fileID)
+	if srv, err = cl.QueryUpdate(ctx, fileID); err != nil {
 		return "", "", nil, opErr(op, fileID, "", err)
 	}
 	return group, name, srv, nil

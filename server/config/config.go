@@ -30,6 +30,7 @@ const (
 	DefaultShutdownTimeout      = 5 * time.Minute
 	DefaultMaxIdlePerHost       = 64
 	DefaultHealthInterval       = 10 * time.Second
+	DefaultReadRouteTTL         = 5 * time.Second
 )
 
 // Mode is what an API key may do.
@@ -58,6 +59,14 @@ type Config struct {
 	// storage the gateway keeps for reuse. Concurrent requests beyond it
 	// dial and close connections, which costs more than the request.
 	MaxIdlePerHost int `yaml:"max_idle_per_host"`
+	// ReadRouteTTL is how long the gateway remembers which storages serve
+	// reads of a file (the tracker's QUERY_FETCH_ALL answer), so a
+	// download, file info or metadata read costs one storage round trip
+	// instead of a tracker query plus that. Reads rotate over the listed
+	// storages; a file that changes through the gateway, or a listed
+	// storage that fails, is looked up again. 0 asks the tracker on every
+	// read, as upstream clients do (default 5s).
+	ReadRouteTTL *time.Duration `yaml:"read_route_ttl"`
 
 	// GRPCListen and HTTPListen are the "host:port" the gRPC server and the
 	// REST server listen on (port 0 = ephemeral).
@@ -212,6 +221,10 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.LogLevel, "info")
 	setDefault(&c.MaxIdlePerHost, DefaultMaxIdlePerHost)
 	setDefault(&c.HealthInterval, DefaultHealthInterval)
+	if c.ReadRouteTTL == nil {
+		ttl := DefaultReadRouteTTL
+		c.ReadRouteTTL = &ttl
+	}
 	if c.AccessLog == nil {
 		on := true
 		c.AccessLog = &on
@@ -282,6 +295,9 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel)
 	}
+	if c.ReadRouteTTL != nil && *c.ReadRouteTTL < 0 {
+		return fmt.Errorf("read_route_ttl: negative %s", *c.ReadRouteTTL)
+	}
 	if c.MaxIdlePerHost < 0 {
 		return fmt.Errorf("max_idle_per_host: negative %d", c.MaxIdlePerHost)
 	}
@@ -343,5 +359,8 @@ func (c *Config) ClientConfig() (client.Config, error) {
 		cc.NetworkTimeout = c.NetworkTimeout
 	}
 	cc.MaxIdlePerHost = c.MaxIdlePerHost
+	if c.ReadRouteTTL != nil {
+		cc.ReadRouteTTL = *c.ReadRouteTTL
+	}
 	return cc, nil
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -23,10 +24,12 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
+	"github.com/fdfsgo/fdfs/internal/httpfast"
 	"github.com/fdfsgo/fdfs/server/auth"
 	"github.com/fdfsgo/fdfs/server/config"
 	"github.com/fdfsgo/fdfs/server/grpcapi"
 	"github.com/fdfsgo/fdfs/server/metrics"
+	"github.com/fdfsgo/fdfs/server/rest"
 )
 
 // maxRecvMsgSize bounds one gRPC message (bytes): a content chunk of at
@@ -70,6 +73,10 @@ type Gateway struct {
 	innerLis    *bufconn.Listener
 	innerConn   *grpc.ClientConn
 	httpServer  *http.Server
+	// fast answers small plaintext downloads before httpServer (which
+	// gets every other request); nil with TLS.
+	fast *httpfast.Server
+	rest *rest.Handler // the raw routes, for fast
 
 	grpcLis, httpLis net.Listener
 	tls              bool
@@ -143,6 +150,9 @@ func New(opt Options) (g *Gateway, err error) {
 		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: int(cfg.Limits.MaxConcurrentStreams)},
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if !g.tls {
+		g.fast = httpfast.New(g.answerFast, g.httpServer, cfg.Limits.IdleTimeout, cfg.Limits.HeaderTimeout)
+	}
 
 	if g.grpcLis, err = net.Listen("tcp", cfg.GRPCListen); err != nil {
 		return nil, fmt.Errorf("grpc_listen: %w", err)
@@ -173,6 +183,15 @@ func (g *Gateway) newGRPCServer(tlsConf *tls.Config) *grpc.Server {
 		// socket buffers turn a message into a few syscalls, not 64.
 		grpc.WriteBufferSize(grpcBufferSize),
 		grpc.ReadBufferSize(grpcBufferSize),
+		// Fixed flow-control windows instead of grpc-go's 64 KiB that
+		// grows with a bandwidth estimate: an upload streams without
+		// waiting for window updates, and one connection never makes the
+		// gateway hold more than 16 MiB of content it has not forwarded.
+		grpc.InitialWindowSize(4 << 20),
+		grpc.InitialConnWindowSize(16 << 20),
+		grpc.NumStreamWorkers(streamWorkers()),
+		grpc.ForceServerCodecV2(grpcapi.Codec()),
+		experimental.BufferPool(recvBufferPool),
 		grpc.StatsHandler(g.metrics.StatsHandler()),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: l.IdleTimeout}),
 		grpc.ChainUnaryInterceptor(g.logUnary, g.auth.UnaryInterceptor(), g.timeoutUnary),
@@ -251,7 +270,7 @@ func (g *Gateway) Serve() {
 			// ServeTLS adds HTTP/2 ("h2") to the TLS configuration.
 			err = g.httpServer.ServeTLS(g.httpLis, "", "")
 		} else {
-			err = g.httpServer.Serve(g.httpLis)
+			err = g.fast.Serve(g.httpLis)
 		}
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			g.log.Error("http server", "err", err)
@@ -303,7 +322,10 @@ func (g *Gateway) shutdown(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := g.httpServer.Shutdown(ctx); err != nil {
+			if g.fast != nil {
+				// Shuts httpServer down as well.
+				g.fast.Shutdown(ctx)
+			} else if err := g.httpServer.Shutdown(ctx); err != nil {
 				g.httpServer.Close()
 			}
 		}()

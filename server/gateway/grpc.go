@@ -2,10 +2,13 @@ package gateway
 
 import (
 	"context"
+	"log/slog"
+	"runtime"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -16,12 +19,24 @@ import (
 // requestIDHeader is the HTTP header and gRPC metadata key of request IDs.
 const requestIDHeader = "x-request-id"
 
+// streamWorkers is the number of goroutines kept to run gRPC calls: calls
+// run on workers whose stacks have already grown to what a download needs
+// instead of on a new goroutine per call that grows its stack again (when
+// every worker is busy, a call gets a new goroutine as usual).
+func streamWorkers() uint32 { return uint32(4 * runtime.GOMAXPROCS(0)) }
+
+// recvBufferPool holds the buffers incoming messages are read into. It is
+// grpc-go's default pool (256 B to 1 MiB) plus a tier for the largest
+// message the server accepts: the default pool stops at 1 MiB, so every
+// content chunk above that (up to grpcapi.MaxChunkSize) would be a fresh,
+// zeroed allocation.
+var recvBufferPool = mem.NewTieredBufferPool(256, 4<<10, 16<<10, 32<<10, 1<<20, maxRecvMsgSize)
+
 // grpcRequestID returns the caller's request ID (if it is sane) or a new
 // one, and sends it back in the response headers.
 func grpcRequestID(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
 	id := ""
-	if v := md.Get(requestIDHeader); len(v) > 0 && validRequestID(v[0]) {
+	if v := metadata.ValueFromIncomingContext(ctx, requestIDHeader); len(v) > 0 && validRequestID(v[0]) {
 		id = v[0]
 	} else {
 		id = newRequestID()
@@ -34,15 +49,16 @@ func (g *Gateway) logCall(ctx context.Context, method, id string, start time.Tim
 	if !*g.cfg.AccessLog {
 		return
 	}
-	attrs := []any{"proto", "grpc", "method", method, "request_id", id,
-		"code", status.Code(err).String(), "duration", time.Since(start)}
+	attrs := make([]slog.Attr, 0, 7)
+	attrs = append(attrs, slog.String("proto", "grpc"), slog.String("method", method), slog.String("request_id", id),
+		slog.String("code", status.Code(err).String()), slog.Duration("duration", time.Since(start)))
 	if p, ok := peer.FromContext(ctx); ok {
-		attrs = append(attrs, "remote", p.Addr.String())
+		attrs = append(attrs, slog.String("remote", p.Addr.String()))
 	}
 	if err != nil {
-		attrs = append(attrs, "err", status.Convert(err).Message())
+		attrs = append(attrs, slog.String("err", status.Convert(err).Message()))
 	}
-	g.log.Info("access", attrs...)
+	g.log.LogAttrs(ctx, slog.LevelInfo, "access", attrs...)
 }
 
 // logUnary gives each unary call a request ID and an access log line.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/fdfsgo/fdfs/internal/httpfast"
 	"github.com/fdfsgo/fdfs/server/auth"
 	"github.com/fdfsgo/fdfs/server/rest"
 )
@@ -37,7 +39,8 @@ func (g *Gateway) newHTTPHandler(spec []byte) (http.Handler, error) {
 	if err := g.registerJSONRoutes(mux); err != nil {
 		return nil, err
 	}
-	if _, err := rest.Register(mux, rest.Options{
+	var err error
+	if g.rest, err = rest.Register(mux, rest.Options{
 		Client:        g.cl,
 		MaxUploadSize: int64(g.cfg.Limits.MaxUploadSize),
 		IOTimeout:     g.cfg.Limits.IOTimeout,
@@ -174,6 +177,52 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r.WithContext(ctx))
 	})
+}
+
+// answerFast answers on the fast path (internal/httpfast) the small
+// downloads rest.MatchFast accepts, giving them what observe and
+// routeMiddleware give a request through net/http: authentication,
+// request ID, metrics and access log. A request whose key is refused goes
+// to net/http, which writes the refusal.
+func (g *Gateway) answerFast(ctx context.Context, c net.Conn, r *httpfast.Request) (keep, ok bool) {
+	d, ok := rest.MatchFast(r)
+	if !ok {
+		return false, false
+	}
+	p, err := g.auth.Check(fastKey(g.auth, r), auth.Read)
+	if err != nil {
+		return false, false
+	}
+	start := time.Now()
+	done := g.metrics.StartHTTP()
+	id := r.Header(requestIDHeader)
+	if !validRequestID(id) {
+		id = newRequestID()
+	}
+	keep = g.rest.ServeFast(ctx, c, r, d, id, func(code int, n int64) {
+		done(rest.DownloadPattern, code, 0, n)
+		if *g.cfg.AccessLog {
+			g.log.Info("access", "proto", "http", "method", r.Method, "path", r.Path,
+				"route", rest.DownloadPattern, "status", code, "request_id", id, "remote", c.RemoteAddr().String(),
+				"bytes_in", int64(0), "bytes_out", n, "duration", time.Since(start),
+				"key", p.Name)
+		}
+	})
+	return keep, true
+}
+
+// fastKey is the API key r presents, as auth.FromHeader reads it.
+func fastKey(a *auth.Authenticator, r *httpfast.Request) string {
+	if !a.Enabled() {
+		return ""
+	}
+	h := make(http.Header, 2)
+	for _, k := range []string{"Authorization", "X-Api-Key"} {
+		if r.Has(k) {
+			h.Set(k, r.Header(k))
+		}
+	}
+	return auth.FromHeader(h)
 }
 
 // recorder captures a response's status and body size. It keeps the

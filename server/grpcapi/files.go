@@ -295,16 +295,12 @@ func (s *FileService) DownloadFile(req *fastdfsv1.DownloadFileRequest, stream gr
 	if err := errors.Join(checkFileID(id), checkSize("offset", req.GetOffset()), checkSize("length", req.GetLength())); err != nil {
 		return s.fail("download", id, err)
 	}
-	msg := &fastdfsv1.DownloadFileResponse{}
-	bp := chunkBufs.Get().(*[]byte)
-	defer chunkBufs.Put(bp)
-	w := &chunkWriter{
-		buf: (*bp)[:0],
-		send: func(b []byte) error {
-			msg.Chunk = b
-			return stream.Send(msg)
-		},
-	}
+	w := newChunkWriter(func(bp *[]byte) (bool, error) {
+		msg := &outChunk{DownloadFileResponse: &fastdfsv1.DownloadFileResponse{Chunk: *bp}, bp: bp}
+		err := stream.SendMsg(msg)
+		return msg.handedOff, err
+	})
+	defer w.release()
 	_, err := s.cl.Download(stream.Context(), id, req.GetOffset(), req.GetLength(), w)
 	if errors.Is(err, protocol.ErrInvalid) && req.GetOffset() == 0 && req.GetLength() == 0 {
 		// Storages refuse to read at an offset >= the file size, even

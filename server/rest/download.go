@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/server/grpcapi"
 )
 
@@ -46,28 +47,16 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 			name.CRC32, name.Timestamp = info.CRC32, info.CreateTime.Unix()
 		}
 	}
-	etag := fmt.Sprintf(`"%08x-%x-%x"`, name.CRC32, size, name.Timestamp)
-	modified := time.Unix(name.Timestamp, 0).UTC()
+	e := describe(id, name, size, r.URL.Query().Get("filename"))
+	etag, modified := e.etag, e.modified
 
 	hdr := w.Header()
 	hdr.Set("ETag", etag)
 	hdr.Set("Last-Modified", modified.Format(http.TimeFormat))
 	hdr.Set("Accept-Ranges", "bytes")
-	ctype := "application/octet-stream"
-	if name.Ext != "" {
-		if t := mime.TypeByExtension("." + name.Ext); t != "" {
-			ctype = t
-		}
-	}
-	hdr.Set("Content-Type", ctype)
-	// "inline" keeps browsers showing the file while naming it for
-	// `curl -OJ` and "save as"; ?filename= asks for a download instead.
-	disposition := mime.FormatMediaType("inline", map[string]string{"filename": path.Base(id)})
-	if fn := r.URL.Query().Get("filename"); fn != "" {
-		disposition = mime.FormatMediaType("attachment", map[string]string{"filename": fn})
-	}
-	if disposition != "" {
-		hdr.Set("Content-Disposition", disposition)
+	hdr.Set("Content-Type", e.ctype)
+	if e.disposition != "" {
+		hdr.Set("Content-Disposition", e.disposition)
 	}
 
 	if code := checkPreconditions(r, etag, modified); code != 0 {
@@ -131,10 +120,44 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 	panic(http.ErrAbortHandler)
 }
 
-// conditional reports whether r has a header that makes the answer depend
-// on the file's current state.
+// entity holds the headers that describe a file's content; the net/http
+// and the fast path (ServeFast) both take them from describe.
+type entity struct {
+	etag        string
+	modified    time.Time
+	ctype       string
+	disposition string // "" when the filename cannot be encoded
+}
+
+// describe returns the entity headers of file id (decoded as n) of size
+// bytes. filename, when set, asks for an attachment of that name.
+func describe(id string, n *fileid.Name, size int64, filename string) entity {
+	e := entity{
+		etag:     fmt.Sprintf(`"%08x-%x-%x"`, n.CRC32, size, n.Timestamp),
+		modified: time.Unix(n.Timestamp, 0).UTC(),
+		ctype:    "application/octet-stream",
+	}
+	if n.Ext != "" {
+		if t := mime.TypeByExtension("." + n.Ext); t != "" {
+			e.ctype = t
+		}
+	}
+	// "inline" keeps browsers showing the file while naming it for
+	// `curl -OJ` and "save as"; ?filename= asks for a download instead.
+	if filename != "" {
+		e.disposition = mime.FormatMediaType("attachment", map[string]string{"filename": filename})
+	} else {
+		e.disposition = mime.FormatMediaType("inline", map[string]string{"filename": path.Base(id)})
+	}
+	return e
+}
+
+// conditionalHeaders make the answer depend on the file's current state.
+var conditionalHeaders = []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"}
+
+// conditional reports whether r has one of conditionalHeaders.
 func conditional(r *http.Request) bool {
-	for _, k := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"} {
+	for _, k := range conditionalHeaders {
 		if r.Header.Get(k) != "" {
 			return true
 		}

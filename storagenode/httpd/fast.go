@@ -1,10 +1,7 @@
 package httpd
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -12,8 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/fdfsgo/fdfs/internal/httpfast"
 )
 
 // Server answers the common download requests itself — GET or HEAD of a
@@ -24,405 +22,131 @@ import (
 // socket writes and a header map per response; here a small file goes out
 // as one write of header and body.
 type Server struct {
-	h        *Handler
-	fallback *http.Server
-	handoff  *handoffListener
-	idle     time.Duration // keep-alive idle timeout
-	header   time.Duration // time allowed to send a request head
-
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	h    *Handler
+	fast *httpfast.Server
 }
 
 // Limits of the fast path.
 const (
-	maxHeadBytes   = 8 << 10  // a request head larger than this goes to net/http (431)
 	smallFileBytes = 64 << 10 // files up to this size are sent with one write
 	sendChunkBytes = 4 << 20  // bytes per sendfile step between write deadlines
 )
+
+// smallBufs hold a response head and a small file's content (bytes).
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, 0, smallFileBytes+2048); return &b }}
 
 // NewServer returns a server for h. fallback must not be serving yet: Serve
 // runs it on the connections the fast path hands over. idle and header are
 // the keep-alive and request-head timeouts.
 func NewServer(h *Handler, fallback *http.Server, idle, header time.Duration) *Server {
-	return &Server{
-		h: h, fallback: fallback, idle: idle, header: header,
-		handoff: newHandoffListener(),
-		conns:   map[net.Conn]struct{}{},
-	}
+	s := &Server{h: h}
+	s.fast = httpfast.New(s.answer, fallback, idle, header)
+	return s
 }
 
 // Serve accepts connections on ln until Close.
-func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return http.ErrServerClosed
-	}
-	s.ln = ln
-	s.mu.Unlock()
-	s.handoff.addr = ln.Addr()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.fallback.Serve(s.handoff)
-	}()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closed := s.closed
-			s.mu.Unlock()
-			if closed {
-				return http.ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(5 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		if !s.track(c, true) {
-			c.Close()
-			return http.ErrServerClosed
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serveConn(c)
-		}()
-	}
-}
+func (s *Server) Serve(ln net.Listener) error { return s.fast.Serve(ln) }
 
-func (s *Server) track(c net.Conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.closed {
-			return false
-		}
-		s.conns[c] = struct{}{}
-	} else {
-		delete(s.conns, c)
-	}
-	return true
-}
-
-// Close closes the fast-path connections, then shuts the fallback server
-// down gracefully (in-flight responses finish, bounded by deadline).
+// Close stops accepting, lets the responses in flight finish until
+// deadline, then closes what is left.
 func (s *Server) Close(deadline time.Time) error {
-	s.mu.Lock()
-	s.closed = true
-	if s.ln != nil {
-		s.ln.Close()
-	}
-	for c := range s.conns {
-		// Wake a connection idle in a read; one writing a response ends
-		// with its write error.
-		c.SetDeadline(time.Now())
-	}
-	s.mu.Unlock()
-	s.handoff.Close()
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	err := s.fallback.Shutdown(ctx)
-	s.wg.Wait()
-	return err
-}
-
-// armRead sets c's read deadline unless the server is closing. It holds
-// the lock Close holds while it wakes the connections, so a deadline set
-// here can never undo Close's.
-func (s *Server) armRead(c net.Conn, d time.Duration) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	c.SetReadDeadline(time.Now().Add(d))
-	return true
-}
-
-// serveConn answers requests on c until the client closes, a request needs
-// net/http (the connection is then handed over for good) or an error.
-func (s *Server) serveConn(c net.Conn) {
-	handedOff := false
-	defer func() {
-		if !handedOff {
-			c.Close()
-			s.track(c, false)
-		}
-	}()
-	br := bufio.NewReaderSize(c, 4096)
-	out := make([]byte, 0, 1024)
-	for {
-		if !s.armRead(c, s.idle) {
-			return
-		}
-		if _, err := br.Peek(1); err != nil {
-			return
-		}
-		if !s.armRead(c, s.header) {
-			return
-		}
-		head, err := readHead(br)
-		if err != nil {
-			if errors.Is(err, errHeadTooLarge) {
-				s.handOver(c, head, br)
-				handedOff = true
-			}
-			return
-		}
-		c.SetReadDeadline(time.Time{})
-		req, ok := parseHead(head)
-		if ok {
-			var keep bool
-			keep, ok, out = s.answer(c, req, out[:0])
-			if ok {
-				if !keep {
-					return
-				}
-				continue
-			}
-		}
-		s.handOver(c, head, br)
-		handedOff = true
-		return
-	}
-}
-
-// handOver gives c to the net/http server with the bytes already read
-// replayed in front of the rest of the stream.
-func (s *Server) handOver(c net.Conn, head []byte, br *bufio.Reader) {
-	s.track(c, false)
-	buffered, _ := br.Peek(br.Buffered())
-	prefix := make([]byte, 0, len(head)+len(buffered))
-	prefix = append(append(prefix, head...), buffered...)
-	if !s.handoff.give(&prefixConn{Conn: c, prefix: prefix}) {
-		c.Close()
-	}
-}
-
-var errHeadTooLarge = errors.New("request head too large")
-
-// readHead reads one request head (through the blank line). On
-// errHeadTooLarge the bytes read so far are returned for the hand-over.
-func readHead(br *bufio.Reader) ([]byte, error) {
-	var head []byte
-	for {
-		line, err := br.ReadSlice('\n')
-		head = append(head, line...)
-		if err != nil {
-			if errors.Is(err, bufio.ErrBufferFull) {
-				return head, errHeadTooLarge
-			}
-			return head, err
-		}
-		if len(head) > maxHeadBytes {
-			return head, errHeadTooLarge
-		}
-		if len(line) <= 2 && (len(line) == 1 || line[0] == '\r') {
-			return head, nil
-		}
-	}
-}
-
-// fastRequest is the part of a request the fast path looks at.
-type fastRequest struct {
-	head         bool // HEAD, else GET
-	path         string
-	query        url.Values
-	keepAlive    bool
-	rangeSpec    string
-	ifNoneMatch  string
-	ifModSince   string
-	proxied      bool
-	closeAsked   bool
-	http10       bool
-	unsupported  bool // a header the fast path does not implement
-	contentBytes bool // the request announces a body
-}
-
-// parseHead parses a request head strictly; anything unusual returns
-// ok=false and net/http decides.
-func parseHead(head []byte) (fastRequest, bool) {
-	var r fastRequest
-	if bytes.Count(head, []byte("\n")) != bytes.Count(head, []byte("\r\n")) {
-		return r, false // bare LF line ends: let net/http judge
-	}
-	line, rest, ok := bytes.Cut(head, []byte("\r\n"))
-	if !ok {
-		return r, false
-	}
-	method, rest1, ok1 := strings.Cut(string(line), " ")
-	target, proto, ok2 := strings.Cut(rest1, " ")
-	if !ok1 || !ok2 {
-		return r, false
-	}
-	switch method {
-	case http.MethodGet:
-	case http.MethodHead:
-		r.head = true
-	default:
-		return r, false
-	}
-	switch proto {
-	case "HTTP/1.1":
-		r.keepAlive = true
-	case "HTTP/1.0":
-		r.http10 = true
-	default:
-		return r, false
-	}
-	if target == "" || target[0] != '/' {
-		return r, false
-	}
-	u, err := url.ParseRequestURI(target)
-	if err != nil {
-		return r, false
-	}
-	r.path = u.Path
-	if r.query, err = url.ParseQuery(u.RawQuery); err != nil {
-		return r, false
-	}
-	for len(rest) > 0 {
-		var l []byte
-		l, rest, _ = bytes.Cut(rest, []byte("\r\n"))
-		if len(l) == 0 {
-			break
-		}
-		if l[0] == ' ' || l[0] == '\t' {
-			return r, false // obsolete line folding
-		}
-		k, v, ok := bytes.Cut(l, []byte(":"))
-		if !ok || len(k) == 0 || bytes.ContainsAny(k, " \t") {
-			return r, false
-		}
-		val := strings.TrimSpace(string(v))
-		switch key := string(k); {
-		case strings.EqualFold(key, "Range"):
-			r.rangeSpec = val
-		case strings.EqualFold(key, "If-None-Match"):
-			r.ifNoneMatch = val
-		case strings.EqualFold(key, "If-Modified-Since"):
-			r.ifModSince = val
-		case strings.EqualFold(key, "Connection"):
-			for _, tok := range strings.Split(val, ",") {
-				tok = strings.TrimSpace(tok)
-				if strings.EqualFold(tok, "close") {
-					r.closeAsked = true
-				} else if strings.EqualFold(tok, "keep-alive") && r.http10 {
-					r.keepAlive = true
-				}
-			}
-		case strings.EqualFold(key, proxiedHeader):
-			r.proxied = true
-		case strings.EqualFold(key, "Content-Length"):
-			if val != "0" {
-				r.contentBytes = true
-			}
-		case strings.EqualFold(key, "Transfer-Encoding"), strings.EqualFold(key, "Expect"),
-			strings.EqualFold(key, "If-Range"), strings.EqualFold(key, "If-Match"),
-			strings.EqualFold(key, "If-Unmodified-Since"), strings.EqualFold(key, "Upgrade"):
-			r.unsupported = true
-		}
-	}
-	if r.closeAsked {
-		r.keepAlive = false
-	}
-	return r, !r.unsupported && !r.contentBytes
+	return s.fast.Shutdown(ctx)
 }
 
 // answer writes the response of a fast-path request. ok=false means
 // nothing was written and net/http must answer; keep tells whether the
 // connection stays open.
-func (s *Server) answer(c net.Conn, r fastRequest, out []byte) (keep, ok bool, buf []byte) {
-	h := s.h
-	req := h.resolve(r.path, r.query, r.proxied)
-	if req.code != 0 || req.tokenErr != nil {
-		return false, false, out
+func (s *Server) answer(_ context.Context, c net.Conn, r *httpfast.Request) (keep, ok bool) {
+	// Preconditions the fast path does not implement.
+	if r.Has("If-Range") || r.Has("If-Match") || r.Has("If-Unmodified-Since") {
+		return false, false
 	}
-	e, err := h.open(req, r.query)
+	q, err := url.ParseQuery(r.RawQuery)
 	if err != nil {
-		return false, false, out
+		return false, false
+	}
+	h := s.h
+	req := h.resolve(r.Path, q, r.Has(proxiedHeader))
+	if req.code != 0 || req.tokenErr != nil {
+		return false, false
+	}
+	e, err := h.open(req, q)
+	if err != nil {
+		return false, false
 	}
 	defer e.f.Close()
 
 	status, start, length := 200, int64(0), e.size
-	switch {
+	switch rangeSpec := r.Header("Range"); {
 	case notModified(r, e):
 		status, length = 304, 0
-	case r.rangeSpec != "":
-		if !h.cfg.MultiRange && strings.Contains(r.rangeSpec, ",") {
+	case rangeSpec != "":
+		if !h.cfg.MultiRange && strings.Contains(rangeSpec, ",") {
 			break // served whole, as with multi_range disabled upstream
 		}
-		st, n, ok := parseRange(r.rangeSpec, e.size)
+		st, n, ok := parseRange(rangeSpec, e.size)
 		if !ok {
-			return false, false, out // multiple or unsatisfiable ranges: net/http
+			return false, false // multiple or unsatisfiable ranges: net/http
 		}
 		status, start, length = 206, st, n
 	}
 
-	out = append(out, "HTTP/1.1 "...)
-	out = strconv.AppendInt(out, int64(status), 10)
-	out = append(out, ' ')
-	out = append(out, http.StatusText(status)...)
-	out = append(out, "\r\nServer: fdfs\r\nDate: "...)
-	out = append(out, httpDate()...)
-	out = append(out, "\r\nETag: "...)
+	bp := smallBufs.Get().(*[]byte)
+	defer smallBufs.Put(bp)
+	out := r.AppendStatusLine((*bp)[:0], status)
+	out = append(out, "Server: fdfs\r\nETag: "...)
 	out = append(out, e.etag...)
 	out = append(out, "\r\nLast-Modified: "...)
 	out = e.modified.UTC().AppendFormat(out, http.TimeFormat)
+	out = append(out, "\r\n"...)
 	if status != 304 {
-		out = append(out, "\r\nContent-Type: "...)
+		out = append(out, "Content-Type: "...)
 		out = append(out, e.ctype...)
 		out = append(out, "\r\nAccept-Ranges: bytes\r\nContent-Length: "...)
 		out = strconv.AppendInt(out, length, 10)
+		out = append(out, "\r\n"...)
 		if status == 206 {
-			out = append(out, "\r\nContent-Range: bytes "...)
+			out = append(out, "Content-Range: bytes "...)
 			out = strconv.AppendInt(out, start, 10)
 			out = append(out, '-')
 			out = strconv.AppendInt(out, start+length-1, 10)
 			out = append(out, '/')
 			out = strconv.AppendInt(out, e.size, 10)
+			out = append(out, "\r\n"...)
 		}
 		if e.disposition != "" {
-			out = append(out, "\r\nContent-Disposition: "...)
+			out = append(out, "Content-Disposition: "...)
 			out = append(out, e.disposition...)
+			out = append(out, "\r\n"...)
 		}
 	}
-	if !r.keepAlive {
-		out = append(out, "\r\nConnection: close"...)
-	} else if r.http10 {
-		out = append(out, "\r\nConnection: keep-alive"...)
-	}
-	out = append(out, "\r\n\r\n"...)
+	out = r.AppendHeadEnd(out)
+	*bp = out[:0]
 
 	c.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
 	defer c.SetWriteDeadline(time.Time{})
-	body := !r.head && status != 304 && length > 0
+	body := r.Method != http.MethodHead && status != 304 && length > 0
 	if body && length <= smallFileBytes {
 		hl := len(out)
 		out = append(out, make([]byte, length)...)
+		*bp = out[:0]
 		if _, err := io.ReadFull(io.NewSectionReader(e.f, start, length), out[hl:]); err != nil {
 			h.cfg.Log.Error("http read", "file", req.logical, "err", err)
-			return false, true, out[:0]
+			return false, true
 		}
 		if _, err := c.Write(out); err != nil {
-			return false, true, out[:0]
+			return false, true
 		}
-		return r.keepAlive, true, out[:0]
+		return r.KeepAlive, true
 	}
 	if _, err := c.Write(out); err != nil {
-		return false, true, out[:0]
+		return false, true
 	}
 	if body {
 		if _, err := e.f.Seek(start, io.SeekStart); err != nil {
-			return false, true, out[:0]
+			return false, true
 		}
 		// *net.TCPConn.ReadFrom of a limited *os.File is sendfile(2). The
 		// write timeout applies per chunk, so a slow reader of a big file
@@ -431,18 +155,18 @@ func (s *Server) answer(c net.Conn, r fastRequest, out []byte) (keep, ok bool, b
 			n := min(left, sendChunkBytes)
 			c.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
 			if _, err := io.CopyN(c, e.f, n); err != nil {
-				return false, true, out[:0]
+				return false, true
 			}
 			left -= n
 		}
 	}
-	return r.keepAlive, true, out[:0]
+	return r.KeepAlive, true
 }
 
 // notModified applies If-None-Match, or else If-Modified-Since (RFC 9110).
-func notModified(r fastRequest, e *entity) bool {
-	if r.ifNoneMatch != "" {
-		for _, tag := range strings.Split(r.ifNoneMatch, ",") {
+func notModified(r *httpfast.Request, e *entity) bool {
+	if inm := r.Header("If-None-Match"); inm != "" {
+		for _, tag := range strings.Split(inm, ",") {
 			tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
 			if tag == "*" || tag == e.etag {
 				return true
@@ -450,10 +174,11 @@ func notModified(r fastRequest, e *entity) bool {
 		}
 		return false
 	}
-	if r.ifModSince == "" {
+	ims := r.Header("If-Modified-Since")
+	if ims == "" {
 		return false
 	}
-	t, err := http.ParseTime(r.ifModSince)
+	t, err := http.ParseTime(ims)
 	return err == nil && !e.modified.Truncate(time.Second).After(t)
 }
 
@@ -489,83 +214,4 @@ func parseRange(spec string, size int64) (start, length int64, ok bool) {
 		last = min(l, size-1)
 	}
 	return first, last - first + 1, true
-}
-
-// httpDate is the Date header value, formatted once per second.
-func httpDate() string {
-	now := time.Now().Unix()
-	if d := cachedDate.Load(); d != nil && d.unix == now {
-		return d.text
-	}
-	d := &dateText{unix: now, text: time.Unix(now, 0).UTC().Format(http.TimeFormat)}
-	cachedDate.Store(d)
-	return d.text
-}
-
-type dateText struct {
-	unix int64
-	text string
-}
-
-var cachedDate atomic.Pointer[dateText]
-
-// handoffListener feeds connections taken over from the fast path to the
-// net/http server.
-type handoffListener struct {
-	ch        chan net.Conn
-	done      chan struct{}
-	closeOnce sync.Once
-	addr      net.Addr
-}
-
-func newHandoffListener() *handoffListener {
-	return &handoffListener{ch: make(chan net.Conn), done: make(chan struct{})}
-}
-
-func (l *handoffListener) give(c net.Conn) bool {
-	select {
-	case l.ch <- c:
-		return true
-	case <-l.done:
-		return false
-	}
-}
-
-func (l *handoffListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.ch:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *handoffListener) Close() error {
-	l.closeOnce.Do(func() { close(l.done) })
-	return nil
-}
-
-func (l *handoffListener) Addr() net.Addr { return l.addr }
-
-// prefixConn replays bytes already read from a connection before the rest
-// of it; ReadFrom keeps sendfile for net/http's responses.
-type prefixConn struct {
-	net.Conn
-	prefix []byte
-}
-
-func (c *prefixConn) Read(p []byte) (int, error) {
-	if len(c.prefix) > 0 {
-		n := copy(p, c.prefix)
-		c.prefix = c.prefix[n:]
-		return n, nil
-	}
-	return c.Conn.Read(p)
-}
-
-func (c *prefixConn) ReadFrom(r io.Reader) (int64, error) {
-	if rf, ok := c.Conn.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
-	}
-	return io.Copy(struct{ io.Writer }{c.Conn}, r)
 }

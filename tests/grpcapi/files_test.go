@@ -115,6 +115,24 @@ func TestNormalFile(t *testing.T) {
 	})
 }
 
+// TestDownloadWithStandardCodec: the services also work on a server
+// without the gateway's codec, which then copies each chunk.
+func TestDownloadWithStandardCodec(t *testing.T) {
+	t.Parallel()
+	e := startServer(t, cluster.Options{Storages: 1}, nil)
+	content := randomBytes(3<<20 + 7)
+	id := e.upload(t, &fastdfsv1.UploadSpec{Ext: "bin"}, content)
+	for range 3 { // chunk buffers are recycled between calls
+		got, err := e.download(t, id, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, content) {
+			t.Fatalf("downloaded %d bytes that differ from the %d uploaded", len(got), len(content))
+		}
+	}
+}
+
 func TestEmptyFileAndSlave(t *testing.T) {
 	t.Parallel()
 	e := start(t, cluster.Options{Storages: 1}, nil)

@@ -37,9 +37,15 @@ type env struct {
 	cluster fastdfsv1.ClusterServiceClient
 }
 
-// start runs a cluster and a gRPC server on a loopback port in front of it;
-// tweak may adjust the service options.
+// start runs a cluster and a gRPC server on a loopback port in front of it,
+// with the gateway's codec; tweak may adjust the service options.
 func start(t *testing.T, copts cluster.Options, tweak func(*cluster.Cluster, *grpcapi.Options)) *env {
+	t.Helper()
+	return startServer(t, copts, tweak, grpc.ForceServerCodecV2(grpcapi.Codec()))
+}
+
+// startServer is start with the given server options.
+func startServer(t *testing.T, copts cluster.Options, tweak func(*cluster.Cluster, *grpcapi.Options), sopts ...grpc.ServerOption) *env {
 	t.Helper()
 	c := cluster.Start(t, copts)
 	opts := grpcapi.Options{Client: c.Client}
@@ -50,7 +56,7 @@ func start(t *testing.T, copts cluster.Options, tweak func(*cluster.Cluster, *gr
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(sopts...)
 	grpcapi.Register(srv, opts)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
