@@ -3,12 +3,13 @@
 #   make test   the whole suite (gofmt, vet, proto check, fuzz smoke, race, unit/e2e/process/conformance tests)
 #   make build  bin/fdfs
 #   make gen    regenerate gen/ and openapi/ from proto/ (then commit them)
-#   make proto-check  buf lint, buf format and generated-code drift
+#   make proto-check  buf lint, buf format, buf breaking and generated-code drift
+#   make bench-http / bench-gateway  HTTP downloads vs nginx; gateway (gRPC, REST) vs native
 
 GO ?= go
 DEV_ARGS ?=
 
-.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http gen proto-check clean
+.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http bench-gateway gen proto-check clean
 
 all: build
 
@@ -35,13 +36,16 @@ e2e:
 	$(GO) test ./tests/...
 
 race:
-	$(GO) test -race ./fdfsengine/... ./trackernode/... ./storagenode/...
+	$(GO) test -race ./fdfsengine/... ./trackernode/... ./storagenode/... ./internal/... ./server/...
 
 fuzz:
 	bash scripts/fuzz.sh
 
 bench-http:
 	bash scripts/bench-http.sh
+
+bench-gateway:
+	bash scripts/bench-gateway.sh
 
 conformance-deps:
 	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
