@@ -13,11 +13,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/regfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
@@ -478,40 +478,18 @@ func (s *Server) sendFile(cc *conn, f *os.File, n int64, sent *int64) error {
 
 // openRegular opens path for reading, refusing anything but a regular file
 // (a symlink to one is fine: slave links), and returns its FileInfo.
-//
-// The file is opened with syscall.Open and os.NewFile rather than os.Open:
-// on Linux os.Open tries to register every file with the network poller,
-// which fails for regular files after four fcntl and an epoll_ctl calls,
-// a third of the syscalls of a small download.
 func (s *Server) openRegular(path string) (*os.File, os.FileInfo, error) {
-	var fd int
-	var err error
-	for {
-		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
+	f, fi, err := regfile.Open(path)
 	s.stats.update(func(b *protocol.StatBlock) {
 		b.TotalFileOpenCount++
 		if err == nil {
 			b.SuccessFileOpenCount++
 		}
 	})
-	if err != nil {
-		return nil, nil, &os.PathError{Op: "open", Path: path, Err: err}
+	if errors.Is(err, regfile.ErrNotRegular) {
+		err = fmt.Errorf("%s is not a regular file: %w", filepath.Base(path), protocol.ErrNotFound)
 	}
-	f := os.NewFile(uintptr(fd), path)
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s is not a regular file: %w", filepath.Base(path), protocol.ErrNotFound)
-	}
-	return f, fi, nil
+	return f, fi, err
 }
 
 // readFileRequest reads a "group16 + name" body and resolves the name.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/httptoken"
+	"github.com/fdfsgo/fdfs/internal/regfile"
 )
 
 // proxiedHeader marks a request forwarded by a peer's proxy mode, so that a
@@ -165,18 +166,9 @@ type entity struct {
 // open opens the file of a resolved request; fs.ErrNotExist when it is not
 // on this server.
 func (h *Handler) open(r request, q url.Values) (*entity, error) {
-	f, err := os.Open(r.name.Path(h.cfg.StorePaths))
+	f, st, err := regfile.Open(r.name.Path(h.cfg.StorePaths))
 	if err != nil {
 		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fs.ErrNotExist
 	}
 	e := &entity{f: f, size: st.Size(), modified: st.ModTime(), ctype: h.contentType(r.name.Ext)}
 	if !r.name.Appender && !r.name.Slave {
