@@ -8,7 +8,9 @@
 //     stats handler for the Prometheus metrics (server/metrics);
 //   - an HTTP server (a second port) with the grpc-gateway JSON routes, the
 //     raw-byte routes of server/rest next to them on the same
-//     runtime.ServeMux, /openapi.json, /metrics and /healthz.
+//     runtime.ServeMux, /openapi.json, /metrics and /healthz. Without TLS,
+//     internal/httpfast sits in front of it and answers small downloads
+//     itself (authenticated, logged and counted like the others).
 //
 // The JSON routes reach the services through a client connection to a
 // second, in-memory gRPC server that has no listener of its own: requests

@@ -7,6 +7,9 @@
 // content to the storage server's socket, and DownloadFile sends the bytes
 // coming off the storage connection in chunks of at most DownloadChunkSize.
 // No file is ever held in memory; a stream uses at most one chunk of buffer.
+// With Codec (the gateway's server codec) a download chunk is not copied
+// again on its way out: the transport writes the very buffer it was read
+// into and hands it back to the pool.
 // Because the FastDFS upload commands carry the content size before the
 // content, the first message of a client stream must state the exact size.
 //

@@ -22,6 +22,9 @@
 // byte range (several ranges get the whole file, as RFC 9110 allows).
 // A body larger than 64 KiB goes out through the response's ReadFrom, so on
 // a plain TCP connection the kernel splices it from the storage socket.
+// Plain GETs of normal files of up to 64 KiB, and HEADs, are answered by
+// the fast path (fast.go, on internal/httpfast) with the same headers and
+// one socket write; MatchFast says which requests qualify.
 //
 // Errors are google.rpc.Status JSON bodies with the HTTP status of their
 // gRPC code, produced by the mux's error handler as for the JSON routes.

@@ -32,27 +32,8 @@ import (
 // fresh sends a request on a new connection, like do.
 func fresh(t *testing.T, method, url, key string, hdr map[string]string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
 	hc := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", method, url, err)
-	}
-	return resp, b
+	return doWith(t, hc, method, url, key, nil, hdr)
 }
 
 // lockedBuffer collects the gateway's log lines.

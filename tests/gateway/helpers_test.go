@@ -119,6 +119,12 @@ var httpClient = &http.Client{Timeout: 2 * time.Minute}
 // its body read.
 func do(t *testing.T, method, url, key string, body io.Reader, hdr map[string]string) (*http.Response, []byte) {
 	t.Helper()
+	return doWith(t, httpClient, method, url, key, body, hdr)
+}
+
+// doWith is do through hc.
+func doWith(t *testing.T, hc *http.Client, method, url, key string, body io.Reader, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +138,7 @@ func do(t *testing.T, method, url, key string, body io.Reader, hdr map[string]st
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
