@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,7 +131,7 @@ func (s *Server) answer(_ context.Context, c net.Conn, r *httpfast.Request) (kee
 	body := r.Method != http.MethodHead && status != 304 && length > 0
 	if body && length <= smallFileBytes {
 		hl := len(out)
-		out = append(out, make([]byte, length)...)
+		out = slices.Grow(out, int(length))[:hl+int(length)]
 		*bp = out[:0]
 		if _, err := io.ReadFull(io.NewSectionReader(e.f, start, length), out[hl:]); err != nil {
 			h.cfg.Log.Error("http read", "file", req.logical, "err", err)
