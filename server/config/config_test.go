@@ -53,6 +53,33 @@ access_log: false
 	if len(cc.Trackers) != 2 || cc.NetworkTimeout != 45*time.Second || cc.ConnectTimeout != 0 {
 		t.Errorf("client config = %+v", cc)
 	}
+	if cc.ReadRouteTTL != DefaultReadRouteTTL {
+		t.Errorf("read route TTL %v, want the default %v", cc.ReadRouteTTL, DefaultReadRouteTTL)
+	}
+}
+
+func TestReadRouteTTL(t *testing.T) {
+	key := "trackers: [a:1]\napi_keys: [{name: a, key: " + goodKey + "}]\n"
+	for _, tc := range []struct {
+		yaml string
+		want time.Duration
+	}{
+		{"", DefaultReadRouteTTL},
+		{"read_route_ttl: 30s\n", 30 * time.Second},
+		{"read_route_ttl: 0s\n", 0}, // off: the tracker is asked on every read
+	} {
+		c, err := Parse([]byte(key+tc.yaml), "/")
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		cc, err := c.ClientConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cc.ReadRouteTTL != tc.want {
+			t.Errorf("%q: read route TTL %v, want %v", tc.yaml, cc.ReadRouteTTL, tc.want)
+		}
+	}
 }
 
 func TestClientConf(t *testing.T) {
@@ -96,6 +123,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad size", "trackers: [a:1]\n" + key + "limits: {max_upload_size: lots}\n", "line"},
 		{"bad duration", "trackers: [a:1]\n" + key + "limits: {io_timeout: soon}\n", "time.Duration"},
 		{"negative duration", "trackers: [a:1]\n" + key + "limits: {io_timeout: -1s}\n", "negative"},
+		{"negative read route TTL", "trackers: [a:1]\n" + key + "read_route_ttl: -5s\n", "read_route_ttl"},
 		{"bad level", "trackers: [a:1]\n" + key + "log_level: loud\n", "log_level"},
 		{"empty env", "trackers: [a:1]\napi_keys: [{name: a, key_env: FDFS_TEST_GW_UNSET}]\n", "empty"},
 		{"bad tracker", "trackers: [\"a:b:c\"]\n" + key, "trackers"},
