@@ -25,7 +25,7 @@ fi
 step "go vet"
 go vet ./...
 
-step "proto check (buf lint, buf format, generated code drift)"
+step "proto check (buf lint, buf format, buf breaking, generated code drift)"
 bash scripts/proto-check.sh
 
 if [ -f tests/conformance/package-lock.json ]; then

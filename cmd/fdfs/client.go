@@ -254,10 +254,20 @@ func newDownloadCmd() *cobra.Command {
 }
 
 // downloadToFile writes the file to a temporary file next to dest, syncs
-// it and renames it into place, so dest is never left half-written.
+// it and renames it into place, so dest is never left half-written. A dest
+// that exists and is not a regular file (/dev/null, a named pipe) is
+// written to as it is: renaming a file over it would replace it.
 func downloadToFile(ctx context.Context, cl *client.Client, id string, offset, length int64, dest string, bar *progressBarT) error {
 	if st, err := os.Stat(dest); err == nil && st.IsDir() {
 		dest = filepath.Join(dest, path.Base(id))
+	}
+	if st, err := os.Stat(dest); err == nil && !st.Mode().IsRegular() {
+		f, err := os.OpenFile(dest, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		_, err = cl.Download(ctx, id, offset, length, withProgressWriter(f, bar))
+		return errors.Join(err, f.Close())
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".part-*")
 	if err != nil {

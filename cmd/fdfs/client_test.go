@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -122,6 +123,24 @@ func TestClientCommands(t *testing.T) {
 	must("download", "--config", conf, id, dest)
 	if b, err := os.ReadFile(dest); err != nil || string(b) != "hello world" {
 		t.Fatalf("downloaded %q, %v", b, err)
+	}
+	// A destination that is not a regular file is written to, not
+	// replaced (fdfs download ID /dev/null once replaced /dev/null).
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := os.ReadFile(fifo) // blocks until the download opens the FIFO
+		got <- b
+	}()
+	must("download", "--config", conf, id, fifo)
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the FIFO was replaced: %v, %v", st.Mode(), err)
+	}
+	if b := <-got; string(b) != "hello world" {
+		t.Fatalf("read %q from the FIFO", b)
 	}
 	if out := must("download", "--config", conf, "--offset", "6", "--length", "5", id, "-"); out != "world" {
 		t.Fatalf("range download to stdout %q", out)
