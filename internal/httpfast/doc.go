@@ -19,4 +19,7 @@
 // reading a request head; the Answerer handles its own write deadlines.
 // Shutdown wakes the connections idle between requests, lets those
 // answering finish, and shuts the net/http server down gracefully.
+//
+// ParseRange parses a single-range Range header for both the fast path and
+// the net/http handlers behind it.
 package httpfast

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/internal/httpfast"
 	"github.com/fdfsgo/fdfs/server/grpcapi"
 )
 
@@ -69,9 +70,9 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 
 	offset, length, code := int64(0), size, http.StatusOK
 	if rh := r.Header.Get("Range"); rh != "" && rangeApplies(r, etag, modified) {
-		start, n, err := parseRange(rh, size)
+		start, n, err := httpfast.ParseRange(rh, size)
 		switch {
-		case errors.Is(err, errUnsatisfiable):
+		case errors.Is(err, httpfast.ErrUnsatisfiable):
 			hdr.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
 			h.failRange(w, size)
 			return
@@ -225,56 +226,6 @@ func etagListMatch(list, etag string, strong bool) bool {
 		}
 	}
 	return false
-}
-
-var (
-	errUnsatisfiable = errors.New("range not satisfiable")
-	errBadRange      = errors.New("malformed or multiple ranges")
-)
-
-// parseRange parses a Range header for a file of size bytes and returns
-// the first byte and the length of the one range it asks for. Several
-// ranges or a malformed header give errBadRange (the caller serves the whole
-// file); a range starting past the end gives errUnsatisfiable.
-func parseRange(h string, size int64) (start, length int64, err error) {
-	spec, ok := strings.CutPrefix(h, "bytes=")
-	if !ok || strings.Contains(spec, ",") {
-		return 0, 0, errBadRange
-	}
-	first, last, ok := strings.Cut(strings.TrimSpace(spec), "-")
-	if !ok {
-		return 0, 0, errBadRange
-	}
-	if first == "" {
-		// "-N": the last N bytes.
-		n, err := strconv.ParseInt(last, 10, 64)
-		if err != nil || n < 0 {
-			return 0, 0, errBadRange
-		}
-		if n == 0 {
-			return 0, 0, errUnsatisfiable
-		}
-		n = min(n, size)
-		if n == 0 {
-			return 0, 0, errUnsatisfiable
-		}
-		return size - n, n, nil
-	}
-	s, err := strconv.ParseInt(first, 10, 64)
-	if err != nil || s < 0 {
-		return 0, 0, errBadRange
-	}
-	e := size - 1
-	if last != "" {
-		if e, err = strconv.ParseInt(last, 10, 64); err != nil || e < s {
-			return 0, 0, errBadRange
-		}
-		e = min(e, size-1)
-	}
-	if s >= size {
-		return 0, 0, errUnsatisfiable
-	}
-	return s, e - s + 1, nil
 }
 
 // bodyWriter writes the response body. It writes the status line when

@@ -1,45 +1,10 @@
 package rest
 
 import (
-	"errors"
 	"net/http"
 	"testing"
 	"time"
 )
-
-func TestParseRange(t *testing.T) {
-	for _, tc := range []struct {
-		h             string
-		size          int64
-		start, length int64
-		err           error
-	}{
-		{"bytes=0-9", 100, 0, 10, nil},
-		{"bytes=90-", 100, 90, 10, nil},
-		{"bytes=90-200", 100, 90, 10, nil},
-		{"bytes=-10", 100, 90, 10, nil},
-		{"bytes=-200", 100, 0, 100, nil},
-		{"bytes= 5-5", 100, 5, 1, nil},
-		{"bytes=100-", 100, 0, 0, errUnsatisfiable},
-		{"bytes=-0", 100, 0, 0, errUnsatisfiable},
-		{"bytes=-5", 0, 0, 0, errUnsatisfiable},
-		{"bytes=0-", 0, 0, 0, errUnsatisfiable},
-		{"bytes=9-1", 100, 0, 0, errBadRange},
-		{"bytes=0-1,3-4", 100, 0, 0, errBadRange},
-		{"bytes=a-", 100, 0, 0, errBadRange},
-		{"bytes=-a", 100, 0, 0, errBadRange},
-		{"bytes=5", 100, 0, 0, errBadRange},
-		{"bytes=-", 100, 0, 0, errBadRange},
-		{"lines=0-1", 100, 0, 0, errBadRange},
-		{"bytes=-9223372036854775808", 100, 0, 0, errBadRange},
-		{"bytes=99999999999999999999-", 100, 0, 0, errBadRange},
-	} {
-		s, n, err := parseRange(tc.h, tc.size)
-		if !errors.Is(err, tc.err) || (err == nil && (s != tc.start || n != tc.length)) {
-			t.Errorf("parseRange(%q, %d) = %d, %d, %v; want %d, %d, %v", tc.h, tc.size, s, n, err, tc.start, tc.length, tc.err)
-		}
-	}
-}
 
 func TestPreconditions(t *testing.T) {
 	const etag = `"abc"`

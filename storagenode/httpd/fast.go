@@ -87,8 +87,8 @@ func (s *Server) answer(_ context.Context, c net.Conn, r *httpfast.Request) (kee
 		if !h.cfg.MultiRange && strings.Contains(rangeSpec, ",") {
 			break // served whole, as with multi_range disabled upstream
 		}
-		st, n, ok := parseRange(rangeSpec, e.size)
-		if !ok {
+		st, n, err := httpfast.ParseRange(rangeSpec, e.size)
+		if err != nil {
 			return false, false // multiple or unsatisfiable ranges: net/http
 		}
 		status, start, length = 206, st, n
@@ -181,38 +181,4 @@ func notModified(r *httpfast.Request, e *entity) bool {
 	}
 	t, err := http.ParseTime(ims)
 	return err == nil && !e.modified.Truncate(time.Second).After(t)
-}
-
-// parseRange parses one "bytes=" range against size. ok=false for several
-// ranges, a syntax error or an unsatisfiable range (net/http answers those).
-func parseRange(spec string, size int64) (start, length int64, ok bool) {
-	spec, found := strings.CutPrefix(spec, "bytes=")
-	if !found || strings.Contains(spec, ",") {
-		return 0, 0, false
-	}
-	a, b, found := strings.Cut(strings.TrimSpace(spec), "-")
-	if !found {
-		return 0, 0, false
-	}
-	if a == "" {
-		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || n <= 0 || size == 0 {
-			return 0, 0, false
-		}
-		n = min(n, size)
-		return size - n, n, true
-	}
-	first, err := strconv.ParseInt(a, 10, 64)
-	if err != nil || first < 0 || first >= size {
-		return 0, 0, false
-	}
-	last := size - 1
-	if b != "" {
-		l, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || l < first {
-			return 0, 0, false
-		}
-		last = min(l, size-1)
-	}
-	return first, last - first + 1, true
 }

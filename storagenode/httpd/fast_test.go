@@ -112,30 +112,3 @@ func TestFastPathWire(t *testing.T) {
 		}
 	})
 }
-
-func TestParseRange(t *testing.T) {
-	tests := []struct {
-		spec          string
-		size          int64
-		start, length int64
-		ok            bool
-	}{
-		{"bytes=0-9", 100, 0, 10, true},
-		{"bytes=90-", 100, 90, 10, true},
-		{"bytes=-10", 100, 90, 10, true},
-		{"bytes=-500", 100, 0, 100, true},
-		{"bytes=50-1000", 100, 50, 50, true},
-		{"bytes=100-", 100, 0, 0, false},
-		{"bytes=5-4", 100, 0, 0, false},
-		{"bytes=0-1,3-4", 100, 0, 0, false},
-		{"items=0-1", 100, 0, 0, false},
-		{"bytes=-0", 100, 0, 0, false},
-		{"bytes=x-1", 100, 0, 0, false},
-	}
-	for _, tc := range tests {
-		s, l, ok := parseRange(tc.spec, tc.size)
-		if ok != tc.ok || ok && (s != tc.start || l != tc.length) {
-			t.Errorf("parseRange(%q, %d) = %d, %d, %v", tc.spec, tc.size, s, l, ok)
-		}
-	}
-}
