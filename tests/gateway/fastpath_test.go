@@ -17,7 +17,6 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/fdfsgo/fdfs/server/config"
-	"github.com/fdfsgo/fdfs/server/gateway"
 	"github.com/fdfsgo/fdfs/tests/cluster"
 )
 
@@ -71,28 +70,9 @@ func (l *lockedBuffer) accessLines(t *testing.T) []map[string]any {
 func startLoggedEnv(t *testing.T) (*env, *lockedBuffer) {
 	t.Helper()
 	c := cluster.Start(t, cluster.Options{Storages: 1})
-	on := true
-	cfg := &config.Config{
-		Trackers:   []string{c.TrackerAddr()},
-		GRPCListen: "127.0.0.1:0",
-		HTTPListen: "127.0.0.1:0",
-		APIKeys: []config.APIKey{
-			{Name: "writer", Key: rwKey, Mode: config.ReadWrite},
-			{Name: "reader", Key: roKey, Mode: config.ReadOnly},
-		},
-		AccessLog: &on,
-	}
-	cfg.SetDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	buf := &lockedBuffer{}
-	gw, err := gateway.New(gateway.Options{Config: cfg, Log: slog.New(slog.NewJSONHandler(buf, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw.Serve()
-	t.Cleanup(func() { gw.Close() })
+	on := true
+	gw := startGatewayLog(t, c, func(cfg *config.Config) { cfg.AccessLog = &on }, slog.New(slog.NewJSONHandler(buf, nil)))
 	return &env{c: c, gw: gw}, buf
 }
 

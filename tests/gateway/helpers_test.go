@@ -47,6 +47,16 @@ func startEnv(t testing.TB, mod func(*config.Config)) *env {
 
 func startGateway(t testing.TB, c *cluster.Cluster, mod func(*config.Config)) *gateway.Gateway {
 	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("FDFS_TEST_LOG") == "stderr" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return startGatewayLog(t, c, mod, log)
+}
+
+// startGatewayLog is startGateway logging to log.
+func startGatewayLog(t testing.TB, c *cluster.Cluster, mod func(*config.Config), log *slog.Logger) *gateway.Gateway {
+	t.Helper()
 	off := false
 	cfg := &config.Config{
 		Trackers:   []string{c.TrackerAddr()},
@@ -64,10 +74,6 @@ func startGateway(t testing.TB, c *cluster.Cluster, mod func(*config.Config)) *g
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	if os.Getenv("FDFS_TEST_LOG") == "stderr" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	gw, err := gateway.New(gateway.Options{Config: cfg, Log: log, OpenAPI: openapi.JSON})
 	if err != nil {
