@@ -83,10 +83,11 @@ throughput without holding the file in memory.`,
 		if err != nil {
 			return err
 		}
-		defer cl.Close()
+		t := &nativeTarget{cl: cl, opt: client.UploadOptions{Group: o.group, Ext: "bin"}}
+		defer t.close()
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		return runBench(ctx, cmd.OutOrStdout(), cl, o)
+		return runBench(ctx, cmd.OutOrStdout(), t, o)
 	}
 	return cmd
 }
@@ -218,21 +219,52 @@ func (r *benchResult) record(d time.Duration, n int64, id string, err error) {
 	}
 }
 
-func runBench(ctx context.Context, w io.Writer, cl *client.Client, o benchOptions) error {
-	opt := client.UploadOptions{Group: o.group, Ext: "bin"}
-	upload := func() (string, error) {
-		return cl.Upload(ctx, &patternReader{n: o.size}, o.size, opt)
-	}
+// benchTarget is one way to reach the cluster: the native protocol, or
+// one of the gateway's APIs (bench-api). Worker w may keep per-worker
+// state (a connection, a buffer).
+type benchTarget interface {
+	name() string
+	upload(ctx context.Context, w int, size int64) (string, error)
+	download(ctx context.Context, w int, id string) (int64, error)
+	remove(ctx context.Context, id string) error
+	close()
+}
 
-	// Files to download, uploaded before the clock starts.
+// nativeTarget runs the operations with the FastDFS protocol: a tracker
+// query and a storage command each.
+type nativeTarget struct {
+	cl  *client.Client
+	opt client.UploadOptions
+}
+
+func (t *nativeTarget) name() string { return "native" }
+
+func (t *nativeTarget) upload(ctx context.Context, _ int, size int64) (string, error) {
+	return t.cl.Upload(ctx, &patternReader{n: size}, size, t.opt)
+}
+
+func (t *nativeTarget) download(ctx context.Context, _ int, id string) (int64, error) {
+	return t.cl.Download(ctx, id, 0, 0, discard{})
+}
+
+func (t *nativeTarget) remove(ctx context.Context, id string) error { return t.cl.Delete(ctx, id) }
+
+func (t *nativeTarget) close() { t.cl.Close() }
+
+// runBench runs o.count operations on t with o.concurrency workers and
+// prints the figures. Downloads (and the downloads of mixed, which
+// alternates) go round robin over files uploaded before the clock starts.
+// Files created are deleted at the end unless o.keep.
+func runBench(ctx context.Context, w io.Writer, t benchTarget, o benchOptions) error {
+	fmt.Fprintf(w, "== %s\n", t.name())
 	var seed []string
 	if o.op != "upload" {
 		n := min(o.count, 4*o.concurrency)
 		fmt.Fprintf(w, "preparing %d files of %d bytes...\n", n, o.size)
 		for range n {
-			id, err := upload()
+			id, err := t.upload(ctx, 0, o.size)
 			if err != nil {
-				return fmt.Errorf("preparing download files: %w", err)
+				return fmt.Errorf("%s: preparing download files: %w", t.name(), err)
 			}
 			seed = append(seed, id)
 		}
@@ -240,15 +272,12 @@ func runBench(ctx context.Context, w io.Writer, cl *client.Client, o benchOption
 			return err
 		}
 	}
-
 	res := &benchResult{latencies: make([]time.Duration, 0, o.count)}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range min(o.concurrency, o.count) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for worker := range min(o.concurrency, o.count) {
+		wg.Go(func() {
 			for ctx.Err() == nil {
 				i := next.Add(1) - 1
 				if i >= int64(o.count) {
@@ -256,25 +285,22 @@ func runBench(ctx context.Context, w io.Writer, cl *client.Client, o benchOption
 				}
 				t0 := time.Now()
 				if o.op == "upload" || o.op == "mixed" && i%2 == 0 {
-					id, err := upload()
+					id, err := t.upload(ctx, worker, o.size)
 					res.record(time.Since(t0), o.size, id, err)
 					continue
 				}
-				n, err := cl.Download(ctx, seed[int(i)%len(seed)], 0, 0, discard{})
+				n, err := t.download(ctx, worker, seed[int(i)%len(seed)])
 				res.record(time.Since(t0), n, "", err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	printBench(w, o, res, elapsed)
-
+	printBench(w, o, res, time.Since(start))
 	if !o.keep {
-		cleanup := append(seed, res.created...)
-		deleteAll(context.WithoutCancel(ctx), cl, cleanup, o.concurrency)
+		deleteAll(context.WithoutCancel(ctx), t.remove, append(seed, res.created...), o.concurrency)
 	}
 	if res.failed > 0 {
-		return fmt.Errorf("%d of %d operations failed, first: %w", res.failed, o.count, res.firstErr)
+		return fmt.Errorf("%s: %d of %d operations failed, first: %w", t.name(), res.failed, o.count, res.firstErr)
 	}
 	return ctx.Err()
 }
@@ -297,19 +323,17 @@ func printBench(w io.Writer, o benchOptions, r *benchResult, elapsed time.Durati
 		pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond))
 }
 
-// deleteAll deletes the files with n workers, ignoring failures (best
-// effort cleanup).
-func deleteAll(ctx context.Context, cl *client.Client, ids []string, n int) {
+// deleteAll deletes the files with n workers through remove, ignoring
+// failures (best effort: a benchmark's cleanup).
+func deleteAll(ctx context.Context, remove func(context.Context, string) error, ids []string, n int) {
 	ch := make(chan string)
 	var wg sync.WaitGroup
 	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for id := range ch {
-				cl.Delete(ctx, id)
+				remove(ctx, id)
 			}
-		}()
+		})
 	}
 	for _, id := range ids {
 		ch <- id

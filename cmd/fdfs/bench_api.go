@@ -12,9 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
@@ -35,15 +33,6 @@ type apiBenchOptions struct {
 	conns    int
 	tls      bool
 	insecure bool
-}
-
-// apiTarget is one protocol of the gateway: upload, download, delete.
-type apiTarget interface {
-	name() string
-	upload(ctx context.Context, w int, size int64) (string, error)
-	download(ctx context.Context, w int, id string) (int64, error)
-	remove(ctx context.Context, id string) error
-	close()
 }
 
 func newBenchAPICmd() *cobra.Command {
@@ -92,7 +81,7 @@ same cluster for the native figures:
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		var targets []apiTarget
+		var targets []benchTarget
 		if o.grpcAddr != "" {
 			t, err := newGRPCTarget(o)
 			if err != nil {
@@ -105,75 +94,12 @@ same cluster for the native figures:
 		}
 		var errs []error
 		for _, t := range targets {
-			errs = append(errs, runAPIBench(ctx, cmd.OutOrStdout(), t, o))
+			errs = append(errs, runBench(ctx, cmd.OutOrStdout(), t, o.benchOptions))
 			t.close()
 		}
 		return errors.Join(errs...)
 	}
 	return cmd
-}
-
-func runAPIBench(ctx context.Context, w io.Writer, t apiTarget, o apiBenchOptions) error {
-	fmt.Fprintf(w, "== %s\n", t.name())
-	var seed []string
-	if o.op == "download" {
-		n := min(o.count, 4*o.concurrency)
-		fmt.Fprintf(w, "preparing %d files of %d bytes...\n", n, o.size)
-		for range n {
-			id, err := t.upload(ctx, 0, o.size)
-			if err != nil {
-				return fmt.Errorf("%s: preparing download files: %w", t.name(), err)
-			}
-			seed = append(seed, id)
-		}
-		if err := settle(ctx, w, o.settle); err != nil {
-			return err
-		}
-	}
-	res := &benchResult{latencies: make([]time.Duration, 0, o.count)}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for worker := range min(o.concurrency, o.count) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := next.Add(1) - 1
-				if i >= int64(o.count) {
-					return
-				}
-				t0 := time.Now()
-				if o.op == "upload" {
-					id, err := t.upload(ctx, worker, o.size)
-					res.record(time.Since(t0), o.size, id, err)
-					continue
-				}
-				n, err := t.download(ctx, worker, seed[int(i)%len(seed)])
-				res.record(time.Since(t0), n, "", err)
-			}
-		})
-	}
-	wg.Wait()
-	printBench(w, o.benchOptions, res, time.Since(start))
-	if !o.keep {
-		ids := make(chan string)
-		var dw sync.WaitGroup
-		for range o.concurrency {
-			dw.Go(func() {
-				for id := range ids {
-					t.remove(context.WithoutCancel(ctx), id)
-				}
-			})
-		}
-		for _, id := range append(seed, res.created...) {
-			ids <- id
-		}
-		close(ids)
-		dw.Wait()
-	}
-	if res.failed > 0 {
-		return fmt.Errorf("%s: %d of %d operations failed, first: %w", t.name(), res.failed, o.count, res.firstErr)
-	}
-	return ctx.Err()
 }
 
 // grpcTarget runs the operations over gRPC, worker i on connection

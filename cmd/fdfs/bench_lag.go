@@ -181,7 +181,7 @@ func runBenchLag(ctx context.Context, cl *client.Client, o lagOptions, timeout t
 	pollers.Wait()
 
 	if !o.keep {
-		deleteAll(context.WithoutCancel(ctx), cl, res.uploaded, o.concurrency)
+		deleteAll(context.WithoutCancel(ctx), cl.Delete, res.uploaded, o.concurrency)
 	}
 	if res.failed > 0 || res.lost > 0 {
 		return res, fmt.Errorf("%d uploads failed, %d files not replicated everywhere; first error: %w", res.failed, res.lost, res.firstErr)
