@@ -106,27 +106,14 @@ func checkSize(name string, v int64) error {
 
 // UploadFile implements FileService.UploadFile.
 func (s *FileService) UploadFile(stream grpc.ClientStreamingServer[fastdfsv1.UploadFileRequest, fastdfsv1.UploadFileResponse]) error {
-	first, err := stream.Recv()
+	spec, err := firstSpec[*fastdfsv1.UploadSpec](stream.Recv)
 	if err != nil {
 		return s.fail("upload", "", err)
-	}
-	spec := first.GetSpec()
-	if spec == nil {
-		return s.fail("upload", "", invalid("the first message must carry the spec"))
 	}
 	if err := checkUploadSpec(spec); err != nil {
 		return s.fail("upload", spec.GetMasterFileId(), err)
 	}
-	r := newChunkReader(spec.GetSize(), func() ([]byte, error) {
-		m, err := stream.Recv()
-		if err != nil {
-			return nil, err
-		}
-		if m.GetSpec() != nil {
-			return nil, invalid("only the first message may carry the spec")
-		}
-		return m.GetChunk(), nil
-	})
+	r := contentReader[*fastdfsv1.UploadSpec](spec.GetSize(), stream.Recv)
 	ctx := stream.Context()
 	opt := client.UploadOptions{Group: spec.GetGroup(), Ext: spec.GetExt(), Meta: spec.GetMetadata()}
 	var id string
@@ -199,13 +186,9 @@ func checkUploadSpec(spec *fastdfsv1.UploadSpec) error {
 
 // AppendFile implements FileService.AppendFile.
 func (s *FileService) AppendFile(stream grpc.ClientStreamingServer[fastdfsv1.AppendFileRequest, fastdfsv1.AppendFileResponse]) error {
-	first, err := stream.Recv()
+	spec, err := firstSpec[*fastdfsv1.AppendSpec](stream.Recv)
 	if err != nil {
 		return s.fail("append", "", err)
-	}
-	spec := first.GetSpec()
-	if spec == nil {
-		return s.fail("append", "", invalid("the first message must carry the spec"))
 	}
 	id := spec.GetFileId()
 	if err := checkFileID(id); err != nil {
@@ -214,24 +197,8 @@ func (s *FileService) AppendFile(stream grpc.ClientStreamingServer[fastdfsv1.App
 	if err := checkSize("size", spec.GetSize()); err != nil {
 		return s.fail("append", id, err)
 	}
-	r := newChunkReader(spec.GetSize(), func() ([]byte, error) {
-		m, err := stream.Recv()
-		if err != nil {
-			return nil, err
-		}
-		if m.GetSpec() != nil {
-			return nil, invalid("only the first message may carry the spec")
-		}
-		return m.GetChunk(), nil
-	})
-	err = s.cl.Append(stream.Context(), id, r, spec.GetSize())
-	if r.err != nil {
-		err = r.err
-	}
-	if err == nil {
-		err = r.finish()
-	}
-	if err != nil {
+	r := contentReader[*fastdfsv1.AppendSpec](spec.GetSize(), stream.Recv)
+	if err := r.result(s.cl.Append(stream.Context(), id, r, spec.GetSize())); err != nil {
 		return s.fail("append", id, err)
 	}
 	return stream.SendAndClose(&fastdfsv1.AppendFileResponse{Size: spec.GetSize()})
@@ -239,13 +206,9 @@ func (s *FileService) AppendFile(stream grpc.ClientStreamingServer[fastdfsv1.App
 
 // ModifyFile implements FileService.ModifyFile.
 func (s *FileService) ModifyFile(stream grpc.ClientStreamingServer[fastdfsv1.ModifyFileRequest, fastdfsv1.ModifyFileResponse]) error {
-	first, err := stream.Recv()
+	spec, err := firstSpec[*fastdfsv1.ModifySpec](stream.Recv)
 	if err != nil {
 		return s.fail("modify", "", err)
-	}
-	spec := first.GetSpec()
-	if spec == nil {
-		return s.fail("modify", "", invalid("the first message must carry the spec"))
 	}
 	id := spec.GetFileId()
 	if err := checkFileID(id); err != nil {
@@ -254,24 +217,8 @@ func (s *FileService) ModifyFile(stream grpc.ClientStreamingServer[fastdfsv1.Mod
 	if err := errors.Join(checkSize("offset", spec.GetOffset()), checkSize("size", spec.GetSize())); err != nil {
 		return s.fail("modify", id, err)
 	}
-	r := newChunkReader(spec.GetSize(), func() ([]byte, error) {
-		m, err := stream.Recv()
-		if err != nil {
-			return nil, err
-		}
-		if m.GetSpec() != nil {
-			return nil, invalid("only the first message may carry the spec")
-		}
-		return m.GetChunk(), nil
-	})
-	err = s.cl.Modify(stream.Context(), id, spec.GetOffset(), r, spec.GetSize())
-	if r.err != nil {
-		err = r.err
-	}
-	if err == nil {
-		err = r.finish()
-	}
-	if err != nil {
+	r := contentReader[*fastdfsv1.ModifySpec](spec.GetSize(), stream.Recv)
+	if err := r.result(s.cl.Modify(stream.Context(), id, spec.GetOffset(), r, spec.GetSize())); err != nil {
 		return s.fail("modify", id, err)
 	}
 	return stream.SendAndClose(&fastdfsv1.ModifyFileResponse{Size: spec.GetSize()})

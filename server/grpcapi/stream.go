@@ -66,6 +66,57 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// contentMsg is a message of a content stream (UploadFile, AppendFile,
+// ModifyFile): the first carries the spec S, the others chunks.
+type contentMsg[S any] interface {
+	GetSpec() S
+	GetChunk() []byte
+}
+
+// firstSpec receives the first message of a content stream, which must
+// carry the spec.
+func firstSpec[S comparable, M contentMsg[S]](recv func() (M, error)) (S, error) {
+	var none S
+	m, err := recv()
+	if err != nil {
+		return none, err
+	}
+	spec := m.GetSpec()
+	if spec == none {
+		return none, invalid("the first message must carry the spec")
+	}
+	return spec, nil
+}
+
+// contentReader reads the size bytes of the chunks of the messages after
+// the first.
+func contentReader[S comparable, M contentMsg[S]](size int64, recv func() (M, error)) *chunkReader {
+	return newChunkReader(size, func() ([]byte, error) {
+		m, err := recv()
+		if err != nil {
+			return nil, err
+		}
+		var none S
+		if m.GetSpec() != none {
+			return nil, invalid("only the first message may carry the spec")
+		}
+		return m.GetChunk(), nil
+	})
+}
+
+// result is the outcome of an engine call that read r: the stream's own
+// failure first (the engine's error then only says the content ended),
+// else the engine's error, else whether the stream ends where announced.
+func (r *chunkReader) result(err error) error {
+	if r.err != nil {
+		return r.err
+	}
+	if err != nil {
+		return err
+	}
+	return r.finish()
+}
+
 // finish checks, after the engine consumed all announced bytes, that the
 // stream ends there.
 func (r *chunkReader) finish() error {
