@@ -5,7 +5,8 @@
 #   3. proto check: buf lint, buf format, buf breaking against the published
 #      API, gen/ and openapi/ in sync with proto/ (scripts/proto-check.sh;
 #      installs the pinned toolchain via scripts/tools.sh)
-#   6. race detector on the engine, the servers and the gateway's packages
+#   6. race detector on the engine, the servers, the gateway's packages and
+#      the Go API client (with its tests against a gateway)
 #   7. go test ./... (unit, e2e, real-process and conformance tests) — last, so
 #      the closing lines are go test's own summary.
 # Environment: FUZZTIME (default 5s), SKIP_FUZZ=1, SKIP_RACE=1 to shorten a local run.
@@ -39,8 +40,9 @@ if [ "${SKIP_FUZZ:-}" != 1 ]; then
 fi
 
 if [ "${SKIP_RACE:-}" != 1 ]; then
-  step "go test -race (engine, servers, gateway)"
-  go test -race -timeout 10m ./fdfsengine/... ./trackernode/... ./storagenode/... ./internal/... ./server/...
+  step "go test -race (engine, servers, gateway, API client)"
+  go test -race -timeout 10m ./fdfsengine/... ./trackernode/... ./storagenode/... ./internal/... ./server/... ./apiclient/...
+  go test -race -timeout 10m -run 'APIClient' ./tests/grpcapi
 fi
 
 step "go test ./..."

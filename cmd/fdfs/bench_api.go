@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/fdfsgo/fdfs/apiclient"
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
 	"github.com/fdfsgo/fdfs/server/grpcapi"
 )
@@ -33,6 +34,9 @@ type apiBenchOptions struct {
 	conns    int
 	tls      bool
 	insecure bool
+	// stubs moves gRPC content with the generated stubs' Send and Recv
+	// instead of apiclient's Upload and Download.
+	stubs bool
 }
 
 func newBenchAPICmd() *cobra.Command {
@@ -42,8 +46,9 @@ func newBenchAPICmd() *cobra.Command {
 		Use:   "bench-api",
 		Short: "Benchmark the gRPC and/or REST API of a gateway: ops/s, MB/s and latency percentiles",
 		Long: `bench-api is bench through the gateway: --count operations with --concurrency
-workers, over gRPC (--grpc host:port; FileService.UploadFile/DownloadFile in
-2 MiB chunks) and/or REST (--rest URL; raw POST /v1/files and GET
+workers, over gRPC (--grpc host:port; FileService.UploadFile/DownloadFile
+through the apiclient package, or with --stubs through the generated stubs
+alone, in 1 MiB chunks) and/or REST (--rest URL; raw POST /v1/files and GET
 /v1/files/{id}:download). With both, gRPC runs first. --op download first
 uploads a set of files (not measured). Compare with "fdfs bench" on the
 same cluster for the native figures:
@@ -64,6 +69,7 @@ same cluster for the native figures:
 	f.BoolVar(&o.keep, "keep", false, "keep the files created")
 	f.DurationVar(&o.settle, "settle", 0, "pause after preparing the files to download, before the clock starts (lets their replication finish)")
 	f.BoolVar(&o.tls, "tls", false, "gRPC over TLS")
+	f.BoolVar(&o.stubs, "stubs", false, "gRPC content through the generated stubs' Send/Recv (a copy per chunk each way) instead of the apiclient package")
 	f.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification (gRPC and https URLs)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		var err error
@@ -103,36 +109,24 @@ same cluster for the native figures:
 }
 
 // grpcTarget runs the operations over gRPC, worker i on connection
-// i % --conns, each worker with its own chunk buffer.
+// i % --conns.
 type grpcTarget struct {
 	conns []*grpc.ClientConn
 	key   string
-	bufs  sync.Pool
+	stubs bool
+	bufs  sync.Pool // chunk buffers of the --stubs uploads
 }
-
-// benchChunk is the gRPC content chunk size (bytes): the size the server
-// sends, so that a message fits grpc-go's largest pooled buffer (1 MiB)
-// on both ends.
-const benchChunk = grpcapi.DownloadChunkSize
-
-// benchWindow is the HTTP/2 flow-control window of the benchmark's
-// connections and streams (bytes). grpc-go's default starts at 64 KiB and
-// grows with its bandwidth estimate; a fixed 16 MiB window keeps a 1 GiB
-// download streaming (465 → 610 MB/s here).
-const benchWindow = 16 << 20
 
 func newGRPCTarget(o apiBenchOptions) (*grpcTarget, error) {
 	creds := insecure.NewCredentials()
 	if o.tls {
 		creds = credentials.NewTLS(&tls.Config{InsecureSkipVerify: o.insecure})
 	}
-	t := &grpcTarget{key: o.key, bufs: sync.Pool{New: func() any { b := make([]byte, benchChunk); return &b }}}
+	t := &grpcTarget{key: o.key, stubs: o.stubs, bufs: sync.Pool{New: func() any { b := make([]byte, apiclient.ChunkSize); return &b }}}
 	for range o.conns {
-		c, err := grpc.NewClient(o.grpcAddr, grpc.WithTransportCredentials(creds),
-			// Big socket buffers: a 1 MiB message in a few syscalls.
-			grpc.WithReadBufferSize(1<<20), grpc.WithWriteBufferSize(1<<20),
-			grpc.WithInitialWindowSize(benchWindow), grpc.WithInitialConnWindowSize(benchWindow),
+		opts := append(apiclient.DialOptions(), grpc.WithTransportCredentials(creds),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(grpcapi.MaxChunkSize+64<<10)))
+		c, err := grpc.NewClient(o.grpcAddr, opts...)
 		if err != nil {
 			t.close()
 			return nil, err
@@ -142,7 +136,12 @@ func newGRPCTarget(o apiBenchOptions) (*grpcTarget, error) {
 	return t, nil
 }
 
-func (t *grpcTarget) name() string { return "grpc" }
+func (t *grpcTarget) name() string {
+	if t.stubs {
+		return "grpc (stubs)"
+	}
+	return "grpc"
+}
 
 func (t *grpcTarget) close() {
 	for _, c := range t.conns {
@@ -162,11 +161,15 @@ func (t *grpcTarget) ctx(ctx context.Context) context.Context {
 }
 
 func (t *grpcTarget) upload(ctx context.Context, w int, size int64) (string, error) {
+	spec := &fastdfsv1.UploadSpec{Size: size, Ext: "bin"}
+	if !t.stubs {
+		resp, err := apiclient.Upload(t.ctx(ctx), t.client(w), spec, &patternReader{n: size})
+		return resp.GetFileId(), err
+	}
 	st, err := t.client(w).UploadFile(t.ctx(ctx))
 	if err != nil {
 		return "", err
 	}
-	spec := &fastdfsv1.UploadSpec{Size: size, Ext: "bin"}
 	if err := st.Send(&fastdfsv1.UploadFileRequest{Data: &fastdfsv1.UploadFileRequest_Spec{Spec: spec}}); err != nil {
 		_, err = st.CloseAndRecv()
 		return "", err
@@ -196,7 +199,11 @@ func (t *grpcTarget) upload(ctx context.Context, w int, size int64) (string, err
 }
 
 func (t *grpcTarget) download(ctx context.Context, w int, id string) (int64, error) {
-	st, err := t.client(w).DownloadFile(t.ctx(ctx), &fastdfsv1.DownloadFileRequest{FileId: id})
+	req := &fastdfsv1.DownloadFileRequest{FileId: id}
+	if !t.stubs {
+		return apiclient.Download(t.ctx(ctx), t.client(w), req, io.Discard)
+	}
+	st, err := t.client(w).DownloadFile(t.ctx(ctx), req)
 	if err != nil {
 		return 0, err
 	}

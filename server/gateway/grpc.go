@@ -8,12 +8,12 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
+	"github.com/fdfsgo/fdfs/internal/bufpool"
 )
 
 // requestIDHeader is the HTTP header and gRPC metadata key of request IDs.
@@ -25,12 +25,12 @@ const requestIDHeader = "x-request-id"
 // every worker is busy, a call gets a new goroutine as usual).
 func streamWorkers() uint32 { return uint32(4 * runtime.GOMAXPROCS(0)) }
 
-// recvBufferPool holds the buffers incoming messages are read into. It is
-// grpc-go's default pool (256 B to 1 MiB) plus a tier for the largest
-// message the server accepts: the default pool stops at 1 MiB, so every
-// content chunk above that (up to grpcapi.MaxChunkSize) would be a fresh,
-// zeroed allocation.
-var recvBufferPool = mem.NewTieredBufferPool(256, 4<<10, 16<<10, 32<<10, 1<<20, maxRecvMsgSize)
+// recvBufferPool holds the buffers incoming messages are read into:
+// grpc-go's default tiers (256 B to 1 MiB) plus one for the largest message
+// the server accepts, whose chunks (up to grpcapi.MaxChunkSize) would
+// otherwise be a fresh allocation each, and without grpc-go's zeroing of
+// every reused buffer (see bufpool).
+var recvBufferPool = bufpool.New(256, 4<<10, 16<<10, 32<<10, 1<<20, maxRecvMsgSize)
 
 // grpcRequestID returns the caller's request ID (if it is sane) or a new
 // one, and sends it back in the response headers.

@@ -1,15 +1,13 @@
 package grpcapi
 
 import (
-	"fmt"
-	"sync"
-
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
+	"github.com/fdfsgo/fdfs/internal/bufpool"
 )
 
 // Codec returns the gRPC codec the gateway's server uses
@@ -69,31 +67,6 @@ func (m *outChunk) wire() mem.BufferSlice {
 }
 
 // chunkPool recycles the DownloadChunkSize buffers chunks are read into.
-// Unlike grpc-go's pools it does not zero a buffer on reuse: only the
-// bytes read into it are ever sent.
-var chunkPool mem.BufferPool = &noClearPool{size: DownloadChunkSize}
-
-type noClearPool struct {
-	size int
-	pool sync.Pool
-}
-
-// Get returns a buffer of length n <= size.
-func (p *noClearPool) Get(n int) *[]byte {
-	if n > p.size {
-		panic(fmt.Sprintf("grpcapi: chunk buffer of %d bytes requested, pool holds %d", n, p.size))
-	}
-	bp, _ := p.pool.Get().(*[]byte)
-	if bp == nil {
-		b := make([]byte, p.size)
-		bp = &b
-	}
-	*bp = (*bp)[:n]
-	return bp
-}
-
-func (p *noClearPool) Put(bp *[]byte) {
-	if cap(*bp) == p.size {
-		p.pool.Put(bp)
-	}
-}
+// It does not zero a buffer on reuse: only the bytes read into it are ever
+// sent.
+var chunkPool = bufpool.New(DownloadChunkSize)

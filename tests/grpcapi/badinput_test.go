@@ -1,8 +1,6 @@
 package grpcapi
 
 import (
-	"io/fs"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -190,21 +188,7 @@ func TestBadInput(t *testing.T) {
 	// was deleted again).
 	e.wantContent(t, id, content)
 	e.wantContent(t, appender, content)
-	var stored []string
-	data := filepath.Join(e.c.Storages[0].StorePaths[0], "data")
-	err := filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(data, path)
-		if d.Type().IsRegular() && strings.Count(rel, string(filepath.Separator)) == 2 {
-			stored = append(stored, rel)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	stored := storedFiles(t, e)
 	if len(stored) != 2 {
 		t.Fatalf("files in the store path: %v, want only %s and %s", stored, id, appender)
 	}

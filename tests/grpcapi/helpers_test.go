@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,4 +191,26 @@ func wantStatus(t testing.TB, err error, code codes.Code, reason, fileID string)
 		t.Fatalf("ErrorInfo metadata %v, want file_id %s", info.GetMetadata(), fileID)
 	}
 	return info
+}
+
+// storedFiles lists the files in storage 0's first store path (paths
+// relative to its data dir).
+func storedFiles(t testing.TB, e *env) []string {
+	t.Helper()
+	var stored []string
+	data := filepath.Join(e.c.Storages[0].StorePaths[0], "data")
+	err := filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(data, path)
+		if d.Type().IsRegular() && strings.Count(rel, string(filepath.Separator)) == 2 {
+			stored = append(stored, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stored
 }
