@@ -10,8 +10,11 @@
 # 5 KB downloads and uploads, 16 concurrent clients (`fdfs bench` for native,
 # `fdfs bench-api` for gRPC and REST; wrk for REST too when installed, as a
 # load generator much lighter than Go's HTTP client). Large files: one 1 GiB
-# download and upload each. Runs are spaced so that the replication of the
-# previous one has finished.
+# file downloaded three times, and one 1 GiB upload. gRPC runs through the
+# apiclient package (the Go client that moves content without copying it
+# into messages) and, for downloads, through the generated stubs alone
+# (--stubs) too. Runs are spaced so that the replication of the previous
+# one has finished.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROUNDS=${ROUNDS:-2}
@@ -48,7 +51,8 @@ for round in $(seq 1 "$ROUNDS"); do
   small=(--concurrency 16 --count "$COUNT" --size 5KB)
   run "5KB download native" "$fdfs" bench -c "$conf" --op download "${small[@]}"
   run "5KB download native+route-cache" "$fdfs" bench -c "$conf" --op download --read-route-ttl 5s "${small[@]}"
-  run "5KB download grpc" "$fdfs" bench-api --grpc "$grpc" --op download "${small[@]}"
+  run "5KB download grpc (apiclient)" "$fdfs" bench-api --grpc "$grpc" --op download "${small[@]}"
+  run "5KB download grpc (stubs)" "$fdfs" bench-api --stubs --grpc "$grpc" --op download "${small[@]}"
   run "5KB download rest (Go client)" "$fdfs" bench-api --rest "$rest" --op download "${small[@]}"
   if command -v wrk >/dev/null; then
     head -c 5120 /dev/urandom >"$work/small.bin"
@@ -61,18 +65,21 @@ for round in $(seq 1 "$ROUNDS"); do
   up=(--concurrency 16 --count $((COUNT / 4)) --size 5KB)
   run "5KB upload native" "$fdfs" bench -c "$conf" --op upload "${up[@]}"
   sleep 5
-  run "5KB upload grpc" "$fdfs" bench-api --grpc "$grpc" --op upload "${up[@]}"
+  run "5KB upload grpc (apiclient)" "$fdfs" bench-api --grpc "$grpc" --op upload "${up[@]}"
   sleep 5
   run "5KB upload rest" "$fdfs" bench-api --rest "$rest" --op upload "${up[@]}"
   sleep 5
   big=(--concurrency 1 --count 1 --size 1GiB)
-  run "1GiB download native" "$fdfs" bench -c "$conf" --op download --settle 10s "${big[@]}"
-  run "1GiB download grpc" "$fdfs" bench-api --grpc "$grpc" --op download --settle 10s "${big[@]}"
-  run "1GiB download rest" "$fdfs" bench-api --rest "$rest" --op download --settle 10s "${big[@]}"
+  # Downloads: the same 1 GiB file read three times in a row per run.
+  bigdl=(--concurrency 1 --count 3 --size 1GiB --settle 10s)
+  run "1GiB download native" "$fdfs" bench -c "$conf" --op download "${bigdl[@]}"
+  run "1GiB download grpc (apiclient)" "$fdfs" bench-api --grpc "$grpc" --op download "${bigdl[@]}"
+  run "1GiB download grpc (stubs)" "$fdfs" bench-api --stubs --grpc "$grpc" --op download "${bigdl[@]}"
+  run "1GiB download rest" "$fdfs" bench-api --rest "$rest" --op download "${bigdl[@]}"
   sleep 10
   run "1GiB upload native" "$fdfs" bench -c "$conf" --op upload "${big[@]}"
   sleep 15
-  run "1GiB upload grpc" "$fdfs" bench-api --grpc "$grpc" --op upload "${big[@]}"
+  run "1GiB upload grpc (apiclient)" "$fdfs" bench-api --grpc "$grpc" --op upload "${big[@]}"
   sleep 15
   run "1GiB upload rest" "$fdfs" bench-api --rest "$rest" --op upload "${big[@]}"
   sleep 15
