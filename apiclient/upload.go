@@ -26,10 +26,10 @@ const ChunkSize = 1<<20 - 64
 const uploadChunkField = 2
 
 // Upload stores what r yields as a new file described by spec (group,
-// extension, metadata, kind, and the exact size, which r must match) and returns
-// the server's answer. r is read in chunks of ChunkSize into pooled
-// buffers that the transport sends from, so no chunk is copied into a
-// message.
+// extension, metadata, kind, and the exact size, which r must match) and
+// returns the server's answer. r is read in chunks of ChunkSize into
+// pooled buffers that the transport sends from, so no chunk is copied
+// into a message.
 //
 // If r fails, the call is cancelled so that nothing is stored, and r's
 // error is returned; otherwise an error is the gRPC status error.

@@ -2,12 +2,14 @@ package grpcapi
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/fdfsgo/fdfs/apiclient"
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
@@ -71,6 +73,20 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// cancelWriter takes everything and cancels its context once it has
+// taken after bytes.
+type cancelWriter struct {
+	after  int
+	cancel context.CancelFunc
+}
+
+func (w *cancelWriter) Write(p []byte) (int, error) {
+	if w.after -= len(p); w.after <= 0 {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
 // failingReader yields limit bytes and then fails.
 type failingReader struct {
 	limit int
@@ -102,6 +118,17 @@ func TestAPIClientErrors(t *testing.T) {
 		t.Fatalf("download into a failing writer: %d bytes, %v", n, err)
 	}
 
+	// A caller that gives up mid-download gets the cancellation. The file
+	// is larger than what gRPC's flow control (at most 16 MiB per stream)
+	// lets the gateway send ahead of the caller.
+	big := e.upload(t, &fastdfsv1.UploadSpec{Ext: "bin"}, randomBytes(24<<20))
+	cctx, cancel := context.WithCancel(ctx)
+	cw := &cancelWriter{after: 1 << 20, cancel: cancel}
+	n, err = apiclient.Download(cctx, e.files, &fastdfsv1.DownloadFileRequest{FileId: big}, cw)
+	if status.Code(err) != codes.Canceled || n < 1<<20 || n >= 24<<20 {
+		t.Fatalf("download cancelled after 1 MiB: %d bytes, %v", n, err)
+	}
+
 	_, err = apiclient.Download(ctx, e.files, &fastdfsv1.DownloadFileRequest{FileId: id + "x"}, io.Discard)
 	wantStatus(t, err, codes.NotFound, grpcapi.ReasonFileNotFound, id+"x")
 	_, err = apiclient.Download(ctx, e.files, &fastdfsv1.DownloadFileRequest{FileId: id, Offset: 3<<20 + 1}, io.Discard)
@@ -116,10 +143,10 @@ func TestAPIClientErrors(t *testing.T) {
 	if !errors.Is(err, broken) || resp != nil {
 		t.Fatalf("upload from a failing reader: %v, %v", resp, err)
 	}
-	// Only the first upload is in the store path. The gateway gives up the
+	// Only the two uploads that succeeded are in the store path. The gateway gives up the
 	// cancelled upload before answering, but the storage may still be
 	// removing its partial file: wait for that.
-	eventuallyFiles(t, e, 1)
+	eventuallyFiles(t, e, 2)
 }
 
 // eventuallyFiles waits up to 10 s for storage 0's first store path to hold
