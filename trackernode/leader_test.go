@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -343,15 +344,33 @@ func TestParsePeerAndSelf(t *testing.T) {
 // (wildcard bind, storages told another address) is found out when the
 // election reaches the tracker itself; the tracker then leads alone.
 func TestSelfAliasDetected(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatal(err)
+	// The tracker binds the wildcard address, on a port that must be free
+	// on every address: ask for one the same way, and try again if another
+	// socket took it between the probe and the tracker's bind.
+	var s *Server
+	var port int
+	for attempt := 0; s == nil; attempt++ {
+		ln, err := net.Listen("tcp", ":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		cfg := traceConfig(t, "ip")
+		cfg.BindAddr, cfg.Port = "", port
+		if s, err = New(cfg, testLogger(t)); err != nil {
+			t.Fatal(err)
+		}
+		if err = s.Start(); err != nil {
+			s.Close()
+			if !errors.Is(err, syscall.EADDRINUSE) || attempt == 9 {
+				t.Fatal(err)
+			}
+			s = nil
+			continue
+		}
+		t.Cleanup(func() { s.Close() })
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cfg := traceConfig(t, "ip")
-	cfg.BindAddr, cfg.Port = "", port
-	s := startServer(t, cfg)
 	local := fmt.Sprintf("127.0.0.2:%d", port)
 	st := dialFrom(t, "127.0.0.3", local)
 	st.ok(protocol.CmdStorageJoin, joinListing("group1", 23000, fmt.Sprintf("127.0.0.7:%d", port)))

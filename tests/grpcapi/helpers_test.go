@@ -36,6 +36,7 @@ func opCtx(t testing.TB) context.Context {
 // env is a cluster fronted by the gRPC services.
 type env struct {
 	c       *cluster.Cluster
+	addr    string // the gRPC server's address
 	files   fastdfsv1.FileServiceClient
 	cluster fastdfsv1.ClusterServiceClient
 }
@@ -74,7 +75,7 @@ func startServer(t *testing.T, copts cluster.Options, tweak func(*cluster.Cluste
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &env{c: c, files: fastdfsv1.NewFileServiceClient(conn), cluster: fastdfsv1.NewClusterServiceClient(conn)}
+	return &env{c: c, addr: lis.Addr().String(), files: fastdfsv1.NewFileServiceClient(conn), cluster: fastdfsv1.NewClusterServiceClient(conn)}
 }
 
 // chunks splits b into messages of at most n bytes.

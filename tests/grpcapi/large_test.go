@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/fdfsgo/fdfs/apiclient"
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
 	"github.com/fdfsgo/fdfs/server/grpcapi"
 	"github.com/fdfsgo/fdfs/tests/cluster"
@@ -154,4 +158,41 @@ func (g *generator) Read(p []byte) (int, error) {
 		p, g.left = p[m:], g.left[m:]
 	}
 	return n, nil
+}
+
+// TestLargeAPIClient moves 1 GiB each way through apiclient (Upload from a
+// reader, Download into a writer) on a connection with its DialOptions,
+// checking content (SHA-256) and peak heap as TestLargeStream does.
+func TestLargeAPIClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1 GiB transfer skipped in -short mode")
+	}
+	const size = 1 << 30
+	e := start(t, cluster.Options{Storages: 1}, nil)
+	conn, err := grpc.NewClient(e.addr, append(apiclient.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	files := fastdfsv1.NewFileServiceClient(conn)
+	watch := watchHeap()
+
+	sent := sha256.New()
+	resp, err := apiclient.Upload(opCtx(t), files, &fastdfsv1.UploadSpec{Ext: "bin", Size: size}, io.TeeReader(io.LimitReader(newGenerator(), size), sent))
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	got := sha256.New()
+	n, err := apiclient.Download(opCtx(t), files, &fastdfsv1.DownloadFileRequest{FileId: resp.GetFileId()}, got)
+	if err != nil {
+		t.Fatalf("download after %d bytes: %v", n, err)
+	}
+	peak := watch.Stop()
+	if n != size || !bytes.Equal(got.Sum(nil), sent.Sum(nil)) {
+		t.Fatalf("downloaded %d bytes, sha256 match %v", n, bytes.Equal(got.Sum(nil), sent.Sum(nil)))
+	}
+	t.Logf("peak live heap %d MiB while streaming %d MiB each way", peak>>20, size>>20)
+	if peak > heapBound {
+		t.Fatalf("peak live heap %d MiB exceeds %d MiB", peak>>20, heapBound>>20)
+	}
 }
