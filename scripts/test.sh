@@ -42,7 +42,7 @@ fi
 if [ "${SKIP_RACE:-}" != 1 ]; then
   step "go test -race (engine, servers, gateway, API client)"
   go test -race -timeout 10m ./fdfsengine/... ./trackernode/... ./storagenode/... ./internal/... ./server/... ./apiclient/...
-  go test -race -timeout 10m -run 'APIClient' ./tests/grpcapi
+  go test -race -timeout 10m -run '^TestAPIClient' ./tests/grpcapi
 fi
 
 step "go test ./..."
