@@ -87,7 +87,7 @@ func (s *Server) receive(cc *conn, dir string, size int64) (string, uint32, erro
 		os.Remove(f.Name())
 		return "", 0, err
 	}
-	s.stats.update(func(b *protocol.StatBlock) { b.TotalFileOpenCount++; b.SuccessFileOpenCount++ })
+	s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileOpenCount, &b.SuccessFileOpenCount, true) })
 	crc, err := s.copyIn(cc, f, size, true)
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -115,12 +115,7 @@ func (s *Server) copyIn(cc *conn, f *os.File, size int64, wantCRC bool) (uint32,
 			return 0, err
 		}
 		_, err := f.Write(buf[:n])
-		s.stats.update(func(b *protocol.StatBlock) {
-			b.TotalFileWriteCount++
-			if err == nil {
-				b.SuccessFileWriteCount++
-			}
-		})
+		s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileWriteCount, &b.SuccessFileWriteCount, err == nil) })
 		if err != nil {
 			return 0, err
 		}
@@ -202,19 +197,15 @@ func modifyCounters(b *protocol.StatBlock) (*int64, *int64, *int64, *int64) {
 	return &b.TotalModifyCount, &b.SuccessModifyCount, &b.TotalModifyBytes, &b.SuccessModifyBytes
 }
 
-// handleWrite runs a content-carrying write, counts it and its bytes
-// (success only when op succeeded), then replies.
-func (s *Server) handleWrite(cc *conn, counters writeCounters, op func(start time.Time, size *int64) ([]byte, error)) error {
+// handleChange runs op, a change of a stored file, counts it with count
+// (ok when op succeeded, which also stamps the last source update), then
+// replies.
+func (s *Server) handleChange(cc *conn, op func(start time.Time) ([]byte, error), count func(b *protocol.StatBlock, ok bool)) error {
 	start := time.Now()
-	var size int64
-	reply, err := op(start, &size)
+	reply, err := op(start)
 	s.stats.update(func(b *protocol.StatBlock) {
-		total, success, totalBytes, successBytes := counters(b)
-		*total++
-		*totalBytes += size
+		count(b, err == nil)
 		if err == nil {
-			*success++
-			*successBytes += size
 			b.LastSourceUpdate = start.Unix()
 		}
 	})
@@ -222,6 +213,28 @@ func (s *Server) handleWrite(cc *conn, counters writeCounters, op func(start tim
 		return err
 	}
 	return cc.reply(reply)
+}
+
+// handleWrite runs a content-carrying write, counts it and its bytes
+// (success only when op succeeded), then replies.
+func (s *Server) handleWrite(cc *conn, counters writeCounters, op func(start time.Time, size *int64) ([]byte, error)) error {
+	var size int64
+	return s.handleChange(cc, func(start time.Time) ([]byte, error) { return op(start, &size) }, func(b *protocol.StatBlock, ok bool) {
+		total, success, totalBytes, successBytes := counters(b)
+		tally(total, success, ok)
+		*totalBytes += size
+		if ok {
+			*successBytes += size
+		}
+	})
+}
+
+// tally counts one attempt in total and, when ok, in success.
+func tally(total, success *int64, ok bool) {
+	*total++
+	if ok {
+		*success++
+	}
 }
 
 func (s *Server) handleUpload(cc *conn, h protocol.Header, appender bool) error {
@@ -360,10 +373,9 @@ func (s *Server) handleDownload(cc *conn, h protocol.Header) error {
 	var sent int64
 	err := s.download(cc, &sent)
 	s.stats.update(func(b *protocol.StatBlock) {
-		b.TotalDownloadCount++
+		tally(&b.TotalDownloadCount, &b.SuccessDownloadCount, err == nil)
 		b.TotalDownloadBytes += sent
 		if err == nil {
-			b.SuccessDownloadCount++
 			b.SuccessDownloadBytes += sent
 		}
 	})
@@ -422,12 +434,7 @@ func (s *Server) sendSmall(cc *conn, f *os.File, offset, n int64, sent *int64) e
 	defer smallBufs.Put(bp)
 	buf := (*bp)[:protocol.HeaderSize+n]
 	_, err := f.ReadAt(buf[protocol.HeaderSize:], offset)
-	s.stats.update(func(b *protocol.StatBlock) {
-		b.TotalFileReadCount++
-		if err == nil {
-			b.SuccessFileReadCount++
-		}
-	})
+	s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileReadCount, &b.SuccessFileReadCount, err == nil) })
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			// The file shrank between the stat and the read.
@@ -459,12 +466,7 @@ func (s *Server) sendFile(cc *conn, f *os.File, n int64, sent *int64) error {
 		w, err := io.Copy(cc.c, io.LimitReader(f, chunk))
 		*sent += w
 		n -= w
-		s.stats.update(func(b *protocol.StatBlock) {
-			b.TotalFileReadCount++
-			if err == nil {
-				b.SuccessFileReadCount++
-			}
-		})
+		s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileReadCount, &b.SuccessFileReadCount, err == nil) })
 		if err != nil {
 			return &connError{err}
 		}
@@ -480,12 +482,7 @@ func (s *Server) sendFile(cc *conn, f *os.File, n int64, sent *int64) error {
 // (a symlink to one is fine: slave links), and returns its FileInfo.
 func (s *Server) openRegular(path string) (*os.File, os.FileInfo, error) {
 	f, fi, err := regfile.Open(path)
-	s.stats.update(func(b *protocol.StatBlock) {
-		b.TotalFileOpenCount++
-		if err == nil {
-			b.SuccessFileOpenCount++
-		}
-	})
+	s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileOpenCount, &b.SuccessFileOpenCount, err == nil) })
 	if errors.Is(err, regfile.ErrNotRegular) {
 		err = fmt.Errorf("%s is not a regular file: %w", filepath.Base(path), protocol.ErrNotFound)
 	}
@@ -509,19 +506,9 @@ func (s *Server) readFileRequest(cc *conn) (*fileid.Name, string, error) {
 }
 
 func (s *Server) handleDelete(cc *conn, h protocol.Header) error {
-	start := time.Now()
-	reply, err := s.delete(cc, start)
-	s.stats.update(func(b *protocol.StatBlock) {
-		b.TotalDeleteCount++
-		if err == nil {
-			b.SuccessDeleteCount++
-			b.LastSourceUpdate = start.Unix()
-		}
+	return s.handleChange(cc, func(start time.Time) ([]byte, error) { return s.delete(cc, start) }, func(b *protocol.StatBlock, ok bool) {
+		tally(&b.TotalDeleteCount, &b.SuccessDeleteCount, ok)
 	})
-	if err != nil {
-		return err
-	}
-	return cc.reply(reply)
 }
 
 func (s *Server) delete(cc *conn, start time.Time) ([]byte, error) {
@@ -553,19 +540,9 @@ func (s *Server) delete(cc *conn, start time.Time) ([]byte, error) {
 }
 
 func (s *Server) handleSetMetadata(cc *conn, h protocol.Header) error {
-	start := time.Now()
-	reply, err := s.setMetadata(cc, start)
-	s.stats.update(func(b *protocol.StatBlock) {
-		b.TotalSetMetaCount++
-		if err == nil {
-			b.SuccessSetMetaCount++
-			b.LastSourceUpdate = start.Unix()
-		}
+	return s.handleChange(cc, func(start time.Time) ([]byte, error) { return s.setMetadata(cc, start) }, func(b *protocol.StatBlock, ok bool) {
+		tally(&b.TotalSetMetaCount, &b.SuccessSetMetaCount, ok)
 	})
-	if err != nil {
-		return err
-	}
-	return cc.reply(reply)
 }
 
 func (s *Server) setMetadata(cc *conn, start time.Time) ([]byte, error) {
@@ -656,12 +633,7 @@ func readBounded(path string, max int64) ([]byte, error) {
 
 func (s *Server) handleGetMetadata(cc *conn, h protocol.Header) error {
 	err := s.getMetadata(cc)
-	s.stats.update(func(b *protocol.StatBlock) {
-		b.TotalGetMetaCount++
-		if err == nil {
-			b.SuccessGetMetaCount++
-		}
-	})
+	s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalGetMetaCount, &b.SuccessGetMetaCount, err == nil) })
 	return err
 }
 
@@ -765,12 +737,7 @@ func (s *Server) readAppenderHead(cc *conn, h protocol.Header, headLen int) ([]b
 // openAppender opens an existing appender file for writing.
 func (s *Server) openAppender(path string) (*os.File, int64, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	s.stats.update(func(b *protocol.StatBlock) {
-		b.TotalFileOpenCount++
-		if err == nil {
-			b.SuccessFileOpenCount++
-		}
-	})
+	s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileOpenCount, &b.SuccessFileOpenCount, err == nil) })
 	if err != nil {
 		return nil, 0, err
 	}
@@ -873,19 +840,9 @@ func (s *Server) modifyFile(cc *conn, h protocol.Header, start time.Time, size *
 }
 
 func (s *Server) handleTruncate(cc *conn, h protocol.Header) error {
-	start := time.Now()
-	reply, err := s.truncateFile(cc, h, start)
-	s.stats.update(func(b *protocol.StatBlock) {
-		b.TotalTruncateCount++
-		if err == nil {
-			b.SuccessTruncateCount++
-			b.LastSourceUpdate = start.Unix()
-		}
+	return s.handleChange(cc, func(start time.Time) ([]byte, error) { return s.truncateFile(cc, h, start) }, func(b *protocol.StatBlock, ok bool) {
+		tally(&b.TotalTruncateCount, &b.SuccessTruncateCount, ok)
 	})
-	if err != nil {
-		return err
-	}
-	return cc.reply(reply)
 }
 
 func (s *Server) truncateFile(cc *conn, h protocol.Header, start time.Time) ([]byte, error) {
