@@ -6,7 +6,9 @@
 #   bash scripts/bench-gateway.sh                  # ROUNDS=2 by default
 #   ROUNDS=3 COUNT=20000 bash scripts/bench-gateway.sh
 #
-# Prints one line per run: workload, protocol, ops/s and MB/s. Small files:
+# Prints one line per run: workload, protocol, ops/s and MB/s, and the CPU
+# time of the load generator and of the `fdfs dev` process (tracker,
+# storages and gateway) during the measured part (--server-pid). Small files:
 # 5 KB downloads and uploads, 16 concurrent clients (`fdfs bench` for native,
 # `fdfs bench-api` for gRPC and REST; wrk for REST too when installed, as a
 # load generator much lighter than Go's HTTP client). Large files: one 1 GiB
@@ -40,10 +42,11 @@ conf="$work/data/client.conf"
 grpc="$ip:9090"
 rest="http://$ip:8080"
 
-run() { # label, then the command; prints the label and the ops/s and MB/s line
-  local label=$1
+run() { # label, then the command; prints the label, the ops/s and MB/s, and the CPU line
+  local label=$1 out
   shift
-  printf '%-34s %s\n' "$label" "$("$@" 2>&1 | grep -o 'ops/s=.*' | tail -1)"
+  out=$("$@" --server-pid "$dev_pid" 2>&1)
+  printf '%-34s %s  %s\n' "$label" "$(grep -o 'ops/s=.*' <<<"$out" | tail -1)" "$(grep '^cpu ' <<<"$out" | tail -1)"
 }
 
 for round in $(seq 1 "$ROUNDS"); do

@@ -33,6 +33,15 @@ type benchOptions struct {
 	// settle is a pause between preparing the download files and starting
 	// the clock, so that their replication does not compete with the run.
 	settle time.Duration
+	// serverPIDs are processes whose CPU time is reported beside the
+	// benchmark's own (the servers under test, when on this machine).
+	serverPIDs []int
+}
+
+// addCPUFlag registers --server-pid.
+func addCPUFlag(cmd *cobra.Command, o *benchOptions) {
+	cmd.Flags().IntSliceVar(&o.serverPIDs, "server-pid", nil,
+		"also report the CPU time these processes (the servers under test, on this machine) spend during the measured part (Linux)")
 }
 
 func newBenchCmd() *cobra.Command {
@@ -57,6 +66,7 @@ throughput without holding the file in memory.`,
 	cmd.Flags().StringVarP(&o.group, "group", "g", "", "upload to this group")
 	cmd.Flags().BoolVar(&o.keep, "keep", false, "keep the files created")
 	cmd.Flags().DurationVar(&o.settle, "settle", 0, "pause after preparing the files to download, before the clock starts (lets their replication finish)")
+	addCPUFlag(cmd, &o)
 	cmd.Flags().DurationVar(&o.readRouteTTL, "read-route-ttl", 0,
 		"cache which storages serve reads of a file for this long, as the gateway does (0: ask the tracker for every download, as upstream clients do)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -275,6 +285,8 @@ func runBench(ctx context.Context, w io.Writer, t benchTarget, o benchOptions) e
 	res := &benchResult{latencies: make([]time.Duration, 0, o.count)}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	cpu := &cpuMeter{pids: o.serverPIDs}
+	cpu.start()
 	start := time.Now()
 	for worker := range min(o.concurrency, o.count) {
 		wg.Go(func() {
@@ -295,7 +307,10 @@ func runBench(ctx context.Context, w io.Writer, t benchTarget, o benchOptions) e
 		})
 	}
 	wg.Wait()
-	printBench(w, o, res, time.Since(start))
+	elapsed := time.Since(start)
+	cpu.stop()
+	printBench(w, o, res, elapsed)
+	fmt.Fprintln(w, cpu.report(len(res.latencies)))
 	if !o.keep {
 		deleteAll(context.WithoutCancel(ctx), t.remove, append(seed, res.created...), o.concurrency)
 	}

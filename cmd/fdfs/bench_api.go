@@ -69,6 +69,7 @@ same cluster for the native figures:
 	f.BoolVar(&o.keep, "keep", false, "keep the files created")
 	f.DurationVar(&o.settle, "settle", 0, "pause after preparing the files to download, before the clock starts (lets their replication finish)")
 	f.BoolVar(&o.tls, "tls", false, "gRPC over TLS")
+	addCPUFlag(cmd, &o.benchOptions)
 	f.BoolVar(&o.stubs, "stubs", false, "gRPC content through the generated stubs' Send/Recv (a copy per chunk each way) instead of the apiclient package")
 	f.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification (gRPC and https URLs)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
