@@ -399,13 +399,7 @@ func (w *reclaimWriter) ReadFrom(src io.Reader) (int64, error) {
 	if err := w.release(); err != nil {
 		return 0, err
 	}
-	var n int64
-	var err error
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(src)
-	} else {
-		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
-	}
+	n, err := ReadFrom(w.ResponseWriter, src)
 	w.n += n
 	return n, err
 }
@@ -585,11 +579,18 @@ func (c *prefixConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-func (c *prefixConn) ReadFrom(r io.Reader) (int64, error) {
-	if rf, ok := c.Conn.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
+func (c *prefixConn) ReadFrom(r io.Reader) (int64, error) { return ReadFrom(c.Conn, r) }
+
+// ReadFrom copies src to w with w's own ReadFrom when it has one (a TCP
+// connection's or a net/http response's: sendfile or splice), else with a
+// plain copy. Writers that wrap another one forward their ReadFrom here so
+// that the wrapping does not cost the zero-copy path; unlike io.Copy it
+// never prefers src's WriteTo, which would bypass w's ReadFrom.
+func ReadFrom(w io.Writer, src io.Reader) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
 	}
-	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+	return io.Copy(struct{ io.Writer }{w}, src)
 }
 
 func (c *prefixConn) CloseWrite() error {

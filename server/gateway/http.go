@@ -254,13 +254,7 @@ func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
-	var n int64
-	var err error
-	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(src)
-	} else {
-		n, err = io.Copy(struct{ io.Writer }{r.ResponseWriter}, src)
-	}
+	n, err := httpfast.ReadFrom(r.ResponseWriter, src)
 	r.n += n
 	return n, err
 }

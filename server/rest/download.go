@@ -294,8 +294,5 @@ func (b *bodyWriter) ReadFrom(src io.Reader) (int64, error) {
 		}
 		return int64(n), err
 	}
-	if rf, ok := b.w.(io.ReaderFrom); ok {
-		return rf.ReadFrom(src)
-	}
-	return io.Copy(struct{ io.Writer }{b.w}, src)
+	return httpfast.ReadFrom(b.w, src)
 }
