@@ -22,23 +22,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROUNDS=${ROUNDS:-2}
 COUNT=${COUNT:-20000}
 work=$(mktemp -d /tmp/fdfs-bench-gateway.XXXXXX)
+. scripts/devcluster.sh
 cleanup() {
-  [ -n "${dev_pid:-}" ] && kill "$dev_pid" 2>/dev/null && wait "$dev_pid" 2>/dev/null
+  stop_dev
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-go build -o "$work/fdfs" ./cmd/fdfs
-fdfs="$work/fdfs"
-# A private loopback range so that a running `fdfs dev` is not disturbed.
 ip=127.0.0.52
-"$fdfs" dev --data "$work/data" --base-ip "$ip" --log-file "$work/dev.log" >"$work/dev.out" 2>&1 &
-dev_pid=$!
-for _ in $(seq 1 600); do
-  grep -q "is ready" "$work/dev.out" 2>/dev/null && break
-  sleep 0.1
-done
-conf="$work/data/client.conf"
+start_dev "$work" "$ip"
 grpc="$ip:9090"
 rest="http://$ip:8080"
 

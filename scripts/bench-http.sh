@@ -16,22 +16,15 @@ DURATION=${DURATION:-10s}
 CONNS=${CONNS:-16}
 work=$(mktemp -d /tmp/fdfs-bench-http.XXXXXX)
 chmod 755 "$work" # nginx workers run as www-data
+. scripts/devcluster.sh
 cleanup() {
-  [ -n "${dev_pid:-}" ] && kill "$dev_pid" 2>/dev/null && wait "$dev_pid" 2>/dev/null
+  stop_dev
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-go build -o "$work/fdfs" ./cmd/fdfs
-# A private loopback range so that a running `fdfs dev` is not disturbed.
-"$work/fdfs" dev --data "$work/data" --base-ip 127.0.0.62 --log-file - >"$work/dev.log" 2>&1 &
-dev_pid=$!
-for _ in $(seq 1 600); do
-  grep -q "is ready" "$work/dev.log" 2>/dev/null && break
-  sleep 0.1
-done
-conf="$work/data/client.conf"
+start_dev "$work" 127.0.0.62
 head -c 5120 /dev/urandom >"$work/small.jpg"
 head -c $((1 << 30)) /dev/zero >"$work/big.bin"
 small=$("$work/fdfs" upload --config "$conf" "$work/small.jpg")
