@@ -20,6 +20,7 @@
 // Shutdown wakes the connections idle between requests, lets those
 // answering finish, and shuts the net/http server down gracefully.
 //
-// ParseRange parses a single-range Range header for both the fast path and
-// the net/http handlers behind it.
+// ParseRange parses a single-range Range header, and ParseRanges one of
+// several ranges (at most MaxRanges, coalesced), for both the fast paths
+// and the net/http handlers behind them.
 package httpfast

@@ -16,12 +16,12 @@ import (
 )
 
 // Server answers the common download requests itself — GET or HEAD of a
-// local file, whole, one byte range, or not modified — and hands every
-// other request (errors, token failures, multiple ranges, proxying, odd
-// headers) to a net/http server running the same Handler. The fast path
-// exists because small files dominate photo sites and net/http costs two
-// socket writes and a header map per response; here a small file goes out
-// as one write of header and body.
+// local file, whole, one byte range (after coalescing), or not modified —
+// and hands every other request (errors, token failures, multipart ranges,
+// proxying, odd headers) to a net/http server running the same Handler.
+// The fast path exists because small files dominate photo sites and
+// net/http costs two socket writes and a header map per response; here a
+// small file goes out as one write of header and body.
 type Server struct {
 	h    *Handler
 	fast *httpfast.Server
@@ -69,7 +69,7 @@ func (s *Server) answer(_ context.Context, c net.Conn, r *httpfast.Request) (kee
 		return false, false
 	}
 	h := s.h
-	req := h.resolve(r.Path, q, r.Has(proxiedHeader))
+	req := h.resolve(r.Path, q)
 	if req.code != 0 || req.tokenErr != nil {
 		return false, false
 	}
@@ -84,14 +84,13 @@ func (s *Server) answer(_ context.Context, c net.Conn, r *httpfast.Request) (kee
 	case notModified(r, e):
 		status, length = 304, 0
 	case rangeSpec != "":
-		if !h.cfg.MultiRange && strings.Contains(rangeSpec, ",") {
-			break // served whole, as with multi_range disabled upstream
+		rs, err := h.ranges(rangeSpec, e.size)
+		if err != nil || len(rs) > 1 {
+			return false, false // several parts, bad or unsatisfiable: net/http
 		}
-		st, n, err := httpfast.ParseRange(rangeSpec, e.size)
-		if err != nil {
-			return false, false // multiple or unsatisfiable ranges: net/http
+		if len(rs) == 1 {
+			status, start, length = 206, rs[0].Start, rs[0].Length
 		}
-		status, start, length = 206, st, n
 	}
 
 	bp := smallBufs.Get().(*[]byte)

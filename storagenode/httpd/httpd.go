@@ -15,11 +15,14 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/httptoken"
+	"github.com/fdfsgo/fdfs/internal/httpfast"
 	"github.com/fdfsgo/fdfs/internal/regfile"
 )
 
 // proxiedHeader marks a request forwarded by a peer's proxy mode, so that a
 // file missing on both sides answers 404 instead of bouncing between peers.
+// Anyone can send it, so it only ever stops proxying: it never exempts a
+// request from the anti-steal token check.
 const proxiedHeader = "X-Fdfs-Proxied"
 
 // Config is what the handler needs from storage.conf, http.conf and the
@@ -92,6 +95,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, mimes: m}
 	h.proxy = &httputil.ReverseProxy{
+		// Out is In with notHere's scheme and host: the client's query,
+		// token and ts included, goes to the source, whose own token check
+		// then passes for a legitimate request.
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.Header.Set(proxiedHeader, "1")
 		},
@@ -130,7 +136,7 @@ type request struct {
 
 // resolve checks the path, the file ID and the anti-steal token. Every path
 // goes through fileid.Parse and Check, so it cannot leave the store paths.
-func (h *Handler) resolve(urlPath string, q url.Values, proxied bool) request {
+func (h *Handler) resolve(urlPath string, q url.Values) request {
 	logical, code := h.logicalName(urlPath)
 	if code != 0 {
 		return request{code: code}
@@ -147,7 +153,7 @@ func (h *Handler) resolve(urlPath string, q url.Values, proxied bool) request {
 		return request{code: http.StatusBadRequest}
 	}
 	r := request{logical: logical, name: name}
-	if h.cfg.CheckToken && !proxied {
+	if h.cfg.CheckToken {
 		r.tokenErr = httptoken.Check(logical, h.cfg.Secret, q.Get("token"), q.Get("ts"), h.cfg.TokenTTL, h.cfg.Now())
 	}
 	return r
@@ -190,7 +196,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	req := h.resolve(r.URL.Path, q, r.Header.Get(proxiedHeader) != "")
+	req := h.resolve(r.URL.Path, q)
 	if req.code != 0 {
 		msg := http.StatusText(req.code)
 		if req.code == http.StatusBadRequest {
@@ -221,10 +227,38 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.disposition != "" {
 		hdr.Set("Content-Disposition", e.disposition)
 	}
-	if !h.cfg.MultiRange && strings.Contains(r.Header.Get("Range"), ",") {
-		r.Header.Del("Range")
-	}
+	h.limitRanges(r, e.size)
 	http.ServeContent(w, r, "", e.modified, e.f)
+}
+
+// ranges applies http.multi_range.enabled and httpfast.MaxRanges to a
+// Range header for a file of size bytes. Nil ranges and a nil error mean
+// the whole file: no Range, several ranges with multi_range disabled (as
+// upstream), or more than MaxRanges (as nginx's max_ranges).
+func (h *Handler) ranges(spec string, size int64) ([]httpfast.Range, error) {
+	if spec == "" || !h.cfg.MultiRange && strings.Contains(spec, ",") {
+		return nil, nil
+	}
+	rs, err := httpfast.ParseRanges(spec, size)
+	if errors.Is(err, httpfast.ErrTooManyRanges) {
+		return nil, nil
+	}
+	return rs, err
+}
+
+// limitRanges rewrites r's Range header into what http.ServeContent is to
+// answer: none for the whole file, else the coalesced ranges. A header
+// that does not parse stays for ServeContent to refuse (416).
+func (h *Handler) limitRanges(r *http.Request, size int64) {
+	rs, err := h.ranges(r.Header.Get("Range"), size)
+	switch {
+	case err != nil:
+		// Left as sent: ServeContent refuses it with a 416.
+	case rs == nil:
+		r.Header.Del("Range")
+	default:
+		r.Header.Set("Range", httpfast.FormatRanges(rs))
+	}
 }
 
 func (h *Handler) contentType(ext string) string {
@@ -240,6 +274,7 @@ func (h *Handler) tokenFailed(w http.ResponseWriter, r *http.Request, logical st
 		if f, ferr := os.Open(h.cfg.TokenCheckFailFile); ferr == nil {
 			defer f.Close()
 			if st, serr := f.Stat(); serr == nil {
+				h.limitRanges(r, st.Size())
 				http.ServeContent(w, r, h.cfg.TokenCheckFailFile, st.ModTime(), f)
 				return
 			}
