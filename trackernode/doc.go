@@ -6,7 +6,9 @@
 //
 // One mutex guards the whole map; every connection is served by its own
 // goroutine, bounded by max_connections. Trackers learn each other from the
-// storages' JOIN lines and elect a leader (leader.go, relationship.go); only
-// the leader fills the change notifications of beat replies, and a new or
-// long-stopped tracker copies the data files from a peer (sysfiles.go).
+// storages' JOIN lines and elect a leader (leader.go, relationship.go),
+// answering the tracker-to-tracker commands only to each other
+// (peerauth.go); only the leader fills the change notifications of beat
+// replies, and a new or long-stopped tracker copies the data files from a
+// peer (sysfiles.go).
 package trackernode

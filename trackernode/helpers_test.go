@@ -176,3 +176,18 @@ func (s *Server) idOf(t *testing.T, group, ip string, port int) string {
 	t.Fatalf("no storage %s:%d in %s", ip, port, group)
 	return ""
 }
+
+// knowTrackers makes s know the trackers of lines, as a storage's JOIN
+// listing them would, without creating a group.
+func knowTrackers(t *testing.T, s *Server, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		p, err := parsePeer(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.mu.Lock()
+		s.addPeer(p)
+		s.mu.Unlock()
+	}
+}

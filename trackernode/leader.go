@@ -3,6 +3,7 @@ package trackernode
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +27,9 @@ type peer struct {
 	line  string
 	hosts []string
 	port  int
+	// ips are the hosts' addresses (names resolved when a JOIN listed the
+	// peer): connections from them may send tracker-to-tracker commands.
+	ips []netip.Addr
 }
 
 // id is the "ip:port" by which trackers name each other in 66/67 bodies
@@ -54,8 +58,31 @@ func parsePeer(line string) (peer, error) {
 			return peer{}, fmt.Errorf("tracker %q: empty host: %w", line, protocol.ErrInvalid)
 		}
 		p.hosts = append(p.hosts, h)
+		if a, err := netip.ParseAddr(h); err == nil {
+			p.ips = append(p.ips, a.Unmap())
+		}
 	}
 	return p, nil
+}
+
+// resolveNames adds the addresses of the hosts of p that are names. It may
+// block on DNS: call it without s.mu.
+func (s *Server) resolveNames(p *peer) {
+	for _, h := range p.hosts {
+		if _, err := netip.ParseAddr(h); err == nil {
+			continue
+		}
+		addrs, err := net.LookupHost(h)
+		if err != nil {
+			s.log.Warn("cannot resolve tracker", "tracker", p.line, "err", err)
+			continue
+		}
+		for _, a := range addrs {
+			if ip, err := netip.ParseAddr(a); err == nil && !slices.Contains(p.ips, ip.Unmap()) {
+				p.ips = append(p.ips, ip.Unmap())
+			}
+		}
+	}
 }
 
 // relation is this tracker's view of the tracker cluster.
@@ -80,9 +107,10 @@ func (s *Server) selfID() string {
 
 // isSelf reports whether a tracker_server line names this tracker: its
 // bound IP (with a wildcard bind: the address the storage reached, or any
-// interface address) and its port. Host names are resolved. A tracker
-// configured with port 0 (ephemeral, tests) cannot know which port the
-// storages were told, so any port on its IP matches.
+// interface address) and its port. Host names must have been resolved
+// (resolveNames). A tracker configured with port 0 (ephemeral, tests)
+// cannot know which port the storages were told, so any port on its IP
+// matches.
 func (s *Server) isSelf(p peer, local net.Addr) bool {
 	ta, ok := s.ln.Addr().(*net.TCPAddr)
 	if !ok {
@@ -104,16 +132,10 @@ func (s *Server) isSelf(p peer, local net.Addr) bool {
 			}
 		}
 	}
-	for _, h := range p.hosts {
-		ips := []net.IP{net.ParseIP(h)}
-		if ips[0] == nil {
-			ips, _ = net.LookupIP(h)
-		}
-		for _, ip := range ips {
-			for _, m := range mine {
-				if ip.Equal(m) {
-					return true
-				}
+	for _, ip := range p.ips {
+		for _, m := range mine {
+			if net.IP(ip.AsSlice()).Equal(m) {
+				return true
 			}
 		}
 	}
@@ -134,6 +156,9 @@ func (s *Server) classifyTrackers(lines []string, local net.Addr) trackerList {
 	tl := trackerList{local: local}
 	for _, l := range lines {
 		p, err := parsePeer(l)
+		if err == nil {
+			s.resolveNames(&p)
+		}
 		switch {
 		case err != nil:
 			s.log.Warn("ignoring tracker line of a JOIN", "line", l, "err", err)
@@ -172,13 +197,25 @@ func (s *Server) learnTrackers(tl trackerList) {
 	}
 }
 
-// addPeer adds p unless known or the list is full. Caller holds s.mu.
+// addPeer adds p unless known or the list is full. A known peer takes the
+// addresses p was resolved to now. Caller holds s.mu.
 func (s *Server) addPeer(p peer) bool {
 	if slices.Contains(s.rel.aliases, p.line) {
 		return false
 	}
-	for _, o := range s.rel.peers {
-		if o.line == p.line || o.id() == p.id() {
+	for i, o := range s.rel.peers {
+		switch {
+		case o.line == p.line:
+			if len(p.ips) > 0 {
+				s.rel.peers[i].ips = p.ips
+			}
+			return false
+		case o.id() == p.id():
+			for _, ip := range p.ips {
+				if !slices.Contains(o.ips, ip) {
+					s.rel.peers[i].ips = append(s.rel.peers[i].ips, ip)
+				}
+			}
 			return false
 		}
 	}
@@ -307,8 +344,8 @@ func encodeLeaderAddr(id string) []byte {
 }
 
 // knownTracker resolves the tracker named by a 66/67 body. A tracker not
-// yet learned from a JOIN (this tracker restarted and no storage rejoined
-// it yet) is added: the sender learned it from the same storages.
+// yet learned from a JOIN is added: the sender, a known tracker
+// (checkPeerCmd), learned it from the same storages.
 func (s *Server) knownTracker(addr string) (string, error) {
 	if id, ok := s.findTracker(addr); ok {
 		return id, nil

@@ -276,7 +276,7 @@ func (s *Server) dialPeer(p peer) (c net.Conn, release func(), err error) {
 		case <-stop:
 		}
 	}()
-	d := net.Dialer{Timeout: s.cfg.ConnectTimeout}
+	d := net.Dialer{Timeout: s.cfg.ConnectTimeout, LocalAddr: s.clientBindAddr()}
 	if d.Timeout <= 0 {
 		d.Timeout = 5 * time.Second
 	}
@@ -297,6 +297,19 @@ func (s *Server) dialPeer(p peer) (c net.Conn, release func(), err error) {
 		cancel()
 		c.Close()
 	}, nil
+}
+
+// clientBindAddr is the source address of connections to other trackers:
+// the bound IP when bind_addr is set, so the peers, which accept
+// tracker-to-tracker commands only from the addresses the storages list,
+// see this tracker's listed address (upstream's storages do the same with
+// client_bind). nil with a wildcard bind: the kernel picks.
+func (s *Server) clientBindAddr() net.Addr {
+	ta, ok := s.ln.Addr().(*net.TCPAddr)
+	if !ok || ta.IP.IsUnspecified() {
+		return nil
+	}
+	return &net.TCPAddr{IP: ta.IP}
 }
 
 // peerTimeout is network_timeout, bounding each tracker-to-tracker exchange.

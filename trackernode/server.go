@@ -388,6 +388,9 @@ func (s *Server) disconnected(cs *conn) {
 }
 
 func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
+	if err := s.checkPeerCmd(cs, cmd); err != nil {
+		return nil, err
+	}
 	switch cmd {
 	case protocol.CmdActiveTest:
 		return nil, nil

@@ -246,13 +246,17 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 		return nil, fmt.Errorf("join: connection already joined as %q: %w", cs.st.id, protocol.ErrInvalid)
 	}
 	trackers := s.classifyTrackers(j.Trackers, cs.c.LocalAddr())
+	// Learn the trackers before copying the sys files: a peer copying from
+	// this tracker at the same time is accepted only once it is known.
+	s.mu.Lock()
+	s.learnTrackers(trackers)
+	s.mu.Unlock()
 	if err := s.copySysFilesOnce(trackers); err != nil {
 		return nil, err
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.learnTrackers(trackers)
 	g := s.groups[j.Group]
 	if g == nil {
 		if len(s.groups) >= protocol.MaxGroups {

@@ -169,7 +169,16 @@ func (s *Server) copySysFilesOnce(tl trackerList) error {
 	var best *peerStatus
 	var from peer
 	for _, p := range peers {
-		b, err := s.peerCall(p, protocol.CmdTrackerGetStatus, nil)
+		b, me, err := s.peerStatusCall(p)
+		if me {
+			continue // a line naming this tracker by an address it did not recognise
+		}
+		if errors.Is(err, protocol.ErrPermission) {
+			// The peer has not seen a JOIN listing this tracker yet (a
+			// tracker just added to the storages' lists) and may hold
+			// the data to copy.
+			return s.sysCopyFailed(p, err)
+		}
 		if err != nil {
 			continue
 		}
@@ -188,16 +197,23 @@ func (s *Server) copySysFilesOnce(tl trackerList) error {
 		return nil // nobody has better data: keep ours
 	}
 	if err := s.copySysFiles(from); err != nil {
-		s.sysAttempts++
-		if s.sysAttempts < maxSysCopyAttempts {
-			return fmt.Errorf("copying sys files from %s: %v: %w", from.line, err, protocol.ErrAgain)
-		}
-		s.log.Error("copying sys files failed, keeping local data", "from", from.line, "err", err)
-		s.sysChecked = true
-		return nil
+		return s.sysCopyFailed(from, err)
 	}
 	s.sysChecked = true
 	s.log.Info("sys files copied", "from", from.line)
+	return nil
+}
+
+// sysCopyFailed refuses the JOIN with EAGAIN after a failed copy from p,
+// or gives up after maxSysCopyAttempts and keeps the local data. Caller
+// holds s.sysMu.
+func (s *Server) sysCopyFailed(p peer, err error) error {
+	s.sysAttempts++
+	if s.sysAttempts < maxSysCopyAttempts {
+		return fmt.Errorf("copying sys files from %s: %v: %w", p.line, err, protocol.ErrAgain)
+	}
+	s.log.Error("copying sys files failed, keeping local data", "from", p.line, "err", err)
+	s.sysChecked = true
 	return nil
 }
 

@@ -42,7 +42,10 @@ func TestCopySysFilesFromPeer(t *testing.T) {
 	cfg := traceConfig(t, "ip")
 	cfg.BindAddr = "127.0.0.12"
 	b := startServer(t, cfg)
-	dialFrom(t, "127.0.1.1", b.Addr()).ok(protocol.CmdStorageJoin, joinListing("group1", 23000, a.Addr(), b.Addr()))
+	// The storages now list b too: a learns it, then b joins the cluster.
+	listing := joinListing("group1", 23000, a.Addr(), b.Addr())
+	dialFrom(t, "127.0.1.1", a.Addr()).ok(protocol.CmdStorageJoin, listing)
+	dialFrom(t, "127.0.1.1", b.Addr()).ok(protocol.CmdStorageJoin, listing)
 	got := listStorages(t, b, "group1")
 	if len(got) != n {
 		t.Fatalf("copied tracker lists %d storages, want %d", len(got), n)
@@ -61,9 +64,12 @@ func TestCopySysFilesFromPeer(t *testing.T) {
 // tracker without groups.
 func TestSysFileCommands(t *testing.T) {
 	s := startServer(t, traceConfig(t, "ip"))
+	knowTrackers(t, s, "127.0.0.9:22122", "127.0.0.10:22122", "127.0.0.11:22122")
 	cl := dialFrom(t, "127.0.0.9", s.Addr())
-	if st, _ := cl.call(protocol.CmdTrackerGetSysFilesStart, nil); st != protocol.ENOENT {
-		t.Fatalf("start without groups: %d, want ENOENT", st)
+	for _, cmd := range []byte{protocol.CmdTrackerGetSysFilesStart, protocol.CmdTrackerGetStatus} {
+		if st, _ := cl.call(cmd, nil); st != protocol.ENOENT {
+			t.Fatalf("cmd %d without groups: %d, want ENOENT", cmd, st)
+		}
 	}
 	activeStorage(t, s, "127.0.0.3", "group1", 23000, 1000, 900)
 	cl.ok(protocol.CmdTrackerGetSysFilesStart, nil)
@@ -143,6 +149,8 @@ func TestCopySysFilesAfterLongStop(t *testing.T) {
 				}
 			}
 			b := startServer(t, cfg)
+			listing := joinListing("group1", 23000, a.Addr(), b.Addr())
+			dialFrom(t, "127.0.1.1", a.Addr()).ok(protocol.CmdStorageJoin, listing) // a learns b
 			dialFrom(t, "127.0.1.2", b.Addr()).ok(protocol.CmdStorageJoin, joinListing("group3", 23000, a.Addr(), b.Addr()))
 			cl := dialFrom(t, "127.0.0.1", b.Addr())
 			if st, _ := cl.call(protocol.CmdServerListOneGroup, protocol.EncodeGroup(c.want)); st != 0 {
@@ -165,4 +173,40 @@ func TestCopySysFilesRetried(t *testing.T) {
 	}
 	peer.busy.Store(false)
 	st.ok(protocol.CmdStorageJoin, join)
+}
+
+// A tracker just added to the storages' lists is refused by a peer that
+// has not seen it listed yet (EPERM): it refuses the JOIN with EAGAIN
+// instead of starting empty, and copies once the peer learned it.
+func TestCopySysFilesWaitsUntilPeerKnowsTracker(t *testing.T) {
+	a := startServer(t, traceConfig(t, "ip"))
+	activeStorage(t, a, "127.0.1.1", "group1", 23000, 1000, 900)
+	cfg := traceConfig(t, "ip")
+	cfg.BindAddr = "127.0.0.12"
+	b := startServer(t, cfg)
+	listing := joinListing("group1", 23000, a.Addr(), b.Addr())
+	st := dialFrom(t, "127.0.1.2", b.Addr())
+	if got, _ := st.call(protocol.CmdStorageJoin, listing); got != protocol.EAGAIN {
+		t.Fatalf("JOIN while the peer refuses the copy: status %d, want EAGAIN", got)
+	}
+	dialFrom(t, "127.0.1.1", a.Addr()).ok(protocol.CmdStorageJoin, listing)
+	st.ok(protocol.CmdStorageJoin, listing)
+	if got := listStorages(t, b, "group1"); len(got) != 2 {
+		t.Fatalf("tracker lists %d storages, want 2 (one copied, one joined)", len(got))
+	}
+}
+
+// Two new trackers check each other for sys files at their first JOINs. A
+// tracker learns the listed trackers before it asks them, so whichever
+// asks second is answered (ENOENT: nothing to copy) and takes the JOIN.
+func TestNewTrackersLearnEachOtherBeforeCopying(t *testing.T) {
+	a := startServer(t, traceConfig(t, "ip"))
+	cfg := traceConfig(t, "ip")
+	cfg.BindAddr = "127.0.0.12"
+	b := startServer(t, cfg)
+	listing := joinListing("group1", 23000, a.Addr(), b.Addr())
+	if got, _ := dialFrom(t, "127.0.1.1", b.Addr()).call(protocol.CmdStorageJoin, listing); got != protocol.EAGAIN {
+		t.Fatalf("first JOIN, refused by a tracker that does not know this one: status %d, want EAGAIN", got)
+	}
+	dialFrom(t, "127.0.1.1", a.Addr()).ok(protocol.CmdStorageJoin, listing)
 }

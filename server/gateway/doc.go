@@ -17,6 +17,11 @@
 // are authenticated once, by the HTTP middleware, and a client on the
 // network cannot bypass it.
 //
+// A request that is not a valid message is the client's fault on both
+// ports: gRPC answers INVALID_ARGUMENT (every service is registered
+// through grpcapi's strict handlers), REST 400 (bad JSON, URL parameters
+// that are not UTF-8).
+//
 // Shutdown is graceful: health turns NOT_SERVING, the listeners close and
 // requests in flight, transfers included, finish within
 // limits.shutdown_timeout before the remaining connections are closed.

@@ -76,7 +76,8 @@ type Gateway struct {
 	// fast answers small plaintext downloads before httpServer (which
 	// gets every other request); nil with TLS.
 	fast *httpfast.Server
-	rest *rest.Handler // the raw routes, for fast
+	rest *rest.Handler     // the raw routes, for fast
+	mux  *runtime.ServeMux // every route; routeMiddleware answers its refusals through it
 
 	grpcLis, httpLis net.Listener
 	tls              bool
@@ -130,8 +131,8 @@ func New(opt Options) (g *Gateway, err error) {
 	svc.Client, svc.Log = g.cl, log
 	g.grpcServer = g.newGRPCServer(tlsConf)
 	grpcapi.Register(g.grpcServer, svc)
-	healthpb.RegisterHealthServer(g.grpcServer, g.health)
-	reflection.Register(g.grpcServer)
+	healthpb.RegisterHealthServer(grpcapi.StrictServer{Server: g.grpcServer}, g.health)
+	reflection.Register(grpcapi.StrictServer{Server: g.grpcServer})
 	g.metrics.SetGRPCMethods(g.grpcServer)
 
 	if err := g.startInner(svc); err != nil {

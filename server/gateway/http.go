@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
@@ -15,8 +18,10 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/httpfast"
 	"github.com/fdfsgo/fdfs/server/auth"
+	"github.com/fdfsgo/fdfs/server/grpcapi"
 	"github.com/fdfsgo/fdfs/server/rest"
 )
 
@@ -36,6 +41,7 @@ func (g *Gateway) newHTTPHandler(spec []byte) (http.Handler, error) {
 			return metadata.Pairs(requestIDHeader, RequestID(ctx))
 		}),
 	)
+	g.mux = mux
 	if err := g.registerJSONRoutes(mux); err != nil {
 		return nil, err
 	}
@@ -98,6 +104,11 @@ func (g *Gateway) routeMiddleware(next runtime.HandlerFunc) runtime.HandlerFunc 
 			st.key = p.Name
 		}
 		if !rawRoutes[route] {
+			if err := checkUTF8(r, params); err != nil {
+				_, m := runtime.MarshalerForRequest(g.mux, r)
+				runtime.HTTPError(r.Context(), g.mux, m, w, r, grpcapi.ToStatus(err, ""))
+				return
+			}
 			r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
 			if d := g.cfg.Limits.RequestTimeout; d > 0 {
 				ctx, cancel := context.WithTimeout(r.Context(), d)
@@ -107,6 +118,24 @@ func (g *Gateway) routeMiddleware(next runtime.HandlerFunc) runtime.HandlerFunc 
 		}
 		next(w, r, params)
 	}
+}
+
+// checkUTF8 refuses URL parameters that are not UTF-8 (EINVAL, so 400):
+// the JSON routes copy them into protobuf string fields, which cannot hold
+// them, and the call to the inner server would fail with INTERNAL. The raw
+// routes check their file IDs themselves.
+func checkUTF8(r *http.Request, params map[string]string) error {
+	for k, v := range params {
+		if !utf8.ValidString(v) {
+			return fmt.Errorf("path parameter %s is not valid UTF-8: %w", k, protocol.ErrInvalid)
+		}
+	}
+	for k, vs := range r.URL.Query() {
+		if !utf8.ValidString(k) || slices.ContainsFunc(vs, func(v string) bool { return !utf8.ValidString(v) }) {
+			return fmt.Errorf("query parameter %q is not valid UTF-8: %w", k, protocol.ErrInvalid)
+		}
+	}
+	return nil
 }
 
 // routingError keeps the HTTP status of a routing failure: grpc-gateway

@@ -15,5 +15,7 @@
 //
 // Every error leaves through ToStatus (errors.go), the one table that maps
 // the domain errors of package protocol (FastDFS status codes) and transport
-// failures to gRPC codes and google.rpc.ErrorInfo reasons.
+// failures to gRPC codes and google.rpc.ErrorInfo reasons. A request
+// message that does not decode is an EINVAL too (INVALID_ARGUMENT), not
+// grpc-go's INTERNAL (decode.go).
 package grpcapi

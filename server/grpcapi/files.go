@@ -46,10 +46,12 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Register registers FileService and ClusterService on s.
+// Register registers FileService and ClusterService on s; with Codec they
+// answer request messages that do not decode with INVALID_ARGUMENT
+// (decode.go).
 func Register(s grpc.ServiceRegistrar, opts Options) {
-	fastdfsv1.RegisterFileServiceServer(s, NewFileService(opts))
-	fastdfsv1.RegisterClusterServiceServer(s, NewClusterService(opts))
+	s.RegisterService(strictDesc(&fastdfsv1.FileService_ServiceDesc), NewFileService(opts))
+	s.RegisterService(strictDesc(&fastdfsv1.ClusterService_ServiceDesc), NewClusterService(opts))
 }
 
 // FileService implements fastdfsv1.FileServiceServer.

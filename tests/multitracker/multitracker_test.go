@@ -126,7 +126,18 @@ func (e *env) stop(i int) {
 
 // call sends one request to one tracker (no failover).
 func call(addr string, cmd byte, body []byte) ([]byte, error) {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	return callFrom("", addr, cmd, body)
+}
+
+// callFrom is call from source address srcIP ("": the kernel's choice).
+// Trackers answer the tracker-to-tracker commands only to the trackers and
+// storages of the cluster.
+func callFrom(srcIP, addr string, cmd byte, body []byte) ([]byte, error) {
+	d := net.Dialer{Timeout: 2 * time.Second}
+	if srcIP != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(srcIP)}
+	}
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +167,7 @@ func poll(t *testing.T, what string, f func() error) {
 
 // waitLeader waits until every running tracker names the same running
 // leader (SERVER_GET_LEADER) and exactly one tracker reports itself leader
-// in TRACKER_GET_STATUS; it returns the leader's index.
+// in TRACKER_GET_STATUS (asked as a storage); it returns the leader's index.
 func (e *env) waitLeader(running []int) int {
 	e.t.Helper()
 	leader := -1
@@ -175,7 +186,7 @@ func (e *env) waitLeader(running []int) int {
 		}
 		leaders := 0
 		for _, i := range running {
-			b, err := call(e.addr(i), protocol.CmdTrackerGetStatus, nil)
+			b, err := callFrom(e.c.Storages[0].IP, e.addr(i), protocol.CmdTrackerGetStatus, nil)
 			if err != nil {
 				return fmt.Errorf("tracker %d status: %w", i, err)
 			}
@@ -465,7 +476,8 @@ func TestSplitBrainResolvedByStorages(t *testing.T) {
 	}
 	rogue := others(2, leader)[0]
 	for _, cmd := range []byte{protocol.CmdTrackerNotifyNextLeader, protocol.CmdTrackerCommitNextLeader} {
-		if _, err := call(e.addr(rogue), cmd, leaderBody(e.addr(rogue))); err != nil {
+		// As the leader would: only trackers may send these.
+		if _, err := callFrom(e.ips[leader], e.addr(rogue), cmd, leaderBody(e.addr(rogue))); err != nil {
 			t.Fatalf("making tracker %d leader: %v", rogue, err)
 		}
 	}
