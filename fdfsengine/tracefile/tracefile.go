@@ -1,6 +1,7 @@
 // Package tracefile reads the golden byte traces captured from upstream
-// FastDFS (shared/fastdfs/traces/{ip,id}/*.hex): one request and at most one
-// response per file, as exact bytes. Tests of every role use it to check the
+// FastDFS V6.16.1 (testdata/traces/{ip,id}/*.hex, a copy of the project's
+// shared/fastdfs/traces): one request and at most one response per file,
+// as exact bytes. Tests of every role use it to check the
 // codecs and servers against real traffic.
 package tracefile
 
@@ -103,9 +104,10 @@ func Load(path string) (*Exchange, error) {
 	return ex, nil
 }
 
-// Dir locates shared/fastdfs/traces: $FDFS_TRACES, or the first
-// "shared/fastdfs/traces" found walking up from the working directory (the
-// repository's parent holds shared/ on developer machines and in CI).
+// Dir locates the traces: $FDFS_TRACES, or the copy kept in this
+// package's testdata (fdfsengine/tracefile/testdata/traces, found from the
+// module root above the working directory), so the tests need nothing
+// outside the repository.
 func Dir() (string, error) {
 	if d := os.Getenv("FDFS_TRACES"); d != "" {
 		return d, nil
@@ -115,12 +117,11 @@ func Dir() (string, error) {
 		return "", err
 	}
 	for d := wd; ; d = filepath.Dir(d) {
-		c := filepath.Join(d, "shared", "fastdfs", "traces")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c, nil
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(d, "fdfsengine", "tracefile", "testdata", "traces"), nil
 		}
 		if filepath.Dir(d) == d {
-			return "", errors.New("shared/fastdfs/traces not found above " + wd + " (set FDFS_TRACES)")
+			return "", errors.New("no go.mod above " + wd + " (set FDFS_TRACES)")
 		}
 	}
 }
