@@ -73,9 +73,9 @@ func (s *Server) source(cc *conn) fileid.Source {
 }
 
 // receive streams size bytes of the request body into a new temp file in
-// dir and returns its path and the CRC32 of the content. On any error the
-// temp file is removed.
-func (s *Server) receive(cc *conn, dir string, size int64) (string, uint32, error) {
+// dir, using the space hold reserved for them, and returns its path and
+// the CRC32 of the content. On any error the temp file is removed.
+func (s *Server) receive(cc *conn, dir string, size int64, hold *reservation) (string, uint32, error) {
 	f, err := os.CreateTemp(dir, tempPattern)
 	if err != nil {
 		return "", 0, fmt.Errorf("create temp file in %s: %w", dir, err)
@@ -88,7 +88,7 @@ func (s *Server) receive(cc *conn, dir string, size int64) (string, uint32, erro
 		return "", 0, err
 	}
 	s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileOpenCount, &b.SuccessFileOpenCount, true) })
-	crc, err := s.copyIn(cc, f, size, true)
+	crc, err := s.copyIn(cc, f, size, true, hold)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -101,8 +101,9 @@ func (s *Server) receive(cc *conn, dir string, size int64) (string, uint32, erro
 
 // copyIn copies size bytes from the request body to f at its current
 // offset through one buff_size buffer, fsyncing every
-// fsync_after_written_bytes and at the end when that is set.
-func (s *Server) copyIn(cc *conn, f *os.File, size int64, wantCRC bool) (uint32, error) {
+// fsync_after_written_bytes and at the end when that is set. Each write is
+// accounted to hold, the space reserved for it.
+func (s *Server) copyIn(cc *conn, f *os.File, size int64, wantCRC bool, hold *reservation) (uint32, error) {
 	bp := s.bufPool.Get().(*[]byte)
 	defer s.bufPool.Put(bp)
 	buf := *bp
@@ -119,6 +120,7 @@ func (s *Server) copyIn(cc *conn, f *os.File, size int64, wantCRC bool) (uint32,
 		if err != nil {
 			return 0, err
 		}
+		hold.wrote(int64(n))
 		if wantCRC {
 			h.Write(buf[:n])
 		}
@@ -266,14 +268,18 @@ func (s *Server) upload(cc *conn, h protocol.Header, appender bool, start time.T
 			return nil, fmt.Errorf("store path index %d >= %d: %w", idx, len(s.store.paths), protocol.ErrInvalid)
 		}
 	}
-	p := s.params.Load()
-	if idx, err = s.store.choosePath(idx, p, req.FileSize); err != nil {
+	// The space is reserved before the content is read: a file that does
+	// not fit is refused (ENOSPC) before any of it reaches the disk.
+	hold, err := s.store.choosePath(idx, s.params.Load(), req.FileSize)
+	if err != nil {
 		return nil, err
 	}
+	defer hold.release()
+	idx = hold.path
 	src := s.source(cc)
 	provisional := fileid.Encode20(src, start.Unix(), fileid.MaskSize(req.FileSize, appender, false), rand.Uint32())
 	high, low := s.store.nextDir(provisional)
-	tmp, crc, err := s.receive(cc, s.store.dirOf(idx, high, low), req.FileSize)
+	tmp, crc, err := s.receive(cc, s.store.dirOf(idx, high, low), req.FileSize, hold)
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +354,12 @@ func (s *Server) uploadSlave(cc *conn, h protocol.Header, start time.Time, size 
 	if _, err := os.Lstat(spath); err == nil {
 		return nil, fmt.Errorf("slave %s: %w", slave, protocol.ErrExists)
 	}
-	tmp, _, err := s.receive(cc, s.store.dirOf(mn.StorePathIndex, mn.High, mn.Low), req.FileSize)
+	hold, err := s.reserveSpace(mn.StorePathIndex, req.FileSize)
+	if err != nil {
+		return nil, err
+	}
+	defer hold.release()
+	tmp, _, err := s.receive(cc, s.store.dirOf(mn.StorePathIndex, mn.High, mn.Low), req.FileSize, hold)
 	if err != nil {
 		return nil, err
 	}
@@ -776,7 +787,12 @@ func (s *Server) appendFile(cc *conn, h protocol.Header, start time.Time, size *
 	if length == 0 {
 		return nil, nil
 	}
-	if err := s.writeAt(cc, f, at, length, at); err != nil {
+	hold, err := s.reserveSpace(n.StorePathIndex, length)
+	if err != nil {
+		return nil, err
+	}
+	defer hold.release()
+	if err := s.writeAt(cc, f, at, length, at, hold); err != nil {
 		return nil, err
 	}
 	*size = length
@@ -786,14 +802,14 @@ func (s *Server) appendFile(cc *conn, h protocol.Header, start time.Time, size *
 	return nil, nil
 }
 
-// writeAt streams length body bytes into f at offset. If the transfer
-// fails the file is cut back to restoreSize (-1: leave it), so a dropped
-// append leaves no partial tail.
-func (s *Server) writeAt(cc *conn, f *os.File, offset, length, restoreSize int64) error {
+// writeAt streams length body bytes into f at offset, accounting them to
+// hold (reserveWrite). If the transfer fails the file is cut back to
+// restoreSize (-1: leave it), so a dropped append leaves no partial tail.
+func (s *Server) writeAt(cc *conn, f *os.File, offset, length, restoreSize int64, hold *reservation) error {
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return err
 	}
-	_, err := s.copyIn(cc, f, length, false)
+	_, err := s.copyIn(cc, f, length, false, hold)
 	if err != nil && restoreSize >= 0 {
 		if terr := f.Truncate(restoreSize); terr != nil {
 			s.log.Error("cannot undo a failed append", "file", f.Name(), "err", terr)
@@ -829,7 +845,12 @@ func (s *Server) modifyFile(cc *conn, h protocol.Header, start time.Time, size *
 	if offset == cur {
 		restore = cur
 	}
-	if err := s.writeAt(cc, f, offset, length, restore); err != nil {
+	hold, err := s.reserveWrite(n.StorePathIndex, cur, offset, length)
+	if err != nil {
+		return nil, err
+	}
+	defer hold.release()
+	if err := s.writeAt(cc, f, offset, length, restore, hold); err != nil {
 		return nil, err
 	}
 	*size = length

@@ -47,6 +47,16 @@ func startServer(t *testing.T, cfg *conf.Storage) *Server {
 	return s
 }
 
+// allowSyncFrom makes ips the members of s's group, as a group list from
+// the trackers would, so that sync commands from them are taken.
+func allowSyncFrom(s *Server, ips ...string) {
+	var briefs []protocol.Brief
+	for _, ip := range ips {
+		briefs = append(briefs, protocol.Brief{Status: protocol.StatusActive, ID: ip, IP: ip})
+	}
+	s.repl.setMembers(briefs, nil)
+}
+
 // rawClient speaks the wire protocol directly.
 type rawClient struct {
 	t *testing.T

@@ -624,6 +624,9 @@ func replyErr(err error) error {
 // creates of the name they leave behind (the recovering side downloads the
 // current content); everything else is left out.
 func (s *Server) handleFetchOnePathBinlog(cc *conn, h protocol.Header) error {
+	if err := s.syncAllowed(cc, h.Cmd); err != nil {
+		return err
+	}
 	if h.Length != protocol.GroupNameLen+1 {
 		return fmt.Errorf("fetch one path binlog body of %d bytes: %w", h.Length, protocol.ErrInvalid)
 	}

@@ -77,8 +77,10 @@ func TestRecoveryResumesFromMark(t *testing.T) {
 	}
 	c.waitSame(0, 1)
 
-	// What the source serves for the path, as a recovery would fetch it.
-	conn, err := net.Dial("tcp", c.nodes[0].Addr())
+	// What the source serves for the path, as a recovery would fetch it
+	// (from the other member's address: only members may ask).
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(c.cfgs[1].BindAddr)}}
+	conn, err := d.Dial("tcp", c.nodes[0].Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

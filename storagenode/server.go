@@ -17,6 +17,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/tcpopt"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 	"github.com/fdfsgo/fdfs/storagenode/httpd"
 )
@@ -504,6 +505,11 @@ func (s *Server) serveConn(c net.Conn) {
 		if h.Cmd == protocol.CmdQuit {
 			return
 		}
+		if h.Length > 0 {
+			// Clients that write the body after the header with Nagle on
+			// wait for our ACK of the header (internal/tcpopt).
+			tcpopt.QuickAck(c)
+		}
 		cc.body = io.LimitedReader{R: cc, N: h.Length}
 		err = s.dispatch(cc, h)
 		if err == nil && cc.body.N != 0 {
@@ -523,19 +529,37 @@ func (s *Server) serveConn(c net.Conn) {
 		} else {
 			log.Info("request failed", "cmd", h.Cmd, "status", st, "err", err)
 		}
-		// Skip what is left of a bad request so the connection stays in
-		// step; a large remainder (a rejected upload) is not worth reading.
-		if cc.body.N > s.cfg.BuffSize {
-			protocol.WritePacket(cc, protocol.CmdResp, st, nil)
-			return
-		}
-		if _, err := io.Copy(io.Discard, &cc.body); err != nil {
-			return
-		}
+		// The status goes out before the rest of the body is skipped: a
+		// client still sending finds it waiting, even if the connection
+		// ends before it reads it.
 		if protocol.WritePacket(cc, protocol.CmdResp, st, nil) != nil {
 			return
 		}
+		// Skip what is left so the connection stays in step. File content
+		// is read and dropped however long it is (each read bounded by
+		// network_timeout, nothing written to disk): closing with unread
+		// bytes would reset the connection, and a client still writing a
+		// refused upload would see "connection reset" instead of ENOSPC.
+		// Any other large remainder is garbage and ends the connection.
+		if cc.body.N > s.cfg.BuffSize && !carriesContent(h.Cmd) {
+			return
+		}
+		if discardBody(cc) != nil {
+			return
+		}
 	}
+}
+
+// carriesContent reports whether cmd's body ends with file content a
+// client streams (uploads, appends, modifies and their replicas).
+func carriesContent(cmd byte) bool {
+	switch cmd {
+	case protocol.CmdUploadFile, protocol.CmdUploadAppenderFile, protocol.CmdUploadSlaveFile,
+		protocol.CmdAppendFile, protocol.CmdModifyFile,
+		protocol.CmdSyncCreateFile, protocol.CmdSyncUpdateFile, protocol.CmdSyncAppendFile, protocol.CmdSyncModifyFile:
+		return true
+	}
+	return false
 }
 
 func isClosedErr(err error) bool {

@@ -12,12 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
-	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
 // Upstream file names inside the base and store paths.
@@ -50,6 +48,8 @@ type store struct {
 	rr       int                 // next store path for round-robin selection
 	inflight map[string]struct{} // final names being created (uniqueness table)
 	initFlag *iniFile
+
+	space *spaceBook // bytes promised to writes in progress (space.go)
 }
 
 func openStore(cfg *conf.Storage, log *slog.Logger) (*store, error) {
@@ -61,6 +61,7 @@ func openStore(cfg *conf.Storage, log *slog.Logger) (*store, error) {
 		mode:     cfg.FileDistributePathMode,
 		rotate:   cfg.FileDistributeRotateCount,
 		inflight: map[string]struct{}{},
+		space:    newSpaceBook(len(cfg.StorePaths)),
 	}
 	for _, p := range cfg.StorePaths {
 		st.paths = append(st.paths, strings.TrimRight(p, "/"))
@@ -234,71 +235,6 @@ func pjwHash(s string) uint32 {
 		}
 	}
 	return h
-}
-
-// pathUsage returns the total and free space of store path i in MB
-// (free = space available to unprivileged users, as statfs f_bavail).
-func (st *store) pathUsage(i int) (totalMB, freeMB int64, err error) {
-	var sfs syscall.Statfs_t
-	if err := syscall.Statfs(st.paths[i], &sfs); err != nil {
-		return 0, 0, err
-	}
-	bs := uint64(sfs.Bsize)
-	return int64(sfs.Blocks * bs / (1 << 20)), int64(sfs.Bavail * bs / (1 << 20)), nil
-}
-
-// hasSpace applies reserved_storage_space to store path i after a write
-// of need bytes, as upstream re-checks free_mb minus the file's MB.
-func (st *store) hasSpace(i int, r conf.Reserved, need int64) bool {
-	total, free, err := st.pathUsage(i)
-	if err != nil || total <= 0 {
-		return false
-	}
-	free -= (need + 1<<20 - 1) >> 20
-	if free < 0 {
-		return false
-	}
-	if r.IsPercent {
-		return r.Percent <= 0 || float64(free)/float64(total)*100 > r.Percent
-	}
-	return r.Bytes <= 0 || free > r.Bytes>>20
-}
-
-// choosePath returns the store path for a new upload: the requested one
-// when it is writable and has space, else one chosen by the tracker's
-// store_path rule (0 round robin, 2 most free space); ENOSPC if none can
-// take need more bytes.
-func (st *store) choosePath(requested int, p *trackerParams, need int64) (int, error) {
-	usable := func(i int) bool { return !st.readonly[i] && st.hasSpace(i, p.Reserved, need) }
-	if requested >= 0 && usable(requested) {
-		return requested, nil
-	}
-	n := len(st.paths)
-	if p.StorePathMode == 2 {
-		best, bestFree := -1, int64(-1)
-		for i := range n {
-			if st.readonly[i] {
-				continue
-			}
-			if _, free, err := st.pathUsage(i); err == nil && free > bestFree && usable(i) {
-				best, bestFree = i, free
-			}
-		}
-		if best < 0 {
-			return 0, fmt.Errorf("no store path with free space: %w", protocol.ErrNoSpace)
-		}
-		return best, nil
-	}
-	st.mu.Lock()
-	start := st.rr
-	st.rr = (st.rr + 1) % n
-	st.mu.Unlock()
-	for k := range n {
-		if i := (start + k) % n; usable(i) {
-			return i, nil
-		}
-	}
-	return 0, fmt.Errorf("no store path with free space: %w", protocol.ErrNoSpace)
 }
 
 // reserve claims a final name in the in-memory uniqueness table; release

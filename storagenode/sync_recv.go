@@ -40,6 +40,14 @@ const metaSuffix = "-m"
 // any other command.
 func (s *Server) dispatchSync(cc *conn, h protocol.Header) (handled bool, err error) {
 	switch h.Cmd {
+	case protocol.CmdReportServerID, protocol.CmdSyncCreateFile, protocol.CmdSyncUpdateFile,
+		protocol.CmdSyncDeleteFile, protocol.CmdSyncAppendFile, protocol.CmdSyncModifyFile,
+		protocol.CmdSyncTruncateFile, protocol.CmdSyncRenameFile, protocol.CmdSyncCreateLink:
+		if err := s.syncAllowed(cc, h.Cmd); err != nil {
+			return true, err
+		}
+	}
+	switch h.Cmd {
 	case protocol.CmdReportServerID:
 		return true, s.handleReportServerID(cc, h)
 	case protocol.CmdSyncCreateFile:
@@ -133,10 +141,11 @@ func (s *Server) syncHead(cc *conn, h protocol.Header) ([]byte, error) {
 	return append(head, rest...), nil
 }
 
-// synced credits a received record to its source for SYNC_REPORT.
-func (s *Server) synced(cc *conn, ts int32) {
+// synced credits a received record about names to its source for
+// SYNC_REPORT (and ends any refusal of those names, sync_holdback.go).
+func (s *Server) synced(cc *conn, ts int32, names ...string) {
 	if cc.syncPeer != "" {
-		s.repl.noteReceived(cc.syncPeer, int64(ts))
+		s.repl.noteReceived(cc.syncPeer, int64(ts), names)
 	}
 	s.stats.update(func(b *protocol.StatBlock) { b.LastSyncUpdate = time.Now().Unix() })
 }
@@ -164,7 +173,7 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 	if err := s.checkGroup(req.Group); err != nil {
 		return err
 	}
-	path, key, _, err := s.resolveSync(req.Name)
+	path, key, n, err := s.resolveSync(req.Name)
 	if err != nil {
 		return err
 	}
@@ -182,7 +191,7 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 		if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), op, req.Name, ""); err != nil {
 			return err
 		}
-		s.synced(cc, req.Timestamp)
+		s.synced(cc, req.Timestamp, req.Name)
 		return cc.reply(nil)
 	}
 	if req.FileSize < 0 || req.FileSize != cc.body.N {
@@ -193,11 +202,18 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 			if err := discardBody(cc); err != nil {
 				return err
 			}
-			s.synced(cc, req.Timestamp)
+			s.synced(cc, req.Timestamp, req.Name)
 			return fmt.Errorf("sync create %s: %w", req.Name, protocol.ErrExists)
 		}
 	}
-	tmp, _, err := s.receive(cc, filepath.Dir(path), req.FileSize)
+	// A replica that does not fit is refused (ENOSPC) before its content
+	// reaches the disk.
+	hold, err := s.reserveSpace(n.StorePathIndex, req.FileSize)
+	if err != nil {
+		return s.refusing(cc, req.Name, req.Timestamp, err)
+	}
+	defer hold.release()
+	tmp, _, err := s.receive(cc, filepath.Dir(path), req.FileSize, hold)
 	s.stats.update(func(b *protocol.StatBlock) {
 		b.TotalSyncInBytes += req.FileSize
 		if err == nil {
@@ -205,7 +221,7 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 		}
 	})
 	if err != nil {
-		return err
+		return s.refusing(cc, req.Name, req.Timestamp, err)
 	}
 	defer os.Remove(tmp)
 	unlock := s.lockName(key)
@@ -216,7 +232,7 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 	}
 	unlock.Unlock()
 	if errors.Is(err, fs.ErrExist) {
-		s.synced(cc, req.Timestamp)
+		s.synced(cc, req.Timestamp, req.Name)
 		return fmt.Errorf("sync create %s: %w", req.Name, protocol.ErrExists)
 	}
 	if err != nil {
@@ -225,7 +241,7 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), op, req.Name, ""); err != nil {
 		return err
 	}
-	s.synced(cc, req.Timestamp)
+	s.synced(cc, req.Timestamp, req.Name)
 	return cc.reply(nil)
 }
 
@@ -249,7 +265,7 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 	defer s.lockName(key).Unlock()
 	fi, err := os.Lstat(path)
 	if err != nil {
-		s.synced(cc, req.Timestamp)
+		s.synced(cc, req.Timestamp, req.Name)
 		return err
 	}
 	if fi.IsDir() {
@@ -261,7 +277,7 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), opReplicaDelete, req.Name, ""); err != nil {
 		return err
 	}
-	s.synced(cc, req.Timestamp)
+	s.synced(cc, req.Timestamp, req.Name)
 	return cc.reply(nil)
 }
 
@@ -285,7 +301,7 @@ func (s *Server) handleSyncRange(cc *conn, h protocol.Header, isAppend bool) err
 	if req.Offset < 0 || req.Length < 0 || req.Length != cc.body.N {
 		return fmt.Errorf("sync range offset %d length %d, body carries %d: %w", req.Offset, req.Length, cc.body.N, protocol.ErrInvalid)
 	}
-	path, key, _, err := s.resolveSync(req.Name)
+	path, key, n, err := s.resolveSync(req.Name)
 	if err != nil {
 		return err
 	}
@@ -306,7 +322,7 @@ func (s *Server) handleSyncRange(cc *conn, h protocol.Header, isAppend bool) err
 				return derr
 			}
 			if size >= req.Offset+req.Length {
-				s.synced(cc, req.Timestamp)
+				s.synced(cc, req.Timestamp, req.Name)
 				return fmt.Errorf("append at %d to %s of size %d: %w", req.Offset, req.Name, size, protocol.ErrExists)
 			}
 			return fmt.Errorf("append at %d to %s of size %d: %w", req.Offset, req.Name, size, protocol.ErrNotFound)
@@ -319,7 +335,12 @@ func (s *Server) handleSyncRange(cc *conn, h protocol.Header, isAppend bool) err
 	} else if req.Offset == size {
 		restore = size
 	}
-	err = s.writeAt(cc, f, req.Offset, req.Length, restore)
+	hold, err := s.reserveWrite(n.StorePathIndex, size, req.Offset, req.Length)
+	if err != nil {
+		return s.refusing(cc, req.Name, req.Timestamp, err)
+	}
+	defer hold.release()
+	err = s.writeAt(cc, f, req.Offset, req.Length, restore, hold)
 	s.stats.update(func(b *protocol.StatBlock) {
 		b.TotalSyncInBytes += req.Length
 		if err == nil {
@@ -327,13 +348,13 @@ func (s *Server) handleSyncRange(cc *conn, h protocol.Header, isAppend bool) err
 		}
 	})
 	if err != nil {
-		return err
+		return s.refusing(cc, req.Name, req.Timestamp, err)
 	}
 	extra := fmt.Sprintf("%d %d", req.Offset, req.Length)
 	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), op, req.Name, extra); err != nil {
 		return err
 	}
-	s.synced(cc, req.Timestamp)
+	s.synced(cc, req.Timestamp, req.Name)
 	return cc.reply(nil)
 }
 
@@ -365,7 +386,7 @@ func (s *Server) handleSyncTruncate(cc *conn, h protocol.Header) error {
 	}
 	defer f.Close()
 	if size != req.OldSize {
-		s.synced(cc, req.Timestamp)
+		s.synced(cc, req.Timestamp, req.Name)
 		return fmt.Errorf("truncate %s: size %d is not %d: %w", req.Name, size, req.OldSize, protocol.ErrExists)
 	}
 	if err := f.Truncate(req.NewSize); err != nil {
@@ -375,7 +396,7 @@ func (s *Server) handleSyncTruncate(cc *conn, h protocol.Header) error {
 	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), opReplicaTruncate, req.Name, extra); err != nil {
 		return err
 	}
-	s.synced(cc, req.Timestamp)
+	s.synced(cc, req.Timestamp, req.Name)
 	return cc.reply(nil)
 }
 
@@ -406,20 +427,39 @@ func (s *Server) syncTwoNames(cc *conn, h protocol.Header) (req *protocol.SyncTw
 }
 
 // handleSyncRename serves SYNC_RENAME_FILE (40): the appender file renamed
-// by REGENERATE_APPENDER_FILENAME. EEXIST if the new name is there already,
-// ENOENT if the old one is missing (the sender then sends the whole file).
+// by REGENERATE_APPENDER_FILENAME. The new name carries the size and CRC32
+// of the content the source renamed, so the rename applies only to an old
+// copy with exactly that content: a copy that missed changes (the source
+// may skip records of a file it renamed before replaying them) is dropped
+// and ENOENT makes the sender send the new file whole. EEXIST if the new
+// name is here already (a stale old copy is then dropped too); ENOENT if
+// the old one is missing.
 func (s *Server) handleSyncRename(cc *conn, h protocol.Header) error {
 	req, newPath, oldPath, unlock, err := s.syncTwoNames(cc, h)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	ts := time.Unix(int64(req.Timestamp), 0)
 	if _, err := os.Lstat(newPath); err == nil {
-		s.synced(cc, req.Timestamp)
+		if err := s.dropRenamed(ts, oldPath, req.Second); err != nil {
+			return err
+		}
+		s.synced(cc, req.Timestamp, req.First, req.Second)
 		return fmt.Errorf("rename to %s: %w", req.First, protocol.ErrExists)
 	}
 	if _, err := os.Lstat(oldPath); err != nil {
 		return err
+	}
+	match, err := s.holdsNamedContent(oldPath, req.First)
+	if err != nil {
+		return err
+	}
+	if !match {
+		if err := s.dropRenamed(ts, oldPath, req.Second); err != nil {
+			return err
+		}
+		return fmt.Errorf("rename %s to %s: our copy differs from the renamed content: %w", req.Second, req.First, protocol.ErrNotFound)
 	}
 	if err := os.Link(oldPath, newPath); err != nil {
 		return err
@@ -427,11 +467,52 @@ func (s *Server) handleSyncRename(cc *conn, h protocol.Header) error {
 	if err := os.Remove(oldPath); err != nil {
 		return err
 	}
-	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), opReplicaRename, req.First, req.Second); err != nil {
+	if err := s.writeBinlog(ts, opReplicaRename, req.First, req.Second); err != nil {
 		return err
 	}
-	s.synced(cc, req.Timestamp)
+	s.synced(cc, req.Timestamp, req.First, req.Second)
 	return cc.reply(nil)
+}
+
+// holdsNamedContent reports whether the file at path has the size and
+// CRC32 that name (a normal file name, as REGENERATE_APPENDER_FILENAME
+// makes) carries. Names that carry no content fields (appender, slave,
+// trunk) match any content.
+func (s *Server) holdsNamedContent(path, name string) (bool, error) {
+	n, err := fileid.Parse(name)
+	if err != nil {
+		return false, err
+	}
+	if n.Appender || n.Slave || n.Trunk || n.Size < 0 {
+		return true, nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false, err
+	}
+	if fi.Size() != n.Size {
+		return false, nil
+	}
+	crc, err := s.fileCRC(path)
+	if err != nil {
+		return false, err
+	}
+	return crc == n.CRC32, nil
+}
+
+// dropRenamed removes a copy left under the old name of a file the source
+// renamed (the name never comes back there) and logs it as a replica
+// delete. A missing copy is not an error.
+func (s *Server) dropRenamed(ts time.Time, oldPath, oldName string) error {
+	err := os.Remove(oldPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("dropped a stale copy of a renamed appender file", "name", oldName)
+	return s.writeBinlog(ts, opReplicaDelete, oldName, "")
 }
 
 // handleSyncLink serves SYNC_CREATE_LINK (19): a slave stored as a
@@ -445,7 +526,7 @@ func (s *Server) handleSyncLink(cc *conn, h protocol.Header) error {
 	}
 	defer unlock()
 	if _, err := os.Lstat(linkPath); err == nil {
-		s.synced(cc, req.Timestamp)
+		s.synced(cc, req.Timestamp, req.First, req.Second)
 		return fmt.Errorf("link %s: %w", req.First, protocol.ErrExists)
 	}
 	if _, err := os.Stat(target); err != nil {
@@ -461,7 +542,7 @@ func (s *Server) handleSyncLink(cc *conn, h protocol.Header) error {
 	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), opReplicaLink, req.First, req.Second); err != nil {
 		return err
 	}
-	s.synced(cc, req.Timestamp)
+	s.synced(cc, req.Timestamp, req.First, req.Second)
 	return cc.reply(nil)
 }
 

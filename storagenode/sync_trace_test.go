@@ -2,11 +2,15 @@ package storagenode
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
@@ -19,6 +23,7 @@ func TestSyncTraceReplay(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.BindAddr = "127.0.0.3"
 	s := startServer(t, cfg)
+	allowSyncFrom(s, "127.0.0.1")
 	rc := dial(t, s)
 	const (
 		f514 = "M00/00/00/fwAAA2sG-h2AUo88AAAACqaEx8Y514.txt"
@@ -118,6 +123,7 @@ func TestSyncTraceReplay(t *testing.T) {
 func TestSyncBadRequests(t *testing.T) {
 	cfg := testConfig(t)
 	s := startServer(t, cfg)
+	allowSyncFrom(s, "127.0.0.1")
 	const name = "M00/00/00/fwAAA2sG-h2AUo88AAAACqaEx8Y514.txt"
 	file := func(n string, size int64, group string) []byte {
 		return (&protocol.SyncFileRequest{Name: n, FileSize: size, Timestamp: 1, Group: group}).Encode()
@@ -156,5 +162,71 @@ func TestSyncBadRequests(t *testing.T) {
 	}
 	if files := dataFiles(t, cfg.BasePath); len(files) != 0 {
 		t.Errorf("files written: %q", files)
+	}
+}
+
+// TestSyncCommandsFromStrangers: the storage-to-storage commands are
+// refused with EPERM, and change nothing, unless they come from the
+// address of a storage the trackers list in our group; before any group
+// list arrived nobody is a member.
+func TestSyncCommandsFromStrangers(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.BindAddr = "127.0.0.3"
+	s := startServer(t, cfg)
+	const name = "M00/00/00/fwAAA2sG-h2AUo88AAAACqaEx8Y514.txt"
+	orig := []byte("0123456789")
+	plant(t, s, name, orig, 0)
+	meta := name + "-m"
+	fromIP := func(ip string) *rawClient {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+		c, err := d.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		return &rawClient{t: t, c: c}
+	}
+	planted := "M00/FF/FF/fwAAA2sG-h2AUo88AAAACqaEx8Y514.txt"
+	fetch := protocol.NewEncoder(protocol.GroupNameLen + 1)
+	fetch.Fixed("group1", protocol.GroupNameLen)
+	fetch.Byte(0)
+	reqs := []struct {
+		what string
+		cmd  byte
+		body []byte
+	}{
+		{"report server id", protocol.CmdReportServerID, (&protocol.ReportServerIDRequest{ID: "127.0.0.1"}).Encode()},
+		{"update", protocol.CmdSyncUpdateFile, append((&protocol.SyncFileRequest{Name: name, FileSize: 5, Timestamp: 1, Group: "group1"}).Encode(), "pwned"...)},
+		{"create", protocol.CmdSyncCreateFile, append((&protocol.SyncFileRequest{Name: planted, FileSize: 5, Timestamp: 1, Group: "group1"}).Encode(), "pwned"...)},
+		{"create metadata", protocol.CmdSyncCreateFile, append((&protocol.SyncFileRequest{Name: meta, FileSize: 5, Timestamp: 1, Group: "group1"}).Encode(), "pwned"...)},
+		{"delete", protocol.CmdSyncDeleteFile, (&protocol.SyncDeleteRequest{Timestamp: 1, Group: "group1", Name: name}).Encode()},
+		{"append", protocol.CmdSyncAppendFile, append((&protocol.SyncRangeRequest{Name: name, Offset: 10, Length: 5, Timestamp: 1, Group: "group1"}).Encode(), "pwned"...)},
+		{"modify", protocol.CmdSyncModifyFile, append((&protocol.SyncRangeRequest{Name: name, Offset: 0, Length: 5, Timestamp: 1, Group: "group1"}).Encode(), "pwned"...)},
+		{"truncate", protocol.CmdSyncTruncateFile, (&protocol.SyncTruncateRequest{Name: name, OldSize: 10, NewSize: 0, Timestamp: 1, Group: "group1"}).Encode()},
+		{"rename", protocol.CmdSyncRenameFile, (&protocol.SyncTwoNamesRequest{First: planted, Second: name, Timestamp: 1, Group: "group1"}).Encode()},
+		{"link", protocol.CmdSyncCreateLink, (&protocol.SyncTwoNamesRequest{First: planted, Second: name, Timestamp: 1, Group: "group1"}).Encode()},
+		{"fetch one path binlog", protocol.CmdFetchOnePathBinlog, fetch.B},
+	}
+	check := func(phase string) {
+		for _, r := range reqs {
+			if st, _ := fromIP("127.0.0.1").do(r.cmd, r.body); st != protocol.EPERM {
+				t.Errorf("%s: %s from a stranger: status %d, want EPERM", phase, r.what, st)
+			}
+		}
+		if got, err := os.ReadFile(filepath.Join(cfg.BasePath, "data/00/00", name[10:])); err != nil || !bytes.Equal(got, orig) {
+			t.Errorf("%s: stored file now %q, %v", phase, got, err)
+		}
+		for _, p := range []string{"data/FF/FF/" + planted[10:], "data/00/00/" + meta[10:]} {
+			if _, err := os.Lstat(filepath.Join(cfg.BasePath, p)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s: %s was planted (%v)", phase, p, err)
+			}
+		}
+	}
+	check("no group list yet")
+	allowSyncFrom(s, "127.0.0.2", "127.0.0.4")
+	check("other members")
+	if st, _ := fromIP("127.0.0.4").do(protocol.CmdSyncDeleteFile, (&protocol.SyncDeleteRequest{Timestamp: 1, Group: "group1", Name: name}).Encode()); st != 0 {
+		t.Errorf("delete from a member: status %d", st)
 	}
 }

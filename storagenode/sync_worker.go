@@ -43,11 +43,15 @@ type replicator struct {
 	workers  map[string]*syncWorker // by peer id (the IP in IP mode)
 	retired  map[string]*syncWorker // stopped workers, until they exit
 	received map[string]int64       // source id → timestamp of the last record received from it
-	recvVer  int64                  // bumped when received changes
+	refused  map[string]refusals    // source id → records refused for now (sync_holdback.go)
+	recvVer  int64                  // bumped when received or refused changes
+
+	members atomic.Pointer[members] // who may send sync commands (peerauth.go); nil until a group list arrived
 }
 
 func newReplicator(s *Server) *replicator {
-	return &replicator{s: s, workers: map[string]*syncWorker{}, retired: map[string]*syncWorker{}, received: map[string]int64{}}
+	return &replicator{s: s, workers: map[string]*syncWorker{}, retired: map[string]*syncWorker{},
+		received: map[string]int64{}, refused: map[string]refusals{}}
 }
 
 // maxSyncSources bounds the received map: any client may announce an id
@@ -55,10 +59,11 @@ func newReplicator(s *Server) *replicator {
 // only when the next membership list arrives.
 const maxSyncSources = 2 * protocol.MaxServersInGroup
 
-// noteReceived records a record received from src.
-func (r *replicator) noteReceived(src string, ts int64) {
+// noteReceived records a record about names received from src.
+func (r *replicator) noteReceived(src string, ts int64, names []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.takenLocked(src, names)
 	if _, ok := r.received[src]; !ok && len(r.received) >= maxSyncSources {
 		return
 	}
@@ -78,9 +83,10 @@ func (r *replicator) syncReport(seen int64) ([]byte, int64) {
 		return nil, r.recvVer
 	}
 	var ts []protocol.SyncTimestamp
+	now := time.Now()
 	for src, t := range r.received {
 		if _, member := r.workers[src]; member && len(ts) < protocol.MaxServersInGroup {
-			ts = append(ts, protocol.SyncTimestamp{SrcID: src, Timestamp: int32(t)})
+			ts = append(ts, protocol.SyncTimestamp{SrcID: src, Timestamp: int32(r.reportedLocked(src, t, now))})
 		}
 	}
 	if len(ts) == 0 {
@@ -92,6 +98,7 @@ func (r *replicator) syncReport(seen int64) ([]byte, int64) {
 // updatePeers applies a group membership list: a worker is started for
 // every other storage and stopped for storages gone, deleted or renamed.
 func (r *replicator) updatePeers(briefs []protocol.Brief, self func(protocol.Brief) bool) {
+	r.setMembers(briefs, r.s.params.Load().StorageIDs)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	seen := map[string]bool{}
@@ -124,6 +131,7 @@ func (r *replicator) updatePeers(briefs []protocol.Brief, self func(protocol.Bri
 	for id := range r.received {
 		if _, member := r.workers[id]; !member {
 			delete(r.received, id)
+			delete(r.refused, id)
 		}
 	}
 	for id, w := range r.retired {
@@ -179,6 +187,9 @@ type syncWorker struct {
 	exited chan struct{}                  // closed when run returns
 	prev   *syncWorker                    // stopped worker for the same peer, waited for first
 	once   sync.Once
+
+	nDeferred atomic.Int64 // records set aside for a retry (sync_defer.go)
+	nSkipped  atomic.Int64 // records the peer refused for good, since start
 }
 
 func newSyncWorker(s *Server, b protocol.Brief, prev *syncWorker) *syncWorker {
@@ -442,6 +453,11 @@ func (w *syncWorker) session() error {
 			}
 		}
 	}()
+	held, err := loadDeferred(w.deferredPath())
+	if err != nil {
+		return err
+	}
+	w.noteBacklog(held)
 	lastExist := false
 	for !w.stopped() {
 		if s := w.peerStatus(); s != protocol.StatusActive && s != protocol.StatusSyncing {
@@ -449,6 +465,9 @@ func (w *syncWorker) session() error {
 		}
 		if !w.s.inSyncWindow(time.Now()) {
 			return nil
+		}
+		if err := w.retryDeferred(pc, held, mark); err != nil {
+			return err
 		}
 		line, n, err := rd.next()
 		if err == io.EOF {
@@ -493,11 +512,9 @@ func (w *syncWorker) session() error {
 			sent, err = w.replay(pc, rec, mark, &lastExist)
 		}
 		if err != nil {
-			var se *protocol.StatusError
-			if !errors.As(err, &se) || !permanent(se.Code) {
+			if err := w.setAside(held, line, err); err != nil {
 				return err
 			}
-			w.log.Warn("skipping a record the peer cannot apply", "record", line, "err", err)
 		}
 		rd.commit(n)
 		mark.ScanRows++
@@ -522,7 +539,7 @@ func (w *syncWorker) session() error {
 // the record is skipped rather than retried forever.
 func permanent(code byte) bool {
 	switch code {
-	case protocol.EINVAL, protocol.EPERM, protocol.EISDIR, protocol.ENAMETOOLONG, protocol.EOPNOTSUPP:
+	case protocol.EINVAL, protocol.EISDIR, protocol.ENAMETOOLONG, protocol.EOPNOTSUPP:
 		return true
 	}
 	return false
@@ -866,29 +883,60 @@ func (w *syncWorker) peerFileSize(pc *peerConn, name string) (int64, error) {
 
 // syncRename replays a two-name record: REGENERATE_APPENDER_FILENAME
 // (SYNC_RENAME_FILE: new, old) or a slave link (SYNC_CREATE_LINK: link,
-// target). A peer without the old file or the target gets the named file
-// whole.
+// target). A peer without the old file or the target (or, for a rename,
+// with an old copy that differs from the renamed content) gets the named
+// file whole. The rename is sent even when the new file is gone here
+// (deleted since), so the peer does not keep its copy under the old name.
 func (w *syncWorker) syncRename(pc *peerConn, rec *binlogRecord, cmd byte, lastExist *bool) (bool, error) {
 	if len(rec.Extra) != 1 {
 		return false, fmt.Errorf("%c record of %s without its second name: %w", rec.Op, rec.Name, protocol.ErrInvalid)
 	}
-	f, _, err := w.openLocal(rec.Name)
-	if err != nil || f == nil {
+	f, size, err := w.openLocal(rec.Name)
+	if err != nil {
 		return false, err
 	}
-	f.Close()
+	if f == nil && cmd == protocol.CmdSyncCreateLink {
+		return false, nil
+	}
+	if f != nil {
+		f.Close()
+	}
 	req := protocol.SyncTwoNamesRequest{First: rec.Name, Second: rec.Extra[0], Timestamp: int32(rec.Timestamp), Group: w.s.cfg.GroupName}
 	st, err := pc.request(cmd, 0, req.Encode(), nil, 0, 0)
 	if err != nil {
 		return false, err
 	}
-	switch st {
-	case 0, protocol.EEXIST:
+	switch {
+	case f == nil && (st == 0 || st == protocol.EEXIST || st == protocol.ENOENT):
 		return true, nil
-	case protocol.ENOENT:
+	case st == 0 || st == protocol.EEXIST:
+		if cmd == protocol.CmdSyncRenameFile {
+			return w.checkRenamed(pc, rec, size, lastExist)
+		}
+		return true, nil
+	case st == protocol.ENOENT:
 		return w.copyFile(pc, rec, rec.Name, protocol.CmdSyncCreateFile, lastExist)
 	}
 	return true, protocol.StatusErr(st)
+}
+
+// checkRenamed compares the size of the peer's renamed file with ours and
+// sends ours whole when they differ. Our own receivers check the content
+// before renaming; an upstream storage renames whatever it holds.
+func (w *syncWorker) checkRenamed(pc *peerConn, rec *binlogRecord, size int64, lastExist *bool) (bool, error) {
+	peerSize, err := w.peerFileSize(pc, rec.Name)
+	if err != nil {
+		return true, err
+	}
+	if peerSize == size {
+		return true, nil
+	}
+	w.log.Warn("peer's renamed file differs in size, sending it whole", "name", rec.Name, "peer_size", peerSize, "size", size)
+	cmd := protocol.CmdSyncUpdateFile
+	if peerSize < 0 {
+		cmd = protocol.CmdSyncCreateFile
+	}
+	return w.copyFile(pc, rec, rec.Name, cmd, lastExist)
 }
 
 // inSyncWindow reports whether now (local time) is within

@@ -331,12 +331,17 @@ func (s *Server) idForTracker() string {
 
 // beatLoop beats every heart_beat_interval (with the stat block when the
 // counters changed), asks for the changelog after each beat and reports
-// disk usage every stat_report_interval, the first ones right away.
+// disk usage every stat_report_interval, the first ones right away, and
+// at once when the free space of a store path moved enough (space.go):
+// the tracker must stop choosing a storage that cannot take more files
+// without waiting up to a minute.
 func (s *Server) beatLoop(c net.Conn, addr string) error {
 	beat := time.NewTicker(s.cfg.HeartBeatInterval)
 	defer beat.Stop()
 	disk := time.NewTicker(s.cfg.StatReportInterval)
 	defer disk.Stop()
+	spaceMoved, unwatch := s.store.watchSpace()
+	defer unwatch()
 	var lastSent *protocol.StatBlock
 	doBeat := func() error {
 		cur := s.stats.snapshot()
@@ -361,15 +366,7 @@ func (s *Server) beatLoop(c net.Conn, addr string) error {
 		return nil
 	}
 	doDisk := func() error {
-		usage := make([]protocol.PathUsage, len(s.store.paths))
-		for i := range usage {
-			t, f, err := s.store.pathUsage(i)
-			if err != nil {
-				s.log.Warn("statfs failed", "store_path", s.store.paths[i], "err", err)
-			}
-			usage[i] = protocol.PathUsage{TotalMB: t, FreeMB: f}
-		}
-		b, err := s.call(c, protocol.CmdStorageReportDiskUsage, protocol.EncodeDiskUsage(usage))
+		b, err := s.call(c, protocol.CmdStorageReportDiskUsage, protocol.EncodeDiskUsage(s.store.usage()))
 		if err != nil {
 			return fmt.Errorf("REPORT_DISK_USAGE: %w", err)
 		}
@@ -406,6 +403,8 @@ func (s *Server) beatLoop(c net.Conn, addr string) error {
 				err = doSyncReport()
 			}
 		case <-disk.C:
+			err = doDisk()
+		case <-spaceMoved:
 			err = doDisk()
 		}
 		if err != nil {

@@ -97,13 +97,45 @@ func (s *Server) checkStoreGroup(name string) (*group, error) {
 	return g, nil
 }
 
-// pickStorage chooses the upload storage of g by store_server; nil if g
-// has no writable storage. Only single-storage answers advance the round
-// robin (upstream's ALL queries leave it alone).
+// nearFullHeadroomMB is the room above reserved_storage_space (MB, on the
+// group's fullest storage) below which a group takes its uploads through
+// one storage only. Each storage admits an upload against its own free
+// space minus the writes in progress there, but every member must also
+// hold the files its peers are admitting at the same moment, which no
+// storage can see: two storages each admitting the last room of the group
+// overfill each other's disk through replication. With one writer, its
+// own accounting covers every file in flight in the group.
+const nearFullHeadroomMB = 4 << 10
+
+// nearFullWriter returns the storage that takes all of g's uploads while g
+// is nearly full: the writable one with the least free space (every other
+// member has at least its room), the first in id order on a tie; nil when
+// g has room enough to spread its uploads.
+func (s *Server) nearFullWriter(g *group, w []*storage) *storage {
+	total, free := g.space()
+	if total <= 0 || free-s.reservedMB(total) >= nearFullHeadroomMB {
+		return nil
+	}
+	best := w[0]
+	for _, st := range w[1:] {
+		if st.freeMB < best.freeMB {
+			best = st
+		}
+	}
+	return best
+}
+
+// pickStorage chooses the upload storage of g by store_server (one storage
+// while g is nearly full, see nearFullHeadroomMB); nil if g has no
+// writable storage. Only single-storage answers advance the round robin
+// (upstream's ALL queries leave it alone).
 func (s *Server) pickStorage(g *group, advance bool) *storage {
 	w := g.writableList()
 	if len(w) == 0 {
 		return nil
+	}
+	if st := s.nearFullWriter(g, w); st != nil {
+		return st
 	}
 	switch s.cfg.StoreServer {
 	case 1:
@@ -184,7 +216,11 @@ func (s *Server) queryStore(cmd byte, body []byte) ([]byte, error) {
 		return r.Encode(s.ipSize), nil
 	}
 	r := &protocol.StoreAllReply{Group: g.name, StorePathIndex: byte(idx)}
-	for _, w := range g.writableList() {
+	writers := g.writableList()
+	if s.nearFullWriter(g, writers) != nil {
+		writers = []*storage{st}
+	}
+	for _, w := range writers {
 		r.Servers = append(r.Servers, protocol.StorageAddr{IP: w.ip, Port: w.port})
 	}
 	return r.Encode(s.ipSize), nil

@@ -109,21 +109,16 @@ func (g *group) writableList() []*storage {
 	return out
 }
 
-// space returns the group's usage as upstream reports it: the numbers of the
-// writable storage with the least free space (the group can only take what
-// its fullest member can). Without writable storages, of any active one.
+// space returns the group's usage: the numbers of the ACTIVE storage with
+// the least free space. Every member receives every file, read-only ones
+// included, so the group can only take what its fullest member can (as
+// upstream's group free_mb, which also counts every reporting member).
 func (g *group) space() (totalMB, freeMB int64) {
 	first := true
-	pick := func(list []*storage) {
-		for _, st := range list {
-			if first || st.freeMB < freeMB {
-				totalMB, freeMB, first = st.totalMB, st.freeMB, false
-			}
+	for _, st := range g.sorted {
+		if st.active() && (first || st.freeMB < freeMB) {
+			totalMB, freeMB, first = st.totalMB, st.freeMB, false
 		}
-	}
-	pick(g.writableList())
-	if first {
-		pick(g.readableList())
 	}
 	return totalMB, freeMB
 }

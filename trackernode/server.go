@@ -16,6 +16,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/tcpopt"
 )
 
 // Version is the version string the tracker reports (cluster stat).
@@ -338,6 +339,11 @@ func (s *Server) serveConn(c net.Conn) {
 			return
 		}
 		c.SetDeadline(time.Now().Add(timeout))
+		if h.Length > 0 {
+			// Clients that write the body after the header with Nagle on
+			// wait for our ACK of the header (internal/tcpopt).
+			tcpopt.QuickAck(c)
+		}
 		body, err := protocol.ReadBody(cs.r, h, s.maxBody)
 		if err != nil {
 			// The unread body is still on the wire: answer and drop.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
@@ -134,10 +135,28 @@ func (c *conn) send(cmd, status byte, fixed []byte, content io.Reader, n int64) 
 			return fmt.Errorf("content ended %d bytes before its announced size: %w", n, io.ErrUnexpectedEOF)
 		}
 		if err != nil {
-			return c.ioErr(err)
+			return c.refusal(c.ioErr(err))
 		}
 	}
 	return nil
+}
+
+// refusal returns the status a server sent before it closed the
+// connection on a request whose content it did not want (a storage that
+// refuses an upload for space answers ENOSPC at once, and one that does not
+// read the rest resets the connection): the reply is still in the socket
+// after the reset. Without one, writeErr is the error.
+func (c *conn) refusal(writeErr error) error {
+	if !errors.Is(writeErr, syscall.EPIPE) && !errors.Is(writeErr, syscall.ECONNRESET) {
+		return writeErr
+	}
+	_, err := c.recvHeader()
+	// The connection is gone whatever the reply said.
+	c.clean = false
+	if isStatus(err) {
+		return fmt.Errorf("the server answered before the whole request was sent: %w", err)
+	}
+	return writeErr
 }
 
 // sendBufSize is the buffer of copyBuffered (bytes).

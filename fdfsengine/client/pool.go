@@ -17,6 +17,7 @@ type pool struct {
 	maxIdle         int           // per address; 0 disables pooling
 	idleTimeout     time.Duration
 	activeTestAfter time.Duration
+	nagle           bool // Config.Nagle
 
 	mu        sync.Mutex
 	idle      map[string][]*conn
@@ -31,6 +32,7 @@ func newPool(cfg *Config) *pool {
 		maxIdle:         max(cfg.MaxIdlePerHost, 0),
 		idleTimeout:     cfg.IdleTimeout,
 		activeTestAfter: cfg.ActiveTestAfter,
+		nagle:           cfg.Nagle,
 		idle:            make(map[string][]*conn),
 	}
 }
@@ -56,6 +58,9 @@ func (p *pool) get(ctx context.Context, addr string, fresh bool) (*conn, func() 
 	nc, err := p.dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to %s: %w", addr, err)
+	}
+	if tc, ok := nc.(*net.TCPConn); ok && p.nagle {
+		tc.SetNoDelay(false)
 	}
 	c := &conn{nc: nc, addr: addr, timeout: p.timeout, clean: true}
 	return c, c.bind(ctx), nil

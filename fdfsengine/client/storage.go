@@ -107,7 +107,7 @@ func (cl *Client) upload(ctx context.Context, op string, cmd byte, r io.Reader, 
 		return err
 	})
 	if err != nil {
-		return "", opErr(op, "", srv.Addr(), err)
+		return "", opErr(op, "", srv.Addr(), noRoom(size, err))
 	}
 	fileID := fileid.Join(resp.Group, resp.Name)
 	if len(opt.Meta) > 0 {
@@ -149,9 +149,17 @@ func (cl *Client) UploadSlave(ctx context.Context, r io.Reader, size int64, mast
 		return err
 	})
 	if err != nil {
-		return "", opErr(op, masterID, srv.Addr(), err)
+		return "", opErr(op, masterID, srv.Addr(), noRoom(size, err))
 	}
 	return fileid.Join(resp.Group, resp.Name), nil
+}
+
+// noRoom says what ENOSPC from a storage means for a write of size bytes.
+func noRoom(size int64, err error) error {
+	if errors.Is(err, protocol.ErrNoSpace) {
+		return fmt.Errorf("the storage has no room for %d more bytes above reserved_storage_space: %w", size, err)
+	}
+	return err
 }
 
 // Download streams the file's bytes [offset, offset+length) to w (length 0
@@ -302,13 +310,13 @@ func (cl *Client) Append(ctx context.Context, fileID string, r io.Reader, size i
 		return err
 	}
 	req := &protocol.AppendRequest{Name: name, Length: size}
-	return opErr(op, fileID, srv.Addr(), cl.withConn(ctx, srv.Addr(), func(c *conn) error {
+	return opErr(op, fileID, srv.Addr(), noRoom(size, cl.withConn(ctx, srv.Addr(), func(c *conn) error {
 		if err := c.send(protocol.CmdAppendFile, 0, req.Encode(), r, size); err != nil {
 			return err
 		}
 		_, err := c.recv(0)
 		return err
-	}))
+	})))
 }
 
 // Modify overwrites size bytes of an appender file at offset with bytes

@@ -44,7 +44,7 @@ func (cl *Client) QueryStore(ctx context.Context, group string) (*Server, error)
 		return err
 	})
 	if err != nil {
-		return nil, opErr("query store", "", addr, err)
+		return nil, opErr("query store", "", addr, storeRefusal(group, err))
 	}
 	return &Server{Group: r.Group, IP: r.IP, Port: r.Port, StorePathIndex: r.StorePathIndex}, nil
 }
@@ -65,13 +65,33 @@ func (cl *Client) QueryStoreAll(ctx context.Context, group string) ([]Server, er
 		return err
 	})
 	if err != nil {
-		return nil, opErr("query store all", "", addr, err)
+		return nil, opErr("query store all", "", addr, storeRefusal(group, err))
 	}
 	out := make([]Server, len(r.Servers))
 	for i, s := range r.Servers {
 		out[i] = Server{Group: r.Group, IP: s.IP, Port: s.Port, StorePathIndex: r.StorePathIndex}
 	}
 	return out, nil
+}
+
+// storeRefusal says what a tracker's refusal of a store query means. Like
+// upstream, a tracker answers ENOENT when no storage can take uploads (an
+// unknown group, or no storage ACTIVE yet, as right after a tracker
+// restart until the storages join again), which would otherwise read like
+// "file not found", and ENOSPC when every candidate is below
+// reserved_storage_space.
+func storeRefusal(group string, err error) error {
+	where := "in any group"
+	if group != "" {
+		where = "in group " + group
+	}
+	switch {
+	case errors.Is(err, protocol.ErrNotFound):
+		return fmt.Errorf("no storage available for uploads %s (unknown group, or no storage ACTIVE yet: storages join a restarted tracker within a heartbeat): %w", where, err)
+	case errors.Is(err, protocol.ErrNoSpace):
+		return fmt.Errorf("no storage %s has free space above reserved_storage_space: %w", where, err)
+	}
+	return err
 }
 
 func storeQuery(group string, without, with byte) (byte, []byte, error) {

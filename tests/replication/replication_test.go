@@ -393,7 +393,7 @@ func TestFetchOnePathBinlog(t *testing.T) {
 		byPath[n.StorePathIndex][name] = true
 	}
 	for idx := range 2 {
-		got := fetchOnePath(t, c.Storages[0].Addr(), "group1", byte(idx))
+		got := fetchOnePath(t, c.Storages[0], "group1", byte(idx))
 		names := map[string]bool{}
 		for _, line := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
 			if line == "" {
@@ -437,12 +437,7 @@ func TestFetchOnePathBinlog(t *testing.T) {
 				e.Byte(idx)
 				body = e.B
 			}
-			conn, err := net.DialTimeout("tcp", c.Storages[0].Addr(), opTimeout)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			conn.SetDeadline(time.Now().Add(opTimeout))
+			conn := dialFromMember(t, c.Storages[0])
 			if err := protocol.WritePacket(conn, protocol.CmdFetchOnePathBinlog, 0, body); err != nil {
 				t.Fatal(err)
 			}
@@ -457,15 +452,26 @@ func TestFetchOnePathBinlog(t *testing.T) {
 	}
 }
 
-// fetchOnePath sends FETCH_ONE_PATH_BINLOG and returns the streamed text.
-func fetchOnePath(t *testing.T, addr, group string, idx byte) string {
+// dialFromMember connects to storage s from its own address, which is a
+// member of its group: only members may send the storage-to-storage
+// commands.
+func dialFromMember(t *testing.T, s *cluster.Storage) net.Conn {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, opTimeout)
+	d := net.Dialer{Timeout: opTimeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(s.IP)}}
+	conn, err := d.Dial("tcp", s.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(opTimeout))
+	return conn
+}
+
+// fetchOnePath sends FETCH_ONE_PATH_BINLOG from a member's address and
+// returns the streamed text.
+func fetchOnePath(t *testing.T, s *cluster.Storage, group string, idx byte) string {
+	t.Helper()
+	conn := dialFromMember(t, s)
 	e := protocol.NewEncoder(protocol.GroupNameLen + 1)
 	e.Fixed(group, protocol.GroupNameLen)
 	e.Byte(idx)

@@ -1,0 +1,296 @@
+package storagenode
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sync"
+	"syscall"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// Space accounting of the store paths. A write that adds bytes to a store
+// path reserves them before its body is read (an upload or a replica its
+// size, an append its length, a modify what grows the file) and gives back
+// what it has not written when it ends. The free space checked against
+// reserved_storage_space, and reported to the trackers, is statfs's minus
+// those pending bytes: concurrent writes cannot together overrun the
+// reserve, and the trackers learn about space promised to writes in
+// progress.
+
+// When a change of a store path's free space is worth a disk usage report
+// before stat_report_interval: crossing the reserve, or a move since the
+// last report of 1/sizeStepDivisor of the path's size or, closer to the
+// reserve, 1/headroomStepDivisor of what was left above it (at least
+// minReportStep bytes). The trackers' view is finest where it decides.
+const (
+	sizeStepDivisor     = 100
+	headroomStepDivisor = 8
+	minReportStep       = 1 << 20
+)
+
+// spaceBook is the store's space accounting; all fields are guarded by mu.
+type spaceBook struct {
+	mu       sync.Mutex
+	pending  []int64 // per store path: bytes reserved and not written yet
+	reported []int64 // per store path: free bytes minus pending (at least 0) at the last report, -1 before it
+	watchers map[chan struct{}]struct{}
+}
+
+func newSpaceBook(paths int) *spaceBook {
+	b := &spaceBook{pending: make([]int64, paths), reported: make([]int64, paths), watchers: map[chan struct{}]struct{}{}}
+	for i := range b.reported {
+		b.reported[i] = -1
+	}
+	return b
+}
+
+// reservation is the space one write holds on one store path. It is used
+// by the goroutine serving that write only.
+type reservation struct {
+	st   *store
+	path int           // store path index
+	r    conf.Reserved // reserve in force when it was taken
+	skip int64         // leading bytes of the write that overwrite existing content
+	left int64         // reserved bytes not written yet
+	done bool          // released
+}
+
+// pathBytes returns store path i's size and free space in bytes (free as
+// statfs f_bavail: what unprivileged writers may use).
+func (st *store) pathBytes(i int) (total, free int64, err error) {
+	var sfs syscall.Statfs_t
+	if err := syscall.Statfs(st.paths[i], &sfs); err != nil {
+		return 0, 0, err
+	}
+	bs := int64(sfs.Bsize)
+	return int64(sfs.Blocks) * bs, int64(sfs.Bavail) * bs, nil
+}
+
+// pathUsage returns the size of store path i and its free space minus the
+// pending writes, in MB.
+func (st *store) pathUsage(i int) (totalMB, freeMB int64, err error) {
+	st.space.mu.Lock()
+	defer st.space.mu.Unlock()
+	total, avail, err := st.availLocked(i)
+	return total >> 20, max(avail, 0) >> 20, err
+}
+
+// availLocked returns store path i's size and free bytes minus the pending
+// writes; the caller holds space.mu.
+func (st *store) availLocked(i int) (total, avail int64, err error) {
+	total, free, err := st.pathBytes(i)
+	if err != nil {
+		return 0, 0, fmt.Errorf("statfs %s: %w", st.paths[i], err)
+	}
+	return total, free - st.space.pending[i], nil
+}
+
+// reserveBytes is what reserved_storage_space keeps free on a store path
+// of total bytes: the ratio of the path, or the absolute value shared
+// evenly by the store paths (upstream's g_avg_storage_reserved_mb).
+func (st *store) reserveBytes(total int64, r conf.Reserved) int64 {
+	if r.IsPercent {
+		return int64(float64(total) * r.Percent / 100)
+	}
+	return r.Bytes / int64(len(st.paths))
+}
+
+// aboveReserve reports whether avail free bytes of a store path of total
+// bytes stay above reserved_storage_space.
+func (st *store) aboveReserve(total, avail int64, r conf.Reserved) bool {
+	if total <= 0 || avail < 0 {
+		return false
+	}
+	if r.IsPercent {
+		return r.Percent <= 0 || float64(avail)/float64(total)*100 > r.Percent
+	}
+	return r.Bytes <= 0 || avail > st.reserveBytes(total, r)
+}
+
+// admit reserves grow bytes on store path i for a write whose first skip
+// bytes land on existing content, if the path stays above the reserve with
+// every pending write; otherwise the error wraps protocol.ErrNoSpace.
+func (st *store) admit(i int, r conf.Reserved, grow, skip int64) (*reservation, error) {
+	b := st.space
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	total, avail, err := st.availLocked(i)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, protocol.ErrNoSpace)
+	}
+	if !st.aboveReserve(total, avail-grow, r) {
+		return nil, fmt.Errorf("store path %d: %d MB free, %d MB of it promised to writes in progress; %d more bytes would go below reserved_storage_space %s: %w",
+			i, (avail+b.pending[i])>>20, b.pending[i]>>20, grow, r.String(), protocol.ErrNoSpace)
+	}
+	b.pending[i] += grow
+	st.noteLocked(i, total, avail-grow, r)
+	return &reservation{st: st, path: i, r: r, skip: skip, left: grow}, nil
+}
+
+// noteLocked wakes the tracker sessions for a prompt disk usage report
+// when store path i's free space minus pending writes, now avail bytes,
+// moved by a report step or crossed the reserve since the last report.
+// The caller holds space.mu.
+func (st *store) noteLocked(i int, total, avail int64, r conf.Reserved) {
+	b := st.space
+	last := b.reported[i]
+	if last < 0 {
+		return // the session reports at once when it starts
+	}
+	step := max(min(total/sizeStepDivisor, (last-st.reserveBytes(total, r))/headroomStepDivisor), minReportStep)
+	if abs(avail-last) < step && st.aboveReserve(total, last, r) == st.aboveReserve(total, avail, r) {
+		return
+	}
+	for ch := range b.watchers {
+		select {
+		case ch <- struct{}{}:
+		default: // a report is already due
+		}
+	}
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// usage returns what the trackers are told in REPORT_DISK_USAGE: each store
+// path's size and free space minus pending writes, in MB. It records the
+// values as the last report.
+func (st *store) usage() []protocol.PathUsage {
+	b := st.space
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]protocol.PathUsage, len(st.paths))
+	for i := range out {
+		total, avail, err := st.availLocked(i)
+		if err != nil {
+			st.log.Warn("cannot read the free space of a store path", "store_path", st.paths[i], "err", err)
+			continue
+		}
+		b.reported[i] = max(avail, 0)
+		out[i] = protocol.PathUsage{TotalMB: total >> 20, FreeMB: b.reported[i] >> 20}
+	}
+	return out
+}
+
+// watchSpace returns a channel that receives when a prompt disk usage
+// report is due, and the function that stops the notifications.
+func (st *store) watchSpace() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	b := st.space
+	b.mu.Lock()
+	b.watchers[ch] = struct{}{}
+	b.mu.Unlock()
+	return ch, func() {
+		b.mu.Lock()
+		delete(b.watchers, ch)
+		b.mu.Unlock()
+	}
+}
+
+// wrote records that the write put n more bytes on disk: once past the
+// overwritten part, they are no longer pending (statfs counts them now).
+func (h *reservation) wrote(n int64) {
+	over := min(n, h.skip)
+	h.skip -= over
+	d := min(n-over, h.left)
+	if d <= 0 || h.done {
+		return
+	}
+	h.left -= d
+	b := h.st.space
+	b.mu.Lock()
+	b.pending[h.path] -= d
+	b.mu.Unlock()
+}
+
+// release gives back what the write did not use. It may be called more
+// than once.
+func (h *reservation) release() {
+	if h.done || h.left == 0 {
+		// All written: the free space minus pending writes did not move.
+		h.done = true
+		return
+	}
+	h.done = true
+	b := h.st.space
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pending[h.path] -= h.left
+	if total, avail, err := h.st.availLocked(h.path); err == nil {
+		h.st.noteLocked(h.path, total, avail, h.r)
+	}
+	h.left = 0
+}
+
+// reserveSpace reserves n bytes on store path pathIdx for a new file (an
+// upload, a slave or a replica from a peer) before its content is read.
+// The error wraps protocol.ErrNoSpace when the path would go below
+// reserved_storage_space with the writes already in progress. Pass the
+// reservation to receive, and release it when the write is over.
+func (s *Server) reserveSpace(pathIdx int, n int64) (*reservation, error) {
+	return s.store.admit(pathIdx, s.params.Load().Reserved, n, 0)
+}
+
+// reserveWrite reserves what writing length bytes at offset adds to a file
+// of size bytes (offset <= size) on store path pathIdx: an append or a
+// modify. Pass the reservation to writeAt.
+func (s *Server) reserveWrite(pathIdx int, size, offset, length int64) (*reservation, error) {
+	grow := max(offset+length-size, 0)
+	if grow == 0 {
+		// Only existing bytes change: no room needed, even on a full disk.
+		return &reservation{st: s.store, path: pathIdx, skip: length}, nil
+	}
+	return s.store.admit(pathIdx, s.params.Load().Reserved, grow, length-grow)
+}
+
+// choosePath reserves need bytes on the store path of a new upload: the
+// requested one when it is writable and has room, else one chosen by the
+// tracker's store_path rule (0 round robin, 2 most free space). The error
+// wraps protocol.ErrNoSpace when no path can take the file.
+func (st *store) choosePath(requested int, p *trackerParams, need int64) (*reservation, error) {
+	if requested >= 0 && !st.readonly[requested] {
+		if h, err := st.admit(requested, p.Reserved, need, 0); err == nil {
+			return h, nil
+		}
+	}
+	for _, i := range st.pathOrder(p.StorePathMode) {
+		if h, err := st.admit(i, p.Reserved, need, 0); err == nil {
+			return h, nil
+		}
+	}
+	return nil, fmt.Errorf("no store path has room for %d bytes above reserved_storage_space %s: %w", need, p.Reserved.String(), protocol.ErrNoSpace)
+}
+
+// pathOrder lists the writable store paths in the order an upload tries
+// them: most free space first (store_path 2), else round robin.
+func (st *store) pathOrder(mode int) []int {
+	n := len(st.paths)
+	start := 0
+	if mode != 2 {
+		st.mu.Lock()
+		start = st.rr
+		st.rr = (st.rr + 1) % n
+		st.mu.Unlock()
+	}
+	order := make([]int, 0, n)
+	for k := range n {
+		if i := (start + k) % n; !st.readonly[i] {
+			order = append(order, i)
+		}
+	}
+	if mode == 2 {
+		free := make(map[int]int64, len(order))
+		for _, i := range order {
+			_, free[i], _ = st.pathUsage(i)
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(free[b], free[a]) })
+	}
+	return order
+}

@@ -1,0 +1,126 @@
+package storagenode
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// TestSyncDefersStuckRecord: a record the peer cannot take (the data
+// directory it goes to is broken there) is set aside, and the records
+// after it, a delete in particular, still reach the peer; once the peer
+// can take it, the deferred record (kept across a restart of the source)
+// is applied and the backlog is empty.
+func TestSyncDefersStuckRecord(t *testing.T) {
+	c := newSyncCluster(t, "127.0.0.2", 2)
+	for i := range c.cfgs {
+		base := c.cfgs[i].BasePath
+		c.cfgs[i].StorePaths = []string{filepath.Join(base, "path0"), filepath.Join(base, "path1")}
+		c.cfgs[i].StorePathCount = 2
+	}
+	var logs syncBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server logs:\n%s", logs.String())
+		}
+	})
+	startLogged(t, c, 0, &logs)
+	startLogged(t, c, 1, &logs)
+	src, peer := c.nodes[0], c.nodes[1]
+	c.waitActive(0, 1)
+	rc := dial(t, src)
+	doomed := rc.upload(protocol.CmdUploadFile, 0, "txt", []byte("deleted later"))
+	peerPath := func(name string) string {
+		_, p, err := peer.store.resolve(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	eventually(t, "the first file to reach the peer", func() bool {
+		_, err := os.Stat(peerPath(doomed))
+		return err == nil
+	})
+
+	// The peer's path1 data directory 00/00 turns into a plain file: every
+	// write there fails (even for root) until it is put back.
+	dir := filepath.Join(c.cfgs[1].StorePaths[1], "data", "00", "00")
+	if err := os.Rename(dir, dir+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stuck := rc.upload(protocol.CmdUploadFile, 1, "txt", []byte("waits for the peer"))
+	// The delete's record is a second younger than the stuck file, so the
+	// timestamps the peer reports can pass the file.
+	time.Sleep(1100 * time.Millisecond)
+	if st, _ := rc.fileCmd(protocol.CmdDeleteFile, doomed); st != 0 {
+		t.Fatalf("delete: status %d", st)
+	}
+	eventually(t, "the delete behind the stuck record to reach the peer", func() bool {
+		_, err := os.Stat(peerPath(doomed))
+		return errors.Is(err, fs.ErrNotExist)
+	})
+	if b := src.SyncBacklog(); len(b) != 1 || b[0].Deferred != 1 {
+		t.Fatalf("backlog %+v, want one deferred record", b)
+	}
+	// The trackers must not send reads of the stuck file to the peer: the
+	// timestamp it reports for the source stays below the file's.
+	fileTS := mustParse(t, stuck).Timestamp
+	if got := reportedFrom(t, peer, c.cfgs[0].BindAddr); got >= fileTS {
+		t.Fatalf("peer reports %d for the source, not below the refused file's %d", got, fileTS)
+	}
+	if _, err := os.Stat(filepath.Join(c.cfgs[0].BasePath, "data", "sync", fmt.Sprintf("%s_%d.deferred", c.cfgs[1].BindAddr, c.port))); err != nil {
+		t.Fatalf("deferred file: %v", err)
+	}
+	// The set-aside record survives a restart of the source.
+	c.stop(0)
+	startLogged(t, c, 0, &logs)
+	src = c.nodes[0]
+	eventually(t, "the restarted source to load its deferred record", func() bool {
+		b := src.SyncBacklog()
+		return len(b) == 1 && b[0].Deferred == 1
+	})
+
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(dir+".away", dir); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the deferred record to be applied", func() bool {
+		b, err := os.ReadFile(peerPath(stuck))
+		return err == nil && string(b) == "waits for the peer"
+	})
+	eventually(t, "the backlog to empty", func() bool {
+		b := src.SyncBacklog()
+		return len(b) == 1 && b[0].Deferred == 0
+	})
+	if got := reportedFrom(t, peer, c.cfgs[0].BindAddr); got <= fileTS {
+		t.Fatalf("peer reports %d for the source once it holds the file, want past %d", got, fileTS)
+	}
+}
+
+// reportedFrom is the sync timestamp s would report to the trackers for
+// source src (0 if none).
+func reportedFrom(t *testing.T, s *Server, src string) int64 {
+	t.Helper()
+	b, _ := s.repl.syncReport(-1)
+	ts, err := protocol.DecodeSyncReport(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range ts {
+		if x.SrcID == src {
+			return int64(x.Timestamp)
+		}
+	}
+	return 0
+}
