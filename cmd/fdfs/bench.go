@@ -67,6 +67,8 @@ throughput without holding the file in memory.`,
 	cmd.Flags().BoolVar(&o.keep, "keep", false, "keep the files created")
 	cmd.Flags().DurationVar(&o.settle, "settle", 0, "pause after preparing the files to download, before the clock starts (lets their replication finish)")
 	addCPUFlag(cmd, &o)
+	profile := cmd.Flags().String("client-profile", "go",
+		"go: this client's own connections; c: write like the C client library and fastdfs-client-java (Nagle's algorithm on, the file content in a write after the header)")
 	cmd.Flags().DurationVar(&o.readRouteTTL, "read-route-ttl", 0,
 		"cache which storages serve reads of a file for this long, as the gateway does (0: ask the tracker for every download, as upstream clients do)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -89,6 +91,13 @@ throughput without holding the file in memory.`,
 		// use_connection_pool = false.
 		cfg.MaxIdlePerHost = o.concurrency
 		cfg.ReadRouteTTL = o.readRouteTTL
+		switch *profile {
+		case "go":
+		case "c":
+			cfg.Nagle = true
+		default:
+			return fmt.Errorf("--client-profile %q: want go or c", *profile)
+		}
 		cl, err := client.New(cfg)
 		if err != nil {
 			return err
