@@ -38,6 +38,7 @@ func init() {
 				return nil, errors.New("the config file is disabled (disabled = true)")
 			}
 			log := newLogger(os.Stderr, cfg.LogLevel).With("node", "tracker")
+			logConfWarnings(log, cfg.Raw)
 			srv, err := trackernode.New(cfg, log)
 			return srv, err
 		}))
@@ -52,9 +53,21 @@ func init() {
 				return nil, errors.New("the config file is disabled (disabled = true)")
 			}
 			log := newLogger(os.Stderr, cfg.LogLevel).With("node", "storage")
+			logConfWarnings(log, cfg.Raw)
 			srv, err := storagenode.New(cfg, log)
 			return srv, err
 		}))
+}
+
+// logConfWarnings logs what upstream would have logged as warnings while
+// loading the conf file (values it corrects or ignores), one line each.
+func logConfWarnings(log *slog.Logger, f *conf.File) {
+	if f == nil {
+		return
+	}
+	for _, w := range f.Warnings {
+		log.Warn("conf: " + w)
+	}
 }
 
 // daemonCmd builds `fdfs tracker` / `fdfs storage`. The conf path comes from

@@ -1,26 +1,52 @@
 package conf
 
+import "strings"
+
+// clientFromFile follows fdfs_client_do_init_ex (client/client_func.c).
 func clientFromFile(f *File) (*Client, error) {
 	r := &reader{f: f}
 	c := &Client{Raw: f}
-	c.ConnectTimeout = r.posSeconds("connect_timeout", defaultTimeout)
-	c.NetworkTimeout = r.posSeconds("network_timeout", defaultTimeout)
-	// base_path only locates client log files, so it is optional here.
-	c.BasePath = r.str("base_path", "")
-	c.TrackerServers = r.trackerServers()
-	if r.err == nil && len(c.TrackerServers) == 0 {
-		r.fail("tracker_server", "missing (at least one is required)")
+	// base_path only locates client log files; upstream uses /tmp when it
+	// is absent.
+	c.BasePath = "/tmp"
+	if b := r.at("base_path"); b.present() {
+		c.BasePath = b.value()
+		if c.BasePath != "/" {
+			c.BasePath = strings.TrimRight(c.BasePath, "/")
+		}
 	}
-	c.LogLevel = r.str("log_level", "info")
-	c.ConnectFirstBy = r.oneOf("connect_first_by", "tracker", "tracker", "last-connected")
-	c.UseConnectionPool = r.boolean("use_connection_pool", false)
-	c.ConnectionPoolMaxIdleTime = r.posSeconds("connection_pool_max_idle_time", 3600)
-	c.LoadFDFSParametersFromTracker = r.boolean("load_fdfs_parameters_from_tracker", false)
-	c.UseStorageID = r.boolean("use_storage_id", false)
-	c.StorageIDsFilename = relPath(confDir(f), r.str("storage_ids_filename", "storage_ids.conf"))
-	c.HTTPTrackerServerPort = r.port("http.tracker_server_port", 80)
-	c.HTTPAntiStealCheckToken = r.boolean("http.anti_steal.check_token", false)
-	c.HTTPAntiStealSecretKey = r.str("http.anti_steal.secret_key", "")
+	c.ConnectTimeout = r.at("connect_timeout").posSeconds(defaultConnectTimeout)
+	c.NetworkTimeout = r.at("network_timeout").posSeconds(defaultNetworkTimeout)
+	c.TrackerServers = r.trackerServers(false)
+	c.HTTPAntiStealCheckToken = r.at("http.anti_steal.check_token").boolean(false)
+	if c.HTTPAntiStealCheckToken {
+		key := r.at("http.anti_steal.secret_key")
+		if key.value() == "" {
+			key.fail("a secret", "missing or empty (required when http.anti_steal.check_token is true)")
+		}
+		c.HTTPAntiStealSecretKey = key.value()
+	}
+	c.UseConnectionPool, c.ConnectionPoolMaxIdleTime = r.connectionPool()
+	c.LoadFDFSParametersFromTracker = r.at("load_fdfs_parameters_from_tracker").boolean(false)
+	c.StorageIDsFilename = relPath(confDir(f), r.at("storage_ids_filename").str("storage_ids.conf"))
+	if !c.LoadFDFSParametersFromTracker {
+		c.UseStorageID = r.at("use_storage_id").boolean(false)
+		if c.UseStorageID {
+			c.StorageIDsFilename = r.storageIDsFilename()
+		}
+	}
+	// Upstream: a value starting with "last" (case-insensitive) means
+	// last-connected, anything else tracker.
+	c.ConnectFirstBy = "tracker"
+	if by := r.at("connect_first_by"); by.present() {
+		switch v := by.value(); {
+		case len(v) >= 4 && strings.EqualFold(v[:4], "last"):
+			c.ConnectFirstBy = "last-connected"
+		case !strings.EqualFold(v, "tracker"):
+			by.warn("%q: tracker is used (accepted: tracker, last-connected)", v)
+		}
+	}
+	c.LogLevel = r.at("log_level").logLevel()
 	if r.err != nil {
 		return nil, r.err
 	}

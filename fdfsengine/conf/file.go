@@ -16,24 +16,47 @@ const (
 	maxIncludeDepth = 8
 	maxIncludes     = 64
 	maxConfSize     = 4 << 20 // bytes per file
+	// maxItemNameLen and maxItemValueLen are libfastcommon's
+	// FAST_INI_ITEM_NAME_LEN and FAST_INI_ITEM_VALUE_LEN: longer names and
+	// values are truncated (with a warning), as upstream does.
+	maxItemNameLen  = 63
+	maxItemValueLen = 255
 )
 
 // Entry is one "key = value" line.
 type Entry struct {
+	Section    string // "" for the global part, else the "[section]" it is in
 	Key, Value string
 	Source     string // file the line came from ("" for ParseFile's own data)
 	Line       int    // 1-based line number in Source
 }
 
 // File is a parsed configuration: every key/value line in order, includes
-// expanded in place. Keys inside a "[section]" are stored as "section.key".
+// and directives expanded in place.
+//
+// The syntax is libfastcommon's ini_file_reader: "#" comments; "key = value"
+// (a key may repeat; the last value wins for single-valued keys);
+// "[section]" starts a section and "[]" goes back to the global part;
+// "#include file" (case-insensitive, relative names against the directory
+// of the top-level file, "file://" prefix allowed) reads another file, which
+// starts in the global part and leaves the includer in the global part too;
+// and the directives "#@set", "#@if ... #@else ... #@endif",
+// "#@for ... #@endfor" and "#@function LOCAL_IP_GET|REPLACE_VARS".
 type File struct {
 	// Path is the file LoadFile read ("" when parsed from bytes).
 	Path    string
 	Entries []Entry
-	index   map[string][]int
-	dir     string // base for relative paths (ParseFile's dir)
+	// Warnings are the things upstream logs as warnings while loading and
+	// then works around (a corrected value, an ignored directive); the
+	// daemons log them at start.
+	Warnings []string
+	index    map[string][]int // section + "\x00" + key
+	sections []string         // in order of first appearance
+	dir      string           // base for relative paths
+	vars     map[string]string
 }
+
+func indexKey(section, key string) string { return section + "\x00" + key }
 
 // LoadFile reads and parses the configuration at path; includes are
 // resolved against path's directory.
@@ -42,23 +65,27 @@ func LoadFile(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{Path: path, index: map[string][]int{}}
+	f := newFile(path, filepath.Dir(path))
 	p := parser{f: f}
-	if err := p.parse(data, path, filepath.Dir(path), 0); err != nil {
+	if err := p.parse(data, path, 0); err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-// ParseFile parses configuration text; "#include" targets are resolved
-// against dir.
+// ParseFile parses configuration text; "#include" targets and other
+// relative paths are resolved against dir.
 func ParseFile(data []byte, dir string) (*File, error) {
-	f := &File{index: map[string][]int{}, dir: dir}
+	f := newFile("", dir)
 	p := parser{f: f}
-	if err := p.parse(data, "", dir, 0); err != nil {
+	if err := p.parse(data, "", 0); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+func newFile(path, dir string) *File {
+	return &File{Path: path, dir: dir, index: map[string][]int{}, vars: map[string]string{}}
 }
 
 func readConf(path string) ([]byte, error) {
@@ -76,52 +103,136 @@ func readConf(path string) ([]byte, error) {
 	return data, nil
 }
 
+// srcLine is one line of a file being parsed, with its original number
+// (lines copied by #@for keep the number of their template line).
+type srcLine struct {
+	no   int
+	text string
+}
+
 type parser struct {
 	f        *File
 	includes int
 }
 
-func (p *parser) parse(data []byte, source, dir string, depth int) error {
+func (p *parser) warnf(source string, line int, format string, args ...any) {
+	p.f.Warnings = append(p.f.Warnings, fmt.Sprintf("%s:%d: %s", displayName(source), line, fmt.Sprintf(format, args...)))
+}
+
+// trimBlank is fc_trim: spaces, tabs, CR and LF at both ends.
+func trimBlank(s string) string { return strings.Trim(s, " \t\r\n") }
+
+func (p *parser) parse(data []byte, source string, depth int) error {
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		// Upstream reads the file as a C string.
+		p.warnf(source, bytes.Count(data[:i], []byte("\n"))+1, "NUL byte: the rest of the file is ignored")
+		data = data[:i]
+	}
+	raw := strings.Split(string(data), "\n")
+	lines := make([]srcLine, len(raw))
+	for i, s := range raw {
+		lines[i] = srcLine{no: i + 1, text: s}
+	}
+	lines = p.expandIfs(lines, source)
+	lines = p.expandFors(lines, source)
+
 	section := ""
-	for i, raw := range bytes.Split(data, []byte("\n")) {
-		lineNo := i + 1
-		line := strings.TrimSpace(string(raw))
+	annotation, annotationAt := "", -1
+	for i, ln := range lines {
+		if annotation != "" && i != annotationAt {
+			p.warnf(source, ln.no, "#@function %s must be followed by a key=value line; ignored", annotation)
+			annotation = ""
+		}
+		line := trimBlank(ln.text)
 		if line == "" {
 			continue
 		}
 		if line[0] == '#' {
-			rest, ok := strings.CutPrefix(line, "#include")
-			if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
-				continue // plain comment (or "#@" directive, not supported)
+			if name, ok := directiveArg(line, "include"); ok {
+				if err := p.include(name, source, ln.no, depth); err != nil {
+					return err
+				}
+				section = "" // upstream: back to the global part after an include
+				continue
 			}
-			if err := p.include(strings.TrimSpace(rest), source, lineNo, dir, depth); err != nil {
-				return err
+			if name, ok := directiveArg(line, "@function"); ok {
+				if len(name) > maxItemNameLen {
+					name = trimBlank(name[:maxItemNameLen])
+				}
+				annotation, annotationAt = name, i+1
+				continue
 			}
-			continue
+			if arg, ok := directiveArg(line, "@add_annotation"); ok {
+				return fmt.Errorf("conf: %s:%d: #@add_annotation %s: loading annotation libraries is not supported: %w",
+					displayName(source), ln.no, arg, protocol.ErrNotSupported)
+			}
+			continue // comment, or a directive handled above (#@set, #@if, #@for)
 		}
 		if line[0] == '[' && line[len(line)-1] == ']' {
-			section = strings.TrimSpace(line[1 : len(line)-1])
+			section = trimBlank(line[1 : len(line)-1])
+			if section != "" && !contains(p.f.sections, section) {
+				p.f.sections = append(p.f.sections, section)
+			}
 			continue
 		}
-		key, value, ok := strings.Cut(line, "=")
-		if !ok {
+		eq := strings.IndexByte(line, '=')
+		if eq < 0 {
 			continue // upstream ignores lines without '='
 		}
-		key = strings.TrimSpace(key)
-		if key == "" {
+		name, value := line[:eq], line[eq+1:]
+		if len(name) > maxItemNameLen {
+			p.warnf(source, ln.no, "name %q is longer than %d bytes: truncated", name, maxItemNameLen)
+			name = name[:maxItemNameLen]
+		}
+		if len(value) > maxItemValueLen {
+			p.warnf(source, ln.no, "value of %s is longer than %d bytes: truncated", trimBlank(name), maxItemValueLen)
+			value = value[:maxItemValueLen]
+		}
+		name, value = trimBlank(name), trimBlank(value)
+		values := []string{value}
+		if annotation != "" {
+			values = p.annotate(annotation, name, value, source, ln.no)
+			annotation = ""
+		}
+		if name == "" {
 			continue
 		}
-		if section != "" {
-			key = section + "." + key
+		for _, v := range values {
+			p.add(Entry{Section: section, Key: name, Value: v, Source: source, Line: ln.no})
 		}
-		p.f.index[key] = append(p.f.index[key], len(p.f.Entries))
-		p.f.Entries = append(p.f.Entries, Entry{Key: key, Value: strings.TrimSpace(value), Source: source, Line: lineNo})
+	}
+	if annotation != "" {
+		p.warnf(source, len(raw), "#@function %s must be followed by a key=value line; ignored", annotation)
 	}
 	return nil
 }
 
-func (p *parser) include(name, source string, line int, dir string, depth int) error {
+func (p *parser) add(e Entry) {
+	k := indexKey(e.Section, e.Key)
+	p.f.index[k] = append(p.f.index[k], len(p.f.Entries))
+	p.f.Entries = append(p.f.Entries, e)
+}
+
+// directiveArg recognises "#<name> <arg>" (name case-insensitive, then a
+// space or a tab, as upstream) and returns the trimmed argument.
+func directiveArg(line, name string) (string, bool) {
+	n := 1 + len(name)
+	if len(line) <= n || !strings.EqualFold(line[1:n], name) || (line[n] != ' ' && line[n] != '\t') {
+		return "", false
+	}
+	return trimBlank(line[n+1:]), true
+}
+
+func (p *parser) include(name, source string, line int, depth int) error {
 	where := fmt.Sprintf("%s:%d", displayName(source), line)
+	lower := strings.ToLower(name)
+	if strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") {
+		return fmt.Errorf("conf: %s: #include %s: including a URL is not supported (accepted: a file path, absolute or relative to %s): %w",
+			where, name, p.f.dir, protocol.ErrNotSupported)
+	}
+	if strings.HasPrefix(lower, "file://") {
+		name = name[len("file://"):]
+	}
 	if name == "" {
 		return fmt.Errorf("conf: %s: #include without a file name: %w", where, protocol.ErrInvalid)
 	}
@@ -134,13 +245,15 @@ func (p *parser) include(name, source string, line int, dir string, depth int) e
 	}
 	path := name
 	if !filepath.IsAbs(path) {
-		path = filepath.Join(dir, path)
+		// Upstream resolves every include, nested ones too, against the
+		// directory of the top-level file.
+		path = filepath.Join(p.f.dir, path)
 	}
 	data, err := readConf(path)
 	if err != nil {
 		return fmt.Errorf("conf: %s: #include %s: %w", where, name, err)
 	}
-	return p.parse(data, path, filepath.Dir(path), depth+1)
+	return p.parse(data, path, depth+1)
 }
 
 func displayName(source string) string {
@@ -150,24 +263,46 @@ func displayName(source string) string {
 	return source
 }
 
-// Lookup returns the last value of key and whether the key is present.
-func (f *File) Lookup(key string) (string, bool) {
-	idx := f.index[key]
-	if len(idx) == 0 {
-		return "", false
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
 	}
-	return f.Entries[idx[len(idx)-1]].Value, true
+	return false
 }
 
-// Get returns the last value of key, or "" if it is absent.
+// Lookup returns the last value of key in the global part (outside any
+// section) and whether the key is present.
+func (f *File) Lookup(key string) (string, bool) { return f.LookupIn("", key) }
+
+// LookupIn returns the last value of key in section ("" = global part).
+func (f *File) LookupIn(section, key string) (string, bool) {
+	e := f.entry(section, key)
+	if e == nil {
+		return "", false
+	}
+	return e.Value, true
+}
+
+func (f *File) entry(section, key string) *Entry {
+	idx := f.index[indexKey(section, key)]
+	if len(idx) == 0 {
+		return nil
+	}
+	return &f.Entries[idx[len(idx)-1]]
+}
+
+// Get returns the last value of key in the global part, or "" if absent.
 func (f *File) Get(key string) string {
 	v, _ := f.Lookup(key)
 	return v
 }
 
-// All returns every value of a repeatable key (tracker_server) in file order.
+// All returns every global value of a repeatable key (tracker_server) in
+// file order.
 func (f *File) All(key string) []string {
-	idx := f.index[key]
+	idx := f.index[indexKey("", key)]
 	out := make([]string, 0, len(idx))
 	for _, i := range idx {
 		out = append(out, f.Entries[i].Value)
@@ -175,12 +310,26 @@ func (f *File) All(key string) []string {
 	return out
 }
 
-// Keys returns the distinct keys in order of first appearance.
-func (f *File) Keys() []string {
-	out := make([]string, 0, len(f.index))
-	seen := make(map[string]bool, len(f.index))
+// allEntries is All with the entries (for file:line in errors).
+func (f *File) allEntries(key string) []*Entry {
+	idx := f.index[indexKey("", key)]
+	out := make([]*Entry, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, &f.Entries[i])
+	}
+	return out
+}
+
+// Keys returns the distinct global keys in order of first appearance.
+func (f *File) Keys() []string { return f.SectionKeys("") }
+
+// SectionKeys returns the distinct keys of section in order of first
+// appearance ("" = the global part).
+func (f *File) SectionKeys(section string) []string {
+	var out []string
+	seen := map[string]bool{}
 	for _, e := range f.Entries {
-		if !seen[e.Key] {
+		if e.Section == section && !seen[e.Key] {
 			seen[e.Key] = true
 			out = append(out, e.Key)
 		}
@@ -188,13 +337,15 @@ func (f *File) Keys() []string {
 	return out
 }
 
-// where names the file and line a key's (last) value came from, for errors.
-func (f *File) where(key string) string {
-	idx := f.index[key]
-	if len(idx) == 0 {
+// Sections returns the section names in order of first appearance
+// (sections with no keys included).
+func (f *File) Sections() []string { return append([]string(nil), f.sections...) }
+
+// location names the file and line of e, or the file when e is nil.
+func (f *File) location(e *Entry) string {
+	if e == nil {
 		return displayName(f.Path)
 	}
-	e := f.Entries[idx[len(idx)-1]]
 	src := e.Source
 	if src == "" {
 		src = f.Path

@@ -40,11 +40,15 @@ func LoadStorageIDs(path string) (*StorageIDs, error) {
 	return ids, nil
 }
 
-// ParseStorageIDs parses storage_ids.conf content: one
+// ParseStorageIDs parses storage_ids.conf content as upstream
+// fdfs_load_storage_ids: one
 // "<id> <group> <host[,host2]>[:port] [rw=both|read|write|none]" per line
 // ("[v6addr]:port" for IPv6), '#' comments and blank lines ignored. Ids are
-// canonical decimals in 1..16777215 and unique; either every line has a
-// port or none has; an ip:port pair may appear only once.
+// canonical decimals in 1..16777215 and unique; a line without a port
+// stands for port 23000 (EffectivePort), so an ip:port pair, explicit or
+// not, may appear only once; two addresses must be of different kinds (an
+// inner and an outer one, or two kinds of inner one) and are kept inner
+// first.
 func ParseStorageIDs(data []byte) (*StorageIDs, error) {
 	return parseStorageIDs(data, "storage_ids.conf")
 }
@@ -60,7 +64,6 @@ func parseStorageIDs(data []byte, name string) (*StorageIDs, error) {
 		port int
 	}
 	seen := map[ipPort]int{}
-	withPort := 0
 	for i, raw := range bytes.Split(data, []byte("\n")) {
 		lineNo := i + 1
 		line := strings.TrimSpace(string(raw))
@@ -85,6 +88,15 @@ func parseStorageIDs(data []byte, name string) (*StorageIDs, error) {
 		if err != nil {
 			return nil, fail(lineNo, "%v", err)
 		}
+		if len(ips) == 2 {
+			t0, t1 := ipType(ips[0]), ipType(ips[1])
+			if t0 == t1 && t0 != ipTypeOther {
+				return nil, fail(lineNo, "%s and %s: one must be an inner and the other an outer address, or two kinds of inner address", ips[0], ips[1])
+			}
+			if t0 == ipTypeOuter && t1 != ipTypeOther {
+				ips[0], ips[1] = ips[1], ips[0] // upstream keeps the inner one first
+			}
+		}
 		e.IPs, e.Port = ips, port
 		if len(fields) == 4 {
 			rw, err := parseRW(fields[3])
@@ -98,22 +110,16 @@ func parseStorageIDs(data []byte, name string) (*StorageIDs, error) {
 		}
 		byID[e.ID] = lineNo
 		for _, ip := range e.IPs {
-			k := ipPort{ip, e.Port}
+			k := ipPort{ip, e.EffectivePort()}
 			if prev, dup := seen[k]; dup {
-				return nil, fmt.Errorf("conf: %s:%d: duplicate storage %s port %d (line %d): %w", name, lineNo, ip, e.Port, prev, protocol.ErrExists)
+				return nil, fmt.Errorf("conf: %s:%d: duplicate storage %s port %d (line %d): %w", name, lineNo, ip, k.port, prev, protocol.ErrExists)
 			}
 			seen[k] = lineNo
-		}
-		if e.Port > 0 {
-			withPort++
 		}
 		ids.List = append(ids.List, e)
 	}
 	if len(ids.List) == 0 {
 		return nil, fmt.Errorf("conf: %s: no storage id: %w", name, protocol.ErrNotFound)
-	}
-	if withPort > 0 && withPort != len(ids.List) {
-		return nil, fmt.Errorf("conf: %s: some storages have a port and some not; all must use host:port: %w", name, protocol.ErrInvalid)
 	}
 	return ids, nil
 }
@@ -183,6 +189,16 @@ func parseRW(opt string) (string, error) {
 		return RWNone, nil
 	}
 	return "", fmt.Errorf("invalid rw value %q", v)
+}
+
+// EffectivePort is the port upstream 6.16.1 gives the entry: the one
+// written, else 23000 (FDFS_STORAGE_SERVER_DEF_PORT). Upstream matches
+// storages and renders FETCH_STORAGE_IDS lines with it.
+func (e StorageID) EffectivePort() int {
+	if e.Port > 0 {
+		return e.Port
+	}
+	return DefaultStoragePort
 }
 
 // ByID finds the entry with the given id.

@@ -81,6 +81,7 @@ func TestStorageIDsPorts(t *testing.T) {
 		{StorageID{ID: "1", Group: "g", IPs: []string{"::1"}, Port: 5, RW: RWRead}, "1 g [::1]:5 rw=read"},
 		{StorageID{ID: "1", Group: "g", IPs: []string{"a", "b"}, RW: RWNone}, "1 g a,b rw=none"},
 		{StorageID{ID: "1", Group: "g", IPs: []string{"fe80::1", "::2"}, Port: 7}, "1 g [fe80::1,::2]:7"},
+		{StorageID{ID: "1", Group: "g", IPs: []string{"192.168.0.1", "8.8.8.8"}}, "1 g 192.168.0.1,8.8.8.8"},
 	} {
 		if got := tc.e.Line(); got != tc.line {
 			t.Errorf("Line = %q, want %q", got, tc.line)
@@ -117,7 +118,9 @@ func TestStorageIDsErrors(t *testing.T) {
 		{"bad option", "1 g 1.2.3.4 mode=read\n", protocol.ErrInvalid},
 		{"bad rw", "1 g 1.2.3.4 rw=maybe\n", protocol.ErrInvalid},
 		{"extra field", "1 g 1.2.3.4 rw=read x\n", protocol.ErrInvalid},
-		{"mixed ports", "1 g 1.2.3.4:23000\n2 g 1.2.3.5\n", protocol.ErrInvalid},
+		{"same kind", "1 g 192.168.0.1,192.168.0.2\n", protocol.ErrInvalid},
+		{"two outer", "1 g 1.2.3.4,5.6.7.8\n", protocol.ErrInvalid},
+		{"dup default port", "1 g 1.2.3.4:23000\n2 g 1.2.3.4\n", protocol.ErrExists},
 		{"dup id", "1 g 1.2.3.4\n1 g 1.2.3.5\n", protocol.ErrExists},
 		{"dup ip", "1 g 1.2.3.4\n2 h 1.2.3.4\n", protocol.ErrExists},
 		{"dup ip port", "1 g 1.2.3.4:1\n2 g 10.0.0.1,1.2.3.4:1\n", protocol.ErrExists},
@@ -127,9 +130,16 @@ func TestStorageIDsErrors(t *testing.T) {
 			t.Errorf("%s: err = %v, want %v", tc.why, err, tc.err)
 		}
 	}
+	// A line without a port stands for 23000 (upstream 6.16.1), so ports
+	// may be mixed; an outer address written first is put second.
+	ids, err := ParseStorageIDs([]byte("1 g 1.2.3.4:23001\n2 g 8.8.8.8,10.0.0.2\n"))
+	if err != nil || ids.List[1].Port != 0 || ids.List[1].EffectivePort() != 23000 || ids.List[0].EffectivePort() != 23001 ||
+		!reflect.DeepEqual(ids.List[1].IPs, []string{"10.0.0.2", "8.8.8.8"}) {
+		t.Errorf("mixed ports: %v %+v", err, ids)
+	}
 	// Same IP on different ports is fine; rw values are case-insensitive
 	// and accept the long forms.
-	ids, err := ParseStorageIDs([]byte("1 g 1.2.3.4:1 RW=ReadOnly\n2 g 1.2.3.4:2 rw=writeonly\n3 g h:3 rw=all\n"))
+	ids, err = ParseStorageIDs([]byte("1 g 1.2.3.4:1 RW=ReadOnly\n2 g 1.2.3.4:2 rw=writeonly\n3 g h:3 rw=all\n"))
 	if err != nil || ids.List[0].RW != RWRead || ids.List[1].RW != RWWrite || ids.List[2].RW != RWBoth {
 		t.Errorf("rw forms: %v %+v", err, ids)
 	}

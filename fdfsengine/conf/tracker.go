@@ -1,19 +1,21 @@
 package conf
 
-import "path/filepath"
+import "strings"
 
 // Upstream defaults shared by several files.
 const (
 	DefaultTrackerPort = 22122
 	DefaultStoragePort = 23000
-	// defaultTimeout is DEFAULT_CONNECT_TIMEOUT / DEFAULT_NETWORK_TIMEOUT (s).
-	defaultTimeout = 30
+	// defaultConnectTimeout is DEFAULT_CONNECT_TIMEOUT and
+	// SF_DEFAULT_CONNECT_TIMEOUT (s).
+	defaultConnectTimeout = 10
+	// defaultNetworkTimeout is DEFAULT_NETWORK_TIMEOUT (s): storage and
+	// client; the tracker uses SF_DEFAULT_NETWORK_TIMEOUT.
+	defaultNetworkTimeout   = 30
+	sfDefaultNetworkTimeout = 60
 	// defaultReservedBytes is FDFS_DEF_STORAGE_RESERVED_MB: the code default
 	// when reserved_storage_space is absent (the sample file says 20%).
 	defaultReservedBytes = 1024 * MB
-	// trackerMaxPackageSize is TRACKER_MAX_PACKAGE_SIZE, the floor of
-	// min_buff_size.
-	trackerMaxPackageSize = 8 * KB
 )
 
 // Defaults for the store/download selection keys.
@@ -33,114 +35,139 @@ const (
 	DownloadServerSourceFirst = 1
 )
 
+// trackerFromFile follows tracker_load_from_conf_file (tracker_func.c) and
+// the libserverframe settings it loads first.
 func trackerFromFile(f *File) (*Tracker, error) {
 	r := &reader{f: f}
-	dir := confDir(f)
 	t := &Tracker{Raw: f}
-	t.Disabled = r.boolean("disabled", false)
-	t.BindAddr = r.str("bind_addr", "")
-	t.Port = r.port("port", DefaultTrackerPort)
+	t.Disabled = r.at("disabled").boolean(false)
 	t.BasePath = r.basePath()
-	t.ConnectTimeout = r.posSeconds("connect_timeout", defaultTimeout)
-	t.NetworkTimeout = r.posSeconds("network_timeout", defaultTimeout)
-	t.MaxConnections = r.positive("max_connections", 256)
-	t.AcceptThreads = r.positive("accept_threads", 1)
-	t.WorkThreads = r.positive("work_threads", 4)
-	t.MinBuffSize = max(r.bytes("min_buff_size", trackerMaxPackageSize), trackerMaxPackageSize)
-	t.MaxBuffSize = max(r.bytes("max_buff_size", 16*trackerMaxPackageSize), t.MinBuffSize)
+	n := r.network(DefaultTrackerPort)
+	t.BindAddr, t.BindAddrs, t.Port, t.OuterPort = n.bindAddr, n.bindAddrs, n.port, n.outerPort
+	t.AddressFamily = n.addressFamily
+	t.AcceptThreads, t.WorkThreads, t.MaxConnections = n.acceptThreads, n.workThreads, n.maxConnections
+	t.MaxPkgSize, t.MinBuffSize, t.MaxBuffSize = n.maxPkgSize, n.minBuffSize, n.maxBuffSize
+	t.ThreadStackSize = n.threadStackSize
+	t.TCPQuickAck, t.UseIOURing, t.UseSendZC = n.tcpQuickAck, n.useIOURing, n.useSendZC
+	t.RunByGroup, t.RunByUser = n.runByGroup, n.runByUser
+	if t.OuterPort != t.Port {
+		r.at("outer_port").warn("%d is not served separately: only port %d is", t.OuterPort, t.Port)
+	}
+	t.ConnectTimeout = r.at("connect_timeout").posSeconds(defaultConnectTimeout)
+	t.NetworkTimeout = r.at("network_timeout").posSeconds(sfDefaultNetworkTimeout)
+	t.ErrorLog = r.logConfig("error-log")
+	t.LogLevel = r.at("log_level").logLevel()
 
-	t.StoreLookup = r.intRange("store_lookup", StoreLookupRoundRobin, 0, 2)
-	if t.StoreLookup == StoreLookupSpecGroup {
-		t.StoreGroup = r.str("store_group", "")
-		if !validGroupName(t.StoreGroup) {
-			r.fail("store_group", "%q is not a valid group name (required when store_lookup=1)", t.StoreGroup)
+	lookup := r.at("store_lookup")
+	t.StoreLookup = lookup.intValue(StoreLookupRoundRobin, "0 (round robin), 1 (the group in store_group) or 2 (load balance)")
+	switch t.StoreLookup {
+	case StoreLookupRoundRobin, StoreLookupLoadBalance:
+	case StoreLookupSpecGroup:
+		g := r.at("store_group")
+		switch {
+		case !g.present():
+			g.fail("a group name", "missing (required when store_lookup = 1)")
+		case g.value() == "":
+			g.fail("a group name", "empty (required when store_lookup = 1)")
+		default:
+			t.StoreGroup = groupName(g, g.value())
 		}
+	default:
+		lookup.fail("0 (round robin), 1 (the group in store_group) or 2 (load balance)", "%d is not a store_lookup", t.StoreLookup)
 	}
-	t.StoreServer = r.intRange("store_server", StoreServerRoundRobin, 0, 2)
-	t.StorePath = r.integer("store_path", StorePathRoundRobin)
-	if t.StorePath != StorePathRoundRobin && t.StorePath != StorePathLoadBalance {
-		r.fail("store_path", "%d is not 0 or 2", t.StorePath)
-	}
-	t.DownloadServer = r.intRange("download_server", DownloadServerRoundRobin, 0, 1)
-	t.ReservedStorageSpace = Reserved{Bytes: defaultReservedBytes}
-	if v, ok := r.value("reserved_storage_space"); ok {
-		rs, err := ParseReserved(v)
-		if err != nil || (rs.IsPercent && (rs.Percent <= 0 || rs.Percent >= 100)) {
-			r.fail("reserved_storage_space", "%q is not a size or a percentage in (0%%, 100%%)", v)
-		} else {
-			t.ReservedStorageSpace = rs
-		}
-	}
-	t.LogLevel = r.str("log_level", "info")
-	t.RunByGroup = r.str("run_by_group", "")
-	t.RunByUser = r.str("run_by_user", "")
+	t.StoreServer = r.choice("store_server", StoreServerRoundRobin, StoreServerRoundRobin, StoreServerFirstByIP, StoreServerFirstByPri)
+	t.DownloadServer = r.choice("download_server", DownloadServerRoundRobin, DownloadServerRoundRobin, DownloadServerSourceFirst)
+	t.StorePath = r.choice("store_path", StorePathRoundRobin, StorePathRoundRobin, StorePathLoadBalance)
+	t.ReservedStorageSpace = r.reservedSpace()
 	t.AllowHosts = r.allowHosts()
-	t.SyncLogBuffInterval = r.posSeconds("sync_log_buff_interval", 10)
-	t.CheckActiveInterval = r.posSeconds("check_active_interval", 100)
-	t.ThreadStackSize = r.bytes("thread_stack_size", 64*KB)
+	t.CheckActiveInterval = r.at("check_active_interval").posSeconds(100)
+	t.StorageIPChangedAutoAdjust = r.at("storage_ip_changed_auto_adjust").boolean(true)
+	t.StorageSyncFileMaxDelay = r.at("storage_sync_file_max_delay").posSeconds(86400)
+	t.StorageSyncFileMaxTime = r.at("storage_sync_file_max_time").posSeconds(300)
 
-	t.StorageIPChangedAutoAdjust = r.boolean("storage_ip_changed_auto_adjust", true)
-	t.StorageSyncFileMaxDelay = r.posSeconds("storage_sync_file_max_delay", 86400)
-	t.StorageSyncFileMaxTime = r.posSeconds("storage_sync_file_max_time", 300)
-
-	t.UseTrunkFile = r.boolean("use_trunk_file", false)
-	t.SlotMinSize = r.bytes("slot_min_size", 256)
+	t.UseTrunkFile = r.at("use_trunk_file").boolean(false)
+	minSlot := r.at("slot_min_size")
+	t.SlotMinSize = int64(int32(minSlot.bytes(256))) // upstream keeps it in an int
 	if t.SlotMinSize <= 0 {
-		r.fail("slot_min_size", "must be > 0")
+		minSlot.fail(formSize+" > 0", "%d is not > 0", t.SlotMinSize)
 	}
-	t.SlotMinSize = min(t.SlotMinSize, 64*KB)
-	t.TrunkFileSize = max(r.bytes("trunk_file_size", 64*MB), 4*MB)
-	// Code default is trunk_file_size/8; larger values are capped at half.
-	t.SlotMaxSize = min(r.bytes("slot_max_size", t.TrunkFileSize/8), t.TrunkFileSize/2)
+	if t.SlotMinSize > 64*KB {
+		minSlot.warn("%d is too large: set to 64KB", t.SlotMinSize)
+		t.SlotMinSize = 64 * KB
+	}
+	trunk := r.at("trunk_file_size")
+	t.TrunkFileSize = int64(int32(trunk.bytes(64 * MB)))
+	if t.TrunkFileSize < 4*MB {
+		trunk.warn("%d is too small: set to 4MB", t.TrunkFileSize)
+		t.TrunkFileSize = 4 * MB
+	}
+	maxSlot := r.at("slot_max_size")
+	t.SlotMaxSize = int64(int32(maxSlot.bytes(t.TrunkFileSize / 8)))
 	if t.SlotMaxSize <= t.SlotMinSize {
-		r.fail("slot_max_size", "%d must be > slot_min_size %d", t.SlotMaxSize, t.SlotMinSize)
+		maxSlot.fail(formSize+" larger than slot_min_size", "%d is not > slot_min_size %d", t.SlotMaxSize, t.SlotMinSize)
 	}
-	t.TrunkAllocAlignmentSize = r.bytes("trunk_alloc_alignment_size", 0)
-	t.SlotMinSize = max(t.SlotMinSize, t.TrunkAllocAlignmentSize)
-	t.TrunkFreeSpaceMerge = r.boolean("trunk_free_space_merge", false)
-	t.DeleteUnusedTrunkFiles = r.boolean("delete_unused_trunk_files", false)
-	t.TrunkCreateFileAdvance = r.boolean("trunk_create_file_advance", false)
-	t.TrunkCreateFileTimeBase = r.hhmm("trunk_create_file_time_base", "02:00")
-	t.TrunkCreateFileInterval = r.seconds("trunk_create_file_interval", 86400)
-	t.TrunkCreateFileSpaceThreshold = r.bytes("trunk_create_file_space_threshold", 0)
-	t.TrunkInitCheckOccupying = r.boolean("trunk_init_check_occupying", false)
-	t.TrunkInitReloadFromBinlog = r.boolean("trunk_init_reload_from_binlog", false)
-	t.TrunkCompressBinlogMinInterval = r.seconds("trunk_compress_binlog_min_interval", 0)
-	t.TrunkCompressBinlogInterval = r.seconds("trunk_compress_binlog_interval", 0)
-	t.TrunkCompressBinlogTimeBase = r.hhmm("trunk_compress_binlog_time_base", "03:00")
-	t.TrunkBinlogMaxBackups = r.integer("trunk_binlog_max_backups", 0)
-	// Trunk allocation needs a stable storage choice.
+	if t.SlotMaxSize > t.TrunkFileSize/2 {
+		maxSlot.warn("%d is too large: set to %d (half of trunk_file_size)", t.SlotMaxSize, t.TrunkFileSize/2)
+		t.SlotMaxSize = t.TrunkFileSize / 2
+	}
+	t.TrunkCreateFileAdvance = r.at("trunk_create_file_advance").boolean(false)
+	t.TrunkCreateFileTimeBase = r.at("trunk_create_file_time_base").timeOfDay(2, 0)
+	t.TrunkCreateFileInterval = r.at("trunk_create_file_interval").seconds(86400, formInt+" of seconds")
+	t.TrunkCreateFileSpaceThreshold = r.at("trunk_create_file_space_threshold").bytes(0)
+	t.TrunkCompressBinlogMinInterval = r.at("trunk_compress_binlog_min_interval").seconds(0, formInt+" of seconds")
+	t.TrunkCompressBinlogInterval = r.at("trunk_compress_binlog_interval").seconds(0, formInt+" of seconds")
+	t.TrunkCompressBinlogTimeBase = r.at("trunk_compress_binlog_time_base").timeOfDay(3, 0)
+	t.TrunkBinlogMaxBackups = r.at("trunk_binlog_max_backups").intValue(0, formInt)
+	// An integer of bytes: upstream reads it with atoi, so "1KB" is 1.
+	align := r.at("trunk_alloc_alignment_size")
+	t.TrunkAllocAlignmentSize = int64(align.intValue(0, formInt+" of bytes (no unit)"))
+	if t.SlotMinSize < t.TrunkAllocAlignmentSize {
+		align.warn("slot_min_size %d < trunk_alloc_alignment_size %d: slot_min_size set to %d", t.SlotMinSize, t.TrunkAllocAlignmentSize, t.TrunkAllocAlignmentSize)
+		t.SlotMinSize = t.TrunkAllocAlignmentSize
+	}
+	t.TrunkInitCheckOccupying = r.at("trunk_init_check_occupying").boolean(false)
+	t.TrunkInitReloadFromBinlog = r.at("trunk_init_reload_from_binlog").boolean(false)
+	t.TrunkFreeSpaceMerge = r.at("trunk_free_space_merge").boolean(false)
+	t.DeleteUnusedTrunkFiles = r.at("delete_unused_trunk_files").boolean(false)
+
+	// tracker_load_storage_id_info: the other id keys are only read in id
+	// mode.
+	t.UseStorageID = r.at("use_storage_id").boolean(false)
+	t.IDTypeInFilename = "ip"
+	t.TrustStorageServerID = true
+	if !t.UseStorageID {
+		if n.ipv6Enabled {
+			r.at("use_storage_id").fail("true (IPv6 needs storage ids)", "must be true when IPv6 is enabled (address_family %s, bind_addr %q)", t.AddressFamily, r.f.Get("bind_addr"))
+		}
+		t.StorageIDsFilename = relPath(confDir(f), r.at("storage_ids_filename").str("storage_ids.conf"))
+	} else {
+		idType := r.at("id_type_in_filename")
+		if strings.EqualFold(idType.value(), "id") {
+			t.IDTypeInFilename = "id"
+		} else {
+			if n.ipv6Enabled {
+				idType.fail("id (IPv6 needs ids in file names)", "must be id when IPv6 is enabled")
+			}
+			if idType.present() && !strings.EqualFold(idType.value(), "ip") {
+				idType.warn("%q is not id: ip is used (accepted: ip, id)", idType.value())
+			}
+		}
+		t.TrustStorageServerID = r.at("trust_storage_server_id").boolean(true)
+		t.StorageIDsFilename = r.storageIDsFilename()
+	}
+	t.StoreSlaveFileUseLink = r.at("store_slave_file_use_link").boolean(false)
+	t.UseConnectionPool, t.ConnectionPoolMaxIdleTime = r.connectionPool()
 	if t.UseTrunkFile && t.StoreServer == StoreServerRoundRobin {
+		// Trunk allocation needs a stable storage choice.
 		t.StoreServer = StoreServerFirstByIP
 	}
-
-	t.UseStorageID = r.boolean("use_storage_id", false)
-	t.StorageIDsFilename = relPath(dir, r.str("storage_ids_filename", "storage_ids.conf"))
-	if t.UseStorageID && t.StorageIDsFilename == "" {
-		r.fail("storage_ids_filename", "empty while use_storage_id is true")
-	}
-	t.IDTypeInFilename = "ip"
-	if t.UseStorageID {
-		t.IDTypeInFilename = r.oneOf("id_type_in_filename", "ip", "ip", "id")
-	}
-	t.TrustStorageServerID = r.boolean("trust_storage_server_id", true)
-	t.StoreSlaveFileUseLink = r.boolean("store_slave_file_use_link", false)
-	t.RotateErrorLog = r.boolean("rotate_error_log", false)
-	t.ErrorLogRotateTime = r.hhmm("error_log_rotate_time", "00:00")
-	t.CompressOldErrorLog = r.boolean("compress_old_error_log", false)
-	t.CompressErrorLogDaysBefore = r.integer("compress_error_log_days_before", 1)
-	t.RotateErrorLogSize = r.bytes("rotate_error_log_size", 0)
-	t.LogFileKeepDays = r.integer("log_file_keep_days", 0)
-	t.UseConnectionPool = r.boolean("use_connection_pool", false)
-	t.ConnectionPoolMaxIdleTime = r.posSeconds("connection_pool_max_idle_time", 3600)
-	t.AddressFamily = r.oneOf("address_family", "auto", "auto", "IPv4", "IPv6", "both")
-	t.ResponseIPAddrSize = r.oneOf("response_ip_addr_size", "auto", "auto", "IPv4", "IPv6")
-	t.HTTPServerPort = r.port("http.server_port", 8080)
-	t.HTTPCheckAliveInterval = r.seconds("http.check_alive_interval", 30)
-	t.HTTPCheckAliveType = r.oneOf("http.check_alive_type", "tcp", "tcp", "http")
-	t.HTTPCheckAliveURI = r.str("http.check_alive_uri", "/")
-	if len(t.HTTPCheckAliveURI) == 0 || t.HTTPCheckAliveURI[0] != '/' {
-		t.HTTPCheckAliveURI = "/" + t.HTTPCheckAliveURI
+	size := r.at("response_ip_addr_size")
+	t.ResponseIPAddrSize = "auto"
+	if size.present() && !strings.EqualFold(size.value(), "auto") {
+		t.ResponseIPAddrSize = "IPv6"
+		if !strings.EqualFold(size.value(), "IPv6") {
+			size.warn("%q is not auto: IPv6 (46-byte addresses) is used, as upstream (accepted: auto, IPv6)", size.value())
+		}
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -148,11 +175,17 @@ func trackerFromFile(f *File) (*Tracker, error) {
 	return t, nil
 }
 
-// confDir is the directory relative paths in f are resolved against: the
-// directory of the file it was loaded from, else the dir given to ParseFile.
-func confDir(f *File) string {
-	if f.Path != "" {
-		return filepath.Dir(f.Path)
+// choice reads a numeric option: a value outside allowed becomes def with a
+// warning, as upstream does for store_server, download_server and
+// store_path.
+func (r *reader) choice(key string, def int, allowed ...int) int {
+	it := r.at(key)
+	v := it.intValue(def, formInt)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
 	}
-	return f.dir
+	it.warn("%d is not one of %v: set to %d", v, allowed, def)
+	return def
 }
