@@ -74,6 +74,11 @@ func (cl *Client) QueryStoreAll(ctx context.Context, group string) ([]Server, er
 	return out, nil
 }
 
+// ErrNoStorage is wrapped (beside the tracker's ENOENT) in the error of a
+// store query no storage can take: it means "try again later", not "not
+// found".
+var ErrNoStorage = errors.New("no storage available for uploads")
+
 // storeRefusal says what a tracker's refusal of a store query means. Like
 // upstream, a tracker answers ENOENT when no storage can take uploads (an
 // unknown group, or no storage ACTIVE yet, as right after a tracker
@@ -87,7 +92,7 @@ func storeRefusal(group string, err error) error {
 	}
 	switch {
 	case errors.Is(err, protocol.ErrNotFound):
-		return fmt.Errorf("no storage available for uploads %s (unknown group, or no storage ACTIVE yet: storages join a restarted tracker within a heartbeat): %w", where, err)
+		return fmt.Errorf("%w %s (unknown group, or no storage ACTIVE yet: storages join a restarted tracker within a heartbeat): %w", ErrNoStorage, where, err)
 	case errors.Is(err, protocol.ErrNoSpace):
 		return fmt.Errorf("no storage %s has free space above reserved_storage_space: %w", where, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
@@ -24,6 +25,7 @@ const ErrorDomain = "fastdfs.v1"
 const (
 	ReasonFileNotFound = "FILE_NOT_FOUND" // ENOENT for a request naming a file
 	ReasonUnavailable  = "STORAGE_UNAVAILABLE"
+	ReasonNoStorage    = "NO_STORAGE" // ENOENT of a store query: no storage can take uploads yet
 	ReasonTimeout      = "TIMEOUT"
 	ReasonCanceled     = "CANCELED"
 	ReasonInternal     = "INTERNAL"
@@ -88,7 +90,10 @@ func ToStatus(err error, fileID string) error {
 		if m, ok = statusTable[se.Code]; !ok {
 			m = statusMapping{codes.Internal, ReasonInternal}
 		}
-		if se.Code == protocol.ENOENT && fileID != "" {
+		switch {
+		case errors.Is(err, client.ErrNoStorage):
+			m = statusMapping{codes.Unavailable, ReasonNoStorage}
+		case se.Code == protocol.ENOENT && fileID != "":
 			m.reason = ReasonFileNotFound
 		}
 	case errors.Is(err, context.Canceled):

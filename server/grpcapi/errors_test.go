@@ -32,6 +32,7 @@ func TestToStatus(t *testing.T) {
 	}{
 		{"not found file", engineErr(protocol.ErrNotFound), id, codes.NotFound, ReasonFileNotFound, "2"},
 		{"not found other", fmt.Errorf("storage: %w", protocol.ErrNotFound), "", codes.NotFound, "NOT_FOUND", "2"},
+		{"no storage yet", fmt.Errorf("query store: %w: %w", client.ErrNoStorage, protocol.ErrNotFound), "", codes.Unavailable, ReasonNoStorage, "2"},
 		{"invalid", engineErr(protocol.ErrInvalid), id, codes.InvalidArgument, "INVALID_ARGUMENT", "22"},
 		{"validation", invalid("bad"), "", codes.InvalidArgument, "INVALID_ARGUMENT", "22"},
 		{"exists", protocol.ErrExists, "", codes.AlreadyExists, "ALREADY_EXISTS", "17"},
