@@ -15,9 +15,9 @@ import (
 )
 
 // listenHTTP binds the HTTP download port when storage.conf sets
-// http.server_port (upstream's sample does, for fastdfs-nginx-module on the
-// same host). A conf without the key serves no HTTP, so existing setups
-// that still run nginx on that port are not disturbed.
+// http.server_port (V5 samples did, for fastdfs-nginx-module on the same
+// host; V6.16.1's does not). A conf without the key serves no HTTP, so
+// existing setups that still run nginx on that port are not disturbed.
 func (s *Server) listenHTTP() (net.Listener, error) {
 	if s.cfg.Raw == nil {
 		return nil, nil
