@@ -95,7 +95,7 @@ func TestStoreQueryRefusals(t *testing.T) {
 		}, "", protocol.ErrNotFound, "no storage available for uploads in any group"},
 		{"unknown group", func(t *testing.T) string {
 			return startTracker(t, t.TempDir(), 0, "1MB").Addr()
-		}, "group9", protocol.ErrNotFound, "no storage available for uploads in group group9"},
+		}, "group9", protocol.ErrNotFound, "group group9 does not exist"},
 		{"tracker restarted, storage not back yet", func(t *testing.T) string {
 			dir := t.TempDir()
 			tr := startTracker(t, dir, 0, "1MB")
@@ -125,6 +125,11 @@ func TestStoreQueryRefusals(t *testing.T) {
 			_, err = cl.Upload(context.Background(), bytes.NewReader([]byte("x")), 1, client.UploadOptions{Group: tc.group})
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("upload: %v; want %v saying %q", err, tc.want, tc.says)
+			}
+			// "Try again later" for every ENOENT but an unknown group.
+			wantNoStorage := errors.Is(tc.want, protocol.ErrNotFound) && !strings.Contains(tc.says, "does not exist")
+			if errors.Is(err, client.ErrNoStorage) != wantNoStorage {
+				t.Fatalf("upload: %v; wraps ErrNoStorage: %v, want %v", err, !wantNoStorage, wantNoStorage)
 			}
 		})
 	}

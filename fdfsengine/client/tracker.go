@@ -44,7 +44,7 @@ func (cl *Client) QueryStore(ctx context.Context, group string) (*Server, error)
 		return err
 	})
 	if err != nil {
-		return nil, opErr("query store", "", addr, storeRefusal(group, err))
+		return nil, opErr("query store", "", addr, cl.storeRefusal(ctx, group, err))
 	}
 	return &Server{Group: r.Group, IP: r.IP, Port: r.Port, StorePathIndex: r.StorePathIndex}, nil
 }
@@ -65,7 +65,7 @@ func (cl *Client) QueryStoreAll(ctx context.Context, group string) ([]Server, er
 		return err
 	})
 	if err != nil {
-		return nil, opErr("query store all", "", addr, storeRefusal(group, err))
+		return nil, opErr("query store all", "", addr, cl.storeRefusal(ctx, group, err))
 	}
 	out := make([]Server, len(r.Servers))
 	for i, s := range r.Servers {
@@ -80,19 +80,25 @@ func (cl *Client) QueryStoreAll(ctx context.Context, group string) ([]Server, er
 var ErrNoStorage = errors.New("no storage available for uploads")
 
 // storeRefusal says what a tracker's refusal of a store query means. Like
-// upstream, a tracker answers ENOENT when no storage can take uploads (an
-// unknown group, or no storage ACTIVE yet, as right after a tracker
-// restart until the storages join again), which would otherwise read like
-// "file not found", and ENOSPC when every candidate is below
+// upstream, a tracker answers ENOENT both for a group it does not know and
+// when no storage can take uploads (none ACTIVE yet, as right after a
+// tracker restart until the storages join again), which would otherwise
+// read like "file not found": for a named group the tracker is asked
+// which it is. ENOSPC means every candidate is below
 // reserved_storage_space.
-func storeRefusal(group string, err error) error {
+func (cl *Client) storeRefusal(ctx context.Context, group string, err error) error {
 	where := "in any group"
 	if group != "" {
 		where = "in group " + group
 	}
 	switch {
 	case errors.Is(err, protocol.ErrNotFound):
-		return fmt.Errorf("%w %s (unknown group, or no storage ACTIVE yet: storages join a restarted tracker within a heartbeat): %w", ErrNoStorage, where, err)
+		if group != "" {
+			if _, gerr := cl.ListGroup(ctx, group); errors.Is(gerr, protocol.ErrNotFound) {
+				return fmt.Errorf("group %s does not exist: %w", group, err)
+			}
+		}
+		return fmt.Errorf("%w %s (no storage ACTIVE yet: storages join a restarted tracker within a heartbeat): %w", ErrNoStorage, where, err)
 	case errors.Is(err, protocol.ErrNoSpace):
 		return fmt.Errorf("no storage %s has free space above reserved_storage_space: %w", where, err)
 	}
