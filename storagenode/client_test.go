@@ -12,32 +12,13 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
-	"github.com/fdfsgo/fdfs/trackernode"
 )
 
 // startCluster starts a tracker on trackerIP and a storage on storageIP
-// that has joined it and is ACTIVE.
+// that has joined it, is ACTIVE and has reported its disk usage.
 func startCluster(t *testing.T, trackerIP, storageIP string) (string, *Server) {
 	t.Helper()
-	tr, err := trackernode.New(&conf.Tracker{BindAddr: trackerIP, BasePath: t.TempDir(),
-		CheckActiveInterval: 10 * time.Second, NetworkTimeout: 10 * time.Second}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tr.Close() })
-	cfg := testConfig(t)
-	cfg.BindAddr = storageIP
-	cfg.TrackerServers = []string{tr.Addr()}
-	cfg.HeartBeatInterval = 50 * time.Millisecond
-	s := startServer(t, cfg)
-	waitFor(t, "the storage to become ACTIVE", func() bool {
-		st := storageOnTracker(t, tr.Addr(), storageIP)
-		return st != nil && st.Status == protocol.StatusActive
-	})
-	return tr.Addr(), s
+	return startTracked(t, trackerIP, storageIP, func(*conf.Storage) {})
 }
 
 // The client engine drives every storage command through the tracker.
