@@ -5,11 +5,12 @@
 #   make gen    regenerate gen/ and openapi/ from proto/ (then commit them)
 #   make proto-check  buf lint, buf format, buf breaking and generated-code drift
 #   make bench-http / bench-gateway  HTTP downloads vs nginx; gateway (gRPC, REST) vs native
+#   make bench-upstream  ours vs the upstream C servers with C/Java clients (needs FDFS_REF_DIR)
 
 GO ?= go
 DEV_ARGS ?=
 
-.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http bench-gateway gen proto-check clean
+.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http bench-gateway bench-upstream gen proto-check clean
 
 all: build
 
@@ -46,6 +47,9 @@ bench-http:
 
 bench-gateway:
 	bash scripts/bench-gateway.sh
+
+bench-upstream:
+	bash scripts/bench-upstream.sh
 
 conformance-deps:
 	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error

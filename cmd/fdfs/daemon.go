@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -75,7 +76,7 @@ func logConfWarnings(log *slog.Logger, f *conf.File) {
 // argument; an upstream trailing "start" is accepted, other actions are not
 // (the daemons run in the foreground; use a service manager to stop them).
 func daemonCmd(name, short, example string, build func(path string) (server, error)) *cobra.Command {
-	var confPath string
+	var confPath, cpuProfile string
 	cmd := &cobra.Command{
 		Use:     name + " [--config FILE | FILE] [start]",
 		Short:   short,
@@ -98,10 +99,18 @@ func daemonCmd(name, short, example string, build func(path string) (server, err
 			if err != nil {
 				return fmt.Errorf("%s: %s: %w", name, confPath, err)
 			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+				defer stop()
+			}
 			return runDaemon(cmd.Context(), name, srv)
 		},
 	}
 	cmd.Flags().StringVarP(&confPath, "config", "c", "", "upstream-format "+name+".conf")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the daemon stops")
 	return cmd
 }
 
@@ -157,4 +166,20 @@ func slogLevel(level string) slog.Level {
 	default: // info, notice, empty
 		return slog.LevelInfo
 	}
+}
+
+// startCPUProfile profiles the process's CPU into path until stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
