@@ -1,6 +1,7 @@
 package storagenode
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -435,15 +436,28 @@ func (e *connError) Unwrap() error { return e.err }
 type conn struct {
 	s    *Server
 	c    net.Conn
+	in   *bufio.Reader    // the socket (socketReader): a header and a short body come in one read
 	body io.LimitedReader // the current request's unread body
 	// syncPeer is the storage id a peer announced with REPORT_SERVER_ID
 	// on a sync connection ("" on client connections).
 	syncPeer string
 }
 
-// Read reads from the socket with a fresh network_timeout deadline per call
-// (upstream applies the timeout per I/O, not per request).
-func (cc *conn) Read(p []byte) (int, error) {
+// requestBufSize is the read buffer of a connection (bytes): the header and
+// the body of every request but content and large metadata fit, so most
+// requests take one read syscall. Content reads of at least this size go
+// straight to the caller's buffer.
+const requestBufSize = 4 << 10
+
+// Read reads what the client sent, buffered.
+func (cc *conn) Read(p []byte) (int, error) { return cc.in.Read(p) }
+
+// socketReader reads from the socket with a fresh network_timeout deadline
+// per call (upstream applies the timeout per I/O, not per request).
+type socketReader struct{ cc *conn }
+
+func (r socketReader) Read(p []byte) (int, error) {
+	cc := r.cc
 	cc.c.SetReadDeadline(time.Now().Add(cc.s.cfg.NetworkTimeout))
 	n, err := cc.c.Read(p)
 	if err != nil {
@@ -492,6 +506,7 @@ func (cc *conn) reply(body []byte) error {
 
 func (s *Server) serveConn(c net.Conn) {
 	cc := &conn{s: s, c: c}
+	cc.in = bufio.NewReaderSize(socketReader{cc}, requestBufSize)
 	log := s.log.With("client", c.RemoteAddr().String())
 	for {
 		// An idle connection is closed after network_timeout, as upstream.
@@ -505,7 +520,7 @@ func (s *Server) serveConn(c net.Conn) {
 		if h.Cmd == protocol.CmdQuit {
 			return
 		}
-		if h.Length > 0 {
+		if h.Length > int64(cc.in.Buffered()) {
 			// Clients that write the body after the header with Nagle on
 			// wait for our ACK of the header (internal/tcpopt).
 			tcpopt.QuickAck(c)

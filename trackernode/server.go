@@ -339,7 +339,7 @@ func (s *Server) serveConn(c net.Conn) {
 			return
 		}
 		c.SetDeadline(time.Now().Add(timeout))
-		if h.Length > 0 {
+		if h.Length > int64(cs.r.Buffered()) {
 			// Clients that write the body after the header with Nagle on
 			// wait for our ACK of the header (internal/tcpopt).
 			tcpopt.QuickAck(c)

@@ -145,7 +145,9 @@ func (s *Server) answer(_ context.Context, c net.Conn, r *httpfast.Request) (kee
 		return false, true
 	}
 	if body {
-		if _, err := e.f.Seek(start, io.SeekStart); err != nil {
+		f := e.f.OS()
+		defer f.Close()
+		if _, err := f.Seek(start, io.SeekStart); err != nil {
 			return false, true
 		}
 		// *net.TCPConn.ReadFrom of a limited *os.File is sendfile(2). The
@@ -154,7 +156,7 @@ func (s *Server) answer(_ context.Context, c net.Conn, r *httpfast.Request) (kee
 		for left := length; left > 0; {
 			n := min(left, sendChunkBytes)
 			c.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
-			if _, err := io.CopyN(c, e.f, n); err != nil {
+			if _, err := io.CopyN(c, f, n); err != nil {
 				return false, true
 			}
 			left -= n

@@ -161,7 +161,7 @@ func (h *Handler) resolve(urlPath string, q url.Values) request {
 
 // entity describes a local file about to be sent.
 type entity struct {
-	f           *os.File
+	f           *regfile.File // OS() for sendfile and ServeContent
 	size        int64
 	modified    time.Time
 	etag        string
@@ -172,16 +172,16 @@ type entity struct {
 // open opens the file of a resolved request; fs.ErrNotExist when it is not
 // on this server.
 func (h *Handler) open(r request, q url.Values) (*entity, error) {
-	f, st, err := regfile.Open(r.name.Path(h.cfg.StorePaths))
+	f, err := regfile.OpenFile(r.name.Path(h.cfg.StorePaths))
 	if err != nil {
 		return nil, err
 	}
-	e := &entity{f: f, size: st.Size(), modified: st.ModTime(), ctype: h.contentType(r.name.Ext)}
+	e := &entity{f: f, size: f.Size(), modified: f.ModTime(), ctype: h.contentType(r.name.Ext)}
 	if !r.name.Appender && !r.name.Slave {
 		// Upstream reports a normal file's creation time from its name.
 		e.modified = time.Unix(r.name.Timestamp, 0)
 	}
-	e.etag = fmt.Sprintf(`"%x-%x"`, st.ModTime().Unix(), st.Size())
+	e.etag = fmt.Sprintf(`"%x-%x"`, f.ModTime().Unix(), f.Size())
 	if fn := q.Get("filename"); fn != "" {
 		e.disposition = mime.FormatMediaType("attachment", map[string]string{"filename": fn})
 	}
@@ -228,7 +228,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hdr.Set("Content-Disposition", e.disposition)
 	}
 	h.limitRanges(r, e.size)
-	http.ServeContent(w, r, "", e.modified, e.f)
+	f := e.f.OS()
+	defer f.Close()
+	http.ServeContent(w, r, "", e.modified, f)
 }
 
 // ranges applies http.multi_range.enabled and httpfast.MaxRanges to a
