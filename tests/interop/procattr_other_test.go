@@ -1,0 +1,7 @@
+//go:build !linux
+
+package interop
+
+import "syscall"
+
+func daemonAttr() *syscall.SysProcAttr { return nil }
