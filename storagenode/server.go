@@ -62,9 +62,12 @@ type Server struct {
 	httpLn net.Listener // nil when HTTP downloads are off
 	httpd  *httpd.Server
 	conns  map[net.Conn]struct{}
+	served map[*conn]struct{} // client connections being served (shutdown.go)
 	closed bool
-	done   chan struct{}
-	wg     sync.WaitGroup
+	// draining is set by Shutdown: no new connection or request is taken.
+	draining atomic.Bool
+	done     chan struct{}
+	wg       sync.WaitGroup
 
 	connSem chan struct{} // bounds concurrent client connections
 	bufPool sync.Pool     // *[]byte of buff_size
@@ -109,6 +112,7 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 		cfg:     c,
 		log:     log.With("role", "storage", "group", c.GroupName),
 		conns:   map[net.Conn]struct{}{},
+		served:  map[*conn]struct{}{},
 		done:    make(chan struct{}),
 		connSem: make(chan struct{}, c.MaxConnections),
 		start:   time.Now(),
@@ -441,6 +445,7 @@ type conn struct {
 	// syncPeer is the storage id a peer announced with REPORT_SERVER_ID
 	// on a sync connection ("" on client connections).
 	syncPeer string
+	state    atomic.Int32 // connIdle, connBusy or connDropped (shutdown.go)
 }
 
 // requestBufSize is the read buffer of a connection (bytes): the header and
@@ -507,6 +512,10 @@ func (cc *conn) reply(body []byte) error {
 func (s *Server) serveConn(c net.Conn) {
 	cc := &conn{s: s, c: c}
 	cc.in = bufio.NewReaderSize(socketReader{cc}, requestBufSize)
+	if !s.serving(cc, true) {
+		return
+	}
+	defer s.serving(cc, false)
 	log := s.log.With("client", c.RemoteAddr().String())
 	for {
 		// An idle connection is closed after network_timeout, as upstream.
@@ -517,52 +526,62 @@ func (s *Server) serveConn(c net.Conn) {
 			}
 			return
 		}
-		if h.Cmd == protocol.CmdQuit {
+		if !cc.state.CompareAndSwap(connIdle, connBusy) {
+			return // dropped by Shutdown while the header came in
+		}
+		if h.Cmd == protocol.CmdQuit || !s.serveRequest(cc, h, log) {
 			return
 		}
-		if h.Length > int64(cc.in.Buffered()) {
-			// Clients that write the body after the header with Nagle on
-			// wait for our ACK of the header (internal/tcpopt).
-			tcpopt.QuickAck(c)
-		}
-		cc.body = io.LimitedReader{R: cc, N: h.Length}
-		err = s.dispatch(cc, h)
-		if err == nil && cc.body.N != 0 {
-			err = fmt.Errorf("cmd %d left %d body bytes unread: %w", h.Cmd, cc.body.N, protocol.ErrInvalid)
-		}
-		if err == nil {
-			continue
-		}
-		var ce *connError
-		if errors.As(err, &ce) {
-			log.Debug("connection failed", "cmd", h.Cmd, "err", err)
-			return
-		}
-		st := protocol.StatusOf(err)
-		if st == protocol.ENOENT {
-			log.Debug("request failed", "cmd", h.Cmd, "err", err)
-		} else {
-			log.Info("request failed", "cmd", h.Cmd, "status", st, "err", err)
-		}
-		// The status goes out before the rest of the body is skipped: a
-		// client still sending finds it waiting, even if the connection
-		// ends before it reads it.
-		if protocol.WritePacket(cc, protocol.CmdResp, st, nil) != nil {
-			return
-		}
-		// Skip what is left so the connection stays in step. File content
-		// is read and dropped however long it is (each read bounded by
-		// network_timeout, nothing written to disk): closing with unread
-		// bytes would reset the connection, and a client still writing a
-		// refused upload would see "connection reset" instead of ENOSPC.
-		// Any other large remainder is garbage and ends the connection.
-		if cc.body.N > s.cfg.BuffSize && !carriesContent(h.Cmd) {
-			return
-		}
-		if discardBody(cc) != nil {
+		// Back to idle, unless Shutdown is waiting for this request.
+		if s.draining.Load() || !cc.state.CompareAndSwap(connBusy, connIdle) {
 			return
 		}
 	}
+}
+
+// serveRequest answers one request whose header was read; false when the
+// connection must end.
+func (s *Server) serveRequest(cc *conn, h protocol.Header, log *slog.Logger) bool {
+	if h.Length > int64(cc.in.Buffered()) {
+		// Clients that write the body after the header with Nagle on
+		// wait for our ACK of the header (internal/tcpopt).
+		tcpopt.QuickAck(cc.c)
+	}
+	cc.body = io.LimitedReader{R: cc, N: h.Length}
+	err := s.dispatch(cc, h)
+	if err == nil && cc.body.N != 0 {
+		err = fmt.Errorf("cmd %d left %d body bytes unread: %w", h.Cmd, cc.body.N, protocol.ErrInvalid)
+	}
+	if err == nil {
+		return true
+	}
+	var ce *connError
+	if errors.As(err, &ce) {
+		log.Debug("connection failed", "cmd", h.Cmd, "err", err)
+		return false
+	}
+	st := protocol.StatusOf(err)
+	if st == protocol.ENOENT {
+		log.Debug("request failed", "cmd", h.Cmd, "err", err)
+	} else {
+		log.Info("request failed", "cmd", h.Cmd, "status", st, "err", err)
+	}
+	// The status goes out before the rest of the body is skipped: a
+	// client still sending finds it waiting, even if the connection
+	// ends before it reads it.
+	if protocol.WritePacket(cc, protocol.CmdResp, st, nil) != nil {
+		return false
+	}
+	// Skip what is left so the connection stays in step. File content
+	// is read and dropped however long it is (each read bounded by
+	// network_timeout, nothing written to disk): closing with unread
+	// bytes would reset the connection, and a client still writing a
+	// refused upload would see "connection reset" instead of ENOSPC.
+	// Any other large remainder is garbage and ends the connection.
+	if cc.body.N > s.cfg.BuffSize && !carriesContent(h.Cmd) {
+		return false
+	}
+	return discardBody(cc) == nil
 }
 
 // carriesContent reports whether cmd's body ends with file content a

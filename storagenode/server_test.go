@@ -2,11 +2,13 @@ package storagenode
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -721,5 +723,54 @@ func TestGarbageRequests(t *testing.T) {
 		if n := e.Name(); len(n) != 2 && n != "sync" && n != dataInitFlagFile && n != varsFile && n != statFile {
 			t.Errorf("unexpected entry data/%s", n)
 		}
+	}
+}
+
+// Shutdown lets a request in progress finish, closes idle connections at
+// once and takes no new connection.
+func TestShutdownFinishesRequests(t *testing.T) {
+	s := startServer(t, testConfig(t))
+	idle := dial(t, s)
+	busy := dial(t, s)
+	content := []byte("finished after the shutdown began")
+	req := (&protocol.UploadRequest{StorePathIndex: 0, FileSize: int64(len(content)), Ext: "txt"}).Encode()
+	pkt := packet(protocol.CmdUploadFile, 0, req, content)
+	half := len(pkt) - 10
+	if _, err := busy.c.Write(pkt[:half]); err != nil {
+		t.Fatal(err)
+	}
+	// The upload is under way when Shutdown starts.
+	eventually(t, "the upload to be in progress", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for cc := range s.served {
+			if cc.state.Load() == connBusy {
+				return true
+			}
+		}
+		return false
+	})
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	if _, err := idle.c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the idle connection is still open")
+	}
+	if _, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
+		t.Fatal("a new connection was accepted during the shutdown")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned (%v) before the upload finished", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if _, err := busy.c.Write(pkt[half:]); err != nil {
+		t.Fatal(err)
+	}
+	h, body := busy.raw(nil)
+	if h.Status != 0 || len(body) == 0 {
+		t.Fatalf("upload answered %+v", h)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
 	}
 }

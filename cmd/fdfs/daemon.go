@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -130,11 +131,27 @@ func runDaemon(ctx context.Context, name string, srv server) error {
 	<-ctx.Done()
 	stop()
 	slog.Info(name+" stopping", "addr", srv.Addr())
-	if err := srv.Close(); err != nil {
+	if err := shutdown(srv); err != nil {
 		return fmt.Errorf("%s: close: %w", name, err)
 	}
 	slog.Info(name + " stopped")
 	return nil
+}
+
+// shutdownGrace bounds how long a stopping daemon lets the requests in
+// progress finish.
+const shutdownGrace = 30 * time.Second
+
+// shutdown stops srv gracefully when it can (the storage finishes the
+// requests in progress), else closes it.
+func shutdown(srv server) error {
+	g, ok := srv.(interface{ Shutdown(context.Context) error })
+	if !ok {
+		return srv.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	return g.Shutdown(ctx)
 }
 
 // newLogger returns a text logger on w at the level named by an upstream

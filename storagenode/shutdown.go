@@ -1,0 +1,78 @@
+package storagenode
+
+import (
+	"context"
+	"time"
+)
+
+// A client connection is idle (waiting for a request header), busy
+// (serving a request) or dropped (closed by Shutdown while idle).
+const (
+	connIdle int32 = iota
+	connBusy
+	connDropped
+)
+
+// shutdownPoll is how often Shutdown looks for requests still running.
+const shutdownPoll = 10 * time.Millisecond
+
+// Shutdown stops the server gracefully: it stops accepting connections,
+// closes the idle client connections, lets the requests in progress finish
+// (until ctx ends), then closes the server as Close does, which is when the
+// trackers see it leave. A storage drained first (fdfs drain) gets no new
+// requests, so replacing it costs clients nothing.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.draining.Store(true)
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	s.mu.Unlock()
+	t := time.NewTicker(shutdownPoll)
+	defer t.Stop()
+	for s.dropIdle() > 0 {
+		select {
+		case <-ctx.Done():
+			s.log.Warn("requests still running at the end of the shutdown grace, cut", "err", ctx.Err())
+			return s.Close()
+		case <-t.C:
+		}
+	}
+	return s.Close()
+}
+
+// dropIdle closes the idle client connections and returns how many are
+// still serving a request.
+func (s *Server) dropIdle() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	busy := 0
+	for cc := range s.served {
+		if cc.state.CompareAndSwap(connIdle, connDropped) {
+			cc.c.Close()
+		} else if cc.state.Load() == connBusy {
+			busy++
+		}
+	}
+	return busy
+}
+
+// serving adds (or removes) a client connection to those Shutdown waits
+// for; false when the server is shutting down already.
+func (s *Server) serving(cc *conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !add {
+		delete(s.served, cc)
+		return true
+	}
+	if s.closed || s.draining.Load() {
+		return false
+	}
+	s.served[cc] = struct{}{}
+	return true
+}
