@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
@@ -77,6 +78,7 @@ func (s *Server) source(cc *conn) fileid.Source {
 // the CRC32 of the content. On any error the temp file is removed.
 func (s *Server) receive(cc *conn, dir string, size int64, hold *reservation) (string, uint32, error) {
 	f, err := os.CreateTemp(dir, tempPattern)
+	s.countOpen(err == nil)
 	if err != nil {
 		return "", 0, fmt.Errorf("create temp file in %s: %w", dir, err)
 	}
@@ -87,7 +89,10 @@ func (s *Server) receive(cc *conn, dir string, size int64, hold *reservation) (s
 		os.Remove(f.Name())
 		return "", 0, err
 	}
-	s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileOpenCount, &b.SuccessFileOpenCount, true) })
+	if size == 0 {
+		// Upstream's disk thread writes the empty content once.
+		s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileWriteCount, &b.SuccessFileWriteCount, true) })
+	}
 	crc, err := s.copyIn(cc, f, size, true, hold)
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -199,18 +204,62 @@ func modifyCounters(b *protocol.StatBlock) (*int64, *int64, *int64, *int64) {
 	return &b.TotalModifyCount, &b.SuccessModifyCount, &b.TotalModifyBytes, &b.SuccessModifyBytes
 }
 
-// handleChange runs op, a change of a stored file, counts it with count
-// (ok when op succeeded, which also stamps the last source update), then
-// replies.
-func (s *Server) handleChange(cc *conn, op func(start time.Time) ([]byte, error), count func(b *protocol.StatBlock, ok bool)) error {
+// Requests are counted as upstream counts them: in the callback of their
+// disk I/O, so only once they got past the checks upstream makes before it
+// queues that I/O. A request refused by those checks (bad arguments, file
+// missing or not regular, not an appender file, offset past the end,
+// nothing to do) is counted nowhere, not even in total_*_count, and
+// neither are its file opens; nor is one whose connection failed while its
+// content was moving (upstream drops the task without calling back). The
+// ioAttempt of a request records how far it got.
+type ioAttempt struct {
+	reached  bool  // got to its disk I/O
+	bodyLeft int64 // request body bytes not read yet at that point
+	link     bool  // a delete of a symbolic link (delete_link counters)
+}
+
+// reach marks the start of the request's disk I/O.
+func (a *ioAttempt) reach(cc *conn) {
+	a.reached = true
+	a.bodyLeft = cc.body.N
+}
+
+func isConnError(err error) bool {
+	var ce *connError
+	return errors.As(err, &ce)
+}
+
+// errNotRegular marks an open refused because the path is not a regular
+// file.
+var errNotRegular = errors.New("not a regular file")
+
+// missingFile tells the open failures upstream finds with its stat before
+// any disk I/O: no such file, or not a regular file.
+func missingFile(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, protocol.ErrNotFound) || errors.Is(err, errNotRegular) ||
+		errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR)
+}
+
+// countOpen counts a file open (upstream: dio_open_file).
+func (s *Server) countOpen(ok bool) {
+	s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileOpenCount, &b.SuccessFileOpenCount, ok) })
+}
+
+// handleChange runs op, a change of a stored file, counts it with count if
+// it got to its disk I/O (ok when op succeeded, which also stamps the last
+// source update), then replies.
+func (s *Server) handleChange(cc *conn, op func(start time.Time, a *ioAttempt) ([]byte, error), count func(b *protocol.StatBlock, ok bool, a *ioAttempt)) error {
 	start := time.Now()
-	reply, err := op(start)
-	s.stats.update(func(b *protocol.StatBlock) {
-		count(b, err == nil)
-		if err == nil {
-			b.LastSourceUpdate = start.Unix()
-		}
-	})
+	var a ioAttempt
+	reply, err := op(start, &a)
+	if a.reached && !isConnError(err) {
+		s.stats.update(func(b *protocol.StatBlock) {
+			count(b, err == nil, &a)
+			if err == nil {
+				b.LastSourceUpdate = start.Unix()
+			}
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -218,15 +267,54 @@ func (s *Server) handleChange(cc *conn, op func(start time.Time) ([]byte, error)
 }
 
 // handleWrite runs a content-carrying write, counts it and its bytes
-// (success only when op succeeded), then replies.
-func (s *Server) handleWrite(cc *conn, counters writeCounters, op func(start time.Time, size *int64) ([]byte, error)) error {
+// (success only when op succeeded; a failed one adds the content bytes it
+// received, as upstream adds what it received), then replies.
+func (s *Server) handleWrite(cc *conn, counters writeCounters, op func(start time.Time, a *ioAttempt, size *int64) ([]byte, error)) error {
 	var size int64
-	return s.handleChange(cc, func(start time.Time) ([]byte, error) { return op(start, &size) }, func(b *protocol.StatBlock, ok bool) {
+	return s.handleChange(cc, func(start time.Time, a *ioAttempt) ([]byte, error) { return op(start, a, &size) }, func(b *protocol.StatBlock, ok bool, a *ioAttempt) {
 		total, success, totalBytes, successBytes := counters(b)
 		tally(total, success, ok)
-		*totalBytes += size
 		if ok {
+			*totalBytes += size
 			*successBytes += size
+		} else {
+			*totalBytes += a.bodyLeft - cc.body.N
+		}
+	})
+}
+
+// readAttempt records how far a read request (download, get metadata) got,
+// for its counters.
+type readAttempt struct {
+	reached bool  // got past the checks made before upstream's disk read
+	want    int64 // content bytes to send
+	read    bool  // every byte was read from the file
+	fileErr bool  // the file failed the transfer, not the client
+	sent    int64 // content bytes sent
+}
+
+// countRead counts a read request as upstream's done callback: success
+// once the last bytes were read from the file (upstream calls back before
+// it sends them), total only for a failure of the file; a connection that
+// failed earlier is not counted. totalBytes and successBytes may be nil.
+func (s *Server) countRead(r *readAttempt, err error, counters writeCounters) {
+	if !r.reached {
+		return
+	}
+	ok := r.read && (err == nil || isConnError(err))
+	if !ok && isConnError(err) && !r.fileErr {
+		return
+	}
+	s.stats.update(func(b *protocol.StatBlock) {
+		total, success, totalBytes, successBytes := counters(b)
+		tally(total, success, ok)
+		switch {
+		case totalBytes == nil:
+		case ok:
+			*totalBytes += r.want
+			*successBytes += r.want
+		default:
+			*totalBytes += r.sent
 		}
 	})
 }
@@ -240,10 +328,12 @@ func tally(total, success *int64, ok bool) {
 }
 
 func (s *Server) handleUpload(cc *conn, h protocol.Header, appender bool) error {
-	return s.handleWrite(cc, uploadCounters, func(start time.Time, size *int64) ([]byte, error) { return s.upload(cc, h, appender, start, size) })
+	return s.handleWrite(cc, uploadCounters, func(start time.Time, a *ioAttempt, size *int64) ([]byte, error) {
+		return s.upload(cc, h, appender, start, a, size)
+	})
 }
 
-func (s *Server) upload(cc *conn, h protocol.Header, appender bool, start time.Time, size *int64) ([]byte, error) {
+func (s *Server) upload(cc *conn, h protocol.Header, appender bool, start time.Time, a *ioAttempt, size *int64) ([]byte, error) {
 	if h.Length < protocol.UploadHeadLen {
 		return nil, fmt.Errorf("upload body of %d bytes: %w", h.Length, protocol.ErrInvalid)
 	}
@@ -279,6 +369,7 @@ func (s *Server) upload(cc *conn, h protocol.Header, appender bool, start time.T
 	src := s.source(cc)
 	provisional := fileid.Encode20(src, start.Unix(), fileid.MaskSize(req.FileSize, appender, false), rand.Uint32())
 	high, low := s.store.nextDir(provisional)
+	a.reach(cc)
 	tmp, crc, err := s.receive(cc, s.store.dirOf(idx, high, low), req.FileSize, hold)
 	if err != nil {
 		return nil, err
@@ -302,10 +393,12 @@ func (s *Server) upload(cc *conn, h protocol.Header, appender bool, start time.T
 }
 
 func (s *Server) handleUploadSlave(cc *conn, h protocol.Header) error {
-	return s.handleWrite(cc, uploadCounters, func(start time.Time, size *int64) ([]byte, error) { return s.uploadSlave(cc, h, start, size) })
+	return s.handleWrite(cc, uploadCounters, func(start time.Time, a *ioAttempt, size *int64) ([]byte, error) {
+		return s.uploadSlave(cc, h, start, a, size)
+	})
 }
 
-func (s *Server) uploadSlave(cc *conn, h protocol.Header, start time.Time, size *int64) ([]byte, error) {
+func (s *Server) uploadSlave(cc *conn, h protocol.Header, start time.Time, a *ioAttempt, size *int64) ([]byte, error) {
 	if h.Length < protocol.UploadSlaveHeadLen {
 		return nil, fmt.Errorf("slave upload body of %d bytes: %w", h.Length, protocol.ErrInvalid)
 	}
@@ -359,6 +452,7 @@ func (s *Server) uploadSlave(cc *conn, h protocol.Header, start time.Time, size 
 		return nil, err
 	}
 	defer hold.release()
+	a.reach(cc)
 	tmp, _, err := s.receive(cc, s.store.dirOf(mn.StorePathIndex, mn.High, mn.Low), req.FileSize, hold)
 	if err != nil {
 		return nil, err
@@ -380,20 +474,22 @@ func int64FromBE(b []byte) int64 {
 	return d.Int64()
 }
 
+func downloadCounters(b *protocol.StatBlock) (*int64, *int64, *int64, *int64) {
+	return &b.TotalDownloadCount, &b.SuccessDownloadCount, &b.TotalDownloadBytes, &b.SuccessDownloadBytes
+}
+
+func getMetaCounters(b *protocol.StatBlock) (*int64, *int64, *int64, *int64) {
+	return &b.TotalGetMetaCount, &b.SuccessGetMetaCount, nil, nil
+}
+
 func (s *Server) handleDownload(cc *conn, h protocol.Header) error {
-	var sent int64
-	err := s.download(cc, &sent)
-	s.stats.update(func(b *protocol.StatBlock) {
-		tally(&b.TotalDownloadCount, &b.SuccessDownloadCount, err == nil)
-		b.TotalDownloadBytes += sent
-		if err == nil {
-			b.SuccessDownloadBytes += sent
-		}
-	})
+	var r readAttempt
+	err := s.download(cc, &r)
+	s.countRead(&r, err, downloadCounters)
 	return err
 }
 
-func (s *Server) download(cc *conn, sent *int64) error {
+func (s *Server) download(cc *conn, r *readAttempt) error {
 	body, err := cc.readRest()
 	if err != nil {
 		return err
@@ -414,6 +510,10 @@ func (s *Server) download(cc *conn, sent *int64) error {
 	}
 	rf, err := s.openFile(path)
 	if err != nil {
+		if !missingFile(err) {
+			r.reached = true
+			s.countOpen(false)
+		}
 		return err
 	}
 	defer rf.Close()
@@ -425,8 +525,10 @@ func (s *Server) download(cc *conn, sent *int64) error {
 	if req.Length > 0 && req.Length < n {
 		n = req.Length
 	}
+	r.reached, r.want = true, n
+	s.countOpen(true)
 	if n <= smallDownload {
-		return s.sendSmall(cc, rf, req.Offset, n, sent)
+		return s.sendSmall(cc, rf, req.Offset, n, r)
 	}
 	f := rf.OS()
 	defer f.Close()
@@ -436,14 +538,14 @@ func (s *Server) download(cc *conn, sent *int64) error {
 	if err := protocol.WriteHeader(cc, protocol.Header{Length: n, Cmd: protocol.CmdResp}); err != nil {
 		return err
 	}
-	return s.sendFile(cc, f, n, sent)
+	return s.sendFile(cc, f, n, r)
 }
 
 // sendSmall answers a download of n <= smallDownload bytes with one write
 // of header and content read into a pooled buffer: the client gets the
 // whole answer in one segment, where a header write and a sendfile cost
 // two writes here and usually two reads there.
-func (s *Server) sendSmall(cc *conn, f *regfile.File, offset, n int64, sent *int64) error {
+func (s *Server) sendSmall(cc *conn, f *regfile.File, offset, n int64, r *readAttempt) error {
 	bp := smallBufs.Get().(*[]byte)
 	defer smallBufs.Put(bp)
 	buf := (*bp)[:protocol.HeaderSize+n]
@@ -456,12 +558,13 @@ func (s *Server) sendSmall(cc *conn, f *regfile.File, offset, n int64, sent *int
 		}
 		return err
 	}
+	r.read = true
 	protocol.Header{Length: n, Cmd: protocol.CmdResp}.Put(buf)
 	cc.c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
 	if _, err := cc.c.Write(buf); err != nil {
 		return &connError{err}
 	}
-	*sent += n
+	r.sent += n
 	return nil
 }
 
@@ -473,12 +576,12 @@ var smallBufs = sync.Pool{New: func() any {
 
 // sendFile copies n bytes from f to the client with sendfile (io.Copy from
 // an *os.File into a *net.TCPConn), renewing the write deadline per chunk.
-func (s *Server) sendFile(cc *conn, f *os.File, n int64, sent *int64) error {
+func (s *Server) sendFile(cc *conn, f *os.File, n int64, r *readAttempt) error {
 	for n > 0 {
 		chunk := min(n, sendChunk)
 		cc.c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
 		w, err := io.Copy(cc.c, io.LimitReader(f, chunk))
-		*sent += w
+		r.sent += w
 		n -= w
 		s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileReadCount, &b.SuccessFileReadCount, err == nil) })
 		if err != nil {
@@ -486,9 +589,11 @@ func (s *Server) sendFile(cc *conn, f *os.File, n int64, sent *int64) error {
 		}
 		if w < chunk {
 			// The file shrank under us: the announced length cannot be met.
+			r.fileErr = true
 			return &connError{fmt.Errorf("file truncated during download")}
 		}
 	}
+	r.read = true
 	return nil
 }
 
@@ -504,10 +609,10 @@ func (s *Server) openRegular(path string) (*os.File, os.FileInfo, error) {
 }
 
 // openFile is openRegular without an *os.File (regfile.File: fewer
-// syscalls for a file read in one call).
+// syscalls for a file read in one call). Neither counts the open: callers
+// do, where upstream's disk I/O would open the file.
 func (s *Server) openFile(path string) (*regfile.File, error) {
 	f, err := regfile.OpenFile(path)
-	s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileOpenCount, &b.SuccessFileOpenCount, err == nil) })
 	if errors.Is(err, regfile.ErrNotRegular) {
 		err = fmt.Errorf("%s is not a regular file: %w", filepath.Base(path), protocol.ErrNotFound)
 	}
@@ -531,12 +636,16 @@ func (s *Server) readFileRequest(cc *conn) (*fileid.Name, string, error) {
 }
 
 func (s *Server) handleDelete(cc *conn, h protocol.Header) error {
-	return s.handleChange(cc, func(start time.Time) ([]byte, error) { return s.delete(cc, start) }, func(b *protocol.StatBlock, ok bool) {
-		tally(&b.TotalDeleteCount, &b.SuccessDeleteCount, ok)
+	return s.handleChange(cc, func(start time.Time, a *ioAttempt) ([]byte, error) { return s.delete(cc, start, a) }, func(b *protocol.StatBlock, ok bool, a *ioAttempt) {
+		if a.link {
+			tally(&b.TotalDeleteLinkCount, &b.SuccessDeleteLinkCount, ok)
+		} else {
+			tally(&b.TotalDeleteCount, &b.SuccessDeleteCount, ok)
+		}
 	})
 }
 
-func (s *Server) delete(cc *conn, start time.Time) ([]byte, error) {
+func (s *Server) delete(cc *conn, start time.Time, a *ioAttempt) ([]byte, error) {
 	n, path, err := s.readFileRequest(cc)
 	if err != nil {
 		return nil, err
@@ -550,6 +659,8 @@ func (s *Server) delete(cc *conn, start time.Time) ([]byte, error) {
 	if fi.IsDir() {
 		return nil, fmt.Errorf("%s is a directory: %w", name, protocol.ErrNotFound)
 	}
+	a.reach(cc)
+	a.link = fi.Mode()&fs.ModeSymlink != 0
 	if err := os.Remove(path); err != nil {
 		return nil, err
 	}
@@ -565,12 +676,12 @@ func (s *Server) delete(cc *conn, start time.Time) ([]byte, error) {
 }
 
 func (s *Server) handleSetMetadata(cc *conn, h protocol.Header) error {
-	return s.handleChange(cc, func(start time.Time) ([]byte, error) { return s.setMetadata(cc, start) }, func(b *protocol.StatBlock, ok bool) {
+	return s.handleChange(cc, func(start time.Time, a *ioAttempt) ([]byte, error) { return s.setMetadata(cc, start, a) }, func(b *protocol.StatBlock, ok bool, _ *ioAttempt) {
 		tally(&b.TotalSetMetaCount, &b.SuccessSetMetaCount, ok)
 	})
 }
 
-func (s *Server) setMetadata(cc *conn, start time.Time) ([]byte, error) {
+func (s *Server) setMetadata(cc *conn, start time.Time, a *ioAttempt) ([]byte, error) {
 	body, err := cc.readRest()
 	if err != nil {
 		return nil, err
@@ -594,6 +705,7 @@ func (s *Server) setMetadata(cc *conn, start time.Time) ([]byte, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
 	}
+	a.reach(cc)
 	meta, err := protocol.UnpackMeta(req.Meta)
 	if err != nil {
 		return nil, err
@@ -657,12 +769,13 @@ func readBounded(path string, max int64) ([]byte, error) {
 }
 
 func (s *Server) handleGetMetadata(cc *conn, h protocol.Header) error {
-	err := s.getMetadata(cc)
-	s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalGetMetaCount, &b.SuccessGetMetaCount, err == nil) })
+	var r readAttempt
+	err := s.getMetadata(cc, &r)
+	s.countRead(&r, err, getMetaCounters)
 	return err
 }
 
-func (s *Server) getMetadata(cc *conn) error {
+func (s *Server) getMetadata(cc *conn, r *readAttempt) error {
 	_, path, err := s.readFileRequest(cc)
 	if err != nil {
 		return err
@@ -672,14 +785,23 @@ func (s *Server) getMetadata(cc *conn) error {
 	}
 	f, fi, err := s.openRegular(path + "-m")
 	if err != nil {
+		if !missingFile(err) {
+			r.reached = true
+			s.countOpen(false)
+		}
 		return err
 	}
 	defer f.Close()
+	r.reached, r.want = true, fi.Size()
+	s.countOpen(true)
+	if fi.Size() == 0 {
+		// Upstream's disk thread reads the empty file once.
+		s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileReadCount, &b.SuccessFileReadCount, true) })
+	}
 	if err := protocol.WriteHeader(cc, protocol.Header{Length: fi.Size(), Cmd: protocol.CmdResp}); err != nil {
 		return err
 	}
-	var sent int64
-	return s.sendFile(cc, f, fi.Size(), &sent)
+	return s.sendFile(cc, f, fi.Size(), r)
 }
 
 func (s *Server) handleQueryFileInfo(cc *conn, h protocol.Header) error {
@@ -715,8 +837,11 @@ func (s *Server) handleQueryFileInfo(cc *conn, h protocol.Header) error {
 }
 
 // fileCRC computes the CRC32 of a whole file through a pooled buffer.
+// It counts the open and each buffer read, as upstream's disk thread does
+// when it computes a CRC32 (an empty file is read once).
 func (s *Server) fileCRC(path string) (uint32, error) {
 	f, _, err := s.openRegular(path)
+	s.countOpen(err == nil)
 	if err != nil {
 		return 0, err
 	}
@@ -724,10 +849,23 @@ func (s *Server) fileCRC(path string) (uint32, error) {
 	bp := s.bufPool.Get().(*[]byte)
 	defer s.bufPool.Put(bp)
 	h := crc32.NewIEEE()
-	if _, err := io.CopyBuffer(h, struct{ io.Reader }{f}, *bp); err != nil {
-		return 0, err
+	read := func(ok bool) {
+		s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileReadCount, &b.SuccessFileReadCount, ok) })
 	}
-	return h.Sum32(), nil
+	for reads := 0; ; reads++ {
+		n, err := io.ReadFull(f, *bp)
+		h.Write((*bp)[:n])
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			if n > 0 || reads == 0 {
+				read(true)
+			}
+			return h.Sum32(), nil
+		}
+		read(err == nil)
+		if err != nil {
+			return 0, err
+		}
+	}
 }
 
 // readAppenderHead reads the fixed head and the name of an append, modify
@@ -759,30 +897,60 @@ func (s *Server) readAppenderHead(cc *conn, h protocol.Header, headLen int) ([]b
 	return head, n, path, nil
 }
 
-// openAppender opens an existing appender file for writing.
+// openAppender opens an existing appender file for writing and counts the
+// open.
 func (s *Server) openAppender(path string) (*os.File, int64, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileOpenCount, &b.SuccessFileOpenCount, err == nil) })
+	f, size, opened, err := openWritable(path)
+	s.countOpen(opened)
+	return f, size, err
+}
+
+// openWritable opens an existing regular file for writing and returns its
+// size; opened tells whether the open itself succeeded.
+func openWritable(path string) (f *os.File, size int64, opened bool, err error) {
+	f, err = os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, 0, err
+		return nil, 0, true, err
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, 0, fmt.Errorf("%s is not a regular file: %w", filepath.Base(path), protocol.ErrInvalid)
+		return nil, 0, true, fmt.Errorf("%s is %w: %w", filepath.Base(path), errNotRegular, protocol.ErrInvalid)
 	}
-	return f, fi.Size(), nil
+	return f, fi.Size(), true, nil
+}
+
+// openForChange opens the appender file of an append, modify or truncate
+// without counting the open: on a failure upstream finds with its stat
+// before any disk I/O it returns the error uncounted, on any other it
+// counts the failed open and a reached as upstream's disk thread would.
+func (s *Server) openForChange(cc *conn, path string, a *ioAttempt) (*os.File, int64, error) {
+	f, size, opened, err := openWritable(path)
+	if err != nil && !missingFile(err) {
+		a.reach(cc)
+		s.countOpen(opened)
+	}
+	return f, size, err
+}
+
+// changeReached marks the disk I/O of an append, modify or truncate, with
+// the open of its file.
+func (s *Server) changeReached(cc *conn, a *ioAttempt) {
+	a.reach(cc)
+	s.countOpen(true)
 }
 
 func (s *Server) handleAppend(cc *conn, h protocol.Header) error {
-	return s.handleWrite(cc, appendCounters, func(start time.Time, size *int64) ([]byte, error) { return s.appendFile(cc, h, start, size) })
+	return s.handleWrite(cc, appendCounters, func(start time.Time, a *ioAttempt, size *int64) ([]byte, error) {
+		return s.appendFile(cc, h, start, a, size)
+	})
 }
 
-func (s *Server) appendFile(cc *conn, h protocol.Header, start time.Time, size *int64) ([]byte, error) {
+func (s *Server) appendFile(cc *conn, h protocol.Header, start time.Time, a *ioAttempt, size *int64) ([]byte, error) {
 	head, n, path, err := s.readAppenderHead(cc, h, protocol.AppendHeadLen)
 	if err != nil {
 		return nil, err
@@ -793,7 +961,7 @@ func (s *Server) appendFile(cc *conn, h protocol.Header, start time.Time, size *
 	}
 	name := n.Name()
 	defer s.lockName(name).Unlock()
-	f, at, err := s.openAppender(path)
+	f, at, err := s.openForChange(cc, path, a)
 	if err != nil {
 		return nil, err
 	}
@@ -801,6 +969,7 @@ func (s *Server) appendFile(cc *conn, h protocol.Header, start time.Time, size *
 	if length == 0 {
 		return nil, nil
 	}
+	s.changeReached(cc, a)
 	hold, err := s.reserveSpace(n.StorePathIndex, length)
 	if err != nil {
 		return nil, err
@@ -833,10 +1002,12 @@ func (s *Server) writeAt(cc *conn, f *os.File, offset, length, restoreSize int64
 }
 
 func (s *Server) handleModify(cc *conn, h protocol.Header) error {
-	return s.handleWrite(cc, modifyCounters, func(start time.Time, size *int64) ([]byte, error) { return s.modifyFile(cc, h, start, size) })
+	return s.handleWrite(cc, modifyCounters, func(start time.Time, a *ioAttempt, size *int64) ([]byte, error) {
+		return s.modifyFile(cc, h, start, a, size)
+	})
 }
 
-func (s *Server) modifyFile(cc *conn, h protocol.Header, start time.Time, size *int64) ([]byte, error) {
+func (s *Server) modifyFile(cc *conn, h protocol.Header, start time.Time, a *ioAttempt, size *int64) ([]byte, error) {
 	head, n, path, err := s.readAppenderHead(cc, h, protocol.ModifyHeadLen)
 	if err != nil {
 		return nil, err
@@ -847,13 +1018,16 @@ func (s *Server) modifyFile(cc *conn, h protocol.Header, start time.Time, size *
 	}
 	name := n.Name()
 	defer s.lockName(name).Unlock()
-	f, cur, err := s.openAppender(path)
+	f, cur, err := s.openForChange(cc, path, a)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	if offset > cur {
 		return nil, fmt.Errorf("modify offset %d > file size %d: %w", offset, cur, protocol.ErrInvalid)
+	}
+	if length > 0 { // upstream answers an empty modify before any disk I/O
+		s.changeReached(cc, a)
 	}
 	restore := int64(-1)
 	if offset == cur {
@@ -875,12 +1049,12 @@ func (s *Server) modifyFile(cc *conn, h protocol.Header, start time.Time, size *
 }
 
 func (s *Server) handleTruncate(cc *conn, h protocol.Header) error {
-	return s.handleChange(cc, func(start time.Time) ([]byte, error) { return s.truncateFile(cc, h, start) }, func(b *protocol.StatBlock, ok bool) {
+	return s.handleChange(cc, func(start time.Time, a *ioAttempt) ([]byte, error) { return s.truncateFile(cc, h, start, a) }, func(b *protocol.StatBlock, ok bool, _ *ioAttempt) {
 		tally(&b.TotalTruncateCount, &b.SuccessTruncateCount, ok)
 	})
 }
 
-func (s *Server) truncateFile(cc *conn, h protocol.Header, start time.Time) ([]byte, error) {
+func (s *Server) truncateFile(cc *conn, h protocol.Header, start time.Time, a *ioAttempt) ([]byte, error) {
 	head, n, path, err := s.readAppenderHead(cc, h, protocol.TruncateHeadLen)
 	if err != nil {
 		return nil, err
@@ -894,7 +1068,7 @@ func (s *Server) truncateFile(cc *conn, h protocol.Header, start time.Time) ([]b
 	}
 	name := n.Name()
 	defer s.lockName(name).Unlock()
-	f, cur, err := s.openAppender(path)
+	f, cur, err := s.openForChange(cc, path, a)
 	if err != nil {
 		return nil, err
 	}
@@ -902,6 +1076,7 @@ func (s *Server) truncateFile(cc *conn, h protocol.Header, start time.Time) ([]b
 	if newSize == cur {
 		return nil, nil
 	}
+	s.changeReached(cc, a)
 	if err := f.Truncate(newSize); err != nil {
 		return nil, err
 	}

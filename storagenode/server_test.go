@@ -439,9 +439,16 @@ func TestInterruptedUploadLeavesNothing(t *testing.T) {
 		copy(binary[0:8], protocol.Header{Length: protocol.UploadHeadLen + 1<<20}.Bytes()[0:8])
 		rc.c.Write(binary)
 		rc.c.Close()
+		// Its temp file was opened, then the connection ended.
 		waitFor(t, "the upload to fail", func() bool {
-			return s.stats.snapshot().TotalUploadCount == int64(i+1)
+			st := s.stats.snapshot()
+			return st.TotalFileOpenCount == int64(i+1) && st.CurrentCount == 0
 		})
+	}
+	// As upstream, which drops the task of a lost connection without
+	// calling back, the interrupted uploads are not counted.
+	if st := s.stats.snapshot(); st.TotalUploadCount != 0 || st.TotalUploadBytes != 0 {
+		t.Errorf("interrupted uploads counted: %d, %d bytes", st.TotalUploadCount, st.TotalUploadBytes)
 	}
 	if files := dataFiles(t, cfg.BasePath); len(files) != 0 {
 		t.Errorf("files left behind: %q", files)
@@ -467,9 +474,16 @@ func TestInterruptedUploadLeavesNothing(t *testing.T) {
 	rc2 := dial(t, s)
 	pkt := packet(protocol.CmdAppendFile, 0, (&protocol.AppendRequest{Name: name, Length: 100000}).Encode(), bytes.Repeat([]byte("q"), 30000))
 	copy(pkt[0:8], protocol.Header{Length: int64(protocol.AppendHeadLen + len(name) + 100000)}.Bytes()[0:8])
+	opens := s.stats.snapshot().TotalFileOpenCount
 	rc2.c.Write(pkt)
 	rc2.c.Close()
-	waitFor(t, "the append to fail", func() bool { return s.stats.snapshot().TotalAppendCount == 1 })
+	waitFor(t, "the append to fail", func() bool {
+		st := s.stats.snapshot()
+		return st.TotalFileOpenCount == opens+1 && st.CurrentCount == 1
+	})
+	if st := s.stats.snapshot(); st.TotalAppendCount != 0 {
+		t.Errorf("interrupted append counted: %d", st.TotalAppendCount)
+	}
 	if st, b := rc.download(name, 0, 0); st != 0 || string(b) != "base" {
 		t.Errorf("after interrupted append: %d %d bytes", st, len(b))
 	}

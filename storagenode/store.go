@@ -2,7 +2,6 @@ package storagenode
 
 import (
 	"bufio"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -72,11 +71,6 @@ func openStore(cfg *conf.Storage, log *slog.Logger) (*store, error) {
 	if err := os.MkdirAll(filepath.Join(st.base, "logs"), 0o755); err != nil {
 		return nil, err
 	}
-	for i, p := range st.paths {
-		if err := st.prepareStorePath(i, p); err != nil {
-			return nil, err
-		}
-	}
 	f, err := loadIni(filepath.Join(st.base, "data", dataInitFlagFile))
 	if err != nil {
 		return nil, err
@@ -96,37 +90,37 @@ func openStore(cfg *conf.Storage, log *slog.Logger) (*store, error) {
 		}
 	}
 	st.initFlag = f
+	// As upstream storage_check_and_make_data_dirs: .data_init_flag first,
+	// then each store path's directories and mark.
+	pm := &pathMarks{st: st, check: cfg.CheckStorePathMark, port: cfg.Port,
+		ip: sync.OnceValue(func() string { return markIP(cfg.BindAddr, cfg.TrackerServers) })}
+	recorded := pm.loadFlagMarks()
+	for i, p := range st.paths {
+		created, err := st.prepareStorePath(p)
+		if err != nil {
+			return nil, err
+		}
+		if err := pm.checkPath(i, recorded[i], created); err != nil {
+			return nil, err
+		}
+	}
 	return st, nil
 }
 
 // prepareStorePath creates <p>/data with its subdir_count² directories
 // (upstream does it at first start and checks the first and last ones) and
-// the .fastdfs_vars mark file.
-func (st *store) prepareStorePath(i int, p string) error {
+// reports whether it had to.
+func (st *store) prepareStorePath(p string) (bool, error) {
 	data := filepath.Join(p, "data")
 	if err := os.MkdirAll(data, 0o755); err != nil {
-		return err
+		return false, err
 	}
 	last := fmt.Sprintf("%02X", st.subdirs-1)
-	if !isDir(filepath.Join(data, "00", "00")) || !isDir(filepath.Join(data, last, last)) {
-		st.log.Info("creating data directories", "store_path", p, "count", st.subdirs*st.subdirs)
-		if err := makeDataDirs(data, st.subdirs); err != nil {
-			return err
-		}
+	if isDir(filepath.Join(data, "00", "00")) && isDir(filepath.Join(data, last, last)) {
+		return false, nil
 	}
-	vars, err := loadIni(filepath.Join(data, varsFile))
-	if err != nil {
-		return err
-	}
-	if vars.get("store_path_mark") == "" {
-		var b [24]byte
-		rand.Read(b[:])
-		vars.set("store_path_mark", fileid.EncodeBase64(b[:]))
-		if err := vars.save(); err != nil {
-			return err
-		}
-	}
-	return nil
+	st.log.Info("creating data directories", "store_path", p, "count", st.subdirs*st.subdirs)
+	return true, makeDataDirs(data, st.subdirs)
 }
 
 // makeDataDirs creates data/HH/LL for HH, LL < n. The mkdirs run on a few
@@ -293,6 +287,29 @@ func (f *iniFile) get(k string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.vals[k]
+}
+
+// lookup is get telling an absent key from an empty value.
+func (f *iniFile) lookup(k string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, ok := f.vals[k]
+	return v, ok
+}
+
+// deleteIf removes the keys del selects.
+func (f *iniFile) deleteIf(del func(k string) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	keys := f.keys[:0]
+	for _, k := range f.keys {
+		if del(k) {
+			delete(f.vals, k)
+		} else {
+			keys = append(keys, k)
+		}
+	}
+	f.keys = keys
 }
 
 func (f *iniFile) set(k, v string) {
