@@ -290,6 +290,10 @@ func (s *Server) queryFetch(cmd byte, body []byte) ([]byte, error) {
 	one := func(st *storage) []byte {
 		return (&protocol.FetchReply{Group: g.name, IP: st.ip, Port: st.port}).Encode(s.ipSize)
 	}
+	if h := s.holders(g, fs); len(h) > 0 {
+		// The source is draining and others have the file: they serve it.
+		return s.fromHolders(cmd, g, h), nil
+	}
 	if cmd == protocol.CmdQueryUpdate {
 		if fs.src != nil && fs.src.active() {
 			return one(fs.src), nil
@@ -334,6 +338,21 @@ func (s *Server) queryFetch(cmd byte, body []byte) ([]byte, error) {
 		return one(cand), nil
 	}
 	return one(s.fallback(g, fs, readable)), nil
+}
+
+// fromHolders answers a fetch or update query with the storages of h
+// (drain.go): all of them for FETCH_ALL, else the next in round robin.
+func (s *Server) fromHolders(cmd byte, g *group, h []*storage) []byte {
+	if cmd == protocol.CmdQueryFetchAll {
+		r := &protocol.FetchAllReply{Group: g.name}
+		for _, st := range h {
+			r.Servers = append(r.Servers, protocol.StorageAddr{IP: st.ip, Port: st.port})
+		}
+		return r.Encode(s.ipSize)
+	}
+	st := h[g.readCursor%len(h)]
+	g.readCursor = (g.readCursor + 1) % max(len(g.sorted), 1)
+	return (&protocol.FetchReply{Group: g.name, IP: st.ip, Port: st.port}).Encode(s.ipSize)
 }
 
 // storeServer is the group's "store server", where reads go when nothing

@@ -40,13 +40,19 @@ type storage struct {
 	// syncedFrom maps a source storage id to the last timestamp (unix
 	// seconds) this storage reported having received from it.
 	syncedFrom map[string]int64
+
+	drainSince int64 // unix seconds the drain began, 0 when in service (drain.go)
+	probing    bool  // a check of a restored storage is running (warm.go)
 }
 
 func (st *storage) active() bool { return st.status == protocol.StatusActive }
 
 func (st *storage) readable() bool { return st.active() && st.rwMode&protocol.RWRead != 0 }
 
-func (st *storage) writable() bool { return st.active() && st.rwMode&protocol.RWWrite != 0 }
+// writable: may take uploads (a draining storage may not).
+func (st *storage) writable() bool {
+	return st.active() && st.rwMode&protocol.RWWrite != 0 && !st.draining()
+}
 
 // group is one storage group. sorted lists the storages by id string, the
 // order of every listing and of round robin.

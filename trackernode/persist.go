@@ -235,12 +235,7 @@ func (s *Server) load() error {
 				st.rwMode = rwModeOf(e)
 			}
 		}
-		st.status = byte(sec.int("status"))
-		switch st.status {
-		case protocol.StatusInit, protocol.StatusWaitSync, protocol.StatusSyncing:
-		default:
-			st.status = protocol.StatusOffline
-		}
+		saved := byte(sec.int("status"))
 		st.version = sec.kv["version"]
 		st.joinTime, st.upTime = sec.int("join_time"), sec.int("up_time")
 		st.port = int(sec.int("storage_port"))
@@ -253,6 +248,7 @@ func (s *Server) load() error {
 		for _, f := range st.stat.Fields() {
 			*f.P = sec.int(f.Name)
 		}
+		st.status = s.restoredStatus(saved, st.stat.LastHeartBeatTime)
 		g.storages[st.id] = st
 	}
 	for _, g := range s.groups {
@@ -294,4 +290,25 @@ func (s *Server) load() error {
 		s.restartInterval = max(time.Now().Unix()-last, 0)
 	}
 	return nil
+}
+
+// restoredStatus is the status a storage saved with status saved and last
+// beat lastBeat (unix seconds) starts with. The initial-sync states are
+// kept. An ACTIVE storage that beat within check_active_interval stays
+// ACTIVE (the usual expiry turns it OFFLINE if it does not join again by
+// then): a tracker restarted for an upgrade goes on placing and routing
+// at once, where otherwise every query would fail until the storages
+// rejoin, up to a heartbeat interval later (30 s by default; upstream
+// storages wait that long before reconnecting). Anything else is OFFLINE
+// until the storage joins.
+func (s *Server) restoredStatus(saved byte, lastBeat int64) byte {
+	switch saved {
+	case protocol.StatusInit, protocol.StatusWaitSync, protocol.StatusSyncing:
+		return saved
+	case protocol.StatusActive:
+		if s.now().Unix()-lastBeat < int64(s.activeInterval()/time.Second) {
+			return saved
+		}
+	}
+	return protocol.StatusOffline
 }

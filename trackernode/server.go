@@ -243,16 +243,21 @@ func (s *Server) acceptLoop() {
 	}
 }
 
+// activeInterval is check_active_interval (100 s when unset).
+func (s *Server) activeInterval() time.Duration {
+	if iv := s.cfg.CheckActiveInterval; iv > 0 {
+		return iv
+	}
+	return 100 * time.Second
+}
+
 // checkLoop turns ACTIVE storages whose last beat is older than
 // check_active_interval OFFLINE, and saves counters and sync timestamps
 // changed by reports every saveInterval.
 func (s *Server) checkLoop() {
 	defer s.wg.Done()
-	iv := s.cfg.CheckActiveInterval
-	if iv <= 0 {
-		iv = 100 * time.Second
-	}
-	tick := min(iv/2, time.Second)
+	iv := s.activeInterval()
+	tick := min(iv/2, probeInterval)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	lastSave := time.Now()
@@ -263,6 +268,7 @@ func (s *Server) checkLoop() {
 		case <-t.C:
 			s.mu.Lock()
 			s.expire(s.now(), iv)
+			s.probeRestored()
 			if time.Since(lastSave) >= saveInterval {
 				s.saveLogged()
 				lastSave = time.Now()
@@ -298,6 +304,9 @@ type conn struct {
 	st        *storage     // storage joined on this connection, nil before JOIN
 	leaderChg int64        // Server.leaderChg last announced on this connection
 	sys       *sysSnapshot // sys files frozen by TRACKER_GET_SYS_FILES_START
+	// closedByUs: the connection ended because Close closed it, not
+	// because the peer left.
+	closedByUs bool
 }
 
 func (s *Server) serveConn(c net.Conn) {
@@ -333,7 +342,8 @@ func (s *Server) serveConn(c net.Conn) {
 		c.SetReadDeadline(time.Now().Add(2 * timeout))
 		h, err := protocol.ReadHeader(cs.r)
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			cs.closedByUs = errors.Is(err, net.ErrClosed)
+			if !errors.Is(err, io.EOF) && !cs.closedByUs {
 				s.log.Debug("read header", "peer", cs.peerIP, "err", err)
 			}
 			return
@@ -386,6 +396,11 @@ func (s *Server) disconnected(cs *conn) {
 	if st.group.storages[st.id] != st || st.owner != cs {
 		return // deleted meanwhile, or rejoined on another connection
 	}
+	if cs.closedByUs {
+		// We are stopping, not the storage: it stays ACTIVE in the saved
+		// map, so a quick restart serves at once (restoredStatus).
+		return
+	}
 	st.owner = nil
 	if st.status == protocol.StatusActive || st.status == protocol.StatusOnline {
 		s.setStatus(st, protocol.StatusOffline)
@@ -415,6 +430,8 @@ func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 		return s.deleteStorage(body)
 	case protocol.CmdServerDeleteGroup:
 		return s.deleteGroup(body)
+	case protocol.CmdServerDrainStorage:
+		return s.serverDrainStorage(body)
 	case protocol.CmdServerGetLeader:
 		return s.serverGetLeader(cs, body)
 	case protocol.CmdServerTrackerClusterStat:

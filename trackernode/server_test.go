@@ -2,7 +2,9 @@ package trackernode
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -201,8 +203,9 @@ func TestCheckActiveInterval(t *testing.T) {
 }
 
 // The cluster map survives a restart: records, counters, sync timestamps
-// and changelog offsets come back, serving statuses come back OFFLINE and
-// initial-sync statuses unchanged.
+// and changelog offsets come back, initial-sync statuses unchanged, ACTIVE
+// storages that beat within check_active_interval ACTIVE (the tracker
+// serves at once after a restart) and other serving statuses OFFLINE.
 func TestPersistenceRoundTrip(t *testing.T) {
 	c := traceConfig(t, "ip")
 	s1 := startServer(t, c)
@@ -247,7 +250,7 @@ func TestPersistenceRoundTrip(t *testing.T) {
 		for i := range got {
 			want := old[i]
 			switch want.Status {
-			case protocol.StatusInit, protocol.StatusWaitSync, protocol.StatusSyncing:
+			case protocol.StatusInit, protocol.StatusWaitSync, protocol.StatusSyncing, protocol.StatusActive:
 			default:
 				want.Status = protocol.StatusOffline
 			}
@@ -264,15 +267,40 @@ func TestPersistenceRoundTrip(t *testing.T) {
 	if synced != 12345 || offset == 0 || offset != size {
 		t.Errorf("synced %d, changelog offset %d of %d", synced, offset, size)
 	}
-	// Rejoining brings an OFFLINE storage back: ONLINE, then ACTIVE.
+	// The restored ACTIVE storage rejoins as it is.
 	a2 := dialFrom(t, "127.0.0.3", s2.Addr())
 	jr, _ := protocol.DecodeJoinResponse(a2.ok(protocol.CmdStorageJoin, joinBody("group1", 23000, 1, "")))
-	if jr == nil || jr.Status != protocol.StatusOnline {
+	if jr == nil || jr.Status != protocol.StatusActive {
 		t.Fatalf("rejoin reply %+v", jr)
 	}
 	a2.ok(protocol.CmdStorageBeat, nil)
 	if st := statusOf(t, s2, "group1", "127.0.0.3"); st != protocol.StatusActive {
 		t.Fatalf("status after rejoin+beat %d", st)
+	}
+}
+
+// What a storage saved in the cluster map starts as after a restart.
+func TestRestoredStatus(t *testing.T) {
+	s := cluster(t, func(c *conf.Tracker) { c.CheckActiveInterval = 100 * time.Second })
+	beat := func(ago int64) int64 { return now.Unix() - ago }
+	for _, tc := range []struct {
+		name     string
+		saved    byte
+		lastBeat int64
+		want     byte
+	}{
+		{"active, beat just before the restart", protocol.StatusActive, beat(5), protocol.StatusActive},
+		{"active, beat longer ago than check_active_interval", protocol.StatusActive, beat(100), protocol.StatusOffline},
+		{"active, never beat", protocol.StatusActive, 0, protocol.StatusOffline},
+		{"online", protocol.StatusOnline, beat(5), protocol.StatusOffline},
+		{"offline", protocol.StatusOffline, beat(5), protocol.StatusOffline},
+		{"wait sync", protocol.StatusWaitSync, beat(500), protocol.StatusWaitSync},
+		{"syncing", protocol.StatusSyncing, 0, protocol.StatusSyncing},
+		{"init", protocol.StatusInit, 0, protocol.StatusInit},
+	} {
+		if got := s.restoredStatus(tc.saved, tc.lastBeat); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, protocol.StorageStatusName(got), protocol.StorageStatusName(tc.want))
+		}
 	}
 }
 
@@ -572,5 +600,67 @@ func TestBackgroundSave(t *testing.T) {
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(c.BasePath, "data", ".*.tmp*")); len(leftovers) != 0 {
 		t.Errorf("temp files left: %v", leftovers)
+	}
+}
+
+// answerActiveTests serves ACTIVE_TEST on addr until the test ends, as a
+// live storage would; false if addr cannot be bound.
+func answerActiveTests(t *testing.T, addr string) bool {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				for {
+					if _, err := protocol.ReadHeader(c); err != nil {
+						return
+					}
+					if protocol.WriteResponse(c, nil) != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return true
+}
+
+// A storage restored ACTIVE after a restart that does not answer on its
+// port turns OFFLINE at once; one that answers stays ACTIVE until it joins.
+func TestRestoredStorageProbed(t *testing.T) {
+	c := traceConfig(t, "ip")
+	s1 := startServer(t, c)
+	activeStorage(t, s1, "127.0.0.33", "group1", 23033, 2000, 1500)
+	activeStorage(t, s1, "127.0.0.34", "group1", 23033, 2000, 1500)
+	if err := s1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !answerActiveTests(t, "127.0.0.34:23033") {
+		t.Skip("127.0.0.34:23033 is taken")
+	}
+	c.Port = 0
+	s2 := startServer(t, c)
+	status := func(id string) byte {
+		s2.mu.Lock()
+		defer s2.mu.Unlock()
+		return s2.groups["group1"].storages[id].status
+	}
+	eventually(t, "the silent storage to turn OFFLINE", func() error {
+		if st := status("127.0.0.33"); st != protocol.StatusOffline {
+			return fmt.Errorf("still %s", protocol.StorageStatusName(st))
+		}
+		return nil
+	})
+	if st := status("127.0.0.34"); st != protocol.StatusActive {
+		t.Fatalf("the answering storage is %s", protocol.StorageStatusName(st))
 	}
 }

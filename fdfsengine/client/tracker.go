@@ -325,3 +325,42 @@ func groupAndID(group, id string, idRequired bool) ([]byte, error) {
 	}
 	return (&protocol.GroupAndID{Group: group, ID: id}).Encode(), nil
 }
+
+// DrainStorage starts (protocol.DrainStart) or ends (DrainStop) the drain
+// of a storage, or only reads it (DrainQuery), on every tracker
+// (SERVER_DRAIN_STORAGE, an extension of ours: upstream trackers answer
+// EINVAL). storage is its id or IP. It returns the least advanced state
+// over the trackers (protocol.DrainNone, DrainOngoing, DrainComplete); a
+// tracker that cannot be reached or refuses fails it, since that tracker
+// would keep routing requests to the storage.
+func (cl *Client) DrainStorage(ctx context.Context, group, storage string, op byte) (byte, error) {
+	req := protocol.DrainRequest{Group: group, Op: op, Storage: storage}
+	body := req.Encode()
+	if _, err := protocol.DecodeDrainRequest(body); err != nil {
+		return 0, opErr("drain storage", "", "", err)
+	}
+	state := protocol.DrainComplete
+	for _, addr := range cl.trackers {
+		var b []byte
+		fn := func(c *conn) (err error) {
+			b, err = c.roundTrip(protocol.CmdServerDrainStorage, body, 1)
+			return err
+		}
+		err := cl.withConn(ctx, addr, fn)
+		var re *reusedError
+		if errors.As(err, &re) {
+			err = cl.withFreshConn(ctx, addr, fn)
+		}
+		if errors.Is(err, protocol.ErrInvalid) {
+			err = fmt.Errorf("the tracker does not support draining (an upstream tracker? replace the trackers first): %w", err)
+		}
+		if err == nil && len(b) != 1 {
+			err = fmt.Errorf("drain reply of %d bytes: %w", len(b), protocol.ErrInvalid)
+		}
+		if err != nil {
+			return 0, opErr("drain storage", "", addr, err)
+		}
+		state = min(state, b[0])
+	}
+	return state, nil
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
@@ -159,10 +160,13 @@ func TestRestarts(t *testing.T) {
 	wantContent(t, cl, id2, []byte("after tracker restart"))
 
 	// With every storage down, a restarted tracker knows the cluster only
-	// from its data files: the storages are listed, OFFLINE.
+	// from its data files: the storages are listed, OFFLINE as the tracker
+	// saw them when they left (one it saw ACTIVE comes back ACTIVE, see
+	// trackernode's restoredStatus).
 	for i := range c.Storages {
 		c.StopStorage(i)
 	}
+	waitAllStatus(t, cl, len(before), protocol.StatusOffline)
 	c.RestartTracker()
 	offline, err := cl.ListStorages(opCtx(t), "group1", "")
 	if err != nil {
@@ -184,4 +188,25 @@ func TestRestarts(t *testing.T) {
 	wantContent(t, cl, id2, []byte("after tracker restart"))
 	id3 := upload(t, cl, []byte("after storage restarts"), client.UploadOptions{})
 	wantContent(t, cl, id3, []byte("after storage restarts"))
+}
+
+// waitAllStatus waits until the tracker lists n storages of group1, all
+// with status.
+func waitAllStatus(t *testing.T, cl *client.Client, n int, status byte) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		list, err := cl.ListStorages(opCtx(t), "group1", "")
+		same := err == nil && len(list) == n
+		for _, st := range list {
+			same = same && st.Status == status
+		}
+		if same {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("storages not all %s after 30s: %+v, %v", protocol.StorageStatusName(status), list, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

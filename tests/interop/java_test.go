@@ -14,7 +14,8 @@ import (
 
 // The Java tests take fastdfs-client-java already compiled (plain javac, as
 // the reference environment's README says) from FDFS_JAVA_CLIENT_CLASSES,
-// and compile only java/Interop.java against it, once per test binary run.
+// and compile only their own java/*.java against it, once per test binary
+// run.
 var (
 	javaOnce sync.Once
 	javaCP   string // classpath of the client and Interop
@@ -39,21 +40,22 @@ func javaClasspath(t *testing.T) string {
 	return javaCP
 }
 
-// compileInterop compiles java/Interop.java against the client's classes
-// and returns the classpath of both.
+// compileInterop compiles java/*.java (Interop, LoadGen) against the
+// client's classes and returns the classpath of both.
 func compileInterop(classes string) (string, error) {
 	if _, err := os.Stat(filepath.Join(classes, "org", "csource", "fastdfs", "ClientGlobal.class")); err != nil {
 		return "", fmt.Errorf("FDFS_JAVA_CLIENT_CLASSES=%s holds no compiled fastdfs-client-java: %w", classes, err)
 	}
 	prog := filepath.Join(tmpRoot, "java", "interop")
-	interop, err := filepath.Abs(filepath.Join("java", "Interop.java"))
-	if err != nil {
-		return "", err
+	sources, err := filepath.Glob(filepath.Join("java", "*.java"))
+	if err != nil || len(sources) == 0 {
+		return "", fmt.Errorf("no java/*.java: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, "javac", "-encoding", "UTF-8", "-cp", classes, "-d", prog, interop).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("javac Interop.java: %v\n%s", err, out)
+	args := append([]string{"-encoding", "UTF-8", "-cp", classes, "-d", prog}, sources...)
+	if out, err := exec.CommandContext(ctx, "javac", args...).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("javac %v: %v\n%s", sources, err, out)
 	}
 	return classes + string(os.PathListSeparator) + prog, nil
 }
