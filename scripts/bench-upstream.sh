@@ -17,7 +17,8 @@
 #   java        fastdfs-client-java, one thread, JAVA_COUNT (5,000) uploads of 5 KB one after another
 #   fdfs-c      fdfs bench --client-profile c: 5 KB uploads, 16 workers (Nagle on, as the C client)
 #   fdfs-go     fdfs bench: the same with our client's own connections
-# and prints ops/s and the storages' CPU per operation (from /proc, both storages together).
+# and prints ops/s and the CPU per operation of the tracker and of both storages together (from
+# /proc, in 10 ms ticks: short runs are coarse).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${FDFS_REF_DIR:?set FDFS_REF_DIR to the upstream reference (see ../shared/refenv/README.md)}"
@@ -100,15 +101,19 @@ stop_cluster() {
   pids=()
 }
 
-# storage_cpu: CPU ticks (1/100 s) both storages have used so far.
+# storage_cpu: CPU ticks (1/100 s) the tracker and both storages have used so
+# far, as "tracker storages".
 storage_cpu() {
-  awk '{t += $14 + $15} END {print t}' "/proc/${pids[1]}/stat" "/proc/${pids[2]}/stat"
+  echo "$(awk '{print $14 + $15}' "/proc/${pids[0]}/stat") $(awk '{t += $14 + $15} END {print t}' "/proc/${pids[1]}/stat" "/proc/${pids[2]}/stat")"
 }
 
-# report NAME OPS SECONDS CPU0 CPU1
+# report NAME OPS SECONDS CPU0 CPU1 (CPU: "tracker storages" ticks)
 report() {
-  awk -v k="$kind" -v n="$1" -v ops="$2" -v s="$3" -v c="$(($5 - $4))" -v r="$round" \
-    'BEGIN {printf "round %d  %-8s  %-10s  %8d ops  %7.2f s  %9.0f ops/s  %6.1f us CPU/op (storages)\n", r, k, n, ops, s, ops / s, c * 10000 / (ops > 0 ? ops : 1)}'
+  local t0 s0 t1 s1
+  read -r t0 s0 <<<"$4"
+  read -r t1 s1 <<<"$5"
+  awk -v k="$kind" -v n="$1" -v ops="$2" -v s="$3" -v ct="$((t1 - t0))" -v cs="$((s1 - s0))" -v r="$round" \
+    'BEGIN {o = ops > 0 ? ops : 1; printf "round %d  %-8s  %-10s  %8d ops  %7.2f s  %9.0f ops/s  CPU/op: tracker %5.1f us, storages %6.1f us\n", r, k, n, ops, s, ops / s, ct * 10000 / o, cs * 10000 / o}'
 }
 
 run_c_bench() {

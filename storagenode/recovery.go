@@ -71,7 +71,7 @@ type recovery struct {
 }
 
 // markWipedPaths runs before the store is opened: a store path whose data
-// directories or .fastdfs_vars mark are gone although .data_init_flag says
+// directories are gone although .data_init_flag says
 // this storage finished its initial sync lost its files. Each gets a
 // .recovery.flag before anything else is recreated, so a crash from here on
 // still finds it.
@@ -87,11 +87,10 @@ func markWipedPaths(c *conf.Storage) ([]int, error) {
 	last := fmt.Sprintf("%02X", c.SubdirCountPerPath-1)
 	for i, p := range c.StorePaths {
 		data := filepath.Join(strings.TrimRight(p, "/"), "data")
-		vars, err := loadIni(filepath.Join(data, varsFile))
-		if err != nil {
-			return nil, err
-		}
-		if isDir(filepath.Join(data, "00", "00")) && isDir(filepath.Join(data, last, last)) && vars.get("store_path_mark") != "" {
+		// As upstream: the data directories, not the mark file (absent
+		// on paths kept with check_store_path_mark = false), tell a wiped
+		// path.
+		if isDir(filepath.Join(data, "00", "00")) && isDir(filepath.Join(data, last, last)) {
 			continue
 		}
 		if err := os.MkdirAll(data, 0o755); err != nil {

@@ -193,3 +193,41 @@ func startLogged(t *testing.T, c *syncCluster, i int, logs io.Writer) {
 	t.Cleanup(func() { s.Close() })
 	c.nodes[i] = s
 }
+
+// A store path is taken for wiped when its data directories are gone, not
+// when only its mark file is (upstream keeps none with
+// check_store_path_mark = false, and users delete it to clear a refusal).
+func TestMarkWipedPaths(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		dirs      bool // data/00/00 and data/03/03 exist
+		wantWiped bool
+	}{
+		{"directories there, no mark file", true, false},
+		{"directories gone", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			data := filepath.Join(cfg.BasePath, "data")
+			if tc.dirs {
+				for _, d := range []string{"00/00", "03/03"} {
+					if err := os.MkdirAll(filepath.Join(data, d), 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+			} else if err := os.MkdirAll(data, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(data, dataInitFlagFile), []byte("storage_join_time=1\nsync_old_done=1\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			wiped, err := markWipedPaths(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(wiped) == 1; got != tc.wantWiped {
+				t.Fatalf("wiped %v, want wiped: %v", wiped, tc.wantWiped)
+			}
+		})
+	}
+}
