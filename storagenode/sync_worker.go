@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -626,19 +627,40 @@ func (w *syncWorker) trackerShortCall(cmd byte, body []byte, all bool) ([]byte, 
 }
 
 // syncSrcReq asks the trackers for the peer's sync source: need is true
-// when it is us.
+// when it is us. As upstream (storage_reader_init), the leader is asked
+// first: its view is the one the group lists carry. A tracker that cannot
+// tell yet (ENOENT: the peer is still INIT there) or fails is skipped for
+// the next one.
 func (w *syncWorker) syncSrcReq() (need bool, until int64, err error) {
 	b := w.brief.Load()
 	req := protocol.SyncSrcRequest{Group: w.s.cfg.GroupName, DestID: b.ID}
-	reply, err := w.trackerShortCall(protocol.CmdStorageSyncSrcReq, req.Encode(), false)
-	if err != nil {
-		return false, 0, fmt.Errorf("SYNC_SRC_REQ: %w", err)
+	trackers := w.s.cfg.TrackerServers
+	v := w.s.leaderView()
+	v.mu.Lock()
+	leader := v.leader
+	v.mu.Unlock()
+	if i := slices.Index(trackers, leader); i > 0 {
+		trackers = append([]string{leader}, slices.Delete(slices.Clone(trackers), i, i+1)...)
 	}
-	src, err := protocol.DecodeSyncSource(reply)
-	if err != nil || src == nil {
-		return false, 0, err
+	lastErr := fmt.Errorf("no tracker configured: %w", protocol.ErrNotFound)
+	for _, addr := range trackers {
+		var reply []byte
+		err := w.s.shortCall(addr, func(c net.Conn) error {
+			var err error
+			reply, err = w.s.call(c, protocol.CmdStorageSyncSrcReq, req.Encode())
+			return err
+		})
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		src, err := protocol.DecodeSyncSource(reply)
+		if err != nil || src == nil {
+			return false, 0, err
+		}
+		return src.SrcID == w.s.selfID(), src.Until, nil
 	}
-	return src.SrcID == w.s.selfID(), src.Until, nil
+	return false, 0, fmt.Errorf("SYNC_SRC_REQ: %w", lastErr)
 }
 
 // advance moves the peer from status from to status to in our view and

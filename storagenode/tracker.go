@@ -221,8 +221,9 @@ func (s *Server) fetchIDs(c net.Conn) error {
 	return nil
 }
 
-// join sends STORAGE_JOIN and, on the first start, SYNC_DEST_REQ +
-// SYNC_NOTIFY to learn (and acknowledge) the source of the initial sync.
+// join sends STORAGE_JOIN and, until the initial sync is done, tells the
+// tracker the source of the initial sync (SYNC_NOTIFY), which the first
+// session to get there asks its tracker for (SYNC_DEST_REQ).
 func (s *Server) join(c net.Conn, trackerHost string) error {
 	flag := s.store.initFlag
 	joinTime, _ := strconv.ParseInt(flag.get("storage_join_time"), 10, 64)
@@ -258,40 +259,92 @@ func (s *Server) join(c net.Conn, trackerHost string) error {
 	if done {
 		return nil
 	}
-	src := flag.get("sync_src_server")
-	until, _ := strconv.ParseInt(flag.get("sync_until_timestamp"), 10, 64)
-	if src == "" {
-		b, err := s.call(c, protocol.CmdStorageSyncDestReq, nil)
-		if err != nil {
-			return fmt.Errorf("SYNC_DEST_REQ: %w", err)
-		}
-		ss, err := protocol.DecodeSyncSource(b)
-		if err != nil {
-			return err
-		}
-		if ss != nil {
-			src, until = ss.SrcID, ss.Until
-		}
-		flag.set("sync_src_server", src)
-		flag.set("sync_until_timestamp", strconv.FormatInt(until, 10))
-		if src == "" {
-			// Nobody to copy old files from: the initial sync is trivially done.
-			flag.set("sync_old_done", "1")
-		}
-		if err := flag.save(); err != nil {
-			return err
-		}
+	// One tracker picks the source (SYNC_DEST_REQ), the others are told
+	// (SYNC_NOTIFY), as upstream's reporter_thread_lock does: the sessions
+	// with every tracker start together, and two trackers asked at once can
+	// answer differently (one sees the other storages ACTIVE, the other not
+	// yet), which left a tracker with a source nobody syncs from, the new
+	// storage WAIT_SYNC there forever.
+	d, err := s.lockSyncSource()
+	if err != nil {
+		return err
 	}
-	body := protocol.EncodeSyncSource(&protocol.SyncSource{SrcID: src, Until: until})
+	defer d.release()
+	if !d.decided {
+		// Decided in an earlier run, or to be asked now. (Not from
+		// sync_old_done: a JOIN reply may set it from a stale record, as
+		// when the tracker still lists a storage that lost its data.)
+		d.src = flag.get("sync_src_server")
+		d.until, _ = strconv.ParseInt(flag.get("sync_until_timestamp"), 10, 64)
+		if d.src == "" {
+			b, err := s.call(c, protocol.CmdStorageSyncDestReq, nil)
+			if err != nil {
+				return fmt.Errorf("SYNC_DEST_REQ: %w", err)
+			}
+			ss, err := protocol.DecodeSyncSource(b)
+			if err != nil {
+				return err
+			}
+			if ss != nil {
+				d.src, d.until = ss.SrcID, ss.Until
+			}
+			flag.set("sync_src_server", d.src)
+			flag.set("sync_until_timestamp", strconv.FormatInt(d.until, 10))
+			if d.src == "" {
+				// Nobody to copy old files from: the initial sync is trivially done.
+				flag.set("sync_old_done", "1")
+			}
+			if err := flag.save(); err != nil {
+				return err
+			}
+		}
+		d.decided = true
+	}
+	// Also when another session decided "no source": this tracker, which
+	// heard of us INIT, makes us ONLINE.
+	body := protocol.EncodeSyncSource(&protocol.SyncSource{SrcID: d.src, Until: d.until})
 	if _, err := s.call(c, protocol.CmdStorageSyncNotify, body); err != nil {
 		return fmt.Errorf("SYNC_NOTIFY: %w", err)
 	}
 	return nil
 }
 
+// syncSource is a server's initial-sync source as its tracker sessions
+// decided it, one at a time (a one-slot semaphore).
+type syncSource struct {
+	sem     chan struct{}
+	decided bool // src and until hold the decision (src "" = none needed)
+	src     string
+	until   int64
+}
+
+func (d *syncSource) release() { <-d.sem }
+
+// syncSources holds each server's syncSource, keyed weakly like
+// leaderViews.
+var syncSources sync.Map // weak.Pointer[Server] → *syncSource
+
+// lockSyncSource takes the server's syncSource for one session; it returns
+// an error when the server closes while waiting.
+func (s *Server) lockSyncSource() (*syncSource, error) {
+	v, ok := syncSources.Load(weak.Make(s))
+	if !ok {
+		v, _ = syncSources.LoadOrStore(weak.Make(s), &syncSource{sem: make(chan struct{}, 1)})
+	}
+	d := v.(*syncSource)
+	select {
+	case d.sem <- struct{}{}:
+		return d, nil
+	case <-s.done:
+		return nil, net.ErrClosed
+	}
+}
+
 // joinStatus is the status field of JOIN: INIT (or WAIT_SYNC once a source
 // is known) until the initial sync is done, afterwards the last status a
-// tracker told us (ACTIVE if none yet).
+// tracker told us (ACTIVE if none yet, or if the last one was from before
+// the initial sync ended: another tracker session may have just found
+// that there was nothing to copy).
 func (s *Server) joinStatus(syncDone bool) byte {
 	if !syncDone {
 		if s.store.initFlag.get("sync_src_server") != "" {
@@ -299,7 +352,10 @@ func (s *Server) joinStatus(syncDone bool) byte {
 		}
 		return protocol.StatusInit
 	}
-	if st := s.status.Load(); st != 0 {
+	switch st := s.status.Load(); {
+	case st == 0:
+	case byte(st-1) == protocol.StatusInit, byte(st-1) == protocol.StatusWaitSync, byte(st-1) == protocol.StatusSyncing:
+	default:
 		return byte(st - 1)
 	}
 	return protocol.StatusActive

@@ -93,7 +93,9 @@ type relation struct {
 	nextLeader string   // id announced by NOTIFY_NEXT_LEADER, awaiting COMMIT
 	aliases    []string // tracker lines found to name this tracker
 	kick       chan struct{}
-	sysLock    *conn // connection holding the sys-file lock (61..62)
+	sysLock    *conn         // connection holding the sys-file lock (61..62)
+	learned    chan struct{} // closed when a JOIN was handled; nil until waited on
+	joined     bool          // a storage's JOIN was handled since the start
 }
 
 // selfID is this tracker's id: the JOIN line that named it, else the bound
@@ -194,6 +196,13 @@ func (s *Server) learnTrackers(tl trackerList) {
 	}
 	if added {
 		s.kickRelationship()
+	}
+	// Wake the tracker-to-tracker requests held until this tracker knew
+	// its peers (peerauth.go).
+	s.rel.joined = true
+	if s.rel.learned != nil {
+		close(s.rel.learned)
+		s.rel.learned = nil
 	}
 }
 
@@ -324,10 +333,17 @@ func (s *Server) serverGetLeader(cs *conn, body []byte) ([]byte, error) {
 	return []byte(s.rel.leader), nil
 }
 
-// decodeLeaderAddr parses the 66/67 body: "ip:port" in a NUL-padded
-// 52-byte field (FDFS_PROTO_IP_PORT_SIZE).
+// maxLeaderAddr bounds the 66/67 body: upstream's FDFS_MAX_IP_PORT_SIZE
+// (IPv6 address size + 6).
+const maxLeaderAddr = protocol.HostPortTextSize
+
+// decodeLeaderAddr parses the 66/67 body: "ip:port" ("[ipv6]:port"). As
+// upstream 6.16.1 (tracker_deal_notify_next_leader), any length up to
+// FDFS_MAX_IP_PORT_SIZE is accepted and the text ends at the body's end or
+// at a NUL: upstream sends strlen("ip:port") bytes, older senders (and
+// this tracker before) a NUL-padded 52-byte field.
 func decodeLeaderAddr(body []byte) (string, error) {
-	if len(body) != protocol.HostPortTextSize {
+	if len(body) == 0 || len(body) > maxLeaderAddr {
 		return "", fmt.Errorf("leader body of %d bytes: %w", len(body), protocol.ErrInvalid)
 	}
 	a := protocol.CString(body)
@@ -337,11 +353,9 @@ func decodeLeaderAddr(body []byte) (string, error) {
 	return a, nil
 }
 
-func encodeLeaderAddr(id string) []byte {
-	b := make([]byte, protocol.HostPortTextSize)
-	copy(b[:protocol.HostPortTextSize-1], id)
-	return b
-}
+// encodeLeaderAddr is the 66/67 body as upstream sends it
+// (do_notify_leader_changed): the "ip:port" text without padding or NUL.
+func encodeLeaderAddr(id string) []byte { return []byte(id) }
 
 // knownTracker resolves the tracker named by a 66/67 body. A tracker not
 // yet learned from a JOIN is added: the sender, a known tracker

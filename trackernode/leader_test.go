@@ -2,9 +2,12 @@ package trackernode
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -14,15 +17,25 @@ import (
 )
 
 // fakePeer is a scripted tracker: it answers TRACKER_GET_STATUS with
-// status, serves empty sys files and accepts every tracker-to-tracker
-// command, counting pings.
+// status (ENOENT, "no groups", when noGroups is set), serves empty sys
+// files and takes the leader commands as upstream 6.16.1's tracker_service.c
+// does: JOIN_LEADER with exactly a 24-byte body and once per connection
+// (EEXIST), PING_LEADER with exactly 12 bytes and only on a connection that
+// joined (EINVAL), NOTIFY/COMMIT_NEXT_LEADER with at most
+// FDFS_MAX_IP_PORT_SIZE (52) bytes. It counts what it accepted.
 type fakePeer struct {
-	ln     net.Listener
-	status atomic.Pointer[protocol.TrackerStatus]
-	pings  atomic.Int32
-	joins  atomic.Int32
-	next   atomic.Int32 // NOTIFY_NEXT_LEADER received
-	busy   atomic.Bool  // refuse TRACKER_GET_SYS_FILES_START with EBUSY
+	ln       net.Listener
+	status   atomic.Pointer[protocol.TrackerStatus]
+	noGroups atomic.Bool
+	stranger atomic.Bool // refuse every command with EPERM (has not learned us yet)
+	pings    atomic.Int32
+	joins    atomic.Int32
+	refused  atomic.Int32 // JOIN_LEADER and PING_LEADER refused
+	next     atomic.Int32 // NOTIFY_NEXT_LEADER received (refused ones too)
+	busy     atomic.Bool  // refuse TRACKER_GET_SYS_FILES_START with EBUSY
+
+	mu     sync.Mutex
+	bodies map[byte][][]byte // 66 and 67 bodies as received
 }
 
 func startFakePeer(t *testing.T, ip string, st protocol.TrackerStatus) *fakePeer {
@@ -31,7 +44,7 @@ func startFakePeer(t *testing.T, ip string, st protocol.TrackerStatus) *fakePeer
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &fakePeer{ln: ln}
+	p := &fakePeer{ln: ln, bodies: map[byte][][]byte{}}
 	p.status.Store(&st)
 	t.Cleanup(func() { ln.Close() })
 	go func() {
@@ -49,40 +62,91 @@ func startFakePeer(t *testing.T, ip string, st protocol.TrackerStatus) *fakePeer
 func (p *fakePeer) serve(c net.Conn) {
 	defer c.Close()
 	r := bufio.NewReader(c)
+	joined := false
 	for {
 		h, err := protocol.ReadHeader(r)
 		if err != nil {
 			return
 		}
-		if _, err := protocol.ReadBody(r, h, 1<<16); err != nil {
+		in, err := protocol.ReadBody(r, h, 1<<16)
+		if err != nil {
 			return
 		}
 		var body []byte
-		switch h.Cmd {
-		case protocol.CmdQuit:
+		var fail error
+		switch {
+		case h.Cmd == protocol.CmdQuit:
 			return
+		case p.stranger.Load():
+			if h.Cmd == protocol.CmdTrackerNotifyNextLeader {
+				p.next.Add(1) // counted although refused
+			}
+			if protocol.WriteError(c, protocol.ErrPermission) != nil {
+				return
+			}
+			continue
+		}
+		switch h.Cmd {
 		case protocol.CmdTrackerGetSysFilesStart:
 			if p.busy.Load() {
-				if protocol.WriteError(c, protocol.ErrBusy) != nil {
-					return
-				}
-				continue
+				fail = protocol.ErrBusy
 			}
 		case protocol.CmdTrackerGetStatus:
-			body = p.status.Load().Encode()
-		case protocol.CmdTrackerPingLeader:
-			p.pings.Add(1)
+			if p.noGroups.Load() {
+				fail = protocol.ErrNotFound
+			} else {
+				body = p.status.Load().Encode()
+			}
 		case protocol.CmdTrackerJoinLeader:
-			p.joins.Add(1)
-		case protocol.CmdTrackerNotifyNextLeader:
-			p.next.Add(1)
+			switch {
+			case len(in) != 24:
+				fail = protocol.ErrInvalid
+			case joined:
+				fail = protocol.ErrExists
+			default:
+				joined = true
+				p.joins.Add(1)
+			}
+		case protocol.CmdTrackerPingLeader:
+			if len(in) != 12 || !joined {
+				fail = protocol.ErrInvalid
+			} else {
+				p.pings.Add(1)
+			}
+		case protocol.CmdTrackerNotifyNextLeader, protocol.CmdTrackerCommitNextLeader:
+			if len(in) > 52 {
+				fail = protocol.ErrInvalid
+				break
+			}
+			if h.Cmd == protocol.CmdTrackerNotifyNextLeader {
+				p.next.Add(1)
+			}
+			p.mu.Lock()
+			p.bodies[h.Cmd] = append(p.bodies[h.Cmd], in)
+			p.mu.Unlock()
 		case protocol.CmdTrackerGetOneSysFile:
 			body = make([]byte, 8) // every sys file is empty
+		}
+		if fail != nil {
+			if h.Cmd == protocol.CmdTrackerJoinLeader || h.Cmd == protocol.CmdTrackerPingLeader {
+				p.refused.Add(1)
+			}
+			if protocol.WriteError(c, fail) != nil {
+				return
+			}
+			continue
 		}
 		if protocol.WriteResponse(c, body) != nil {
 			return
 		}
 	}
+}
+
+// received returns the bodies of cmd received so far.
+func (p *fakePeer) received(cmd byte) [][]byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.bodies[cmd])
 }
 
 func (p *fakePeer) addr() string { return p.ln.Addr().String() }
@@ -155,9 +219,12 @@ func TestAloneTrackerLeads(t *testing.T) {
 	}
 }
 
-// A tracker whose storages list a peer that already leads follows it:
-// JOIN_LEADER once, then PING_LEADER; it answers beats with a single zero
-// byte, names the peer in GET_LEADER, and refuses 58/65 itself.
+// A tracker whose storages list a peer that already leads follows it as
+// upstream's relationship thread does: JOIN_LEADER once on a connection,
+// then PING_LEADER on that same connection (an upstream leader refuses a
+// ping on a connection that did not join, and a second join on one); it
+// answers beats with a single zero byte, names the peer in GET_LEADER, and
+// refuses 58/65 itself.
 func TestFollowerOfExistingLeader(t *testing.T) {
 	peer := startFakePeer(t, "127.0.0.9", protocol.TrackerStatus{IsLeader: true, RunningTime: 600})
 	s := startServer(t, traceConfig(t, "ip"))
@@ -167,13 +234,13 @@ func TestFollowerOfExistingLeader(t *testing.T) {
 		if l, _ := leaderOf(t, s); l != peer.addr() {
 			return errors.New("leader is " + l)
 		}
-		if peer.pings.Load() == 0 {
-			return errors.New("no ping yet")
+		if n := peer.pings.Load(); n < 3 {
+			return fmt.Errorf("%d pings taken (%d join/ping refused)", n, peer.refused.Load())
 		}
 		return nil
 	})
-	if peer.joins.Load() != 1 {
-		t.Fatalf("%d JOIN_LEADER, want 1", peer.joins.Load())
+	if peer.joins.Load() != 1 || peer.refused.Load() != 0 {
+		t.Fatalf("%d JOIN_LEADER taken and %d join/ping refused, want 1 and 0", peer.joins.Load(), peer.refused.Load())
 	}
 	if b := st.ok(protocol.CmdStorageBeat, nil); len(b) != 1 || b[0] != 0 {
 		t.Fatalf("follower beat reply %x, want 00", b)
@@ -219,11 +286,15 @@ func TestNotifyCommitReselect(t *testing.T) {
 		want byte
 	}{
 		{"commit without notify", protocol.CmdTrackerCommitNextLeader, self, protocol.EINVAL},
-		{"short body", protocol.CmdTrackerNotifyNextLeader, []byte(s.Addr()), protocol.EINVAL},
+		{"empty body", protocol.CmdTrackerNotifyNextLeader, nil, protocol.EINVAL},
+		{"body over 52 bytes", protocol.CmdTrackerNotifyNextLeader, append(padded(s.Addr()), 0), protocol.EINVAL},
 		{"unparsable", protocol.CmdTrackerNotifyNextLeader, encodeLeaderAddr("nonsense"), protocol.EINVAL},
 		{"ping with odd body", protocol.CmdTrackerPingLeader, []byte{1}, protocol.EINVAL},
-		{"notify self", protocol.CmdTrackerNotifyNextLeader, self, 0},
-		{"commit self", protocol.CmdTrackerCommitNextLeader, self, 0},
+		// Upstream 6.16.1 sends strlen("ip:port") bytes; the padded
+		// 52-byte form is accepted too (upstream's own limit).
+		{"notify self, padded", protocol.CmdTrackerNotifyNextLeader, padded(s.Addr()), 0},
+		{"notify self", protocol.CmdTrackerNotifyNextLeader, []byte(s.Addr()), 0},
+		{"commit self", protocol.CmdTrackerCommitNextLeader, []byte(s.Addr()), 0},
 		{"join leader", protocol.CmdTrackerJoinLeader, make([]byte, joinLeaderFixedSize), 0},
 		{"ping leader", protocol.CmdTrackerPingLeader, make([]byte, pingBodySize), 0},
 		{"old ping", protocol.CmdTrackerPingLeader, nil, 0},
@@ -257,6 +328,88 @@ func TestNotifyCommitReselect(t *testing.T) {
 	if isLeader(t, s) {
 		t.Fatal("leader did not step down on RESELECT")
 	}
+}
+
+// padded is addr NUL-padded to 52 bytes, the largest 66/67 body upstream
+// takes.
+func padded(addr string) []byte {
+	b := make([]byte, protocol.HostPortTextSize)
+	copy(b, addr)
+	return b
+}
+
+// The leader sent by an upstream tracker (strlen("ip:port") bytes, as
+// do_notify_leader_changed sends it) is taken: a tracker told by an
+// upstream candidate follows it. Elected itself, a tracker announces itself
+// with the same body, which an upstream tracker (at most 52 bytes) takes.
+func TestLeaderAnnouncementBodies(t *testing.T) {
+	peer := startFakePeer(t, "127.0.0.9", protocol.TrackerStatus{RunningTime: 600})
+	s := startServer(t, traceConfig(t, "ip"))
+	st := dialFrom(t, "127.0.0.3", s.Addr())
+	st.ok(protocol.CmdStorageJoin, joinListing("group1", 23000, "127.0.0.2:22122", peer.addr()))
+	cl := dialFrom(t, "127.0.0.9", s.Addr())
+	for _, cmd := range []byte{protocol.CmdTrackerNotifyNextLeader, protocol.CmdTrackerCommitNextLeader} {
+		if got, _ := cl.call(cmd, []byte(peer.addr())); got != 0 {
+			t.Fatalf("cmd %d with the upstream body %q: status %d, want 0", cmd, peer.addr(), got)
+		}
+	}
+	if l, _ := leaderOf(t, s); l != peer.addr() {
+		t.Fatalf("leader %q after the upstream announcement, want %s", l, peer.addr())
+	}
+
+	// The peer loses its groups and its leadership: this tracker is the
+	// only candidate and announces itself to it.
+	peer.noGroups.Store(true)
+	s.mu.Lock()
+	s.setLeader("")
+	s.mu.Unlock()
+	s.kickRelationship()
+	eventually(t, "self election", func() error {
+		if l, st := leaderOf(t, s); l != s.Addr() {
+			return fmt.Errorf("leader %q, status %d", l, st)
+		}
+		return nil
+	})
+	// Trackers name each other as the storages list them.
+	const self = "127.0.0.2:22122"
+	for _, cmd := range []byte{protocol.CmdTrackerNotifyNextLeader, protocol.CmdTrackerCommitNextLeader} {
+		got := peer.received(cmd)
+		if len(got) == 0 || !bytes.Equal(got[len(got)-1], []byte(self)) {
+			t.Errorf("cmd %d bodies sent to the peer %q, want %q", cmd, got, self)
+		}
+	}
+}
+
+// A peer that refuses this tracker (EPERM: no storage has listed this
+// tracker to it yet, the trackers are starting) is waited for: the tracker
+// does not elect itself without the peer's status, which may outrank it or
+// already lead. Once the peer answers, the election goes on (here: the
+// peer leads, the tracker follows).
+func TestElectionWaitsForAPeerThatDoesNotKnowUs(t *testing.T) {
+	peer := startFakePeer(t, "127.0.0.9", protocol.TrackerStatus{IsLeader: true, RunningTime: 600})
+	peer.stranger.Store(true)
+	s := startServer(t, traceConfig(t, "ip"))
+	st := dialFrom(t, "127.0.0.3", s.Addr())
+	// A JOIN needs the peer's sys files (or its ENOENT) first: let the
+	// copy through, then refuse again.
+	peer.stranger.Store(false)
+	peer.noGroups.Store(true)
+	st.ok(protocol.CmdStorageJoin, joinListing("group1", 23000, "127.0.0.2:22122", peer.addr()))
+	peer.noGroups.Store(false)
+	peer.stranger.Store(true)
+	s.kickRelationship()
+	time.Sleep(3 * relationshipTick)
+	if l, st := leaderOf(t, s); st != protocol.ENOENT || peer.next.Load() != 0 {
+		t.Fatalf("leader %q (status %d) and %d NOTIFY_NEXT_LEADER sent while the peer refuses us, want none",
+			l, st, peer.next.Load())
+	}
+	peer.stranger.Store(false)
+	eventually(t, "following the peer", func() error {
+		if l, _ := leaderOf(t, s); l != peer.addr() {
+			return errors.New("leader is " + l)
+		}
+		return nil
+	})
 }
 
 // A tracker whose peer is down and which has groups elects itself: it

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
@@ -32,6 +33,11 @@ var peerCmds = map[byte]bool{
 	protocol.CmdTrackerNotifyReselectLead: true,
 }
 
+// peerLearnWait bounds how long a tracker that has not handled a JOIN
+// yet holds a tracker-to-tracker command from an unknown address, waiting
+// for a storage's JOIN to list the sender.
+const peerLearnWait = 2 * time.Second
+
 // checkPeerCmd refuses a tracker-to-tracker command from a connection that
 // is neither a known tracker nor, where storages send the command, a known
 // storage: EPERM.
@@ -47,8 +53,41 @@ func (s *Server) checkPeerCmd(cs *conn, cmd byte) error {
 	ip = ip.Unmap()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.isPeerTracker(ip) || (storagesToo && s.isKnownStorage(ip)) {
-		return nil
+	deadline := time.Now().Add(peerLearnWait)
+	for {
+		if s.isPeerTracker(ip) || (storagesToo && s.isKnownStorage(ip)) {
+			return nil
+		}
+		// A tracker that has not handled a storage's JOIN since it
+		// started does not know its peers yet: trackers starting together
+		// receive the storages' JOINs at the same moment, and the other
+		// tracker, handling its own, may ask this one first (upstream's
+		// sys-file check at its first JOIN, an election). Wait a little
+		// for the JOIN rather than refusing: an upstream tracker refused
+		// there refuses its storage's JOIN in turn and learns nothing
+		// until the storage retries, a heart-beat interval later.
+		wait := time.Until(deadline)
+		if s.rel.joined || wait <= 0 {
+			break
+		}
+		if s.rel.learned == nil {
+			s.rel.learned = make(chan struct{})
+		}
+		learned := s.rel.learned
+		s.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-learned:
+		case <-t.C:
+		case <-s.done:
+		}
+		t.Stop()
+		s.mu.Lock()
+		select {
+		case <-s.done:
+			deadline = time.Now()
+		default:
+		}
 	}
 	// Warn: a tracker missing from the storages' tracker_server lines
 	// cannot take part in elections, which is worth finding in the log.

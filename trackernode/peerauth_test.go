@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
@@ -85,4 +87,50 @@ func TestPeerCommandsOnlyFromTrackers(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Trackers starting together get the storages' JOINs at the same moment,
+// and the other tracker may ask this one before this one handled the JOIN
+// that lists it (upstream checks its peers' sys files at its first JOIN):
+// until its first JOIN a tracker holds such a request for a while instead
+// of refusing it, and answers it once the JOIN taught it the sender. After
+// that, an unknown sender is refused at once.
+func TestPeerCommandWaitsForTheFirstJoin(t *testing.T) {
+	s := startServer(t, traceConfig(t, "ip"))
+	type answer struct {
+		status byte
+		took   time.Duration
+	}
+	asked := make(chan answer, 1)
+	go func() {
+		start := time.Now()
+		c, err := net.DialTCP("tcp", &net.TCPAddr{IP: net.ParseIP("127.0.0.9")}, net.TCPAddrFromAddrPort(netip.MustParseAddrPort(s.Addr())))
+		if err != nil {
+			asked <- answer{status: 255}
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		protocol.WritePacket(c, protocol.CmdTrackerGetStatus, 0, nil)
+		_, err = protocol.ReadResponse(c, 1<<10)
+		st := byte(0)
+		if se := (*protocol.StatusError)(nil); errors.As(err, &se) {
+			st = se.Code
+		} else if err != nil {
+			st = 255
+		}
+		asked <- answer{st, time.Since(start)}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	dialFrom(t, "127.0.0.3", s.Addr()).ok(protocol.CmdStorageJoin, joinListing("group1", 23000, "127.0.0.2:22122", "127.0.0.9:22122"))
+	// Answered (ENOENT: the JOIN's group is not created yet when the
+	// request goes on, or 0), not refused.
+	if a := <-asked; a.status != 0 && a.status != protocol.ENOENT {
+		t.Fatalf("GET_STATUS from the tracker the first JOIN lists, sent before it: status %d after %v, want 0 or ENOENT", a.status, a.took)
+	}
+	start := time.Now()
+	cl := dialFrom(t, "127.0.0.20", s.Addr())
+	if got, _ := cl.call(protocol.CmdTrackerGetStatus, nil); got != protocol.EPERM || time.Since(start) > time.Second {
+		t.Fatalf("stranger after the first JOIN: status %d after %v, want EPERM at once", got, time.Since(start))
+	}
 }

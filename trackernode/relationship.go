@@ -30,10 +30,12 @@ func (s *Server) relationshipLoop() {
 	t := time.NewTicker(relationshipTick)
 	defer t.Stop()
 	var (
-		fails     int
-		following string    // leader this tracker sent JOIN_LEADER to
-		retryAt   time.Time // no election before this (waiting for a candidate)
+		fails   int
+		unknown int        // elections in a row failed with errUnknownToPeer
+		link    leaderLink // connection to the leader this tracker follows
+		retryAt time.Time  // no election before this (waiting for a candidate)
 	)
+	defer link.close()
 	for {
 		select {
 		case <-s.done:
@@ -47,20 +49,40 @@ func (s *Server) relationshipLoop() {
 		s.mu.Unlock()
 		switch {
 		case peers == 0 || leader == self:
-			fails, following = 0, ""
+			fails, unknown = 0, 0
+			link.close()
 		case leader == "":
-			fails, following = 0, ""
+			fails = 0
+			link.close()
 			if time.Now().Before(retryAt) {
 				continue
 			}
-			if err := s.elect(); err != nil {
-				// Upstream sleeps 1..10 s; a shorter random pause still keeps
-				// two candidates from colliding forever.
+			err := s.elect()
+			switch {
+			case err == nil:
+				unknown = 0
+			case (errors.Is(err, errUnknownToPeer) || errors.Is(err, errNoGroupsYet)) && unknown < maxPeerRetries:
+				// A peer has not learned this tracker yet, or no tracker
+				// has a group yet: the storages' JOINs being handled now
+				// change that. Asking again soon lets this tracker win
+				// before an upstream peer finds no leader, which sends its
+				// relationship thread to sleep 1..10 s and then doubles
+				// the sleep per failed ping: it would be that slow to
+				// notice a failure of ours.
+				unknown++
+				retryAt = time.Now().Add(peerRetry)
+				time.AfterFunc(peerRetry, s.kickRelationship)
+			default:
+				// Upstream sleeps 1..10 s; a shorter random pause still
+				// keeps two candidates from colliding forever.
 				retryAt = time.Now().Add(relationshipTick/2 + rand.N(relationshipTick))
+			}
+			if err != nil {
 				s.log.Debug("leader election", "err", err)
 			}
 		default:
-			if err := s.checkInWithLeader(leader, following != leader); err != nil {
+			unknown = 0
+			if err := s.checkInWithLeader(&link, leader); err != nil {
 				fails++
 				s.log.Warn("leader check-in failed", "leader", leader, "failures", fails, "err", err)
 				if fails >= maxPingFailures {
@@ -69,12 +91,12 @@ func (s *Server) relationshipLoop() {
 						s.setLeader("")
 					}
 					s.mu.Unlock()
-					fails, following = 0, ""
+					fails = 0
 					s.kickRelationship()
 				}
 				continue
 			}
-			fails, following = 0, leader
+			fails = 0
 		}
 	}
 }
@@ -106,6 +128,24 @@ func rankAbove(a, b *peerStatus) bool {
 // errWaiting means another tracker should win and has not taken over yet.
 var errWaiting = errors.New("waiting for the candidate leader")
 
+// errNoGroupsYet means no reachable tracker has a group (no storage has
+// joined yet): nobody is a candidate.
+var errNoGroupsYet = fmt.Errorf("no tracker has groups yet: %w", errWaiting)
+
+// errUnknownToPeer means a peer refused this tracker as unknown (EPERM from
+// ours, ENOENT from upstream's NOTIFY/COMMIT_NEXT_LEADER): it has not seen a
+// storage's JOIN listing this tracker yet.
+var errUnknownToPeer = errors.New("a tracker has not learned this one yet")
+
+// peerRetry is the pause before electing again after errUnknownToPeer or
+// errNoGroupsYet, for maxPeerRetries elections in a row; then the usual
+// pause (a peer that never learns this tracker is misconfigured, and logs
+// every refusal; a cluster without storages has time).
+const (
+	peerRetry      = 200 * time.Millisecond
+	maxPeerRetries = 15
+)
+
 // elect collects every reachable tracker's status and picks the best. This
 // tracker then runs the two-phase handover if it won, follows the winner
 // if that already leads, or waits for the winner to announce itself.
@@ -125,6 +165,14 @@ func (s *Server) elect() error {
 			s.forgetSelfAlias(p)
 			return fmt.Errorf("%s is this tracker, electing again: %w", p.line, errWaiting)
 		}
+		if errors.Is(err, protocol.ErrPermission) {
+			// The peer has not learned this tracker from a storage's JOIN
+			// yet (trackers starting together, a tracker just added to the
+			// storages' lists): it would refuse the announcement too, and
+			// it may outrank us. Ask again shortly instead of electing
+			// without it.
+			return fmt.Errorf("%s: %w", p.line, errUnknownToPeer)
+		}
 		if err != nil {
 			continue // down, or without groups (ENOENT): not a candidate
 		}
@@ -139,7 +187,7 @@ func (s *Server) elect() error {
 	}
 	switch {
 	case best == nil:
-		return fmt.Errorf("no tracker has groups yet: %w", errWaiting)
+		return errNoGroupsYet
 	case best.id == self:
 		return s.announceSelf(peers, self)
 	case best.IsLeader:
@@ -169,9 +217,13 @@ func (s *Server) announceSelf(peers []peer, self string) error {
 		for _, p := range peers {
 			if _, err := s.peerCall(p, phase.cmd, body); err != nil {
 				var se *protocol.StatusError
-				if errors.As(err, &se) {
-					return fmt.Errorf("tracker %s refused cmd %d: %w", p.line, phase.cmd, err)
+				if !errors.As(err, &se) {
+					continue // unreachable
 				}
+				if errors.Is(err, protocol.ErrPermission) || errors.Is(err, protocol.ErrNotFound) {
+					err = fmt.Errorf("%w (%w)", errUnknownToPeer, err)
+				}
+				return fmt.Errorf("tracker %s refused cmd %d: %w", p.line, phase.cmd, err)
 			}
 		}
 		if _, err := phase.local(body); err != nil {
@@ -228,9 +280,54 @@ func (s *Server) forgetSelfAlias(p peer) {
 	}
 }
 
-// checkInWithLeader sends TRACKER_JOIN_LEADER once per leader, then
-// TRACKER_PING_LEADER.
-func (s *Server) checkInWithLeader(leader string, join bool) error {
+// leaderLink is a follower's connection to its leader. As upstream's
+// relationship thread (conn_for_ping), a follower sends TRACKER_JOIN_LEADER
+// once on a new connection and then TRACKER_PING_LEADER on the same
+// connection: an upstream leader refuses a ping on a connection that did
+// not join (EINVAL, "please join leader first") and a second join on one
+// (EEXIST).
+type leaderLink struct {
+	leader  string // id of the leader c joined
+	c       net.Conn
+	release func()
+}
+
+func (l *leaderLink) close() {
+	if l.c != nil {
+		l.release()
+	}
+	*l = leaderLink{}
+}
+
+// checkInWithLeader pings the leader on link, connecting and sending
+// TRACKER_JOIN_LEADER first when link is not joined to this leader. A
+// failed exchange drops the connection: the next check-in joins again.
+func (s *Server) checkInWithLeader(link *leaderLink, leader string) error {
+	if link.c != nil && link.leader != leader {
+		link.close()
+	}
+	if link.c == nil {
+		if err := s.joinLeader(link, leader); err != nil {
+			return err
+		}
+	}
+	e := protocol.NewEncoder(pingBodySize)
+	e.Int32(int32(cap(s.sem)))
+	e.Int32(int32(len(s.sem)))
+	e.Int32(s.peak.Load())
+	// The reply lists the trunk servers of the leader's groups (group +
+	// storage id per group) when they changed; there are none here.
+	if _, err := s.exchange(link.c, protocol.CmdTrackerPingLeader, e.B); err != nil {
+		link.close()
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
+// joinLeader connects link to the leader and sends TRACKER_JOIN_LEADER:
+// start time, version and the port this tracker listens on (the leader
+// looks the follower up by the connection's source IP and that port).
+func (s *Server) joinLeader(link *leaderLink, leader string) error {
 	s.mu.Lock()
 	var p peer
 	for _, o := range s.rel.peers {
@@ -246,21 +343,20 @@ func (s *Server) checkInWithLeader(leader string, join bool) error {
 	if len(p.hosts) == 0 {
 		return fmt.Errorf("leader %s is not a known tracker: %w", leader, protocol.ErrNotFound)
 	}
-	if join {
-		e := protocol.NewEncoder(joinLeaderFixedSize)
-		e.Int64(s.startTime.Unix())
-		e.Fixed(Version, protocol.VersionSize)
-		e.Int64(int64(port))
-		if _, err := s.peerCall(p, protocol.CmdTrackerJoinLeader, e.B); err != nil {
-			return err
-		}
+	c, release, err := s.dialPeer(p)
+	if err != nil {
+		return err
 	}
-	e := protocol.NewEncoder(pingBodySize)
-	e.Int32(int32(cap(s.sem)))
-	e.Int32(int32(len(s.sem)))
-	e.Int32(s.peak.Load())
-	_, err := s.peerCall(p, protocol.CmdTrackerPingLeader, e.B)
-	return err
+	*link = leaderLink{leader: leader, c: c, release: release}
+	e := protocol.NewEncoder(joinLeaderFixedSize)
+	e.Int64(s.startTime.Unix())
+	e.Fixed(Version, protocol.VersionSize)
+	e.Int64(int64(port))
+	if _, err := s.exchange(c, protocol.CmdTrackerJoinLeader, e.B); err != nil {
+		link.close()
+		return fmt.Errorf("join leader: %w", err)
+	}
+	return nil
 }
 
 // dialPeer connects to a tracker (dual-IP entries in order). Closing the
@@ -320,6 +416,16 @@ func (s *Server) peerTimeout() time.Duration {
 	return 30 * time.Second
 }
 
+// exchange sends one request on c and reads the reply within
+// network_timeout.
+func (s *Server) exchange(c net.Conn, cmd byte, body []byte) ([]byte, error) {
+	c.SetDeadline(time.Now().Add(s.peerTimeout()))
+	if err := protocol.WritePacket(c, cmd, 0, body); err != nil {
+		return nil, err
+	}
+	return protocol.ReadResponse(c, maxPeerReply)
+}
+
 // peerCall sends one request to a tracker on a short-lived connection.
 func (s *Server) peerCall(p peer, cmd byte, body []byte) ([]byte, error) {
 	c, release, err := s.dialPeer(p)
@@ -327,11 +433,7 @@ func (s *Server) peerCall(p peer, cmd byte, body []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer release()
-	c.SetDeadline(time.Now().Add(s.peerTimeout()))
-	if err := protocol.WritePacket(c, cmd, 0, body); err != nil {
-		return nil, err
-	}
-	b, err := protocol.ReadResponse(c, maxPeerReply)
+	b, err := s.exchange(c, cmd, body)
 	if err == nil {
 		protocol.WritePacket(c, protocol.CmdQuit, 0, nil)
 	}

@@ -314,6 +314,11 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 	st.owner = cs
 	s.dirty = true
 	s.saveLogged()
+	if s.rel.leader == "" && len(s.rel.peers) > 0 {
+		// The election that learning the trackers started found no group
+		// here yet (a tracker without groups is no candidate): elect now.
+		s.kickRelationship()
+	}
 	return (&protocol.JoinResponse{Status: st.status, SrcID: st.syncSrcID}).Encode(), nil
 }
 
@@ -443,8 +448,13 @@ func (s *Server) recomputeSynced(st *storage) {
 }
 
 // syncDestReq: a storage starting for the first time asks whether it must
-// fetch old files. Another ACTIVE writable storage of the group becomes its
-// source, synced up to now.
+// fetch old files. As upstream (tracker_deal_storage_sync_dest_req): when
+// no other member serves or may come back (OFFLINE, ONLINE or ACTIVE) there
+// is nothing to fetch and the storage goes ONLINE; otherwise an ACTIVE
+// writable member becomes its source, synced up to now, and while there is
+// none yet (a member that just joined and has not beaten, or is offline)
+// the answer is ENOENT: the storage asks again rather than going ONLINE
+// without the files that member holds.
 func (s *Server) syncDestReq(cs *conn, body []byte) ([]byte, error) {
 	if len(body) != 0 {
 		return nil, fmt.Errorf("sync dest request with a body: %w", protocol.ErrInvalid)
@@ -453,16 +463,26 @@ func (s *Server) syncDestReq(cs *conn, body []byte) ([]byte, error) {
 	defer s.mu.Unlock()
 	st := cs.st
 	var src *storage
+	sources := 0
 	for _, o := range st.group.sorted {
-		if o != st && o.writable() {
+		if o == st {
+			continue
+		}
+		switch o.status {
+		case protocol.StatusOffline, protocol.StatusOnline, protocol.StatusActive:
+			sources++
+		}
+		if src == nil && o.writable() {
 			src = o
-			break
 		}
 	}
-	if src == nil {
+	if sources == 0 {
 		s.setStatus(st, protocol.StatusOnline)
 		s.saveLogged()
 		return nil, nil
+	}
+	if src == nil {
+		return nil, fmt.Errorf("sync source for %s: no ACTIVE storage in %s yet: %w", st.id, st.group.name, protocol.ErrNotFound)
 	}
 	st.syncSrcID = src.id
 	st.syncUntil = s.now().Unix()
@@ -472,6 +492,13 @@ func (s *Server) syncDestReq(cs *conn, body []byte) ([]byte, error) {
 	return protocol.EncodeSyncSource(&protocol.SyncSource{SrcID: src.id, Until: st.syncUntil}), nil
 }
 
+// syncNotify: the storage tells this tracker the source another tracker
+// gave it (SYNC_DEST_REQ goes to one tracker only), or that it has none.
+// As upstream (tracker_deal_storage_sync_notify), the source is recorded
+// whenever this tracker has none for the storage, whatever its status: a
+// storage that joined with WAIT_SYNC (source known before this tracker
+// heard of it) must not stay without one, or the source's SYNC_SRC_REQ
+// here would say "not you" and nobody would ever sync it.
 func (s *Server) syncNotify(cs *conn, body []byte) ([]byte, error) {
 	src, err := protocol.DecodeSyncSource(body)
 	if err != nil {
@@ -488,9 +515,16 @@ func (s *Server) syncNotify(cs *conn, body []byte) ([]byte, error) {
 		case protocol.StatusInit, protocol.StatusWaitSync, protocol.StatusSyncing:
 			s.setStatus(st, protocol.StatusOnline)
 		}
-	} else if st.status == protocol.StatusInit {
-		st.syncSrcID, st.syncUntil = src.SrcID, src.Until
-		s.setStatus(st, protocol.StatusWaitSync)
+	} else {
+		if st.syncSrcID == "" {
+			if o := st.group.storages[src.SrcID]; o == nil || o == st {
+				return nil, fmt.Errorf("sync notify: source %q is not a storage of %s: %w", src.SrcID, st.group.name, protocol.ErrNotFound)
+			}
+			st.syncSrcID, st.syncUntil = src.SrcID, src.Until
+		}
+		if st.status == protocol.StatusInit {
+			s.setStatus(st, protocol.StatusWaitSync)
+		}
 	}
 	s.dirty = true
 	s.saveLogged()
@@ -522,6 +556,12 @@ func (s *Server) syncSrcReq(body []byte) ([]byte, error) {
 	dest, err := s.findStorage(req.Group, req.DestID)
 	if err != nil {
 		return nil, err
+	}
+	if dest.status == protocol.StatusInit {
+		// Its source is not decided here yet (SYNC_DEST_REQ or SYNC_NOTIFY
+		// to come): "no source" would be a wrong answer. ENOENT, as
+		// upstream: the asker tries another tracker or again later.
+		return nil, fmt.Errorf("storage %q is INIT: %w", req.DestID, protocol.ErrNotFound)
 	}
 	if dest.syncSrcID == "" {
 		return nil, nil

@@ -141,6 +141,13 @@ func (s *Server) needSysFiles() bool {
 // the copy failed; then the tracker goes on with its own data.
 const maxSysCopyAttempts = 3
 
+// sysPermGrace is how long after its start a tracker keeps refusing JOINs
+// (EAGAIN) without counting the attempt when a peer refuses it as unknown
+// (EPERM): the peer learns it from the storages' JOINs within a beat or
+// two, and upstream storages retry a refused JOIN every heart_beat_interval
+// (30 s by default).
+const sysPermGrace = 2 * time.Minute
+
 // copySysFilesOnce runs before the first JOIN is handled: when needed, it
 // copies the sys files from the best tracker listed in the JOIN (leader
 // first, then longest running, then shortest restart interval) and
@@ -174,9 +181,17 @@ func (s *Server) copySysFilesOnce(tl trackerList) error {
 			continue // a line naming this tracker by an address it did not recognise
 		}
 		if errors.Is(err, protocol.ErrPermission) {
-			// The peer has not seen a JOIN listing this tracker yet (a
-			// tracker just added to the storages' lists) and may hold
-			// the data to copy.
+			// The peer has not seen a JOIN listing this tracker yet (the
+			// trackers are starting together, or this one was just added
+			// to the storages' lists) and may hold the data to copy. It
+			// learns this tracker from the storages' next JOINs: during
+			// the first sysPermGrace of this tracker's life such refusals
+			// do not use up the attempts, or a few storages joining at
+			// once would make this tracker give up before the peer had a
+			// chance to learn it.
+			if time.Since(s.startTime) < sysPermGrace {
+				return fmt.Errorf("tracker %s does not know this tracker yet: %w", p.line, protocol.ErrAgain)
+			}
 			return s.sysCopyFailed(p, err)
 		}
 		if err != nil {

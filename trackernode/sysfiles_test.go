@@ -210,3 +210,27 @@ func TestNewTrackersLearnEachOtherBeforeCopying(t *testing.T) {
 	}
 	dialFrom(t, "127.0.1.1", a.Addr()).ok(protocol.CmdStorageJoin, listing)
 }
+
+// While the trackers start, a peer that has not learned this tracker yet
+// may refuse it more times than maxSysCopyAttempts (several storages
+// joining at once): the JOINs are refused with EAGAIN without giving up,
+// and the copy happens once the peer learned this tracker.
+func TestCopySysFilesOutlastsStartupRefusals(t *testing.T) {
+	a := startServer(t, traceConfig(t, "ip"))
+	activeStorage(t, a, "127.0.1.1", "group1", 23000, 1000, 900)
+	cfg := traceConfig(t, "ip")
+	cfg.BindAddr = "127.0.0.12"
+	b := startServer(t, cfg)
+	listing := joinListing("group1", 23000, a.Addr(), b.Addr())
+	for i := range maxSysCopyAttempts + 2 {
+		st := dialFrom(t, fmt.Sprintf("127.0.1.%d", 2+i), b.Addr())
+		if got, _ := st.call(protocol.CmdStorageJoin, listing); got != protocol.EAGAIN {
+			t.Fatalf("JOIN %d while the peer refuses the copy: status %d, want EAGAIN", i+1, got)
+		}
+	}
+	dialFrom(t, "127.0.1.1", a.Addr()).ok(protocol.CmdStorageJoin, listing)
+	dialFrom(t, "127.0.1.2", b.Addr()).ok(protocol.CmdStorageJoin, listing)
+	if got := listStorages(t, b, "group1"); len(got) != 2 {
+		t.Fatalf("tracker lists %d storages, want 2 (one copied, one joined)", len(got))
+	}
+}

@@ -458,12 +458,9 @@ func TestElectionThreeTrackers(t *testing.T) {
 	}
 }
 
-// leaderBody is the 66/67 body: "ip:port" NUL-padded to 52 bytes.
-func leaderBody(addr string) []byte {
-	b := make([]byte, protocol.HostPortTextSize)
-	copy(b, addr)
-	return b
-}
+// leaderBody is the 66/67 body as upstream 6.16.1 sends it: the "ip:port"
+// text, unpadded.
+func leaderBody(addr string) []byte { return []byte(addr) }
 
 // A follower made leader behind the leader's back (split brain) is noticed
 // by the storages, which receive leader announcements from both: they send
