@@ -29,7 +29,19 @@ func leaderOf(tr *node) (string, error) {
 // leader, one of them, and returns it.
 func (e *env) waitLeader(trackers ...*node) *node {
 	e.t.Helper()
-	deadline := time.Now().Add(waitLimit)
+	return e.waitLeaderWithin(waitLimit, trackers...)
+}
+
+// takeoverLimit bounds a follower's taking over from a stopped leader: an
+// upstream follower sleeps 1-10 s after a round of "waiting for the
+// candidate" and doubles that sleep on each failed ping, so it may need
+// 60-70 s to notice a leader that stopped soon after the election.
+const takeoverLimit = 2 * time.Minute
+
+// waitLeaderWithin is waitLeader with its own time limit.
+func (e *env) waitLeaderWithin(limit time.Duration, trackers ...*node) *node {
+	e.t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		var answers []string
 		var leader *node
@@ -52,7 +64,7 @@ func (e *env) waitLeader(trackers ...*node) *node {
 			return leader
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("the trackers do not agree on a leader after %v: %s", waitLimit, strings.Join(answers, "; "))
+			e.t.Fatalf("the trackers do not agree on a leader after %v: %s", limit, strings.Join(answers, "; "))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -72,27 +84,22 @@ func (e *env) clientConfFor(tr *node) string {
 // The upstream tracker does not bind its outgoing connections: on one
 // machine they all come from 127.0.0.1, on separate hosts from the host's
 // address. The upstream trackers run with bindshim (testdata/bindshim.c)
-// so that they dial from their own address as on separate hosts, except
-// in "upstreamDialsFromLoopback", which is what a multi-homed or NATed
-// tracker host looks like.
+// so that they dial from their own address as on separate hosts. (Dialing
+// from an address the storages do not list, as from a multi-homed or
+// NATed host, is refused by our tracker: docs/compatibility.md.)
 func TestMixedTrackers(t *testing.T) {
 	for _, c := range []struct {
 		name                  string
 		first, second, s1, s2 impl
-		unbound               bool // upstream trackers dial from 127.0.0.1
 	}{
-		{"upstreamOnly", upstream, upstream, upstream, upstream, false}, // the control
-		{"oursOnly", ours, ours, ours, ours, false},
-		{"oursStartsFirst", ours, upstream, upstream, ours, false},
-		{"upstreamStartsFirst", upstream, ours, upstream, ours, false},
-		{"upstreamDialsFromLoopback", ours, upstream, upstream, ours, true},
+		{"upstreamOnly", upstream, upstream, upstream, upstream}, // the control
+		{"oursOnly", ours, ours, ours, ours},
+		{"oursStartsFirst", ours, upstream, upstream, ours},
+		{"upstreamStartsFirst", upstream, ours, upstream, ours},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t)
-			shim := ""
-			if !c.unbound {
-				shim = bindShim(t)
-			}
+			shim := bindShim(t)
 			var trackers []*node
 			for _, im := range []impl{c.first, c.second} {
 				tr := e.newNode("tracker", im, trackerPort, nil)
@@ -147,7 +154,7 @@ func TestMixedTrackers(t *testing.T) {
 			if leader == t1 {
 				follower = t2
 			}
-			if l := e.waitLeader(follower); l != follower {
+			if l := e.waitLeaderWithin(takeoverLimit, follower); l != follower {
 				t.Fatalf("leader after stopping %s: %s", leader, l)
 			}
 			t.Logf("%s took over", follower)
