@@ -94,9 +94,19 @@ start_cluster() {
   return 1
 }
 
+# stop_cluster: SIGTERM, and SIGKILL for what is still running 15 s later (an upstream
+# storage sometimes hangs on exit while its sync threads wait on a peer that has gone).
 stop_cluster() {
-  local p
+  local p i alive
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for i in $(seq 1 30); do
+    alive=0
+    # An exited daemon stays a zombie until waited for: look at its state, not kill -0.
+    for p in "${pids[@]}"; do ps -o stat= -p "$p" 2>/dev/null | grep -qv Z && alive=1; done
+    [ "$alive" = 1 ] || break
+    sleep 0.5
+  done
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   pids=()
 }
