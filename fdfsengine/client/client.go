@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/fdfsengine/fdfsnet"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
@@ -225,7 +226,7 @@ func (cl *Client) withTracker(ctx context.Context, fn func(c *conn) error) (stri
 			}
 			return addr, nil
 		}
-		if isStatus(err) || ctx.Err() != nil {
+		if fdfsnet.IsStatus(err) || ctx.Err() != nil {
 			return addr, err
 		}
 		errs = append(errs, fmt.Errorf("tracker %s: %w", addr, err))
@@ -245,7 +246,7 @@ func (cl *Client) withConn(ctx context.Context, addr string, fn func(c *conn) er
 	}
 	err = fn(c)
 	cl.pool.put(c, release)
-	if err != nil && c.reused && !isStatus(err) && ctx.Err() == nil {
+	if err != nil && c.reused && !fdfsnet.IsStatus(err) && ctx.Err() == nil {
 		return &reusedError{err}
 	}
 	return err

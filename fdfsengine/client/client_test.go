@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fdfsgo/fdfs/fdfsengine/fdfsnet"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
@@ -232,7 +233,7 @@ func TestStreamLargeFile(t *testing.T) {
 	cl := newTestClient(t, Config{Trackers: []string{tr.addr()}})
 	ctx := context.Background()
 
-	data := make([]byte, streamChunk*2+12345)
+	data := make([]byte, fdfsnet.StreamChunk*2+12345)
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
@@ -482,7 +483,7 @@ func idleAlive(p *pool, addr string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l := p.idle[addr]
-	return len(l) > 0 && peekAlive(l[len(l)-1].nc)
+	return len(l) > 0 && l[len(l)-1].Alive()
 }
 
 // A tracker that drops a pooled connection instead of answering is retried

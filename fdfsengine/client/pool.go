@@ -2,22 +2,27 @@ package client
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"sync"
 	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/fdfsnet"
 )
+
+// conn is a pooled connection.
+type conn struct {
+	*fdfsnet.Conn
+	idleSince time.Time // when it entered the pool
+	reused    bool      // taken from the pool rather than dialled
+}
 
 // pool keeps idle connections per server address, most recently used
 // last. It holds at most maxIdle connections per address and closes those
 // idle for longer than idleTimeout.
 type pool struct {
-	dialer          net.Dialer
-	timeout         time.Duration // per I/O step of the connections it makes
-	maxIdle         int           // per address; 0 disables pooling
+	dialer          fdfsnet.Dialer
+	maxIdle         int // per address; 0 disables pooling
 	idleTimeout     time.Duration
 	activeTestAfter time.Duration
-	nagle           bool // Config.Nagle
 
 	mu        sync.Mutex
 	idle      map[string][]*conn
@@ -27,12 +32,10 @@ type pool struct {
 
 func newPool(cfg *Config) *pool {
 	return &pool{
-		dialer:          net.Dialer{Timeout: cfg.ConnectTimeout},
-		timeout:         cfg.NetworkTimeout,
+		dialer:          fdfsnet.Dialer{ConnectTimeout: cfg.ConnectTimeout, NetworkTimeout: cfg.NetworkTimeout, Nagle: cfg.Nagle},
 		maxIdle:         max(cfg.MaxIdlePerHost, 0),
 		idleTimeout:     cfg.IdleTimeout,
 		activeTestAfter: cfg.ActiveTestAfter,
-		nagle:           cfg.Nagle,
 		idle:            make(map[string][]*conn),
 	}
 }
@@ -53,29 +56,26 @@ func (p *pool) get(ctx context.Context, addr string, fresh bool) (*conn, func() 
 			c.reused = true
 			return c, release, nil
 		}
-		c.close()
+		c.Close()
 	}
-	nc, err := p.dialer.DialContext(ctx, "tcp", addr)
+	fc, err := p.dialer.Dial(ctx, addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to %s: %w", addr, err)
+		return nil, nil, err
 	}
-	if tc, ok := nc.(*net.TCPConn); ok && p.nagle {
-		tc.SetNoDelay(false)
-	}
-	c := &conn{nc: nc, addr: addr, timeout: p.timeout, clean: true}
-	return c, c.bind(ctx), nil
+	c := &conn{Conn: fc}
+	return c, c.Bind(ctx), nil
 }
 
 // check vets an idle connection before reuse: the peer must not have
 // closed it, and one idle for longer than activeTestAfter must answer an
 // ACTIVE_TEST (a middlebox may have dropped it silently).
 func (p *pool) check(ctx context.Context, c *conn) (func() bool, bool) {
-	if !peekAlive(c.nc) {
+	if !c.Alive() {
 		return nil, false
 	}
-	release := c.bind(ctx)
+	release := c.Bind(ctx)
 	if time.Since(c.idleSince) >= p.activeTestAfter {
-		if err := c.activeTest(); err != nil {
+		if err := c.ActiveTest(); err != nil {
 			release()
 			return nil, false
 		}
@@ -94,7 +94,7 @@ func (p *pool) takeIdle(addr string) *conn {
 		list[len(list)-1] = nil
 		list = list[:len(list)-1]
 		if p.idleTimeout > 0 && time.Since(c.idleSince) > p.idleTimeout {
-			c.close()
+			c.Close()
 			continue
 		}
 		p.idle[addr] = list
@@ -108,17 +108,17 @@ func (p *pool) takeIdle(addr string) *conn {
 // its last response was read completely and the operation was not
 // cancelled mid-exchange; otherwise it is closed.
 func (p *pool) put(c *conn, release func() bool) {
-	ok := release() && c.clean
+	ok := release() && c.Clean()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
 	p.sweepLocked(now)
-	if !ok || p.closed || len(p.idle[c.addr]) >= p.maxIdle {
-		c.close()
+	if !ok || p.closed || len(p.idle[c.Addr()]) >= p.maxIdle {
+		c.Close()
 		return
 	}
 	c.idleSince = now
-	p.idle[c.addr] = append(p.idle[c.addr], c)
+	p.idle[c.Addr()] = append(p.idle[c.Addr()], c)
 }
 
 // sweepLocked closes expired idle connections of every address, at most
@@ -132,7 +132,7 @@ func (p *pool) sweepLocked(now time.Time) {
 		keep := list[:0]
 		for _, c := range list {
 			if now.Sub(c.idleSince) > p.idleTimeout {
-				c.close()
+				c.Close()
 			} else {
 				keep = append(keep, c)
 			}
@@ -161,7 +161,7 @@ func (p *pool) close() {
 	p.closed = true
 	for addr, list := range p.idle {
 		for _, c := range list {
-			c.close()
+			c.Close()
 		}
 		delete(p.idle, addr)
 	}

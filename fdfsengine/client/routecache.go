@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fdfsgo/fdfs/fdfsengine/fdfsnet"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
@@ -135,7 +136,7 @@ func (cl *Client) withReader(ctx context.Context, fileID string, notFoundIsStale
 	}
 	addr := srv.Addr()
 	started, err := fn(addr)
-	stale := !isStatus(err) || notFoundIsStale && errors.Is(err, protocol.ErrNotFound)
+	stale := !fdfsnet.IsStatus(err) || notFoundIsStale && errors.Is(err, protocol.ErrNotFound)
 	if err == nil || !cached || started || ctx.Err() != nil || !stale {
 		return addr, err
 	}

@@ -100,7 +100,7 @@ func (cl *Client) upload(ctx context.Context, op string, cmd byte, r io.Reader, 
 	req := &protocol.UploadRequest{StorePathIndex: srv.StorePathIndex, FileSize: size, Ext: normExt(opt.Ext)}
 	var resp *protocol.FileResponse
 	err = cl.withConn(ctx, srv.Addr(), func(c *conn) error {
-		if err := c.send(cmd, 0, req.Encode(), r, size); err != nil {
+		if err := c.Send(cmd, 0, req.Encode(), r, size); err != nil {
 			return err
 		}
 		resp, err = recvFileResponse(c)
@@ -142,7 +142,7 @@ func (cl *Client) UploadSlave(ctx context.Context, r io.Reader, size int64, mast
 	req := &protocol.UploadSlaveRequest{MasterName: master, FileSize: size, Prefix: prefix, Ext: normExt(ext)}
 	var resp *protocol.FileResponse
 	err = cl.withConn(ctx, srv.Addr(), func(c *conn) error {
-		if err := c.send(protocol.CmdUploadSlaveFile, 0, req.Encode(), r, size); err != nil {
+		if err := c.Send(protocol.CmdUploadSlaveFile, 0, req.Encode(), r, size); err != nil {
 			return err
 		}
 		resp, err = recvFileResponse(c)
@@ -177,17 +177,17 @@ func (cl *Client) Download(ctx context.Context, fileID string, offset, length in
 	var n int64
 	addr, err := cl.withReader(ctx, fileID, true, func(addr string) (bool, error) {
 		err := cl.withConn(ctx, addr, func(c *conn) error {
-			if err := c.send(protocol.CmdDownloadFile, 0, req.Encode(), nil, 0); err != nil {
+			if err := c.Send(protocol.CmdDownloadFile, 0, req.Encode(), nil, 0); err != nil {
 				return err
 			}
-			h, err := c.recvHeader()
+			h, err := c.RecvHeader()
 			if err != nil {
 				return err
 			}
 			if length > 0 && h.Length > length {
 				return fmt.Errorf("storage sends %d bytes for a %d-byte range: %w", h.Length, length, protocol.ErrInvalid)
 			}
-			n, err = c.recvTo(h, w)
+			n, err = c.RecvTo(h, w)
 			return err
 		})
 		return n > 0, err
@@ -207,7 +207,7 @@ func (cl *Client) Delete(ctx context.Context, fileID string) error {
 func (cl *Client) deleteAt(ctx context.Context, addr, group, name string) error {
 	body := (&protocol.FileRequest{Group: group, Name: name}).Encode()
 	return cl.withConn(ctx, addr, func(c *conn) error {
-		_, err := c.roundTrip(protocol.CmdDeleteFile, body, 0)
+		_, err := c.RoundTrip(protocol.CmdDeleteFile, body, 0)
 		return err
 	})
 }
@@ -228,10 +228,10 @@ func (cl *Client) GetFileInfo(ctx context.Context, fileID string) (*FileInfo, er
 	var r *protocol.FileInfoResponse
 	addr, err := cl.withReader(ctx, fileID, true, func(addr string) (bool, error) {
 		return false, cl.withConn(ctx, addr, func(c *conn) error {
-			if err := c.send(protocol.CmdQueryFileInfo, 0, body, nil, 0); err != nil {
+			if err := c.Send(protocol.CmdQueryFileInfo, 0, body, nil, 0); err != nil {
 				return err
 			}
-			b, err := c.recv(protocol.FileInfoRespLenIPv6)
+			b, err := c.Recv(protocol.FileInfoRespLenIPv6)
 			if err == nil {
 				r, err = protocol.DecodeFileInfoResponse(b)
 			}
@@ -269,7 +269,7 @@ func (cl *Client) SetMetadata(ctx context.Context, fileID string, meta map[strin
 func (cl *Client) setMetaAt(ctx context.Context, addr, group, name string, meta map[string]string, flag byte) error {
 	body := (&protocol.SetMetadataRequest{Name: name, Flag: flag, Group: group, Meta: protocol.PackMeta(meta)}).Encode()
 	return cl.withConn(ctx, addr, func(c *conn) error {
-		_, err := c.roundTrip(protocol.CmdSetMetadata, body, 0)
+		_, err := c.RoundTrip(protocol.CmdSetMetadata, body, 0)
 		return err
 	})
 }
@@ -286,7 +286,7 @@ func (cl *Client) GetMetadata(ctx context.Context, fileID string) (map[string]st
 	var meta map[string]string
 	addr, err := cl.withReader(ctx, fileID, false, func(addr string) (bool, error) {
 		return false, cl.withConn(ctx, addr, func(c *conn) error {
-			b, err := c.roundTrip(protocol.CmdGetMetadata, body, maxMetaReply)
+			b, err := c.RoundTrip(protocol.CmdGetMetadata, body, maxMetaReply)
 			if err == nil {
 				meta, err = protocol.UnpackMeta(b)
 			}
@@ -311,10 +311,10 @@ func (cl *Client) Append(ctx context.Context, fileID string, r io.Reader, size i
 	}
 	req := &protocol.AppendRequest{Name: name, Length: size}
 	return opErr(op, fileID, srv.Addr(), noRoom(size, cl.withConn(ctx, srv.Addr(), func(c *conn) error {
-		if err := c.send(protocol.CmdAppendFile, 0, req.Encode(), r, size); err != nil {
+		if err := c.Send(protocol.CmdAppendFile, 0, req.Encode(), r, size); err != nil {
 			return err
 		}
-		_, err := c.recv(0)
+		_, err := c.Recv(0)
 		return err
 	})))
 }
@@ -332,10 +332,10 @@ func (cl *Client) Modify(ctx context.Context, fileID string, offset int64, r io.
 	}
 	req := &protocol.ModifyRequest{Name: name, Offset: offset, Length: size}
 	return opErr(op, fileID, srv.Addr(), cl.withConn(ctx, srv.Addr(), func(c *conn) error {
-		if err := c.send(protocol.CmdModifyFile, 0, req.Encode(), r, size); err != nil {
+		if err := c.Send(protocol.CmdModifyFile, 0, req.Encode(), r, size); err != nil {
 			return err
 		}
-		_, err := c.recv(0)
+		_, err := c.Recv(0)
 		return err
 	}))
 }
@@ -352,7 +352,7 @@ func (cl *Client) Truncate(ctx context.Context, fileID string, size int64) error
 	}
 	body := (&protocol.TruncateRequest{Name: name, NewSize: size}).Encode()
 	return opErr(op, fileID, srv.Addr(), cl.withConn(ctx, srv.Addr(), func(c *conn) error {
-		_, err := c.roundTrip(protocol.CmdTruncateFile, body, 0)
+		_, err := c.RoundTrip(protocol.CmdTruncateFile, body, 0)
 		return err
 	}))
 }
@@ -367,7 +367,7 @@ func (cl *Client) RegenerateAppender(ctx context.Context, fileID string) (string
 	}
 	var resp *protocol.FileResponse
 	err = cl.withConn(ctx, srv.Addr(), func(c *conn) error {
-		if err := c.send(protocol.CmdRegenerateAppenderFilename, 0, []byte(name), nil, 0); err != nil {
+		if err := c.Send(protocol.CmdRegenerateAppenderFilename, 0, []byte(name), nil, 0); err != nil {
 			return err
 		}
 		var err error
@@ -396,7 +396,7 @@ func (cl *Client) routeUpdate(ctx context.Context, op, fileID string) (group, na
 }
 
 func recvFileResponse(c *conn) (*protocol.FileResponse, error) {
-	b, err := c.recv(maxNameReply)
+	b, err := c.Recv(maxNameReply)
 	if err != nil {
 		return nil, err
 	}

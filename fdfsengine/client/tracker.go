@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/fdfsgo/fdfs/fdfsengine/fdfsnet"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
@@ -37,7 +38,7 @@ func (cl *Client) QueryStore(ctx context.Context, group string) (*Server, error)
 	}
 	var r *protocol.StoreReply
 	addr, err := cl.withTracker(ctx, func(c *conn) error {
-		b, err := c.roundTrip(cmd, body, maxTrackerReply)
+		b, err := c.RoundTrip(cmd, body, maxTrackerReply)
 		if err == nil {
 			r, err = protocol.DecodeStoreReply(b)
 		}
@@ -58,7 +59,7 @@ func (cl *Client) QueryStoreAll(ctx context.Context, group string) ([]Server, er
 	}
 	var r *protocol.StoreAllReply
 	addr, err := cl.withTracker(ctx, func(c *conn) error {
-		b, err := c.roundTrip(cmd, body, maxTrackerReply)
+		b, err := c.RoundTrip(cmd, body, maxTrackerReply)
 		if err == nil {
 			r, err = protocol.DecodeStoreAllReply(b)
 		}
@@ -134,7 +135,7 @@ func (cl *Client) queryOne(ctx context.Context, op string, cmd byte, fileID stri
 	}
 	var r *protocol.FetchReply
 	addr, err := cl.withTracker(ctx, func(c *conn) error {
-		b, err := c.roundTrip(cmd, q.Encode(), maxTrackerReply)
+		b, err := c.RoundTrip(cmd, q.Encode(), maxTrackerReply)
 		if err == nil {
 			r, err = protocol.DecodeFetchReply(b)
 		}
@@ -155,7 +156,7 @@ func (cl *Client) QueryFetchAll(ctx context.Context, fileID string) ([]Server, e
 	}
 	var r *protocol.FetchAllReply
 	addr, err := cl.withTracker(ctx, func(c *conn) error {
-		b, err := c.roundTrip(protocol.CmdQueryFetchAll, q.Encode(), maxTrackerReply)
+		b, err := c.RoundTrip(protocol.CmdQueryFetchAll, q.Encode(), maxTrackerReply)
 		if err == nil {
 			r, err = protocol.DecodeFetchAllReply(b)
 		}
@@ -188,7 +189,7 @@ func fileQuery(fileID string) (*protocol.FileQuery, error) {
 func (cl *Client) ListGroups(ctx context.Context) ([]protocol.GroupStat, error) {
 	var gs []protocol.GroupStat
 	addr, err := cl.withTracker(ctx, func(c *conn) error {
-		b, err := c.roundTrip(protocol.CmdServerListAllGroups, nil, maxTrackerReply)
+		b, err := c.RoundTrip(protocol.CmdServerListAllGroups, nil, maxTrackerReply)
 		if err == nil {
 			gs, err = protocol.DecodeGroupStats(b)
 		}
@@ -204,7 +205,7 @@ func (cl *Client) ListGroup(ctx context.Context, group string) (*protocol.GroupS
 	}
 	var gs []protocol.GroupStat
 	addr, err := cl.withTracker(ctx, func(c *conn) error {
-		b, err := c.roundTrip(protocol.CmdServerListOneGroup, protocol.EncodeGroup(group), maxTrackerReply)
+		b, err := c.RoundTrip(protocol.CmdServerListOneGroup, protocol.EncodeGroup(group), maxTrackerReply)
 		if err == nil {
 			gs, err = protocol.DecodeGroupStats(b)
 		}
@@ -228,7 +229,7 @@ func (cl *Client) ListStorages(ctx context.Context, group, storageID string) ([]
 	}
 	var ss []protocol.StorageStat
 	addr, err := cl.withTracker(ctx, func(c *conn) error {
-		b, err := c.roundTrip(protocol.CmdServerListStorage, body, maxTrackerReply)
+		b, err := c.RoundTrip(protocol.CmdServerListStorage, body, maxTrackerReply)
 		if err == nil {
 			ss, err = protocol.DecodeStorageStats(b)
 		}
@@ -248,7 +249,7 @@ func (cl *Client) DeleteStorage(ctx context.Context, group, storageID string) er
 		return opErr("delete storage", "", "", err)
 	}
 	return cl.onEveryTracker(ctx, "delete storage", func(c *conn) error {
-		_, err := c.roundTrip(protocol.CmdServerDeleteStorage, body, 0)
+		_, err := c.RoundTrip(protocol.CmdServerDeleteStorage, body, 0)
 		return err
 	})
 }
@@ -270,7 +271,7 @@ func (cl *Client) onEveryTracker(ctx context.Context, op string, fn func(c *conn
 			ok = true
 		case errors.Is(err, protocol.ErrNotFound):
 			notFound = opErr(op, "", addr, err)
-		case isStatus(err) || ctx.Err() != nil:
+		case fdfsnet.IsStatus(err) || ctx.Err() != nil:
 			return opErr(op, "", addr, err)
 		default:
 			unreachable = errors.Join(unreachable, opErr(op, "", addr, err))
@@ -292,7 +293,7 @@ func (cl *Client) DeleteGroup(ctx context.Context, group string) error {
 		return opErr("delete group", "", "", fmt.Errorf("group name %q: %w", group, protocol.ErrInvalid))
 	}
 	addr, err := cl.withTracker(ctx, func(c *conn) error {
-		_, err := c.roundTrip(protocol.CmdServerDeleteGroup, protocol.EncodeGroup(group), 0)
+		_, err := c.RoundTrip(protocol.CmdServerDeleteGroup, protocol.EncodeGroup(group), 0)
 		return err
 	})
 	return opErr("delete group", "", addr, err)
@@ -303,7 +304,7 @@ func (cl *Client) DeleteGroup(ctx context.Context, group string) error {
 func (cl *Client) GetLeader(ctx context.Context) (string, error) {
 	var leader string
 	addr, err := cl.withTracker(ctx, func(c *conn) error {
-		b, err := c.roundTrip(protocol.CmdServerGetLeader, nil, protocol.HostPortTextSize)
+		b, err := c.RoundTrip(protocol.CmdServerGetLeader, nil, protocol.HostPortTextSize)
 		leader = protocol.CString(b)
 		return err
 	})
@@ -313,7 +314,7 @@ func (cl *Client) GetLeader(ctx context.Context) (string, error) {
 // ActiveTest sends ACTIVE_TEST to addr (a tracker or a storage) on a
 // pooled connection.
 func (cl *Client) ActiveTest(ctx context.Context, addr string) error {
-	return opErr("active test", "", addr, cl.withConn(ctx, addr, func(c *conn) error { return c.activeTest() }))
+	return opErr("active test", "", addr, cl.withConn(ctx, addr, func(c *conn) error { return c.ActiveTest() }))
 }
 
 func groupAndID(group, id string, idRequired bool) ([]byte, error) {
@@ -343,7 +344,7 @@ func (cl *Client) DrainStorage(ctx context.Context, group, storage string, op by
 	for _, addr := range cl.trackers {
 		var b []byte
 		fn := func(c *conn) (err error) {
-			b, err = c.roundTrip(protocol.CmdServerDrainStorage, body, 1)
+			b, err = c.RoundTrip(protocol.CmdServerDrainStorage, body, 1)
 			return err
 		}
 		err := cl.withConn(ctx, addr, fn)

@@ -1,4 +1,4 @@
-package client
+package fdfsnet
 
 import (
 	"context"
@@ -14,11 +14,11 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
-// streamChunk is how many content bytes are copied under one deadline
+// StreamChunk is how many content bytes are copied under one deadline
 // (bytes). The deadline is refreshed between chunks so that NetworkTimeout
 // bounds a stalled transfer, not a long healthy one, while each chunk still
 // goes through sendfile/splice in one call.
-const streamChunk = 4 << 20
+const StreamChunk = 4 << 20
 
 // maxErrorBody bounds how much of a (non-standard) body attached to an
 // error response is drained to keep the connection usable (bytes).
@@ -27,15 +27,13 @@ const maxErrorBody = 64 << 10
 // aLongTimeAgo is a deadline in the past; setting it aborts blocked I/O.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// conn is one TCP connection to a tracker or a storage server. It is used
-// by one operation at a time; only the context watcher touches it
+// Conn is one TCP connection to a tracker or a storage server. It is used
+// by one exchange at a time; only the context watcher touches it
 // concurrently, under mu.
-type conn struct {
-	nc        net.Conn
-	addr      string
-	timeout   time.Duration // per I/O step; 0 = none
-	idleSince time.Time     // when it entered the pool
-	reused    bool          // taken from the pool rather than dialled
+type Conn struct {
+	nc      net.Conn
+	addr    string
+	timeout time.Duration // per I/O step; 0 = none
 	// clean is true when the last exchange was read to its end, so the
 	// next request may be written on this connection.
 	clean bool
@@ -45,11 +43,27 @@ type conn struct {
 	canceled bool            // ctx ended during the operation
 }
 
-// bind attaches ctx to the connection for one operation: when ctx ends, the
+// NewConn wraps nc, dialled to addr ("host:port", the key callers pool it
+// by), with timeout bounding each I/O step (0 = none).
+func NewConn(nc net.Conn, addr string, timeout time.Duration) *Conn {
+	return &Conn{nc: nc, addr: addr, timeout: timeout, clean: true}
+}
+
+// NetConn is the underlying connection.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// Addr is the address the connection was dialled to.
+func (c *Conn) Addr() string { return c.addr }
+
+// Clean reports whether the last exchange was read to its end (or none
+// was started), so the next request may be written on this connection.
+func (c *Conn) Clean() bool { return c.clean }
+
+// Bind attaches ctx to the connection for one operation: when ctx ends, the
 // connection's deadline is expired so that any blocked read or write
 // returns at once. The returned release detaches it and reports whether the
 // connection is still usable as far as cancellation is concerned.
-func (c *conn) bind(ctx context.Context) (release func() bool) {
+func (c *Conn) Bind(ctx context.Context) (release func() bool) {
 	c.mu.Lock()
 	c.ctx, c.canceled = ctx, false
 	c.mu.Unlock()
@@ -73,7 +87,7 @@ func (c *conn) bind(ctx context.Context) (release func() bool) {
 
 // arm sets the deadline of the next I/O step: now + timeout, or the
 // context's deadline if that is earlier.
-func (c *conn) arm() error {
+func (c *Conn) arm() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.canceled {
@@ -93,7 +107,7 @@ func (c *conn) arm() error {
 
 // ioErr turns an I/O error into the context's error when the operation was
 // cancelled (the deadline expiry is only the mechanism).
-func (c *conn) ioErr(err error) error {
+func (c *Conn) ioErr(err error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.canceled && c.ctx != nil {
@@ -102,11 +116,11 @@ func (c *conn) ioErr(err error) error {
 	return err
 }
 
-// send writes one request: a header announcing len(fixed)+n body bytes,
+// Send writes one request: a header announcing len(fixed)+n body bytes,
 // the fixed part, then exactly n bytes copied from content. The header and
 // fixed part go out in one write; content is copied in chunks straight to
 // the socket (sendfile when content is an *os.File).
-func (c *conn) send(cmd, status byte, fixed []byte, content io.Reader, n int64) error {
+func (c *Conn) Send(cmd, status byte, fixed []byte, content io.Reader, n int64) error {
 	c.clean = false
 	if err := c.arm(); err != nil {
 		return err
@@ -122,7 +136,7 @@ func (c *conn) send(cmd, status byte, fixed []byte, content io.Reader, n int64) 
 		if err := c.arm(); err != nil {
 			return err
 		}
-		chunk := min(n, streamChunk)
+		chunk := min(n, StreamChunk)
 		var w int64
 		var err error
 		if isFile {
@@ -146,14 +160,14 @@ func (c *conn) send(cmd, status byte, fixed []byte, content io.Reader, n int64) 
 // refuses an upload for space answers ENOSPC at once, and one that does not
 // read the rest resets the connection): the reply is still in the socket
 // after the reset. Without one, writeErr is the error.
-func (c *conn) refusal(writeErr error) error {
+func (c *Conn) refusal(writeErr error) error {
 	if !errors.Is(writeErr, syscall.EPIPE) && !errors.Is(writeErr, syscall.ECONNRESET) {
 		return writeErr
 	}
-	_, err := c.recvHeader()
+	_, err := c.RecvHeader()
 	// The connection is gone whatever the reply said.
 	c.clean = false
-	if isStatus(err) {
+	if IsStatus(err) {
 		return fmt.Errorf("the server answered before the whole request was sent: %w", err)
 	}
 	return writeErr
@@ -178,10 +192,10 @@ func copyBuffered(w io.Writer, r io.Reader, n int64) (int64, error) {
 	return written, err
 }
 
-// recvHeader reads a response header. A non-zero status is returned as a
+// RecvHeader reads a response header. A non-zero status is returned as a
 // *protocol.StatusError after draining any body, leaving the connection
 // clean.
-func (c *conn) recvHeader() (protocol.Header, error) {
+func (c *Conn) RecvHeader() (protocol.Header, error) {
 	if err := c.arm(); err != nil {
 		return protocol.Header{}, err
 	}
@@ -207,8 +221,8 @@ func (c *conn) recvHeader() (protocol.Header, error) {
 	return h, nil
 }
 
-// recvBody reads the body announced by h (at most max bytes).
-func (c *conn) recvBody(h protocol.Header, max int64) ([]byte, error) {
+// RecvBody reads the body announced by h (at most max bytes).
+func (c *Conn) RecvBody(h protocol.Header, max int64) ([]byte, error) {
 	if err := c.arm(); err != nil {
 		return nil, err
 	}
@@ -220,25 +234,25 @@ func (c *conn) recvBody(h protocol.Header, max int64) ([]byte, error) {
 	return b, nil
 }
 
-// recv reads a whole response of at most max body bytes.
-func (c *conn) recv(max int64) ([]byte, error) {
-	h, err := c.recvHeader()
+// Recv reads a whole response of at most max body bytes.
+func (c *Conn) Recv(max int64) ([]byte, error) {
+	h, err := c.RecvHeader()
 	if err != nil {
 		return nil, err
 	}
-	return c.recvBody(h, max)
+	return c.RecvBody(h, max)
 }
 
-// recvTo streams the body announced by h into w in deadline-bounded
+// RecvTo streams the body announced by h into w in deadline-bounded
 // chunks and returns the bytes written. A failing w leaves the rest of the
 // body unread: the connection is then not clean and gets closed.
-func (c *conn) recvTo(h protocol.Header, w io.Writer) (int64, error) {
+func (c *Conn) RecvTo(h protocol.Header, w io.Writer) (int64, error) {
 	var total int64
 	for total < h.Length {
 		if err := c.arm(); err != nil {
 			return total, err
 		}
-		n, err := io.CopyN(w, c.nc, min(h.Length-total, streamChunk))
+		n, err := io.CopyN(w, c.nc, min(h.Length-total, StreamChunk))
 		total += n
 		if err != nil {
 			if err == io.EOF {
@@ -251,29 +265,35 @@ func (c *conn) recvTo(h protocol.Header, w io.Writer) (int64, error) {
 	return total, nil
 }
 
-// roundTrip sends a request without content and reads a reply of at most
+// RoundTrip sends a request without content and reads a reply of at most
 // max bytes.
-func (c *conn) roundTrip(cmd byte, body []byte, max int64) ([]byte, error) {
-	if err := c.send(cmd, 0, body, nil, 0); err != nil {
+func (c *Conn) RoundTrip(cmd byte, body []byte, max int64) ([]byte, error) {
+	if err := c.Send(cmd, 0, body, nil, 0); err != nil {
 		return nil, err
 	}
-	return c.recv(max)
+	return c.Recv(max)
 }
 
-// activeTest checks the connection with an ACTIVE_TEST round trip.
-func (c *conn) activeTest() error {
-	b, err := c.roundTrip(protocol.CmdActiveTest, nil, 0)
+// ActiveTest checks the connection with an ACTIVE_TEST round trip.
+func (c *Conn) ActiveTest() error {
+	b, err := c.RoundTrip(protocol.CmdActiveTest, nil, 0)
 	if err == nil && len(b) != 0 {
 		err = fmt.Errorf("active test reply of %d bytes: %w", len(b), protocol.ErrInvalid)
 	}
 	return err
 }
 
-func (c *conn) close() error { return c.nc.Close() }
+// Alive reports whether an idle connection is still open and has nothing
+// unsolicited waiting (see peekAlive): the check before reusing a pooled
+// connection.
+func (c *Conn) Alive() bool { return peekAlive(c.nc) }
 
-// isStatus reports whether err is a FastDFS status (an answer from the
+// Close closes the connection.
+func (c *Conn) Close() error { return c.nc.Close() }
+
+// IsStatus reports whether err is a FastDFS status (an answer from the
 // server or a malformed reply), as opposed to a connection failure.
-func isStatus(err error) bool {
+func IsStatus(err error) bool {
 	var se *protocol.StatusError
 	return errors.As(err, &se)
 }
