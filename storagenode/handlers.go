@@ -18,6 +18,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
 	"github.com/fdfsgo/fdfs/internal/regfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
@@ -180,7 +181,7 @@ func (s *Server) place(tmp string, idx, high, low int, f fileid.Fields, ext, kee
 	return "", fmt.Errorf("can't generate a unique file name: %w", protocol.ErrExists)
 }
 
-func (s *Server) writeBinlog(ts time.Time, op byte, name, extra string) error {
+func (s *Server) writeBinlog(ts time.Time, op binlog.Op, name, extra string) error {
 	if err := s.bl.Write(ts.Unix(), op, name, extra); err != nil {
 		s.log.Error("binlog write failed", "op", string(op), "name", name, "err", err)
 		return fmt.Errorf("binlog: %w", protocol.ErrIO)
@@ -738,7 +739,7 @@ func (s *Server) setMetadata(cc *conn, start time.Time, a *ioAttempt) ([]byte, e
 		}
 		meta = merged
 	}
-	if err := writeFileAtomic(metaPath, protocol.PackMeta(meta)); err != nil {
+	if err := atomicfile.WriteFile(metaPath, protocol.PackMeta(meta), fileMode); err != nil {
 		return nil, err
 	}
 	op := binlog.OpCreate

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
 )
 
 // Store path marks, as upstream storage_func.c (storage_check_store_path_mark
@@ -172,7 +173,7 @@ func (pm *pathMarks) checkPath(i int, recorded *string, created bool) error {
 func (pm *pathMarks) generate(i int) error {
 	mark := encodeMark(markInfo{IP: pm.ip(), Port: pm.port, Index: i, Created: time.Now()})
 	file := filepath.Join(pm.st.paths[i], "data", varsFile)
-	if err := writeFileAtomic(file, []byte(markKey+"="+mark+"\n")); err != nil {
+	if err := atomicfile.WriteFile(file, []byte(markKey+"="+mark+"\n"), fileMode); err != nil {
 		return err
 	}
 	return pm.record(i, mark)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
@@ -113,7 +114,7 @@ func writeRecoveryFlag(data string, fetched bool) error {
 		done = 1
 	}
 	body := fmt.Appendf(nil, "saved_storage_status=%d\nfetch_binlog_done=%d\nrecovery_threads=1\n", protocol.StatusActive, done)
-	return writeFileAtomic(filepath.Join(data, recoveryFlagFile), body)
+	return atomicfile.WriteFile(filepath.Join(data, recoveryFlagFile), body, fileMode)
 }
 
 // newRecovery lists the store paths with a recovery in progress.
@@ -243,7 +244,7 @@ func (s *Server) recoverPath(idx int) error {
 		if err := s.fetchPathBinlog(src, idx, data); err != nil {
 			return fmt.Errorf("fetch binlog from %s: %w", src, err)
 		}
-		if err := writeFileAtomic(filepath.Join(data, recoveryMarkFile), []byte("binlog_offset=0\n")); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(data, recoveryMarkFile), []byte("binlog_offset=0\n"), fileMode); err != nil {
 			return err
 		}
 		if err := writeRecoveryFlag(data, true); err != nil {
@@ -338,7 +339,8 @@ func (r deadlineReader) Read(p []byte) (int, error) {
 }
 
 // fetchPathBinlog sends FETCH_ONE_PATH_BINLOG (26) and stores the streamed
-// records as .binlog.recovery.0 (temp file, fsync, rename).
+// records as .binlog.recovery.0 (replaced atomically and durably: the
+// recovery flag that says it is complete is written after it).
 func (s *Server) fetchPathBinlog(src string, idx int, data string) error {
 	c, err := s.peerDial(src)
 	if err != nil {
@@ -363,35 +365,33 @@ func (s *Server) fetchPathBinlog(src string, idx int, data string) error {
 	if h.Status != 0 {
 		return protocol.StatusErr(h.Status)
 	}
-	tmp, err := os.CreateTemp(data, recoveryBinlogFile+".*.tmp")
-	if err != nil {
-		return err
+	if h.Length != recoveryStreamLen && h.Length > maxRecoveryBinlog {
+		return fmt.Errorf("recovery binlog of %d bytes: %w", h.Length, protocol.ErrNoSpace)
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
 	var n int64
-	if h.Length == recoveryStreamLen {
-		n, err = io.Copy(tmp, io.LimitReader(rd, maxRecoveryBinlog+1))
-		if err == nil && n > maxRecoveryBinlog {
-			err = fmt.Errorf("recovery binlog over %d bytes: %w", maxRecoveryBinlog, protocol.ErrNoSpace)
-		}
-	} else {
-		if h.Length > maxRecoveryBinlog {
-			return fmt.Errorf("recovery binlog of %d bytes: %w", h.Length, protocol.ErrNoSpace)
-		}
-		n, err = io.CopyN(tmp, rd, h.Length)
-	}
-	if err != nil {
+	fill := func(w io.Writer) (err error) {
+		n, err = copyRecoveryBinlog(w, rd, h.Length)
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
+	// Mode 0600 as before (a CreateTemp file): it never leaves this storage.
+	if err := atomicfile.Write(filepath.Join(data, recoveryBinlogFile), 0o600, fill); err != nil {
 		return err
 	}
 	s.log.Info("fetched recovery binlog", "source", src, "store_path", s.store.paths[idx], "bytes", n)
-	return os.Rename(tmp.Name(), filepath.Join(data, recoveryBinlogFile))
+	return nil
+}
+
+// copyRecoveryBinlog copies a FETCH_ONE_PATH_BINLOG body of length bytes
+// (recoveryStreamLen: up to the close) to w, at most maxRecoveryBinlog.
+func copyRecoveryBinlog(w io.Writer, rd io.Reader, length int64) (int64, error) {
+	if length != recoveryStreamLen {
+		return io.CopyN(w, rd, length)
+	}
+	n, err := io.Copy(w, io.LimitReader(rd, maxRecoveryBinlog+1))
+	if err == nil && n > maxRecoveryBinlog {
+		err = fmt.Errorf("recovery binlog over %d bytes: %w", maxRecoveryBinlog, protocol.ErrNoSpace)
+	}
+	return n, err
 }
 
 // restorePath downloads every file named in .binlog.recovery.0 from the
@@ -420,9 +420,9 @@ func (s *Server) restorePath(src, data string) error {
 	}
 	defer s.peerHangUp(c)
 	saveMark := func() error {
-		return writeFileAtomic(markPath, fmt.Appendf(nil, "binlog_offset=%d\n", offset))
+		return atomicfile.WriteFile(markPath, fmt.Appendf(nil, "binlog_offset=%d\n", offset), fileMode)
 	}
-	br := bufio.NewReaderSize(f, maxBinlogLine)
+	br := bufio.NewReaderSize(f, binlog.MaxLine)
 	var restored, missing, unsaved int
 	for {
 		if s.recoveryStopped() {
@@ -462,14 +462,14 @@ func (s *Server) restorePath(src, data string) error {
 // restoreRecord restores the file of one record; false when the source no
 // longer has it (deleted since) or the record is not a restorable one.
 func (s *Server) restoreRecord(c net.Conn, line string) (bool, error) {
-	rec, err := parseRecord(line)
+	rec, err := binlog.Parse(line)
 	if err != nil {
 		s.log.Warn("skipping bad recovery record", "record", line)
 		return false, nil
 	}
 	switch rec.Op {
-	case binlog.OpCreate, opReplicaCreate, binlog.OpUpdate, opReplicaUpdate,
-		binlog.OpLink, opReplicaLink, binlog.OpRename, opReplicaRename:
+	case binlog.OpCreate, binlog.OpReplicaCreate, binlog.OpUpdate, binlog.OpReplicaUpdate,
+		binlog.OpLink, binlog.OpReplicaLink, binlog.OpRename, binlog.OpReplicaRename:
 		// A peer that streams links or renames as they are gets the
 		// named file's current content downloaded too.
 	default:
@@ -508,8 +508,10 @@ func (s *Server) restoreRecord(c net.Conn, line string) (bool, error) {
 }
 
 // writeRestored writes a file via a temp file (named like upload temps, so
-// a crash leaves nothing the sweep does not remove), fsync and rename, with
-// the record's time as mtime (upstream does the same).
+// a crash leaves nothing the sweep does not remove), fsync, rename and
+// fsync of the directory, with the record's time as mtime (upstream does
+// the same). atomicfile.Write is not used: it names its temp files after
+// the target and cannot set the mtime before the rename.
 func (s *Server) writeRestored(path string, ts time.Time, content func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), tempPattern)
 	if err != nil {
@@ -534,7 +536,12 @@ func (s *Server) writeRestored(path string, ts time.Time, content func(io.Writer
 	if err := os.Chtimes(tmp.Name(), ts, ts); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	// The recovery mark moves past this record once it returns: the
+	// rename must be on disk before that.
+	return atomicfile.SyncDir(filepath.Dir(path))
 }
 
 // peerDownload copies a whole file from the peer (DOWNLOAD_FILE); EINVAL
@@ -672,7 +679,7 @@ func streamPathRecords(path, prefix string, w *bufio.Writer) error {
 		return err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, maxBinlogLine)
+	br := bufio.NewReaderSize(f, binlog.MaxLine)
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -688,20 +695,20 @@ func streamPathRecords(path, prefix string, w *bufio.Writer) error {
 		if err != nil {
 			return err
 		}
-		rec, perr := parseRecord(strings.TrimSuffix(string(line), "\n"))
+		rec, perr := binlog.Parse(strings.TrimSuffix(string(line), "\n"))
 		if perr != nil || !strings.HasPrefix(rec.Name, prefix) {
 			continue
 		}
-		var op byte
+		var op binlog.Op
 		switch rec.Op {
 		case binlog.OpCreate, binlog.OpLink, binlog.OpRename, binlog.OpUpdate:
 			op = binlog.OpCreate
-		case opReplicaCreate, opReplicaLink, opReplicaRename, opReplicaUpdate:
-			op = opReplicaCreate
+		case binlog.OpReplicaCreate, binlog.OpReplicaLink, binlog.OpReplicaRename, binlog.OpReplicaUpdate:
+			op = binlog.OpReplicaCreate
 		default:
 			continue
 		}
-		if _, err := w.WriteString(binlog.Record(rec.Timestamp, op, rec.Name, "") + "\n"); err != nil {
+		if _, err := w.WriteString(binlog.Format(rec.Timestamp, op, rec.Name, "") + "\n"); err != nil {
 			return err
 		}
 	}

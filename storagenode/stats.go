@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
 )
 
 // stats are the counters of the 348-byte stat block sent in beats and
@@ -51,7 +52,7 @@ func (s *stats) save(dist distCursor) error {
 	sb.WriteString("dist_path_index_high=" + strconv.Itoa(dist.High) + "\n")
 	sb.WriteString("dist_path_index_low=" + strconv.Itoa(dist.Low) + "\n")
 	sb.WriteString("dist_write_file_count=" + strconv.Itoa(dist.Count) + "\n")
-	return writeFileAtomic(s.path, []byte(sb.String()))
+	return atomicfile.WriteFile(s.path, []byte(sb.String()), fileMode)
 }
 
 // snapshot returns a copy of the counters.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
 )
 
 // Upstream file names inside the base and store paths.
@@ -332,34 +333,9 @@ func (f *iniFile) save() error {
 		sb.WriteString(k + "=" + f.vals[k] + "\n")
 	}
 	f.mu.Unlock()
-	return writeFileAtomic(f.path, []byte(sb.String()))
+	return atomicfile.WriteFile(f.path, []byte(sb.String()), fileMode)
 }
 
 // fileMode is the permission of stored data and metadata files, as
 // upstream creates them.
 const fileMode = 0o644
-
-// writeFileAtomic writes data to path via a synced temp file and rename.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(fileMode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
@@ -70,7 +71,7 @@ func loadDeferred(path string) (*deferred, error) {
 		return nil, err
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, maxBinlogLine), maxBinlogLine)
+	sc.Buffer(make([]byte, binlog.MaxLine), binlog.MaxLine)
 	for sc.Scan() {
 		d.lines = append(d.lines, sc.Text())
 	}
@@ -108,7 +109,7 @@ func (d *deferred) save() error {
 		}
 		return nil
 	}
-	return writeFileAtomic(d.path, []byte(strings.Join(d.lines, "\n")+"\n"))
+	return atomicfile.WriteFile(d.path, []byte(strings.Join(d.lines, "\n")+"\n"), fileMode)
 }
 
 // setAside handles a record the peer refused with err: skipped when the
@@ -141,7 +142,8 @@ func (w *syncWorker) setAside(d *deferred, line string, err error) error {
 // retryDeferred replays the deferred records when they are due, keeping
 // those the peer still refuses. A connection error ends the round (the
 // records not tried yet stay) and is returned.
-func (w *syncWorker) retryDeferred(pc *peerConn, d *deferred, mark *syncMark) error {
+func (ss *syncSession) retryDeferred() error {
+	w, d := ss.w, ss.held
 	base := max(w.s.cfg.HeartBeatInterval, minDeferRetry)
 	if len(d.lines) == 0 || time.Since(d.lastTry) < max(d.pause, base) {
 		return nil
@@ -155,7 +157,7 @@ func (w *syncWorker) retryDeferred(pc *peerConn, d *deferred, mark *syncMark) er
 			keep = append(keep, d.lines[i:]...)
 			break
 		}
-		err := w.replayDeferred(pc, line, mark)
+		err := ss.replayDeferred(line)
 		if err == nil {
 			continue
 		}
@@ -190,13 +192,13 @@ func (w *syncWorker) retryDeferred(pc *peerConn, d *deferred, mark *syncMark) er
 // replayDeferred replays one deferred record. A delete whose name exists
 // here again was overtaken by a newer create, which the peer gets (or got)
 // from its own record.
-func (w *syncWorker) replayDeferred(pc *peerConn, line string, mark *syncMark) error {
-	rec, err := parseRecord(line)
+func (ss *syncSession) replayDeferred(line string) error {
+	rec, err := binlog.Parse(line)
 	if err != nil {
 		return err
 	}
-	if rec.Op == binlog.OpDelete || rec.Op == opReplicaDelete {
-		f, _, err := w.openLocal(rec.Name)
+	if rec.Op.Source() == binlog.OpDelete {
+		f, _, err := ss.w.openLocal(rec.Name)
 		if err != nil {
 			return err
 		}
@@ -205,8 +207,10 @@ func (w *syncWorker) replayDeferred(pc *peerConn, line string, mark *syncMark) e
 			return nil
 		}
 	}
-	lastExist := false
-	_, err = w.replay(pc, rec, mark, &lastExist)
+	// A replayer of its own: the EEXIST hint of the binlog's run says
+	// nothing about a record out of its order.
+	r := replayer{w: ss.w, pc: ss.pc, mark: ss.mark}
+	_, err = r.replay(rec)
 	return err
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
 // Receiving side of storage ↔ storage replication (protocol.md §7): a
@@ -20,18 +21,6 @@ import (
 // appended to our binlog as a replica (lower-case) record carrying the
 // source's op timestamp, so it is not re-forwarded except during the
 // old-file sync of a new storage.
-
-// Replica record ops written by the receiver.
-const (
-	opReplicaCreate   byte = 'c'
-	opReplicaUpdate   byte = 'u'
-	opReplicaDelete   byte = 'd'
-	opReplicaAppend   byte = 'a'
-	opReplicaModify   byte = 'm'
-	opReplicaTruncate byte = 't'
-	opReplicaRename   byte = 'r'
-	opReplicaLink     byte = 'l'
-)
 
 // metaSuffix marks metadata files ("<name>-m"), synced like data files.
 const metaSuffix = "-m"
@@ -177,9 +166,9 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 	if err != nil {
 		return err
 	}
-	op := opReplicaCreate
+	op := binlog.OpReplicaCreate
 	if update {
-		op = opReplicaUpdate
+		op = binlog.OpReplicaUpdate
 	}
 	if h.Status == protocol.EEXIST {
 		if cc.body.N != 0 {
@@ -274,7 +263,7 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 	if err := os.Remove(path); err != nil {
 		return err
 	}
-	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), opReplicaDelete, req.Name, ""); err != nil {
+	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), binlog.OpReplicaDelete, req.Name, ""); err != nil {
 		return err
 	}
 	s.synced(cc, req.Timestamp, req.Name)
@@ -314,9 +303,9 @@ func (s *Server) handleSyncRange(cc *conn, h protocol.Header, isAppend bool) err
 		return err
 	}
 	defer f.Close()
-	op, restore := opReplicaModify, int64(-1)
+	op, restore := binlog.OpReplicaModify, int64(-1)
 	if isAppend {
-		op, restore = opReplicaAppend, size
+		op, restore = binlog.OpReplicaAppend, size
 		if size != req.Offset {
 			if derr := discardBody(cc); derr != nil {
 				return derr
@@ -393,7 +382,7 @@ func (s *Server) handleSyncTruncate(cc *conn, h protocol.Header) error {
 		return err
 	}
 	extra := fmt.Sprintf("%d %d", req.OldSize, req.NewSize)
-	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), opReplicaTruncate, req.Name, extra); err != nil {
+	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), binlog.OpReplicaTruncate, req.Name, extra); err != nil {
 		return err
 	}
 	s.synced(cc, req.Timestamp, req.Name)
@@ -467,7 +456,7 @@ func (s *Server) handleSyncRename(cc *conn, h protocol.Header) error {
 	if err := os.Remove(oldPath); err != nil {
 		return err
 	}
-	if err := s.writeBinlog(ts, opReplicaRename, req.First, req.Second); err != nil {
+	if err := s.writeBinlog(ts, binlog.OpReplicaRename, req.First, req.Second); err != nil {
 		return err
 	}
 	s.synced(cc, req.Timestamp, req.First, req.Second)
@@ -512,7 +501,7 @@ func (s *Server) dropRenamed(ts time.Time, oldPath, oldName string) error {
 		return err
 	}
 	s.log.Info("dropped a stale copy of a renamed appender file", "name", oldName)
-	return s.writeBinlog(ts, opReplicaDelete, oldName, "")
+	return s.writeBinlog(ts, binlog.OpReplicaDelete, oldName, "")
 }
 
 // handleSyncLink serves SYNC_CREATE_LINK (19): a slave stored as a
@@ -539,7 +528,7 @@ func (s *Server) handleSyncLink(cc *conn, h protocol.Header) error {
 	if err := os.Symlink(abs, linkPath); err != nil {
 		return err
 	}
-	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), opReplicaLink, req.First, req.Second); err != nil {
+	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), binlog.OpReplicaLink, req.First, req.Second); err != nil {
 		return err
 	}
 	s.synced(cc, req.Timestamp, req.First, req.Second)

@@ -1,7 +1,6 @@
 package storagenode
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -40,61 +39,6 @@ func TestSyncMarkFormat(t *testing.T) {
 	}
 	if _, err := loadMark(filepath.Join(t.TempDir(), "none.mark")); !os.IsNotExist(err) {
 		t.Errorf("missing mark file: %v", err)
-	}
-}
-
-// The reader returns whole records only, resumes at the committed offset
-// and follows the writer to the next binlog file.
-func TestSyncBinlogReader(t *testing.T) {
-	dir := t.TempDir()
-	write := func(i int, s string) {
-		f, err := os.OpenFile(filepath.Join(dir, "binlog.00"+string(rune('0'+i))), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.WriteString(s)
-		f.Close()
-	}
-	current := 0
-	r := newBinlogReader(dir, func() int { return current }, 0, 0)
-	defer r.close()
-	if _, _, err := r.next(); err != io.EOF {
-		t.Fatalf("empty binlog: %v", err)
-	}
-	write(0, "1 C M00/00/00/a\n2 A M00/00/00/a 0 5\n3 D M0")
-	var got []string
-	for {
-		line, n, err := r.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, line)
-		r.commit(n)
-	}
-	if len(got) != 2 || got[1] != "2 A M00/00/00/a 0 5" {
-		t.Fatalf("records %q", got)
-	}
-	write(0, "0/00/00/b\n")
-	current = 1
-	write(1, "4 C M00/00/00/c\n")
-	for _, want := range []string{"3 D M00/00/00/b", "4 C M00/00/00/c"} {
-		line, n, err := r.next()
-		if err != nil || line != want {
-			t.Fatalf("got %q %v, want %q", line, err, want)
-		}
-		r.commit(n)
-	}
-	if r.index != 1 || r.offset != int64(len("4 C M00/00/00/c\n")) {
-		t.Errorf("position %d/%d", r.index, r.offset)
-	}
-	// A new reader resumes from a saved position.
-	r2 := newBinlogReader(dir, func() int { return current }, 0, int64(len("1 C M00/00/00/a\n")))
-	defer r2.close()
-	if line, _, _ := r2.next(); line != "2 A M00/00/00/a 0 5" {
-		t.Errorf("resumed at %q", line)
 	}
 }
 

@@ -10,19 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-)
 
-// Record operations. Upper case marks a change made on this storage (a
-// source record); lower case a change replayed from a peer.
-const (
-	OpCreate   byte = 'C' // file created (upload, slave, appender, metadata file)
-	OpUpdate   byte = 'U' // whole file replaced (metadata files)
-	OpDelete   byte = 'D' // file deleted
-	OpAppend   byte = 'A' // extra: "<start_offset> <length>"
-	OpModify   byte = 'M' // extra: "<offset> <length>"
-	OpTruncate byte = 'T' // extra: "<old_size> <new_size>"
-	OpLink     byte = 'L' // extra: source logical name
-	OpRename   byte = 'R' // extra: old logical name; the record's name is the new one
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
 )
 
 // MaxFileSize is the size at which the writer moves to the next
@@ -90,10 +79,13 @@ func readIndex(path string) (int, error) {
 	return 0, sc.Err()
 }
 
-// Path returns the path of binlog file number index.
-func (w *Writer) Path(index int) string {
-	return filepath.Join(w.dir, fmt.Sprintf("binlog.%03d", index))
+// Path returns the path of binlog file number index in dir.
+func Path(dir string, index int) string {
+	return filepath.Join(dir, fmt.Sprintf("binlog.%03d", index))
 }
+
+// Path returns the path of binlog file number index.
+func (w *Writer) Path(index int) string { return Path(w.dir, index) }
 
 // Index returns the number of the file currently written.
 func (w *Writer) Index() int {
@@ -116,30 +108,18 @@ func (w *Writer) openCurrent() error {
 	return w.writeIndex()
 }
 
-// writeIndex rewrites binlog_index.dat crash-safely (temp file + rename).
+// writeIndex replaces binlog_index.dat crash-safely (temp file, fsync,
+// rename, fsync of the directory): after a crash the index names either
+// the old file or the new one, never nothing.
 func (w *Writer) writeIndex() error {
-	path := filepath.Join(w.dir, IndexFile)
-	tmp := path + ".tmp"
-	data := fmt.Sprintf("current_write=%d\ncurrent_compress=%d\n", w.index, 0)
-	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-// Record formats one binlog line (without the newline).
-func Record(ts int64, op byte, name, extra string) string {
-	s := strconv.FormatInt(ts, 10) + " " + string(op) + " " + name
-	if extra != "" {
-		s += " " + extra
-	}
-	return s
+	data := fmt.Appendf(nil, "current_write=%d\ncurrent_compress=%d\n", w.index, 0)
+	return atomicfile.WriteFile(filepath.Join(w.dir, IndexFile), data, 0o644)
 }
 
 // Write appends one record. extra is "" or the op-specific trailing fields
 // (see the Op constants).
-func (w *Writer) Write(ts int64, op byte, name, extra string) error {
-	line := Record(ts, op, name, extra) + "\n"
+func (w *Writer) Write(ts int64, op Op, name, extra string) error {
+	line := Format(ts, op, name, extra) + "\n"
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {

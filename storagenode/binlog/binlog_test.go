@@ -1,8 +1,10 @@
 package binlog
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -15,7 +17,7 @@ func TestWriteFormatAndReopen(t *testing.T) {
 	}
 	recs := []struct {
 		ts    int64
-		op    byte
+		op    Op
 		name  string
 		extra string
 	}{
@@ -90,4 +92,51 @@ func TestRotate(t *testing.T) {
 			t.Errorf("binlog.%03d: %q %v", i, b, err)
 		}
 	}
+}
+
+// binlog_index.dat is replaced, not rewritten in place: every rotation
+// leaves the right content under the final name and no temp file behind.
+func TestIndexReplacedAtomically(t *testing.T) {
+	dir := t.TempDir()
+	// An index left by an earlier run, longer than the new content.
+	old := "current_write=0\ncurrent_compress=0\nsome_key_upstream_may_add=1\n"
+	if err := os.WriteFile(filepath.Join(dir, IndexFile), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := open(dir, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "M00/00/00/fwAAA2sG-d6AF5o3AAAACqaEx8Y662.txt" // one 60-byte record per file
+	for i := range 4 {
+		if err := w.Write(int64(1000000000+i), OpCreate, name, ""); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("current_write=%d\ncurrent_compress=0\n", i)
+		got, err := os.ReadFile(filepath.Join(dir, IndexFile))
+		if err != nil || string(got) != want {
+			t.Fatalf("after record %d: index %q, %v; want %q", i, got, err, want)
+		}
+		fi, err := os.Stat(filepath.Join(dir, IndexFile))
+		if err != nil || fi.Mode().Perm() != 0o644 {
+			t.Fatalf("index mode %v, %v; want 0644", fi.Mode().Perm(), err)
+		}
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		wantNames := []string{IndexFile}
+		for j := 0; j <= i; j++ {
+			wantNames = append(wantNames, fmt.Sprintf("binlog.%03d", j))
+		}
+		slices.Sort(wantNames)
+		if !slices.Equal(names, wantNames) {
+			t.Fatalf("after record %d the directory holds %v, want %v", i, names, wantNames)
+		}
+	}
+	w.Close()
 }

@@ -1,5 +1,11 @@
-// Package binlog writes the storage server's change log in the upstream
+// Package binlog is the storage server's change log in the upstream
 // FastDFS format: <base>/data/sync/binlog.NNN, one record per line
 // "<unix_ts> <op> <logical filename>[ <extra>]", with the current file index
-// kept in binlog_index.dat. Sync threads of peer storages replay it.
+// kept in binlog_index.dat.
+//
+// Writer appends records (and rotates at MaxFileSize); Reader reads them
+// back for the sync workers of peer storages, following the rotation;
+// Parse and Format convert between a line and a Record; Op is the
+// operation letter, upper case for a change made here and lower case for
+// one replayed from a peer.
 package binlog

@@ -1,0 +1,123 @@
+package binlog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// Reader reads complete records from the binlog.NNN files of a directory,
+// following the writer's rotation. The position only advances when the
+// caller commits a record, so a record that could not be handled (a sync
+// to a peer that failed) is read again.
+type Reader struct {
+	dir     string
+	current func() int // index the writer is appending to
+	index   int
+	offset  int64 // start of the next uncommitted record
+	f       *os.File
+	buf     []byte // bytes read from offset on
+}
+
+// NewReader returns a reader of the binlog in dir from file index at
+// offset. current tells the index the writer is appending to (usually
+// Writer.Index): the reader moves past a file only once the writer has.
+func NewReader(dir string, current func() int, index int, offset int64) *Reader {
+	return &Reader{dir: dir, current: current, index: index, offset: offset}
+}
+
+// Pos returns the position of the next uncommitted record.
+func (r *Reader) Pos() (index int, offset int64) { return r.index, r.offset }
+
+// Close releases the open file; the reader may be used again after it.
+func (r *Reader) Close() {
+	if r.f != nil {
+		r.f.Close()
+		r.f = nil
+	}
+	r.buf = r.buf[:0]
+}
+
+// Next returns the next complete record (without its newline) and its
+// length on disk, or io.EOF when none is available yet. Calling Next again
+// without Commit returns the same record.
+func (r *Reader) Next() (string, int, error) {
+	for {
+		if i := bytes.IndexByte(r.buf, '\n'); i >= 0 {
+			return string(r.buf[:i]), i + 1, nil
+		}
+		if len(r.buf) >= MaxLine {
+			return "", 0, fmt.Errorf("binlog %s: record at offset %d longer than %d bytes: %w", Path(r.dir, r.index), r.offset, MaxLine, protocol.ErrInvalid)
+		}
+		if r.f == nil {
+			more, err := r.open()
+			if err != nil || !more {
+				return "", 0, err
+			}
+			continue
+		}
+		more, err := r.fill()
+		if err != nil {
+			return "", 0, err
+		}
+		if !more {
+			return "", 0, io.EOF
+		}
+	}
+}
+
+// open opens the current file. A missing file the writer has moved past is
+// skipped (more, no file yet); a missing current one is io.EOF.
+func (r *Reader) open() (more bool, err error) {
+	f, err := os.Open(Path(r.dir, r.index))
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && r.index < r.current():
+		r.index, r.offset = r.index+1, 0
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, io.EOF
+	case err != nil:
+		return false, err
+	}
+	r.f = f
+	return true, nil
+}
+
+// fill reads more of the current file into buf, moving to the next file
+// at the end of one the writer has rotated past. more is false when
+// nothing new is available.
+func (r *Reader) fill() (more bool, err error) {
+	var chunk [4096]byte
+	n, err := r.f.ReadAt(chunk[:], r.offset+int64(len(r.buf)))
+	r.buf = append(r.buf, chunk[:n]...)
+	if n > 0 {
+		return true, nil
+	}
+	if err != nil && err != io.EOF {
+		return false, err
+	}
+	// End of this file: move on only once the writer has rotated past it
+	// and no partial record is left.
+	if r.index >= r.current() || len(r.buf) != 0 {
+		return false, nil
+	}
+	// Re-check after the rotation is visible: the writer may have
+	// appended before rotating.
+	if n2, _ := r.f.ReadAt(chunk[:1], r.offset); n2 > 0 {
+		return true, nil
+	}
+	r.Close()
+	r.index, r.offset = r.index+1, 0
+	return true, nil
+}
+
+// Commit consumes a record of n bytes returned by Next.
+func (r *Reader) Commit(n int) {
+	r.buf = r.buf[n:]
+	r.offset += int64(n)
+}

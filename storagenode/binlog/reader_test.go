@@ -1,0 +1,114 @@
+package binlog
+
+import (
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// The reader returns whole records only, resumes at the committed offset
+// and follows the writer to the next binlog file.
+func TestReader(t *testing.T) {
+	dir := t.TempDir()
+	write := func(i int, s string) {
+		f, err := os.OpenFile(Path(dir, i), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(s)
+		f.Close()
+	}
+	current := 0
+	r := NewReader(dir, func() int { return current }, 0, 0)
+	defer r.Close()
+	if _, _, err := r.Next(); err != io.EOF {
+		t.Fatalf("empty binlog: %v", err)
+	}
+	write(0, "1 C M00/00/00/a\n2 A M00/00/00/a 0 5\n3 D M0")
+	var got []string
+	for {
+		line, n, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, line)
+		r.Commit(n)
+	}
+	if len(got) != 2 || got[1] != "2 A M00/00/00/a 0 5" {
+		t.Fatalf("records %q", got)
+	}
+	write(0, "0/00/00/b\n")
+	current = 1
+	write(1, "4 C M00/00/00/c\n")
+	for _, want := range []string{"3 D M00/00/00/b", "4 C M00/00/00/c"} {
+		line, n, err := r.Next()
+		if err != nil || line != want {
+			t.Fatalf("got %q %v, want %q", line, err, want)
+		}
+		r.Commit(n)
+	}
+	if i, off := r.Pos(); i != 1 || off != int64(len("4 C M00/00/00/c\n")) {
+		t.Errorf("position %d/%d", i, off)
+	}
+	// A new reader resumes from a saved position.
+	r2 := NewReader(dir, func() int { return current }, 0, int64(len("1 C M00/00/00/a\n")))
+	defer r2.Close()
+	if line, _, _ := r2.Next(); line != "2 A M00/00/00/a 0 5" {
+		t.Errorf("resumed at %q", line)
+	}
+}
+
+// Where a reader stops: the records it returns in order, then the end.
+func TestReaderEnds(t *testing.T) {
+	// No end of line within MaxLine bytes: no record this package wrote.
+	long := "1 C " + strings.Repeat("x", MaxLine)
+	tests := []struct {
+		name    string
+		files   []string // binlog.000, .001...; "-": absent
+		current int
+		want    []string
+		end     error
+	}{
+		{"no file", nil, 0, nil, io.EOF},
+		{"partial record", []string{"1 C a\n2 C b"}, 0, []string{"1 C a"}, io.EOF},
+		{"partial record of a rotated file waits", []string{"1 C a\n2 C b", "3 C c\n"}, 1, []string{"1 C a"}, io.EOF},
+		{"file the writer moved past is skipped", []string{"-", "1 C a\n"}, 1, []string{"1 C a"}, io.EOF},
+		{"empty rotated files", []string{"", "", "1 C a\n"}, 2, []string{"1 C a"}, io.EOF},
+		{"overlong record", []string{"1 C a\n" + long}, 0, []string{"1 C a"}, protocol.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for i, s := range tt.files {
+				if s != "-" {
+					if err := os.WriteFile(Path(dir, i), []byte(s), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			r := NewReader(dir, func() int { return tt.current }, 0, 0)
+			defer r.Close()
+			var got []string
+			var err error
+			for {
+				var line string
+				var n int
+				if line, n, err = r.Next(); err != nil {
+					break
+				}
+				got = append(got, line)
+				r.Commit(n)
+			}
+			if !errors.Is(err, tt.end) || strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("records %q, end %v; want %q, %v", got, err, tt.want, tt.end)
+			}
+		})
+	}
+}

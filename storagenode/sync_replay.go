@@ -1,0 +1,348 @@
+package storagenode
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/storagenode/binlog"
+)
+
+// replayer sends binlog records to the peer over one connection: each
+// record becomes the SYNC_* command that makes the peer's copy what ours
+// is now.
+type replayer struct {
+	w    *syncWorker
+	pc   *peerConn
+	mark *syncMark // decides which replica records are forwarded
+
+	// lastExist is set when the peer already had the last file created
+	// (EEXIST): it then probably has the next ones too (a resumed sync
+	// whose mark was behind), so creates are first checked with
+	// QUERY_FILE_INFO rather than sent whole. Upstream's last_file_exist.
+	lastExist bool
+}
+
+// permanent reports whether a peer's answer will not change on retry, so
+// the record is skipped rather than retried forever.
+func permanent(code byte) bool {
+	switch code {
+	case protocol.EINVAL, protocol.EISDIR, protocol.ENAMETOOLONG, protocol.EOPNOTSUPP:
+		return true
+	}
+	return false
+}
+
+// replay sends one record to the peer. sent reports whether anything was
+// sent; records whose local file is gone are skipped.
+func (r *replayer) replay(rec *binlog.Record) (sent bool, err error) {
+	op, ok := r.forwarded(rec)
+	if !ok {
+		return false, nil
+	}
+	switch op {
+	case binlog.OpCreate:
+		return r.copyFile(rec, protocol.CmdSyncCreateFile)
+	case binlog.OpUpdate:
+		return r.copyFile(rec, protocol.CmdSyncUpdateFile)
+	case binlog.OpDelete:
+		return r.syncDelete(rec)
+	case binlog.OpAppend, binlog.OpModify:
+		return r.syncRange(rec, op)
+	case binlog.OpTruncate:
+		return r.syncTruncate(rec)
+	case binlog.OpRename:
+		return r.syncRename(rec, protocol.CmdSyncRenameFile)
+	case binlog.OpLink:
+		return r.syncRename(rec, protocol.CmdSyncCreateLink)
+	}
+	r.w.log.Debug("binlog record not replicated", "op", rec.Op.String(), "name", rec.Name)
+	return false, nil
+}
+
+// forwarded returns the operation to replay for rec, as a source op; false
+// when rec is not sent. A replica record came from another peer, which
+// syncs everyone itself: it is forwarded only during the old-file sync of
+// a new storage (up to the until timestamp the trackers gave us), and
+// never as a partial change, since the whole file goes with its create.
+func (r *replayer) forwarded(rec *binlog.Record) (binlog.Op, bool) {
+	if !rec.Op.IsReplica() {
+		return rec.Op, true
+	}
+	m := r.mark
+	if !m.NeedSyncOld || m.SyncOldDone || rec.Timestamp > m.Until || rec.Op.Partial() {
+		return 0, false
+	}
+	return rec.Op.Source(), true
+}
+
+// openLocal opens our copy of a synced file; nil when it no longer exists.
+func (w *syncWorker) openLocal(name string) (*os.File, int64, error) {
+	path, _, _, err := w.s.resolveSync(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, nil
+	}
+	return f, fi.Size(), nil
+}
+
+// syncDelete sends a delete; a peer without the file agrees.
+func (r *replayer) syncDelete(rec *binlog.Record) (bool, error) {
+	req := protocol.SyncDeleteRequest{Timestamp: int32(rec.Timestamp), Group: r.w.s.cfg.GroupName, Name: rec.Name}
+	st, err := r.pc.request(protocol.CmdSyncDeleteFile, 0, req.Encode(), nil, 0, 0)
+	if err != nil {
+		return false, err
+	}
+	if st != 0 && st != protocol.ENOENT {
+		return true, protocol.StatusErr(st)
+	}
+	return true, nil
+}
+
+// copyFile sends a whole file (SYNC_CREATE_FILE / SYNC_UPDATE_FILE), or,
+// after an EEXIST (lastExist), only its header when the peer's copy has
+// the same size: the peer then just logs it.
+func (r *replayer) copyFile(rec *binlog.Record, cmd byte) (bool, error) {
+	f, size, err := r.w.openLocal(rec.Name)
+	if err != nil || f == nil {
+		return false, err
+	}
+	defer f.Close()
+	cmd, status, err := r.probe(rec.Name, size, cmd)
+	if err != nil {
+		return false, err
+	}
+	req := protocol.SyncFileRequest{Name: rec.Name, FileSize: size, Timestamp: int32(rec.Timestamp), Group: r.w.s.cfg.GroupName}
+	n := size
+	if status != 0 {
+		n = 0
+	}
+	st, err := r.pc.request(cmd, status, req.Encode(), f, 0, n)
+	r.w.s.stats.update(func(b *protocol.StatBlock) {
+		b.TotalSyncOutBytes += n
+		if err == nil && (st == 0 || st == protocol.EEXIST) {
+			b.SuccessSyncOutBytes += n
+		}
+	})
+	if err != nil {
+		return false, err
+	}
+	switch st {
+	case 0:
+		r.lastExist = status == protocol.EEXIST
+		return true, nil
+	case protocol.EEXIST:
+		r.lastExist = true
+		return true, nil
+	}
+	return true, protocol.StatusErr(st)
+}
+
+// probe decides how a create is sent after an EEXIST: as is when the peer
+// has no copy, as an update when its copy differs in size, and without
+// content (status EEXIST) when it has the same size. Metadata files and
+// updates are always sent whole.
+func (r *replayer) probe(name string, size int64, cmd byte) (byte, byte, error) {
+	if !r.lastExist || cmd != protocol.CmdSyncCreateFile || strings.HasSuffix(name, metaSuffix) {
+		return cmd, 0, nil
+	}
+	peerSize, err := r.peerFileSize(name)
+	if err != nil {
+		var se *protocol.StatusError
+		if !errors.As(err, &se) {
+			return cmd, 0, err
+		}
+		peerSize = -1
+	}
+	switch peerSize {
+	case size:
+		return cmd, protocol.EEXIST, nil
+	case -1:
+		return cmd, 0, nil
+	}
+	return protocol.CmdSyncUpdateFile, 0, nil
+}
+
+// syncRange sends an append or modify; ENOENT from the peer (missing or
+// diverged copy) resends the whole file.
+func (r *replayer) syncRange(rec *binlog.Record, op binlog.Op) (bool, error) {
+	off, length, err := rec.Ints()
+	if err != nil {
+		return false, err
+	}
+	f, size, err := r.w.openLocal(rec.Name)
+	if err != nil || f == nil {
+		return false, err
+	}
+	defer f.Close()
+	if size < off+length {
+		// Truncated since: the range no longer exists here, so the peer
+		// gets the file as it is now (later records then apply or are
+		// already contained).
+		return r.copyFile(rec, protocol.CmdSyncUpdateFile)
+	}
+	cmd := protocol.CmdSyncAppendFile
+	if op == binlog.OpModify {
+		cmd = protocol.CmdSyncModifyFile
+	}
+	req := protocol.SyncRangeRequest{Name: rec.Name, Offset: off, Length: length, Timestamp: int32(rec.Timestamp), Group: r.w.s.cfg.GroupName}
+	st, err := r.pc.request(cmd, 0, req.Encode(), f, off, length)
+	if err != nil {
+		return false, err
+	}
+	switch st {
+	case 0, protocol.EEXIST:
+		return true, nil
+	case protocol.ENOENT:
+		return r.copyFile(rec, protocol.CmdSyncUpdateFile)
+	}
+	return true, protocol.StatusErr(st)
+}
+
+// syncTruncate sends a truncate; a peer without the file, or whose copy
+// has diverged from our latest state, gets it whole.
+func (r *replayer) syncTruncate(rec *binlog.Record) (bool, error) {
+	oldSize, newSize, err := rec.Ints()
+	if err != nil {
+		return false, err
+	}
+	f, size, err := r.w.openLocal(rec.Name)
+	if err != nil || f == nil {
+		return false, err
+	}
+	f.Close()
+	req := protocol.SyncTruncateRequest{Name: rec.Name, OldSize: oldSize, NewSize: newSize, Timestamp: int32(rec.Timestamp), Group: r.w.s.cfg.GroupName}
+	st, err := r.pc.request(protocol.CmdSyncTruncateFile, 0, req.Encode(), nil, 0, 0)
+	if err != nil {
+		return false, err
+	}
+	switch st {
+	case 0:
+		return true, nil
+	case protocol.EEXIST:
+		// The peer's size was not old_size. If this truncate is our
+		// latest state and the peer's size differs from it, its copy has
+		// diverged: send it whole.
+		if size == newSize {
+			return r.checkSize(rec, newSize, protocol.CmdSyncUpdateFile)
+		}
+		return true, nil
+	case protocol.ENOENT:
+		return r.copyFile(rec, protocol.CmdSyncUpdateFile)
+	}
+	return true, protocol.StatusErr(st)
+}
+
+// checkSize sends our file whole with cmd when the peer's copy of it is
+// not size bytes long.
+func (r *replayer) checkSize(rec *binlog.Record, size int64, cmd byte) (bool, error) {
+	peerSize, err := r.peerFileSize(rec.Name)
+	if err != nil {
+		return true, err
+	}
+	if peerSize == size {
+		return true, nil
+	}
+	return r.copyFile(rec, cmd)
+}
+
+// peerFileSize asks the peer for the size of its copy of name
+// (QUERY_FILE_INFO without CRC); -1 when it has none.
+func (r *replayer) peerFileSize(name string) (int64, error) {
+	pc := r.pc
+	q := protocol.FileRequest{Group: r.w.s.cfg.GroupName, Name: name}
+	pc.last = time.Now()
+	pc.c.SetDeadline(time.Now().Add(pc.timeout))
+	if err := protocol.WritePacket(pc.c, protocol.CmdQueryFileInfo, protocol.FileInfoNoCRC, q.Encode()); err != nil {
+		return 0, err
+	}
+	b, err := protocol.ReadResponse(pc.c, maxSyncReplyBody)
+	if errors.Is(err, protocol.ErrNotFound) {
+		return -1, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	info, err := protocol.DecodeFileInfoResponse(b)
+	if err != nil {
+		return 0, err
+	}
+	return info.Size, nil
+}
+
+// syncRename replays a two-name record: REGENERATE_APPENDER_FILENAME
+// (SYNC_RENAME_FILE: new, old) or a slave link (SYNC_CREATE_LINK: link,
+// target). A peer without the old file or the target (or, for a rename,
+// with an old copy that differs from the renamed content) gets the named
+// file whole. The rename is sent even when the new file is gone here
+// (deleted since), so the peer does not keep its copy under the old name.
+func (r *replayer) syncRename(rec *binlog.Record, cmd byte) (bool, error) {
+	if len(rec.Extra) != 1 {
+		return false, fmt.Errorf("%c record of %s without its second name: %w", rec.Op, rec.Name, protocol.ErrInvalid)
+	}
+	f, size, err := r.w.openLocal(rec.Name)
+	if err != nil {
+		return false, err
+	}
+	if f == nil && cmd == protocol.CmdSyncCreateLink {
+		return false, nil
+	}
+	if f != nil {
+		f.Close()
+	}
+	req := protocol.SyncTwoNamesRequest{First: rec.Name, Second: rec.Extra[0], Timestamp: int32(rec.Timestamp), Group: r.w.s.cfg.GroupName}
+	st, err := r.pc.request(cmd, 0, req.Encode(), nil, 0, 0)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case f == nil && (st == 0 || st == protocol.EEXIST || st == protocol.ENOENT):
+		return true, nil
+	case st == 0 || st == protocol.EEXIST:
+		if cmd == protocol.CmdSyncRenameFile {
+			return r.checkRenamed(rec, size)
+		}
+		return true, nil
+	case st == protocol.ENOENT:
+		return r.copyFile(rec, protocol.CmdSyncCreateFile)
+	}
+	return true, protocol.StatusErr(st)
+}
+
+// checkRenamed compares the size of the peer's renamed file with ours and
+// sends ours whole when they differ. Our own receivers check the content
+// before renaming; an upstream storage renames whatever it holds.
+func (r *replayer) checkRenamed(rec *binlog.Record, size int64) (bool, error) {
+	peerSize, err := r.peerFileSize(rec.Name)
+	if err != nil {
+		return true, err
+	}
+	if peerSize == size {
+		return true, nil
+	}
+	r.w.log.Warn("peer's renamed file differs in size, sending it whole", "name", rec.Name, "peer_size", peerSize, "size", size)
+	cmd := protocol.CmdSyncUpdateFile
+	if peerSize < 0 {
+		cmd = protocol.CmdSyncCreateFile
+	}
+	return r.copyFile(rec, cmd)
+}

@@ -1,0 +1,348 @@
+package storagenode
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
+	"github.com/fdfsgo/fdfs/storagenode/binlog"
+)
+
+// syncSession is one connection's worth of replication to a peer: the
+// binlog position, the peer's mark and its deferred records, and the
+// connection the records go over (held by the embedded replayer). It
+// lives as long as the connection; after an error the worker backs off
+// and starts a new one from the mark file, so no state outlives it that
+// is not on disk.
+type syncSession struct {
+	replayer // w, pc, mark and the EEXIST hint of the records sent
+
+	rd        *binlog.Reader
+	markPath  string
+	savedScan int64         // mark.ScanRows when the mark file was last written
+	held      *deferred     // records the peer refused for now (sync_defer.go)
+	freq      int64         // records between two writes of the mark file
+	wait      time.Duration // pause at the end of the binlog before looking again
+}
+
+// session runs one connection to the peer: the mark and reader set up,
+// the status reports an earlier session owed, then the binlog replay
+// until an error, a status change or the end. nil means the session ended
+// for a reason that is no failure (no backoff).
+func (w *syncWorker) session() error {
+	ss, err := w.newSession()
+	if err != nil {
+		return err
+	}
+	defer ss.close()
+	if !ss.awaitTurn() {
+		return nil
+	}
+	if err := ss.connect(); err != nil {
+		return err
+	}
+	if err := ss.catchUpStatus(); err != nil {
+		return err
+	}
+	if ss.held, err = loadDeferred(w.deferredPath()); err != nil {
+		return err
+	}
+	w.noteBacklog(ss.held)
+	return ss.loop()
+}
+
+// newSession loads or starts the peer's mark and puts a binlog reader at
+// its position. A fresh mark is written at once, so that a restart finds
+// the decision of the trackers (are we the source, from when) without
+// asking them again.
+func (w *syncWorker) newSession() (*syncSession, error) {
+	mark, fresh, err := w.initMark()
+	if err != nil {
+		return nil, err
+	}
+	ss := &syncSession{
+		replayer: replayer{w: w, mark: mark},
+		rd:       binlog.NewReader(w.s.store.syncDir(), w.s.bl.Index, mark.Index, mark.Offset),
+		markPath: w.markPath(),
+		freq:     int64(w.s.cfg.WriteMarkFileFreq),
+		wait:     w.s.cfg.SyncWaitMsec,
+	}
+	if ss.freq <= 0 {
+		ss.freq = defaultMarkFreq
+	}
+	if ss.wait <= 0 {
+		ss.wait = defaultSyncWait
+	}
+	if fresh {
+		if err := ss.startMark(); err != nil {
+			ss.rd.Close()
+			return nil, err
+		}
+	}
+	ss.savedScan = mark.ScanRows
+	return ss, nil
+}
+
+// startMark writes a fresh mark. A peer whose old files come from another
+// source gets only our records from its until timestamp on: the older
+// ones are skipped before the position is first saved.
+func (ss *syncSession) startMark() error {
+	if !ss.mark.NeedSyncOld && ss.mark.Until > 0 {
+		if err := skipBefore(ss.rd, ss.mark.Until); err != nil {
+			return err
+		}
+		ss.mark.Index, ss.mark.Offset = ss.rd.Pos()
+	}
+	return atomicfile.WriteFile(ss.markPath, ss.mark.encode(), fileMode)
+}
+
+// skipBefore advances rd past the records older than until.
+func skipBefore(rd *binlog.Reader, until int64) error {
+	for {
+		line, n, err := rd.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if rec, perr := binlog.Parse(line); perr == nil && rec.Timestamp >= until {
+			return nil
+		}
+		rd.Commit(n)
+	}
+}
+
+// close ends the session. Records scanned since the mark was last written
+// are saved now, so a restart does not send them again; a failure only
+// costs that resend, so it is logged.
+func (ss *syncSession) close() {
+	if err := ss.saveIfDirty(); err != nil {
+		ss.w.log.Warn("writing mark file failed", "err", err)
+	}
+	if ss.pc != nil {
+		ss.w.hangUp(ss.pc)
+	}
+	ss.rd.Close()
+}
+
+// awaitTurn waits until the peer may be synced by us: only its old-file
+// sync source syncs a storage that is not ACTIVE yet, the others wait for
+// it (without asking the trackers again). false when the worker must end.
+func (ss *syncSession) awaitTurn() bool {
+	for !ss.mark.NeedSyncOld && ss.w.peerStatus() != protocol.StatusActive {
+		if !ss.w.sleep(statusPollInterval) {
+			return false
+		}
+	}
+	return true
+}
+
+// connect dials the peer and introduces us (REPORT_SERVER_ID): the peer
+// takes sync commands only from a storage it knows as a group member.
+func (ss *syncSession) connect() error {
+	pc, err := ss.w.dial()
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	ss.pc = pc
+	req := protocol.ReportServerIDRequest{ID: ss.w.s.selfID()}
+	st, err := pc.request(protocol.CmdReportServerID, 0, req.Encode(), nil, 0, 0)
+	if err != nil {
+		return fmt.Errorf("REPORT_SERVER_ID: %w", err)
+	}
+	if st != 0 {
+		return fmt.Errorf("REPORT_SERVER_ID: %w", protocol.StatusErr(st))
+	}
+	return nil
+}
+
+// catchUpStatus reports, as the old-file sync source, the peer's status
+// changes that are due: WAIT_SYNC becomes SYNCING when we start, and a
+// peer whose old-file sync was done by an earlier session (that could not
+// report it, or was cut short) goes OFFLINE, from where it comes ONLINE
+// by itself.
+func (ss *syncSession) catchUpStatus() error {
+	if !ss.mark.NeedSyncOld {
+		return nil
+	}
+	if ss.w.peerStatus() == protocol.StatusWaitSync {
+		if err := ss.w.advance(protocol.StatusWaitSync, protocol.StatusSyncing); err != nil {
+			return err
+		}
+	}
+	if ss.w.peerStatus() == protocol.StatusSyncing && ss.mark.SyncOldDone {
+		return ss.w.advance(protocol.StatusSyncing, protocol.StatusOffline)
+	}
+	return nil
+}
+
+// loop replays the binlog, one record per turn, until an error, the end
+// of the worker, or the peer or the clock leaving the states in which we
+// sync it. Deferred records get their turn first, when they are due.
+func (ss *syncSession) loop() error {
+	for !ss.w.stopped() {
+		if !ss.mayGoOn() {
+			return nil
+		}
+		if err := ss.retryDeferred(); err != nil {
+			return err
+		}
+		line, n, err := ss.rd.Next()
+		if err == io.EOF {
+			if err := ss.idle(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := ss.step(line, n); err != nil {
+			return err
+		}
+		if !ss.pace() {
+			return nil
+		}
+	}
+	return nil
+}
+
+// mayGoOn reports whether the peer is still one we sync (ACTIVE, or
+// SYNCING from us) and the clock within sync_start_time..sync_end_time.
+// Otherwise the session ends without error: the worker waits for a
+// status change or the window.
+func (ss *syncSession) mayGoOn() bool {
+	if s := ss.w.peerStatus(); s != protocol.StatusActive && s != protocol.StatusSyncing {
+		return false
+	}
+	return ss.w.s.inSyncWindow(time.Now())
+}
+
+// step replays one record and moves past it. A record the peer refuses
+// for now is set aside (sync_defer.go) instead of being retried in place,
+// so one stuck file does not hold back the rest; a malformed record is
+// an EINVAL, which setAside skips as permanent. The mark is written every
+// freq records, bounding what a crash makes us send again.
+func (ss *syncSession) step(line string, n int) error {
+	rec, err := binlog.Parse(line)
+	var sent bool
+	if err == nil {
+		sent, err = ss.replay(rec)
+	}
+	if err != nil {
+		if err := ss.w.setAside(ss.held, line, err); err != nil {
+			return err
+		}
+	}
+	ss.rd.Commit(n)
+	ss.mark.ScanRows++
+	if sent {
+		ss.mark.SyncRows++
+	}
+	if ss.mark.ScanRows-ss.savedScan >= ss.freq {
+		return ss.saveMark()
+	}
+	return nil
+}
+
+// pace sleeps sync_interval between two records, when one is set (it
+// throttles replication in favour of client traffic). false when the
+// worker must end.
+func (ss *syncSession) pace() bool {
+	if ss.w.s.cfg.SyncInterval <= 0 {
+		return true
+	}
+	return ss.w.sleep(ss.w.s.cfg.SyncInterval)
+}
+
+// idle runs at the end of the binlog: an old-file sync is complete there,
+// the position is saved (the peer is caught up: a restart should not
+// rescan the last records), the connection is kept alive, and the session
+// waits for new records.
+func (ss *syncSession) idle() error {
+	if err := ss.finishOldSync(); err != nil {
+		return err
+	}
+	if err := ss.saveIfDirty(); err != nil {
+		return err
+	}
+	if err := ss.keepAlive(); err != nil {
+		return err
+	}
+	ss.waitRecords()
+	return nil
+}
+
+// finishOldSync marks the old-file sync done once it reached the end of
+// the binlog and moves the peer from SYNCING to OFFLINE. The mark is saved
+// first: if the report fails, the next session finds the sync done and
+// reports again (catchUpStatus) instead of resending everything.
+func (ss *syncSession) finishOldSync() error {
+	if !ss.mark.NeedSyncOld || ss.mark.SyncOldDone {
+		return nil
+	}
+	ss.mark.SyncOldDone = true
+	if err := ss.saveMark(); err != nil {
+		return err
+	}
+	if ss.w.peerStatus() == protocol.StatusSyncing {
+		if err := ss.w.advance(protocol.StatusSyncing, protocol.StatusOffline); err != nil {
+			return err
+		}
+	}
+	ss.w.log.Info("old-file sync done", "records", ss.mark.SyncRows)
+	return nil
+}
+
+// keepAlive sends ACTIVE_TEST when nothing was sent for a heartbeat
+// interval, so that neither the peer nor anything in between drops the
+// idle connection, and a peer gone is noticed before the next record.
+func (ss *syncSession) keepAlive() error {
+	if time.Since(ss.pc.last) < ss.w.s.cfg.HeartBeatInterval {
+		return nil
+	}
+	st, err := ss.pc.request(protocol.CmdActiveTest, 0, nil, nil, 0, 0)
+	if err != nil {
+		return fmt.Errorf("ACTIVE_TEST: %w", err)
+	}
+	if st != 0 {
+		return fmt.Errorf("ACTIVE_TEST: %w", protocol.StatusErr(st))
+	}
+	return nil
+}
+
+// waitRecords pauses sync_wait_msec before the binlog is read again (the
+// writer does not signal new records; upstream polls the same way). Only
+// the end of the worker cuts it short: a status change is seen after it.
+func (ss *syncSession) waitRecords() {
+	t := time.NewTimer(ss.wait)
+	defer t.Stop()
+	select {
+	case <-ss.w.done:
+	case <-ss.w.s.done:
+	case <-t.C:
+	}
+}
+
+// saveMark writes the reader's position and the counters to the peer's
+// mark file, crash-safely: after a crash the sync resumes there.
+func (ss *syncSession) saveMark() error {
+	ss.mark.Index, ss.mark.Offset = ss.rd.Pos()
+	if err := atomicfile.WriteFile(ss.markPath, ss.mark.encode(), fileMode); err != nil {
+		return err
+	}
+	ss.savedScan = ss.mark.ScanRows
+	return nil
+}
+
+// saveIfDirty saves the mark when records were scanned since it was last
+// written.
+func (ss *syncSession) saveIfDirty() error {
+	if ss.mark.ScanRows == ss.savedScan {
+		return nil
+	}
+	return ss.saveMark()
+}
