@@ -19,7 +19,7 @@ import (
 // ClusterService implements fastdfsv1.ClusterServiceServer.
 type ClusterService struct {
 	fastdfsv1.UnimplementedClusterServiceServer
-	cl  *client.Client
+	cl  Engine
 	log *slog.Logger
 }
 

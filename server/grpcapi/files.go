@@ -17,12 +17,30 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/httptoken"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
+	"github.com/fdfsgo/fdfs/server/fileops"
 )
+
+// Engine is the part of the client engine the services use: the file
+// operations (fileops.Engine) and the tracker queries of ClusterService
+// and CreateDownloadUrl. *client.Client implements it.
+type Engine interface {
+	fileops.Engine
+	QueryFetch(ctx context.Context, fileID string) (*client.Server, error)
+	QueryFetchAll(ctx context.Context, fileID string) ([]client.Server, error)
+	QueryUpdate(ctx context.Context, fileID string) (*client.Server, error)
+	QueryStoreAll(ctx context.Context, group string) ([]client.Server, error)
+	ListGroups(ctx context.Context) ([]protocol.GroupStat, error)
+	ListStorages(ctx context.Context, group, storageID string) ([]protocol.StorageStat, error)
+	DeleteStorage(ctx context.Context, group, storageID string) error
+}
+
+var _ Engine = (*client.Client)(nil)
 
 // Options configure the services.
 type Options struct {
-	// Client is the engine every call goes through (required).
-	Client *client.Client
+	// Client is the engine every call goes through (required), usually a
+	// *client.Client.
+	Client Engine
 	// Log receives one line per failed call; nil discards.
 	Log *slog.Logger
 
@@ -57,9 +75,10 @@ func Register(s grpc.ServiceRegistrar, opts Options) {
 // FileService implements fastdfsv1.FileServiceServer.
 type FileService struct {
 	fastdfsv1.UnimplementedFileServiceServer
-	cl   *client.Client
-	log  *slog.Logger
-	opts Options
+	cl    Engine
+	files *fileops.Files
+	log   *slog.Logger
+	opts  Options
 }
 
 // NewFileService returns the FileService of opts.Client.
@@ -70,7 +89,8 @@ func NewFileService(opts Options) *FileService {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &FileService{cl: opts.Client, log: logger(opts.Log), opts: opts}
+	log := logger(opts.Log)
+	return &FileService{cl: opts.Client, files: fileops.New(opts.Client, log), log: log, opts: opts}
 }
 
 func logger(l *slog.Logger) *slog.Logger {
@@ -115,45 +135,25 @@ func (s *FileService) UploadFile(stream grpc.ClientStreamingServer[fastdfsv1.Upl
 	if err := checkUploadSpec(spec); err != nil {
 		return s.fail("upload", spec.GetMasterFileId(), err)
 	}
-	r := contentReader[*fastdfsv1.UploadSpec](spec.GetSize(), stream.Recv)
-	ctx := stream.Context()
-	opt := client.UploadOptions{Group: spec.GetGroup(), Ext: spec.GetExt(), Meta: spec.GetMetadata()}
-	var id string
+	kind := fileops.Normal
 	switch spec.GetKind() {
 	case fastdfsv1.FileKind_FILE_KIND_APPENDER:
-		id, err = s.cl.UploadAppender(ctx, r, spec.GetSize(), opt)
+		kind = fileops.Appender
 	case fastdfsv1.FileKind_FILE_KIND_SLAVE:
-		id, err = s.cl.UploadSlave(ctx, r, spec.GetSize(), spec.GetMasterFileId(), spec.GetPrefix(), spec.GetExt())
-		if err == nil && len(opt.Meta) > 0 {
-			if err = s.cl.SetMetadata(ctx, id, opt.Meta, protocol.MetaOverwrite); err != nil {
-				s.deleteQuietly(id)
-			}
-		}
-	default:
-		id, err = s.cl.Upload(ctx, r, spec.GetSize(), opt)
+		kind = fileops.Slave
 	}
-	if r.err != nil {
-		// The stream failed; the engine's error only says the content ended.
-		err = r.err
-	}
+	r := contentReader[*fastdfsv1.UploadSpec](spec.GetSize(), stream.Recv)
+	c := r.content()
+	// Content beyond the announced size is no fault of the master file.
+	c.Finish = func() error { return ToStatus(r.finish(), "") }
+	id, err := s.files.Upload(stream.Context(), fileops.Upload{
+		Kind: kind, Group: spec.GetGroup(), Ext: spec.GetExt(), Meta: spec.GetMetadata(),
+		Master: spec.GetMasterFileId(), Prefix: spec.GetPrefix(),
+	}, c)
 	if err != nil {
 		return s.fail("upload", spec.GetMasterFileId(), err)
 	}
-	if err := r.finish(); err != nil {
-		s.deleteQuietly(id)
-		return s.fail("upload", "", err)
-	}
 	return stream.SendAndClose(&fastdfsv1.UploadFileResponse{FileId: id, Size: spec.GetSize()})
-}
-
-// deleteQuietly removes a file stored by a call that then failed; the call's
-// own error is what the client needs to see.
-func (s *FileService) deleteQuietly(id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := s.cl.Delete(ctx, id); err != nil {
-		s.log.Warn("could not delete the file of a failed upload", "file_id", id, "err", err)
-	}
 }
 
 func checkUploadSpec(spec *fastdfsv1.UploadSpec) error {
@@ -200,7 +200,7 @@ func (s *FileService) AppendFile(stream grpc.ClientStreamingServer[fastdfsv1.App
 		return s.fail("append", id, err)
 	}
 	r := contentReader[*fastdfsv1.AppendSpec](spec.GetSize(), stream.Recv)
-	if err := r.result(s.cl.Append(stream.Context(), id, r, spec.GetSize())); err != nil {
+	if err := s.files.Append(stream.Context(), id, r.content()); err != nil {
 		return s.fail("append", id, err)
 	}
 	return stream.SendAndClose(&fastdfsv1.AppendFileResponse{Size: spec.GetSize()})
@@ -220,7 +220,7 @@ func (s *FileService) ModifyFile(stream grpc.ClientStreamingServer[fastdfsv1.Mod
 		return s.fail("modify", id, err)
 	}
 	r := contentReader[*fastdfsv1.ModifySpec](spec.GetSize(), stream.Recv)
-	if err := r.result(s.cl.Modify(stream.Context(), id, spec.GetOffset(), r, spec.GetSize())); err != nil {
+	if err := s.files.Modify(stream.Context(), id, spec.GetOffset(), r.content()); err != nil {
 		return s.fail("modify", id, err)
 	}
 	return stream.SendAndClose(&fastdfsv1.ModifyFileResponse{Size: spec.GetSize()})
@@ -232,7 +232,7 @@ func (s *FileService) TruncateFile(ctx context.Context, req *fastdfsv1.TruncateF
 	if err := errors.Join(checkFileID(id), checkSize("size", req.GetSize())); err != nil {
 		return nil, s.fail("truncate", id, err)
 	}
-	if err := s.cl.Truncate(ctx, id, req.GetSize()); err != nil {
+	if err := s.files.Truncate(ctx, id, req.GetSize()); err != nil {
 		return nil, s.fail("truncate", id, err)
 	}
 	return &fastdfsv1.TruncateFileResponse{}, nil
@@ -250,15 +250,7 @@ func (s *FileService) DownloadFile(req *fastdfsv1.DownloadFileRequest, stream gr
 		return msg.handedOff, err
 	})
 	defer w.release()
-	_, err := s.cl.Download(stream.Context(), id, req.GetOffset(), req.GetLength(), w)
-	if errors.Is(err, protocol.ErrInvalid) && req.GetOffset() == 0 && req.GetLength() == 0 {
-		// Storages refuse to read at an offset >= the file size, even
-		// offset 0 of an empty file; that read is valid here and gives no
-		// bytes.
-		if fi, ierr := s.cl.GetFileInfo(stream.Context(), id); ierr == nil && fi.Size == 0 {
-			err = nil
-		}
-	}
+	_, err := s.files.Download(stream.Context(), id, req.GetOffset(), req.GetLength(), w)
 	if err == nil {
 		err = w.flush()
 	}
@@ -274,7 +266,7 @@ func (s *FileService) DeleteFile(ctx context.Context, req *fastdfsv1.DeleteFileR
 	if err := checkFileID(id); err != nil {
 		return nil, s.fail("delete", id, err)
 	}
-	if err := s.cl.Delete(ctx, id); err != nil {
+	if err := s.files.Delete(ctx, id); err != nil {
 		return nil, s.fail("delete", id, err)
 	}
 	return &fastdfsv1.DeleteFileResponse{}, nil
@@ -286,7 +278,7 @@ func (s *FileService) GetFileInfo(ctx context.Context, req *fastdfsv1.GetFileInf
 	if err := checkFileID(id); err != nil {
 		return nil, s.fail("file info", id, err)
 	}
-	fi, err := s.cl.GetFileInfo(ctx, id)
+	fi, err := s.files.Info(ctx, id)
 	if err != nil {
 		return nil, s.fail("file info", id, err)
 	}
@@ -324,26 +316,20 @@ func (s *FileService) SetMetadata(ctx context.Context, req *fastdfsv1.SetMetadat
 	default:
 		return nil, s.fail("set metadata", id, invalid("mode must be OVERWRITE or MERGE"))
 	}
-	if err := s.cl.SetMetadata(ctx, id, req.GetMetadata(), flag); err != nil {
+	if err := s.files.SetMetadata(ctx, id, req.GetMetadata(), flag); err != nil {
 		return nil, s.fail("set metadata", id, err)
 	}
 	return &fastdfsv1.SetMetadataResponse{}, nil
 }
 
-// GetMetadata implements FileService.GetMetadata. FastDFS answers ENOENT
-// both for a missing file and for a file without metadata; the second case
-// is told apart with a file info query and gives empty metadata.
+// GetMetadata implements FileService.GetMetadata; a file without metadata
+// has empty metadata (fileops.Files.GetMetadata).
 func (s *FileService) GetMetadata(ctx context.Context, req *fastdfsv1.GetMetadataRequest) (*fastdfsv1.GetMetadataResponse, error) {
 	id := req.GetFileId()
 	if err := checkFileID(id); err != nil {
 		return nil, s.fail("get metadata", id, err)
 	}
-	meta, err := s.cl.GetMetadata(ctx, id)
-	if errors.Is(err, protocol.ErrNotFound) {
-		if _, ierr := s.cl.GetFileInfo(ctx, id); ierr == nil {
-			meta, err = nil, nil
-		}
-	}
+	meta, err := s.files.GetMetadata(ctx, id)
 	if err != nil {
 		return nil, s.fail("get metadata", id, err)
 	}
@@ -356,7 +342,7 @@ func (s *FileService) RegenerateAppenderFile(ctx context.Context, req *fastdfsv1
 	if err := checkFileID(id); err != nil {
 		return nil, s.fail("regenerate appender", id, err)
 	}
-	newID, err := s.cl.RegenerateAppender(ctx, id)
+	newID, err := s.files.RegenerateAppender(ctx, id)
 	if err != nil {
 		return nil, s.fail("regenerate appender", id, err)
 	}
@@ -371,7 +357,7 @@ func (s *FileService) CreateDownloadUrl(ctx context.Context, req *fastdfsv1.Crea
 	if err := checkFileID(id); err != nil {
 		return nil, s.fail("create download url", id, err)
 	}
-	if _, err := s.cl.GetFileInfo(ctx, id); err != nil {
+	if _, err := s.files.Info(ctx, id); err != nil {
 		return nil, s.fail("create download url", id, err)
 	}
 	base := s.opts.HTTPBaseURL

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/fdfsgo/fdfs/server/fileops"
 )
 
 // MaxChunkSize is the largest chunk a client may send in a stream message, in
@@ -104,18 +106,15 @@ func contentReader[S comparable, M contentMsg[S]](size int64, recv func() (M, er
 	})
 }
 
-// result is the outcome of an engine call that read r: the stream's own
-// failure first (the engine's error then only says the content ended),
-// else the engine's error, else whether the stream ends where announced.
-func (r *chunkReader) result(err error) error {
-	if r.err != nil {
-		return r.err
-	}
-	if err != nil {
-		return err
-	}
-	return r.finish()
+// content is r as the content of a file operation: the stream's own
+// failure wins over the engine's error (which then only says the content
+// ended), and the stream must end where announced.
+func (r *chunkReader) content() fileops.Content {
+	return fileops.Content{R: r, Size: r.size, Failed: r.failure, Finish: r.finish}
 }
+
+// failure is the stream's own failure, if any.
+func (r *chunkReader) failure() error { return r.err }
 
 // finish checks, after the engine consumed all announced bytes, that the
 // stream ends there.

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/server/fileops"
 )
 
 // Bounds of the non-file fields of a multipart upload.
@@ -212,6 +213,13 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.err = err
 	}
 	return n, err
+}
+
+// content is c as the content of a file operation: the client's fault
+// (clientError) wins over the engine's error, and finish checks after the
+// engine took size bytes that the body has no more.
+func (c *content) content(finish func() error) fileops.Content {
+	return fileops.Content{R: c.r, Size: c.size, Failed: c.clientError, Finish: finish}
 }
 
 // clientError returns the client's fault in a failed transfer of size

@@ -7,7 +7,8 @@
 //	POST      /v1/files/{file_id=**}:append   append to an appender file
 //
 // Content is streamed between the HTTP connection and the storage server's
-// connection through the client engine (fdfsengine/client); no file is
+// connection through the client engine (fdfsengine/client), by the file
+// operations of server/fileops that the gRPC services share; no file is
 // held in memory. The FastDFS upload command states the size before the
 // content, so an upload needs its size up front: the request's
 // Content-Length for a raw body, the part's Content-Length header or a

@@ -38,9 +38,9 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 	fromName := name.Size >= 0
 	size := name.Size
 	if !fromName || r.Method != http.MethodGet || conditional(r) {
-		info, err := h.opt.Client.GetFileInfo(ctx, id)
+		info, err := h.files.Info(ctx, id)
 		if err != nil {
-			h.fail(w, r, grpcapi.ToStatus(err, id))
+			h.fail(w, r, err)
 			return
 		}
 		fromName, size = false, info.Size
@@ -92,16 +92,16 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 		if fromName {
 			// The storage has not been asked yet: check that the file
 			// exists (an empty normal file).
-			if _, err := h.opt.Client.GetFileInfo(ctx, id); err != nil {
+			if _, err := h.files.Info(ctx, id); err != nil {
 				hdr.Del("Content-Length")
-				h.fail(w, r, grpcapi.ToStatus(err, id))
+				h.fail(w, r, err)
 				return
 			}
 		}
 		out.commit()
 		return
 	}
-	n, err := h.opt.Client.Download(ctx, id, offset, length, out)
+	n, err := h.files.Download(ctx, id, offset, length, out)
 	if err == nil && n != length {
 		err = fmt.Errorf("the storage sent %d of %d bytes", n, length)
 	}

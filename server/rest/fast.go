@@ -116,7 +116,7 @@ func (h *Handler) appendFast(ctx context.Context, out []byte, r *httpfast.Reques
 	head := r.Method == http.MethodHead
 	if head {
 		// As download does for HEAD: the storage confirms the file.
-		info, err := h.opt.Client.GetFileInfo(ctx, d.id)
+		info, err := h.files.Info(ctx, d.id)
 		if err != nil {
 			return h.appendFastError(ctx, out, r, d.id, requestID, err)
 		}
@@ -149,7 +149,7 @@ func (h *Handler) appendFast(ctx context.Context, out []byte, r *httpfast.Reques
 	hl := len(out)
 	// One spare byte of room catches a storage sending more than size.
 	out = slices.Grow(out, int(size)+1)
-	got, err := h.opt.Client.Download(ctx, d.id, 0, size, &sliceWriter{p: out[hl : hl+int(size)+1]})
+	got, err := h.files.Download(ctx, d.id, 0, size, &sliceWriter{p: out[hl : hl+int(size)+1]})
 	if err == nil && got != size {
 		err = fmt.Errorf("the storage sent %d of %d bytes", got, size)
 	}

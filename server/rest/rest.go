@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/server/fileops"
 )
 
 // Route patterns (grpc-gateway path templates).
@@ -23,8 +23,9 @@ const (
 
 // Options configure the handlers.
 type Options struct {
-	// Client is the engine every request goes through (required).
-	Client *client.Client
+	// Client is the engine every request goes through (required), usually
+	// a *client.Client.
+	Client fileops.Engine
 	// MaxUploadSize bounds an upload or append (bytes); 0 means no limit.
 	MaxUploadSize int64
 	// IOTimeout bounds each read of a request body and each write of a
@@ -39,9 +40,10 @@ type Options struct {
 
 // Handler serves the raw routes on one runtime.ServeMux.
 type Handler struct {
-	opt Options
-	mux *runtime.ServeMux
-	log *slog.Logger
+	opt   Options
+	mux   *runtime.ServeMux
+	log   *slog.Logger
+	files *fileops.Files // every operation on the engine
 }
 
 // Register adds the raw routes to mux. Register them after the generated
@@ -56,6 +58,7 @@ func Register(mux *runtime.ServeMux, opt Options) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
+	h.files = fileops.New(opt.Client, h.log)
 	for _, r := range []struct {
 		method, pattern string
 		fn              runtime.HandlerFunc
