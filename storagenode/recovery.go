@@ -305,56 +305,23 @@ func (s *Server) recoverySource() (string, error) {
 	return "", lastErr
 }
 
-// peerDial connects to a peer storage.
-func (s *Server) peerDial(addr string) (net.Conn, error) {
-	d := net.Dialer{Timeout: s.cfg.ConnectTimeout}
-	if s.cfg.ClientBind && s.cfg.BindAddr != "" {
-		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(s.cfg.BindAddr)}
-	}
-	c, err := d.DialContext(s.ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	if !s.track(c, true) {
-		c.Close()
-		return nil, net.ErrClosed
-	}
-	return c, nil
-}
-
-func (s *Server) peerHangUp(c net.Conn) {
-	s.track(c, false)
-	c.Close()
-}
-
-// deadlineReader renews a read deadline before every read.
-type deadlineReader struct {
-	c       net.Conn
-	timeout time.Duration
-}
-
-func (r deadlineReader) Read(p []byte) (int, error) {
-	r.c.SetReadDeadline(time.Now().Add(r.timeout))
-	return r.c.Read(p)
-}
-
 // fetchPathBinlog sends FETCH_ONE_PATH_BINLOG (26) and stores the streamed
 // records as .binlog.recovery.0 (replaced atomically and durably: the
 // recovery flag that says it is complete is written after it).
 func (s *Server) fetchPathBinlog(src string, idx int, data string) error {
-	c, err := s.peerDial(src)
+	pc, err := s.dialPeer(s.ctx, src)
 	if err != nil {
 		return err
 	}
-	defer s.peerHangUp(c)
+	defer pc.hangUp()
 	e := protocol.NewEncoder(protocol.GroupNameLen + 1)
 	e.Fixed(s.cfg.GroupName, protocol.GroupNameLen)
 	e.Byte(byte(idx))
-	c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
-	if err := protocol.WritePacket(c, protocol.CmdFetchOnePathBinlog, 0, e.B); err != nil {
+	if err := pc.Send(protocol.CmdFetchOnePathBinlog, 0, e.B, nil, 0); err != nil {
 		return err
 	}
-	rd := deadlineReader{c: c, timeout: max(s.cfg.NetworkTimeout, minRecoveryTimeout)}
+	// The source scans all its binlogs before the first record comes.
+	rd := pc.Reader(max(s.cfg.NetworkTimeout, minRecoveryTimeout))
 	h, err := protocol.ReadHeader(rd)
 	if err != nil {
 		return err
@@ -414,11 +381,11 @@ func (s *Server) restorePath(src, data string) error {
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return err
 	}
-	c, err := s.peerDial(src)
+	pc, err := s.dialPeer(s.ctx, src)
 	if err != nil {
 		return err
 	}
-	defer s.peerHangUp(c)
+	defer pc.hangUp()
 	saveMark := func() error {
 		return atomicfile.WriteFile(markPath, fmt.Appendf(nil, "binlog_offset=%d\n", offset), fileMode)
 	}
@@ -435,7 +402,7 @@ func (s *Server) restorePath(src, data string) error {
 		if err != nil {
 			return fmt.Errorf("recovery binlog at offset %d: %w", offset, err)
 		}
-		ok, err := s.restoreRecord(c, strings.TrimSuffix(string(line), "\n"))
+		ok, err := s.restoreRecord(pc, strings.TrimSuffix(string(line), "\n"))
 		if err != nil {
 			if serr := saveMark(); serr != nil {
 				s.log.Warn("writing recovery mark failed", "err", serr)
@@ -461,7 +428,7 @@ func (s *Server) restorePath(src, data string) error {
 
 // restoreRecord restores the file of one record; false when the source no
 // longer has it (deleted since) or the record is not a restorable one.
-func (s *Server) restoreRecord(c net.Conn, line string) (bool, error) {
+func (s *Server) restoreRecord(pc *peerConn, line string) (bool, error) {
 	rec, err := binlog.Parse(line)
 	if err != nil {
 		s.log.Warn("skipping bad recovery record", "record", line)
@@ -483,12 +450,12 @@ func (s *Server) restoreRecord(c net.Conn, line string) (bool, error) {
 	var content func(w io.Writer) error
 	switch {
 	case strings.HasSuffix(rec.Name, metaSuffix):
-		content = func(w io.Writer) error { return s.peerMeta(c, strings.TrimSuffix(rec.Name, metaSuffix), w) }
+		content = func(w io.Writer) error { return pc.meta(strings.TrimSuffix(rec.Name, metaSuffix), w) }
 	case n.Size == 0 && !n.Appender:
 		// Empty by name: nothing to download, only to check it still exists.
-		content = func(io.Writer) error { return s.peerCheckEmpty(c, rec.Name) }
+		content = func(io.Writer) error { return pc.checkEmpty(rec.Name) }
 	default:
-		content = func(w io.Writer) error { return s.peerDownload(c, rec.Name, w) }
+		content = func(w io.Writer) error { return pc.download(rec.Name, w) }
 	}
 	err = s.writeRestored(path, time.Unix(rec.Timestamp, 0), content)
 	var ce *connError
@@ -544,49 +511,34 @@ func (s *Server) writeRestored(path string, ts time.Time, content func(io.Writer
 	return atomicfile.SyncDir(filepath.Dir(path))
 }
 
-// peerDownload copies a whole file from the peer (DOWNLOAD_FILE); EINVAL
+// download copies a whole file from the peer (DOWNLOAD_FILE); EINVAL
 // may mean an empty appender file, which QUERY_FILE_INFO tells apart.
-func (s *Server) peerDownload(c net.Conn, name string, w io.Writer) error {
-	req := protocol.DownloadRequest{Group: s.cfg.GroupName, Name: name}
-	c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
-	if err := protocol.WritePacket(c, protocol.CmdDownloadFile, 0, req.Encode()); err != nil {
+func (pc *peerConn) download(name string, w io.Writer) error {
+	req := protocol.DownloadRequest{Group: pc.s.cfg.GroupName, Name: name}
+	if err := pc.Send(protocol.CmdDownloadFile, 0, req.Encode(), nil, 0); err != nil {
 		return &connError{err}
 	}
-	rd := deadlineReader{c: c, timeout: s.cfg.NetworkTimeout}
-	h, err := protocol.ReadHeader(rd)
+	h, err := pc.RecvHeader()
 	if err != nil {
-		return &connError{err}
-	}
-	if h.Cmd != protocol.CmdResp || h.Length < 0 {
-		return &connError{fmt.Errorf("bad download reply cmd %d length %d", h.Cmd, h.Length)}
-	}
-	if h.Status == protocol.EINVAL && h.Length == 0 {
-		return s.peerCheckEmpty(c, name)
-	}
-	if h.Status != 0 {
-		if h.Length != 0 {
-			return &connError{fmt.Errorf("error reply with a %d-byte body", h.Length)}
+		if h.Status == protocol.EINVAL && h.Length == 0 && pc.Clean() {
+			return pc.checkEmpty(name)
 		}
-		return fmt.Errorf("download %s: %w", name, protocol.StatusErr(h.Status))
+		return fmt.Errorf("download %s: %w", name, pc.failure(err))
 	}
-	if _, err := io.CopyN(w, rd, h.Length); err != nil {
+	if _, err := pc.RecvTo(h, w); err != nil {
 		return fmt.Errorf("download %s: %w", name, err)
 	}
 	return nil
 }
 
-// peerCheckEmpty confirms with QUERY_FILE_INFO that the peer has name as
-// an empty file (an empty file cannot be downloaded: EINVAL, offset 0 ≥
-// size 0).
-func (s *Server) peerCheckEmpty(c net.Conn, name string) error {
-	q := protocol.FileRequest{Group: s.cfg.GroupName, Name: name}
-	c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
-	if err := protocol.WritePacket(c, protocol.CmdQueryFileInfo, protocol.FileInfoNoCRC, q.Encode()); err != nil {
-		return &connError{err}
-	}
-	b, err := protocol.ReadResponse(deadlineReader{c: c, timeout: s.cfg.NetworkTimeout}, maxSyncReplyBody)
+// checkEmpty confirms with QUERY_FILE_INFO that the peer has name as an
+// empty file (an empty file cannot be downloaded: EINVAL, offset 0 ≥ size
+// 0).
+func (pc *peerConn) checkEmpty(name string) error {
+	q := protocol.FileRequest{Group: pc.s.cfg.GroupName, Name: name}
+	b, err := pc.call(protocol.CmdQueryFileInfo, protocol.FileInfoNoCRC, q.Encode(), maxSyncReplyBody)
 	if err != nil {
-		return replyErr(err)
+		return err
 	}
 	info, err := protocol.DecodeFileInfoResponse(b)
 	if err != nil {
@@ -598,29 +550,16 @@ func (s *Server) peerCheckEmpty(c net.Conn, name string) error {
 	return nil
 }
 
-// peerMeta fetches the metadata of name (GET_METADATA) in the packed form
-// the -m file holds.
-func (s *Server) peerMeta(c net.Conn, name string, w io.Writer) error {
-	req := protocol.FileRequest{Group: s.cfg.GroupName, Name: name}
-	c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
-	if err := protocol.WritePacket(c, protocol.CmdGetMetadata, 0, req.Encode()); err != nil {
-		return &connError{err}
-	}
-	b, err := protocol.ReadResponse(deadlineReader{c: c, timeout: s.cfg.NetworkTimeout}, maxMetaReply)
+// meta fetches the metadata of name (GET_METADATA) in the packed form the
+// -m file holds.
+func (pc *peerConn) meta(name string, w io.Writer) error {
+	req := protocol.FileRequest{Group: pc.s.cfg.GroupName, Name: name}
+	b, err := pc.call(protocol.CmdGetMetadata, 0, req.Encode(), maxMetaReply)
 	if err != nil {
-		return fmt.Errorf("metadata of %s: %w", name, replyErr(err))
+		return fmt.Errorf("metadata of %s: %w", name, err)
 	}
 	_, err = w.Write(b)
 	return err
-}
-
-// replyErr classifies a ReadResponse error: a missing file is ENOENT,
-// anything else may have left the connection out of step, so it goes.
-func replyErr(err error) error {
-	if errors.Is(err, protocol.ErrNotFound) {
-		return err
-	}
-	return &connError{err}
 }
 
 // handleFetchOnePathBinlog serves FETCH_ONE_PATH_BINLOG (26) to a

@@ -112,18 +112,30 @@ func (d *deferred) save() error {
 	return atomicfile.WriteFile(d.path, []byte(strings.Join(d.lines, "\n")+"\n"), fileMode)
 }
 
+// peerAnswer returns the status of err when it is the peer's answer about
+// a record; false when the connection failed (a *connError, whatever
+// status its cause carries) or the error is our own.
+func peerAnswer(err error) (byte, bool) {
+	var ce *connError
+	var se *protocol.StatusError
+	if errors.As(err, &ce) || !errors.As(err, &se) {
+		return 0, false
+	}
+	return se.Code, true
+}
+
 // setAside handles a record the peer refused with err: skipped when the
 // refusal is permanent, deferred otherwise. It returns err itself when
 // the record must be retried now (not a refusal, or the deferred file is
 // full).
 func (w *syncWorker) setAside(d *deferred, line string, err error) error {
-	var se *protocol.StatusError
-	if !errors.As(err, &se) || se.Code == protocol.EPERM {
+	code, ok := peerAnswer(err)
+	if !ok || code == protocol.EPERM {
 		// EPERM: the peer does not (yet) count us as a member of the
 		// group; the session starts over once it does.
 		return err
 	}
-	if permanent(se.Code) {
+	if permanent(code) {
 		w.nSkipped.Add(1)
 		w.log.Error("skipping a record the peer will never take", "record", line, "err", err)
 		return nil
@@ -161,12 +173,12 @@ func (ss *syncSession) retryDeferred() error {
 		if err == nil {
 			continue
 		}
-		var se *protocol.StatusError
+		code, ok := peerAnswer(err)
 		switch {
-		case !errors.As(err, &se) || se.Code == protocol.EPERM:
+		case !ok || code == protocol.EPERM:
 			connErr = err
 			keep = append(keep, line)
-		case permanent(se.Code):
+		case permanent(code):
 			w.nSkipped.Add(1)
 			w.log.Error("skipping a deferred record the peer will never take", "record", line, "err", err)
 		default:

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
@@ -167,8 +166,7 @@ func (r *replayer) probe(name string, size int64, cmd byte) (byte, byte, error) 
 	}
 	peerSize, err := r.peerFileSize(name)
 	if err != nil {
-		var se *protocol.StatusError
-		if !errors.As(err, &se) {
+		if _, answered := peerAnswer(err); !answered {
 			return cmd, 0, err
 		}
 		peerSize = -1
@@ -268,15 +266,9 @@ func (r *replayer) checkSize(rec *binlog.Record, size int64, cmd byte) (bool, er
 // peerFileSize asks the peer for the size of its copy of name
 // (QUERY_FILE_INFO without CRC); -1 when it has none.
 func (r *replayer) peerFileSize(name string) (int64, error) {
-	pc := r.pc
 	q := protocol.FileRequest{Group: r.w.s.cfg.GroupName, Name: name}
-	pc.last = time.Now()
-	pc.c.SetDeadline(time.Now().Add(pc.timeout))
-	if err := protocol.WritePacket(pc.c, protocol.CmdQueryFileInfo, protocol.FileInfoNoCRC, q.Encode()); err != nil {
-		return 0, err
-	}
-	b, err := protocol.ReadResponse(pc.c, maxSyncReplyBody)
-	if errors.Is(err, protocol.ErrNotFound) {
+	b, err := r.pc.call(protocol.CmdQueryFileInfo, protocol.FileInfoNoCRC, q.Encode(), maxSyncReplyBody)
+	if errors.Is(err, protocol.ErrNotFound) && r.pc.Clean() {
 		return -1, nil
 	}
 	if err != nil {

@@ -123,7 +123,7 @@ func (ss *syncSession) close() {
 		ss.w.log.Warn("writing mark file failed", "err", err)
 	}
 	if ss.pc != nil {
-		ss.w.hangUp(ss.pc)
+		ss.pc.hangUp()
 	}
 	ss.rd.Close()
 }

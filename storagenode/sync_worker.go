@@ -1,13 +1,12 @@
 package storagenode
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -30,7 +29,6 @@ const (
 	maxSyncBackoff       = 30 * time.Second
 	statusPollInterval   = time.Second // re-check of a peer waiting for a status change
 	maxSyncReplyBody     = 1 << 10     // sync replies are empty
-	syncCopyChunk        = 4 << 20     // bytes per sendfile call; the deadline is renewed per chunk
 	syncStatusReportWait = time.Second // pause between tracker report retries
 )
 
@@ -187,6 +185,8 @@ type syncWorker struct {
 	exited chan struct{}                  // closed when run returns
 	prev   *syncWorker                    // stopped worker for the same peer, waited for first
 	once   sync.Once
+	ctx    context.Context // the server's, ended by stop too
+	cancel context.CancelFunc
 
 	nDeferred atomic.Int64 // records set aside for a retry (sync_defer.go)
 	nSkipped  atomic.Int64 // records the peer refused for good, since start
@@ -194,6 +194,7 @@ type syncWorker struct {
 
 func newSyncWorker(s *Server, b protocol.Brief, prev *syncWorker) *syncWorker {
 	w := &syncWorker{s: s, wake: make(chan struct{}, 1), done: make(chan struct{}), exited: make(chan struct{}), prev: prev}
+	w.ctx, w.cancel = context.WithCancel(s.ctx)
 	w.log = s.log.With("peer", b.ID)
 	w.update(b)
 	return w
@@ -209,7 +210,12 @@ func (w *syncWorker) update(b protocol.Brief) {
 	}
 }
 
-func (w *syncWorker) stop() { w.once.Do(func() { close(w.done) }) }
+func (w *syncWorker) stop() {
+	w.once.Do(func() {
+		close(w.done)
+		w.cancel()
+	})
+}
 
 func (w *syncWorker) stopped() bool {
 	select {
@@ -304,77 +310,11 @@ func (w *syncWorker) run() {
 	}
 }
 
-// peerConn is the connection to the peer with per-I/O deadlines.
-type peerConn struct {
-	c       net.Conn
-	timeout time.Duration
-	last    time.Time // last request sent
-}
-
+// dial connects to the peer, under the worker's context: stopping the
+// worker (or the server) aborts a session blocked on the peer at once.
 func (w *syncWorker) dial() (*peerConn, error) {
 	b := w.brief.Load()
-	d := net.Dialer{Timeout: w.s.cfg.ConnectTimeout}
-	if w.s.cfg.ClientBind && w.s.cfg.BindAddr != "" {
-		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(w.s.cfg.BindAddr)}
-	}
-	c, err := d.DialContext(w.s.ctx, "tcp", net.JoinHostPort(b.IP, strconv.Itoa(int(b.Port))))
-	if err != nil {
-		return nil, err
-	}
-	if !w.s.track(c, true) {
-		c.Close()
-		return nil, net.ErrClosed
-	}
-	return &peerConn{c: c, timeout: w.s.cfg.NetworkTimeout}, nil
-}
-
-func (w *syncWorker) hangUp(pc *peerConn) {
-	w.s.track(pc.c, false)
-	pc.c.Close()
-}
-
-// request sends a header with status and head, then n bytes of f from off
-// (n = 0: no content), and returns the reply status.
-func (pc *peerConn) request(cmd, status byte, head []byte, f *os.File, off, n int64) (byte, error) {
-	pc.last = time.Now()
-	pc.c.SetWriteDeadline(time.Now().Add(pc.timeout))
-	if err := protocol.WriteHeader(pc.c, protocol.Header{Length: int64(len(head)) + n, Cmd: cmd, Status: status}); err != nil {
-		return 0, err
-	}
-	if _, err := pc.c.Write(head); err != nil {
-		return 0, err
-	}
-	if n > 0 {
-		if _, err := f.Seek(off, io.SeekStart); err != nil {
-			return 0, &connError{err}
-		}
-		for n > 0 {
-			chunk := min(n, syncCopyChunk)
-			pc.c.SetWriteDeadline(time.Now().Add(pc.timeout))
-			w, err := io.Copy(pc.c, io.LimitReader(f, chunk))
-			n -= w
-			if err != nil {
-				return 0, err
-			}
-			if w < chunk {
-				// The file shrank under us: the announced length cannot be met.
-				return 0, fmt.Errorf("local file shrank while being sent: %w", io.ErrUnexpectedEOF)
-			}
-		}
-	}
-	pc.c.SetReadDeadline(time.Now().Add(pc.timeout))
-	h, err := protocol.ReadHeader(pc.c)
-	if err != nil {
-		return 0, err
-	}
-	if h.Cmd != protocol.CmdResp || h.Length < 0 || h.Length > maxSyncReplyBody {
-		// Not a status error: the connection is out of step and must go.
-		return 0, fmt.Errorf("bad sync reply cmd %d length %d", h.Cmd, h.Length)
-	}
-	if _, err := io.CopyN(io.Discard, pc.c, h.Length); err != nil {
-		return 0, err
-	}
-	return h.Status, nil
+	return w.s.dialPeer(w.ctx, net.JoinHostPort(b.IP, strconv.Itoa(int(b.Port))))
 }
 
 // initMark loads the peer's mark file or starts a new one. A peer that has

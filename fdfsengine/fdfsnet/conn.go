@@ -87,15 +87,18 @@ func (c *Conn) Bind(ctx context.Context) (release func() bool) {
 
 // arm sets the deadline of the next I/O step: now + timeout, or the
 // context's deadline if that is earlier.
-func (c *Conn) arm() error {
+func (c *Conn) arm() error { return c.armFor(c.timeout) }
+
+// armFor is arm with a step timeout of its own (0 = none).
+func (c *Conn) armFor(timeout time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.canceled {
 		return context.Cause(c.ctx)
 	}
 	var d time.Time
-	if c.timeout > 0 {
-		d = time.Now().Add(c.timeout)
+	if timeout > 0 {
+		d = time.Now().Add(timeout)
 	}
 	if c.ctx != nil {
 		if dl, ok := c.ctx.Deadline(); ok && (d.IsZero() || dl.Before(d)) {
@@ -263,6 +266,35 @@ func (c *Conn) RecvTo(h protocol.Header, w io.Writer) (int64, error) {
 	}
 	c.clean = true
 	return total, nil
+}
+
+// Reader reads the rest of a reply straight from the connection, for a
+// body the caller parses as it comes (an endless stream such as
+// FETCH_ONE_PATH_BINLOG's). Each read is bounded by stepTimeout (0 = the
+// connection's own) and by the bound context. The connection is not clean
+// afterwards: its end is the caller's to find.
+func (c *Conn) Reader(stepTimeout time.Duration) io.Reader {
+	c.clean = false
+	if stepTimeout == 0 {
+		stepTimeout = c.timeout
+	}
+	return &stepReader{c: c, timeout: stepTimeout}
+}
+
+type stepReader struct {
+	c       *Conn
+	timeout time.Duration
+}
+
+func (r *stepReader) Read(p []byte) (int, error) {
+	if err := r.c.armFor(r.timeout); err != nil {
+		return 0, err
+	}
+	n, err := r.c.nc.Read(p)
+	if err != nil && err != io.EOF {
+		err = r.c.ioErr(err)
+	}
+	return n, err
 }
 
 // RoundTrip sends a request without content and reads a reply of at most
