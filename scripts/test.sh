@@ -41,7 +41,7 @@ fi
 
 if [ "${SKIP_RACE:-}" != 1 ]; then
   step "go test -race (engine, servers, gateway, API client)"
-  go test -race -timeout 10m ./fdfsengine/... ./trackernode/... ./storagenode/... ./internal/... ./server/... ./apiclient/...
+  go test -race -timeout 10m ./fdfsengine/... ./trackernode/... ./storagenode/... ./devcluster/... ./internal/... ./server/... ./apiclient/...
   go test -race -timeout 10m -run '^TestAPIClient' ./tests/grpcapi
 fi
 

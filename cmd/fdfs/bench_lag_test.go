@@ -5,13 +5,13 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/fdfsgo/fdfs/tests/cluster/localcluster"
+	"github.com/fdfsgo/fdfs/devcluster"
 )
 
 // TestBenchLag runs `fdfs bench-lag` against an in-process cluster of two
 // storages: every upload is seen on both, and the report names them.
 func TestBenchLag(t *testing.T) {
-	c, err := localcluster.Launch(context.Background(), localcluster.Options{
+	c, err := devcluster.Launch(context.Background(), devcluster.Options{
 		Dir: t.TempDir(), Storages: 2, SubdirCount: 4, HeartBeatInterval: 1,
 	})
 	if err != nil {

@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/fdfsgo/fdfs/devcluster"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
-	"github.com/fdfsgo/fdfs/tests/cluster/localcluster"
 )
 
 func TestFileExt(t *testing.T) {
@@ -93,7 +93,7 @@ func resetFlags(c *cobra.Command) {
 // the client.conf it writes.
 func TestClientCommands(t *testing.T) {
 	ctx := context.Background()
-	c, err := localcluster.Launch(ctx, localcluster.Options{
+	c, err := devcluster.Launch(ctx, devcluster.Options{
 		Dir: t.TempDir(), Storages: 1, SubdirCount: 4, HeartBeatInterval: 1,
 	})
 	if err != nil {

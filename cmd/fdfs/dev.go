@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fdfsgo/fdfs/tests/cluster/localcluster"
+	"github.com/fdfsgo/fdfs/devcluster"
 )
 
 func init() {
@@ -64,7 +64,7 @@ directory to continue. Stop with Ctrl-C.`,
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			fmt.Printf("starting the dev cluster in %s (log: %s) ...\n", abs, logPath)
-			c, err := localcluster.Launch(ctx, localcluster.Options{
+			c, err := devcluster.Launch(ctx, devcluster.Options{
 				Dir:           abs,
 				TrackerIP:     ips[0],
 				StorageIPs:    ips[1:],
@@ -98,8 +98,8 @@ directory to continue. Stop with Ctrl-C.`,
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data", "./data", "directory for the conf files, data and logs (reused when it exists)")
-	cmd.Flags().IntVar(&trackerPort, "tracker-port", localcluster.DefaultTrackerPort, "tracker port")
-	cmd.Flags().IntVar(&storagePort, "storage-port", localcluster.DefaultStoragePort, "storage port (shared by both storages, as IP mode requires)")
+	cmd.Flags().IntVar(&trackerPort, "tracker-port", devcluster.DefaultTrackerPort, "tracker port")
+	cmd.Flags().IntVar(&storagePort, "storage-port", devcluster.DefaultStoragePort, "storage port (shared by both storages, as IP mode requires)")
 	cmd.Flags().StringVar(&baseIP, "base-ip", "127.0.0.2", "loopback address of the tracker; the storages use the next two addresses")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level (debug, info, warn, error)")
 	cmd.Flags().StringVar(&logFile, "log-file", "logs/dev.log", "server log file, relative to --data; \"-\" for stderr")
@@ -149,7 +149,7 @@ func devLogOutput(dir, name string) (io.Writer, string, func(), error) {
 	return f, name, func() { f.Close() }, nil
 }
 
-func printDevBanner(w io.Writer, c *localcluster.Cluster, dataDir, logPath string) {
+func printDevBanner(w io.Writer, c *devcluster.Cluster, dataDir, logPath string) {
 	clientConf := filepath.Join(dataDir, "client.conf")
 	fmt.Fprintf(w, "\nFastDFS dev cluster is ready (data in %s)\n\n", c.Dir)
 	fmt.Fprintf(w, "  tracker   %s   conf %s\n", c.Tracker.Addr(), c.Tracker.ConfPath)

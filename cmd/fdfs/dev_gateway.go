@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fdfsgo/fdfs/devcluster"
 	"github.com/fdfsgo/fdfs/server/config"
 	"github.com/fdfsgo/fdfs/server/gateway"
-	"github.com/fdfsgo/fdfs/tests/cluster/localcluster"
 )
 
 // devGateway is the API gateway of `fdfs dev`: gRPC and REST in front of
@@ -33,7 +33,7 @@ func addDevGatewayFlags(cmd *cobra.Command) *devGateway {
 }
 
 // start runs the gateway in front of c.
-func (d *devGateway) start(c *localcluster.Cluster, log *slog.Logger) error {
+func (d *devGateway) start(c *devcluster.Cluster, log *slog.Logger) error {
 	if !d.enabled {
 		return nil
 	}

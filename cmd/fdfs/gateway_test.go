@@ -9,16 +9,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fdfsgo/fdfs/devcluster"
 	"github.com/fdfsgo/fdfs/server/config"
 	"github.com/fdfsgo/fdfs/server/gateway"
-	"github.com/fdfsgo/fdfs/tests/cluster/localcluster"
 )
 
 // TestGatewayAndBenchAPI runs the gateway as `fdfs gateway` does, from a
 // gateway.yaml naming the cluster's client.conf, and drives it with
 // bench-api over gRPC and REST.
 func TestGatewayAndBenchAPI(t *testing.T) {
-	c, err := localcluster.Launch(context.Background(), localcluster.Options{
+	c, err := devcluster.Launch(context.Background(), devcluster.Options{
 		Dir: t.TempDir(), Storages: 1, SubdirCount: 4, HeartBeatInterval: 1,
 	})
 	if err != nil {

@@ -13,9 +13,9 @@
 //     itself (authenticated, logged and counted like the others).
 //
 // The JSON routes reach the services through a client connection to a
-// second, in-memory gRPC server that has no listener of its own: requests
-// are authenticated once, by the HTTP middleware, and a client on the
-// network cannot bypass it.
+// second, in-memory gRPC server (over internal/memconn) that has no
+// listener of its own: requests are authenticated once, by the HTTP
+// middleware, and a client on the network cannot bypass it.
 //
 // A request that is not a valid message is the client's fault on both
 // ports: gRPC answers INVALID_ARGUMENT (every service is registered

@@ -20,11 +20,11 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
 	"github.com/fdfsgo/fdfs/internal/httpfast"
+	"github.com/fdfsgo/fdfs/internal/memconn"
 	"github.com/fdfsgo/fdfs/server/auth"
 	"github.com/fdfsgo/fdfs/server/config"
 	"github.com/fdfsgo/fdfs/server/grpcapi"
@@ -70,7 +70,7 @@ type Gateway struct {
 
 	grpcServer  *grpc.Server
 	innerServer *grpc.Server // behind the JSON routes, no listener
-	innerLis    *bufconn.Listener
+	innerLis    *memconn.Listener
 	innerConn   *grpc.ClientConn
 	httpServer  *http.Server
 	// fast answers small plaintext downloads before httpServer (which
@@ -214,7 +214,7 @@ func (g *Gateway) startInner(svc grpcapi.Options) error {
 	grpcapi.Register(g.innerServer, svc)
 	healthpb.RegisterHealthServer(g.innerServer, g.health)
 	// 1 MiB of in-memory socket buffer per direction.
-	g.innerLis = bufconn.Listen(1 << 20)
+	g.innerLis = memconn.Listen(1 << 20)
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()

@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/fdfsgo/fdfs/devcluster"
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
-	"github.com/fdfsgo/fdfs/tests/cluster/localcluster"
 )
 
 // logTail is how much of the server log a failed test prints (bytes).
@@ -29,16 +29,16 @@ type Options struct {
 	TrackerConf, StorageConf []string
 }
 
-// Tracker and Storage describe the servers; see localcluster.
+// Tracker and Storage describe the servers; see devcluster.
 type (
-	Tracker = localcluster.Tracker
-	Storage = localcluster.Storage
+	Tracker = devcluster.Tracker
+	Storage = devcluster.Storage
 )
 
 // Cluster is a running cluster owned by one test.
 type Cluster struct {
 	t  testing.TB
-	lc *localcluster.Cluster
+	dc *devcluster.Cluster
 
 	Dir            string
 	Tracker        *Tracker
@@ -59,7 +59,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if opts.SubdirCount == 0 {
 		opts.SubdirCount = 4
 	}
-	lc, err := localcluster.Launch(context.Background(), localcluster.Options{
+	dc, err := devcluster.Launch(context.Background(), devcluster.Options{
 		Dir:               dir,
 		Groups:            opts.Groups,
 		Storages:          opts.Storages,
@@ -78,20 +78,20 @@ func Start(t testing.TB, opts Options) *Cluster {
 		t.FailNow()
 	}
 	t.Cleanup(func() {
-		if err := lc.Close(); err != nil {
+		if err := dc.Close(); err != nil {
 			t.Errorf("stop cluster: %v", err)
 		}
 		closeLog()
 	})
 	return &Cluster{
 		t:              t,
-		lc:             lc,
+		dc:             dc,
 		Dir:            dir,
-		Tracker:        lc.Tracker,
-		Storages:       lc.Storages,
-		Client:         lc.Client,
-		ClientConfPath: lc.ClientConfPath,
-		StorageIDsPath: lc.StorageIDsPath,
+		Tracker:        dc.Tracker,
+		Storages:       dc.Storages,
+		Client:         dc.Client,
+		ClientConfPath: dc.ClientConfPath,
+		StorageIDsPath: dc.StorageIDsPath,
 	}
 }
 
@@ -158,7 +158,7 @@ func (c *Cluster) TrackerConf() *conf.Tracker {
 // StopStorage stops storage i.
 func (c *Cluster) StopStorage(i int) {
 	c.t.Helper()
-	if err := c.lc.StopStorage(i); err != nil {
+	if err := c.dc.StopStorage(i); err != nil {
 		c.t.Fatal(err)
 	}
 }
@@ -168,7 +168,7 @@ func (c *Cluster) StopStorage(i int) {
 func (c *Cluster) RestartStorage(i int) {
 	c.t.Helper()
 	c.StopStorage(i)
-	if err := c.lc.StartStorage(i); err != nil {
+	if err := c.dc.StartStorage(i); err != nil {
 		c.t.Fatal(err)
 	}
 	c.WaitActive()
@@ -177,7 +177,7 @@ func (c *Cluster) RestartStorage(i int) {
 // StopTracker stops the tracker.
 func (c *Cluster) StopTracker() {
 	c.t.Helper()
-	if err := c.lc.StopTracker(); err != nil {
+	if err := c.dc.StopTracker(); err != nil {
 		c.t.Fatal(err)
 	}
 }
@@ -187,7 +187,7 @@ func (c *Cluster) StopTracker() {
 func (c *Cluster) RestartTracker() {
 	c.t.Helper()
 	c.StopTracker()
-	if err := c.lc.StartTracker(); err != nil {
+	if err := c.dc.StartTracker(); err != nil {
 		c.t.Fatal(err)
 	}
 	c.WaitActive()
@@ -196,7 +196,7 @@ func (c *Cluster) RestartTracker() {
 // WaitActive waits until every running storage is ACTIVE.
 func (c *Cluster) WaitActive() {
 	c.t.Helper()
-	if err := c.lc.WaitActive(context.Background()); err != nil {
+	if err := c.dc.WaitActive(context.Background()); err != nil {
 		c.t.Fatal(err)
 	}
 }
@@ -204,9 +204,9 @@ func (c *Cluster) WaitActive() {
 // WaitStatus waits until storage i has the given status on the tracker.
 func (c *Cluster) WaitStatus(i int, status byte) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), c.lc.Opts.ActiveTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.dc.Opts.ActiveTimeout)
 	defer cancel()
-	if err := c.lc.WaitStatus(ctx, []*Storage{c.Storages[i]}, status); err != nil {
+	if err := c.dc.WaitStatus(ctx, []*Storage{c.Storages[i]}, status); err != nil {
 		c.t.Fatal(err)
 	}
 }
@@ -215,7 +215,7 @@ func (c *Cluster) WaitStatus(i int, status byte) {
 // (protocol.StatusNone if it is not listed).
 func (c *Cluster) Status(i int) byte {
 	c.t.Helper()
-	st, err := c.lc.StatusOf(context.Background(), c.Storages[i])
+	st, err := c.dc.StatusOf(context.Background(), c.Storages[i])
 	if err != nil {
 		c.t.Fatal(err)
 	}

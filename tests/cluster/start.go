@@ -5,7 +5,7 @@ package cluster
 // until a peer can serve it); see WaitStatus and WaitActive.
 func (c *Cluster) StartStorage(i int) {
 	c.t.Helper()
-	if err := c.lc.StartStorage(i); err != nil {
+	if err := c.dc.StartStorage(i); err != nil {
 		c.t.Fatal(err)
 	}
 }

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fdfsgo/fdfs/devcluster"
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
-	"github.com/fdfsgo/fdfs/tests/cluster/localcluster"
 	"github.com/fdfsgo/fdfs/trackernode"
 )
 
@@ -24,11 +24,11 @@ import (
 const waitFor = 30 * time.Second
 
 // env is a cluster of n trackers and two storages of group1. Tracker 0 is
-// the localcluster's own; the others are started here from the same
+// the devcluster's own; the others are started here from the same
 // tracker.conf with their own address and base path.
 type env struct {
 	t     *testing.T
-	c     *localcluster.Cluster
+	c     *devcluster.Cluster
 	ips   []string
 	extra map[int]*trackernode.Server // trackers 1..n-1 while running
 	cfgs  map[int]*conf.Tracker
@@ -39,17 +39,17 @@ func setup(t *testing.T, n int) *env {
 	e := &env{t: t, extra: map[int]*trackernode.Server{}, cfgs: map[int]*conf.Tracker{}}
 	var lines []string
 	for range n {
-		ip, err := localcluster.FreeIP(localcluster.DefaultTrackerPort)
+		ip, err := devcluster.FreeIP(devcluster.DefaultTrackerPort)
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.ips = append(e.ips, ip)
-		lines = append(lines, fmt.Sprintf("tracker_server = %s:%d", ip, localcluster.DefaultTrackerPort))
+		lines = append(lines, fmt.Sprintf("tracker_server = %s:%d", ip, devcluster.DefaultTrackerPort))
 	}
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	c, err := localcluster.Launch(ctx, localcluster.Options{
+	c, err := devcluster.Launch(ctx, devcluster.Options{
 		Dir: dir, TrackerIP: e.ips[0], SubdirCount: 4, HeartBeatInterval: 1,
 		StorageConf: lines, ActiveTimeout: waitFor,
 	})
@@ -81,7 +81,7 @@ func setup(t *testing.T, n int) *env {
 }
 
 func (e *env) addr(i int) string {
-	return net.JoinHostPort(e.ips[i], fmt.Sprint(localcluster.DefaultTrackerPort))
+	return net.JoinHostPort(e.ips[i], fmt.Sprint(devcluster.DefaultTrackerPort))
 }
 
 func (e *env) addrs() []string {

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fdfsgo/fdfs/devcluster"
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/storagenode"
-	"github.com/fdfsgo/fdfs/tests/cluster/localcluster"
 	"github.com/fdfsgo/fdfs/trackernode"
 )
 
@@ -36,11 +36,11 @@ type scriptedTracker struct {
 
 func startScriptedTracker(t *testing.T, source string, destDelay time.Duration) *scriptedTracker {
 	t.Helper()
-	ip, err := localcluster.FreeIP(localcluster.DefaultTrackerPort)
+	ip, err := devcluster.FreeIP(devcluster.DefaultTrackerPort)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(localcluster.DefaultTrackerPort)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(devcluster.DefaultTrackerPort)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func (tr *scriptedTracker) record() (int, []string) {
 // startStorage runs a storage of group1 reporting to trackers.
 func startStorage(t *testing.T, trackers ...string) *storagenode.Server {
 	t.Helper()
-	ip, err := localcluster.FreeIP(localcluster.DefaultStoragePort)
+	ip, err := devcluster.FreeIP(devcluster.DefaultStoragePort)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func startStorage(t *testing.T, trackers ...string) *storagenode.Server {
 		"group_name = group1",
 		"bind_addr = " + ip,
 		"client_bind = true",
-		fmt.Sprintf("port = %d", localcluster.DefaultStoragePort),
+		fmt.Sprintf("port = %d", devcluster.DefaultStoragePort),
 		"connect_timeout = 2",
 		"network_timeout = 10",
 		"heart_beat_interval = 1",
@@ -263,12 +263,12 @@ func TestLateTrackerToldTheInitialSyncIsDone(t *testing.T) {
 func TestStoragesJoinBeforeElection(t *testing.T) {
 	var ips, lines []string
 	for range 2 {
-		ip, err := localcluster.FreeIP(localcluster.DefaultTrackerPort)
+		ip, err := devcluster.FreeIP(devcluster.DefaultTrackerPort)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ips = append(ips, ip)
-		lines = append(lines, net.JoinHostPort(ip, fmt.Sprint(localcluster.DefaultTrackerPort)))
+		lines = append(lines, net.JoinHostPort(ip, fmt.Sprint(devcluster.DefaultTrackerPort)))
 	}
 	for i, ip := range ips {
 		startTracker(t, ip, fmt.Sprintf("tracker%d", i))
@@ -331,7 +331,7 @@ func startTracker(t *testing.T, ip, name string) {
 	}
 	text := strings.Join([]string{
 		"bind_addr = " + ip,
-		fmt.Sprintf("port = %d", localcluster.DefaultTrackerPort),
+		fmt.Sprintf("port = %d", devcluster.DefaultTrackerPort),
 		"base_path = " + dir,
 		"connect_timeout = 2",
 		"network_timeout = 10",

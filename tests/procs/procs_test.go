@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fdfsgo/fdfs/devcluster"
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
-	"github.com/fdfsgo/fdfs/tests/cluster/localcluster"
 )
 
 // waitLimit turns a hang (a daemon that never gets ready or never exits)
@@ -96,7 +96,7 @@ func (d *daemon) stop(t *testing.T) error {
 // freeIP returns a random loopback address where port can be bound.
 func freeIP(t *testing.T, port int) string {
 	t.Helper()
-	ip, err := localcluster.FreeIP(port)
+	ip, err := devcluster.FreeIP(port)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +314,7 @@ func TestBadConfig(t *testing.T) {
 	bin := buildBinary(t, dir)
 	// A daemon that wrongly accepts a file must not take a wildcard port
 	// other tests' servers need.
-	bind := "bind_addr = " + localcluster.RandomIP() + "\n"
+	bind := "bind_addr = " + devcluster.RandomIP() + "\n"
 	cases := []struct {
 		name, kind, conf string
 		want             string // in the error output

@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fdfsgo/fdfs/devcluster"
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/storagenode"
 	"github.com/fdfsgo/fdfs/tests/cluster"
-	"github.com/fdfsgo/fdfs/tests/cluster/localcluster"
 )
 
 // TestEveryFileOnEveryStorage: with three storages, every file uploaded
@@ -168,7 +168,7 @@ func TestNewStorageFullSync(t *testing.T) {
 	// The new storage: storage1's configuration on a fresh address and
 	// empty base path.
 	cfg := c.StorageConf(0)
-	ip, err := localcluster.FreeIP(cfg.Port)
+	ip, err := devcluster.FreeIP(cfg.Port)
 	if err != nil {
 		t.Fatal(err)
 	}

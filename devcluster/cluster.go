@@ -1,4 +1,4 @@
-package localcluster
+package devcluster
 
 import (
 	"context"
@@ -79,7 +79,7 @@ type Options struct {
 
 func (o *Options) setDefaults() error {
 	if o.Dir == "" {
-		return errors.New("localcluster: Options.Dir is required")
+		return errors.New("devcluster: Options.Dir is required")
 	}
 	if len(o.Groups) == 0 {
 		o.Groups = []string{"group1"}
@@ -115,7 +115,7 @@ func (o *Options) setDefaults() error {
 		o.ActiveTimeout = 30 * time.Second
 	}
 	if n := len(o.Groups) * o.Storages; len(o.StorageIPs) != 0 && len(o.StorageIPs) != n {
-		return fmt.Errorf("localcluster: %d storage IPs given for %d storages", len(o.StorageIPs), n)
+		return fmt.Errorf("devcluster: %d storage IPs given for %d storages", len(o.StorageIPs), n)
 	}
 	return nil
 }
@@ -213,10 +213,10 @@ func Launch(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	cc, err := conf.LoadClient(c.ClientConfPath)
 	if err != nil {
-		return nil, fmt.Errorf("localcluster: load %s: %w", c.ClientConfPath, err)
+		return nil, fmt.Errorf("devcluster: load %s: %w", c.ClientConfPath, err)
 	}
 	if c.Client, err = client.FromConf(cc); err != nil {
-		return nil, fmt.Errorf("localcluster: client: %w", err)
+		return nil, fmt.Errorf("devcluster: client: %w", err)
 	}
 	if err := c.WaitActive(ctx); err != nil {
 		return nil, err
@@ -257,7 +257,7 @@ func pickAddr(fixed string, port int) (string, error) {
 			break
 		}
 	}
-	return "", fmt.Errorf("localcluster: no usable address: %w", err)
+	return "", fmt.Errorf("devcluster: no usable address: %w", err)
 }
 
 // layout picks the addresses and names of every server.
@@ -336,12 +336,12 @@ func (c *Cluster) writeConfs() error {
 	}
 	for _, d := range dirs {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("localcluster: %w", err)
+			return fmt.Errorf("devcluster: %w", err)
 		}
 	}
 	for path, data := range files {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
-			return fmt.Errorf("localcluster: %w", err)
+			return fmt.Errorf("devcluster: %w", err)
 		}
 	}
 	return nil
@@ -354,19 +354,19 @@ func (c *Cluster) StartTracker() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.srv != nil {
-		return fmt.Errorf("localcluster: tracker %s already running", t.Addr())
+		return fmt.Errorf("devcluster: tracker %s already running", t.Addr())
 	}
 	cfg, err := conf.LoadTracker(t.ConfPath)
 	if err != nil {
-		return fmt.Errorf("localcluster: load %s: %w", t.ConfPath, err)
+		return fmt.Errorf("devcluster: load %s: %w", t.ConfPath, err)
 	}
 	srv, err := trackernode.New(cfg, c.Opts.Logger.With("node", "tracker"))
 	if err != nil {
-		return fmt.Errorf("localcluster: tracker: %w", err)
+		return fmt.Errorf("devcluster: tracker: %w", err)
 	}
 	if err := srv.Start(); err != nil {
 		srv.Close()
-		return fmt.Errorf("localcluster: start tracker on %s: %w", t.Addr(), err)
+		return fmt.Errorf("devcluster: start tracker on %s: %w", t.Addr(), err)
 	}
 	t.srv = srv
 	return nil
@@ -383,7 +383,7 @@ func (c *Cluster) StopTracker() error {
 	err := t.srv.Close()
 	t.srv = nil
 	if err != nil {
-		return fmt.Errorf("localcluster: stop tracker: %w", err)
+		return fmt.Errorf("devcluster: stop tracker: %w", err)
 	}
 	return nil
 }
@@ -395,19 +395,19 @@ func (c *Cluster) StartStorage(i int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.srv != nil {
-		return fmt.Errorf("localcluster: %s already running", s.Name)
+		return fmt.Errorf("devcluster: %s already running", s.Name)
 	}
 	cfg, err := conf.LoadStorage(s.ConfPath)
 	if err != nil {
-		return fmt.Errorf("localcluster: load %s: %w", s.ConfPath, err)
+		return fmt.Errorf("devcluster: load %s: %w", s.ConfPath, err)
 	}
 	srv, err := storagenode.New(cfg, c.Opts.Logger.With("node", s.Name))
 	if err != nil {
-		return fmt.Errorf("localcluster: %s: %w", s.Name, err)
+		return fmt.Errorf("devcluster: %s: %w", s.Name, err)
 	}
 	if err := srv.Start(); err != nil {
 		srv.Close()
-		return fmt.Errorf("localcluster: start %s on %s: %w", s.Name, s.Addr(), err)
+		return fmt.Errorf("devcluster: start %s on %s: %w", s.Name, s.Addr(), err)
 	}
 	s.srv = srv
 	return nil
@@ -424,7 +424,7 @@ func (c *Cluster) StopStorage(i int) error {
 	err := s.srv.Close()
 	s.srv = nil
 	if err != nil {
-		return fmt.Errorf("localcluster: stop %s: %w", s.Name, err)
+		return fmt.Errorf("devcluster: stop %s: %w", s.Name, err)
 	}
 	return nil
 }
@@ -461,7 +461,7 @@ func (c *Cluster) WaitStatus(ctx context.Context, storages []*Storage, status by
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("localcluster: waiting for storages: %w (last: %v)", ctx.Err(), last)
+			return fmt.Errorf("devcluster: waiting for storages: %w (last: %v)", ctx.Err(), last)
 		case <-tick.C:
 		}
 	}
