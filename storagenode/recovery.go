@@ -18,6 +18,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/atomicfile"
+	"github.com/fdfsgo/fdfs/internal/backoff"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
@@ -164,14 +165,7 @@ func (s *Server) recoveryStopped() bool {
 
 // pause waits d; false when the server is closing.
 func (s *Server) pause(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-s.done:
-		return false
-	case <-t.C:
-		return true
-	}
+	return backoff.Sleep(s.ctx, d)
 }
 
 func (s *Server) runRecovery() {
@@ -184,7 +178,7 @@ func (s *Server) runRecovery() {
 		}
 	}
 	for _, idx := range s.rec.paths {
-		backoff := time.Duration(0)
+		retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: maxRecoveryBackoff}
 		for {
 			err := s.recoverPath(idx)
 			if err == nil {
@@ -193,9 +187,9 @@ func (s *Server) runRecovery() {
 			if s.recoveryStopped() {
 				return
 			}
-			backoff = min(max(backoff*2, 100*time.Millisecond), maxRecoveryBackoff)
-			log.Warn("recovery attempt failed", "store_path", s.store.paths[idx], "err", err, "retry_in", backoff)
-			if !s.pause(backoff) {
+			pause := retry.Next()
+			log.Warn("recovery attempt failed", "store_path", s.store.paths[idx], "err", err, "retry_in", pause)
+			if !s.pause(pause) {
 				return
 			}
 		}

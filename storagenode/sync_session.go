@@ -321,8 +321,7 @@ func (ss *syncSession) waitRecords() {
 	t := time.NewTimer(ss.wait)
 	defer t.Stop()
 	select {
-	case <-ss.w.done:
-	case <-ss.w.s.done:
+	case <-ss.w.ctx.Done():
 	case <-t.C:
 	}
 }

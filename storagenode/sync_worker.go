@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/backoff"
 )
 
 // Sending side of replication (protocol.md §7): one worker per peer of the
@@ -181,11 +182,11 @@ type syncWorker struct {
 	brief  atomic.Pointer[protocol.Brief] // the peer as last announced
 	status atomic.Int32                   // our view of its status (we advance it while syncing it)
 	wake   chan struct{}                  // status changed
-	done   chan struct{}                  // closed by stop
 	exited chan struct{}                  // closed when run returns
 	prev   *syncWorker                    // stopped worker for the same peer, waited for first
-	once   sync.Once
-	ctx    context.Context // the server's, ended by stop too
+	// ctx is the worker's one stop signal: derived from the server's, and
+	// ended by stop too.
+	ctx    context.Context
 	cancel context.CancelFunc
 
 	nDeferred atomic.Int64 // records set aside for a retry (sync_defer.go)
@@ -193,7 +194,7 @@ type syncWorker struct {
 }
 
 func newSyncWorker(s *Server, b protocol.Brief, prev *syncWorker) *syncWorker {
-	w := &syncWorker{s: s, wake: make(chan struct{}, 1), done: make(chan struct{}), exited: make(chan struct{}), prev: prev}
+	w := &syncWorker{s: s, wake: make(chan struct{}, 1), exited: make(chan struct{}), prev: prev}
 	w.ctx, w.cancel = context.WithCancel(s.ctx)
 	w.log = s.log.With("peer", b.ID)
 	w.update(b)
@@ -210,22 +211,10 @@ func (w *syncWorker) update(b protocol.Brief) {
 	}
 }
 
-func (w *syncWorker) stop() {
-	w.once.Do(func() {
-		close(w.done)
-		w.cancel()
-	})
-}
+func (w *syncWorker) stop() { w.cancel() }
 
 func (w *syncWorker) stopped() bool {
-	select {
-	case <-w.done:
-		return true
-	case <-w.s.done:
-		return true
-	default:
-		return false
-	}
+	return w.ctx.Err() != nil
 }
 
 // sleep waits d, a status change or the end; false when the worker must end.
@@ -233,9 +222,7 @@ func (w *syncWorker) sleep(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-w.done:
-		return false
-	case <-w.s.done:
+	case <-w.ctx.Done():
 		return false
 	case <-w.wake:
 	case <-t.C:
@@ -259,14 +246,14 @@ func (w *syncWorker) run() {
 	if w.prev != nil {
 		select {
 		case <-w.prev.exited:
-		case <-w.s.done:
+		case <-w.ctx.Done():
 			return
 		}
 		w.prev = nil
 	}
 	w.log.Debug("sync worker started")
 	defer w.log.Debug("sync worker stopped")
-	backoff := time.Duration(0)
+	retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: min(maxSyncBackoff, max(w.s.cfg.HeartBeatInterval, 100*time.Millisecond))}
 	for !w.stopped() {
 		switch w.peerStatus() {
 		case protocol.StatusWaitSync, protocol.StatusSyncing, protocol.StatusActive:
@@ -289,7 +276,7 @@ func (w *syncWorker) run() {
 		}
 		err := w.session()
 		if err == nil {
-			backoff = 0
+			retry.Reset()
 			if !w.sleep(statusPollInterval) {
 				return
 			}
@@ -298,15 +285,11 @@ func (w *syncWorker) run() {
 		if w.stopped() {
 			return
 		}
-		backoff = min(max(backoff*2, 100*time.Millisecond), maxSyncBackoff, max(w.s.cfg.HeartBeatInterval, 100*time.Millisecond))
-		w.log.Info("sync session failed", "err", err, "retry_in", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-w.done:
-		case <-w.s.done:
-		case <-t.C:
+		pause := retry.Next()
+		w.log.Info("sync session failed", "err", err, "retry_in", pause)
+		if !backoff.Sleep(w.ctx, pause) {
+			return
 		}
-		t.Stop()
 	}
 }
 
