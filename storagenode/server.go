@@ -76,6 +76,9 @@ type Server struct {
 
 	repl *replicator // sync workers and received sync timestamps (sync_*.go)
 	rec  *recovery   // disk recovery of wiped store paths (recovery.go)
+
+	syncSrc syncSource // initial-sync source, decided by one tracker session at a time (tracker.go)
+	leader  leaderView // tracker leader as the beat replies announce it (tracker.go)
 }
 
 // trackerParams are the cluster-wide settings a storage learns from the
@@ -84,7 +87,7 @@ type trackerParams struct {
 	UseStorageID   bool
 	IDInFilename   bool // id_type_in_filename=id
 	ResponseIPSize int  // 16 or 46
-	StorePathMode  int  // store_path: 0 round robin, 2 most free space
+	StorePathMode  conf.StorePathMode
 	Reserved       conf.Reserved
 	StorageIDs     map[string][]string // id → IPs (id mode)
 	// SyncFileMaxDelay is storage_sync_file_max_delay: a file older than
@@ -96,10 +99,10 @@ type trackerParams struct {
 // directories on first start) and opens the binlog. It does not listen yet.
 func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 	if cfg == nil {
-		return nil, fmt.Errorf("storagenode: nil config: %w", protocol.ErrInvalid)
+		return nil, errors.New("storagenode: nil config")
 	}
 	if cfg.Disabled {
-		return nil, fmt.Errorf("storagenode: disabled in the configuration: %w", protocol.ErrInvalid)
+		return nil, conf.KeyError(cfg.Raw, "disabled", "true: this storage is disabled", "false to run it")
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -116,6 +119,7 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 		done:    make(chan struct{}),
 		connSem: make(chan struct{}, c.MaxConnections),
 		start:   time.Now(),
+		syncSrc: syncSource{sem: make(chan struct{}, 1)},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.repl = newReplicator(s)
@@ -156,12 +160,15 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
+// applyDefaults fills the zero-valued fields of a configuration built in
+// code and refuses what no default can fix, as a *conf.Error naming the key
+// (and its file and line when c was loaded from one).
 func applyDefaults(c *conf.Storage) error {
 	if !fileid.ValidGroup(c.GroupName) {
-		return fmt.Errorf("storagenode: bad group_name %q: %w", c.GroupName, protocol.ErrInvalid)
+		return conf.KeyError(c.Raw, "group_name", fmt.Sprintf("%q is not a group name", c.GroupName), "1 to 16 letters and digits")
 	}
 	if c.BasePath == "" {
-		return fmt.Errorf("storagenode: base_path is required: %w", protocol.ErrInvalid)
+		return conf.KeyError(c.Raw, "base_path", "not set", "an absolute directory")
 	}
 	if len(c.StorePaths) == 0 {
 		c.StorePaths = []string{c.BasePath}
@@ -170,7 +177,8 @@ func applyDefaults(c *conf.Storage) error {
 		c.StorePathCount = len(c.StorePaths)
 	}
 	if c.StorePathCount != len(c.StorePaths) || c.StorePathCount > 256 {
-		return fmt.Errorf("storagenode: store_path_count %d with %d store paths: %w", c.StorePathCount, len(c.StorePaths), protocol.ErrInvalid)
+		return conf.KeyError(c.Raw, "store_path_count", fmt.Sprintf("%d with %d store paths", c.StorePathCount, len(c.StorePaths)),
+			"the number of store_path0, store_path1, ... keys, at most 256")
 	}
 	if len(c.StorePathReadonly) < c.StorePathCount {
 		ro := make([]bool, c.StorePathCount)
@@ -181,7 +189,7 @@ func applyDefaults(c *conf.Storage) error {
 		c.SubdirCountPerPath = defaultSubdirCount
 	}
 	if c.SubdirCountPerPath > 256 {
-		return fmt.Errorf("storagenode: subdir_count_per_path %d > 256: %w", c.SubdirCountPerPath, protocol.ErrInvalid)
+		return conf.KeyError(c.Raw, "subdir_count_per_path", fmt.Sprintf("%d > 256", c.SubdirCountPerPath), "1 to 256")
 	}
 	if c.BuffSize <= 0 {
 		c.BuffSize = defaultBuffSize
@@ -209,7 +217,7 @@ func applyDefaults(c *conf.Storage) error {
 		c.SyncStatFileInterval = defaultSyncStatInterval
 	}
 	if c.Port < 0 || c.Port > 65535 {
-		return fmt.Errorf("storagenode: bad port %d: %w", c.Port, protocol.ErrInvalid)
+		return conf.KeyError(c.Raw, "port", fmt.Sprintf("%d is out of range", c.Port), "0 to 65535 (0: any free port)")
 	}
 	return nil
 }

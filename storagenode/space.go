@@ -270,10 +270,10 @@ func (st *store) choosePath(requested int, p *trackerParams, need int64) (*reser
 
 // pathOrder lists the writable store paths in the order an upload tries
 // them: most free space first (store_path 2), else round robin.
-func (st *store) pathOrder(mode int) []int {
+func (st *store) pathOrder(mode conf.StorePathMode) []int {
 	n := len(st.paths)
 	start := 0
-	if mode != 2 {
+	if mode != conf.StorePathLoadBalance {
 		st.mu.Lock()
 		start = st.rr
 		st.rr = (st.rr + 1) % n

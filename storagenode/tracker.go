@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"weak"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
@@ -107,9 +106,9 @@ func (s *Server) trackerSession(addr string) error {
 		ip := protocol.CString(b)
 		s.myIP.Store(&ip)
 		f := s.store.initFlag
-		if f.get("last_ip_addr") != ip || f.get("last_server_port") != strconv.Itoa(s.port()) {
-			f.set("last_ip_addr", ip)
-			f.set("last_server_port", strconv.Itoa(s.port()))
+		if f.get(flagLastIPAddr) != ip || f.get(flagLastServerPort) != strconv.Itoa(s.port()) {
+			f.set(flagLastIPAddr, ip)
+			f.set(flagLastServerPort, strconv.Itoa(s.port()))
 			if err := f.save(); err != nil {
 				s.log.Warn("writing .data_init_flag failed", "err", err)
 			}
@@ -158,7 +157,8 @@ func (s *Server) fetchParams(c net.Conn) error {
 	if ps.Get("response_ip_addr_size") == strconv.Itoa(protocol.IPv6AddrSize) {
 		p.ResponseIPSize = protocol.IPv6AddrSize
 	}
-	p.StorePathMode, _ = strconv.Atoi(ps.Get("store_path"))
+	mode, _ := strconv.Atoi(ps.Get("store_path"))
+	p.StorePathMode = conf.StorePathMode(mode)
 	if d, err := strconv.Atoi(ps.Get("storage_sync_file_max_delay")); err == nil && d > 0 {
 		p.SyncFileMaxDelay = time.Duration(d) * time.Second
 	}
@@ -226,8 +226,8 @@ func (s *Server) fetchIDs(c net.Conn) error {
 // session to get there asks its tracker for (SYNC_DEST_REQ).
 func (s *Server) join(c net.Conn, trackerHost string) error {
 	flag := s.store.initFlag
-	joinTime, _ := strconv.ParseInt(flag.get("storage_join_time"), 10, 64)
-	done := flag.get("sync_old_done") == "1"
+	joinTime, _ := strconv.ParseInt(flag.get(flagJoinTime), 10, 64)
+	done := flag.get(flagSyncOldDone) == flagDone
 	status := s.joinStatus(done)
 	req := protocol.JoinRequest{
 		Group:              s.cfg.GroupName,
@@ -274,8 +274,8 @@ func (s *Server) join(c net.Conn, trackerHost string) error {
 		// Decided in an earlier run, or to be asked now. (Not from
 		// sync_old_done: a JOIN reply may set it from a stale record, as
 		// when the tracker still lists a storage that lost its data.)
-		d.src = flag.get("sync_src_server")
-		d.until, _ = strconv.ParseInt(flag.get("sync_until_timestamp"), 10, 64)
+		d.src = flag.get(flagSyncSrcServer)
+		d.until, _ = strconv.ParseInt(flag.get(flagSyncUntil), 10, 64)
 		if d.src == "" {
 			b, err := s.call(c, protocol.CmdStorageSyncDestReq, nil)
 			if err != nil {
@@ -288,11 +288,11 @@ func (s *Server) join(c net.Conn, trackerHost string) error {
 			if ss != nil {
 				d.src, d.until = ss.SrcID, ss.Until
 			}
-			flag.set("sync_src_server", d.src)
-			flag.set("sync_until_timestamp", strconv.FormatInt(d.until, 10))
+			flag.set(flagSyncSrcServer, d.src)
+			flag.set(flagSyncUntil, strconv.FormatInt(d.until, 10))
 			if d.src == "" {
 				// Nobody to copy old files from: the initial sync is trivially done.
-				flag.set("sync_old_done", "1")
+				flag.set(flagSyncOldDone, flagDone)
 			}
 			if err := flag.save(); err != nil {
 				return err
@@ -310,7 +310,8 @@ func (s *Server) join(c net.Conn, trackerHost string) error {
 }
 
 // syncSource is a server's initial-sync source as its tracker sessions
-// decided it, one at a time (a one-slot semaphore).
+// decided it, one at a time (a one-slot semaphore). The server owns it
+// (Server.syncSrc): it lives and goes with the server.
 type syncSource struct {
 	sem     chan struct{}
 	decided bool // src and until hold the decision (src "" = none needed)
@@ -320,18 +321,10 @@ type syncSource struct {
 
 func (d *syncSource) release() { <-d.sem }
 
-// syncSources holds each server's syncSource, keyed weakly like
-// leaderViews.
-var syncSources sync.Map // weak.Pointer[Server] → *syncSource
-
 // lockSyncSource takes the server's syncSource for one session; it returns
 // an error when the server closes while waiting.
 func (s *Server) lockSyncSource() (*syncSource, error) {
-	v, ok := syncSources.Load(weak.Make(s))
-	if !ok {
-		v, _ = syncSources.LoadOrStore(weak.Make(s), &syncSource{sem: make(chan struct{}, 1)})
-	}
-	d := v.(*syncSource)
+	d := &s.syncSrc
 	select {
 	case d.sem <- struct{}{}:
 		return d, nil
@@ -347,7 +340,7 @@ func (s *Server) lockSyncSource() (*syncSource, error) {
 // that there was nothing to copy).
 func (s *Server) joinStatus(syncDone bool) byte {
 	if !syncDone {
-		if s.store.initFlag.get("sync_src_server") != "" {
+		if s.store.initFlag.get(flagSyncSrcServer) != "" {
 			return protocol.StatusWaitSync
 		}
 		return protocol.StatusInit
@@ -368,8 +361,8 @@ func (s *Server) setStatus(st byte) {
 	switch st {
 	case protocol.StatusOffline, protocol.StatusOnline, protocol.StatusActive:
 		f := s.store.initFlag
-		if f.get("sync_old_done") != "1" {
-			f.set("sync_old_done", "1")
+		if f.get(flagSyncOldDone) != flagDone {
+			f.set(flagSyncOldDone, flagDone)
 			if err := f.save(); err != nil {
 				s.log.Warn("writing .data_init_flag failed", "err", err)
 			}
@@ -507,20 +500,14 @@ func (s *Server) Status() byte {
 	return protocol.StatusNone
 }
 
-// leaderViews holds each server's idea of the tracker leader, keyed weakly
-// so that a closed server's view does not keep the server alive.
-var leaderViews sync.Map // weak.Pointer[Server] → *leaderView
-
-// leaderView is the tracker leader as the beat replies announced it.
+// leaderView is the tracker leader as the beat replies announced it; the
+// server owns it (Server.leader).
 type leaderView struct {
 	mu     sync.Mutex
 	leader string // tracker_server entry of the leader, "" if unknown
 }
 
-func (s *Server) leaderView() *leaderView {
-	v, _ := leaderViews.LoadOrStore(weak.Make(s), &leaderView{})
-	return v.(*leaderView)
-}
+func (s *Server) leaderView() *leaderView { return &s.leader }
 
 // trackerEntry finds the tracker_server entry naming ip:port.
 func (s *Server) trackerEntry(ip string, port int) (string, bool) {

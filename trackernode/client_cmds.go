@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
@@ -45,7 +46,7 @@ func (s *Server) groupHasSpace(g *group) bool {
 
 // pickGroup chooses the upload group for 101/106 by store_lookup.
 func (s *Server) pickGroup() (*group, error) {
-	if s.cfg.StoreLookup == 1 {
+	if s.cfg.StoreLookup == conf.StoreLookupSpecGroup {
 		return s.checkStoreGroup(s.cfg.StoreGroup)
 	}
 	names := make([]string, 0, len(s.groups))
@@ -58,7 +59,7 @@ func (s *Server) pickGroup() (*group, error) {
 	var bestFree int64
 	for i := range names {
 		idx := i
-		if s.cfg.StoreLookup == 0 {
+		if s.cfg.StoreLookup == conf.StoreLookupRoundRobin {
 			idx = (s.storeGroupRR + i) % len(names)
 		}
 		g := s.groups[names[idx]]
@@ -69,7 +70,7 @@ func (s *Server) pickGroup() (*group, error) {
 		if !s.groupHasSpace(g) {
 			continue
 		}
-		if s.cfg.StoreLookup == 0 {
+		if s.cfg.StoreLookup == conf.StoreLookupRoundRobin {
 			s.storeGroupRR = (idx + 1) % len(names)
 			return g, nil
 		}
@@ -138,9 +139,9 @@ func (s *Server) pickStorage(g *group, advance bool) *storage {
 		return st
 	}
 	switch s.cfg.StoreServer {
-	case 1:
+	case conf.StoreServerFirstByIP:
 		return w[0]
-	case 2:
+	case conf.StoreServerFirstByPri:
 		best := w[0]
 		for _, st := range w[1:] {
 			if st.uploadPriority < best.uploadPriority {
@@ -164,7 +165,7 @@ func (s *Server) pickPath(st *storage) (int, error) {
 	for i := range order {
 		order[i] = (st.currentWritePath + i) % n
 	}
-	if s.cfg.StorePath == 2 && len(st.paths) == n {
+	if s.cfg.StorePath == conf.StorePathLoadBalance && len(st.paths) == n {
 		sort.SliceStable(order, func(a, b int) bool { return st.paths[order[a]].FreeMB > st.paths[order[b]].FreeMB })
 	}
 	for _, idx := range order {
@@ -174,7 +175,7 @@ func (s *Server) pickPath(st *storage) (int, error) {
 				continue
 			}
 		}
-		if s.cfg.StorePath != 2 {
+		if s.cfg.StorePath != conf.StorePathLoadBalance {
 			st.currentWritePath = (idx + 1) % n
 		}
 		return idx, nil
@@ -182,6 +183,10 @@ func (s *Server) pickPath(st *storage) (int, error) {
 	return 0, fmt.Errorf("every store path of %s is below the reserved space: %w", st.id, protocol.ErrNoSpace)
 }
 
+// queryStore: QUERY_STORE_* (101-107), where a client uploads. The group,
+// storage and store path are all chosen here, not by the storage, so that
+// every tracker spreads uploads by the same policy (store_lookup,
+// store_server, store_path) from the space the storages report.
 func (s *Server) queryStore(cmd byte, body []byte) ([]byte, error) {
 	withGroup := cmd == protocol.CmdQueryStoreWithGroupOne || cmd == protocol.CmdQueryStoreWithGroupAll
 	var name string
@@ -275,6 +280,11 @@ func (s *Server) canServe(cand *storage, fs fileSource, now int64) bool {
 		(synced+1 >= fs.timestamp && age > int64(s.cfg.StorageSyncFileMaxTime/time.Second))
 }
 
+// queryFetch: QUERY_FETCH_ONE/ALL and QUERY_UPDATE (102, 105, 103). A file
+// is readable only on storages that already have it: the source (named in
+// the file id) always, the others once their sync from it has passed the
+// file's timestamp; an update must go to the source, whose binlog is the
+// one that replicates it.
 func (s *Server) queryFetch(cmd byte, body []byte) ([]byte, error) {
 	q, err := protocol.DecodeFileQuery(body)
 	if err != nil {
@@ -322,7 +332,7 @@ func (s *Server) queryFetch(cmd byte, body []byte) ([]byte, error) {
 		}
 		return r.Encode(s.ipSize), nil
 	}
-	if srcReadable && (fs.pinned || s.cfg.DownloadServer == 1) {
+	if srcReadable && (fs.pinned || s.cfg.DownloadServer == conf.DownloadServerSourceFirst) {
 		return one(fs.src), nil
 	}
 	if fs.pinned || fs.invalid {
@@ -359,7 +369,7 @@ func (s *Server) fromHolders(cmd byte, g *group, h []*storage) []byte {
 // else qualifies: the first writable storage in id order, or the one with
 // the best upload priority under store_server=2; nil without writable ones.
 func (s *Server) storeServer(g *group) *storage {
-	if s.cfg.StoreServer == 2 {
+	if s.cfg.StoreServer == conf.StoreServerFirstByPri {
 		return s.pickStorage(g, false)
 	}
 	if w := g.writableList(); len(w) > 0 {
@@ -400,6 +410,8 @@ func (s *Server) groupStat(g *group) protocol.GroupStat {
 	return gs
 }
 
+// listOneGroup: SERVER_LIST_ONE_GROUP (90), fdfs_monitor's view of one
+// group.
 func (s *Server) listOneGroup(body []byte) ([]byte, error) {
 	name, err := protocol.DecodeGroup(body)
 	if err != nil {
@@ -423,6 +435,8 @@ func (s *Server) sortedGroups() []*group {
 	return out
 }
 
+// listAllGroups: SERVER_LIST_ALL_GROUPS (91), in name order, as upstream
+// keeps its groups sorted.
 func (s *Server) listAllGroups(body []byte) ([]byte, error) {
 	if len(body) != 0 {
 		return nil, fmt.Errorf("list groups with a body: %w", protocol.ErrInvalid)
@@ -446,6 +460,8 @@ func (s *Server) storageStat(st *storage) protocol.StorageStat {
 	}
 }
 
+// listStorage: SERVER_LIST_STORAGE (92), the storages of a group or the
+// one named.
 func (s *Server) listStorage(body []byte) ([]byte, error) {
 	req, err := protocol.DecodeGroupAndID(body, false)
 	if err != nil {
@@ -502,6 +518,9 @@ func (s *Server) deleteStorage(body []byte) ([]byte, error) {
 	return nil, nil
 }
 
+// deleteGroup: SERVER_DELETE_GROUP (108). Only an empty group can go:
+// deleting the storages first is what makes sure no file is still served
+// from it (EBUSY otherwise).
 func (s *Server) deleteGroup(body []byte) ([]byte, error) {
 	name, err := protocol.DecodeGroup(body)
 	if err != nil {
@@ -522,6 +541,8 @@ func (s *Server) deleteGroup(body []byte) ([]byte, error) {
 	return nil, nil
 }
 
+// trackerClusterStat: SERVER_TRACKER_CLUSTER_STAT, the trackers this one
+// knows and which leads, filtered as asked.
 func (s *Server) trackerClusterStat(cs *conn, body []byte) ([]byte, error) {
 	f, err := protocol.DecodeTrackerClusterFilter(body)
 	if err != nil {
@@ -557,6 +578,9 @@ func (s *Server) trackerClusterStat(cs *conn, body []byte) ([]byte, error) {
 	return protocol.EncodeTrackerClusterStat(out), nil
 }
 
+// storageClusterStat: SERVER_STORAGE_CLUSTER_STAT, every storage with its
+// connection counters. No storage is a trunk server here (no trunk
+// support), so asking for trunk servers lists none.
 func (s *Server) storageClusterStat(body []byte) ([]byte, error) {
 	f, err := protocol.DecodeStorageClusterFilter(body)
 	if err != nil {
@@ -586,6 +610,8 @@ func (s *Server) storageClusterStat(body []byte) ([]byte, error) {
 	return r.Encode(), nil
 }
 
+// volumeStat: SERVER_STORAGE_VOLUME_STAT, space per group with the
+// reserved space taken out, as upstream reports it.
 func (s *Server) volumeStat(body []byte) ([]byte, error) {
 	f, err := protocol.DecodeVolumeFilter(body)
 	if err != nil {

@@ -333,30 +333,6 @@ func (s *Server) serverGetLeader(cs *conn, body []byte) ([]byte, error) {
 	return []byte(s.rel.leader), nil
 }
 
-// maxLeaderAddr bounds the 66/67 body: upstream's FDFS_MAX_IP_PORT_SIZE
-// (IPv6 address size + 6).
-const maxLeaderAddr = protocol.HostPortTextSize
-
-// decodeLeaderAddr parses the 66/67 body: "ip:port" ("[ipv6]:port"). As
-// upstream 6.16.1 (tracker_deal_notify_next_leader), any length up to
-// FDFS_MAX_IP_PORT_SIZE is accepted and the text ends at the body's end or
-// at a NUL: upstream sends strlen("ip:port") bytes, older senders (and
-// this tracker before) a NUL-padded 52-byte field.
-func decodeLeaderAddr(body []byte) (string, error) {
-	if len(body) == 0 || len(body) > maxLeaderAddr {
-		return "", fmt.Errorf("leader body of %d bytes: %w", len(body), protocol.ErrInvalid)
-	}
-	a := protocol.CString(body)
-	if _, _, err := protocol.ParseHostPort(a); err != nil {
-		return "", err
-	}
-	return a, nil
-}
-
-// encodeLeaderAddr is the 66/67 body as upstream sends it
-// (do_notify_leader_changed): the "ip:port" text without padding or NUL.
-func encodeLeaderAddr(id string) []byte { return []byte(id) }
-
 // knownTracker resolves the tracker named by a 66/67 body. A tracker not
 // yet learned from a JOIN is added: the sender, a known tracker
 // (checkPeerCmd), learned it from the same storages.
@@ -377,7 +353,7 @@ func (s *Server) knownTracker(addr string) (string, error) {
 // TRACKER_NOTIFY_NEXT_LEADER (66): phase one of an election. A leader told
 // of another leader steps down and refuses (split brain: re-elect).
 func (s *Server) notifyNextLeader(body []byte) ([]byte, error) {
-	addr, err := decodeLeaderAddr(body)
+	addr, err := protocol.DecodeLeaderAddr(body)
 	if err != nil {
 		return nil, err
 	}
@@ -399,7 +375,7 @@ func (s *Server) notifyNextLeader(body []byte) ([]byte, error) {
 // TRACKER_COMMIT_NEXT_LEADER (67): phase two; only the announced tracker
 // can be committed.
 func (s *Server) commitNextLeader(body []byte) ([]byte, error) {
-	addr, err := decodeLeaderAddr(body)
+	addr, err := protocol.DecodeLeaderAddr(body)
 	if err != nil {
 		return nil, err
 	}
@@ -433,21 +409,20 @@ func (s *Server) reselectLeader(cs *conn, body []byte) ([]byte, error) {
 	return nil, nil
 }
 
-// joinLeaderFixedSize is the TRACKER_JOIN_LEADER body: up_time(8)
-// version[8] port(8).
-const joinLeaderFixedSize = 8 + protocol.VersionSize + 8
-
-// pingBodySize is the TRACKER_PING_LEADER body: three int32 connection
-// counters (older followers send nothing).
-const pingBodySize = 12
-
 // TRACKER_JOIN_LEADER (58) and TRACKER_PING_LEADER (65): a follower checks
 // in. Only the leader answers (empty: no trunk server changes to report).
+// The bodies are checked but not used: the leader keeps no state per
+// follower (it finds followers from the storages' JOINs), so a check-in is
+// only the follower's way of learning that the leader still leads.
 func (s *Server) followerCheckIn(cmd byte, body []byte) ([]byte, error) {
-	switch {
-	case cmd == protocol.CmdTrackerJoinLeader && len(body) != joinLeaderFixedSize,
-		cmd == protocol.CmdTrackerPingLeader && len(body) != 0 && len(body) != pingBodySize:
-		return nil, fmt.Errorf("cmd %d body of %d bytes: %w", cmd, len(body), protocol.ErrInvalid)
+	var err error
+	if cmd == protocol.CmdTrackerJoinLeader {
+		_, err = protocol.DecodeJoinLeaderRequest(body)
+	} else {
+		_, err = protocol.DecodePingLeaderRequest(body)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cmd %d: %w", cmd, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

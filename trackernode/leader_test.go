@@ -253,8 +253,8 @@ func TestFollowerOfExistingLeader(t *testing.T) {
 		cmd  byte
 		body []byte
 	}{
-		{protocol.CmdTrackerJoinLeader, make([]byte, joinLeaderFixedSize)},
-		{protocol.CmdTrackerPingLeader, make([]byte, pingBodySize)},
+		{protocol.CmdTrackerJoinLeader, make([]byte, protocol.JoinLeaderLen)},
+		{protocol.CmdTrackerPingLeader, make([]byte, protocol.PingLeaderLen)},
 		{protocol.CmdTrackerNotifyReselectLead, nil},
 	} {
 		if got, _ := cl.call(c.cmd, c.body); got != protocol.EOPNOTSUPP {
@@ -278,7 +278,7 @@ func TestNotifyCommitReselect(t *testing.T) {
 		return nil
 	})
 	cl := dialFrom(t, "127.0.0.9", s.Addr())
-	self := encodeLeaderAddr(s.Addr())
+	self := protocol.EncodeLeaderAddr(s.Addr())
 	for _, c := range []struct {
 		name string
 		cmd  byte
@@ -288,15 +288,15 @@ func TestNotifyCommitReselect(t *testing.T) {
 		{"commit without notify", protocol.CmdTrackerCommitNextLeader, self, protocol.EINVAL},
 		{"empty body", protocol.CmdTrackerNotifyNextLeader, nil, protocol.EINVAL},
 		{"body over 52 bytes", protocol.CmdTrackerNotifyNextLeader, append(padded(s.Addr()), 0), protocol.EINVAL},
-		{"unparsable", protocol.CmdTrackerNotifyNextLeader, encodeLeaderAddr("nonsense"), protocol.EINVAL},
+		{"unparsable", protocol.CmdTrackerNotifyNextLeader, protocol.EncodeLeaderAddr("nonsense"), protocol.EINVAL},
 		{"ping with odd body", protocol.CmdTrackerPingLeader, []byte{1}, protocol.EINVAL},
 		// Upstream 6.16.1 sends strlen("ip:port") bytes; the padded
 		// 52-byte form is accepted too (upstream's own limit).
 		{"notify self, padded", protocol.CmdTrackerNotifyNextLeader, padded(s.Addr()), 0},
 		{"notify self", protocol.CmdTrackerNotifyNextLeader, []byte(s.Addr()), 0},
 		{"commit self", protocol.CmdTrackerCommitNextLeader, []byte(s.Addr()), 0},
-		{"join leader", protocol.CmdTrackerJoinLeader, make([]byte, joinLeaderFixedSize), 0},
-		{"ping leader", protocol.CmdTrackerPingLeader, make([]byte, pingBodySize), 0},
+		{"join leader", protocol.CmdTrackerJoinLeader, make([]byte, protocol.JoinLeaderLen), 0},
+		{"ping leader", protocol.CmdTrackerPingLeader, make([]byte, protocol.PingLeaderLen), 0},
 		{"old ping", protocol.CmdTrackerPingLeader, nil, 0},
 	} {
 		if got, _ := cl.call(c.cmd, c.body); got != c.want {
@@ -312,7 +312,7 @@ func TestNotifyCommitReselect(t *testing.T) {
 	}
 
 	// Split brain: told that the peer is next, the leader steps down.
-	if got, _ := cl.call(protocol.CmdTrackerNotifyNextLeader, encodeLeaderAddr(peer.addr())); got != protocol.EINVAL {
+	if got, _ := cl.call(protocol.CmdTrackerNotifyNextLeader, protocol.EncodeLeaderAddr(peer.addr())); got != protocol.EINVAL {
 		t.Fatalf("leader told of another next leader: status %d, want EINVAL", got)
 	}
 	eventually(t, "following the peer again", func() error {
@@ -443,8 +443,8 @@ func TestWaitForCandidate(t *testing.T) {
 		t.Fatalf("leader while the candidate has not announced: status %d", st)
 	}
 	cl := dialFrom(t, "127.0.0.9", s.Addr())
-	cl.ok(protocol.CmdTrackerNotifyNextLeader, encodeLeaderAddr(peer.addr()))
-	cl.ok(protocol.CmdTrackerCommitNextLeader, encodeLeaderAddr(peer.addr()))
+	cl.ok(protocol.CmdTrackerNotifyNextLeader, protocol.EncodeLeaderAddr(peer.addr()))
+	cl.ok(protocol.CmdTrackerCommitNextLeader, protocol.EncodeLeaderAddr(peer.addr()))
 	if l, _ := leaderOf(t, s); l != peer.addr() {
 		t.Fatalf("leader %q after the commit, want %s", l, peer.addr())
 	}

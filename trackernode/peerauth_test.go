@@ -33,14 +33,14 @@ func TestPeerCommandsOnlyFromTrackers(t *testing.T) {
 		body        []byte
 		storagesToo bool
 	}{
-		{protocol.CmdTrackerJoinLeader, make([]byte, joinLeaderFixedSize), false},
+		{protocol.CmdTrackerJoinLeader, make([]byte, protocol.JoinLeaderLen), false},
 		{protocol.CmdTrackerGetSysFilesStart, nil, false},
 		{protocol.CmdTrackerGetSysFilesEnd, nil, false},
 		{protocol.CmdTrackerGetOneSysFile, sysFile, false},
 		{protocol.CmdTrackerGetStatus, nil, true},
-		{protocol.CmdTrackerPingLeader, make([]byte, pingBodySize), false},
-		{protocol.CmdTrackerNotifyNextLeader, encodeLeaderAddr(peer.addr()), false},
-		{protocol.CmdTrackerCommitNextLeader, encodeLeaderAddr(peer.addr()), false},
+		{protocol.CmdTrackerPingLeader, make([]byte, protocol.PingLeaderLen), false},
+		{protocol.CmdTrackerNotifyNextLeader, protocol.EncodeLeaderAddr(peer.addr()), false},
+		{protocol.CmdTrackerCommitNextLeader, protocol.EncodeLeaderAddr(peer.addr()), false},
 		{protocol.CmdTrackerNotifyReselectLead, nil, true},
 	}
 	for _, src := range []struct {
@@ -69,7 +69,7 @@ func TestPeerCommandsOnlyFromTrackers(t *testing.T) {
 	// sys-file lock.
 	cl := dialFrom(t, "127.0.0.20", s.Addr())
 	for _, cmd := range []byte{protocol.CmdTrackerNotifyNextLeader, protocol.CmdTrackerCommitNextLeader} {
-		if got, _ := cl.call(cmd, encodeLeaderAddr(s.Addr())); got != protocol.EPERM {
+		if got, _ := cl.call(cmd, protocol.EncodeLeaderAddr(s.Addr())); got != protocol.EPERM {
 			t.Fatalf("stranger's cmd %d naming this tracker: %d, want EPERM", cmd, got)
 		}
 	}

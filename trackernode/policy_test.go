@@ -342,7 +342,7 @@ func TestReadRouting(t *testing.T) {
 // uploads, the maximum otherwise.
 func TestSyncedTimestamp(t *testing.T) {
 	for _, tc := range []struct {
-		storeServer int
+		storeServer conf.StoreServerMode
 		want        int64
 	}{{0, 100}, {1, 300}} {
 		s := cluster(t, func(c *conf.Tracker) { c.StoreServer = tc.storeServer },

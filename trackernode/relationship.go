@@ -206,7 +206,7 @@ func (s *Server) elect() error {
 // aborts the election (another tracker leads: it stepped down on our
 // notification and the next round sorts it out).
 func (s *Server) announceSelf(peers []peer, self string) error {
-	body := encodeLeaderAddr(self)
+	body := protocol.EncodeLeaderAddr(self)
 	for _, phase := range []struct {
 		cmd   byte
 		local func([]byte) ([]byte, error)
@@ -311,13 +311,10 @@ func (s *Server) checkInWithLeader(link *leaderLink, leader string) error {
 			return err
 		}
 	}
-	e := protocol.NewEncoder(pingBodySize)
-	e.Int32(int32(cap(s.sem)))
-	e.Int32(int32(len(s.sem)))
-	e.Int32(s.peak.Load())
+	ping := protocol.PingLeaderRequest{MaxConnections: int32(cap(s.sem)), CurrentConnections: int32(len(s.sem)), PeakConnections: s.peak.Load()}
 	// The reply lists the trunk servers of the leader's groups (group +
 	// storage id per group) when they changed; there are none here.
-	if _, err := s.exchange(link.c, protocol.CmdTrackerPingLeader, e.B); err != nil {
+	if _, err := s.exchange(link.c, protocol.CmdTrackerPingLeader, ping.Encode()); err != nil {
 		link.close()
 		return fmt.Errorf("ping: %w", err)
 	}
@@ -348,11 +345,8 @@ func (s *Server) joinLeader(link *leaderLink, leader string) error {
 		return err
 	}
 	*link = leaderLink{leader: leader, c: c, release: release}
-	e := protocol.NewEncoder(joinLeaderFixedSize)
-	e.Int64(s.startTime.Unix())
-	e.Fixed(Version, protocol.VersionSize)
-	e.Int64(int64(port))
-	if _, err := s.exchange(c, protocol.CmdTrackerJoinLeader, e.B); err != nil {
+	join := protocol.JoinLeaderRequest{StartTime: s.startTime.Unix(), Version: Version, Port: int64(port)}
+	if _, err := s.exchange(c, protocol.CmdTrackerJoinLeader, join.Encode()); err != nil {
 		link.close()
 		return fmt.Errorf("join leader: %w", err)
 	}

@@ -76,10 +76,10 @@ type Server struct {
 // cluster map. It does not listen yet.
 func New(cfg *conf.Tracker, log *slog.Logger) (*Server, error) {
 	if cfg == nil {
-		return nil, fmt.Errorf("nil tracker config: %w", protocol.ErrInvalid)
+		return nil, errors.New("trackernode: nil config")
 	}
 	if cfg.BasePath == "" {
-		return nil, fmt.Errorf("base_path not set: %w", protocol.ErrInvalid)
+		return nil, conf.KeyError(cfg.Raw, "base_path", "not set", "an absolute directory")
 	}
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -408,6 +408,11 @@ func (s *Server) disconnected(cs *conn) {
 	}
 }
 
+// dispatch answers one request. Peer commands are checked first
+// (checkPeerCmd: only known trackers may elect or copy sys files); the
+// commands a storage sends on its joined connection come after the check
+// for JOIN, since they update the storage the connection joined as, and
+// upstream answers them EACCES before it.
 func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 	if err := s.checkPeerCmd(cs, cmd); err != nil {
 		return nil, err

@@ -51,6 +51,10 @@ func (s *Server) lookupID(group, ip string, port int) (string, byte, error) {
 	return e.ID, rwModeOf(e), nil
 }
 
+// getMyIP: STORAGE_GET_MY_IP, the address a storage puts in its new file
+// names. It is the address this tracker sees the connection from (the
+// storage cannot know which of its addresses the cluster reaches), or the
+// storage's addresses in storage_ids.conf in id mode.
 func (s *Server) getMyIP(cs *conn, body []byte) ([]byte, error) {
 	req, err := protocol.DecodeGetMyIPRequest(body)
 	if err != nil {
@@ -92,7 +96,7 @@ func (s *Server) parameters(body []byte) ([]byte, error) {
 	add("response_ip_addr_size", strconv.Itoa(s.ipSize))
 	add("storage_ip_changed_auto_adjust", boolParam(c.StorageIPChangedAutoAdjust))
 	add("storage_sync_file_max_delay", secs(c.StorageSyncFileMaxDelay))
-	add("store_path", strconv.Itoa(c.StorePath))
+	add("store_path", strconv.Itoa(int(c.StorePath)))
 	add("reserved_storage_space", c.ReservedStorageSpace.String())
 	add("use_trunk_file", boolParam(c.UseTrunkFile))
 	add("slot_min_size", i64(c.SlotMinSize))
@@ -140,6 +144,8 @@ func idLine(e *conf.StorageID) string {
 	return b.String()
 }
 
+// fetchStorageIDs: STORAGE_FETCH_STORAGE_IDS, storage_ids.conf in pages
+// bounded by the reply size; the storage asks again from the next index.
 func (s *Server) fetchStorageIDs(body []byte) ([]byte, error) {
 	req, err := protocol.DecodeFetchStorageIDsRequest(body)
 	if err != nil {
@@ -168,6 +174,8 @@ func (s *Server) fetchStorageIDs(body []byte) ([]byte, error) {
 	return r.Encode(), nil
 }
 
+// getServerID: STORAGE_GET_SERVER_ID, the id of the storage at an
+// address, so that a storage without server_id in its conf learns its own.
 func (s *Server) getServerID(body []byte) ([]byte, error) {
 	req, err := protocol.DecodeGroupAndAddr(body)
 	if err != nil {
@@ -184,6 +192,9 @@ func (s *Server) getServerID(body []byte) ([]byte, error) {
 	return []byte(id), nil
 }
 
+// getGroupName: STORAGE_GET_GROUP_NAME, the group of a storage as
+// storage_ids.conf has it (id mode only: in IP mode the storage's conf is
+// the only source of its group).
 func (s *Server) getGroupName(cs *conn, body []byte) ([]byte, error) {
 	req, err := protocol.DecodeGetGroupNameRequest(body)
 	if err != nil {
@@ -356,6 +367,9 @@ func (s *Server) activate(st *storage) {
 	}
 }
 
+// beat: STORAGE_BEAT. Besides the counters, the beat is what keeps a
+// storage ACTIVE (check_active_interval) and carries back the changes of
+// the group (the notice) the storage needs for syncing.
 func (s *Server) beat(cs *conn, body []byte) ([]byte, error) {
 	var blk *protocol.StatBlock
 	if len(body) != 0 {
@@ -381,6 +395,8 @@ func (s *Server) beat(cs *conn, body []byte) ([]byte, error) {
 	return s.notice(cs), nil
 }
 
+// diskUsage: STORAGE_REPORT_DISK_USAGE, the free space per store path that
+// the upload policy (store_lookup 2, store_path 2, reserved space) uses.
 func (s *Server) diskUsage(cs *conn, body []byte) ([]byte, error) {
 	ps, err := protocol.DecodeDiskUsage(body)
 	if err != nil {
@@ -404,6 +420,9 @@ func (s *Server) diskUsage(cs *conn, body []byte) ([]byte, error) {
 	return s.notice(cs), nil
 }
 
+// syncReport: STORAGE_SYNC_REPORT, how far the storage has synced from each
+// source; these timestamps decide which storages can serve a file
+// (queryFetch) before it reached all of them.
 func (s *Server) syncReport(cs *conn, body []byte) ([]byte, error) {
 	entries, err := protocol.DecodeSyncReport(body)
 	if err != nil {
@@ -440,7 +459,7 @@ func (s *Server) recomputeSynced(st *storage) {
 		if src == st || !src.active() || ts <= 0 {
 			continue
 		}
-		if v == 0 || (s.cfg.StoreServer == 0 && ts < v) || (s.cfg.StoreServer != 0 && ts > v) {
+		if v == 0 || (s.cfg.StoreServer == conf.StoreServerRoundRobin && ts < v) || (s.cfg.StoreServer != conf.StoreServerRoundRobin && ts > v) {
 			v = ts
 		}
 	}
@@ -531,6 +550,8 @@ func (s *Server) syncNotify(cs *conn, body []byte) ([]byte, error) {
 	return nil, nil
 }
 
+// syncDestQuery: STORAGE_SYNC_DEST_QUERY, a restarted storage asks for the
+// source of its initial sync as decided before (empty: none).
 func (s *Server) syncDestQuery(cs *conn, body []byte) ([]byte, error) {
 	if len(body) != 0 {
 		return nil, fmt.Errorf("sync dest query with a body: %w", protocol.ErrInvalid)
@@ -602,11 +623,17 @@ func (s *Server) reportStatus(body []byte) ([]byte, error) {
 	return nil, nil
 }
 
+// changeStatus: STORAGE_CHANGE_STATUS, the storage asks for a status of
+// its own. Asking to be available (ONLINE/ACTIVE) is only granted to a
+// storage that already is: one that is not becomes OFFLINE and earns its
+// way back through the normal beat and sync path, so a storage cannot
+// declare itself readable before its files are there.
 func (s *Server) changeStatus(cs *conn, body []byte) ([]byte, error) {
-	if len(body) != 1 {
-		return nil, fmt.Errorf("change status body of %d bytes: %w", len(body), protocol.ErrInvalid)
+	req, err := protocol.DecodeStatusChangeRequest(body)
+	if err != nil {
+		return nil, err
 	}
-	want := body[0]
+	want := req.Status
 	if protocol.StorageStatusName(want) == "UNKNOWN" || want == protocol.StatusDeleted {
 		return nil, fmt.Errorf("change status to %d: %w", want, protocol.ErrInvalid)
 	}
@@ -625,6 +652,9 @@ func (s *Server) changeStatus(cs *conn, body []byte) ([]byte, error) {
 	return nil, nil
 }
 
+// getStatus: STORAGE_GET_STATUS, the status this tracker holds for the
+// storage at an address, looked up by id as every other storage command:
+// in id mode an address alone does not name a storage.
 func (s *Server) getStatus(body []byte) ([]byte, error) {
 	req, err := protocol.DecodeGroupAndAddr(body)
 	if err != nil {

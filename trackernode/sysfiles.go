@@ -81,11 +81,11 @@ func (s *Server) releaseSysLock(cs *conn) {
 // TRACKER_GET_ONE_SYS_FILE (63): index(1) offset(8) → file_size(8) + the
 // bytes from offset (at most sysChunk).
 func (s *Server) sysFileChunk(cs *conn, body []byte) ([]byte, error) {
-	if len(body) != 1+8 {
-		return nil, fmt.Errorf("sys file request of %d bytes: %w", len(body), protocol.ErrInvalid)
+	req, err := protocol.DecodeSysFileRequest(body)
+	if err != nil {
+		return nil, err
 	}
-	d := protocol.NewDecoder(body)
-	idx, off := int(d.Byte()), d.Int64()
+	idx, off := int(req.Index), req.Offset
 	if idx >= len(sysFileNames) {
 		return nil, fmt.Errorf("sys file index %d: %w", idx, protocol.ErrInvalid)
 	}
@@ -109,11 +109,8 @@ func (s *Server) sysFileChunk(cs *conn, body []byte) ([]byte, error) {
 		return nil, fmt.Errorf("sys file offset %d of %d: %w", off, size, protocol.ErrInvalid)
 	}
 	n := min(size-off, sysChunk)
-	e := protocol.NewEncoder(8 + int(n))
-	e.Int64(size)
 	if data != nil {
-		e.Raw(data[off : off+n])
-		return e.B, nil
+		return (&protocol.SysFileChunk{FileSize: size, Data: data[off : off+n]}).Encode(), nil
 	}
 	buf := make([]byte, n)
 	if n > 0 {
@@ -126,8 +123,7 @@ func (s *Server) sysFileChunk(cs *conn, body []byte) ([]byte, error) {
 			return nil, err
 		}
 	}
-	e.Raw(buf)
-	return e.B, nil
+	return (&protocol.SysFileChunk{FileSize: size, Data: buf}).Encode(), nil
 }
 
 // needSysFiles reports whether this tracker should copy the sys files
@@ -253,24 +249,23 @@ func (s *Server) copySysFiles(p peer) error {
 	var files [len(sysFileNames)][]byte
 	for i := range sysFileNames {
 		for {
-			e := protocol.NewEncoder(9)
-			e.Byte(byte(i))
-			e.Int64(int64(len(files[i])))
-			b, err := call(protocol.CmdTrackerGetOneSysFile, e.B)
+			req := protocol.SysFileRequest{Index: byte(i), Offset: int64(len(files[i]))}
+			b, err := call(protocol.CmdTrackerGetOneSysFile, req.Encode())
 			if err != nil {
 				return err
 			}
-			if len(b) < 8 {
-				return fmt.Errorf("sys file reply of %d bytes: %w", len(b), protocol.ErrInvalid)
+			chunk, err := protocol.DecodeSysFileChunk(b)
+			if err != nil {
+				return err
 			}
-			size := protocol.NewDecoder(b[:8]).Int64()
-			if size < 0 || size > maxSysFile || int64(len(files[i])+len(b)-8) > size {
+			size := chunk.FileSize
+			if size < 0 || size > maxSysFile || int64(len(files[i])+len(chunk.Data)) > size {
 				return fmt.Errorf("sys file %d of %d bytes: %w", i, size, protocol.ErrInvalid)
 			}
-			if len(b) == 8 && int64(len(files[i])) < size {
+			if len(chunk.Data) == 0 && int64(len(files[i])) < size {
 				return fmt.Errorf("sys file %d: empty chunk at %d of %d: %w", i, len(files[i]), size, protocol.ErrInvalid)
 			}
-			files[i] = append(files[i], b[8:]...)
+			files[i] = append(files[i], chunk.Data...)
 			if int64(len(files[i])) >= size {
 				break
 			}

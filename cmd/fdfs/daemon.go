@@ -97,6 +97,10 @@ func daemonCmd(name, short, example string, build func(path string) (server, err
 				return fmt.Errorf("no conf file: use fdfs %s --config %s.conf", name, name)
 			}
 			srv, err := build(confPath)
+			var confErr *conf.Error
+			if errors.As(err, &confErr) {
+				return err // names the file, line and key itself
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %s: %w", name, confPath, err)
 			}

@@ -242,7 +242,7 @@ sh = [%{shell}]
 	if err != nil || len(f.All("bind_addr")) != 1 || f.Get("outer") != "" {
 		t.Errorf("LOCAL_IP_GET: %v %+v", err, f.Entries)
 	}
-	if _, err := ParseFile([]byte("#@add_annotation FOO /lib/foo.so\n"), ""); !errors.Is(err, protocol.ErrNotSupported) {
+	if _, err := ParseFile([]byte("#@add_annotation FOO /lib/foo.so\n"), ""); !isConfError(err) {
 		t.Errorf("#@add_annotation: %v", err)
 	}
 }
@@ -336,7 +336,7 @@ func TestLoadTrackerSample(t *testing.T) {
 	check("MinBuffSize", tr.MinBuffSize, 8*KB)
 	check("MaxBuffSize", tr.MaxBuffSize, 256*KB) // raised to buff_size's default
 	check("MaxPkgSize", tr.MaxPkgSize, 256*KB)
-	check("StoreLookup", tr.StoreLookup, 2)
+	check("StoreLookup", tr.StoreLookup, StoreLookupLoadBalance)
 	check("StoreGroup", tr.StoreGroup, "") // only read for store_lookup=1
 	check("Reserved", tr.ReservedStorageSpace.String(), "20.00%")
 	check("AllowHosts", tr.AllowHosts, []string{"*"})
@@ -561,9 +561,10 @@ func TestConfErrors(t *testing.T) {
 		case "client":
 			_, err = LoadClient(path)
 		}
-		if !errors.Is(err, protocol.ErrInvalid) || !strings.Contains(err.Error(), ": "+tc.key+": ") ||
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Key != tc.key || !strings.Contains(err.Error(), ": "+tc.key+": ") ||
 			!strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.forms) {
-			t.Errorf("%s %q: err = %v; want EINVAL naming the file, %s and %q", tc.kind, tc.conf, err, tc.key, tc.forms)
+			t.Errorf("%s %q: err = %v; want a config error naming the file, %s and %q", tc.kind, tc.conf, err, tc.key, tc.forms)
 		}
 		// A key given on a line is named with that line.
 		if err != nil && strings.Contains(tc.conf, tc.key+" =") && !strings.Contains(err.Error(), path+":") {

@@ -12,8 +12,8 @@
 // fields hold the effective values the C daemons would use; the stock
 // files as shipped are kept in testdata/stock and checked key by key.
 //
-// A value upstream refuses is an error naming file:line, the key and the
-// accepted forms (wrapping protocol.ErrInvalid); a value upstream corrects
+// A value upstream refuses is an *Error naming file:line, the key and the
+// accepted forms (a configuration error, not a wire status); a value upstream corrects
 // with a warning is corrected the same way and the warning recorded in
 // File.Warnings. Unknown keys are accepted and remain available through the
 // Raw field.

@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
 // Bounds on what one configuration may pull in: upstream confs are a few
@@ -94,7 +92,7 @@ func readConf(path string) ([]byte, error) {
 		return nil, fmt.Errorf("conf: %w", err)
 	}
 	if st.Size() > maxConfSize {
-		return nil, fmt.Errorf("conf: %s: larger than %d bytes: %w", path, maxConfSize, protocol.ErrInvalid)
+		return nil, &Error{File: path, Problem: fmt.Sprintf("larger than %d bytes", maxConfSize)}
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -163,8 +161,8 @@ func (p *parser) parse(data []byte, source string, depth int) error {
 				continue
 			}
 			if arg, ok := directiveArg(line, "@add_annotation"); ok {
-				return fmt.Errorf("conf: %s:%d: #@add_annotation %s: loading annotation libraries is not supported: %w",
-					displayName(source), ln.no, arg, protocol.ErrNotSupported)
+				return &Error{File: source, Line: ln.no, Key: "#@add_annotation " + arg,
+					Problem: "loading annotation libraries is not supported"}
 			}
 			continue // comment, or a directive handled above (#@set, #@if, #@for)
 		}
@@ -224,24 +222,25 @@ func directiveArg(line, name string) (string, bool) {
 }
 
 func (p *parser) include(name, source string, line int, depth int) error {
-	where := fmt.Sprintf("%s:%d", displayName(source), line)
+	fail := func(problem, accepted string, err error) error {
+		return &Error{File: source, Line: line, Key: strings.TrimSpace("#include " + name), Problem: problem, Accepted: accepted, Err: err}
+	}
 	lower := strings.ToLower(name)
 	if strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") {
-		return fmt.Errorf("conf: %s: #include %s: including a URL is not supported (accepted: a file path, absolute or relative to %s): %w",
-			where, name, p.f.dir, protocol.ErrNotSupported)
+		return fail("including a URL is not supported", "a file path, absolute or relative to "+p.f.dir, nil)
 	}
 	if strings.HasPrefix(lower, "file://") {
 		name = name[len("file://"):]
 	}
 	if name == "" {
-		return fmt.Errorf("conf: %s: #include without a file name: %w", where, protocol.ErrInvalid)
+		return fail("no file name", "a file path", nil)
 	}
 	if depth+1 > maxIncludeDepth {
-		return fmt.Errorf("conf: %s: includes nested deeper than %d: %w", where, maxIncludeDepth, protocol.ErrInvalid)
+		return fail(fmt.Sprintf("includes nested deeper than %d", maxIncludeDepth), "", nil)
 	}
 	p.includes++
 	if p.includes > maxIncludes {
-		return fmt.Errorf("conf: %s: more than %d includes: %w", where, maxIncludes, protocol.ErrInvalid)
+		return fail(fmt.Sprintf("more than %d includes", maxIncludes), "", nil)
 	}
 	path := name
 	if !filepath.IsAbs(path) {
@@ -251,7 +250,7 @@ func (p *parser) include(name, source string, line int, depth int) error {
 	}
 	data, err := readConf(path)
 	if err != nil {
-		return fmt.Errorf("conf: %s: #include %s: %w", where, name, err)
+		return fail("cannot be read", "", err)
 	}
 	return p.parse(data, path, depth+1)
 }

@@ -66,16 +66,13 @@ func (it item) name() string {
 	return it.key
 }
 
-// fail records "file:line: key: problem (accepted: forms)".
+// fail records the first *Error: "file:line: key: problem (accepted:
+// forms)".
 func (it item) fail(accepted, format string, args ...any) {
 	if it.r.err != nil {
 		return
 	}
-	msg := fmt.Sprintf(format, args...)
-	if accepted != "" {
-		msg += " (accepted: " + accepted + ")"
-	}
-	it.r.err = fmt.Errorf("conf: %s: %s: %s: %w", it.r.f.location(it.e), it.name(), msg, protocol.ErrInvalid)
+	it.r.err = it.r.f.errorAt(it.e, it.name(), fmt.Sprintf(format, args...), accepted)
 }
 
 func (it item) warn(format string, args ...any) {
@@ -258,7 +255,7 @@ func (r *reader) basePath() string {
 		if it.present() {
 			it.fail("an absolute directory", "empty")
 		} else {
-			it.fail("an absolute directory", "missing (required)")
+			it.fail("an absolute directory", "not set")
 		}
 		return ""
 	}

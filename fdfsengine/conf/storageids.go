@@ -6,8 +6,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-
-	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
 // Storage-id limits from upstream.
@@ -55,7 +53,7 @@ func ParseStorageIDs(data []byte) (*StorageIDs, error) {
 
 func parseStorageIDs(data []byte, name string) (*StorageIDs, error) {
 	fail := func(line int, format string, args ...any) error {
-		return fmt.Errorf("conf: %s:%d: %s: %w", name, line, fmt.Sprintf(format, args...), protocol.ErrInvalid)
+		return &Error{File: name, Line: line, Problem: fmt.Sprintf(format, args...)}
 	}
 	ids := &StorageIDs{}
 	byID := map[string]int{}
@@ -106,20 +104,20 @@ func parseStorageIDs(data []byte, name string) (*StorageIDs, error) {
 			e.RW = rw
 		}
 		if prev, dup := byID[e.ID]; dup {
-			return nil, fmt.Errorf("conf: %s:%d: duplicate storage id %s (line %d): %w", name, lineNo, e.ID, prev, protocol.ErrExists)
+			return nil, &Error{File: name, Line: lineNo, Problem: fmt.Sprintf("duplicate storage id %s (line %d)", e.ID, prev)}
 		}
 		byID[e.ID] = lineNo
 		for _, ip := range e.IPs {
 			k := ipPort{ip, e.EffectivePort()}
 			if prev, dup := seen[k]; dup {
-				return nil, fmt.Errorf("conf: %s:%d: duplicate storage %s port %d (line %d): %w", name, lineNo, ip, k.port, prev, protocol.ErrExists)
+				return nil, &Error{File: name, Line: lineNo, Problem: fmt.Sprintf("duplicate storage %s port %d (line %d)", ip, k.port, prev)}
 			}
 			seen[k] = lineNo
 		}
 		ids.List = append(ids.List, e)
 	}
 	if len(ids.List) == 0 {
-		return nil, fmt.Errorf("conf: %s: no storage id: %w", name, protocol.ErrNotFound)
+		return nil, &Error{File: name, Problem: "no storage id", Accepted: "one \"<id> <group> <host>[:port]\" line per storage"}
 	}
 	return ids, nil
 }

@@ -102,32 +102,33 @@ func TestStorageIDsPorts(t *testing.T) {
 func TestStorageIDsErrors(t *testing.T) {
 	for _, tc := range []struct {
 		why, data string
-		err       error
+		line      int // the line named, 0: the file alone
 	}{
-		{"empty", "# nothing\n\n", protocol.ErrNotFound},
-		{"no ip", "100001 group1\n", protocol.ErrInvalid},
-		{"zero id", "0 group1 1.2.3.4\n", protocol.ErrInvalid},
-		{"leading zero", "0100 group1 1.2.3.4\n", protocol.ErrInvalid},
-		{"id too big", "16777216 group1 1.2.3.4\n", protocol.ErrInvalid},
-		{"alpha id", "s1 group1 1.2.3.4\n", protocol.ErrInvalid},
-		{"bad group", "1 grp-1 1.2.3.4\n", protocol.ErrInvalid},
-		{"bad port", "1 g 1.2.3.4:99999\n", protocol.ErrInvalid},
-		{"bad v6", "1 g [::1\n", protocol.ErrInvalid},
-		{"unbracketed v6 with port", "1 g fe80::1:5\n", protocol.ErrInvalid},
-		{"three ips", "1 g a,b,c\n", protocol.ErrInvalid},
-		{"bad option", "1 g 1.2.3.4 mode=read\n", protocol.ErrInvalid},
-		{"bad rw", "1 g 1.2.3.4 rw=maybe\n", protocol.ErrInvalid},
-		{"extra field", "1 g 1.2.3.4 rw=read x\n", protocol.ErrInvalid},
-		{"same kind", "1 g 192.168.0.1,192.168.0.2\n", protocol.ErrInvalid},
-		{"two outer", "1 g 1.2.3.4,5.6.7.8\n", protocol.ErrInvalid},
-		{"dup default port", "1 g 1.2.3.4:23000\n2 g 1.2.3.4\n", protocol.ErrExists},
-		{"dup id", "1 g 1.2.3.4\n1 g 1.2.3.5\n", protocol.ErrExists},
-		{"dup ip", "1 g 1.2.3.4\n2 h 1.2.3.4\n", protocol.ErrExists},
-		{"dup ip port", "1 g 1.2.3.4:1\n2 g 10.0.0.1,1.2.3.4:1\n", protocol.ErrExists},
+		{"empty", "# nothing\n\n", 0},
+		{"no ip", "100001 group1\n", 1},
+		{"zero id", "0 group1 1.2.3.4\n", 1},
+		{"leading zero", "0100 group1 1.2.3.4\n", 1},
+		{"id too big", "16777216 group1 1.2.3.4\n", 1},
+		{"alpha id", "s1 group1 1.2.3.4\n", 1},
+		{"bad group", "1 grp-1 1.2.3.4\n", 1},
+		{"bad port", "1 g 1.2.3.4:99999\n", 1},
+		{"bad v6", "1 g [::1\n", 1},
+		{"unbracketed v6 with port", "1 g fe80::1:5\n", 1},
+		{"three ips", "1 g a,b,c\n", 1},
+		{"bad option", "1 g 1.2.3.4 mode=read\n", 1},
+		{"bad rw", "1 g 1.2.3.4 rw=maybe\n", 1},
+		{"extra field", "1 g 1.2.3.4 rw=read x\n", 1},
+		{"same kind", "1 g 192.168.0.1,192.168.0.2\n", 1},
+		{"two outer", "1 g 1.2.3.4,5.6.7.8\n", 1},
+		{"dup default port", "1 g 1.2.3.4:23000\n2 g 1.2.3.4\n", 2},
+		{"dup id", "1 g 1.2.3.4\n1 g 1.2.3.5\n", 2},
+		{"dup ip", "1 g 1.2.3.4\n2 h 1.2.3.4\n", 2},
+		{"dup ip port", "1 g 1.2.3.4:1\n2 g 10.0.0.1,1.2.3.4:1\n", 2},
 	} {
 		_, err := ParseStorageIDs([]byte(tc.data))
-		if !errors.Is(err, tc.err) {
-			t.Errorf("%s: err = %v, want %v", tc.why, err, tc.err)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.File != "storage_ids.conf" || ce.Line != tc.line || protocol.StatusOf(err) != protocol.EIO {
+			t.Errorf("%s: err = %v, want a config error at storage_ids.conf line %d, not a wire status", tc.why, err, tc.line)
 		}
 	}
 	// A line without a port stands for 23000 (upstream 6.16.1), so ports

@@ -1,6 +1,9 @@
 package conf
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Upstream defaults shared by several files.
 const (
@@ -18,22 +21,72 @@ const (
 	defaultReservedBytes = 1024 * MB
 )
 
-// Defaults for the store/download selection keys.
+// StoreLookupMode is store_lookup: how the tracker picks the group of an
+// upload. The values are upstream's numbers, in the conf file as here.
+type StoreLookupMode int
+
+// The store_lookup values.
 const (
-	StoreLookupRoundRobin  = 0
-	StoreLookupSpecGroup   = 1
-	StoreLookupLoadBalance = 2
-
-	StoreServerRoundRobin = 0
-	StoreServerFirstByIP  = 1
-	StoreServerFirstByPri = 2
-
-	StorePathRoundRobin  = 0
-	StorePathLoadBalance = 2
-
-	DownloadServerRoundRobin  = 0
-	DownloadServerSourceFirst = 1
+	StoreLookupRoundRobin  StoreLookupMode = 0 // groups in turn
+	StoreLookupSpecGroup   StoreLookupMode = 1 // always store_group
+	StoreLookupLoadBalance StoreLookupMode = 2 // the group with the most free space
 )
+
+func (m StoreLookupMode) String() string {
+	return modeName(int(m), "round robin", "specified group", "load balance")
+}
+
+// StoreServerMode is store_server: how the tracker picks the storage of an
+// upload within the group.
+type StoreServerMode int
+
+// The store_server values.
+const (
+	StoreServerRoundRobin StoreServerMode = 0 // storages in turn
+	StoreServerFirstByIP  StoreServerMode = 1 // the first by id (IP mode: by IP)
+	StoreServerFirstByPri StoreServerMode = 2 // the first by upload_priority
+)
+
+func (m StoreServerMode) String() string {
+	return modeName(int(m), "round robin", "first by ip", "first by priority")
+}
+
+// StorePathMode is store_path: how the storage picks the store path of an
+// upload (the tracker sends it in its parameters; 1 is not a value).
+type StorePathMode int
+
+// The store_path values.
+const (
+	StorePathRoundRobin  StorePathMode = 0 // store paths in turn
+	StorePathLoadBalance StorePathMode = 2 // the path with the most free space
+)
+
+func (m StorePathMode) String() string {
+	return modeName(int(m), "round robin", "", "load balance")
+}
+
+// DownloadServerMode is download_server: which storage the tracker names
+// for a download.
+type DownloadServerMode int
+
+// The download_server values.
+const (
+	DownloadServerRoundRobin  DownloadServerMode = 0 // the group's storages in turn
+	DownloadServerSourceFirst DownloadServerMode = 1 // the storage the file was uploaded to
+)
+
+func (m DownloadServerMode) String() string {
+	return modeName(int(m), "round robin", "source first")
+}
+
+// modeName names v from names by index, or prints the number of a value
+// that has no name.
+func modeName(v int, names ...string) string {
+	if v >= 0 && v < len(names) && names[v] != "" {
+		return names[v]
+	}
+	return fmt.Sprintf("unknown (%d)", v)
+}
 
 // trackerFromFile follows tracker_load_from_conf_file (tracker_func.c) and
 // the libserverframe settings it loads first.
@@ -59,7 +112,7 @@ func trackerFromFile(f *File) (*Tracker, error) {
 	t.LogLevel = r.at("log_level").logLevel()
 
 	lookup := r.at("store_lookup")
-	t.StoreLookup = lookup.intValue(StoreLookupRoundRobin, "0 (round robin), 1 (the group in store_group) or 2 (load balance)")
+	t.StoreLookup = StoreLookupMode(lookup.intValue(int(StoreLookupRoundRobin), "0 (round robin), 1 (the group in store_group) or 2 (load balance)"))
 	switch t.StoreLookup {
 	case StoreLookupRoundRobin, StoreLookupLoadBalance:
 	case StoreLookupSpecGroup:
@@ -75,9 +128,9 @@ func trackerFromFile(f *File) (*Tracker, error) {
 	default:
 		lookup.fail("0 (round robin), 1 (the group in store_group) or 2 (load balance)", "%d is not a store_lookup", t.StoreLookup)
 	}
-	t.StoreServer = r.choice("store_server", StoreServerRoundRobin, StoreServerRoundRobin, StoreServerFirstByIP, StoreServerFirstByPri)
-	t.DownloadServer = r.choice("download_server", DownloadServerRoundRobin, DownloadServerRoundRobin, DownloadServerSourceFirst)
-	t.StorePath = r.choice("store_path", StorePathRoundRobin, StorePathRoundRobin, StorePathLoadBalance)
+	t.StoreServer = choice(r, "store_server", StoreServerRoundRobin, StoreServerRoundRobin, StoreServerFirstByIP, StoreServerFirstByPri)
+	t.DownloadServer = choice(r, "download_server", DownloadServerRoundRobin, DownloadServerRoundRobin, DownloadServerSourceFirst)
+	t.StorePath = choice(r, "store_path", StorePathRoundRobin, StorePathRoundRobin, StorePathLoadBalance)
 	t.ReservedStorageSpace = r.reservedSpace()
 	t.AllowHosts = r.allowHosts()
 	t.CheckActiveInterval = r.at("check_active_interval").posSeconds(100)
@@ -178,14 +231,16 @@ func trackerFromFile(f *File) (*Tracker, error) {
 // choice reads a numeric option: a value outside allowed becomes def with a
 // warning, as upstream does for store_server, download_server and
 // store_path.
-func (r *reader) choice(key string, def int, allowed ...int) int {
+func choice[T ~int](r *reader, key string, def T, allowed ...T) T {
 	it := r.at(key)
-	v := it.intValue(def, formInt)
-	for _, a := range allowed {
+	v := T(it.intValue(int(def), formInt))
+	nums := make([]int, len(allowed))
+	for i, a := range allowed {
 		if v == a {
 			return v
 		}
+		nums[i] = int(a)
 	}
-	it.warn("%d is not one of %v: set to %d", v, allowed, def)
+	it.warn("%d is not one of %v: set to %d", v, nums, def)
 	return def
 }

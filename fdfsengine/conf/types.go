@@ -23,14 +23,14 @@ type Tracker struct {
 	MaxBuffSize    int64 // bytes (max_buff_size)
 	MaxPkgSize     int64 // bytes: the largest request (buff_size, raised to max_buff_size)
 	// StoreLookup: 0 round robin, 1 specify group (StoreGroup), 2 load balance.
-	StoreLookup int
+	StoreLookup StoreLookupMode
 	StoreGroup  string
 	// StoreServer: 0 round robin, 1 first by id/IP, 2 by upload priority.
-	StoreServer int
+	StoreServer StoreServerMode
 	// StorePath: 0 round robin, 2 most free space.
-	StorePath int
+	StorePath StorePathMode
 	// DownloadServer: 0 round robin, 1 source storage first.
-	DownloadServer       int
+	DownloadServer       DownloadServerMode
 	ReservedStorageSpace Reserved
 	LogLevel             string // debug, info, notice, warn, error, crit, alert, emerg
 	RunByGroup           string

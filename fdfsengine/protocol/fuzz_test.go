@@ -142,6 +142,12 @@ var storageRequestDecoders = map[byte]func(t *testing.T, b []byte){
 	protocol.CmdSyncRenameFile: func(t *testing.T, b []byte) {
 		fixedPoint(t, "sync two names", b, protocol.DecodeSyncTwoNamesRequest, encoder)
 	},
+	protocol.CmdRegenerateAppenderFilename: func(t *testing.T, b []byte) {
+		fixedPoint(t, "regenerate", b, protocol.DecodeRegenerateRequest, encoder)
+	},
+	protocol.CmdFetchOnePathBinlog: func(t *testing.T, b []byte) {
+		fixedPoint(t, "fetch one path binlog", b, protocol.DecodeFetchPathBinlogRequest, encoder)
+	},
 }
 
 // Commands sharing a layout with one of the keys above.
@@ -168,12 +174,76 @@ func FuzzStorageRequest(f *testing.F) {
 	for _, s := range reqs {
 		f.Add(s.cmd, s.body)
 	}
+	// Commands the traces may lack.
+	name := "M00/00/00/wKgBZGZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZm.txt"
+	f.Add(protocol.CmdRegenerateAppenderFilename, []byte(name))
+	f.Add(protocol.CmdFetchOnePathBinlog, (&protocol.FetchPathBinlogRequest{Group: "group1", StorePathIndex: 1}).Encode())
+	f.Add(protocol.CmdAppendFile, append((&protocol.AppendRequest{Name: name, Length: 3}).Encode(), "abc"...))
+	f.Add(protocol.CmdModifyFile, (&protocol.ModifyRequest{Name: name, Offset: 1, Length: 0}).Encode())
+	f.Add(protocol.CmdTruncateFile, (&protocol.TruncateRequest{Name: name, NewSize: 7}).Encode())
+	f.Add(protocol.CmdUploadSlaveFile, (&protocol.UploadSlaveRequest{MasterName: name, FileSize: 0, Prefix: "_s", Ext: "jpg"}).Encode())
 	f.Fuzz(func(t *testing.T, cmd byte, body []byte) {
 		checkPrefixLen(t, cmd, body)
 		if check := storageRequestCheck(cmd); check != nil {
 			check(t, body)
 		}
+		checkHead(t, cmd, body)
 	})
+}
+
+// storageHeadDecoders maps a streamed storage command to a check of the
+// decoder of its fixed head (what a server reads before the name), and
+// to the head fields the whole-prefix request decoder must agree with.
+var storageHeadDecoders = map[byte]func(t *testing.T, head, body []byte){
+	protocol.CmdUploadSlaveFile: func(t *testing.T, head, body []byte) {
+		fixedPoint(t, "upload slave head", head, protocol.DecodeUploadSlaveHead, encoder)
+		h, herr := protocol.DecodeUploadSlaveHead(head)
+		r, _, rerr := protocol.DecodeUploadSlaveRequest(body)
+		if rerr == nil && (herr != nil || !sameRequest(h.Request([]byte(r.MasterName)), r) || int(h.MasterLen) != len(r.MasterName)) {
+			t.Fatalf("upload slave: head %+v (%v) disagrees with request %+v", h, herr, r)
+		}
+	},
+	protocol.CmdAppendFile: func(t *testing.T, head, body []byte) {
+		fixedPoint(t, "append head", head, protocol.DecodeAppendHead, encoder)
+		h, herr := protocol.DecodeAppendHead(head)
+		r, _, rerr := protocol.DecodeAppendRequest(body)
+		if rerr == nil && (herr != nil || int(h.NameLen) != len(r.Name) || h.Length != r.Length) {
+			t.Fatalf("append: head %+v (%v) disagrees with request %+v", h, herr, r)
+		}
+	},
+	protocol.CmdModifyFile: func(t *testing.T, head, body []byte) {
+		fixedPoint(t, "modify head", head, protocol.DecodeModifyHead, encoder)
+		h, herr := protocol.DecodeModifyHead(head)
+		r, _, rerr := protocol.DecodeModifyRequest(body)
+		if rerr == nil && (herr != nil || int(h.NameLen) != len(r.Name) || h.Offset != r.Offset || h.Length != r.Length) {
+			t.Fatalf("modify: head %+v (%v) disagrees with request %+v", h, herr, r)
+		}
+	},
+	protocol.CmdTruncateFile: func(t *testing.T, head, body []byte) {
+		fixedPoint(t, "truncate head", head, protocol.DecodeTruncateHead, encoder)
+		h, herr := protocol.DecodeTruncateHead(head)
+		r, rerr := protocol.DecodeTruncateRequest(body)
+		if rerr == nil && (herr != nil || int(h.NameLen) != len(r.Name) || h.NewSize != r.NewSize) {
+			t.Fatalf("truncate: head %+v (%v) disagrees with request %+v", h, herr, r)
+		}
+	},
+}
+
+func sameRequest[T any](a, b T) bool { return reflect.DeepEqual(a, b) }
+
+// checkHead drives the head decoder of cmd with the first HeadLen bytes
+// of body (all of body when shorter: a short head is refused).
+func checkHead(t *testing.T, cmd byte, body []byte) {
+	t.Helper()
+	check := storageHeadDecoders[cmd]
+	if check == nil {
+		return
+	}
+	head := body
+	if hl := protocol.HeadLen(cmd); len(head) > hl {
+		head = head[:hl]
+	}
+	check(t, head, body)
 }
 
 // checkPrefixLen: a successful PrefixLen covers at least the fixed head and
@@ -335,6 +405,32 @@ func trackerRequestCheck(cmd byte) func(t *testing.T, b []byte) {
 		return func(t *testing.T, b []byte) {
 			fixedPoint(t, "briefs", b, protocol.DecodeBriefs, protocol.EncodeBriefs)
 		}
+	case protocol.CmdTrackerNotifyNextLeader, protocol.CmdTrackerCommitNextLeader:
+		return func(t *testing.T, b []byte) {
+			fixedPoint(t, "leader addr", b, protocol.DecodeLeaderAddr, protocol.EncodeLeaderAddr)
+		}
+	case protocol.CmdTrackerJoinLeader:
+		return func(t *testing.T, b []byte) {
+			fixedPoint(t, "join leader", b, protocol.DecodeJoinLeaderRequest, encoder)
+		}
+	case protocol.CmdTrackerPingLeader:
+		return func(t *testing.T, b []byte) {
+			enc := func(r *protocol.PingLeaderRequest) []byte {
+				if r == nil {
+					return nil
+				}
+				return r.Encode()
+			}
+			fixedPoint(t, "ping leader", b, protocol.DecodePingLeaderRequest, enc)
+		}
+	case protocol.CmdTrackerGetOneSysFile:
+		return func(t *testing.T, b []byte) {
+			fixedPoint(t, "sys file request", b, protocol.DecodeSysFileRequest, encoder)
+		}
+	case protocol.CmdStorageChangeStatus:
+		return func(t *testing.T, b []byte) {
+			fixedPoint(t, "status change", b, protocol.DecodeStatusChangeRequest, encoder)
+		}
 	case protocol.CmdStorageChangelogReq:
 		return func(t *testing.T, b []byte) {
 			enc := func(r *protocol.ChangelogRequest) []byte {
@@ -426,6 +522,10 @@ func trackerResponseCheck(cmd byte) func(t *testing.T, b []byte) {
 		return func(t *testing.T, b []byte) {
 			fixedPoint(t, "status brief", b, protocol.DecodeBriefs, protocol.EncodeBriefs)
 		}
+	case protocol.CmdTrackerGetOneSysFile:
+		return func(t *testing.T, b []byte) {
+			fixedPoint(t, "sys file chunk", b, protocol.DecodeSysFileChunk, encoder)
+		}
 	}
 	return nil
 }
@@ -436,6 +536,14 @@ func FuzzTrackerRequest(f *testing.F) {
 	for _, s := range reqs {
 		f.Add(s.cmd, s.body)
 	}
+	// Tracker peer commands the traces may lack.
+	f.Add(protocol.CmdTrackerNotifyNextLeader, protocol.EncodeLeaderAddr("10.0.0.1:22122"))
+	f.Add(protocol.CmdTrackerCommitNextLeader, protocol.EncodeLeaderAddr("[::1]:22122"))
+	f.Add(protocol.CmdTrackerJoinLeader, (&protocol.JoinLeaderRequest{StartTime: 1700000000, Version: "6.16", Port: 22122}).Encode())
+	f.Add(protocol.CmdTrackerPingLeader, (&protocol.PingLeaderRequest{MaxConnections: 256, CurrentConnections: 3, PeakConnections: 9}).Encode())
+	f.Add(protocol.CmdTrackerPingLeader, []byte{})
+	f.Add(protocol.CmdTrackerGetOneSysFile, (&protocol.SysFileRequest{Index: 2, Offset: 4096}).Encode())
+	f.Add(protocol.CmdStorageChangeStatus, (&protocol.StatusChangeRequest{Status: protocol.StatusOnline}).Encode())
 	f.Fuzz(func(t *testing.T, cmd byte, body []byte) {
 		if check := trackerRequestCheck(cmd); check != nil {
 			check(t, body)
@@ -449,6 +557,7 @@ func FuzzTrackerResponse(f *testing.F) {
 	for _, s := range resps {
 		f.Add(s.cmd, s.body)
 	}
+	f.Add(protocol.CmdTrackerGetOneSysFile, (&protocol.SysFileChunk{FileSize: 5, Data: []byte("abc")}).Encode())
 	f.Fuzz(func(t *testing.T, cmd byte, body []byte) {
 		if check := trackerResponseCheck(cmd); check != nil {
 			check(t, body)

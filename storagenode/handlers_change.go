@@ -1,0 +1,161 @@
+package storagenode
+
+// Delete and set-metadata: changes of a stored file that carry no content.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
+	"github.com/fdfsgo/fdfs/storagenode/binlog"
+)
+
+// handleDelete serves DELETE_FILE (12). Deleting a slave link is counted
+// in the delete_link counters, as upstream.
+func (s *Server) handleDelete(cc *conn, h protocol.Header) error {
+	return s.handleChange(cc, func(start time.Time, a *ioAttempt) ([]byte, error) { return s.delete(cc, start, a) }, func(b *protocol.StatBlock, ok bool, a *ioAttempt) {
+		if a.link {
+			tally(&b.TotalDeleteLinkCount, &b.SuccessDeleteLinkCount, ok)
+		} else {
+			tally(&b.TotalDeleteCount, &b.SuccessDeleteCount, ok)
+		}
+	})
+}
+
+// delete removes the file, then its metadata file, each with its own
+// binlog record so that peers remove both. The file is gone before the
+// record is written: a failed record cannot be undone and answers EIO
+// (the peers keep their copy until a later delete).
+func (s *Server) delete(cc *conn, start time.Time, a *ioAttempt) ([]byte, error) {
+	n, path, err := s.readFileRequest(cc)
+	if err != nil {
+		return nil, err
+	}
+	name := n.Name()
+	defer s.lockName(name).Unlock()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("%s is a directory: %w", name, protocol.ErrNotFound)
+	}
+	a.reach(cc)
+	a.link = fi.Mode()&fs.ModeSymlink != 0
+	if err := os.Remove(path); err != nil {
+		return nil, err
+	}
+	if err := s.writeBinlog(start, binlog.OpDelete, name, ""); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(path + "-m"); err == nil {
+		if err := s.writeBinlog(start, binlog.OpDelete, name+"-m", ""); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// handleSetMetadata serves SET_METADATA (13).
+func (s *Server) handleSetMetadata(cc *conn, h protocol.Header) error {
+	return s.handleChange(cc, func(start time.Time, a *ioAttempt) ([]byte, error) { return s.setMetadata(cc, start, a) }, func(b *protocol.StatBlock, ok bool, _ *ioAttempt) {
+		tally(&b.TotalSetMetaCount, &b.SuccessSetMetaCount, ok)
+	})
+}
+
+// setMetadata overwrites or merges the "-m" metadata file of a stored
+// file. The -m file is replicated as a file of its own (create, update or
+// delete record on its name), which is why an empty overwrite deletes it
+// rather than leaving an empty file, and why a merge re-writes it whole.
+func (s *Server) setMetadata(cc *conn, start time.Time, a *ioAttempt) ([]byte, error) {
+	body, err := cc.readRest()
+	if err != nil {
+		return nil, err
+	}
+	req, err := protocol.DecodeSetMetadataRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	if req.Flag != protocol.MetaOverwrite && req.Flag != protocol.MetaMerge {
+		return nil, fmt.Errorf("metadata op flag %q: %w", req.Flag, protocol.ErrInvalid)
+	}
+	if err := s.checkGroup(req.Group); err != nil {
+		return nil, err
+	}
+	n, path, err := s.store.resolve(req.Name)
+	if err != nil {
+		return nil, err
+	}
+	name := n.Name()
+	defer s.lockName(name).Unlock()
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	a.reach(cc)
+	meta, err := protocol.UnpackMeta(req.Meta)
+	if err != nil {
+		return nil, err
+	}
+	metaPath, metaName := path+"-m", name+"-m"
+	old, err := readBounded(metaPath, maxMetaFileSize)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if len(req.Meta) == 0 {
+		if req.Flag == protocol.MetaMerge || !exists {
+			return nil, nil
+		}
+		if err := os.Remove(metaPath); err != nil {
+			return nil, err
+		}
+		if err := s.writeBinlog(start, binlog.OpDelete, metaName, ""); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	if req.Flag == protocol.MetaMerge && exists {
+		merged, err := protocol.UnpackMeta(old)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range meta {
+			merged[k] = v
+		}
+		meta = merged
+	}
+	if err := atomicfile.WriteFile(metaPath, protocol.PackMeta(meta), fileMode); err != nil {
+		return nil, err
+	}
+	op := binlog.OpCreate
+	if exists {
+		op = binlog.OpUpdate
+	}
+	if err := s.writeBinlog(start, op, metaName, ""); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// readBounded reads a whole small file, refusing files over max bytes.
+func readBounded(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s exceeds %d bytes: %w", filepath.Base(path), max, protocol.ErrInvalid)
+	}
+	return b, nil
+}

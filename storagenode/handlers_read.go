@@ -1,0 +1,294 @@
+package storagenode
+
+// The read handlers: download, metadata and file info, and the sendfile
+// path they share.
+
+import (
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/regfile"
+)
+
+func downloadCounters(b *protocol.StatBlock) (*int64, *int64, *int64, *int64) {
+	return &b.TotalDownloadCount, &b.SuccessDownloadCount, &b.TotalDownloadBytes, &b.SuccessDownloadBytes
+}
+
+func getMetaCounters(b *protocol.StatBlock) (*int64, *int64, *int64, *int64) {
+	return &b.TotalGetMetaCount, &b.SuccessGetMetaCount, nil, nil
+}
+
+// handleDownload serves DOWNLOAD_FILE (14). The counters are settled after
+// the transfer (countRead), as upstream's done callback settles them.
+func (s *Server) handleDownload(cc *conn, h protocol.Header) error {
+	var r readAttempt
+	err := s.download(cc, &r)
+	s.countRead(&r, err, downloadCounters)
+	return err
+}
+
+// download sends the requested range: small ones in one write with their
+// header (sendSmall), larger ones by sendfile. Length 0 means to the end;
+// an offset at or past the end is EINVAL, as upstream (so an empty file
+// cannot be downloaded: recovery asks QUERY_FILE_INFO instead).
+func (s *Server) download(cc *conn, r *readAttempt) error {
+	body, err := cc.readRest()
+	if err != nil {
+		return err
+	}
+	req, err := protocol.DecodeDownloadRequest(body)
+	if err != nil {
+		return err
+	}
+	if err := s.checkGroup(req.Group); err != nil {
+		return err
+	}
+	if req.Offset < 0 || req.Length < 0 {
+		return fmt.Errorf("download offset %d length %d: %w", req.Offset, req.Length, protocol.ErrInvalid)
+	}
+	_, path, err := s.store.resolve(req.Name)
+	if err != nil {
+		return err
+	}
+	rf, err := s.openFile(path)
+	if err != nil {
+		if !missingFile(err) {
+			r.reached = true
+			s.countOpen(false)
+		}
+		return err
+	}
+	defer rf.Close()
+	size := rf.Size()
+	if req.Offset >= size {
+		return fmt.Errorf("download offset %d >= file size %d: %w", req.Offset, size, protocol.ErrInvalid)
+	}
+	n := size - req.Offset
+	if req.Length > 0 && req.Length < n {
+		n = req.Length
+	}
+	r.reached, r.want = true, n
+	s.countOpen(true)
+	if n <= smallDownload {
+		return s.sendSmall(cc, rf, req.Offset, n, r)
+	}
+	f := rf.OS()
+	defer f.Close()
+	if _, err := f.Seek(req.Offset, io.SeekStart); err != nil {
+		return err
+	}
+	if err := protocol.WriteHeader(cc, protocol.Header{Length: n, Cmd: protocol.CmdResp}); err != nil {
+		return err
+	}
+	return s.sendFile(cc, f, n, r)
+}
+
+// sendSmall answers a download of n <= smallDownload bytes with one write
+// of header and content read into a pooled buffer: the client gets the
+// whole answer in one segment, where a header write and a sendfile cost
+// two writes here and usually two reads there.
+func (s *Server) sendSmall(cc *conn, f *regfile.File, offset, n int64, r *readAttempt) error {
+	bp := smallBufs.Get().(*[]byte)
+	defer smallBufs.Put(bp)
+	buf := (*bp)[:protocol.HeaderSize+n]
+	_, err := f.ReadAt(buf[protocol.HeaderSize:], offset)
+	s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileReadCount, &b.SuccessFileReadCount, err == nil) })
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			// The file shrank between the stat and the read.
+			err = fmt.Errorf("file truncated during download: %w", protocol.ErrInvalid)
+		}
+		return err
+	}
+	r.read = true
+	protocol.Header{Length: n, Cmd: protocol.CmdResp}.Put(buf)
+	cc.c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
+	if _, err := cc.c.Write(buf); err != nil {
+		return &connError{err}
+	}
+	r.sent += n
+	return nil
+}
+
+// smallBufs holds the header+content buffers of sendSmall.
+var smallBufs = sync.Pool{New: func() any {
+	b := make([]byte, protocol.HeaderSize+smallDownload)
+	return &b
+}}
+
+// sendFile copies n bytes from f to the client with sendfile (io.Copy from
+// an *os.File into a *net.TCPConn), renewing the write deadline per chunk.
+func (s *Server) sendFile(cc *conn, f *os.File, n int64, r *readAttempt) error {
+	for n > 0 {
+		chunk := min(n, sendChunk)
+		cc.c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
+		w, err := io.Copy(cc.c, io.LimitReader(f, chunk))
+		r.sent += w
+		n -= w
+		s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileReadCount, &b.SuccessFileReadCount, err == nil) })
+		if err != nil {
+			return &connError{err}
+		}
+		if w < chunk {
+			// The file shrank under us: the announced length cannot be met.
+			r.fileErr = true
+			return &connError{fmt.Errorf("file truncated during download")}
+		}
+	}
+	r.read = true
+	return nil
+}
+
+// openRegular opens path for reading, refusing anything but a regular file
+// (a symlink to one is fine: slave links), and returns its FileInfo.
+func (s *Server) openRegular(path string) (*os.File, os.FileInfo, error) {
+	f, err := s.openFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi := f.Info()
+	return f.OS(), fi, nil
+}
+
+// openFile is openRegular without an *os.File (regfile.File: fewer
+// syscalls for a file read in one call). Neither counts the open: callers
+// do, where upstream's disk I/O would open the file.
+func (s *Server) openFile(path string) (*regfile.File, error) {
+	f, err := regfile.OpenFile(path)
+	if errors.Is(err, regfile.ErrNotRegular) {
+		err = fmt.Errorf("%s is not a regular file: %w", filepath.Base(path), protocol.ErrNotFound)
+	}
+	return f, err
+}
+
+// readFileRequest reads a "group16 + name" body and resolves the name.
+func (s *Server) readFileRequest(cc *conn) (*fileid.Name, string, error) {
+	body, err := cc.readRest()
+	if err != nil {
+		return nil, "", err
+	}
+	req, err := protocol.DecodeFileRequest(body)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.checkGroup(req.Group); err != nil {
+		return nil, "", err
+	}
+	return s.store.resolve(req.Name)
+}
+
+// handleGetMetadata serves GET_METADATA (15): the packed -m file as is.
+func (s *Server) handleGetMetadata(cc *conn, h protocol.Header) error {
+	var r readAttempt
+	err := s.getMetadata(cc, &r)
+	s.countRead(&r, err, getMetaCounters)
+	return err
+}
+
+// getMetadata checks the file itself first: metadata of a deleted file is
+// ENOENT even if a stray -m file is left.
+func (s *Server) getMetadata(cc *conn, r *readAttempt) error {
+	_, path, err := s.readFileRequest(cc)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err != nil {
+		return err
+	}
+	f, fi, err := s.openRegular(path + "-m")
+	if err != nil {
+		if !missingFile(err) {
+			r.reached = true
+			s.countOpen(false)
+		}
+		return err
+	}
+	defer f.Close()
+	r.reached, r.want = true, fi.Size()
+	s.countOpen(true)
+	if fi.Size() == 0 {
+		// Upstream's disk thread reads the empty file once.
+		s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileReadCount, &b.SuccessFileReadCount, true) })
+	}
+	if err := protocol.WriteHeader(cc, protocol.Header{Length: fi.Size(), Cmd: protocol.CmdResp}); err != nil {
+		return err
+	}
+	return s.sendFile(cc, f, fi.Size(), r)
+}
+
+// handleQueryFileInfo serves QUERY_FILE_INFO (22). A normal file's CRC32
+// is in its name; appender and slave files change or are derived after
+// naming, so theirs is computed from the content unless the client set
+// FileInfoNoCRC in the header status. The source IP is the id's first
+// address in id mode, as upstream resolves it from storage_ids.
+func (s *Server) handleQueryFileInfo(cc *conn, h protocol.Header) error {
+	n, path, err := s.readFileRequest(cc)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%s is a directory: %w", n.Name(), protocol.ErrNotFound)
+	}
+	crc := n.CRC32
+	if n.Appender || n.Slave {
+		crc = 0
+		if h.Status&protocol.FileInfoNoCRC == 0 {
+			if crc, err = s.fileCRC(path); err != nil {
+				return err
+			}
+		}
+	}
+	p := s.params.Load()
+	ip := n.SourceIP
+	if n.SourceID != "" {
+		if ips := p.StorageIDs[n.SourceID]; len(ips) > 0 {
+			ip = ips[0]
+		}
+	}
+	resp := protocol.FileInfoResponse{Size: fi.Size(), CreateTime: fi.ModTime().Unix(), CRC32: crc, SourceIP: ip}
+	return cc.reply(resp.Encode(p.ResponseIPSize))
+}
+
+// fileCRC computes the CRC32 of a whole file through a pooled buffer.
+// It counts the open and each buffer read, as upstream's disk thread does
+// when it computes a CRC32 (an empty file is read once).
+func (s *Server) fileCRC(path string) (uint32, error) {
+	f, _, err := s.openRegular(path)
+	s.countOpen(err == nil)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	bp := s.bufPool.Get().(*[]byte)
+	defer s.bufPool.Put(bp)
+	h := crc32.NewIEEE()
+	read := func(ok bool) {
+		s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileReadCount, &b.SuccessFileReadCount, ok) })
+	}
+	for reads := 0; ; reads++ {
+		n, err := io.ReadFull(f, *bp)
+		h.Write((*bp)[:n])
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			if n > 0 || reads == 0 {
+				read(true)
+			}
+			return h.Sum32(), nil
+		}
+		read(err == nil)
+		if err != nil {
+			return 0, err
+		}
+	}
+}
