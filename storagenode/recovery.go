@@ -82,7 +82,7 @@ func markWipedPaths(c *conf.Storage) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	if flag.get("sync_old_done") != "1" {
+	if flag.get(flagSyncOldDone) != flagDone {
 		return nil, nil // a new storage: its files come from the initial sync
 	}
 	var wiped []int
@@ -308,10 +308,8 @@ func (s *Server) fetchPathBinlog(src string, idx int, data string) error {
 		return err
 	}
 	defer pc.hangUp()
-	e := protocol.NewEncoder(protocol.GroupNameLen + 1)
-	e.Fixed(s.cfg.GroupName, protocol.GroupNameLen)
-	e.Byte(byte(idx))
-	if err := pc.Send(protocol.CmdFetchOnePathBinlog, 0, e.B, nil, 0); err != nil {
+	req := protocol.FetchPathBinlogRequest{Group: s.cfg.GroupName, StorePathIndex: byte(idx)}
+	if err := pc.Send(protocol.CmdFetchOnePathBinlog, 0, req.Encode(), nil, 0); err != nil {
 		return err
 	}
 	// The source scans all its binlogs before the first record comes.
@@ -566,17 +564,21 @@ func (s *Server) handleFetchOnePathBinlog(cc *conn, h protocol.Header) error {
 	if err := s.syncAllowed(cc, h.Cmd); err != nil {
 		return err
 	}
-	if h.Length != protocol.GroupNameLen+1 {
+	if h.Length != protocol.FetchPathBinlogLen {
 		return fmt.Errorf("fetch one path binlog body of %d bytes: %w", h.Length, protocol.ErrInvalid)
 	}
 	body, err := cc.readBody(h.Length)
 	if err != nil {
 		return err
 	}
-	if err := s.checkGroup(protocol.CString(body[:protocol.GroupNameLen])); err != nil {
+	req, err := protocol.DecodeFetchPathBinlogRequest(body)
+	if err != nil {
 		return err
 	}
-	idx := int(body[protocol.GroupNameLen])
+	if err := s.checkGroup(req.Group); err != nil {
+		return err
+	}
+	idx := int(req.StorePathIndex)
 	if idx >= len(s.store.paths) {
 		return fmt.Errorf("store path index %d of %d: %w", idx, len(s.store.paths), protocol.ErrInvalid)
 	}

@@ -76,11 +76,11 @@ func openStore(cfg *conf.Storage, log *slog.Logger) (*store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.get("storage_join_time") == "" {
+	if f.get(flagJoinTime) == "" {
 		now := strconv.FormatInt(time.Now().Unix(), 10)
 		for _, kv := range [][2]string{
-			{"storage_join_time", now}, {"sync_old_done", "0"}, {"sync_src_server", ""},
-			{"sync_until_timestamp", "0"}, {"last_ip_addr", ""}, {"last_server_port", "0"},
+			{flagJoinTime, now}, {flagSyncOldDone, "0"}, {flagSyncSrcServer, ""},
+			{flagSyncUntil, "0"}, {flagLastIPAddr, ""}, {flagLastServerPort, "0"},
 			{"current_trunk_file_id", "0"}, {"trunk_last_compress_time", "0"},
 			{"trunk_binlog_compress_stage", "0"},
 		} {

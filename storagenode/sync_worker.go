@@ -268,7 +268,7 @@ func (w *syncWorker) run() {
 		// Our own old files must be complete (initial sync and disk
 		// recovery done) before we feed anyone, and sync runs only between
 		// sync_start_time and sync_end_time.
-		if w.s.store.initFlag.get("sync_old_done") != "1" || w.s.rec.pending.Load() || !w.s.inSyncWindow(time.Now()) {
+		if w.s.store.initFlag.get(flagSyncOldDone) != flagDone || w.s.rec.pending.Load() || !w.s.inSyncWindow(time.Now()) {
 			if !w.sleep(statusPollInterval) {
 				return
 			}
