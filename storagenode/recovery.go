@@ -133,13 +133,13 @@ func (s *Server) newRecovery() *recovery {
 // holdRecovery follows a JOIN while recovering: the join turned us ONLINE,
 // CHANGE_STATUS puts us back to RECOVERY before the first beat could make
 // us ACTIVE.
-func (s *Server) holdRecovery(c net.Conn) error {
+func (s *Server) holdRecovery(c *trackerConn) error {
 	s.rec.mu.Lock()
 	defer s.rec.mu.Unlock()
 	if !s.rec.pending.Load() {
 		return nil
 	}
-	if _, err := s.call(c, protocol.CmdStorageChangeStatus, []byte{protocol.StatusRecovery}); err != nil {
+	if _, err := c.call(protocol.CmdStorageChangeStatus, []byte{protocol.StatusRecovery}); err != nil {
 		return fmt.Errorf("CHANGE_STATUS RECOVERY: %w", err)
 	}
 	s.setStatus(protocol.StatusRecovery)
@@ -156,7 +156,7 @@ func (s *Server) startRecovery() {
 
 func (s *Server) recoveryStopped() bool {
 	select {
-	case <-s.done:
+	case <-s.ctx.Done():
 		return true
 	default:
 		return false
@@ -202,8 +202,8 @@ func (s *Server) runRecovery() {
 	self := protocol.ReportStatus{Group: s.cfg.GroupName, Brief: protocol.Brief{Status: protocol.StatusOffline, ID: s.selfID(), IP: ip}}
 	for _, addr := range s.cfg.TrackerServers {
 		for {
-			err := s.shortCall(addr, func(c net.Conn) error {
-				_, err := s.call(c, protocol.CmdStorageReportStatus, self.Encode())
+			err := s.shortCall(addr, func(c *trackerConn) error {
+				_, err := c.call(protocol.CmdStorageReportStatus, self.Encode())
 				return err
 			})
 			if err == nil || s.recoveryStopped() {
@@ -267,8 +267,8 @@ func (s *Server) recoverySource() (string, error) {
 	var lastErr error
 	for _, addr := range s.cfg.TrackerServers {
 		var list []protocol.StorageStat
-		err := s.shortCall(addr, func(c net.Conn) error {
-			b, err := s.call(c, protocol.CmdServerListStorage, req.Encode())
+		err := s.shortCall(addr, func(c *trackerConn) error {
+			b, err := c.call(protocol.CmdServerListStorage, req.Encode())
 			if err == nil {
 				list, err = protocol.DecodeStorageStats(b)
 			}

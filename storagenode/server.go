@@ -18,6 +18,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/backoff"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 	"github.com/fdfsgo/fdfs/storagenode/httpd"
@@ -54,7 +55,9 @@ type Server struct {
 	myID   atomic.Pointer[string] // server id (id mode)
 	status atomic.Int32           // our status on the trackers + 1 (0 = not known yet)
 
-	ctx    context.Context // cancelled by Close: aborts dials in progress
+	// ctx is the server's one stop signal, cancelled by Close: every loop
+	// waits on it and every outbound connection is bound to it.
+	ctx    context.Context
 	cancel context.CancelFunc
 
 	mu     sync.Mutex
@@ -66,7 +69,6 @@ type Server struct {
 	closed bool
 	// draining is set by Shutdown: no new connection or request is taken.
 	draining atomic.Bool
-	done     chan struct{}
 	wg       sync.WaitGroup
 
 	connSem chan struct{} // bounds concurrent client connections
@@ -116,7 +118,6 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 		log:     log.With("role", "storage", "group", c.GroupName),
 		conns:   map[net.Conn]struct{}{},
 		served:  map[*conn]struct{}{},
-		done:    make(chan struct{}),
 		connSem: make(chan struct{}, c.MaxConnections),
 		start:   time.Now(),
 		syncSrc: syncSource{sem: make(chan struct{}, 1)},
@@ -302,7 +303,6 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
-	close(s.done)
 	s.cancel()
 	if s.ln != nil {
 		s.ln.Close()
@@ -341,26 +341,22 @@ func (s *Server) track(c net.Conn, add bool) bool {
 
 func (s *Server) acceptLoop(ln net.Listener) {
 	defer s.wg.Done()
-	var backoff time.Duration
+	retry := backoff.Backoff{Min: 5 * time.Millisecond, Max: time.Second}
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			select {
-			case <-s.done:
+			if s.ctx.Err() != nil {
 				return
-			default:
 			}
 			// Resource exhaustion (EMFILE...): back off instead of spinning.
-			backoff = min(max(backoff*2, 5*time.Millisecond), time.Second)
-			s.log.Warn("accept failed", "err", err, "retry_in", backoff)
-			select {
-			case <-s.done:
+			pause := retry.Next()
+			s.log.Warn("accept failed", "err", err, "retry_in", pause)
+			if !backoff.Sleep(s.ctx, pause) {
 				return
-			case <-time.After(backoff):
 			}
 			continue
 		}
-		backoff = 0
+		retry.Reset()
 		select {
 		case s.connSem <- struct{}{}:
 		default:
@@ -399,7 +395,7 @@ func (s *Server) housekeeping() {
 	defer t.Stop()
 	for {
 		select {
-		case <-s.done:
+		case <-s.ctx.Done():
 			return
 		case <-t.C:
 			if err := s.stats.save(s.store.distSnapshot()); err != nil {
@@ -420,7 +416,7 @@ func (s *Server) sweepTemps() {
 		for h := range s.store.subdirs {
 			for l := range s.store.subdirs {
 				select {
-				case <-s.done:
+				case <-s.ctx.Done():
 					return
 				default:
 				}

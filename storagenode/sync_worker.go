@@ -337,8 +337,8 @@ func (w *syncWorker) trackerShortCall(cmd byte, body []byte, all bool) ([]byte, 
 	var lastErr error
 	ok := false
 	for _, addr := range w.s.cfg.TrackerServers {
-		err := w.s.shortCall(addr, func(c net.Conn) error {
-			b, err := w.s.call(c, cmd, body)
+		err := w.s.shortCall(addr, func(c *trackerConn) error {
+			b, err := c.call(cmd, body)
 			if err == nil && !ok {
 				reply = b
 			}
@@ -381,9 +381,9 @@ func (w *syncWorker) syncSrcReq() (need bool, until int64, err error) {
 	lastErr := fmt.Errorf("no tracker configured: %w", protocol.ErrNotFound)
 	for _, addr := range trackers {
 		var reply []byte
-		err := w.s.shortCall(addr, func(c net.Conn) error {
+		err := w.s.shortCall(addr, func(c *trackerConn) error {
 			var err error
-			reply, err = w.s.call(c, protocol.CmdStorageSyncSrcReq, req.Encode())
+			reply, err = c.call(protocol.CmdStorageSyncSrcReq, req.Encode())
 			return err
 		})
 		if err != nil {

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/fdfsengine/fdfsnet"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/backoff"
 )
 
 // maxTrackerReply bounds tracker replies read by the storage (parameter
@@ -22,84 +24,75 @@ const maxTrackerReply = 1 << 20
 func (s *Server) trackerLoop(addr string) {
 	defer s.wg.Done()
 	log := s.log.With("tracker", addr)
-	backoff := time.Duration(0)
+	retry := backoff.Backoff{Min: 500 * time.Millisecond, Max: s.cfg.HeartBeatInterval}
 	for {
 		err := s.trackerSession(addr)
-		select {
-		case <-s.done:
+		if s.ctx.Err() != nil {
 			return
-		default:
 		}
-		backoff = min(max(backoff*2, 500*time.Millisecond), s.cfg.HeartBeatInterval)
-		log.Warn("tracker session ended, reconnecting", "err", err, "retry_in", backoff)
-		select {
-		case <-s.done:
+		pause := retry.Next()
+		log.Warn("tracker session ended, reconnecting", "err", err, "retry_in", pause)
+		if !backoff.Sleep(s.ctx, pause) {
 			return
-		case <-time.After(backoff):
 		}
 	}
 }
 
-// dialTracker connects to one "host:port" entry (dual-IP entries
-// "ip1,ip2:port" are tried in order), from bind_addr when client_bind.
-func (s *Server) dialTracker(addr string) (net.Conn, error) {
-	i := strings.LastIndexByte(addr, ':')
-	if i < 0 {
-		return nil, fmt.Errorf("tracker %q has no port: %w", addr, protocol.ErrInvalid)
-	}
-	d := net.Dialer{Timeout: s.cfg.ConnectTimeout}
-	if s.cfg.ClientBind && s.cfg.BindAddr != "" {
-		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(s.cfg.BindAddr)}
-	}
-	var lastErr error
-	for _, host := range strings.Split(addr[:i], ",") {
-		c, err := d.DialContext(s.ctx, "tcp", net.JoinHostPort(strings.TrimSpace(host), addr[i+1:]))
-		if err == nil {
-			if !s.track(c, true) {
-				c.Close()
-				return nil, net.ErrClosed
-			}
-			return c, nil
-		}
-		lastErr = err
-	}
-	return nil, lastErr
+// trackerConn is a connection to a tracker, bound for its whole life to
+// the server's context: closing the server aborts a call blocked on it.
+type trackerConn struct {
+	*fdfsnet.Conn
+	s       *Server
+	release func() bool
 }
 
-func (s *Server) closeTracker(c net.Conn) {
-	s.track(c, false)
+// dialTracker connects to one tracker_server entry, "host:port" or a
+// dual-IP "ip1,ip2:port" (tried in order), from bind_addr when
+// client_bind is set.
+func (s *Server) dialTracker(addr string) (*trackerConn, error) {
+	c, err := s.dialer().Dial(s.ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	if !s.track(c.NetConn(), true) {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	return &trackerConn{Conn: c, s: s, release: c.Bind(s.ctx)}, nil
+}
+
+// close closes the connection.
+func (c *trackerConn) close() {
+	c.release()
+	c.s.track(c.NetConn(), false)
 	c.Close()
 }
 
-// call sends one request and reads its reply within network_timeout.
-func (s *Server) call(c net.Conn, cmd byte, body []byte) ([]byte, error) {
-	c.SetDeadline(time.Now().Add(s.cfg.NetworkTimeout))
-	if err := protocol.WritePacket(c, cmd, 0, body); err != nil {
-		return nil, err
-	}
-	return protocol.ReadResponse(c, maxTrackerReply)
+// call sends one request and reads its reply, each step within
+// network_timeout.
+func (c *trackerConn) call(cmd byte, body []byte) ([]byte, error) {
+	return c.RoundTrip(cmd, body, maxTrackerReply)
 }
 
-// shortCall runs cmds on one short-lived connection, then sends QUIT.
-func (s *Server) shortCall(addr string, f func(c net.Conn) error) error {
+// shortCall runs f on a connection of its own, then says QUIT.
+func (s *Server) shortCall(addr string, f func(c *trackerConn) error) error {
 	c, err := s.dialTracker(addr)
 	if err != nil {
 		return err
 	}
-	defer s.closeTracker(c)
+	defer c.close()
 	err = f(c)
 	if err == nil {
-		c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
-		protocol.WritePacket(c, protocol.CmdQuit, 0, nil)
+		c.Send(protocol.CmdQuit, 0, nil, nil, 0)
 	}
 	return err
 }
 
 func (s *Server) trackerSession(addr string) error {
 	// GET_MY_IP: the address the tracker sees us as (used in new file names).
-	err := s.shortCall(addr, func(c net.Conn) error {
+	err := s.shortCall(addr, func(c *trackerConn) error {
 		req := protocol.GetMyIPRequest{Group: s.cfg.GroupName, Port: int32(s.port())}
-		b, err := s.call(c, protocol.CmdStorageGetMyIP, req.Encode())
+		b, err := c.call(protocol.CmdStorageGetMyIP, req.Encode())
 		if err != nil {
 			return fmt.Errorf("GET_MY_IP: %w", err)
 		}
@@ -130,7 +123,7 @@ func (s *Server) trackerSession(addr string) error {
 	if err != nil {
 		return err
 	}
-	defer s.closeTracker(c)
+	defer c.close()
 	host := addr[:strings.LastIndexByte(addr, ':')]
 	host, _, _ = strings.Cut(host, ",")
 	if err := s.join(c, host); err != nil {
@@ -140,8 +133,8 @@ func (s *Server) trackerSession(addr string) error {
 }
 
 // fetchParams asks PARAMETER_REQ for the cluster settings.
-func (s *Server) fetchParams(c net.Conn) error {
-	b, err := s.call(c, protocol.CmdStorageParameterReq, nil)
+func (s *Server) fetchParams(c *trackerConn) error {
+	b, err := c.call(protocol.CmdStorageParameterReq, nil)
 	if err != nil {
 		return fmt.Errorf("PARAMETER_REQ: %w", err)
 	}
@@ -176,11 +169,11 @@ func truthy(v string) bool {
 
 // fetchIDs loads storage_ids.conf from the tracker (FETCH_STORAGE_IDS,
 // paged) and learns our own id (GET_SERVER_ID) in id mode.
-func (s *Server) fetchIDs(c net.Conn) error {
+func (s *Server) fetchIDs(c *trackerConn) error {
 	ids := map[string][]string{}
 	for start := int32(0); ; {
 		req := protocol.FetchStorageIDsRequest{StartIndex: start}
-		b, err := s.call(c, protocol.CmdStorageFetchStorageIDs, req.Encode())
+		b, err := c.call(protocol.CmdStorageFetchStorageIDs, req.Encode())
 		if err != nil {
 			return fmt.Errorf("FETCH_STORAGE_IDS: %w", err)
 		}
@@ -212,7 +205,7 @@ func (s *Server) fetchIDs(c net.Conn) error {
 	}
 	ip, _, _ := strings.Cut(*s.myIP.Load(), ",")
 	req := protocol.GroupAndAddr{Group: s.cfg.GroupName, Addr: protocol.FormatHostPort(ip, s.port())}
-	b, err := s.call(c, protocol.CmdStorageGetServerID, req.Encode())
+	b, err := c.call(protocol.CmdStorageGetServerID, req.Encode())
 	if err != nil {
 		return fmt.Errorf("GET_SERVER_ID: %w", err)
 	}
@@ -224,7 +217,7 @@ func (s *Server) fetchIDs(c net.Conn) error {
 // join sends STORAGE_JOIN and, until the initial sync is done, tells the
 // tracker the source of the initial sync (SYNC_NOTIFY), which the first
 // session to get there asks its tracker for (SYNC_DEST_REQ).
-func (s *Server) join(c net.Conn, trackerHost string) error {
+func (s *Server) join(c *trackerConn, trackerHost string) error {
 	flag := s.store.initFlag
 	joinTime, _ := strconv.ParseInt(flag.get(flagJoinTime), 10, 64)
 	done := flag.get(flagSyncOldDone) == flagDone
@@ -244,7 +237,7 @@ func (s *Server) join(c net.Conn, trackerHost string) error {
 		CurrentTrackerIP:   trackerHost,
 		Trackers:           s.cfg.TrackerServers,
 	}
-	b, err := s.call(c, protocol.CmdStorageJoin, req.Encode())
+	b, err := c.call(protocol.CmdStorageJoin, req.Encode())
 	if err != nil {
 		return fmt.Errorf("JOIN: %w", err)
 	}
@@ -277,7 +270,7 @@ func (s *Server) join(c net.Conn, trackerHost string) error {
 		d.src = flag.get(flagSyncSrcServer)
 		d.until, _ = strconv.ParseInt(flag.get(flagSyncUntil), 10, 64)
 		if d.src == "" {
-			b, err := s.call(c, protocol.CmdStorageSyncDestReq, nil)
+			b, err := c.call(protocol.CmdStorageSyncDestReq, nil)
 			if err != nil {
 				return fmt.Errorf("SYNC_DEST_REQ: %w", err)
 			}
@@ -303,7 +296,7 @@ func (s *Server) join(c net.Conn, trackerHost string) error {
 	// Also when another session decided "no source": this tracker, which
 	// heard of us INIT, makes us ONLINE.
 	body := protocol.EncodeSyncSource(&protocol.SyncSource{SrcID: d.src, Until: d.until})
-	if _, err := s.call(c, protocol.CmdStorageSyncNotify, body); err != nil {
+	if _, err := c.call(protocol.CmdStorageSyncNotify, body); err != nil {
 		return fmt.Errorf("SYNC_NOTIFY: %w", err)
 	}
 	return nil
@@ -328,7 +321,7 @@ func (s *Server) lockSyncSource() (*syncSource, error) {
 	select {
 	case d.sem <- struct{}{}:
 		return d, nil
-	case <-s.done:
+	case <-s.ctx.Done():
 		return nil, net.ErrClosed
 	}
 }
@@ -384,7 +377,7 @@ func (s *Server) idForTracker() string {
 // at once when the free space of a store path moved enough (space.go):
 // the tracker must stop choosing a storage that cannot take more files
 // without waiting up to a minute.
-func (s *Server) beatLoop(c net.Conn, addr string) error {
+func (s *Server) beatLoop(c *trackerConn, addr string) error {
 	beat := time.NewTicker(s.cfg.HeartBeatInterval)
 	defer beat.Stop()
 	disk := time.NewTicker(s.cfg.StatReportInterval)
@@ -404,18 +397,18 @@ func (s *Server) beatLoop(c net.Conn, addr string) error {
 			body = cur.Encode()
 			lastSent = &cur
 		}
-		b, err := s.call(c, protocol.CmdStorageBeat, body)
+		b, err := c.call(protocol.CmdStorageBeat, body)
 		if err != nil {
 			return fmt.Errorf("BEAT: %w", err)
 		}
 		s.applyNotice(addr, b)
-		if _, err := s.call(c, protocol.CmdStorageChangelogReq, nil); err != nil {
+		if _, err := c.call(protocol.CmdStorageChangelogReq, nil); err != nil {
 			return fmt.Errorf("CHANGELOG_REQ: %w", err)
 		}
 		return nil
 	}
 	doDisk := func() error {
-		b, err := s.call(c, protocol.CmdStorageReportDiskUsage, protocol.EncodeDiskUsage(s.store.usage()))
+		b, err := c.call(protocol.CmdStorageReportDiskUsage, protocol.EncodeDiskUsage(s.store.usage()))
 		if err != nil {
 			return fmt.Errorf("REPORT_DISK_USAGE: %w", err)
 		}
@@ -428,7 +421,7 @@ func (s *Server) beatLoop(c net.Conn, addr string) error {
 		if body == nil {
 			return nil
 		}
-		b, err := s.call(c, protocol.CmdStorageSyncReport, body)
+		b, err := c.call(protocol.CmdStorageSyncReport, body)
 		if err != nil {
 			return fmt.Errorf("SYNC_REPORT: %w", err)
 		}
@@ -445,7 +438,7 @@ func (s *Server) beatLoop(c net.Conn, addr string) error {
 	for {
 		var err error
 		select {
-		case <-s.done:
+		case <-s.ctx.Done():
 			return net.ErrClosed
 		case <-beat.C:
 			if err = doBeat(); err == nil {
@@ -548,8 +541,8 @@ func (s *Server) followLeader(from string, b protocol.Brief) {
 	if old != "" && old != leader && s.claimsLeadership(old) {
 		s.log.Warn("two tracker leaders, asking both to re-elect", "old", old, "new", leader)
 		for _, t := range []string{old, leader} {
-			if err := s.shortCall(t, func(c net.Conn) error {
-				_, err := s.call(c, protocol.CmdTrackerNotifyReselectLead, nil)
+			if err := s.shortCall(t, func(c *trackerConn) error {
+				_, err := c.call(protocol.CmdTrackerNotifyReselectLead, nil)
 				return err
 			}); err != nil {
 				s.log.Warn("TRACKER_NOTIFY_RESELECT_LEADER failed", "tracker", t, "err", err)
@@ -568,8 +561,8 @@ func (s *Server) followLeader(from string, b protocol.Brief) {
 // (TRACKER_GET_STATUS); an unreachable tracker does not claim anything.
 func (s *Server) claimsLeadership(addr string) bool {
 	var leader bool
-	s.shortCall(addr, func(c net.Conn) error {
-		b, err := s.call(c, protocol.CmdTrackerGetStatus, nil)
+	s.shortCall(addr, func(c *trackerConn) error {
+		b, err := c.call(protocol.CmdTrackerGetStatus, nil)
 		if err != nil {
 			return err
 		}
