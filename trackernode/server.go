@@ -16,6 +16,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/backoff"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 )
 
@@ -53,6 +54,8 @@ type Server struct {
 	wg       sync.WaitGroup
 	connMu   sync.Mutex
 	conns    map[net.Conn]struct{}
+	served   map[*conn]struct{} // connections Shutdown waits for (shutdown.go)
+	draining atomic.Bool        // set by Shutdown
 	closeErr error
 	once     sync.Once
 
@@ -94,6 +97,7 @@ func New(cfg *conf.Tracker, log *slog.Logger) (*Server, error) {
 		done:      make(chan struct{}),
 		saveCh:    make(chan struct{}, 1),
 		conns:     map[net.Conn]struct{}{},
+		served:    map[*conn]struct{}{},
 		groups:    map[string]*group{},
 		leaderChg: 1,
 		startTime: time.Now(),
@@ -196,22 +200,24 @@ func (s *Server) Close() error {
 
 func (s *Server) acceptLoop() {
 	defer s.wg.Done()
+	retry := backoff.Backoff{Min: 5 * time.Millisecond, Max: time.Second}
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
-			select {
-			case <-s.done:
+			if s.stopping() {
 				return
-			default:
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			s.log.Error("accept", "err", err)
-			time.Sleep(10 * time.Millisecond)
+			// Resource exhaustion (EMFILE...): back off instead of spinning.
+			pause := retry.Next()
+			s.log.Error("accept failed", "err", err, "retry_in", pause)
+			time.Sleep(pause)
 			continue
 		}
+		retry.Reset()
 		if !s.allow.allowed(c.RemoteAddr()) {
 			s.log.Warn("peer not in allow_hosts, refusing", "peer", c.RemoteAddr().String())
 			c.Close()
@@ -307,12 +313,15 @@ type conn struct {
 	// closedByUs: the connection ended because Close closed it, not
 	// because the peer left.
 	closedByUs bool
+	state      atomic.Int32 // connIdle, connBusy, connDropped (shutdown.go)
 }
 
 func (s *Server) serveConn(c net.Conn) {
 	defer s.wg.Done()
 	defer func() { <-s.sem }()
 	cs := &conn{c: c, r: bufio.NewReaderSize(c, 4096)}
+	s.serving(cs, true)
+	defer s.serving(cs, false)
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		cs.peerIP = ta.IP.String()
 	}
@@ -348,6 +357,10 @@ func (s *Server) serveConn(c net.Conn) {
 			}
 			return
 		}
+		if !cs.startRequest() {
+			cs.closedByUs = true
+			return
+		}
 		c.SetDeadline(time.Now().Add(timeout))
 		if h.Length > int64(cs.r.Buffered()) {
 			// Clients that write the body after the header with Nagle on
@@ -373,9 +386,11 @@ func (s *Server) serveConn(c net.Conn) {
 			if protocol.WriteError(c, err) != nil {
 				return
 			}
-			continue
+		} else if protocol.WriteResponse(c, resp) != nil {
+			return
 		}
-		if protocol.WriteResponse(c, resp) != nil {
+		if !s.endRequest(cs) {
+			cs.closedByUs = true
 			return
 		}
 	}

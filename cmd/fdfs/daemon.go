@@ -26,6 +26,7 @@ type server interface {
 	Start() error
 	Addr() string
 	Close() error
+	Shutdown(ctx context.Context) error
 }
 
 func init() {
@@ -146,16 +147,12 @@ func runDaemon(ctx context.Context, name string, srv server) error {
 // progress finish.
 const shutdownGrace = 30 * time.Second
 
-// shutdown stops srv gracefully when it can (the storage finishes the
-// requests in progress), else closes it.
+// shutdown stops srv gracefully: the requests in progress are answered
+// (for up to shutdownGrace), then it closes.
 func shutdown(srv server) error {
-	g, ok := srv.(interface{ Shutdown(context.Context) error })
-	if !ok {
-		return srv.Close()
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	return g.Shutdown(ctx)
+	return srv.Shutdown(ctx)
 }
 
 // newLogger returns a text logger on w at the level named by an upstream
