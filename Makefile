@@ -2,7 +2,7 @@
 #   make dev    all-in-one dev cluster (1 tracker + 2 storages of group1) on loopback
 #   make test   the whole suite (gofmt, vet, proto check, fuzz smoke, race, unit/e2e/process/conformance tests)
 #   make build  bin/fdfs
-#   make gen    regenerate gen/ and openapi/ from proto/ (then commit them)
+#   make gen    regenerate gen/ (Go, descriptor set) and openapi/ (OpenAPI 2 and 3) from proto/ (then commit them)
 #   make proto-check  buf lint, buf format, buf breaking and generated-code drift
 #   make bench-http / bench-gateway  HTTP downloads vs nginx; gateway (gRPC, REST) vs native
 #   make bench-upstream  ours vs the upstream C servers with C/Java clients (needs FDFS_REF_DIR)
