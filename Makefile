@@ -10,7 +10,7 @@
 GO ?= go
 DEV_ARGS ?=
 
-.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http bench-gateway bench-upstream gen proto-check clean
+.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http bench-gateway bench-upstream gen proto-check client-deps clean
 
 all: build
 
@@ -53,6 +53,11 @@ bench-upstream:
 
 conformance-deps:
 	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
+
+# The Node.js packages and Debian packages of tests/clients (docs/clients.md).
+client-deps:
+	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
+	bash scripts/client-deps.sh
 
 gen:
 	bash scripts/gen.sh

@@ -174,10 +174,12 @@ func rawPaths() map[string]map[string]any {
 }
 
 // object is the schema of a JSON object with the given (name, type)
-// properties; int64 is a string in proto3 JSON.
+// properties, all of them always present; int64 is a string in proto3 JSON.
 func object(nameTypes ...string) map[string]any {
 	props := map[string]any{}
+	var required []any
 	for i := 0; i+1 < len(nameTypes); i += 2 {
+		required = append(required, nameTypes[i])
 		switch nameTypes[i+1] {
 		case "int64":
 			props[nameTypes[i]] = map[string]any{"type": "string", "format": "int64"}
@@ -185,5 +187,5 @@ func object(nameTypes ...string) map[string]any {
 			props[nameTypes[i]] = map[string]any{"type": nameTypes[i+1]}
 		}
 	}
-	return map[string]any{"type": "object", "properties": props}
+	return map[string]any{"type": "object", "properties": props, "required": required}
 }
