@@ -2,7 +2,7 @@
 #   make dev    all-in-one dev cluster (1 tracker + 2 storages of group1) on loopback
 #   make test   the whole suite (gofmt, vet, proto check, fuzz smoke, race, unit/e2e/process/conformance tests)
 #   make build  bin/fdfs
-#   make gen    regenerate gen/ and openapi/ from proto/ (then commit them)
+#   make gen    regenerate gen/ (Go, descriptor set) and openapi/ (OpenAPI 2 and 3) from proto/ (then commit them)
 #   make proto-check  buf lint, buf format, buf breaking and generated-code drift
 #   make bench-http / bench-gateway  HTTP downloads vs nginx; gateway (gRPC, REST) vs native
 #   make bench-upstream  ours vs the upstream C servers with C/Java clients (needs FDFS_REF_DIR)
@@ -10,7 +10,7 @@
 GO ?= go
 DEV_ARGS ?=
 
-.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http bench-gateway bench-upstream gen proto-check clean
+.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http bench-gateway bench-upstream gen proto-check client-deps clean
 
 all: build
 
@@ -53,6 +53,11 @@ bench-upstream:
 
 conformance-deps:
 	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
+
+# The Node.js packages and Debian packages of tests/clients (docs/clients.md).
+client-deps:
+	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
+	bash scripts/client-deps.sh
 
 gen:
 	bash scripts/gen.sh

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it:
 #   1. gofmt check          4. npm ci for tests/conformance (third-party Node.js FastDFS clients)
+#                              and examples/node, Debian packages of the Python example
+#                              (scripts/client-deps.sh), for tests/clients
 #   2. go vet               5. short fuzz run of every Fuzz* target (scripts/fuzz.sh)
 #   3. proto check: buf lint, buf format, buf breaking against the published
-#      API, gen/ and openapi/ in sync with proto/ (scripts/proto-check.sh;
-#      installs the pinned toolchain via scripts/tools.sh)
+#      API, gen/ and openapi/ in sync with proto/, redocly lint of openapi/
+#      (scripts/proto-check.sh; installs the pinned toolchains via
+#      scripts/tools.sh and scripts/node-tools.sh)
 #   6. race detector on the engine, the servers, the gateway's packages and
 #      the Go API client (with its tests against a gateway)
 #   7. go test ./... (unit, e2e, real-process and conformance tests) — last, so
@@ -33,6 +36,10 @@ if [ -f tests/conformance/package-lock.json ]; then
   step "npm ci (tests/conformance)"
   (cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+step "client examples' dependencies (npm ci examples/node; Debian python3-grpcio, python3-protobuf, protobuf-compiler)"
+(cd examples/node && npm ci --no-audit --no-fund --loglevel=error)
+bash scripts/client-deps.sh
 
 if [ "${SKIP_FUZZ:-}" != 1 ]; then
   step "fuzz (${FUZZTIME:-5s} per target)"

@@ -3,9 +3,8 @@
 # project's go.mod so buf's own requirements never leak into our build:
 #   .cache/bin/           buf, protoc-gen-go, protoc-gen-go-grpc, protoc-gen-grpc-gateway,
 #                         protoc-gen-openapiv2 (go install, GOBIN=.cache/bin)
-#   .cache/googleapis/    google/api/*.proto and google/rpc/*.proto imported by proto/,
-#                         copied from the module cache of grpc-gateway v1.16.0, which
-#                         carries them under third_party/googleapis (never imported as Go code)
+# The google/api and google/rpc protos that proto/ imports are vendored in git under
+# proto/third_party/googleapis (see its README.md), not installed here.
 # Idempotent: a tool whose version stamp matches is not rebuilt, so a warm run takes
 # well under a second. Prints nothing on success unless something was installed.
 set -euo pipefail
@@ -35,26 +34,3 @@ for line in "${tools[@]}"; do
   (cd "$root" && GOBIN=$bin GOWORK=off GOFLAGS=-buildvcs=false go install "$pkg@$version")
   echo "$version" >"$stamp"
 done
-
-googleapis_version=v1.16.0
-gdir=$root/googleapis
-gstamp=$gdir/.version
-if [ "$(cat "$gstamp" 2>/dev/null)" != "$googleapis_version" ]; then
-  echo "tools.sh: copying google/api and google/rpc protos from grpc-gateway $googleapis_version" >&2
-  src=$(cd "$root" && GOWORK=off go mod download -json "github.com/grpc-ecosystem/grpc-gateway@$googleapis_version" \
-    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  if [ -z "$src" ] || [ ! -d "$src/third_party/googleapis" ]; then
-    echo "tools.sh: grpc-gateway $googleapis_version has no third_party/googleapis" >&2
-    exit 1
-  fi
-  rm -rf "$gdir"
-  mkdir -p "$gdir/google/api" "$gdir/google/rpc"
-  for f in google/api/annotations.proto google/api/http.proto google/api/httpbody.proto \
-    google/api/field_behavior.proto google/rpc/status.proto google/rpc/error_details.proto; do
-    if [ -f "$src/third_party/googleapis/$f" ]; then
-      cp "$src/third_party/googleapis/$f" "$gdir/$f"
-      chmod u+w "$gdir/$f"
-    fi
-  done
-  echo "$googleapis_version" >"$gstamp"
-fi

@@ -3,20 +3,37 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
-// openAPIDocument returns spec (a Swagger 2.0 document of the JSON routes,
-// or nil) with the raw routes and the API key security schemes added.
+// CompleteOpenAPI returns the document the gateway serves at /openapi.json:
+// spec (buf's Swagger 2.0 document of the JSON routes, or nil) with the API's
+// info, the raw routes and the API key security schemes added. scripts/gen.sh
+// commits its result as openapi/fastdfs.swagger.json; completing a complete
+// document again returns it unchanged, so the served and committed documents
+// are the same bytes.
+func CompleteOpenAPI(spec []byte) ([]byte, error) { return openAPIDocument(spec) }
+
+// openAPIInfo is the info object of the document.
+var openAPIInfo = map[string]any{
+	"title":   "FastDFS API",
+	"version": "v1",
+	"description": "REST mapping of the fastdfs.v1 gRPC API (FileService, ClusterService) " +
+		"plus raw byte routes for uploads, downloads and appends. A file ID is a path " +
+		"(group1/M00/00/00/xxx.jpg): its slashes may be sent as is or escaped as %2F. " +
+		"Custom methods follow AIP-136 and are addressed as {fileId}:verb. Errors are " +
+		"google.rpc.Status objects whose details carry a google.rpc.ErrorInfo (domain fastdfs.v1).",
+}
+
+// openAPIDocument is CompleteOpenAPI.
 func openAPIDocument(spec []byte) ([]byte, error) {
-	doc := map[string]any{
-		"swagger": "2.0",
-		"info":    map[string]any{"title": "fastdfs.v1", "version": "v1"},
-	}
+	doc := map[string]any{"swagger": "2.0"}
 	if len(spec) > 0 {
 		if err := json.Unmarshal(spec, &doc); err != nil {
 			return nil, fmt.Errorf("openapi document: %w", err)
 		}
 	}
+	doc["info"] = openAPIInfo
 	paths, _ := doc["paths"].(map[string]any)
 	if paths == nil {
 		paths = map[string]any{}
@@ -38,13 +55,56 @@ func openAPIDocument(spec []byte) ([]byte, error) {
 		"apiKey": map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key"},
 	}
 	doc["security"] = []any{map[string]any{"bearer": []any{}}, map[string]any{"apiKey": []any{}}}
-	return json.MarshalIndent(doc, "", "  ")
+	// Clients find the routes under the gateway's own address.
+	doc["basePath"] = "/"
+	pruneDefinitions(doc)
+	out, err := json.MarshalIndent(doc, "", "  ")
+	return append(out, '\n'), err
+}
+
+// pruneDefinitions drops the definitions no path refers to, directly or
+// through other definitions (buf emits one for every message, e.g. the
+// response whose one field is the response_body), which linters flag.
+func pruneDefinitions(doc map[string]any) {
+	defs, _ := doc["definitions"].(map[string]any)
+	if defs == nil {
+		return
+	}
+	const prefix = "#/definitions/"
+	used := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if ref, ok := e.(string); ok && k == "$ref" && strings.HasPrefix(ref, prefix) {
+					name := strings.TrimPrefix(ref, prefix)
+					if !used[name] {
+						used[name] = true
+						walk(defs[name])
+					}
+					continue
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(doc["paths"])
+	for name := range defs {
+		if !used[name] {
+			delete(defs, name)
+		}
+	}
 }
 
 // rawPaths documents the routes of server/rest.
 func rawPaths() map[string]map[string]any {
 	fileID := map[string]any{"name": "fileId", "in": "path", "required": true, "type": "string",
-		"description": `File ID, e.g. "group1/M00/00/00/wKgAAl9xyz.jpg" (slashes unescaped).`}
+		"description": `File ID, e.g. "group1/M00/00/00/wKgAAl9xyz.jpg" (its slashes as is or escaped as %2F).`}
 	query := func(name, desc string) map[string]any {
 		return map[string]any{"name": name, "in": "query", "required": false, "type": "string", "description": desc}
 	}
@@ -114,10 +174,12 @@ func rawPaths() map[string]map[string]any {
 }
 
 // object is the schema of a JSON object with the given (name, type)
-// properties; int64 is a string in proto3 JSON.
+// properties, all of them always present; int64 is a string in proto3 JSON.
 func object(nameTypes ...string) map[string]any {
 	props := map[string]any{}
+	var required []any
 	for i := 0; i+1 < len(nameTypes); i += 2 {
+		required = append(required, nameTypes[i])
 		switch nameTypes[i+1] {
 		case "int64":
 			props[nameTypes[i]] = map[string]any{"type": "string", "format": "int64"}
@@ -125,5 +187,5 @@ func object(nameTypes ...string) map[string]any {
 			props[nameTypes[i]] = map[string]any{"type": nameTypes[i+1]}
 		}
 	}
-	return map[string]any{"type": "object", "properties": props}
+	return map[string]any{"type": "object", "properties": props, "required": required}
 }

@@ -1617,7 +1617,7 @@ var File_fastdfs_v1_cluster_service_proto protoreflect.FileDescriptor
 const file_fastdfs_v1_cluster_service_proto_rawDesc = "" +
 	"\n" +
 	" fastdfs/v1/cluster_service.proto\x12\n" +
-	"fastdfs.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x03\n" +
+	"fastdfs.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x03\n" +
 	"\x05Group\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\btotal_mb\x18\x02 \x01(\x03R\atotalMb\x12\x17\n" +
@@ -1704,24 +1704,24 @@ const file_fastdfs_v1_cluster_service_proto_rawDesc = "" +
 	"\x10store_path_index\x18\x04 \x01(\x05R\x0estorePathIndex\"\x13\n" +
 	"\x11ListGroupsRequest\"?\n" +
 	"\x12ListGroupsResponse\x12)\n" +
-	"\x06groups\x18\x01 \x03(\v2\x11.fastdfs.v1.GroupR\x06groups\"+\n" +
-	"\x13ListStoragesRequest\x12\x14\n" +
-	"\x05group\x18\x01 \x01(\tR\x05group\"G\n" +
+	"\x06groups\x18\x01 \x03(\v2\x11.fastdfs.v1.GroupR\x06groups\"0\n" +
+	"\x13ListStoragesRequest\x12\x19\n" +
+	"\x05group\x18\x01 \x01(\tB\x03\xe0A\x02R\x05group\"G\n" +
 	"\x14ListStoragesResponse\x12/\n" +
-	"\bstorages\x18\x01 \x03(\v2\x13.fastdfs.v1.StorageR\bstorages\"H\n" +
-	"\x11GetStorageRequest\x12\x14\n" +
-	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1d\n" +
+	"\bstorages\x18\x01 \x03(\v2\x13.fastdfs.v1.StorageR\bstorages\"R\n" +
+	"\x11GetStorageRequest\x12\x19\n" +
+	"\x05group\x18\x01 \x01(\tB\x03\xe0A\x02R\x05group\x12\"\n" +
 	"\n" +
-	"storage_id\x18\x02 \x01(\tR\tstorageId\"C\n" +
+	"storage_id\x18\x02 \x01(\tB\x03\xe0A\x02R\tstorageId\"C\n" +
 	"\x12GetStorageResponse\x12-\n" +
-	"\astorage\x18\x01 \x01(\v2\x13.fastdfs.v1.StorageR\astorage\"K\n" +
-	"\x14DeleteStorageRequest\x12\x14\n" +
-	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1d\n" +
+	"\astorage\x18\x01 \x01(\v2\x13.fastdfs.v1.StorageR\astorage\"U\n" +
+	"\x14DeleteStorageRequest\x12\x19\n" +
+	"\x05group\x18\x01 \x01(\tB\x03\xe0A\x02R\x05group\x12\"\n" +
 	"\n" +
-	"storage_id\x18\x02 \x01(\tR\tstorageId\"\x17\n" +
-	"\x15DeleteStorageResponse\"\x82\x01\n" +
-	"\x15LocateStoragesRequest\x12:\n" +
-	"\toperation\x18\x01 \x01(\x0e2\x1c.fastdfs.v1.StorageOperationR\toperation\x12\x17\n" +
+	"storage_id\x18\x02 \x01(\tB\x03\xe0A\x02R\tstorageId\"\x17\n" +
+	"\x15DeleteStorageResponse\"\x87\x01\n" +
+	"\x15LocateStoragesRequest\x12?\n" +
+	"\toperation\x18\x01 \x01(\x0e2\x1c.fastdfs.v1.StorageOperationB\x03\xe0A\x02R\toperation\x12\x17\n" +
 	"\afile_id\x18\x02 \x01(\tR\x06fileId\x12\x14\n" +
 	"\x05group\x18\x03 \x01(\tR\x05group\"P\n" +
 	"\x16LocateStoragesResponse\x126\n" +
@@ -1760,7 +1760,10 @@ const file_fastdfs_v1_cluster_service_proto_rawDesc = "" +
 	"GetStorage\x12\x1d.fastdfs.v1.GetStorageRequest\x1a\x1e.fastdfs.v1.GetStorageResponse\"9\x82\xd3\xe4\x93\x023b\astorage\x12(/v1/groups/{group}/storages/{storage_id}\x12\x86\x01\n" +
 	"\rDeleteStorage\x12 .fastdfs.v1.DeleteStorageRequest\x1a!.fastdfs.v1.DeleteStorageResponse\"0\x82\xd3\xe4\x93\x02**(/v1/groups/{group}/storages/{storage_id}\x12t\n" +
 	"\x0eLocateStorages\x12!.fastdfs.v1.LocateStoragesRequest\x1a\".fastdfs.v1.LocateStoragesResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/storages:locate\x12u\n" +
-	"\x0fGetClusterStats\x12\".fastdfs.v1.GetClusterStatsRequest\x1a#.fastdfs.v1.GetClusterStatsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/cluster:statsB1Z/github.com/fdfsgo/fdfs/gen/fastdfs/v1;fastdfsv1b\x06proto3"
+	"\x0fGetClusterStats\x12\".fastdfs.v1.GetClusterStatsRequest\x1a#.fastdfs.v1.GetClusterStatsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/cluster:statsB\x94\x01\n" +
+	"\x1bio.github.fdfsgo.fastdfs.v1B\x13ClusterServiceProtoP\x01Z/github.com/fdfsgo/fdfs/gen/fastdfs/v1;fastdfsv1\xa2\x02\x04FDFS\xaa\x02\n" +
+	"FastDfs.V1\xca\x02\n" +
+	"FastDfs\\V1\xea\x02\vFastDfs::V1b\x06proto3"
 
 var (
 	file_fastdfs_v1_cluster_service_proto_rawDescOnce sync.Once

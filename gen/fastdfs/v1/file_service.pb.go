@@ -1644,7 +1644,7 @@ var File_fastdfs_v1_file_service_proto protoreflect.FileDescriptor
 const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1dfastdfs/v1/file_service.proto\x12\n" +
-	"fastdfs.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x02\n" +
+	"fastdfs.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x02\n" +
 	"\n" +
 	"UploadSpec\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x10\n" +
@@ -1663,20 +1663,20 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\x04data\"A\n" +
 	"\x12UploadFileResponse\x12\x17\n" +
 	"\afile_id\x18\x01 \x01(\tR\x06fileId\x12\x12\n" +
-	"\x04size\x18\x02 \x01(\x03R\x04size\"9\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\">\n" +
 	"\n" +
-	"AppendSpec\x12\x17\n" +
-	"\afile_id\x18\x01 \x01(\tR\x06fileId\x12\x12\n" +
+	"AppendSpec\x12\x1c\n" +
+	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\"a\n" +
 	"\x11AppendFileRequest\x12,\n" +
 	"\x04spec\x18\x01 \x01(\v2\x16.fastdfs.v1.AppendSpecH\x00R\x04spec\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
 	"\x04data\"(\n" +
 	"\x12AppendFileResponse\x12\x12\n" +
-	"\x04size\x18\x01 \x01(\x03R\x04size\"Q\n" +
+	"\x04size\x18\x01 \x01(\x03R\x04size\"V\n" +
 	"\n" +
-	"ModifySpec\x12\x17\n" +
-	"\afile_id\x18\x01 \x01(\tR\x06fileId\x12\x16\n" +
+	"ModifySpec\x12\x1c\n" +
+	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x12\n" +
 	"\x04size\x18\x03 \x01(\x03R\x04size\"a\n" +
 	"\x11ModifyFileRequest\x12,\n" +
@@ -1684,22 +1684,22 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
 	"\x04data\"(\n" +
 	"\x12ModifyFileResponse\x12\x12\n" +
-	"\x04size\x18\x01 \x01(\x03R\x04size\"B\n" +
-	"\x13TruncateFileRequest\x12\x17\n" +
-	"\afile_id\x18\x01 \x01(\tR\x06fileId\x12\x12\n" +
+	"\x04size\x18\x01 \x01(\x03R\x04size\"G\n" +
+	"\x13TruncateFileRequest\x12\x1c\n" +
+	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\"\x16\n" +
-	"\x14TruncateFileResponse\"^\n" +
-	"\x13DownloadFileRequest\x12\x17\n" +
-	"\afile_id\x18\x01 \x01(\tR\x06fileId\x12\x16\n" +
+	"\x14TruncateFileResponse\"c\n" +
+	"\x13DownloadFileRequest\x12\x1c\n" +
+	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x16\n" +
 	"\x06length\x18\x03 \x01(\x03R\x06length\",\n" +
 	"\x14DownloadFileResponse\x12\x14\n" +
-	"\x05chunk\x18\x01 \x01(\fR\x05chunk\",\n" +
-	"\x11DeleteFileRequest\x12\x17\n" +
-	"\afile_id\x18\x01 \x01(\tR\x06fileId\"\x14\n" +
-	"\x12DeleteFileResponse\"-\n" +
-	"\x12GetFileInfoRequest\x12\x17\n" +
-	"\afile_id\x18\x01 \x01(\tR\x06fileId\"?\n" +
+	"\x05chunk\x18\x01 \x01(\fR\x05chunk\"1\n" +
+	"\x11DeleteFileRequest\x12\x1c\n" +
+	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\"\x14\n" +
+	"\x12DeleteFileResponse\"2\n" +
+	"\x12GetFileInfoRequest\x12\x1c\n" +
+	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\"?\n" +
 	"\x13GetFileInfoResponse\x12(\n" +
 	"\x04file\x18\x01 \x01(\v2\x14.fastdfs.v1.FileInfoR\x04file\"\xfd\x01\n" +
 	"\bFileInfo\x12\x17\n" +
@@ -1711,28 +1711,28 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\x05crc32\x18\x05 \x01(\rR\x05crc32\x12\x1b\n" +
 	"\tsource_ip\x18\x06 \x01(\tR\bsourceIp\x12(\n" +
 	"\x04kind\x18\a \x01(\x0e2\x14.fastdfs.v1.FileKindR\x04kind\x12\x14\n" +
-	"\x05trunk\x18\b \x01(\bR\x05trunk\"\xe5\x01\n" +
-	"\x12SetMetadataRequest\x12\x17\n" +
-	"\afile_id\x18\x01 \x01(\tR\x06fileId\x12H\n" +
-	"\bmetadata\x18\x02 \x03(\v2,.fastdfs.v1.SetMetadataRequest.MetadataEntryR\bmetadata\x12/\n" +
-	"\x04mode\x18\x03 \x01(\x0e2\x1b.fastdfs.v1.SetMetadataModeR\x04mode\x1a;\n" +
+	"\x05trunk\x18\b \x01(\bR\x05trunk\"\xef\x01\n" +
+	"\x12SetMetadataRequest\x12\x1c\n" +
+	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\x12H\n" +
+	"\bmetadata\x18\x02 \x03(\v2,.fastdfs.v1.SetMetadataRequest.MetadataEntryR\bmetadata\x124\n" +
+	"\x04mode\x18\x03 \x01(\x0e2\x1b.fastdfs.v1.SetMetadataModeB\x03\xe0A\x02R\x04mode\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x15\n" +
-	"\x13SetMetadataResponse\"-\n" +
-	"\x12GetMetadataRequest\x12\x17\n" +
-	"\afile_id\x18\x01 \x01(\tR\x06fileId\"\x9d\x01\n" +
+	"\x13SetMetadataResponse\"2\n" +
+	"\x12GetMetadataRequest\x12\x1c\n" +
+	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\"\x9d\x01\n" +
 	"\x13GetMetadataResponse\x12I\n" +
 	"\bmetadata\x18\x01 \x03(\v2-.fastdfs.v1.GetMetadataResponse.MetadataEntryR\bmetadata\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"8\n" +
-	"\x1dRegenerateAppenderFileRequest\x12\x17\n" +
-	"\afile_id\x18\x01 \x01(\tR\x06fileId\"9\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"=\n" +
+	"\x1dRegenerateAppenderFileRequest\x12\x1c\n" +
+	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\"9\n" +
 	"\x1eRegenerateAppenderFileResponse\x12\x17\n" +
-	"\afile_id\x18\x01 \x01(\tR\x06fileId\"3\n" +
-	"\x18CreateDownloadUrlRequest\x12\x17\n" +
-	"\afile_id\x18\x01 \x01(\tR\x06fileId\"j\n" +
+	"\afile_id\x18\x01 \x01(\tR\x06fileId\"8\n" +
+	"\x18CreateDownloadUrlRequest\x12\x1c\n" +
+	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\"j\n" +
 	"\x19CreateDownloadUrlResponse\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -1761,7 +1761,10 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\vSetMetadata\x12\x1e.fastdfs.v1.SetMetadataRequest\x1a\x1f.fastdfs.v1.SetMetadataResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/files/{file_id=**}:setMetadata\x12z\n" +
 	"\vGetMetadata\x12\x1e.fastdfs.v1.GetMetadataRequest\x1a\x1f.fastdfs.v1.GetMetadataResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/files/{file_id=**}:getMetadata\x12\xa5\x01\n" +
 	"\x16RegenerateAppenderFile\x12).fastdfs.v1.RegenerateAppenderFileRequest\x1a*.fastdfs.v1.RegenerateAppenderFileResponse\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/files/{file_id=**}:regenerateAppender\x12\x95\x01\n" +
-	"\x11CreateDownloadUrl\x12$.fastdfs.v1.CreateDownloadUrlRequest\x1a%.fastdfs.v1.CreateDownloadUrlResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/files/{file_id=**}:createDownloadUrlB1Z/github.com/fdfsgo/fdfs/gen/fastdfs/v1;fastdfsv1b\x06proto3"
+	"\x11CreateDownloadUrl\x12$.fastdfs.v1.CreateDownloadUrlRequest\x1a%.fastdfs.v1.CreateDownloadUrlResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/files/{file_id=**}:createDownloadUrlB\x91\x01\n" +
+	"\x1bio.github.fdfsgo.fastdfs.v1B\x10FileServiceProtoP\x01Z/github.com/fdfsgo/fdfs/gen/fastdfs/v1;fastdfsv1\xa2\x02\x04FDFS\xaa\x02\n" +
+	"FastDfs.V1\xca\x02\n" +
+	"FastDfs\\V1\xea\x02\vFastDfs::V1b\x06proto3"
 
 var (
 	file_fastdfs_v1_file_service_proto_rawDescOnce sync.Once
