@@ -29,15 +29,15 @@ func TestBinlogFailureLeavesNothing(t *testing.T) {
 	}
 	for _, cmd := range []byte{protocol.CmdUploadFile, protocol.CmdUploadAppenderFile} {
 		req := protocol.UploadRequest{StorePathIndex: protocol.StoreAnyPath, FileSize: 5, Ext: "txt"}
-		if st, body := rc.do(cmd, req.Encode(), []byte("hello")); st != protocol.EIO || len(body) != 0 {
+		if st, body := rc.Do(cmd, req.Encode(), []byte("hello")); st != protocol.EIO || len(body) != 0 {
 			t.Errorf("cmd %d with a failing binlog: status %d body %q, want EIO", cmd, st, body)
 		}
 	}
 	slave := protocol.UploadSlaveRequest{MasterName: master, FileSize: 5, Prefix: "_s", Ext: "jpg"}
-	if st, _ := rc.do(protocol.CmdUploadSlaveFile, slave.Encode(), []byte("slave")); st != protocol.EIO {
+	if st, _ := rc.Do(protocol.CmdUploadSlaveFile, slave.Encode(), []byte("slave")); st != protocol.EIO {
 		t.Errorf("slave upload with a failing binlog: status %d, want EIO", st)
 	}
-	if st, _ := rc.do(protocol.CmdRegenerateAppenderFilename, []byte(appender)); st != protocol.EIO {
+	if st, _ := rc.Do(protocol.CmdRegenerateAppenderFilename, []byte(appender)); st != protocol.EIO {
 		t.Errorf("regenerate with a failing binlog: status %d, want EIO", st)
 	}
 

@@ -1,10 +1,6 @@
 package storagenode
 
 import (
-	"bytes"
-	"errors"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +10,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/wiretest"
 )
 
 // testConfig is a storage configuration on 127.0.0.1 with an ephemeral
@@ -57,59 +54,22 @@ func allowSyncFrom(s *Server, ips ...string) {
 	s.repl.setMembers(briefs, nil)
 }
 
-// rawClient speaks the wire protocol directly.
+// rawClient is the tests' raw protocol client (internal/wiretest) with
+// the storage requests these tests send.
 type rawClient struct {
+	*wiretest.Client
 	t *testing.T
-	c net.Conn
 }
 
 func dial(t *testing.T, s *Server) *rawClient {
 	t.Helper()
-	c, err := net.Dial("tcp", s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	return &rawClient{t: t, c: c}
-}
-
-// raw sends pkt as is and returns the response header and body.
-func (rc *rawClient) raw(pkt []byte) (protocol.Header, []byte) {
-	rc.t.Helper()
-	if _, err := rc.c.Write(pkt); err != nil {
-		rc.t.Fatal(err)
-	}
-	h, err := protocol.ReadHeader(rc.c)
-	if err != nil {
-		rc.t.Fatalf("reading response: %v", err)
-	}
-	if h.Cmd != protocol.CmdResp {
-		rc.t.Fatalf("response cmd %d", h.Cmd)
-	}
-	body := make([]byte, h.Length)
-	if _, err := io.ReadFull(rc.c, body); err != nil {
-		rc.t.Fatal(err)
-	}
-	return h, body
-}
-
-func packet(cmd, status byte, parts ...[]byte) []byte {
-	body := bytes.Join(parts, nil)
-	return append(protocol.Header{Length: int64(len(body)), Cmd: cmd, Status: status}.Bytes(), body...)
-}
-
-// do sends cmd with the concatenated parts and returns status and body.
-func (rc *rawClient) do(cmd byte, parts ...[]byte) (byte, []byte) {
-	rc.t.Helper()
-	h, body := rc.raw(packet(cmd, 0, parts...))
-	return h.Status, body
+	return &rawClient{Client: wiretest.Dial(t, s.Addr()), t: t}
 }
 
 func (rc *rawClient) upload(cmd byte, storeIndex byte, ext string, content []byte) string {
 	rc.t.Helper()
 	req := protocol.UploadRequest{StorePathIndex: storeIndex, FileSize: int64(len(content)), Ext: ext}
-	st, body := rc.do(cmd, req.Encode(), content)
+	st, body := rc.Do(cmd, req.Encode(), content)
 	if st != 0 {
 		rc.t.Fatalf("upload: status %d", st)
 	}
@@ -126,23 +86,23 @@ func (rc *rawClient) upload(cmd byte, storeIndex byte, ext string, content []byt
 func (rc *rawClient) download(name string, offset, length int64) (byte, []byte) {
 	rc.t.Helper()
 	req := protocol.DownloadRequest{Offset: offset, Length: length, Group: "group1", Name: name}
-	return rc.do(protocol.CmdDownloadFile, req.Encode())
+	return rc.Do(protocol.CmdDownloadFile, req.Encode())
 }
 
 func (rc *rawClient) fileCmd(cmd byte, name string) (byte, []byte) {
 	rc.t.Helper()
-	return rc.do(cmd, (&protocol.FileRequest{Group: "group1", Name: name}).Encode())
+	return rc.Do(cmd, (&protocol.FileRequest{Group: "group1", Name: name}).Encode())
 }
 
 func (rc *rawClient) setMeta(name string, flag byte, meta []byte) byte {
 	rc.t.Helper()
-	st, _ := rc.do(protocol.CmdSetMetadata, (&protocol.SetMetadataRequest{Name: name, Flag: flag, Group: "group1", Meta: meta}).Encode())
+	st, _ := rc.Do(protocol.CmdSetMetadata, (&protocol.SetMetadataRequest{Name: name, Flag: flag, Group: "group1", Meta: meta}).Encode())
 	return st
 }
 
 func (rc *rawClient) fileInfo(name string, flags byte) (byte, *protocol.FileInfoResponse) {
 	rc.t.Helper()
-	h, body := rc.raw(packet(protocol.CmdQueryFileInfo, flags, (&protocol.FileRequest{Group: "group1", Name: name}).Encode()))
+	h, body := rc.Raw(wiretest.Packet(protocol.CmdQueryFileInfo, flags, (&protocol.FileRequest{Group: "group1", Name: name}).Encode()))
 	if h.Status != 0 {
 		return h.Status, nil
 	}
@@ -156,17 +116,13 @@ func (rc *rawClient) fileInfo(name string, flags byte) (byte, *protocol.FileInfo
 // alive checks that the connection still answers ACTIVE_TEST.
 func (rc *rawClient) alive() {
 	rc.t.Helper()
-	if st, _ := rc.do(protocol.CmdActiveTest); st != 0 {
+	if st, _ := rc.Do(protocol.CmdActiveTest); st != 0 {
 		rc.t.Fatalf("active test status %d", st)
 	}
 }
 
 // closedByServer reports whether the server closed the connection.
-func (rc *rawClient) closedByServer() bool {
-	rc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, err := rc.c.Read(make([]byte, 1))
-	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || err != nil && strings.Contains(err.Error(), "reset")
-}
+func (rc *rawClient) closedByServer() bool { return rc.Closed(10 * time.Second) }
 
 func binlogText(t *testing.T, s *Server) string {
 	t.Helper()

@@ -40,13 +40,13 @@ func TestStreamingMemory(t *testing.T) {
 
 	req := protocol.UploadRequest{FileSize: size, Ext: "bin"}
 	hdr := protocol.Header{Length: protocol.UploadHeadLen + size, Cmd: protocol.CmdUploadFile}.Bytes()
-	if _, err := rc.c.Write(append(hdr, req.Encode()...)); err != nil {
+	if _, err := rc.Conn.Write(append(hdr, req.Encode()...)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.CopyBuffer(rc.c, &patternReader{n: size}, buf); err != nil {
+	if _, err := io.CopyBuffer(rc.Conn, &patternReader{n: size}, buf); err != nil {
 		t.Fatal(err)
 	}
-	body, err := protocol.ReadResponse(rc.c, 1024)
+	body, err := protocol.ReadResponse(rc.Conn, 1024)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,15 +54,15 @@ func TestStreamingMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := protocol.WritePacket(rc.c, protocol.CmdDownloadFile, 0, (&protocol.DownloadRequest{Group: "group1", Name: r.Name}).Encode()); err != nil {
+	if err := protocol.WritePacket(rc.Conn, protocol.CmdDownloadFile, 0, (&protocol.DownloadRequest{Group: "group1", Name: r.Name}).Encode()); err != nil {
 		t.Fatal(err)
 	}
-	h, err := protocol.ReadHeader(rc.c)
+	h, err := protocol.ReadHeader(rc.Conn)
 	if err != nil || h.Status != 0 || h.Length != size {
 		t.Fatalf("download header %+v %v", h, err)
 	}
 	got := crc32.NewIEEE()
-	if _, err := io.CopyBuffer(got, io.LimitReader(rc.c, size), buf); err != nil {
+	if _, err := io.CopyBuffer(got, io.LimitReader(rc.Conn, size), buf); err != nil {
 		t.Fatal(err)
 	}
 	runtime.ReadMemStats(&after)

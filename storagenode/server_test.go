@@ -18,6 +18,8 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/testwait"
+	"github.com/fdfsgo/fdfs/internal/wiretest"
 )
 
 func TestUploadDownloadDelete(t *testing.T) {
@@ -148,7 +150,7 @@ func TestMetadata(t *testing.T) {
 	// meta_len that does not match the body.
 	b := (&protocol.SetMetadataRequest{Name: name, Flag: 'O', Group: "group1", Meta: []byte("a\x02b")}).Encode()
 	b[15]++
-	if st, _ := rc.do(protocol.CmdSetMetadata, b); st != protocol.EINVAL {
+	if st, _ := rc.Do(protocol.CmdSetMetadata, b); st != protocol.EINVAL {
 		t.Errorf("meta length mismatch: %d", st)
 	}
 	// Deleting the file deletes its metadata too.
@@ -179,15 +181,15 @@ func TestAppenderFlow(t *testing.T) {
 		return string(b)
 	}
 	appendReq := func(name string, data string) byte {
-		st, _ := rc.do(protocol.CmdAppendFile, (&protocol.AppendRequest{Name: name, Length: int64(len(data))}).Encode(), []byte(data))
+		st, _ := rc.Do(protocol.CmdAppendFile, (&protocol.AppendRequest{Name: name, Length: int64(len(data))}).Encode(), []byte(data))
 		return st
 	}
 	modifyReq := func(off int64, data string) byte {
-		st, _ := rc.do(protocol.CmdModifyFile, (&protocol.ModifyRequest{Name: name, Offset: off, Length: int64(len(data))}).Encode(), []byte(data))
+		st, _ := rc.Do(protocol.CmdModifyFile, (&protocol.ModifyRequest{Name: name, Offset: off, Length: int64(len(data))}).Encode(), []byte(data))
 		return st
 	}
 	truncReq := func(size int64) byte {
-		st, _ := rc.do(protocol.CmdTruncateFile, (&protocol.TruncateRequest{Name: name, NewSize: size}).Encode())
+		st, _ := rc.Do(protocol.CmdTruncateFile, (&protocol.TruncateRequest{Name: name, NewSize: size}).Encode())
 		return st
 	}
 	if st := appendReq(name, "0123456789"); st != 0 || content() != "ABCDE0123456789" {
@@ -227,15 +229,15 @@ func TestAppenderFlow(t *testing.T) {
 		t.Errorf("append to normal file: %d", st)
 	}
 	// Declared length not matching the body.
-	if st, _ := rc.do(protocol.CmdAppendFile, (&protocol.AppendRequest{Name: name, Length: 3}).Encode(), []byte("ab")); st != protocol.EINVAL {
+	if st, _ := rc.Do(protocol.CmdAppendFile, (&protocol.AppendRequest{Name: name, Length: 3}).Encode(), []byte("ab")); st != protocol.EINVAL {
 		t.Errorf("short append body: %d", st)
 	}
 	// Name length below 44.
-	if st, _ := rc.do(protocol.CmdTruncateFile, (&protocol.TruncateRequest{Name: name[:40], NewSize: 1}).Encode()); st != protocol.EINVAL {
+	if st, _ := rc.Do(protocol.CmdTruncateFile, (&protocol.TruncateRequest{Name: name[:40], NewSize: 1}).Encode()); st != protocol.EINVAL {
 		t.Errorf("short name: %d", st)
 	}
 
-	st, body := rc.do(protocol.CmdRegenerateAppenderFilename, []byte(name))
+	st, body := rc.Do(protocol.CmdRegenerateAppenderFilename, []byte(name))
 	if st != 0 {
 		t.Fatalf("regenerate: %d", st)
 	}
@@ -253,7 +255,7 @@ func TestAppenderFlow(t *testing.T) {
 	if st, b := rc.download(r.Name, 0, 0); st != 0 || string(b) != "AbcDE" {
 		t.Errorf("regenerated content %d %q", st, b)
 	}
-	if st, _ := rc.do(protocol.CmdRegenerateAppenderFilename, []byte(r.Name)); st != protocol.EINVAL {
+	if st, _ := rc.Do(protocol.CmdRegenerateAppenderFilename, []byte(r.Name)); st != protocol.EINVAL {
 		t.Errorf("regenerate a normal file: %d", st)
 	}
 	want := []string{
@@ -276,7 +278,7 @@ func TestSlaveUpload(t *testing.T) {
 	master := rc.upload(protocol.CmdUploadFile, 0, "jpg", []byte("master"))
 	slave := func(master, prefix, ext string, data []byte) (byte, string) {
 		req := protocol.UploadSlaveRequest{MasterName: master, FileSize: int64(len(data)), Prefix: prefix, Ext: ext}
-		st, body := rc.do(protocol.CmdUploadSlaveFile, req.Encode(), data)
+		st, body := rc.Do(protocol.CmdUploadSlaveFile, req.Encode(), data)
 		if st != 0 {
 			return st, ""
 		}
@@ -311,7 +313,7 @@ func TestSlaveUpload(t *testing.T) {
 	}
 	// file_size not matching the body.
 	req := protocol.UploadSlaveRequest{MasterName: master, FileSize: 5, Prefix: "_y"}
-	if st, _ := rc.do(protocol.CmdUploadSlaveFile, req.Encode(), []byte("abc")); st != protocol.EINVAL {
+	if st, _ := rc.Do(protocol.CmdUploadSlaveFile, req.Encode(), []byte("abc")); st != protocol.EINVAL {
 		t.Errorf("slave size mismatch: %d", st)
 	}
 	rc.alive()
@@ -350,7 +352,7 @@ func TestBadNames(t *testing.T) {
 		}
 	}
 	// Wrong group.
-	if st, _ := rc.do(protocol.CmdDeleteFile, (&protocol.FileRequest{Group: "group2", Name: good}).Encode()); st != protocol.EINVAL {
+	if st, _ := rc.Do(protocol.CmdDeleteFile, (&protocol.FileRequest{Group: "group2", Name: good}).Encode()); st != protocol.EINVAL {
 		t.Errorf("wrong group: %d", st)
 	}
 	// Bad store path index and ext on upload.
@@ -360,12 +362,12 @@ func TestBadNames(t *testing.T) {
 		{StorePathIndex: 0, FileSize: 1, Ext: "a/b"},
 		{StorePathIndex: 0, FileSize: 1, Ext: ".."},
 	} {
-		if st, _ := rc.do(protocol.CmdUploadFile, req.Encode(), []byte("x")); st != protocol.EINVAL {
+		if st, _ := rc.Do(protocol.CmdUploadFile, req.Encode(), []byte("x")); st != protocol.EINVAL {
 			t.Errorf("upload %+v: status %d", req, st)
 		}
 	}
 	// Unknown command.
-	if st, _ := rc.do(99, []byte("junk")); st != protocol.EINVAL {
+	if st, _ := rc.Do(99, []byte("junk")); st != protocol.EINVAL {
 		t.Errorf("unknown command: %d", st)
 	}
 	rc.alive()
@@ -383,25 +385,25 @@ func TestOversizedAndShortBodies(t *testing.T) {
 	// too big to skip, ends the connection.
 	rc := dial(t, s)
 	big := make([]byte, 64<<10)
-	h, _ := rc.raw(packet(protocol.CmdDeleteFile, 0, big))
+	h, _ := rc.Raw(wiretest.Packet(protocol.CmdDeleteFile, 0, big))
 	if h.Status != protocol.EINVAL || !rc.closedByServer() {
 		t.Errorf("oversized delete: status %d", h.Status)
 	}
 	// Upload whose file_size disagrees with pkg_len (UPLOAD_FILE.err22).
 	rc = dial(t, s)
 	req := protocol.UploadRequest{FileSize: 10, Ext: "txt"}
-	if st, _ := rc.do(protocol.CmdUploadFile, req.Encode(), []byte("x")); st != protocol.EINVAL {
+	if st, _ := rc.Do(protocol.CmdUploadFile, req.Encode(), []byte("x")); st != protocol.EINVAL {
 		t.Errorf("size mismatch: %d", st)
 	}
 	rc.alive()
 	// Body shorter than the fixed head.
-	if st, _ := rc.do(protocol.CmdUploadFile, []byte{0, 1, 2}); st != protocol.EINVAL {
+	if st, _ := rc.Do(protocol.CmdUploadFile, []byte{0, 1, 2}); st != protocol.EINVAL {
 		t.Errorf("short upload head: %d", st)
 	}
-	if st, _ := rc.do(protocol.CmdAppendFile, []byte{0, 1, 2}); st != protocol.EINVAL {
+	if st, _ := rc.Do(protocol.CmdAppendFile, []byte{0, 1, 2}); st != protocol.EINVAL {
 		t.Errorf("short append head: %d", st)
 	}
-	if st, _ := rc.do(protocol.CmdActiveTest, []byte{1}); st != protocol.EINVAL {
+	if st, _ := rc.Do(protocol.CmdActiveTest, []byte{1}); st != protocol.EINVAL {
 		t.Errorf("active test with body: %d", st)
 	}
 	rc.alive()
@@ -409,22 +411,17 @@ func TestOversizedAndShortBodies(t *testing.T) {
 	rc = dial(t, s)
 	bad := protocol.Header{Cmd: protocol.CmdUploadFile}.Bytes()
 	bad[0] = 0x80
-	rc.c.Write(bad)
+	rc.Conn.Write(bad)
 	if !rc.closedByServer() {
 		t.Error("negative length not dropped")
 	}
 }
 
-// waitFor polls cond (no timing assertion: it only bounds a hang).
+// waitFor polls cond for up to 10 s (no timing assertion: it only bounds
+// a hang).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for range 2000 {
-		if cond() {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	testwait.Until(t, 10*time.Second, what, cond)
 }
 
 func TestInterruptedUploadLeavesNothing(t *testing.T) {
@@ -433,12 +430,12 @@ func TestInterruptedUploadLeavesNothing(t *testing.T) {
 	for i, cmd := range []byte{protocol.CmdUploadFile, protocol.CmdUploadAppenderFile} {
 		rc := dial(t, s)
 		req := protocol.UploadRequest{FileSize: 1 << 20, Ext: "bin"}
-		pkt := packet(cmd, 0, req.Encode(), bytes.Repeat([]byte("z"), 20000))
+		pkt := wiretest.Packet(cmd, 0, req.Encode(), bytes.Repeat([]byte("z"), 20000))
 		binary := pkt[:]
 		// Announce the full 1 MiB body, send 20000 bytes, hang up.
 		copy(binary[0:8], protocol.Header{Length: protocol.UploadHeadLen + 1<<20}.Bytes()[0:8])
-		rc.c.Write(binary)
-		rc.c.Close()
+		rc.Conn.Write(binary)
+		rc.Conn.Close()
 		// Its temp file was opened, then the connection ended.
 		waitFor(t, "the upload to fail", func() bool {
 			st := s.stats.snapshot()
@@ -472,11 +469,11 @@ func TestInterruptedUploadLeavesNothing(t *testing.T) {
 	rc := dial(t, s)
 	name := rc.upload(protocol.CmdUploadAppenderFile, 0, "", []byte("base"))
 	rc2 := dial(t, s)
-	pkt := packet(protocol.CmdAppendFile, 0, (&protocol.AppendRequest{Name: name, Length: 100000}).Encode(), bytes.Repeat([]byte("q"), 30000))
+	pkt := wiretest.Packet(protocol.CmdAppendFile, 0, (&protocol.AppendRequest{Name: name, Length: 100000}).Encode(), bytes.Repeat([]byte("q"), 30000))
 	copy(pkt[0:8], protocol.Header{Length: int64(protocol.AppendHeadLen + len(name) + 100000)}.Bytes()[0:8])
 	opens := s.stats.snapshot().TotalFileOpenCount
-	rc2.c.Write(pkt)
-	rc2.c.Close()
+	rc2.Conn.Write(pkt)
+	rc2.Conn.Close()
 	waitFor(t, "the append to fail", func() bool {
 		st := s.stats.snapshot()
 		return st.TotalFileOpenCount == opens+1 && st.CurrentCount == 1
@@ -556,7 +553,7 @@ func TestStorePathSelection(t *testing.T) {
 	// No writable path with space left: ENOSPC.
 	s.params.Store(&trackerParams{ResponseIPSize: 16, Reserved: reservedAll()})
 	req := protocol.UploadRequest{StorePathIndex: 0xFF, FileSize: 1}
-	if st, _ := rc.do(protocol.CmdUploadFile, req.Encode(), []byte("d")); st != protocol.ENOSPC {
+	if st, _ := rc.Do(protocol.CmdUploadFile, req.Encode(), []byte("d")); st != protocol.ENOSPC {
 		t.Errorf("reserved space: status %d", st)
 	}
 }
@@ -658,7 +655,7 @@ func TestConcurrentUploads(t *testing.T) {
 			rc := dial(t, s)
 			data := bytes.Repeat([]byte{byte(i)}, 50000+i)
 			req := protocol.UploadRequest{FileSize: int64(len(data)), Ext: "dat"}
-			h, body := rc.raw(packet(protocol.CmdUploadFile, 0, req.Encode(), data))
+			h, body := rc.Raw(wiretest.Packet(protocol.CmdUploadFile, 0, req.Encode(), data))
 			if h.Status != 0 {
 				errs <- fmt.Errorf("status %d", h.Status)
 				return
@@ -712,13 +709,13 @@ func TestGarbageRequests(t *testing.T) {
 			copy(body[len(body)-44:], good)
 		}
 		cmd := cmds[rng.IntN(len(cmds))]
-		pkt := packet(cmd, byte(rng.IntN(4)), body)
-		if _, err := rc.c.Write(pkt); err != nil {
+		pkt := wiretest.Packet(cmd, byte(rng.IntN(4)), body)
+		if _, err := rc.Conn.Write(pkt); err != nil {
 			rc = dial(t, s)
 			continue
 		}
-		rc.c.SetReadDeadline(time.Now().Add(20 * time.Second))
-		h, err := protocol.ReadHeader(rc.c)
+		rc.Conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		h, err := protocol.ReadHeader(rc.Conn)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Fatalf("cmd %d body %x: no answer", cmd, body)
@@ -726,7 +723,7 @@ func TestGarbageRequests(t *testing.T) {
 			rc = dial(t, s)
 			continue
 		}
-		if _, err := io.CopyN(io.Discard, rc.c, h.Length); err != nil {
+		if _, err := io.CopyN(io.Discard, rc.Conn, h.Length); err != nil {
 			rc = dial(t, s)
 		}
 	}
@@ -748,9 +745,9 @@ func TestShutdownFinishesRequests(t *testing.T) {
 	busy := dial(t, s)
 	content := []byte("finished after the shutdown began")
 	req := (&protocol.UploadRequest{StorePathIndex: 0, FileSize: int64(len(content)), Ext: "txt"}).Encode()
-	pkt := packet(protocol.CmdUploadFile, 0, req, content)
+	pkt := wiretest.Packet(protocol.CmdUploadFile, 0, req, content)
 	half := len(pkt) - 10
-	if _, err := busy.c.Write(pkt[:half]); err != nil {
+	if _, err := busy.Conn.Write(pkt[:half]); err != nil {
 		t.Fatal(err)
 	}
 	// The upload is under way when Shutdown starts.
@@ -766,7 +763,7 @@ func TestShutdownFinishesRequests(t *testing.T) {
 	})
 	done := make(chan error, 1)
 	go func() { done <- s.Shutdown(context.Background()) }()
-	if _, err := idle.c.Read(make([]byte, 1)); err == nil {
+	if _, err := idle.Conn.Read(make([]byte, 1)); err == nil {
 		t.Fatal("the idle connection is still open")
 	}
 	if _, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
@@ -777,10 +774,10 @@ func TestShutdownFinishesRequests(t *testing.T) {
 		t.Fatalf("Shutdown returned (%v) before the upload finished", err)
 	case <-time.After(50 * time.Millisecond):
 	}
-	if _, err := busy.c.Write(pkt[half:]); err != nil {
+	if _, err := busy.Conn.Write(pkt[half:]); err != nil {
 		t.Fatal(err)
 	}
-	h, body := busy.raw(nil)
+	h, body := busy.Raw(nil)
 	if h.Status != 0 || len(body) == 0 {
 		t.Fatalf("upload answered %+v", h)
 	}

@@ -188,13 +188,13 @@ func probe(t *testing.T, s *Server, pkt []byte, withContent bool) (status byte, 
 	if withContent {
 		pkt = append(pkt, make([]byte, startedChunk)...)
 	}
-	if _, err := rc.c.Write(pkt); err != nil {
+	if _, err := rc.Conn.Write(pkt); err != nil {
 		t.Fatal(err)
 	}
-	if err := rc.c.(*net.TCPConn).CloseWrite(); err != nil {
+	if err := rc.Conn.(*net.TCPConn).CloseWrite(); err != nil {
 		t.Fatal(err)
 	}
-	h, err := protocol.ReadHeader(rc.c)
+	h, err := protocol.ReadHeader(rc.Conn)
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return 0, true
 	}
@@ -247,7 +247,7 @@ func TestRefusedContentLeavesConnectionUsable(t *testing.T) {
 			req, landed := c.prepare(t, s)
 			setReserve(s, reservedAll())
 			rc := dial(t, s)
-			h, _ := rc.raw(append(req(0, n), make([]byte, n)...))
+			h, _ := rc.Raw(append(req(0, n), make([]byte, n)...))
 			if h.Status != protocol.ENOSPC {
 				t.Fatalf("status %d, want ENOSPC", h.Status)
 			}
@@ -330,7 +330,7 @@ func TestReserveSharedByStorePaths(t *testing.T) {
 			free, _ := headroom(t, cfg.BasePath)
 			setReserve(s, conf.Reserved{Bytes: free / 100 * tc.percent})
 			req := protocol.UploadRequest{StorePathIndex: protocol.StoreAnyPath, FileSize: 1, Ext: "bin"}
-			if st, _ := dial(t, s).do(protocol.CmdUploadFile, req.Encode(), []byte("x")); st != tc.want {
+			if st, _ := dial(t, s).Do(protocol.CmdUploadFile, req.Encode(), []byte("x")); st != tc.want {
 				t.Fatalf("upload: status %d, want %d", st, tc.want)
 			}
 		})

@@ -71,7 +71,7 @@ func TestStatCounters(t *testing.T) {
 	upload := func(cmd byte, ext string, content []byte) func() byte {
 		return func() byte {
 			req := protocol.UploadRequest{StorePathIndex: 0, FileSize: int64(len(content)), Ext: ext}
-			st, _ := rc.do(cmd, req.Encode(), content)
+			st, _ := rc.Do(cmd, req.Encode(), content)
 			return st
 		}
 	}
@@ -83,19 +83,19 @@ func TestStatCounters(t *testing.T) {
 	}
 	appendTo := func(name string, data string) func() byte {
 		return func() byte {
-			st, _ := rc.do(protocol.CmdAppendFile, (&protocol.AppendRequest{Name: name, Length: int64(len(data))}).Encode(), []byte(data))
+			st, _ := rc.Do(protocol.CmdAppendFile, (&protocol.AppendRequest{Name: name, Length: int64(len(data))}).Encode(), []byte(data))
 			return st
 		}
 	}
 	modify := func(name string, offset int64, data string) func() byte {
 		return func() byte {
-			st, _ := rc.do(protocol.CmdModifyFile, (&protocol.ModifyRequest{Name: name, Offset: offset, Length: int64(len(data))}).Encode(), []byte(data))
+			st, _ := rc.Do(protocol.CmdModifyFile, (&protocol.ModifyRequest{Name: name, Offset: offset, Length: int64(len(data))}).Encode(), []byte(data))
 			return st
 		}
 	}
 	truncate := func(name string, size int64) func() byte {
 		return func() byte {
-			st, _ := rc.do(protocol.CmdTruncateFile, (&protocol.TruncateRequest{Name: name, NewSize: size}).Encode())
+			st, _ := rc.Do(protocol.CmdTruncateFile, (&protocol.TruncateRequest{Name: name, NewSize: size}).Encode())
 			return st
 		}
 	}
@@ -119,7 +119,7 @@ func TestStatCounters(t *testing.T) {
 		{"download a missing file", download(otherName(name), 0, 0), protocol.ENOENT, none},
 		{"download from the end", download(name, 5, 0), protocol.EINVAL, none},
 		{"download of another group", func() byte {
-			st, _ := rc.do(protocol.CmdDownloadFile, (&protocol.DownloadRequest{Group: "group2", Name: name}).Encode())
+			st, _ := rc.Do(protocol.CmdDownloadFile, (&protocol.DownloadRequest{Group: "group2", Name: name}).Encode())
 			return st
 		}, protocol.EINVAL, none},
 

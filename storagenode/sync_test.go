@@ -15,6 +15,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/testwait"
 	"github.com/fdfsgo/fdfs/trackernode"
 )
 
@@ -28,16 +29,10 @@ type syncCluster struct {
 	nodes   []*Server
 }
 
-// eventually polls cond every 10 ms until it holds or 20 s have passed.
+// eventually polls cond until it holds, for up to 20 s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.Until(t, 20*time.Second, what, cond)
 }
 
 // newSyncCluster starts a tracker on ipBase.0 and reserves a port free on
@@ -237,7 +232,7 @@ func TestSyncNewStorageGetsOldFiles(t *testing.T) {
 		t.Fatalf("merge meta: %d", st)
 	}
 	app := rc.upload(protocol.CmdUploadAppenderFile, 0, "log", []byte("12345"))
-	if st, _ := rc.do(protocol.CmdAppendFile, appendReq(app, []byte("678")), []byte("678")); st != 0 {
+	if st, _ := rc.Do(protocol.CmdAppendFile, appendReq(app, []byte("678")), []byte("678")); st != 0 {
 		t.Fatalf("append: %d", st)
 	}
 	gone := rc.upload(protocol.CmdUploadFile, 0, "bin", bytes.Repeat([]byte{7}, 20000))
@@ -246,7 +241,7 @@ func TestSyncNewStorageGetsOldFiles(t *testing.T) {
 	}
 	big := rc.upload(protocol.CmdUploadFile, 0, "dat", bytes.Repeat([]byte("0123456789"), 30000))
 	slaveReq := protocol.UploadSlaveRequest{MasterName: plain, FileSize: 5, Prefix: "_s", Ext: "txt"}
-	if st, _ := rc.do(protocol.CmdUploadSlaveFile, slaveReq.Encode(), []byte("slave")); st != 0 {
+	if st, _ := rc.Do(protocol.CmdUploadSlaveFile, slaveReq.Encode(), []byte("slave")); st != 0 {
 		t.Fatalf("slave upload: %d", st)
 	}
 
@@ -281,7 +276,7 @@ func TestSyncNewStorageGetsOldFiles(t *testing.T) {
 	// New changes flow both ways.
 	rb := dial(t, b)
 	fromB := rb.upload(protocol.CmdUploadFile, 0, "jpg", []byte("from b"))
-	if st, _ := rc.do(protocol.CmdAppendFile, appendReq(app, []byte("9")), []byte("9")); st != 0 {
+	if st, _ := rc.Do(protocol.CmdAppendFile, appendReq(app, []byte("9")), []byte("9")); st != 0 {
 		t.Fatalf("append: %d", st)
 	}
 	files = c.waitSame(0, 1)
@@ -311,14 +306,14 @@ func TestSyncThreeStorages(t *testing.T) {
 		t.Fatalf("set meta: %d", st)
 	}
 	c.waitSame(0, 1, 2)
-	if st, _ := cl[2].do(protocol.CmdAppendFile, appendReq(app, []byte("ghi")), []byte("ghi")); st != 0 {
+	if st, _ := cl[2].Do(protocol.CmdAppendFile, appendReq(app, []byte("ghi")), []byte("ghi")); st != 0 {
 		t.Fatalf("append: %d", st)
 	}
 	mod := (&protocol.ModifyRequest{Name: app, Offset: 1, Length: 2}).Encode()
-	if st, _ := cl[2].do(protocol.CmdModifyFile, mod, []byte("XY")); st != 0 {
+	if st, _ := cl[2].Do(protocol.CmdModifyFile, mod, []byte("XY")); st != 0 {
 		t.Fatalf("modify: %d", st)
 	}
-	if st, _ := cl[2].do(protocol.CmdTruncateFile, (&protocol.TruncateRequest{Name: app, NewSize: 7}).Encode()); st != 0 {
+	if st, _ := cl[2].Do(protocol.CmdTruncateFile, (&protocol.TruncateRequest{Name: app, NewSize: 7}).Encode()); st != 0 {
 		t.Fatalf("truncate: %d", st)
 	}
 	files := c.waitSame(0, 1, 2)
@@ -328,7 +323,7 @@ func TestSyncThreeStorages(t *testing.T) {
 	if st, _ := cl[0].fileCmd(protocol.CmdDeleteFile, n1); st != 0 {
 		t.Fatalf("delete: %d", st)
 	}
-	st, body := cl[2].do(protocol.CmdRegenerateAppenderFilename, []byte(app))
+	st, body := cl[2].Do(protocol.CmdRegenerateAppenderFilename, []byte(app))
 	if st != 0 {
 		t.Fatalf("regenerate: %d", st)
 	}

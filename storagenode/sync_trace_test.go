@@ -5,14 +5,13 @@ import (
 	"errors"
 	"io/fs"
 	"maps"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/wiretest"
 )
 
 // The sync requests captured from the upstream storages are replayed
@@ -53,7 +52,7 @@ func TestSyncTraceReplay(t *testing.T) {
 		if tc.status != 0 {
 			want = protocol.Header{Cmd: protocol.CmdResp, Status: tc.status}.Bytes()
 		}
-		h, body := rc.raw(ex.Request)
+		h, body := rc.Raw(ex.Request)
 		got := append(h.Bytes(), body...)
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s: reply %x, want %x", tc.trace, got, want)
@@ -78,10 +77,10 @@ func TestSyncTraceReplay(t *testing.T) {
 	// SYNC_CREATE_LINK (not in the traces): a slave stored as a symlink.
 	link := "M00/00/00/fwAABGsG-h6ASSbsAAAACmFOU2Y645_big.jpg"
 	req := (&protocol.SyncTwoNamesRequest{First: link, Second: f645, Timestamp: 0x6b06fa1e, Group: "group1"}).Encode()
-	if st, _ := rc.do(protocol.CmdSyncCreateLink, req); st != 0 {
+	if st, _ := rc.Do(protocol.CmdSyncCreateLink, req); st != 0 {
 		t.Errorf("create link: %d", st)
 	}
-	if st, _ := rc.do(protocol.CmdSyncCreateLink, req); st != protocol.EEXIST {
+	if st, _ := rc.Do(protocol.CmdSyncCreateLink, req); st != protocol.EEXIST {
 		t.Errorf("second create link: %d", st)
 	}
 	if got := read(link); got != "JPEG-10-by" {
@@ -148,7 +147,7 @@ func TestSyncBadRequests(t *testing.T) {
 		{"rename bad old", protocol.CmdSyncRenameFile, [][]byte{(&protocol.SyncTwoNamesRequest{First: name, Second: "x", Group: "group1"}).Encode()}, protocol.EINVAL},
 	} {
 		rc := dial(t, s)
-		if st, _ := rc.do(tc.cmd, tc.parts...); st != tc.status {
+		if st, _ := rc.Do(tc.cmd, tc.parts...); st != tc.status {
 			t.Errorf("%s: status %d, want %d", tc.what, st, tc.status)
 		}
 		rc.alive()
@@ -157,7 +156,7 @@ func TestSyncBadRequests(t *testing.T) {
 	rc := dial(t, s)
 	bad := (&protocol.SyncFileRequest{Name: name, FileSize: 0, Group: "group1"}).Encode()
 	bad[7] = 120
-	if st, _ := rc.do(protocol.CmdSyncCreateFile, bad); st != protocol.EINVAL {
+	if st, _ := rc.Do(protocol.CmdSyncCreateFile, bad); st != protocol.EINVAL {
 		t.Errorf("long name length: status %d", st)
 	}
 	if files := dataFiles(t, cfg.BasePath); len(files) != 0 {
@@ -178,14 +177,7 @@ func TestSyncCommandsFromStrangers(t *testing.T) {
 	plant(t, s, name, orig, 0)
 	meta := name + "-m"
 	fromIP := func(ip string) *rawClient {
-		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
-		c, err := d.Dial("tcp", s.Addr())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		c.SetDeadline(time.Now().Add(30 * time.Second))
-		return &rawClient{t: t, c: c}
+		return &rawClient{Client: wiretest.DialFrom(t, ip, s.Addr()), t: t}
 	}
 	planted := "M00/FF/FF/fwAAA2sG-h2AUo88AAAACqaEx8Y514.txt"
 	fetch := protocol.NewEncoder(protocol.GroupNameLen + 1)
@@ -210,7 +202,7 @@ func TestSyncCommandsFromStrangers(t *testing.T) {
 	}
 	check := func(phase string) {
 		for _, r := range reqs {
-			if st, _ := fromIP("127.0.0.1").do(r.cmd, r.body); st != protocol.EPERM {
+			if st, _ := fromIP("127.0.0.1").Do(r.cmd, r.body); st != protocol.EPERM {
 				t.Errorf("%s: %s from a stranger: status %d, want EPERM", phase, r.what, st)
 			}
 		}
@@ -226,7 +218,7 @@ func TestSyncCommandsFromStrangers(t *testing.T) {
 	check("no group list yet")
 	allowSyncFrom(s, "127.0.0.2", "127.0.0.4")
 	check("other members")
-	if st, _ := fromIP("127.0.0.4").do(protocol.CmdSyncDeleteFile, (&protocol.SyncDeleteRequest{Timestamp: 1, Group: "group1", Name: name}).Encode()); st != 0 {
+	if st, _ := fromIP("127.0.0.4").Do(protocol.CmdSyncDeleteFile, (&protocol.SyncDeleteRequest{Timestamp: 1, Group: "group1", Name: name}).Encode()); st != 0 {
 		t.Errorf("delete from a member: status %d", st)
 	}
 }

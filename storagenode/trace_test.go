@@ -107,7 +107,7 @@ func TestTraceReplayIPMode(t *testing.T) {
 	}
 	for _, name := range exact {
 		if name == "append f290" {
-			if st, _ := rc.do(protocol.CmdAppendFile, (&protocol.AppendRequest{Name: f290, Length: 10}).Encode(), []byte("0123456789")); st != 0 {
+			if st, _ := rc.Do(protocol.CmdAppendFile, (&protocol.AppendRequest{Name: f290, Length: 10}).Encode(), []byte("0123456789")); st != 0 {
 				t.Fatalf("append: %d", st)
 			}
 			continue
@@ -119,7 +119,7 @@ func TestTraceReplayIPMode(t *testing.T) {
 		if name == "QUERY_FILE_INFO.err2" {
 			ex = loadTrace(t, "id", name)
 		}
-		h, body := rc.raw(ex.Request)
+		h, body := rc.Raw(ex.Request)
 		got := append(protocol.Header{Length: h.Length, Cmd: h.Cmd, Status: h.Status}.Bytes(), body...)
 		if !bytes.Equal(got, ex.Response) {
 			t.Errorf("%s: reply\n%x\nwant\n%x", name, got, ex.Response)
@@ -145,7 +145,7 @@ func TestTraceReplayIPMode(t *testing.T) {
 		{"UPLOAD_APPENDER_FILE", true, "ABCDE"},
 	} {
 		ex := loadTrace(t, "ip", tc.trace)
-		h, body := rc.raw(ex.Request)
+		h, body := rc.Raw(ex.Request)
 		if h.Status != 0 || len(body) != len(ex.Response)-protocol.HeaderSize {
 			t.Fatalf("%s: status %d, body %d bytes", tc.trace, h.Status, len(body))
 		}
@@ -159,7 +159,7 @@ func TestTraceReplayIPMode(t *testing.T) {
 	// Regenerating f426 (now "ABCDE0123456789") gives upstream's size and
 	// CRC (traces: …AAAAD9U3-9k426.txt) and keeps the extension area.
 	ex := loadTrace(t, "ip", "REGENERATE_APPENDER_FILENAME")
-	h, body := rc.raw(ex.Request)
+	h, body := rc.Raw(ex.Request)
 	if h.Status != 0 {
 		t.Fatalf("regenerate: %d", h.Status)
 	}
@@ -204,7 +204,7 @@ func TestTraceReplayIDMode(t *testing.T) {
 			continue
 		}
 		ex := loadTrace(t, "id", name)
-		h, body := rc.raw(ex.Request)
+		h, body := rc.Raw(ex.Request)
 		got := append(h.Bytes(), body...)
 		if !bytes.Equal(got, ex.Response) {
 			t.Errorf("%s: reply\n%x\nwant\n%x", name, got, ex.Response)

@@ -1,10 +1,8 @@
 package trackernode
 
 import (
-	"bufio"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/wiretest"
 )
 
 // traceConfig is the tracker.conf of the reference cluster the traces were
@@ -62,69 +61,33 @@ func startServer(t *testing.T, c *conf.Tracker) *Server {
 	return s
 }
 
-// client is a raw protocol connection from a chosen loopback source IP.
+// client is the tests' raw protocol client (internal/wiretest), from a
+// chosen loopback source IP, with the (status, body) answers these tests
+// compare.
 type client struct {
-	t *testing.T
-	c net.Conn
-	r *bufio.Reader
+	*wiretest.Client
 }
 
 func dialFrom(t *testing.T, srcIP, addr string) *client {
 	t.Helper()
-	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(srcIP)}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	t.Cleanup(func() { c.Close() })
-	return &client{t: t, c: c, r: bufio.NewReader(c)}
+	return &client{wiretest.DialFrom(t, srcIP, addr)}
 }
 
 // raw sends pkt as is and reads one response (status, body).
 func (cl *client) raw(pkt []byte) (byte, []byte) {
-	cl.t.Helper()
-	if _, err := cl.c.Write(pkt); err != nil {
-		cl.t.Fatal(err)
-	}
-	h, err := protocol.ReadHeader(cl.r)
-	if err != nil {
-		cl.t.Fatalf("read response: %v", err)
-	}
-	if h.Cmd != protocol.CmdResp {
-		cl.t.Fatalf("response cmd %d", h.Cmd)
-	}
-	body, err := protocol.ReadBody(cl.r, h, 1<<20)
-	if err != nil {
-		cl.t.Fatal(err)
-	}
+	h, body := cl.Raw(pkt)
 	return h.Status, body
 }
 
 // call sends cmd with body and returns the status and body.
-func (cl *client) call(cmd byte, body []byte) (byte, []byte) {
-	cl.t.Helper()
-	pkt := protocol.Header{Length: int64(len(body)), Cmd: cmd}.Bytes()
-	return cl.raw(append(pkt, body...))
-}
+func (cl *client) call(cmd byte, body []byte) (byte, []byte) { return cl.Do(cmd, body) }
 
 // ok calls and fails the test on a non-zero status.
-func (cl *client) ok(cmd byte, body []byte) []byte {
-	cl.t.Helper()
-	st, b := cl.call(cmd, body)
-	if st != 0 {
-		cl.t.Fatalf("cmd %d: status %d", cmd, st)
-	}
-	return b
-}
+func (cl *client) ok(cmd byte, body []byte) []byte { return cl.OK(cmd, body) }
 
 // closed reports whether the server closed the connection (EOF or reset)
 // instead of answering.
-func (cl *client) closed() bool {
-	cl.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, err := cl.r.ReadByte()
-	return err != nil
-}
+func (cl *client) closed() bool { return cl.Closed(10 * time.Second) }
 
 // joinBody is a JOIN request for a storage of group listening on port.
 func joinBody(group string, port int, paths int, id string) []byte {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/testwait"
 )
 
 // fakePeer is a scripted tracker: it answers TRACKER_GET_STATUS with
@@ -160,20 +161,10 @@ func joinListing(group string, port int, trackers ...string) []byte {
 	}).Encode()
 }
 
-// eventually polls f every 10 ms for up to 10 s.
+// eventually polls f until it returns nil, for up to 10 s.
 func eventually(t *testing.T, what string, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, 10*time.Second, what, f)
 }
 
 // ask sends one request from srcIP on its own connection and closes it
@@ -181,7 +172,7 @@ func eventually(t *testing.T, what string, f func() error) {
 func ask(t *testing.T, s *Server, srcIP string, cmd byte) (byte, []byte) {
 	t.Helper()
 	cl := dialFrom(t, srcIP, s.Addr())
-	defer cl.c.Close()
+	defer cl.Conn.Close()
 	return cl.call(cmd, nil)
 }
 
@@ -528,7 +519,7 @@ func TestSelfAliasDetected(t *testing.T) {
 	st.ok(protocol.CmdStorageJoin, joinListing("group1", 23000, fmt.Sprintf("127.0.0.7:%d", port)))
 	eventually(t, "leading alone", func() error {
 		cl := dialFrom(t, "127.0.0.3", local)
-		defer cl.c.Close()
+		defer cl.Conn.Close()
 		if got, b := cl.call(protocol.CmdTrackerGetStatus, nil); got != 0 || b[0] != 1 {
 			return fmt.Errorf("status %d, reply %x", got, b)
 		}

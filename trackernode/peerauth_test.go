@@ -57,7 +57,7 @@ func TestPeerCommandsOnlyFromTrackers(t *testing.T) {
 			// A connection per command: the sys-file lock dies with it.
 			cl := dialFrom(t, src.ip, s.Addr())
 			got, _ := cl.call(c.cmd, c.body)
-			cl.c.Close()
+			cl.Conn.Close()
 			allowed := src.tracker || (src.storage && c.storagesToo)
 			if (got == protocol.EPERM) == allowed {
 				t.Errorf("%s: cmd %d answered %d, allowed %v", src.name, c.cmd, got, allowed)
@@ -81,7 +81,7 @@ func TestPeerCommandsOnlyFromTrackers(t *testing.T) {
 	// the stranger's connection stays open.
 	eventually(t, "sys-file lock for the tracker", func() error {
 		tr := dialFrom(t, "127.0.0.9", s.Addr())
-		defer tr.c.Close()
+		defer tr.Conn.Close()
 		if got, _ := tr.call(protocol.CmdTrackerGetSysFilesStart, nil); got != 0 {
 			return fmt.Errorf("status %d", got)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/testwait"
 )
 
 func statusOf(t *testing.T, s *Server, group, id string) byte {
@@ -103,10 +104,10 @@ func TestStorageLifecycle(t *testing.T) {
 		t.Fatalf("after CHANGE_STATUS ACTIVE from RECOVERY: %d", st)
 	}
 	// Closing the joined connection takes the storage offline at once.
-	a.c.Close()
-	for statusOf(t, s, "group1", "127.0.0.3") != protocol.StatusOffline {
-		time.Sleep(5 * time.Millisecond)
-	}
+	a.Conn.Close()
+	testwait.Until(t, 10*time.Second, "127.0.0.3 OFFLINE", func() bool {
+		return statusOf(t, s, "group1", "127.0.0.3") == protocol.StatusOffline
+	})
 }
 
 func TestJoinValidation(t *testing.T) {
@@ -152,10 +153,10 @@ func TestDeleteStorageAndGroup(t *testing.T) {
 	if st, _ := admin.call(protocol.CmdServerDeleteStorage, (&protocol.GroupAndID{Group: "group1", ID: "1.2.3.4"}).Encode()); st != protocol.ENOENT {
 		t.Fatalf("delete unknown storage: status %d", st)
 	}
-	b.c.Close()
-	for statusOf(t, s, "group1", "127.0.0.4") != protocol.StatusOffline {
-		time.Sleep(5 * time.Millisecond)
-	}
+	b.Conn.Close()
+	testwait.Until(t, 10*time.Second, "127.0.0.4 OFFLINE", func() bool {
+		return statusOf(t, s, "group1", "127.0.0.4") == protocol.StatusOffline
+	})
 	admin.ok(protocol.CmdServerDeleteStorage, del)
 	if n := len(listStorages(t, s, "group1")); n != 1 {
 		t.Fatalf("%d storages after delete", n)
@@ -172,10 +173,10 @@ func TestDeleteStorageAndGroup(t *testing.T) {
 	if st, _ := admin.call(protocol.CmdServerDeleteGroup, protocol.EncodeGroup("group1")); st != protocol.EBUSY {
 		t.Fatalf("delete non-empty group: status %d", st)
 	}
-	a.c.Close()
-	for statusOf(t, s, "group1", "127.0.0.3") != protocol.StatusOffline {
-		time.Sleep(5 * time.Millisecond)
-	}
+	a.Conn.Close()
+	testwait.Until(t, 10*time.Second, "127.0.0.3 OFFLINE", func() bool {
+		return statusOf(t, s, "group1", "127.0.0.3") == protocol.StatusOffline
+	})
 	admin.ok(protocol.CmdServerDeleteStorage, (&protocol.GroupAndID{Group: "group1", ID: "127.0.0.3"}).Encode())
 	admin.ok(protocol.CmdServerDeleteGroup, protocol.EncodeGroup("group1"))
 	if st, _ := admin.call(protocol.CmdServerListOneGroup, protocol.EncodeGroup("group1")); st != protocol.ENOENT {
@@ -217,10 +218,10 @@ func TestPersistenceRoundTrip(t *testing.T) {
 	b.ok(protocol.CmdStorageSyncReport, protocol.EncodeSyncReport([]protocol.SyncTimestamp{{SrcID: "127.0.0.3", Timestamp: 12345}}))
 	g2 := activeStorage(t, s1, "127.0.0.5", "group2", 23002, 1000, 100)
 	admin := dialFrom(t, "127.0.0.1", s1.Addr())
-	g2.c.Close()
-	for statusOf(t, s1, "group2", "127.0.0.5") != protocol.StatusOffline {
-		time.Sleep(5 * time.Millisecond)
-	}
+	g2.Conn.Close()
+	testwait.Until(t, 10*time.Second, "127.0.0.5 OFFLINE", func() bool {
+		return statusOf(t, s1, "group2", "127.0.0.5") == protocol.StatusOffline
+	})
 	admin.ok(protocol.CmdServerDeleteStorage, (&protocol.GroupAndID{Group: "group2", ID: "127.0.0.5"}).Encode())
 	g2b := activeStorage(t, s1, "127.0.0.6", "group2", 23002, 1000, 100)
 	g2b.ok(protocol.CmdStorageChangelogReq, nil)
@@ -372,15 +373,15 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("negative length closes", func(t *testing.T) {
 		cl := dialFrom(t, "127.0.0.1", s.Addr())
-		cl.c.Write([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0, protocol.CmdActiveTest, 0})
+		cl.Conn.Write([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0, protocol.CmdActiveTest, 0})
 		if !cl.closed() {
 			t.Fatal("connection not closed")
 		}
 	})
 	t.Run("oversized body answered then closed", func(t *testing.T) {
 		cl := dialFrom(t, "127.0.0.1", s.Addr())
-		cl.c.Write(protocol.Header{Length: 1 << 20, Cmd: protocol.CmdStorageReplicaChg}.Bytes())
-		h, err := protocol.ReadHeader(cl.r)
+		cl.Conn.Write(protocol.Header{Length: 1 << 20, Cmd: protocol.CmdStorageReplicaChg}.Bytes())
+		h, err := protocol.ReadHeader(cl.Conn)
 		if err != nil || h.Status != protocol.EINVAL || h.Length != 0 {
 			t.Fatalf("reply %+v %v", h, err)
 		}
@@ -390,7 +391,7 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("quit closes without reply", func(t *testing.T) {
 		cl := dialFrom(t, "127.0.0.1", s.Addr())
-		cl.c.Write(protocol.Header{Cmd: protocol.CmdQuit}.Bytes())
+		cl.Conn.Write(protocol.Header{Cmd: protocol.CmdQuit}.Bytes())
 		if !cl.closed() {
 			t.Fatal("connection not closed")
 		}
@@ -419,8 +420,8 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("truncated body does not hang the server", func(t *testing.T) {
 		cl := dialFrom(t, "127.0.0.1", s.Addr())
-		cl.c.Write(append(protocol.Header{Length: 100, Cmd: protocol.CmdStorageJoin}.Bytes(), 1, 2, 3))
-		cl.c.Close()
+		cl.Conn.Write(append(protocol.Header{Length: 100, Cmd: protocol.CmdStorageJoin}.Bytes(), 1, 2, 3))
+		cl.Conn.Close()
 		dialFrom(t, "127.0.0.1", s.Addr()).ok(protocol.CmdActiveTest, nil)
 	})
 }
@@ -434,15 +435,15 @@ func TestMaxConnections(t *testing.T) {
 	c2 := dialFrom(t, "127.0.0.1", s.Addr())
 	c2.ok(protocol.CmdActiveTest, nil)
 	c3 := dialFrom(t, "127.0.0.1", s.Addr())
-	c3.c.Write(protocol.Header{Cmd: protocol.CmdActiveTest}.Bytes())
+	c3.Conn.Write(protocol.Header{Cmd: protocol.CmdActiveTest}.Bytes())
 	if !c3.closed() {
 		t.Fatal("third connection served")
 	}
-	c1.c.Close()
+	c1.Conn.Close()
 	for {
 		c4 := dialFrom(t, "127.0.0.1", s.Addr())
-		c4.c.Write(protocol.Header{Cmd: protocol.CmdActiveTest}.Bytes())
-		if h, err := protocol.ReadHeader(c4.r); err == nil && h.Status == 0 {
+		c4.Conn.Write(protocol.Header{Cmd: protocol.CmdActiveTest}.Bytes())
+		if h, err := protocol.ReadHeader(c4.Conn); err == nil && h.Status == 0 {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -539,8 +540,8 @@ func TestAllowHosts(t *testing.T) {
 		ok bool
 	}{{"127.0.0.5", true}, {"127.0.0.6", true}, {"127.0.1.9", true}, {"127.0.0.7", false}} {
 		cl := dialFrom(t, tc.ip, s.Addr())
-		cl.c.Write(protocol.Header{Cmd: protocol.CmdActiveTest}.Bytes())
-		h, err := protocol.ReadHeader(cl.r)
+		cl.Conn.Write(protocol.Header{Cmd: protocol.CmdActiveTest}.Bytes())
+		h, err := protocol.ReadHeader(cl.Conn)
 		if served := err == nil && h.Status == 0; served != tc.ok {
 			t.Errorf("%s: served=%v, want %v", tc.ip, served, tc.ok)
 		}
@@ -558,7 +559,7 @@ func TestRejoinKeepsStorage(t *testing.T) {
 	s.connMu.Lock()
 	n := len(s.conns)
 	s.connMu.Unlock()
-	old.c.Close()
+	old.Conn.Close()
 	// Wait until the server has dropped (and cleaned up) the old connection.
 	for {
 		s.connMu.Lock()

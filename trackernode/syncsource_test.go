@@ -12,7 +12,7 @@ import (
 func syncSrcOf(t *testing.T, s *Server, dest string) (byte, string) {
 	t.Helper()
 	cl := dialFrom(t, "127.0.0.3", s.Addr())
-	defer cl.c.Close()
+	defer cl.Conn.Close()
 	st, b := cl.call(protocol.CmdStorageSyncSrcReq, (&protocol.SyncSrcRequest{Group: "group1", DestID: dest}).Encode())
 	if st != 0 {
 		return st, ""

@@ -23,7 +23,7 @@ func TestCopySysFilesFromPeer(t *testing.T) {
 	}
 	gone := dialFrom(t, "127.0.0.5", a.Addr())
 	gone.ok(protocol.CmdStorageJoin, joinBody("group1", 23000, 1, ""))
-	gone.c.Close()
+	gone.Conn.Close()
 	eventually(t, "storage offline", func() error {
 		st, _ := dialFrom(t, "127.0.0.1", a.Addr()).call(protocol.CmdServerDeleteStorage,
 			(&protocol.GroupAndID{Group: "group1", ID: "127.0.0.5"}).Encode())
@@ -106,11 +106,11 @@ func TestSysFileCommands(t *testing.T) {
 	}
 	cl.ok(protocol.CmdTrackerGetSysFilesEnd, nil)
 	other.ok(protocol.CmdTrackerGetSysFilesStart, nil)
-	other.c.Close()
+	other.Conn.Close()
 	// The lock dies with its connection.
 	eventually(t, "lock released on disconnect", func() error {
 		c := dialFrom(t, "127.0.0.11", s.Addr())
-		defer c.c.Close()
+		defer c.Conn.Close()
 		if st, _ := c.call(protocol.CmdTrackerGetSysFilesStart, nil); st != 0 {
 			return fmt.Errorf("start: status %d", st)
 		}

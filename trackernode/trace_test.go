@@ -98,7 +98,7 @@ func TestTraceReplay(t *testing.T) {
 					conns[ex.From] = cl
 				}
 				if ex.Cmd == protocol.CmdQuit {
-					cl.c.Write(ex.Request)
+					cl.Conn.Write(ex.Request)
 					if !cl.closed() {
 						t.Errorf("%s: connection still open after QUIT", ex.Path)
 					}

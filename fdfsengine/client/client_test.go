@@ -16,6 +16,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fdfsnet"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/testwait"
 )
 
 // traceCluster starts a replaying storage and a tracker pointing at it.
@@ -335,9 +336,9 @@ func TestPoolChecks(t *testing.T) {
 			if tc.drop {
 				tr.dropConns()
 				// Wait until the close reached the client's socket.
-				for idleAlive(cl.pool, tr.addr()) {
-					time.Sleep(time.Millisecond)
-				}
+				testwait.Until(t, 10*time.Second, "the close to reach the client", func() bool {
+					return !idleAlive(cl.pool, tr.addr())
+				})
 			}
 			if _, err := cl.GetLeader(ctx); err != nil {
 				t.Fatal(err)

@@ -47,4 +47,15 @@ func Wait(timeout time.Duration, check func() error) error {
 	}
 }
 
+// Holds polls cond until it holds (true) or timeout has passed (false),
+// for callers that report the failure themselves.
+func Holds(timeout time.Duration, cond func() bool) bool {
+	return Wait(timeout, func() error {
+		if cond() {
+			return nil
+		}
+		return errNotYet
+	}) == nil
+}
+
 var errNotYet = fmt.Errorf("condition not met")

@@ -1,7 +1,6 @@
 package wiretest
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"net"
@@ -18,11 +17,11 @@ const Timeout = 30 * time.Second
 // maxBody bounds the answers a Client reads (bytes).
 const maxBody = 64 << 20
 
-// Client is one raw connection to a server.
+// Client is one raw connection to a server. It reads nothing ahead, so a
+// test may go on reading Conn itself (a streamed answer) after any call.
 type Client struct {
 	t    testing.TB
 	Conn net.Conn
-	r    *bufio.Reader
 }
 
 // Dial connects to addr; it is closed when the test ends.
@@ -41,7 +40,7 @@ func DialFrom(t testing.TB, srcIP, addr string) *Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &Client{t: t, Conn: c, r: bufio.NewReader(c)}
+	return &Client{t: t, Conn: c}
 }
 
 // Packet is a header announcing the parts' total length with cmd and
@@ -65,14 +64,14 @@ func (c *Client) Raw(pkt []byte) (protocol.Header, []byte) {
 func (c *Client) Read() (protocol.Header, []byte) {
 	c.t.Helper()
 	c.Conn.SetReadDeadline(time.Now().Add(Timeout))
-	h, err := protocol.ReadHeader(c.r)
+	h, err := protocol.ReadHeader(c.Conn)
 	if err != nil {
 		c.t.Fatalf("reading the answer: %v", err)
 	}
 	if h.Cmd != protocol.CmdResp {
 		c.t.Fatalf("answer cmd %d, want %d", h.Cmd, protocol.CmdResp)
 	}
-	body, err := protocol.ReadBody(c.r, h, maxBody)
+	body, err := protocol.ReadBody(c.Conn, h, maxBody)
 	if err != nil {
 		c.t.Fatalf("reading the answer's body: %v", err)
 	}
@@ -101,7 +100,7 @@ func (c *Client) OK(cmd byte, parts ...[]byte) []byte {
 // within wait rather than sending anything.
 func (c *Client) Closed(wait time.Duration) bool {
 	c.Conn.SetReadDeadline(time.Now().Add(wait))
-	_, err := c.r.ReadByte()
+	_, err := c.Conn.Read(make([]byte, 1))
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		return false
 	}
@@ -112,7 +111,7 @@ func (c *Client) Closed(wait time.Duration) bool {
 func (c *Client) Discard(n int64) {
 	c.t.Helper()
 	c.Conn.SetReadDeadline(time.Now().Add(Timeout))
-	if _, err := io.CopyN(io.Discard, c.r, n); err != nil {
+	if _, err := io.CopyN(io.Discard, c.Conn, n); err != nil {
 		c.t.Fatal(err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/testwait"
 	"github.com/fdfsgo/fdfs/tests/cluster"
 )
 
@@ -572,16 +573,8 @@ func (e *env) interrupted(t *testing.T, part []byte) {
 	}
 }
 
-// waitFor polls cond every 20 ms until it holds or limit passes.
+// waitFor polls cond until it holds or limit passes; false if it never
+// did (the caller reports what was left).
 func waitFor(cond func() bool, limit time.Duration) bool {
-	deadline := time.Now().Add(limit)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return testwait.Holds(limit, cond)
 }

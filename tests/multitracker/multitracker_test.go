@@ -16,6 +16,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/testwait"
 	"github.com/fdfsgo/fdfs/trackernode"
 )
 
@@ -149,20 +150,10 @@ func callFrom(srcIP, addr string, cmd byte, body []byte) ([]byte, error) {
 	return protocol.ReadResponse(c, 1<<20)
 }
 
-// poll calls f every 20 ms until it returns nil or waitFor passes.
+// poll calls f until it returns nil, failing the test after waitFor.
 func poll(t *testing.T, what string, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.For(t, waitFor, what, f)
 }
 
 // waitLeader waits until every running tracker names the same running
