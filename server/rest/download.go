@@ -31,7 +31,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 	id := params["file_id"]
 	_, name, err := client.DecodeFileID(id)
 	if err != nil {
-		h.fail(w, r, grpcapi.ToStatus(err, id))
+		h.fail(w, r, badFileID(id, err))
 		return
 	}
 	ctx := r.Context()
@@ -112,6 +112,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 		for _, k := range []string{"Content-Length", "Content-Range", "ETag", "Last-Modified", "Content-Disposition", "Accept-Ranges"} {
 			hdr.Del(k)
 		}
+		h.log.Debug("download failed", "file_id", id, "err", err)
 		h.fail(w, r, grpcapi.ToStatus(err, id))
 		return
 	}
