@@ -42,6 +42,11 @@ const (
 	// ReasonNotAppender: append, modify, truncate or regenerate of a file
 	// that is not an appender file.
 	ReasonNotAppender = "NOT_APPENDER_FILE"
+	// ReasonRouteNotFound and ReasonMethodNotAllowed: REST requests for
+	// a path no route serves (404) or with a method the route does not
+	// take (405).
+	ReasonRouteNotFound    = "ROUTE_NOT_FOUND"
+	ReasonMethodNotAllowed = "METHOD_NOT_ALLOWED"
 )
 
 // statusMapping is one row of the error table.
@@ -294,3 +299,51 @@ func ValidateMetadata(meta map[string]string) error {
 }
 
 var metaSeparators = string([]byte{protocol.MetaRecordSep, protocol.MetaFieldSep})
+
+// WithErrorInfo returns st with a google.rpc.ErrorInfo (domain
+// ErrorDomain) if it has none, for errors that did not come through
+// ToStatus (grpc-gateway's own, grpc-go's): the reason is the code's name
+// (INVALID_ARGUMENT, NOT_FOUND, ...). An INVALID_ARGUMENT without a
+// google.rpc.BadRequest gets one naming field (when not ""). OK stays as
+// it is.
+func WithErrorInfo(st *status.Status, field string) *status.Status {
+	if st.Code() == codes.OK {
+		return st
+	}
+	hasInfo, hasBR := false, false
+	for _, d := range st.Details() {
+		switch d.(type) {
+		case *errdetails.ErrorInfo:
+			hasInfo = true
+		case *errdetails.BadRequest:
+			hasBR = true
+		}
+	}
+	var add []protoadapt.MessageV1
+	if !hasInfo {
+		add = append(add, &errdetails.ErrorInfo{Reason: codeReason(st.Code()), Domain: ErrorDomain})
+	}
+	if st.Code() == codes.InvalidArgument && !hasBR && field != "" {
+		add = append(add, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: st.Message()}}})
+	}
+	if len(add) == 0 {
+		return st
+	}
+	if d, err := st.WithDetails(add...); err == nil {
+		return d
+	}
+	return st
+}
+
+// codeReason is the canonical name of a code: INVALID_ARGUMENT for
+// codes.InvalidArgument.
+func codeReason(c codes.Code) string {
+	var b strings.Builder
+	for i, r := range c.String() {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
+}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 
-
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
