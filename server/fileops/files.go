@@ -314,9 +314,10 @@ func (f *Files) GetMetadata(ctx context.Context, id string) (map[string]string, 
 	return meta, nil
 }
 
-// Truncate sets the size of the appender file id; FastDFS files cannot
-// grow this way, so a size beyond the file's is OUT_OF_RANGE (field
-// "size"), and a file that is not an appender file FAILED_PRECONDITION.
+// Truncate sets the size of the appender file id. When the storage
+// refuses a size beyond the file's (EINVAL; storages that grow the file
+// do not), that is OUT_OF_RANGE (field "size"); a file that is not an
+// appender file is FAILED_PRECONDITION.
 func (f *Files) Truncate(ctx context.Context, id string, size int64) error {
 	if err := checkAppender("truncate", id); err != nil {
 		return err

@@ -53,8 +53,8 @@ type Options struct {
 	// the raw routes are added to it and the result is served at
 	// /openapi.json. nil serves only the raw routes.
 	OpenAPI []byte
-	// GRPC holds the services' options beyond Client and Log (download
-	// URLs, anti-steal tokens).
+	// GRPC holds the services' options beyond Client and Log; the
+	// download URL fields left zero are taken from Config.DownloadURLs.
 	GRPC grpcapi.Options
 }
 
@@ -130,6 +130,7 @@ func New(opt Options) (g *Gateway, err error) {
 
 	svc := opt.GRPC
 	svc.Client, svc.Log = g.cl, log
+	downloadURLs(&svc, cfg.DownloadURLs)
 	g.grpcServer = g.newGRPCServer(tlsConf)
 	grpcapi.Register(g.grpcServer, svc)
 	healthpb.RegisterHealthServer(grpcapi.StrictServer{Server: g.grpcServer}, g.health)

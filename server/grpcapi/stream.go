@@ -4,10 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/fdfsgo/fdfs/server/fileops"
 )
@@ -85,7 +81,7 @@ func firstSpec[S comparable, M contentMsg[S]](recv func() (M, error)) (S, error)
 	var none S
 	m, err := recv()
 	if err != nil {
-		return none, tooLargeMessage(err)
+		return none, err
 	}
 	spec := m.GetSpec()
 	if spec == none {
@@ -94,24 +90,13 @@ func firstSpec[S comparable, M contentMsg[S]](recv func() (M, error)) (S, error)
 	return spec, nil
 }
 
-// tooLargeMessage turns grpc-go's refusal of a message larger than the
-// server's MaxRecvMsgSize (RESOURCE_EXHAUSTED) into what a chunk larger
-// than MaxChunkSize gets when it fits: INVALID_ARGUMENT naming "chunk".
-// Other errors are returned as they are.
-func tooLargeMessage(err error) error {
-	if st, ok := status.FromError(err); ok && st.Code() == codes.ResourceExhausted && strings.Contains(st.Message(), "larger than max") {
-		return invalid("chunk", fmt.Sprintf("message too large (%s): chunks are at most %d bytes", st.Message(), MaxChunkSize))
-	}
-	return err
-}
-
 // contentReader reads the size bytes of the chunks of the messages after
 // the first.
 func contentReader[S comparable, M contentMsg[S]](size int64, recv func() (M, error)) *chunkReader {
 	return newChunkReader(size, func() ([]byte, error) {
 		m, err := recv()
 		if err != nil {
-			return nil, tooLargeMessage(err)
+			return nil, err
 		}
 		var none S
 		if m.GetSpec() != none {
