@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -151,6 +154,39 @@ func TestMiddleware(t *testing.T) {
 		}
 		if tc.code == 401 && resp.Header.Get("WWW-Authenticate") == "" {
 			t.Errorf("%s with %q: 401 without a challenge", tc.method, tc.key)
+		}
+	}
+}
+
+func TestStatusErrorInfo(t *testing.T) {
+	tests := []struct {
+		err    error
+		code   codes.Code
+		reason string
+		http   int
+	}{
+		{ErrNoKey, codes.Unauthenticated, ReasonKeyMissing, http.StatusUnauthorized},
+		{ErrUnknownKey, codes.Unauthenticated, ReasonKeyInvalid, http.StatusUnauthorized},
+		{ErrReadOnly, codes.PermissionDenied, ReasonKeyReadOnly, http.StatusForbidden},
+	}
+	for _, tc := range tests {
+		st := Status(tc.err)
+		if st.Code() != tc.code || len(st.Details()) != 1 {
+			t.Fatalf("%v: %v", tc.err, st)
+		}
+		if info := st.Details()[0].(*errdetails.ErrorInfo); info.GetReason() != tc.reason || info.GetDomain() != ErrorDomain {
+			t.Fatalf("%v: ErrorInfo %v", tc.err, info)
+		}
+		rec := httptest.NewRecorder()
+		WriteHTTPError(rec, tc.err)
+		var body struct {
+			Code    int `json:"code"`
+			Details []struct {
+				Reason string `json:"reason"`
+			} `json:"details"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != tc.http || body.Code != int(tc.code) || len(body.Details) != 1 || body.Details[0].Reason != tc.reason {
+			t.Fatalf("%v: %d %s", tc.err, rec.Code, rec.Body)
 		}
 	}
 }

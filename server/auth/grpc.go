@@ -2,13 +2,10 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 )
 
 // FromMetadata returns the key incoming gRPC metadata presents:
@@ -58,11 +55,7 @@ func (a *Authenticator) authorize(ctx context.Context, fullMethod string) (conte
 	md, _ := metadata.FromIncomingContext(ctx)
 	p, err := a.Check(FromMetadata(md), MethodAccess(fullMethod))
 	if err != nil {
-		code := codes.Unauthenticated
-		if errors.Is(err, ErrReadOnly) {
-			code = codes.PermissionDenied
-		}
-		return nil, status.Error(code, err.Error())
+		return nil, Status(err).Err()
 	}
 	return NewContext(ctx, p), nil
 }

@@ -1,11 +1,13 @@
 package auth
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // FromHeader returns the key a request presents: the bearer token of
@@ -51,19 +53,49 @@ func (a *Authenticator) Authorize(w http.ResponseWriter, r *http.Request, access
 }
 
 // WriteHTTPError writes the refusal of a Check error: 401 with a
-// WWW-Authenticate challenge, or 403.
+// WWW-Authenticate challenge, or 403; the body is the JSON of Status(err),
+// as the gateway's other errors.
 func WriteHTTPError(w http.ResponseWriter, err error) {
-	code, status := codes.Unauthenticated, http.StatusUnauthorized
-	if errors.Is(err, ErrReadOnly) {
-		code, status = codes.PermissionDenied, http.StatusForbidden
+	st := Status(err)
+	code := http.StatusUnauthorized
+	if st.Code() == codes.PermissionDenied {
+		code = http.StatusForbidden
 	} else {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="fdfs"`)
 	}
+	b, merr := protojson.Marshal(st.Proto())
+	if merr != nil {
+		b = []byte(`{"code":16,"message":"unauthenticated"}`)
+	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(struct {
-		Code    codes.Code `json:"code"`
-		Message string     `json:"message"`
-		Details []any      `json:"details"`
-	}{code, err.Error(), []any{}})
+	w.WriteHeader(code)
+	w.Write(b)
+}
+
+// ErrorDomain is the google.rpc.ErrorInfo domain of the refusals, that of
+// every error of the API.
+const ErrorDomain = "fastdfs.v1"
+
+// Reasons of the refusals' google.rpc.ErrorInfo.
+const (
+	ReasonKeyMissing  = "API_KEY_MISSING"   // UNAUTHENTICATED: no key
+	ReasonKeyInvalid  = "API_KEY_INVALID"   // UNAUTHENTICATED: unknown key
+	ReasonKeyReadOnly = "API_KEY_READ_ONLY" // PERMISSION_DENIED: a read-only key for a write
+)
+
+// Status is the gRPC status of a Check error: UNAUTHENTICATED or
+// PERMISSION_DENIED with a google.rpc.ErrorInfo (domain ErrorDomain).
+func Status(err error) *status.Status {
+	code, reason := codes.Unauthenticated, ReasonKeyInvalid
+	switch {
+	case errors.Is(err, ErrReadOnly):
+		code, reason = codes.PermissionDenied, ReasonKeyReadOnly
+	case errors.Is(err, ErrNoKey):
+		reason = ReasonKeyMissing
+	}
+	st := status.New(code, err.Error())
+	if d, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain}); derr == nil {
+		st = d
+	}
+	return st
 }

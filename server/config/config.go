@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,7 +30,7 @@ const (
 	DefaultIdleTimeout          = 2 * time.Minute
 	DefaultShutdownTimeout      = 5 * time.Minute
 	DefaultMaxIdlePerHost       = 64
-	DefaultHealthInterval       = 10 * time.Second
+	DefaultHealthInterval       = 2 * time.Second
 	DefaultReadRouteTTL         = 5 * time.Second
 )
 
@@ -94,7 +95,71 @@ type Config struct {
 	// SpoolDir holds multipart uploads whose size is not known in advance
 	// until they are complete (default: the system temp directory).
 	SpoolDir string `yaml:"spool_dir"`
+
+	// CORS lets browser applications of other origins call the REST API
+	// (off unless allowed_origins is set).
+	CORS CORS `yaml:"cors"`
+	// DownloadURLs configure the URLs of CreateDownloadUrl.
+	DownloadURLs DownloadURLs `yaml:"download_urls"`
 }
+
+// CORS is the cross-origin policy of the REST port.
+type CORS struct {
+	// AllowedOrigins are the origins ("https://app.example.com") that may
+	// call the API from a browser; "*" allows any. Empty disables CORS.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// AllowedMethods and AllowedHeaders answer preflight requests
+	// (defaults DefaultCORSMethods, DefaultCORSHeaders).
+	AllowedMethods []string `yaml:"allowed_methods"`
+	AllowedHeaders []string `yaml:"allowed_headers"`
+	// ExposedHeaders are the response headers scripts may read (default
+	// DefaultCORSExposedHeaders).
+	ExposedHeaders []string `yaml:"exposed_headers"`
+	// MaxAge is how long browsers may cache a preflight answer (default
+	// 10m).
+	MaxAge time.Duration `yaml:"max_age"`
+}
+
+// Enabled reports whether CORS is configured.
+func (c CORS) Enabled() bool { return len(c.AllowedOrigins) > 0 }
+
+// Defaults of CORS.
+var (
+	DefaultCORSMethods        = []string{"GET", "HEAD", "POST", "PATCH", "DELETE"}
+	DefaultCORSHeaders        = []string{"Authorization", "X-API-Key", "Content-Type", "Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "X-Request-Id"}
+	DefaultCORSExposedHeaders = []string{"ETag", "Last-Modified", "Content-Range", "Content-Disposition", "Content-Length", "Accept-Ranges", "Location", "X-Request-Id"}
+)
+
+// DefaultCORSMaxAge is how long browsers cache a preflight by default.
+const DefaultCORSMaxAge = 10 * time.Minute
+
+// DownloadURLs configure CreateDownloadUrl: the URLs point at the storages'
+// HTTP servers (fastdfs-nginx-module or the storage's own), signed with
+// the anti-steal token those check when secret_key is set.
+type DownloadURLs struct {
+	// BaseURL is the scheme and host of the URLs clients get, e.g.
+	// "https://files.example.com" (a CDN or proxy in front of the
+	// storages); empty means "http://<storage ip>:<storage_http_port>" of
+	// a storage the tracker picks for reading the file.
+	BaseURL string `yaml:"base_url"`
+	// StorageHTTPPort is the storages' HTTP port (storage.conf
+	// http.server_port; default 8888).
+	StorageHTTPPort int `yaml:"storage_http_port"`
+	// WithoutGroup leaves the group out of the URL path
+	// (url_have_group_name = false in mod_fastdfs.conf).
+	WithoutGroup bool `yaml:"without_group"`
+	// SecretKey is http.anti_steal.secret_key of the storages (or
+	// SecretKeyEnv the environment variable holding it); empty creates
+	// URLs without a token.
+	SecretKey    string `yaml:"secret_key"`
+	SecretKeyEnv string `yaml:"secret_key_env"`
+	// TokenTTL is http.anti_steal.token_ttl of the storages; it only sets
+	// the expire_time of the reply (default 900s when a secret is set).
+	TokenTTL time.Duration `yaml:"token_ttl"`
+}
+
+// DefaultTokenTTL is http.anti_steal.token_ttl's upstream default.
+const DefaultTokenTTL = 900 * time.Second
 
 // TLS enables TLS on both listeners when CertFile and KeyFile are set.
 type TLS struct {
@@ -207,6 +272,14 @@ func Parse(data []byte, dir string) (*Config, error) {
 			}
 		}
 	}
+	if d := &c.DownloadURLs; d.SecretKeyEnv != "" {
+		if d.SecretKey != "" {
+			return nil, errors.New("download_urls: set secret_key or secret_key_env, not both")
+		}
+		if d.SecretKey = os.Getenv(d.SecretKeyEnv); d.SecretKey == "" {
+			return nil, fmt.Errorf("download_urls: environment variable %s is empty", d.SecretKeyEnv)
+		}
+	}
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -240,6 +313,22 @@ func (c *Config) SetDefaults() {
 	setDefault(&l.HeaderTimeout, DefaultHeaderTimeout)
 	setDefault(&l.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&l.ShutdownTimeout, DefaultShutdownTimeout)
+	if c.CORS.Enabled() {
+		if len(c.CORS.AllowedMethods) == 0 {
+			c.CORS.AllowedMethods = DefaultCORSMethods
+		}
+		if len(c.CORS.AllowedHeaders) == 0 {
+			c.CORS.AllowedHeaders = DefaultCORSHeaders
+		}
+		if len(c.CORS.ExposedHeaders) == 0 {
+			c.CORS.ExposedHeaders = DefaultCORSExposedHeaders
+		}
+		setDefault(&c.CORS.MaxAge, DefaultCORSMaxAge)
+	}
+	setDefault(&c.DownloadURLs.StorageHTTPPort, 8888)
+	if c.DownloadURLs.SecretKey != "" {
+		setDefault(&c.DownloadURLs.TokenTTL, DefaultTokenTTL)
+	}
 }
 
 func setDefault[T comparable](p *T, v T) {
@@ -300,6 +389,30 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxIdlePerHost < 0 {
 		return fmt.Errorf("max_idle_per_host: negative %d", c.MaxIdlePerHost)
+	}
+	for _, o := range c.CORS.AllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+			return fmt.Errorf("cors.allowed_origins: %q is not an origin (scheme://host[:port]) or *", o)
+		}
+	}
+	if c.CORS.MaxAge < 0 {
+		return fmt.Errorf("cors.max_age: negative duration %v", c.CORS.MaxAge)
+	}
+	if d := c.DownloadURLs; d.BaseURL != "" {
+		u, err := url.Parse(d.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return fmt.Errorf("download_urls.base_url: %q is not an http(s) URL", d.BaseURL)
+		}
+	}
+	if p := c.DownloadURLs.StorageHTTPPort; p < 0 || p > 65535 {
+		return fmt.Errorf("download_urls.storage_http_port: bad port %d", p)
+	}
+	if c.DownloadURLs.TokenTTL < 0 {
+		return fmt.Errorf("download_urls.token_ttl: negative duration %v", c.DownloadURLs.TokenTTL)
 	}
 	l := c.Limits
 	for name, d := range map[string]time.Duration{

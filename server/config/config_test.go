@@ -127,6 +127,11 @@ func TestParseErrors(t *testing.T) {
 		{"bad level", "trackers: [a:1]\n" + key + "log_level: loud\n", "log_level"},
 		{"empty env", "trackers: [a:1]\napi_keys: [{name: a, key_env: FDFS_TEST_GW_UNSET}]\n", "empty"},
 		{"bad tracker", "trackers: [\"a:b:c\"]\n" + key, "trackers"},
+		{"bad origin", "trackers: [a:1]\n" + key + "cors: {allowed_origins: [app.example]}\n", "cors.allowed_origins"},
+		{"origin with path", "trackers: [a:1]\n" + key + "cors: {allowed_origins: [\"https://app.example/x\"]}\n", "cors.allowed_origins"},
+		{"bad base url", "trackers: [a:1]\n" + key + "download_urls: {base_url: files.example}\n", "base_url"},
+		{"bad http port", "trackers: [a:1]\n" + key + "download_urls: {storage_http_port: 70000}\n", "storage_http_port"},
+		{"secret twice", "trackers: [a:1]\n" + key + "download_urls: {secret_key: a, secret_key_env: HOME}\n", "not both"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml), "/")
@@ -134,6 +139,27 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("err = %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestCORSAndDownloadURLs(t *testing.T) {
+	key := "api_keys: [{name: a, key: " + goodKey + "}]\n"
+	c, err := Parse([]byte("trackers: [a:1]\n"+key+"cors: {allowed_origins: [\"https://app.example\", \"*\"]}\ndownload_urls: {secret_key: s3cret}\n"), "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.CORS.Enabled() || len(c.CORS.AllowedMethods) == 0 || len(c.CORS.AllowedHeaders) == 0 || c.CORS.MaxAge != DefaultCORSMaxAge {
+		t.Errorf("cors %+v", c.CORS)
+	}
+	if d := c.DownloadURLs; d.StorageHTTPPort != 8888 || d.TokenTTL != DefaultTokenTTL || d.SecretKey != "s3cret" {
+		t.Errorf("download_urls %+v", d)
+	}
+	c, err = Parse([]byte("trackers: [a:1]\n"+key), "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CORS.Enabled() || c.DownloadURLs.TokenTTL != 0 || c.HealthInterval != 2*time.Second {
+		t.Errorf("defaults: cors %+v, download_urls %+v, health_interval %v", c.CORS, c.DownloadURLs, c.HealthInterval)
 	}
 }
 

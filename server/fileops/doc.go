@@ -21,11 +21,22 @@
 //     engine's error, since the engine then only saw the content end;
 //   - the error table (errors.go): ToStatus maps the domain errors of
 //     package protocol (FastDFS status codes) and transport failures to
-//     gRPC codes and google.rpc.ErrorInfo reasons. The REST routes answer
-//     the HTTP status of the gRPC code (grpc-gateway's mapping).
+//     gRPC codes and google.rpc.ErrorInfo reasons, with messages that name
+//     no server address nor errno (Files logs the engine's error), and
+//     validation errors (InvalidField, OutOfRange, NotAppender) to
+//     INVALID_ARGUMENT, OUT_OF_RANGE and FAILED_PRECONDITION with a
+//     google.rpc.BadRequest naming the fields. The REST routes answer the
+//     HTTP status of the gRPC code (grpc-gateway's mapping);
+//   - the checks both transports need the same: metadata FastDFS can
+//     store (ValidateMetadata: no 0x01/0x02 separators, no empty names,
+//     names of at most 64 and values of at most 256 bytes), files that
+//     must be appender files (by their ID, before a storage is asked), and
+//     offsets past the end of a file (OUT_OF_RANGE, told apart from other
+//     EINVAL answers by the file's size).
 //
 // Every error a Files method returns is final: either a gRPC status made
-// by ToStatus from the engine's error, or an error of the transport's
-// Content, returned as it is. Validating requests stays with the
-// transports, whose parameters and messages differ.
+// by ToStatus, or an error of the transport's Content, returned as it is.
+// The transports validate their own parameters, whose names and messages
+// differ, with InvalidField. docs/api-behaviour.md describes the error
+// model for clients.
 package fileops

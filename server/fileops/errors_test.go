@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -73,5 +74,138 @@ func TestToStatus(t *testing.T) {
 	already := status.Error(codes.Canceled, "client went away")
 	if got := status.Code(fileops.ToStatus(fmt.Errorf("recv: %w", already), id)); got != codes.Canceled {
 		t.Errorf("a wrapped gRPC status became %v", got)
+	}
+}
+
+// badRequest returns the field violations of a status error's
+// google.rpc.BadRequest (nil if it has none) and its ErrorInfo.
+func badRequest(t *testing.T, err error) (map[string]string, *errdetails.ErrorInfo) {
+	t.Helper()
+	st, ok := status.FromError(err)
+	if !ok {
+		t.Fatalf("%v is not a status", err)
+	}
+	var (
+		fields map[string]string
+		info   *errdetails.ErrorInfo
+	)
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.BadRequest:
+			fields = map[string]string{}
+			for _, v := range d.GetFieldViolations() {
+				fields[v.GetField()] = v.GetDescription()
+			}
+		case *errdetails.ErrorInfo:
+			info = d
+		}
+	}
+	if info == nil {
+		t.Fatalf("%v has no ErrorInfo", err)
+	}
+	return fields, info
+}
+
+func TestValidationStatus(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		code   codes.Code
+		reason string
+		fields []string
+	}{
+		{"invalid field", fileops.InvalidField("offset", "offset must not be negative"), codes.InvalidArgument, fileops.ReasonInvalidArgument, []string{"offset"}},
+		{"invalid fields", fileops.InvalidFields(fileops.FieldViolation{"a", "x"}, fileops.FieldViolation{"b", "y"}), codes.InvalidArgument, fileops.ReasonInvalidArgument, []string{"a", "b"}},
+		{"out of range", fileops.OutOfRange("offset", "past the end"), codes.OutOfRange, fileops.ReasonOutOfRange, []string{"offset"}},
+		{"not appender", fileops.NotAppender("append", "group1/M00/00/00/x"), codes.FailedPrecondition, fileops.ReasonNotAppender, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := fileops.ToStatus(tc.err, "group1/M00/00/00/x")
+			if status.Code(err) != tc.code {
+				t.Fatalf("code %v, want %v", status.Code(err), tc.code)
+			}
+			fields, info := badRequest(t, err)
+			if info.GetReason() != tc.reason || info.GetMetadata()["fastdfs_status"] != "22" || info.GetMetadata()["file_id"] != "group1/M00/00/00/x" {
+				t.Fatalf("ErrorInfo %v", info)
+			}
+			if len(fields) != len(tc.fields) {
+				t.Fatalf("violations %v, want fields %v", fields, tc.fields)
+			}
+			for _, f := range tc.fields {
+				if fields[f] == "" {
+					t.Fatalf("violations %v, want field %s", fields, f)
+				}
+			}
+		})
+	}
+	if fileops.InvalidFields() != nil {
+		t.Error("InvalidFields() of no violation is not nil")
+	}
+}
+
+// TestPublicMessages checks that messages name neither storage/tracker
+// addresses nor errno texts.
+func TestPublicMessages(t *testing.T) {
+	const id = "group1/M00/00/00/x.jpg"
+	errs := map[string]error{
+		"status":       &client.OpError{Op: "download", FileID: id, Addr: "10.1.2.3:23000", Err: fmt.Errorf("offset 5: %w", protocol.ErrInvalid)},
+		"not found":    &client.OpError{Op: "file info", FileID: id, Addr: "10.1.2.3:23000", Err: protocol.ErrNotFound},
+		"refused":      &client.OpError{Op: "upload", Addr: "10.1.2.3:23000", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}},
+		"tracker":      fmt.Errorf("query store (tracker 10.9.9.9:22122): %w: %w", client.ErrNoStorage, protocol.ErrNotFound),
+		"unknown code": &client.OpError{Op: "delete", FileID: id, Addr: "10.1.2.3:23000", Err: &protocol.StatusError{Code: 200}},
+	}
+	for name, err := range errs {
+		t.Run(name, func(t *testing.T) {
+			msg := status.Convert(fileops.ToStatus(err, id)).Message()
+			for _, bad := range []string{"10.1.2.3", "10.9.9.9", "23000", "22122", "fastdfs status", "EINVAL", "ENOENT"} {
+				if strings.Contains(msg, bad) {
+					t.Errorf("message %q contains %q", msg, bad)
+				}
+			}
+			if !strings.Contains(msg, id) {
+				t.Errorf("message %q does not name the file", msg)
+			}
+		})
+	}
+}
+
+func TestValidateMetadata(t *testing.T) {
+	long := func(n int) string { return strings.Repeat("k", n) }
+	tests := []struct {
+		name  string
+		meta  map[string]string
+		field string // "" = valid
+	}{
+		{"nil", nil, ""},
+		{"plain", map[string]string{"owner": "alice", "empty": ""}, ""},
+		{"limits", map[string]string{long(64): long(256)}, ""},
+		{"utf-8", map[string]string{"名前": "値"}, ""},
+		{"record separator in value", map[string]string{"owner": "alice\x01role\x02admin"}, `metadata["owner"]`},
+		{"field separator in value", map[string]string{"owner": "a\x02b"}, `metadata["owner"]`},
+		{"separator in key", map[string]string{"a\x01b": "v"}, `metadata["a\x01b"]`},
+		{"empty key", map[string]string{"": "v"}, `metadata[""]`},
+		{"key too long", map[string]string{long(65): "v"}, `metadata["` + long(65) + `"]`},
+		{"value too long", map[string]string{"k": long(257)}, `metadata["k"]`},
+		{"bad utf-8", map[string]string{"k": "\xff"}, `metadata["k"]`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := fileops.ValidateMetadata(tc.meta)
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			st := fileops.ToStatus(err, "")
+			if status.Code(st) != codes.InvalidArgument {
+				t.Fatalf("code %v", status.Code(st))
+			}
+			fields, _ := badRequest(t, st)
+			if _, ok := fields[tc.field]; !ok || len(fields) != 1 {
+				t.Fatalf("violations %q, want field %s", fields, tc.field)
+			}
+		})
 	}
 }

@@ -119,17 +119,61 @@ func (c *Content) finish() error {
 // engineError is the error of an engine call that read c and failed: the
 // transport's failure first, else the engine's error as a status naming
 // fileID.
-func engineError(c *Content, err error, fileID string) error {
+func (f *Files) engineError(c *Content, err error, fileID string) error {
 	if cerr := c.failed(); cerr != nil {
 		return cerr
 	}
-	return ToStatus(err, fileID)
+	return f.status(err, fileID)
+}
+
+// status logs err, the engine's error with the addresses and status codes
+// clients do not see, and returns ToStatus(err, fileID).
+func (f *Files) status(err error, fileID string) error {
+	if err == nil {
+		return nil
+	}
+	st := ToStatus(err, fileID)
+	if err != st {
+		f.log.Debug("file operation failed", "file_id", fileID, "err", err)
+	}
+	return st
+}
+
+// checkAppender refuses to change id when its name says that it is not
+// an appender file (FAILED_PRECONDITION), without asking a storage, which
+// would answer EINVAL. IDs that do not decode are left to the engine.
+func checkAppender(op, id string) error {
+	if _, n, err := client.DecodeFileID(id); err == nil && !n.Appender {
+		return ToStatus(NotAppender(op, id), id)
+	}
+	return nil
+}
+
+// beyondEnd turns the EINVAL of a storage refusing an offset or size into
+// OUT_OF_RANGE when the file's size shows that this was the reason: past
+// reports whether a file of size bytes is too short.
+func (f *Files) beyondEnd(ctx context.Context, err error, id, field string, past func(size int64) (string, bool)) error {
+	if !errors.Is(err, protocol.ErrInvalid) {
+		return err
+	}
+	fi, ierr := f.eng.GetFileInfo(ctx, id)
+	if ierr != nil {
+		return err
+	}
+	if msg, ok := past(fi.Size); ok {
+		f.log.Debug("file operation out of range", "file_id", id, "err", err)
+		return OutOfRange(field, msg)
+	}
+	return err
 }
 
 // Upload stores c as a new file of kind u.Kind and returns its file ID.
 // When a step after the upload fails (the slave's metadata, c.Finish) the
 // new file is deleted.
 func (f *Files) Upload(ctx context.Context, u Upload, c Content) (string, error) {
+	if err := ValidateMetadata(u.Meta); err != nil {
+		return "", ToStatus(err, u.Master)
+	}
 	opt := client.UploadOptions{Group: u.Group, Ext: u.Ext, Meta: u.Meta}
 	var (
 		id  string
@@ -152,7 +196,7 @@ func (f *Files) Upload(ctx context.Context, u Upload, c Content) (string, error)
 		return "", ToStatus(Invalid(fmt.Sprintf("unknown kind %d", u.Kind)), "")
 	}
 	if err != nil {
-		return "", engineError(&c, err, u.Master)
+		return "", f.engineError(&c, err, u.Master)
 	}
 	if err := c.finish(); err != nil {
 		f.deleteQuietly(id)
@@ -172,54 +216,86 @@ func (f *Files) deleteQuietly(id string) {
 }
 
 // Append appends c to the appender file id.
+//
+// A file whose ID says that it is not an appender file is refused with
+// FAILED_PRECONDITION (reason ReasonNotAppender) before anything is read.
 func (f *Files) Append(ctx context.Context, id string, c Content) error {
+	if err := checkAppender("append", id); err != nil {
+		return err
+	}
 	if err := f.eng.Append(ctx, id, c.R, c.Size); err != nil {
-		return engineError(&c, err, id)
+		return f.engineError(&c, err, id)
 	}
 	return c.finish()
 }
 
 // Modify overwrites the bytes of the appender file id at offset with c.
+// An offset past the end of the file is OUT_OF_RANGE (field "offset"), a
+// file that is not an appender file FAILED_PRECONDITION.
 func (f *Files) Modify(ctx context.Context, id string, offset int64, c Content) error {
+	if err := checkAppender("modify", id); err != nil {
+		return err
+	}
 	if err := f.eng.Modify(ctx, id, offset, c.R, c.Size); err != nil {
-		return engineError(&c, err, id)
+		if cerr := c.failed(); cerr != nil {
+			return cerr
+		}
+		err = f.beyondEnd(ctx, err, id, "offset", func(size int64) (string, bool) {
+			return fmt.Sprintf("offset %d is past the end of the file (%d bytes)", offset, size), offset > size
+		})
+		return f.status(err, id)
 	}
 	return c.finish()
 }
 
 // Download writes the bytes [offset, offset+length) of file id to w
-// (length 0: to the end) and returns how many it wrote.
+// (length 0: to the end) and returns how many it wrote. A range past the
+// end of the file is OUT_OF_RANGE (field "offset" or "length").
 func (f *Files) Download(ctx context.Context, id string, offset, length int64, w io.Writer) (int64, error) {
 	n, err := f.eng.Download(ctx, id, offset, length, w)
-	if errors.Is(err, protocol.ErrInvalid) && offset == 0 && length == 0 {
+	if n == 0 && errors.Is(err, protocol.ErrInvalid) {
 		// Storages refuse to read at an offset >= the file size, even
-		// offset 0 of an empty file; that read is valid here and gives no
-		// bytes.
-		if fi, ierr := f.eng.GetFileInfo(ctx, id); ierr == nil && fi.Size == 0 {
-			err = nil
+		// offset 0 of an empty file (a valid read here, of no bytes), and
+		// a range past the end.
+		if fi, ierr := f.eng.GetFileInfo(ctx, id); ierr == nil {
+			size := fi.Size
+			switch {
+			case offset == 0 && length == 0 && size == 0:
+				err = nil
+			case offset > 0 && offset >= size:
+				f.log.Debug("download out of range", "file_id", id, "err", err)
+				err = OutOfRange("offset", fmt.Sprintf("offset %d is past the end of the file (%d bytes)", offset, size))
+			case length > 0 && offset+length > size:
+				f.log.Debug("download out of range", "file_id", id, "err", err)
+				err = OutOfRange("length", fmt.Sprintf("offset %d + length %d is past the end of the file (%d bytes)", offset, length, size))
+			}
 		}
 	}
-	return n, ToStatus(err, id)
+	return n, f.status(err, id)
 }
 
 // Info returns what the storage and the file ID tell of file id.
 func (f *Files) Info(ctx context.Context, id string) (*client.FileInfo, error) {
 	fi, err := f.eng.GetFileInfo(ctx, id)
 	if err != nil {
-		return nil, ToStatus(err, id)
+		return nil, f.status(err, id)
 	}
 	return fi, nil
 }
 
 // Delete deletes file id.
 func (f *Files) Delete(ctx context.Context, id string) error {
-	return ToStatus(f.eng.Delete(ctx, id), id)
+	return f.status(f.eng.Delete(ctx, id), id)
 }
 
 // SetMetadata replaces (protocol.MetaOverwrite) or merges into
-// (protocol.MetaMerge) the metadata of file id.
+// (protocol.MetaMerge) the metadata of file id. Metadata FastDFS cannot
+// store as given is refused (ValidateMetadata).
 func (f *Files) SetMetadata(ctx context.Context, id string, meta map[string]string, flag byte) error {
-	return ToStatus(f.eng.SetMetadata(ctx, id, meta, flag), id)
+	if err := ValidateMetadata(meta); err != nil {
+		return ToStatus(err, id)
+	}
+	return f.status(f.eng.SetMetadata(ctx, id, meta, flag), id)
 }
 
 // GetMetadata returns the metadata of file id. FastDFS answers ENOENT both
@@ -233,22 +309,37 @@ func (f *Files) GetMetadata(ctx context.Context, id string) (map[string]string, 
 		}
 	}
 	if err != nil {
-		return nil, ToStatus(err, id)
+		return nil, f.status(err, id)
 	}
 	return meta, nil
 }
 
-// Truncate sets the size of the appender file id.
+// Truncate sets the size of the appender file id. When the storage
+// refuses a size beyond the file's (EINVAL; storages that grow the file
+// do not), that is OUT_OF_RANGE (field "size"); a file that is not an
+// appender file is FAILED_PRECONDITION.
 func (f *Files) Truncate(ctx context.Context, id string, size int64) error {
-	return ToStatus(f.eng.Truncate(ctx, id, size), id)
+	if err := checkAppender("truncate", id); err != nil {
+		return err
+	}
+	err := f.eng.Truncate(ctx, id, size)
+	if err != nil {
+		err = f.beyondEnd(ctx, err, id, "size", func(have int64) (string, bool) {
+			return fmt.Sprintf("size %d is beyond the end of the file (%d bytes): truncate cannot grow a file", size, have), size > have
+		})
+	}
+	return f.status(err, id)
 }
 
 // RegenerateAppender turns the appender file id into a normal file and
 // returns its new file ID.
 func (f *Files) RegenerateAppender(ctx context.Context, id string) (string, error) {
+	if err := checkAppender("regenerate appender", id); err != nil {
+		return "", err
+	}
 	newID, err := f.eng.RegenerateAppender(ctx, id)
 	if err != nil {
-		return "", ToStatus(err, id)
+		return "", f.status(err, id)
 	}
 	return newID, nil
 }

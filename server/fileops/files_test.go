@@ -241,7 +241,7 @@ func TestBlame(t *testing.T) {
 		{name: "append to a normal file: the engine's refusal, even with a transport failure set", r: short, failed: nil,
 			op: func(f *fileops.Files, eng *fileopstest.Engine, c fileops.Content) error {
 				return f.Append(context.Background(), eng.Put(fileops.Normal, "", []byte("x"), nil), c)
-			}, want: apiError{codes.InvalidArgument, "INVALID_ARGUMENT", "<id>"}},
+			}, want: apiError{codes.FailedPrecondition, fileops.ReasonNotAppender, "<id>"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -316,8 +316,8 @@ func TestReads(t *testing.T) {
 		{id: full, offset: 8, want: "89"},
 		// An empty file reads as empty, though storages refuse offset 0.
 		{id: empty, want: ""},
-		{id: empty, offset: 0, length: 1, err: apiError{codes.InvalidArgument, "INVALID_ARGUMENT", empty}},
-		{id: full, offset: 10, err: apiError{codes.InvalidArgument, "INVALID_ARGUMENT", full}},
+		{id: empty, offset: 0, length: 1, err: apiError{codes.OutOfRange, fileops.ReasonOutOfRange, empty}},
+		{id: full, offset: 10, err: apiError{codes.OutOfRange, fileops.ReasonOutOfRange, full}},
 		{id: missing, err: apiError{codes.NotFound, fileops.ReasonFileNotFound, missing}},
 	} {
 		t.Run(fmt.Sprintf("%s@%d+%d", tc.id[len(tc.id)-8:], tc.offset, tc.length), func(t *testing.T) {
@@ -423,6 +423,76 @@ func TestEngineErrors(t *testing.T) {
 			}
 			if got := apiErrorOf(t, tc.run(fileops.New(eng, nil), id)); got != want {
 				t.Fatalf("error %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+// TestMetadataInjection checks that metadata FastDFS would store as other
+// pairs is refused before anything reaches the engine, by every operation
+// taking metadata.
+func TestMetadataInjection(t *testing.T) {
+	bad := map[string]string{"owner": "alice\x01role\x02admin"}
+	ctx := context.Background()
+	eng := fileopstest.New()
+	f := fileops.New(eng, nil)
+	master := eng.Put(fileops.Normal, "jpg", []byte("master"), nil)
+	before := len(eng.Calls())
+	for _, kind := range []fileops.Kind{fileops.Normal, fileops.Appender, fileops.Slave} {
+		u := fileops.Upload{Kind: kind, Meta: bad}
+		if kind == fileops.Slave {
+			u.Master, u.Prefix = master, "_s"
+		}
+		_, err := f.Upload(ctx, u, content([]byte("x")))
+		if fields, _ := badRequest(t, err); status.Code(err) != codes.InvalidArgument || fields[`metadata["owner"]`] == "" {
+			t.Errorf("upload %v: %v, violations %v", kind, err, fields)
+		}
+	}
+	for _, flag := range []byte{protocol.MetaOverwrite, protocol.MetaMerge} {
+		err := f.SetMetadata(ctx, master, bad, flag)
+		if fields, _ := badRequest(t, err); status.Code(err) != codes.InvalidArgument || fields[`metadata["owner"]`] == "" {
+			t.Errorf("set metadata %c: %v, violations %v", flag, err, fields)
+		}
+	}
+	if calls := eng.Calls()[before:]; len(calls) != 0 {
+		t.Errorf("the engine was called: %v", calls)
+	}
+	if len(eng.IDs()) != 1 {
+		t.Errorf("files %v", eng.IDs())
+	}
+}
+
+func TestOutOfRangeAndPrecondition(t *testing.T) {
+	ctx := context.Background()
+	eng := fileopstest.New()
+	f := fileops.New(eng, nil)
+	app := eng.Put(fileops.Appender, "", []byte("0123456789"), nil)
+	normal := eng.Put(fileops.Normal, "", []byte("0123456789"), nil)
+	tests := []struct {
+		name  string
+		err   error
+		code  codes.Code
+		field string
+	}{
+		{"modify past the end", f.Modify(ctx, app, 11, content([]byte("x"))), codes.OutOfRange, "offset"},
+		{"modify at the end", f.Modify(ctx, app, 10, content([]byte("x"))), codes.OK, ""},
+		{"truncate beyond", f.Truncate(ctx, app, 100), codes.OutOfRange, "size"},
+		{"download offset", func() error { _, err := f.Download(ctx, app, 50, 0, io.Discard); return err }(), codes.OutOfRange, "offset"},
+		{"download length", func() error { _, err := f.Download(ctx, app, 2, 50, io.Discard); return err }(), codes.OutOfRange, "length"},
+		{"append normal", f.Append(ctx, normal, content([]byte("x"))), codes.FailedPrecondition, ""},
+		{"modify normal", f.Modify(ctx, normal, 0, content([]byte("x"))), codes.FailedPrecondition, ""},
+		{"truncate normal", f.Truncate(ctx, normal, 0), codes.FailedPrecondition, ""},
+		{"regenerate normal", func() error { _, err := f.RegenerateAppender(ctx, normal); return err }(), codes.FailedPrecondition, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if status.Code(tc.err) != tc.code {
+				t.Fatalf("%v, want %v", tc.err, tc.code)
+			}
+			if tc.field != "" {
+				if fields, _ := badRequest(t, tc.err); fields[tc.field] == "" {
+					t.Fatalf("violations %v, want %s", fields, tc.field)
+				}
 			}
 		})
 	}

@@ -53,8 +53,8 @@ type Options struct {
 	// the raw routes are added to it and the result is served at
 	// /openapi.json. nil serves only the raw routes.
 	OpenAPI []byte
-	// GRPC holds the services' options beyond Client and Log (download
-	// URLs, anti-steal tokens).
+	// GRPC holds the services' options beyond Client and Log; the
+	// download URL fields left zero are taken from Config.DownloadURLs.
 	GRPC grpcapi.Options
 }
 
@@ -84,6 +84,7 @@ type Gateway struct {
 
 	wg        sync.WaitGroup
 	stopWatch context.CancelFunc // ends watchCluster
+	clusterUp *bool              // the last probe's result (nil before the first), for logging changes
 	stopOnce  sync.Once
 	stopErr   error
 }
@@ -129,6 +130,7 @@ func New(opt Options) (g *Gateway, err error) {
 
 	svc := opt.GRPC
 	svc.Client, svc.Log = g.cl, log
+	downloadURLs(&svc, cfg.DownloadURLs)
 	g.grpcServer = g.newGRPCServer(tlsConf)
 	grpcapi.Register(g.grpcServer, svc)
 	healthpb.RegisterHealthServer(grpcapi.StrictServer{Server: g.grpcServer}, g.health)
@@ -244,12 +246,12 @@ func (g *Gateway) registerJSONRoutes(mux *runtime.ServeMux) error {
 // services are the health-checked services that need the cluster.
 var services = []string{fastdfsv1.FileService_ServiceDesc.ServiceName, fastdfsv1.ClusterService_ServiceDesc.ServiceName}
 
-// Serve serves both listeners in the background. The overall health ("")
-// is SERVING until shutdown; that of the fastdfs.v1 services follows
-// whether a tracker answers, checked once before Serve returns (at most
-// healthTimeout per unreachable tracker) and then every health_interval.
+// Serve serves both listeners in the background. The overall health ("",
+// and /healthz) and that of the fastdfs.v1 services follow whether a
+// tracker answers, checked once before Serve returns (at most
+// healthTimeout per unreachable tracker) and then every health_interval;
+// all are NOT_SERVING after shutdown.
 func (g *Gateway) Serve() {
-	g.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	ctx, cancel := context.WithCancel(context.Background())
 	g.stopWatch = cancel
 	g.checkCluster(ctx)
@@ -392,7 +394,16 @@ func (g *Gateway) checkCluster(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	for _, name := range services {
+	up := st == healthpb.HealthCheckResponse_SERVING
+	if g.clusterUp == nil || *g.clusterUp != up {
+		if up {
+			g.log.Info("a tracker answers: serving", "trackers", g.cl.Trackers())
+		} else {
+			g.log.Warn("no tracker answers: not serving", "trackers", g.cl.Trackers())
+		}
+		g.clusterUp = &up
+	}
+	for _, name := range append([]string{""}, services...) {
 		g.health.SetServingStatus(name, st)
 	}
 }

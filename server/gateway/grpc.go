@@ -4,16 +4,23 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	// Registers the gzip compressor: clients may send and ask for
+	// compressed messages (grpc-encoding: gzip); the server answers a
+	// compressed request compressed.
+	_ "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
 	"github.com/fdfsgo/fdfs/internal/bufpool"
+	"github.com/fdfsgo/fdfs/server/config"
+	"github.com/fdfsgo/fdfs/server/grpcapi"
 )
 
 // requestIDHeader is the HTTP header and gRPC metadata key of request IDs.
@@ -31,6 +38,26 @@ func streamWorkers() uint32 { return uint32(4 * runtime.GOMAXPROCS(0)) }
 // otherwise be a fresh allocation each, and without grpc-go's zeroing of
 // every reused buffer (see bufpool).
 var recvBufferPool = bufpool.New(256, 4<<10, 16<<10, 32<<10, 1<<20, maxRecvMsgSize)
+
+// downloadURLs fills the download URL options of svc that are not set
+// from gateway.yaml's download_urls.
+func downloadURLs(svc *grpcapi.Options, d config.DownloadURLs) {
+	if svc.HTTPBaseURL == "" {
+		svc.HTTPBaseURL = strings.TrimSuffix(d.BaseURL, "/")
+	}
+	if svc.HTTPPort == 0 {
+		svc.HTTPPort = d.StorageHTTPPort
+	}
+	if !svc.URLWithoutGroup {
+		svc.URLWithoutGroup = d.WithoutGroup
+	}
+	if svc.TokenSecret == "" {
+		svc.TokenSecret = d.SecretKey
+	}
+	if svc.TokenTTL == 0 {
+		svc.TokenTTL = d.TokenTTL
+	}
+}
 
 // grpcRequestID returns the caller's request ID (if it is sane) or a new
 // one, and sends it back in the response headers.

@@ -16,12 +16,12 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/httpfast"
 	"github.com/fdfsgo/fdfs/server/auth"
 	"github.com/fdfsgo/fdfs/server/grpcapi"
+	"github.com/fdfsgo/fdfs/server/metrics"
 	"github.com/fdfsgo/fdfs/server/rest"
 )
 
@@ -37,6 +37,8 @@ func (g *Gateway) newHTTPHandler(spec []byte) (http.Handler, error) {
 	mux := runtime.NewServeMux(
 		runtime.WithMiddlewares(g.routeMiddleware),
 		runtime.WithRoutingErrorHandler(routingError),
+		runtime.WithErrorHandler(g.errorHandler),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler),
 		runtime.WithMetadata(func(ctx context.Context, _ *http.Request) metadata.MD {
 			return metadata.Pairs(requestIDHeader, RequestID(ctx))
 		}),
@@ -60,14 +62,25 @@ func (g *Gateway) newHTTPHandler(spec []byte) (http.Handler, error) {
 		return nil, err
 	}
 	root := http.NewServeMux()
-	root.Handle("GET /metrics", g.metrics.Handler())
-	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+	root.Handle("GET /metrics", named("/metrics", g.metrics.Handler()))
+	root.Handle("GET /openapi.json", named("/openapi.json", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(doc)
-	})
-	root.HandleFunc("GET /healthz", g.healthz)
+	})))
+	root.Handle("GET /healthz", named("/healthz", http.HandlerFunc(g.healthz)))
 	root.Handle("/", mux)
-	return g.observe(root), nil
+	return g.observe(g.cors(root)), nil
+}
+
+// named records route as the route of the requests h serves (metrics,
+// access log).
+func named(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st, ok := r.Context().Value(stateKey{}).(*requestState); ok {
+			st.route = route
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // rawRoutes are the patterns of the routes that stream content; the others
@@ -115,6 +128,13 @@ func (g *Gateway) routeMiddleware(next runtime.HandlerFunc) runtime.HandlerFunc 
 				defer cancel()
 				r = r.WithContext(ctx)
 			}
+			// JSON answers are compressed for clients that take gzip;
+			// the raw routes' bytes are not (ranges, sendfile).
+			if acceptsGzip(r) {
+				gw := newGzipWriter(w)
+				defer gw.Close()
+				w = gw
+			}
 		}
 		next(w, r, params)
 	}
@@ -138,20 +158,8 @@ func checkUTF8(r *http.Request, params map[string]string) error {
 	return nil
 }
 
-// routingError keeps the HTTP status of a routing failure: grpc-gateway
-// would turn 405 into 501 (codes.Unimplemented).
-func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, code int) {
-	if code == http.StatusMethodNotAllowed {
-		runtime.HTTPError(ctx, mux, m, w, r, &runtime.HTTPStatusError{
-			HTTPStatus: code,
-			Err:        status.Error(codes.Unimplemented, "method not allowed on this route"),
-		})
-		return
-	}
-	runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, code)
-}
-
-// healthz answers 200 while the gateway serves, 503 once it shuts down.
+// healthz answers 200 while a tracker answers the gateway's probes
+// (health_interval), 503 when none does and once the gateway shuts down.
 func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {
 	resp, err := g.health.Check(r.Context(), &healthpb.HealthCheckRequest{})
 	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
@@ -167,6 +175,10 @@ type stateKey struct{}
 type requestState struct {
 	route string // the matched route pattern, "" if none
 	key   string // the API key's name, "" if none was checked
+	// code is the gRPC code of the google.rpc.Status answered, when
+	// hasCode (otherwise it is derived from the HTTP status).
+	code    codes.Code
+	hasCode bool
 }
 
 // observe gives every request an ID (X-Request-Id, the client's if sane),
@@ -196,7 +208,11 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 				code = 0
 				defer panic(p)
 			}
-			done(st.route, code, body.n, rec.n)
+			rc := metrics.CodeOfHTTP(code)
+			if st.hasCode {
+				rc = st.code
+			}
+			done(r.Method, st.route, rc, body.n, rec.n)
 			if *g.cfg.AccessLog {
 				g.log.Info("access", "proto", "http", "method", r.Method, "path", r.URL.Path,
 					"route", st.route, "status", code, "request_id", id, "remote", r.RemoteAddr,
@@ -215,7 +231,7 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 // to net/http, which writes the refusal.
 func (g *Gateway) answerFast(ctx context.Context, c net.Conn, r *httpfast.Request) (keep, ok bool) {
 	d, ok := rest.MatchFast(r)
-	if !ok {
+	if !ok || g.cfg.CORS.Enabled() && r.Has("Origin") {
 		return false, false
 	}
 	p, err := g.auth.Check(fastKey(g.auth, r), auth.Read)
@@ -229,7 +245,7 @@ func (g *Gateway) answerFast(ctx context.Context, c net.Conn, r *httpfast.Reques
 		id = newRequestID()
 	}
 	keep = g.rest.ServeFast(ctx, c, r, d, id, func(code int, n int64) {
-		done(rest.DownloadPattern, code, 0, n)
+		done(r.Method, rest.DownloadPattern, metrics.CodeOfHTTP(code), 0, n)
 		if *g.cfg.AccessLog {
 			g.log.Info("access", "proto", "http", "method", r.Method, "path", r.Path,
 				"route", rest.DownloadPattern, "status", code, "request_id", id, "remote", c.RemoteAddr().String(),

@@ -39,7 +39,7 @@ func hostPort(ip string, port int) string {
 
 func checkGroup(g string) error {
 	if !fileid.ValidGroup(g) {
-		return invalid(fmt.Sprintf("bad group %q: want 1 to 16 letters or digits", g))
+		return invalid("group", fmt.Sprintf("bad group %q: want 1 to 16 letters or digits", g))
 	}
 	return nil
 }
@@ -51,11 +51,11 @@ const maxStorageIDLen = 45
 // server ID (storage-id mode) or an IP address (IP mode).
 func checkStorageID(id string) error {
 	if id == "" || len(id) > maxStorageIDLen {
-		return invalid(fmt.Sprintf("bad storage_id %q", id))
+		return invalid("storage_id", fmt.Sprintf("bad storage_id %q", id))
 	}
 	for _, c := range id {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '.' || c == ':') {
-			return invalid(fmt.Sprintf("bad storage_id %q", id))
+			return invalid("storage_id", fmt.Sprintf("bad storage_id %q", id))
 		}
 	}
 	return nil
@@ -139,7 +139,7 @@ func (s *ClusterService) LocateStorages(ctx context.Context, req *fastdfsv1.Loca
 			}
 		}
 		if id != "" {
-			return nil, s.fail("locate storages", id, invalid("file_id is not used for UPLOAD"))
+			return nil, s.fail("locate storages", id, invalid("file_id", "file_id is not used for UPLOAD"))
 		}
 		servers, err = s.cl.QueryStoreAll(ctx, req.GetGroup())
 	case fastdfsv1.StorageOperation_STORAGE_OPERATION_DOWNLOAD, fastdfsv1.StorageOperation_STORAGE_OPERATION_UPDATE:
@@ -147,7 +147,7 @@ func (s *ClusterService) LocateStorages(ctx context.Context, req *fastdfsv1.Loca
 			return nil, s.fail("locate storages", id, err)
 		}
 		if req.GetGroup() != "" {
-			return nil, s.fail("locate storages", id, invalid("group is only used for UPLOAD"))
+			return nil, s.fail("locate storages", id, invalid("group", "group is only used for UPLOAD"))
 		}
 		if req.GetOperation() == fastdfsv1.StorageOperation_STORAGE_OPERATION_DOWNLOAD {
 			servers, err = s.cl.QueryFetchAll(ctx, id)
@@ -158,7 +158,7 @@ func (s *ClusterService) LocateStorages(ctx context.Context, req *fastdfsv1.Loca
 			}
 		}
 	default:
-		return nil, s.fail("locate storages", id, invalid("operation must be UPLOAD, DOWNLOAD or UPDATE"))
+		return nil, s.fail("locate storages", id, invalid("operation", "operation must be UPLOAD, DOWNLOAD or UPDATE"))
 	}
 	if err != nil {
 		return nil, s.fail("locate storages", id, err)

@@ -8,6 +8,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/fdfsgo/fdfs/server/fileops"
 )
 
 // A request whose bytes are not a valid message is the client's fault, but
@@ -55,7 +57,7 @@ func deferDecodeError(v any, err error) bool {
 	if m, ok := v.(proto.Message); ok {
 		name = string(proto.MessageName(m))
 	}
-	f.(*decodeFailure).err = ToStatus(invalid(fmt.Sprintf("malformed request: not a valid %s message: %v", name, err)), "")
+	f.(*decodeFailure).err = ToStatus(fileops.Invalid(fmt.Sprintf("malformed request: not a valid %s message: %v", name, err)), "")
 	return true
 }
 

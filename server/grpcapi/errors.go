@@ -17,12 +17,18 @@ const (
 	ReasonTimeout      = fileops.ReasonTimeout
 	ReasonCanceled     = fileops.ReasonCanceled
 	ReasonInternal     = fileops.ReasonInternal
+
+	ReasonInvalidArgument = fileops.ReasonInvalidArgument
+	ReasonOutOfRange      = fileops.ReasonOutOfRange
+	ReasonNotAppender     = fileops.ReasonNotAppender
 )
 
 // ToStatus is fileops.ToStatus: it converts err to a gRPC status error
 // carrying a google.rpc.ErrorInfo.
 func ToStatus(err error, fileID string) error { return fileops.ToStatus(err, fileID) }
 
-// invalid returns a validation error (fileops.Invalid): ToStatus maps it
-// like an EINVAL answer from a server.
-func invalid(msg string) error { return fileops.Invalid(msg) }
+// invalid returns the validation error of a bad field
+// (fileops.InvalidField): ToStatus maps it to INVALID_ARGUMENT with a
+// google.rpc.BadRequest naming field, which is the name of the field in
+// the request (or in its spec, for the streaming methods).
+func invalid(field, msg string) error { return fileops.InvalidField(field, msg) }

@@ -111,17 +111,17 @@ func (s *FileService) fail(op, fileID string, err error) error {
 // cluster.
 func checkFileID(id string) error {
 	if id == "" {
-		return invalid("file_id is required")
+		return invalid("file_id", "file_id is required")
 	}
 	if _, _, err := client.DecodeFileID(id); err != nil {
-		return invalid(fmt.Sprintf("bad file_id %q: %v", id, err))
+		return invalid("file_id", fmt.Sprintf("bad file_id %q: %v", id, err))
 	}
 	return nil
 }
 
 func checkSize(name string, v int64) error {
 	if v < 0 {
-		return invalid(fmt.Sprintf("%s must not be negative, got %d", name, v))
+		return invalid(name, fmt.Sprintf("%s must not be negative, got %d", name, v))
 	}
 	return nil
 }
@@ -161,27 +161,30 @@ func checkUploadSpec(spec *fastdfsv1.UploadSpec) error {
 		return err
 	}
 	if g := spec.GetGroup(); g != "" && !fileid.ValidGroup(g) {
-		return invalid(fmt.Sprintf("bad group %q", g))
+		return invalid("group", fmt.Sprintf("bad group %q", g))
 	}
 	if ext := spec.GetExt(); ext != "" {
 		if err := fileid.ValidateExt(ext); err != nil {
-			return invalid(fmt.Sprintf("bad ext %q: %v", ext, err))
+			return invalid("ext", fmt.Sprintf("bad ext %q: %v", ext, err))
 		}
 	}
 	switch spec.GetKind() {
 	case fastdfsv1.FileKind_FILE_KIND_UNSPECIFIED, fastdfsv1.FileKind_FILE_KIND_NORMAL, fastdfsv1.FileKind_FILE_KIND_APPENDER:
-		if spec.GetMasterFileId() != "" || spec.GetPrefix() != "" {
-			return invalid("master_file_id and prefix are for slave files only")
+		if spec.GetMasterFileId() != "" {
+			return invalid("master_file_id", "master_file_id and prefix are for slave files only")
+		}
+		if spec.GetPrefix() != "" {
+			return invalid("prefix", "master_file_id and prefix are for slave files only")
 		}
 	case fastdfsv1.FileKind_FILE_KIND_SLAVE:
 		if err := checkFileID(spec.GetMasterFileId()); err != nil {
 			return err
 		}
 		if spec.GetPrefix() == "" {
-			return invalid("a slave file needs a prefix")
+			return invalid("prefix", "a slave file needs a prefix")
 		}
 	default:
-		return invalid(fmt.Sprintf("unknown kind %d", spec.GetKind()))
+		return invalid("kind", fmt.Sprintf("unknown kind %d", spec.GetKind()))
 	}
 	return nil
 }
@@ -314,7 +317,7 @@ func (s *FileService) SetMetadata(ctx context.Context, req *fastdfsv1.SetMetadat
 	case fastdfsv1.SetMetadataMode_SET_METADATA_MODE_MERGE:
 		flag = protocol.MetaMerge
 	default:
-		return nil, s.fail("set metadata", id, invalid("mode must be OVERWRITE or MERGE"))
+		return nil, s.fail("set metadata", id, invalid("mode", "mode must be OVERWRITE or MERGE"))
 	}
 	if err := s.files.SetMetadata(ctx, id, req.GetMetadata(), flag); err != nil {
 		return nil, s.fail("set metadata", id, err)
@@ -370,7 +373,7 @@ func (s *FileService) CreateDownloadUrl(ctx context.Context, req *fastdfsv1.Crea
 	}
 	group, name, err := fileid.Split(id)
 	if err != nil {
-		return nil, s.fail("create download url", id, invalid(err.Error()))
+		return nil, s.fail("create download url", id, invalid("file_id", err.Error()))
 	}
 	path := "/" + group + "/" + name
 	if s.opts.URLWithoutGroup {

@@ -300,7 +300,7 @@ func TestFileCalls(t *testing.T) {
 		{"truncate a normal file", func() error {
 			_, err := fs.TruncateFile(ctx, &fastdfsv1.TruncateFileRequest{FileId: empty})
 			return err
-		}, apiError{codes.InvalidArgument, "INVALID_ARGUMENT", empty}},
+		}, apiError{codes.FailedPrecondition, fileops.ReasonNotAppender, empty}},
 		{"download url of missing", func() error {
 			_, err := fs.CreateDownloadUrl(ctx, &fastdfsv1.CreateDownloadUrlRequest{FileId: missing})
 			return err

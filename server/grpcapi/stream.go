@@ -48,16 +48,16 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 		chunk, err := r.next()
 		switch {
 		case err == io.EOF:
-			r.err = invalid(fmt.Sprintf("stream ended after %d of %d announced bytes", r.size-r.remaining, r.size))
+			r.err = invalid("size", fmt.Sprintf("stream ended after %d of %d announced bytes", r.size-r.remaining, r.size))
 			return 0, r.err
 		case err != nil:
 			r.err = err
 			return 0, err
 		case len(chunk) > MaxChunkSize:
-			r.err = invalid(fmt.Sprintf("chunk of %d bytes exceeds the maximum of %d", len(chunk), MaxChunkSize))
+			r.err = invalid("chunk", fmt.Sprintf("chunk of %d bytes exceeds the maximum of %d", len(chunk), MaxChunkSize))
 			return 0, r.err
 		case int64(len(chunk)) > r.remaining:
-			r.err = invalid(fmt.Sprintf("stream carries more than the %d announced bytes", r.size))
+			r.err = invalid("size", fmt.Sprintf("stream carries more than the %d announced bytes", r.size))
 			return 0, r.err
 		}
 		r.buf = chunk
@@ -85,7 +85,7 @@ func firstSpec[S comparable, M contentMsg[S]](recv func() (M, error)) (S, error)
 	}
 	spec := m.GetSpec()
 	if spec == none {
-		return none, invalid("the first message must carry the spec")
+		return none, invalid("spec", "the first message must carry the spec")
 	}
 	return spec, nil
 }
@@ -100,7 +100,7 @@ func contentReader[S comparable, M contentMsg[S]](size int64, recv func() (M, er
 		}
 		var none S
 		if m.GetSpec() != none {
-			return nil, invalid("only the first message may carry the spec")
+			return nil, invalid("spec", "only the first message may carry the spec")
 		}
 		return m.GetChunk(), nil
 	})
@@ -128,7 +128,7 @@ func (r *chunkReader) finish() error {
 			return err
 		}
 		if len(chunk) > 0 {
-			return invalid(fmt.Sprintf("stream carries more than the %d announced bytes", r.size))
+			return invalid("size", fmt.Sprintf("stream carries more than the %d announced bytes", r.size))
 		}
 	}
 }

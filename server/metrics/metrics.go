@@ -3,7 +3,6 @@ package metrics
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -11,13 +10,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 )
 
-// Unknown is the method label of unregistered gRPC methods and unmatched
-// HTTP routes.
-const Unknown = "unknown"
+// Unmatched is the method label of calls of gRPC methods the server does
+// not have and of HTTP requests no route takes (they are answered
+// UNIMPLEMENTED or NOT_FOUND): without it, every scanned path would make
+// a series of its own.
+const Unmatched = "unmatched"
 
 // Protocol label values.
 const (
@@ -44,7 +46,7 @@ func New() *Metrics {
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "fdfs", Subsystem: "gateway", Name: "requests_total",
-			Help: "Requests handled, by protocol, method and result code (gRPC code name or HTTP status).",
+			Help: "Requests handled, by protocol, method (gRPC method, or HTTP method and route) and gRPC code name (both protocols).",
 		}, []string{"protocol", "method", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "fdfs", Subsystem: "gateway", Name: "request_duration_seconds",
@@ -89,19 +91,66 @@ func (m *Metrics) SetGRPCMethods(s *grpc.Server) {
 }
 
 // StartHTTP marks the start of an HTTP request; call the returned function
-// when it is done with its route (a path pattern, or "" when none matched),
-// status and the body bytes received and sent.
-func (m *Metrics) StartHTTP() func(route string, status int, in, out int64) {
+// when it is done with its HTTP method, route (a path pattern, or "" when
+// none matched), result code and the body bytes received and sent. The
+// method label is "<HTTP method> <route>", e.g. "GET /v1/files/{file_id=**}",
+// so that each route and method has its series.
+func (m *Metrics) StartHTTP() func(method, route string, code codes.Code, in, out int64) {
 	start := time.Now()
 	g := m.inFlight.WithLabelValues(HTTP)
 	g.Inc()
-	return func(route string, status int, in, out int64) {
+	return func(method, route string, code codes.Code, in, out int64) {
 		g.Dec()
-		if route == "" {
-			route = Unknown
+		label := Unmatched
+		if route != "" {
+			label = method + " " + route
 		}
-		m.observe(HTTP, route, strconv.Itoa(status), time.Since(start), in, out)
+		m.observe(HTTP, label, code.String(), time.Since(start), in, out)
 	}
+}
+
+// CodeOfHTTP is the gRPC code of an HTTP status the gateway answered
+// without a google.rpc.Status of its own (successes, 304, 412, 416,
+// transfers, refusals of net/http): the inverse of grpc-gateway's
+// mapping, so that both protocols count results in one vocabulary. 0
+// marks a transfer broken after its headers (ABORTED).
+func CodeOfHTTP(s int) codes.Code {
+	switch {
+	case s == 0:
+		return codes.Aborted
+	case s < 400:
+		return codes.OK
+	}
+	switch s {
+	case http.StatusBadRequest:
+		return codes.InvalidArgument
+	case http.StatusUnauthorized:
+		return codes.Unauthenticated
+	case http.StatusForbidden:
+		return codes.PermissionDenied
+	case http.StatusNotFound:
+		return codes.NotFound
+	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return codes.Unimplemented
+	case http.StatusConflict:
+		return codes.Aborted
+	case http.StatusPreconditionFailed:
+		return codes.FailedPrecondition
+	case http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
+		return codes.ResourceExhausted
+	case http.StatusRequestedRangeNotSatisfiable:
+		return codes.OutOfRange
+	case 499:
+		return codes.Canceled
+	case http.StatusServiceUnavailable:
+		return codes.Unavailable
+	case http.StatusGatewayTimeout, http.StatusRequestTimeout:
+		return codes.DeadlineExceeded
+	}
+	if s < 500 {
+		return codes.InvalidArgument
+	}
+	return codes.Internal
 }
 
 func (m *Metrics) observe(proto, method, code string, d time.Duration, in, out int64) {
@@ -134,7 +183,7 @@ type rpcKey struct{}
 func (h *grpcStats) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	method := info.FullMethodName
 	if !h.m.grpcMethods.Load().(map[string]bool)[method] {
-		method = Unknown
+		method = Unmatched
 	}
 	return context.WithValue(ctx, rpcKey{}, &rpcState{method: method, start: time.Now()})
 }

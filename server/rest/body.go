@@ -83,14 +83,14 @@ func (h *Handler) readContent(w http.ResponseWriter, r *http.Request) (*content,
 
 func (h *Handler) readMultipart(c *content, boundary string) error {
 	if boundary == "" {
-		return invalidArg("multipart/form-data without a boundary")
+		return invalidArg("Content-Type", "multipart/form-data without a boundary")
 	}
 	mr := multipart.NewReader(c.r, boundary)
 	declared := int64(-1)
 	for i := 0; ; i++ {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return invalidArg("the multipart form has no file part (a part named \"file\" or with a filename)")
+			return invalidArg("file", "the multipart form has no file part (a part named \"file\" or with a filename)")
 		}
 		if err != nil {
 			return bodyError(fmt.Errorf("multipart form: %w", err))
@@ -100,12 +100,12 @@ func (h *Handler) readMultipart(c *content, boundary string) error {
 			if v := part.Header.Get("Content-Length"); v != "" {
 				declared, err = strconv.ParseInt(v, 10, 64)
 				if err != nil || declared < 0 {
-					return invalidArg("bad Content-Length %q of the file part", v)
+					return invalidArg("file", "bad Content-Length %q of the file part", v)
 				}
 			} else if v := c.params.Get("size"); v != "" {
 				declared, err = strconv.ParseInt(v, 10, 64)
 				if err != nil || declared < 0 {
-					return invalidArg("bad size %q", v)
+					return invalidArg("size", "bad size %q", v)
 				}
 			}
 			if declared < 0 {
@@ -119,14 +119,14 @@ func (h *Handler) readMultipart(c *content, boundary string) error {
 			return nil
 		}
 		if i >= maxFields {
-			return invalidArg("more than %d fields before the file part", maxFields)
+			return invalidArg(part.FormName(), "more than %d fields before the file part", maxFields)
 		}
 		v, err := io.ReadAll(io.LimitReader(part, maxFieldSize+1))
 		if err != nil {
 			return bodyError(fmt.Errorf("multipart field %q: %w", part.FormName(), err))
 		}
 		if len(v) > maxFieldSize {
-			return invalidArg("field %q is longer than %d bytes", part.FormName(), maxFieldSize)
+			return invalidArg(part.FormName(), "field %q is longer than %d bytes", part.FormName(), maxFieldSize)
 		}
 		c.params[part.FormName()] = []string{string(v)}
 	}
@@ -173,7 +173,7 @@ func bodyError(err error) error {
 	if errors.As(err, &mbe) {
 		return tooLarge(mbe.Limit+1, mbe.Limit)
 	}
-	return invalidArg("reading the request body: %v", err)
+	return invalidArg("body", "reading the request body: %v", err)
 }
 
 // bodyReader reads the request body (or a part of it, or its spool file),
@@ -232,7 +232,7 @@ func (c *content) clientError() error {
 		}
 	}
 	if c.r.eof && c.r.n < c.size {
-		return invalidArg("the content ended after %d of the %d bytes announced", c.r.n, c.size)
+		return invalidArg("body", "the content ended after %d of the %d bytes announced", c.r.n, c.size)
 	}
 	return nil
 }
@@ -244,7 +244,7 @@ func (c *content) clientError() error {
 func extOf(c *content) (string, error) {
 	if ext, ok := c.params["ext"]; ok {
 		if err := fileid.ValidateExt(ext[0]); err != nil {
-			return "", invalidArg("bad ext: %v", err)
+			return "", invalidArg("ext", "bad ext: %v", err)
 		}
 		return ext[0], nil
 	}

@@ -20,7 +20,9 @@
 // extension, a strong ETag (the file's CRC32, size and creation time),
 // Last-Modified, Accept-Ranges, conditional requests (If-None-Match,
 // If-Match, If-Modified-Since, If-Unmodified-Since, If-Range) and a single
-// byte range (several ranges get the whole file, as RFC 9110 allows).
+// byte range (206); a request for several ranges always gets the whole
+// file with 200, as RFC 9110 allows (no multipart/byteranges), and a
+// single range past the end 416 with a JSON status (OUT_OF_RANGE).
 // A body larger than 64 KiB goes out through the response's ReadFrom, so on
 // a plain TCP connection the kernel splices it from the storage socket.
 // Plain GETs of normal files of up to 64 KiB, and HEADs, are answered by
@@ -28,5 +30,8 @@
 // one socket write; MatchFast says which requests qualify.
 //
 // Errors are google.rpc.Status JSON bodies with the HTTP status of their
-// gRPC code, produced by the mux's error handler as for the JSON routes.
+// gRPC code, produced by the mux's error handler as for the JSON routes,
+// with an ErrorInfo and, for bad parameters, a BadRequest naming them.
+// Raw downloads are never gzip-compressed (the gateway compresses JSON
+// answers only).
 package rest

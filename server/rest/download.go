@@ -12,9 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/internal/httpfast"
+	"github.com/fdfsgo/fdfs/server/fileops"
 	"github.com/fdfsgo/fdfs/server/grpcapi"
 )
 
@@ -31,7 +34,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 	id := params["file_id"]
 	_, name, err := client.DecodeFileID(id)
 	if err != nil {
-		h.fail(w, r, grpcapi.ToStatus(err, id))
+		h.fail(w, r, badFileID(id, err))
 		return
 	}
 	ctx := r.Context()
@@ -74,13 +77,19 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 		switch {
 		case errors.Is(err, httpfast.ErrUnsatisfiable):
 			hdr.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
-			h.failRange(w, size)
+			hdr.Del("Content-Disposition")
+			h.fail(w, r, &runtime.HTTPStatusError{
+				HTTPStatus: http.StatusRequestedRangeNotSatisfiable,
+				Err:        fileops.ToStatus(fileops.OutOfRange("Range", fmt.Sprintf("range %q not satisfiable: the file has %d bytes", rh, size)), id),
+			})
 			return
 		case err == nil:
 			offset, length, code = start, n, http.StatusPartialContent
 			hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+n-1, size))
 		}
-		// A malformed or multi-range header is ignored: the whole file.
+		// A malformed or multi-range header is ignored: the whole file
+		// (200), as RFC 9110 §14.2 allows; multipart/byteranges is not
+		// served.
 	}
 	hdr.Set("Content-Length", strconv.FormatInt(length, 10))
 	out := &bodyWriter{w: w, rc: http.NewResponseController(w), timeout: h.opt.IOTimeout, code: code, small: length <= smallBody}
@@ -112,6 +121,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 		for _, k := range []string{"Content-Length", "Content-Range", "ETag", "Last-Modified", "Content-Disposition", "Accept-Ranges"} {
 			hdr.Del(k)
 		}
+		h.log.Debug("download failed", "file_id", id, "err", err)
 		h.fail(w, r, grpcapi.ToStatus(err, id))
 		return
 	}
@@ -164,13 +174,6 @@ func conditional(r *http.Request) bool {
 		}
 	}
 	return false
-}
-
-// failRange answers 416 with the range error in the body.
-func (h *Handler) failRange(w http.ResponseWriter, size int64) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
-	fmt.Fprintf(w, "range not satisfiable: the file has %d bytes\n", size)
 }
 
 // checkPreconditions evaluates the conditional headers as RFC 9110 §13.2.2

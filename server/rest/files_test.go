@@ -156,7 +156,7 @@ func TestErrors(t *testing.T) {
 			return post("/v1/files?kind=slave&master_file_id="+url.QueryEscape(m), "abc")
 		}, status: http.StatusBadRequest, left: 2},
 		{name: "append to a normal file", req: func(_ *testing.T, m, _ string) *http.Request { return post("/v1/files/"+m+":append", "abc") },
-			status: http.StatusBadRequest, reason: "INVALID_ARGUMENT", left: 2},
+			status: http.StatusBadRequest, reason: "NOT_APPENDER_FILE", left: 2},
 		{name: "append, more than announced", req: func(t *testing.T, _, app string) *http.Request {
 			body, ct := multipartBody(t, 2, "xyz")
 			r := httptest.NewRequest(http.MethodPost, "/v1/files/"+app+":append", body)

@@ -96,8 +96,11 @@ func (h *Handler) reply(w http.ResponseWriter, r *http.Request, code int, m prot
 	w.Write(b)
 }
 
-func invalidArg(format string, args ...any) error {
-	return status.Errorf(codes.InvalidArgument, format, args...)
+// invalidArg is the refusal of a bad parameter (or part of the body):
+// INVALID_ARGUMENT with the ErrorInfo of every error and a
+// google.rpc.BadRequest naming field, as the JSON routes answer.
+func invalidArg(field, format string, args ...any) error {
+	return fileops.ToStatus(fileops.InvalidField(field, fmt.Sprintf(format, args...)), "")
 }
 
 // tooLarge is the refusal of an upload bigger than MaxUploadSize: 413 with
@@ -107,4 +110,9 @@ func tooLarge(size, max int64) error {
 		HTTPStatus: http.StatusRequestEntityTooLarge,
 		Err:        status.Errorf(codes.ResourceExhausted, "content of %d bytes exceeds the upload limit of %d bytes", size, max),
 	}
+}
+
+// badFileID is the refusal of a file ID that does not decode.
+func badFileID(id string, err error) error {
+	return fileops.ToStatus(fileops.InvalidField("file_id", fmt.Sprintf("bad file_id %q: %v", id, err)), id)
 }

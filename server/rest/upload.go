@@ -4,14 +4,10 @@ import (
 	"net/http"
 	"net/url"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
 	"github.com/fdfsgo/fdfs/server/fileops"
-	"github.com/fdfsgo/fdfs/server/grpcapi"
 )
 
 // upload serves POST /v1/files. Parameters (query string, or multipart
@@ -36,18 +32,22 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ map[string]st
 	}
 	group := p.Get("group")
 	if group != "" && !fileid.ValidGroup(group) {
-		h.fail(w, r, invalidArg("bad group %q", group))
+		h.fail(w, r, invalidArg("group", "bad group %q", group))
 		return
 	}
 	kind, ok := fileops.ParseKind(p.Get("kind"))
 	if !ok {
-		h.fail(w, r, invalidArg("kind %q: want normal, appender or slave", p.Get("kind")))
+		h.fail(w, r, invalidArg("kind", "kind %q: want normal, appender or slave", p.Get("kind")))
 		return
 	}
 	master, prefix := p.Get("master_file_id"), p.Get("prefix")
 	if kind == fileops.Slave {
-		if _, _, derr := client.DecodeFileID(master); derr != nil || prefix == "" {
-			h.fail(w, r, invalidArg("a slave upload needs a valid master_file_id and a prefix"))
+		if _, _, derr := client.DecodeFileID(master); derr != nil {
+			h.fail(w, r, invalidArg("master_file_id", "a slave upload needs a valid master_file_id"))
+			return
+		}
+		if prefix == "" {
+			h.fail(w, r, invalidArg("prefix", "a slave upload needs a prefix"))
 			return
 		}
 	}
@@ -55,7 +55,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ map[string]st
 		Kind: kind, Group: group, Ext: ext, Meta: metaOf(c), Master: master, Prefix: prefix,
 	}, c.content(func() error {
 		if c.trailing() {
-			return invalidArg("the content is longer than the %d bytes announced", c.size)
+			return invalidArg("body", "the content is longer than the %d bytes announced", c.size)
 		}
 		return nil
 	}))
@@ -72,7 +72,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ map[string]st
 func (h *Handler) append(w http.ResponseWriter, r *http.Request, params map[string]string) {
 	id := params["file_id"]
 	if _, _, err := client.DecodeFileID(id); err != nil {
-		h.fail(w, r, grpcapi.ToStatus(err, id))
+		h.fail(w, r, badFileID(id, err))
 		return
 	}
 	c, err := h.readContent(w, r)
@@ -86,7 +86,7 @@ func (h *Handler) append(w http.ResponseWriter, r *http.Request, params map[stri
 	err = h.files.Append(r.Context(), id, c.content(func() error {
 		if c.trailing() {
 			// The announced bytes are appended already; say what happened.
-			return status.Errorf(codes.InvalidArgument, "the content is longer than the %d bytes announced; only those were appended", c.size)
+			return invalidArg("body", "the content is longer than the %d bytes announced; only those were appended", c.size)
 		}
 		return nil
 	}))

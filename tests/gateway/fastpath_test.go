@@ -126,7 +126,7 @@ func TestFastPathMatchesNetHTTP(t *testing.T) {
 		t.Errorf("fast path access log line %v", f)
 	}
 	_, metrics := do(t, "GET", e.url("/metrics"), "", nil, nil)
-	if want := `fdfs_gateway_requests_total{code="200",method="/v1/files/{file_id=**}:download",protocol="http"} 4`; !strings.Contains(string(metrics), want) {
+	if want := `fdfs_gateway_requests_total{code="OK",method="GET /v1/files/{file_id=**}:download",protocol="http"} 4`; !strings.Contains(string(metrics), want) {
 		t.Errorf("/metrics lacks %s", want)
 	}
 }

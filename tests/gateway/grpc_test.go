@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
 	"github.com/fdfsgo/fdfs/server/config"
+	"github.com/fdfsgo/fdfs/tests/cluster"
 )
 
 type configT = config.Config
@@ -142,12 +144,24 @@ func TestHealthAndReflection(t *testing.T) {
 	}
 }
 
-// TestHealthFollowsCluster stops the tracker and checks that the services'
-// health turns NOT_SERVING while the gateway itself stays SERVING, and
-// SERVING again once the tracker is back.
+// TestHealthFollowsCluster stops the tracker and checks that the health
+// of the services and the overall health ("", /healthz) turn NOT_SERVING,
+// that the gateway logs the change once, and that all is SERVING again
+// once the tracker is back.
 func TestHealthFollowsCluster(t *testing.T) {
-	e := startEnv(t, func(c *configT) { c.HealthInterval = 20 * time.Millisecond })
+	c := cluster.Start(t, cluster.Options{Storages: 1})
+	logs := &lockedBuffer{}
+	gw := startGatewayLog(t, c, func(c *configT) { c.HealthInterval = 20 * time.Millisecond }, slog.New(slog.NewTextHandler(logs, nil)))
+	e := &env{c: c, gw: gw}
 	hc := healthpb.NewHealthClient(e.grpcConn(t))
+	healthz := func() int {
+		resp, err := httpClient.Get(e.url("/healthz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
 	waitFor := func(svc string, want healthpb.HealthCheckResponse_ServingStatus) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
@@ -163,10 +177,34 @@ func TestHealthFollowsCluster(t *testing.T) {
 		}
 	}
 	waitFor("fastdfs.v1.FileService", healthpb.HealthCheckResponse_SERVING)
+	waitFor("", healthpb.HealthCheckResponse_SERVING)
+	if code := healthz(); code != 200 {
+		t.Fatalf("/healthz with a tracker: %d", code)
+	}
 	e.c.StopTracker()
 	waitFor("fastdfs.v1.FileService", healthpb.HealthCheckResponse_NOT_SERVING)
 	waitFor("fastdfs.v1.ClusterService", healthpb.HealthCheckResponse_NOT_SERVING)
-	waitFor("", healthpb.HealthCheckResponse_SERVING)
+	waitFor("", healthpb.HealthCheckResponse_NOT_SERVING)
+	if code := healthz(); code != 503 {
+		t.Fatalf("/healthz without a tracker: %d", code)
+	}
+	time.Sleep(200 * time.Millisecond) // several more probes
+	if n := strings.Count(logs.String(), "no tracker answers"); n != 1 {
+		t.Fatalf("the change to NOT_SERVING was logged %d times:\n%s", n, logs.String())
+	}
 	e.c.RestartTracker()
 	waitFor("fastdfs.v1.FileService", healthpb.HealthCheckResponse_SERVING)
+	waitFor("", healthpb.HealthCheckResponse_SERVING)
+	if code := healthz(); code != 200 {
+		t.Fatalf("/healthz with the tracker back: %d", code)
+	}
+	if n := strings.Count(logs.String(), "a tracker answers"); n != 2 {
+		t.Fatalf("the changes to SERVING were logged %d times, want 2:\n%s", n, logs.String())
+	}
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

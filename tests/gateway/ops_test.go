@@ -20,6 +20,8 @@ func TestMetrics(t *testing.T) {
 	e.download(t, id, nil)
 	do(t, "GET", e.url("/v1/files/"+id), "", nil, nil) // 401
 	do(t, "GET", e.url("/no/such/route"), roKey, nil, nil)
+	do(t, "POST", e.url("/v1/files?meta.k=a%01b"), rwKey, strings.NewReader("x"), nil) // 400
+	do(t, "GET", e.url("/healthz"), "", nil, nil)
 	if _, err := grpcDownload(withKey(opCtx(t), roKey), e.files(t), id); err != nil {
 		t.Fatal(err)
 	}
@@ -33,19 +35,27 @@ func TestMetrics(t *testing.T) {
 	}
 	text := string(body)
 	for _, want := range []string{
-		`fdfs_gateway_requests_total{code="201",method="/v1/files",protocol="http"} 1`,
-		`fdfs_gateway_requests_total{code="200",method="/v1/files/{file_id=**}:download",protocol="http"} 1`,
-		`fdfs_gateway_requests_total{code="401",method="/v1/files/{file_id=**}",protocol="http"} 1`,
-		`fdfs_gateway_requests_total{code="404",method="unknown",protocol="http"} 1`,
+		`fdfs_gateway_requests_total{code="OK",method="POST /v1/files",protocol="http"} 1`,
+		`fdfs_gateway_requests_total{code="InvalidArgument",method="POST /v1/files",protocol="http"} 1`,
+		`fdfs_gateway_requests_total{code="OK",method="GET /v1/files/{file_id=**}:download",protocol="http"} 1`,
+		`fdfs_gateway_requests_total{code="Unauthenticated",method="GET /v1/files/{file_id=**}",protocol="http"} 1`,
+		`fdfs_gateway_requests_total{code="NotFound",method="unmatched",protocol="http"} 1`,
+		`fdfs_gateway_requests_total{code="OK",method="GET /healthz",protocol="http"} 1`,
 		`fdfs_gateway_requests_total{code="OK",method="/fastdfs.v1.FileService/DownloadFile",protocol="grpc"} 1`,
 		`fdfs_gateway_requests_total{code="InvalidArgument",method="/fastdfs.v1.FileService/DownloadFile",protocol="grpc"} 1`,
-		`fdfs_gateway_bytes_total{direction="in",method="/v1/files",protocol="http"} 7`,
-		`fdfs_gateway_bytes_total{direction="out",method="/v1/files/{file_id=**}:download",protocol="http"} 7`,
+		`fdfs_gateway_bytes_total{direction="in",method="POST /v1/files",protocol="http"} 7`,
+		`fdfs_gateway_bytes_total{direction="out",method="GET /v1/files/{file_id=**}:download",protocol="http"} 7`,
 		`fdfs_gateway_request_duration_seconds_count{method="/fastdfs.v1.FileService/DownloadFile",protocol="grpc"} 2`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// One vocabulary of codes, no catch-all labels.
+	for _, bad := range []string{`method="unknown"`, `code="Unknown"`, `code="2`, `code="4`, `code="5`} {
+		if strings.Contains(text, bad) {
+			t.Errorf("/metrics has %s", bad)
 		}
 	}
 }

@@ -132,7 +132,7 @@ func TestAPIClientErrors(t *testing.T) {
 	_, err = apiclient.Download(ctx, e.files, &fastdfsv1.DownloadFileRequest{FileId: id + "x"}, io.Discard)
 	wantStatus(t, err, codes.NotFound, grpcapi.ReasonFileNotFound, id+"x")
 	_, err = apiclient.Download(ctx, e.files, &fastdfsv1.DownloadFileRequest{FileId: id, Offset: 3<<20 + 1}, io.Discard)
-	wantStatus(t, err, codes.InvalidArgument, "INVALID_ARGUMENT", id)
+	wantStatus(t, err, codes.OutOfRange, grpcapi.ReasonOutOfRange, id)
 
 	// A size that does not match the content is the server's to refuse.
 	_, err = apiclient.Upload(ctx, e.files, &fastdfsv1.UploadSpec{Ext: "bin", Size: 10}, bytes.NewReader(content[:9]))

@@ -77,7 +77,7 @@ func TestBadInput(t *testing.T) {
 		{"download offset past the end", func() error {
 			_, err := e.download(t, id, 5000, 0)
 			return err
-		}, codes.InvalidArgument, invalidArg, id},
+		}, codes.OutOfRange, grpcapi.ReasonOutOfRange, id},
 		{"negative truncate", func() error {
 			_, err := e.files.TruncateFile(ctx, &fastdfsv1.TruncateFileRequest{FileId: appender, Size: -1})
 			return err
@@ -146,7 +146,7 @@ func TestBadInput(t *testing.T) {
 			}
 			_, err = st.CloseAndRecv()
 			return err
-		}, codes.InvalidArgument, invalidArg, id},
+		}, codes.FailedPrecondition, grpcapi.ReasonNotAppender, id},
 		{"append to a deleted file", func() error {
 			st, err := e.files.AppendFile(ctx)
 			if err != nil {
@@ -175,7 +175,7 @@ func TestBadInput(t *testing.T) {
 		{"regenerate a normal file", func() error {
 			_, err := e.files.RegenerateAppenderFile(ctx, &fastdfsv1.RegenerateAppenderFileRequest{FileId: id})
 			return err
-		}, codes.InvalidArgument, invalidArg, id},
+		}, codes.FailedPrecondition, grpcapi.ReasonNotAppender, id},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -236,7 +236,7 @@ func TestAppenderFile(t *testing.T) {
 	e.wantContent(t, id, want)
 
 	err := modify(t, int64(len(want))+1, []byte("x"))
-	wantStatus(t, err, codes.InvalidArgument, "INVALID_ARGUMENT", id)
+	wantStatus(t, err, codes.OutOfRange, grpcapi.ReasonOutOfRange, id)
 
 	if _, err := e.files.TruncateFile(opCtx(t), &fastdfsv1.TruncateFileRequest{FileId: id, Size: 12345}); err != nil {
 		t.Fatalf("truncate: %v", err)

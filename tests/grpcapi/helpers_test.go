@@ -191,7 +191,27 @@ func wantStatus(t testing.TB, err error, code codes.Code, reason, fileID string)
 	if fileID != "" && info.GetMetadata()["file_id"] != fileID {
 		t.Fatalf("ErrorInfo metadata %v, want file_id %s", info.GetMetadata(), fileID)
 	}
+	// Validation names the field it refuses (a google.rpc.BadRequest),
+	// except for messages that do not decode at all.
+	if (code == codes.InvalidArgument || code == codes.OutOfRange) && !strings.Contains(st.Message(), "malformed request") {
+		if f := violatedFields(st); len(f) == 0 || f[0] == "" {
+			t.Fatalf("error %v has no field violation", err)
+		}
+	}
 	return info
+}
+
+// violatedFields returns the fields of st's google.rpc.BadRequest.
+func violatedFields(st *status.Status) []string {
+	var fields []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	return fields
 }
 
 // storedFiles lists the files in storage 0's first store path (paths

@@ -1,0 +1,98 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"regexp"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/fdfsgo/fdfs/server/fileops"
+	"github.com/fdfsgo/fdfs/server/metrics"
+)
+
+// jsonMarshaler is grpc-gateway's default marshaler except that unknown
+// fields of a request body are refused (400) instead of dropped: a typo
+// in "metadata" with mode OVERWRITE would otherwise wipe all metadata.
+var jsonMarshaler = &runtime.HTTPBodyMarshaler{
+	Marshaler: &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	},
+}
+
+// errorHandler is the mux's error handler: every error body is a
+// google.rpc.Status with an ErrorInfo, and an INVALID_ARGUMENT made by
+// grpc-gateway itself (a body or a parameter that does not parse) gets a
+// google.rpc.BadRequest naming the field (fileops.WithErrorInfo). The
+// code is recorded for the metrics.
+func (g *Gateway) errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	var hse *runtime.HTTPStatusError
+	inner := err
+	if errors.As(err, &hse) {
+		inner = hse.Err
+	}
+	st := status.Convert(inner)
+	st = fileops.WithErrorInfo(st, guessField(st.Message()))
+	if rs, ok := r.Context().Value(stateKey{}).(*requestState); ok {
+		rs.code, rs.hasCode = st.Code(), true
+	}
+	if hse != nil {
+		err = &runtime.HTTPStatusError{HTTPStatus: hse.HTTPStatus, Err: st.Err()}
+	} else {
+		err = st.Err()
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+var (
+	paramField   = regexp.MustCompile(`parameter: ([A-Za-z0-9_.]+)`)
+	unknownField = regexp.MustCompile(`unknown field "([^"]+)"`)
+	jsonField    = regexp.MustCompile(`invalid value for [^ ]+ field ([A-Za-z0-9_]+)`)
+)
+
+// guessField names the field of grpc-gateway's messages about requests it
+// cannot parse: "type mismatch, parameter: x", protojson's
+// `unknown field "x"` or "invalid value for ... field x"; else the body.
+func guessField(msg string) string {
+	for _, re := range []*regexp.Regexp{paramField, unknownField, jsonField} {
+		if m := re.FindStringSubmatch(msg); m != nil {
+			return m[1]
+		}
+	}
+	return "body"
+}
+
+// routingError answers requests no route takes with a google.rpc.Status
+// carrying an ErrorInfo: 404 (NOT_FOUND, ROUTE_NOT_FOUND) and 405
+// (UNIMPLEMENTED, METHOD_NOT_ALLOWED; grpc-gateway would make it 501).
+func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, code int) {
+	var st *status.Status
+	switch code {
+	case http.StatusMethodNotAllowed:
+		st = status.New(codes.Unimplemented, "method "+r.Method+" not allowed on this route")
+		st = withReason(st, fileops.ReasonMethodNotAllowed)
+	case http.StatusNotFound:
+		st = status.New(codes.NotFound, "no route for "+r.Method+" "+r.URL.Path)
+		st = withReason(st, fileops.ReasonRouteNotFound)
+	default:
+		st = fileops.WithErrorInfo(status.New(metrics.CodeOfHTTP(code), http.StatusText(code)), "")
+	}
+	if rs, ok := r.Context().Value(stateKey{}).(*requestState); ok {
+		rs.code, rs.hasCode = st.Code(), true
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: code, Err: st.Err()})
+}
+
+// withReason adds an ErrorInfo of reason to st.
+func withReason(st *status.Status, reason string) *status.Status {
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: fileops.ErrorDomain}); err == nil {
+		return d
+	}
+	return st
+}
