@@ -55,7 +55,7 @@ func (d *devGateway) start(c *devcluster.Cluster, log *slog.Logger) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("dev gateway: %w", err)
 	}
-	gw, err := gateway.New(gateway.Options{Config: cfg, Log: log.With("node", "gateway"), OpenAPI: openAPISpec()})
+	gw, err := gateway.New(gateway.Options{Config: cfg, Log: log.With("node", "gateway"), OpenAPI: openAPISpec(), OpenAPI3: openAPI3Spec()})
 	if err != nil {
 		return fmt.Errorf("dev gateway: %w", err)
 	}
@@ -71,7 +71,7 @@ func (d *devGateway) printBanner(w io.Writer) {
 	base := d.gw.HTTPURL()
 	fmt.Fprintf(w, "\nAPI gateway (no authentication in dev):\n\n")
 	fmt.Fprintf(w, "  gRPC      %s   (grpcurl -plaintext %s list)\n", d.gw.GRPCAddr(), d.gw.GRPCAddr())
-	fmt.Fprintf(w, "  REST      %s   (OpenAPI: %s/openapi.json, metrics: %s/metrics)\n", base, base, base)
+	fmt.Fprintf(w, "  REST      %s   (OpenAPI: %s/openapi.json and %s/openapi3.json, metrics: %s/metrics)\n", base, base, base, base)
 	fmt.Fprintf(w, "\n  curl --data-binary @README.md '%s/v1/files?ext=md'\n", base)
 	fmt.Fprintf(w, "  curl -O -J '%s/v1/files/<file-id>:download'\n", base)
 	fmt.Fprintf(w, "  curl '%s/v1/files/<file-id>'\n", base)

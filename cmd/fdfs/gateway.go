@@ -55,7 +55,7 @@ within limits.shutdown_timeout.`,
 			defer flushLog()
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return runGateway(ctx, gateway.Options{Config: cfg, Log: log, OpenAPI: openAPISpec()}, func(g *gateway.Gateway) {
+			return runGateway(ctx, gateway.Options{Config: cfg, Log: log, OpenAPI: openAPISpec(), OpenAPI3: openAPI3Spec()}, func(g *gateway.Gateway) {
 				log.Info("gateway serving", "grpc", g.GRPCAddr(), "rest", g.HTTPURL(), "trackers", cfg.Trackers, "client_conf", cfg.ClientConf)
 			})
 		},
@@ -84,3 +84,7 @@ func runGateway(ctx context.Context, opt gateway.Options, started func(*gateway.
 // (openapi/fastdfs.swagger.json); the gateway adds the raw routes and the
 // API key schemes to it.
 func openAPISpec() []byte { return openapi.JSON }
+
+// openAPI3Spec is the OpenAPI 3.0 document of the whole REST API
+// (openapi/fastdfs.openapi3.json), served as is.
+func openAPI3Spec() []byte { return openapi.JSON3 }

@@ -53,6 +53,10 @@ type Options struct {
 	// the raw routes are added to it and the result is served at
 	// /openapi.json. nil serves only the raw routes.
 	OpenAPI []byte
+	// OpenAPI3 is the same API as an OpenAPI 3.0 document (converted from
+	// the completed OpenAPI one at generation time), served as is at
+	// /openapi3.json. nil serves none.
+	OpenAPI3 []byte
 	// GRPC holds the services' options beyond Client and Log; the
 	// download URL fields left zero are taken from Config.DownloadURLs.
 	GRPC grpcapi.Options
@@ -140,7 +144,7 @@ func New(opt Options) (g *Gateway, err error) {
 	if err := g.startInner(svc); err != nil {
 		return nil, err
 	}
-	handler, err := g.newHTTPHandler(opt.OpenAPI)
+	handler, err := g.newHTTPHandler(opt.OpenAPI, opt.OpenAPI3)
 	if err != nil {
 		return nil, err
 	}

@@ -29,11 +29,11 @@ import (
 // take content.
 const maxJSONBody = 1 << 20
 
-// newHTTPHandler builds the HTTP side: public /metrics, /openapi.json and
-// /healthz, and everything else on the grpc-gateway mux, where
+// newHTTPHandler builds the HTTP side: public /metrics, /openapi.json,
+// /openapi3.json and /healthz, and everything else on the grpc-gateway mux, where
 // routeMiddleware checks API keys, all wrapped in request IDs, access logs
 // and metrics.
-func (g *Gateway) newHTTPHandler(spec []byte) (http.Handler, error) {
+func (g *Gateway) newHTTPHandler(spec, spec3 []byte) (http.Handler, error) {
 	mux := runtime.NewServeMux(
 		runtime.WithMiddlewares(g.routeMiddleware),
 		runtime.WithRoutingErrorHandler(routingError),
@@ -67,6 +67,12 @@ func (g *Gateway) newHTTPHandler(spec []byte) (http.Handler, error) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(doc)
 	})))
+	if spec3 != nil {
+		root.Handle("GET /openapi3.json", named("/openapi3.json", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(spec3)
+		})))
+	}
 	root.Handle("GET /healthz", named("/healthz", http.HandlerFunc(g.healthz)))
 	root.Handle("/", mux)
 	return g.observe(g.cors(root)), nil

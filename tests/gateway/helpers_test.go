@@ -75,7 +75,7 @@ func startGatewayLog(t testing.TB, c *cluster.Cluster, mod func(*config.Config),
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	gw, err := gateway.New(gateway.Options{Config: cfg, Log: log, OpenAPI: openapi.JSON})
+	gw, err := gateway.New(gateway.Options{Config: cfg, Log: log, OpenAPI: openapi.JSON, OpenAPI3: openapi.JSON3})
 	if err != nil {
 		t.Fatal(err)
 	}

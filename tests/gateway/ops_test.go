@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"hash/crc32"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
+	"github.com/fdfsgo/fdfs/openapi"
 )
 
 func TestMetrics(t *testing.T) {
@@ -81,6 +83,24 @@ func TestOpenAPI(t *testing.T) {
 	}
 	if doc.Sec["bearer"] == nil {
 		t.Error("no bearer security definition")
+	}
+
+	// The OpenAPI 3 document is served as committed, with the same paths.
+	resp, body = do(t, "GET", e.url("/openapi3.json"), "", nil, nil)
+	var doc3 struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(body, &doc3) != nil || !strings.HasPrefix(doc3.OpenAPI, "3.") {
+		t.Fatalf("/openapi3.json: %s %.200s", resp.Status, body)
+	}
+	if !bytes.Equal(body, openapi.JSON3) {
+		t.Error("/openapi3.json differs from openapi/fastdfs.openapi3.json")
+	}
+	for path := range doc.Paths {
+		if doc3.Paths[path] == nil {
+			t.Errorf("%s in /openapi.json but not in /openapi3.json", path)
+		}
 	}
 }
 
