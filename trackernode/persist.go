@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
 )
 
 // Upstream file names under base_path/data (protocol.md §9).
@@ -60,7 +61,7 @@ func (s *Server) flush() error {
 	s.dirty = false
 	s.mu.Unlock()
 	for _, f := range files {
-		if err := writeAtomic(filepath.Join(s.dataDir, f.name), f.data); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(s.dataDir, f.name), f.data, 0o644); err != nil {
 			s.mu.Lock()
 			s.dirty = true // retried by the next periodic save
 			s.mu.Unlock()
@@ -115,36 +116,6 @@ func (s *Server) render() []dataFile {
 	}
 	status := fmt.Sprintf("up_time=%d\nlast_check_time=%d\n", s.startTime.Unix(), time.Now().Unix())
 	return []dataFile{{groupsFile, gb.Bytes()}, {serversFile, sb.Bytes()}, {syncFile, tb.Bytes()}, {statusFile, []byte(status)}}
-}
-
-// writeAtomic replaces path with data: temp file, fsync, rename, fsync dir.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // section is one "[name]" block of an upstream .dat file.

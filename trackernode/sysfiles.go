@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
 )
 
 // Sys-file copy (protocol.md §9): a tracker that starts without data, or
@@ -276,7 +277,7 @@ func (s *Server) copySysFiles(p peer) error {
 	}
 	protocol.WritePacket(c, protocol.CmdQuit, 0, nil)
 	for i, name := range sysFileNames {
-		if err := writeAtomic(filepath.Join(s.dataDir, name), files[i]); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(s.dataDir, name), files[i], 0o644); err != nil {
 			return err
 		}
 	}

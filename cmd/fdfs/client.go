@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path"
@@ -20,6 +21,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
 )
 
 // clientFlags are the connection flags every client command takes.
@@ -269,34 +271,12 @@ func downloadToFile(ctx context.Context, cl *client.Client, id string, offset, l
 		_, err = cl.Download(ctx, id, offset, length, withProgressWriter(f, bar))
 		return errors.Join(err, f.Close())
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".part-*")
-	if err != nil {
+	// A download that fails leaves dest as it was, and one that succeeds
+	// is on disk whole before the command says so.
+	return atomicfile.Write(dest, 0o644, func(w io.Writer) error {
+		_, err := cl.Download(ctx, id, offset, length, withProgressWriter(w, bar))
 		return err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := cl.Download(ctx, id, offset, length, withProgressWriter(tmp, bar)); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return err
-	}
-	ok = true
-	return nil
+	})
 }
 
 func newDeleteCmd() *cobra.Command {
