@@ -4,21 +4,25 @@
 # test/test_download.c), fastdfs-client-java, and `fdfs bench` in both client profiles.
 #
 #   FDFS_REF_DIR=/path/to/ref [FDFS_JAVA_CLIENT_CLASSES=/path/to/classes] bash scripts/bench-upstream.sh
-#   (make bench-upstream; ROUNDS=2 by default: the two servers alternate ROUNDS times)
+#   (make bench-upstream; ROUNDS=3 by default)
 #
 # FDFS_REF_DIR is the reference built as ../shared/refenv/README.md says (install/ with the
 # daemons and libraries, bench/ with the benchmark programs); FDFS_JAVA_CLIENT_CLASSES is
 # fastdfs-client-java compiled with plain javac (same README). Nothing of theirs is built here.
 #
-# Each round starts one tracker and two storages of group1 on loopback with the same
-# settings for both kinds (buff_size 256 KB, 256x256 data directories), then measures:
+# Both clusters run at once, each one tracker and two storages of group1 on loopback with the
+# same settings (buff_size 256 KB, 256x256 data directories): ours on 127.0.0.81-83, upstream's
+# on 127.0.0.84-86. The idle one costs nothing, so each workload is measured on one, then at
+# once on the other, ROUNDS times, the order swapped every round: this machine's speed drifts
+# by tens of percent within minutes, and measurements seconds apart share the drift. Workloads:
 #   c-upload    10 processes x 2,000 uploads of 5 KB on persistent connections (test_upload)
-#   c-download  20 processes downloading those files at random for BENCH_SECONDS (15 s)
+#   c-download  20 processes downloading those files at random for BENCH_SECONDS (10 s)
 #   java        fastdfs-client-java, one thread, JAVA_COUNT (5,000) uploads of 5 KB one after another
 #   fdfs-c      fdfs bench --client-profile c: 5 KB uploads, 16 workers (Nagle on, as the C client)
 #   fdfs-go     fdfs bench: the same with our client's own connections
-# and prints ops/s and the CPU per operation of the tracker and of both storages together (from
-# /proc, in 10 ms ticks: short runs are coarse).
+# Each line gives ops/s and the CPU per operation of the tracker and of both storages together
+# (from /proc, in 10 ms ticks: short runs are coarse); the summary gives, per workload, the
+# median of each kind and the median of the paired ratios ours/upstream.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${FDFS_REF_DIR:?set FDFS_REF_DIR to the upstream reference (see ../shared/refenv/README.md)}"
@@ -27,18 +31,18 @@ for f in install/usr/bin/fdfs_trackerd install/usr/bin/fdfs_storaged bench/test_
   [ -x "$ref/$f" ] || { echo "bench-upstream: $ref/$f is missing (build it with ../shared/refenv)" >&2; exit 1; }
 done
 export LD_LIBRARY_PATH=$ref/install/usr/lib
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 JAVA_COUNT=${JAVA_COUNT:-5000}
-export BENCH_SECONDS=${BENCH_SECONDS:-15}
+export BENCH_SECONDS=${BENCH_SECONDS:-10}
 work=$(mktemp -d /tmp/fdfs-bench-upstream.XXXXXX)
 go build -o "$work/fdfs" ./cmd/fdfs
 fdfs=$work/fdfs
-tracker_ip=127.0.0.81
-storage_ips=(127.0.0.82 127.0.0.83)
-pids=()
+results=$work/results
+declare -A ips=([ours]="127.0.0.81 127.0.0.82 127.0.0.83" [upstream]="127.0.0.84 127.0.0.85 127.0.0.86")
+declare -A pids
 
 cleanup() {
-  stop_cluster
+  stop_clusters
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,21 +52,23 @@ if [ -n "${FDFS_JAVA_CLIENT_CLASSES:-}" ]; then
   javac -nowarn -cp "$FDFS_JAVA_CLIENT_CLASSES" -d "$work/java" scripts/bench/JavaUploadBench.java
 fi
 
-# write_confs DIR: tracker.conf, s1.conf, s2.conf, client.conf (also read by the Java client).
+# write_confs KIND: tracker.conf, s1.conf, s2.conf, client.conf (also read by the Java client)
+# under $work/KIND.
 write_confs() {
-  local d=$1 i
-  mkdir -p "$d/tracker" "$d/s1" "$d/s2" "$d/client"
+  local kind=$1 d=$work/$1 i tr s
+  read -r tr s[1] s[2] <<<"${ips[$kind]}"
+  mkdir -p "$d/tracker" "$d/s1" "$d/s2" "$d/client" "$d/w/upload" "$d/w/download"
   printf 'bind_addr = %s\nport = 22122\nbase_path = %s/tracker\nreserved_storage_space = 1%%\nthread_stack_size = 256KB\n' \
-    "$tracker_ip" "$d" >"$d/tracker.conf"
+    "$tr" "$d" >"$d/tracker.conf"
   for i in 1 2; do
     cat >"$d/s$i.conf" <<EOF
 group_name = group1
-bind_addr = ${storage_ips[$((i - 1))]}
+bind_addr = ${s[$i]}
 port = 23000
 base_path = $d/s$i
 store_path0 = $d/s$i
 subdir_count_per_path = 256
-tracker_server = $tracker_ip:22122
+tracker_server = $tr:22122
 heart_beat_interval = 2
 stat_report_interval = 10
 buff_size = 256KB
@@ -70,22 +76,24 @@ thread_stack_size = 512KB
 EOF
   done
   printf 'base_path = %s/client\ntracker_server = %s:22122\nconnect_timeout = 5\nnetwork_timeout = 60\nconnection_pool.enabled = true\n' \
-    "$d" "$tracker_ip" >"$d/client.conf"
+    "$d" "$tr" >"$d/client.conf"
+  head -c 5120 /dev/urandom >"$d/w/5K"
+  for f in 50K 200K 1M 10M 100M; do truncate -s "$f" "$d/w/$f"; done
 }
 
-# start_cluster KIND DIR: our daemons (ours) or the C daemons (upstream), in the foreground.
+# start_cluster KIND: our daemons (ours) or the C daemons (upstream), in the foreground.
 start_cluster() {
-  local kind=$1 d=$2 i
-  pids=()
+  local kind=$1 d=$work/$1 i p=()
   if [ "$kind" = ours ]; then
-    "$fdfs" tracker --config "$d/tracker.conf" >"$d/tracker.log" 2>&1 & pids+=($!)
+    "$fdfs" tracker --config "$d/tracker.conf" >"$d/tracker.log" 2>&1 & p+=($!)
     sleep 0.3
-    for i in 1 2; do "$fdfs" storage --config "$d/s$i.conf" >"$d/s$i.log" 2>&1 & pids+=($!); done
+    for i in 1 2; do "$fdfs" storage --config "$d/s$i.conf" >"$d/s$i.log" 2>&1 & p+=($!); done
   else
-    "$ref/install/usr/bin/fdfs_trackerd" -N "$d/tracker.conf" >"$d/tracker.log" 2>&1 & pids+=($!)
+    "$ref/install/usr/bin/fdfs_trackerd" -N "$d/tracker.conf" >"$d/tracker.log" 2>&1 & p+=($!)
     sleep 0.3
-    for i in 1 2; do "$ref/install/usr/bin/fdfs_storaged" -N "$d/s$i.conf" >"$d/s$i.log" 2>&1 & pids+=($!); done
+    for i in 1 2; do "$ref/install/usr/bin/fdfs_storaged" -N "$d/s$i.conf" >"$d/s$i.log" 2>&1 & p+=($!); done
   fi
+  pids[$kind]="${p[*]}"
   for _ in $(seq 1 240); do
     [ "$("$fdfs" monitor --config "$d/client.conf" 2>/dev/null | grep -c ACTIVE)" -ge 2 ] && return 0
     sleep 0.5
@@ -94,87 +102,131 @@ start_cluster() {
   return 1
 }
 
-# stop_cluster: SIGTERM, and SIGKILL for what is still running 15 s later (an upstream
-# storage sometimes hangs on exit while its sync threads wait on a peer that has gone).
-stop_cluster() {
-  local p i alive
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+# stop_clusters: SIGTERM, and SIGKILL for what still runs 15 s later (an upstream storage
+# sometimes hangs on exit while its sync threads wait on a peer that has gone).
+stop_clusters() {
+  local all=() p i alive
+  for p in "${pids[@]}"; do all+=($p); done
+  [ ${#all[@]} -gt 0 ] || return 0
+  for p in "${all[@]}"; do kill "$p" 2>/dev/null || true; done
   for i in $(seq 1 30); do
     alive=0
     # An exited daemon stays a zombie until waited for: look at its state, not kill -0.
-    for p in "${pids[@]}"; do ps -o stat= -p "$p" 2>/dev/null | grep -qv Z && alive=1; done
+    for p in "${all[@]}"; do ps -o stat= -p "$p" 2>/dev/null | grep -qv Z && alive=1; done
     [ "$alive" = 1 ] || break
     sleep 0.5
   done
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "${all[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${all[@]}"; do wait "$p" 2>/dev/null || true; done
   pids=()
 }
 
-# storage_cpu: CPU ticks (1/100 s) the tracker and both storages have used so
-# far, as "tracker storages".
-storage_cpu() {
-  echo "$(awk '{print $14 + $15}' "/proc/${pids[0]}/stat") $(awk '{t += $14 + $15} END {print t}' "/proc/${pids[1]}/stat" "/proc/${pids[2]}/stat")"
+# cpu KIND: CPU ticks (1/100 s) its tracker and both storages have used so far, as
+# "tracker storages".
+cpu() {
+  local t s1 s2
+  read -r t s1 s2 <<<"${pids[$1]}"
+  echo "$(awk '{print $14 + $15}' "/proc/$t/stat") $(awk '{t += $14 + $15} END {print t}' "/proc/$s1/stat" "/proc/$s2/stat")"
 }
 
-# report NAME OPS SECONDS CPU0 CPU1 (CPU: "tracker storages" ticks)
+# report WORKLOAD KIND OPS SECONDS CPU0 CPU1: one line on stdout and in $results.
 report() {
   local t0 s0 t1 s1
-  read -r t0 s0 <<<"$4"
-  read -r t1 s1 <<<"$5"
-  awk -v k="$kind" -v n="$1" -v ops="$2" -v s="$3" -v ct="$((t1 - t0))" -v cs="$((s1 - s0))" -v r="$round" \
-    'BEGIN {o = ops > 0 ? ops : 1; printf "round %d  %-8s  %-10s  %8d ops  %7.2f s  %9.0f ops/s  CPU/op: tracker %5.1f us, storages %6.1f us\n", r, k, n, ops, s, ops / s, ct * 10000 / o, cs * 10000 / o}'
+  read -r t0 s0 <<<"$5"
+  read -r t1 s1 <<<"$6"
+  awk -v n="$1" -v k="$2" -v ops="$3" -v s="$4" -v ct="$((t1 - t0))" -v cs="$((s1 - s0))" -v r="$round" \
+    'BEGIN {o = ops > 0 ? ops : 1; printf "round %d  %-10s  %-8s  %8d ops  %6.2f s  %9.0f ops/s  CPU/op: tracker %5.1f us, storages %6.1f us\n", r, n, k, ops, s, ops / s, ct * 10000 / o, cs * 10000 / o}' |
+    tee -a "$results"
 }
 
-run_c_bench() {
-  local d=$1 w=$1/w i c0 c1 t0 t1 ok ps=()
-  mkdir -p "$w/upload" "$w/download"
-  head -c 5120 /dev/urandom >"$w/5K"
-  for f in 50K 200K 1M 10M 100M; do truncate -s "$f" "$w/$f"; done
-  c0=$(storage_cpu); t0=$(date +%s.%N)
-  for i in $(seq 0 9); do (cd "$w" && exec "$ref/bench/test_upload_bench20k" "$i" "$d/client.conf" >/dev/null 2>&1) & ps+=($!); done
+c_upload() {
+  local kind=$1 d=$work/$1 i c0 c1 t0 t1 ps=()
+  rm -f "$d"/w/upload/file_id.*
+  c0=$(cpu "$kind"); t0=$(date +%s.%N)
+  for i in $(seq 0 9); do (cd "$d/w" && exec "$ref/bench/test_upload_bench20k" "$i" "$d/client.conf" >/dev/null 2>&1) & ps+=($!); done
   wait "${ps[@]}"
-  t1=$(date +%s.%N); c1=$(storage_cpu)
-  ok=$(cat "$w"/upload/file_id.* | wc -l)
-  report c-upload "$ok" "$(echo "$t1 - $t0" | bc)" "$c0" "$c1"
-  sleep 3 # replication of the files before they are read from either storage
-  ps=(); c0=$(storage_cpu)
-  for i in $(seq 0 19); do (cd "$w" && exec "$ref/bench/test_download_bench" "$i" "$d/client.conf" >/dev/null 2>&1) & ps+=($!); done
+  t1=$(date +%s.%N); c1=$(cpu "$kind")
+  report c-upload "$kind" "$(cat "$d"/w/upload/file_id.* | wc -l)" "$(echo "$t1 - $t0" | bc)" "$c0" "$c1"
+}
+
+c_download() {
+  local kind=$1 d=$work/$1 i c0 c1 ps=()
+  rm -f "$d"/w/download/*
+  c0=$(cpu "$kind")
+  for i in $(seq 0 19); do (cd "$d/w" && exec "$ref/bench/test_download_bench" "$i" "$d/client.conf" >/dev/null 2>&1) & ps+=($!); done
   wait "${ps[@]}"
-  c1=$(storage_cpu)
-  ok=$(awk '!/^#/ {s += $3} END {print s + 0}' "$w"/download/stat_by_file_type.*)
-  report c-download "$ok" "$BENCH_SECONDS" "$c0" "$c1"
+  c1=$(cpu "$kind")
+  report c-download "$kind" "$(awk '!/^#/ {s += $3} END {print s + 0}' "$d"/w/download/stat_by_file_type.*)" "$BENCH_SECONDS" "$c0" "$c1"
 }
 
-run_java() {
-  local d=$1 c0 c1 line
-  [ -n "${FDFS_JAVA_CLIENT_CLASSES:-}" ] || return 0
-  c0=$(storage_cpu)
-  line=$(java -cp "$FDFS_JAVA_CLIENT_CLASSES:$work/java" JavaUploadBench "$d/client.conf" "$JAVA_COUNT" 5120)
-  c1=$(storage_cpu)
-  report java "$JAVA_COUNT" "$(echo "$line" | sed 's/.*seconds=\([0-9.]*\).*/\1/')" "$c0" "$c1"
+java_upload() {
+  local kind=$1 c0 c1 line
+  c0=$(cpu "$kind")
+  line=$(java -cp "$FDFS_JAVA_CLIENT_CLASSES:$work/java" JavaUploadBench "$work/$kind/client.conf" "$JAVA_COUNT" 5120)
+  c1=$(cpu "$kind")
+  report java "$kind" "$JAVA_COUNT" "$(echo "$line" | sed 's/.*seconds=\([0-9.]*\).*/\1/')" "$c0" "$c1"
 }
 
-run_fdfs_bench() {
-  local d=$1 profile=$2 c0 c1 out ok rate
-  c0=$(storage_cpu)
-  out=$("$fdfs" bench --config "$d/client.conf" --client-profile "$profile" --op upload --size 5KB --count 20000 --concurrency 16 --keep)
-  c1=$(storage_cpu)
+fdfs_bench() {
+  local kind=$1 profile=$2 c0 c1 out ok rate
+  c0=$(cpu "$kind")
+  out=$("$fdfs" bench --config "$work/$kind/client.conf" --client-profile "$profile" --op upload --size 5KB --count 20000 --concurrency 16 --keep)
+  c1=$(cpu "$kind")
   ok=$(echo "$out" | sed -n 's/^ok=\([0-9]*\) .*/\1/p')
   rate=$(echo "$out" | sed -n 's/^ops\/s=\([0-9.]*\) .*/\1/p')
-  report "fdfs-$profile" "$ok" "$(echo "scale=3; $ok / $rate" | bc)" "$c0" "$c1"
+  report "fdfs-$profile" "$kind" "$ok" "$(echo "scale=3; $ok / $rate" | bc)" "$c0" "$c1"
 }
 
-for round in $(seq 1 "$ROUNDS"); do
-  for kind in ours upstream; do
-    d=$work/$kind-$round
-    write_confs "$d"
-    start_cluster "$kind" "$d"
-    run_c_bench "$d"
-    run_java "$d"
-    run_fdfs_bench "$d" c
-    run_fdfs_bench "$d" go
-    stop_cluster
-    rm -rf "$d"
+# measure WORKLOAD: ROUNDS pairs, the order of the two kinds swapped every round.
+measure() {
+  local first second
+  for round in $(seq 1 "$ROUNDS"); do
+    if [ $((round % 2)) = 1 ]; then first=ours second=upstream; else first=upstream second=ours; fi
+    for kind in $first $second; do
+      case $1 in
+      java) java_upload "$kind" ;;
+      fdfs-c | fdfs-go) fdfs_bench "$kind" "${1#fdfs-}" ;;
+      esac
+    done
   done
+}
+
+for kind in ours upstream; do
+  write_confs "$kind"
+  start_cluster "$kind"
 done
+sleep 3 # the storages' first reports and sync connections settle
+# c-upload and c-download alternate per round so that each download reads a fresh upload.
+for round in $(seq 1 "$ROUNDS"); do
+  if [ $((round % 2)) = 1 ]; then order="ours upstream"; else order="upstream ours"; fi
+  for kind in $order; do c_upload "$kind"; done
+  sleep 3 # replication of the files before they are read from either storage
+  for kind in $order; do c_download "$kind"; done
+done
+[ -z "${FDFS_JAVA_CLIENT_CLASSES:-}" ] || measure java
+measure fdfs-c
+measure fdfs-go
+
+echo
+echo "median over $ROUNDS rounds: ops/s ours, upstream; median of the paired ratios ours/upstream; CPU/op (us, tracker+storages) ours, upstream"
+awk '{
+  w = $3; k = $4; r = $2; ops = $9; cpu = $13 + $16
+  key = w SUBSEP r
+  if (k == "ours") { o[key] = ops; oc[w] = oc[w] " " cpu } else { u[key] = ops; uc[w] = uc[w] " " cpu }
+  seen[w] = 1; rounds[w] = rounds[w] " " r
+}
+function median(s,   a, n, i, j, t) {
+  n = split(s, a, " ")
+  for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+  return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+END {
+  split("c-upload c-download java fdfs-c fdfs-go", order, " ")
+  for (i = 1; i <= 5; i++) {
+    w = order[i]
+    if (!(w in seen)) continue
+    os = ""; us = ""; rs = ""
+    for (key in o) { split(key, p, SUBSEP); if (p[1] == w && (key in u)) { os = os " " o[key]; us = us " " u[key]; rs = rs " " o[key] / u[key] } }
+    printf "%-10s  %9.0f  %9.0f  x%.2f  CPU/op %6.1f  %6.1f\n", w, median(os), median(us), median(rs), median(oc[w]), median(uc[w])
+  }
+}' "$results"
