@@ -17,8 +17,10 @@ all: build
 build:
 	$(GO) build -o bin/fdfs ./cmd/fdfs
 
-dev:
-	$(GO) run ./cmd/fdfs dev $(DEV_ARGS)
+# The built binary replaces make's shell (exec), so a signal to the process
+# running it reaches the cluster (go run would leave its child running).
+dev: build
+	exec ./bin/fdfs dev $(DEV_ARGS)
 
 test:
 	bash scripts/test.sh

@@ -75,6 +75,10 @@ type Options struct {
 	Logger *slog.Logger
 	// ActiveTimeout bounds the waits for storages to become ACTIVE; default 30 s.
 	ActiveTimeout time.Duration
+	// Progress, when set, is told each step of Launch as it begins: the
+	// first start of a storage creates SubdirCount² directories per store
+	// path, which takes seconds, and `fdfs dev` says so.
+	Progress func(step string)
 }
 
 func (o *Options) setDefaults() error {
@@ -203,10 +207,12 @@ func Launch(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := c.writeConfs(); err != nil {
 		return nil, err
 	}
+	c.progress("starting the tracker on " + c.Tracker.Addr())
 	if err := c.StartTracker(); err != nil {
 		return nil, err
 	}
-	for i := range c.Storages {
+	for i, s := range c.Storages {
+		c.progress(c.storageStep(s))
 		if err := c.StartStorage(i); err != nil {
 			return nil, err
 		}
@@ -218,6 +224,7 @@ func Launch(ctx context.Context, opts Options) (*Cluster, error) {
 	if c.Client, err = client.FromConf(cc); err != nil {
 		return nil, fmt.Errorf("devcluster: client: %w", err)
 	}
+	c.progress("waiting for the storages to join the tracker (ACTIVE)")
 	if err := c.WaitActive(ctx); err != nil {
 		return nil, err
 	}
@@ -386,6 +393,25 @@ func (c *Cluster) StopTracker() error {
 		return fmt.Errorf("devcluster: stop tracker: %w", err)
 	}
 	return nil
+}
+
+// progress reports a step of Launch to Options.Progress.
+func (c *Cluster) progress(step string) {
+	if c.Opts.Progress != nil {
+		c.Opts.Progress(step)
+	}
+}
+
+// storageStep describes starting s: a first start (no data directory
+// yet) creates the directory tree.
+func (c *Cluster) storageStep(s *Storage) string {
+	n := c.Opts.SubdirCount * c.Opts.SubdirCount * len(s.StorePaths)
+	for _, p := range s.StorePaths {
+		if _, err := os.Stat(filepath.Join(p, "data")); err != nil {
+			return fmt.Sprintf("starting %s on %s: first start, creating %d data directories", s.Name, s.Addr(), n)
+		}
+	}
+	return fmt.Sprintf("starting %s on %s", s.Name, s.Addr())
 }
 
 // StartStorage loads storage i's conf file as written and starts it. It does

@@ -76,6 +76,7 @@ directory to continue. Stop with Ctrl-C.`,
 				// Short beats make status changes visible quickly; the
 				// storages still behave as with the upstream defaults.
 				HeartBeatInterval: 2,
+				Progress:          func(step string) { fmt.Printf("  %s ...\n", step) },
 			})
 			if err != nil {
 				return fmt.Errorf("dev cluster: %w", err)
