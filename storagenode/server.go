@@ -19,6 +19,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/backoff"
+	"github.com/fdfsgo/fdfs/internal/connstate"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 	"github.com/fdfsgo/fdfs/storagenode/httpd"
@@ -449,7 +450,7 @@ type conn struct {
 	// syncPeer is the storage id a peer announced with REPORT_SERVER_ID
 	// on a sync connection ("" on client connections).
 	syncPeer string
-	state    atomic.Int32 // connIdle, connBusy or connDropped (shutdown.go)
+	state    connstate.State // idle, busy or dropped (shutdown.go)
 }
 
 // requestBufSize is the read buffer of a connection (bytes): the header and
@@ -530,14 +531,14 @@ func (s *Server) serveConn(c net.Conn) {
 			}
 			return
 		}
-		if !cc.state.CompareAndSwap(connIdle, connBusy) {
+		if !cc.state.Begin() {
 			return // dropped by Shutdown while the header came in
 		}
 		if h.Cmd == protocol.CmdQuit || !s.serveRequest(cc, h, log) {
 			return
 		}
 		// Back to idle, unless Shutdown is waiting for this request.
-		if s.draining.Load() || !cc.state.CompareAndSwap(connBusy, connIdle) {
+		if s.draining.Load() || !cc.state.End() {
 			return
 		}
 	}

@@ -755,7 +755,7 @@ func TestShutdownFinishesRequests(t *testing.T) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for cc := range s.served {
-			if cc.state.Load() == connBusy {
+			if cc.state.Busy() {
 				return true
 			}
 		}

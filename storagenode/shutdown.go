@@ -2,19 +2,9 @@ package storagenode
 
 import (
 	"context"
-	"time"
-)
 
-// A client connection is idle (waiting for a request header), busy
-// (serving a request) or dropped (closed by Shutdown while idle).
-const (
-	connIdle int32 = iota
-	connBusy
-	connDropped
+	"github.com/fdfsgo/fdfs/internal/connstate"
 )
-
-// shutdownPoll is how often Shutdown looks for requests still running.
-const shutdownPoll = 10 * time.Millisecond
 
 // Shutdown stops the server gracefully: it stops accepting connections,
 // closes the idle client connections, lets the requests in progress finish
@@ -32,15 +22,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.ln.Close()
 	}
 	s.mu.Unlock()
-	t := time.NewTicker(shutdownPoll)
-	defer t.Stop()
-	for s.dropIdle() > 0 {
-		select {
-		case <-ctx.Done():
-			s.log.Warn("requests still running at the end of the shutdown grace, cut", "err", ctx.Err())
-			return s.Close()
-		case <-t.C:
-		}
+	if err := connstate.Drain(ctx, s.dropIdle); err != nil {
+		s.log.Warn("requests still running at the end of the shutdown grace, cut", "err", err)
 	}
 	return s.Close()
 }
@@ -52,9 +35,9 @@ func (s *Server) dropIdle() int {
 	defer s.mu.Unlock()
 	busy := 0
 	for cc := range s.served {
-		if cc.state.CompareAndSwap(connIdle, connDropped) {
+		if cc.state.DropIfIdle() {
 			cc.c.Close()
-		} else if cc.state.Load() == connBusy {
+		} else if cc.state.Busy() {
 			busy++
 		}
 	}

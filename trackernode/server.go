@@ -17,6 +17,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/backoff"
+	"github.com/fdfsgo/fdfs/internal/connstate"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 )
 
@@ -313,7 +314,7 @@ type conn struct {
 	// closedByUs: the connection ended because Close closed it, not
 	// because the peer left.
 	closedByUs bool
-	state      atomic.Int32 // connIdle, connBusy, connDropped (shutdown.go)
+	state      connstate.State // idle, busy or dropped (shutdown.go)
 }
 
 func (s *Server) serveConn(c net.Conn) {

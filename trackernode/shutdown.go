@@ -2,19 +2,9 @@ package trackernode
 
 import (
 	"context"
-	"time"
-)
 
-// A connection is idle (waiting for a request header), busy (serving a
-// request) or dropped (closed by Shutdown while idle).
-const (
-	connIdle int32 = iota
-	connBusy
-	connDropped
+	"github.com/fdfsgo/fdfs/internal/connstate"
 )
-
-// shutdownPoll is how often Shutdown looks for requests still running.
-const shutdownPoll = 10 * time.Millisecond
 
 // Shutdown stops the tracker gracefully: it stops accepting connections,
 // closes the idle ones, lets the requests in progress be answered (until
@@ -28,15 +18,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.ln.Close()
 	}
 	s.connMu.Unlock()
-	t := time.NewTicker(shutdownPoll)
-	defer t.Stop()
-	for s.dropIdle() > 0 {
-		select {
-		case <-ctx.Done():
-			s.log.Warn("requests still running at the end of the shutdown grace, cut", "err", ctx.Err())
-			return s.Close()
-		case <-t.C:
-		}
+	if err := connstate.Drain(ctx, s.dropIdle); err != nil {
+		s.log.Warn("requests still running at the end of the shutdown grace, cut", "err", err)
 	}
 	return s.Close()
 }
@@ -58,9 +41,9 @@ func (s *Server) dropIdle() int {
 	defer s.connMu.Unlock()
 	busy := 0
 	for cs := range s.served {
-		if cs.state.CompareAndSwap(connIdle, connDropped) {
+		if cs.state.DropIfIdle() {
 			cs.c.Close()
-		} else if cs.state.Load() == connBusy {
+		} else if cs.state.Busy() {
 			busy++
 		}
 	}
@@ -80,7 +63,7 @@ func (s *Server) serving(cs *conn, add bool) {
 
 // startRequest marks cs busy once a request header arrived; false when
 // Shutdown dropped it meanwhile.
-func (cs *conn) startRequest() bool { return cs.state.CompareAndSwap(connIdle, connBusy) }
+func (cs *conn) startRequest() bool { return cs.state.Begin() }
 
 // endRequest marks cs idle after its answer; false when the server is
 // shutting down, and the connection must close now.
@@ -88,5 +71,5 @@ func (s *Server) endRequest(cs *conn) bool {
 	if s.draining.Load() {
 		return false
 	}
-	return cs.state.CompareAndSwap(connBusy, connIdle)
+	return cs.state.End()
 }
