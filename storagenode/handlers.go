@@ -14,8 +14,11 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/regfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
@@ -74,7 +77,7 @@ func (s *Server) source(cc *conn) fileid.Source {
 // dir, using the space hold reserved for them, and returns its path and
 // the CRC32 of the content. On any error the temp file is removed.
 func (s *Server) receive(cc *conn, dir string, size int64, hold *reservation) (string, uint32, error) {
-	f, err := os.CreateTemp(dir, tempPattern)
+	f, err := regfile.CreateTemp(dir, tempPattern, fileMode)
 	s.countOpen(err == nil)
 	if err != nil {
 		return "", 0, fmt.Errorf("create temp file in %s: %w", dir, err)
@@ -163,7 +166,7 @@ func (s *Server) place(tmp string, idx, high, low int, f fileid.Fields, ext, kee
 			s.store.release(name)
 			return "", err
 		}
-		err = os.Link(tmp, path)
+		err = renameNoReplace(tmp, path)
 		s.store.release(name)
 		if errors.Is(err, fs.ErrExist) {
 			continue
@@ -171,10 +174,28 @@ func (s *Server) place(tmp string, idx, high, low int, f fileid.Fields, ext, kee
 		if err != nil {
 			return "", err
 		}
-		os.Remove(tmp)
 		return name, nil
 	}
 	return "", fmt.Errorf("can't generate a unique file name: %w", protocol.ErrExists)
+}
+
+// renameNoReplace moves tmp to path unless path exists (fs.ErrExist then):
+// a generated name that is taken already is never overwritten. One
+// renameat2(RENAME_NOREPLACE); a file system without it gets a link and an
+// unlink, which give the same guarantee.
+func renameNoReplace(tmp, path string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE)
+	if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS) {
+		if err != nil {
+			return &os.LinkError{Op: "rename", Old: tmp, New: path, Err: err}
+		}
+		return nil
+	}
+	if err := os.Link(tmp, path); err != nil {
+		return err
+	}
+	os.Remove(tmp)
+	return nil
 }
 
 // writeBinlog records a change in the binlog, the only way the other

@@ -18,6 +18,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
 	"github.com/fdfsgo/fdfs/internal/backoff"
 	"github.com/fdfsgo/fdfs/internal/connstate"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
@@ -255,10 +256,13 @@ func (s *Server) Start() error {
 		s.wg.Add(1)
 		go s.serveHTTP(httpLn)
 	}
-	s.wg.Add(3)
+	s.wg.Add(2)
 	go s.acceptLoop(ln)
 	go s.housekeeping()
-	go s.sweepTemps()
+	if s.crashedBefore() {
+		s.wg.Add(1)
+		go s.sweepTemps()
+	}
 	for _, t := range s.cfg.TrackerServers {
 		s.wg.Add(1)
 		go s.trackerLoop(t)
@@ -323,7 +327,35 @@ func (s *Server) Close() error {
 	if berr := s.bl.Close(); err == nil {
 		err = berr
 	}
+	if err == nil {
+		// Every handler has returned: no temp file of ours is left.
+		err = atomicfile.WriteFile(s.cleanMarkPath(), []byte("clean shutdown\n"), fileMode)
+	}
 	return err
+}
+
+// cleanMarkFile, in base_path/data, says the last run ended with Close:
+// every upload had finished or removed its temp file. Upstream ignores it.
+const cleanMarkFile = ".clean_shutdown"
+
+func (s *Server) cleanMarkPath() string {
+	return filepath.Join(s.cfg.BasePath, "data", cleanMarkFile)
+}
+
+// crashedBefore reports whether the last run may have left upload temp
+// files behind (it did not end with Close), consuming the clean mark: a
+// crash of this run must not find it. Walking every data directory costs
+// seconds of I/O right at start (65,536 directories per store path).
+func (s *Server) crashedBefore() bool {
+	path := s.cleanMarkPath()
+	if err := os.Remove(path); err != nil {
+		return true
+	}
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
+		s.log.Warn("cannot make the removal of the clean shutdown mark durable: sweeping temp files", "err", err)
+		return true
+	}
+	return false
 }
 
 func (s *Server) track(c net.Conn, add bool) bool {
@@ -406,7 +438,8 @@ func (s *Server) housekeeping() {
 	}
 }
 
-// sweepTemps removes upload temp files left behind by a crash: any
+// sweepTemps removes upload temp files left behind by a crash (it runs
+// only after one, see crashedBefore): any
 // ".upload-*.tmp" in a data directory last written before this process
 // started. The one-second margin covers the coarse clock of file
 // timestamps, so files of uploads running now are never taken.
