@@ -274,6 +274,13 @@ export interface components {
         FileServiceRegenerateAppenderFileBody: Record<string, never>;
         /** @description SetMetadataRequest changes the metadata of a file. */
         FileServiceSetMetadataBody: {
+            /**
+             * @description Change the metadata only if the file's current etag (FileInfo.etag)
+             *     is this one, or, for "*", if the file exists; otherwise nothing
+             *     changes and the call fails with FAILED_PRECONDITION, reason
+             *     ETAG_MISMATCH (REST: the If-Match header, 412). Empty: no check.
+             */
+            ifMatch?: string;
             /** @description Key/value pairs. */
             metadata?: {
                 [key: string]: string;
@@ -282,6 +289,13 @@ export interface components {
         };
         /** @description TruncateFileRequest sets the size of an appender file. */
         FileServiceTruncateFileBody: {
+            /**
+             * Format: int64
+             * @description Size in bytes the file must have before the truncation; when it has
+             *     another, nothing changes and the call fails with FAILED_PRECONDITION,
+             *     reason SIZE_MISMATCH. Absent: no check.
+             */
+            expectedSize?: string;
             /**
              * Format: int64
              * @description New size in bytes.
@@ -328,6 +342,14 @@ export interface components {
              * @description Creation (or last change) time, as the storage server reports it.
              */
             createTime?: string;
+            /**
+             * @description Strong validator of the file's content, the same as the ETag header of
+             *     the REST routes: a quoted string of the CRC32, size and modification
+             *     time (hex) as the storage reports them. It changes when an append,
+             *     modify or truncate changes the content, not when the metadata changes.
+             *     if_match of DeleteFile and SetMetadata compares against it.
+             */
+            etag?: string;
             /** @description File ID. */
             fileId?: string;
             /** @description Group holding the file. */
@@ -849,14 +871,19 @@ export interface operations {
                 "meta.KEY"?: string;
                 /** @description Multipart only: the file part's size, when the part has no Content-Length. */
                 size?: string;
+                /** @description The same as the Idempotency-Key header. */
+                idempotency_key?: string;
             };
-            header?: never;
+            header?: {
+                /** @description At most 128 printable ASCII characters: an upload repeated with the same key (and group) within 24 hours on the same gateway instance stores nothing and answers the first file ID (201); the same key with another spec is 412. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: components["requestBodies"]["FileService_UploadRawContent"];
         responses: {
-            /** @description Stored. */
+            /** @description Stored (or, for a repeated Idempotency-Key, stored before). */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -867,6 +894,15 @@ export interface operations {
                         /** Format: int64 */
                         size: string;
                     };
+                };
+            };
+            /** @description A precondition failed (If-Match, expected_size, an idempotency key reused): FAILED_PRECONDITION, reason ETAG_MISMATCH, SIZE_MISMATCH or IDEMPOTENCY_KEY_REUSED; nothing was changed. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
                 };
             };
             /** @description Larger than limits.max_upload_size. */
@@ -902,6 +938,8 @@ export interface operations {
             /** @description The file. */
             200: {
                 headers: {
+                    /** @description The file's etag (FileInfo.etag). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -921,8 +959,19 @@ export interface operations {
     };
     FileService_DeleteFile: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /**
+                 * @description Delete only if the file's current etag (FileInfo.etag) is this one,
+                 *     or, for "*", if the file exists; otherwise nothing is deleted and the
+                 *     call fails with FAILED_PRECONDITION, reason ETAG_MISMATCH (REST: the
+                 *     If-Match header, 412). Empty: no check.
+                 */
+                ifMatch?: string;
+            };
+            header?: {
+                /** @description The file's etag (FileInfo.etag, the ETag header), or "*": the call runs only if the file still has it (the same as the ifMatch field). */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description File ID. */
                 fileId: string;
@@ -940,6 +989,15 @@ export interface operations {
                     "application/json": components["schemas"]["v1DeleteFileResponse"];
                 };
             };
+            /** @description A precondition failed (If-Match, expected_size, an idempotency key reused): FAILED_PRECONDITION, reason ETAG_MISMATCH, SIZE_MISMATCH or IDEMPOTENCY_KEY_REUSED; nothing was changed. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
             /** @description An unexpected error response. */
             default: {
                 headers: {
@@ -953,7 +1011,10 @@ export interface operations {
     };
     FileService_AppendRaw: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The file's size before the append: when it has another, nothing is appended (412, SIZE_MISMATCH). Makes a retry safe. */
+                expected_size?: string;
+            };
             header?: never;
             path: {
                 /** @description File ID, e.g. "group1/M00/00/00/wKgAAl9xyz.jpg" (its slashes as is or escaped as %2F). */
@@ -973,6 +1034,15 @@ export interface operations {
                         /** Format: int64 */
                         size: string;
                     };
+                };
+            };
+            /** @description A precondition failed (If-Match, expected_size, an idempotency key reused): FAILED_PRECONDITION, reason ETAG_MISMATCH, SIZE_MISMATCH or IDEMPOTENCY_KEY_REUSED; nothing was changed. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
                 };
             };
             /** @description Larger than limits.max_upload_size. */
@@ -1216,7 +1286,10 @@ export interface operations {
     FileService_SetMetadata: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The file's etag (FileInfo.etag, the ETag header), or "*": the call runs only if the file still has it (the same as the ifMatch field). */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description File ID. */
                 fileId: string;
@@ -1236,6 +1309,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["v1SetMetadataResponse"];
+                };
+            };
+            /** @description A precondition failed (If-Match, expected_size, an idempotency key reused): FAILED_PRECONDITION, reason ETAG_MISMATCH, SIZE_MISMATCH or IDEMPOTENCY_KEY_REUSED; nothing was changed. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
                 };
             };
             /** @description An unexpected error response. */
@@ -1272,6 +1354,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["v1TruncateFileResponse"];
+                };
+            };
+            /** @description A precondition failed (If-Match, expected_size, an idempotency key reused): FAILED_PRECONDITION, reason ETAG_MISMATCH, SIZE_MISMATCH or IDEMPOTENCY_KEY_REUSED; nothing was changed. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
                 };
             };
             /** @description An unexpected error response. */

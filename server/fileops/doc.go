@@ -32,7 +32,13 @@
 //     names of at most 64 and values of at most 256 bytes), files that
 //     must be appender files (by their ID, before a storage is asked), and
 //     offsets past the end of a file (OUT_OF_RANGE, told apart from other
-//     EINVAL answers by the file's size).
+//     EINVAL answers by the file's size);
+//   - preconditions (precondition.go): expected size and If-Match against
+//     the one etag definition (EntityTag, ETag), checked with a file info
+//     query before the change (two steps, not atomic: they make a retry
+//     after a lost reply fail with FAILED_PRECONDITION instead of applying
+//     twice), and upload idempotency keys remembered in memory per gateway
+//     (idempotency.go).
 //
 // Every error a Files method returns is final: either a gRPC status made
 // by ToStatus, or an error of the transport's Content, returned as it is.

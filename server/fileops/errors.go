@@ -118,12 +118,15 @@ func ToStatus(err error, fileID string) error {
 		m        statusMapping
 		fdfsCode = -1
 		ve       *validationError
+		pe       *preconditionError
 		se       *protocol.StatusError
 		ne       net.Error
 	)
 	switch {
 	case errors.As(err, &ve):
 		return ve.status(fileID)
+	case errors.As(err, &pe):
+		return pe.status(fileID)
 	case errors.As(err, &se):
 		fdfsCode = int(se.Code)
 		var ok bool

@@ -18,8 +18,9 @@ const cleanupTimeout = 30 * time.Second
 
 // Files runs the file operations on an Engine.
 type Files struct {
-	eng Engine
-	log *slog.Logger
+	eng  Engine
+	log  *slog.Logger
+	idem *Idempotency
 }
 
 // New returns the file operations of eng; log receives the failures to
@@ -28,7 +29,17 @@ func New(eng Engine, log *slog.Logger) *Files {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Files{eng: eng, log: log}
+	return &Files{eng: eng, log: log, idem: NewIdempotency(0, 0)}
+}
+
+// WithIdempotency makes f remember idempotency keys in c, which
+// transports of one gateway share (a key used over REST is then
+// recognised over gRPC); New gives each Files its own. It returns f.
+func (f *Files) WithIdempotency(c *Idempotency) *Files {
+	if c != nil {
+		f.idem = c
+	}
+	return f
 }
 
 // Kind is the kind of file an upload creates.
@@ -84,6 +95,10 @@ type Upload struct {
 	Master string
 	// Prefix is the slave file's name suffix (before its extension).
 	Prefix string
+	// IdempotencyKey, when not "", makes an upload repeated with the same
+	// key, group and spec store nothing and answer the first file ID
+	// (Idempotency); the same key with another spec is refused.
+	IdempotencyKey string
 }
 
 // Content is the content a transport streams into an upload, an append or
@@ -174,6 +189,16 @@ func (f *Files) Upload(ctx context.Context, u Upload, c Content) (string, error)
 	if err := ValidateMetadata(u.Meta); err != nil {
 		return "", ToStatus(err, u.Master)
 	}
+	if u.IdempotencyKey == "" {
+		return f.upload(ctx, u, c)
+	}
+	if err := checkIdempotencyKey(u.IdempotencyKey); err != nil {
+		return "", ToStatus(err, "")
+	}
+	return f.uploadOnce(ctx, u, c, func() (string, error) { return f.upload(ctx, u, c) })
+}
+
+func (f *Files) upload(ctx context.Context, u Upload, c Content) (string, error) {
 	opt := client.UploadOptions{Group: u.Group, Ext: u.Ext, Meta: u.Meta}
 	var (
 		id  string
@@ -220,7 +245,18 @@ func (f *Files) deleteQuietly(id string) {
 // A file whose ID says that it is not an appender file is refused with
 // FAILED_PRECONDITION (reason ReasonNotAppender) before anything is read.
 func (f *Files) Append(ctx context.Context, id string, c Content) error {
+	return f.AppendIf(ctx, id, Precondition{}, c)
+}
+
+// AppendIf is Append when the file meets pre (checked first; see
+// Precondition for what that guarantees). With pre.ExpectedSize, a
+// repeated append whose first attempt was applied fails with
+// SIZE_MISMATCH instead of appending twice; c is not read then.
+func (f *Files) AppendIf(ctx context.Context, id string, pre Precondition, c Content) error {
 	if err := checkAppender("append", id); err != nil {
+		return err
+	}
+	if err := f.check(ctx, id, pre); err != nil {
 		return err
 	}
 	if err := f.eng.Append(ctx, id, c.R, c.Size); err != nil {
@@ -233,7 +269,15 @@ func (f *Files) Append(ctx context.Context, id string, c Content) error {
 // An offset past the end of the file is OUT_OF_RANGE (field "offset"), a
 // file that is not an appender file FAILED_PRECONDITION.
 func (f *Files) Modify(ctx context.Context, id string, offset int64, c Content) error {
+	return f.ModifyIf(ctx, id, offset, Precondition{}, c)
+}
+
+// ModifyIf is Modify when the file meets pre (checked first).
+func (f *Files) ModifyIf(ctx context.Context, id string, offset int64, pre Precondition, c Content) error {
 	if err := checkAppender("modify", id); err != nil {
+		return err
+	}
+	if err := f.check(ctx, id, pre); err != nil {
 		return err
 	}
 	if err := f.eng.Modify(ctx, id, offset, c.R, c.Size); err != nil {
@@ -285,6 +329,15 @@ func (f *Files) Info(ctx context.Context, id string) (*client.FileInfo, error) {
 
 // Delete deletes file id.
 func (f *Files) Delete(ctx context.Context, id string) error {
+	return f.DeleteIf(ctx, id, Precondition{})
+}
+
+// DeleteIf is Delete when the file meets pre (pre.IfMatch: its etag;
+// checked first).
+func (f *Files) DeleteIf(ctx context.Context, id string, pre Precondition) error {
+	if err := f.check(ctx, id, pre); err != nil {
+		return err
+	}
 	return f.status(f.eng.Delete(ctx, id), id)
 }
 
@@ -292,8 +345,17 @@ func (f *Files) Delete(ctx context.Context, id string) error {
 // (protocol.MetaMerge) the metadata of file id. Metadata FastDFS cannot
 // store as given is refused (ValidateMetadata).
 func (f *Files) SetMetadata(ctx context.Context, id string, meta map[string]string, flag byte) error {
+	return f.SetMetadataIf(ctx, id, meta, flag, Precondition{})
+}
+
+// SetMetadataIf is SetMetadata when the file meets pre (pre.IfMatch: its
+// etag, which covers the content, not the metadata; checked first).
+func (f *Files) SetMetadataIf(ctx context.Context, id string, meta map[string]string, flag byte, pre Precondition) error {
 	if err := ValidateMetadata(meta); err != nil {
 		return ToStatus(err, id)
+	}
+	if err := f.check(ctx, id, pre); err != nil {
+		return err
 	}
 	return f.status(f.eng.SetMetadata(ctx, id, meta, flag), id)
 }
@@ -319,7 +381,15 @@ func (f *Files) GetMetadata(ctx context.Context, id string) (map[string]string, 
 // do not), that is OUT_OF_RANGE (field "size"); a file that is not an
 // appender file is FAILED_PRECONDITION.
 func (f *Files) Truncate(ctx context.Context, id string, size int64) error {
+	return f.TruncateIf(ctx, id, size, Precondition{})
+}
+
+// TruncateIf is Truncate when the file meets pre (checked first).
+func (f *Files) TruncateIf(ctx context.Context, id string, size int64, pre Precondition) error {
 	if err := checkAppender("truncate", id); err != nil {
+		return err
+	}
+	if err := f.check(ctx, id, pre); err != nil {
 		return err
 	}
 	err := f.eng.Truncate(ctx, id, size)

@@ -11,6 +11,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
 
 	"github.com/fdfsgo/fdfs/server/fileops"
 	"github.com/fdfsgo/fdfs/server/metrics"
@@ -41,6 +44,11 @@ func (g *Gateway) errorHandler(ctx context.Context, mux *runtime.ServeMux, m run
 	st = fileops.WithErrorInfo(st, guessField(st.Message()))
 	if rs, ok := r.Context().Value(stateKey{}).(*requestState); ok {
 		rs.code, rs.hasCode = st.Code(), true
+	}
+	if hse == nil && st.Code() == codes.FailedPrecondition && fileops.IsPreconditionReason(reasonOf(st)) {
+		// A precondition the client set (expected_size, If-Match, an
+		// idempotency key) is 412, not grpc-gateway's 400.
+		hse = &runtime.HTTPStatusError{HTTPStatus: http.StatusPreconditionFailed}
 	}
 	if hse != nil {
 		err = &runtime.HTTPStatusError{HTTPStatus: hse.HTTPStatus, Err: st.Err()}
@@ -95,4 +103,26 @@ func withReason(st *status.Status, reason string) *status.Status {
 		return d
 	}
 	return st
+}
+
+// reasonOf is the ErrorInfo reason of st ("" without one).
+func reasonOf(st *status.Status) string {
+	for _, d := range st.Details() {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok {
+			return ei.GetReason()
+		}
+	}
+	return ""
+}
+
+// etagHeader is a forward-response option of the JSON routes: a response
+// carrying a FileInfo (GetFileInfo) sets the ETag header to its etag, the
+// validator If-Match takes.
+func etagHeader(_ context.Context, w http.ResponseWriter, m proto.Message) error {
+	if f, ok := m.(interface{ GetFile() *fastdfsv1.FileInfo }); ok {
+		if etag := f.GetFile().GetEtag(); etag != "" {
+			w.Header().Set("ETag", etag)
+		}
+	}
+	return nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/memconn"
 	"github.com/fdfsgo/fdfs/server/auth"
 	"github.com/fdfsgo/fdfs/server/config"
+	"github.com/fdfsgo/fdfs/server/fileops"
 	"github.com/fdfsgo/fdfs/server/grpcapi"
 	"github.com/fdfsgo/fdfs/server/metrics"
 	"github.com/fdfsgo/fdfs/server/rest"
@@ -80,7 +81,8 @@ type Gateway struct {
 	// fast answers small plaintext downloads before httpServer (which
 	// gets every other request); nil with TLS.
 	fast *httpfast.Server
-	rest *rest.Handler     // the raw routes, for fast
+	rest *rest.Handler // the raw routes, for fast
+	idem *fileops.Idempotency
 	mux  *runtime.ServeMux // every route; routeMiddleware answers its refusals through it
 
 	grpcLis, httpLis net.Listener
@@ -134,6 +136,10 @@ func New(opt Options) (g *Gateway, err error) {
 
 	svc := opt.GRPC
 	svc.Client, svc.Log = g.cl, log
+	// One memory of upload idempotency keys for gRPC, the JSON routes
+	// (through the inner server) and the raw routes.
+	g.idem = fileops.NewIdempotency(0, 0)
+	svc.Idempotency = g.idem
 	downloadURLs(&svc, cfg.DownloadURLs)
 	g.grpcServer = g.newGRPCServer(tlsConf)
 	grpcapi.Register(g.grpcServer, svc)

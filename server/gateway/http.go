@@ -39,6 +39,7 @@ func (g *Gateway) newHTTPHandler(spec, spec3 []byte) (http.Handler, error) {
 		runtime.WithRoutingErrorHandler(routingError),
 		runtime.WithErrorHandler(g.errorHandler),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler),
+		runtime.WithForwardResponseOption(etagHeader),
 		runtime.WithMetadata(func(ctx context.Context, _ *http.Request) metadata.MD {
 			return metadata.Pairs(requestIDHeader, RequestID(ctx))
 		}),
@@ -54,6 +55,7 @@ func (g *Gateway) newHTTPHandler(spec, spec3 []byte) (http.Handler, error) {
 		IOTimeout:     g.cfg.Limits.IOTimeout,
 		SpoolDir:      g.cfg.SpoolDir,
 		Log:           g.log,
+		Idempotency:   g.idem,
 	}); err != nil {
 		return nil, err
 	}

@@ -49,6 +49,7 @@ func openAPIDocument(spec []byte) ([]byte, error) {
 			existing[method] = op
 		}
 	}
+	addPreconditions(paths)
 	doc["securityDefinitions"] = map[string]any{
 		"bearer": map[string]any{"type": "apiKey", "in": "header", "name": "Authorization",
 			"description": `An API key as "Bearer <key>".`},
@@ -97,6 +98,54 @@ func pruneDefinitions(doc map[string]any) {
 	for name := range defs {
 		if !used[name] {
 			delete(defs, name)
+		}
+	}
+}
+
+// preconditionFailed is the 412 answer of a precondition the client set.
+var preconditionFailed = map[string]any{
+	"description": "A precondition failed (If-Match, expected_size, an idempotency key reused): " +
+		"FAILED_PRECONDITION, reason ETAG_MISMATCH, SIZE_MISMATCH or IDEMPOTENCY_KEY_REUSED; nothing was changed.",
+	"schema": map[string]any{"$ref": "#/definitions/rpcStatus"}}
+
+// addPreconditions documents the If-Match header of the JSON routes that
+// take it (forwarded to the if_match field), their 412 answers and the
+// ETag header of GetFileInfo. Idempotent.
+func addPreconditions(paths map[string]any) {
+	op := func(path, method string) map[string]any {
+		item, _ := paths[path].(map[string]any)
+		o, _ := item[method].(map[string]any)
+		return o
+	}
+	for _, pm := range [][2]string{{"/v1/files/{fileId}", "delete"}, {"/v1/files/{fileId}:setMetadata", "post"}} {
+		o := op(pm[0], pm[1])
+		if o == nil {
+			continue
+		}
+		params, _ := o["parameters"].([]any)
+		has := false
+		for _, p := range params {
+			if m, _ := p.(map[string]any); m["name"] == "If-Match" {
+				has = true
+			}
+		}
+		if !has {
+			o["parameters"] = append(params, map[string]any{"name": "If-Match", "in": "header", "required": false, "type": "string",
+				"description": `The file's etag (FileInfo.etag, the ETag header), or "*": the call runs only if the file still has it (the same as the ifMatch field).`})
+		}
+	}
+	for _, pm := range [][2]string{{"/v1/files/{fileId}", "delete"}, {"/v1/files/{fileId}:setMetadata", "post"}, {"/v1/files/{fileId}:truncate", "post"}} {
+		if o := op(pm[0], pm[1]); o != nil {
+			if resp, _ := o["responses"].(map[string]any); resp != nil {
+				resp["412"] = preconditionFailed
+			}
+		}
+	}
+	if o := op("/v1/files/{fileId}", "get"); o != nil {
+		if resp, _ := o["responses"].(map[string]any); resp != nil {
+			if ok, _ := resp["200"].(map[string]any); ok != nil {
+				ok["headers"] = map[string]any{"ETag": map[string]any{"type": "string", "description": "The file's etag (FileInfo.etag)."}}
+			}
 		}
 	}
 }
@@ -150,9 +199,13 @@ func rawPaths() map[string]map[string]any {
 				query("prefix", "Prefix of a slave file's name, e.g. _150x150."),
 				query("meta.KEY", "Metadata: one parameter per key (meta.width=100)."),
 				query("size", "Multipart only: the file part's size, when the part has no Content-Length."),
+				query("idempotency_key", "The same as the Idempotency-Key header."),
+				map[string]any{"name": "Idempotency-Key", "in": "header", "required": false, "type": "string",
+					"description": "At most 128 printable ASCII characters: an upload repeated with the same key (and group) within 24 hours on the same gateway instance stores nothing and answers the first file ID (201); the same key with another spec is 412."},
 			},
 			"responses": map[string]any{
-				"201":     map[string]any{"description": "Stored.", "schema": object("fileId", "string", "size", "int64")},
+				"201":     map[string]any{"description": "Stored (or, for a repeated Idempotency-Key, stored before).", "schema": object("fileId", "string", "size", "int64")},
+				"412":     preconditionFailed,
 				"413":     map[string]any{"description": "Larger than limits.max_upload_size."},
 				"default": errResp,
 			},
@@ -163,9 +216,11 @@ func rawPaths() map[string]map[string]any {
 			"operationId": "FileService_AppendRaw",
 			"tags":        []any{"FileService"},
 			"consumes":    []any{"application/octet-stream", "multipart/form-data"},
-			"parameters":  []any{fileID, content},
+			"parameters": []any{fileID, content,
+				query("expected_size", "The file's size before the append: when it has another, nothing is appended (412, SIZE_MISMATCH). Makes a retry safe.")},
 			"responses": map[string]any{
 				"200":     map[string]any{"description": "Appended.", "schema": object("size", "int64")},
+				"412":     preconditionFailed,
 				"413":     map[string]any{"description": "Larger than limits.max_upload_size."},
 				"default": errResp,
 			},

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
@@ -62,6 +64,9 @@ type Options struct {
 	TokenTTL time.Duration
 	// Now is the clock of the tokens; nil means time.Now.
 	Now func() time.Time
+	// Idempotency remembers the idempotency keys of uploads; the gateway
+	// shares one with its REST routes. nil: the service has its own.
+	Idempotency *fileops.Idempotency
 }
 
 // Register registers FileService and ClusterService on s; with Codec they
@@ -90,7 +95,7 @@ func NewFileService(opts Options) *FileService {
 		opts.Now = time.Now
 	}
 	log := logger(opts.Log)
-	return &FileService{cl: opts.Client, files: fileops.New(opts.Client, log), log: log, opts: opts}
+	return &FileService{cl: opts.Client, files: fileops.New(opts.Client, log).WithIdempotency(opts.Idempotency), log: log, opts: opts}
 }
 
 func logger(l *slog.Logger) *slog.Logger {
@@ -148,7 +153,7 @@ func (s *FileService) UploadFile(stream grpc.ClientStreamingServer[fastdfsv1.Upl
 	c.Finish = func() error { return ToStatus(r.finish(), "") }
 	id, err := s.files.Upload(stream.Context(), fileops.Upload{
 		Kind: kind, Group: spec.GetGroup(), Ext: spec.GetExt(), Meta: spec.GetMetadata(),
-		Master: spec.GetMasterFileId(), Prefix: spec.GetPrefix(),
+		Master: spec.GetMasterFileId(), Prefix: spec.GetPrefix(), IdempotencyKey: spec.GetIdempotencyKey(),
 	}, c)
 	if err != nil {
 		return s.fail("upload", spec.GetMasterFileId(), err)
@@ -199,11 +204,12 @@ func (s *FileService) AppendFile(stream grpc.ClientStreamingServer[fastdfsv1.App
 	if err := checkFileID(id); err != nil {
 		return s.fail("append", id, err)
 	}
-	if err := checkSize("size", spec.GetSize()); err != nil {
+	if err := errors.Join(checkSize("size", spec.GetSize()), checkSize("expected_size", spec.GetExpectedSize())); err != nil {
 		return s.fail("append", id, err)
 	}
 	r := contentReader[*fastdfsv1.AppendSpec](spec.GetSize(), stream.Recv)
-	if err := s.files.Append(stream.Context(), id, r.content()); err != nil {
+	pre := fileops.Precondition{ExpectedSize: spec.ExpectedSize}
+	if err := s.files.AppendIf(stream.Context(), id, pre, r.content()); err != nil {
 		return s.fail("append", id, err)
 	}
 	return stream.SendAndClose(&fastdfsv1.AppendFileResponse{Size: spec.GetSize()})
@@ -219,11 +225,12 @@ func (s *FileService) ModifyFile(stream grpc.ClientStreamingServer[fastdfsv1.Mod
 	if err := checkFileID(id); err != nil {
 		return s.fail("modify", id, err)
 	}
-	if err := errors.Join(checkSize("offset", spec.GetOffset()), checkSize("size", spec.GetSize())); err != nil {
+	if err := errors.Join(checkSize("offset", spec.GetOffset()), checkSize("size", spec.GetSize()), checkSize("expected_size", spec.GetExpectedSize())); err != nil {
 		return s.fail("modify", id, err)
 	}
 	r := contentReader[*fastdfsv1.ModifySpec](spec.GetSize(), stream.Recv)
-	if err := s.files.Modify(stream.Context(), id, spec.GetOffset(), r.content()); err != nil {
+	pre := fileops.Precondition{ExpectedSize: spec.ExpectedSize}
+	if err := s.files.ModifyIf(stream.Context(), id, spec.GetOffset(), pre, r.content()); err != nil {
 		return s.fail("modify", id, err)
 	}
 	return stream.SendAndClose(&fastdfsv1.ModifyFileResponse{Size: spec.GetSize()})
@@ -232,10 +239,11 @@ func (s *FileService) ModifyFile(stream grpc.ClientStreamingServer[fastdfsv1.Mod
 // TruncateFile implements FileService.TruncateFile.
 func (s *FileService) TruncateFile(ctx context.Context, req *fastdfsv1.TruncateFileRequest) (*fastdfsv1.TruncateFileResponse, error) {
 	id := req.GetFileId()
-	if err := errors.Join(checkFileID(id), checkSize("size", req.GetSize())); err != nil {
+	if err := errors.Join(checkFileID(id), checkSize("size", req.GetSize()), checkSize("expected_size", req.GetExpectedSize())); err != nil {
 		return nil, s.fail("truncate", id, err)
 	}
-	if err := s.files.Truncate(ctx, id, req.GetSize()); err != nil {
+	pre := fileops.Precondition{ExpectedSize: req.ExpectedSize}
+	if err := s.files.TruncateIf(ctx, id, req.GetSize(), pre); err != nil {
 		return nil, s.fail("truncate", id, err)
 	}
 	return &fastdfsv1.TruncateFileResponse{}, nil
@@ -269,7 +277,11 @@ func (s *FileService) DeleteFile(ctx context.Context, req *fastdfsv1.DeleteFileR
 	if err := checkFileID(id); err != nil {
 		return nil, s.fail("delete", id, err)
 	}
-	if err := s.files.Delete(ctx, id); err != nil {
+	ifMatch, err := ifMatchOf(ctx, req.GetIfMatch())
+	if err != nil {
+		return nil, s.fail("delete", id, err)
+	}
+	if err := s.files.DeleteIf(ctx, id, fileops.Precondition{IfMatch: ifMatch}); err != nil {
 		return nil, s.fail("delete", id, err)
 	}
 	return &fastdfsv1.DeleteFileResponse{}, nil
@@ -301,6 +313,7 @@ func (s *FileService) GetFileInfo(ctx context.Context, req *fastdfsv1.GetFileInf
 		SourceIp:   fi.SourceIP,
 		Kind:       kind,
 		Trunk:      fi.Name.Trunk,
+		Etag:       fileops.ETag(fi),
 	}}, nil
 }
 
@@ -319,7 +332,11 @@ func (s *FileService) SetMetadata(ctx context.Context, req *fastdfsv1.SetMetadat
 	default:
 		return nil, s.fail("set metadata", id, invalid("mode", "mode must be OVERWRITE or MERGE"))
 	}
-	if err := s.files.SetMetadata(ctx, id, req.GetMetadata(), flag); err != nil {
+	ifMatch, err := ifMatchOf(ctx, req.GetIfMatch())
+	if err != nil {
+		return nil, s.fail("set metadata", id, err)
+	}
+	if err := s.files.SetMetadataIf(ctx, id, req.GetMetadata(), flag, fileops.Precondition{IfMatch: ifMatch}); err != nil {
 		return nil, s.fail("set metadata", id, err)
 	}
 	return &fastdfsv1.SetMetadataResponse{}, nil
@@ -392,4 +409,26 @@ func (s *FileService) CreateDownloadUrl(ctx context.Context, req *fastdfsv1.Crea
 		}
 	}
 	return resp, nil
+}
+
+// ifMatchHeader is the incoming metadata the REST routes' If-Match header
+// arrives as (grpc-gateway forwards it with its "grpcgateway-" prefix).
+const ifMatchHeader = "grpcgateway-if-match"
+
+// ifMatchOf is the If-Match of a request: its if_match field, or the REST
+// route's If-Match header; both set and different is INVALID_ARGUMENT.
+func ifMatchOf(ctx context.Context, field string) (string, error) {
+	var hdr string
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(ifMatchHeader); len(v) > 0 {
+			hdr = strings.Join(v, ", ")
+		}
+	}
+	switch {
+	case hdr == "" || hdr == field:
+		return field, nil
+	case field == "":
+		return hdr, nil
+	}
+	return "", invalid("if_match", "the if_match field and the If-Match header differ")
 }

@@ -144,7 +144,7 @@ type entity struct {
 // bytes. filename, when set, asks for an attachment of that name.
 func describe(id string, n *fileid.Name, size int64, filename string) entity {
 	e := entity{
-		etag:     fmt.Sprintf(`"%08x-%x-%x"`, n.CRC32, size, n.Timestamp),
+		etag:     fileops.EntityTag(n.CRC32, size, n.Timestamp),
 		modified: time.Unix(n.Timestamp, 0).UTC(),
 		ctype:    "application/octet-stream",
 	}

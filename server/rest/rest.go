@@ -36,6 +36,9 @@ type Options struct {
 	SpoolDir string
 	// Log receives failures; nil discards.
 	Log *slog.Logger
+	// Idempotency remembers the idempotency keys of uploads, shared with
+	// the gRPC service; nil: the routes have their own.
+	Idempotency *fileops.Idempotency
 }
 
 // Handler serves the raw routes on one runtime.ServeMux.
@@ -58,7 +61,7 @@ func Register(mux *runtime.ServeMux, opt Options) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	h.files = fileops.New(opt.Client, h.log)
+	h.files = fileops.New(opt.Client, h.log).WithIdempotency(opt.Idempotency)
 	for _, r := range []struct {
 		method, pattern string
 		fn              runtime.HandlerFunc

@@ -3,6 +3,7 @@ package rest
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
@@ -13,8 +14,11 @@ import (
 // upload serves POST /v1/files. Parameters (query string, or multipart
 // fields before the file part): group, ext or filename, kind (normal,
 // appender or slave), master_file_id and prefix (slave files),
-// meta.<key>=<value> (metadata), size (multipart only). It answers 201 with
-// an UploadFileResponse and a Location of the file's download route.
+// meta.<key>=<value> (metadata), size (multipart only), idempotency_key
+// (or the Idempotency-Key header). It answers 201 with an
+// UploadFileResponse and a Location of the file's download route; an
+// upload repeated with its idempotency key answers the first file ID
+// the same way.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 	c, err := h.readContent(w, r)
 	if c != nil {
@@ -51,8 +55,17 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ map[string]st
 			return
 		}
 	}
+	key := r.Header.Get("Idempotency-Key")
+	if q := p.Get("idempotency_key"); q != "" {
+		if key != "" && key != q {
+			h.fail(w, r, invalidArg("idempotency_key", "the idempotency_key parameter and the Idempotency-Key header differ"))
+			return
+		}
+		key = q
+	}
 	id, err := h.files.Upload(r.Context(), fileops.Upload{
 		Kind: kind, Group: group, Ext: ext, Meta: metaOf(c), Master: master, Prefix: prefix,
+		IdempotencyKey: key,
 	}, c.content(func() error {
 		if c.trailing() {
 			return invalidArg("body", "the content is longer than the %d bytes announced", c.size)
@@ -69,6 +82,8 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ map[string]st
 
 // append serves POST /v1/files/{file_id=**}:append with the content as for
 // an upload (raw body or multipart); it answers an AppendFileResponse.
+// The optional expected_size parameter is the size the file must have
+// before the append (412, SIZE_MISMATCH, nothing appended otherwise).
 func (h *Handler) append(w http.ResponseWriter, r *http.Request, params map[string]string) {
 	id := params["file_id"]
 	if _, _, err := client.DecodeFileID(id); err != nil {
@@ -83,7 +98,16 @@ func (h *Handler) append(w http.ResponseWriter, r *http.Request, params map[stri
 		h.fail(w, r, err)
 		return
 	}
-	err = h.files.Append(r.Context(), id, c.content(func() error {
+	var pre fileops.Precondition
+	if v := c.params.Get("expected_size"); v != "" {
+		n, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil || n < 0 {
+			h.fail(w, r, invalidArg("expected_size", "expected_size %q: want a size in bytes", v))
+			return
+		}
+		pre.ExpectedSize = &n
+	}
+	err = h.files.AppendIf(r.Context(), id, pre, c.content(func() error {
 		if c.trailing() {
 			// The announced bytes are appended already; say what happened.
 			return invalidArg("body", "the content is longer than the %d bytes announced; only those were appended", c.size)

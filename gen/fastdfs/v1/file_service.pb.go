@@ -154,9 +154,18 @@ type UploadSpec struct {
 	Prefix string `protobuf:"bytes,6,opt,name=prefix,proto3" json:"prefix,omitempty"`
 	// Exact content size in bytes (required, 0 for an empty file): the stream
 	// must carry exactly this many bytes.
-	Size          int64 `protobuf:"varint,7,opt,name=size,proto3" json:"size,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Size int64 `protobuf:"varint,7,opt,name=size,proto3" json:"size,omitempty"`
+	// Idempotency key (optional, at most 128 printable ASCII characters):
+	// an upload repeated with the same key (and group) within 24 hours on
+	// the same gateway instance stores nothing and answers the first
+	// upload's file ID; the repeated stream is still read to its end. The
+	// same key with a different spec (size, kind, ext, metadata, master,
+	// prefix) is refused with FAILED_PRECONDITION, reason
+	// IDEMPOTENCY_KEY_REUSED. Empty: no deduplication. The record is kept in
+	// the memory of one gateway process only (docs/api-behaviour.md).
+	IdempotencyKey string `protobuf:"bytes,8,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UploadSpec) Reset() {
@@ -236,6 +245,13 @@ func (x *UploadSpec) GetSize() int64 {
 		return x.Size
 	}
 	return 0
+}
+
+func (x *UploadSpec) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
 }
 
 // UploadFileRequest is one message of an UploadFile stream.
@@ -386,7 +402,12 @@ type AppendSpec struct {
 	// File ID of an appender file.
 	FileId string `protobuf:"bytes,1,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
 	// Exact number of bytes the stream carries (required).
-	Size          int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	Size int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// Size in bytes the file must have before the append; when it has
+	// another, nothing is appended and the call fails with
+	// FAILED_PRECONDITION, reason SIZE_MISMATCH. Absent: no check. Set it to
+	// make a retry after a lost reply safe (docs/api-behaviour.md).
+	ExpectedSize  *int64 `protobuf:"varint,3,opt,name=expected_size,json=expectedSize,proto3,oneof" json:"expected_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -431,6 +452,13 @@ func (x *AppendSpec) GetFileId() string {
 func (x *AppendSpec) GetSize() int64 {
 	if x != nil {
 		return x.Size
+	}
+	return 0
+}
+
+func (x *AppendSpec) GetExpectedSize() int64 {
+	if x != nil && x.ExpectedSize != nil {
+		return *x.ExpectedSize
 	}
 	return 0
 }
@@ -576,7 +604,11 @@ type ModifySpec struct {
 	// Offset in bytes where the new content starts, at most the current size.
 	Offset int64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
 	// Exact number of bytes the stream carries (required).
-	Size          int64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	Size int64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	// Size in bytes the file must have before the change; when it has
+	// another, nothing is written and the call fails with
+	// FAILED_PRECONDITION, reason SIZE_MISMATCH. Absent: no check.
+	ExpectedSize  *int64 `protobuf:"varint,4,opt,name=expected_size,json=expectedSize,proto3,oneof" json:"expected_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -628,6 +660,13 @@ func (x *ModifySpec) GetOffset() int64 {
 func (x *ModifySpec) GetSize() int64 {
 	if x != nil {
 		return x.Size
+	}
+	return 0
+}
+
+func (x *ModifySpec) GetExpectedSize() int64 {
+	if x != nil && x.ExpectedSize != nil {
+		return *x.ExpectedSize
 	}
 	return 0
 }
@@ -771,7 +810,11 @@ type TruncateFileRequest struct {
 	// File ID of an appender file.
 	FileId string `protobuf:"bytes,1,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
 	// New size in bytes.
-	Size          int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	Size int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// Size in bytes the file must have before the truncation; when it has
+	// another, nothing changes and the call fails with FAILED_PRECONDITION,
+	// reason SIZE_MISMATCH. Absent: no check.
+	ExpectedSize  *int64 `protobuf:"varint,3,opt,name=expected_size,json=expectedSize,proto3,oneof" json:"expected_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -816,6 +859,13 @@ func (x *TruncateFileRequest) GetFileId() string {
 func (x *TruncateFileRequest) GetSize() int64 {
 	if x != nil {
 		return x.Size
+	}
+	return 0
+}
+
+func (x *TruncateFileRequest) GetExpectedSize() int64 {
+	if x != nil && x.ExpectedSize != nil {
+		return *x.ExpectedSize
 	}
 	return 0
 }
@@ -971,7 +1021,12 @@ func (x *DownloadFileResponse) GetChunk() []byte {
 type DeleteFileRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// File ID.
-	FileId        string `protobuf:"bytes,1,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	FileId string `protobuf:"bytes,1,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	// Delete only if the file's current etag (FileInfo.etag) is this one,
+	// or, for "*", if the file exists; otherwise nothing is deleted and the
+	// call fails with FAILED_PRECONDITION, reason ETAG_MISMATCH (REST: the
+	// If-Match header, 412). Empty: no check.
+	IfMatch       string `protobuf:"bytes,2,opt,name=if_match,json=ifMatch,proto3" json:"if_match,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1009,6 +1064,13 @@ func (*DeleteFileRequest) Descriptor() ([]byte, []int) {
 func (x *DeleteFileRequest) GetFileId() string {
 	if x != nil {
 		return x.FileId
+	}
+	return ""
+}
+
+func (x *DeleteFileRequest) GetIfMatch() string {
+	if x != nil {
+		return x.IfMatch
 	}
 	return ""
 }
@@ -1160,7 +1222,13 @@ type FileInfo struct {
 	// Kind of file, from its name.
 	Kind FileKind `protobuf:"varint,7,opt,name=kind,proto3,enum=fastdfs.v1.FileKind" json:"kind,omitempty"`
 	// True for a file stored inside a trunk file.
-	Trunk         bool `protobuf:"varint,8,opt,name=trunk,proto3" json:"trunk,omitempty"`
+	Trunk bool `protobuf:"varint,8,opt,name=trunk,proto3" json:"trunk,omitempty"`
+	// Strong validator of the file's content, the same as the ETag header of
+	// the REST routes: a quoted string of the CRC32, size and modification
+	// time (hex) as the storage reports them. It changes when an append,
+	// modify or truncate changes the content, not when the metadata changes.
+	// if_match of DeleteFile and SetMetadata compares against it.
+	Etag          string `protobuf:"bytes,9,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1251,6 +1319,13 @@ func (x *FileInfo) GetTrunk() bool {
 	return false
 }
 
+func (x *FileInfo) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // SetMetadataRequest changes the metadata of a file.
 type SetMetadataRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1259,7 +1334,12 @@ type SetMetadataRequest struct {
 	// Key/value pairs.
 	Metadata map[string]string `protobuf:"bytes,2,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// How to combine them with the existing metadata (required).
-	Mode          SetMetadataMode `protobuf:"varint,3,opt,name=mode,proto3,enum=fastdfs.v1.SetMetadataMode" json:"mode,omitempty"`
+	Mode SetMetadataMode `protobuf:"varint,3,opt,name=mode,proto3,enum=fastdfs.v1.SetMetadataMode" json:"mode,omitempty"`
+	// Change the metadata only if the file's current etag (FileInfo.etag)
+	// is this one, or, for "*", if the file exists; otherwise nothing
+	// changes and the call fails with FAILED_PRECONDITION, reason
+	// ETAG_MISMATCH (REST: the If-Match header, 412). Empty: no check.
+	IfMatch       string `protobuf:"bytes,4,opt,name=if_match,json=ifMatch,proto3" json:"if_match,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1313,6 +1393,13 @@ func (x *SetMetadataRequest) GetMode() SetMetadataMode {
 		return x.Mode
 	}
 	return SetMetadataMode_SET_METADATA_MODE_UNSPECIFIED
+}
+
+func (x *SetMetadataRequest) GetIfMatch() string {
+	if x != nil {
+		return x.IfMatch
+	}
+	return ""
 }
 
 // SetMetadataResponse is the (empty) result of SetMetadata.
@@ -1644,7 +1731,7 @@ var File_fastdfs_v1_file_service_proto protoreflect.FileDescriptor
 const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1dfastdfs/v1/file_service.proto\x12\n" +
-	"fastdfs.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x02\n" +
+	"fastdfs.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x02\n" +
 	"\n" +
 	"UploadSpec\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x10\n" +
@@ -1653,7 +1740,8 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\x04kind\x18\x04 \x01(\x0e2\x14.fastdfs.v1.FileKindR\x04kind\x12$\n" +
 	"\x0emaster_file_id\x18\x05 \x01(\tR\fmasterFileId\x12\x16\n" +
 	"\x06prefix\x18\x06 \x01(\tR\x06prefix\x12\x12\n" +
-	"\x04size\x18\a \x01(\x03R\x04size\x1a;\n" +
+	"\x04size\x18\a \x01(\x03R\x04size\x12'\n" +
+	"\x0fidempotency_key\x18\b \x01(\tR\x0eidempotencyKey\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
@@ -1663,45 +1751,52 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\x04data\"A\n" +
 	"\x12UploadFileResponse\x12\x17\n" +
 	"\afile_id\x18\x01 \x01(\tR\x06fileId\x12\x12\n" +
-	"\x04size\x18\x02 \x01(\x03R\x04size\">\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\"z\n" +
 	"\n" +
 	"AppendSpec\x12\x1c\n" +
 	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\x12\x12\n" +
-	"\x04size\x18\x02 \x01(\x03R\x04size\"a\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12(\n" +
+	"\rexpected_size\x18\x03 \x01(\x03H\x00R\fexpectedSize\x88\x01\x01B\x10\n" +
+	"\x0e_expected_size\"a\n" +
 	"\x11AppendFileRequest\x12,\n" +
 	"\x04spec\x18\x01 \x01(\v2\x16.fastdfs.v1.AppendSpecH\x00R\x04spec\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
 	"\x04data\"(\n" +
 	"\x12AppendFileResponse\x12\x12\n" +
-	"\x04size\x18\x01 \x01(\x03R\x04size\"V\n" +
+	"\x04size\x18\x01 \x01(\x03R\x04size\"\x92\x01\n" +
 	"\n" +
 	"ModifySpec\x12\x1c\n" +
 	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x12\n" +
-	"\x04size\x18\x03 \x01(\x03R\x04size\"a\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\x12(\n" +
+	"\rexpected_size\x18\x04 \x01(\x03H\x00R\fexpectedSize\x88\x01\x01B\x10\n" +
+	"\x0e_expected_size\"a\n" +
 	"\x11ModifyFileRequest\x12,\n" +
 	"\x04spec\x18\x01 \x01(\v2\x16.fastdfs.v1.ModifySpecH\x00R\x04spec\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
 	"\x04data\"(\n" +
 	"\x12ModifyFileResponse\x12\x12\n" +
-	"\x04size\x18\x01 \x01(\x03R\x04size\"G\n" +
+	"\x04size\x18\x01 \x01(\x03R\x04size\"\x83\x01\n" +
 	"\x13TruncateFileRequest\x12\x1c\n" +
 	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\x12\x12\n" +
-	"\x04size\x18\x02 \x01(\x03R\x04size\"\x16\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12(\n" +
+	"\rexpected_size\x18\x03 \x01(\x03H\x00R\fexpectedSize\x88\x01\x01B\x10\n" +
+	"\x0e_expected_size\"\x16\n" +
 	"\x14TruncateFileResponse\"c\n" +
 	"\x13DownloadFileRequest\x12\x1c\n" +
 	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x16\n" +
 	"\x06length\x18\x03 \x01(\x03R\x06length\",\n" +
 	"\x14DownloadFileResponse\x12\x14\n" +
-	"\x05chunk\x18\x01 \x01(\fR\x05chunk\"1\n" +
+	"\x05chunk\x18\x01 \x01(\fR\x05chunk\"L\n" +
 	"\x11DeleteFileRequest\x12\x1c\n" +
-	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\"\x14\n" +
+	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\x12\x19\n" +
+	"\bif_match\x18\x02 \x01(\tR\aifMatch\"\x14\n" +
 	"\x12DeleteFileResponse\"2\n" +
 	"\x12GetFileInfoRequest\x12\x1c\n" +
 	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\"?\n" +
 	"\x13GetFileInfoResponse\x12(\n" +
-	"\x04file\x18\x01 \x01(\v2\x14.fastdfs.v1.FileInfoR\x04file\"\xfd\x01\n" +
+	"\x04file\x18\x01 \x01(\v2\x14.fastdfs.v1.FileInfoR\x04file\"\x91\x02\n" +
 	"\bFileInfo\x12\x17\n" +
 	"\afile_id\x18\x01 \x01(\tR\x06fileId\x12\x14\n" +
 	"\x05group\x18\x02 \x01(\tR\x05group\x12\x12\n" +
@@ -1711,11 +1806,13 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\x05crc32\x18\x05 \x01(\rR\x05crc32\x12\x1b\n" +
 	"\tsource_ip\x18\x06 \x01(\tR\bsourceIp\x12(\n" +
 	"\x04kind\x18\a \x01(\x0e2\x14.fastdfs.v1.FileKindR\x04kind\x12\x14\n" +
-	"\x05trunk\x18\b \x01(\bR\x05trunk\"\xef\x01\n" +
+	"\x05trunk\x18\b \x01(\bR\x05trunk\x12\x12\n" +
+	"\x04etag\x18\t \x01(\tR\x04etag\"\x8a\x02\n" +
 	"\x12SetMetadataRequest\x12\x1c\n" +
 	"\afile_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06fileId\x12H\n" +
 	"\bmetadata\x18\x02 \x03(\v2,.fastdfs.v1.SetMetadataRequest.MetadataEntryR\bmetadata\x124\n" +
-	"\x04mode\x18\x03 \x01(\x0e2\x1b.fastdfs.v1.SetMetadataModeB\x03\xe0A\x02R\x04mode\x1a;\n" +
+	"\x04mode\x18\x03 \x01(\x0e2\x1b.fastdfs.v1.SetMetadataModeB\x03\xe0A\x02R\x04mode\x12\x19\n" +
+	"\bif_match\x18\x04 \x01(\tR\aifMatch\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x15\n" +
@@ -1865,14 +1962,17 @@ func file_fastdfs_v1_file_service_proto_init() {
 		(*UploadFileRequest_Spec)(nil),
 		(*UploadFileRequest_Chunk)(nil),
 	}
+	file_fastdfs_v1_file_service_proto_msgTypes[3].OneofWrappers = []any{}
 	file_fastdfs_v1_file_service_proto_msgTypes[4].OneofWrappers = []any{
 		(*AppendFileRequest_Spec)(nil),
 		(*AppendFileRequest_Chunk)(nil),
 	}
+	file_fastdfs_v1_file_service_proto_msgTypes[6].OneofWrappers = []any{}
 	file_fastdfs_v1_file_service_proto_msgTypes[7].OneofWrappers = []any{
 		(*ModifyFileRequest_Spec)(nil),
 		(*ModifyFileRequest_Chunk)(nil),
 	}
+	file_fastdfs_v1_file_service_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -80,6 +80,8 @@ func local_request_FileService_TruncateFile_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
+var filter_FileService_DeleteFile_0 = &utilities.DoubleArray{Encoding: map[string]int{"file_id": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
 func request_FileService_DeleteFile_0(ctx context.Context, marshaler runtime.Marshaler, client FileServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq DeleteFileRequest
@@ -93,6 +95,12 @@ func request_FileService_DeleteFile_0(ctx context.Context, marshaler runtime.Mar
 	protoReq.FileId, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "file_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_FileService_DeleteFile_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -114,6 +122,12 @@ func local_request_FileService_DeleteFile_0(ctx context.Context, marshaler runti
 	protoReq.FileId, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "file_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_FileService_DeleteFile_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.DeleteFile(ctx, &protoReq)
 	return msg, metadata, err

@@ -325,9 +325,15 @@ func (e *Engine) GetFileInfo(ctx context.Context, id string) (*client.FileInfo, 
 	if err != nil {
 		return nil, opErr(OpFileInfo, id, err)
 	}
+	crc := f.crc
+	if f.appender {
+		// Storages recompute the CRC32 of appender files, whose content
+		// changes.
+		crc = crc32.ChecksumIEEE(f.data)
+	}
 	return &client.FileInfo{
 		FileID: id, Group: group, Size: int64(len(f.data)), CreateTime: f.created,
-		CRC32: f.crc, SourceIP: "127.0.0.1", Name: n,
+		CRC32: crc, SourceIP: "127.0.0.1", Name: n,
 	}, nil
 }
 
