@@ -349,7 +349,8 @@ func (s *Server) cleanMarkPath() string {
 func (s *Server) crashedBefore() bool {
 	path := s.cleanMarkPath()
 	if err := os.Remove(path); err != nil {
-		return true
+		// No mark: a crash, or the first start (nothing to sweep then).
+		return !s.store.fresh
 	}
 	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
 		s.log.Warn("cannot make the removal of the clean shutdown mark durable: sweeping temp files", "err", err)

@@ -38,6 +38,7 @@ type store struct {
 	log      *slog.Logger
 	base     string
 	paths    []string
+	fresh    bool // every store path's data directories were created by this run
 	readonly []bool
 	subdirs  int
 	mode     int // file_distribute_path_mode
@@ -96,11 +97,13 @@ func openStore(cfg *conf.Storage, log *slog.Logger) (*store, error) {
 	pm := &pathMarks{st: st, check: cfg.CheckStorePathMark, port: cfg.Port,
 		ip: sync.OnceValue(func() string { return markIP(cfg.BindAddr, cfg.TrackerServers) })}
 	recorded := pm.loadFlagMarks()
+	st.fresh = true
 	for i, p := range st.paths {
 		created, err := st.prepareStorePath(p)
 		if err != nil {
 			return nil, err
 		}
+		st.fresh = st.fresh && created
 		if err := pm.checkPath(i, recorded[i], created); err != nil {
 			return nil, err
 		}
