@@ -4,7 +4,8 @@
 # test/test_download.c), fastdfs-client-java, and `fdfs bench` in both client profiles.
 #
 #   FDFS_REF_DIR=/path/to/ref [FDFS_JAVA_CLIENT_CLASSES=/path/to/classes] bash scripts/bench-upstream.sh
-#   (make bench-upstream; ROUNDS=3 by default)
+#   (make bench-upstream; ROUNDS=3 by default; OURS_ENV="GOMAXPROCS=1" sets the environment of
+#   our daemons only)
 #
 # FDFS_REF_DIR is the reference built as ../shared/refenv/README.md says (install/ with the
 # daemons and libraries, bench/ with the benchmark programs); FDFS_JAVA_CLIENT_CLASSES is
@@ -85,9 +86,9 @@ EOF
 start_cluster() {
   local kind=$1 d=$work/$1 i p=()
   if [ "$kind" = ours ]; then
-    "$fdfs" tracker --config "$d/tracker.conf" >"$d/tracker.log" 2>&1 & p+=($!)
+    env ${OURS_ENV:-} "$fdfs" tracker --config "$d/tracker.conf" >"$d/tracker.log" 2>&1 & p+=($!)
     sleep 0.3
-    for i in 1 2; do "$fdfs" storage --config "$d/s$i.conf" >"$d/s$i.log" 2>&1 & p+=($!); done
+    for i in 1 2; do env ${OURS_ENV:-} "$fdfs" storage --config "$d/s$i.conf" >"$d/s$i.log" 2>&1 & p+=($!); done
   else
     "$ref/install/usr/bin/fdfs_trackerd" -N "$d/tracker.conf" >"$d/tracker.log" 2>&1 & p+=($!)
     sleep 0.3
