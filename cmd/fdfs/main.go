@@ -18,6 +18,9 @@ var rootCmd = &cobra.Command{
 }
 
 func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "tracker" || os.Args[1] == "storage") {
+		reexecForSysmon()
+	}
 	if err := rootCmd.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "fdfs:", err)
 		os.Exit(1)

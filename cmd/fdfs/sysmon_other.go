@@ -1,0 +1,6 @@
+//go:build !linux
+
+package main
+
+// reexecForSysmon does nothing outside Linux (sysmon_linux.go).
+func reexecForSysmon() {}
