@@ -39,11 +39,24 @@ work=$(mktemp -d /tmp/fdfs-bench-upstream.XXXXXX)
 go build -o "$work/fdfs" ./cmd/fdfs
 fdfs=$work/fdfs
 results=$work/results
+data=$work
+# The clusters' data goes on a fresh ext4 file system (a loop-mounted image) when we can make
+# one (root, mkfs.ext4; BENCH_LOOPFS=0 turns it off): on the host's file system, creating a file
+# scans past the inodes freed in the last 30 s (ext4's recently_deleted), so whatever ran before
+# (a test suite, an rm -rf) taxed the uploads of one cluster more than the other's, by up to 2x.
+if [ "${BENCH_LOOPFS:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
+  truncate -s "${BENCH_LOOPFS_SIZE:-24G}" "$work/fs.img"
+  mkfs.ext4 -q -F -i 8192 "$work/fs.img" # ~3M inodes: a 5-round run stores ~1.3M files
+  mkdir "$work/fs"
+  mount -o loop "$work/fs.img" "$work/fs"
+  data=$work/fs
+fi
 declare -A ips=([ours]="127.0.0.81 127.0.0.82 127.0.0.83" [upstream]="127.0.0.84 127.0.0.85 127.0.0.86")
 declare -A pids
 
 cleanup() {
   stop_clusters
+  if [ "$data" != "$work" ]; then umount "$data" || true; fi
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -56,7 +69,7 @@ fi
 # write_confs KIND: tracker.conf, s1.conf, s2.conf, client.conf (also read by the Java client)
 # under $work/KIND.
 write_confs() {
-  local kind=$1 d=$work/$1 i tr s
+  local kind=$1 d=$data/$1 i tr s
   read -r tr s[1] s[2] <<<"${ips[$kind]}"
   mkdir -p "$d/tracker" "$d/s1" "$d/s2" "$d/client" "$d/w/upload" "$d/w/download"
   printf 'bind_addr = %s\nport = 22122\nbase_path = %s/tracker\nreserved_storage_space = 1%%\nthread_stack_size = 256KB\n' \
@@ -84,7 +97,7 @@ EOF
 
 # start_cluster KIND: our daemons (ours) or the C daemons (upstream), in the foreground.
 start_cluster() {
-  local kind=$1 d=$work/$1 i p=()
+  local kind=$1 d=$data/$1 i p=()
   if [ "$kind" = ours ]; then
     env ${OURS_ENV:-} "$fdfs" tracker --config "$d/tracker.conf" >"$d/tracker.log" 2>&1 & p+=($!)
     sleep 0.3
@@ -141,7 +154,7 @@ report() {
 }
 
 c_upload() {
-  local kind=$1 d=$work/$1 i c0 c1 t0 t1 ps=()
+  local kind=$1 d=$data/$1 i c0 c1 t0 t1 ps=()
   rm -f "$d"/w/upload/file_id.*
   c0=$(cpu "$kind"); t0=$(date +%s.%N)
   for i in $(seq 0 9); do (cd "$d/w" && exec "$ref/bench/test_upload_bench20k" "$i" "$d/client.conf" >/dev/null 2>&1) & ps+=($!); done
@@ -151,7 +164,7 @@ c_upload() {
 }
 
 c_download() {
-  local kind=$1 d=$work/$1 i c0 c1 ps=()
+  local kind=$1 d=$data/$1 i c0 c1 ps=()
   rm -f "$d"/w/download/*
   c0=$(cpu "$kind")
   for i in $(seq 0 19); do (cd "$d/w" && exec "$ref/bench/test_download_bench" "$i" "$d/client.conf" >/dev/null 2>&1) & ps+=($!); done
@@ -163,7 +176,7 @@ c_download() {
 java_upload() {
   local kind=$1 c0 c1 line
   c0=$(cpu "$kind")
-  line=$(java -cp "$FDFS_JAVA_CLIENT_CLASSES:$work/java" JavaUploadBench "$work/$kind/client.conf" "$JAVA_COUNT" 5120)
+  line=$(java -cp "$FDFS_JAVA_CLIENT_CLASSES:$work/java" JavaUploadBench "$data/$kind/client.conf" "$JAVA_COUNT" 5120)
   c1=$(cpu "$kind")
   report java "$kind" "$JAVA_COUNT" "$(echo "$line" | sed 's/.*seconds=\([0-9.]*\).*/\1/')" "$c0" "$c1"
 }
@@ -171,7 +184,7 @@ java_upload() {
 fdfs_bench() {
   local kind=$1 profile=$2 c0 c1 out ok rate
   c0=$(cpu "$kind")
-  out=$("$fdfs" bench --config "$work/$kind/client.conf" --client-profile "$profile" --op upload --size 5KB --count 20000 --concurrency 16 --keep)
+  out=$("$fdfs" bench --config "$data/$kind/client.conf" --client-profile "$profile" --op upload --size 5KB --count 20000 --concurrency 16 --keep)
   c1=$(cpu "$kind")
   ok=$(echo "$out" | sed -n 's/^ok=\([0-9]*\) .*/\1/p')
   rate=$(echo "$out" | sed -n 's/^ops\/s=\([0-9.]*\) .*/\1/p')
