@@ -30,7 +30,7 @@ const (
 	sendChunk          = 4 << 20  // bytes per sendfile call; the write deadline is renewed per chunk
 	smallDownload      = 64 << 10 // downloads up to this many bytes go out in one write with their header
 	maxMetaFileSize    = 16 << 20
-	tempPattern        = ".upload-*.tmp" // hidden temp files: never a valid file id
+	tempGlob           = ".upload-*.tmp" // hidden temp files: never a valid file id; ours are tempPattern
 )
 
 func (s *Server) checkGroup(g string) error {
@@ -77,7 +77,7 @@ func (s *Server) source(cc *conn) fileid.Source {
 // dir, using the space hold reserved for them, and returns its path and
 // the CRC32 of the content. On any error the temp file is removed.
 func (s *Server) receive(cc *conn, dir string, size int64, hold *reservation) (string, uint32, error) {
-	f, err := regfile.CreateTemp(dir, tempPattern, fileMode)
+	f, err := regfile.CreateTemp(dir, s.tempPattern, fileMode)
 	s.countOpen(err == nil)
 	if err != nil {
 		return "", 0, fmt.Errorf("create temp file in %s: %w", dir, err)

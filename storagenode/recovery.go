@@ -472,7 +472,7 @@ func (s *Server) restoreRecord(pc *peerConn, line string) (bool, error) {
 // the same). atomicfile.Write is not used: it names its temp files after
 // the target and cannot set the mtime before the rename.
 func (s *Server) writeRestored(path string, ts time.Time, content func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), tempPattern)
+	tmp, err := os.CreateTemp(filepath.Dir(path), s.tempPattern)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,10 @@ type Server struct {
 	bl    *binlog.Writer
 	stats *stats
 	start time.Time
+	// tempPattern names this run's upload temp files: ".upload-<run>-*.tmp"
+	// with <run> the start time, so the sweep after a crash tells them
+	// from the dead run's whatever their timestamps.
+	tempPattern string
 
 	params atomic.Pointer[trackerParams]
 	myIP   atomic.Pointer[string] // IP the trackers see (GET_MY_IP)
@@ -124,6 +129,7 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 		start:   time.Now(),
 		syncSrc: syncSource{sem: make(chan struct{}, 1)},
 	}
+	s.tempPattern = ".upload-" + strconv.FormatInt(s.start.UnixNano(), 36) + "-*.tmp"
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.repl = newReplicator(s)
 	s.bufPool.New = func() any {
@@ -440,13 +446,13 @@ func (s *Server) housekeeping() {
 }
 
 // sweepTemps removes upload temp files left behind by a crash (it runs
-// only after one, see crashedBefore): any
-// ".upload-*.tmp" in a data directory last written before this process
-// started. The one-second margin covers the coarse clock of file
-// timestamps, so files of uploads running now are never taken.
+// only after one, see crashedBefore): any ".upload-*.tmp" in a data
+// directory that is not this run's (tempPattern). The name, not the
+// timestamp, tells: a run killed less than a second before this start
+// (a supervisor restarting at once) leaves files as recent as ours.
 func (s *Server) sweepTemps() {
 	defer s.wg.Done()
-	cutoff := s.start.Add(-time.Second)
+	ours := strings.TrimSuffix(s.tempPattern, "*.tmp")
 	for i := range s.store.paths {
 		for h := range s.store.subdirs {
 			for l := range s.store.subdirs {
@@ -456,9 +462,9 @@ func (s *Server) sweepTemps() {
 				default:
 				}
 				dir := s.store.dirOf(i, h, l)
-				matches, _ := filepath.Glob(filepath.Join(dir, tempPattern))
+				matches, _ := filepath.Glob(filepath.Join(dir, tempGlob))
 				for _, m := range matches {
-					if fi, err := os.Stat(m); err == nil && fi.ModTime().Before(cutoff) {
+					if !strings.HasPrefix(filepath.Base(m), ours) {
 						s.log.Info("removing stale upload temp file", "file", m)
 						os.Remove(m)
 					}

@@ -1,0 +1,371 @@
+package faults
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/testwait"
+)
+
+// waitLimit turns a hang into a failure; it is not a speed requirement.
+// opTimeout bounds one client operation.
+const (
+	waitLimit = 60 * time.Second
+	opTimeout = 30 * time.Second
+)
+
+// bin is the fdfs binary TestMain built ("" with -short).
+var bin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "fdfs-faults-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	bin = filepath.Join(dir, "fdfs")
+	if out, err := exec.Command(goBin, "build", "-o", bin, "github.com/fdfsgo/fdfs/cmd/fdfs").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func needBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the fdfs binary")
+	}
+}
+
+// proc is one daemon (`fdfs tracker|storage --config conf`), restartable.
+type proc struct {
+	t       *testing.T
+	kind    string
+	conf    string
+	addr    string // where it listens
+	logPath string
+	cmd     *exec.Cmd
+	done    chan struct{}
+}
+
+func newProc(t *testing.T, kind, conf, addr, logPath string) *proc {
+	p := &proc{t: t, kind: kind, conf: conf, addr: addr, logPath: logPath}
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			b, _ := os.ReadFile(p.logPath)
+			if len(b) > 16<<10 {
+				b = b[len(b)-16<<10:]
+			}
+			t.Logf("%s output (tail):\n%s", filepath.Base(p.conf), b)
+		}
+	})
+	return p
+}
+
+// start starts the process and waits until it listens.
+func (p *proc) start() {
+	p.t.Helper()
+	logf, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.cmd = exec.Command(bin, p.kind, "--config", p.conf)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatalf("start %s: %v", p.kind, err)
+	}
+	done := make(chan struct{})
+	p.done = done
+	go func() {
+		p.cmd.Wait()
+		logf.Close()
+		close(done)
+	}()
+	testwait.For(p.t, waitLimit, p.kind+" listening on "+p.addr, func() error {
+		select {
+		case <-done:
+			return fmt.Errorf("%s exited", p.kind)
+		default:
+		}
+		c, err := net.DialTimeout("tcp", p.addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+}
+
+// kill sends SIGKILL and waits until the process is gone.
+func (p *proc) kill() {
+	if p.cmd == nil || p.done == nil {
+		return
+	}
+	p.cmd.Process.Kill()
+	<-p.done
+	p.done = nil
+}
+
+// cluster is one tracker and storages of group1, each a process.
+type cluster struct {
+	tracker    *proc
+	storages   []*proc
+	storePaths []string
+	client     *client.Client
+}
+
+const (
+	trackerPort = 22122
+	storagePort = 23000
+	group       = "group1"
+)
+
+const trackerConf = `disabled = false
+bind_addr = %s
+port = %d
+base_path = %s
+store_lookup = 2
+reserved_storage_space = 1M
+check_active_interval = 120
+`
+
+const storageConf = `disabled = false
+group_name = group1
+bind_addr = %s
+client_bind = true
+port = %d
+base_path = %s
+store_path_count = 1
+store_path0 = %s
+subdir_count_per_path = 4
+tracker_server = %s
+heart_beat_interval = 1
+stat_report_interval = 1
+sync_wait_msec = 10
+`
+
+// startCluster starts a tracker on trackerIP and one storage per
+// storageIP, and waits until the tracker lists every storage ACTIVE.
+func startCluster(t *testing.T, trackerIP string, storageIPs ...string) *cluster {
+	t.Helper()
+	dir := t.TempDir()
+	c := &cluster{}
+	taddr := net.JoinHostPort(trackerIP, fmt.Sprint(trackerPort))
+	tbase := filepath.Join(dir, "tracker")
+	mkdir(t, tbase)
+	tconf := writeConf(t, filepath.Join(dir, "tracker.conf"), trackerConf, trackerIP, trackerPort, tbase)
+	c.tracker = newProc(t, "tracker", tconf, taddr, filepath.Join(dir, "tracker.log"))
+	c.tracker.start()
+	for i, ip := range storageIPs {
+		base := filepath.Join(dir, fmt.Sprintf("storage%d", i))
+		store := filepath.Join(base, "path0")
+		mkdir(t, store)
+		sconf := writeConf(t, filepath.Join(dir, fmt.Sprintf("storage%d.conf", i)), storageConf, ip, storagePort, base, store, taddr)
+		p := newProc(t, "storage", sconf, net.JoinHostPort(ip, fmt.Sprint(storagePort)), filepath.Join(dir, fmt.Sprintf("storage%d.log", i)))
+		p.start()
+		c.storages = append(c.storages, p)
+		c.storePaths = append(c.storePaths, store)
+	}
+	cl, err := client.New(client.Config{Trackers: []string{taddr}, ConnectTimeout: 2 * time.Second, NetworkTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	c.client = cl
+	c.waitActive(t)
+	return c
+}
+
+// waitActive waits until the tracker lists every storage ACTIVE.
+func (c *cluster) waitActive(t *testing.T) {
+	t.Helper()
+	testwait.For(t, waitLimit, "every storage ACTIVE", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		list, err := c.client.ListStorages(ctx, group, "")
+		if err != nil {
+			return err
+		}
+		active := map[string]bool{}
+		for _, st := range list {
+			if st.Status == protocol.StatusActive {
+				active[st.IP] = true
+			}
+		}
+		for _, s := range c.storages {
+			if ip, _, _ := net.SplitHostPort(s.addr); !active[ip] {
+				return fmt.Errorf("%s not active: %+v", ip, list)
+			}
+		}
+		return nil
+	})
+}
+
+func mkdir(t *testing.T, d string) {
+	t.Helper()
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeConf(t *testing.T, path, format string, args ...any) string {
+	t.Helper()
+	if err := os.WriteFile(path, fmt.Appendf(nil, format, args...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// content returns n pseudo-random bytes determined by seed.
+func content(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	b := make([]byte, n+7)
+	for i := 0; i < n; i += 8 {
+		v := r.Uint64()
+		for j := range 8 {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return b[:n]
+}
+
+// fetch downloads a whole file from one storage directly (DOWNLOAD_FILE on
+// its address): the status and, for 0, the bytes.
+func fetch(addr, fileID string) (byte, []byte, error) {
+	g, name, err := fileid.Split(fileID)
+	if err != nil {
+		return 0, nil, err
+	}
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(opTimeout))
+	req := (&protocol.DownloadRequest{Group: g, Name: name}).Encode()
+	pkt := append(protocol.Header{Length: int64(len(req)), Cmd: protocol.CmdDownloadFile}.Bytes(), req...)
+	if _, err := c.Write(pkt); err != nil {
+		return 0, nil, err
+	}
+	h, err := protocol.ReadHeader(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	body, err := protocol.ReadBody(c, h, 64<<20)
+	return h.Status, body, err
+}
+
+// verify checks every file of want on every storage of c, byte for byte,
+// waiting up to waitLimit for replication to bring missing ones. A file
+// served with other bytes is corrupt at once; one still missing at the
+// end is lost. It returns lost and corrupt (each problem is reported).
+func (c *cluster) verify(t *testing.T, want map[string]func() []byte) (lost, corrupt int) {
+	t.Helper()
+	for _, s := range c.storages {
+		pending := map[string]string{} // id -> last problem
+		for id := range want {
+			pending[id] = ""
+		}
+		deadline := time.Now().Add(waitLimit)
+		for len(pending) > 0 {
+			for id := range pending {
+				st, got, err := fetch(s.addr, id)
+				switch {
+				case err != nil:
+					pending[id] = err.Error()
+				case st != 0:
+					pending[id] = fmt.Sprintf("status %d", st)
+				default:
+					if b := want[id](); !bytes.Equal(got, b) {
+						t.Errorf("%s serves %s with %d bytes that differ from the acknowledged %d", s.addr, id, len(got), len(b))
+						corrupt++
+					}
+					delete(pending, id)
+				}
+			}
+			if len(pending) == 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		for id, why := range pending {
+			t.Errorf("%s: acknowledged %s not served after %v: %s", s.addr, id, waitLimit, why)
+			lost++
+		}
+	}
+	return lost, corrupt
+}
+
+// tempFiles lists the upload temp files under a store path's data
+// directories.
+func tempFiles(store string) []string {
+	var out []string
+	filepath.WalkDir(filepath.Join(store, "data"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), ".upload-") && strings.HasSuffix(d.Name(), ".tmp") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+// counters are what the clients saw.
+type counters struct {
+	mu      sync.Mutex
+	acked   int // operations acknowledged
+	retried int // operations that failed and were retried
+}
+
+func (c *counters) ack() {
+	c.mu.Lock()
+	c.acked++
+	c.mu.Unlock()
+}
+
+func (c *counters) fail() {
+	c.mu.Lock()
+	c.retried++
+	c.mu.Unlock()
+}
+
+func (c *counters) get() (acked, retried int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.acked, c.retried
+}
+
+// waitMore waits until c counts n more acknowledged operations than now.
+func (c *counters) waitMore(t *testing.T, n int, what string) {
+	t.Helper()
+	start, _ := c.get()
+	testwait.Until(t, waitLimit, fmt.Sprintf("%d more %s", n, what), func() bool {
+		a, _ := c.get()
+		return a >= start+n
+	})
+}
