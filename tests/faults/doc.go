@@ -1,15 +1,22 @@
 // Package faults runs the real fdfs binary (built once per package run)
 // as tracker and storage processes and injects faults: kill -9 of a
 // storage in the middle of concurrent uploads (TestStorageKill9), kill -9
-// of the tracker in the middle of uploads and appends (TestTrackerKill9).
-// Each test counts what the clients saw (acknowledged, failed-but-retried)
+// of the tracker in the middle of uploads and appends (TestTrackerKill9),
+// floods of idle and slowloris connections on the tracker, storage and
+// storage HTTP ports with max_connections 64 (TestConnectionFloods).
+// The kill tests count what the clients saw (acknowledged, failed-but-retried)
 // and then checks the servers' state against the acknowledged operations:
 // lost and corrupt must be 0, on every storage of the group, byte for byte. docs/reliability.md
 // ("Crashes: kill -9") gives the figures of a run.
 //
 // The daemons listen on 127.0.0.150–159, which no other package uses
 // (the random addresses of devcluster.RandomIP are 127.1.0.0 and up):
-// TestStorageKill9 on .150–152, TestTrackerKill9 on .153–155, so the two
-// cannot collide even if run at the same time; they do not call
-// t.Parallel and run one after the other.
+// TestStorageKill9 on .150–152, TestTrackerKill9 on .153–155,
+// TestConnectionFloods on .156 (tracker) and .157 (storage, HTTP on 8080)
+// with its floods dialed from .158, so they cannot collide even if run at
+// the same time; they do not call t.Parallel and run one after the other.
+// TestConnectionFloods counts what its well-behaved client saw and checks
+// that max_connections is honoured, that service resumes once the servers
+// drop the flood, and a generous VmRSS bound; docs/reliability.md ("Floods
+// of connections") gives the figures.
 package faults
