@@ -491,6 +491,12 @@ type conn struct {
 	// on a sync connection ("" on client connections).
 	syncPeer string
 	state    connstate.State // idle, busy or dropped (shutdown.go)
+	// headerBy, while a request header is awaited, is when it must have
+	// arrived whole: network_timeout after the wait began, not renewed by
+	// each byte, so a client trickling a header (slowloris) cannot hold a
+	// max_connections slot for longer. Zero while a body is read: content
+	// reads renew network_timeout per read, as upstream.
+	headerBy time.Time
 }
 
 // requestBufSize is the read buffer of a connection (bytes): the header and
@@ -508,7 +514,11 @@ type socketReader struct{ cc *conn }
 
 func (r socketReader) Read(p []byte) (int, error) {
 	cc := r.cc
-	cc.c.SetReadDeadline(time.Now().Add(cc.s.cfg.NetworkTimeout))
+	deadline := time.Now().Add(cc.s.cfg.NetworkTimeout)
+	if !cc.headerBy.IsZero() && cc.headerBy.Before(deadline) {
+		deadline = cc.headerBy
+	}
+	cc.c.SetReadDeadline(deadline)
 	n, err := cc.c.Read(p)
 	if err != nil {
 		if err == io.EOF {
@@ -563,8 +573,11 @@ func (s *Server) serveConn(c net.Conn) {
 	defer s.serving(cc, false)
 	log := s.log.With("client", c.RemoteAddr().String())
 	for {
-		// An idle connection is closed after network_timeout, as upstream.
+		// An idle connection is closed after network_timeout, as upstream;
+		// the header must be whole by then.
+		cc.headerBy = time.Now().Add(s.cfg.NetworkTimeout)
 		h, err := protocol.ReadHeader(cc)
+		cc.headerBy = time.Time{}
 		if err != nil {
 			if !isClosedErr(err) {
 				log.Debug("closing connection", "err", err)
