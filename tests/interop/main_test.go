@@ -4,10 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
+
+	"github.com/fdfsgo/fdfs/tests/internal/fdfsbin"
 )
 
 // The environment of one test binary run, set up by TestMain.
@@ -67,14 +67,6 @@ func setup() error {
 		ourBin, err = filepath.Abs(bin)
 		return err
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	ourBin = filepath.Join(tmpRoot, "fdfs")
-	out, err := exec.Command(goBin, "build", "-o", ourBin, "github.com/fdfsgo/fdfs/cmd/fdfs").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("go build ./cmd/fdfs: %v\n%s", err, out)
-	}
-	return nil
+	ourBin, err = fdfsbin.Build(tmpRoot)
+	return err
 }

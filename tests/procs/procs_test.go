@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/tests/internal/fdfsbin"
 )
 
 // waitLimit turns a hang (a daemon that never gets ready or never exits)
@@ -28,14 +28,9 @@ const waitLimit = 60 * time.Second
 // buildBinary compiles cmd/fdfs into dir.
 func buildBinary(t *testing.T, dir string) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
+	bin, err := fdfsbin.Build(dir)
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(dir, "fdfs")
-	cmd := exec.Command(goBin, "build", "-o", bin, "github.com/fdfsgo/fdfs/cmd/fdfs")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return bin
 }

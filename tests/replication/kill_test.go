@@ -4,11 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/tests/cluster"
+	"github.com/fdfsgo/fdfs/tests/internal/fdfsbin"
 )
 
 // storageProc is one `fdfs storage` process.
@@ -20,13 +20,9 @@ type storageProc struct {
 // buildFdfs compiles cmd/fdfs into dir.
 func buildFdfs(t *testing.T, dir string) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
+	bin, err := fdfsbin.Build(dir)
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(dir, "fdfs")
-	if out, err := exec.Command(goBin, "build", "-o", bin, "github.com/fdfsgo/fdfs/cmd/fdfs").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return bin
 }
