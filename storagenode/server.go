@@ -22,6 +22,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/atomicfile"
 	"github.com/fdfsgo/fdfs/internal/backoff"
 	"github.com/fdfsgo/fdfs/internal/connstate"
+	"github.com/fdfsgo/fdfs/internal/daemonmetrics"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 	"github.com/fdfsgo/fdfs/storagenode/httpd"
@@ -88,6 +89,9 @@ type Server struct {
 
 	syncSrc syncSource // initial-sync source, decided by one tracker session at a time (tracker.go)
 	leader  leaderView // tracker leader as the beat replies announce it (tracker.go)
+
+	reqs    *daemonmetrics.Requests // per-command counts and latencies (metrics.go)
+	metrics *daemonmetrics.Server   // metrics_listen, nil when off; guarded by mu
 }
 
 // trackerParams are the cluster-wide settings a storage learns from the
@@ -128,6 +132,7 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 		connSem: make(chan struct{}, c.MaxConnections),
 		start:   time.Now(),
 		syncSrc: syncSource{sem: make(chan struct{}, 1)},
+		reqs:    daemonmetrics.NewRequests("storage"),
 	}
 	s.tempPattern = ".upload-" + strconv.FormatInt(s.start.UnixNano(), 36) + "-*.tmp"
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -244,6 +249,13 @@ func (s *Server) Start() error {
 		ln.Close()
 		return err
 	}
+	if err := s.startMetrics(); err != nil {
+		ln.Close()
+		if httpLn != nil {
+			httpLn.Close()
+		}
+		return err
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -327,7 +339,11 @@ func (s *Server) Close() error {
 	for c := range s.conns {
 		c.Close()
 	}
+	m := s.metrics
 	s.mu.Unlock()
+	if m != nil {
+		m.Close() // nothing to lose: scrapers retry
+	}
 	s.wg.Wait()
 	err := s.stats.save(s.store.distSnapshot())
 	if berr := s.bl.Close(); err == nil {
@@ -606,7 +622,9 @@ func (s *Server) serveRequest(cc *conn, h protocol.Header, log *slog.Logger) boo
 		tcpopt.QuickAck(cc.c)
 	}
 	cc.body = io.LimitedReader{R: cc, N: h.Length}
+	began := time.Now()
 	err := s.dispatch(cc, h)
+	s.reqs.Observe(h.Cmd, protocol.StatusOf(err), time.Since(began))
 	if err == nil && cc.body.N != 0 {
 		err = fmt.Errorf("cmd %d left %d body bytes unread: %w", h.Cmd, cc.body.N, protocol.ErrInvalid)
 	}

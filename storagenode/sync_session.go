@@ -82,6 +82,7 @@ func (w *syncWorker) newSession() (*syncSession, error) {
 		}
 	}
 	ss.savedScan = mark.ScanRows
+	w.pos.Store(packPos(ss.rd.Pos()))
 	return ss, nil
 }
 
@@ -238,6 +239,7 @@ func (ss *syncSession) step(line string, n int) error {
 		}
 	}
 	ss.rd.Commit(n)
+	ss.w.pos.Store(packPos(ss.rd.Pos()))
 	ss.mark.ScanRows++
 	if sent {
 		ss.mark.SyncRows++

@@ -157,6 +157,7 @@ func storageFromFile(f *File) (*Storage, error) {
 	s.ServerID = r.at("server_id").str("")
 
 	r.storageHTTP(s)
+	s.MetricsListen = r.metricsListen()
 	if r.err != nil {
 		return nil, r.err
 	}

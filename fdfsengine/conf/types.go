@@ -79,6 +79,9 @@ type Tracker struct {
 	// ErrorLog is the [error-log] settings (falling back to the global
 	// log_file_* keys).
 	ErrorLog LogConfig
+	// MetricsListen is metrics_listen: "host:port" of the HTTP listener
+	// serving /metrics, /healthz and /readyz; "" = off (an fdfs extension).
+	MetricsListen string
 
 	Raw *File
 }
@@ -174,6 +177,8 @@ type Storage struct {
 	HTTPMultiRangeEnabled       bool
 	URLHaveGroupName            bool   // mod_fastdfs.conf url_have_group_name
 	ResponseMode                string // mod_fastdfs.conf response_mode: "proxy" | "redirect"
+
+	MetricsListen string // see Tracker.MetricsListen
 
 	Raw *File
 }

@@ -31,6 +31,7 @@ type Writer struct {
 	f       *os.File
 	size    int64
 	maxSize int64
+	lastTS  int64 // timestamp of the last record written since Open, 0 = none
 }
 
 // Open opens (creating dir if needed) the binlog in dir, usually
@@ -132,7 +133,19 @@ func (w *Writer) Write(ts int64, op Op, name, extra string) error {
 	}
 	n, err := w.f.WriteString(line)
 	w.size += int64(n)
+	if err == nil {
+		w.lastTS = ts
+	}
 	return err
+}
+
+// Stat returns the number of the file being written, its size in bytes
+// and the timestamp (unix seconds) of the last record written since Open,
+// 0 when none was.
+func (w *Writer) Stat() (index int, size, lastTS int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.index, w.size, w.lastTS
 }
 
 func (w *Writer) rotate() error {
