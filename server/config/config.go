@@ -95,6 +95,10 @@ type Config struct {
 	// SpoolDir holds multipart uploads whose size is not known in advance
 	// until they are complete (default: the system temp directory).
 	SpoolDir string `yaml:"spool_dir"`
+	// Console serves the web console under /console/ on the REST port
+	// (default false). Its pages are public; what they show comes from
+	// the REST API with the API key the user types.
+	Console bool `yaml:"console"`
 
 	// CORS lets browser applications of other origins call the REST API
 	// (off unless allowed_origins is set).

@@ -20,6 +20,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/httpfast"
 	"github.com/fdfsgo/fdfs/server/auth"
+	"github.com/fdfsgo/fdfs/server/console"
 	"github.com/fdfsgo/fdfs/server/grpcapi"
 	"github.com/fdfsgo/fdfs/server/metrics"
 	"github.com/fdfsgo/fdfs/server/rest"
@@ -76,6 +77,10 @@ func (g *Gateway) newHTTPHandler(spec, spec3 []byte) (http.Handler, error) {
 		})))
 	}
 	root.Handle("GET /healthz", named("/healthz", http.HandlerFunc(g.healthz)))
+	if g.cfg.Console {
+		root.Handle("GET "+console.Prefix, named(console.Prefix, console.Handler()))
+		root.Handle("GET /console", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
+	}
 	root.Handle("/", mux)
 	return g.observe(g.cors(root)), nil
 }
