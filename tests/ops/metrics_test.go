@@ -3,11 +3,15 @@ package ops
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -60,6 +64,7 @@ func TestDaemonMetrics(t *testing.T) {
 	// len(data) bytes, and one sync to the peer that ends caught up.
 	// Each binlog has a record (the source's upload or the replica's).
 	var uploads, upBytes, timed float64
+	served := map[string]bool{} // metric families of every scrape
 	for i, addr := range c.storageMet {
 		peer := c.storageIPs[1-i]
 		waitFor(t, fmt.Sprintf("storage%d has a binlog record and no lag to %s", i+1, peer), func() (bool, string) {
@@ -74,6 +79,9 @@ func TestDaemonMetrics(t *testing.T) {
 		f, err := scrape(addr)
 		if err != nil {
 			t.Fatal(err)
+		}
+		for name := range f {
+			served[name] = true
 		}
 		n, _ := value(f, "fdfs_storage_requests_total", "command=upload_file", "status=0")
 		uploads += n
@@ -122,6 +130,10 @@ func TestDaemonMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for name := range f {
+		served[name] = true
+	}
+	checkDashboard(t, served)
 	for _, name := range upstreamExporterMetrics {
 		if f[name] == nil {
 			t.Errorf("tracker: no %s (upstream's exporter has it)", name)
@@ -180,5 +192,41 @@ func TestReadiness(t *testing.T) {
 	out, err := exec.Command(c.bin, "storage", "--config", bad).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "metrics_listen") {
 		t.Errorf("metrics_listen = 9101: exit %v, output %q; want a failure naming metrics_listen", err, out)
+	}
+}
+
+// checkDashboard checks that every metric the sample Grafana dashboard
+// queries is one the daemons serve.
+func checkDashboard(t *testing.T, served map[string]bool) {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "deploy", "grafana", "fdfs-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatalf("dashboard: %v", err)
+	}
+	name := regexp.MustCompile(`\b(?:fdfs|fastdfs)_[a-z0-9_]+`)
+	queried := 0
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			for _, m := range name.FindAllString(tg.Expr, -1) {
+				queried++
+				family := strings.TrimSuffix(m, "_bucket")
+				if !served[family] {
+					t.Errorf("dashboard panel %q queries %s, which no daemon serves", p.Title, m)
+				}
+			}
+		}
+	}
+	if queried == 0 {
+		t.Error("dashboard queries no fdfs metric")
 	}
 }
