@@ -157,6 +157,35 @@ func TestDaemonMetrics(t *testing.T) {
 		a, _ := value(f, "fastdfs_group_active_count", "group=group1")
 		return v == 1 && a == 1, fmt.Sprintf("OFFLINE series %v, active count %v", v, a)
 	})
+
+	// Uploads while the peer is down pile up as sync lag on storage1,
+	// which drains once storage2 is back.
+	const backlog = 20
+	for i := range backlog {
+		if _, err := cl.Upload(ctx, bytes.NewReader(data), int64(len(data)), client.UploadOptions{Ext: "bin"}); err != nil {
+			t.Fatalf("upload %d with storage2 down: %v", i, err)
+		}
+	}
+	lagOf := func() (float64, float64, error) {
+		f, err := scrape(c.storageMet[0])
+		if err != nil {
+			return 0, 0, err
+		}
+		b, _ := value(f, "fdfs_storage_sync_lag_bytes", "peer="+c.storageIPs[1])
+		s, _ := value(f, "fdfs_storage_sync_lag_seconds", "peer="+c.storageIPs[1])
+		return b, s, nil
+	}
+	behind, secs, err := lagOf()
+	// Each upload adds one binlog record of about 60 bytes.
+	if err != nil || behind < backlog*50 || secs < 0 {
+		t.Errorf("storage1's lag to the stopped storage2 after %d uploads: %v bytes, %v s, %v", backlog, behind, secs, err)
+	}
+	t.Logf("sync lag with storage2 down after %d uploads: %v binlog bytes, %v s", backlog, behind, secs)
+	c.storages[1] = startDaemon(t, c.bin, c.dir, "storage2-again", "storage", "--config", filepath.Join(c.dir, "storage2", "storage.conf"))
+	waitFor(t, "storage1's lag to storage2 drained", func() (bool, string) {
+		b, s, err := lagOf()
+		return err == nil && b == 0 && s == 0, fmt.Sprintf("%v bytes, %v s, %v", b, s, err)
+	})
 }
 
 // TestReadiness checks /readyz against what the daemon can do: a storage
