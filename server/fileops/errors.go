@@ -119,6 +119,7 @@ func ToStatus(err error, fileID string) error {
 		fdfsCode = -1
 		ve       *validationError
 		pe       *preconditionError
+		ae       *apiError
 		se       *protocol.StatusError
 		ne       net.Error
 	)
@@ -127,6 +128,8 @@ func ToStatus(err error, fileID string) error {
 		return ve.status(fileID)
 	case errors.As(err, &pe):
 		return pe.status(fileID)
+	case errors.As(err, &ae):
+		return ae.status(fileID)
 	case errors.As(err, &se):
 		fdfsCode = int(se.Code)
 		var ok bool
