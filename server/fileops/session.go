@@ -356,10 +356,30 @@ func (w *Writer) Commit(ctx context.Context, c Content) error {
 		return err
 	}
 	if err := w.s.f.eng.Modify(ctx, w.sess.FileID, w.sess.Offset, c.R, c.Size); err != nil {
-		return w.s.f.engineError(&c, err, w.sess.FileID)
+		if cerr := c.failed(); cerr != nil {
+			return cerr
+		}
+		return w.s.f.status(w.movedOffset(ctx, err), w.sess.FileID)
 	}
 	w.sess.Offset = end
 	return nil
+}
+
+// movedOffset turns the EINVAL of a storage refusing to write past the
+// end of the file into OFFSET_MISMATCH: the file is shorter than the
+// offset the write was opened at. A storage's size includes the bytes of
+// a write in flight, which it cuts off again if that write fails; a
+// client that saw them resumed too far and must ask for the offset again.
+func (w *Writer) movedOffset(ctx context.Context, err error) error {
+	if !errors.Is(err, protocol.ErrInvalid) {
+		return err
+	}
+	st, serr := w.s.f.eng.StatSource(ctx, w.sess.FileID, false)
+	if serr != nil || st.Size >= w.sess.Offset {
+		return err
+	}
+	w.s.log.Debug("upload session write past the end", "file_id", w.sess.FileID, "err", err)
+	return offsetMismatch(w.sess.Offset, st.Size)
 }
 
 // CommitSegments writes c in storage requests of at most the configured

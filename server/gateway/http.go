@@ -99,8 +99,9 @@ var rawRoutes = map[string]bool{
 	rest.TusCreatePattern: true, rest.TusUploadPattern: true,
 }
 
-// tusRoutes are the tus routes: every method but OPTIONS (discovery) needs
-// a read-write key, HEAD included, as gRPC's upload session methods do.
+// tusRoutes are the tus routes: OPTIONS (discovery of what the server
+// supports) needs no key, every other method a read-write key, HEAD
+// included, as gRPC's upload session methods do.
 var tusRoutes = map[string]bool{rest.TusCreatePattern: true, rest.TusUploadPattern: true}
 
 // readPOSTRoutes are POST routes that only read, so a read-only key may
@@ -125,8 +126,11 @@ func (g *Gateway) routeMiddleware(next runtime.HandlerFunc) runtime.HandlerFunc 
 		if readPOSTRoutes[route] && r.Method == http.MethodPost {
 			access = auth.Read
 		}
-		if tusRoutes[route] && r.Method != http.MethodOptions {
+		if tusRoutes[route] {
 			access = auth.Write
+			if r.Method == http.MethodOptions {
+				access = auth.Public
+			}
 		}
 		r, ok := g.auth.Authorize(w, r, access)
 		if !ok {

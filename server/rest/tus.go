@@ -22,7 +22,7 @@ import (
 // (fileops.Sessions): any gateway sharing uploads.secret serves it.
 const (
 	TusCreatePattern = "/v1/uploads"
-	TusUploadPattern = "/v1/uploads/{token}"
+	TusUploadPattern = "/v1/uploads/{token=*}"
 )
 
 // The tus version, extensions and headers.
@@ -227,6 +227,12 @@ func (h *Handler) tusHead(w http.ResponseWriter, r *http.Request, params map[str
 		return
 	}
 	sess, err := h.sessions.Get(r.Context(), params["token"])
+	if err == nil && !sess.Finished && sess.Size >= 0 && sess.Offset == sess.Size {
+		// Every byte is there but the PATCH that wrote the last ones
+		// did not finish the upload (the client died, the gateway
+		// restarted): the client now takes the upload for complete.
+		sess, err = h.sessions.Finish(r.Context(), params["token"], nil)
+	}
 	if err != nil {
 		h.tusFail(w, r, err)
 		return
