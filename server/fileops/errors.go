@@ -85,6 +85,7 @@ var statusTable = map[byte]statusMapping{
 // Mappings of errors that are not a FastDFS status.
 var (
 	mapNoStorage    = statusMapping{codes.Unavailable, ReasonNoStorage, "no storage server can take the file yet"}
+	mapOffline      = statusMapping{codes.Unavailable, ReasonUnavailable, "no storage server of the file's group is available now"}
 	mapFileNotFound = statusMapping{codes.NotFound, ReasonFileNotFound, "file not found"}
 	mapCanceled     = statusMapping{codes.Canceled, ReasonCanceled, "canceled"}
 	mapInternal     = statusMapping{codes.Internal, ReasonInternal, "internal error"}
@@ -140,6 +141,8 @@ func ToStatus(err error, fileID string) error {
 		switch {
 		case errors.Is(err, client.ErrNoStorage):
 			m = mapNoStorage
+		case errors.Is(err, client.ErrStorageOffline):
+			m = mapOffline
 		case se.Code == protocol.ENOENT && fileID != "":
 			m = mapFileNotFound
 		}

@@ -6,15 +6,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +18,7 @@ import (
 	"github.com/fdfsgo/fdfs/server/config"
 	"github.com/fdfsgo/fdfs/server/gateway"
 	"github.com/fdfsgo/fdfs/tests/cluster"
+	"github.com/fdfsgo/fdfs/tests/internal/slowproxy"
 )
 
 const (
@@ -31,83 +28,6 @@ const (
 	// keeps the whole segments it delivered.
 	tusSegment = 256 << 10
 )
-
-// throttledProxy forwards connections to target, the client's bytes at
-// most rate bytes per second while slow is set, and counts them: the
-// loopback is otherwise too fast to kill a client in the middle of an
-// upload.
-type throttledProxy struct {
-	lis       net.Listener
-	target    string
-	rate      int64
-	slow      atomic.Bool
-	forwarded atomic.Int64 // client-to-server bytes
-	active    atomic.Int64 // connections being relayed
-	wg        sync.WaitGroup
-}
-
-func startProxy(t *testing.T, target string, rate int64) *throttledProxy {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &throttledProxy{lis: lis, target: target, rate: rate}
-	p.slow.Store(true)
-	p.wg.Add(1)
-	go p.serve()
-	t.Cleanup(func() {
-		lis.Close()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *throttledProxy) serve() {
-	defer p.wg.Done()
-	for {
-		c, err := p.lis.Accept()
-		if err != nil {
-			return
-		}
-		p.wg.Add(1)
-		p.active.Add(1)
-		go func() {
-			defer p.wg.Done()
-			defer p.active.Add(-1)
-			p.relay(c)
-		}()
-	}
-}
-
-func (p *throttledProxy) relay(c net.Conn) {
-	defer c.Close()
-	s, err := net.Dial("tcp", p.target)
-	if err != nil {
-		return
-	}
-	defer s.Close()
-	go func() {
-		io.Copy(c, s)
-		c.Close()
-	}()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := c.Read(buf)
-		if n > 0 {
-			if _, werr := s.Write(buf[:n]); werr != nil {
-				return
-			}
-			p.forwarded.Add(int64(n))
-			if p.slow.Load() {
-				time.Sleep(time.Duration(int64(n) * int64(time.Second) / p.rate))
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
 
 // startTusGateway runs a gateway in front of c for the tus client.
 func startTusGateway(t *testing.T, c *cluster.Cluster) *gateway.Gateway {
@@ -157,7 +77,7 @@ func TestTusJSClientResume(t *testing.T) {
 	// killed when a quarter of the file went through, well before the
 	// end.
 	const size = 16 << 20
-	proxy := startProxy(t, gw.HTTPAddr(), 16<<20)
+	proxy := slowproxy.Start(t, gw.HTTPAddr(), 16<<20)
 	dir := t.TempDir()
 	data := make([]byte, size)
 	rand.Read(data)
@@ -165,7 +85,7 @@ func TestTusJSClientResume(t *testing.T) {
 	if err := os.WriteFile(file, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"tus-upload.js", "http://" + proxy.lis.Addr().String() + "/v1/uploads", file, filepath.Join(dir, "tus-urls.json"), tusKey}
+	args := []string{"tus-upload.js", "http://" + proxy.Addr() + "/v1/uploads", file, filepath.Join(dir, "tus-urls.json"), tusKey}
 
 	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
 	defer cancel()
@@ -192,7 +112,7 @@ func TestTusJSClientResume(t *testing.T) {
 	}()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for proxy.forwarded.Load() < size/4 {
+	for proxy.Forwarded.Load() < size/4 {
 		select {
 		case l := <-done:
 			t.Fatalf("the first client ended before it could be killed: %q; stderr: %s", l, stderr.String())
@@ -206,10 +126,10 @@ func TestTusJSClientResume(t *testing.T) {
 		t.Fatalf("the killed client exited 0; stderr: %s", stderr.String())
 	}
 	// What the dead client's sockets still held goes through first.
-	testwait.Until(t, time.Minute, "the killed client's connections end", func() bool { return proxy.active.Load() == 0 })
-	before := proxy.forwarded.Load()
+	testwait.Until(t, time.Minute, "the killed client's connections end", func() bool { return proxy.Active.Load() == 0 })
+	before := proxy.Forwarded.Load()
 	t.Logf("killed the first client after the gateway received %d of %d bytes", before, size)
-	proxy.slow.Store(false)
+	proxy.Slow.Store(false)
 
 	second := exec.CommandContext(ctx, node, args...)
 	b, err := second.CombinedOutput()
@@ -224,7 +144,7 @@ func TestTusJSClientResume(t *testing.T) {
 			}
 		}
 	}
-	resent := proxy.forwarded.Load() - before
+	resent := proxy.Forwarded.Load() - before
 	t.Logf("second client: resumed at %d, sent %d bytes (the proxy forwarded %d with the requests' headers), file %s", res.ResumedAt, res.Sent, resent, res.FileID)
 	if res.FileID == "" || res.ResumedAt <= 0 || res.ResumedAt >= size {
 		t.Fatalf("second client did not resume: %+v\n%s", res, b)
