@@ -134,7 +134,7 @@ func (h *Handler) tusCreate(w http.ResponseWriter, r *http.Request, _ map[string
 	if r.ContentLength > 0 {
 		wr, err := h.sessions.Open(r.Context(), sess.Token, 0)
 		if err == nil {
-			err = h.tusWrite(w, r, wr, 0)
+			err = h.tusWrite(w, r, wr)
 		}
 		if err != nil {
 			h.tusFail(w, r, err)
@@ -307,7 +307,7 @@ func (h *Handler) tusPatch(w http.ResponseWriter, r *http.Request, params map[st
 		}
 	}
 	if err == nil {
-		err = h.tusWrite(w, r, wr, offset)
+		err = h.tusWrite(w, r, wr)
 	}
 	if err != nil {
 		h.tusFail(w, r, err)
@@ -325,17 +325,14 @@ func (h *Handler) tusPatch(w http.ResponseWriter, r *http.Request, params map[st
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// tusWrite commits the request body at offset: verified first when it
-// carries Upload-Checksum, otherwise in segments as it arrives.
-func (h *Handler) tusWrite(w http.ResponseWriter, r *http.Request, wr *fileops.Writer, offset int64) error {
-	sess := wr.Session()
+// tusWrite commits the request body at the committed offset: verified
+// first when it carries Upload-Checksum, otherwise in segments as it
+// arrives.
+func (h *Handler) tusWrite(w http.ResponseWriter, r *http.Request, wr *fileops.Writer) error {
 	n := r.ContentLength
 	if n < 0 && r.Header.Get("Upload-Checksum") == "" {
 		return &runtime.HTTPStatusError{HTTPStatus: http.StatusLengthRequired,
 			Err: tusInvalid("Content-Length", "send Content-Length (or Upload-Checksum)")}
-	}
-	if n > 0 && sess.Size >= 0 && offset+n > sess.Size {
-		return fileops.ToStatus(fileops.InvalidField("Content-Length", "the content goes beyond Upload-Length"), sess.FileID)
 	}
 	c := &content{r: newBodyReader(w, r.Body, h.opt.IOTimeout), size: n}
 	fc := fileops.Content{R: c.r, Size: n, Failed: c.clientError}

@@ -131,7 +131,7 @@ func TestTusProtocol(t *testing.T) {
 		{"wrong content type", "PATCH", data[:10], map[string]string{"Content-Type": "application/json", "Upload-Offset": "0"}, 415, ""},
 		{"no offset", "PATCH", data[:10], map[string]string{"Content-Type": "application/offset+octet-stream"}, 400, fileops.ReasonInvalidArgument},
 		{"offset ahead", "PATCH", data[:10], patchHdr(5), 409, fileops.ReasonOffsetMismatch},
-		{"beyond the length", "PATCH", make([]byte, len(data)+1), patchHdr(0), 400, fileops.ReasonInvalidArgument},
+		{"beyond the length", "PATCH", make([]byte, len(data)+1), patchHdr(0), 413, fileops.ReasonSizeTooLarge},
 		{"checksum mismatch", "PATCH", data[:100<<10], patchHdr(0, "Upload-Checksum", "sha1 "+base64.StdEncoding.EncodeToString(badSum[:])), 460, fileops.ReasonChecksumMismatch},
 		{"unknown checksum", "PATCH", data[:10], patchHdr(0, "Upload-Checksum", "whirlpool AAAA"), 400, fileops.ReasonInvalidArgument},
 		{"read-only key", "HEAD", nil, nil, 403, ""},
