@@ -386,8 +386,12 @@ func (w *Writer) movedOffset(ctx context.Context, err error) error {
 // segment size, so that an interruption keeps the segments before it.
 // Content that would go beyond the session's size commits nothing.
 func (w *Writer) CommitSegments(ctx context.Context, c Content) error {
-	if end := w.sess.Offset + c.Size; w.sess.Size >= 0 && end > w.sess.Size {
+	end := w.sess.Offset + c.Size
+	if w.sess.Size >= 0 && end > w.sess.Size {
 		return ToStatus(sizeExceeded("size", end, w.sess.Size), w.sess.FileID)
+	}
+	if err := w.s.checkMax("size", end); err != nil {
+		return err
 	}
 	for left := c.Size; left > 0; {
 		n := min(left, w.s.cfg.SegmentSize)

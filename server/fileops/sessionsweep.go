@@ -189,7 +189,13 @@ func (w *Writer) CommitChecked(ctx context.Context, c Content, sum Checksum) err
 	if w.sess.Size >= 0 {
 		limit = w.sess.Size - w.sess.Offset
 	}
+	if max := w.s.cfg.MaxSize; max > 0 {
+		limit = min(limit, max-w.sess.Offset)
+	}
 	if c.Size >= 0 {
+		if err := w.s.checkMax("size", w.sess.Offset+c.Size); err != nil {
+			return err
+		}
 		limit = min(limit, c.Size)
 	}
 	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(c.R, limit))
@@ -208,6 +214,9 @@ func (w *Writer) CommitChecked(ctx context.Context, c Content, sum Checksum) err
 	if c.Size < 0 && n == limit {
 		var one [1]byte
 		if m, _ := io.ReadFull(c.R, one[:]); m > 0 {
+			if w.sess.Size < 0 {
+				return w.s.checkMax("size", w.sess.Offset+n+1)
+			}
 			return ToStatus(sizeExceeded("size", w.sess.Offset+n+1, w.sess.Size), w.sess.FileID)
 		}
 	}

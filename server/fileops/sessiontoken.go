@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
@@ -54,13 +55,19 @@ func encodeToken(secret []byte, t sessionToken) string {
 
 var errBadToken = errors.New("malformed token")
 
+// notTokenChar reports a character outside base64url's alphabet.
+func notTokenChar(r rune) bool {
+	return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+}
+
 // decodeToken checks s's signature and returns what it names; an
 // unsigned, truncated or foreign token is errBadToken.
 func decodeToken(secret []byte, s string) (sessionToken, error) {
-	if s == "" || len(s) > maxTokenLen {
+	if s == "" || len(s) > maxTokenLen || strings.IndexFunc(s, notTokenChar) >= 0 {
+		// Go's base64 decoder skips newlines: one token, one spelling.
 		return sessionToken{}, errBadToken
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) < tokenMinLen || b[0] != tokenVersion {
 		return sessionToken{}, errBadToken
 	}
