@@ -282,9 +282,8 @@ func (s *Sessions) Finish(ctx context.Context, token string, size *int64) (*Sess
 			return nil, s.f.status(err, sess.FileID)
 		}
 		if st.CRC32 != *sess.crc32 {
-			e := checksumMismatch("crc32", fmt.Sprintf("the content's CRC-32 is %08x, not the %08x declared: the session stays open", st.CRC32, *sess.crc32))
-			e.(*apiError).code = codes.FailedPrecondition
-			return nil, ToStatus(e, sess.FileID)
+			return nil, ToStatus(&apiError{code: codes.FailedPrecondition, reason: ReasonChecksumMismatch, field: "crc32",
+				msg: fmt.Sprintf("the content's CRC-32 is %08x, not the %08x declared: the session stays open", st.CRC32, *sess.crc32)}, sess.FileID)
 		}
 	}
 	meta := sess.Meta

@@ -334,6 +334,9 @@ func TestSessionExpiry(t *testing.T) {
 	if gone(finished) {
 		t.Fatal("the finished upload was deleted")
 	}
+	if resp, b := tus(t, "HEAD", e.url("/v1/uploads/"+swept.GetToken()), rwKey, nil, nil); resp.StatusCode != 410 {
+		t.Fatalf("tus HEAD of an expired upload: %s %s, want 410", resp.Status, b)
+	}
 	if _, err := fs.GetUploadSession(ctx, &fastdfsv1.GetUploadSessionRequest{Token: done.GetToken()}); err != nil {
 		t.Fatalf("finished session after its expiry: %v", err)
 	}
