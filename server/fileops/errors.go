@@ -281,7 +281,8 @@ func (e *validationError) status(fileID string) error {
 // value holding a separator would be stored as other pairs, an empty name
 // as a pair no client can ask for: all are refused, each violation naming
 // its field as `metadata["name"]`. Names and values must be UTF-8 (the
-// API's strings are).
+// API's strings are). Names starting with SessionMetaPrefix are reserved:
+// they would turn a file into an unfinished upload session, which expires.
 func ValidateMetadata(meta map[string]string) error {
 	var vs []FieldViolation
 	for k, v := range meta {
@@ -293,6 +294,9 @@ func ValidateMetadata(meta map[string]string) error {
 			vs = append(vs, FieldViolation{field, fmt.Sprintf("metadata name of %d bytes exceeds the maximum of %d", len(k), protocol.MetaNameMaxLen)})
 		case strings.ContainsAny(k, metaSeparators):
 			vs = append(vs, FieldViolation{field, "metadata names must not contain the bytes 0x01 and 0x02 (FastDFS separators)"})
+		case strings.HasPrefix(k, SessionMetaPrefix):
+			// They mark an unfinished upload session, whose file expires.
+			vs = append(vs, FieldViolation{field, "metadata names starting with " + SessionMetaPrefix + " are reserved for upload sessions"})
 		case !utf8.ValidString(k):
 			vs = append(vs, FieldViolation{field, "metadata names must be valid UTF-8"})
 		case len(v) > protocol.MetaValueMaxLen:

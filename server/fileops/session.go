@@ -123,11 +123,6 @@ func (s *Sessions) Create(ctx context.Context, spec SessionSpec) (*Session, erro
 	if err := ValidateMetadata(spec.Meta); err != nil {
 		return nil, ToStatus(err, "")
 	}
-	for k := range spec.Meta {
-		if strings.HasPrefix(k, SessionMetaPrefix) {
-			return nil, ToStatus(InvalidField("metadata["+strconv.Quote(k)+"]", "metadata names starting with "+SessionMetaPrefix+" are reserved"), "")
-		}
-	}
 	if spec.Size < -1 {
 		return nil, ToStatus(InvalidField("size", fmt.Sprintf("negative size %d", spec.Size)), "")
 	}
