@@ -266,6 +266,10 @@ func TestSessionBadInput(t *testing.T) {
 			_, err := fs.CreateUploadSession(ctx, &fastdfsv1.CreateUploadSessionRequest{Metadata: map[string]string{"fdfs-upload-expires": "1"}})
 			return err
 		}, codes.InvalidArgument, fileops.ReasonInvalidArgument},
+		{"read-only key", func() error {
+			_, err := fs.GetUploadSession(withKey(opCtx(t), roKey), &fastdfsv1.GetUploadSessionRequest{Token: tok})
+			return err
+		}, codes.PermissionDenied, "API_KEY_READ_ONLY"},
 		{"reserved metadata on a file", func() error {
 			_, err := fs.SetMetadata(ctx, &fastdfsv1.SetMetadataRequest{FileId: sess.GetFileId(), Mode: fastdfsv1.SetMetadataMode_SET_METADATA_MODE_MERGE,
 				Metadata: map[string]string{"fdfs-upload-expires": "1"}})
