@@ -171,7 +171,7 @@ func (s *Sessions) Get(ctx context.Context, token string) (*Session, error) {
 	}
 	st, err := s.f.eng.StatSource(ctx, t.fileID, false)
 	if err != nil {
-		if errors.Is(err, protocol.ErrNotFound) {
+		if fileGone(err) {
 			if !s.cfg.Now().Before(t.expires) {
 				s.dropRecord(t.fileID)
 				return nil, ToStatus(sessionExpired(t.fileID), t.fileID)
@@ -218,9 +218,16 @@ func sessionOf(token string, t sessionToken, st *client.SourceState) *Session {
 	return sess
 }
 
+// fileGone reports whether err says that a session's file does not exist:
+// ENOENT, but not the tracker's ENOENT for a group without a storage up
+// (client.ErrStorageOffline), which says nothing of the file.
+func fileGone(err error) bool {
+	return errors.Is(err, protocol.ErrNotFound) && !errors.Is(err, client.ErrStorageOffline)
+}
+
 // reclaim deletes the file of an expired session, and its record.
 func (s *Sessions) reclaim(ctx context.Context, id string) {
-	if err := s.f.eng.Delete(ctx, id); err != nil && !errors.Is(err, protocol.ErrNotFound) {
+	if err := s.f.eng.Delete(ctx, id); err != nil && !fileGone(err) {
 		s.log.Warn("could not delete the file of an expired upload session", "file_id", id, "err", err)
 		return
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/atomicfile"
 )
 
@@ -100,7 +99,7 @@ func (s *Sessions) sweepOne(ctx context.Context, path string) bool {
 	}
 	st, err := s.f.eng.StatSource(ctx, id, false)
 	switch {
-	case errors.Is(err, protocol.ErrNotFound):
+	case fileGone(err):
 		os.Remove(path)
 		return false
 	case err != nil:

@@ -171,7 +171,13 @@ func TestSessionResumeAfterInterruptions(t *testing.T) {
 		t.Fatalf("write after the gateway restart: %v", err)
 	}
 
-	// 3. The storage restarts.
+	// 3. The storage stops (the session is unavailable, not gone) and
+	// comes back.
+	c.StopStorage(0)
+	_, err = fs.GetUploadSession(withKey(opCtx(t), rwKey), &fastdfsv1.GetUploadSessionRequest{Token: token})
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("session with its storage down: %v, want UNAVAILABLE", err)
+	}
 	c.RestartStorage(0)
 	id := resumeAndFinish(t, e, fs, token, data)
 
