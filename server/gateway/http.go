@@ -57,6 +57,7 @@ func (g *Gateway) newHTTPHandler(spec, spec3 []byte) (http.Handler, error) {
 		SpoolDir:      g.cfg.SpoolDir,
 		Log:           g.log,
 		Idempotency:   g.idem,
+		Sessions:      g.sessions,
 	}); err != nil {
 		return nil, err
 	}
@@ -98,7 +99,15 @@ func named(route string, h http.Handler) http.Handler {
 
 // rawRoutes are the patterns of the routes that stream content; the others
 // get a bounded body and the unary timeout.
-var rawRoutes = map[string]bool{rest.UploadPattern: true, rest.DownloadPattern: true, rest.AppendPattern: true}
+var rawRoutes = map[string]bool{
+	rest.UploadPattern: true, rest.DownloadPattern: true, rest.AppendPattern: true,
+	rest.TusCreatePattern: true, rest.TusUploadPattern: true,
+}
+
+// tusRoutes are the tus routes: OPTIONS (discovery of what the server
+// supports) needs no key, every other method a read-write key, HEAD
+// included, as gRPC's upload session methods do.
+var tusRoutes = map[string]bool{rest.TusCreatePattern: true, rest.TusUploadPattern: true}
 
 // readPOSTRoutes are POST routes that only read, so a read-only key may
 // call them as it may call their gRPC methods (auth.MethodAccess). Every
@@ -121,6 +130,12 @@ func (g *Gateway) routeMiddleware(next runtime.HandlerFunc) runtime.HandlerFunc 
 		access := auth.HTTPAccess(r)
 		if readPOSTRoutes[route] && r.Method == http.MethodPost {
 			access = auth.Read
+		}
+		if tusRoutes[route] {
+			access = auth.Write
+			if r.Method == http.MethodOptions {
+				access = auth.Public
+			}
 		}
 		r, ok := g.auth.Authorize(w, r, access)
 		if !ok {

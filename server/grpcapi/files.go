@@ -67,6 +67,10 @@ type Options struct {
 	// Idempotency remembers the idempotency keys of uploads; the gateway
 	// shares one with its REST routes. nil: the service has its own.
 	Idempotency *fileops.Idempotency
+	// Sessions are the resumable uploads; the gateway shares them with
+	// its tus routes. nil: the service has its own, with a random secret
+	// and no sweep.
+	Sessions *fileops.Sessions
 }
 
 // Register registers FileService and ClusterService on s; with Codec they
@@ -80,10 +84,11 @@ func Register(s grpc.ServiceRegistrar, opts Options) {
 // FileService implements fastdfsv1.FileServiceServer.
 type FileService struct {
 	fastdfsv1.UnimplementedFileServiceServer
-	cl    Engine
-	files *fileops.Files
-	log   *slog.Logger
-	opts  Options
+	cl       Engine
+	files    *fileops.Files
+	sessions *fileops.Sessions
+	log      *slog.Logger
+	opts     Options
 }
 
 // NewFileService returns the FileService of opts.Client.
@@ -95,7 +100,12 @@ func NewFileService(opts Options) *FileService {
 		opts.Now = time.Now
 	}
 	log := logger(opts.Log)
-	return &FileService{cl: opts.Client, files: fileops.New(opts.Client, log).WithIdempotency(opts.Idempotency), log: log, opts: opts}
+	files := fileops.New(opts.Client, log).WithIdempotency(opts.Idempotency)
+	sessions := opts.Sessions
+	if sessions == nil {
+		sessions = fileops.NewSessions(files, fileops.SessionConfig{})
+	}
+	return &FileService{cl: opts.Client, files: files, sessions: sessions, log: log, opts: opts}
 }
 
 func logger(l *slog.Logger) *slog.Logger {

@@ -134,6 +134,67 @@ func (SetMetadataMode) EnumDescriptor() ([]byte, []int) {
 	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{1}
 }
 
+// ChecksumAlgorithm is the digest of a ChecksumSpec.
+type ChecksumAlgorithm int32
+
+const (
+	// Not set: rejected with INVALID_ARGUMENT.
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_UNSPECIFIED ChecksumAlgorithm = 0
+	// SHA-1 (20 bytes).
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1 ChecksumAlgorithm = 1
+	// MD5 (16 bytes).
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_MD5 ChecksumAlgorithm = 2
+	// CRC-32 (IEEE), 4 bytes big-endian.
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32 ChecksumAlgorithm = 3
+	// SHA-256 (32 bytes).
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA256 ChecksumAlgorithm = 4
+)
+
+// Enum value maps for ChecksumAlgorithm.
+var (
+	ChecksumAlgorithm_name = map[int32]string{
+		0: "CHECKSUM_ALGORITHM_UNSPECIFIED",
+		1: "CHECKSUM_ALGORITHM_SHA1",
+		2: "CHECKSUM_ALGORITHM_MD5",
+		3: "CHECKSUM_ALGORITHM_CRC32",
+		4: "CHECKSUM_ALGORITHM_SHA256",
+	}
+	ChecksumAlgorithm_value = map[string]int32{
+		"CHECKSUM_ALGORITHM_UNSPECIFIED": 0,
+		"CHECKSUM_ALGORITHM_SHA1":        1,
+		"CHECKSUM_ALGORITHM_MD5":         2,
+		"CHECKSUM_ALGORITHM_CRC32":       3,
+		"CHECKSUM_ALGORITHM_SHA256":      4,
+	}
+)
+
+func (x ChecksumAlgorithm) Enum() *ChecksumAlgorithm {
+	p := new(ChecksumAlgorithm)
+	*p = x
+	return p
+}
+
+func (x ChecksumAlgorithm) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChecksumAlgorithm) Descriptor() protoreflect.EnumDescriptor {
+	return file_fastdfs_v1_file_service_proto_enumTypes[2].Descriptor()
+}
+
+func (ChecksumAlgorithm) Type() protoreflect.EnumType {
+	return &file_fastdfs_v1_file_service_proto_enumTypes[2]
+}
+
+func (x ChecksumAlgorithm) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChecksumAlgorithm.Descriptor instead.
+func (ChecksumAlgorithm) EnumDescriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{2}
+}
+
 // UploadSpec describes the file an UploadFile stream stores.
 type UploadSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1726,6 +1787,783 @@ func (x *CreateDownloadUrlResponse) GetExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// ChecksumSpec is the digest a write's content must have.
+type ChecksumSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Digest algorithm (required).
+	Algorithm ChecksumAlgorithm `protobuf:"varint,1,opt,name=algorithm,proto3,enum=fastdfs.v1.ChecksumAlgorithm" json:"algorithm,omitempty"`
+	// Digest bytes (not hex, not base64).
+	Digest        []byte `protobuf:"bytes,2,opt,name=digest,proto3" json:"digest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChecksumSpec) Reset() {
+	*x = ChecksumSpec{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChecksumSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChecksumSpec) ProtoMessage() {}
+
+func (x *ChecksumSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChecksumSpec.ProtoReflect.Descriptor instead.
+func (*ChecksumSpec) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ChecksumSpec) GetAlgorithm() ChecksumAlgorithm {
+	if x != nil {
+		return x.Algorithm
+	}
+	return ChecksumAlgorithm_CHECKSUM_ALGORITHM_UNSPECIFIED
+}
+
+func (x *ChecksumSpec) GetDigest() []byte {
+	if x != nil {
+		return x.Digest
+	}
+	return nil
+}
+
+// UploadSession is the state of a resumable upload.
+type UploadSession struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Opaque signed token naming the session; pass it to the other session
+	// methods (and it is the last path segment of the tus upload URL).
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// File ID of the appender file the session fills: the file ID of the
+	// upload once finished.
+	FileId string `protobuf:"bytes,2,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	// Bytes committed: where the next write must start.
+	CommittedOffset int64 `protobuf:"varint,3,opt,name=committed_offset,json=committedOffset,proto3" json:"committed_offset,omitempty"`
+	// Total size in bytes, when known (declared at creation or at finish).
+	Size *int64 `protobuf:"varint,4,opt,name=size,proto3,oneof" json:"size,omitempty"`
+	// When an unfinished session expires and its file is deleted.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// True once finished: the file is complete and no longer expires.
+	Finished bool `protobuf:"varint,6,opt,name=finished,proto3" json:"finished,omitempty"`
+	// Metadata stored with the file.
+	Metadata      map[string]string `protobuf:"bytes,7,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadSession) Reset() {
+	*x = UploadSession{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadSession) ProtoMessage() {}
+
+func (x *UploadSession) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadSession.ProtoReflect.Descriptor instead.
+func (*UploadSession) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *UploadSession) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *UploadSession) GetFileId() string {
+	if x != nil {
+		return x.FileId
+	}
+	return ""
+}
+
+func (x *UploadSession) GetCommittedOffset() int64 {
+	if x != nil {
+		return x.CommittedOffset
+	}
+	return 0
+}
+
+func (x *UploadSession) GetSize() int64 {
+	if x != nil && x.Size != nil {
+		return *x.Size
+	}
+	return 0
+}
+
+func (x *UploadSession) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *UploadSession) GetFinished() bool {
+	if x != nil {
+		return x.Finished
+	}
+	return false
+}
+
+func (x *UploadSession) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+// CreateUploadSessionRequest describes the file a session uploads.
+type CreateUploadSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Group to store into; empty lets the tracker choose.
+	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// File extension without the dot, at most 6 characters; empty for none.
+	Ext string `protobuf:"bytes,2,opt,name=ext,proto3" json:"ext,omitempty"`
+	// Metadata stored with the file. Names starting with "fdfs-upload-" are
+	// reserved.
+	Metadata map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Total size in bytes, when known: writes beyond it are refused and the
+	// session finishes only at exactly this size.
+	Size *int64 `protobuf:"varint,4,opt,name=size,proto3,oneof" json:"size,omitempty"`
+	// CRC-32 (IEEE) of the whole content, when known: FinishUploadSession
+	// fails with FAILED_PRECONDITION, reason CHECKSUM_MISMATCH, when the
+	// stored content has another.
+	Crc32         *uint32 `protobuf:"varint,5,opt,name=crc32,proto3,oneof" json:"crc32,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateUploadSessionRequest) Reset() {
+	*x = CreateUploadSessionRequest{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateUploadSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateUploadSessionRequest) ProtoMessage() {}
+
+func (x *CreateUploadSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateUploadSessionRequest.ProtoReflect.Descriptor instead.
+func (*CreateUploadSessionRequest) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CreateUploadSessionRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *CreateUploadSessionRequest) GetExt() string {
+	if x != nil {
+		return x.Ext
+	}
+	return ""
+}
+
+func (x *CreateUploadSessionRequest) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *CreateUploadSessionRequest) GetSize() int64 {
+	if x != nil && x.Size != nil {
+		return *x.Size
+	}
+	return 0
+}
+
+func (x *CreateUploadSessionRequest) GetCrc32() uint32 {
+	if x != nil && x.Crc32 != nil {
+		return *x.Crc32
+	}
+	return 0
+}
+
+// CreateUploadSessionResponse carries the new session.
+type CreateUploadSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session, committed_offset 0.
+	Session       *UploadSession `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateUploadSessionResponse) Reset() {
+	*x = CreateUploadSessionResponse{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateUploadSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateUploadSessionResponse) ProtoMessage() {}
+
+func (x *CreateUploadSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateUploadSessionResponse.ProtoReflect.Descriptor instead.
+func (*CreateUploadSessionResponse) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *CreateUploadSessionResponse) GetSession() *UploadSession {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// WriteUploadSpec describes a WriteUploadSession stream.
+type WriteUploadSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Session token (required).
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// Where the content starts: must be the committed offset, otherwise
+	// nothing is written and the call fails with FAILED_PRECONDITION,
+	// reason OFFSET_MISMATCH (metadata "committed_offset").
+	Offset int64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	// Digest of the whole content of this stream, when set: the content is
+	// held by the gateway until the stream ends and committed only if it
+	// matches (INVALID_ARGUMENT, reason CHECKSUM_MISMATCH, nothing
+	// committed otherwise).
+	Checksum      *ChecksumSpec `protobuf:"bytes,3,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteUploadSpec) Reset() {
+	*x = WriteUploadSpec{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteUploadSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteUploadSpec) ProtoMessage() {}
+
+func (x *WriteUploadSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteUploadSpec.ProtoReflect.Descriptor instead.
+func (*WriteUploadSpec) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *WriteUploadSpec) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *WriteUploadSpec) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *WriteUploadSpec) GetChecksum() *ChecksumSpec {
+	if x != nil {
+		return x.Checksum
+	}
+	return nil
+}
+
+// WriteUploadSessionRequest is one message of a WriteUploadSession stream.
+type WriteUploadSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first message carries spec, every later one a chunk.
+	//
+	// Types that are valid to be assigned to Data:
+	//
+	//	*WriteUploadSessionRequest_Spec
+	//	*WriteUploadSessionRequest_Chunk
+	Data          isWriteUploadSessionRequest_Data `protobuf_oneof:"data"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteUploadSessionRequest) Reset() {
+	*x = WriteUploadSessionRequest{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteUploadSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteUploadSessionRequest) ProtoMessage() {}
+
+func (x *WriteUploadSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteUploadSessionRequest.ProtoReflect.Descriptor instead.
+func (*WriteUploadSessionRequest) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *WriteUploadSessionRequest) GetData() isWriteUploadSessionRequest_Data {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *WriteUploadSessionRequest) GetSpec() *WriteUploadSpec {
+	if x != nil {
+		if x, ok := x.Data.(*WriteUploadSessionRequest_Spec); ok {
+			return x.Spec
+		}
+	}
+	return nil
+}
+
+func (x *WriteUploadSessionRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Data.(*WriteUploadSessionRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isWriteUploadSessionRequest_Data interface {
+	isWriteUploadSessionRequest_Data()
+}
+
+type WriteUploadSessionRequest_Spec struct {
+	// Where to write (first message only).
+	Spec *WriteUploadSpec `protobuf:"bytes,1,opt,name=spec,proto3,oneof"`
+}
+
+type WriteUploadSessionRequest_Chunk struct {
+	// Up to 2 MiB of content.
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*WriteUploadSessionRequest_Spec) isWriteUploadSessionRequest_Data() {}
+
+func (*WriteUploadSessionRequest_Chunk) isWriteUploadSessionRequest_Data() {}
+
+// WriteUploadSessionResponse is the result of WriteUploadSession.
+type WriteUploadSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Bytes committed after the write.
+	CommittedOffset int64 `protobuf:"varint,1,opt,name=committed_offset,json=committedOffset,proto3" json:"committed_offset,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *WriteUploadSessionResponse) Reset() {
+	*x = WriteUploadSessionResponse{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteUploadSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteUploadSessionResponse) ProtoMessage() {}
+
+func (x *WriteUploadSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteUploadSessionResponse.ProtoReflect.Descriptor instead.
+func (*WriteUploadSessionResponse) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *WriteUploadSessionResponse) GetCommittedOffset() int64 {
+	if x != nil {
+		return x.CommittedOffset
+	}
+	return 0
+}
+
+// GetUploadSessionRequest names a session.
+type GetUploadSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Session token (required).
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetUploadSessionRequest) Reset() {
+	*x = GetUploadSessionRequest{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUploadSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUploadSessionRequest) ProtoMessage() {}
+
+func (x *GetUploadSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUploadSessionRequest.ProtoReflect.Descriptor instead.
+func (*GetUploadSessionRequest) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *GetUploadSessionRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// GetUploadSessionResponse carries the session's state.
+type GetUploadSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session.
+	Session       *UploadSession `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetUploadSessionResponse) Reset() {
+	*x = GetUploadSessionResponse{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUploadSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUploadSessionResponse) ProtoMessage() {}
+
+func (x *GetUploadSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUploadSessionResponse.ProtoReflect.Descriptor instead.
+func (*GetUploadSessionResponse) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetUploadSessionResponse) GetSession() *UploadSession {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// FinishUploadSessionRequest names the session to finish.
+type FinishUploadSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Session token (required).
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// Total size in bytes, for a session created without one; it must be
+	// the committed offset. Absent: the committed offset is the size.
+	Size          *int64 `protobuf:"varint,2,opt,name=size,proto3,oneof" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FinishUploadSessionRequest) Reset() {
+	*x = FinishUploadSessionRequest{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FinishUploadSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FinishUploadSessionRequest) ProtoMessage() {}
+
+func (x *FinishUploadSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FinishUploadSessionRequest.ProtoReflect.Descriptor instead.
+func (*FinishUploadSessionRequest) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *FinishUploadSessionRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *FinishUploadSessionRequest) GetSize() int64 {
+	if x != nil && x.Size != nil {
+		return *x.Size
+	}
+	return 0
+}
+
+// FinishUploadSessionResponse names the uploaded file.
+type FinishUploadSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File ID of the uploaded file.
+	FileId string `protobuf:"bytes,1,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	// Its size in bytes.
+	Size          int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FinishUploadSessionResponse) Reset() {
+	*x = FinishUploadSessionResponse{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FinishUploadSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FinishUploadSessionResponse) ProtoMessage() {}
+
+func (x *FinishUploadSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FinishUploadSessionResponse.ProtoReflect.Descriptor instead.
+func (*FinishUploadSessionResponse) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *FinishUploadSessionResponse) GetFileId() string {
+	if x != nil {
+		return x.FileId
+	}
+	return ""
+}
+
+func (x *FinishUploadSessionResponse) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+// CancelUploadSessionRequest names the session to cancel.
+type CancelUploadSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Session token (required).
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelUploadSessionRequest) Reset() {
+	*x = CancelUploadSessionRequest{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelUploadSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelUploadSessionRequest) ProtoMessage() {}
+
+func (x *CancelUploadSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelUploadSessionRequest.ProtoReflect.Descriptor instead.
+func (*CancelUploadSessionRequest) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *CancelUploadSessionRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// CancelUploadSessionResponse is the (empty) result of CancelUploadSession.
+type CancelUploadSessionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelUploadSessionResponse) Reset() {
+	*x = CancelUploadSessionResponse{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelUploadSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelUploadSessionResponse) ProtoMessage() {}
+
+func (x *CancelUploadSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelUploadSessionResponse.ProtoReflect.Descriptor instead.
+func (*CancelUploadSessionResponse) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{38}
+}
+
 var File_fastdfs_v1_file_service_proto protoreflect.FileDescriptor
 
 const file_fastdfs_v1_file_service_proto_rawDesc = "" +
@@ -1833,7 +2671,60 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\x19CreateDownloadUrlResponse\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime*h\n" +
+	"expireTime\"m\n" +
+	"\fChecksumSpec\x12@\n" +
+	"\talgorithm\x18\x01 \x01(\x0e2\x1d.fastdfs.v1.ChecksumAlgorithmB\x03\xe0A\x02R\talgorithm\x12\x1b\n" +
+	"\x06digest\x18\x02 \x01(\fB\x03\xe0A\x02R\x06digest\"\xe6\x02\n" +
+	"\rUploadSession\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12\x17\n" +
+	"\afile_id\x18\x02 \x01(\tR\x06fileId\x12)\n" +
+	"\x10committed_offset\x18\x03 \x01(\x03R\x0fcommittedOffset\x12\x17\n" +
+	"\x04size\x18\x04 \x01(\x03H\x00R\x04size\x88\x01\x01\x12;\n" +
+	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12\x1a\n" +
+	"\bfinished\x18\x06 \x01(\bR\bfinished\x12C\n" +
+	"\bmetadata\x18\a \x03(\v2'.fastdfs.v1.UploadSession.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
+	"\x05_size\"\x9a\x02\n" +
+	"\x1aCreateUploadSessionRequest\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x10\n" +
+	"\x03ext\x18\x02 \x01(\tR\x03ext\x12P\n" +
+	"\bmetadata\x18\x03 \x03(\v24.fastdfs.v1.CreateUploadSessionRequest.MetadataEntryR\bmetadata\x12\x17\n" +
+	"\x04size\x18\x04 \x01(\x03H\x00R\x04size\x88\x01\x01\x12\x19\n" +
+	"\x05crc32\x18\x05 \x01(\rH\x01R\x05crc32\x88\x01\x01\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
+	"\x05_sizeB\b\n" +
+	"\x06_crc32\"R\n" +
+	"\x1bCreateUploadSessionResponse\x123\n" +
+	"\asession\x18\x01 \x01(\v2\x19.fastdfs.v1.UploadSessionR\asession\"z\n" +
+	"\x0fWriteUploadSpec\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\x124\n" +
+	"\bchecksum\x18\x03 \x01(\v2\x18.fastdfs.v1.ChecksumSpecR\bchecksum\"n\n" +
+	"\x19WriteUploadSessionRequest\x121\n" +
+	"\x04spec\x18\x01 \x01(\v2\x1b.fastdfs.v1.WriteUploadSpecH\x00R\x04spec\x12\x16\n" +
+	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
+	"\x04data\"G\n" +
+	"\x1aWriteUploadSessionResponse\x12)\n" +
+	"\x10committed_offset\x18\x01 \x01(\x03R\x0fcommittedOffset\"4\n" +
+	"\x17GetUploadSessionRequest\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\"O\n" +
+	"\x18GetUploadSessionResponse\x123\n" +
+	"\asession\x18\x01 \x01(\v2\x19.fastdfs.v1.UploadSessionR\asession\"Y\n" +
+	"\x1aFinishUploadSessionRequest\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\x12\x17\n" +
+	"\x04size\x18\x02 \x01(\x03H\x00R\x04size\x88\x01\x01B\a\n" +
+	"\x05_size\"J\n" +
+	"\x1bFinishUploadSessionResponse\x12\x17\n" +
+	"\afile_id\x18\x01 \x01(\tR\x06fileId\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\"7\n" +
+	"\x1aCancelUploadSessionRequest\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\"\x1d\n" +
+	"\x1bCancelUploadSessionResponse*h\n" +
 	"\bFileKind\x12\x19\n" +
 	"\x15FILE_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10FILE_KIND_NORMAL\x10\x01\x12\x16\n" +
@@ -1842,7 +2733,13 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\x0fSetMetadataMode\x12!\n" +
 	"\x1dSET_METADATA_MODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bSET_METADATA_MODE_OVERWRITE\x10\x01\x12\x1b\n" +
-	"\x17SET_METADATA_MODE_MERGE\x10\x022\xec\t\n" +
+	"\x17SET_METADATA_MODE_MERGE\x10\x02*\xad\x01\n" +
+	"\x11ChecksumAlgorithm\x12\"\n" +
+	"\x1eCHECKSUM_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17CHECKSUM_ALGORITHM_SHA1\x10\x01\x12\x1a\n" +
+	"\x16CHECKSUM_ALGORITHM_MD5\x10\x02\x12\x1c\n" +
+	"\x18CHECKSUM_ALGORITHM_CRC32\x10\x03\x12\x1d\n" +
+	"\x19CHECKSUM_ALGORITHM_SHA256\x10\x042\xea\r\n" +
 	"\vFileService\x12M\n" +
 	"\n" +
 	"UploadFile\x12\x1d.fastdfs.v1.UploadFileRequest\x1a\x1e.fastdfs.v1.UploadFileResponse(\x01\x12M\n" +
@@ -1858,7 +2755,12 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\vSetMetadata\x12\x1e.fastdfs.v1.SetMetadataRequest\x1a\x1f.fastdfs.v1.SetMetadataResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/files/{file_id=**}:setMetadata\x12z\n" +
 	"\vGetMetadata\x12\x1e.fastdfs.v1.GetMetadataRequest\x1a\x1f.fastdfs.v1.GetMetadataResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/files/{file_id=**}:getMetadata\x12\xa5\x01\n" +
 	"\x16RegenerateAppenderFile\x12).fastdfs.v1.RegenerateAppenderFileRequest\x1a*.fastdfs.v1.RegenerateAppenderFileResponse\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/files/{file_id=**}:regenerateAppender\x12\x95\x01\n" +
-	"\x11CreateDownloadUrl\x12$.fastdfs.v1.CreateDownloadUrlRequest\x1a%.fastdfs.v1.CreateDownloadUrlResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/files/{file_id=**}:createDownloadUrlB\x91\x01\n" +
+	"\x11CreateDownloadUrl\x12$.fastdfs.v1.CreateDownloadUrlRequest\x1a%.fastdfs.v1.CreateDownloadUrlResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/files/{file_id=**}:createDownloadUrl\x12f\n" +
+	"\x13CreateUploadSession\x12&.fastdfs.v1.CreateUploadSessionRequest\x1a'.fastdfs.v1.CreateUploadSessionResponse\x12e\n" +
+	"\x12WriteUploadSession\x12%.fastdfs.v1.WriteUploadSessionRequest\x1a&.fastdfs.v1.WriteUploadSessionResponse(\x01\x12]\n" +
+	"\x10GetUploadSession\x12#.fastdfs.v1.GetUploadSessionRequest\x1a$.fastdfs.v1.GetUploadSessionResponse\x12f\n" +
+	"\x13FinishUploadSession\x12&.fastdfs.v1.FinishUploadSessionRequest\x1a'.fastdfs.v1.FinishUploadSessionResponse\x12f\n" +
+	"\x13CancelUploadSession\x12&.fastdfs.v1.CancelUploadSessionRequest\x1a'.fastdfs.v1.CancelUploadSessionResponseB\x91\x01\n" +
 	"\x1bio.github.fdfsgo.fastdfs.v1B\x10FileServiceProtoP\x01Z/github.com/fdfsgo/fdfs/gen/fastdfs/v1;fastdfsv1\xa2\x02\x04FDFS\xaa\x02\n" +
 	"FastDfs.V1\xca\x02\n" +
 	"FastDfs\\V1\xea\x02\vFastDfs::V1b\x06proto3"
@@ -1875,82 +2777,116 @@ func file_fastdfs_v1_file_service_proto_rawDescGZIP() []byte {
 	return file_fastdfs_v1_file_service_proto_rawDescData
 }
 
-var file_fastdfs_v1_file_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_fastdfs_v1_file_service_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_fastdfs_v1_file_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_fastdfs_v1_file_service_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_fastdfs_v1_file_service_proto_goTypes = []any{
 	(FileKind)(0),                          // 0: fastdfs.v1.FileKind
 	(SetMetadataMode)(0),                   // 1: fastdfs.v1.SetMetadataMode
-	(*UploadSpec)(nil),                     // 2: fastdfs.v1.UploadSpec
-	(*UploadFileRequest)(nil),              // 3: fastdfs.v1.UploadFileRequest
-	(*UploadFileResponse)(nil),             // 4: fastdfs.v1.UploadFileResponse
-	(*AppendSpec)(nil),                     // 5: fastdfs.v1.AppendSpec
-	(*AppendFileRequest)(nil),              // 6: fastdfs.v1.AppendFileRequest
-	(*AppendFileResponse)(nil),             // 7: fastdfs.v1.AppendFileResponse
-	(*ModifySpec)(nil),                     // 8: fastdfs.v1.ModifySpec
-	(*ModifyFileRequest)(nil),              // 9: fastdfs.v1.ModifyFileRequest
-	(*ModifyFileResponse)(nil),             // 10: fastdfs.v1.ModifyFileResponse
-	(*TruncateFileRequest)(nil),            // 11: fastdfs.v1.TruncateFileRequest
-	(*TruncateFileResponse)(nil),           // 12: fastdfs.v1.TruncateFileResponse
-	(*DownloadFileRequest)(nil),            // 13: fastdfs.v1.DownloadFileRequest
-	(*DownloadFileResponse)(nil),           // 14: fastdfs.v1.DownloadFileResponse
-	(*DeleteFileRequest)(nil),              // 15: fastdfs.v1.DeleteFileRequest
-	(*DeleteFileResponse)(nil),             // 16: fastdfs.v1.DeleteFileResponse
-	(*GetFileInfoRequest)(nil),             // 17: fastdfs.v1.GetFileInfoRequest
-	(*GetFileInfoResponse)(nil),            // 18: fastdfs.v1.GetFileInfoResponse
-	(*FileInfo)(nil),                       // 19: fastdfs.v1.FileInfo
-	(*SetMetadataRequest)(nil),             // 20: fastdfs.v1.SetMetadataRequest
-	(*SetMetadataResponse)(nil),            // 21: fastdfs.v1.SetMetadataResponse
-	(*GetMetadataRequest)(nil),             // 22: fastdfs.v1.GetMetadataRequest
-	(*GetMetadataResponse)(nil),            // 23: fastdfs.v1.GetMetadataResponse
-	(*RegenerateAppenderFileRequest)(nil),  // 24: fastdfs.v1.RegenerateAppenderFileRequest
-	(*RegenerateAppenderFileResponse)(nil), // 25: fastdfs.v1.RegenerateAppenderFileResponse
-	(*CreateDownloadUrlRequest)(nil),       // 26: fastdfs.v1.CreateDownloadUrlRequest
-	(*CreateDownloadUrlResponse)(nil),      // 27: fastdfs.v1.CreateDownloadUrlResponse
-	nil,                                    // 28: fastdfs.v1.UploadSpec.MetadataEntry
-	nil,                                    // 29: fastdfs.v1.SetMetadataRequest.MetadataEntry
-	nil,                                    // 30: fastdfs.v1.GetMetadataResponse.MetadataEntry
-	(*timestamppb.Timestamp)(nil),          // 31: google.protobuf.Timestamp
+	(ChecksumAlgorithm)(0),                 // 2: fastdfs.v1.ChecksumAlgorithm
+	(*UploadSpec)(nil),                     // 3: fastdfs.v1.UploadSpec
+	(*UploadFileRequest)(nil),              // 4: fastdfs.v1.UploadFileRequest
+	(*UploadFileResponse)(nil),             // 5: fastdfs.v1.UploadFileResponse
+	(*AppendSpec)(nil),                     // 6: fastdfs.v1.AppendSpec
+	(*AppendFileRequest)(nil),              // 7: fastdfs.v1.AppendFileRequest
+	(*AppendFileResponse)(nil),             // 8: fastdfs.v1.AppendFileResponse
+	(*ModifySpec)(nil),                     // 9: fastdfs.v1.ModifySpec
+	(*ModifyFileRequest)(nil),              // 10: fastdfs.v1.ModifyFileRequest
+	(*ModifyFileResponse)(nil),             // 11: fastdfs.v1.ModifyFileResponse
+	(*TruncateFileRequest)(nil),            // 12: fastdfs.v1.TruncateFileRequest
+	(*TruncateFileResponse)(nil),           // 13: fastdfs.v1.TruncateFileResponse
+	(*DownloadFileRequest)(nil),            // 14: fastdfs.v1.DownloadFileRequest
+	(*DownloadFileResponse)(nil),           // 15: fastdfs.v1.DownloadFileResponse
+	(*DeleteFileRequest)(nil),              // 16: fastdfs.v1.DeleteFileRequest
+	(*DeleteFileResponse)(nil),             // 17: fastdfs.v1.DeleteFileResponse
+	(*GetFileInfoRequest)(nil),             // 18: fastdfs.v1.GetFileInfoRequest
+	(*GetFileInfoResponse)(nil),            // 19: fastdfs.v1.GetFileInfoResponse
+	(*FileInfo)(nil),                       // 20: fastdfs.v1.FileInfo
+	(*SetMetadataRequest)(nil),             // 21: fastdfs.v1.SetMetadataRequest
+	(*SetMetadataResponse)(nil),            // 22: fastdfs.v1.SetMetadataResponse
+	(*GetMetadataRequest)(nil),             // 23: fastdfs.v1.GetMetadataRequest
+	(*GetMetadataResponse)(nil),            // 24: fastdfs.v1.GetMetadataResponse
+	(*RegenerateAppenderFileRequest)(nil),  // 25: fastdfs.v1.RegenerateAppenderFileRequest
+	(*RegenerateAppenderFileResponse)(nil), // 26: fastdfs.v1.RegenerateAppenderFileResponse
+	(*CreateDownloadUrlRequest)(nil),       // 27: fastdfs.v1.CreateDownloadUrlRequest
+	(*CreateDownloadUrlResponse)(nil),      // 28: fastdfs.v1.CreateDownloadUrlResponse
+	(*ChecksumSpec)(nil),                   // 29: fastdfs.v1.ChecksumSpec
+	(*UploadSession)(nil),                  // 30: fastdfs.v1.UploadSession
+	(*CreateUploadSessionRequest)(nil),     // 31: fastdfs.v1.CreateUploadSessionRequest
+	(*CreateUploadSessionResponse)(nil),    // 32: fastdfs.v1.CreateUploadSessionResponse
+	(*WriteUploadSpec)(nil),                // 33: fastdfs.v1.WriteUploadSpec
+	(*WriteUploadSessionRequest)(nil),      // 34: fastdfs.v1.WriteUploadSessionRequest
+	(*WriteUploadSessionResponse)(nil),     // 35: fastdfs.v1.WriteUploadSessionResponse
+	(*GetUploadSessionRequest)(nil),        // 36: fastdfs.v1.GetUploadSessionRequest
+	(*GetUploadSessionResponse)(nil),       // 37: fastdfs.v1.GetUploadSessionResponse
+	(*FinishUploadSessionRequest)(nil),     // 38: fastdfs.v1.FinishUploadSessionRequest
+	(*FinishUploadSessionResponse)(nil),    // 39: fastdfs.v1.FinishUploadSessionResponse
+	(*CancelUploadSessionRequest)(nil),     // 40: fastdfs.v1.CancelUploadSessionRequest
+	(*CancelUploadSessionResponse)(nil),    // 41: fastdfs.v1.CancelUploadSessionResponse
+	nil,                                    // 42: fastdfs.v1.UploadSpec.MetadataEntry
+	nil,                                    // 43: fastdfs.v1.SetMetadataRequest.MetadataEntry
+	nil,                                    // 44: fastdfs.v1.GetMetadataResponse.MetadataEntry
+	nil,                                    // 45: fastdfs.v1.UploadSession.MetadataEntry
+	nil,                                    // 46: fastdfs.v1.CreateUploadSessionRequest.MetadataEntry
+	(*timestamppb.Timestamp)(nil),          // 47: google.protobuf.Timestamp
 }
 var file_fastdfs_v1_file_service_proto_depIdxs = []int32{
-	28, // 0: fastdfs.v1.UploadSpec.metadata:type_name -> fastdfs.v1.UploadSpec.MetadataEntry
+	42, // 0: fastdfs.v1.UploadSpec.metadata:type_name -> fastdfs.v1.UploadSpec.MetadataEntry
 	0,  // 1: fastdfs.v1.UploadSpec.kind:type_name -> fastdfs.v1.FileKind
-	2,  // 2: fastdfs.v1.UploadFileRequest.spec:type_name -> fastdfs.v1.UploadSpec
-	5,  // 3: fastdfs.v1.AppendFileRequest.spec:type_name -> fastdfs.v1.AppendSpec
-	8,  // 4: fastdfs.v1.ModifyFileRequest.spec:type_name -> fastdfs.v1.ModifySpec
-	19, // 5: fastdfs.v1.GetFileInfoResponse.file:type_name -> fastdfs.v1.FileInfo
-	31, // 6: fastdfs.v1.FileInfo.create_time:type_name -> google.protobuf.Timestamp
+	3,  // 2: fastdfs.v1.UploadFileRequest.spec:type_name -> fastdfs.v1.UploadSpec
+	6,  // 3: fastdfs.v1.AppendFileRequest.spec:type_name -> fastdfs.v1.AppendSpec
+	9,  // 4: fastdfs.v1.ModifyFileRequest.spec:type_name -> fastdfs.v1.ModifySpec
+	20, // 5: fastdfs.v1.GetFileInfoResponse.file:type_name -> fastdfs.v1.FileInfo
+	47, // 6: fastdfs.v1.FileInfo.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 7: fastdfs.v1.FileInfo.kind:type_name -> fastdfs.v1.FileKind
-	29, // 8: fastdfs.v1.SetMetadataRequest.metadata:type_name -> fastdfs.v1.SetMetadataRequest.MetadataEntry
+	43, // 8: fastdfs.v1.SetMetadataRequest.metadata:type_name -> fastdfs.v1.SetMetadataRequest.MetadataEntry
 	1,  // 9: fastdfs.v1.SetMetadataRequest.mode:type_name -> fastdfs.v1.SetMetadataMode
-	30, // 10: fastdfs.v1.GetMetadataResponse.metadata:type_name -> fastdfs.v1.GetMetadataResponse.MetadataEntry
-	31, // 11: fastdfs.v1.CreateDownloadUrlResponse.expire_time:type_name -> google.protobuf.Timestamp
-	3,  // 12: fastdfs.v1.FileService.UploadFile:input_type -> fastdfs.v1.UploadFileRequest
-	6,  // 13: fastdfs.v1.FileService.AppendFile:input_type -> fastdfs.v1.AppendFileRequest
-	9,  // 14: fastdfs.v1.FileService.ModifyFile:input_type -> fastdfs.v1.ModifyFileRequest
-	11, // 15: fastdfs.v1.FileService.TruncateFile:input_type -> fastdfs.v1.TruncateFileRequest
-	13, // 16: fastdfs.v1.FileService.DownloadFile:input_type -> fastdfs.v1.DownloadFileRequest
-	15, // 17: fastdfs.v1.FileService.DeleteFile:input_type -> fastdfs.v1.DeleteFileRequest
-	17, // 18: fastdfs.v1.FileService.GetFileInfo:input_type -> fastdfs.v1.GetFileInfoRequest
-	20, // 19: fastdfs.v1.FileService.SetMetadata:input_type -> fastdfs.v1.SetMetadataRequest
-	22, // 20: fastdfs.v1.FileService.GetMetadata:input_type -> fastdfs.v1.GetMetadataRequest
-	24, // 21: fastdfs.v1.FileService.RegenerateAppenderFile:input_type -> fastdfs.v1.RegenerateAppenderFileRequest
-	26, // 22: fastdfs.v1.FileService.CreateDownloadUrl:input_type -> fastdfs.v1.CreateDownloadUrlRequest
-	4,  // 23: fastdfs.v1.FileService.UploadFile:output_type -> fastdfs.v1.UploadFileResponse
-	7,  // 24: fastdfs.v1.FileService.AppendFile:output_type -> fastdfs.v1.AppendFileResponse
-	10, // 25: fastdfs.v1.FileService.ModifyFile:output_type -> fastdfs.v1.ModifyFileResponse
-	12, // 26: fastdfs.v1.FileService.TruncateFile:output_type -> fastdfs.v1.TruncateFileResponse
-	14, // 27: fastdfs.v1.FileService.DownloadFile:output_type -> fastdfs.v1.DownloadFileResponse
-	16, // 28: fastdfs.v1.FileService.DeleteFile:output_type -> fastdfs.v1.DeleteFileResponse
-	18, // 29: fastdfs.v1.FileService.GetFileInfo:output_type -> fastdfs.v1.GetFileInfoResponse
-	21, // 30: fastdfs.v1.FileService.SetMetadata:output_type -> fastdfs.v1.SetMetadataResponse
-	23, // 31: fastdfs.v1.FileService.GetMetadata:output_type -> fastdfs.v1.GetMetadataResponse
-	25, // 32: fastdfs.v1.FileService.RegenerateAppenderFile:output_type -> fastdfs.v1.RegenerateAppenderFileResponse
-	27, // 33: fastdfs.v1.FileService.CreateDownloadUrl:output_type -> fastdfs.v1.CreateDownloadUrlResponse
-	23, // [23:34] is the sub-list for method output_type
-	12, // [12:23] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	44, // 10: fastdfs.v1.GetMetadataResponse.metadata:type_name -> fastdfs.v1.GetMetadataResponse.MetadataEntry
+	47, // 11: fastdfs.v1.CreateDownloadUrlResponse.expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 12: fastdfs.v1.ChecksumSpec.algorithm:type_name -> fastdfs.v1.ChecksumAlgorithm
+	47, // 13: fastdfs.v1.UploadSession.expire_time:type_name -> google.protobuf.Timestamp
+	45, // 14: fastdfs.v1.UploadSession.metadata:type_name -> fastdfs.v1.UploadSession.MetadataEntry
+	46, // 15: fastdfs.v1.CreateUploadSessionRequest.metadata:type_name -> fastdfs.v1.CreateUploadSessionRequest.MetadataEntry
+	30, // 16: fastdfs.v1.CreateUploadSessionResponse.session:type_name -> fastdfs.v1.UploadSession
+	29, // 17: fastdfs.v1.WriteUploadSpec.checksum:type_name -> fastdfs.v1.ChecksumSpec
+	33, // 18: fastdfs.v1.WriteUploadSessionRequest.spec:type_name -> fastdfs.v1.WriteUploadSpec
+	30, // 19: fastdfs.v1.GetUploadSessionResponse.session:type_name -> fastdfs.v1.UploadSession
+	4,  // 20: fastdfs.v1.FileService.UploadFile:input_type -> fastdfs.v1.UploadFileRequest
+	7,  // 21: fastdfs.v1.FileService.AppendFile:input_type -> fastdfs.v1.AppendFileRequest
+	10, // 22: fastdfs.v1.FileService.ModifyFile:input_type -> fastdfs.v1.ModifyFileRequest
+	12, // 23: fastdfs.v1.FileService.TruncateFile:input_type -> fastdfs.v1.TruncateFileRequest
+	14, // 24: fastdfs.v1.FileService.DownloadFile:input_type -> fastdfs.v1.DownloadFileRequest
+	16, // 25: fastdfs.v1.FileService.DeleteFile:input_type -> fastdfs.v1.DeleteFileRequest
+	18, // 26: fastdfs.v1.FileService.GetFileInfo:input_type -> fastdfs.v1.GetFileInfoRequest
+	21, // 27: fastdfs.v1.FileService.SetMetadata:input_type -> fastdfs.v1.SetMetadataRequest
+	23, // 28: fastdfs.v1.FileService.GetMetadata:input_type -> fastdfs.v1.GetMetadataRequest
+	25, // 29: fastdfs.v1.FileService.RegenerateAppenderFile:input_type -> fastdfs.v1.RegenerateAppenderFileRequest
+	27, // 30: fastdfs.v1.FileService.CreateDownloadUrl:input_type -> fastdfs.v1.CreateDownloadUrlRequest
+	31, // 31: fastdfs.v1.FileService.CreateUploadSession:input_type -> fastdfs.v1.CreateUploadSessionRequest
+	34, // 32: fastdfs.v1.FileService.WriteUploadSession:input_type -> fastdfs.v1.WriteUploadSessionRequest
+	36, // 33: fastdfs.v1.FileService.GetUploadSession:input_type -> fastdfs.v1.GetUploadSessionRequest
+	38, // 34: fastdfs.v1.FileService.FinishUploadSession:input_type -> fastdfs.v1.FinishUploadSessionRequest
+	40, // 35: fastdfs.v1.FileService.CancelUploadSession:input_type -> fastdfs.v1.CancelUploadSessionRequest
+	5,  // 36: fastdfs.v1.FileService.UploadFile:output_type -> fastdfs.v1.UploadFileResponse
+	8,  // 37: fastdfs.v1.FileService.AppendFile:output_type -> fastdfs.v1.AppendFileResponse
+	11, // 38: fastdfs.v1.FileService.ModifyFile:output_type -> fastdfs.v1.ModifyFileResponse
+	13, // 39: fastdfs.v1.FileService.TruncateFile:output_type -> fastdfs.v1.TruncateFileResponse
+	15, // 40: fastdfs.v1.FileService.DownloadFile:output_type -> fastdfs.v1.DownloadFileResponse
+	17, // 41: fastdfs.v1.FileService.DeleteFile:output_type -> fastdfs.v1.DeleteFileResponse
+	19, // 42: fastdfs.v1.FileService.GetFileInfo:output_type -> fastdfs.v1.GetFileInfoResponse
+	22, // 43: fastdfs.v1.FileService.SetMetadata:output_type -> fastdfs.v1.SetMetadataResponse
+	24, // 44: fastdfs.v1.FileService.GetMetadata:output_type -> fastdfs.v1.GetMetadataResponse
+	26, // 45: fastdfs.v1.FileService.RegenerateAppenderFile:output_type -> fastdfs.v1.RegenerateAppenderFileResponse
+	28, // 46: fastdfs.v1.FileService.CreateDownloadUrl:output_type -> fastdfs.v1.CreateDownloadUrlResponse
+	32, // 47: fastdfs.v1.FileService.CreateUploadSession:output_type -> fastdfs.v1.CreateUploadSessionResponse
+	35, // 48: fastdfs.v1.FileService.WriteUploadSession:output_type -> fastdfs.v1.WriteUploadSessionResponse
+	37, // 49: fastdfs.v1.FileService.GetUploadSession:output_type -> fastdfs.v1.GetUploadSessionResponse
+	39, // 50: fastdfs.v1.FileService.FinishUploadSession:output_type -> fastdfs.v1.FinishUploadSessionResponse
+	41, // 51: fastdfs.v1.FileService.CancelUploadSession:output_type -> fastdfs.v1.CancelUploadSessionResponse
+	36, // [36:52] is the sub-list for method output_type
+	20, // [20:36] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_fastdfs_v1_file_service_proto_init() }
@@ -1973,13 +2909,20 @@ func file_fastdfs_v1_file_service_proto_init() {
 		(*ModifyFileRequest_Chunk)(nil),
 	}
 	file_fastdfs_v1_file_service_proto_msgTypes[9].OneofWrappers = []any{}
+	file_fastdfs_v1_file_service_proto_msgTypes[27].OneofWrappers = []any{}
+	file_fastdfs_v1_file_service_proto_msgTypes[28].OneofWrappers = []any{}
+	file_fastdfs_v1_file_service_proto_msgTypes[31].OneofWrappers = []any{
+		(*WriteUploadSessionRequest_Spec)(nil),
+		(*WriteUploadSessionRequest_Chunk)(nil),
+	}
+	file_fastdfs_v1_file_service_proto_msgTypes[35].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fastdfs_v1_file_service_proto_rawDesc), len(file_fastdfs_v1_file_service_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   29,
+			NumEnums:      3,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
