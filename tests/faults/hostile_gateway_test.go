@@ -253,7 +253,11 @@ func (e *hostileEnv) grpc(t *testing.T) {
 		grpcCode(t, label+"/download url", err, append(refused, codes.FailedPrecondition)...)
 		err = e.uploadSpec(ctx, &fastdfsv1.UploadSpec{Kind: fastdfsv1.FileKind_FILE_KIND_SLAVE, MasterFileId: id, Prefix: "_s", Size: 5})
 		grpcCode(t, label+"/slave of it", err, refused...)
-		n += 8
+		_, err = e.g.files.RegenerateAppenderFile(ctx, &fastdfsv1.RegenerateAppenderFileRequest{FileId: id})
+		grpcCode(t, label+"/regenerate", err, refused...)
+		grpcCode(t, label+"/append", e.appendTo(ctx, id), refused...)
+		grpcCode(t, label+"/modify", e.modify(ctx, id), refused...)
+		n += 11
 	}
 	for _, v := range []string{"../..", `..\..`, "%2e%2e", "/x", "\x00/..", "%252e%252e%252f", strings.Repeat("A", 4096)} {
 		err := e.uploadSpec(ctx, &fastdfsv1.UploadSpec{Kind: fastdfsv1.FileKind_FILE_KIND_SLAVE, MasterFileId: e.file, Prefix: v, Size: 5})
@@ -309,6 +313,30 @@ func (e *hostileEnv) uploadSpec(ctx context.Context, spec *fastdfsv1.UploadSpec)
 	}
 	st.Send(&fastdfsv1.UploadFileRequest{Data: &fastdfsv1.UploadFileRequest_Spec{Spec: spec}})
 	st.Send(&fastdfsv1.UploadFileRequest{Data: &fastdfsv1.UploadFileRequest_Chunk{Chunk: []byte("pwned")}})
+	_, err = st.CloseAndRecv()
+	return err
+}
+
+// appendTo appends 5 bytes to id over gRPC; its error.
+func (e *hostileEnv) appendTo(ctx context.Context, id string) error {
+	st, err := e.g.files.AppendFile(ctx)
+	if err != nil {
+		return err
+	}
+	st.Send(&fastdfsv1.AppendFileRequest{Data: &fastdfsv1.AppendFileRequest_Spec{Spec: &fastdfsv1.AppendSpec{FileId: id, Size: 5}}})
+	st.Send(&fastdfsv1.AppendFileRequest{Data: &fastdfsv1.AppendFileRequest_Chunk{Chunk: []byte("pwned")}})
+	_, err = st.CloseAndRecv()
+	return err
+}
+
+// modify writes 5 bytes at offset 0 of id over gRPC; its error.
+func (e *hostileEnv) modify(ctx context.Context, id string) error {
+	st, err := e.g.files.ModifyFile(ctx)
+	if err != nil {
+		return err
+	}
+	st.Send(&fastdfsv1.ModifyFileRequest{Data: &fastdfsv1.ModifyFileRequest_Spec{Spec: &fastdfsv1.ModifySpec{FileId: id, Size: 5}}})
+	st.Send(&fastdfsv1.ModifyFileRequest{Data: &fastdfsv1.ModifyFileRequest_Chunk{Chunk: []byte("pwned")}})
 	_, err = st.CloseAndRecv()
 	return err
 }
