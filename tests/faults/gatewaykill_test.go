@@ -73,28 +73,33 @@ func (a *ackedSet) want() map[string]func() []byte {
 }
 
 // midway is a large upload's content: once half of it was read (the rest
-// is still in the client) it tells reached and holds the rest back until
-// release is closed or a second has passed, so that the kill comes while
-// the upload is in flight.
+// is still in the client) it sends sig on reached and holds the rest back
+// until release is closed or 5 s have passed, so that the kill comes
+// while the upload is in flight.
 type midway struct {
 	r       io.Reader
 	read    int
-	reached chan<- struct{}
+	sig     halfway
+	reached chan<- halfway
 	release <-chan struct{}
 	told    bool
 }
+
+// halfway says which kind of large upload reached half-way, through which
+// gateway process (its start count).
+type halfway struct{ kind, gen int }
 
 func (m *midway) Read(p []byte) (int, error) {
 	const half = gkLargeSize / 2
 	if !m.told && m.read >= half {
 		m.told = true
 		select {
-		case m.reached <- struct{}{}:
+		case m.reached <- m.sig:
 		default:
 		}
 		select {
 		case <-m.release:
-		case <-time.After(time.Second):
+		case <-time.After(5 * time.Second):
 		}
 	}
 	if !m.told {
@@ -110,7 +115,8 @@ type gkLoad struct {
 	g       *gateway
 	acked   ackedSet
 	seed    atomic.Uint64
-	reached chan struct{}
+	reached chan halfway
+	gen     atomic.Int64 // gateway starts so far
 	mu      sync.Mutex
 	release chan struct{} // closed and replaced at each kill
 
@@ -175,7 +181,7 @@ func (l *gkLoad) uploadOnce(ctx context.Context, kind int, b []byte) (string, er
 	defer cancel()
 	var r io.Reader = bytes.NewReader(b)
 	if len(b) == gkLargeSize {
-		r = &midway{r: r, reached: l.reached, release: l.releaseCh()}
+		r = &midway{r: r, sig: halfway{kind, int(l.gen.Load())}, reached: l.reached, release: l.releaseCh()}
 	}
 	if kind == gkGRPCSmall || kind == gkGRPCLarge {
 		resp, err := apiclient.Upload(withKey(ctx, rwKey), l.g.files, &fastdfsv1.UploadSpec{Ext: "bin", Size: int64(len(b))}, r)
@@ -297,62 +303,91 @@ func TestGatewayKill9(t *testing.T) {
 	c := startCluster(t, gkTrackerIP, gkStorageIP)
 	g := startGateway(t, c.tracker.addr, gkGatewayIP)
 	l := &gkLoad{g: g, acked: ackedSet{ids: map[string][2]uint64{}},
-		reached: make(chan struct{}, 4), release: make(chan struct{})}
+		reached: make(chan halfway, 16), release: make(chan struct{})}
 
-	ctx, stop := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, kind := range []int{gkGRPCSmall, gkGRPCSmall, gkGRPCLarge, gkRESTSmall, gkRESTSmall, gkRESTLarge} {
 		wg.Go(func() { l.upload(ctx, kind) })
 	}
 	wg.Go(func() { l.read(ctx, false) })
 	wg.Go(func() { l.read(ctx, true) })
-	defer func() {
-		stop()
+	stop := func() {
+		cancel()
 		l.freeLarge()
 		wg.Wait()
-	}()
+	}
+	defer stop()
 
+	rss, midKills := l.killRepeatedly(t, g)
+	testwait.Until(t, waitLimit, "uploads acknowledged after the last restart", func() bool {
+		return l.upOK[gkGRPCLarge].Load() > 0 && l.upOK[gkRESTLarge].Load() > 0
+	})
+	l.waitSmall(t, 20, "after the last restart")
+	stop()
+	rss["idle"] = rssKB(t, g.proc)
+	l.report(t, midKills, rss)
+	checkStore(t, c, g, l.acked.want())
+}
+
+// waitSmall waits until n more small uploads are acknowledged.
+func (l *gkLoad) waitSmall(t *testing.T, n int, when string) {
+	t.Helper()
+	small := func() int64 { return l.upOK[gkGRPCSmall].Load() + l.upOK[gkRESTSmall].Load() }
+	before := small()
+	testwait.Until(t, waitLimit, fmt.Sprintf("%d more small uploads %s", n, when), func() bool {
+		return small() >= before+int64(n)
+	})
+}
+
+// killRepeatedly kills and restarts the gateway gkKills times, each time
+// once both kinds of 8 MiB upload are half-way (if they get there within
+// 10 s) and 10 more small uploads were acknowledged. It returns the
+// gateway's VmRSS (kB) and the number of kills with both half-way.
+func (l *gkLoad) killRepeatedly(t *testing.T, g *gateway) (map[string]int, int) {
+	t.Helper()
 	rss := map[string]int{"before": rssKB(t, g.proc)}
 	midKills := 0
 	for i := range gkKills {
-		before := l.upOK[gkGRPCSmall].Load() + l.upOK[gkRESTSmall].Load()
-		testwait.Until(t, waitLimit, fmt.Sprintf("kill %d: 10 more small uploads", i+1), func() bool {
-			return l.upOK[gkGRPCSmall].Load()+l.upOK[gkRESTSmall].Load() >= before+10
-		})
-		// Both large uploads half-way, if they get there within 10 s.
-		got := 0
-		for deadline := time.After(10 * time.Second); got < 2; {
-			select {
-			case <-l.reached:
-				got++
-			case <-deadline:
-				got = 3
-			}
-		}
-		if got == 2 {
+		l.waitSmall(t, 10, fmt.Sprintf("before kill %d", i+1))
+		if l.bothHalfway(10 * time.Second) {
 			midKills++
 		}
 		if i == 0 {
-			rss["during"] = rssKB(t, g.proc)
+			rss["at the first kill"] = rssKB(t, g.proc)
 		}
 		g.kill()
+		l.gen.Add(1)
 		l.freeLarge()
 		time.Sleep(300 * time.Millisecond)
 		g.start(t)
 	}
-	rss["after restarts"] = rssKB(t, g.proc)
-	testwait.Until(t, waitLimit, "uploads acknowledged after the last restart", func() bool {
-		return l.upOK[gkGRPCLarge].Load() > 0 && l.upOK[gkRESTLarge].Load() > 0
-	})
-	before := l.upOK[gkGRPCSmall].Load() + l.upOK[gkRESTSmall].Load()
-	testwait.Until(t, waitLimit, "20 small uploads after the last restart", func() bool {
-		return l.upOK[gkGRPCSmall].Load()+l.upOK[gkRESTSmall].Load() >= before+20
-	})
-	stop()
-	l.freeLarge()
-	wg.Wait()
-	rss["idle"] = rssKB(t, g.proc)
+	rss["after the restarts"] = rssKB(t, g.proc)
+	return rss, midKills
+}
 
+// bothHalfway waits up to limit until both kinds of 8 MiB upload are
+// half-way through the running gateway.
+func (l *gkLoad) bothHalfway(limit time.Duration) bool {
+	seen := map[int]bool{}
+	both := func() bool { return seen[gkGRPCLarge] && seen[gkRESTLarge] }
+	timeout := time.After(limit)
+	for !both() {
+		select {
+		case h := <-l.reached:
+			if h.gen == int(l.gen.Load()) {
+				seen[h.kind] = true
+			}
+		case <-timeout:
+			return false
+		}
+	}
+	return true
+}
+
+// report logs what the clients saw and fails the test on a wrong read.
+func (l *gkLoad) report(t *testing.T, midKills int, rss map[string]int) {
+	t.Helper()
 	for k, name := range gkKindNames {
 		t.Logf("%-20s acknowledged %d, failed-but-retried %d", name, l.upOK[k].Load(), l.upFailed[k].Load())
 	}
@@ -363,8 +398,12 @@ func TestGatewayKill9(t *testing.T) {
 	if n := l.readWrong.Load(); n > 0 {
 		t.Errorf("%d reads returned other bytes, e.g. %v", n, l.wrongErr.Load())
 	}
+}
 
-	want := l.acked.want()
+// checkStore checks every acknowledged upload on the storage, byte for
+// byte, counts the orphans, and checks that no temp or spool file is left.
+func checkStore(t *testing.T, c *cluster, g *gateway, want map[string]func() []byte) {
+	t.Helper()
 	lost, corrupt := c.verify(t, want)
 	stored := storedIDs(t, c.storePaths[0])
 	orphans, orphanBytes := 0, int64(0)
@@ -376,7 +415,6 @@ func TestGatewayKill9(t *testing.T) {
 	}
 	t.Logf("acknowledged %d, stored %d, lost %d, corrupt %d, orphans (stored, never acknowledged) %d (%d bytes)",
 		len(want), len(stored), lost, corrupt, orphans, orphanBytes)
-
 	testwait.Until(t, waitLimit, "no upload temp file on the storage", func() bool { return len(tempFiles(c.storePaths[0])) == 0 })
 	if left, _ := os.ReadDir(g.spool); len(left) > 0 {
 		t.Errorf("%d files left in the gateway's spool directory, e.g. %s", len(left), left[0].Name())

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -199,10 +198,6 @@ func wireExchange(t *testing.T, addr string, req []byte, closeWrite bool) wire {
 		w.body, _ = io.ReadAll(io.LimitReader(c, min(h.Length, 1<<20)))
 	}
 	return w
-}
-
-func isReset(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func pkt(cmd byte, body []byte) []byte { return pktLen(cmd, int64(len(body)), body) }

@@ -90,103 +90,115 @@ func restH2Target(g *gateway, fileID string) rrTarget {
 	}
 }
 
+// abuser is one abusive HTTP/2 connection. Its reader answers SETTINGS
+// and PINGs, so writes share mu.
+type abuser struct {
+	c         net.Conn
+	bw        *bufio.Writer
+	fr        *http2.Framer
+	mu        sync.Mutex
+	res       resetResult
+	done      chan struct{} // closed when the reader ends
+	pong      chan struct{} // closed when the last PING is acknowledged
+	hangingUp atomic.Bool
+}
+
 // rapidReset opens streams on one HTTP/2 connection and resets each at
 // once (CVE-2023-44487): HEADERS, the body if any, RST_STREAM(CANCEL),
-// n times.
+// n times; then a PING, whose ack means the server read every reset (it
+// handles frames in order).
 func rapidReset(target rrTarget, n int) resetResult {
-	var res resetResult
 	c, err := target.dial()
 	if err != nil {
-		res.writeErr = err
-		return res
+		return resetResult{writeErr: err}
 	}
 	defer c.Close()
-	bw := bufio.NewWriterSize(c, 64<<10)
-	var wmu sync.Mutex // the reader answers SETTINGS and PINGs too
-	fr := http2.NewFramer(bw, c)
-	fr.SetMaxReadFrameSize(1 << 20)
+	a := &abuser{c: c, bw: bufio.NewWriterSize(c, 64<<10), done: make(chan struct{}), pong: make(chan struct{})}
+	a.fr = http2.NewFramer(a.bw, c)
+	a.fr.SetMaxReadFrameSize(1 << 20)
+	go a.read()
+	start := time.Now()
+	a.flood(target, n)
+	a.mu.Lock()
+	a.fr.WritePing(false, rrLastPing)
+	a.bw.Flush()
+	a.mu.Unlock()
+	select {
+	case <-a.pong:
+	case <-a.done:
+	case <-time.After(waitLimit):
+	}
+	took := time.Since(start)
+	a.hangingUp.Store(true)
+	c.Close()
+	<-a.done
+	a.res.took = took
+	return a.res
+}
 
-	done := make(chan struct{})
-	pong := make(chan struct{})
-	var hangingUp atomic.Bool
-	go func() {
-		defer close(done)
-		for {
-			f, err := fr.ReadFrame()
-			if err != nil {
-				res.closed = !hangingUp.Load()
-				return
-			}
-			wmu.Lock()
-			switch f := f.(type) {
-			case *http2.SettingsFrame:
-				if !f.IsAck() {
-					fr.WriteSettingsAck()
-					bw.Flush()
-				}
-			case *http2.PingFrame:
-				if !f.IsAck() {
-					fr.WritePing(true, f.Data)
-					bw.Flush()
-				} else if f.Data == rrLastPing {
-					close(pong)
-				}
-			case *http2.HeadersFrame:
-				res.answered++
-			case *http2.GoAwayFrame:
-				res.goAway = fmt.Sprintf("%v %q after stream %d", f.ErrCode, f.DebugData(), f.LastStreamID)
-			}
-			wmu.Unlock()
+// read handles the server's frames until the connection ends.
+func (a *abuser) read() {
+	defer close(a.done)
+	for {
+		f, err := a.fr.ReadFrame()
+		if err != nil {
+			a.res.closed = !a.hangingUp.Load()
+			return
 		}
-	}()
+		a.mu.Lock()
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				a.fr.WriteSettingsAck()
+				a.bw.Flush()
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				a.fr.WritePing(true, f.Data)
+				a.bw.Flush()
+			} else if f.Data == rrLastPing {
+				close(a.pong)
+			}
+		case *http2.HeadersFrame:
+			a.res.answered++
+		case *http2.GoAwayFrame:
+			a.res.goAway = fmt.Sprintf("%v %q after stream %d", f.ErrCode, f.DebugData(), f.LastStreamID)
+		}
+		a.mu.Unlock()
+	}
+}
 
+// flood writes the preface and n streams opened and reset at once.
+func (a *abuser) flood(target rrTarget, n int) {
 	var hbuf bytes.Buffer
 	enc := hpack.NewEncoder(&hbuf)
 	for _, kv := range target.fields {
 		enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
 	}
-
-	start := time.Now()
-	wmu.Lock()
-	io.WriteString(bw, http2.ClientPreface)
-	fr.WriteSettings()
-	wmu.Unlock()
+	a.mu.Lock()
+	io.WriteString(a.bw, http2.ClientPreface)
+	a.fr.WriteSettings()
+	a.mu.Unlock()
 	for i := range n {
 		id := uint32(2*i + 1)
-		wmu.Lock()
-		err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hbuf.Bytes(), EndHeaders: true, EndStream: target.data == nil})
+		a.mu.Lock()
+		err := a.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hbuf.Bytes(), EndHeaders: true, EndStream: target.data == nil})
 		if err == nil && target.data != nil {
-			err = fr.WriteData(id, true, target.data)
+			err = a.fr.WriteData(id, true, target.data)
 		}
 		if err == nil {
-			err = fr.WriteRSTStream(id, http2.ErrCodeCancel)
+			err = a.fr.WriteRSTStream(id, http2.ErrCodeCancel)
 		}
 		if err == nil && i%64 == 63 {
-			err = bw.Flush()
+			err = a.bw.Flush()
 		}
-		wmu.Unlock()
+		a.mu.Unlock()
 		if err != nil {
-			res.writeErr = err
-			break
+			a.res.writeErr = err
+			return
 		}
-		res.sent++
+		a.res.sent++
 	}
-	// The server handles frames in order: its PING ack means it has
-	// read every reset.
-	wmu.Lock()
-	fr.WritePing(false, rrLastPing)
-	bw.Flush()
-	wmu.Unlock()
-	select {
-	case <-pong:
-	case <-done:
-	case <-time.After(waitLimit):
-	}
-	res.took = time.Since(start)
-	hangingUp.Store(true)
-	c.Close()
-	<-done
-	return res
 }
 
 // latencies are one phase's well-behaved calls.
@@ -268,22 +280,26 @@ func TestRapidReset(t *testing.T) {
 	})
 }
 
-// attackWhileServing runs op in a loop before, during and after the
-// attack on target and reports (and checks) what it saw.
-func attackWhileServing(t *testing.T, c *cluster, g *gateway, target rrTarget, op func() error) {
-	phases := map[string]*latencies{"before": {}, "during": {}, "after": {}}
-	var phase atomic.Value
-	phase.Store(phases["before"])
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
+// phased runs a well-behaved client's calls in a loop, counting them by
+// phase.
+type phased struct {
+	phases map[string]*latencies
+	cur    atomic.Pointer[latencies]
+	stop   chan struct{}
+	wg     sync.WaitGroup
+}
+
+func runPhased(op func() error) *phased {
+	p := &phased{phases: map[string]*latencies{"before": {}, "during": {}, "after": {}}, stop: make(chan struct{})}
+	p.cur.Store(p.phases["before"])
+	p.wg.Go(func() {
 		for {
 			select {
-			case <-stop:
+			case <-p.stop:
 				return
 			default:
 			}
-			l := phase.Load().(*latencies)
+			l := p.cur.Load()
 			start := time.Now()
 			err := op()
 			l.mu.Lock()
@@ -299,66 +315,57 @@ func attackWhileServing(t *testing.T, c *cluster, g *gateway, target rrTarget, o
 			}
 		}
 	})
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		wg.Wait()
-	}()
-	served := func(name string, n int) func() bool {
-		return func() bool {
-			l := phases[name]
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			return len(l.ok) >= n
-		}
+	return p
+}
+
+func (p *phased) enter(name string) { p.cur.Store(p.phases[name]) }
+
+// waitOK waits until phase name counts n successful calls.
+func (p *phased) waitOK(t *testing.T, name string, n int) {
+	t.Helper()
+	l := p.phases[name]
+	testwait.Until(t, waitLimit, fmt.Sprintf("%d calls %s the attack", n, name), func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.ok) >= n
+	})
+}
+
+// close ends the loop (once).
+func (p *phased) close() {
+	select {
+	case <-p.stop:
+	default:
+		close(p.stop)
 	}
-	testwait.Until(t, waitLimit, "200 calls before the attack", served("before", 200))
+	p.wg.Wait()
+}
+
+// attackWhileServing runs op in a loop before, during and after the
+// attack on target and reports (and checks) what it saw.
+func attackWhileServing(t *testing.T, c *cluster, g *gateway, target rrTarget, op func() error) {
+	wb := runPhased(op)
+	defer wb.close()
+	wb.waitOK(t, "before", 200)
 	rss := map[string]int{"before": rssKB(t, g.proc)}
 
-	phase.Store(phases["during"])
+	wb.enter("during")
 	procs := []*proc{g.proc, c.storages[0], c.tracker}
 	cpuBefore := make([]time.Duration, len(procs))
 	for i, p := range procs {
 		cpuBefore[i] = cpuTime(t, p)
 	}
-	peak := 0
-	sampled := make(chan struct{})
-	attackDone := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		for {
-			select {
-			case <-attackDone:
-				return
-			case <-time.After(50 * time.Millisecond):
-				peak = max(peak, rssKB(t, g.proc))
-			}
-		}
-	}()
-	results := make([]resetResult, rrConns)
-	var attack sync.WaitGroup
-	start := time.Now()
-	for i := range rrConns {
-		attack.Go(func() { results[i] = rapidReset(target, rrStreams) })
-	}
-	attack.Wait()
-	took := time.Since(start)
-	close(attackDone)
-	<-sampled
+	results, took, peak := attack(g, target)
 	rss["during (peak)"] = peak
 	g.alive(t)
 	for i, p := range procs {
 		t.Logf("%s CPU during the attack: %v", p.kind, (cpuTime(t, p) - cpuBefore[i]).Round(time.Millisecond))
 	}
 
-	phase.Store(phases["after"])
-	testwait.Until(t, waitLimit, "200 calls after the attack", served("after", 200))
+	wb.enter("after")
+	wb.waitOK(t, "after", 200)
 	rss["after"] = rssKB(t, g.proc)
-	close(stop)
-	wg.Wait()
+	wb.close()
 
 	sent := 0
 	for i, r := range results {
@@ -368,15 +375,57 @@ func attackWhileServing(t *testing.T, c *cluster, g *gateway, target rrTarget, o
 	}
 	t.Logf("attack: %d streams in %v", sent, took.Round(time.Millisecond))
 	for _, name := range []string{"before", "during", "after"} {
-		t.Logf("well-behaved %s: %v (last error %q)", name, phases[name], phases[name].last)
+		t.Logf("well-behaved %s: %v (last error %q)", name, wb.phases[name], wb.phases[name].last)
 	}
 	t.Logf("gateway VmRSS kB: %v", rss)
-	if len(phases["during"].ok) == 0 {
-		t.Errorf("the well-behaved client was not served during the attack: %v", phases["during"])
+	if len(wb.phases["during"].ok) == 0 {
+		t.Errorf("the well-behaved client was not served during the attack: %v", wb.phases["during"])
 	}
 	if peak > 10*rss["before"]+200<<10 {
 		t.Errorf("gateway VmRSS %d kB during the attack, %d kB before", peak, rss["before"])
 	}
+}
+
+// attack runs rrConns abusive connections at once against target and
+// samples the gateway's VmRSS every 50 ms meanwhile: what each connection
+// saw, how long the attack took, the peak VmRSS in kB.
+func attack(g *gateway, target rrTarget) ([]resetResult, time.Duration, int) {
+	peak := 0
+	attackDone, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-attackDone:
+				return
+			case <-time.After(50 * time.Millisecond):
+				peak = max(peak, vmRSS(g.proc))
+			}
+		}
+	}()
+	results := make([]resetResult, rrConns)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range rrConns {
+		wg.Go(func() { results[i] = rapidReset(target, rrStreams) })
+	}
+	wg.Wait()
+	took := time.Since(start)
+	close(attackDone)
+	<-sampled
+	return results, took, peak
+}
+
+// vmRSS is VmRSS of a process in kB, 0 if it cannot be read (rssKB for
+// goroutines that may not fail the test).
+func vmRSS(p *proc) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	_, v, _ := strings.Cut(string(b), "VmRSS:")
+	n, _ := strconv.Atoi(strings.Fields(v + " 0")[0])
+	return n
 }
 
 // cpuTime is the user + system CPU time a process used so far.
