@@ -72,6 +72,15 @@ func (e *hostileEnv) rest(t *testing.T) {
 		check("ext "+v, "POST", "/v1/files?ext="+q, []byte("pwned"))
 		check("group "+v, "POST", "/v1/files?group="+q, []byte("pwned"))
 	}
+	n += e.restMalformed(t, auth)
+	e.dotSegments(t)
+	t.Logf("%d REST requests", n+1)
+}
+
+// restMalformed sends malformed and oversized requests with a valid key;
+// it returns how many.
+func (e *hostileEnv) restMalformed(t *testing.T, auth string) int {
+	n := 0
 	for label, req := range malformedHTTP("/v1/files?ext=bin", auth) {
 		n++
 		code, b := rawHTTPClose(t, e.g.httpAddr, req, strings.HasSuffix(label, "then close"))
@@ -101,8 +110,7 @@ func (e *hostileEnv) rest(t *testing.T) {
 			t.Errorf("%s: %d %.200s", label, code, b)
 		}
 	}
-	e.dotSegments(t)
-	t.Logf("%d REST requests", n+1)
+	return n
 }
 
 // dotSegments deletes, with a client that follows redirects, an ID whose
@@ -269,7 +277,14 @@ func (e *hostileEnv) grpc(t *testing.T) {
 		n += 3
 	}
 
-	// Messages beyond the gateway's 2 MiB + 64 KiB limit.
+	t.Logf("%d gRPC calls", n+3)
+	e.grpcOversized(ctx, t)
+	e.continuationFlood(t)
+}
+
+// grpcOversized sends messages beyond the gateway's 2 MiB + 64 KiB limit
+// and a 1 MiB metadata header.
+func (e *hostileEnv) grpcOversized(ctx context.Context, t *testing.T) {
 	_, err := e.g.files.GetFileInfo(ctx, &fastdfsv1.GetFileInfoRequest{FileId: strings.Repeat("A", 3<<20)})
 	grpcCode(t, "3 MiB file ID", err, codes.ResourceExhausted)
 	st, err := e.g.files.UploadFile(ctx)
@@ -282,9 +297,6 @@ func (e *hostileEnv) grpc(t *testing.T) {
 	_, err = e.g.files.GetFileInfo(metadata.AppendToOutgoingContext(ctx, "x-junk", strings.Repeat("j", 1<<20)),
 		&fastdfsv1.GetFileInfoRequest{FileId: e.file})
 	t.Logf("1 MiB metadata header: %v", status.Code(err))
-	n += 3
-	t.Logf("%d gRPC calls", n)
-	e.continuationFlood(t)
 }
 
 func (e *hostileEnv) download(ctx context.Context, id string, w *bytes.Buffer) error {

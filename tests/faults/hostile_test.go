@@ -312,13 +312,36 @@ func (e *hostileEnv) wellBehaved(t *testing.T) {
 // binaryFraming sends requests whose framing is wrong to the tracker and
 // the storage.
 func (e *hostileEnv) binaryFraming(t *testing.T) {
+	cases := e.framingCases()
+	for _, fc := range cases {
+		t.Run(fc.name, func(t *testing.T) {
+			addr := e.storage
+			if strings.HasPrefix(fc.name, "tracker/") {
+				addr = e.c.tracker.addr
+			}
+			w := wireExchange(t, addr, fc.req, fc.closeWrite)
+			served(t, fc.name, w.body)
+			// ACTIVE_TEST ignores a body; a request's status byte is
+			// ignored, as upstream does: both are answered.
+			if !w.closed && w.status == 0 && !strings.Contains(fc.name, "active test") && !strings.Contains(fc.name, "status byte") {
+				t.Errorf("accepted (status 0, %d body bytes)", len(w.body))
+			}
+		})
+	}
+	t.Logf("%d framing cases", len(cases))
+}
+
+// frame is a request with broken framing, to the tracker or the storage
+// (by the prefix of its name).
+type frame struct {
+	name       string
+	req        []byte
+	closeWrite bool // half-close after it (a client gone)
+}
+
+func (e *hostileEnv) framingCases() []frame {
 	g, name, _ := fileid.Split(e.file)
 	fileReq := (&protocol.FileRequest{Group: g, Name: name}).Encode()
-	type frame struct {
-		name       string
-		req        []byte
-		closeWrite bool
-	}
 	var cases []frame
 	for _, srv := range []struct {
 		label string
@@ -357,22 +380,7 @@ func (e *hostileEnv) binaryFraming(t *testing.T) {
 			return pkt(protocol.CmdSetMetadata, b)
 		}(), false},
 	)
-	for _, fc := range cases {
-		t.Run(fc.name, func(t *testing.T) {
-			addr := e.storage
-			if strings.HasPrefix(fc.name, "tracker/") {
-				addr = e.c.tracker.addr
-			}
-			w := wireExchange(t, addr, fc.req, fc.closeWrite)
-			served(t, fc.name, w.body)
-			// ACTIVE_TEST ignores a body; a request's status byte is
-			// ignored, as upstream does: both are answered.
-			if !w.closed && w.status == 0 && !strings.Contains(fc.name, "active test") && !strings.Contains(fc.name, "status byte") {
-				t.Errorf("accepted (status 0, %d body bytes)", len(w.body))
-			}
-		})
-	}
-	t.Logf("%d framing cases", len(cases))
+	return cases
 }
 
 func mustName(id string) string {
@@ -383,74 +391,92 @@ func mustName(id string) string {
 // binaryTraversal sends every hostile name and group with every storage
 // command that takes one, and with the tracker's queries.
 func (e *hostileEnv) binaryTraversal(t *testing.T) {
-	type req struct {
-		cmd        byte
-		body       []byte
-		toTracker  bool
-		okIsBreach bool // a status 0 is a breach (not just a missing check)
-	}
-	named := func(g, n string) map[string]req {
-		meta := []byte("pwned\x02yes")
-		return map[string]req{
-			"download":       {protocol.CmdDownloadFile, (&protocol.DownloadRequest{Group: g, Name: n}).Encode(), false, true},
-			"file info":      {protocol.CmdQueryFileInfo, (&protocol.FileRequest{Group: g, Name: n}).Encode(), false, true},
-			"get metadata":   {protocol.CmdGetMetadata, (&protocol.FileRequest{Group: g, Name: n}).Encode(), false, true},
-			"set metadata":   {protocol.CmdSetMetadata, (&protocol.SetMetadataRequest{Name: n, Flag: 'O', Group: g, Meta: meta}).Encode(), false, true},
-			"delete":         {protocol.CmdDeleteFile, (&protocol.FileRequest{Group: g, Name: n}).Encode(), false, true},
-			"append":         {protocol.CmdAppendFile, append((&protocol.AppendRequest{Name: n, Length: 5}).Encode(), "pwned"...), false, true},
-			"modify":         {protocol.CmdModifyFile, append((&protocol.ModifyRequest{Name: n, Length: 5}).Encode(), "pwned"...), false, true},
-			"truncate":       {protocol.CmdTruncateFile, (&protocol.TruncateRequest{Name: n}).Encode(), false, true},
-			"regenerate":     {protocol.CmdRegenerateAppenderFilename, []byte(n), false, true},
-			"slave master":   {protocol.CmdUploadSlaveFile, append((&protocol.UploadSlaveRequest{MasterName: n, FileSize: 5, Prefix: "_s", Ext: "txt"}).Encode(), "pwned"...), false, true},
-			"tracker fetch":  {protocol.CmdQueryFetchOne, (&protocol.FileRequest{Group: g, Name: n}).Encode(), true, false},
-			"tracker update": {protocol.CmdQueryUpdate, (&protocol.FileRequest{Group: g, Name: n}).Encode(), true, false},
-		}
-	}
 	count := 0
-	run := func(label string, r req) {
-		count++
-		addr := e.storage
-		if r.toTracker {
-			addr = e.c.tracker.addr
-		}
-		w := wireExchange(t, addr, pkt(r.cmd, r.body), false)
-		served(t, label, w.body)
-		if !w.closed && w.status == 0 && r.okIsBreach {
-			t.Errorf("%s: accepted (status 0, %d body bytes)", label, len(w.body))
-		}
-	}
 	for label, n := range e.traversals() {
 		if label == "metadata side file" {
 			continue // a real name: GET_METADATA of a file's name reads its -m file
 		}
-		for op, r := range named(group, n) {
-			run(label+"/"+op, r)
+		for op, r := range namedRequests(group, n) {
+			e.sendWire(t, label+"/"+op, r)
+			count++
 		}
 	}
 	for _, g := range hostileGroups {
 		if strings.Contains(g, "\x00") {
 			continue // a fixed field ends at its first NUL: "group1\x00x" is group1
 		}
-		for op, r := range named(g, mustName(e.file)) {
+		for op, r := range namedRequests(g, mustName(e.file)) {
 			if op == "append" || op == "modify" || op == "truncate" || op == "regenerate" || op == "slave master" {
 				continue // no group in these requests
 			}
-			run("group "+g+"/"+op, r)
+			e.sendWire(t, "group "+g+"/"+op, r)
+			count++
 		}
 	}
-	// Slave prefixes and extensions (16 and 6 bytes on the wire).
+	t.Logf("%d traversal requests", count+e.binarySlaveExt(t))
+}
+
+// wireReq is a binary-protocol request of binaryTraversal.
+type wireReq struct {
+	cmd        byte
+	body       []byte
+	toTracker  bool
+	okIsBreach bool // a status 0 is a breach (not just a missing check)
+}
+
+// namedRequests are the requests that name the file n of group g, by
+// operation.
+func namedRequests(g, n string) map[string]wireReq {
+	meta := []byte("pwned\x02yes")
+	return map[string]wireReq{
+		"download":       {protocol.CmdDownloadFile, (&protocol.DownloadRequest{Group: g, Name: n}).Encode(), false, true},
+		"file info":      {protocol.CmdQueryFileInfo, (&protocol.FileRequest{Group: g, Name: n}).Encode(), false, true},
+		"get metadata":   {protocol.CmdGetMetadata, (&protocol.FileRequest{Group: g, Name: n}).Encode(), false, true},
+		"set metadata":   {protocol.CmdSetMetadata, (&protocol.SetMetadataRequest{Name: n, Flag: 'O', Group: g, Meta: meta}).Encode(), false, true},
+		"delete":         {protocol.CmdDeleteFile, (&protocol.FileRequest{Group: g, Name: n}).Encode(), false, true},
+		"append":         {protocol.CmdAppendFile, append((&protocol.AppendRequest{Name: n, Length: 5}).Encode(), "pwned"...), false, true},
+		"modify":         {protocol.CmdModifyFile, append((&protocol.ModifyRequest{Name: n, Length: 5}).Encode(), "pwned"...), false, true},
+		"truncate":       {protocol.CmdTruncateFile, (&protocol.TruncateRequest{Name: n}).Encode(), false, true},
+		"regenerate":     {protocol.CmdRegenerateAppenderFilename, []byte(n), false, true},
+		"slave master":   {protocol.CmdUploadSlaveFile, append((&protocol.UploadSlaveRequest{MasterName: n, FileSize: 5, Prefix: "_s", Ext: "txt"}).Encode(), "pwned"...), false, true},
+		"tracker fetch":  {protocol.CmdQueryFetchOne, (&protocol.FileRequest{Group: g, Name: n}).Encode(), true, false},
+		"tracker update": {protocol.CmdQueryUpdate, (&protocol.FileRequest{Group: g, Name: n}).Encode(), true, false},
+	}
+}
+
+// sendWire sends r on its own connection and checks the answer.
+func (e *hostileEnv) sendWire(t *testing.T, label string, r wireReq) {
+	t.Helper()
+	addr := e.storage
+	if r.toTracker {
+		addr = e.c.tracker.addr
+	}
+	w := wireExchange(t, addr, pkt(r.cmd, r.body), false)
+	served(t, label, w.body)
+	if !w.closed && w.status == 0 && r.okIsBreach {
+		t.Errorf("%s: accepted (status 0, %d body bytes)", label, len(w.body))
+	}
+}
+
+// binarySlaveExt sends hostile slave prefixes and extensions (16 and 6
+// bytes on the wire) and upload extensions; it returns how many. A fixed
+// field ends at its first NUL (as upstream reads it), so "_s\x00/../" is
+// the prefix "_s": none has one here.
+func (e *hostileEnv) binarySlaveExt(t *testing.T) int {
 	master := mustName(e.file)
-	// A fixed field ends at its first NUL (as upstream reads it), so
-	// "_s\x00/../" is the prefix "_s": none has one here.
+	n := 0
 	for _, pe := range [][2]string{
 		{"../../", "txt"}, {"..%2f..%2f", "txt"}, {`..\..\`, "txt"}, {"\xc0\xae\xc0\xae/", "txt"}, {"/etc/", "txt"},
 		{"%2e%2e/", "txt"}, {"_s/../", "txt"}, {"_s", "../.."}, {"_s", `..\..`}, {"_s", "%2e%2e"}, {"_s", "/x"}, {"_s", "a/"},
 	} {
-		run("slave prefix "+pe[0]+" ext "+pe[1], req{protocol.CmdUploadSlaveFile, append((&protocol.UploadSlaveRequest{MasterName: master, FileSize: 5, Prefix: pe[0], Ext: pe[1]}).Encode(), "pwned"...), false, true})
+		head := (&protocol.UploadSlaveRequest{MasterName: master, FileSize: 5, Prefix: pe[0], Ext: pe[1]}).Encode()
+		e.sendWire(t, "slave prefix "+pe[0]+" ext "+pe[1], wireReq{protocol.CmdUploadSlaveFile, append(head, "pwned"...), false, true})
+		n++
 	}
-	// Upload extensions.
 	for _, ext := range []string{"../..", `..\..`, "%2e%2e", "/x", "a/..", "\xc0\xae"} {
-		run("upload ext "+ext, req{protocol.CmdUploadFile, append((&protocol.UploadRequest{StorePathIndex: 0xff, FileSize: 5, Ext: ext}).Encode(), "pwned"...), false, true})
+		head := (&protocol.UploadRequest{StorePathIndex: 0xff, FileSize: 5, Ext: ext}).Encode()
+		e.sendWire(t, "upload ext "+ext, wireReq{protocol.CmdUploadFile, append(head, "pwned"...), false, true})
+		n++
 	}
-	t.Logf("%d traversal requests", count)
+	return n
 }
