@@ -255,10 +255,11 @@ func TestHostileInput(t *testing.T) {
 	needBinary(t)
 	e := setupHostile(t)
 	procs := []*proc{e.c.tracker, e.c.storages[0], e.g.proc}
-	rss := map[string][2]int{}
+	rss := map[string][3]int{} // kB before, peak during, after
 	for _, p := range procs {
-		rss[p.kind] = [2]int{rssKB(t, p)}
+		rss[p.kind] = [3]int{rssKB(t, p)}
 	}
+	peaks, stopSampling := samplePeaks(procs)
 	t.Run("binary framing", e.binaryFraming)
 	t.Run("binary traversal", e.binaryTraversal)
 	t.Run("storage HTTP", e.storageHTTP)
@@ -267,15 +268,40 @@ func TestHostileInput(t *testing.T) {
 	t.Run("REST keys", e.restKeys)
 	t.Run("gRPC", e.grpc)
 	t.Run("gRPC keys", e.grpcKeys)
-	for _, p := range procs {
+	stopSampling()
+	for i, p := range procs {
 		p.alive(t)
 		r := rss[p.kind]
-		r[1] = rssKB(t, p)
+		r[1], r[2] = peaks[i], rssKB(t, p)
 		rss[p.kind] = r
 	}
-	t.Logf("VmRSS kB before/after: %v", rss)
+	t.Logf("VmRSS kB before / peak during / after: %v", rss)
 	e.checkSentinels(t)
 	e.wellBehaved(t)
+}
+
+// samplePeaks samples the VmRSS of procs every 20 ms until stop is
+// called; peaks (kB) is complete once stop returns.
+func samplePeaks(procs []*proc) (peaks []int, stop func()) {
+	peaks = make([]int, len(procs))
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			for i, p := range procs {
+				peaks[i] = max(peaks[i], vmRSS(p))
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return peaks, func() {
+		close(done)
+		<-stopped
+	}
 }
 
 // wellBehaved checks that the known files are intact and that an upload,

@@ -342,7 +342,8 @@ func (p *phased) close() {
 }
 
 // attackWhileServing runs op in a loop before, during and after the
-// attack on target and reports (and checks) what it saw.
+// attack on target and reports (and checks) what it saw: a call begun
+// during the attack must succeed, VmRSS must stay bounded.
 func attackWhileServing(t *testing.T, c *cluster, g *gateway, target rrTarget, op func() error) {
 	wb := runPhased(op)
 	defer wb.close()
@@ -362,6 +363,9 @@ func attackWhileServing(t *testing.T, c *cluster, g *gateway, target rrTarget, o
 		t.Logf("%s CPU during the attack: %v", p.kind, (cpuTime(t, p) - cpuBefore[i]).Round(time.Millisecond))
 	}
 
+	// A call that began during the attack and ended after it was served
+	// under attack too: wait for one, lest a fast attack leave none.
+	wb.waitOK(t, "during", 1)
 	wb.enter("after")
 	wb.waitOK(t, "after", 200)
 	rss["after"] = rssKB(t, g.proc)
@@ -378,9 +382,6 @@ func attackWhileServing(t *testing.T, c *cluster, g *gateway, target rrTarget, o
 		t.Logf("well-behaved %s: %v (last error %q)", name, wb.phases[name], wb.phases[name].last)
 	}
 	t.Logf("gateway VmRSS kB: %v", rss)
-	if len(wb.phases["during"].ok) == 0 {
-		t.Errorf("the well-behaved client was not served during the attack: %v", wb.phases["during"])
-	}
 	if peak > 10*rss["before"]+200<<10 {
 		t.Errorf("gateway VmRSS %d kB during the attack, %d kB before", peak, rss["before"])
 	}
