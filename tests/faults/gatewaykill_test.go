@@ -62,6 +62,7 @@ func (a *ackedSet) pick(i int) (string, []byte, bool) {
 	return "", nil, false
 }
 
+// want maps every acknowledged ID to its content, for cluster.verify.
 func (a *ackedSet) want() map[string]func() []byte {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -135,6 +136,7 @@ const (
 
 var gkKindNames = [4]string{"gRPC 1-64 KB", "gRPC 8 MiB stream", "REST 1-64 KB", "REST 8 MiB chunked"}
 
+// releaseCh is the channel the next kill closes.
 func (l *gkLoad) releaseCh() <-chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -176,6 +178,7 @@ func (l *gkLoad) upload(ctx context.Context, kind int) {
 	}
 }
 
+// uploadOnce uploads b once, as kind says; the new file ID.
 func (l *gkLoad) uploadOnce(ctx context.Context, kind int, b []byte) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
@@ -242,6 +245,7 @@ func (l *gkLoad) read(ctx context.Context, rest bool) {
 	}
 }
 
+// download reads id whole over gRPC or REST.
 func (l *gkLoad) download(ctx context.Context, id string, rest bool) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()

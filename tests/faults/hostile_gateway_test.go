@@ -299,6 +299,7 @@ func (e *hostileEnv) grpcOversized(ctx context.Context, t *testing.T) {
 	t.Logf("1 MiB metadata header: %v", status.Code(err))
 }
 
+// download streams id over gRPC into w; the call's error, nil at the end.
 func (e *hostileEnv) download(ctx context.Context, id string, w *bytes.Buffer) error {
 	st, err := e.g.files.DownloadFile(ctx, &fastdfsv1.DownloadFileRequest{FileId: id})
 	if err != nil {

@@ -74,6 +74,7 @@ func (e *hostileEnv) tokenURL(id string, ts int64) string {
 	return fmt.Sprintf("/%s?token=%s&ts=%d", id, httptoken.Make(name, hoSecret, ts), ts)
 }
 
+// httpGet is a GET of target on the storage's HTTP port.
 func (e *hostileEnv) httpGet(t *testing.T, target string) (int, []byte) {
 	t.Helper()
 	return rawHTTP(t, e.httpAddr, request("GET", target, "", nil))

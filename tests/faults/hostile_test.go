@@ -58,6 +58,8 @@ type hostileEnv struct {
 	before    map[string]bool // files outside the store path at the start
 }
 
+// setupHostile starts the cluster and the gateway, stores a normal and an
+// appender file and plants the sentinels.
 func setupHostile(t *testing.T) *hostileEnv {
 	t.Helper()
 	c := startClusterConf(t, hostileStorageConf, hoTrackerIP, hoStorageIP)
@@ -200,6 +202,7 @@ func wireExchange(t *testing.T, addr string, req []byte, closeWrite bool) wire {
 	return w
 }
 
+// pkt is a header announcing len(body), then body.
 func pkt(cmd byte, body []byte) []byte { return pktLen(cmd, int64(len(body)), body) }
 
 // pktLen is a header announcing length, whatever body really is.
@@ -365,6 +368,7 @@ type frame struct {
 	closeWrite bool // half-close after it (a client gone)
 }
 
+// framingCases are the requests of binaryFraming.
 func (e *hostileEnv) framingCases() []frame {
 	g, name, _ := fileid.Split(e.file)
 	fileReq := (&protocol.FileRequest{Group: g, Name: name}).Encode()
@@ -409,6 +413,7 @@ func (e *hostileEnv) framingCases() []frame {
 	return cases
 }
 
+// mustName is the name part of a file ID (no group).
 func mustName(id string) string {
 	_, n, _ := fileid.Split(id)
 	return n

@@ -75,7 +75,7 @@ func grpcTarget(g *gateway, fileID string) rrTarget {
 	}
 }
 
-// restTarget is a GET of fileID's download route with a valid key on g's
+// restH2Target is a GET of fileID's download route with a valid key on g's
 // REST port, over TLS (h2 by ALPN).
 func restH2Target(g *gateway, fileID string) rrTarget {
 	return rrTarget{
@@ -209,6 +209,7 @@ type latencies struct {
 	last   string
 }
 
+// p99 is the 99th percentile of the successful calls' latencies.
 func (l *latencies) p99() time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -289,6 +290,7 @@ type phased struct {
 	wg     sync.WaitGroup
 }
 
+// runPhased starts op's loop in phase "before".
 func runPhased(op func() error) *phased {
 	p := &phased{phases: map[string]*latencies{"before": {}, "during": {}, "after": {}}, stop: make(chan struct{})}
 	p.cur.Store(p.phases["before"])
@@ -318,6 +320,7 @@ func runPhased(op func() error) *phased {
 	return p
 }
 
+// enter makes the calls begun from now on count in phase name.
 func (p *phased) enter(name string) { p.cur.Store(p.phases[name]) }
 
 // waitOK waits until phase name counts n successful calls.
