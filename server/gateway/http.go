@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -83,7 +84,23 @@ func (g *Gateway) newHTTPHandler(spec, spec3 []byte) (http.Handler, error) {
 		root.Handle("GET /console", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
 	}
 	root.Handle("/", mux)
-	return g.observe(g.cors(root)), nil
+	return g.observe(g.cors(apiAsSent(root, mux))), nil
+}
+
+// apiAsSent hands the API's paths (/v1/...) to mux as they were sent and
+// everything else to root. http.ServeMux answers a path with "." or ".."
+// segments or "//" with a redirect to its cleaned form, which names
+// another file ID (group1/M00/00/00/x/../<name> is <name>): a client
+// following the 307 would delete or overwrite that file. No file ID has
+// such segments, so the API's checks refuse them with INVALID_ARGUMENT.
+func apiAsSent(root, mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/") {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		root.ServeHTTP(w, r)
+	})
 }
 
 // named records route as the route of the requests h serves (metrics,

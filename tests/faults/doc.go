@@ -1,22 +1,35 @@
 // Package faults runs the real fdfs binary (built once per package run)
-// as tracker and storage processes and injects faults: kill -9 of a
-// storage in the middle of concurrent uploads (TestStorageKill9), kill -9
+// as tracker, storage and gateway processes and injects faults: kill -9
+// of a storage in the middle of concurrent uploads (TestStorageKill9), kill -9
 // of the tracker in the middle of uploads and appends (TestTrackerKill9),
 // floods of idle and slowloris connections on the tracker, storage and
-// storage HTTP ports with max_connections 64 (TestConnectionFloods).
+// storage HTTP ports with max_connections 64 (TestConnectionFloods),
+// kill -9 of the gateway in the middle of gRPC and REST uploads and
+// downloads (TestGatewayKill9), hostile input on every listener
+// (TestHostileInput) and the HTTP/2 rapid reset attack on the gateway
+// (TestRapidReset).
 // The kill tests count what the clients saw (acknowledged, failed-but-retried)
 // and then checks the servers' state against the acknowledged operations:
 // lost and corrupt must be 0, on every storage of the group, byte for byte. docs/reliability.md
 // ("Crashes: kill -9") gives the figures of a run.
 //
-// The daemons listen on 127.0.0.150–159, which no other package uses
-// (the random addresses of devcluster.RandomIP are 127.1.0.0 and up):
+// The daemons listen on 127.0.0.150–159 and 127.0.0.180–189, which no
+// other package uses (the random addresses of devcluster.RandomIP are
+// 127.1.0.0 and up):
 // TestStorageKill9 on .150–152, TestTrackerKill9 on .153–155,
 // TestConnectionFloods on .156 (tracker) and .157 (storage, HTTP on 8080)
-// with its floods dialed from .158, so they cannot collide even if run at
-// the same time; they do not call t.Parallel and run one after the other.
+// with its floods dialed from .158, TestHostileInput on .180–182 (tracker,
+// storage with HTTP on 8080, gateway), TestRapidReset on .183–185 and .188
+// (a gateway with TLS), TestGatewayKill9 on .186, .187 and .189, so they
+// cannot collide even if run at the same time; they do not call t.Parallel
+// and run one after the other.
 // TestConnectionFloods counts what its well-behaved client saw and checks
 // that max_connections is honoured, that service resumes once the servers
 // drop the flood, and a generous VmRSS bound; docs/reliability.md ("Floods
 // of connections") gives the figures.
+// TestHostileInput plants sentinel files beside the store path and checks
+// that no answer carries them, that they are unchanged and that no file
+// appears outside the store path; every hostile request must end in an
+// error (FastDFS status, HTTP 4xx, gRPC code) or a closed connection.
+// docs/reliability.md ("Hostile input") gives the figures of both.
 package faults
