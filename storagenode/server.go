@@ -50,8 +50,11 @@ type Server struct {
 	log   *slog.Logger
 	store *store
 	bl    *binlog.Writer
-	stats *stats
-	start time.Time
+	// marksAligned holds the mark files whose binlog position was checked
+	// against the binlog this run (alignMark).
+	marksAligned sync.Map
+	stats        *stats
+	start        time.Time
 	// tempPattern names this run's upload temp files: ".upload-<run>-*.tmp"
 	// with <run> the start time, so the sweep after a crash tells them
 	// from the dead run's whatever their timestamps.
@@ -164,6 +167,9 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 	bl, err := binlog.Open(st.syncDir())
 	if err != nil {
 		return nil, err
+	}
+	if r := bl.Repaired(); r != nil {
+		s.log.Warn("binlog repaired: its end was a torn write (the records before it are kept)", "file", r.File, "offset", r.Offset, "bytes_cut", r.Bytes, "saved_to", r.SavedTo)
 	}
 	s.bl = bl
 	return s, nil

@@ -62,6 +62,11 @@ func (w *syncWorker) newSession() (*syncSession, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !fresh {
+		if err := w.alignMark(mark); err != nil {
+			return nil, err
+		}
+	}
 	ss := &syncSession{
 		replayer: replayer{w: w, mark: mark},
 		rd:       binlog.NewReader(w.s.store.syncDir(), w.s.bl.Index, mark.Index, mark.Offset),
@@ -83,6 +88,30 @@ func (w *syncWorker) newSession() (*syncSession, error) {
 	}
 	ss.savedScan = mark.ScanRows
 	return ss, nil
+}
+
+// alignMark moves the binlog position of a mark left by an earlier run
+// to where the reader misses no record (binlog.Align): a power loss can
+// leave a mark, which is fsynced, ahead of the binlog's unsynced tail, and
+// a damaged mark can point inside a record. The record under the position
+// is sent again, which a peer takes as a no-op (EEXIST, ENOENT). The
+// repaired mark is saved. Marks this run wrote are right: each mark file
+// is checked once per run.
+func (w *syncWorker) alignMark(m *syncMark) error {
+	if _, done := w.s.marksAligned.Load(w.markPath()); done {
+		return nil
+	}
+	p, why, err := binlog.Align(w.s.store.syncDir(), w.s.bl.Index(), w.s.bl.Opened(), binlog.Pos{Index: m.Index, Offset: m.Offset})
+	if err != nil {
+		return err
+	}
+	w.s.marksAligned.Store(w.markPath(), true)
+	if why == "" {
+		return nil
+	}
+	w.log.Warn("sync mark repaired", "file", w.markPath(), "why", why, "from_index", m.Index, "from_offset", m.Offset, "to_index", p.Index, "to_offset", p.Offset)
+	m.Index, m.Offset = p.Index, p.Offset
+	return atomicfile.WriteFile(w.markPath(), m.encode(), fileMode)
 }
 
 // startMark writes a fresh mark. A peer whose old files come from another

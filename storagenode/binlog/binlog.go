@@ -31,10 +31,15 @@ type Writer struct {
 	f       *os.File
 	size    int64
 	maxSize int64
+	repair  *Repair // what Open cut from the current file, nil if nothing
+	opened  Pos     // where the binlog ended when Open found it
 }
 
 // Open opens (creating dir if needed) the binlog in dir, usually
 // <base_path>/data/sync, continuing the file named by binlog_index.dat.
+// Bytes after the last complete record of that file (a torn write) are
+// cut first, so that the next record does not continue them; Repaired
+// says what was cut.
 func Open(dir string) (*Writer, error) {
 	return open(dir, MaxFileSize)
 }
@@ -49,9 +54,13 @@ func open(dir string, maxSize int64) (*Writer, error) {
 		return nil, err
 	}
 	w.index = idx
+	if w.repair, err = repairTail(w.Path(idx)); err != nil {
+		return nil, err
+	}
 	if err := w.openCurrent(); err != nil {
 		return nil, err
 	}
+	w.opened = Pos{w.index, w.size}
 	return w, nil
 }
 
@@ -86,6 +95,14 @@ func Path(dir string, index int) string {
 
 // Path returns the path of binlog file number index.
 func (w *Writer) Path(index int) string { return Path(w.dir, index) }
+
+// Repaired returns what Open cut from the end of the binlog, nil if it
+// ended with a complete record.
+func (w *Writer) Repaired() *Repair { return w.repair }
+
+// Opened returns where the binlog ended when Open found it (after the
+// repair): the records from there on were written by this writer.
+func (w *Writer) Opened() Pos { return w.opened }
 
 // Index returns the number of the file currently written.
 func (w *Writer) Index() int {
