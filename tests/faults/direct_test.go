@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
@@ -43,6 +44,31 @@ func uploadAt(addr string, pathIndex byte, b []byte) (byte, string, error) {
 		return 0, "", err
 	}
 	return 0, r.Group + "/" + r.Name, nil
+}
+
+// deleteAt deletes a file on the storage at addr directly (DELETE_FILE)
+// and returns the reply's status.
+func deleteAt(addr, fileID string) (byte, error) {
+	g, name, err := fileid.Split(fileID)
+	if err != nil {
+		return 0, err
+	}
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(opTimeout))
+	req := (&protocol.FileRequest{Group: g, Name: name}).Encode()
+	if _, err := c.Write(append(protocol.Header{Length: int64(len(req)), Cmd: protocol.CmdDeleteFile}.Bytes(), req...)); err != nil {
+		return 0, err
+	}
+	h, err := protocol.ReadHeader(c)
+	if err != nil {
+		return 0, err
+	}
+	_, err = protocol.ReadBody(c, h, 1024)
+	return h.Status, err
 }
 
 // markOffset returns binlog_index and binlog_offset of a sync mark file.
