@@ -142,7 +142,13 @@ func (st *store) noteLocked(i int, total, avail int64, r conf.Reserved) {
 		return // the session reports at once when it starts
 	}
 	step := max(min(total/sizeStepDivisor, (last-st.reserveBytes(total, r))/headroomStepDivisor), minReportStep)
-	if abs(avail-last) < step && st.aboveReserve(total, last, r) == st.aboveReserve(total, avail, r) {
+	// The trackers compare whole MB (the report's unit): a path a little
+	// above the reserve here can be below it there, and they must learn
+	// that at once, not a stat_report_interval later, or they keep sending
+	// uploads it refuses while other groups have room.
+	mb := func(v int64) int64 { return v >> 20 << 20 }
+	if abs(avail-last) < step && st.aboveReserve(total, last, r) == st.aboveReserve(total, avail, r) &&
+		st.aboveReserve(mb(total), mb(last), r) == st.aboveReserve(mb(total), mb(avail), r) {
 		return
 	}
 	for ch := range b.watchers {

@@ -149,3 +149,28 @@ func pathOf(id string) int {
 	fmt.Sscanf(name, "M%02X", &i)
 	return i
 }
+
+// storedFiles lists the regular files under a store path's data
+// directory as logical names (M0i/...), and the upload temp files apart.
+func storedFiles(t *testing.T, store string, i int) (files map[string]bool, temps []string) {
+	t.Helper()
+	files = map[string]bool{}
+	root := filepath.Join(store, "data")
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		switch {
+		case strings.HasPrefix(d.Name(), ".upload-"):
+			temps = append(temps, p)
+		case filepath.Dir(rel) != ".": // files of the store path itself (marks) are at the top
+			files[fmt.Sprintf("M%02X/%s", i, rel)] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files, temps
+}
