@@ -31,6 +31,7 @@ type Writer struct {
 	f       *os.File
 	size    int64
 	maxSize int64
+	dirty   bool    // written since the last fsync
 	repair  *Repair // what Open cut from the current file, nil if nothing
 	opened  Pos     // where the binlog ended when Open found it
 }
@@ -149,10 +150,16 @@ func (w *Writer) Write(ts int64, op Op, name, extra string) error {
 	}
 	n, err := w.f.WriteString(line)
 	w.size += int64(n)
+	w.dirty = w.dirty || n > 0
 	return err
 }
 
+// rotate moves to the next file; the one left is fsynced first, since
+// Sync only covers the current file.
 func (w *Writer) rotate() error {
+	if err := w.f.Sync(); err != nil {
+		return err
+	}
 	if err := w.f.Close(); err != nil {
 		return err
 	}
@@ -161,14 +168,27 @@ func (w *Writer) rotate() error {
 	return w.openCurrent()
 }
 
-// Sync flushes the current file to stable storage.
+// Sync flushes the records written so far to stable storage; it does
+// nothing when nothing was written since the last one (so a writer whose
+// record another caller's Sync covered does not fsync again).
 func (w *Writer) Sync() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.f == nil {
+	if w.f == nil || !w.dirty {
 		return nil
 	}
-	return w.f.Sync()
+	if err := w.f.Sync(); err != nil {
+		return err
+	}
+	w.dirty = false
+	return nil
+}
+
+// Dirty reports whether records were written since the last fsync.
+func (w *Writer) Dirty() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.dirty
 }
 
 // Close syncs and closes the current file.
