@@ -2,8 +2,10 @@ package binlog
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -36,7 +38,7 @@ func (r *Repair) String() string {
 // record (or is empty or absent).
 func repairTail(path string) (*Repair, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if os.IsNotExist(err) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
@@ -109,7 +111,7 @@ func Align(dir string, current int, opened, p Pos) (Pos, string, error) {
 		return opened, fmt.Sprintf("%d/%d is past the end of the binlog at start (%d/%d)", p.Index, p.Offset, opened.Index, opened.Offset), nil
 	}
 	f, err := os.Open(Path(dir, p.Index))
-	if os.IsNotExist(err) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return p, "", nil // the reader moves past a missing file
 	}
 	if err != nil {
