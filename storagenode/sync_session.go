@@ -46,8 +46,12 @@ func (w *syncWorker) session() error {
 	if err := ss.catchUpStatus(); err != nil {
 		return err
 	}
-	if ss.held, err = loadDeferred(w.deferredPath()); err != nil {
+	var dropped int
+	if ss.held, dropped, err = loadDeferred(w.deferredPath()); err != nil {
 		return err
+	}
+	if dropped > 0 {
+		w.log.Warn("deferred records file repaired: torn or malformed lines dropped (the binlog replays a torn one)", "file", w.deferredPath(), "dropped", dropped)
 	}
 	w.noteBacklog(ss.held)
 	return ss.loop()
