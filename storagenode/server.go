@@ -42,6 +42,7 @@ const (
 	defaultRotateCount        = 100
 	defaultMaxConnections     = 1024
 	defaultSyncStatInterval   = 300 * time.Second
+	defaultSyncBinlogInterval = 60 * time.Second
 	minBuffSize               = 4 << 10
 )
 
@@ -51,8 +52,11 @@ type Server struct {
 	log   *slog.Logger
 	store *store
 	bl    *binlog.Writer
-	stats *stats
-	start time.Time
+	// marksAligned holds the mark files whose binlog position was checked
+	// against the binlog this run (alignMark).
+	marksAligned sync.Map
+	stats        *stats
+	start        time.Time
 	// tempPattern names this run's upload temp files: ".upload-<run>-*.tmp"
 	// with <run> the start time, so the sweep after a crash tells them
 	// from the dead run's whatever their timestamps.
@@ -170,6 +174,9 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r := bl.Repaired(); r != nil {
+		s.log.Warn("binlog repaired: its end was a torn write (the records before it are kept)", "file", r.File, "offset", r.Offset, "bytes_cut", r.Bytes, "saved_to", r.SavedTo)
+	}
 	s.bl = bl
 	return s, nil
 }
@@ -229,6 +236,9 @@ func applyDefaults(c *conf.Storage) error {
 	}
 	if c.SyncStatFileInterval <= 0 {
 		c.SyncStatFileInterval = defaultSyncStatInterval
+	}
+	if c.SyncBinlogBuffInterval <= 0 {
+		c.SyncBinlogBuffInterval = defaultSyncBinlogInterval
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		return conf.KeyError(c.Raw, "port", fmt.Sprintf("%d is out of range", c.Port), "0 to 65535 (0: any free port)")
@@ -444,11 +454,16 @@ func (s *Server) acceptLoop(ln net.Listener) {
 	}
 }
 
-// housekeeping persists storage_stat.dat every sync_stat_file_interval.
+// housekeeping persists storage_stat.dat every sync_stat_file_interval
+// and fsyncs the binlog every sync_binlog_buff_interval (upstream flushes
+// its binlog buffer then; ours reaches the kernel at each record, so this
+// bounds what a power loss can take, not a crash).
 func (s *Server) housekeeping() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.SyncStatFileInterval)
 	defer t.Stop()
+	bt := time.NewTicker(s.cfg.SyncBinlogBuffInterval)
+	defer bt.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -456,6 +471,10 @@ func (s *Server) housekeeping() {
 		case <-t.C:
 			if err := s.stats.save(s.store.distSnapshot()); err != nil {
 				s.log.Warn("writing storage_stat.dat failed", "err", err)
+			}
+		case <-bt.C:
+			if err := s.bl.Sync(); err != nil {
+				s.log.Error("binlog fsync failed", "err", err)
 			}
 		}
 	}

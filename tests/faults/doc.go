@@ -13,7 +13,7 @@
 // lost and corrupt must be 0, on every storage of the group, byte for byte. docs/reliability.md
 // ("Crashes: kill -9") gives the figures of a run.
 //
-// The daemons listen on 127.0.0.150–159 and 127.0.0.180–189, which no
+// The daemons listen on 127.0.0.150–169 and 127.0.0.180–189, which no
 // other package uses (the random addresses of devcluster.RandomIP are
 // 127.1.0.0 and up):
 // TestStorageKill9 on .150–152, TestTrackerKill9 on .153–155,
@@ -32,4 +32,18 @@
 // appears outside the store path; every hostile request must end in an
 // error (FastDFS status, HTTP 4xx, gRPC code) or a closed connection.
 // docs/reliability.md ("Hostile input") gives the figures of both.
+//
+// The disk and durability tests use 127.0.0.160–169. TestTornWrites
+// (.160 tracker, .161–.162 storages) damages a storage's binlog and its
+// sync mark as a crash or a power loss leaves them (half a record, zeros,
+// garbage, an empty mark, a mark inside a record or past the binlog's end),
+// restarts it and checks that its peer ends up with every acknowledged
+// file. TestDiskFull (.163 tracker, .164–.165 storages of two groups) fills
+// tmpfs store paths with concurrent small and large uploads: ENOSPC only,
+// nothing partial on disk, the reserve kept, uploads placed where there is
+// room, service back once space is freed, and a disk filled by another
+// program mid-upload. TestStorePathLost (.166 tracker, .167 storage) turns
+// a store path read-only and renames its directory away under the running
+// storage, and back. The two disk tests mount tmpfs and skip without root.
+// docs/reliability.md ("Disks", "Torn writes") gives the figures.
 package faults
