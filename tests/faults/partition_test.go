@@ -1,0 +1,194 @@
+package faults
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/testwait"
+)
+
+// netFault is one fault of a network test: applied under load, held,
+// then lifted.
+type netFault struct {
+	name  string
+	apply func(nc *netCluster)
+	// offline: the tracker must list storage 0 OFFLINE before the fault
+	// is lifted (waited for, bounded by waitLimit).
+	offline bool
+}
+
+// faultHold is how long a fault lasts at least: over twice the longest
+// wait of any end (the tracker allows 2×network_timeout between requests),
+// so a connection still held when the fault is lifted had been waiting for
+// longer than its timeout allows only if it started within the last one.
+const faultHold = (2*netNetworkTimeout + 1) * time.Second
+
+// runFaults applies each fault in turn under the load, then lifts it and
+// checks: no connection was held by it for as long as the fault lasted (an
+// end that never gave up), the tracker lists both storages ACTIVE again,
+// and every file acknowledged since the fault began reaches both storages
+// with its bytes. Reads that the tracker routed to a replica lacking the
+// file, or that returned other bytes, fail the test.
+func runFaults(t *testing.T, nc *netCluster, load *netLoad, faults []netFault) {
+	t.Helper()
+	// Replication must be flowing both ways first: a storage learns that
+	// its peer turned ACTIVE from its tracker, and does not sync to it
+	// before (a fault on its tracker link in the first second would hold
+	// its sync for as long as the fault lasts).
+	time.Sleep(time.Second)
+	nc.waitReplicated(t, load.since(time.Time{}))
+	var all []*phaseStats
+	for _, f := range faults {
+		load.phase(f.name)
+		load.mu.Lock()
+		ps := load.cur
+		load.mu.Unlock()
+		began := time.Now()
+		nc.daemonStall() // reset
+		stopWatch := nc.watchStatus(load, ps)
+		f.apply(nc)
+		if f.offline {
+			nc.waitStatus(t, 0, protocol.StatusOffline)
+		}
+		time.Sleep(faultHold)
+		ps.held = time.Since(began)
+		nc.heal()
+		ps.daemonStall, ps.outlived = nc.daemonStall()
+		healed := time.Now()
+		for i := range 2 {
+			nc.waitStatus(t, i, protocol.StatusActive)
+		}
+		nc.waitReplicated(t, load.since(began))
+		ps.caughtUp = time.Since(healed)
+		stopWatch()
+		all = append(all, load.phase("between faults"))
+		if ps.outlived >= ps.held-netNetworkTimeout*time.Second || ps.daemonStall >= ps.held {
+			t.Errorf("%s: a connection was held %v (until closed) / %v (until healed) of the %v the fault lasted: an end waited past its timeout",
+				f.name, ps.daemonStall, ps.outlived, ps.held)
+		}
+	}
+	for _, ps := range all {
+		t.Log(ps)
+		if ps.readMissing > 0 || ps.readWrong > 0 {
+			t.Errorf("%s: %d reads routed by the tracker got ENOENT for a file acknowledged ≥ %v before, %d got other bytes",
+				ps.name, ps.readMissing, readAge, ps.readWrong)
+		}
+	}
+}
+
+// watchStatus records storage 0's statuses, as the tracker lists them,
+// into ps until the returned func is called.
+func (nc *netCluster) watchStatus(load *netLoad, ps *phaseStats) func() {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			st, err := nc.status(0)
+			name := protocol.StorageStatusName(st)
+			if err != nil {
+				name = "tracker error"
+			}
+			load.mu.Lock()
+			ps.statuses[name] = true
+			load.mu.Unlock()
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
+// finish stops the load and checks the end state: both storages ACTIVE,
+// every acknowledged file on both, byte for byte, and each storage's open
+// descriptors back near where they were before the faults.
+func (nc *netCluster) finish(t *testing.T, load *netLoad, fdsBefore [2]int) {
+	t.Helper()
+	load.stopAll()
+	want := map[string]func() []byte{}
+	for _, f := range load.since(time.Time{}) {
+		want[f.id] = func() []byte { return content(f.seed, f.size) }
+	}
+	lost, corrupt := nc.verify(t, want)
+	t.Logf("files checked on each storage: %d, lost %d, corrupt %d", len(want), lost, corrupt)
+	for i := range 2 {
+		nc.waitStatus(t, i, protocol.StatusActive)
+		// Faulted connections are closed by their ends within their
+		// timeouts; pooled and sync connections come back to the same few.
+		testwait.For(t, waitLimit, fmt.Sprintf("storage %d's descriptors back to ≤ %d+16", i, fdsBefore[i]), func() error {
+			if n := nc.fds(i); n > fdsBefore[i]+16 {
+				return fmt.Errorf("%d open", n)
+			}
+			return nil
+		})
+		t.Logf("storage %d open descriptors: %d before the faults, %d after", i, fdsBefore[i], nc.fds(i))
+	}
+}
+
+// TestNetPartitions cuts, one by one, storage 0's link to the tracker and
+// its links with its peer, both ways and one way, under uploads to both
+// storages and reads routed by the tracker.
+func TestNetPartitions(t *testing.T) {
+	needBinary(t)
+	a := netAddrs{
+		tracker: "127.0.0.170", tlinkPort: [2]int{22122, 22124}, storagePort: 23000,
+		bind:   [2]string{"127.0.0.171", "127.0.0.172"},
+		public: [2]string{"127.0.0.173", "127.0.0.174"},
+	}
+	nc := startNetCluster(t, a)
+	fds := [2]int{nc.fds(0), nc.fds(1)}
+	load := startNetLoad(nc.client, 4, 2)
+	fromA, fromB := a.bind[0], a.bind[1]
+	runFaults(t, nc, load, []netFault{
+		{"A-tracker cut", func(nc *netCluster) { nc.tlink[0].set("", partitioned) }, true},
+		{"A-tracker beats lost", func(nc *netCluster) {
+			nc.tlink[0].set("", fault{up: flowFault{blocked: true}})
+		}, true},
+		{"A-tracker answers lost", func(nc *netCluster) {
+			nc.tlink[0].set("", fault{down: flowFault{blocked: true}})
+		}, false},
+		{"A-B cut", func(nc *netCluster) {
+			nc.peer[1].set(fromA, partitioned)
+			nc.peer[0].set(fromB, partitioned)
+		}, false},
+		{"A to B cut (B to A open)", func(nc *netCluster) { nc.peer[1].set(fromA, partitioned) }, false},
+		{"A to B answers lost", func(nc *netCluster) {
+			nc.peer[1].set(fromA, fault{down: flowFault{blocked: true}})
+		}, false},
+	})
+	nc.finish(t, load, fds)
+}
+
+// TestNetSlowAndStuckPeers makes storage 1 slow, then stuck, for storage
+// 0's sync, and storage 0 stuck for clients, under the same load.
+func TestNetSlowAndStuckPeers(t *testing.T) {
+	needBinary(t)
+	a := netAddrs{
+		tracker: "127.0.0.170", tlinkPort: [2]int{22123, 22125}, storagePort: 23001,
+		bind:   [2]string{"127.0.0.171", "127.0.0.172"},
+		public: [2]string{"127.0.0.173", "127.0.0.174"},
+	}
+	nc := startNetCluster(t, a)
+	fds := [2]int{nc.fds(0), nc.fds(1)}
+	load := startNetLoad(nc.client, 4, 2)
+	fromA, fromB := a.bind[0], a.bind[1]
+	slow := flowFault{delay: 50 * time.Millisecond, rate: 128 << 10}
+	hung := fault{up: flowFault{blocked: true}, down: flowFault{blocked: true}, hang: true}
+	half := fault{down: flowFault{stallAfter: protocol.HeaderSize / 2}}
+	runFaults(t, nc, load, []netFault{
+		{"A-B slow (100 ms RTT, 128 KB/s)", func(nc *netCluster) {
+			nc.peer[1].set(fromA, fault{up: slow, down: slow})
+			nc.peer[0].set(fromB, fault{up: slow, down: slow})
+		}, false},
+		{"B hangs for A", func(nc *netCluster) { nc.peer[1].set(fromA, hung) }, false},
+		{"B answers A half", func(nc *netCluster) { nc.peer[1].set(fromA, half) }, false},
+		{"A hangs for clients", func(nc *netCluster) { nc.peer[0].set("", hung) }, false},
+		{"A answers clients half", func(nc *netCluster) { nc.peer[0].set("", half) }, false},
+	})
+	nc.finish(t, load, fds)
+}
