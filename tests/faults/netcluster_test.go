@@ -209,6 +209,7 @@ type phaseStats struct {
 	name                          string
 	uploads, uploadFails          int
 	reads, readMissing, readWrong int
+	readMissingYoung              int // ENOENT for a file acknowledged < readAge before
 	readFails                     int // errors other than ENOENT: unreachable, timeout
 	longestOp                     time.Duration
 	statuses                      map[string]bool // storage 0's statuses seen
@@ -216,6 +217,8 @@ type phaseStats struct {
 	outlived                      time.Duration // longest stall the heal ended
 	held                          time.Duration // how long the fault was held
 	caughtUp                      time.Duration // from the heal until both replicas had every file
+	toOffline, toActive           time.Duration // from the fault until the tracker listed storage 0 OFFLINE, from the heal until both ACTIVE
+	backlog                       [2]int        // files acknowledged during the fault that storage i lacked when it was lifted
 }
 
 // netLoad uploads (round robin over both storages) and reads files back
@@ -235,9 +238,12 @@ type netLoad struct {
 // benchmark that fills the disk.
 const uploadPause = 100 * time.Millisecond
 
-// readAge: files younger than this are not read. Unfaulted sync takes
-// milliseconds, so a replica that lacks an older file was chosen against
-// the tracker's sync-timestamp rule (or that rule let it through).
+// readAge: a routed read of a file acknowledged at least this long before
+// must never get ENOENT: unfaulted sync takes milliseconds. A younger file
+// may be missing only where the tracker, with the source OFFLINE, falls
+// back to the store server (upstream does the same); elsewhere the tracker
+// sends a read to a replica only once its sync from the source has passed
+// the file's timestamp, whatever the file's age.
 const readAge = time.Second
 
 func startNetLoad(cl *client.Client, uploaders, readers int) *netLoad {
@@ -315,27 +321,26 @@ func (l *netLoad) read(w uint64) {
 	r := rand.New(rand.NewPCG(w, 11))
 	for !l.stopped() {
 		l.mu.Lock()
-		var f ackedFile
-		ok := false
-		// Prefer recent files: those the faults are about.
-		for tries := 0; tries < 4 && len(l.acked) > 0 && !ok; tries++ {
-			f = l.acked[max(0, len(l.acked)-1-r.IntN(min(len(l.acked), 200)))]
-			ok = time.Since(f.at) >= readAge
-		}
-		l.mu.Unlock()
-		if !ok {
+		if len(l.acked) == 0 {
+			l.mu.Unlock()
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
+		// Recent files: those the faults are about.
+		f := l.acked[len(l.acked)-1-r.IntN(min(len(l.acked), 200))]
+		l.mu.Unlock()
 		start := time.Now()
 		st, got, err := l.fetchRouted(f.id)
 		took := time.Since(start)
+		young := start.Sub(f.at) < readAge
 
 		l.record(func(ps *phaseStats) {
 			ps.reads++
 			switch {
 			case err != nil:
 				ps.readFails++
+			case st == protocol.ENOENT && young:
+				ps.readMissingYoung++
 			case st == protocol.ENOENT:
 				ps.readMissing++
 			case st != 0:
@@ -424,15 +429,29 @@ func (nc *netCluster) waitReplicated(t *testing.T, files []ackedFile) time.Durat
 	return time.Since(start)
 }
 
+// missing counts, per storage, the files of files it does not serve yet
+// (asked directly, on its own address).
+func (nc *netCluster) missing(files []ackedFile) [2]int {
+	var n [2]int
+	for i, s := range nc.storages {
+		for _, f := range files {
+			if st, _, err := fetch(s.addr, f.id); err != nil || st != 0 {
+				n[i]++
+			}
+		}
+	}
+	return n
+}
+
 func (ps *phaseStats) String() string {
 	var st []string
 	for s := range ps.statuses {
 		st = append(st, s)
 	}
 	sort.Strings(st)
-	return fmt.Sprintf("%-28s uploads %4d ok %3d failed | reads %4d, ENOENT %d, wrong %d, failed %3d | longest client op %5.2fs | fault %4.1fs, longest stall closed %4.2fs, healed %4.2fs | storage 0: %s | caught up %.2fs",
-		ps.name, ps.uploads, ps.uploadFails, ps.reads, ps.readMissing, ps.readWrong, ps.readFails,
-		ps.longestOp.Seconds(), ps.held.Seconds(), ps.daemonStall.Seconds(), ps.outlived.Seconds(), strings.Join(st, ","), ps.caughtUp.Seconds())
+	return fmt.Sprintf("%-28s uploads %4d ok %3d failed | reads %4d, ENOENT %d (+%d young), wrong %d, failed %3d | longest client op %5.2fs | fault %4.1fs, longest stall closed %4.2fs, healed %4.2fs | storage 0: %s (OFFLINE after %.1fs, both ACTIVE %.1fs after the heal) | missing at the heal %d/%d, caught up %.2fs",
+		ps.name, ps.uploads, ps.uploadFails, ps.reads, ps.readMissing, ps.readMissingYoung, ps.readWrong, ps.readFails,
+		ps.longestOp.Seconds(), ps.held.Seconds(), ps.daemonStall.Seconds(), ps.outlived.Seconds(), strings.Join(st, ","), ps.toOffline.Seconds(), ps.toActive.Seconds(), ps.backlog[0], ps.backlog[1], ps.caughtUp.Seconds())
 }
 
 // startEphemeral starts a tracker whose conf says port = 0 and sets

@@ -80,10 +80,14 @@ func (p *faultProxy) set(src string, f fault) {
 	p.changed = make(chan struct{})
 }
 
-// heal lifts every fault.
+// heal lifts every fault; the connections held until now count as
+// outliving it.
 func (p *faultProxy) heal() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.hold(false, true)
+	}
 	clear(p.faults)
 	close(p.changed)
 	p.changed = make(chan struct{})

@@ -45,14 +45,16 @@ func runFaults(t *testing.T, nc *netCluster, load *netLoad, faults []netFault) {
 		load.mu.Lock()
 		ps := load.cur
 		load.mu.Unlock()
-		began := time.Now()
 		nc.daemonStall() // reset
 		stopWatch := nc.watchStatus(load, ps)
+		began := time.Now()
 		f.apply(nc)
 		if f.offline {
 			nc.waitStatus(t, 0, protocol.StatusOffline)
+			ps.toOffline = time.Since(began)
 		}
-		time.Sleep(faultHold)
+		time.Sleep(time.Until(began.Add(faultHold)))
+		ps.backlog = nc.missing(load.since(began))
 		ps.held = time.Since(began)
 		nc.heal()
 		ps.daemonStall, ps.outlived = nc.daemonStall()
@@ -60,6 +62,7 @@ func runFaults(t *testing.T, nc *netCluster, load *netLoad, faults []netFault) {
 		for i := range 2 {
 			nc.waitStatus(t, i, protocol.StatusActive)
 		}
+		ps.toActive = time.Since(healed)
 		nc.waitReplicated(t, load.since(began))
 		ps.caughtUp = time.Since(healed)
 		stopWatch()
@@ -74,6 +77,10 @@ func runFaults(t *testing.T, nc *netCluster, load *netLoad, faults []netFault) {
 		if ps.readMissing > 0 || ps.readWrong > 0 {
 			t.Errorf("%s: %d reads routed by the tracker got ENOENT for a file acknowledged ≥ %v before, %d got other bytes",
 				ps.name, ps.readMissing, readAge, ps.readWrong)
+		}
+		if ps.readMissingYoung > 0 && !ps.statuses[protocol.StorageStatusName(protocol.StatusOffline)] {
+			t.Errorf("%s: %d reads routed by the tracker got ENOENT for a file acknowledged < %v before, with its source ACTIVE throughout",
+				ps.name, ps.readMissingYoung, readAge)
 		}
 	}
 }
@@ -187,8 +194,16 @@ func TestNetSlowAndStuckPeers(t *testing.T) {
 		}, false},
 		{"B hangs for A", func(nc *netCluster) { nc.peer[1].set(fromA, hung) }, false},
 		{"B answers A half", func(nc *netCluster) { nc.peer[1].set(fromA, half) }, false},
-		{"A hangs for clients", func(nc *netCluster) { nc.peer[0].set("", hung) }, false},
-		{"A answers clients half", func(nc *netCluster) { nc.peer[0].set("", half) }, false},
+		// B's sync to A stays as it is (its own rule): only clients see
+		// A stuck.
+		{"A hangs for clients", func(nc *netCluster) {
+			nc.peer[0].set(fromB, fault{})
+			nc.peer[0].set("", hung)
+		}, false},
+		{"A answers clients half", func(nc *netCluster) {
+			nc.peer[0].set(fromB, fault{})
+			nc.peer[0].set("", half)
+		}, false},
 	})
 	nc.finish(t, load, fds)
 }
