@@ -225,12 +225,13 @@ type phaseStats struct {
 // the way a client reads: asks the tracker for a storage (QUERY_FETCH_ONE)
 // and downloads there, checking the bytes.
 type netLoad struct {
-	cl    *client.Client
-	mu    sync.Mutex
-	acked []ackedFile
-	cur   *phaseStats
-	stop  chan struct{}
-	wg    sync.WaitGroup
+	cl     *client.Client
+	mu     sync.Mutex
+	acked  []ackedFile
+	cur    *phaseStats
+	phases []*phaseStats // every phase so far, cur last
+	stop   chan struct{}
+	wg     sync.WaitGroup
 }
 
 // uploadPause is each uploader's pause after an acknowledged upload: a
@@ -247,7 +248,8 @@ const uploadPause = 100 * time.Millisecond
 const readAge = time.Second
 
 func startNetLoad(cl *client.Client, uploaders, readers int) *netLoad {
-	l := &netLoad{cl: cl, stop: make(chan struct{}), cur: &phaseStats{name: "start"}}
+	l := &netLoad{cl: cl, stop: make(chan struct{})}
+	l.phase("warm-up")
 	for w := range uploaders {
 		l.wg.Add(1)
 		go l.upload(uint64(w))
@@ -264,13 +266,13 @@ func (l *netLoad) stopAll() {
 	l.wg.Wait()
 }
 
-// phase starts counting into a new phaseStats and returns the old one.
+// phase starts counting into a new phaseStats and returns it.
 func (l *netLoad) phase(name string) *phaseStats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	old := l.cur
 	l.cur = &phaseStats{name: name, statuses: map[string]bool{}}
-	return old
+	l.phases = append(l.phases, l.cur)
+	return l.cur
 }
 
 func (l *netLoad) record(f func(ps *phaseStats), took time.Duration) {

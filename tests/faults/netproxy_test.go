@@ -278,17 +278,27 @@ type chunk struct {
 // throughput cap.
 func (c *proxyConn) pipe(src, dst *net.TCPConn, up bool) {
 	q := make(chan chunk, 64)
+	stop := make(chan struct{}) // the writer is gone: the reader must not block on q
+	defer close(stop)
+	send := func(ch chunk) bool {
+		select {
+		case q <- ch:
+			return true
+		case <-stop:
+			return false
+		}
+	}
 	go func() {
 		defer close(q)
 		for {
 			b := make([]byte, 16<<10)
 			n, err := src.Read(b)
-			if n > 0 {
-				q <- chunk{b[:n], time.Now()}
+			if n > 0 && !send(chunk{b[:n], time.Now()}) {
+				return
 			}
 			if err != nil {
 				c.endOnce.Do(func() { close(c.ended) })
-				q <- chunk{at: time.Now()}
+				send(chunk{at: time.Now()})
 				return
 			}
 		}
