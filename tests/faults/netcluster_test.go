@@ -119,7 +119,7 @@ func startNetCluster(t *testing.T, a netAddrs) *netCluster {
 		store := filepath.Join(base, "path0")
 		mkdir(t, store)
 		sconf := writeConf(t, filepath.Join(dir, fmt.Sprintf("storage%d.conf", i)), netStorageConf, a.bind[i], a.storagePort,
-			base, store, nc.tlink[i].ln.Addr(), netConnectTimeout, netNetworkTimeout)
+			base, store, nc.tlink[i].addr, netConnectTimeout, netNetworkTimeout)
 		p := newProc(t, "storage", sconf, net.JoinHostPort(a.bind[i], port), filepath.Join(dir, fmt.Sprintf("storage%d.log", i)))
 		p.start()
 		nc.pids[i] = p.cmd.Process.Pid

@@ -38,7 +38,7 @@ var partitioned = fault{up: flowFault{blocked: true}, down: flowFault{blocked: t
 // key "") can change at any time and applies to existing connections too.
 type faultProxy struct {
 	t      *testing.T
-	ln     net.Listener
+	addr   string // where it listens
 	target string
 	from   map[string]string // source IP ("" = the others) -> local IP to dial from
 
@@ -47,6 +47,8 @@ type faultProxy struct {
 	changed chan struct{} // closed and replaced on every change
 	conns   map[*proxyConn]struct{}
 	closed  bool
+	ln      net.Listener // nil while SYNs are dropped
+	hole    *synHole     // non-nil while SYNs are dropped
 	wg      sync.WaitGroup
 
 	// longest is the longest time, in ns, a connection held bytes
@@ -63,10 +65,10 @@ func newFaultProxy(t *testing.T, listen, target string, from map[string]string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &faultProxy{t: t, ln: ln, target: target, from: from, faults: map[string]fault{},
+	p := &faultProxy{t: t, addr: ln.Addr().String(), ln: ln, target: target, from: from, faults: map[string]fault{},
 		changed: make(chan struct{}), conns: map[*proxyConn]struct{}{}}
 	p.wg.Add(1)
-	go p.serve()
+	go p.serve(ln)
 	t.Cleanup(p.close)
 	return p
 }
@@ -85,6 +87,18 @@ func (p *faultProxy) set(src string, f fault) {
 func (p *faultProxy) heal() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.hole != nil {
+		p.hole.close()
+		p.hole = nil
+		ln, err := net.Listen("tcp", p.addr)
+		if err != nil {
+			p.t.Errorf("listening again on %s: %v", p.addr, err)
+		} else {
+			p.ln = ln
+			p.wg.Add(1)
+			go p.serve(ln)
+		}
+	}
 	for c := range p.conns {
 		c.hold(false, true)
 	}
@@ -128,15 +142,20 @@ func (p *faultProxy) close() {
 	}
 	close(p.changed)
 	p.changed = make(chan struct{})
+	if p.ln != nil {
+		p.ln.Close()
+	}
+	if p.hole != nil {
+		p.hole.close()
+	}
 	p.mu.Unlock()
-	p.ln.Close()
 	p.wg.Wait()
 }
 
-func (p *faultProxy) serve() {
+func (p *faultProxy) serve(ln net.Listener) {
 	defer p.wg.Done()
 	for {
-		c, err := p.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}

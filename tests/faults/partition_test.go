@@ -2,6 +2,8 @@ package faults
 
 import (
 	"fmt"
+	"os"
+	"regexp"
 	"testing"
 	"time"
 
@@ -155,7 +157,13 @@ func TestNetPartitions(t *testing.T) {
 	load := startNetLoad(nc.client, 4, 2)
 	fromA, fromB := a.bind[0], a.bind[1]
 	runFaults(t, nc, load, []netFault{
-		{"A-tracker cut", func(nc *netCluster) { nc.tlink[0].set("", partitioned) }, true},
+		// Packets dropped: held connections, connects that time out.
+		{"A-tracker cut", func(nc *netCluster) {
+			nc.tlink[0].set("", fault{up: flowFault{blocked: true}, down: flowFault{blocked: true}})
+			if err := nc.tlink[0].dropSYN(); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
 		{"A-tracker beats lost", func(nc *netCluster) {
 			nc.tlink[0].set("", fault{up: flowFault{blocked: true}})
 		}, true},
@@ -172,6 +180,9 @@ func TestNetPartitions(t *testing.T) {
 		}, false},
 	})
 	nc.finish(t, load, fds)
+	b, _ := os.ReadFile(nc.storages[0].logPath)
+	t.Logf("storage 0's connects that timed out (connect_timeout %d s): %d", netConnectTimeout,
+		len(regexp.MustCompile(`connect to [^"]*i/o timeout`).FindAll(b, -1)))
 }
 
 // TestNetSlowAndStuckPeers makes storage 1 slow, then stuck, for storage
