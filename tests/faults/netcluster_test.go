@@ -32,7 +32,7 @@ const (
 
 // netAddrs are the addresses of a netCluster: the tracker, each storage's
 // own (bind) address, the public address the tracker lists it at (its
-// proxy), and the address of its proxied link to the tracker.
+// proxy), and the port of its proxied link to the tracker.
 type netAddrs struct {
 	tracker      string
 	bind, public [2]string
