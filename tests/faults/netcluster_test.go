@@ -59,7 +59,7 @@ type netCluster struct {
 	ids   [2]string
 	peer  [2]*faultProxy
 	tlink [2]*faultProxy
-	pids  [2]int
+	pids  [3]int // storage 0, storage 1, the tracker
 }
 
 const netTrackerConf = `disabled = false
@@ -108,6 +108,7 @@ func startNetCluster(t *testing.T, a netAddrs) *netCluster {
 		netConnectTimeout, netNetworkTimeout, netCheckActive, idsConf)
 	nc.tracker = newProc(t, "tracker", tconf, "", filepath.Join(dir, "tracker.log"))
 	startEphemeral(nc.tracker)
+	nc.pids[2] = nc.tracker.cmd.Process.Pid
 	taddr := nc.tracker.addr
 	port := fmt.Sprint(a.storagePort)
 	for i := range 2 {
@@ -171,7 +172,8 @@ func (nc *netCluster) waitStatus(t *testing.T, i int, want byte) {
 	})
 }
 
-// fds counts storage i's open file descriptors (sockets included).
+// fds counts the open file descriptors (sockets included) of storage i,
+// or of the tracker for i = 2.
 func (nc *netCluster) fds(i int) int {
 	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", nc.pids[i]))
 	return len(ents)

@@ -116,9 +116,9 @@ func (nc *netCluster) watchStatus(load *netLoad, ps *phaseStats) func() {
 }
 
 // finish stops the load and checks the end state: both storages ACTIVE,
-// every acknowledged file on both, byte for byte, and each storage's open
+// every acknowledged file on both, byte for byte, and each daemon's open
 // descriptors back near where they were before the faults.
-func (nc *netCluster) finish(t *testing.T, load *netLoad, fdsBefore [2]int) {
+func (nc *netCluster) finish(t *testing.T, load *netLoad, fdsBefore [3]int) {
 	t.Helper()
 	load.stopAll()
 	checkReads(t, load)
@@ -130,15 +130,17 @@ func (nc *netCluster) finish(t *testing.T, load *netLoad, fdsBefore [2]int) {
 	t.Logf("files checked on each storage: %d, lost %d, corrupt %d", len(want), lost, corrupt)
 	for i := range 2 {
 		nc.waitStatus(t, i, protocol.StatusActive)
-		// Faulted connections are closed by their ends within their
-		// timeouts; pooled and sync connections come back to the same few.
-		testwait.For(t, waitLimit, fmt.Sprintf("storage %d's descriptors back to ≤ %d+16", i, fdsBefore[i]), func() error {
+	}
+	// Faulted connections are closed by their ends within their timeouts;
+	// pooled and sync connections come back to the same few.
+	for i, name := range []string{"storage 0", "storage 1", "tracker"} {
+		testwait.For(t, waitLimit, fmt.Sprintf("%s's descriptors back to ≤ %d+16", name, fdsBefore[i]), func() error {
 			if n := nc.fds(i); n > fdsBefore[i]+16 {
 				return fmt.Errorf("%d open", n)
 			}
 			return nil
 		})
-		t.Logf("storage %d open descriptors: %d before the faults, %d after", i, fdsBefore[i], nc.fds(i))
+		t.Logf("%s open descriptors: %d before the faults, %d after", name, fdsBefore[i], nc.fds(i))
 	}
 }
 
@@ -153,7 +155,7 @@ func TestNetPartitions(t *testing.T) {
 		public: [2]string{"127.0.0.173", "127.0.0.174"},
 	}
 	nc := startNetCluster(t, a)
-	fds := [2]int{nc.fds(0), nc.fds(1)}
+	fds := [3]int{nc.fds(0), nc.fds(1), nc.fds(2)}
 	load := startNetLoad(nc.client, 4, 2)
 	fromA, fromB := a.bind[0], a.bind[1]
 	runFaults(t, nc, load, []netFault{
@@ -195,7 +197,7 @@ func TestNetSlowAndStuckPeers(t *testing.T) {
 		public: [2]string{"127.0.0.173", "127.0.0.174"},
 	}
 	nc := startNetCluster(t, a)
-	fds := [2]int{nc.fds(0), nc.fds(1)}
+	fds := [3]int{nc.fds(0), nc.fds(1), nc.fds(2)}
 	load := startNetLoad(nc.client, 4, 2)
 	fromA, fromB := a.bind[0], a.bind[1]
 	slow := flowFault{delay: 50 * time.Millisecond, rate: 128 << 10}
