@@ -46,4 +46,25 @@
 // a store path read-only and renames its directory away under the running
 // storage, and back. The two disk tests mount tmpfs and skip without root.
 // docs/reliability.md ("Disks", "Torn writes") gives the figures.
+//
+// The network tests put a fault-injecting TCP proxy (faultProxy: hold
+// bytes one way or both, add latency, cap bandwidth, refuse or hang new
+// connections or let their connects time out, pass half an answer and
+// stall) on every link of a tracker and two storages in id mode, under
+// uploads to both storages and reads routed by the tracker
+// (QUERY_FETCH_ONE, then a download there). TestNetPartitions cuts
+// storage 0's tracker link (both ways, beats lost, answers lost) and its
+// links with its peer (both ways, one way, answers lost);
+// TestNetSlowAndStuckPeers makes the peer slow (100 ms RTT, 128 KB/s),
+// hung (accepts, never answers) and half-answering for the sync, then
+// storage 0 hung and half-answering for clients. Each checks that no read
+// routed by the tracker gets other bytes, or ENOENT beyond what a source
+// OFFLINE at the tracker explains; that no end waits on a held connection
+// for the whole fault; that the tracker turns a storage cut from it
+// OFFLINE and both ACTIVE after the heal; and that both replicas end with
+// every acknowledged file, byte for byte. docs/reliability.md ("Network
+// faults") gives the figures. They use 127.0.0.170 (the tracker on an
+// ephemeral port, the tracker links on 22122–22125), .171–.172 (the
+// storages' own addresses) and .173–.174 (their public addresses, where
+// the proxies listen), storage ports 23000 and 23001.
 package faults
