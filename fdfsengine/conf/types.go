@@ -175,6 +175,13 @@ type Storage struct {
 	URLHaveGroupName            bool   // mod_fastdfs.conf url_have_group_name
 	ResponseMode                string // mod_fastdfs.conf response_mode: "proxy" | "redirect"
 
+	// The scrubber (an extension; upstream ignores the keys): it re-reads
+	// every file at ScrubBytesPerSecond (scrub_bytes_per_second, a byte
+	// size such as 8MB; 0, the default, turns it off), one pass every
+	// ScrubPassInterval (scrub_pass_interval, seconds, default 86400).
+	ScrubBytesPerSecond int64
+	ScrubPassInterval   time.Duration
+
 	Raw *File
 }
 

@@ -30,6 +30,7 @@ const (
 	FileService_GetMetadata_FullMethodName            = "/fastdfs.v1.FileService/GetMetadata"
 	FileService_RegenerateAppenderFile_FullMethodName = "/fastdfs.v1.FileService/RegenerateAppenderFile"
 	FileService_CreateDownloadUrl_FullMethodName      = "/fastdfs.v1.FileService/CreateDownloadUrl"
+	FileService_ListFiles_FullMethodName              = "/fastdfs.v1.FileService/ListFiles"
 )
 
 // FileServiceClient is the client API for FileService service.
@@ -84,6 +85,12 @@ type FileServiceClient interface {
 	// CreateDownloadUrl returns an HTTP URL of a storage server for the file,
 	// with an anti-steal token when the server is configured with a secret.
 	CreateDownloadUrl(ctx context.Context, in *CreateDownloadUrlRequest, opts ...grpc.CallOption) (*CreateDownloadUrlResponse, error)
+	// ListFiles lists the files of a group (or of one of its storages, a
+	// store path, a name prefix), newest first or by name, with filters and
+	// page tokens (AIP-158). Every ACTIVE storage of the group lists what it
+	// holds; a deleted file disappears once each storage has applied the
+	// delete (docs/api-behaviour.md).
+	ListFiles(ctx context.Context, in *ListFilesRequest, opts ...grpc.CallOption) (*ListFilesResponse, error)
 }
 
 type fileServiceClient struct {
@@ -222,6 +229,16 @@ func (c *fileServiceClient) CreateDownloadUrl(ctx context.Context, in *CreateDow
 	return out, nil
 }
 
+func (c *fileServiceClient) ListFiles(ctx context.Context, in *ListFilesRequest, opts ...grpc.CallOption) (*ListFilesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListFilesResponse)
+	err := c.cc.Invoke(ctx, FileService_ListFiles_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FileServiceServer is the server API for FileService service.
 // All implementations must embed UnimplementedFileServiceServer
 // for forward compatibility.
@@ -274,6 +291,12 @@ type FileServiceServer interface {
 	// CreateDownloadUrl returns an HTTP URL of a storage server for the file,
 	// with an anti-steal token when the server is configured with a secret.
 	CreateDownloadUrl(context.Context, *CreateDownloadUrlRequest) (*CreateDownloadUrlResponse, error)
+	// ListFiles lists the files of a group (or of one of its storages, a
+	// store path, a name prefix), newest first or by name, with filters and
+	// page tokens (AIP-158). Every ACTIVE storage of the group lists what it
+	// holds; a deleted file disappears once each storage has applied the
+	// delete (docs/api-behaviour.md).
+	ListFiles(context.Context, *ListFilesRequest) (*ListFilesResponse, error)
 	mustEmbedUnimplementedFileServiceServer()
 }
 
@@ -316,6 +339,9 @@ func (UnimplementedFileServiceServer) RegenerateAppenderFile(context.Context, *R
 }
 func (UnimplementedFileServiceServer) CreateDownloadUrl(context.Context, *CreateDownloadUrlRequest) (*CreateDownloadUrlResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateDownloadUrl not implemented")
+}
+func (UnimplementedFileServiceServer) ListFiles(context.Context, *ListFilesRequest) (*ListFilesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListFiles not implemented")
 }
 func (UnimplementedFileServiceServer) mustEmbedUnimplementedFileServiceServer() {}
 func (UnimplementedFileServiceServer) testEmbeddedByValue()                     {}
@@ -496,6 +522,24 @@ func _FileService_CreateDownloadUrl_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FileService_ListFiles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListFilesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FileServiceServer).ListFiles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FileService_ListFiles_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FileServiceServer).ListFiles(ctx, req.(*ListFilesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FileService_ServiceDesc is the grpc.ServiceDesc for FileService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -530,6 +574,10 @@ var FileService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateDownloadUrl",
 			Handler:    _FileService_CreateDownloadUrl_Handler,
+		},
+		{
+			MethodName: "ListFiles",
+			Handler:    _FileService_ListFiles_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
