@@ -85,7 +85,9 @@ func (cl *Client) ListFiles(ctx context.Context, q ListQuery) (*ListPage, error)
 	return page, nil
 }
 
-func keyOf(e protocol.ListEntry) protocol.ListKey { return protocol.ListKey{Time: e.Time, Name: e.Name} }
+func keyOf(e protocol.ListEntry) protocol.ListKey {
+	return protocol.ListKey{Time: e.Time, Name: e.Name}
+}
 
 // compareKeys orders keys as the storages do: by name, or newest first
 // and then by name.
