@@ -154,11 +154,20 @@ func (s *FileService) UploadFile(stream grpc.ClientStreamingServer[fastdfsv1.Upl
 	id, err := s.files.Upload(stream.Context(), fileops.Upload{
 		Kind: kind, Group: spec.GetGroup(), Ext: spec.GetExt(), Meta: spec.GetMetadata(),
 		Master: spec.GetMasterFileId(), Prefix: spec.GetPrefix(), IdempotencyKey: spec.GetIdempotencyKey(),
+		Checksum: checksumOf(spec.GetChecksum()),
 	}, c)
 	if err != nil {
 		return s.fail("upload", spec.GetMasterFileId(), err)
 	}
 	return stream.SendAndClose(&fastdfsv1.UploadFileResponse{FileId: id, Size: spec.GetSize()})
+}
+
+// checksumOf is the file operations' form of an upload's checksum.
+func checksumOf(c *fastdfsv1.Checksum) *fileops.Checksum {
+	if c == nil {
+		return nil
+	}
+	return &fileops.Checksum{Algorithm: fileops.ChecksumAlgorithm(c.GetAlgorithm()), Value: c.GetValue(), Field: "checksum"}
 }
 
 func checkUploadSpec(spec *fastdfsv1.UploadSpec) error {
@@ -249,11 +258,23 @@ func (s *FileService) TruncateFile(ctx context.Context, req *fastdfsv1.TruncateF
 	return &fastdfsv1.TruncateFileResponse{}, nil
 }
 
+// ChecksumMetadata is the header metadata key of DownloadFile that
+// carries the CRC32 of a normal file's whole content (8 hex digits, as in
+// the file ID), ranged downloads included.
+const ChecksumMetadata = "x-checksum-crc32"
+
 // DownloadFile implements FileService.DownloadFile.
 func (s *FileService) DownloadFile(req *fastdfsv1.DownloadFileRequest, stream grpc.ServerStreamingServer[fastdfsv1.DownloadFileResponse]) error {
 	id := req.GetFileId()
 	if err := errors.Join(checkFileID(id), checkSize("offset", req.GetOffset()), checkSize("length", req.GetLength())); err != nil {
 		return s.fail("download", id, err)
+	}
+	if _, n, _ := client.DecodeFileID(id); client.FileType(n) == "normal" {
+		// The ID encodes the CRC32 of a normal file's content; sent as
+		// header metadata before the first chunk.
+		if err := stream.SetHeader(metadata.Pairs(ChecksumMetadata, fmt.Sprintf("%08x", n.CRC32))); err != nil {
+			return s.fail("download", id, err)
+		}
 	}
 	w := newChunkWriter(func(bp *[]byte) (bool, error) {
 		msg := &outChunk{DownloadFileResponse: &fastdfsv1.DownloadFileResponse{Chunk: *bp}, bp: bp}

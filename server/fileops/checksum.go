@@ -1,0 +1,141 @@
+package fileops
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+
+	"google.golang.org/grpc/codes"
+)
+
+// ReasonChecksumMismatch is the reason of an upload whose content does not
+// match the checksum the client sent.
+const ReasonChecksumMismatch = "CHECKSUM_MISMATCH"
+
+// ChecksumAlgorithm names a content checksum.
+type ChecksumAlgorithm int
+
+// Checksum algorithms.
+const (
+	CRC32  ChecksumAlgorithm = iota + 1 // IEEE, as in file IDs
+	CRC32C                              // Castagnoli
+	SHA256
+)
+
+// String is the algorithm's name in the REST headers (X-Checksum-<name>).
+func (a ChecksumAlgorithm) String() string {
+	switch a {
+	case CRC32:
+		return "CRC32"
+	case CRC32C:
+		return "CRC32C"
+	case SHA256:
+		return "SHA256"
+	}
+	return fmt.Sprintf("ChecksumAlgorithm(%d)", int(a))
+}
+
+// Checksum is the expected checksum of an upload's content, big-endian
+// bytes (4 for the CRCs, 32 for SHA-256).
+type Checksum struct {
+	Algorithm ChecksumAlgorithm
+	Value     []byte
+	// Field names the request field or header that carried it, for
+	// errors.
+	Field string
+}
+
+func (c *Checksum) newHash() (hash.Hash, error) {
+	var h hash.Hash
+	switch c.Algorithm {
+	case CRC32:
+		h = crc32.NewIEEE()
+	case CRC32C:
+		h = crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	case SHA256:
+		h = sha256.New()
+	default:
+		return nil, InvalidField(c.Field, "unknown checksum algorithm")
+	}
+	if len(c.Value) != h.Size() {
+		return nil, InvalidField(c.Field, fmt.Sprintf("a %s checksum has %d bytes, got %d", c.Algorithm, h.Size(), len(c.Value)))
+	}
+	return h, nil
+}
+
+// CRC32Bytes is v as the 4 big-endian bytes of a checksum value.
+func CRC32Bytes(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+
+// verifiedContent returns c reading through a checker of sum: every byte
+// but the last passes at once; the last one is handed to the engine only
+// once the whole content was read and matches. On a mismatch the read
+// fails instead, so the storage never receives the whole file: its upload
+// is cut short and it keeps nothing (an interrupted upload leaves no
+// file), and no other client could have seen the file. An empty content
+// is checked before anything is sent.
+func verifiedContent(c Content, sum *Checksum) (Content, error) {
+	h, err := sum.newHash()
+	if err != nil {
+		return c, err
+	}
+	v := &verifier{r: c.R, left: c.Size, h: h, sum: sum}
+	if c.Size == 0 {
+		if err := v.check(); err != nil {
+			return c, err
+		}
+	}
+	c.R = v
+	return c, nil
+}
+
+type verifier struct {
+	r    io.Reader
+	left int64 // content bytes not read from r yet
+	h    hash.Hash
+	sum  *Checksum
+	err  error
+}
+
+func (v *verifier) Read(p []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
+	if v.left == 0 {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	last := v.left == 1
+	if !last && int64(len(p)) >= v.left {
+		p = p[:v.left-1] // hold the last byte back
+	}
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	v.left -= int64(n)
+	if err == io.EOF && v.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	if last && n == 1 {
+		if cerr := v.check(); cerr != nil {
+			v.err = cerr
+			return 0, cerr
+		}
+		err = nil
+	}
+	return n, err
+}
+
+// check compares the digest of what was read with the expected one.
+func (v *verifier) check() error {
+	if got := v.h.Sum(nil); !bytes.Equal(got, v.sum.Value) {
+		return &validationError{code: codes.InvalidArgument, reason: ReasonChecksumMismatch,
+			msg:    fmt.Sprintf("content %s is %x, %s says %x: nothing was stored", v.sum.Algorithm, got, v.sum.Field, v.sum.Value),
+			fields: []FieldViolation{{v.sum.Field, "checksum does not match the content"}}}
+	}
+	return nil
+}
