@@ -92,7 +92,7 @@ func TestFileIndexQueuesDuringBuild(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	a, b := indexName(t, r, 10, 1), indexName(t, r, 20, 2)
 	ix := newFileIndex()
-	ix.apply(indexEvent{name: a})                              // deleted after the walk saw it
+	ix.apply(indexEvent{name: a})                               // deleted after the walk saw it
 	ix.apply(indexEvent{add: true, name: b, time: 20, size: 2}) // created after the walk passed
 	ix.finish([]indexEvent{{add: true, name: a, time: 10, size: 1}})
 	got := pageAll(ix, protocol.ListFilesRequest{Order: protocol.ListByName, Limit: 10})
