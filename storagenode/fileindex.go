@@ -31,9 +31,10 @@ const listScanCap = 200_000
 // are queued and applied after it, so the walk's view of a file never
 // overrides a later change.
 //
-// The sorted views (by name, by newest) are built on first use and then
-// kept by merging the names changed since into them: a page after a burst
-// of uploads costs O(n + k log k) for k changes, not a full sort.
+// The sorted views (by name, by newest) are built on first use (sorted
+// outside the lock) and then kept by merging the names changed since into
+// them: a page after a burst of uploads costs O(n + k log k) for k
+// changes, not a full sort.
 type fileIndex struct {
 	mu       sync.Mutex
 	ready    chan struct{} // closed when the walk is done
@@ -42,6 +43,9 @@ type fileIndex struct {
 	files    map[string]indexEntry // logical name → entry
 	views    [2][]indexRef         // by protocol.ListByName, ListByNewest; nil = not built
 	changed  [2]map[string]struct{}
+	sorting  [2]bool // a view is being sorted outside mu: record changes for it
+	// viewBuild serialises the first build of each view.
+	viewBuild [2]sync.Mutex
 }
 
 type indexEntry struct {
@@ -125,7 +129,7 @@ func (ix *fileIndex) applyLocked(ev indexEvent) {
 		delete(ix.files, ev.name)
 	}
 	for o := range ix.views {
-		if ix.views[o] != nil {
+		if ix.views[o] != nil || ix.sorting[o] {
 			ix.changed[o][ev.name] = struct{}{}
 		}
 	}
@@ -146,18 +150,35 @@ func (ix *fileIndex) finish(walked []indexEvent) {
 	close(ix.ready)
 }
 
-// view returns the refs in order o, bringing them up to date.
+// ensureView builds the view of order o if it does not exist yet. The
+// sort (about a second for a million names) runs outside mu, so that
+// uploads and deletes are not held up; the changes made meanwhile are
+// merged in by view.
+func (ix *fileIndex) ensureView(o byte) {
+	ix.viewBuild[o].Lock()
+	defer ix.viewBuild[o].Unlock()
+	ix.mu.Lock()
+	if ix.views[o] != nil {
+		ix.mu.Unlock()
+		return
+	}
+	v := make([]indexRef, 0, len(ix.files))
+	for name, e := range ix.files {
+		v = append(v, indexRef{e.time, name})
+	}
+	ix.changed[o] = map[string]struct{}{}
+	ix.sorting[o] = true
+	ix.mu.Unlock()
+	slices.SortFunc(v, func(a, b indexRef) int { return less(o, a, b) })
+	ix.mu.Lock()
+	ix.views[o], ix.sorting[o] = v, false
+	ix.mu.Unlock()
+}
+
+// view returns the refs in order o (built by ensureView), with the
+// changes since merged in.
 func (ix *fileIndex) view(o byte) []indexRef {
 	v := ix.views[o]
-	if v == nil {
-		v = make([]indexRef, 0, len(ix.files))
-		for name, e := range ix.files {
-			v = append(v, indexRef{e.time, name})
-		}
-		slices.SortFunc(v, func(a, b indexRef) int { return less(o, a, b) })
-		ix.views[o] = v
-		return v
-	}
 	ch := ix.changed[o]
 	if len(ch) == 0 {
 		return v
@@ -188,6 +209,7 @@ func (ix *fileIndex) view(o byte) []indexRef {
 
 // page answers a LIST_FILES request from the index.
 func (ix *fileIndex) page(req *protocol.ListFilesRequest) *protocol.ListFilesReply {
+	ix.ensureView(req.Order)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	v := ix.view(req.Order)

@@ -100,3 +100,43 @@ func TestFileIndexQueuesDuringBuild(t *testing.T) {
 		t.Fatalf("index after build %v, want [%s]", got, b)
 	}
 }
+
+// TestFileIndexChangesDuringSort: changes made while a view is first
+// sorted (outside the lock) are in the view afterwards.
+func TestFileIndexChangesDuringSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	ix := newFileIndex()
+	var walked []indexEvent
+	live := map[string]bool{}
+	for range 20000 {
+		name := indexName(t, r, int64(r.IntN(100)), 1)
+		walked = append(walked, indexEvent{add: true, name: name, time: 1, size: 1})
+		live[name] = true
+	}
+	ix.finish(walked)
+	var late []indexEvent
+	for i := range 2000 {
+		name := indexName(t, r, int64(r.IntN(100)), 1)
+		late = append(late, indexEvent{add: true, name: name, time: 1, size: 1}, indexEvent{name: walked[i].name})
+		live[name] = true
+		delete(live, walked[i].name)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, ev := range late {
+			ix.apply(ev)
+		}
+	}()
+	ix.page(&protocol.ListFilesRequest{Order: protocol.ListByName, Limit: 1})
+	<-done
+	got := pageAll(ix, protocol.ListFilesRequest{Order: protocol.ListByName, Limit: 1000})
+	var want []string
+	for name := range live {
+		want = append(want, name)
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("listed %d names, want %d", len(got), len(want))
+	}
+}
