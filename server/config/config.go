@@ -126,8 +126,8 @@ func (c CORS) Enabled() bool { return len(c.AllowedOrigins) > 0 }
 // Defaults of CORS.
 var (
 	DefaultCORSMethods        = []string{"GET", "HEAD", "POST", "PATCH", "DELETE"}
-	DefaultCORSHeaders        = []string{"Authorization", "X-API-Key", "Content-Type", "Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "X-Request-Id"}
-	DefaultCORSExposedHeaders = []string{"ETag", "Last-Modified", "Content-Range", "Content-Disposition", "Content-Length", "Accept-Ranges", "Location", "X-Request-Id"}
+	DefaultCORSHeaders        = []string{"Authorization", "X-API-Key", "Content-Type", "Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "X-Request-Id", "X-Checksum-Crc32", "X-Checksum-Crc32c", "X-Checksum-Sha256"}
+	DefaultCORSExposedHeaders = []string{"ETag", "Last-Modified", "Content-Range", "Content-Disposition", "Content-Length", "Accept-Ranges", "Location", "X-Request-Id", "X-Checksum-Crc32"}
 )
 
 // DefaultCORSMaxAge is how long browsers cache a preflight by default.
