@@ -157,10 +157,7 @@ func storageFromFile(f *File) (*Storage, error) {
 	s.ServerID = r.at("server_id").str("")
 
 	r.storageHTTP(s)
-	rate := r.at("scrub_bytes_per_second")
-	if s.ScrubBytesPerSecond = rate.bytes(0); s.ScrubBytesPerSecond < 0 {
-		rate.fail(formSize, "%d is negative", s.ScrubBytesPerSecond)
-	}
+	s.ScrubBytesPerSecond = r.at("scrub_bytes_per_second").bytes(0)
 	s.ScrubPassInterval = r.at("scrub_pass_interval").posSeconds(86400)
 	if r.err != nil {
 		return nil, r.err
