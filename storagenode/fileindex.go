@@ -268,8 +268,11 @@ func (s *Server) note(op binlog.Op, name, extra string) {
 	case binlog.OpRename:
 		s.index.apply(indexEvent{name: extra})
 	}
+	if strings.HasSuffix(name, metaSuffix) {
+		return
+	}
 	n, path, err := s.store.resolve(name)
-	if err != nil || listable(name) == nil {
+	if err != nil || n.Trunk {
 		return
 	}
 	if ev, ok := entryOf(n, path, op.Partial()); ok {
