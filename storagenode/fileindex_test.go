@@ -8,6 +8,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
 // indexName makes a valid normal file name with the given create time
@@ -138,5 +139,25 @@ func TestFileIndexChangesDuringSort(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("listed %d names, want %d", len(got), len(want))
+	}
+}
+
+// BenchmarkIndexNote is the cost the index adds to every binlog record
+// (an upload's: parse the name, one map insert under the lock).
+func BenchmarkIndexNote(b *testing.B) {
+	s := startServer(b, testConfig(b))
+	<-s.index.ready
+	r := rand.New(rand.NewPCG(7, 8))
+	names := make([]string, 1<<16)
+	for i := range names {
+		n, err := fileid.Generate(0, r.IntN(4), r.IntN(4), fileid.Fields{Timestamp: int64(i), Size: 5000, CRC32: r.Uint32()}, "jpg")
+		if err != nil {
+			b.Fatal(err)
+		}
+		names[i] = n
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		s.note(binlog.OpCreate, names[i%len(names)], "")
 	}
 }
