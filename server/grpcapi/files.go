@@ -318,13 +318,7 @@ func (s *FileService) GetFileInfo(ctx context.Context, req *fastdfsv1.GetFileInf
 	if err != nil {
 		return nil, s.fail("file info", id, err)
 	}
-	kind := fastdfsv1.FileKind_FILE_KIND_NORMAL
-	switch {
-	case fi.Name.Appender:
-		kind = fastdfsv1.FileKind_FILE_KIND_APPENDER
-	case fi.Name.Slave:
-		kind = fastdfsv1.FileKind_FILE_KIND_SLAVE
-	}
+	kind := kindOf(fi.Name)
 	return &fastdfsv1.GetFileInfoResponse{File: &fastdfsv1.FileInfo{
 		FileId:     id,
 		Group:      fi.Group,
