@@ -14,7 +14,8 @@ import (
 )
 
 // TestRESTListFiles: GET /v1/groups/{group}/files pages with tokens and
-// takes the filters as query parameters; a read-only key may list.
+// takes the filters as query parameters; a read-only key may list; the
+// scrub report through ScrubStorage and the metrics.
 func TestRESTListFiles(t *testing.T) {
 	e := startEnv(t, nil)
 	var want []string
@@ -72,4 +73,14 @@ func TestRESTListFiles(t *testing.T) {
 		}
 		return nil
 	})
+	_, metrics := do(t, "GET", e.url("/metrics"), "", nil, nil)
+	for _, want := range []string{
+		`fdfs_storage_scrub_passes_total{group="group1",storage="` + e.c.Storages[0].ID + `"} 1`,
+		`fdfs_storage_scrub_files_checked_total{group="group1",storage="` + e.c.Storages[0].ID + `"} 4`,
+		`fdfs_storage_scrub_corrupt_total{group="group1",storage="` + e.c.Storages[0].ID + `"} 0`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
