@@ -125,6 +125,9 @@ func (s *Server) scrubPass(rate int64) {
 		}
 		req.After = page.Through
 	}
+	for _, name := range s.lostFiles() {
+		s.scrubLost(name)
+	}
 	s.scrub.end(files, bytes, true)
 	s.log.Info("scrub pass done", "files", files, "bytes", bytes)
 }
@@ -157,7 +160,7 @@ func (s *Server) scrubFile(name string, t *throttle) int64 {
 	}
 	outcome := protocol.ScrubUnrepaired
 	if verifiable(n) {
-		if err := s.repair(n, path); err != nil {
+		if err := s.repair(n, path, true); err != nil {
 			s.log.Warn("scrub: repair failed", "name", name, "err", err)
 		} else {
 			outcome = protocol.ScrubRepaired
@@ -166,6 +169,27 @@ func (s *Server) scrubFile(name string, t *throttle) int64 {
 	s.log.Warn("scrub: bad file", "name", name, "kind", string(kind), "outcome", string(outcome))
 	s.scrub.record(protocol.ScrubFinding{Name: name, Kind: kind, Outcome: outcome, Time: time.Now().Unix()})
 	return read
+}
+
+// scrubLost reports a file the binlog says this storage holds that is
+// gone from disk and index, and repairs it (adding it to the index) when
+// its name carries its checksum.
+func (s *Server) scrubLost(name string) {
+	n, path, err := s.store.resolve(name)
+	if err != nil {
+		return
+	}
+	outcome := protocol.ScrubUnrepaired
+	if verifiable(n) {
+		if err := s.repair(n, path, false); err != nil {
+			s.log.Warn("scrub: repair failed", "name", name, "err", err)
+		} else if ev, ok := entryOf(n, path, false); ok {
+			s.index.apply(ev)
+			outcome = protocol.ScrubRepaired
+		}
+	}
+	s.log.Warn("scrub: file lost while the storage was down", "name", name, "outcome", string(outcome))
+	s.scrub.record(protocol.ScrubFinding{Name: name, Kind: protocol.ScrubMissing, Outcome: outcome, Time: time.Now().Unix()})
 }
 
 // verifiable reports whether the name carries the size and CRC32 of the
@@ -241,10 +265,11 @@ func (ix *fileIndex) has(name string) bool {
 
 // repair fetches the file from the first ACTIVE peer whose copy matches
 // the size and CRC32 of its name into a temp file, then, under the
-// file's lock and only if the file here is still bad and still listed
-// (a delete or a replicated copy may have come meanwhile), renames the
-// copy into place. A healthy file is never overwritten.
-func (s *Server) repair(n *fileid.Name, path string) error {
+// file's lock and only if the file here is still bad and, when indexed is
+// set, still in the index (a delete or a replicated copy may have come
+// meanwhile), renames the copy into place. A healthy file is never
+// overwritten.
+func (s *Server) repair(n *fileid.Name, path string, indexed bool) error {
 	peers, err := s.activePeers()
 	if err != nil {
 		return err
@@ -256,7 +281,7 @@ func (s *Server) repair(n *fileid.Name, path string) error {
 			errs = append(errs, fmt.Errorf("peer %s: %w", addr, err))
 			continue
 		}
-		err = s.placeRepair(n, tmp, path)
+		err = s.placeRepair(n, tmp, path, indexed)
 		os.Remove(tmp) // gone already after a rename
 		return err
 	}
@@ -303,10 +328,10 @@ func (s *Server) fetchVerified(addr string, n *fileid.Name, dir string) (string,
 }
 
 // placeRepair renames the verified copy tmp over path if the file there
-// is still bad.
-func (s *Server) placeRepair(n *fileid.Name, tmp, path string) error {
+// is still bad (and still indexed, when indexed is set).
+func (s *Server) placeRepair(n *fileid.Name, tmp, path string, indexed bool) error {
 	defer s.lockName(n.Name()).Unlock()
-	if !s.index.has(n.Name()) {
+	if indexed && !s.index.has(n.Name()) {
 		return fmt.Errorf("deleted meanwhile: %w", protocol.ErrNotFound)
 	}
 	if kind, _ := s.checkFile(n, path, &throttle{}); kind == 0 {
