@@ -3,6 +3,7 @@ package client
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -58,6 +59,11 @@ func (cl *Client) ListFiles(ctx context.Context, q ListQuery) (*ListPage, error)
 	)
 	for _, addr := range addrs {
 		r, err := cl.ListFilesAt(ctx, addr, &q.Filter)
+		if errors.Is(err, protocol.ErrInvalid) {
+			// The request was validated above: EINVAL is a storage that
+			// does not know the command (an upstream one).
+			return nil, opErr(op, "", addr, fmt.Errorf("the storage does not list files (not this implementation): %w", protocol.ErrNotSupported))
+		}
 		if err != nil {
 			return nil, err
 		}
