@@ -47,15 +47,20 @@ func (sc *scrubber) begin() bool {
 }
 
 // startScrub runs passes in the background when scrub_bytes_per_second
-// is set.
+// is set: the first at start, then one every scrub_pass_interval (the
+// next one at once when a pass took longer).
 func (s *Server) startScrub() {
 	if s.cfg.ScrubBytesPerSecond <= 0 {
 		return
 	}
 	s.goTracked(func() {
-		for backoff.Sleep(s.ctx, s.cfg.ScrubPassInterval) {
+		for {
+			start := time.Now()
 			if s.scrub.begin() {
 				s.scrubPass(s.cfg.ScrubBytesPerSecond)
+			}
+			if !backoff.Sleep(s.ctx, s.cfg.ScrubPassInterval-time.Since(start)) {
+				return
 			}
 		}
 	})
@@ -100,7 +105,10 @@ func (t *throttle) wait(s *Server, n int) bool {
 	}
 	t.bytes += int64(n)
 	due := t.start.Add(time.Duration(float64(t.bytes) / float64(t.rate) * float64(time.Second)))
-	return backoff.Sleep(s.ctx, time.Until(due))
+	if wait := time.Until(due); wait > 0 {
+		return backoff.Sleep(s.ctx, wait)
+	}
+	return s.ctx.Err() == nil
 }
 
 // scrubPass checks every file of the index once; the caller claimed the

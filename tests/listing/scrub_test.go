@@ -224,3 +224,31 @@ func TestScrubFindsFilesLostWhileDown(t *testing.T) {
 	}
 	waitListing(t, c, f, all)
 }
+
+// TestScrubInBackground: with scrub_bytes_per_second set, the storages
+// scrub on their own (a pass at start, then every scrub_pass_interval)
+// and repair a corrupted file without being asked.
+func TestScrubInBackground(t *testing.T) {
+	c := cluster.Start(t, cluster.Options{Storages: 2, StorageConf: []string{"scrub_bytes_per_second = 1MB", "scrub_pass_interval = 1"}})
+	b := content(7, 4000)
+	id, err := c.Client.Upload(opCtx(t), bytes.NewReader(b), int64(len(b)), client.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitListing(t, c, fileops.New(c.Client, nil), []string{id})
+	p := pathOn(t, c.Storages[1], id)
+	if err := os.WriteFile(p, content(8, 4000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, waitLimit, "background repair", func() error {
+		got, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(got, b) {
+			return fmt.Errorf("not repaired yet (%v)", err)
+		}
+		return nil
+	})
+	r, err := c.Client.Scrub(opCtx(t), c.Storages[1].Addr(), &protocol.ScrubRequest{Group: "group1"})
+	if err != nil || r.Corrupt != 1 || r.Repaired != 1 {
+		t.Fatalf("report %+v, %v: want 1 corrupt, repaired", r, err)
+	}
+}
