@@ -17,10 +17,13 @@ import (
 // of ours, a listing of the group is refused as not supported (the
 // upstream storage answers LIST_FILES with EINVAL, nothing else changes
 // for it), ours lists every file, and our scrubber repairs a corrupted
-// file from the upstream storage's copy.
+// file from the upstream storage's copy. The upstream storage runs with
+// the scrub keys in its storage.conf.
 func TestListingAndScrubMixedGroup(t *testing.T) {
 	e := newEnv(t)
-	up := e.newStorage(upstream, "group1")
+	// The scrub keys are unknown to the upstream storage: it starts and
+	// works with them.
+	up := e.newStorage(upstream, "group1", "scrub_bytes_per_second = 1MB", "scrub_pass_interval = 3600")
 	our := e.newStorage(ours, "group1")
 	tr := e.addTracker(ours)
 	up.run(tr)
