@@ -3,7 +3,6 @@ package storagenode
 import (
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"net"
@@ -25,11 +24,13 @@ const (
 	maxScrubFindings = 1000 // findings kept for the report (the newest)
 )
 
-// scrubber re-reads the files of this storage, checks each normal file
-// against the size and CRC32 its name encodes, and replaces a corrupt or
-// missing one with a copy from a peer of the group that verifies. Appender
-// and slave files carry no checksum of their current content in their
-// names: a missing one is reported, never repaired blindly.
+// scrubber re-reads the files of this storage, checks each against what
+// it must match (the size and CRC32 a normal file's name encodes, the
+// checksums a gateway kept in the metadata of a normal or slave file:
+// expectedOf) and replaces a corrupt or missing one with a copy from a
+// peer of the group that matches the same. Appender files, and slave files
+// without a stored checksum, carry nothing to check their content against:
+// a missing one is reported, never repaired blindly.
 type scrubber struct {
 	mu     sync.Mutex
 	report protocol.ScrubReport // Running: a pass holds the scrubber
@@ -167,8 +168,8 @@ func (s *Server) scrubFile(name string, t *throttle) int64 {
 		return read // healthy, or deleted while it was read
 	}
 	outcome := protocol.ScrubUnrepaired
-	if verifiable(n) {
-		if err := s.repair(n, path, true); err != nil {
+	if exp, ok := expectedOf(n, path); ok {
+		if err := s.repair(n, path, exp, true); err != nil {
 			s.log.Warn("scrub: repair failed", "name", name, "err", err)
 		} else {
 			outcome = protocol.ScrubRepaired
@@ -188,8 +189,8 @@ func (s *Server) scrubLost(name string) {
 		return
 	}
 	outcome := protocol.ScrubUnrepaired
-	if verifiable(n) {
-		if err := s.repair(n, path, false); err != nil {
+	if exp, ok := expectedOf(n, path); ok {
+		if err := s.repair(n, path, exp, false); err != nil {
 			s.log.Warn("scrub: repair failed", "name", name, "err", err)
 		} else if ev, ok := entryOf(n, path, false); ok {
 			s.index.apply(ev)
@@ -204,8 +205,8 @@ func (s *Server) scrubLost(name string) {
 // file's content: normal files only.
 func verifiable(n *fileid.Name) bool { return !n.Appender && !n.Slave && !n.Trunk && n.Size >= 0 }
 
-// checkFile returns ScrubMissing, ScrubCorrupt or 0 (healthy) for the
-// file at path, and the bytes it read.
+// checkFile returns ScrubMissing, ScrubCorrupt or 0 (healthy, or nothing
+// to check it against) for the file of n at path, and the bytes it read.
 func (s *Server) checkFile(n *fileid.Name, path string, t *throttle) (byte, int64) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -215,31 +216,30 @@ func (s *Server) checkFile(n *fileid.Name, path string, t *throttle) (byte, int6
 		return 0, 0 // unreadable for another reason: not ours to judge
 	}
 	defer f.Close()
-	if !verifiable(n) {
+	exp, ok := expectedOf(n, path)
+	if !ok {
 		return 0, 0
 	}
 	bp := s.bufPool.Get().(*[]byte)
 	defer s.bufPool.Put(bp)
-	h := crc32.NewIEEE()
-	var read int64
+	sum := exp.newSums()
 	for {
 		k, err := f.Read(*bp)
-		h.Write((*bp)[:k])
-		read += int64(k)
+		sum.Write((*bp)[:k])
 		if !t.wait(s, k) {
-			return 0, read
+			return 0, sum.n
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return protocol.ScrubCorrupt, read
+			return protocol.ScrubCorrupt, sum.n
 		}
 	}
-	if read != n.Size || h.Sum32() != n.CRC32 {
-		return protocol.ScrubCorrupt, read
+	if !exp.matches(sum) {
+		return protocol.ScrubCorrupt, sum.n
 	}
-	return 0, read
+	return 0, sum.n
 }
 
 func (sc *scrubber) record(f protocol.ScrubFinding) {
@@ -272,19 +272,20 @@ func (ix *fileIndex) has(name string) bool {
 }
 
 // repair fetches the file from the first ACTIVE peer whose copy matches
-// the size and CRC32 of its name into a temp file, then, under the
+// exp (the size and CRC32 of its name, the checksums of its metadata)
+// into a temp file, then, under the
 // file's lock and only if the file here is still bad and, when indexed is
 // set, still in the index (a delete or a replicated copy may have come
 // meanwhile), renames the copy into place. A healthy file is never
 // overwritten.
-func (s *Server) repair(n *fileid.Name, path string, indexed bool) error {
+func (s *Server) repair(n *fileid.Name, path string, exp *expected, indexed bool) error {
 	peers, err := s.activePeers()
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, addr := range peers {
-		tmp, err := s.fetchVerified(addr, n, filepath.Dir(path))
+		tmp, err := s.fetchVerified(addr, n, exp, filepath.Dir(path))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("peer %s: %w", addr, err))
 			continue
@@ -301,8 +302,8 @@ func (s *Server) repair(n *fileid.Name, path string, indexed bool) error {
 
 // fetchVerified downloads the file from the peer at addr into a synced
 // temp file next to it and returns the temp file's path when the copy
-// matches the name's size and CRC32.
-func (s *Server) fetchVerified(addr string, n *fileid.Name, dir string) (string, error) {
+// matches exp.
+func (s *Server) fetchVerified(addr string, n *fileid.Name, exp *expected, dir string) (string, error) {
 	pc, err := s.dialPeer(s.ctx, addr)
 	if err != nil {
 		return "", err
@@ -312,9 +313,8 @@ func (s *Server) fetchVerified(addr string, n *fileid.Name, dir string) (string,
 	if err != nil {
 		return "", err
 	}
-	h := crc32.NewIEEE()
-	cw := &countWriter{w: io.MultiWriter(tmp, h)}
-	err = pc.download(n.Name(), cw)
+	sum := exp.newSums()
+	err = pc.download(n.Name(), io.MultiWriter(tmp, sum))
 	if err == nil {
 		err = tmp.Chmod(fileMode)
 	}
@@ -324,8 +324,8 @@ func (s *Server) fetchVerified(addr string, n *fileid.Name, dir string) (string,
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil && (cw.n != n.Size || h.Sum32() != n.CRC32) {
-		err = fmt.Errorf("its copy (%d bytes, crc32 %08x) does not match the name: %w", cw.n, h.Sum32(), protocol.ErrInvalid)
+	if err == nil && !exp.matches(sum) {
+		err = fmt.Errorf("its copy (%d bytes, crc32 %08x) does not match the name or the metadata: %w", sum.n, sum.crc.Sum32(), protocol.ErrInvalid)
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
@@ -349,17 +349,6 @@ func (s *Server) placeRepair(n *fileid.Name, tmp, path string, indexed bool) err
 		return err
 	}
 	return atomicfile.SyncDir(filepath.Dir(path))
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	k, err := c.w.Write(p)
-	c.n += int64(k)
-	return k, err
 }
 
 // activePeers lists the ACTIVE storages of our group but us ("ip:port"),

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash"
 	"hash/crc32"
 	"io"
+	"maps"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 )
@@ -47,6 +50,31 @@ type Checksum struct {
 	// Field names the request field or header that carried it, for
 	// errors.
 	Field string
+	// Store keeps it in the file's metadata too (MetadataKey, hex), where
+	// the storages' scrubbers check it; normal and slave files only.
+	Store bool
+}
+
+// MetadataKey is the metadata key a stored checksum of algorithm a is
+// kept under: "fdfs_crc32", "fdfs_crc32c" or "fdfs_sha256" (the storages'
+// scrubbers look for these).
+func (a ChecksumAlgorithm) MetadataKey() string { return "fdfs_" + strings.ToLower(a.String()) }
+
+// withStoredChecksum returns the metadata of upload u, with its checksum
+// added when it is to be stored.
+func withStoredChecksum(u Upload) (map[string]string, error) {
+	if u.Checksum == nil || !u.Checksum.Store {
+		return u.Meta, nil
+	}
+	if u.Kind == Appender {
+		return nil, InvalidField(u.Checksum.Field, "an appender file's content changes: its checksum cannot be stored")
+	}
+	meta := maps.Clone(u.Meta)
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	meta[u.Checksum.Algorithm.MetadataKey()] = hex.EncodeToString(u.Checksum.Value)
+	return meta, nil
 }
 
 func (c *Checksum) newHash() (hash.Hash, error) {

@@ -192,6 +192,11 @@ func (f *Files) Upload(ctx context.Context, u Upload, c Content) (string, error)
 	if err := ValidateMetadata(u.Meta); err != nil {
 		return "", ToStatus(err, u.Master)
 	}
+	meta, err := withStoredChecksum(u)
+	if err != nil {
+		return "", ToStatus(err, u.Master)
+	}
+	u.Meta = meta
 	if u.IdempotencyKey == "" {
 		return f.upload(ctx, u, c)
 	}

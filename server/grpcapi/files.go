@@ -167,7 +167,8 @@ func checksumOf(c *fastdfsv1.Checksum) *fileops.Checksum {
 	if c == nil {
 		return nil
 	}
-	return &fileops.Checksum{Algorithm: fileops.ChecksumAlgorithm(c.GetAlgorithm()), Value: c.GetValue(), Field: "checksum"}
+	return &fileops.Checksum{Algorithm: fileops.ChecksumAlgorithm(c.GetAlgorithm()), Value: c.GetValue(), Field: "checksum",
+		Store: c.GetStoreInMetadata()}
 }
 
 func checkUploadSpec(spec *fastdfsv1.UploadSpec) error {

@@ -21,7 +21,8 @@ import (
 // upload repeated with its idempotency key answers the first file ID
 // the same way. One X-Checksum-Crc32, X-Checksum-Crc32c or
 // X-Checksum-Sha256 header (hex) makes the gateway store the file only if
-// its content matches (fileops.Checksum).
+// its content matches (fileops.Checksum); store_checksum=true keeps it in
+// the file's metadata too, for the storages' scrubbers.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 	c, err := h.readContent(w, r)
 	if c != nil {
@@ -62,6 +63,9 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ map[string]st
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	if sum != nil {
+		sum.Store = p.Get("store_checksum") == "true"
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if q := p.Get("idempotency_key"); q != "" {

@@ -161,4 +161,32 @@ func TestRESTChecksum(t *testing.T) {
 	if resp.Header.Get("X-Checksum-Crc32") != crc {
 		t.Fatalf("HEAD: X-Checksum-Crc32 %q, want %s", resp.Header.Get("X-Checksum-Crc32"), crc)
 	}
+
+	// store_checksum=true keeps it in the metadata, for the scrubbers; not
+	// for an appender file.
+	sha := map[string]string{"X-Checksum-Sha256": hex.EncodeToString(s[:])}
+	id := e.uploadWith(t, "?store_checksum=true&meta.a=1", content, sha)
+	resp, b = do(t, "GET", e.url("/v1/files/"+id+":getMetadata"), roKey, nil, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"fdfs_sha256":"`+hex.EncodeToString(s[:])+`"`) || !strings.Contains(string(b), `"a":"1"`) {
+		t.Fatalf("metadata of a file with a stored checksum: %s %s", resp.Status, b)
+	}
+	if resp, b := do(t, "POST", e.url("/v1/files?kind=appender&store_checksum=true"), rwKey, bytes.NewReader(content), sha); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("appender with a stored checksum: %s %s", resp.Status, b)
+	}
+}
+
+// uploadWith is upload with request headers.
+func (e *env) uploadWith(t *testing.T, query string, content []byte, hdr map[string]string) string {
+	t.Helper()
+	resp, b := do(t, "POST", e.url("/v1/files"+query), rwKey, bytes.NewReader(content), hdr)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload: %s %s", resp.Status, b)
+	}
+	var r struct {
+		FileID string `json:"fileId"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r.FileID
 }

@@ -2,8 +2,10 @@ package listing
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -240,15 +242,70 @@ func TestScrubInBackground(t *testing.T) {
 	if err := os.WriteFile(p, content(8, 4000), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The report counts the repair once the file is back in place.
 	testwait.For(t, waitLimit, "background repair", func() error {
-		got, err := os.ReadFile(p)
-		if err != nil || !bytes.Equal(got, b) {
-			return fmt.Errorf("not repaired yet (%v)", err)
+		r, err := c.Client.Scrub(opCtx(t), c.Storages[1].Addr(), &protocol.ScrubRequest{Group: "group1"})
+		if err == nil && (r.Corrupt != 1 || r.Repaired != 1) {
+			err = fmt.Errorf("report %+v: want 1 corrupt, repaired", r)
 		}
-		return nil
+		return err
 	})
-	r, err := c.Client.Scrub(opCtx(t), c.Storages[1].Addr(), &protocol.ScrubRequest{Group: "group1"})
-	if err != nil || r.Corrupt != 1 || r.Repaired != 1 {
-		t.Fatalf("report %+v, %v: want 1 corrupt, repaired", r, err)
+	if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, b) {
+		t.Fatalf("reported repaired, but the file is not (%v)", err)
+	}
+}
+
+// TestScrubMetadataChecksums: a slave file uploaded with a SHA-256 kept
+// in its metadata is checked and repaired like a normal file; a normal
+// file whose stored checksum does not match it is reported and left as
+// it is (a peer's copy matches the name, not the metadata).
+func TestScrubMetadataChecksums(t *testing.T) {
+	c := cluster.Start(t, cluster.Options{Storages: 2})
+	f := fileops.New(c.Client, nil)
+	upload := func(u fileops.Upload, b []byte) string {
+		t.Helper()
+		sum := sha256.Sum256(b)
+		u.Checksum = &fileops.Checksum{Algorithm: fileops.SHA256, Value: sum[:], Field: "checksum", Store: true}
+		id, err := f.Upload(opCtx(t), u, fileops.Content{R: bytes.NewReader(b), Size: int64(len(b))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	master := upload(fileops.Upload{Kind: fileops.Normal}, content(1, 3000))
+	slaveContent := content(2, 5000)
+	slave := upload(fileops.Upload{Kind: fileops.Slave, Master: master, Prefix: "_s"}, slaveContent)
+	meta, err := c.Client.GetMetadata(opCtx(t), slave)
+	if err != nil || len(meta["fdfs_sha256"]) != 64 {
+		t.Fatalf("slave metadata %v, %v: want fdfs_sha256", meta, err)
+	}
+	waitListing(t, c, f, expect(storedOf([]string{master, slave}), func(stored) bool { return true }))
+	victim := c.Storages[0]
+	testwait.For(t, waitLimit, "metadata replicated", func() error {
+		_, err := os.Stat(pathOn(t, victim, slave) + "-m")
+		return err
+	})
+
+	// The slave's content changes on the victim: its name says nothing,
+	// its metadata does.
+	if err := os.WriteFile(pathOn(t, victim, slave), content(3, 5000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The master's stored checksum is wrong on the victim: the file is
+	// reported, and no peer copy can match.
+	mp := pathOn(t, victim, master) + "-m"
+	if err := os.WriteFile(mp, protocol.PackMeta(map[string]string{"fdfs_sha256": strings.Repeat("ab", 32)}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := stateOf(t, pathOn(t, victim, master))
+	r := scrubNow(t, c, victim)
+	if r.Corrupt != 2 || r.Repaired != 1 || r.Unrepaired != 1 {
+		t.Fatalf("report %+v: want 2 corrupt, 1 repaired (the slave), 1 unrepaired (the master)", r)
+	}
+	if b, err := os.ReadFile(pathOn(t, victim, slave)); err != nil || !bytes.Equal(b, slaveContent) {
+		t.Fatalf("slave not repaired: %v", err)
+	}
+	if got := stateOf(t, pathOn(t, victim, master)); got != before {
+		t.Fatal("the master, healthy by its name, was rewritten")
 	}
 }

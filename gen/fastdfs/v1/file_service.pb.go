@@ -1854,9 +1854,14 @@ type Checksum struct {
 	// Algorithm of value.
 	Algorithm ChecksumAlgorithm `protobuf:"varint,1,opt,name=algorithm,proto3,enum=fastdfs.v1.ChecksumAlgorithm" json:"algorithm,omitempty"`
 	// The checksum in big-endian bytes: 4 for the CRCs, 32 for SHA-256.
-	Value         []byte `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Value []byte `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Also keep it in the file's metadata (key "fdfs_crc32", "fdfs_crc32c"
+	// or "fdfs_sha256", value in hex) for normal and slave files, where the
+	// storages' scrubbers check the stored content against it. Not for
+	// appender files, whose content changes.
+	StoreInMetadata bool `protobuf:"varint,3,opt,name=store_in_metadata,json=storeInMetadata,proto3" json:"store_in_metadata,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Checksum) Reset() {
@@ -1901,6 +1906,13 @@ func (x *Checksum) GetValue() []byte {
 		return x.Value
 	}
 	return nil
+}
+
+func (x *Checksum) GetStoreInMetadata() bool {
+	if x != nil {
+		return x.StoreInMetadata
+	}
+	return false
 }
 
 // ListFilesRequest selects the files to list.
@@ -2295,10 +2307,11 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\x19CreateDownloadUrlResponse\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"]\n" +
+	"expireTime\"\x89\x01\n" +
 	"\bChecksum\x12;\n" +
 	"\talgorithm\x18\x01 \x01(\x0e2\x1d.fastdfs.v1.ChecksumAlgorithmR\talgorithm\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value\"\xd1\x03\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\x12*\n" +
+	"\x11store_in_metadata\x18\x03 \x01(\bR\x0fstoreInMetadata\"\xd1\x03\n" +
 	"\x10ListFilesRequest\x12\x19\n" +
 	"\x05group\x18\x01 \x01(\tB\x03\xe0A\x02R\x05group\x12\x1d\n" +
 	"\n" +
