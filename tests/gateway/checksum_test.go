@@ -25,16 +25,20 @@ import (
 	"github.com/fdfsgo/fdfs/internal/testwait"
 )
 
-// storedFiles counts the files in the data directories of every storage
-// (temp files of uploads in progress included: none may be left).
-func storedFiles(t *testing.T, e *env) int {
+// storedFiles counts the files in the data directories of every storage:
+// stored files (metadata files included) and, apart, the hidden temp
+// files of uploads in progress.
+func storedFiles(t *testing.T, e *env) (files, temps int) {
 	t.Helper()
-	n := 0
 	for _, s := range e.c.Storages {
 		for _, p := range s.StorePaths {
 			err := filepath.WalkDir(filepath.Join(p, "data"), func(path string, d fs.DirEntry, err error) error {
-				if err == nil && d.Type().IsRegular() && d.Name() != ".fastdfs_vars" {
-					n++
+				switch {
+				case err != nil || !d.Type().IsRegular() || d.Name() == ".fastdfs_vars":
+				case strings.HasPrefix(d.Name(), "."):
+					temps++
+				default:
+					files++
 				}
 				return err
 			})
@@ -43,7 +47,7 @@ func storedFiles(t *testing.T, e *env) int {
 			}
 		}
 	}
-	return n
+	return files, temps
 }
 
 func reasonOf(err error) string {
@@ -74,7 +78,7 @@ func TestUploadChecksum(t *testing.T) {
 		for _, size := range []int{0, 1, 5<<20 + 3} {
 			content := bytes.Repeat([]byte{'x', 'y', 'z'}, size/3+1)[:size]
 			t.Run(fmt.Sprintf("%s/%d", algo, size), func(t *testing.T) {
-				before := storedFiles(t, e)
+				before, _ := storedFiles(t, e)
 				bad := sum(append([]byte("!"), content...))
 				_, err := apiclient.Upload(withKey(opCtx(t), rwKey), files, &fastdfsv1.UploadSpec{
 					Size: int64(size), Checksum: &fastdfsv1.Checksum{Algorithm: algo, Value: bad},
@@ -82,9 +86,6 @@ func TestUploadChecksum(t *testing.T) {
 				if status.Code(err) != codes.InvalidArgument || reasonOf(err) != "CHECKSUM_MISMATCH" {
 					t.Fatalf("mismatch: got %v, want INVALID_ARGUMENT CHECKSUM_MISMATCH", err)
 				}
-				// The storage removes the temp file of the cut upload when
-				// its connection ends; wait for that, bounded.
-				waitFiles(t, e, before)
 				resp, err := apiclient.Upload(withKey(opCtx(t), rwKey), files, &fastdfsv1.UploadSpec{
 					Size: int64(size), Checksum: &fastdfsv1.Checksum{Algorithm: algo, Value: sum(content)},
 				}, bytes.NewReader(content))
@@ -96,6 +97,10 @@ func TestUploadChecksum(t *testing.T) {
 				if _, err := apiclient.Download(withKey(opCtx(t), roKey), files, &fastdfsv1.DownloadFileRequest{FileId: resp.GetFileId()}, &got, grpc.Header(&hdr)); err != nil {
 					t.Fatal(err)
 				}
+				// Of the two uploads only the matching one stored a file.
+				if n, _ := storedFiles(t, e); n != before+1 {
+					t.Fatalf("%d files stored, want %d", n, before+1)
+				}
 				want := hex.EncodeToString(beUint32(crc32.ChecksumIEEE(content)))
 				if !bytes.Equal(got.Bytes(), content) || strings.Join(hdr.Get("x-checksum-crc32"), ",") != want {
 					t.Fatalf("download: %d bytes, x-checksum-crc32 %v, want %s", got.Len(), hdr.Get("x-checksum-crc32"), want)
@@ -103,6 +108,9 @@ func TestUploadChecksum(t *testing.T) {
 			})
 		}
 	}
+	// The storage removes the temp files of the cut uploads when their
+	// connections end.
+	waitNoTemps(t, e)
 	if _, err := apiclient.Upload(withKey(opCtx(t), rwKey), files, &fastdfsv1.UploadSpec{
 		Size: 1, Checksum: &fastdfsv1.Checksum{Algorithm: fastdfsv1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA256, Value: []byte{1, 2}},
 	}, strings.NewReader("a")); status.Code(err) != codes.InvalidArgument {
@@ -110,12 +118,12 @@ func TestUploadChecksum(t *testing.T) {
 	}
 }
 
-// waitFiles waits until the storages hold want files.
-func waitFiles(t *testing.T, e *env, want int) {
+// waitNoTemps waits until no upload temp file is left on the storages.
+func waitNoTemps(t *testing.T, e *env) {
 	t.Helper()
-	testwait.For(t, time.Minute, "stored files", func() error {
-		if n := storedFiles(t, e); n != want {
-			return fmt.Errorf("%d files stored, want %d", n, want)
+	testwait.For(t, time.Minute, "temp files removed", func() error {
+		if _, n := storedFiles(t, e); n != 0 {
+			return fmt.Errorf("%d temp files left", n)
 		}
 		return nil
 	})
@@ -128,7 +136,7 @@ func TestRESTChecksum(t *testing.T) {
 	content := []byte("checked content")
 	crc := hex.EncodeToString(beUint32(crc32.ChecksumIEEE(content)))
 	s := sha256.Sum256(content)
-	before := storedFiles(t, e)
+	before, _ := storedFiles(t, e)
 	for _, hdr := range []map[string]string{
 		{"X-Checksum-Sha256": hex.EncodeToString(s[:4]) + strings.Repeat("00", 28)},
 		{"X-Checksum-Crc32": "00000000"},
@@ -140,7 +148,10 @@ func TestRESTChecksum(t *testing.T) {
 			t.Fatalf("%v: %s %s, want 400", hdr, resp.Status, b)
 		}
 	}
-	waitFiles(t, e, before)
+	waitNoTemps(t, e)
+	if n, _ := storedFiles(t, e); n != before {
+		t.Fatalf("%d files stored after refused uploads, want %d", n, before)
+	}
 	resp, b := do(t, "POST", e.url("/v1/files?ext=txt"), rwKey, bytes.NewReader(content), map[string]string{"X-Checksum-Sha256": hex.EncodeToString(s[:])})
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("matching checksum: %s %s", resp.Status, b)
