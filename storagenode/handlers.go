@@ -216,6 +216,7 @@ func (s *Server) writeBinlog(ts time.Time, op binlog.Op, name, extra string) err
 		s.log.Error("binlog write failed", "op", string(op), "name", name, "err", err)
 		return fmt.Errorf("binlog: %w", protocol.ErrIO)
 	}
+	s.note(op, name, extra)
 	if s.durable() {
 		if err := s.bl.Sync(); err != nil {
 			s.log.Error("binlog fsync failed", "op", string(op), "name", name, "err", err)

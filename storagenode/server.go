@@ -91,6 +91,9 @@ type Server struct {
 	repl *replicator // sync workers and received sync timestamps (sync_*.go)
 	rec  *recovery   // disk recovery of wiped store paths (recovery.go)
 
+	index *fileIndex // the files held here, for listing and scrub (fileindex.go)
+	scrub *scrubber  // re-reads and repairs files (scrub.go)
+
 	syncSrc syncSource // initial-sync source, decided by one tracker session at a time (tracker.go)
 	leader  leaderView // tracker leader as the beat replies announce it (tracker.go)
 
@@ -137,6 +140,8 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 		start:   time.Now(),
 		syncSrc: syncSource{sem: make(chan struct{}, 1)},
 		reqs:    daemonmetrics.NewRequests("storage"),
+		index:   newFileIndex(),
+		scrub:   &scrubber{},
 	}
 	s.tempPattern = ".upload-" + strconv.FormatInt(s.start.UnixNano(), 36) + "-*.tmp"
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -240,6 +245,9 @@ func applyDefaults(c *conf.Storage) error {
 	if c.SyncBinlogBuffInterval <= 0 {
 		c.SyncBinlogBuffInterval = defaultSyncBinlogInterval
 	}
+	if c.ScrubPassInterval <= 0 {
+		c.ScrubPassInterval = 24 * time.Hour
+	}
 	if c.Port < 0 || c.Port > 65535 {
 		return conf.KeyError(c.Raw, "port", fmt.Sprintf("%d is out of range", c.Port), "0 to 65535 (0: any free port)")
 	}
@@ -296,6 +304,8 @@ func (s *Server) Start() error {
 		go s.trackerLoop(t)
 	}
 	s.startRecovery()
+	s.goTracked(s.buildIndex)
+	s.startScrub()
 	s.log.Info("storage server started", "store_paths", len(s.cfg.StorePaths), "trackers", len(s.cfg.TrackerServers))
 	return nil
 }
@@ -728,6 +738,10 @@ func (s *Server) dispatch(cc *conn, h protocol.Header) error {
 		return s.handleRegenerate(cc, h)
 	case protocol.CmdFetchOnePathBinlog:
 		return s.handleFetchOnePathBinlog(cc, h)
+	case protocol.CmdListFiles:
+		return s.handleListFiles(cc)
+	case protocol.CmdScrub:
+		return s.handleScrub(cc)
 	}
 	if handled, err := s.dispatchSync(cc, h); handled {
 		return err

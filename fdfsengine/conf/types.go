@@ -180,6 +180,13 @@ type Storage struct {
 
 	MetricsListen string // see Tracker.MetricsListen
 
+	// The scrubber (an extension; upstream ignores the keys): it re-reads
+	// every file at ScrubBytesPerSecond (scrub_bytes_per_second, a byte
+	// size such as 8MB; 0, the default, turns it off), one pass every
+	// ScrubPassInterval (scrub_pass_interval, seconds, default 86400).
+	ScrubBytesPerSecond int64
+	ScrubPassInterval   time.Duration
+
 	Raw *File
 }
 

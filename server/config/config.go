@@ -166,8 +166,9 @@ func (c CORS) Enabled() bool { return len(c.AllowedOrigins) > 0 }
 var (
 	DefaultCORSMethods = []string{"GET", "HEAD", "POST", "PATCH", "DELETE"}
 	DefaultCORSHeaders = []string{"Authorization", "X-API-Key", "Content-Type", "Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "X-Request-Id",
+		"X-Checksum-Crc32", "X-Checksum-Crc32c", "X-Checksum-Sha256",
 		"Tus-Resumable", "Upload-Length", "Upload-Defer-Length", "Upload-Offset", "Upload-Metadata", "Upload-Checksum", "X-HTTP-Method-Override"}
-	DefaultCORSExposedHeaders = []string{"ETag", "Last-Modified", "Content-Range", "Content-Disposition", "Content-Length", "Accept-Ranges", "Location", "X-Request-Id",
+	DefaultCORSExposedHeaders = []string{"ETag", "Last-Modified", "Content-Range", "Content-Disposition", "Content-Length", "Accept-Ranges", "Location", "X-Request-Id", "X-Checksum-Crc32",
 		"Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm", "Upload-Offset", "Upload-Length", "Upload-Defer-Length", "Upload-Metadata", "Upload-Expires", "Fdfs-File-Id"}
 )
 

@@ -27,9 +27,9 @@ const (
 	// 409).
 	ReasonOffsetMismatch = "OFFSET_MISMATCH"
 	// ReasonChecksumMismatch: content whose digest is not the one sent
-	// with it; nothing was committed. INVALID_ARGUMENT (tus: 460), or
-	// FAILED_PRECONDITION when the whole file's CRC-32 declared at
-	// creation does not match at finish.
+	// with it; nothing was stored or committed. INVALID_ARGUMENT (tus:
+	// 460), or FAILED_PRECONDITION when the whole file's CRC-32 declared
+	// at creation of an upload session does not match at finish.
 	ReasonChecksumMismatch = "CHECKSUM_MISMATCH"
 	// ReasonSizeTooLarge: content beyond the session's declared size.
 	// OUT_OF_RANGE.

@@ -3,51 +3,19 @@ package fileops
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
 	"fmt"
-	"hash"
-	"hash/crc32"
 	"io"
 	"os"
-	"strconv"
 )
-
-// Checksum is the digest a write's content must have: Algorithm is one of
-// ChecksumAlgorithms, Digest the raw digest bytes.
-type Checksum struct {
-	Algorithm string
-	Digest    []byte
-}
-
-// ChecksumAlgorithms are the algorithms of Checksum, as tus names them.
-var ChecksumAlgorithms = []string{"sha1", "md5", "crc32", "sha256"}
-
-// NewChecksumHash returns the hash of algorithm, or false for an
-// unsupported one.
-func NewChecksumHash(algorithm string) (hash.Hash, bool) {
-	switch algorithm {
-	case "sha1":
-		return sha1.New(), true
-	case "md5":
-		return md5.New(), true
-	case "crc32":
-		return crc32.NewIEEE(), true
-	case "sha256":
-		return sha256.New(), true
-	}
-	return nil, false
-}
 
 // CommitChecked reads c to its end into a spool file, checks its digest
 // against sum and only then commits it in segments: content that does not
 // match commits nothing (INVALID_ARGUMENT, ReasonChecksumMismatch). A
 // c.Size of -1 takes whatever c.R holds, up to the session's size.
-func (w *Writer) CommitChecked(ctx context.Context, c Content, sum Checksum) error {
-	h, ok := NewChecksumHash(sum.Algorithm)
-	if !ok {
-		return ToStatus(InvalidField("checksum", "unsupported checksum algorithm "+strconv.Quote(sum.Algorithm)), w.sess.FileID)
+func (w *Writer) CommitChecked(ctx context.Context, c Content, sum *Checksum) error {
+	h, err := sum.newHash()
+	if err != nil {
+		return ToStatus(err, w.sess.FileID)
 	}
 	f, err := os.CreateTemp(w.s.cfg.SpoolDir, "fdfs-upload-*")
 	if err != nil {
@@ -90,8 +58,8 @@ func (w *Writer) CommitChecked(ctx context.Context, c Content, sum Checksum) err
 			return ToStatus(sizeExceeded("size", w.sess.Offset+n+1, w.sess.Size), w.sess.FileID)
 		}
 	}
-	if got := h.Sum(nil); !bytes.Equal(got, sum.Digest) {
-		return ToStatus(checksumMismatch("checksum", fmt.Sprintf("the content's %s is %x, not %x: nothing was written", sum.Algorithm, got, sum.Digest)), w.sess.FileID)
+	if got := h.Sum(nil); !bytes.Equal(got, sum.Value) {
+		return ToStatus(checksumMismatch(sum.Field, fmt.Sprintf("the content's %s is %x, not %x: nothing was written", sum.Algorithm, got, sum.Value)), w.sess.FileID)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return ToStatus(fmt.Errorf("spool file: %w", err), w.sess.FileID)

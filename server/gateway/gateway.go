@@ -150,6 +150,7 @@ func New(opt Options) (g *Gateway, err error) {
 	healthpb.RegisterHealthServer(grpcapi.StrictServer{Server: g.grpcServer}, g.health)
 	reflection.Register(grpcapi.StrictServer{Server: g.grpcServer})
 	g.metrics.SetGRPCMethods(g.grpcServer)
+	g.metrics.RegisterScrub(g.scrubSamples)
 
 	if err := g.startInner(svc); err != nil {
 		return nil, err

@@ -164,11 +164,21 @@ func (s *FileService) UploadFile(stream grpc.ClientStreamingServer[fastdfsv1.Upl
 	id, err := s.files.Upload(stream.Context(), fileops.Upload{
 		Kind: kind, Group: spec.GetGroup(), Ext: spec.GetExt(), Meta: spec.GetMetadata(),
 		Master: spec.GetMasterFileId(), Prefix: spec.GetPrefix(), IdempotencyKey: spec.GetIdempotencyKey(),
+		Checksum: checksumOf(spec.GetChecksum()),
 	}, c)
 	if err != nil {
 		return s.fail("upload", spec.GetMasterFileId(), err)
 	}
 	return stream.SendAndClose(&fastdfsv1.UploadFileResponse{FileId: id, Size: spec.GetSize()})
+}
+
+// checksumOf is the file operations' form of an upload's checksum.
+func checksumOf(c *fastdfsv1.Checksum) *fileops.Checksum {
+	if c == nil {
+		return nil
+	}
+	return &fileops.Checksum{Algorithm: fileops.ChecksumAlgorithm(c.GetAlgorithm()), Value: c.GetValue(), Field: "checksum",
+		Store: c.GetStoreInMetadata()}
 }
 
 func checkUploadSpec(spec *fastdfsv1.UploadSpec) error {
@@ -259,11 +269,23 @@ func (s *FileService) TruncateFile(ctx context.Context, req *fastdfsv1.TruncateF
 	return &fastdfsv1.TruncateFileResponse{}, nil
 }
 
+// ChecksumMetadata is the header metadata key of DownloadFile that
+// carries the CRC32 of a normal file's whole content (8 hex digits, as in
+// the file ID), ranged downloads included.
+const ChecksumMetadata = "x-checksum-crc32"
+
 // DownloadFile implements FileService.DownloadFile.
 func (s *FileService) DownloadFile(req *fastdfsv1.DownloadFileRequest, stream grpc.ServerStreamingServer[fastdfsv1.DownloadFileResponse]) error {
 	id := req.GetFileId()
 	if err := errors.Join(checkFileID(id), checkSize("offset", req.GetOffset()), checkSize("length", req.GetLength())); err != nil {
 		return s.fail("download", id, err)
+	}
+	if _, n, _ := client.DecodeFileID(id); client.FileType(n) == "normal" {
+		// The ID encodes the CRC32 of a normal file's content; sent as
+		// header metadata before the first chunk.
+		if err := stream.SetHeader(metadata.Pairs(ChecksumMetadata, fmt.Sprintf("%08x", n.CRC32))); err != nil {
+			return s.fail("download", id, err)
+		}
 	}
 	w := newChunkWriter(func(bp *[]byte) (bool, error) {
 		msg := &outChunk{DownloadFileResponse: &fastdfsv1.DownloadFileResponse{Chunk: *bp}, bp: bp}
@@ -307,13 +329,7 @@ func (s *FileService) GetFileInfo(ctx context.Context, req *fastdfsv1.GetFileInf
 	if err != nil {
 		return nil, s.fail("file info", id, err)
 	}
-	kind := fastdfsv1.FileKind_FILE_KIND_NORMAL
-	switch {
-	case fi.Name.Appender:
-		kind = fastdfsv1.FileKind_FILE_KIND_APPENDER
-	case fi.Name.Slave:
-		kind = fastdfsv1.FileKind_FILE_KIND_SLAVE
-	}
+	kind := kindOf(fi.Name)
 	return &fastdfsv1.GetFileInfoResponse{File: &fastdfsv1.FileInfo{
 		FileId:     id,
 		Group:      fi.Group,

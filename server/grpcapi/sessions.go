@@ -13,14 +13,6 @@ import (
 	"github.com/fdfsgo/fdfs/server/fileops"
 )
 
-// checksumNames are the fileops names of the API's checksum algorithms.
-var checksumNames = map[fastdfsv1.ChecksumAlgorithm]string{
-	fastdfsv1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1:   "sha1",
-	fastdfsv1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_MD5:    "md5",
-	fastdfsv1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32:  "crc32",
-	fastdfsv1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA256: "sha256",
-}
-
 // sessionProto is the API's view of a session.
 func sessionProto(s *fileops.Session) *fastdfsv1.UploadSession {
 	p := &fastdfsv1.UploadSession{
@@ -102,14 +94,7 @@ func (s *FileService) WriteUploadSession(stream grpc.ClientStreamingServer[fastd
 	if err := checkSize("offset", spec.GetOffset()); err != nil {
 		return s.fail(op, "", err)
 	}
-	var sum *fileops.Checksum
-	if c := spec.GetChecksum(); c != nil {
-		name, ok := checksumNames[c.GetAlgorithm()]
-		if !ok {
-			return s.fail(op, "", invalid("checksum.algorithm", fmt.Sprintf("unsupported checksum algorithm %v", c.GetAlgorithm())))
-		}
-		sum = &fileops.Checksum{Algorithm: name, Digest: c.GetDigest()}
-	}
+	sum := checksumOf(spec.GetChecksum())
 	ctx := stream.Context()
 	w, err := s.sessions.Open(ctx, spec.GetToken(), spec.GetOffset())
 	if err != nil {
@@ -130,7 +115,7 @@ func (s *FileService) WriteUploadSession(stream grpc.ClientStreamingServer[fastd
 	}
 	if sum != nil {
 		r := &streamReader{next: next}
-		err = w.CommitChecked(ctx, fileops.Content{R: r, Size: -1, Failed: func() error { return r.err }}, *sum)
+		err = w.CommitChecked(ctx, fileops.Content{R: r, Size: -1, Failed: func() error { return r.err }}, sum)
 	} else {
 		err = commitChunks(ctx, w, next)
 	}

@@ -339,13 +339,14 @@ func (h *Handler) tusWrite(w http.ResponseWriter, r *http.Request, wr *fileops.W
 	if v := r.Header.Get("Upload-Checksum"); v != "" {
 		alg, digest, _ := strings.Cut(v, " ")
 		sum, err := base64.StdEncoding.DecodeString(digest)
-		if _, ok := fileops.NewChecksumHash(alg); !ok || err != nil {
+		a, ok := fileops.ChecksumAlgorithmByName(alg)
+		if !ok || err != nil {
 			return tusInvalid("Upload-Checksum", "Upload-Checksum "+strconv.Quote(v)+": want one of "+strings.Join(fileops.ChecksumAlgorithms, ", ")+" and a base64 digest")
 		}
 		if n < 0 {
 			fc.Failed = func() error { return c.r.err }
 		}
-		return wr.CommitChecked(r.Context(), fc, fileops.Checksum{Algorithm: alg, Digest: sum})
+		return wr.CommitChecked(r.Context(), fc, &fileops.Checksum{Algorithm: a, Value: sum, Field: "Upload-Checksum"})
 	}
 	return wr.CommitSegments(r.Context(), fc)
 }

@@ -247,8 +247,8 @@ func TestSessionBadInput(t *testing.T) {
 			return write(&fastdfsv1.WriteUploadSpec{Token: tok, Offset: 100 << 10}, randomBytes(t, 250<<10))
 		}, codes.OutOfRange, fileops.ReasonSizeTooLarge},
 		{"checksum mismatch", func() error {
-			return write(&fastdfsv1.WriteUploadSpec{Token: tok, Offset: 100 << 10, Checksum: &fastdfsv1.ChecksumSpec{
-				Algorithm: fastdfsv1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1, Digest: badSum[:]}}, data[100<<10:])
+			return write(&fastdfsv1.WriteUploadSpec{Token: tok, Offset: 100 << 10, Checksum: &fastdfsv1.Checksum{
+				Algorithm: fastdfsv1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1, Value: badSum[:]}}, data[100<<10:])
 		}, codes.InvalidArgument, fileops.ReasonChecksumMismatch},
 		{"forged token", func() error { return write(&fastdfsv1.WriteUploadSpec{Token: string(forged)}, data[:10]) }, codes.NotFound, fileops.ReasonSessionNotFound},
 		{"garbage token", func() error {
@@ -296,8 +296,8 @@ func TestSessionBadInput(t *testing.T) {
 		t.Fatalf("refused writes changed the committed offset: %d, want %d", off, 100<<10)
 	}
 	// The rest with the right checksum goes in.
-	got, err := writeSession(opCtx(t), fs, &fastdfsv1.WriteUploadSpec{Token: tok, Offset: 100 << 10, Checksum: &fastdfsv1.ChecksumSpec{
-		Algorithm: fastdfsv1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1, Digest: sha[:]}}, data[100<<10:], 64<<10, nil)
+	got, err := writeSession(opCtx(t), fs, &fastdfsv1.WriteUploadSpec{Token: tok, Offset: 100 << 10, Checksum: &fastdfsv1.Checksum{
+		Algorithm: fastdfsv1.ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1, Value: sha[:]}}, data[100<<10:], 64<<10, nil)
 	if err != nil || got != int64(len(data)) {
 		t.Fatalf("checksummed write: %d, %v", got, err)
 	}

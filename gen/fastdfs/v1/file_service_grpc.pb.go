@@ -35,6 +35,7 @@ const (
 	FileService_GetUploadSession_FullMethodName       = "/fastdfs.v1.FileService/GetUploadSession"
 	FileService_FinishUploadSession_FullMethodName    = "/fastdfs.v1.FileService/FinishUploadSession"
 	FileService_CancelUploadSession_FullMethodName    = "/fastdfs.v1.FileService/CancelUploadSession"
+	FileService_ListFiles_FullMethodName              = "/fastdfs.v1.FileService/ListFiles"
 )
 
 // FileServiceClient is the client API for FileService service.
@@ -109,6 +110,12 @@ type FileServiceClient interface {
 	// CancelUploadSession ends an unfinished session and deletes what it
 	// stored.
 	CancelUploadSession(ctx context.Context, in *CancelUploadSessionRequest, opts ...grpc.CallOption) (*CancelUploadSessionResponse, error)
+	// ListFiles lists the files of a group (or of one of its storages, a
+	// store path, a name prefix), newest first or by name, with filters and
+	// page tokens (AIP-158). Every ACTIVE storage of the group lists what it
+	// holds; a deleted file disappears once each storage has applied the
+	// delete (docs/api-behaviour.md).
+	ListFiles(ctx context.Context, in *ListFilesRequest, opts ...grpc.CallOption) (*ListFilesResponse, error)
 }
 
 type fileServiceClient struct {
@@ -300,6 +307,16 @@ func (c *fileServiceClient) CancelUploadSession(ctx context.Context, in *CancelU
 	return out, nil
 }
 
+func (c *fileServiceClient) ListFiles(ctx context.Context, in *ListFilesRequest, opts ...grpc.CallOption) (*ListFilesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListFilesResponse)
+	err := c.cc.Invoke(ctx, FileService_ListFiles_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FileServiceServer is the server API for FileService service.
 // All implementations must embed UnimplementedFileServiceServer
 // for forward compatibility.
@@ -372,6 +389,12 @@ type FileServiceServer interface {
 	// CancelUploadSession ends an unfinished session and deletes what it
 	// stored.
 	CancelUploadSession(context.Context, *CancelUploadSessionRequest) (*CancelUploadSessionResponse, error)
+	// ListFiles lists the files of a group (or of one of its storages, a
+	// store path, a name prefix), newest first or by name, with filters and
+	// page tokens (AIP-158). Every ACTIVE storage of the group lists what it
+	// holds; a deleted file disappears once each storage has applied the
+	// delete (docs/api-behaviour.md).
+	ListFiles(context.Context, *ListFilesRequest) (*ListFilesResponse, error)
 	mustEmbedUnimplementedFileServiceServer()
 }
 
@@ -429,6 +452,9 @@ func (UnimplementedFileServiceServer) FinishUploadSession(context.Context, *Fini
 }
 func (UnimplementedFileServiceServer) CancelUploadSession(context.Context, *CancelUploadSessionRequest) (*CancelUploadSessionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CancelUploadSession not implemented")
+}
+func (UnimplementedFileServiceServer) ListFiles(context.Context, *ListFilesRequest) (*ListFilesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListFiles not implemented")
 }
 func (UnimplementedFileServiceServer) mustEmbedUnimplementedFileServiceServer() {}
 func (UnimplementedFileServiceServer) testEmbeddedByValue()                     {}
@@ -688,6 +714,24 @@ func _FileService_CancelUploadSession_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FileService_ListFiles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListFilesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FileServiceServer).ListFiles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FileService_ListFiles_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FileServiceServer).ListFiles(ctx, req.(*ListFilesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FileService_ServiceDesc is the grpc.ServiceDesc for FileService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -738,6 +782,10 @@ var FileService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CancelUploadSession",
 			Handler:    _FileService_CancelUploadSession_Handler,
+		},
+		{
+			MethodName: "ListFiles",
+			Handler:    _FileService_ListFiles_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
