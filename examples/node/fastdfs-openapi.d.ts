@@ -202,6 +202,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/groups/{group}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * ListFiles lists the files of a group (or of one of its storages, a
+         *     store path, a name prefix), newest first or by name, with filters and
+         *     page tokens (AIP-158). Every ACTIVE storage of the group lists what it
+         *     holds; a deleted file disappears once each storage has applied the
+         *     delete (docs/api-behaviour.md).
+         */
+        get: operations["FileService_ListFiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/groups/{group}/storages": {
         parameters: {
             query?: never;
@@ -240,6 +263,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/groups/{group}/storages/{storageId}:scrub": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ScrubStorage returns the report of a storage's scrubber (which
+         *     re-reads its files, checks them against the CRC32 of their file IDs
+         *     and repairs bad ones from a peer), starting a pass first when run is
+         *     set.
+         */
+        post: operations["ClusterService_ScrubStorage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/storages:locate": {
         parameters: {
             query?: never;
@@ -261,10 +306,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** tus creation: a resumable upload (an upload session). */
+        post: operations["Uploads_Create"];
+        delete?: never;
+        /** tus discovery: version, extensions, checksum algorithms, maximum size (no API key needed). */
+        options: operations["Uploads_Options"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/uploads/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** tus termination: the unfinished upload and its content are deleted. */
+        delete: operations["Uploads_Terminate"];
+        options?: never;
+        /** The committed offset (Upload-Offset) of an upload. */
+        head: operations["Uploads_Head"];
+        /** Content at Upload-Offset, which must be the committed offset (application/offset+octet-stream). */
+        patch: operations["Uploads_Patch"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description ScrubStorageRequest names the storage whose scrubber to ask. */
+        ClusterServiceScrubStorageBody: {
+            /**
+             * Format: int64
+             * @description Read rate in bytes per second of the pass started; 0: unthrottled.
+             */
+            rate?: string;
+            /**
+             * @description Start a pass now (unless one is running) before answering; the answer
+             *     does not wait for it (watch passes and running).
+             */
+            run?: boolean;
+        };
         /** @description CreateDownloadUrlRequest names the file to create a URL for. */
         FileServiceCreateDownloadUrlBody: Record<string, never>;
         /**
@@ -478,6 +573,16 @@ export interface components {
              */
             writableCount?: string;
         };
+        /** @description ListFilesResponse is one page of a listing. */
+        v1ListFilesResponse: {
+            /** @description The files, in the requested order. */
+            files?: components["schemas"]["v1ListedFile"][];
+            /**
+             * @description Token of the next page; empty on the last page. A page may hold fewer
+             *     than page_size files and still have a next one.
+             */
+            nextPageToken?: string;
+        };
         /** @description ListGroupsResponse carries the groups. */
         v1ListGroupsResponse: {
             /** @description The groups, in the tracker's order. */
@@ -487,6 +592,27 @@ export interface components {
         v1ListStoragesResponse: {
             /** @description The storages, in the tracker's order. */
             storages?: components["schemas"]["v1Storage"][];
+        };
+        /** @description ListedFile is one file of a listing. */
+        v1ListedFile: {
+            /**
+             * Format: int64
+             * @description CRC32 the file ID encodes (of the initial content for appender files).
+             */
+            crc32?: number;
+            /**
+             * Format: date-time
+             * @description Creation time (from the file ID).
+             */
+            createTime?: string;
+            /** @description File ID. */
+            fileId?: string;
+            kind?: components["schemas"]["v1FileKind"];
+            /**
+             * Format: int64
+             * @description Size in bytes.
+             */
+            size?: string;
         };
         /** @description LocateStoragesResponse lists the storage servers that serve the operation. */
         v1LocateStoragesResponse: {
@@ -500,6 +626,67 @@ export interface components {
         v1RegenerateAppenderFileResponse: {
             /** @description New file ID of the (now normal) file. */
             fileId?: string;
+        };
+        /** @description ScrubFinding is a bad file a scrub pass found. */
+        v1ScrubFinding: {
+            /** @description File ID. */
+            fileId?: string;
+            /** @description "corrupt" (content does not match its file ID) or "missing". */
+            problem?: string;
+            /** @description True when a verified copy from a peer replaced it. */
+            repaired?: boolean;
+            /**
+             * Format: date-time
+             * @description When it was found.
+             */
+            time?: string;
+        };
+        /** @description ScrubStorageResponse is a storage's scrub report since it started. */
+        v1ScrubStorageResponse: {
+            /**
+             * Format: int64
+             * @description Bytes read.
+             */
+            bytes?: string;
+            /**
+             * Format: int64
+             * @description Corrupt files found.
+             */
+            corrupt?: string;
+            /**
+             * Format: int64
+             * @description Files checked.
+             */
+            files?: string;
+            /** @description The most recent findings (at most 1000), oldest first. */
+            findings?: components["schemas"]["v1ScrubFinding"][];
+            /**
+             * Format: date-time
+             * @description When the last pass ended; unset before the first.
+             */
+            lastPassTime?: string;
+            /**
+             * Format: int64
+             * @description Missing files found.
+             */
+            missing?: string;
+            /**
+             * Format: int64
+             * @description Passes completed.
+             */
+            passes?: string;
+            /**
+             * Format: int64
+             * @description Bad files repaired.
+             */
+            repaired?: string;
+            /** @description True while a pass runs. */
+            running?: boolean;
+            /**
+             * Format: int64
+             * @description Bad files not repaired.
+             */
+            unrepaired?: string;
         };
         /**
          * @description SetMetadataMode says how SetMetadata combines new and old metadata.
@@ -1405,6 +1592,70 @@ export interface operations {
             };
         };
     };
+    FileService_ListFiles: {
+        parameters: {
+            query?: {
+                /** @description Storage ID (its IP in IP mode): list what this storage holds only. */
+                storageId?: string;
+                /** @description Store path index: list the files of store path N (M0N) only. */
+                storePath?: number;
+                /** @description Name prefix after the group, e.g. "M00/0A/". */
+                prefix?: string;
+                /**
+                 * @description Order of the entries.
+                 *
+                 *      - LIST_FILES_ORDER_UNSPECIFIED: Not set: ordered by name.
+                 *      - LIST_FILES_ORDER_NAME: By file name (the part after the group), ascending.
+                 *      - LIST_FILES_ORDER_NEWEST: By creation time, newest first; then by name.
+                 */
+                order?: "LIST_FILES_ORDER_UNSPECIFIED" | "LIST_FILES_ORDER_NAME" | "LIST_FILES_ORDER_NEWEST";
+                /** @description Created at or after this time. */
+                createdAfter?: string;
+                /** @description Created before this time. */
+                createdBefore?: string;
+                /** @description Extension without the dot. */
+                ext?: string;
+                /** @description Size in bytes at least this. */
+                minSize?: string;
+                /** @description Size in bytes at most this; 0 for no bound. */
+                maxSize?: string;
+                /** @description Entries per page, 1 to 1000; 0 means 100. */
+                pageSize?: number;
+                /**
+                 * @description next_page_token of the previous page; empty for the first. The other
+                 *     fields must be the same as for that page.
+                 */
+                pageToken?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Group (required). */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ListFilesResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
     ClusterService_ListStorages: {
         parameters: {
             query?: never;
@@ -1505,6 +1756,44 @@ export interface operations {
             };
         };
     };
+    ClusterService_ScrubStorage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Group. */
+                group: string;
+                /** @description Storage ID (its IP in IP mode). */
+                storageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClusterServiceScrubStorageBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ScrubStorageResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
     ClusterService_LocateStorages: {
         parameters: {
             query: {
@@ -1538,6 +1827,256 @@ export interface operations {
                 };
             };
             /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    Uploads_Create: {
+        parameters: {
+            query?: {
+                /** @description Group to store into. */
+                group?: string;
+                /** @description File extension without the dot. */
+                ext?: string;
+            };
+            header: {
+                /** @description 1.0.0 (412 otherwise). */
+                "Tus-Resumable": string;
+                /** @description The upload's size in bytes (or Upload-Defer-Length: 1). */
+                "Upload-Length"?: string;
+                /** @description 1: the size is declared by a later PATCH. */
+                "Upload-Defer-Length"?: string;
+                /** @description Comma-separated "key base64(value)" pairs, stored as the file's metadata; "filename" also gives the extension. */
+                "Upload-Metadata"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created: Location is the upload URL. */
+            201: {
+                headers: {
+                    /** @description The file ID, once the upload is complete. */
+                    "Fdfs-File-Id"?: string;
+                    /** @description When the unfinished upload expires (RFC 9110 date). */
+                    "Upload-Expires"?: string;
+                    /** @description The upload's size, when declared. */
+                    "Upload-Length"?: string;
+                    /** @description Bytes committed. */
+                    "Upload-Offset"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Larger than limits.max_upload_size. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error (google.rpc.Status). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    Uploads_Options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tus-Version, Tus-Extension, Tus-Checksum-Algorithm, Tus-Max-Size. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error (google.rpc.Status). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    Uploads_Terminate: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1.0.0 (412 otherwise). */
+                "Tus-Resumable": string;
+            };
+            path: {
+                /** @description The upload's session token (the last segment of the Location of the creation). */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error (google.rpc.Status). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    Uploads_Head: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1.0.0 (412 otherwise). */
+                "Tus-Resumable": string;
+            };
+            path: {
+                /** @description The upload's session token (the last segment of the Location of the creation). */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The upload's state. */
+            200: {
+                headers: {
+                    /** @description The file ID, once the upload is complete. */
+                    "Fdfs-File-Id"?: string;
+                    /** @description When the unfinished upload expires (RFC 9110 date). */
+                    "Upload-Expires"?: string;
+                    /** @description The upload's size, when declared. */
+                    "Upload-Length"?: string;
+                    /** @description Bytes committed. */
+                    "Upload-Offset"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown or cancelled upload, or a token that is not valid. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The upload expired; its content was deleted. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error (google.rpc.Status). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["rpcStatus"];
+                };
+            };
+        };
+    };
+    Uploads_Patch: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1.0.0 (412 otherwise). */
+                "Tus-Resumable": string;
+                /** @description Where the content starts: the committed offset (409 otherwise). */
+                "Upload-Offset": string;
+                /** @description "sha1|md5|crc32|sha256 base64(digest)": verified before anything is committed (460 otherwise). */
+                "Upload-Checksum"?: string;
+                /** @description Declares the size of an upload created with Upload-Defer-Length. */
+                "Upload-Length"?: string;
+            };
+            path: {
+                /** @description The upload's session token (the last segment of the Location of the creation). */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": string;
+            };
+        };
+        responses: {
+            /** @description Committed; Fdfs-File-Id once complete. */
+            204: {
+                headers: {
+                    /** @description The file ID, once the upload is complete. */
+                    "Fdfs-File-Id"?: string;
+                    /** @description When the unfinished upload expires (RFC 9110 date). */
+                    "Upload-Expires"?: string;
+                    /** @description The upload's size, when declared. */
+                    "Upload-Length"?: string;
+                    /** @description Bytes committed. */
+                    "Upload-Offset"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Upload-Offset is not the committed offset, or the upload is finished. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Beyond Upload-Length. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not application/offset+octet-stream. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Checksum mismatch: nothing committed. */
+            460: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error (google.rpc.Status). */
             default: {
                 headers: {
                     [name: string]: unknown;
