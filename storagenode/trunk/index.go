@@ -28,11 +28,11 @@ type block struct {
 // twice or overlapping another (upstream's trunk_free_block_checker) and
 // what merging looks at.
 type index struct {
-	sizes  [][]uint32                // per store path: sorted distinct sizes with free blocks
-	bySize []map[uint32][]Location   // per store path: free blocks of a size, last freed first
-	trunks map[trunkKey][]block      // per trunk file, sorted by offset
-	free   int64                     // bytes in free blocks
-	count  int                       // free blocks
+	sizes  [][]uint32              // per store path: sorted distinct sizes with free blocks
+	bySize []map[uint32][]Location // per store path: free blocks of a size, last freed first
+	trunks map[trunkKey][]block    // per trunk file, sorted by offset
+	free   int64                   // bytes in free blocks
+	count  int                     // free blocks
 }
 
 func newIndex(paths int) *index {
