@@ -88,6 +88,7 @@ type Server struct {
 
 	syncSrc syncSource // initial-sync source, decided by one tracker session at a time (tracker.go)
 	leader  leaderView // tracker leader as the beat replies announce it (tracker.go)
+	trunk   trunkRole  // the group's trunk server, and our allocator if it is us (trunk_role.go)
 }
 
 // trackerParams are the cluster-wide settings a storage learns from the
@@ -102,6 +103,7 @@ type trackerParams struct {
 	// SyncFileMaxDelay is storage_sync_file_max_delay: a file older than
 	// this that is missing here will not arrive by replication.
 	SyncFileMaxDelay time.Duration
+	Trunk            trunkParams
 }
 
 // New validates cfg, prepares the store paths (creating the data
@@ -329,6 +331,10 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.trunk.mu.Lock()
+	s.trunk.close(s)
+	s.trunk.dropPeers()
+	s.trunk.mu.Unlock()
 	err := s.stats.save(s.store.distSnapshot())
 	if berr := s.bl.Close(); err == nil {
 		err = berr
@@ -693,6 +699,9 @@ func (s *Server) dispatch(cc *conn, h protocol.Header) error {
 		return s.handleFetchOnePathBinlog(cc, h)
 	}
 	if handled, err := s.dispatchSync(cc, h); handled {
+		return err
+	}
+	if handled, err := s.dispatchTrunk(cc, h); handled {
 		return err
 	}
 	return fmt.Errorf("unsupported command %d: %w", h.Cmd, protocol.ErrInvalid)

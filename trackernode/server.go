@@ -276,6 +276,7 @@ func (s *Server) checkLoop() {
 			s.mu.Lock()
 			s.expire(s.now(), iv)
 			s.probeRestored()
+			s.checkTrunkServers()
 			if time.Since(lastSave) >= saveInterval {
 				s.saveLogged()
 				lastSave = time.Now()
@@ -528,10 +529,15 @@ func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 		return nil, nil // the leader already knows; followers would merge
 	case protocol.CmdStorageChangeStatus:
 		return s.changeStatus(cs, body)
+	case protocol.CmdStorageFetchTrunkFID:
+		return s.fetchTrunkFID(cs, body)
+	case protocol.CmdStorageReportTrunkFID:
+		return s.reportTrunkFID(cs, body)
+	case protocol.CmdStorageReportTrunkFree:
+		return s.reportTrunkFree(cs, body)
 	}
 	switch cmd {
-	case protocol.CmdStorageFetchTrunkFID, protocol.CmdStorageReportTrunkFID, protocol.CmdStorageReportTrunkFree,
-		protocol.CmdServerSetTrunkServer, protocol.CmdStorageReportIPChanged:
+	case protocol.CmdServerSetTrunkServer, protocol.CmdStorageReportIPChanged:
 		return nil, fmt.Errorf("tracker cmd %d not implemented: %w", cmd, protocol.ErrNotSupported)
 	}
 	return nil, fmt.Errorf("unknown tracker cmd %d: %w", cmd, protocol.ErrInvalid)
