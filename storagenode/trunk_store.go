@@ -64,32 +64,14 @@ func (s *Server) uploadTrunk(cc *conn, req *protocol.UploadRequest, hold *reserv
 	return name, err
 }
 
-// writeSlot writes the header and content of a new file into slot l of
-// its trunk file (created, sparse, if this storage has none yet) and
-// returns the file's name. A slot whose header says it holds a file is
-// EEXIST: the trunk server's view and the disk disagree, and nothing is
-// overwritten.
+// writeSlot writes the content and then the header of a new file into
+// slot l of its trunk file and returns the file's name.
 func (s *Server) writeSlot(cc *conn, l trunk.Location, req *protocol.UploadRequest, hold *reservation, a *ioAttempt) (string, error) {
-	f, err := s.openTrunk(l)
+	f, crc, err := s.fillSlot(cc, l, req.FileSize, hold, func() { a.reach(cc) })
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	var h [trunk.HeaderSize]byte
-	if _, err := f.ReadAt(h[:1], int64(l.Offset)); err != nil && !errors.Is(err, io.EOF) {
-		return "", err
-	}
-	if h[0] == trunk.TypeRegular || h[0] == trunk.TypeLink {
-		return "", fmt.Errorf("trunk slot %s already holds a file: %w", l, protocol.ErrExists)
-	}
-	a.reach(cc)
-	if _, err := f.Seek(int64(l.Offset)+trunk.HeaderSize, io.SeekStart); err != nil {
-		return "", err
-	}
-	crc, err := s.copyIn(cc, f, req.FileSize, true, hold)
-	if err != nil {
-		return "", err
-	}
 	fields := fileid.Fields{Source: s.source(cc), Timestamp: time.Now().Unix(), Size: req.FileSize, CRC32: crc,
 		Trunk: true, TrunkFileID: l.ID, TrunkOffset: l.Offset, TrunkAllocSize: l.Size}
 	name, err := fileid.Generate(l.StorePathIndex, l.High, l.Low, fields, req.Ext)
@@ -100,17 +82,57 @@ func (s *Server) writeSlot(cc *conn, l trunk.Location, req *protocol.UploadReque
 	if err != nil {
 		return "", err
 	}
-	hd := trunk.Expected(n, trunk.TypeRegular)
-	hd.Put(h[:])
-	if _, err := f.WriteAt(h[:], int64(l.Offset)); err != nil {
+	if err := s.sealSlot(f, n); err != nil {
 		return "", err
 	}
-	if s.cfg.FsyncAfterWrittenBytes > 0 {
-		if err := f.Sync(); err != nil {
-			return "", err
-		}
-	}
 	return name, f.Close()
+}
+
+// fillSlot copies size bytes of the request body into slot l of its trunk
+// file (created, sparse, if this storage has none yet), after reached, and
+// returns the open trunk file and the content's CRC32. A slot whose header
+// says it holds a file is EEXIST: the allocation and the disk disagree,
+// and nothing is overwritten.
+func (s *Server) fillSlot(cc *conn, l trunk.Location, size int64, hold *reservation, reached func()) (*os.File, uint32, error) {
+	f, err := s.openTrunk(l)
+	if err != nil {
+		return nil, 0, err
+	}
+	var b [1]byte
+	if _, err := f.ReadAt(b[:], int64(l.Offset)); err != nil && !errors.Is(err, io.EOF) {
+		f.Close()
+		return nil, 0, err
+	}
+	if b[0] == trunk.TypeRegular || b[0] == trunk.TypeLink {
+		f.Close()
+		return nil, 0, fmt.Errorf("trunk slot %s already holds a file: %w", l, protocol.ErrExists)
+	}
+	reached()
+	if _, err := f.Seek(int64(l.Offset)+trunk.HeaderSize, io.SeekStart); err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	crc, err := s.copyIn(cc, f, size, true, hold)
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, crc, nil
+}
+
+// sealSlot writes the header of file n into its slot: from then on the
+// slot is the file.
+func (s *Server) sealSlot(f *os.File, n *fileid.Name) error {
+	var h [trunk.HeaderSize]byte
+	hd := trunk.Expected(n, trunk.TypeRegular)
+	hd.Put(h[:])
+	if _, err := f.WriteAt(h[:], int64(n.TrunkOffset)); err != nil {
+		return err
+	}
+	if s.cfg.FsyncAfterWrittenBytes > 0 {
+		return f.Sync()
+	}
+	return nil
 }
 
 // openTrunk opens slot l's trunk file for writing, creating it (sparse,
@@ -144,6 +166,33 @@ func (s *Server) openTrunk(l trunk.Location) (*os.File, error) {
 	return f, nil
 }
 
+// receiveSlot stores a replica of trunk file n (SYNC_CREATE_FILE) in the
+// same slot of our trunk file, as upstream: the content, checked against
+// the CRC32 in the name, then the header. A slot that already is n is
+// EEXIST (replayed before).
+func (s *Server) receiveSlot(cc *conn, n *fileid.Name, size int64, hold *reservation) error {
+	if size != n.Size {
+		return fmt.Errorf("sync of %s: %d bytes, the name says %d: %w", n.Name(), size, n.Size, protocol.ErrInvalid)
+	}
+	if sl, err := trunk.Open(s.store.paths, n); err == nil {
+		sl.Close()
+		return fmt.Errorf("sync create %s: %w", n.Name(), protocol.ErrExists)
+	}
+	l := trunk.Of(n)
+	f, crc, err := s.fillSlot(cc, l, size, hold, func() {})
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if crc != n.CRC32 {
+		return fmt.Errorf("sync of %s: content CRC32 %08x, the name says %08x: %w", n.Name(), crc, n.CRC32, protocol.ErrInvalid)
+	}
+	if err := s.sealSlot(f, n); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 // deleteSlot frees the slot a trunk file ID names: it must be the slot
 // the ID describes (the header check of trunk.Open, without following a
 // link: deleting a link deletes the link), then its bytes are zeroed and
@@ -156,12 +205,22 @@ func (s *Server) deleteSlot(cc *conn, n *fileid.Name, a *ioAttempt) error {
 	a.reach(cc)
 	a.link = sl.Link != ""
 	sl.Close()
-	loc := trunk.Of(n)
-	if err := trunk.Clear(s.store.paths[loc.StorePathIndex], loc); err != nil {
+	if err := s.clearSlot(n); err != nil {
 		return err
 	}
-	s.trunkFreed(loc)
+	s.trunkFreed(trunk.Of(n))
 	return nil
+}
+
+// clearSlot zeroes the slot of trunk file n if it holds n (ENOENT if not).
+func (s *Server) clearSlot(n *fileid.Name) error {
+	sl, err := trunk.Open(s.store.paths, n)
+	if err != nil {
+		return err
+	}
+	sl.Close()
+	loc := trunk.Of(n)
+	return trunk.Clear(s.store.paths[loc.StorePathIndex], loc)
 }
 
 // trunkFreed returns a freed slot to the group's free blocks, here or on
@@ -251,14 +310,17 @@ func (s *Server) trunkCall(cmd, status byte, body []byte, maxReply int64) ([]byt
 	if pc == nil {
 		var err error
 		if pc, err = s.dialPeer(s.ctx, server); err != nil {
-			return nil, fmt.Errorf("trunk server %s: %w: %w", server, protocol.ErrAgain, err)
+			return nil, fmt.Errorf("trunk server %s: %w: %v", server, protocol.ErrAgain, err)
 		}
 	}
 	b, err := pc.call(cmd, status, body, maxReply)
 	var ce *connError
 	if errors.As(err, &ce) {
+		// The trunk server's connection broke, not our client's: the
+		// client is told to try again (a *connError would close its
+		// connection).
 		pc.hangUp()
-		return nil, fmt.Errorf("trunk server %s: %w", server, err)
+		return nil, fmt.Errorf("trunk server %s: %w: %v", server, protocol.ErrAgain, err)
 	}
 	tr.mu.Lock()
 	if tr.server == server && len(tr.peers) < maxTrunkPeers {
