@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -22,14 +23,10 @@ import (
 const maxTrunkBinlogPush = 256 << 10
 
 // dispatchTrunk serves the trunk commands; handled is false for others.
+// Allocation requests are not restricted to the group's addresses: the
+// upstream storage's trunk client connects without binding its address
+// (so from any local IP), and upstream checks only the group name.
 func (s *Server) dispatchTrunk(cc *conn, h protocol.Header) (handled bool, err error) {
-	switch h.Cmd {
-	case protocol.CmdTrunkAllocSpace, protocol.CmdTrunkAllocConfirm, protocol.CmdTrunkFreeSpace:
-		// Only the group's storages allocate and free trunk space.
-		if err := s.syncAllowed(cc, h.Cmd); err != nil {
-			return true, err
-		}
-	}
 	switch h.Cmd {
 	case protocol.CmdTrunkAllocSpace:
 		return true, s.handleTrunkAlloc(cc, h)
@@ -148,7 +145,7 @@ func (s *Server) handleTrunkBinlogPush(cc *conn, h protocol.Header) error {
 	if err != nil {
 		return err
 	}
-	if err := s.syncAllowed(cc, h.Cmd); err != nil {
+	if err := s.trunkPushAllowed(cc, h.Cmd); err != nil {
 		return err
 	}
 	if !s.params.Load().Trunk.Use {
@@ -180,4 +177,22 @@ func (s *Server) handleTrunkBinlogPush(cc *conn, h protocol.Header) error {
 		}
 	}
 	return cc.reply(nil)
+}
+
+// trunkPushAllowed takes a trunk binlog push from a storage of the group
+// or from the trunk server we know. Anyone else gets EAGAIN rather than
+// EPERM: the trunk server starts pushing as soon as it is elected, which
+// may be before the group list that names it reaches us, and upstream's
+// pusher retries after an error.
+func (s *Server) trunkPushAllowed(cc *conn, cmd byte) error {
+	if s.syncAllowed(cc, cmd) == nil {
+		return nil
+	}
+	s.trunk.mu.Lock()
+	server := s.trunk.server
+	s.trunk.mu.Unlock()
+	if host, _, err := net.SplitHostPort(server); err == nil && host == remoteHost(cc.c) {
+		return nil
+	}
+	return fmt.Errorf("trunk binlog push (cmd %d) from %s, not a known storage of group %s yet: %w", cmd, remoteHost(cc.c), s.cfg.GroupName, protocol.ErrAgain)
 }
