@@ -124,8 +124,9 @@ func (tr *trunkRole) open(s *Server, c *trackerConn) error {
 	tr.alloc = a
 	ctx, cancel := context.WithCancel(s.ctx)
 	tr.stop = cancel
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.trunkJobs(ctx, a, p)
+	go s.trunkPush(ctx, a)
 	return nil
 }
 

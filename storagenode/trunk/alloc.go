@@ -52,6 +52,7 @@ type Allocator struct {
 	ix     *index
 	binlog *os.File
 	size   int64  // bytes in the binlog
+	gen    int64  // binlog generation: bumped when Compress rewrites it
 	buf    []byte // records of the call in progress
 }
 
@@ -311,3 +312,11 @@ func (a *Allocator) Close() error {
 
 // Config returns the allocator's configuration.
 func (a *Allocator) Config() Config { return a.cfg }
+
+// Generation changes whenever the binlog is rewritten (Compress): a copy
+// of the binlog kept elsewhere must then start over.
+func (a *Allocator) Generation() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.gen
+}

@@ -195,6 +195,7 @@ func (a *Allocator) Compress() error {
 	}
 	a.binlog.Close()
 	a.binlog, a.size = f, int64(len(snap))
+	a.gen++
 	if err := a.save(); err != nil {
 		return err
 	}

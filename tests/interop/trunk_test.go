@@ -3,9 +3,9 @@ package interop
 import (
 	"archive/tar"
 	"bytes"
-	"fmt"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"

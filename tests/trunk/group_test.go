@@ -3,12 +3,14 @@ package trunk
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/testwait"
 	"github.com/fdfsgo/fdfs/internal/wiretest"
+	"github.com/fdfsgo/fdfs/storagenode/trunk"
 	"github.com/fdfsgo/fdfs/tests/cluster"
 )
 
@@ -119,7 +121,17 @@ func TestTrunkGroup(t *testing.T) {
 		return st == protocol.ENOENT
 	})
 
-	// Failover: the other storage becomes the trunk server.
+	// The other storage has a copy of the trunk binlog...
+	binlogOf := func(i int) string {
+		b, _ := os.ReadFile(trunk.BinlogPath(c.StorageConf(i).BasePath))
+		return string(b)
+	}
+	testwait.Until(t, waitLimit, "the trunk binlog to reach the other storage", func() bool {
+		return binlogOf(other) != "" && binlogOf(other) == binlogOf(ts)
+	})
+
+	// ...so that, when the trunk server stops and the tracker elects the
+	// other storage, it goes on with the free space of the same trunk file.
 	c.StopStorage(ts)
 	testwait.Until(t, waitLimit, "the other storage to be elected trunk server", func() bool {
 		return trunkServer(t, c) == other
@@ -132,8 +144,13 @@ func TestTrunkGroup(t *testing.T) {
 	for i := range 20 {
 		data := content(1000+i, 5000)
 		id := rawUpload(t, storageAt(t, c, other), data)
-		if !parse(t, id).Trunk {
-			t.Fatalf("upload after the failover: %s not in a trunk", id)
+		n := parse(t, id)
+		if !n.Trunk || n.TrunkFileID != 1 {
+			t.Fatalf("upload after the failover: %s not in trunk file 1", id)
+		}
+		slot := fmt.Sprintf("%d/%d", n.TrunkFileID, n.TrunkOffset)
+		if prev, dup := slots[slot]; dup && want[prev] != nil {
+			t.Fatalf("%s took the slot of %s", id, prev)
 		}
 		want[id] = data
 	}
