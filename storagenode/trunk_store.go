@@ -6,6 +6,8 @@ package storagenode
 import (
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -191,6 +193,61 @@ func (s *Server) receiveSlot(cc *conn, n *fileid.Name, size int64, hold *reserva
 		return err
 	}
 	return f.Close()
+}
+
+// restoreSlot writes a trunk file being recovered (content writes it)
+// into its slot, checked against the size and CRC32 of its name; a slot
+// that already is the file is left alone.
+func (s *Server) restoreSlot(n *fileid.Name, content func(io.Writer) error) error {
+	if sl, err := trunk.Open(s.store.paths, n); err == nil {
+		sl.Close()
+		return nil
+	}
+	l := trunk.Of(n)
+	f, err := s.openTrunk(l)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var b [1]byte
+	if _, err := f.ReadAt(b[:], int64(l.Offset)); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if b[0] == trunk.TypeRegular || b[0] == trunk.TypeLink {
+		return fmt.Errorf("recovering %s: its slot holds another file: %w", n.Name(), protocol.ErrExists)
+	}
+	w := &slotWriter{w: io.NewOffsetWriter(f, int64(l.Offset)+trunk.HeaderSize), left: n.Size, crc: crc32.NewIEEE()}
+	if err := content(w); err != nil {
+		return err
+	}
+	if w.left != 0 || w.crc.Sum32() != n.CRC32 {
+		return fmt.Errorf("recovering %s: %d bytes missing or CRC32 %08x, the name says %08x: %w",
+			n.Name(), w.left, w.crc.Sum32(), n.CRC32, protocol.ErrInvalid)
+	}
+	if err := s.sealSlot(f, n); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// slotWriter writes at most left bytes into a slot, hashing them.
+type slotWriter struct {
+	w    io.Writer
+	left int64
+	crc  hash.Hash32
+}
+
+func (sw *slotWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > sw.left {
+		return 0, fmt.Errorf("more content than the slot's %d bytes: %w", sw.left, protocol.ErrInvalid)
+	}
+	n, err := sw.w.Write(p)
+	sw.crc.Write(p[:n])
+	sw.left -= int64(n)
+	return n, err
 }
 
 // deleteSlot frees the slot a trunk file ID names: it must be the slot

@@ -39,6 +39,19 @@ func rawDownload(t *testing.T, rc *wiretest.Client, id string) (byte, []byte) {
 	return rc.Do(protocol.CmdDownloadFile, (&protocol.DownloadRequest{Group: g, Name: name}).Encode())
 }
 
+// waitReplicated waits until the storages serve every file of want.
+func waitReplicated(t *testing.T, c *cluster.Cluster, want map[string][]byte, storages ...int) {
+	t.Helper()
+	for id, data := range want {
+		for _, i := range storages {
+			testwait.Until(t, waitLimit, "replica of "+id, func() bool {
+				st, got := rawDownload(t, storageAt(t, c, i), id)
+				return st == 0 && bytes.Equal(got, data)
+			})
+		}
+	}
+}
+
 // trunkServer returns the index of the group's trunk server in the
 // tracker's view, -1 if none.
 func trunkServer(t *testing.T, c *cluster.Cluster) int {
@@ -90,18 +103,7 @@ func TestTrunkGroup(t *testing.T) {
 		slots[slot] = id
 		want[id] = data
 	}
-	waitEverywhere := func(ids map[string][]byte, storages ...int) {
-		t.Helper()
-		for id, data := range ids {
-			for _, i := range storages {
-				testwait.Until(t, waitLimit, "replica of "+id, func() bool {
-					st, got := rawDownload(t, storageAt(t, c, i), id)
-					return st == 0 && bytes.Equal(got, data)
-				})
-			}
-		}
-	}
-	waitEverywhere(want, 0, 1)
+	waitReplicated(t, c, want, 0, 1)
 
 	// A delete at the source replicates.
 	var victim string
@@ -154,5 +156,5 @@ func TestTrunkGroup(t *testing.T) {
 		}
 		want[id] = data
 	}
-	waitEverywhere(want, other)
+	waitReplicated(t, c, want, other)
 }
