@@ -2,6 +2,9 @@ package storagenode
 
 import (
 	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -88,4 +91,67 @@ func TestTrunkReadUpstreamStore(t *testing.T) {
 			t.Errorf("after the delete, %s: %d, %d bytes", name, st, len(body))
 		}
 	}
+}
+
+// TestTrunkBadInputWire: forged trunk IDs and a damaged trunk file over
+// the wire: a clear status for each, no content served, the connection
+// still answering, and the other files unharmed.
+func TestTrunkBadInputWire(t *testing.T) {
+	store, files := trunktest.Unpack(t)
+	cfg := testConfig(t)
+	cfg.StorePaths, cfg.SubdirCountPerPath = []string{store}, 1
+	s := startServer(t, cfg)
+	rc := dial(t, s)
+	var live []trunktest.File
+	for _, f := range files {
+		if _, name, _ := fileid.Split(f.ID); !f.Deleted && mustParse(t, name).Trunk {
+			live = append(live, f)
+		}
+	}
+	_, a, _ := fileid.Split(live[2].ID)
+	_, b, _ := fileid.Split(live[3].ID)
+	na, nb := mustParse(t, a), mustParse(t, b)
+	forge := func(n *fileid.Name, offset, size uint32) string {
+		loc := make([]byte, 12)
+		binary.BigEndian.PutUint32(loc, n.TrunkFileID)
+		binary.BigEndian.PutUint32(loc[4:], offset)
+		binary.BigEndian.PutUint32(loc[8:], size)
+		return n.Name()[:fileid.PathPrefixLen+fileid.Base64Len] + fileid.EncodeBase64(loc) + n.File[fileid.Base64Len+fileid.TrunkInfoLen:]
+	}
+	cases := []struct {
+		what string
+		name string
+		want byte
+	}{
+		{"another slot's offset", forge(na, nb.TrunkOffset, na.TrunkAllocSize), protocol.ENOENT},
+		{"offset past the trunk file", forge(na, 1<<30, na.TrunkAllocSize), protocol.EINVAL},
+		{"alloc size below the file size", forge(na, na.TrunkOffset, 30), protocol.EINVAL},
+	}
+	for _, c := range cases {
+		for _, cmd := range []byte{protocol.CmdDownloadFile, protocol.CmdQueryFileInfo, protocol.CmdGetMetadata, protocol.CmdDeleteFile} {
+			var st byte
+			var body []byte
+			if cmd == protocol.CmdDownloadFile {
+				st, body = rc.download(c.name, 0, 0)
+			} else {
+				st, body = rc.fileCmd(cmd, c.name)
+			}
+			if st != c.want || len(body) != 0 {
+				t.Errorf("%s, cmd %d: status %d with %d bytes, want %d", c.what, cmd, st, len(body), c.want)
+			}
+		}
+	}
+	// The trunk file cut short in the middle of b's slot: b is EINVAL,
+	// a (before the cut) still served.
+	path := filepath.Join(store, "data", "00", "00", "000001")
+	if err := os.Truncate(path, int64(nb.TrunkOffset)+40); err != nil {
+		t.Fatal(err)
+	}
+	if st, body := rc.download(b, 0, 0); st != protocol.EINVAL || len(body) != 0 {
+		t.Errorf("download from a truncated trunk file: status %d, %d bytes", st, len(body))
+	}
+	if st, body := rc.download(a, 0, 0); st != 0 || !bytes.Equal(body, live[2].Content) {
+		t.Errorf("slot before the cut: status %d, %d bytes", st, len(body))
+	}
+	rc.alive()
 }

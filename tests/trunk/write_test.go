@@ -65,6 +65,19 @@ func TestTrunkServerWritePath(t *testing.T) {
 		t.Errorf("range of %s: %v", id, err)
 	}
 
+	// A slave file of a trunk file is a file of its own beside it.
+	thumb := content(777, 3000)
+	slave, err := cl.UploadSlave(opCtx(t), bytes.NewReader(thumb), int64(len(thumb)), ids[5], "_t", "jpg")
+	if err != nil || parse(t, slave).Trunk {
+		t.Fatalf("slave of trunk file %s: %s %v", ids[5], slave, err)
+	}
+	expectContent(t, cl, slave, thumb)
+	want[slave] = thumb
+	// Appender operations on a trunk file are refused.
+	if err := cl.Append(opCtx(t), ids[5], bytes.NewReader([]byte("x")), 1); err == nil {
+		t.Errorf("append to trunk file %s succeeded", ids[5])
+	}
+
 	// Delete every other file of one size; the next uploads of that size
 	// land in the freed slots.
 	freed := map[uint32]bool{}
