@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,7 +86,7 @@ func (s *Server) setTrunkServer(c *trackerConn, br protocol.Brief) {
 		addr = protocol.FormatHostPort(br.IP, int(br.Port))
 	}
 	id := s.idForTracker()
-	ip := *s.myIP.Load()
+	ip, _, _ := strings.Cut(*s.myIP.Load(), ",")
 	self := br.IP != "" && (id != "" && br.ID == id || id == "" && (br.IP == ip || br.ID == ip)) && int(br.Port) == s.port()
 	tr := &s.trunk
 	tr.mu.Lock()
