@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
@@ -207,5 +208,34 @@ func TestClear(t *testing.T) {
 			t.Errorf("neighbour %s changed", f.ID)
 		}
 		s.Close()
+	}
+}
+
+func TestBinlogRecords(t *testing.T) {
+	r := trunk.Record{Timestamp: 1700000000, Op: trunk.OpAdd, Block: trunk.Location{StorePathIndex: 1, High: 2, Low: 3, ID: 4, Offset: 5, Size: 6}}
+	line := string(trunk.AppendRecord(nil, r))
+	if line != "1700000000 A 1 2 3 4 5 6\n" {
+		t.Fatalf("record %q", line)
+	}
+	if got, err := trunk.ParseRecord(line[:len(line)-1]); err != nil || got != r {
+		t.Errorf("round trip: %+v %v", got, err)
+	}
+	for _, bad := range []string{
+		"", "1700000000 A 1 2 3 4 5", "1700000000 A 1 2 3 4 5 6 7", "1700000000 X 1 2 3 4 5 6",
+		"1700000000 AD 1 2 3 4 5 6", "1700000000 A 256 2 3 4 5 6", "1700000000 A 1 2 3 4 5 4294967296",
+		"1700000000 A -1 2 3 4 5 6", "x A 1 2 3 4 5 6", "1700000000 A 1 2 3 4 5 6 ",
+	} {
+		if _, err := trunk.ParseRecord(bad); !errors.Is(err, protocol.ErrInvalid) {
+			t.Errorf("ParseRecord(%q): %v", bad, err)
+		}
+	}
+	in := "1 A 0 0 0 1 0 256\ngarbage\n2 D 0 0 0 1 0 256\n3 A 0 0 0 1 0"
+	var got []trunk.Record
+	n, bad, err := trunk.ReadRecords(strings.NewReader(in), func(r trunk.Record) error {
+		got = append(got, r)
+		return nil
+	})
+	if err != nil || bad != 1 || len(got) != 2 || n != int64(strings.LastIndexByte(in, '\n')+1) {
+		t.Errorf("ReadRecords: %d records, %d bad, %d bytes, %v", len(got), bad, n, err)
 	}
 }
