@@ -287,3 +287,67 @@ func waitSlot(t *testing.T, id string, want []byte, storages ...*node) {
 		}
 	}
 }
+
+// TestTrunkOursStoreToUpstream: our storage, trunk server of its group,
+// stores small files in trunks; then the upstream storage runs on the
+// same conf and store: it loads our trunk binlog and storage_trunk.dat as
+// its free space, serves every file, and its own new uploads go into the
+// free space without overwriting any of ours.
+func TestTrunkOursStoreToUpstream(t *testing.T) {
+	e := newEnv(t)
+	tr := e.addTracker(upstream, trunkTrackerConf...)
+	st := e.addStorage(ours, "group1", []*node{tr}, "subdir_count_per_path=1")
+	e.writeClientConf()
+	e.waitActive(st)
+	isTrunk := func(id string) bool {
+		_, name, err := fileid.Split(id)
+		n, perr := fileid.Parse(name)
+		return err == nil && perr == nil && n.Trunk
+	}
+	testwait.Until(t, waitLimit, "uploads to go into trunk files", func() bool {
+		r := e.run("fdfs_upload_file", e.clientConf, e.writeLocal("probe.txt", []byte("probe")))
+		id := strings.TrimSpace(r.stdout)
+		return r.code == 0 && isTrunk(id)
+	})
+	want := map[string][]byte{}
+	var ids []string
+	for i := range 10 {
+		c := patterned(i+40, 100+i*700)
+		id := e.upload(e.writeLocal("o.bin", c))
+		if !isTrunk(id) {
+			t.Fatalf("%s not in a trunk", id)
+		}
+		want[id] = c
+		ids = append(ids, id)
+	}
+	e.mustRun("fdfs_delete_file", e.clientConf, ids[4]) // a free slot amid used ones
+	delete(want, ids[4])
+	if err := st.stop(); err != nil {
+		t.Fatalf("stop %s: %v", st, err)
+	}
+	st.impl = upstream
+	st.name += "(now upstream)"
+	st.start()
+	e.waitActive(st)
+	for id, c := range want {
+		e.expectDownload(id, c)
+	}
+	e.expectGoneForClients(ids[4])
+	testwait.Until(t, waitLimit, "upstream to take uploads into trunks", func() bool {
+		r := e.run("fdfs_upload_file", e.clientConf, e.writeLocal("probe.txt", []byte("probe")))
+		return r.code == 0 && isTrunk(strings.TrimSpace(r.stdout))
+	})
+	for i := range 10 {
+		c := patterned(i+80, 100+i*300)
+		id := e.upload(e.writeLocal("u.bin", c))
+		_, name, _ := fileid.Split(id)
+		// In trunk file 1: upstream took its free space from our files.
+		if n, err := fileid.Parse(name); err != nil || !n.Trunk || n.TrunkFileID != 1 {
+			t.Fatalf("upstream's upload %s not in trunk file 1 (%v)", id, err)
+		}
+		want[id] = c
+	}
+	for id, c := range want {
+		e.expectDownload(id, c)
+	}
+}
