@@ -24,6 +24,9 @@ const (
 	// flagCurrentTrunkFileID is current_trunk_file_id: the last trunk
 	// file id this storage created as its group's trunk server.
 	flagCurrentTrunkFileID = "current_trunk_file_id"
+	// flagTrunkLastCompress is trunk_last_compress_time: when the trunk
+	// binlog was last compressed (unix seconds).
+	flagTrunkLastCompress = "trunk_last_compress_time"
 )
 
 // flagDone is the value of flagSyncOldDone once the initial copy is done.

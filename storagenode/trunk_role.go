@@ -10,7 +10,6 @@ package storagenode
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -123,6 +122,7 @@ func (tr *trunkRole) open(s *Server, c *trackerConn) error {
 		return err
 	}
 	tr.alloc = a
+	s.saveTrunk(a, p)
 	ctx, cancel := context.WithCancel(s.ctx)
 	tr.stop = cancel
 	s.wg.Add(2)
@@ -137,8 +137,9 @@ func (tr *trunkRole) close(s *Server) {
 		return
 	}
 	tr.stop()
-	if err := errors.Join(tr.alloc.Save(), tr.alloc.Close()); err != nil {
-		s.log.Warn("saving the trunk free space failed", "err", err)
+	s.saveTrunk(tr.alloc, s.params.Load().Trunk)
+	if err := tr.alloc.Close(); err != nil {
+		s.log.Warn("closing the trunk binlog failed", "err", err)
 	}
 	tr.alloc = nil
 }
@@ -148,6 +149,35 @@ func (tr *trunkRole) dropPeers() {
 		pc.hangUp()
 	}
 	tr.peers = nil
+}
+
+// saveTrunk saves the free space when the trunk server starts and stops,
+// as upstream's storage_trunk_save: a compression of the binlog instead
+// when trunk_compress_binlog_min_interval is set and has passed since the
+// last one.
+func (s *Server) saveTrunk(a *trunk.Allocator, p trunkParams) {
+	f := s.store.initFlag
+	last, _ := strconv.ParseInt(f.get(flagTrunkLastCompress), 10, 64)
+	if p.CompressMinInterval <= 0 || time.Since(time.Unix(last, 0)) <= p.CompressMinInterval {
+		if err := a.Save(); err != nil {
+			s.log.Warn("saving the trunk free space failed", "err", err)
+		}
+		return
+	}
+	s.compressTrunk(a)
+}
+
+// compressTrunk compresses the trunk binlog and records when.
+func (s *Server) compressTrunk(a *trunk.Allocator) {
+	if err := a.Compress(); err != nil {
+		s.log.Warn("trunk binlog compression failed", "err", err)
+		return
+	}
+	f := s.store.initFlag
+	f.set(flagTrunkLastCompress, strconv.FormatInt(time.Now().Unix(), 10))
+	if err := f.save(); err != nil {
+		s.log.Warn("saving trunk_last_compress_time failed", "err", err)
+	}
 }
 
 // trunkDir picks a new trunk file's data directory as a file's is picked.
@@ -229,9 +259,7 @@ func (s *Server) trunkJobs(ctx context.Context, a *trunk.Allocator, p trunkParam
 	}
 	if p.CompressEvery > 0 {
 		jobs = append(jobs, &job{next: nextAt(time.Now(), p.CompressTimeBase, p.CompressEvery), every: p.CompressEvery, run: func() {
-			if err := a.Compress(); err != nil {
-				s.log.Warn("trunk binlog compression failed", "err", err)
-			}
+			s.compressTrunk(a)
 		}})
 	}
 	for len(jobs) > 0 {
