@@ -113,6 +113,16 @@ func (a *Allocator) Alloc(p int, size int64) (Location, error) {
 	want := uint32(a.aligned(size))
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	l, err := a.take(p, want)
+	// Whatever was changed is logged, even on an error.
+	if ferr := a.flush(); err == nil {
+		err = ferr
+	}
+	return l, err
+}
+
+// take reserves a block of want bytes on store path p; a.mu held.
+func (a *Allocator) take(p int, want uint32) (Location, error) {
 	l, ok := a.ix.bestFit(p, want)
 	if ok {
 		a.ix.remove(l, false)
@@ -136,7 +146,7 @@ func (a *Allocator) Alloc(p int, size int64) (Location, error) {
 		return Location{}, err
 	}
 	a.record(OpAdd, l) // a held slot is free space until confirmed, as upstream
-	return l, a.flush()
+	return l, nil
 }
 
 // newTrunk creates the next trunk file on store path p, sparse, and
@@ -210,7 +220,7 @@ func (a *Allocator) Free(l Location) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err := a.ix.insert(l, false); err != nil {
-		return err
+		return errors.Join(err, a.flush())
 	}
 	a.record(OpAdd, l)
 	if a.cfg.Merge {
