@@ -10,7 +10,7 @@
 GO ?= go
 DEV_ARGS ?=
 
-.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http bench-gateway bench-upstream gen proto-check client-deps clean
+.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http bench-gateway bench-upstream gen proto-check client-deps browser-deps clean
 
 all: build
 
@@ -60,6 +60,10 @@ conformance-deps:
 client-deps:
 	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
 	bash scripts/client-deps.sh
+
+# Debian's chromium for the web console test in tests/ops.
+browser-deps:
+	bash scripts/browser-deps.sh
 
 gen:
 	bash scripts/gen.sh

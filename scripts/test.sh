@@ -41,6 +41,9 @@ step "client examples' dependencies (npm ci examples/node; Debian python3-grpcio
 (cd examples/node && npm ci --no-audit --no-fund --loglevel=error)
 bash scripts/client-deps.sh
 
+step "browser for the web console test (Debian chromium, scripts/browser-deps.sh)"
+bash scripts/browser-deps.sh
+
 if [ "${SKIP_FUZZ:-}" != 1 ]; then
   step "fuzz (${FUZZTIME:-5s} per target)"
   bash scripts/fuzz.sh

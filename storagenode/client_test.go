@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -21,9 +22,24 @@ func startCluster(t *testing.T, trackerIP, storageIP string) (string, *Server) {
 	return startTracked(t, trackerIP, storageIP, func(*conf.Storage) {})
 }
 
-// The client engine drives every storage command through the tracker.
+// The client engine drives every storage command through the tracker,
+// with acknowledgements durable (fsync_after_written_bytes > 0: file data,
+// directories and binlog records fsynced before each reply) or not.
 func TestClientEngine(t *testing.T) {
-	trackerAddr, _ := startCluster(t, "127.0.0.6", "127.0.0.7")
+	for _, fsync := range []int64{0, 4096} {
+		t.Run(fmt.Sprintf("fsync_after_written_bytes=%d", fsync), func(t *testing.T) {
+			trackerAddr, s := startTracked(t, "127.0.0.6", "127.0.0.7", func(c *conf.Storage) { c.FsyncAfterWrittenBytes = fsync })
+			clientEngine(t, trackerAddr)
+			// Durable: every reply came after its binlog record's fsync.
+			// Not: the records wait for sync_binlog_buff_interval (60 s).
+			if got, want := s.bl.Dirty(), fsync == 0; got != want {
+				t.Errorf("binlog written since its last fsync: %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func clientEngine(t *testing.T, trackerAddr string) {
 	cl, err := client.New(client.Config{Trackers: []string{trackerAddr}, ConnectTimeout: 5 * time.Second, NetworkTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)

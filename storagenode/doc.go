@@ -25,4 +25,12 @@
 // the storage had finished its initial sync is refilled from an ACTIVE peer
 // (FETCH_ONE_PATH_BINLOG, then DOWNLOAD_FILE / GET_METADATA per file),
 // resumably, while the trackers hold the storage in RECOVERY.
+//
+// Beyond upstream (commands 120 and 121, which upstream answers with
+// EINVAL): an index of the files held here, built by walking the store
+// paths at start and kept current by every binlog record and recovered
+// file, serves LIST_FILES pages (fileindex.go); a scrubber re-reads the
+// files at scrub_bytes_per_second, checks normal files against the size
+// and CRC32 of their names and repairs bad ones from a verified peer copy
+// without ever overwriting a healthy file (scrub.go).
 package storagenode

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
 	"github.com/fdfsgo/fdfs/internal/regfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
@@ -204,9 +206,57 @@ func renameNoReplace(tmp, path string) error {
 // undoes what it placed (unplace, unrename) so that a failed answer leaves
 // nothing behind for the client to not know about.
 func (s *Server) writeBinlog(ts time.Time, op binlog.Op, name, extra string) error {
+	if s.durable() {
+		if err := s.syncEntry(op, name); err != nil {
+			s.log.Error("fsync of a directory failed", "op", string(op), "name", name, "err", err)
+			return fmt.Errorf("fsync of the directory of %s: %w", name, protocol.ErrIO)
+		}
+	}
 	if err := s.bl.Write(ts.Unix(), op, name, extra); err != nil {
 		s.log.Error("binlog write failed", "op", string(op), "name", name, "err", err)
 		return fmt.Errorf("binlog: %w", protocol.ErrIO)
+	}
+	s.note(op, name, extra)
+	if s.durable() {
+		if err := s.bl.Sync(); err != nil {
+			s.log.Error("binlog fsync failed", "op", string(op), "name", name, "err", err)
+			return fmt.Errorf("binlog fsync: %w", protocol.ErrIO)
+		}
+	}
+	return nil
+}
+
+// durable reports whether an acknowledgement must survive a power loss:
+// fsync_after_written_bytes > 0. Then, before the reply, the file's data
+// is fsynced (copyIn, truncate), its directory when the operation adds,
+// removes or renames a name (syncEntry), and the binlog record.
+// Otherwise the kernel writes them back when it will (a process crash
+// loses nothing acknowledged; a power loss can), and the binlog is
+// fsynced every sync_binlog_buff_interval.
+func (s *Server) durable() bool { return s.cfg.FsyncAfterWrittenBytes > 0 }
+
+// syncEntry fsyncs the directory holding name when op changes its entries
+// (a create, delete, link or rename, made here or replayed).
+func (s *Server) syncEntry(op binlog.Op, name string) error {
+	switch op.Source() {
+	case binlog.OpCreate, binlog.OpUpdate, binlog.OpDelete, binlog.OpLink, binlog.OpRename:
+	default:
+		return nil
+	}
+	_, path, err := s.store.resolve(name)
+	if err != nil {
+		return err
+	}
+	return atomicfile.SyncDir(filepath.Dir(path))
+}
+
+// truncate sets f's size, fsyncing it when acknowledgements are durable.
+func (s *Server) truncate(f *os.File, size int64) error {
+	if err := f.Truncate(size); err != nil {
+		return err
+	}
+	if s.durable() {
+		return f.Sync()
 	}
 	return nil
 }

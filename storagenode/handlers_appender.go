@@ -256,7 +256,7 @@ func (s *Server) truncateFile(cc *conn, h protocol.Header, start time.Time, a *i
 		return nil, nil
 	}
 	s.changeReached(cc, a)
-	if err := f.Truncate(newSize); err != nil {
+	if err := s.truncate(f, newSize); err != nil {
 		return nil, err
 	}
 	if err := s.writeBinlog(start, binlog.OpTruncate, name, fmt.Sprintf("%d %d", cur, newSize)); err != nil {

@@ -15,7 +15,7 @@ import (
 
 // testConfig is a storage configuration on 127.0.0.1 with an ephemeral
 // port, 4×4 data directories and the store in a temp dir.
-func testConfig(t *testing.T) *conf.Storage {
+func testConfig(t testing.TB) *conf.Storage {
 	t.Helper()
 	base := t.TempDir()
 	return &conf.Storage{
@@ -31,7 +31,7 @@ func testConfig(t *testing.T) *conf.Storage {
 	}
 }
 
-func startServer(t *testing.T, cfg *conf.Storage) *Server {
+func startServer(t testing.TB, cfg *conf.Storage) *Server {
 	t.Helper()
 	s, err := New(cfg, nil)
 	if err != nil {

@@ -263,17 +263,9 @@ func finishRecovery(data string) error {
 // recoverySource asks the trackers for an ACTIVE peer of our group
 // ("ip:port"); ErrNotFound when we are alone in the group.
 func (s *Server) recoverySource() (string, error) {
-	req := protocol.GroupAndID{Group: s.cfg.GroupName}
 	var lastErr error
 	for _, addr := range s.cfg.TrackerServers {
-		var list []protocol.StorageStat
-		err := s.shortCall(addr, func(c *trackerConn) error {
-			b, err := c.call(protocol.CmdServerListStorage, req.Encode())
-			if err == nil {
-				list, err = protocol.DecodeStorageStats(b)
-			}
-			return err
-		})
+		list, err := s.groupStorages(addr)
 		if err != nil {
 			lastErr = err
 			continue
@@ -458,6 +450,7 @@ func (s *Server) restoreRecord(pc *peerConn, line string) (bool, error) {
 	var se *protocol.StatusError
 	switch {
 	case err == nil:
+		s.note(binlog.OpCreate, rec.Name, "")
 		return true, nil
 	case errors.Is(err, protocol.ErrNotFound):
 		return false, nil // deleted since

@@ -22,6 +22,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/atomicfile"
 	"github.com/fdfsgo/fdfs/internal/backoff"
 	"github.com/fdfsgo/fdfs/internal/connstate"
+	"github.com/fdfsgo/fdfs/internal/daemonmetrics"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 	"github.com/fdfsgo/fdfs/storagenode/httpd"
@@ -41,6 +42,7 @@ const (
 	defaultRotateCount        = 100
 	defaultMaxConnections     = 1024
 	defaultSyncStatInterval   = 300 * time.Second
+	defaultSyncBinlogInterval = 60 * time.Second
 	minBuffSize               = 4 << 10
 )
 
@@ -50,8 +52,11 @@ type Server struct {
 	log   *slog.Logger
 	store *store
 	bl    *binlog.Writer
-	stats *stats
-	start time.Time
+	// marksAligned holds the mark files whose binlog position was checked
+	// against the binlog this run (alignMark).
+	marksAligned sync.Map
+	stats        *stats
+	start        time.Time
 	// tempPattern names this run's upload temp files: ".upload-<run>-*.tmp"
 	// with <run> the start time, so the sweep after a crash tells them
 	// from the dead run's whatever their timestamps.
@@ -86,9 +91,15 @@ type Server struct {
 	repl *replicator // sync workers and received sync timestamps (sync_*.go)
 	rec  *recovery   // disk recovery of wiped store paths (recovery.go)
 
+	index *fileIndex // the files held here, for listing and scrub (fileindex.go)
+	scrub *scrubber  // re-reads and repairs files (scrub.go)
+
 	syncSrc syncSource // initial-sync source, decided by one tracker session at a time (tracker.go)
 	leader  leaderView // tracker leader as the beat replies announce it (tracker.go)
 	trunk   trunkRole  // the group's trunk server, and our allocator if it is us (trunk_role.go)
+
+	reqs    *daemonmetrics.Requests // per-command counts and latencies (metrics.go)
+	metrics *daemonmetrics.Server   // metrics_listen, nil when off; guarded by mu
 }
 
 // trackerParams are the cluster-wide settings a storage learns from the
@@ -130,6 +141,9 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 		connSem: make(chan struct{}, c.MaxConnections),
 		start:   time.Now(),
 		syncSrc: syncSource{sem: make(chan struct{}, 1)},
+		reqs:    daemonmetrics.NewRequests("storage"),
+		index:   newFileIndex(),
+		scrub:   &scrubber{},
 	}
 	s.tempPattern = ".upload-" + strconv.FormatInt(s.start.UnixNano(), 36) + "-*.tmp"
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -166,6 +180,9 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 	bl, err := binlog.Open(st.syncDir())
 	if err != nil {
 		return nil, err
+	}
+	if r := bl.Repaired(); r != nil {
+		s.log.Warn("binlog repaired: its end was a torn write (the records before it are kept)", "file", r.File, "offset", r.Offset, "bytes_cut", r.Bytes, "saved_to", r.SavedTo)
 	}
 	s.bl = bl
 	return s, nil
@@ -227,6 +244,12 @@ func applyDefaults(c *conf.Storage) error {
 	if c.SyncStatFileInterval <= 0 {
 		c.SyncStatFileInterval = defaultSyncStatInterval
 	}
+	if c.SyncBinlogBuffInterval <= 0 {
+		c.SyncBinlogBuffInterval = defaultSyncBinlogInterval
+	}
+	if c.ScrubPassInterval <= 0 {
+		c.ScrubPassInterval = 24 * time.Hour
+	}
 	if c.Port < 0 || c.Port > 65535 {
 		return conf.KeyError(c.Raw, "port", fmt.Sprintf("%d is out of range", c.Port), "0 to 65535 (0: any free port)")
 	}
@@ -244,6 +267,13 @@ func (s *Server) Start() error {
 	httpLn, err := s.listenHTTP()
 	if err != nil {
 		ln.Close()
+		return err
+	}
+	if err := s.startMetrics(); err != nil {
+		ln.Close()
+		if httpLn != nil {
+			httpLn.Close()
+		}
 		return err
 	}
 	s.mu.Lock()
@@ -276,6 +306,8 @@ func (s *Server) Start() error {
 		go s.trackerLoop(t)
 	}
 	s.startRecovery()
+	s.goTracked(s.buildIndex)
+	s.startScrub()
 	s.log.Info("storage server started", "store_paths", len(s.cfg.StorePaths), "trackers", len(s.cfg.TrackerServers))
 	return nil
 }
@@ -329,7 +361,11 @@ func (s *Server) Close() error {
 	for c := range s.conns {
 		c.Close()
 	}
+	m := s.metrics
 	s.mu.Unlock()
+	if m != nil {
+		m.Close() // nothing to lose: scrapers retry
+	}
 	s.wg.Wait()
 	s.trunk.mu.Lock()
 	s.trunk.close(s)
@@ -434,11 +470,16 @@ func (s *Server) acceptLoop(ln net.Listener) {
 	}
 }
 
-// housekeeping persists storage_stat.dat every sync_stat_file_interval.
+// housekeeping persists storage_stat.dat every sync_stat_file_interval
+// and fsyncs the binlog every sync_binlog_buff_interval (upstream flushes
+// its binlog buffer then; ours reaches the kernel at each record, so this
+// bounds what a power loss can take, not a crash).
 func (s *Server) housekeeping() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.SyncStatFileInterval)
 	defer t.Stop()
+	bt := time.NewTicker(s.cfg.SyncBinlogBuffInterval)
+	defer bt.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -446,6 +487,10 @@ func (s *Server) housekeeping() {
 		case <-t.C:
 			if err := s.stats.save(s.store.distSnapshot()); err != nil {
 				s.log.Warn("writing storage_stat.dat failed", "err", err)
+			}
+		case <-bt.C:
+			if err := s.bl.Sync(); err != nil {
+				s.log.Error("binlog fsync failed", "err", err)
 			}
 		}
 	}
@@ -612,7 +657,9 @@ func (s *Server) serveRequest(cc *conn, h protocol.Header, log *slog.Logger) boo
 		tcpopt.QuickAck(cc.c)
 	}
 	cc.body = io.LimitedReader{R: cc, N: h.Length}
+	began := time.Now()
 	err := s.dispatch(cc, h)
+	s.reqs.Observe(h.Cmd, protocol.StatusOf(err), time.Since(began))
 	if err == nil && cc.body.N != 0 {
 		err = fmt.Errorf("cmd %d left %d body bytes unread: %w", h.Cmd, cc.body.N, protocol.ErrInvalid)
 	}
@@ -697,6 +744,10 @@ func (s *Server) dispatch(cc *conn, h protocol.Header) error {
 		return s.handleRegenerate(cc, h)
 	case protocol.CmdFetchOnePathBinlog:
 		return s.handleFetchOnePathBinlog(cc, h)
+	case protocol.CmdListFiles:
+		return s.handleListFiles(cc)
+	case protocol.CmdScrub:
+		return s.handleScrub(cc)
 	}
 	if handled, err := s.dispatchSync(cc, h); handled {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"golang.org/x/sys/unix"
 )
 
 // Space accounting of the store paths. A write that adds bytes to a store
@@ -141,7 +142,13 @@ func (st *store) noteLocked(i int, total, avail int64, r conf.Reserved) {
 		return // the session reports at once when it starts
 	}
 	step := max(min(total/sizeStepDivisor, (last-st.reserveBytes(total, r))/headroomStepDivisor), minReportStep)
-	if abs(avail-last) < step && st.aboveReserve(total, last, r) == st.aboveReserve(total, avail, r) {
+	// The trackers compare whole MB (the report's unit): a path a little
+	// above the reserve here can be below it there, and they must learn
+	// that at once, not a stat_report_interval later, or they keep sending
+	// uploads it refuses while other groups have room.
+	mb := func(v int64) int64 { return v >> 20 << 20 }
+	if abs(avail-last) < step && st.aboveReserve(total, last, r) == st.aboveReserve(total, avail, r) &&
+		st.aboveReserve(mb(total), mb(last), r) == st.aboveReserve(mb(total), mb(avail), r) {
 		return
 	}
 	for ch := range b.watchers {
@@ -252,20 +259,47 @@ func (s *Server) reserveWrite(pathIdx int, size, offset, length int64) (*reserva
 
 // choosePath reserves need bytes on the store path of a new upload: the
 // requested one when it is writable and has room, else one chosen by the
-// tracker's store_path rule (0 round robin, 2 most free space). The error
-// wraps protocol.ErrNoSpace when no path can take the file.
+// tracker's store_path rule (0 round robin, 2 most free space). A path
+// whose file system is mounted read-only now (remounted after an I/O
+// error, say) is passed over like a full one. The error wraps
+// protocol.ErrNoSpace when no path can take the file, syscall.EROFS when
+// every path is read-only.
 func (st *store) choosePath(requested int, p *trackerParams, need int64) (*reservation, error) {
+	tried, ro := 0, 0
+	try := func(i int) *reservation {
+		tried++
+		if st.readOnlyFS(i) {
+			ro++
+			return nil
+		}
+		h, err := st.admit(i, p.Reserved, need, 0)
+		if err != nil {
+			return nil
+		}
+		return h
+	}
 	if requested >= 0 && !st.readonly[requested] {
-		if h, err := st.admit(requested, p.Reserved, need, 0); err == nil {
+		if h := try(requested); h != nil {
 			return h, nil
 		}
 	}
 	for _, i := range st.pathOrder(p.StorePathMode) {
-		if h, err := st.admit(i, p.Reserved, need, 0); err == nil {
+		if h := try(i); h != nil {
 			return h, nil
 		}
 	}
+	if ro > 0 && ro == tried {
+		return nil, fmt.Errorf("every writable store path is on a read-only file system: %w", syscall.EROFS)
+	}
 	return nil, fmt.Errorf("no store path has room for %d bytes above reserved_storage_space %s: %w", need, p.Reserved.String(), protocol.ErrNoSpace)
+}
+
+// readOnlyFS reports whether store path i's file system is mounted
+// read-only (statfs ST_RDONLY). A path statfs cannot read is left to
+// admit, which refuses it.
+func (st *store) readOnlyFS(i int) bool {
+	var sfs unix.Statfs_t
+	return unix.Statfs(st.paths[i], &sfs) == nil && sfs.Flags&unix.ST_RDONLY != 0
 }
 
 // pathOrder lists the writable store paths in the order an upload tries

@@ -361,3 +361,38 @@ func TestDiskUsageReportedAtOnce(t *testing.T) {
 		return reported() > (free-n/2)>>20
 	})
 }
+
+// A prompt disk usage report is due on a large move, or when the path
+// crosses the reserve as the storage counts (bytes) or as the trackers do
+// (whole MB, the report's unit).
+func TestReportDueOnReserveCrossing(t *testing.T) {
+	const (
+		total = 16 << 20
+		kib   = 1 << 10
+	)
+	r := conf.Reserved{IsPercent: true, Percent: 10} // 1638.4 KiB
+	tests := []struct {
+		name        string
+		last, avail int64 // free bytes at the last report, now
+		want        bool
+	}{
+		{"small move far from the reserve", 8 << 20, 8<<20 - 100*kib, false},
+		{"large move", 8 << 20, 6 << 20, true},
+		{"below the reserve in whole MB only", 2 << 20, 1792 * kib, true},
+		{"below the reserve in whole MB before and after", 1900 * kib, 1700 * kib, false},
+		{"below the reserve in bytes", 1700 * kib, 1500 * kib, true},
+		{"back above in whole MB", 1900 * kib, 2 << 20, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &store{paths: []string{"p"}, space: newSpaceBook(1)}
+			ch := make(chan struct{}, 1)
+			st.space.watchers[ch] = struct{}{}
+			st.space.reported[0] = tt.last
+			st.noteLocked(0, total, tt.avail, r)
+			if got := len(ch) == 1; got != tt.want {
+				t.Errorf("report due %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,7 +1,6 @@
 package storagenode
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -59,26 +58,40 @@ func (w *syncWorker) deferredPath() string {
 }
 
 // loadDeferred reads a peer's deferred records. A last line cut short by
-// a crash is dropped: its record was not committed past, so the binlog
-// replays it.
-func loadDeferred(path string) (*deferred, error) {
-	d := &deferred{path: path, lastTry: time.Now()}
+// a crash (or the zeros a power loss leaves) is dropped: its record was
+// not committed past, so the binlog replays it. A line that is no record
+// is dropped too (it would be skipped as malformed). When anything was
+// dropped the file is rewritten at once, so that the next record is not
+// appended to a torn one; dropped counts the lines and bytes cut.
+func loadDeferred(path string) (d *deferred, dropped int, err error) {
+	d = &deferred{path: path, lastTry: time.Now()}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return d, nil
+		return d, 0, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, binlog.MaxLine), binlog.MaxLine)
-	for sc.Scan() {
-		d.lines = append(d.lines, sc.Text())
+	end := bytes.LastIndexByte(b, '\n') + 1
+	if end < len(b) {
+		dropped++
 	}
-	if n := len(d.lines); n > 0 && !bytes.HasSuffix(b, []byte("\n")) {
-		d.lines = d.lines[:n-1]
+	for _, l := range strings.Split(string(b[:end]), "\n") {
+		if l == "" {
+			continue
+		}
+		if _, perr := binlog.Parse(l); perr != nil || len(l) >= binlog.MaxLine {
+			dropped++
+			continue
+		}
+		d.lines = append(d.lines, l)
 	}
-	return d, sc.Err()
+	if dropped > 0 {
+		if err := d.save(); err != nil {
+			return nil, 0, err
+		}
+	}
+	return d, dropped, nil
 }
 
 // add appends line durably (before the worker commits past it).

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,4 +124,44 @@ func reportedFrom(t *testing.T, s *Server, src string) int64 {
 		}
 	}
 	return 0
+}
+
+// The deferred records file survives torn writes: a torn last line (half
+// a record, zeros) and lines that are no record are dropped, the file is
+// rewritten without them at once, and a record added next is whole.
+func TestLoadDeferredRepairs(t *testing.T) {
+	const r1, r2 = "1795619294 C M00/00/00/a.txt", "1795619295 D M00/00/00/b.txt"
+	tests := []struct {
+		name        string
+		content     string
+		wantDropped int
+	}{
+		{"whole records", r1 + "\n" + r2 + "\n", 0},
+		{"half a record", r1 + "\n" + r2 + "\n1795619296 C M00/0", 1},
+		{"zeros at the end", r1 + "\n" + r2 + "\n" + strings.Repeat("\x00", 4096), 1},
+		{"zeros inside", r1 + "\n" + strings.Repeat("\x00", 4096) + "\n" + r2 + "\n", 1},
+		{"an overlong line", r1 + "\n" + strings.Repeat("9", 2000) + " C x\n" + r2 + "\n", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "peer.deferred")
+			if err := os.WriteFile(path, []byte(tt.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			d, dropped, err := loadDeferred(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dropped != tt.wantDropped || strings.Join(d.lines, "|") != r1+"|"+r2 {
+				t.Errorf("records %q, dropped %d; want %q, %d", d.lines, dropped, []string{r1, r2}, tt.wantDropped)
+			}
+			const r3 = "1795619297 C M00/00/00/c.txt"
+			if err := d.add(r3); err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := os.ReadFile(path); string(b) != r1+"\n"+r2+"\n"+r3+"\n" {
+				t.Errorf("file after an add: %q", b)
+			}
+		})
+	}
 }

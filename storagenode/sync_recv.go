@@ -439,7 +439,7 @@ func (s *Server) handleSyncTruncate(cc *conn, h protocol.Header) error {
 		s.synced(cc, req.Timestamp, req.Name)
 		return fmt.Errorf("truncate %s: size %d is not %d: %w", req.Name, size, req.OldSize, protocol.ErrExists)
 	}
-	if err := f.Truncate(req.NewSize); err != nil {
+	if err := s.truncate(f, req.NewSize); err != nil {
 		return err
 	}
 	extra := fmt.Sprintf("%d %d", req.OldSize, req.NewSize)

@@ -46,8 +46,12 @@ func (w *syncWorker) session() error {
 	if err := ss.catchUpStatus(); err != nil {
 		return err
 	}
-	if ss.held, err = loadDeferred(w.deferredPath()); err != nil {
+	var dropped int
+	if ss.held, dropped, err = loadDeferred(w.deferredPath()); err != nil {
 		return err
+	}
+	if dropped > 0 {
+		w.log.Warn("deferred records file repaired: torn or malformed lines dropped (the binlog replays a torn one)", "file", w.deferredPath(), "dropped", dropped)
 	}
 	w.noteBacklog(ss.held)
 	return ss.loop()
@@ -61,6 +65,11 @@ func (w *syncWorker) newSession() (*syncSession, error) {
 	mark, fresh, err := w.initMark()
 	if err != nil {
 		return nil, err
+	}
+	if !fresh {
+		if err := w.alignMark(mark); err != nil {
+			return nil, err
+		}
 	}
 	ss := &syncSession{
 		replayer: replayer{w: w, mark: mark},
@@ -82,7 +91,32 @@ func (w *syncWorker) newSession() (*syncSession, error) {
 		}
 	}
 	ss.savedScan = mark.ScanRows
+	w.pos.Store(packPos(ss.rd.Pos()))
 	return ss, nil
+}
+
+// alignMark moves the binlog position of a mark left by an earlier run
+// to where the reader misses no record (binlog.Align): a power loss can
+// leave a mark, which is fsynced, ahead of the binlog's unsynced tail, and
+// a damaged mark can point inside a record. The record under the position
+// is sent again, which a peer takes as a no-op (EEXIST, ENOENT). The
+// repaired mark is saved. Marks this run wrote are right: each mark file
+// is checked once per run.
+func (w *syncWorker) alignMark(m *syncMark) error {
+	if _, done := w.s.marksAligned.Load(w.markPath()); done {
+		return nil
+	}
+	p, why, err := binlog.Align(w.s.store.syncDir(), w.s.bl.Index(), w.s.bl.Opened(), binlog.Pos{Index: m.Index, Offset: m.Offset})
+	if err != nil {
+		return err
+	}
+	w.s.marksAligned.Store(w.markPath(), true)
+	if why == "" {
+		return nil
+	}
+	w.log.Warn("sync mark repaired", "file", w.markPath(), "why", why, "from_index", m.Index, "from_offset", m.Offset, "to_index", p.Index, "to_offset", p.Offset)
+	m.Index, m.Offset = p.Index, p.Offset
+	return atomicfile.WriteFile(w.markPath(), m.encode(), fileMode)
 }
 
 // startMark writes a fresh mark. A peer whose old files come from another
@@ -238,6 +272,7 @@ func (ss *syncSession) step(line string, n int) error {
 		}
 	}
 	ss.rd.Commit(n)
+	ss.w.pos.Store(packPos(ss.rd.Pos()))
 	ss.mark.ScanRows++
 	if sent {
 		ss.mark.SyncRows++

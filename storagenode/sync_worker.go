@@ -204,6 +204,10 @@ type syncWorker struct {
 
 	nDeferred atomic.Int64 // records set aside for a retry (sync_defer.go)
 	nSkipped  atomic.Int64 // records the peer refused for good, since start
+
+	// pos is the binlog position replayed so far, packed by packPos for
+	// the metrics (metrics.go); 0 until a session ran.
+	pos atomic.Uint64
 }
 
 func newSyncWorker(s *Server, b protocol.Brief, prev *syncWorker) *syncWorker {

@@ -18,6 +18,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/backoff"
 	"github.com/fdfsgo/fdfs/internal/connstate"
+	"github.com/fdfsgo/fdfs/internal/daemonmetrics"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 )
 
@@ -71,6 +72,9 @@ type Server struct {
 	dirty           bool
 	rel             relation // tracker cluster and leader (leader.go)
 
+	reqs    *daemonmetrics.Requests // per-command counts and latencies (metrics.go)
+	metrics *daemonmetrics.Server   // metrics_listen, nil when off; set by Start
+
 	sysMu       sync.Mutex // serializes the sys-file check of the first JOINs
 	sysChecked  bool       // guarded by sysMu
 	sysAttempts int        // failed copies, guarded by sysMu
@@ -103,6 +107,7 @@ func New(cfg *conf.Tracker, log *slog.Logger) (*Server, error) {
 		leaderChg: 1,
 		startTime: time.Now(),
 		rel:       relation{kick: make(chan struct{}, 1)},
+		reqs:      daemonmetrics.NewRequests("tracker"),
 	}
 	if cfg.MaxBuffSize > protocol.HeaderSize {
 		s.maxBody = cfg.MaxBuffSize - protocol.HeaderSize
@@ -149,6 +154,10 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
+	if err := s.startMetrics(); err != nil {
+		ln.Close()
+		return err
+	}
 	s.ln = ln
 	s.mu.Lock()
 	s.leaderAddr = s.selfAddr(ln.Addr())
@@ -193,6 +202,9 @@ func (s *Server) Close() error {
 			c.Close()
 		}
 		s.connMu.Unlock()
+		if s.metrics != nil {
+			s.metrics.Close() // nothing to lose: scrapers retry
+		}
 		s.wg.Wait()
 		s.closeErr = s.flush()
 	})
@@ -379,7 +391,9 @@ func (s *Server) serveConn(c net.Conn) {
 		if h.Cmd == protocol.CmdQuit {
 			return
 		}
+		began := time.Now()
 		resp, err := s.dispatch(cs, h.Cmd, body)
+		s.reqs.Observe(h.Cmd, protocol.StatusOf(err), time.Since(began))
 		if err != nil {
 			if errors.Is(err, errClose) {
 				return

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,11 +49,18 @@ func (d *devGateway) start(c *devcluster.Cluster, log *slog.Logger) error {
 	if d.httpListen == "" {
 		d.httpListen = net.JoinHostPort(c.Tracker.IP, "8080")
 	}
+	secret, err := devUploadSecret(filepath.Join(c.Dir, "gateway-upload.secret"))
+	if err != nil {
+		return fmt.Errorf("dev gateway: %w", err)
+	}
 	cfg := &config.Config{
 		Trackers:     []string{c.Tracker.Addr()},
 		GRPCListen:   d.grpcListen,
 		HTTPListen:   d.httpListen,
 		AuthDisabled: true,
+		// Upload sessions survive a restart of `fdfs dev` on the same
+		// data directory.
+		Uploads: config.Uploads{Secret: secret, SessionDir: filepath.Join(c.Dir, "gateway-sessions")},
 	}
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -64,6 +75,21 @@ func (d *devGateway) start(c *devcluster.Cluster, log *slog.Logger) error {
 	return nil
 }
 
+// devUploadSecret returns the upload session secret kept in path, made
+// on the first run.
+func devUploadSecret(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(b) >= config.MinKeyLength {
+		return string(b), nil
+	}
+	var b [24]byte
+	rand.Read(b[:])
+	secret := hex.EncodeToString(b[:])
+	if err := os.WriteFile(path, []byte(secret), 0o600); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
 func (d *devGateway) printBanner(w io.Writer) {
 	if d.gw == nil {
 		return
@@ -75,6 +101,7 @@ func (d *devGateway) printBanner(w io.Writer) {
 	fmt.Fprintf(w, "\n  curl --data-binary @README.md '%s/v1/files?ext=md'\n", base)
 	fmt.Fprintf(w, "  curl -O -J '%s/v1/files/<file-id>:download'\n", base)
 	fmt.Fprintf(w, "  curl '%s/v1/files/<file-id>'\n", base)
+	fmt.Fprintf(w, "  fdfs upload-resumable --grpc %s big.iso   (tus clients: %s/v1/uploads)\n", d.gw.GRPCAddr(), base)
 }
 
 // stop shuts the gateway down, letting transfers in flight finish for a

@@ -411,3 +411,58 @@ func normExt(ext string) string {
 	}
 	return ext
 }
+
+// SourceState is a file as the storage that takes its changes has it now.
+type SourceState struct {
+	Size int64
+	// CRC32 of the content, when asked for (StatSource's withCRC).
+	CRC32 uint32
+	// Meta is the file's metadata, nil when it has none.
+	Meta map[string]string
+}
+
+// StatSource asks the storage that takes changes to the file (QUERY_UPDATE)
+// for its size and metadata, on one connection. Unlike GetFileInfo and
+// GetMetadata it never reads a replica, which may lag behind the latest
+// append. The CRC32, which a storage computes by reading the whole content
+// of an appender file, is asked for only withCRC.
+func (cl *Client) StatSource(ctx context.Context, fileID string, withCRC bool) (*SourceState, error) {
+	const op = "stat at source"
+	group, name, srv, err := cl.routeUpdate(ctx, op, fileID)
+	if err != nil {
+		return nil, err
+	}
+	body := (&protocol.FileRequest{Group: group, Name: name}).Encode()
+	st := &SourceState{}
+	err = cl.withConn(ctx, srv.Addr(), func(c *conn) error {
+		flags := protocol.FileInfoNoCRC
+		if withCRC {
+			flags = 0
+		}
+		if err := c.Send(protocol.CmdQueryFileInfo, flags, body, nil, 0); err != nil {
+			return err
+		}
+		b, err := c.Recv(protocol.FileInfoRespLenIPv6)
+		if err != nil {
+			return err
+		}
+		fi, err := protocol.DecodeFileInfoResponse(b)
+		if err != nil {
+			return err
+		}
+		st.Size, st.CRC32 = fi.Size, fi.CRC32
+		b, err = c.RoundTrip(protocol.CmdGetMetadata, body, maxMetaReply)
+		if errors.Is(err, protocol.ErrNotFound) {
+			// The file exists (it has a size): it has no metadata.
+			return nil
+		}
+		if err == nil {
+			st.Meta, err = protocol.UnpackMeta(b)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, opErr(op, fileID, srv.Addr(), err)
+	}
+	return st, nil
+}

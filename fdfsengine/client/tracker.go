@@ -142,9 +142,29 @@ func (cl *Client) queryOne(ctx context.Context, op string, cmd byte, fileID stri
 		return err
 	})
 	if err != nil {
-		return nil, opErr(op, fileID, addr, err)
+		return nil, opErr(op, fileID, addr, cl.fileRefusal(ctx, q.Group, err))
 	}
 	return &Server{Group: r.Group, IP: r.IP, Port: r.Port}, nil
+}
+
+// ErrStorageOffline is wrapped (beside the tracker's ENOENT) in the error
+// of a file query (fetch, fetch all, update) whose group exists but has no
+// storage that can serve the file now (stopped, restarting, not yet
+// joined): it means "try again later", not "file not found".
+var ErrStorageOffline = errors.New("no storage of the file's group is available")
+
+// fileRefusal says what a tracker's ENOENT to a file query means. A
+// tracker answers ENOENT both for a group it does not know and when none
+// of the group's storages can serve the file; it never knows whether the
+// file exists. The tracker is asked which it is, as storeRefusal does.
+func (cl *Client) fileRefusal(ctx context.Context, group string, err error) error {
+	if !errors.Is(err, protocol.ErrNotFound) {
+		return err
+	}
+	if _, gerr := cl.ListGroup(ctx, group); gerr != nil {
+		return err
+	}
+	return fmt.Errorf("%w (group %s): %w", ErrStorageOffline, group, err)
 }
 
 // QueryFetchAll lists every storage that may serve reads of a file
@@ -163,7 +183,7 @@ func (cl *Client) QueryFetchAll(ctx context.Context, fileID string) ([]Server, e
 		return err
 	})
 	if err != nil {
-		return nil, opErr("query fetch all", fileID, addr, err)
+		return nil, opErr("query fetch all", fileID, addr, cl.fileRefusal(ctx, q.Group, err))
 	}
 	out := make([]Server, len(r.Servers))
 	for i, s := range r.Servers {

@@ -527,6 +527,8 @@ func TestConfErrors(t *testing.T) {
 		{"storage", "base_path = /b\ntracker_server = h:1\nstore_path_count = 2", "store_path1", "directory"},
 		{"storage", "base_path = /b\ntracker_server = h:1\nstore_path0 =", "store_path0", "directory"},
 		{"storage", "base_path = /b\ntracker_server = h:1\nsubdir_count_per_path = 0", "subdir_count_per_path", "1 to 256"},
+		{"storage", "base_path = /b\ntracker_server = h:1\nscrub_bytes_per_second = lots", "scrub_bytes_per_second", "byte size"},
+		{"storage", "base_path = /b\ntracker_server = h:1\nscrub_bytes_per_second = -1", "scrub_bytes_per_second", "byte size"},
 		{"storage", "base_path = /b\ntracker_server = h:1\nsubdir_count_per_path = 257", "subdir_count_per_path", "1 to 256"},
 		{"storage", "base_path = /b\ntracker_server = h:1\ngroup_name = group_1", "group_name", "letters and digits"},
 		{"storage", "base_path = /b\ntracker_server = h:1\ngroup_name =", "group_name", "letters and digits"},
@@ -644,6 +646,7 @@ func TestStorageDefaults(t *testing.T) {
 		AccessLog:      AccessLog{TimePrecision: "ms"},
 		HTTPServerPort: 8888, HTTPDefaultContentType: "application/octet-stream",
 		HTTPAntiStealTokenTTL: 600 * time.Second, HTTPMultiRangeEnabled: true, ResponseMode: "proxy",
+		ScrubPassInterval: 86400 * time.Second,
 	}
 	s.Raw = nil
 	if !reflect.DeepEqual(*s, want) {
@@ -713,6 +716,10 @@ func TestStorageValues(t *testing.T) {
 		}, 1},
 		{"enabled = true", func(s *Storage) bool { return !s.AccessLog.Enabled }, 0}, // only read in [access-log]
 		{"response_mode = Redirect", func(s *Storage) bool { return s.ResponseMode == "proxy" }, 1},
+		{"scrub_bytes_per_second = 8MB\nscrub_pass_interval = 3600", func(s *Storage) bool {
+			return s.ScrubBytesPerSecond == 8*MB && s.ScrubPassInterval == time.Hour
+		}, 0},
+		{"scrub_pass_interval = 0", func(s *Storage) bool { return s.ScrubPassInterval == 24*time.Hour }, 0},
 		{"response_mode = redirect\nurl_have_group_name = true", func(s *Storage) bool {
 			return s.ResponseMode == "redirect" && s.URLHaveGroupName
 		}, 0},

@@ -157,6 +157,9 @@ func storageFromFile(f *File) (*Storage, error) {
 	s.ServerID = r.at("server_id").str("")
 
 	r.storageHTTP(s)
+	s.MetricsListen = r.metricsListen()
+	s.ScrubBytesPerSecond = r.at("scrub_bytes_per_second").bytes(0)
+	s.ScrubPassInterval = r.at("scrub_pass_interval").posSeconds(86400)
 	if r.err != nil {
 		return nil, r.err
 	}

@@ -222,6 +222,7 @@ func trackerFromFile(f *File) (*Tracker, error) {
 			size.warn("%q is not auto: IPv6 (46-byte addresses) is used, as upstream (accepted: auto, IPv6)", size.value())
 		}
 	}
+	t.MetricsListen = r.metricsListen()
 	if r.err != nil {
 		return nil, r.err
 	}

@@ -79,6 +79,9 @@ type Tracker struct {
 	// ErrorLog is the [error-log] settings (falling back to the global
 	// log_file_* keys).
 	ErrorLog LogConfig
+	// MetricsListen is metrics_listen: "host:port" of the HTTP listener
+	// serving /metrics, /healthz and /readyz; "" = off (an fdfs extension).
+	MetricsListen string
 
 	Raw *File
 }
@@ -174,6 +177,15 @@ type Storage struct {
 	HTTPMultiRangeEnabled       bool
 	URLHaveGroupName            bool   // mod_fastdfs.conf url_have_group_name
 	ResponseMode                string // mod_fastdfs.conf response_mode: "proxy" | "redirect"
+
+	MetricsListen string // see Tracker.MetricsListen
+
+	// The scrubber (an extension; upstream ignores the keys): it re-reads
+	// every file at ScrubBytesPerSecond (scrub_bytes_per_second, a byte
+	// size such as 8MB; 0, the default, turns it off), one pass every
+	// ScrubPassInterval (scrub_pass_interval, seconds, default 86400).
+	ScrubBytesPerSecond int64
+	ScrubPassInterval   time.Duration
 
 	Raw *File
 }

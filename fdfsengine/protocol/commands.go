@@ -171,3 +171,11 @@ const (
 	FileInfoNoCRC        byte = 1
 	FileInfoQuietMissing byte = 2
 )
+
+// Commands of this implementation only (client -> storage). Upstream uses
+// no code above 111; an upstream storage answers these with EINVAL, and
+// nothing an upstream client sends ever reaches them.
+const (
+	CmdListFiles byte = 120 // a page of the storage's file index (list_msgs.go)
+	CmdScrub     byte = 121 // scrubber report, optionally after a pass run now
+)

@@ -30,6 +30,7 @@ var readMethods = map[string]bool{
 	"/fastdfs.v1.FileService/GetFileInfo":        true,
 	"/fastdfs.v1.FileService/GetMetadata":        true,
 	"/fastdfs.v1.FileService/CreateDownloadUrl":  true,
+	"/fastdfs.v1.FileService/ListFiles":          true,
 	"/fastdfs.v1.ClusterService/ListGroups":      true,
 	"/fastdfs.v1.ClusterService/ListStorages":    true,
 	"/fastdfs.v1.ClusterService/GetStorage":      true,

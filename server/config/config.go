@@ -95,13 +95,52 @@ type Config struct {
 	// SpoolDir holds multipart uploads whose size is not known in advance
 	// until they are complete (default: the system temp directory).
 	SpoolDir string `yaml:"spool_dir"`
+	// Console serves the web console under /console/ on the REST port
+	// (default false). Its pages are public; what they show comes from
+	// the REST API with the API key the user types.
+	Console bool `yaml:"console"`
 
 	// CORS lets browser applications of other origins call the REST API
 	// (off unless allowed_origins is set).
 	CORS CORS `yaml:"cors"`
 	// DownloadURLs configure the URLs of CreateDownloadUrl.
 	DownloadURLs DownloadURLs `yaml:"download_urls"`
+	// Uploads configure resumable uploads (gRPC upload sessions, tus).
+	Uploads Uploads `yaml:"uploads"`
 }
+
+// Uploads configure resumable uploads. A session is an appender file named
+// by a token the gateway signs with Secret: gateways sharing the secret
+// serve each other's sessions, and no gateway keeps session state.
+type Uploads struct {
+	// Secret signs session tokens (at least MinKeyLength characters), or
+	// SecretEnv the environment variable holding it. Unset, each gateway
+	// process draws a random one: its sessions do not survive a restart
+	// and other gateways refuse them.
+	Secret    string `yaml:"secret"`
+	SecretEnv string `yaml:"secret_env"`
+	// SessionTTL is how long a session may stay unfinished before its
+	// file is deleted (default 24h).
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// SessionDir keeps one small record per session this gateway created,
+	// which its sweep (every SweepInterval) goes through to delete the
+	// files of expired sessions (relative to gateway.yaml). Empty: no
+	// sweep; an expired session's file is then deleted only when a
+	// request names it.
+	SessionDir    string        `yaml:"session_dir"`
+	SweepInterval time.Duration `yaml:"sweep_interval"`
+	// SegmentSize is the most bytes of one tus PATCH written to the
+	// storage in one request (default 4MB): an interrupted PATCH keeps
+	// the segments written before the interruption.
+	SegmentSize Size `yaml:"segment_size"`
+}
+
+// Defaults of Uploads.
+const (
+	DefaultSessionTTL    = 24 * time.Hour
+	DefaultSweepInterval = time.Minute
+	DefaultSegmentSize   = 4 << 20
+)
 
 // CORS is the cross-origin policy of the REST port.
 type CORS struct {
@@ -125,9 +164,12 @@ func (c CORS) Enabled() bool { return len(c.AllowedOrigins) > 0 }
 
 // Defaults of CORS.
 var (
-	DefaultCORSMethods        = []string{"GET", "HEAD", "POST", "PATCH", "DELETE"}
-	DefaultCORSHeaders        = []string{"Authorization", "X-API-Key", "Content-Type", "Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "X-Request-Id"}
-	DefaultCORSExposedHeaders = []string{"ETag", "Last-Modified", "Content-Range", "Content-Disposition", "Content-Length", "Accept-Ranges", "Location", "X-Request-Id"}
+	DefaultCORSMethods = []string{"GET", "HEAD", "POST", "PATCH", "DELETE"}
+	DefaultCORSHeaders = []string{"Authorization", "X-API-Key", "Content-Type", "Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "X-Request-Id",
+		"X-Checksum-Crc32", "X-Checksum-Crc32c", "X-Checksum-Sha256",
+		"Tus-Resumable", "Upload-Length", "Upload-Defer-Length", "Upload-Offset", "Upload-Metadata", "Upload-Checksum", "X-HTTP-Method-Override"}
+	DefaultCORSExposedHeaders = []string{"ETag", "Last-Modified", "Content-Range", "Content-Disposition", "Content-Length", "Accept-Ranges", "Location", "X-Request-Id", "X-Checksum-Crc32",
+		"Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm", "Upload-Offset", "Upload-Length", "Upload-Defer-Length", "Upload-Metadata", "Upload-Expires", "Fdfs-File-Id"}
 )
 
 // DefaultCORSMaxAge is how long browsers cache a preflight by default.
@@ -255,7 +297,7 @@ func Parse(data []byte, dir string) (*Config, error) {
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	for _, p := range []*string{&c.ClientConf, &c.TLS.CertFile, &c.TLS.KeyFile, &c.SpoolDir} {
+	for _, p := range []*string{&c.ClientConf, &c.TLS.CertFile, &c.TLS.KeyFile, &c.SpoolDir, &c.Uploads.SessionDir} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -278,6 +320,14 @@ func Parse(data []byte, dir string) (*Config, error) {
 		}
 		if d.SecretKey = os.Getenv(d.SecretKeyEnv); d.SecretKey == "" {
 			return nil, fmt.Errorf("download_urls: environment variable %s is empty", d.SecretKeyEnv)
+		}
+	}
+	if u := &c.Uploads; u.SecretEnv != "" {
+		if u.Secret != "" {
+			return nil, errors.New("uploads: set secret or secret_env, not both")
+		}
+		if u.Secret = os.Getenv(u.SecretEnv); u.Secret == "" {
+			return nil, fmt.Errorf("uploads: environment variable %s is empty", u.SecretEnv)
 		}
 	}
 	c.SetDefaults()
@@ -326,6 +376,9 @@ func (c *Config) SetDefaults() {
 		setDefault(&c.CORS.MaxAge, DefaultCORSMaxAge)
 	}
 	setDefault(&c.DownloadURLs.StorageHTTPPort, 8888)
+	setDefault(&c.Uploads.SessionTTL, DefaultSessionTTL)
+	setDefault(&c.Uploads.SweepInterval, DefaultSweepInterval)
+	setDefault(&c.Uploads.SegmentSize, DefaultSegmentSize)
 	if c.DownloadURLs.SecretKey != "" {
 		setDefault(&c.DownloadURLs.TokenTTL, DefaultTokenTTL)
 	}
@@ -414,8 +467,12 @@ func (c *Config) Validate() error {
 	if c.DownloadURLs.TokenTTL < 0 {
 		return fmt.Errorf("download_urls.token_ttl: negative duration %v", c.DownloadURLs.TokenTTL)
 	}
+	if s := c.Uploads.Secret; s != "" && len(s) < MinKeyLength {
+		return fmt.Errorf("uploads.secret: at least %d characters", MinKeyLength)
+	}
 	l := c.Limits
 	for name, d := range map[string]time.Duration{
+		"uploads.session_ttl": c.Uploads.SessionTTL, "uploads.sweep_interval": c.Uploads.SweepInterval,
 		"connect_timeout": c.ConnectTimeout, "network_timeout": c.NetworkTimeout, "health_interval": c.HealthInterval,
 		"limits.request_timeout": l.RequestTimeout, "limits.io_timeout": l.IOTimeout,
 		"limits.header_timeout": l.HeaderTimeout, "limits.idle_timeout": l.IdleTimeout,

@@ -182,3 +182,34 @@ func TestExample(t *testing.T) {
 		t.Errorf("example parsed as %+v", c)
 	}
 }
+
+func TestUploads(t *testing.T) {
+	const key = "api_keys: [{name: a, key: 0123456789abcdef0123}]\n"
+	t.Setenv("FDFS_TEST_UPLOAD_SECRET", "a-secret-from-the-environment")
+	for _, tc := range []struct {
+		name, yaml, err string
+	}{
+		{"defaults", "", ""},
+		{"secret from env", "uploads: {secret_env: FDFS_TEST_UPLOAD_SECRET}\n", ""},
+		{"short secret", "uploads: {secret: short}\n", "uploads.secret"},
+		{"both", "uploads: {secret: a-long-enough-secret-0123, secret_env: FDFS_TEST_UPLOAD_SECRET}\n", "not both"},
+		{"empty env", "uploads: {secret_env: FDFS_TEST_NO_SUCH_VARIABLE}\n", "is empty"},
+		{"negative ttl", "uploads: {session_ttl: -1s}\n", "uploads.session_ttl"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte("trackers: [a:1]\n"+key+tc.yaml), "/etc/fdfs")
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("got %v, want an error naming %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Uploads.SessionTTL != DefaultSessionTTL || c.Uploads.SegmentSize != DefaultSegmentSize {
+				t.Fatalf("defaults: %+v", c.Uploads)
+			}
+		})
+	}
+}

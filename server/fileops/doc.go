@@ -38,7 +38,14 @@
 //     query before the change (two steps, not atomic: they make a retry
 //     after a lost reply fail with FAILED_PRECONDITION instead of applying
 //     twice), and upload idempotency keys remembered in memory per gateway
-//     (idempotency.go).
+//     (idempotency.go);
+//   - resumable upload sessions (session*.go): an appender file named by
+//     a token signed with the gateways' shared secret (no session state
+//     in a gateway), writes only at the committed offset (the file's size
+//     at its source storage) and at an explicit offset (MODIFY), so a
+//     byte is never stored twice, finishing by dropping the session's
+//     reserved metadata, and expiry: a request naming an expired session,
+//     or the sweep of a gateway's own session records, deletes its file.
 //
 // Every error a Files method returns is final: either a gRPC status made
 // by ToStatus, or an error of the transport's Content, returned as it is.

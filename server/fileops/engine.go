@@ -31,6 +31,10 @@ type Engine interface {
 	Modify(ctx context.Context, fileID string, offset int64, r io.Reader, size int64) error
 	Truncate(ctx context.Context, fileID string, size int64) error
 	RegenerateAppender(ctx context.Context, fileID string) (string, error)
+	// StatSource returns the size and metadata (and, withCRC, the CRC32)
+	// of the file at the storage that takes its changes, never a replica
+	// that may lag.
+	StatSource(ctx context.Context, fileID string, withCRC bool) (*client.SourceState, error)
 }
 
 var _ Engine = (*client.Client)(nil)

@@ -85,6 +85,7 @@ var statusTable = map[byte]statusMapping{
 // Mappings of errors that are not a FastDFS status.
 var (
 	mapNoStorage    = statusMapping{codes.Unavailable, ReasonNoStorage, "no storage server can take the file yet"}
+	mapOffline      = statusMapping{codes.Unavailable, ReasonUnavailable, "no storage server of the file's group is available now"}
 	mapFileNotFound = statusMapping{codes.NotFound, ReasonFileNotFound, "file not found"}
 	mapCanceled     = statusMapping{codes.Canceled, ReasonCanceled, "canceled"}
 	mapInternal     = statusMapping{codes.Internal, ReasonInternal, "internal error"}
@@ -119,6 +120,7 @@ func ToStatus(err error, fileID string) error {
 		fdfsCode = -1
 		ve       *validationError
 		pe       *preconditionError
+		ae       *apiError
 		se       *protocol.StatusError
 		ne       net.Error
 	)
@@ -127,6 +129,8 @@ func ToStatus(err error, fileID string) error {
 		return ve.status(fileID)
 	case errors.As(err, &pe):
 		return pe.status(fileID)
+	case errors.As(err, &ae):
+		return ae.status(fileID)
 	case errors.As(err, &se):
 		fdfsCode = int(se.Code)
 		var ok bool
@@ -137,6 +141,8 @@ func ToStatus(err error, fileID string) error {
 		switch {
 		case errors.Is(err, client.ErrNoStorage):
 			m = mapNoStorage
+		case errors.Is(err, client.ErrStorageOffline):
+			m = mapOffline
 		case se.Code == protocol.ENOENT && fileID != "":
 			m = mapFileNotFound
 		}
@@ -275,7 +281,8 @@ func (e *validationError) status(fileID string) error {
 // value holding a separator would be stored as other pairs, an empty name
 // as a pair no client can ask for: all are refused, each violation naming
 // its field as `metadata["name"]`. Names and values must be UTF-8 (the
-// API's strings are).
+// API's strings are). Names starting with SessionMetaPrefix are reserved:
+// they would turn a file into an unfinished upload session, which expires.
 func ValidateMetadata(meta map[string]string) error {
 	var vs []FieldViolation
 	for k, v := range meta {
@@ -287,6 +294,9 @@ func ValidateMetadata(meta map[string]string) error {
 			vs = append(vs, FieldViolation{field, fmt.Sprintf("metadata name of %d bytes exceeds the maximum of %d", len(k), protocol.MetaNameMaxLen)})
 		case strings.ContainsAny(k, metaSeparators):
 			vs = append(vs, FieldViolation{field, "metadata names must not contain the bytes 0x01 and 0x02 (FastDFS separators)"})
+		case strings.HasPrefix(k, SessionMetaPrefix):
+			// They mark an unfinished upload session, whose file expires.
+			vs = append(vs, FieldViolation{field, "metadata names starting with " + SessionMetaPrefix + " are reserved for upload sessions"})
 		case !utf8.ValidString(k):
 			vs = append(vs, FieldViolation{field, "metadata names must be valid UTF-8"})
 		case len(v) > protocol.MetaValueMaxLen:

@@ -99,6 +99,9 @@ type Upload struct {
 	// key, group and spec store nothing and answer the first file ID
 	// (Idempotency); the same key with another spec is refused.
 	IdempotencyKey string
+	// Checksum, when set, is the checksum the whole content must have:
+	// nothing is stored otherwise (verifiedContent).
+	Checksum *Checksum
 }
 
 // Content is the content a transport streams into an upload, an append or
@@ -189,6 +192,11 @@ func (f *Files) Upload(ctx context.Context, u Upload, c Content) (string, error)
 	if err := ValidateMetadata(u.Meta); err != nil {
 		return "", ToStatus(err, u.Master)
 	}
+	meta, err := withStoredChecksum(u)
+	if err != nil {
+		return "", ToStatus(err, u.Master)
+	}
+	u.Meta = meta
 	if u.IdempotencyKey == "" {
 		return f.upload(ctx, u, c)
 	}
@@ -204,6 +212,11 @@ func (f *Files) upload(ctx context.Context, u Upload, c Content) (string, error)
 		id  string
 		err error
 	)
+	if u.Checksum != nil {
+		if c, err = verifiedContent(c, u.Checksum); err != nil {
+			return "", ToStatus(err, u.Master)
+		}
+	}
 	switch u.Kind {
 	case Normal:
 		id, err = f.eng.Upload(ctx, c.R, c.Size, opt)

@@ -83,7 +83,9 @@ type Gateway struct {
 	fast *httpfast.Server
 	rest *rest.Handler // the raw routes, for fast
 	idem *fileops.Idempotency
-	mux  *runtime.ServeMux // every route; routeMiddleware answers its refusals through it
+	// sessions are the resumable uploads of gRPC and tus.
+	sessions *fileops.Sessions
+	mux      *runtime.ServeMux // every route; routeMiddleware answers its refusals through it
 
 	grpcLis, httpLis net.Listener
 	tls              bool
@@ -140,12 +142,15 @@ func New(opt Options) (g *Gateway, err error) {
 	// (through the inner server) and the raw routes.
 	g.idem = fileops.NewIdempotency(0, 0)
 	svc.Idempotency = g.idem
+	g.sessions = newSessions(cfg, g.cl, log)
+	svc.Sessions = g.sessions
 	downloadURLs(&svc, cfg.DownloadURLs)
 	g.grpcServer = g.newGRPCServer(tlsConf)
 	grpcapi.Register(g.grpcServer, svc)
 	healthpb.RegisterHealthServer(grpcapi.StrictServer{Server: g.grpcServer}, g.health)
 	reflection.Register(grpcapi.StrictServer{Server: g.grpcServer})
 	g.metrics.SetGRPCMethods(g.grpcServer)
+	g.metrics.RegisterScrub(g.scrubSamples)
 
 	if err := g.startInner(svc); err != nil {
 		return nil, err
@@ -174,6 +179,22 @@ func New(opt Options) (g *Gateway, err error) {
 		return nil, fmt.Errorf("http_listen: %w", err)
 	}
 	return g, nil
+}
+
+// newSessions returns the upload sessions of uploads: in gateway.yaml.
+func newSessions(cfg *config.Config, cl *client.Client, log *slog.Logger) *fileops.Sessions {
+	u := cfg.Uploads
+	if u.Secret == "" {
+		log.Warn("uploads.secret is not set: upload sessions are signed with a random key and do not survive a restart of this gateway nor reach another one")
+	}
+	return fileops.NewSessions(fileops.New(cl, log), fileops.SessionConfig{
+		Secret:      []byte(u.Secret),
+		TTL:         u.SessionTTL,
+		MaxSize:     int64(cfg.Limits.MaxUploadSize),
+		SegmentSize: int64(u.SegmentSize),
+		RecordDir:   u.SessionDir,
+		SpoolDir:    cfg.SpoolDir,
+	})
 }
 
 func newAuthenticator(cfg *config.Config) (*auth.Authenticator, error) {
@@ -265,10 +286,14 @@ func (g *Gateway) Serve() {
 	ctx, cancel := context.WithCancel(context.Background())
 	g.stopWatch = cancel
 	g.checkCluster(ctx)
-	g.wg.Add(3)
+	g.wg.Add(4)
 	go func() {
 		defer g.wg.Done()
 		g.watchCluster(ctx)
+	}()
+	go func() {
+		defer g.wg.Done()
+		g.sessions.Run(ctx, g.cfg.Uploads.SweepInterval)
 	}()
 	go func() {
 		defer g.wg.Done()

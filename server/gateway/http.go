@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/httpfast"
 	"github.com/fdfsgo/fdfs/server/auth"
+	"github.com/fdfsgo/fdfs/server/console"
 	"github.com/fdfsgo/fdfs/server/grpcapi"
 	"github.com/fdfsgo/fdfs/server/metrics"
 	"github.com/fdfsgo/fdfs/server/rest"
@@ -56,6 +58,7 @@ func (g *Gateway) newHTTPHandler(spec, spec3 []byte) (http.Handler, error) {
 		SpoolDir:      g.cfg.SpoolDir,
 		Log:           g.log,
 		Idempotency:   g.idem,
+		Sessions:      g.sessions,
 	}); err != nil {
 		return nil, err
 	}
@@ -76,8 +79,28 @@ func (g *Gateway) newHTTPHandler(spec, spec3 []byte) (http.Handler, error) {
 		})))
 	}
 	root.Handle("GET /healthz", named("/healthz", http.HandlerFunc(g.healthz)))
+	if g.cfg.Console {
+		root.Handle("GET "+console.Prefix, named(console.Prefix, console.Handler()))
+		root.Handle("GET /console", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
+	}
 	root.Handle("/", mux)
-	return g.observe(g.cors(root)), nil
+	return g.observe(g.cors(apiAsSent(root, mux))), nil
+}
+
+// apiAsSent hands the API's paths (/v1/...) to mux as they were sent and
+// everything else to root. http.ServeMux answers a path with "." or ".."
+// segments or "//" with a redirect to its cleaned form, which names
+// another file ID (group1/M00/00/00/x/../<name> is <name>): a client
+// following the 307 would delete or overwrite that file. No file ID has
+// such segments, so the API's checks refuse them with INVALID_ARGUMENT.
+func apiAsSent(root, mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/") {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		root.ServeHTTP(w, r)
+	})
 }
 
 // named records route as the route of the requests h serves (metrics,
@@ -93,7 +116,15 @@ func named(route string, h http.Handler) http.Handler {
 
 // rawRoutes are the patterns of the routes that stream content; the others
 // get a bounded body and the unary timeout.
-var rawRoutes = map[string]bool{rest.UploadPattern: true, rest.DownloadPattern: true, rest.AppendPattern: true}
+var rawRoutes = map[string]bool{
+	rest.UploadPattern: true, rest.DownloadPattern: true, rest.AppendPattern: true,
+	rest.TusCreatePattern: true, rest.TusUploadPattern: true,
+}
+
+// tusRoutes are the tus routes: OPTIONS (discovery of what the server
+// supports) needs no key, every other method a read-write key, HEAD
+// included, as gRPC's upload session methods do.
+var tusRoutes = map[string]bool{rest.TusCreatePattern: true, rest.TusUploadPattern: true}
 
 // readPOSTRoutes are POST routes that only read, so a read-only key may
 // call them as it may call their gRPC methods (auth.MethodAccess). Every
@@ -116,6 +147,12 @@ func (g *Gateway) routeMiddleware(next runtime.HandlerFunc) runtime.HandlerFunc 
 		access := auth.HTTPAccess(r)
 		if readPOSTRoutes[route] && r.Method == http.MethodPost {
 			access = auth.Read
+		}
+		if tusRoutes[route] {
+			access = auth.Write
+			if r.Method == http.MethodOptions {
+				access = auth.Public
+			}
 		}
 		r, ok := g.auth.Authorize(w, r, access)
 		if !ok {

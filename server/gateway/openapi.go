@@ -39,7 +39,11 @@ func openAPIDocument(spec []byte) ([]byte, error) {
 		paths = map[string]any{}
 		doc["paths"] = paths
 	}
-	for p, item := range rawPaths() {
+	extra := rawPaths()
+	for p, item := range tusPaths() {
+		extra[p] = item
+	}
+	for p, item := range extra {
 		existing, _ := paths[p].(map[string]any)
 		if existing == nil {
 			existing = map[string]any{}

@@ -67,6 +67,10 @@ type Options struct {
 	// Idempotency remembers the idempotency keys of uploads; the gateway
 	// shares one with its REST routes. nil: the service has its own.
 	Idempotency *fileops.Idempotency
+	// Sessions are the resumable uploads; the gateway shares them with
+	// its tus routes. nil: the service has its own, with a random secret
+	// and no sweep.
+	Sessions *fileops.Sessions
 }
 
 // Register registers FileService and ClusterService on s; with Codec they
@@ -80,10 +84,11 @@ func Register(s grpc.ServiceRegistrar, opts Options) {
 // FileService implements fastdfsv1.FileServiceServer.
 type FileService struct {
 	fastdfsv1.UnimplementedFileServiceServer
-	cl    Engine
-	files *fileops.Files
-	log   *slog.Logger
-	opts  Options
+	cl       Engine
+	files    *fileops.Files
+	sessions *fileops.Sessions
+	log      *slog.Logger
+	opts     Options
 }
 
 // NewFileService returns the FileService of opts.Client.
@@ -95,7 +100,12 @@ func NewFileService(opts Options) *FileService {
 		opts.Now = time.Now
 	}
 	log := logger(opts.Log)
-	return &FileService{cl: opts.Client, files: fileops.New(opts.Client, log).WithIdempotency(opts.Idempotency), log: log, opts: opts}
+	files := fileops.New(opts.Client, log).WithIdempotency(opts.Idempotency)
+	sessions := opts.Sessions
+	if sessions == nil {
+		sessions = fileops.NewSessions(files, fileops.SessionConfig{})
+	}
+	return &FileService{cl: opts.Client, files: files, sessions: sessions, log: log, opts: opts}
 }
 
 func logger(l *slog.Logger) *slog.Logger {
@@ -154,11 +164,21 @@ func (s *FileService) UploadFile(stream grpc.ClientStreamingServer[fastdfsv1.Upl
 	id, err := s.files.Upload(stream.Context(), fileops.Upload{
 		Kind: kind, Group: spec.GetGroup(), Ext: spec.GetExt(), Meta: spec.GetMetadata(),
 		Master: spec.GetMasterFileId(), Prefix: spec.GetPrefix(), IdempotencyKey: spec.GetIdempotencyKey(),
+		Checksum: checksumOf(spec.GetChecksum()),
 	}, c)
 	if err != nil {
 		return s.fail("upload", spec.GetMasterFileId(), err)
 	}
 	return stream.SendAndClose(&fastdfsv1.UploadFileResponse{FileId: id, Size: spec.GetSize()})
+}
+
+// checksumOf is the file operations' form of an upload's checksum.
+func checksumOf(c *fastdfsv1.Checksum) *fileops.Checksum {
+	if c == nil {
+		return nil
+	}
+	return &fileops.Checksum{Algorithm: fileops.ChecksumAlgorithm(c.GetAlgorithm()), Value: c.GetValue(), Field: "checksum",
+		Store: c.GetStoreInMetadata()}
 }
 
 func checkUploadSpec(spec *fastdfsv1.UploadSpec) error {
@@ -249,11 +269,23 @@ func (s *FileService) TruncateFile(ctx context.Context, req *fastdfsv1.TruncateF
 	return &fastdfsv1.TruncateFileResponse{}, nil
 }
 
+// ChecksumMetadata is the header metadata key of DownloadFile that
+// carries the CRC32 of a normal file's whole content (8 hex digits, as in
+// the file ID), ranged downloads included.
+const ChecksumMetadata = "x-checksum-crc32"
+
 // DownloadFile implements FileService.DownloadFile.
 func (s *FileService) DownloadFile(req *fastdfsv1.DownloadFileRequest, stream grpc.ServerStreamingServer[fastdfsv1.DownloadFileResponse]) error {
 	id := req.GetFileId()
 	if err := errors.Join(checkFileID(id), checkSize("offset", req.GetOffset()), checkSize("length", req.GetLength())); err != nil {
 		return s.fail("download", id, err)
+	}
+	if _, n, _ := client.DecodeFileID(id); client.FileType(n) == "normal" {
+		// The ID encodes the CRC32 of a normal file's content; sent as
+		// header metadata before the first chunk.
+		if err := stream.SetHeader(metadata.Pairs(ChecksumMetadata, fmt.Sprintf("%08x", n.CRC32))); err != nil {
+			return s.fail("download", id, err)
+		}
 	}
 	w := newChunkWriter(func(bp *[]byte) (bool, error) {
 		msg := &outChunk{DownloadFileResponse: &fastdfsv1.DownloadFileResponse{Chunk: *bp}, bp: bp}
@@ -297,13 +329,7 @@ func (s *FileService) GetFileInfo(ctx context.Context, req *fastdfsv1.GetFileInf
 	if err != nil {
 		return nil, s.fail("file info", id, err)
 	}
-	kind := fastdfsv1.FileKind_FILE_KIND_NORMAL
-	switch {
-	case fi.Name.Appender:
-		kind = fastdfsv1.FileKind_FILE_KIND_APPENDER
-	case fi.Name.Slave:
-		kind = fastdfsv1.FileKind_FILE_KIND_SLAVE
-	}
+	kind := kindOf(fi.Name)
 	return &fastdfsv1.GetFileInfoResponse{File: &fastdfsv1.FileInfo{
 		FileId:     id,
 		Group:      fi.Group,

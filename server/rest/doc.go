@@ -5,6 +5,8 @@
 //	POST      /v1/files                       upload (raw body or multipart/form-data)
 //	GET, HEAD /v1/files/{file_id=**}:download download, with Range (one range, 206)
 //	POST      /v1/files/{file_id=**}:append   append to an appender file
+//	OPTIONS, POST /v1/uploads                 tus 1.0: discovery, creation
+//	HEAD, PATCH, DELETE /v1/uploads/{token}   tus 1.0: offset, content, termination (tus.go)
 //
 // Content is streamed between the HTTP connection and the storage server's
 // connection through the client engine (fdfsengine/client), by the file

@@ -59,6 +59,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 	hdr.Set("Last-Modified", modified.Format(http.TimeFormat))
 	hdr.Set("Accept-Ranges", "bytes")
 	hdr.Set("Content-Type", e.ctype)
+	hdr.Set(ChecksumHeader, e.crc32)
 	if e.disposition != "" {
 		hdr.Set("Content-Disposition", e.disposition)
 	}
@@ -118,7 +119,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 		return
 	}
 	if !out.committed {
-		for _, k := range []string{"Content-Length", "Content-Range", "ETag", "Last-Modified", "Content-Disposition", "Accept-Ranges"} {
+		for _, k := range []string{"Content-Length", "Content-Range", "ETag", "Last-Modified", "Content-Disposition", "Accept-Ranges", ChecksumHeader} {
 			hdr.Del(k)
 		}
 		h.log.Debug("download failed", "file_id", id, "err", err)
@@ -138,6 +139,7 @@ type entity struct {
 	modified    time.Time
 	ctype       string
 	disposition string // "" when the filename cannot be encoded
+	crc32       string // X-Checksum-Crc32: the content's CRC32, 8 hex digits
 }
 
 // describe returns the entity headers of file id (decoded as n) of size
@@ -147,6 +149,7 @@ func describe(id string, n *fileid.Name, size int64, filename string) entity {
 		etag:     fileops.EntityTag(n.CRC32, size, n.Timestamp),
 		modified: time.Unix(n.Timestamp, 0).UTC(),
 		ctype:    "application/octet-stream",
+		crc32:    fmt.Sprintf("%08x", n.CRC32),
 	}
 	if n.Ext != "" {
 		if t := mime.TypeByExtension("." + n.Ext); t != "" {
@@ -162,6 +165,10 @@ func describe(id string, n *fileid.Name, size int64, filename string) entity {
 	}
 	return e
 }
+
+// ChecksumHeader carries the CRC32 of the whole file's content (8 hex
+// digits, as in the file ID) on downloads, ranged ones included.
+const ChecksumHeader = "X-Checksum-Crc32"
 
 // conditionalHeaders make the answer depend on the file's current state.
 var conditionalHeaders = []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"}

@@ -139,6 +139,8 @@ func (h *Handler) appendFast(ctx context.Context, out []byte, r *httpfast.Reques
 	out = append(out, e.etag...)
 	out = append(out, "\r\nLast-Modified: "...)
 	out = e.modified.AppendFormat(out, http.TimeFormat)
+	out = append(out, "\r\n"+ChecksumHeader+": "...)
+	out = append(out, e.crc32...)
 	out = append(out, "\r\nX-Request-Id: "...)
 	out = append(out, requestID...)
 	out = append(out, "\r\n"...)

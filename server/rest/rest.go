@@ -39,14 +39,18 @@ type Options struct {
 	// Idempotency remembers the idempotency keys of uploads, shared with
 	// the gRPC service; nil: the routes have their own.
 	Idempotency *fileops.Idempotency
+	// Sessions serve the tus routes, shared with the gRPC service; nil:
+	// the routes have their own, with a random secret and no sweep.
+	Sessions *fileops.Sessions
 }
 
 // Handler serves the raw routes on one runtime.ServeMux.
 type Handler struct {
-	opt   Options
-	mux   *runtime.ServeMux
-	log   *slog.Logger
-	files *fileops.Files // every operation on the engine
+	opt      Options
+	mux      *runtime.ServeMux
+	log      *slog.Logger
+	files    *fileops.Files    // every operation on the engine
+	sessions *fileops.Sessions // the tus uploads
 }
 
 // Register adds the raw routes to mux. Register them after the generated
@@ -62,6 +66,10 @@ func Register(mux *runtime.ServeMux, opt Options) (*Handler, error) {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	h.files = fileops.New(opt.Client, h.log).WithIdempotency(opt.Idempotency)
+	h.sessions = opt.Sessions
+	if h.sessions == nil {
+		h.sessions = fileops.NewSessions(h.files, fileops.SessionConfig{MaxSize: opt.MaxUploadSize, SpoolDir: opt.SpoolDir})
+	}
 	for _, r := range []struct {
 		method, pattern string
 		fn              runtime.HandlerFunc
@@ -74,6 +82,9 @@ func Register(mux *runtime.ServeMux, opt Options) (*Handler, error) {
 		if err := mux.HandlePath(r.method, r.pattern, r.fn); err != nil {
 			return nil, fmt.Errorf("rest: %s %s: %w", r.method, r.pattern, err)
 		}
+	}
+	if err := h.registerTus(); err != nil {
+		return nil, fmt.Errorf("rest: tus routes: %w", err)
 	}
 	return h, nil
 }

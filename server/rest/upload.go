@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,7 +19,10 @@ import (
 // (or the Idempotency-Key header). It answers 201 with an
 // UploadFileResponse and a Location of the file's download route; an
 // upload repeated with its idempotency key answers the first file ID
-// the same way.
+// the same way. One X-Checksum-Crc32, X-Checksum-Crc32c or
+// X-Checksum-Sha256 header (hex) makes the gateway store the file only if
+// its content matches (fileops.Checksum); store_checksum=true keeps it in
+// the file's metadata too, for the storages' scrubbers.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 	c, err := h.readContent(w, r)
 	if c != nil {
@@ -55,6 +59,14 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ map[string]st
 			return
 		}
 	}
+	sum, err := checksumHeader(r.Header)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if sum != nil {
+		sum.Store = p.Get("store_checksum") == "true"
+	}
 	key := r.Header.Get("Idempotency-Key")
 	if q := p.Get("idempotency_key"); q != "" {
 		if key != "" && key != q {
@@ -65,7 +77,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ map[string]st
 	}
 	id, err := h.files.Upload(r.Context(), fileops.Upload{
 		Kind: kind, Group: group, Ext: ext, Meta: metaOf(c), Master: master, Prefix: prefix,
-		IdempotencyKey: key,
+		IdempotencyKey: key, Checksum: sum,
 	}, c.content(func() error {
 		if c.trailing() {
 			return invalidArg("body", "the content is longer than the %d bytes announced", c.size)
@@ -124,4 +136,33 @@ func (h *Handler) append(w http.ResponseWriter, r *http.Request, params map[stri
 // escapeID escapes a file ID for a URL path, keeping its slashes.
 func escapeID(id string) string {
 	return (&url.URL{Path: id}).EscapedPath()
+}
+
+// checksumHeaders are the request headers that may carry an upload's
+// checksum, in hex.
+var checksumHeaders = map[string]fileops.ChecksumAlgorithm{
+	"X-Checksum-Crc32":  fileops.CRC32,
+	"X-Checksum-Crc32c": fileops.CRC32C,
+	"X-Checksum-Sha256": fileops.SHA256,
+}
+
+// checksumHeader returns the checksum an upload request carries, nil for
+// none; more than one is refused.
+func checksumHeader(h http.Header) (*fileops.Checksum, error) {
+	var sum *fileops.Checksum
+	for name, algo := range checksumHeaders {
+		v := h.Get(name)
+		if v == "" {
+			continue
+		}
+		if sum != nil {
+			return nil, invalidArg(name, "send one X-Checksum-* header, not several")
+		}
+		b, err := hex.DecodeString(v)
+		if err != nil {
+			return nil, invalidArg(name, "%s is not hex", name)
+		}
+		sum = &fileops.Checksum{Algorithm: algo, Value: b, Field: name}
+	}
+	return sum, nil
 }

@@ -31,10 +31,17 @@ type Writer struct {
 	f       *os.File
 	size    int64
 	maxSize int64
+	lastTS  int64   // timestamp of the last record written since Open, 0 = none
+	dirty   bool    // written since the last fsync
+	repair  *Repair // what Open cut from the current file, nil if nothing
+	opened  Pos     // where the binlog ended when Open found it
 }
 
 // Open opens (creating dir if needed) the binlog in dir, usually
 // <base_path>/data/sync, continuing the file named by binlog_index.dat.
+// Bytes after the last complete record of that file (a torn write) are
+// cut first, so that the next record does not continue them; Repaired
+// says what was cut.
 func Open(dir string) (*Writer, error) {
 	return open(dir, MaxFileSize)
 }
@@ -49,9 +56,13 @@ func open(dir string, maxSize int64) (*Writer, error) {
 		return nil, err
 	}
 	w.index = idx
+	if w.repair, err = repairTail(w.Path(idx)); err != nil {
+		return nil, err
+	}
 	if err := w.openCurrent(); err != nil {
 		return nil, err
 	}
+	w.opened = Pos{w.index, w.size}
 	return w, nil
 }
 
@@ -86,6 +97,14 @@ func Path(dir string, index int) string {
 
 // Path returns the path of binlog file number index.
 func (w *Writer) Path(index int) string { return Path(w.dir, index) }
+
+// Repaired returns what Open cut from the end of the binlog, nil if it
+// ended with a complete record.
+func (w *Writer) Repaired() *Repair { return w.repair }
+
+// Opened returns where the binlog ended when Open found it (after the
+// repair): the records from there on were written by this writer.
+func (w *Writer) Opened() Pos { return w.opened }
 
 // Index returns the number of the file currently written.
 func (w *Writer) Index() int {
@@ -132,10 +151,28 @@ func (w *Writer) Write(ts int64, op Op, name, extra string) error {
 	}
 	n, err := w.f.WriteString(line)
 	w.size += int64(n)
+	w.dirty = w.dirty || n > 0
+	if err == nil {
+		w.lastTS = ts
+	}
 	return err
 }
 
+// Stat returns the number of the file being written, its size in bytes
+// and the timestamp (unix seconds) of the last record written since Open,
+// 0 when none was.
+func (w *Writer) Stat() (index int, size, lastTS int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.index, w.size, w.lastTS
+}
+
+// rotate moves to the next file; the one left is fsynced first, since
+// Sync only covers the current file.
 func (w *Writer) rotate() error {
+	if err := w.f.Sync(); err != nil {
+		return err
+	}
 	if err := w.f.Close(); err != nil {
 		return err
 	}
@@ -144,14 +181,27 @@ func (w *Writer) rotate() error {
 	return w.openCurrent()
 }
 
-// Sync flushes the current file to stable storage.
+// Sync flushes the records written so far to stable storage; it does
+// nothing when nothing was written since the last one (so a writer whose
+// record another caller's Sync covered does not fsync again).
 func (w *Writer) Sync() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.f == nil {
+	if w.f == nil || !w.dirty {
 		return nil
 	}
-	return w.f.Sync()
+	if err := w.f.Sync(); err != nil {
+		return err
+	}
+	w.dirty = false
+	return nil
+}
+
+// Dirty reports whether records were written since the last fsync.
+func (w *Writer) Dirty() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.dirty
 }
 
 // Close syncs and closes the current file.

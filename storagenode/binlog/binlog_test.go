@@ -140,3 +140,30 @@ func TestIndexReplacedAtomically(t *testing.T) {
 	}
 	w.Close()
 }
+
+// Sync fsyncs only what was written since the last one.
+func TestSyncTracksWrites(t *testing.T) {
+	w, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	steps := []struct {
+		do        func() error
+		wantDirty bool
+	}{
+		{func() error { return nil }, false},
+		{func() error { return w.Write(1, OpCreate, "M00/00/00/a", "") }, true},
+		{w.Sync, false},
+		{w.Sync, false},
+		{func() error { return w.Write(2, OpDelete, "M00/00/00/a", "") }, true},
+	}
+	for i, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatal(err)
+		}
+		if w.Dirty() != s.wantDirty {
+			t.Errorf("step %d: dirty %v, want %v", i, w.Dirty(), s.wantDirty)
+		}
+	}
+}

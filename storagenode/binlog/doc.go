@@ -8,4 +8,11 @@
 // Parse and Format convert between a line and a Record; Op is the
 // operation letter, upper case for a change made here and lower case for
 // one replayed from a peer.
+//
+// Torn writes (a crash or a power loss in the middle of an append) are
+// survived: Open cuts what follows the last complete record and keeps it
+// aside (Repaired), the Reader hands back bytes that cannot be a record as
+// Garbage instead of stopping at them, and Align moves a saved reader
+// position that is past the binlog's end or inside a record to where no
+// record is missed.
 package binlog

@@ -7,8 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-
-	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
 // Reader reads complete records from the binlog.NNN files of a directory,
@@ -48,11 +46,13 @@ func (r *Reader) Close() {
 // without Commit returns the same record.
 func (r *Reader) Next() (string, int, error) {
 	for {
-		if i := bytes.IndexByte(r.buf, '\n'); i >= 0 {
+		if i := bytes.IndexByte(r.buf, '\n'); i >= MaxLine {
+			return garbage(r.buf[:i]), i + 1, nil
+		} else if i >= 0 {
 			return string(r.buf[:i]), i + 1, nil
 		}
 		if len(r.buf) >= MaxLine {
-			return "", 0, fmt.Errorf("binlog %s: record at offset %d longer than %d bytes: %w", Path(r.dir, r.index), r.offset, MaxLine, protocol.ErrInvalid)
+			return r.overlong()
 		}
 		if r.f == nil {
 			more, err := r.open()
@@ -66,7 +66,48 @@ func (r *Reader) Next() (string, int, error) {
 			return "", 0, err
 		}
 		if !more {
+			if len(r.buf) > 0 && r.index < r.current() {
+				// A file the writer has left ends inside a record: a
+				// torn write it will never complete.
+				return garbage(r.buf), len(r.buf), nil
+			}
 			return "", 0, io.EOF
+		}
+	}
+}
+
+// Garbage is how Next returns bytes that cannot be a record: a line
+// longer than MaxLine (the zeros a power loss left in the middle of the
+// file, up to the next newline), or a partial record at the end of a file
+// the writer has left. Parse rejects it (protocol.ErrInvalid), so the
+// reader's user skips it like any malformed record, and the reader does
+// not stop at it for ever.
+const Garbage = "garbage"
+
+func garbage(b []byte) string {
+	return fmt.Sprintf("%s (%d bytes): %q", Garbage, len(b), b[:min(len(b), 64)])
+}
+
+// overlong returns the line that starts at the reader's position and is
+// longer than MaxLine, as garbage, with its length up to and including
+// the next newline; io.EOF while there is none yet in a file the writer
+// still appends to.
+func (r *Reader) overlong() (string, int, error) {
+	chunk := make([]byte, scanChunk)
+	for pos := r.offset + int64(len(r.buf)); ; {
+		n, err := r.f.ReadAt(chunk, pos)
+		if i := bytes.IndexByte(chunk[:n], '\n'); i >= 0 {
+			return garbage(r.buf), int(pos + int64(i) + 1 - r.offset), nil
+		}
+		pos += int64(n)
+		if err == io.EOF && r.index < r.current() {
+			return garbage(r.buf), int(pos - r.offset), nil
+		}
+		if err == io.EOF {
+			return "", 0, io.EOF
+		}
+		if err != nil {
+			return "", 0, err
 		}
 	}
 }
@@ -118,6 +159,6 @@ func (r *Reader) fill() (more bool, err error) {
 
 // Commit consumes a record of n bytes returned by Next.
 func (r *Reader) Commit(n int) {
-	r.buf = r.buf[n:]
+	r.buf = r.buf[min(n, len(r.buf)):]
 	r.offset += int64(n)
 }

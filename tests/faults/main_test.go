@@ -169,6 +169,13 @@ sync_wait_msec = 10
 // storageIP, and waits until the tracker lists every storage ACTIVE.
 func startCluster(t *testing.T, trackerIP string, storageIPs ...string) *cluster {
 	t.Helper()
+	return startClusterConf(t, storageConf, trackerIP, storageIPs...)
+}
+
+// startClusterConf is startCluster with another storage.conf template
+// (storageConf and keys of its own after it).
+func startClusterConf(t *testing.T, sconfFormat, trackerIP string, storageIPs ...string) *cluster {
+	t.Helper()
 	dir := t.TempDir()
 	c := &cluster{}
 	taddr := net.JoinHostPort(trackerIP, fmt.Sprint(trackerPort))
@@ -181,7 +188,7 @@ func startCluster(t *testing.T, trackerIP string, storageIPs ...string) *cluster
 		base := filepath.Join(dir, fmt.Sprintf("storage%d", i))
 		store := filepath.Join(base, "path0")
 		mkdir(t, store)
-		sconf := writeConf(t, filepath.Join(dir, fmt.Sprintf("storage%d.conf", i)), storageConf, ip, storagePort, base, store, taddr)
+		sconf := writeConf(t, filepath.Join(dir, fmt.Sprintf("storage%d.conf", i)), sconfFormat, ip, storagePort, base, store, taddr)
 		p := newProc(t, "storage", sconf, net.JoinHostPort(ip, fmt.Sprint(storagePort)), filepath.Join(dir, fmt.Sprintf("storage%d.log", i)))
 		p.start()
 		c.storages = append(c.storages, p)

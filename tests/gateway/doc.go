@@ -3,5 +3,7 @@
 // real HTTP and gRPC clients. It covers every REST route (raw upload,
 // download with ranges and conditional requests, append, the JSON routes),
 // API key refusals over both protocols, limits, metrics, health and
-// reflection, graceful shutdown, and a 1 GiB transfer in bounded memory.
+// reflection, graceful shutdown, a 1 GiB transfer in bounded memory, and
+// resumable uploads (gRPC upload sessions and tus): interruptions, two
+// gateways on one session, refusals and expiry.
 package gateway

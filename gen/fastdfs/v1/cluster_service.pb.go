@@ -1612,6 +1612,280 @@ func (x *GetClusterStatsResponse) GetCounters() *StorageCounters {
 	return nil
 }
 
+// ScrubStorageRequest names the storage whose scrubber to ask.
+type ScrubStorageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Group.
+	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// Storage ID (its IP in IP mode).
+	StorageId string `protobuf:"bytes,2,opt,name=storage_id,json=storageId,proto3" json:"storage_id,omitempty"`
+	// Start a pass now (unless one is running) before answering; the answer
+	// does not wait for it (watch passes and running).
+	Run bool `protobuf:"varint,3,opt,name=run,proto3" json:"run,omitempty"`
+	// Read rate in bytes per second of the pass started; 0: unthrottled.
+	Rate          int64 `protobuf:"varint,4,opt,name=rate,proto3" json:"rate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScrubStorageRequest) Reset() {
+	*x = ScrubStorageRequest{}
+	mi := &file_fastdfs_v1_cluster_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScrubStorageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScrubStorageRequest) ProtoMessage() {}
+
+func (x *ScrubStorageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_cluster_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScrubStorageRequest.ProtoReflect.Descriptor instead.
+func (*ScrubStorageRequest) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_cluster_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ScrubStorageRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *ScrubStorageRequest) GetStorageId() string {
+	if x != nil {
+		return x.StorageId
+	}
+	return ""
+}
+
+func (x *ScrubStorageRequest) GetRun() bool {
+	if x != nil {
+		return x.Run
+	}
+	return false
+}
+
+func (x *ScrubStorageRequest) GetRate() int64 {
+	if x != nil {
+		return x.Rate
+	}
+	return 0
+}
+
+// ScrubFinding is a bad file a scrub pass found.
+type ScrubFinding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File ID.
+	FileId string `protobuf:"bytes,1,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	// "corrupt" (content does not match its file ID) or "missing".
+	Problem string `protobuf:"bytes,2,opt,name=problem,proto3" json:"problem,omitempty"`
+	// True when a verified copy from a peer replaced it.
+	Repaired bool `protobuf:"varint,3,opt,name=repaired,proto3" json:"repaired,omitempty"`
+	// When it was found.
+	Time          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScrubFinding) Reset() {
+	*x = ScrubFinding{}
+	mi := &file_fastdfs_v1_cluster_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScrubFinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScrubFinding) ProtoMessage() {}
+
+func (x *ScrubFinding) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_cluster_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScrubFinding.ProtoReflect.Descriptor instead.
+func (*ScrubFinding) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_cluster_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ScrubFinding) GetFileId() string {
+	if x != nil {
+		return x.FileId
+	}
+	return ""
+}
+
+func (x *ScrubFinding) GetProblem() string {
+	if x != nil {
+		return x.Problem
+	}
+	return ""
+}
+
+func (x *ScrubFinding) GetRepaired() bool {
+	if x != nil {
+		return x.Repaired
+	}
+	return false
+}
+
+func (x *ScrubFinding) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+// ScrubStorageResponse is a storage's scrub report since it started.
+type ScrubStorageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Passes completed.
+	Passes int64 `protobuf:"varint,1,opt,name=passes,proto3" json:"passes,omitempty"`
+	// True while a pass runs.
+	Running bool `protobuf:"varint,2,opt,name=running,proto3" json:"running,omitempty"`
+	// Files checked.
+	Files int64 `protobuf:"varint,3,opt,name=files,proto3" json:"files,omitempty"`
+	// Bytes read.
+	Bytes int64 `protobuf:"varint,4,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// Corrupt files found.
+	Corrupt int64 `protobuf:"varint,5,opt,name=corrupt,proto3" json:"corrupt,omitempty"`
+	// Missing files found.
+	Missing int64 `protobuf:"varint,6,opt,name=missing,proto3" json:"missing,omitempty"`
+	// Bad files repaired.
+	Repaired int64 `protobuf:"varint,7,opt,name=repaired,proto3" json:"repaired,omitempty"`
+	// Bad files not repaired.
+	Unrepaired int64 `protobuf:"varint,8,opt,name=unrepaired,proto3" json:"unrepaired,omitempty"`
+	// When the last pass ended; unset before the first.
+	LastPassTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_pass_time,json=lastPassTime,proto3" json:"last_pass_time,omitempty"`
+	// The most recent findings (at most 1000), oldest first.
+	Findings      []*ScrubFinding `protobuf:"bytes,10,rep,name=findings,proto3" json:"findings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScrubStorageResponse) Reset() {
+	*x = ScrubStorageResponse{}
+	mi := &file_fastdfs_v1_cluster_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScrubStorageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScrubStorageResponse) ProtoMessage() {}
+
+func (x *ScrubStorageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_cluster_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScrubStorageResponse.ProtoReflect.Descriptor instead.
+func (*ScrubStorageResponse) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_cluster_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ScrubStorageResponse) GetPasses() int64 {
+	if x != nil {
+		return x.Passes
+	}
+	return 0
+}
+
+func (x *ScrubStorageResponse) GetRunning() bool {
+	if x != nil {
+		return x.Running
+	}
+	return false
+}
+
+func (x *ScrubStorageResponse) GetFiles() int64 {
+	if x != nil {
+		return x.Files
+	}
+	return 0
+}
+
+func (x *ScrubStorageResponse) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *ScrubStorageResponse) GetCorrupt() int64 {
+	if x != nil {
+		return x.Corrupt
+	}
+	return 0
+}
+
+func (x *ScrubStorageResponse) GetMissing() int64 {
+	if x != nil {
+		return x.Missing
+	}
+	return 0
+}
+
+func (x *ScrubStorageResponse) GetRepaired() int64 {
+	if x != nil {
+		return x.Repaired
+	}
+	return 0
+}
+
+func (x *ScrubStorageResponse) GetUnrepaired() int64 {
+	if x != nil {
+		return x.Unrepaired
+	}
+	return 0
+}
+
+func (x *ScrubStorageResponse) GetLastPassTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastPassTime
+	}
+	return nil
+}
+
+func (x *ScrubStorageResponse) GetFindings() []*ScrubFinding {
+	if x != nil {
+		return x.Findings
+	}
+	return nil
+}
+
 var File_fastdfs_v1_cluster_service_proto protoreflect.FileDescriptor
 
 const file_fastdfs_v1_cluster_service_proto_rawDesc = "" +
@@ -1734,7 +2008,32 @@ const file_fastdfs_v1_cluster_service_proto_rawDesc = "" +
 	"\x14active_storage_count\x18\x03 \x01(\x03R\x12activeStorageCount\x12\x19\n" +
 	"\btotal_mb\x18\x04 \x01(\x03R\atotalMb\x12\x17\n" +
 	"\afree_mb\x18\x05 \x01(\x03R\x06freeMb\x127\n" +
-	"\bcounters\x18\x06 \x01(\v2\x1b.fastdfs.v1.StorageCountersR\bcounters*\xac\x02\n" +
+	"\bcounters\x18\x06 \x01(\v2\x1b.fastdfs.v1.StorageCountersR\bcounters\"z\n" +
+	"\x13ScrubStorageRequest\x12\x19\n" +
+	"\x05group\x18\x01 \x01(\tB\x03\xe0A\x02R\x05group\x12\"\n" +
+	"\n" +
+	"storage_id\x18\x02 \x01(\tB\x03\xe0A\x02R\tstorageId\x12\x10\n" +
+	"\x03run\x18\x03 \x01(\bR\x03run\x12\x12\n" +
+	"\x04rate\x18\x04 \x01(\x03R\x04rate\"\x8d\x01\n" +
+	"\fScrubFinding\x12\x17\n" +
+	"\afile_id\x18\x01 \x01(\tR\x06fileId\x12\x18\n" +
+	"\aproblem\x18\x02 \x01(\tR\aproblem\x12\x1a\n" +
+	"\brepaired\x18\x03 \x01(\bR\brepaired\x12.\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xdc\x02\n" +
+	"\x14ScrubStorageResponse\x12\x16\n" +
+	"\x06passes\x18\x01 \x01(\x03R\x06passes\x12\x18\n" +
+	"\arunning\x18\x02 \x01(\bR\arunning\x12\x14\n" +
+	"\x05files\x18\x03 \x01(\x03R\x05files\x12\x14\n" +
+	"\x05bytes\x18\x04 \x01(\x03R\x05bytes\x12\x18\n" +
+	"\acorrupt\x18\x05 \x01(\x03R\acorrupt\x12\x18\n" +
+	"\amissing\x18\x06 \x01(\x03R\amissing\x12\x1a\n" +
+	"\brepaired\x18\a \x01(\x03R\brepaired\x12\x1e\n" +
+	"\n" +
+	"unrepaired\x18\b \x01(\x03R\n" +
+	"unrepaired\x12@\n" +
+	"\x0elast_pass_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\flastPassTime\x124\n" +
+	"\bfindings\x18\n" +
+	" \x03(\v2\x18.fastdfs.v1.ScrubFindingR\bfindings*\xac\x02\n" +
 	"\rStorageStatus\x12\x1e\n" +
 	"\x1aSTORAGE_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13STORAGE_STATUS_INIT\x10\x01\x12\x1c\n" +
@@ -1750,7 +2049,7 @@ const file_fastdfs_v1_cluster_service_proto_rawDesc = "" +
 	"\x1dSTORAGE_OPERATION_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18STORAGE_OPERATION_UPLOAD\x10\x01\x12\x1e\n" +
 	"\x1aSTORAGE_OPERATION_DOWNLOAD\x10\x02\x12\x1c\n" +
-	"\x18STORAGE_OPERATION_UPDATE\x10\x032\xe8\x05\n" +
+	"\x18STORAGE_OPERATION_UPDATE\x10\x032\xf7\x06\n" +
 	"\x0eClusterService\x12_\n" +
 	"\n" +
 	"ListGroups\x12\x1d.fastdfs.v1.ListGroupsRequest\x1a\x1e.fastdfs.v1.ListGroupsResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
@@ -1760,7 +2059,8 @@ const file_fastdfs_v1_cluster_service_proto_rawDesc = "" +
 	"GetStorage\x12\x1d.fastdfs.v1.GetStorageRequest\x1a\x1e.fastdfs.v1.GetStorageResponse\"9\x82\xd3\xe4\x93\x023b\astorage\x12(/v1/groups/{group}/storages/{storage_id}\x12\x86\x01\n" +
 	"\rDeleteStorage\x12 .fastdfs.v1.DeleteStorageRequest\x1a!.fastdfs.v1.DeleteStorageResponse\"0\x82\xd3\xe4\x93\x02**(/v1/groups/{group}/storages/{storage_id}\x12t\n" +
 	"\x0eLocateStorages\x12!.fastdfs.v1.LocateStoragesRequest\x1a\".fastdfs.v1.LocateStoragesResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/storages:locate\x12u\n" +
-	"\x0fGetClusterStats\x12\".fastdfs.v1.GetClusterStatsRequest\x1a#.fastdfs.v1.GetClusterStatsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/cluster:statsB\x94\x01\n" +
+	"\x0fGetClusterStats\x12\".fastdfs.v1.GetClusterStatsRequest\x1a#.fastdfs.v1.GetClusterStatsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/cluster:stats\x12\x8c\x01\n" +
+	"\fScrubStorage\x12\x1f.fastdfs.v1.ScrubStorageRequest\x1a .fastdfs.v1.ScrubStorageResponse\"9\x82\xd3\xe4\x93\x023:\x01*\"./v1/groups/{group}/storages/{storage_id}:scrubB\x94\x01\n" +
 	"\x1bio.github.fdfsgo.fastdfs.v1B\x13ClusterServiceProtoP\x01Z/github.com/fdfsgo/fdfs/gen/fastdfs/v1;fastdfsv1\xa2\x02\x04FDFS\xaa\x02\n" +
 	"FastDfs.V1\xca\x02\n" +
 	"FastDfs\\V1\xea\x02\vFastDfs::V1b\x06proto3"
@@ -1778,7 +2078,7 @@ func file_fastdfs_v1_cluster_service_proto_rawDescGZIP() []byte {
 }
 
 var file_fastdfs_v1_cluster_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_fastdfs_v1_cluster_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_fastdfs_v1_cluster_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_fastdfs_v1_cluster_service_proto_goTypes = []any{
 	(StorageStatus)(0),              // 0: fastdfs.v1.StorageStatus
 	(StorageOperation)(0),           // 1: fastdfs.v1.StorageOperation
@@ -1799,16 +2099,19 @@ var file_fastdfs_v1_cluster_service_proto_goTypes = []any{
 	(*LocateStoragesResponse)(nil),  // 16: fastdfs.v1.LocateStoragesResponse
 	(*GetClusterStatsRequest)(nil),  // 17: fastdfs.v1.GetClusterStatsRequest
 	(*GetClusterStatsResponse)(nil), // 18: fastdfs.v1.GetClusterStatsResponse
-	(*timestamppb.Timestamp)(nil),   // 19: google.protobuf.Timestamp
+	(*ScrubStorageRequest)(nil),     // 19: fastdfs.v1.ScrubStorageRequest
+	(*ScrubFinding)(nil),            // 20: fastdfs.v1.ScrubFinding
+	(*ScrubStorageResponse)(nil),    // 21: fastdfs.v1.ScrubStorageResponse
+	(*timestamppb.Timestamp)(nil),   // 22: google.protobuf.Timestamp
 }
 var file_fastdfs_v1_cluster_service_proto_depIdxs = []int32{
-	19, // 0: fastdfs.v1.SyncProgress.last_source_update:type_name -> google.protobuf.Timestamp
-	19, // 1: fastdfs.v1.SyncProgress.last_sync_update:type_name -> google.protobuf.Timestamp
-	19, // 2: fastdfs.v1.SyncProgress.last_synced_time:type_name -> google.protobuf.Timestamp
+	22, // 0: fastdfs.v1.SyncProgress.last_source_update:type_name -> google.protobuf.Timestamp
+	22, // 1: fastdfs.v1.SyncProgress.last_sync_update:type_name -> google.protobuf.Timestamp
+	22, // 2: fastdfs.v1.SyncProgress.last_synced_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: fastdfs.v1.Storage.status:type_name -> fastdfs.v1.StorageStatus
-	19, // 4: fastdfs.v1.Storage.join_time:type_name -> google.protobuf.Timestamp
-	19, // 5: fastdfs.v1.Storage.up_time:type_name -> google.protobuf.Timestamp
-	19, // 6: fastdfs.v1.Storage.last_heartbeat_time:type_name -> google.protobuf.Timestamp
+	22, // 4: fastdfs.v1.Storage.join_time:type_name -> google.protobuf.Timestamp
+	22, // 5: fastdfs.v1.Storage.up_time:type_name -> google.protobuf.Timestamp
+	22, // 6: fastdfs.v1.Storage.last_heartbeat_time:type_name -> google.protobuf.Timestamp
 	4,  // 7: fastdfs.v1.Storage.sync:type_name -> fastdfs.v1.SyncProgress
 	3,  // 8: fastdfs.v1.Storage.counters:type_name -> fastdfs.v1.StorageCounters
 	2,  // 9: fastdfs.v1.ListGroupsResponse.groups:type_name -> fastdfs.v1.Group
@@ -1817,23 +2120,28 @@ var file_fastdfs_v1_cluster_service_proto_depIdxs = []int32{
 	1,  // 12: fastdfs.v1.LocateStoragesRequest.operation:type_name -> fastdfs.v1.StorageOperation
 	6,  // 13: fastdfs.v1.LocateStoragesResponse.storages:type_name -> fastdfs.v1.StorageAddress
 	3,  // 14: fastdfs.v1.GetClusterStatsResponse.counters:type_name -> fastdfs.v1.StorageCounters
-	7,  // 15: fastdfs.v1.ClusterService.ListGroups:input_type -> fastdfs.v1.ListGroupsRequest
-	9,  // 16: fastdfs.v1.ClusterService.ListStorages:input_type -> fastdfs.v1.ListStoragesRequest
-	11, // 17: fastdfs.v1.ClusterService.GetStorage:input_type -> fastdfs.v1.GetStorageRequest
-	13, // 18: fastdfs.v1.ClusterService.DeleteStorage:input_type -> fastdfs.v1.DeleteStorageRequest
-	15, // 19: fastdfs.v1.ClusterService.LocateStorages:input_type -> fastdfs.v1.LocateStoragesRequest
-	17, // 20: fastdfs.v1.ClusterService.GetClusterStats:input_type -> fastdfs.v1.GetClusterStatsRequest
-	8,  // 21: fastdfs.v1.ClusterService.ListGroups:output_type -> fastdfs.v1.ListGroupsResponse
-	10, // 22: fastdfs.v1.ClusterService.ListStorages:output_type -> fastdfs.v1.ListStoragesResponse
-	12, // 23: fastdfs.v1.ClusterService.GetStorage:output_type -> fastdfs.v1.GetStorageResponse
-	14, // 24: fastdfs.v1.ClusterService.DeleteStorage:output_type -> fastdfs.v1.DeleteStorageResponse
-	16, // 25: fastdfs.v1.ClusterService.LocateStorages:output_type -> fastdfs.v1.LocateStoragesResponse
-	18, // 26: fastdfs.v1.ClusterService.GetClusterStats:output_type -> fastdfs.v1.GetClusterStatsResponse
-	21, // [21:27] is the sub-list for method output_type
-	15, // [15:21] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	22, // 15: fastdfs.v1.ScrubFinding.time:type_name -> google.protobuf.Timestamp
+	22, // 16: fastdfs.v1.ScrubStorageResponse.last_pass_time:type_name -> google.protobuf.Timestamp
+	20, // 17: fastdfs.v1.ScrubStorageResponse.findings:type_name -> fastdfs.v1.ScrubFinding
+	7,  // 18: fastdfs.v1.ClusterService.ListGroups:input_type -> fastdfs.v1.ListGroupsRequest
+	9,  // 19: fastdfs.v1.ClusterService.ListStorages:input_type -> fastdfs.v1.ListStoragesRequest
+	11, // 20: fastdfs.v1.ClusterService.GetStorage:input_type -> fastdfs.v1.GetStorageRequest
+	13, // 21: fastdfs.v1.ClusterService.DeleteStorage:input_type -> fastdfs.v1.DeleteStorageRequest
+	15, // 22: fastdfs.v1.ClusterService.LocateStorages:input_type -> fastdfs.v1.LocateStoragesRequest
+	17, // 23: fastdfs.v1.ClusterService.GetClusterStats:input_type -> fastdfs.v1.GetClusterStatsRequest
+	19, // 24: fastdfs.v1.ClusterService.ScrubStorage:input_type -> fastdfs.v1.ScrubStorageRequest
+	8,  // 25: fastdfs.v1.ClusterService.ListGroups:output_type -> fastdfs.v1.ListGroupsResponse
+	10, // 26: fastdfs.v1.ClusterService.ListStorages:output_type -> fastdfs.v1.ListStoragesResponse
+	12, // 27: fastdfs.v1.ClusterService.GetStorage:output_type -> fastdfs.v1.GetStorageResponse
+	14, // 28: fastdfs.v1.ClusterService.DeleteStorage:output_type -> fastdfs.v1.DeleteStorageResponse
+	16, // 29: fastdfs.v1.ClusterService.LocateStorages:output_type -> fastdfs.v1.LocateStoragesResponse
+	18, // 30: fastdfs.v1.ClusterService.GetClusterStats:output_type -> fastdfs.v1.GetClusterStatsResponse
+	21, // 31: fastdfs.v1.ClusterService.ScrubStorage:output_type -> fastdfs.v1.ScrubStorageResponse
+	25, // [25:32] is the sub-list for method output_type
+	18, // [18:25] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_fastdfs_v1_cluster_service_proto_init() }
@@ -1847,7 +2155,7 @@ func file_fastdfs_v1_cluster_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fastdfs_v1_cluster_service_proto_rawDesc), len(file_fastdfs_v1_cluster_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	ClusterService_DeleteStorage_FullMethodName   = "/fastdfs.v1.ClusterService/DeleteStorage"
 	ClusterService_LocateStorages_FullMethodName  = "/fastdfs.v1.ClusterService/LocateStorages"
 	ClusterService_GetClusterStats_FullMethodName = "/fastdfs.v1.ClusterService/GetClusterStats"
+	ClusterService_ScrubStorage_FullMethodName    = "/fastdfs.v1.ClusterService/ScrubStorage"
 )
 
 // ClusterServiceClient is the client API for ClusterService service.
@@ -50,6 +51,11 @@ type ClusterServiceClient interface {
 	LocateStorages(ctx context.Context, in *LocateStoragesRequest, opts ...grpc.CallOption) (*LocateStoragesResponse, error)
 	// GetClusterStats sums up the whole cluster.
 	GetClusterStats(ctx context.Context, in *GetClusterStatsRequest, opts ...grpc.CallOption) (*GetClusterStatsResponse, error)
+	// ScrubStorage returns the report of a storage's scrubber (which
+	// re-reads its files, checks them against the CRC32 of their file IDs
+	// and repairs bad ones from a peer), starting a pass first when run is
+	// set.
+	ScrubStorage(ctx context.Context, in *ScrubStorageRequest, opts ...grpc.CallOption) (*ScrubStorageResponse, error)
 }
 
 type clusterServiceClient struct {
@@ -120,6 +126,16 @@ func (c *clusterServiceClient) GetClusterStats(ctx context.Context, in *GetClust
 	return out, nil
 }
 
+func (c *clusterServiceClient) ScrubStorage(ctx context.Context, in *ScrubStorageRequest, opts ...grpc.CallOption) (*ScrubStorageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ScrubStorageResponse)
+	err := c.cc.Invoke(ctx, ClusterService_ScrubStorage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClusterServiceServer is the server API for ClusterService service.
 // All implementations must embed UnimplementedClusterServiceServer
 // for forward compatibility.
@@ -143,6 +159,11 @@ type ClusterServiceServer interface {
 	LocateStorages(context.Context, *LocateStoragesRequest) (*LocateStoragesResponse, error)
 	// GetClusterStats sums up the whole cluster.
 	GetClusterStats(context.Context, *GetClusterStatsRequest) (*GetClusterStatsResponse, error)
+	// ScrubStorage returns the report of a storage's scrubber (which
+	// re-reads its files, checks them against the CRC32 of their file IDs
+	// and repairs bad ones from a peer), starting a pass first when run is
+	// set.
+	ScrubStorage(context.Context, *ScrubStorageRequest) (*ScrubStorageResponse, error)
 	mustEmbedUnimplementedClusterServiceServer()
 }
 
@@ -170,6 +191,9 @@ func (UnimplementedClusterServiceServer) LocateStorages(context.Context, *Locate
 }
 func (UnimplementedClusterServiceServer) GetClusterStats(context.Context, *GetClusterStatsRequest) (*GetClusterStatsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetClusterStats not implemented")
+}
+func (UnimplementedClusterServiceServer) ScrubStorage(context.Context, *ScrubStorageRequest) (*ScrubStorageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ScrubStorage not implemented")
 }
 func (UnimplementedClusterServiceServer) mustEmbedUnimplementedClusterServiceServer() {}
 func (UnimplementedClusterServiceServer) testEmbeddedByValue()                        {}
@@ -300,6 +324,24 @@ func _ClusterService_GetClusterStats_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClusterService_ScrubStorage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ScrubStorageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).ScrubStorage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_ScrubStorage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).ScrubStorage(ctx, req.(*ScrubStorageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClusterService_ServiceDesc is the grpc.ServiceDesc for ClusterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -330,6 +372,10 @@ var ClusterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetClusterStats",
 			Handler:    _ClusterService_GetClusterStats_Handler,
+		},
+		{
+			MethodName: "ScrubStorage",
+			Handler:    _ClusterService_ScrubStorage_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -134,6 +134,124 @@ func (SetMetadataMode) EnumDescriptor() ([]byte, []int) {
 	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{1}
 }
 
+// ChecksumAlgorithm names a checksum of file content.
+type ChecksumAlgorithm int32
+
+const (
+	// Not set: rejected with INVALID_ARGUMENT when a value is given.
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_UNSPECIFIED ChecksumAlgorithm = 0
+	// CRC-32 (IEEE), as the CRC32 a FastDFS file ID encodes.
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32 ChecksumAlgorithm = 1
+	// CRC-32C (Castagnoli).
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_CRC32C ChecksumAlgorithm = 2
+	// SHA-256.
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA256 ChecksumAlgorithm = 3
+	// SHA-1 (not kept by store_in_metadata: the scrubbers do not check it).
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_SHA1 ChecksumAlgorithm = 4
+	// MD5 (not kept by store_in_metadata: the scrubbers do not check it).
+	ChecksumAlgorithm_CHECKSUM_ALGORITHM_MD5 ChecksumAlgorithm = 5
+)
+
+// Enum value maps for ChecksumAlgorithm.
+var (
+	ChecksumAlgorithm_name = map[int32]string{
+		0: "CHECKSUM_ALGORITHM_UNSPECIFIED",
+		1: "CHECKSUM_ALGORITHM_CRC32",
+		2: "CHECKSUM_ALGORITHM_CRC32C",
+		3: "CHECKSUM_ALGORITHM_SHA256",
+		4: "CHECKSUM_ALGORITHM_SHA1",
+		5: "CHECKSUM_ALGORITHM_MD5",
+	}
+	ChecksumAlgorithm_value = map[string]int32{
+		"CHECKSUM_ALGORITHM_UNSPECIFIED": 0,
+		"CHECKSUM_ALGORITHM_CRC32":       1,
+		"CHECKSUM_ALGORITHM_CRC32C":      2,
+		"CHECKSUM_ALGORITHM_SHA256":      3,
+		"CHECKSUM_ALGORITHM_SHA1":        4,
+		"CHECKSUM_ALGORITHM_MD5":         5,
+	}
+)
+
+func (x ChecksumAlgorithm) Enum() *ChecksumAlgorithm {
+	p := new(ChecksumAlgorithm)
+	*p = x
+	return p
+}
+
+func (x ChecksumAlgorithm) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChecksumAlgorithm) Descriptor() protoreflect.EnumDescriptor {
+	return file_fastdfs_v1_file_service_proto_enumTypes[2].Descriptor()
+}
+
+func (ChecksumAlgorithm) Type() protoreflect.EnumType {
+	return &file_fastdfs_v1_file_service_proto_enumTypes[2]
+}
+
+func (x ChecksumAlgorithm) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChecksumAlgorithm.Descriptor instead.
+func (ChecksumAlgorithm) EnumDescriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{2}
+}
+
+// ListFilesOrder is the order of a file listing.
+type ListFilesOrder int32
+
+const (
+	// Not set: ordered by name.
+	ListFilesOrder_LIST_FILES_ORDER_UNSPECIFIED ListFilesOrder = 0
+	// By file name (the part after the group), ascending.
+	ListFilesOrder_LIST_FILES_ORDER_NAME ListFilesOrder = 1
+	// By creation time, newest first; then by name.
+	ListFilesOrder_LIST_FILES_ORDER_NEWEST ListFilesOrder = 2
+)
+
+// Enum value maps for ListFilesOrder.
+var (
+	ListFilesOrder_name = map[int32]string{
+		0: "LIST_FILES_ORDER_UNSPECIFIED",
+		1: "LIST_FILES_ORDER_NAME",
+		2: "LIST_FILES_ORDER_NEWEST",
+	}
+	ListFilesOrder_value = map[string]int32{
+		"LIST_FILES_ORDER_UNSPECIFIED": 0,
+		"LIST_FILES_ORDER_NAME":        1,
+		"LIST_FILES_ORDER_NEWEST":      2,
+	}
+)
+
+func (x ListFilesOrder) Enum() *ListFilesOrder {
+	p := new(ListFilesOrder)
+	*p = x
+	return p
+}
+
+func (x ListFilesOrder) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ListFilesOrder) Descriptor() protoreflect.EnumDescriptor {
+	return file_fastdfs_v1_file_service_proto_enumTypes[3].Descriptor()
+}
+
+func (ListFilesOrder) Type() protoreflect.EnumType {
+	return &file_fastdfs_v1_file_service_proto_enumTypes[3]
+}
+
+func (x ListFilesOrder) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ListFilesOrder.Descriptor instead.
+func (ListFilesOrder) EnumDescriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{3}
+}
+
 // UploadSpec describes the file an UploadFile stream stores.
 type UploadSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -164,8 +282,13 @@ type UploadSpec struct {
 	// IDEMPOTENCY_KEY_REUSED. Empty: no deduplication. The record is kept in
 	// the memory of one gateway process only (docs/api-behaviour.md).
 	IdempotencyKey string `protobuf:"bytes,8,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Checksum of the whole content (optional). The gateway holds back the
+	// last byte of the content until it has checked it: on a mismatch the
+	// storage never receives the whole file, stores nothing, and the call
+	// fails with INVALID_ARGUMENT, reason CHECKSUM_MISMATCH.
+	Checksum      *Checksum `protobuf:"bytes,16,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UploadSpec) Reset() {
@@ -252,6 +375,13 @@ func (x *UploadSpec) GetIdempotencyKey() string {
 		return x.IdempotencyKey
 	}
 	return ""
+}
+
+func (x *UploadSpec) GetChecksum() *Checksum {
+	if x != nil {
+		return x.Checksum
+	}
+	return nil
 }
 
 // UploadFileRequest is one message of an UploadFile stream.
@@ -1726,12 +1856,1087 @@ func (x *CreateDownloadUrlResponse) GetExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// UploadSession is the state of a resumable upload.
+type UploadSession struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Opaque signed token naming the session; pass it to the other session
+	// methods (and it is the last path segment of the tus upload URL).
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// File ID of the appender file the session fills: the file ID of the
+	// upload once finished.
+	FileId string `protobuf:"bytes,2,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	// Bytes committed: where the next write must start.
+	CommittedOffset int64 `protobuf:"varint,3,opt,name=committed_offset,json=committedOffset,proto3" json:"committed_offset,omitempty"`
+	// Total size in bytes, when known (declared at creation or at finish).
+	Size *int64 `protobuf:"varint,4,opt,name=size,proto3,oneof" json:"size,omitempty"`
+	// When an unfinished session expires and its file is deleted.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// True once finished: the file is complete and no longer expires.
+	Finished bool `protobuf:"varint,6,opt,name=finished,proto3" json:"finished,omitempty"`
+	// Metadata stored with the file.
+	Metadata      map[string]string `protobuf:"bytes,7,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadSession) Reset() {
+	*x = UploadSession{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadSession) ProtoMessage() {}
+
+func (x *UploadSession) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadSession.ProtoReflect.Descriptor instead.
+func (*UploadSession) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *UploadSession) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *UploadSession) GetFileId() string {
+	if x != nil {
+		return x.FileId
+	}
+	return ""
+}
+
+func (x *UploadSession) GetCommittedOffset() int64 {
+	if x != nil {
+		return x.CommittedOffset
+	}
+	return 0
+}
+
+func (x *UploadSession) GetSize() int64 {
+	if x != nil && x.Size != nil {
+		return *x.Size
+	}
+	return 0
+}
+
+func (x *UploadSession) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *UploadSession) GetFinished() bool {
+	if x != nil {
+		return x.Finished
+	}
+	return false
+}
+
+func (x *UploadSession) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+// CreateUploadSessionRequest describes the file a session uploads.
+type CreateUploadSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Group to store into; empty lets the tracker choose.
+	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// File extension without the dot, at most 6 characters; empty for none.
+	Ext string `protobuf:"bytes,2,opt,name=ext,proto3" json:"ext,omitempty"`
+	// Metadata stored with the file. Names starting with "fdfs-upload-" are
+	// reserved.
+	Metadata map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Total size in bytes, when known: writes beyond it are refused and the
+	// session finishes only at exactly this size.
+	Size *int64 `protobuf:"varint,4,opt,name=size,proto3,oneof" json:"size,omitempty"`
+	// CRC-32 (IEEE) of the whole content, when known: FinishUploadSession
+	// fails with FAILED_PRECONDITION, reason CHECKSUM_MISMATCH, when the
+	// stored content has another.
+	Crc32         *uint32 `protobuf:"varint,5,opt,name=crc32,proto3,oneof" json:"crc32,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateUploadSessionRequest) Reset() {
+	*x = CreateUploadSessionRequest{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateUploadSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateUploadSessionRequest) ProtoMessage() {}
+
+func (x *CreateUploadSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateUploadSessionRequest.ProtoReflect.Descriptor instead.
+func (*CreateUploadSessionRequest) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *CreateUploadSessionRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *CreateUploadSessionRequest) GetExt() string {
+	if x != nil {
+		return x.Ext
+	}
+	return ""
+}
+
+func (x *CreateUploadSessionRequest) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *CreateUploadSessionRequest) GetSize() int64 {
+	if x != nil && x.Size != nil {
+		return *x.Size
+	}
+	return 0
+}
+
+func (x *CreateUploadSessionRequest) GetCrc32() uint32 {
+	if x != nil && x.Crc32 != nil {
+		return *x.Crc32
+	}
+	return 0
+}
+
+// CreateUploadSessionResponse carries the new session.
+type CreateUploadSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session, committed_offset 0.
+	Session       *UploadSession `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateUploadSessionResponse) Reset() {
+	*x = CreateUploadSessionResponse{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateUploadSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateUploadSessionResponse) ProtoMessage() {}
+
+func (x *CreateUploadSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateUploadSessionResponse.ProtoReflect.Descriptor instead.
+func (*CreateUploadSessionResponse) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CreateUploadSessionResponse) GetSession() *UploadSession {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// WriteUploadSpec describes a WriteUploadSession stream.
+type WriteUploadSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Session token (required).
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// Where the content starts: must be the committed offset, otherwise
+	// nothing is written and the call fails with FAILED_PRECONDITION,
+	// reason OFFSET_MISMATCH (metadata "committed_offset").
+	Offset int64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	// Digest of the whole content of this stream, when set: the content is
+	// held by the gateway until the stream ends and committed only if it
+	// matches (INVALID_ARGUMENT, reason CHECKSUM_MISMATCH, nothing
+	// committed otherwise).
+	Checksum      *Checksum `protobuf:"bytes,3,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteUploadSpec) Reset() {
+	*x = WriteUploadSpec{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteUploadSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteUploadSpec) ProtoMessage() {}
+
+func (x *WriteUploadSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteUploadSpec.ProtoReflect.Descriptor instead.
+func (*WriteUploadSpec) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *WriteUploadSpec) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *WriteUploadSpec) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *WriteUploadSpec) GetChecksum() *Checksum {
+	if x != nil {
+		return x.Checksum
+	}
+	return nil
+}
+
+// WriteUploadSessionRequest is one message of a WriteUploadSession stream.
+type WriteUploadSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first message carries spec, every later one a chunk.
+	//
+	// Types that are valid to be assigned to Data:
+	//
+	//	*WriteUploadSessionRequest_Spec
+	//	*WriteUploadSessionRequest_Chunk
+	Data          isWriteUploadSessionRequest_Data `protobuf_oneof:"data"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteUploadSessionRequest) Reset() {
+	*x = WriteUploadSessionRequest{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteUploadSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteUploadSessionRequest) ProtoMessage() {}
+
+func (x *WriteUploadSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteUploadSessionRequest.ProtoReflect.Descriptor instead.
+func (*WriteUploadSessionRequest) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *WriteUploadSessionRequest) GetData() isWriteUploadSessionRequest_Data {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *WriteUploadSessionRequest) GetSpec() *WriteUploadSpec {
+	if x != nil {
+		if x, ok := x.Data.(*WriteUploadSessionRequest_Spec); ok {
+			return x.Spec
+		}
+	}
+	return nil
+}
+
+func (x *WriteUploadSessionRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Data.(*WriteUploadSessionRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isWriteUploadSessionRequest_Data interface {
+	isWriteUploadSessionRequest_Data()
+}
+
+type WriteUploadSessionRequest_Spec struct {
+	// Where to write (first message only).
+	Spec *WriteUploadSpec `protobuf:"bytes,1,opt,name=spec,proto3,oneof"`
+}
+
+type WriteUploadSessionRequest_Chunk struct {
+	// Up to 2 MiB of content.
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*WriteUploadSessionRequest_Spec) isWriteUploadSessionRequest_Data() {}
+
+func (*WriteUploadSessionRequest_Chunk) isWriteUploadSessionRequest_Data() {}
+
+// WriteUploadSessionResponse is the result of WriteUploadSession.
+type WriteUploadSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Bytes committed after the write.
+	CommittedOffset int64 `protobuf:"varint,1,opt,name=committed_offset,json=committedOffset,proto3" json:"committed_offset,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *WriteUploadSessionResponse) Reset() {
+	*x = WriteUploadSessionResponse{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteUploadSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteUploadSessionResponse) ProtoMessage() {}
+
+func (x *WriteUploadSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteUploadSessionResponse.ProtoReflect.Descriptor instead.
+func (*WriteUploadSessionResponse) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *WriteUploadSessionResponse) GetCommittedOffset() int64 {
+	if x != nil {
+		return x.CommittedOffset
+	}
+	return 0
+}
+
+// GetUploadSessionRequest names a session.
+type GetUploadSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Session token (required).
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetUploadSessionRequest) Reset() {
+	*x = GetUploadSessionRequest{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUploadSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUploadSessionRequest) ProtoMessage() {}
+
+func (x *GetUploadSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUploadSessionRequest.ProtoReflect.Descriptor instead.
+func (*GetUploadSessionRequest) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *GetUploadSessionRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// GetUploadSessionResponse carries the session's state.
+type GetUploadSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session.
+	Session       *UploadSession `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetUploadSessionResponse) Reset() {
+	*x = GetUploadSessionResponse{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUploadSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUploadSessionResponse) ProtoMessage() {}
+
+func (x *GetUploadSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUploadSessionResponse.ProtoReflect.Descriptor instead.
+func (*GetUploadSessionResponse) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *GetUploadSessionResponse) GetSession() *UploadSession {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// FinishUploadSessionRequest names the session to finish.
+type FinishUploadSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Session token (required).
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// Total size in bytes, for a session created without one; it must be
+	// the committed offset. Absent: the committed offset is the size.
+	Size          *int64 `protobuf:"varint,2,opt,name=size,proto3,oneof" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FinishUploadSessionRequest) Reset() {
+	*x = FinishUploadSessionRequest{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FinishUploadSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FinishUploadSessionRequest) ProtoMessage() {}
+
+func (x *FinishUploadSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FinishUploadSessionRequest.ProtoReflect.Descriptor instead.
+func (*FinishUploadSessionRequest) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *FinishUploadSessionRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *FinishUploadSessionRequest) GetSize() int64 {
+	if x != nil && x.Size != nil {
+		return *x.Size
+	}
+	return 0
+}
+
+// FinishUploadSessionResponse names the uploaded file.
+type FinishUploadSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File ID of the uploaded file.
+	FileId string `protobuf:"bytes,1,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	// Its size in bytes.
+	Size          int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FinishUploadSessionResponse) Reset() {
+	*x = FinishUploadSessionResponse{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FinishUploadSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FinishUploadSessionResponse) ProtoMessage() {}
+
+func (x *FinishUploadSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FinishUploadSessionResponse.ProtoReflect.Descriptor instead.
+func (*FinishUploadSessionResponse) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *FinishUploadSessionResponse) GetFileId() string {
+	if x != nil {
+		return x.FileId
+	}
+	return ""
+}
+
+func (x *FinishUploadSessionResponse) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+// CancelUploadSessionRequest names the session to cancel.
+type CancelUploadSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Session token (required).
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelUploadSessionRequest) Reset() {
+	*x = CancelUploadSessionRequest{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelUploadSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelUploadSessionRequest) ProtoMessage() {}
+
+func (x *CancelUploadSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelUploadSessionRequest.ProtoReflect.Descriptor instead.
+func (*CancelUploadSessionRequest) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *CancelUploadSessionRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// CancelUploadSessionResponse is the (empty) result of CancelUploadSession.
+type CancelUploadSessionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelUploadSessionResponse) Reset() {
+	*x = CancelUploadSessionResponse{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelUploadSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelUploadSessionResponse) ProtoMessage() {}
+
+func (x *CancelUploadSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelUploadSessionResponse.ProtoReflect.Descriptor instead.
+func (*CancelUploadSessionResponse) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{37}
+}
+
+// Checksum is a checksum of file content.
+type Checksum struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Algorithm of value.
+	Algorithm ChecksumAlgorithm `protobuf:"varint,1,opt,name=algorithm,proto3,enum=fastdfs.v1.ChecksumAlgorithm" json:"algorithm,omitempty"`
+	// The checksum in big-endian bytes (not hex, not base64): 4 for the
+	// CRCs, 32 for SHA-256, 20 for SHA-1, 16 for MD5.
+	Value []byte `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Also keep it in the file's metadata (key "fdfs_crc32", "fdfs_crc32c"
+	// or "fdfs_sha256", value in hex) for normal and slave files, where the
+	// storages' scrubbers check the stored content against it. Not for
+	// appender files, whose content changes; ignored by upload-session
+	// writes, whose file is an appender file.
+	StoreInMetadata bool `protobuf:"varint,3,opt,name=store_in_metadata,json=storeInMetadata,proto3" json:"store_in_metadata,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Checksum) Reset() {
+	*x = Checksum{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Checksum) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Checksum) ProtoMessage() {}
+
+func (x *Checksum) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Checksum.ProtoReflect.Descriptor instead.
+func (*Checksum) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *Checksum) GetAlgorithm() ChecksumAlgorithm {
+	if x != nil {
+		return x.Algorithm
+	}
+	return ChecksumAlgorithm_CHECKSUM_ALGORITHM_UNSPECIFIED
+}
+
+func (x *Checksum) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *Checksum) GetStoreInMetadata() bool {
+	if x != nil {
+		return x.StoreInMetadata
+	}
+	return false
+}
+
+// ListFilesRequest selects the files to list.
+type ListFilesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Group (required).
+	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// Storage ID (its IP in IP mode): list what this storage holds only.
+	StorageId string `protobuf:"bytes,2,opt,name=storage_id,json=storageId,proto3" json:"storage_id,omitempty"`
+	// Store path index: list the files of store path N (M0N) only.
+	StorePath *int32 `protobuf:"varint,3,opt,name=store_path,json=storePath,proto3,oneof" json:"store_path,omitempty"`
+	// Name prefix after the group, e.g. "M00/0A/".
+	Prefix string `protobuf:"bytes,4,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// Order of the entries.
+	Order ListFilesOrder `protobuf:"varint,5,opt,name=order,proto3,enum=fastdfs.v1.ListFilesOrder" json:"order,omitempty"`
+	// Created at or after this time.
+	CreatedAfter *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_after,json=createdAfter,proto3" json:"created_after,omitempty"`
+	// Created before this time.
+	CreatedBefore *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_before,json=createdBefore,proto3" json:"created_before,omitempty"`
+	// Extension without the dot.
+	Ext string `protobuf:"bytes,8,opt,name=ext,proto3" json:"ext,omitempty"`
+	// Size in bytes at least this.
+	MinSize int64 `protobuf:"varint,9,opt,name=min_size,json=minSize,proto3" json:"min_size,omitempty"`
+	// Size in bytes at most this; 0 for no bound.
+	MaxSize int64 `protobuf:"varint,10,opt,name=max_size,json=maxSize,proto3" json:"max_size,omitempty"`
+	// Entries per page, 1 to 1000; 0 means 100.
+	PageSize int32 `protobuf:"varint,11,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page; empty for the first. The other
+	// fields must be the same as for that page.
+	PageToken     string `protobuf:"bytes,12,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFilesRequest) Reset() {
+	*x = ListFilesRequest{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFilesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFilesRequest) ProtoMessage() {}
+
+func (x *ListFilesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFilesRequest.ProtoReflect.Descriptor instead.
+func (*ListFilesRequest) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ListFilesRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *ListFilesRequest) GetStorageId() string {
+	if x != nil {
+		return x.StorageId
+	}
+	return ""
+}
+
+func (x *ListFilesRequest) GetStorePath() int32 {
+	if x != nil && x.StorePath != nil {
+		return *x.StorePath
+	}
+	return 0
+}
+
+func (x *ListFilesRequest) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *ListFilesRequest) GetOrder() ListFilesOrder {
+	if x != nil {
+		return x.Order
+	}
+	return ListFilesOrder_LIST_FILES_ORDER_UNSPECIFIED
+}
+
+func (x *ListFilesRequest) GetCreatedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAfter
+	}
+	return nil
+}
+
+func (x *ListFilesRequest) GetCreatedBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedBefore
+	}
+	return nil
+}
+
+func (x *ListFilesRequest) GetExt() string {
+	if x != nil {
+		return x.Ext
+	}
+	return ""
+}
+
+func (x *ListFilesRequest) GetMinSize() int64 {
+	if x != nil {
+		return x.MinSize
+	}
+	return 0
+}
+
+func (x *ListFilesRequest) GetMaxSize() int64 {
+	if x != nil {
+		return x.MaxSize
+	}
+	return 0
+}
+
+func (x *ListFilesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListFilesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListedFile is one file of a listing.
+type ListedFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File ID.
+	FileId string `protobuf:"bytes,1,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	// Size in bytes.
+	Size int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// Creation time (from the file ID).
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// CRC32 the file ID encodes (of the initial content for appender files).
+	Crc32 uint32 `protobuf:"varint,4,opt,name=crc32,proto3" json:"crc32,omitempty"`
+	// Kind of file, from its name.
+	Kind          FileKind `protobuf:"varint,5,opt,name=kind,proto3,enum=fastdfs.v1.FileKind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListedFile) Reset() {
+	*x = ListedFile{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListedFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListedFile) ProtoMessage() {}
+
+func (x *ListedFile) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListedFile.ProtoReflect.Descriptor instead.
+func (*ListedFile) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ListedFile) GetFileId() string {
+	if x != nil {
+		return x.FileId
+	}
+	return ""
+}
+
+func (x *ListedFile) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *ListedFile) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *ListedFile) GetCrc32() uint32 {
+	if x != nil {
+		return x.Crc32
+	}
+	return 0
+}
+
+func (x *ListedFile) GetKind() FileKind {
+	if x != nil {
+		return x.Kind
+	}
+	return FileKind_FILE_KIND_UNSPECIFIED
+}
+
+// ListFilesResponse is one page of a listing.
+type ListFilesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The files, in the requested order.
+	Files []*ListedFile `protobuf:"bytes,1,rep,name=files,proto3" json:"files,omitempty"`
+	// Token of the next page; empty on the last page. A page may hold fewer
+	// than page_size files and still have a next one.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFilesResponse) Reset() {
+	*x = ListFilesResponse{}
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFilesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFilesResponse) ProtoMessage() {}
+
+func (x *ListFilesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fastdfs_v1_file_service_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFilesResponse.ProtoReflect.Descriptor instead.
+func (*ListFilesResponse) Descriptor() ([]byte, []int) {
+	return file_fastdfs_v1_file_service_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ListFilesResponse) GetFiles() []*ListedFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+func (x *ListFilesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_fastdfs_v1_file_service_proto protoreflect.FileDescriptor
 
 const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1dfastdfs/v1/file_service.proto\x12\n" +
-	"fastdfs.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x02\n" +
+	"fastdfs.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x03\n" +
 	"\n" +
 	"UploadSpec\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x10\n" +
@@ -1741,7 +2946,8 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\x0emaster_file_id\x18\x05 \x01(\tR\fmasterFileId\x12\x16\n" +
 	"\x06prefix\x18\x06 \x01(\tR\x06prefix\x12\x12\n" +
 	"\x04size\x18\a \x01(\x03R\x04size\x12'\n" +
-	"\x0fidempotency_key\x18\b \x01(\tR\x0eidempotencyKey\x1a;\n" +
+	"\x0fidempotency_key\x18\b \x01(\tR\x0eidempotencyKey\x120\n" +
+	"\bchecksum\x18\x10 \x01(\v2\x14.fastdfs.v1.ChecksumR\bchecksum\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
@@ -1833,7 +3039,90 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\x19CreateDownloadUrlResponse\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime*h\n" +
+	"expireTime\"\xe6\x02\n" +
+	"\rUploadSession\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12\x17\n" +
+	"\afile_id\x18\x02 \x01(\tR\x06fileId\x12)\n" +
+	"\x10committed_offset\x18\x03 \x01(\x03R\x0fcommittedOffset\x12\x17\n" +
+	"\x04size\x18\x04 \x01(\x03H\x00R\x04size\x88\x01\x01\x12;\n" +
+	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12\x1a\n" +
+	"\bfinished\x18\x06 \x01(\bR\bfinished\x12C\n" +
+	"\bmetadata\x18\a \x03(\v2'.fastdfs.v1.UploadSession.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
+	"\x05_size\"\x9a\x02\n" +
+	"\x1aCreateUploadSessionRequest\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x10\n" +
+	"\x03ext\x18\x02 \x01(\tR\x03ext\x12P\n" +
+	"\bmetadata\x18\x03 \x03(\v24.fastdfs.v1.CreateUploadSessionRequest.MetadataEntryR\bmetadata\x12\x17\n" +
+	"\x04size\x18\x04 \x01(\x03H\x00R\x04size\x88\x01\x01\x12\x19\n" +
+	"\x05crc32\x18\x05 \x01(\rH\x01R\x05crc32\x88\x01\x01\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
+	"\x05_sizeB\b\n" +
+	"\x06_crc32\"R\n" +
+	"\x1bCreateUploadSessionResponse\x123\n" +
+	"\asession\x18\x01 \x01(\v2\x19.fastdfs.v1.UploadSessionR\asession\"v\n" +
+	"\x0fWriteUploadSpec\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\x120\n" +
+	"\bchecksum\x18\x03 \x01(\v2\x14.fastdfs.v1.ChecksumR\bchecksum\"n\n" +
+	"\x19WriteUploadSessionRequest\x121\n" +
+	"\x04spec\x18\x01 \x01(\v2\x1b.fastdfs.v1.WriteUploadSpecH\x00R\x04spec\x12\x16\n" +
+	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
+	"\x04data\"G\n" +
+	"\x1aWriteUploadSessionResponse\x12)\n" +
+	"\x10committed_offset\x18\x01 \x01(\x03R\x0fcommittedOffset\"4\n" +
+	"\x17GetUploadSessionRequest\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\"O\n" +
+	"\x18GetUploadSessionResponse\x123\n" +
+	"\asession\x18\x01 \x01(\v2\x19.fastdfs.v1.UploadSessionR\asession\"Y\n" +
+	"\x1aFinishUploadSessionRequest\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\x12\x17\n" +
+	"\x04size\x18\x02 \x01(\x03H\x00R\x04size\x88\x01\x01B\a\n" +
+	"\x05_size\"J\n" +
+	"\x1bFinishUploadSessionResponse\x12\x17\n" +
+	"\afile_id\x18\x01 \x01(\tR\x06fileId\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\"7\n" +
+	"\x1aCancelUploadSessionRequest\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\"\x1d\n" +
+	"\x1bCancelUploadSessionResponse\"\x89\x01\n" +
+	"\bChecksum\x12;\n" +
+	"\talgorithm\x18\x01 \x01(\x0e2\x1d.fastdfs.v1.ChecksumAlgorithmR\talgorithm\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\x12*\n" +
+	"\x11store_in_metadata\x18\x03 \x01(\bR\x0fstoreInMetadata\"\xd1\x03\n" +
+	"\x10ListFilesRequest\x12\x19\n" +
+	"\x05group\x18\x01 \x01(\tB\x03\xe0A\x02R\x05group\x12\x1d\n" +
+	"\n" +
+	"storage_id\x18\x02 \x01(\tR\tstorageId\x12\"\n" +
+	"\n" +
+	"store_path\x18\x03 \x01(\x05H\x00R\tstorePath\x88\x01\x01\x12\x16\n" +
+	"\x06prefix\x18\x04 \x01(\tR\x06prefix\x120\n" +
+	"\x05order\x18\x05 \x01(\x0e2\x1a.fastdfs.v1.ListFilesOrderR\x05order\x12?\n" +
+	"\rcreated_after\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedAfter\x12A\n" +
+	"\x0ecreated_before\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\rcreatedBefore\x12\x10\n" +
+	"\x03ext\x18\b \x01(\tR\x03ext\x12\x19\n" +
+	"\bmin_size\x18\t \x01(\x03R\aminSize\x12\x19\n" +
+	"\bmax_size\x18\n" +
+	" \x01(\x03R\amaxSize\x12\x1b\n" +
+	"\tpage_size\x18\v \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\f \x01(\tR\tpageTokenB\r\n" +
+	"\v_store_path\"\xb6\x01\n" +
+	"\n" +
+	"ListedFile\x12\x17\n" +
+	"\afile_id\x18\x01 \x01(\tR\x06fileId\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12;\n" +
+	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x14\n" +
+	"\x05crc32\x18\x04 \x01(\rR\x05crc32\x12(\n" +
+	"\x04kind\x18\x05 \x01(\x0e2\x14.fastdfs.v1.FileKindR\x04kind\"i\n" +
+	"\x11ListFilesResponse\x12,\n" +
+	"\x05files\x18\x01 \x03(\v2\x16.fastdfs.v1.ListedFileR\x05files\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*h\n" +
 	"\bFileKind\x12\x19\n" +
 	"\x15FILE_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10FILE_KIND_NORMAL\x10\x01\x12\x16\n" +
@@ -1842,7 +3131,18 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\x0fSetMetadataMode\x12!\n" +
 	"\x1dSET_METADATA_MODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bSET_METADATA_MODE_OVERWRITE\x10\x01\x12\x1b\n" +
-	"\x17SET_METADATA_MODE_MERGE\x10\x022\xec\t\n" +
+	"\x17SET_METADATA_MODE_MERGE\x10\x02*\xcc\x01\n" +
+	"\x11ChecksumAlgorithm\x12\"\n" +
+	"\x1eCHECKSUM_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18CHECKSUM_ALGORITHM_CRC32\x10\x01\x12\x1d\n" +
+	"\x19CHECKSUM_ALGORITHM_CRC32C\x10\x02\x12\x1d\n" +
+	"\x19CHECKSUM_ALGORITHM_SHA256\x10\x03\x12\x1b\n" +
+	"\x17CHECKSUM_ALGORITHM_SHA1\x10\x04\x12\x1a\n" +
+	"\x16CHECKSUM_ALGORITHM_MD5\x10\x05*j\n" +
+	"\x0eListFilesOrder\x12 \n" +
+	"\x1cLIST_FILES_ORDER_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15LIST_FILES_ORDER_NAME\x10\x01\x12\x1b\n" +
+	"\x17LIST_FILES_ORDER_NEWEST\x10\x022\xd6\x0e\n" +
 	"\vFileService\x12M\n" +
 	"\n" +
 	"UploadFile\x12\x1d.fastdfs.v1.UploadFileRequest\x1a\x1e.fastdfs.v1.UploadFileResponse(\x01\x12M\n" +
@@ -1858,7 +3158,13 @@ const file_fastdfs_v1_file_service_proto_rawDesc = "" +
 	"\vSetMetadata\x12\x1e.fastdfs.v1.SetMetadataRequest\x1a\x1f.fastdfs.v1.SetMetadataResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/files/{file_id=**}:setMetadata\x12z\n" +
 	"\vGetMetadata\x12\x1e.fastdfs.v1.GetMetadataRequest\x1a\x1f.fastdfs.v1.GetMetadataResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/files/{file_id=**}:getMetadata\x12\xa5\x01\n" +
 	"\x16RegenerateAppenderFile\x12).fastdfs.v1.RegenerateAppenderFileRequest\x1a*.fastdfs.v1.RegenerateAppenderFileResponse\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/files/{file_id=**}:regenerateAppender\x12\x95\x01\n" +
-	"\x11CreateDownloadUrl\x12$.fastdfs.v1.CreateDownloadUrlRequest\x1a%.fastdfs.v1.CreateDownloadUrlResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/files/{file_id=**}:createDownloadUrlB\x91\x01\n" +
+	"\x11CreateDownloadUrl\x12$.fastdfs.v1.CreateDownloadUrlRequest\x1a%.fastdfs.v1.CreateDownloadUrlResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/files/{file_id=**}:createDownloadUrl\x12f\n" +
+	"\x13CreateUploadSession\x12&.fastdfs.v1.CreateUploadSessionRequest\x1a'.fastdfs.v1.CreateUploadSessionResponse\x12e\n" +
+	"\x12WriteUploadSession\x12%.fastdfs.v1.WriteUploadSessionRequest\x1a&.fastdfs.v1.WriteUploadSessionResponse(\x01\x12]\n" +
+	"\x10GetUploadSession\x12#.fastdfs.v1.GetUploadSessionRequest\x1a$.fastdfs.v1.GetUploadSessionResponse\x12f\n" +
+	"\x13FinishUploadSession\x12&.fastdfs.v1.FinishUploadSessionRequest\x1a'.fastdfs.v1.FinishUploadSessionResponse\x12f\n" +
+	"\x13CancelUploadSession\x12&.fastdfs.v1.CancelUploadSessionRequest\x1a'.fastdfs.v1.CancelUploadSessionResponse\x12j\n" +
+	"\tListFiles\x12\x1c.fastdfs.v1.ListFilesRequest\x1a\x1d.fastdfs.v1.ListFilesResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/groups/{group}/filesB\x91\x01\n" +
 	"\x1bio.github.fdfsgo.fastdfs.v1B\x10FileServiceProtoP\x01Z/github.com/fdfsgo/fdfs/gen/fastdfs/v1;fastdfsv1\xa2\x02\x04FDFS\xaa\x02\n" +
 	"FastDfs.V1\xca\x02\n" +
 	"FastDfs\\V1\xea\x02\vFastDfs::V1b\x06proto3"
@@ -1875,82 +3181,129 @@ func file_fastdfs_v1_file_service_proto_rawDescGZIP() []byte {
 	return file_fastdfs_v1_file_service_proto_rawDescData
 }
 
-var file_fastdfs_v1_file_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_fastdfs_v1_file_service_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_fastdfs_v1_file_service_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_fastdfs_v1_file_service_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_fastdfs_v1_file_service_proto_goTypes = []any{
 	(FileKind)(0),                          // 0: fastdfs.v1.FileKind
 	(SetMetadataMode)(0),                   // 1: fastdfs.v1.SetMetadataMode
-	(*UploadSpec)(nil),                     // 2: fastdfs.v1.UploadSpec
-	(*UploadFileRequest)(nil),              // 3: fastdfs.v1.UploadFileRequest
-	(*UploadFileResponse)(nil),             // 4: fastdfs.v1.UploadFileResponse
-	(*AppendSpec)(nil),                     // 5: fastdfs.v1.AppendSpec
-	(*AppendFileRequest)(nil),              // 6: fastdfs.v1.AppendFileRequest
-	(*AppendFileResponse)(nil),             // 7: fastdfs.v1.AppendFileResponse
-	(*ModifySpec)(nil),                     // 8: fastdfs.v1.ModifySpec
-	(*ModifyFileRequest)(nil),              // 9: fastdfs.v1.ModifyFileRequest
-	(*ModifyFileResponse)(nil),             // 10: fastdfs.v1.ModifyFileResponse
-	(*TruncateFileRequest)(nil),            // 11: fastdfs.v1.TruncateFileRequest
-	(*TruncateFileResponse)(nil),           // 12: fastdfs.v1.TruncateFileResponse
-	(*DownloadFileRequest)(nil),            // 13: fastdfs.v1.DownloadFileRequest
-	(*DownloadFileResponse)(nil),           // 14: fastdfs.v1.DownloadFileResponse
-	(*DeleteFileRequest)(nil),              // 15: fastdfs.v1.DeleteFileRequest
-	(*DeleteFileResponse)(nil),             // 16: fastdfs.v1.DeleteFileResponse
-	(*GetFileInfoRequest)(nil),             // 17: fastdfs.v1.GetFileInfoRequest
-	(*GetFileInfoResponse)(nil),            // 18: fastdfs.v1.GetFileInfoResponse
-	(*FileInfo)(nil),                       // 19: fastdfs.v1.FileInfo
-	(*SetMetadataRequest)(nil),             // 20: fastdfs.v1.SetMetadataRequest
-	(*SetMetadataResponse)(nil),            // 21: fastdfs.v1.SetMetadataResponse
-	(*GetMetadataRequest)(nil),             // 22: fastdfs.v1.GetMetadataRequest
-	(*GetMetadataResponse)(nil),            // 23: fastdfs.v1.GetMetadataResponse
-	(*RegenerateAppenderFileRequest)(nil),  // 24: fastdfs.v1.RegenerateAppenderFileRequest
-	(*RegenerateAppenderFileResponse)(nil), // 25: fastdfs.v1.RegenerateAppenderFileResponse
-	(*CreateDownloadUrlRequest)(nil),       // 26: fastdfs.v1.CreateDownloadUrlRequest
-	(*CreateDownloadUrlResponse)(nil),      // 27: fastdfs.v1.CreateDownloadUrlResponse
-	nil,                                    // 28: fastdfs.v1.UploadSpec.MetadataEntry
-	nil,                                    // 29: fastdfs.v1.SetMetadataRequest.MetadataEntry
-	nil,                                    // 30: fastdfs.v1.GetMetadataResponse.MetadataEntry
-	(*timestamppb.Timestamp)(nil),          // 31: google.protobuf.Timestamp
+	(ChecksumAlgorithm)(0),                 // 2: fastdfs.v1.ChecksumAlgorithm
+	(ListFilesOrder)(0),                    // 3: fastdfs.v1.ListFilesOrder
+	(*UploadSpec)(nil),                     // 4: fastdfs.v1.UploadSpec
+	(*UploadFileRequest)(nil),              // 5: fastdfs.v1.UploadFileRequest
+	(*UploadFileResponse)(nil),             // 6: fastdfs.v1.UploadFileResponse
+	(*AppendSpec)(nil),                     // 7: fastdfs.v1.AppendSpec
+	(*AppendFileRequest)(nil),              // 8: fastdfs.v1.AppendFileRequest
+	(*AppendFileResponse)(nil),             // 9: fastdfs.v1.AppendFileResponse
+	(*ModifySpec)(nil),                     // 10: fastdfs.v1.ModifySpec
+	(*ModifyFileRequest)(nil),              // 11: fastdfs.v1.ModifyFileRequest
+	(*ModifyFileResponse)(nil),             // 12: fastdfs.v1.ModifyFileResponse
+	(*TruncateFileRequest)(nil),            // 13: fastdfs.v1.TruncateFileRequest
+	(*TruncateFileResponse)(nil),           // 14: fastdfs.v1.TruncateFileResponse
+	(*DownloadFileRequest)(nil),            // 15: fastdfs.v1.DownloadFileRequest
+	(*DownloadFileResponse)(nil),           // 16: fastdfs.v1.DownloadFileResponse
+	(*DeleteFileRequest)(nil),              // 17: fastdfs.v1.DeleteFileRequest
+	(*DeleteFileResponse)(nil),             // 18: fastdfs.v1.DeleteFileResponse
+	(*GetFileInfoRequest)(nil),             // 19: fastdfs.v1.GetFileInfoRequest
+	(*GetFileInfoResponse)(nil),            // 20: fastdfs.v1.GetFileInfoResponse
+	(*FileInfo)(nil),                       // 21: fastdfs.v1.FileInfo
+	(*SetMetadataRequest)(nil),             // 22: fastdfs.v1.SetMetadataRequest
+	(*SetMetadataResponse)(nil),            // 23: fastdfs.v1.SetMetadataResponse
+	(*GetMetadataRequest)(nil),             // 24: fastdfs.v1.GetMetadataRequest
+	(*GetMetadataResponse)(nil),            // 25: fastdfs.v1.GetMetadataResponse
+	(*RegenerateAppenderFileRequest)(nil),  // 26: fastdfs.v1.RegenerateAppenderFileRequest
+	(*RegenerateAppenderFileResponse)(nil), // 27: fastdfs.v1.RegenerateAppenderFileResponse
+	(*CreateDownloadUrlRequest)(nil),       // 28: fastdfs.v1.CreateDownloadUrlRequest
+	(*CreateDownloadUrlResponse)(nil),      // 29: fastdfs.v1.CreateDownloadUrlResponse
+	(*UploadSession)(nil),                  // 30: fastdfs.v1.UploadSession
+	(*CreateUploadSessionRequest)(nil),     // 31: fastdfs.v1.CreateUploadSessionRequest
+	(*CreateUploadSessionResponse)(nil),    // 32: fastdfs.v1.CreateUploadSessionResponse
+	(*WriteUploadSpec)(nil),                // 33: fastdfs.v1.WriteUploadSpec
+	(*WriteUploadSessionRequest)(nil),      // 34: fastdfs.v1.WriteUploadSessionRequest
+	(*WriteUploadSessionResponse)(nil),     // 35: fastdfs.v1.WriteUploadSessionResponse
+	(*GetUploadSessionRequest)(nil),        // 36: fastdfs.v1.GetUploadSessionRequest
+	(*GetUploadSessionResponse)(nil),       // 37: fastdfs.v1.GetUploadSessionResponse
+	(*FinishUploadSessionRequest)(nil),     // 38: fastdfs.v1.FinishUploadSessionRequest
+	(*FinishUploadSessionResponse)(nil),    // 39: fastdfs.v1.FinishUploadSessionResponse
+	(*CancelUploadSessionRequest)(nil),     // 40: fastdfs.v1.CancelUploadSessionRequest
+	(*CancelUploadSessionResponse)(nil),    // 41: fastdfs.v1.CancelUploadSessionResponse
+	(*Checksum)(nil),                       // 42: fastdfs.v1.Checksum
+	(*ListFilesRequest)(nil),               // 43: fastdfs.v1.ListFilesRequest
+	(*ListedFile)(nil),                     // 44: fastdfs.v1.ListedFile
+	(*ListFilesResponse)(nil),              // 45: fastdfs.v1.ListFilesResponse
+	nil,                                    // 46: fastdfs.v1.UploadSpec.MetadataEntry
+	nil,                                    // 47: fastdfs.v1.SetMetadataRequest.MetadataEntry
+	nil,                                    // 48: fastdfs.v1.GetMetadataResponse.MetadataEntry
+	nil,                                    // 49: fastdfs.v1.UploadSession.MetadataEntry
+	nil,                                    // 50: fastdfs.v1.CreateUploadSessionRequest.MetadataEntry
+	(*timestamppb.Timestamp)(nil),          // 51: google.protobuf.Timestamp
 }
 var file_fastdfs_v1_file_service_proto_depIdxs = []int32{
-	28, // 0: fastdfs.v1.UploadSpec.metadata:type_name -> fastdfs.v1.UploadSpec.MetadataEntry
+	46, // 0: fastdfs.v1.UploadSpec.metadata:type_name -> fastdfs.v1.UploadSpec.MetadataEntry
 	0,  // 1: fastdfs.v1.UploadSpec.kind:type_name -> fastdfs.v1.FileKind
-	2,  // 2: fastdfs.v1.UploadFileRequest.spec:type_name -> fastdfs.v1.UploadSpec
-	5,  // 3: fastdfs.v1.AppendFileRequest.spec:type_name -> fastdfs.v1.AppendSpec
-	8,  // 4: fastdfs.v1.ModifyFileRequest.spec:type_name -> fastdfs.v1.ModifySpec
-	19, // 5: fastdfs.v1.GetFileInfoResponse.file:type_name -> fastdfs.v1.FileInfo
-	31, // 6: fastdfs.v1.FileInfo.create_time:type_name -> google.protobuf.Timestamp
-	0,  // 7: fastdfs.v1.FileInfo.kind:type_name -> fastdfs.v1.FileKind
-	29, // 8: fastdfs.v1.SetMetadataRequest.metadata:type_name -> fastdfs.v1.SetMetadataRequest.MetadataEntry
-	1,  // 9: fastdfs.v1.SetMetadataRequest.mode:type_name -> fastdfs.v1.SetMetadataMode
-	30, // 10: fastdfs.v1.GetMetadataResponse.metadata:type_name -> fastdfs.v1.GetMetadataResponse.MetadataEntry
-	31, // 11: fastdfs.v1.CreateDownloadUrlResponse.expire_time:type_name -> google.protobuf.Timestamp
-	3,  // 12: fastdfs.v1.FileService.UploadFile:input_type -> fastdfs.v1.UploadFileRequest
-	6,  // 13: fastdfs.v1.FileService.AppendFile:input_type -> fastdfs.v1.AppendFileRequest
-	9,  // 14: fastdfs.v1.FileService.ModifyFile:input_type -> fastdfs.v1.ModifyFileRequest
-	11, // 15: fastdfs.v1.FileService.TruncateFile:input_type -> fastdfs.v1.TruncateFileRequest
-	13, // 16: fastdfs.v1.FileService.DownloadFile:input_type -> fastdfs.v1.DownloadFileRequest
-	15, // 17: fastdfs.v1.FileService.DeleteFile:input_type -> fastdfs.v1.DeleteFileRequest
-	17, // 18: fastdfs.v1.FileService.GetFileInfo:input_type -> fastdfs.v1.GetFileInfoRequest
-	20, // 19: fastdfs.v1.FileService.SetMetadata:input_type -> fastdfs.v1.SetMetadataRequest
-	22, // 20: fastdfs.v1.FileService.GetMetadata:input_type -> fastdfs.v1.GetMetadataRequest
-	24, // 21: fastdfs.v1.FileService.RegenerateAppenderFile:input_type -> fastdfs.v1.RegenerateAppenderFileRequest
-	26, // 22: fastdfs.v1.FileService.CreateDownloadUrl:input_type -> fastdfs.v1.CreateDownloadUrlRequest
-	4,  // 23: fastdfs.v1.FileService.UploadFile:output_type -> fastdfs.v1.UploadFileResponse
-	7,  // 24: fastdfs.v1.FileService.AppendFile:output_type -> fastdfs.v1.AppendFileResponse
-	10, // 25: fastdfs.v1.FileService.ModifyFile:output_type -> fastdfs.v1.ModifyFileResponse
-	12, // 26: fastdfs.v1.FileService.TruncateFile:output_type -> fastdfs.v1.TruncateFileResponse
-	14, // 27: fastdfs.v1.FileService.DownloadFile:output_type -> fastdfs.v1.DownloadFileResponse
-	16, // 28: fastdfs.v1.FileService.DeleteFile:output_type -> fastdfs.v1.DeleteFileResponse
-	18, // 29: fastdfs.v1.FileService.GetFileInfo:output_type -> fastdfs.v1.GetFileInfoResponse
-	21, // 30: fastdfs.v1.FileService.SetMetadata:output_type -> fastdfs.v1.SetMetadataResponse
-	23, // 31: fastdfs.v1.FileService.GetMetadata:output_type -> fastdfs.v1.GetMetadataResponse
-	25, // 32: fastdfs.v1.FileService.RegenerateAppenderFile:output_type -> fastdfs.v1.RegenerateAppenderFileResponse
-	27, // 33: fastdfs.v1.FileService.CreateDownloadUrl:output_type -> fastdfs.v1.CreateDownloadUrlResponse
-	23, // [23:34] is the sub-list for method output_type
-	12, // [12:23] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	42, // 2: fastdfs.v1.UploadSpec.checksum:type_name -> fastdfs.v1.Checksum
+	4,  // 3: fastdfs.v1.UploadFileRequest.spec:type_name -> fastdfs.v1.UploadSpec
+	7,  // 4: fastdfs.v1.AppendFileRequest.spec:type_name -> fastdfs.v1.AppendSpec
+	10, // 5: fastdfs.v1.ModifyFileRequest.spec:type_name -> fastdfs.v1.ModifySpec
+	21, // 6: fastdfs.v1.GetFileInfoResponse.file:type_name -> fastdfs.v1.FileInfo
+	51, // 7: fastdfs.v1.FileInfo.create_time:type_name -> google.protobuf.Timestamp
+	0,  // 8: fastdfs.v1.FileInfo.kind:type_name -> fastdfs.v1.FileKind
+	47, // 9: fastdfs.v1.SetMetadataRequest.metadata:type_name -> fastdfs.v1.SetMetadataRequest.MetadataEntry
+	1,  // 10: fastdfs.v1.SetMetadataRequest.mode:type_name -> fastdfs.v1.SetMetadataMode
+	48, // 11: fastdfs.v1.GetMetadataResponse.metadata:type_name -> fastdfs.v1.GetMetadataResponse.MetadataEntry
+	51, // 12: fastdfs.v1.CreateDownloadUrlResponse.expire_time:type_name -> google.protobuf.Timestamp
+	51, // 13: fastdfs.v1.UploadSession.expire_time:type_name -> google.protobuf.Timestamp
+	49, // 14: fastdfs.v1.UploadSession.metadata:type_name -> fastdfs.v1.UploadSession.MetadataEntry
+	50, // 15: fastdfs.v1.CreateUploadSessionRequest.metadata:type_name -> fastdfs.v1.CreateUploadSessionRequest.MetadataEntry
+	30, // 16: fastdfs.v1.CreateUploadSessionResponse.session:type_name -> fastdfs.v1.UploadSession
+	42, // 17: fastdfs.v1.WriteUploadSpec.checksum:type_name -> fastdfs.v1.Checksum
+	33, // 18: fastdfs.v1.WriteUploadSessionRequest.spec:type_name -> fastdfs.v1.WriteUploadSpec
+	30, // 19: fastdfs.v1.GetUploadSessionResponse.session:type_name -> fastdfs.v1.UploadSession
+	2,  // 20: fastdfs.v1.Checksum.algorithm:type_name -> fastdfs.v1.ChecksumAlgorithm
+	3,  // 21: fastdfs.v1.ListFilesRequest.order:type_name -> fastdfs.v1.ListFilesOrder
+	51, // 22: fastdfs.v1.ListFilesRequest.created_after:type_name -> google.protobuf.Timestamp
+	51, // 23: fastdfs.v1.ListFilesRequest.created_before:type_name -> google.protobuf.Timestamp
+	51, // 24: fastdfs.v1.ListedFile.create_time:type_name -> google.protobuf.Timestamp
+	0,  // 25: fastdfs.v1.ListedFile.kind:type_name -> fastdfs.v1.FileKind
+	44, // 26: fastdfs.v1.ListFilesResponse.files:type_name -> fastdfs.v1.ListedFile
+	5,  // 27: fastdfs.v1.FileService.UploadFile:input_type -> fastdfs.v1.UploadFileRequest
+	8,  // 28: fastdfs.v1.FileService.AppendFile:input_type -> fastdfs.v1.AppendFileRequest
+	11, // 29: fastdfs.v1.FileService.ModifyFile:input_type -> fastdfs.v1.ModifyFileRequest
+	13, // 30: fastdfs.v1.FileService.TruncateFile:input_type -> fastdfs.v1.TruncateFileRequest
+	15, // 31: fastdfs.v1.FileService.DownloadFile:input_type -> fastdfs.v1.DownloadFileRequest
+	17, // 32: fastdfs.v1.FileService.DeleteFile:input_type -> fastdfs.v1.DeleteFileRequest
+	19, // 33: fastdfs.v1.FileService.GetFileInfo:input_type -> fastdfs.v1.GetFileInfoRequest
+	22, // 34: fastdfs.v1.FileService.SetMetadata:input_type -> fastdfs.v1.SetMetadataRequest
+	24, // 35: fastdfs.v1.FileService.GetMetadata:input_type -> fastdfs.v1.GetMetadataRequest
+	26, // 36: fastdfs.v1.FileService.RegenerateAppenderFile:input_type -> fastdfs.v1.RegenerateAppenderFileRequest
+	28, // 37: fastdfs.v1.FileService.CreateDownloadUrl:input_type -> fastdfs.v1.CreateDownloadUrlRequest
+	31, // 38: fastdfs.v1.FileService.CreateUploadSession:input_type -> fastdfs.v1.CreateUploadSessionRequest
+	34, // 39: fastdfs.v1.FileService.WriteUploadSession:input_type -> fastdfs.v1.WriteUploadSessionRequest
+	36, // 40: fastdfs.v1.FileService.GetUploadSession:input_type -> fastdfs.v1.GetUploadSessionRequest
+	38, // 41: fastdfs.v1.FileService.FinishUploadSession:input_type -> fastdfs.v1.FinishUploadSessionRequest
+	40, // 42: fastdfs.v1.FileService.CancelUploadSession:input_type -> fastdfs.v1.CancelUploadSessionRequest
+	43, // 43: fastdfs.v1.FileService.ListFiles:input_type -> fastdfs.v1.ListFilesRequest
+	6,  // 44: fastdfs.v1.FileService.UploadFile:output_type -> fastdfs.v1.UploadFileResponse
+	9,  // 45: fastdfs.v1.FileService.AppendFile:output_type -> fastdfs.v1.AppendFileResponse
+	12, // 46: fastdfs.v1.FileService.ModifyFile:output_type -> fastdfs.v1.ModifyFileResponse
+	14, // 47: fastdfs.v1.FileService.TruncateFile:output_type -> fastdfs.v1.TruncateFileResponse
+	16, // 48: fastdfs.v1.FileService.DownloadFile:output_type -> fastdfs.v1.DownloadFileResponse
+	18, // 49: fastdfs.v1.FileService.DeleteFile:output_type -> fastdfs.v1.DeleteFileResponse
+	20, // 50: fastdfs.v1.FileService.GetFileInfo:output_type -> fastdfs.v1.GetFileInfoResponse
+	23, // 51: fastdfs.v1.FileService.SetMetadata:output_type -> fastdfs.v1.SetMetadataResponse
+	25, // 52: fastdfs.v1.FileService.GetMetadata:output_type -> fastdfs.v1.GetMetadataResponse
+	27, // 53: fastdfs.v1.FileService.RegenerateAppenderFile:output_type -> fastdfs.v1.RegenerateAppenderFileResponse
+	29, // 54: fastdfs.v1.FileService.CreateDownloadUrl:output_type -> fastdfs.v1.CreateDownloadUrlResponse
+	32, // 55: fastdfs.v1.FileService.CreateUploadSession:output_type -> fastdfs.v1.CreateUploadSessionResponse
+	35, // 56: fastdfs.v1.FileService.WriteUploadSession:output_type -> fastdfs.v1.WriteUploadSessionResponse
+	37, // 57: fastdfs.v1.FileService.GetUploadSession:output_type -> fastdfs.v1.GetUploadSessionResponse
+	39, // 58: fastdfs.v1.FileService.FinishUploadSession:output_type -> fastdfs.v1.FinishUploadSessionResponse
+	41, // 59: fastdfs.v1.FileService.CancelUploadSession:output_type -> fastdfs.v1.CancelUploadSessionResponse
+	45, // 60: fastdfs.v1.FileService.ListFiles:output_type -> fastdfs.v1.ListFilesResponse
+	44, // [44:61] is the sub-list for method output_type
+	27, // [27:44] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_fastdfs_v1_file_service_proto_init() }
@@ -1973,13 +3326,21 @@ func file_fastdfs_v1_file_service_proto_init() {
 		(*ModifyFileRequest_Chunk)(nil),
 	}
 	file_fastdfs_v1_file_service_proto_msgTypes[9].OneofWrappers = []any{}
+	file_fastdfs_v1_file_service_proto_msgTypes[26].OneofWrappers = []any{}
+	file_fastdfs_v1_file_service_proto_msgTypes[27].OneofWrappers = []any{}
+	file_fastdfs_v1_file_service_proto_msgTypes[30].OneofWrappers = []any{
+		(*WriteUploadSessionRequest_Spec)(nil),
+		(*WriteUploadSessionRequest_Chunk)(nil),
+	}
+	file_fastdfs_v1_file_service_proto_msgTypes[34].OneofWrappers = []any{}
+	file_fastdfs_v1_file_service_proto_msgTypes[39].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fastdfs_v1_file_service_proto_rawDesc), len(file_fastdfs_v1_file_service_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   29,
+			NumEnums:      4,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -30,6 +30,12 @@ const (
 	FileService_GetMetadata_FullMethodName            = "/fastdfs.v1.FileService/GetMetadata"
 	FileService_RegenerateAppenderFile_FullMethodName = "/fastdfs.v1.FileService/RegenerateAppenderFile"
 	FileService_CreateDownloadUrl_FullMethodName      = "/fastdfs.v1.FileService/CreateDownloadUrl"
+	FileService_CreateUploadSession_FullMethodName    = "/fastdfs.v1.FileService/CreateUploadSession"
+	FileService_WriteUploadSession_FullMethodName     = "/fastdfs.v1.FileService/WriteUploadSession"
+	FileService_GetUploadSession_FullMethodName       = "/fastdfs.v1.FileService/GetUploadSession"
+	FileService_FinishUploadSession_FullMethodName    = "/fastdfs.v1.FileService/FinishUploadSession"
+	FileService_CancelUploadSession_FullMethodName    = "/fastdfs.v1.FileService/CancelUploadSession"
+	FileService_ListFiles_FullMethodName              = "/fastdfs.v1.FileService/ListFiles"
 )
 
 // FileServiceClient is the client API for FileService service.
@@ -84,6 +90,32 @@ type FileServiceClient interface {
 	// CreateDownloadUrl returns an HTTP URL of a storage server for the file,
 	// with an anti-steal token when the server is configured with a secret.
 	CreateDownloadUrl(ctx context.Context, in *CreateDownloadUrlRequest, opts ...grpc.CallOption) (*CreateDownloadUrlResponse, error)
+	// CreateUploadSession starts a resumable upload: an empty appender file
+	// the session's writes fill. The answer's token names the session on
+	// every gateway that shares the session secret (no gateway keeps state);
+	// sessions not finished within the gateway's session TTL are deleted.
+	CreateUploadSession(ctx context.Context, in *CreateUploadSessionRequest, opts ...grpc.CallOption) (*CreateUploadSessionResponse, error)
+	// WriteUploadSession writes content at the session's committed offset.
+	// The first message carries the spec, the following ones chunks; each
+	// chunk is committed as it arrives (with a checksum, the whole write
+	// once verified), so a broken stream keeps what was committed and
+	// GetUploadSession says where to resume.
+	WriteUploadSession(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[WriteUploadSessionRequest, WriteUploadSessionResponse], error)
+	// GetUploadSession returns the session's committed offset: where the
+	// next write must start.
+	GetUploadSession(ctx context.Context, in *GetUploadSessionRequest, opts ...grpc.CallOption) (*GetUploadSessionResponse, error)
+	// FinishUploadSession ends the session and returns the file ID of the
+	// uploaded file. Finishing a finished session answers the same.
+	FinishUploadSession(ctx context.Context, in *FinishUploadSessionRequest, opts ...grpc.CallOption) (*FinishUploadSessionResponse, error)
+	// CancelUploadSession ends an unfinished session and deletes what it
+	// stored.
+	CancelUploadSession(ctx context.Context, in *CancelUploadSessionRequest, opts ...grpc.CallOption) (*CancelUploadSessionResponse, error)
+	// ListFiles lists the files of a group (or of one of its storages, a
+	// store path, a name prefix), newest first or by name, with filters and
+	// page tokens (AIP-158). Every ACTIVE storage of the group lists what it
+	// holds; a deleted file disappears once each storage has applied the
+	// delete (docs/api-behaviour.md).
+	ListFiles(ctx context.Context, in *ListFilesRequest, opts ...grpc.CallOption) (*ListFilesResponse, error)
 }
 
 type fileServiceClient struct {
@@ -222,6 +254,69 @@ func (c *fileServiceClient) CreateDownloadUrl(ctx context.Context, in *CreateDow
 	return out, nil
 }
 
+func (c *fileServiceClient) CreateUploadSession(ctx context.Context, in *CreateUploadSessionRequest, opts ...grpc.CallOption) (*CreateUploadSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateUploadSessionResponse)
+	err := c.cc.Invoke(ctx, FileService_CreateUploadSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *fileServiceClient) WriteUploadSession(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[WriteUploadSessionRequest, WriteUploadSessionResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &FileService_ServiceDesc.Streams[4], FileService_WriteUploadSession_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WriteUploadSessionRequest, WriteUploadSessionResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type FileService_WriteUploadSessionClient = grpc.ClientStreamingClient[WriteUploadSessionRequest, WriteUploadSessionResponse]
+
+func (c *fileServiceClient) GetUploadSession(ctx context.Context, in *GetUploadSessionRequest, opts ...grpc.CallOption) (*GetUploadSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetUploadSessionResponse)
+	err := c.cc.Invoke(ctx, FileService_GetUploadSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *fileServiceClient) FinishUploadSession(ctx context.Context, in *FinishUploadSessionRequest, opts ...grpc.CallOption) (*FinishUploadSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FinishUploadSessionResponse)
+	err := c.cc.Invoke(ctx, FileService_FinishUploadSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *fileServiceClient) CancelUploadSession(ctx context.Context, in *CancelUploadSessionRequest, opts ...grpc.CallOption) (*CancelUploadSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelUploadSessionResponse)
+	err := c.cc.Invoke(ctx, FileService_CancelUploadSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *fileServiceClient) ListFiles(ctx context.Context, in *ListFilesRequest, opts ...grpc.CallOption) (*ListFilesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListFilesResponse)
+	err := c.cc.Invoke(ctx, FileService_ListFiles_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FileServiceServer is the server API for FileService service.
 // All implementations must embed UnimplementedFileServiceServer
 // for forward compatibility.
@@ -274,6 +369,32 @@ type FileServiceServer interface {
 	// CreateDownloadUrl returns an HTTP URL of a storage server for the file,
 	// with an anti-steal token when the server is configured with a secret.
 	CreateDownloadUrl(context.Context, *CreateDownloadUrlRequest) (*CreateDownloadUrlResponse, error)
+	// CreateUploadSession starts a resumable upload: an empty appender file
+	// the session's writes fill. The answer's token names the session on
+	// every gateway that shares the session secret (no gateway keeps state);
+	// sessions not finished within the gateway's session TTL are deleted.
+	CreateUploadSession(context.Context, *CreateUploadSessionRequest) (*CreateUploadSessionResponse, error)
+	// WriteUploadSession writes content at the session's committed offset.
+	// The first message carries the spec, the following ones chunks; each
+	// chunk is committed as it arrives (with a checksum, the whole write
+	// once verified), so a broken stream keeps what was committed and
+	// GetUploadSession says where to resume.
+	WriteUploadSession(grpc.ClientStreamingServer[WriteUploadSessionRequest, WriteUploadSessionResponse]) error
+	// GetUploadSession returns the session's committed offset: where the
+	// next write must start.
+	GetUploadSession(context.Context, *GetUploadSessionRequest) (*GetUploadSessionResponse, error)
+	// FinishUploadSession ends the session and returns the file ID of the
+	// uploaded file. Finishing a finished session answers the same.
+	FinishUploadSession(context.Context, *FinishUploadSessionRequest) (*FinishUploadSessionResponse, error)
+	// CancelUploadSession ends an unfinished session and deletes what it
+	// stored.
+	CancelUploadSession(context.Context, *CancelUploadSessionRequest) (*CancelUploadSessionResponse, error)
+	// ListFiles lists the files of a group (or of one of its storages, a
+	// store path, a name prefix), newest first or by name, with filters and
+	// page tokens (AIP-158). Every ACTIVE storage of the group lists what it
+	// holds; a deleted file disappears once each storage has applied the
+	// delete (docs/api-behaviour.md).
+	ListFiles(context.Context, *ListFilesRequest) (*ListFilesResponse, error)
 	mustEmbedUnimplementedFileServiceServer()
 }
 
@@ -316,6 +437,24 @@ func (UnimplementedFileServiceServer) RegenerateAppenderFile(context.Context, *R
 }
 func (UnimplementedFileServiceServer) CreateDownloadUrl(context.Context, *CreateDownloadUrlRequest) (*CreateDownloadUrlResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateDownloadUrl not implemented")
+}
+func (UnimplementedFileServiceServer) CreateUploadSession(context.Context, *CreateUploadSessionRequest) (*CreateUploadSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateUploadSession not implemented")
+}
+func (UnimplementedFileServiceServer) WriteUploadSession(grpc.ClientStreamingServer[WriteUploadSessionRequest, WriteUploadSessionResponse]) error {
+	return status.Error(codes.Unimplemented, "method WriteUploadSession not implemented")
+}
+func (UnimplementedFileServiceServer) GetUploadSession(context.Context, *GetUploadSessionRequest) (*GetUploadSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetUploadSession not implemented")
+}
+func (UnimplementedFileServiceServer) FinishUploadSession(context.Context, *FinishUploadSessionRequest) (*FinishUploadSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FinishUploadSession not implemented")
+}
+func (UnimplementedFileServiceServer) CancelUploadSession(context.Context, *CancelUploadSessionRequest) (*CancelUploadSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelUploadSession not implemented")
+}
+func (UnimplementedFileServiceServer) ListFiles(context.Context, *ListFilesRequest) (*ListFilesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListFiles not implemented")
 }
 func (UnimplementedFileServiceServer) mustEmbedUnimplementedFileServiceServer() {}
 func (UnimplementedFileServiceServer) testEmbeddedByValue()                     {}
@@ -496,6 +635,103 @@ func _FileService_CreateDownloadUrl_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FileService_CreateUploadSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateUploadSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FileServiceServer).CreateUploadSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FileService_CreateUploadSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FileServiceServer).CreateUploadSession(ctx, req.(*CreateUploadSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FileService_WriteUploadSession_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(FileServiceServer).WriteUploadSession(&grpc.GenericServerStream[WriteUploadSessionRequest, WriteUploadSessionResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type FileService_WriteUploadSessionServer = grpc.ClientStreamingServer[WriteUploadSessionRequest, WriteUploadSessionResponse]
+
+func _FileService_GetUploadSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetUploadSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FileServiceServer).GetUploadSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FileService_GetUploadSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FileServiceServer).GetUploadSession(ctx, req.(*GetUploadSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FileService_FinishUploadSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FinishUploadSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FileServiceServer).FinishUploadSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FileService_FinishUploadSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FileServiceServer).FinishUploadSession(ctx, req.(*FinishUploadSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FileService_CancelUploadSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelUploadSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FileServiceServer).CancelUploadSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FileService_CancelUploadSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FileServiceServer).CancelUploadSession(ctx, req.(*CancelUploadSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FileService_ListFiles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListFilesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FileServiceServer).ListFiles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FileService_ListFiles_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FileServiceServer).ListFiles(ctx, req.(*ListFilesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FileService_ServiceDesc is the grpc.ServiceDesc for FileService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -531,6 +767,26 @@ var FileService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "CreateDownloadUrl",
 			Handler:    _FileService_CreateDownloadUrl_Handler,
 		},
+		{
+			MethodName: "CreateUploadSession",
+			Handler:    _FileService_CreateUploadSession_Handler,
+		},
+		{
+			MethodName: "GetUploadSession",
+			Handler:    _FileService_GetUploadSession_Handler,
+		},
+		{
+			MethodName: "FinishUploadSession",
+			Handler:    _FileService_FinishUploadSession_Handler,
+		},
+		{
+			MethodName: "CancelUploadSession",
+			Handler:    _FileService_CancelUploadSession_Handler,
+		},
+		{
+			MethodName: "ListFiles",
+			Handler:    _FileService_ListFiles_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -552,6 +808,11 @@ var FileService_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "DownloadFile",
 			Handler:       _FileService_DownloadFile_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "WriteUploadSession",
+			Handler:       _FileService_WriteUploadSession_Handler,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "fastdfs/v1/file_service.proto",

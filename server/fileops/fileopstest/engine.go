@@ -37,6 +37,7 @@ const (
 	OpModify             = "modify"
 	OpTruncate           = "truncate"
 	OpRegenerateAppender = "regenerate appender"
+	OpStatSource         = "stat at source"
 )
 
 // Addr is the storage address the errors name.
@@ -460,4 +461,18 @@ func (e *Engine) RegenerateAppender(ctx context.Context, id string) (string, err
 	e.files[newID].meta = f.meta
 	delete(e.files, id)
 	return newID, nil
+}
+
+// StatSource implements fileops.Engine.
+func (e *Engine) StatSource(ctx context.Context, id string, withCRC bool) (*client.SourceState, error) {
+	f, err := e.lookup(OpStatSource, id)
+	if err != nil {
+		return nil, err
+	}
+	defer e.mu.Unlock()
+	st := &client.SourceState{Size: int64(len(f.data)), Meta: maps.Clone(f.meta)}
+	if withCRC {
+		st.CRC32 = crc32.ChecksumIEEE(f.data)
+	}
+	return st, nil
 }

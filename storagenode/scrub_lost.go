@@ -1,0 +1,83 @@
+package storagenode
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/fdfsgo/fdfs/storagenode/binlog"
+)
+
+// lostFiles replays this storage's binlogs and returns the files they say
+// it holds that are neither in the index nor on disk: files removed behind
+// the storage's back while it was down (the walk at start cannot see what
+// is not there). Only names missing from the index are kept during the
+// replay, so its memory is that of the lost files, not of every file.
+func (s *Server) lostFiles() []string {
+	lost := map[string]bool{}
+	for i := 0; i <= s.bl.Index(); i++ {
+		if err := s.replayForLost(s.bl.Path(i), lost); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("scrub: reading the binlog failed", "file", s.bl.Path(i), "err", err)
+			return nil // an incomplete replay would report deleted files as lost
+		}
+	}
+	var out []string
+	for name := range lost {
+		if s.index.has(name) {
+			continue // created meanwhile
+		}
+		if _, path, err := s.store.resolve(name); err == nil {
+			if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}
+
+// replayForLost applies the records of one binlog file to lost: a create
+// of a name the index lacks adds it, a delete or the old name of a rename
+// removes it.
+func (s *Server) replayForLost(path string, lost map[string]bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, binlog.MaxLine)
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			for err == bufio.ErrBufferFull { // no record of ours: skip it
+				_, err = br.ReadSlice('\n')
+			}
+			continue
+		}
+		if err == io.EOF {
+			return nil // a partial last line is still being written
+		}
+		if err != nil {
+			return err
+		}
+		rec, perr := binlog.Parse(strings.TrimSuffix(string(line), "\n"))
+		if perr != nil || strings.HasSuffix(rec.Name, metaSuffix) {
+			continue
+		}
+		switch rec.Op.Source() {
+		case binlog.OpRename:
+			if len(rec.Extra) > 0 {
+				delete(lost, rec.Extra[0])
+			}
+			fallthrough
+		case binlog.OpCreate, binlog.OpLink, binlog.OpUpdate:
+			if !s.index.has(rec.Name) {
+				lost[rec.Name] = true
+			}
+		case binlog.OpDelete:
+			delete(lost, rec.Name)
+		}
+	}
+}

@@ -1,0 +1,311 @@
+package listing
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/testwait"
+	"github.com/fdfsgo/fdfs/server/fileops"
+	"github.com/fdfsgo/fdfs/tests/cluster"
+)
+
+// fileState identifies the stored file: a repair replaces the inode, a
+// write changes the mtime.
+type fileState struct {
+	ino   uint64
+	mtime time.Time
+	size  int64
+}
+
+func stateOf(t *testing.T, path string) fileState {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fileState{fi.Sys().(*syscall.Stat_t).Ino, fi.ModTime(), fi.Size()}
+}
+
+func pathOn(t *testing.T, s *cluster.Storage, id string) string {
+	t.Helper()
+	_, name, err := fileid.Split(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := fileid.Parse(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n.Path(s.StorePaths)
+}
+
+// scrubNow starts a pass on storage s and waits for its report.
+func scrubNow(t *testing.T, c *cluster.Cluster, s *cluster.Storage) *protocol.ScrubReport {
+	t.Helper()
+	before, err := c.Client.Scrub(opCtx(t), s.Addr(), &protocol.ScrubRequest{Group: "group1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client.Scrub(opCtx(t), s.Addr(), &protocol.ScrubRequest{Group: "group1", Flags: protocol.ScrubRunNow}); err != nil {
+		t.Fatal(err)
+	}
+	var r *protocol.ScrubReport
+	testwait.For(t, waitLimit, "scrub pass", func() error {
+		r, err = c.Client.Scrub(opCtx(t), s.Addr(), &protocol.ScrubRequest{Group: "group1"})
+		if err != nil {
+			return err
+		}
+		if r.Running || r.Passes == before.Passes {
+			return fmt.Errorf("pass not done (passes %d, running %t)", r.Passes, r.Running)
+		}
+		return nil
+	})
+	return r
+}
+
+// TestScrubRepairs: on a 2-storage group, a file with flipped bytes, a
+// truncated one and a deleted one on one storage are found by its
+// scrubber and repaired from the other; every healthy file on both
+// storages keeps its inode and mtime, and a second pass finds nothing.
+func TestScrubRepairs(t *testing.T) {
+	c := cluster.Start(t, cluster.Options{Storages: 2})
+	var ids []string
+	want := map[string][]byte{}
+	for i := range 12 {
+		b := content(i, 3000+i)
+		id, err := c.Client.Upload(opCtx(t), bytes.NewReader(b), int64(len(b)), client.UploadOptions{Ext: "bin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		want[id] = b
+	}
+	waitListing(t, c, fileops.New(c.Client, nil), expect(storedOf(ids), func(stored) bool { return true }))
+
+	victim, peer := c.Storages[0], c.Storages[1]
+	flipped, truncated, deleted := ids[0], ids[1], ids[2]
+	p := pathOn(t, victim, flipped)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[100] ^= 0xFF
+	b[2000] ^= 0x01
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(pathOn(t, victim, truncated), 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(pathOn(t, victim, deleted)); err != nil {
+		t.Fatal(err)
+	}
+	healthy := map[string]fileState{}
+	for _, id := range ids[3:] {
+		for _, s := range c.Storages {
+			healthy[s.Name+" "+id] = stateOf(t, pathOn(t, s, id))
+		}
+	}
+	for _, id := range ids[:3] {
+		healthy[peer.Name+" "+id] = stateOf(t, pathOn(t, peer, id))
+	}
+
+	r := scrubNow(t, c, victim)
+	if r.Files != 12 || r.Corrupt != 2 || r.Missing != 1 || r.Repaired != 3 || r.Unrepaired != 0 {
+		t.Fatalf("report %+v: want 12 files, 2 corrupt, 1 missing, 3 repaired", r)
+	}
+	for _, id := range ids[:3] {
+		got, err := os.ReadFile(pathOn(t, victim, id))
+		if err != nil || !bytes.Equal(got, want[id]) {
+			t.Errorf("%s not repaired (%d bytes, %v)", id, len(got), err)
+		}
+	}
+	// The peer's scrub finds nothing wrong, and nothing healthy was
+	// rewritten on either storage.
+	if r := scrubNow(t, c, peer); r.Corrupt+r.Missing != 0 || r.Files != 12 {
+		t.Fatalf("peer report %+v: want 12 healthy files", r)
+	}
+	if r2 := scrubNow(t, c, victim); r2.Corrupt != r.Corrupt || r2.Missing != r.Missing || r2.Passes != 2 {
+		t.Fatalf("second pass %+v found more after the repair (first %+v)", r2, r)
+	}
+	for _, id := range ids {
+		for _, s := range c.Storages {
+			k := s.Name + " " + id
+			before, ok := healthy[k]
+			if ok && stateOf(t, pathOn(t, s, id)) != before {
+				t.Errorf("healthy %s was rewritten", k)
+			}
+		}
+	}
+}
+
+// TestScrubUnrepairable: a corrupt file whose only other copy is corrupt
+// too is reported and left as it is.
+func TestScrubUnrepairable(t *testing.T) {
+	c := cluster.Start(t, cluster.Options{Storages: 2})
+	b := content(1, 5000)
+	id, err := c.Client.Upload(opCtx(t), bytes.NewReader(b), int64(len(b)), client.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitListing(t, c, fileops.New(c.Client, nil), []string{id})
+	for i, s := range c.Storages {
+		if err := os.WriteFile(pathOn(t, s, id), content(10+i, 5000), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := stateOf(t, pathOn(t, c.Storages[0], id))
+	r := scrubNow(t, c, c.Storages[0])
+	if r.Corrupt != 1 || r.Unrepaired != 1 || r.Repaired != 0 || len(r.Findings) != 1 || r.Findings[0].Outcome != protocol.ScrubUnrepaired {
+		t.Fatalf("report %+v: want 1 corrupt, unrepaired", r)
+	}
+	if got := stateOf(t, pathOn(t, c.Storages[0], id)); got != before {
+		t.Fatalf("unrepairable file changed: %+v, was %+v", got, before)
+	}
+}
+
+func storedOf(ids []string) []stored {
+	var out []stored
+	for _, id := range ids {
+		out = append(out, stored{id: id})
+	}
+	return out
+}
+
+// TestScrubFindsFilesLostWhileDown: a file removed while its storage was
+// down is missing from that storage's listing after the restart (the
+// index is what is on disk); the scrubber finds it from the binlog,
+// repairs it from the peer and the listing has it again. A file deleted
+// through the API is not brought back.
+func TestScrubFindsFilesLostWhileDown(t *testing.T) {
+	c := cluster.Start(t, cluster.Options{Storages: 2})
+	f := fileops.New(c.Client, nil)
+	var ids []string
+	want := map[string][]byte{}
+	for i := range 6 {
+		b := content(100+i, 2000)
+		id, err := c.Client.Upload(opCtx(t), bytes.NewReader(b), int64(len(b)), client.UploadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		want[id] = b
+	}
+	if err := c.Client.Delete(opCtx(t), ids[5]); err != nil {
+		t.Fatal(err)
+	}
+	ids = ids[:5]
+	all := expect(storedOf(ids), func(stored) bool { return true })
+	waitListing(t, c, f, all)
+	victim := c.Storages[0]
+	c.StopStorage(0)
+	if err := os.Remove(pathOn(t, victim, ids[0])); err != nil {
+		t.Fatal(err)
+	}
+	c.StartStorage(0)
+	c.WaitActive()
+	got, _ := listAll(t, f, fileops.ListRequest{Group: "group1", Storage: victim.ID, StorePath: -1})
+	if len(got) != len(all)-1 {
+		t.Fatalf("after the restart storage lists %d files, want %d", len(got), len(all)-1)
+	}
+	r := scrubNow(t, c, victim)
+	if r.Missing != 1 || r.Repaired != 1 || len(r.Findings) != 1 || "group1/"+r.Findings[0].Name != ids[0] {
+		t.Fatalf("report %+v: want %s missing and repaired", r, ids[0])
+	}
+	if b, err := os.ReadFile(pathOn(t, victim, ids[0])); err != nil || !bytes.Equal(b, want[ids[0]]) {
+		t.Fatalf("%s not repaired: %v", ids[0], err)
+	}
+	waitListing(t, c, f, all)
+}
+
+// TestScrubInBackground: with scrub_bytes_per_second set, the storages
+// scrub on their own (a pass at start, then every scrub_pass_interval)
+// and repair a corrupted file without being asked.
+func TestScrubInBackground(t *testing.T) {
+	c := cluster.Start(t, cluster.Options{Storages: 2, StorageConf: []string{"scrub_bytes_per_second = 1MB", "scrub_pass_interval = 1"}})
+	b := content(7, 4000)
+	id, err := c.Client.Upload(opCtx(t), bytes.NewReader(b), int64(len(b)), client.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitListing(t, c, fileops.New(c.Client, nil), []string{id})
+	p := pathOn(t, c.Storages[1], id)
+	if err := os.WriteFile(p, content(8, 4000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The report counts the repair once the file is back in place.
+	testwait.For(t, waitLimit, "background repair", func() error {
+		r, err := c.Client.Scrub(opCtx(t), c.Storages[1].Addr(), &protocol.ScrubRequest{Group: "group1"})
+		if err == nil && (r.Corrupt != 1 || r.Repaired != 1) {
+			err = fmt.Errorf("report %+v: want 1 corrupt, repaired", r)
+		}
+		return err
+	})
+	if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, b) {
+		t.Fatalf("reported repaired, but the file is not (%v)", err)
+	}
+}
+
+// TestScrubMetadataChecksums: a slave file uploaded with a SHA-256 kept
+// in its metadata is checked and repaired like a normal file; a normal
+// file whose stored checksum does not match it is reported and left as
+// it is (a peer's copy matches the name, not the metadata).
+func TestScrubMetadataChecksums(t *testing.T) {
+	c := cluster.Start(t, cluster.Options{Storages: 2})
+	f := fileops.New(c.Client, nil)
+	upload := func(u fileops.Upload, b []byte) string {
+		t.Helper()
+		sum := sha256.Sum256(b)
+		u.Checksum = &fileops.Checksum{Algorithm: fileops.SHA256, Value: sum[:], Field: "checksum", Store: true}
+		id, err := f.Upload(opCtx(t), u, fileops.Content{R: bytes.NewReader(b), Size: int64(len(b))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	master := upload(fileops.Upload{Kind: fileops.Normal}, content(1, 3000))
+	slaveContent := content(2, 5000)
+	slave := upload(fileops.Upload{Kind: fileops.Slave, Master: master, Prefix: "_s"}, slaveContent)
+	meta, err := c.Client.GetMetadata(opCtx(t), slave)
+	if err != nil || len(meta["fdfs_sha256"]) != 64 {
+		t.Fatalf("slave metadata %v, %v: want fdfs_sha256", meta, err)
+	}
+	waitListing(t, c, f, expect(storedOf([]string{master, slave}), func(stored) bool { return true }))
+	victim := c.Storages[0]
+	testwait.For(t, waitLimit, "metadata replicated", func() error {
+		_, err := os.Stat(pathOn(t, victim, slave) + "-m")
+		return err
+	})
+
+	// The slave's content changes on the victim: its name says nothing,
+	// its metadata does.
+	if err := os.WriteFile(pathOn(t, victim, slave), content(3, 5000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The master's stored checksum is wrong on the victim: the file is
+	// reported, and no peer copy can match.
+	mp := pathOn(t, victim, master) + "-m"
+	if err := os.WriteFile(mp, protocol.PackMeta(map[string]string{"fdfs_sha256": strings.Repeat("ab", 32)}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := stateOf(t, pathOn(t, victim, master))
+	r := scrubNow(t, c, victim)
+	if r.Corrupt != 2 || r.Repaired != 1 || r.Unrepaired != 1 {
+		t.Fatalf("report %+v: want 2 corrupt, 1 repaired (the slave), 1 unrepaired (the master)", r)
+	}
+	if b, err := os.ReadFile(pathOn(t, victim, slave)); err != nil || !bytes.Equal(b, slaveContent) {
+		t.Fatalf("slave not repaired: %v", err)
+	}
+	if got := stateOf(t, pathOn(t, victim, master)); got != before {
+		t.Fatal("the master, healthy by its name, was rewritten")
+	}
+}
