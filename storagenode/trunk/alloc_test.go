@@ -175,9 +175,24 @@ func TestReload(t *testing.T) {
 	}
 	a2, _ := newAlloc(t, base, paths)
 	check("reload", a2)
+	a2.Close()
+	// A crash inside a compression: storage_trunk.dat already reset to
+	// "replay from 0", the binlog still the old one...
+	if err := os.WriteFile(trunk.DataPath(base), []byte("0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a2, _ = newAlloc(t, base, paths)
+	check("reload in the middle of a compression", a2)
 	if err := a2.Compress(); err != nil {
 		t.Fatal(err)
 	}
+	a2.Close()
+	// ...or already the new one.
+	if err := os.WriteFile(trunk.DataPath(base), []byte("0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a2, _ = newAlloc(t, base, paths)
+	check("reload at the end of a compression", a2)
 	a2.Close()
 	a3, _ := newAlloc(t, base, paths, func(c *trunk.Config) { c.ReloadFromBinlog = true })
 	check("reload from the compressed binlog", a3)

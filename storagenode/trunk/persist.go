@@ -172,21 +172,24 @@ func (a *Allocator) Save() error {
 
 // Compress rewrites the trunk binlog as just the free blocks
 // (trunk_compress_binlog): the old binlog becomes a backup
-// binlog.YYYYMMDDhhmmss, at most BinlogMaxBackups are kept.
+// binlog.YYYYMMDDhhmmss, at most BinlogMaxBackups are kept. Each step
+// leaves a binlog that Load turns into the same free space: the backup
+// is a second link to the old binlog, storage_trunk.dat is reset to
+// "replay all from 0" before the new binlog replaces the old one
+// atomically, and saved again after.
 func (a *Allocator) Compress() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	path := BinlogPath(a.cfg.BasePath)
 	snap := a.snapshot()
-	if err := atomicfile.WriteFile(path+".tmp", snap, 0o644); err != nil {
+	backup := path + "." + time.Unix(a.now(), 0).Format("20060102150405")
+	if err := os.Link(path, backup); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	t := time.Unix(a.now(), 0)
-	backup := path + "." + t.Format("20060102150405")
-	if err := os.Rename(path, backup); err != nil {
+	if err := atomicfile.WriteFile(DataPath(a.cfg.BasePath), []byte("0\n"), 0o644); err != nil {
 		return err
 	}
-	if err := os.Rename(path+".tmp", path); err != nil {
+	if err := atomicfile.WriteFile(path, snap, 0o644); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0o644)
