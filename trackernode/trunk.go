@@ -86,6 +86,7 @@ func (s *Server) setTrunkServer(g *group, id string) {
 	}
 	g.trunkServer = id
 	g.trunkChg++
+	s.trunkChgAll++
 	s.dirty = true
 	s.saveLogged()
 }
@@ -173,4 +174,92 @@ func (s *Server) reportTrunkFree(cs *conn, body []byte) ([]byte, error) {
 	}
 	g.trunkFreeMB = mb
 	return nil, nil
+}
+
+// trunkServers renders the trunk server of every group for a follower's
+// ping reply: group (16) + storage id (16, zeros for none) per group.
+// The caller holds s.mu.
+func (s *Server) trunkServers() []byte {
+	e := protocol.NewEncoder(0)
+	for _, g := range s.sortedGroups() {
+		e.Fixed(g.name, protocol.GroupNameLen)
+		e.Fixed(g.trunkServer, protocol.StorageIDSize)
+	}
+	return e.B
+}
+
+// learnTrunkServers applies the leader's ping reply on a follower, as
+// upstream's tracker does: the followers list the same trunk servers, and
+// one that becomes leader keeps them.
+func (s *Server) learnTrunkServers(b []byte) {
+	const entry = protocol.GroupNameLen + protocol.StorageIDSize
+	if len(b) == 0 || len(b)%entry != 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := false
+	for ; len(b) > 0; b = b[entry:] {
+		g := s.groups[protocol.CString(b[:protocol.GroupNameLen])]
+		if g == nil || s.amLeader() {
+			continue
+		}
+		if id := protocol.CString(b[protocol.GroupNameLen:entry]); id != g.trunkServer {
+			if g.trunkServer != "" {
+				g.lastTrunkServer = g.trunkServer
+			}
+			g.trunkServer = id
+			changed = true
+		}
+	}
+	if changed {
+		s.dirty = true
+		s.saveLogged()
+	}
+}
+
+// setTrunkServerCmd: SERVER_SET_TRUNK_SERVER (94), an administrator's
+// choice (fdfs_monitor set_trunk_server): group (16) + storage id (may
+// be empty: keep an ACTIVE one or elect now). As upstream: EALREADY when
+// it already is, EEXIST when another ACTIVE one is, ENOENT for an unknown
+// storage, ENONET when it is not ACTIVE, EACCES when it takes no writes.
+// The reply is the trunk server's id with its NUL.
+func (s *Server) setTrunkServerCmd(body []byte) ([]byte, error) {
+	if len(body) < protocol.GroupNameLen || len(body) >= protocol.GroupNameLen+protocol.StorageIDSize {
+		return nil, fmt.Errorf("set trunk server body of %d bytes: %w", len(body), protocol.ErrInvalid)
+	}
+	name, id := protocol.CString(body[:protocol.GroupNameLen]), protocol.CString(body[protocol.GroupNameLen:])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.cfg.UseTrunkFile || !s.amLeader() {
+		return nil, fmt.Errorf("set trunk server: trunks off or not the leader: %w", protocol.ErrNotSupported)
+	}
+	g := s.groups[name]
+	if g == nil {
+		return nil, fmt.Errorf("group %q: %w", name, protocol.ErrNotFound)
+	}
+	cur := g.storages[g.trunkServer]
+	reply := func(id string) []byte { return append([]byte(id), 0) }
+	switch {
+	case id == "" && cur != nil && cur.active():
+		return reply(cur.id), nil
+	case id == "":
+		s.checkTrunkServers() // elects in the background
+		return nil, fmt.Errorf("group %s: no trunk server yet, electing: %w", name, protocol.ErrAgain)
+	case cur != nil && cur.active() && cur.id == id:
+		return nil, fmt.Errorf("group %s: %s is the trunk server already: %w", name, id, protocol.ErrAlready)
+	case cur != nil && cur.active():
+		return nil, fmt.Errorf("group %s: trunk server %s is ACTIVE: %w", name, cur.id, protocol.ErrExists)
+	}
+	st := g.storages[id]
+	switch {
+	case st == nil:
+		return nil, fmt.Errorf("storage %q of group %s: %w", id, name, protocol.ErrNotFound)
+	case !st.active():
+		return nil, fmt.Errorf("storage %s is not ACTIVE: %w", id, protocol.StatusErr(protocol.ENONET))
+	case st.rwMode&protocol.RWWrite == 0:
+		return nil, fmt.Errorf("storage %s takes no writes: %w", id, protocol.ErrAccess)
+	}
+	s.setTrunkServer(g, id)
+	return reply(id), nil
 }

@@ -85,6 +85,32 @@ func TestTrunkServerElection(t *testing.T) {
 		t.Errorf("group stat: %+v %v", gs, err)
 	}
 
+	// A follower gets the trunk servers in its ping reply, once per change.
+	ping := (&protocol.PingLeaderRequest{}).Encode()
+	follower := &conn{}
+	want := append(append([]byte("group1"), make([]byte, 10)...), append([]byte("127.0.0.32"), make([]byte, 6)...)...)
+	for i, w := range [][]byte{want, nil} {
+		if got, err := s.followerCheckIn(follower, protocol.CmdTrackerPingLeader, ping); err != nil || string(got) != string(w) {
+			t.Errorf("ping reply %d: %q %v, want %q", i+1, got, err, w)
+		}
+	}
+
+	// SET_TRUNK_SERVER (94), as fdfs_monitor sends it.
+	set := func(id string) (byte, []byte) {
+		return a.call(protocol.CmdServerSetTrunkServer, append(protocol.EncodeGroup("group1"), id...))
+	}
+	for _, c := range []struct {
+		id   string
+		want byte
+	}{{"", 0}, {"127.0.0.32", protocol.EALREADY}, {"127.0.0.31", protocol.EEXIST}} {
+		if st, body := set(c.id); st != c.want || st == 0 && string(body) != "127.0.0.32\x00" {
+			t.Errorf("set trunk server %q: status %d %q, want %d", c.id, st, body, c.want)
+		}
+	}
+	if st, _ := a.call(protocol.CmdServerSetTrunkServer, []byte("short")); st != protocol.EINVAL {
+		t.Errorf("short set trunk server: status %d", st)
+	}
+
 	// The trunk server leaves: the other storage is elected.
 	b.Conn.Close()
 	s.mu.Lock()
@@ -94,4 +120,27 @@ func TestTrunkServerElection(t *testing.T) {
 		n, err := protocol.DecodeChangeNotice(a.ok(protocol.CmdStorageBeat, nil))
 		return err == nil && n.Flags&protocol.ChangeTrunk != 0 && n.TrunkServer.IP == "127.0.0.31"
 	})
+	if st, _ := a.call(protocol.CmdServerSetTrunkServer, append(protocol.EncodeGroup("group1"), "127.0.0.32"...)); st != protocol.EEXIST {
+		t.Errorf("set an OFFLINE storage while another is trunk server: status %d", st)
+	}
+}
+
+// TestTrunkServersLearned: a follower takes the trunk servers of the
+// leader's ping reply (and ignores groups it does not know).
+func TestTrunkServersLearned(t *testing.T) {
+	c := traceConfig(t, "ip")
+	c.UseTrunkFile = true
+	s := startServer(t, c)
+	activeStorage(t, s, "127.0.0.41", "group1", 23078, 1000, 900)
+	s.mu.Lock()
+	s.rel.leader = "127.0.0.9:22122" // another tracker leads
+	s.mu.Unlock()
+	reply := append(append(protocol.EncodeGroup("group1"), append([]byte("127.0.0.41"), make([]byte, 6)...)...),
+		append(protocol.EncodeGroup("nosuch"), make([]byte, 16)...)...)
+	s.learnTrunkServers(reply)
+	for _, st := range listStorages(t, s, "group1") {
+		if !st.IfTrunkServer {
+			t.Errorf("storage %s not listed as the trunk server the leader named", st.IP)
+		}
+	}
 }
