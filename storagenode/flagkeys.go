@@ -21,6 +21,12 @@ const (
 	// saw the storage at last (GET_MY_IP): a change is an IP change.
 	flagLastIPAddr     = "last_ip_addr"
 	flagLastServerPort = "last_server_port"
+	// flagCurrentTrunkFileID is current_trunk_file_id: the last trunk
+	// file id this storage created as its group's trunk server.
+	flagCurrentTrunkFileID = "current_trunk_file_id"
+	// flagTrunkLastCompress is trunk_last_compress_time: when the trunk
+	// binlog was last compressed (unix seconds).
+	flagTrunkLastCompress = "trunk_last_compress_time"
 )
 
 // flagDone is the value of flagSyncOldDone once the initial copy is done.

@@ -39,16 +39,11 @@ func (s *Server) delete(cc *conn, start time.Time, a *ioAttempt) ([]byte, error)
 	}
 	name := n.Name()
 	defer s.lockName(name).Unlock()
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("%s is a directory: %w", name, protocol.ErrNotFound)
-	}
-	a.reach(cc)
-	a.link = fi.Mode()&fs.ModeSymlink != 0
-	if err := os.Remove(path); err != nil {
+	if n.Trunk {
+		if err := s.deleteSlot(cc, n, a); err != nil {
+			return nil, err
+		}
+	} else if err := removeFile(cc, name, path, a); err != nil {
 		return nil, err
 	}
 	if err := s.writeBinlog(start, binlog.OpDelete, name, ""); err != nil {
@@ -60,6 +55,20 @@ func (s *Server) delete(cc *conn, start time.Time, a *ioAttempt) ([]byte, error)
 		}
 	}
 	return nil, nil
+}
+
+// removeFile removes the regular file (or slave link) of a delete.
+func removeFile(cc *conn, name, path string, a *ioAttempt) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%s is a directory: %w", name, protocol.ErrNotFound)
+	}
+	a.reach(cc)
+	a.link = fi.Mode()&fs.ModeSymlink != 0
+	return os.Remove(path)
 }
 
 // handleSetMetadata serves SET_METADATA (13).
@@ -94,7 +103,7 @@ func (s *Server) setMetadata(cc *conn, start time.Time, a *ioAttempt) ([]byte, e
 	}
 	name := n.Name()
 	defer s.lockName(name).Unlock()
-	if _, err := os.Stat(path); err != nil {
+	if _, _, err := s.store.stat(n, path); err != nil {
 		return nil, err
 	}
 	a.reach(cc)

@@ -54,11 +54,11 @@ func (s *Server) download(cc *conn, r *readAttempt) error {
 	if req.Offset < 0 || req.Length < 0 {
 		return fmt.Errorf("download offset %d length %d: %w", req.Offset, req.Length, protocol.ErrInvalid)
 	}
-	_, path, err := s.store.resolve(req.Name)
+	name, path, err := s.store.resolve(req.Name)
 	if err != nil {
 		return err
 	}
-	rf, err := s.openFile(path)
+	rf, err := s.store.open(name, path)
 	if err != nil {
 		if !missingFile(err) {
 			r.reached = true
@@ -67,7 +67,7 @@ func (s *Server) download(cc *conn, r *readAttempt) error {
 		return err
 	}
 	defer rf.Close()
-	size := rf.Size()
+	size := rf.size
 	if req.Offset >= size {
 		return fmt.Errorf("download offset %d >= file size %d: %w", req.Offset, size, protocol.ErrInvalid)
 	}
@@ -80,9 +80,9 @@ func (s *Server) download(cc *conn, r *readAttempt) error {
 	if n <= smallDownload {
 		return s.sendSmall(cc, rf, req.Offset, n, r)
 	}
-	f := rf.OS()
+	f := rf.f.OS()
 	defer f.Close()
-	if _, err := f.Seek(req.Offset, io.SeekStart); err != nil {
+	if _, err := f.Seek(rf.base+req.Offset, io.SeekStart); err != nil {
 		return err
 	}
 	if err := protocol.WriteHeader(cc, protocol.Header{Length: n, Cmd: protocol.CmdResp}); err != nil {
@@ -95,7 +95,7 @@ func (s *Server) download(cc *conn, r *readAttempt) error {
 // of header and content read into a pooled buffer: the client gets the
 // whole answer in one segment, where a header write and a sendfile cost
 // two writes here and usually two reads there.
-func (s *Server) sendSmall(cc *conn, f *regfile.File, offset, n int64, r *readAttempt) error {
+func (s *Server) sendSmall(cc *conn, f *content, offset, n int64, r *readAttempt) error {
 	bp := smallBufs.Get().(*[]byte)
 	defer smallBufs.Put(bp)
 	buf := (*bp)[:protocol.HeaderSize+n]
@@ -196,11 +196,11 @@ func (s *Server) handleGetMetadata(cc *conn, h protocol.Header) error {
 // getMetadata checks the file itself first: metadata of a deleted file is
 // ENOENT even if a stray -m file is left.
 func (s *Server) getMetadata(cc *conn, r *readAttempt) error {
-	_, path, err := s.readFileRequest(cc)
+	n, path, err := s.readFileRequest(cc)
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(path); err != nil {
+	if _, _, err := s.store.stat(n, path); err != nil {
 		return err
 	}
 	f, fi, err := s.openRegular(path + "-m")
@@ -234,12 +234,9 @@ func (s *Server) handleQueryFileInfo(cc *conn, h protocol.Header) error {
 	if err != nil {
 		return err
 	}
-	fi, err := os.Stat(path)
+	size, mtime, err := s.store.stat(n, path)
 	if err != nil {
 		return err
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("%s is a directory: %w", n.Name(), protocol.ErrNotFound)
 	}
 	crc := n.CRC32
 	if n.Appender || n.Slave {
@@ -257,7 +254,7 @@ func (s *Server) handleQueryFileInfo(cc *conn, h protocol.Header) error {
 			ip = ips[0]
 		}
 	}
-	resp := protocol.FileInfoResponse{Size: fi.Size(), CreateTime: fi.ModTime().Unix(), CRC32: crc, SourceIP: ip}
+	resp := protocol.FileInfoResponse{Size: size, CreateTime: mtime.Unix(), CRC32: crc, SourceIP: ip}
 	return cc.reply(resp.Encode(p.ResponseIPSize))
 }
 

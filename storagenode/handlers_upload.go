@@ -64,6 +64,14 @@ func (s *Server) upload(cc *conn, h protocol.Header, appender bool, start time.T
 	}
 	defer hold.release()
 	idx = hold.path
+	if s.intoTrunk(req.FileSize, appender) {
+		name, err := s.uploadTrunk(cc, req, hold, start, a)
+		if err != nil {
+			return nil, err
+		}
+		*size = req.FileSize
+		return (&protocol.FileResponse{Group: s.cfg.GroupName, Name: name}).Encode(), nil
+	}
 	src := s.source(cc)
 	// The provisional name only picks the directory: in random distribution
 	// mode upstream hashes a name made before the content arrives (source,
@@ -141,7 +149,7 @@ func (s *Server) uploadSlave(cc *conn, h protocol.Header, start time.Time, a *io
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(mpath); err != nil {
+	if _, _, err := s.store.stat(mn, mpath); err != nil {
 		return nil, fmt.Errorf("master %s: %w", req.MasterName, err)
 	}
 	slave, err := fileid.SlaveName(req.MasterName, req.Prefix, req.Ext)

@@ -441,7 +441,11 @@ func (s *Server) restoreRecord(pc *peerConn, line string) (bool, error) {
 	default:
 		content = func(w io.Writer) error { return pc.download(rec.Name, w) }
 	}
-	err = s.writeRestored(path, time.Unix(rec.Timestamp, 0), content)
+	if n.Trunk && rec.Name == n.Name() {
+		err = s.restoreSlot(n, content)
+	} else {
+		err = s.writeRestored(path, time.Unix(rec.Timestamp, 0), content)
+	}
 	var ce *connError
 	var se *protocol.StatusError
 	switch {

@@ -29,10 +29,20 @@ func (s *Server) lostFiles() []string {
 		if s.index.has(name) {
 			continue // created meanwhile
 		}
-		if _, path, err := s.store.resolve(name); err == nil {
-			if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		n, path, err := s.store.resolve(name)
+		if err != nil {
+			continue
+		}
+		if n.Trunk {
+			// Not indexed and with no file of its own: lost when its slot
+			// no longer holds it.
+			if _, _, err := s.store.stat(n, path); missingFile(err) {
 				out = append(out, name)
 			}
+			continue
+		}
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			out = append(out, name)
 		}
 	}
 	return out

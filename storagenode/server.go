@@ -96,6 +96,7 @@ type Server struct {
 
 	syncSrc syncSource // initial-sync source, decided by one tracker session at a time (tracker.go)
 	leader  leaderView // tracker leader as the beat replies announce it (tracker.go)
+	trunk   trunkRole  // the group's trunk server, and our allocator if it is us (trunk_role.go)
 
 	reqs    *daemonmetrics.Requests // per-command counts and latencies (metrics.go)
 	metrics *daemonmetrics.Server   // metrics_listen, nil when off; guarded by mu
@@ -113,6 +114,7 @@ type trackerParams struct {
 	// SyncFileMaxDelay is storage_sync_file_max_delay: a file older than
 	// this that is missing here will not arrive by replication.
 	SyncFileMaxDelay time.Duration
+	Trunk            trunkParams
 }
 
 // New validates cfg, prepares the store paths (creating the data
@@ -365,6 +367,10 @@ func (s *Server) Close() error {
 		m.Close() // nothing to lose: scrapers retry
 	}
 	s.wg.Wait()
+	s.trunk.mu.Lock()
+	s.trunk.close(s)
+	s.trunk.dropPeers()
+	s.trunk.mu.Unlock()
 	err := s.stats.save(s.store.distSnapshot())
 	if berr := s.bl.Close(); err == nil {
 		err = berr
@@ -744,6 +750,9 @@ func (s *Server) dispatch(cc *conn, h protocol.Header) error {
 		return s.handleScrub(cc)
 	}
 	if handled, err := s.dispatchSync(cc, h); handled {
+		return err
+	}
+	if handled, err := s.dispatchTrunk(cc, h); handled {
 		return err
 	}
 	return fmt.Errorf("unsupported command %d: %w", h.Cmd, protocol.ErrInvalid)

@@ -170,6 +170,9 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 	if update {
 		op = binlog.OpReplicaUpdate
 	}
+	if n.Trunk && req.Name == n.Name() {
+		return s.handleSyncSlot(cc, h, req, n, op)
+	}
 	if h.Status == protocol.EEXIST {
 		if cc.body.N != 0 {
 			return fmt.Errorf("sync file without content carries %d bytes: %w", cc.body.N, protocol.ErrInvalid)
@@ -234,6 +237,51 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 	return cc.reply(nil)
 }
 
+// handleSyncSlot is handleSyncFile for a trunk file: its content goes
+// into the same slot of our trunk file (trunk files are never updated).
+func (s *Server) handleSyncSlot(cc *conn, h protocol.Header, req *protocol.SyncFileRequest, n *fileid.Name, op binlog.Op) error {
+	defer s.lockName(n.Name()).Unlock()
+	ts := time.Unix(int64(req.Timestamp), 0)
+	if h.Status == protocol.EEXIST {
+		if cc.body.N != 0 {
+			return fmt.Errorf("sync file without content carries %d bytes: %w", cc.body.N, protocol.ErrInvalid)
+		}
+		if _, _, err := s.store.stat(n, ""); err != nil {
+			return err
+		}
+	} else {
+		if req.FileSize < 0 || req.FileSize != cc.body.N {
+			return fmt.Errorf("sync file size %d, body carries %d: %w", req.FileSize, cc.body.N, protocol.ErrInvalid)
+		}
+		hold, err := s.reserveSpace(n.StorePathIndex, req.FileSize)
+		if err != nil {
+			return s.refusing(cc, req.Name, req.Timestamp, err)
+		}
+		err = s.receiveSlot(cc, n, req.FileSize, hold)
+		hold.release()
+		s.stats.update(func(b *protocol.StatBlock) {
+			b.TotalSyncInBytes += req.FileSize
+			if err == nil {
+				b.SuccessSyncInBytes += req.FileSize
+			}
+		})
+		if err != nil {
+			if derr := discardBody(cc); derr != nil {
+				return derr
+			}
+			if errors.Is(err, protocol.ErrExists) {
+				s.synced(cc, req.Timestamp, req.Name)
+			}
+			return s.refusing(cc, req.Name, req.Timestamp, err)
+		}
+	}
+	if err := s.writeBinlog(ts, op, req.Name, ""); err != nil {
+		return err
+	}
+	s.synced(cc, req.Timestamp, req.Name)
+	return cc.reply(nil)
+}
+
 // handleSyncDelete serves SYNC_DELETE_FILE (17).
 func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 	b, err := s.syncHead(cc, h)
@@ -247,11 +295,24 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 	if err := s.checkGroup(req.Group); err != nil {
 		return err
 	}
-	path, key, _, err := s.resolveSync(req.Name)
+	path, key, n, err := s.resolveSync(req.Name)
 	if err != nil {
 		return err
 	}
 	defer s.lockName(key).Unlock()
+	if n.Trunk && req.Name == n.Name() {
+		// The replica's slot is zeroed; the space is the source's to free
+		// (its delete told the trunk server).
+		if err := s.clearSlot(n); err != nil {
+			s.synced(cc, req.Timestamp, req.Name)
+			return err
+		}
+		if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), binlog.OpReplicaDelete, req.Name, ""); err != nil {
+			return err
+		}
+		s.synced(cc, req.Timestamp, req.Name)
+		return cc.reply(nil)
+	}
 	fi, err := os.Lstat(path)
 	if err != nil {
 		s.synced(cc, req.Timestamp, req.Name)

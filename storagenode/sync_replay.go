@@ -104,6 +104,31 @@ func (w *syncWorker) openLocal(name string) (*os.File, int64, error) {
 	return f, fi.Size(), nil
 }
 
+// openLocalAt is openLocal for a copy: a trunk file's content is size
+// bytes from off in its trunk file; nil when it no longer exists.
+func (w *syncWorker) openLocalAt(name string) (*os.File, int64, int64, error) {
+	if strings.HasSuffix(name, metaSuffix) {
+		f, size, err := w.openLocal(name)
+		return f, 0, size, err
+	}
+	n, path, err := w.s.store.resolve(name)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if !n.Trunk {
+		f, size, err := w.openLocal(name)
+		return f, 0, size, err
+	}
+	c, err := w.s.store.open(n, path)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, protocol.ErrNotFound) {
+		return nil, 0, 0, nil // deleted since, or never here
+	}
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return c.f.OS(), c.base, c.size, nil
+}
+
 // syncDelete sends a delete; a peer without the file agrees.
 func (r *replayer) syncDelete(rec *binlog.Record) (bool, error) {
 	req := protocol.SyncDeleteRequest{Timestamp: int32(rec.Timestamp), Group: r.w.s.cfg.GroupName, Name: rec.Name}
@@ -121,7 +146,7 @@ func (r *replayer) syncDelete(rec *binlog.Record) (bool, error) {
 // after an EEXIST (lastExist), only its header when the peer's copy has
 // the same size: the peer then just logs it.
 func (r *replayer) copyFile(rec *binlog.Record, cmd byte) (bool, error) {
-	f, size, err := r.w.openLocal(rec.Name)
+	f, off, size, err := r.w.openLocalAt(rec.Name)
 	if err != nil || f == nil {
 		return false, err
 	}
@@ -135,7 +160,7 @@ func (r *replayer) copyFile(rec *binlog.Record, cmd byte) (bool, error) {
 	if status != 0 {
 		n = 0
 	}
-	st, err := r.pc.request(cmd, status, req.Encode(), f, 0, n)
+	st, err := r.pc.request(cmd, status, req.Encode(), f, off, n)
 	r.w.s.stats.update(func(b *protocol.StatBlock) {
 		b.TotalSyncOutBytes += n
 		if err == nil && (st == 0 || st == protocol.EEXIST) {

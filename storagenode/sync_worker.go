@@ -142,6 +142,19 @@ func (r *replicator) updatePeers(briefs []protocol.Brief, self func(protocol.Bri
 	}
 }
 
+// activePeers returns the briefs of the group's other ACTIVE storages.
+func (r *replicator) activePeers() []protocol.Brief {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []protocol.Brief
+	for _, w := range r.workers {
+		if b := w.brief.Load(); b != nil && b.Status == protocol.StatusActive {
+			out = append(out, *b)
+		}
+	}
+	return out
+}
+
 func (r *replicator) retire(id string, w *syncWorker) {
 	w.stop()
 	delete(r.workers, id)

@@ -158,6 +158,7 @@ func (s *Server) fetchParams(c *trackerConn) error {
 	if r, err := conf.ParseReserved(ps.Get("reserved_storage_space")); err == nil {
 		p.Reserved = r
 	}
+	p.Trunk = parseTrunkParams(ps)
 	s.params.Store(&p)
 	return nil
 }
@@ -401,7 +402,8 @@ func (s *Server) beatLoop(c *trackerConn, addr string) error {
 		if err != nil {
 			return fmt.Errorf("BEAT: %w", err)
 		}
-		s.applyNotice(addr, b)
+		s.applyNotice(addr, c, b)
+		s.reportTrunk(c)
 		if _, err := c.call(protocol.CmdStorageChangelogReq, nil); err != nil {
 			return fmt.Errorf("CHANGELOG_REQ: %w", err)
 		}
@@ -412,7 +414,7 @@ func (s *Server) beatLoop(c *trackerConn, addr string) error {
 		if err != nil {
 			return fmt.Errorf("REPORT_DISK_USAGE: %w", err)
 		}
-		s.applyNotice(addr, b)
+		s.applyNotice(addr, c, b)
 		return nil
 	}
 	var reportSeen int64 // sync timestamps version last reported on c
@@ -426,7 +428,7 @@ func (s *Server) beatLoop(c *trackerConn, addr string) error {
 			return fmt.Errorf("SYNC_REPORT: %w", err)
 		}
 		reportSeen = ver
-		s.applyNotice(addr, b)
+		s.applyNotice(addr, c, b)
 		return nil
 	}
 	if err := doBeat(); err != nil {
@@ -458,7 +460,7 @@ func (s *Server) beatLoop(c *trackerConn, addr string) error {
 // applyNotice reads a change notification from tracker addr: a leader
 // announcement, and the group list in which our own brief tells us our
 // status. Only the leader fills notifications.
-func (s *Server) applyNotice(addr string, b []byte) {
+func (s *Server) applyNotice(addr string, c *trackerConn, b []byte) {
 	n, err := protocol.DecodeChangeNotice(b)
 	if err != nil {
 		s.log.Debug("bad change notification", "err", err)
@@ -466,6 +468,9 @@ func (s *Server) applyNotice(addr string, b []byte) {
 	}
 	if n.Flags&protocol.ChangeLeader != 0 {
 		s.followLeader(addr, n.Leader)
+	}
+	if n.Flags&protocol.ChangeTrunk != 0 && s.params.Load().Trunk.Use {
+		s.setTrunkServer(c, n.TrunkServer)
 	}
 	if n.Flags&protocol.ChangeGroup == 0 {
 		return

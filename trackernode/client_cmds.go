@@ -406,6 +406,7 @@ func (s *Server) groupStat(g *group) protocol.GroupStat {
 	}
 	if s.cfg.UseTrunkFile {
 		gs.CurrentTrunkFileID = g.currentTrunkFileID
+		gs.TrunkFreeMB = g.trunkFreeMB
 	}
 	return gs
 }
@@ -457,6 +458,7 @@ func (s *Server) storageStat(st *storage) protocol.StorageStat {
 		ReservedMB: s.reservedMB(st.totalMB), UploadPriority: st.uploadPriority,
 		StorePathCount: int64(st.storePathCount), SubdirCountPerPath: int64(st.subdirCountPerPath),
 		CurrentWritePath: int64(st.currentWritePath), StoragePort: int64(st.port), Stat: st.stat,
+		IfTrunkServer: s.cfg.UseTrunkFile && st.group.trunkServer == st.id,
 	}
 }
 
@@ -579,8 +581,8 @@ func (s *Server) trackerClusterStat(cs *conn, body []byte) ([]byte, error) {
 }
 
 // storageClusterStat: SERVER_STORAGE_CLUSTER_STAT, every storage with its
-// connection counters. No storage is a trunk server here (no trunk
-// support), so asking for trunk servers lists none.
+// connection counters; the trunk filter lists the trunk servers (or
+// the others).
 func (s *Server) storageClusterStat(body []byte) ([]byte, error) {
 	f, err := protocol.DecodeStorageClusterFilter(body)
 	if err != nil {
@@ -597,13 +599,15 @@ func (s *Server) storageClusterStat(body []byte) ([]byte, error) {
 					continue
 				}
 			}
-			if f.FilterBy&protocol.StorageFilterTrunkServer != 0 && f.IsTrunkServer != 0 {
-				continue // no trunk servers without trunk support
+			isTrunk := g.trunkServer == st.id && s.cfg.UseTrunkFile
+			if f.FilterBy&protocol.StorageFilterTrunkServer != 0 && (f.IsTrunkServer != 0) != isTrunk {
+				continue
 			}
 			r.Storages = append(r.Storages, protocol.StorageClusterEntry{
 				ID: st.id, Host: protocol.FormatHostPort(st.ip, st.port), Status: st.status,
 				AllocCount: st.stat.AllocCount, CurrentCount: st.stat.CurrentCount, MaxCount: st.stat.MaxCount,
 				Version: st.version, UpTime: st.upTime, LastHeartbeat: st.stat.LastHeartBeatTime,
+				IsTrunkServer: isTrunk,
 			})
 		}
 	}
@@ -626,6 +630,10 @@ func (s *Server) volumeStat(body []byte) ([]byte, error) {
 		e := protocol.VolumeEntry{Group: g.name, TotalMB: total, FreeMB: free, ReservedMB: reserved,
 			AvailMB: max(free-reserved, 0)}
 		e.IsDiskAvailable = len(g.writableList()) > 0 && s.groupHasSpace(g)
+		if s.cfg.UseTrunkFile {
+			e.TrunkFreeMB = g.trunkFreeMB
+			e.IsTrunkAvailable = g.trunkFreeMB > 0 && g.storages[g.trunkServer] != nil
+		}
 		space := e.IsDiskAvailable || e.IsTrunkAvailable
 		if (f.FilterBy&protocol.VolumeFilterDisk != 0 && (f.IsDiskAvailable != 0) != e.IsDiskAvailable) ||
 			(f.FilterBy&protocol.VolumeFilterTrunk != 0 && (f.IsTrunkAvailable != 0) != e.IsTrunkAvailable) ||

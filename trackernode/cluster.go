@@ -36,6 +36,7 @@ type storage struct {
 
 	changelogOffset int64 // bytes of storage_changelog.dat already sent
 	chgSeen         int64 // group.chgCount last announced to this storage
+	trunkSeen       int64 // group.trunkChg last announced to this storage
 
 	// syncedFrom maps a source storage id to the last timestamp (unix
 	// seconds) this storage reported having received from it.
@@ -62,6 +63,14 @@ type group struct {
 	storePathCount     int
 	subdirCountPerPath int
 	currentTrunkFileID int64
+	// trunkServer is the id of the group's trunk server ("" if none),
+	// lastTrunkServer the one before (preferred at the next election);
+	// trunkChg counts changes, for the notices; trunkFreeMB is what the
+	// trunk server last reported (REPORT_TRUNK_FREE).
+	trunkServer, lastTrunkServer string
+	trunkChg                     int64
+	trunkFreeMB                  int64
+	electing                     bool // a trunk server election is running
 
 	storages map[string]*storage
 	sorted   []*storage

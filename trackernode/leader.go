@@ -410,11 +410,13 @@ func (s *Server) reselectLeader(cs *conn, body []byte) ([]byte, error) {
 }
 
 // TRACKER_JOIN_LEADER (58) and TRACKER_PING_LEADER (65): a follower checks
-// in. Only the leader answers (empty: no trunk server changes to report).
+// in. Only the leader answers; a ping reply lists the trunk server of
+// every group (trunkServers) when they changed since this connection last
+// heard, else it is empty.
 // The bodies are checked but not used: the leader keeps no state per
 // follower (it finds followers from the storages' JOINs), so a check-in is
 // only the follower's way of learning that the leader still leads.
-func (s *Server) followerCheckIn(cmd byte, body []byte) ([]byte, error) {
+func (s *Server) followerCheckIn(cs *conn, cmd byte, body []byte) ([]byte, error) {
 	var err error
 	if cmd == protocol.CmdTrackerJoinLeader {
 		_, err = protocol.DecodeJoinLeaderRequest(body)
@@ -428,6 +430,10 @@ func (s *Server) followerCheckIn(cmd byte, body []byte) ([]byte, error) {
 	defer s.mu.Unlock()
 	if !s.amLeader() {
 		return nil, fmt.Errorf("cmd %d: not the leader: %w", cmd, protocol.ErrNotSupported)
+	}
+	if cmd == protocol.CmdTrackerPingLeader && cs.trunkSent != s.trunkChgAll {
+		cs.trunkSent = s.trunkChgAll
+		return s.trunkServers(), nil
 	}
 	return nil, nil
 }

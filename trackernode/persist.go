@@ -89,8 +89,8 @@ func (s *Server) render() []dataFile {
 	n = 0
 	for i, g := range groups {
 		fmt.Fprintf(&gb, "\n[Group%03d]\ngroup_name=%s\nstorage_port=%d\nstore_path_count=%d\n"+
-			"subdir_count_per_path=%d\ncurrent_trunk_file_id=%d\ntrunk_server=\nlast_trunk_server=\n",
-			i+1, g.name, g.storagePort, g.storePathCount, g.subdirCountPerPath, g.currentTrunkFileID)
+			"subdir_count_per_path=%d\ncurrent_trunk_file_id=%d\ntrunk_server=%s\nlast_trunk_server=%s\n",
+			i+1, g.name, g.storagePort, g.storePathCount, g.subdirCountPerPath, g.currentTrunkFileID, g.trunkServer, g.lastTrunkServer)
 		for _, st := range g.sorted {
 			n++
 			fmt.Fprintf(&sb, "\n[Storage%03d]\ngroup_name=%s\n", n, g.name)
@@ -178,6 +178,12 @@ func (s *Server) load() error {
 		g.storePathCount = int(sec.int("store_path_count"))
 		g.subdirCountPerPath = int(sec.int("subdir_count_per_path"))
 		g.currentTrunkFileID = sec.int("current_trunk_file_id")
+		// The trunk server is elected again by the leader; the last one is
+		// preferred (its trunk binlog is the most complete).
+		g.lastTrunkServer = sec.kv["trunk_server"]
+		if g.lastTrunkServer == "" {
+			g.lastTrunkServer = sec.kv["last_trunk_server"]
+		}
 		s.groups[name] = g
 	}
 	sdata, err := readOptional(filepath.Join(s.dataDir, serversFile))

@@ -313,11 +313,13 @@ func (s *Server) checkInWithLeader(link *leaderLink, leader string) error {
 	}
 	ping := protocol.PingLeaderRequest{MaxConnections: int32(cap(s.sem)), CurrentConnections: int32(len(s.sem)), PeakConnections: s.peak.Load()}
 	// The reply lists the trunk servers of the leader's groups (group +
-	// storage id per group) when they changed; there are none here.
-	if _, err := s.exchange(link.c, protocol.CmdTrackerPingLeader, ping.Encode()); err != nil {
+	// storage id per group) when they changed.
+	b, err := s.exchange(link.c, protocol.CmdTrackerPingLeader, ping.Encode())
+	if err != nil {
 		link.close()
 		return fmt.Errorf("ping: %w", err)
 	}
+	s.learnTrunkServers(b)
 	return nil
 }
 

@@ -64,6 +64,7 @@ type Server struct {
 	mu              sync.Mutex // guards everything below
 	groups          map[string]*group
 	leaderChg       int64 // bumped when the leader changes; connections remember what they saw
+	trunkChgAll     int64 // bumped when a group's trunk server changes (ping replies to followers)
 	leaderAddr      string
 	startTime       time.Time
 	restartInterval int64 // seconds the tracker was down before this start
@@ -288,6 +289,7 @@ func (s *Server) checkLoop() {
 			s.mu.Lock()
 			s.expire(s.now(), iv)
 			s.probeRestored()
+			s.checkTrunkServers()
 			if time.Since(lastSave) >= saveInterval {
 				s.saveLogged()
 				lastSave = time.Now()
@@ -322,6 +324,7 @@ type conn struct {
 	self      string       // this tracker's "ip:port" as seen on this connection
 	st        *storage     // storage joined on this connection, nil before JOIN
 	leaderChg int64        // Server.leaderChg last announced on this connection
+	trunkSent int64        // Server.trunkChgAll last sent on this follower's connection
 	sys       *sysSnapshot // sys files frozen by TRACKER_GET_SYS_FILES_START
 	// closedByUs: the connection ended because Close closed it, not
 	// because the peer left.
@@ -465,6 +468,8 @@ func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 		return s.deleteStorage(body)
 	case protocol.CmdServerDeleteGroup:
 		return s.deleteGroup(body)
+	case protocol.CmdServerSetTrunkServer:
+		return s.setTrunkServerCmd(body)
 	case protocol.CmdServerDrainStorage:
 		return s.serverDrainStorage(body)
 	case protocol.CmdServerGetLeader:
@@ -480,7 +485,7 @@ func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 	case protocol.CmdTrackerNotifyReselectLead:
 		return s.reselectLeader(cs, body)
 	case protocol.CmdTrackerJoinLeader, protocol.CmdTrackerPingLeader:
-		return s.followerCheckIn(cmd, body)
+		return s.followerCheckIn(cs, cmd, body)
 	case protocol.CmdTrackerNotifyNextLeader:
 		return s.notifyNextLeader(body)
 	case protocol.CmdTrackerCommitNextLeader:
@@ -542,10 +547,15 @@ func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 		return nil, nil // the leader already knows; followers would merge
 	case protocol.CmdStorageChangeStatus:
 		return s.changeStatus(cs, body)
+	case protocol.CmdStorageFetchTrunkFID:
+		return s.fetchTrunkFID(cs, body)
+	case protocol.CmdStorageReportTrunkFID:
+		return s.reportTrunkFID(cs, body)
+	case protocol.CmdStorageReportTrunkFree:
+		return s.reportTrunkFree(cs, body)
 	}
 	switch cmd {
-	case protocol.CmdStorageFetchTrunkFID, protocol.CmdStorageReportTrunkFID, protocol.CmdStorageReportTrunkFree,
-		protocol.CmdServerSetTrunkServer, protocol.CmdStorageReportIPChanged:
+	case protocol.CmdStorageReportIPChanged:
 		return nil, fmt.Errorf("tracker cmd %d not implemented: %w", cmd, protocol.ErrNotSupported)
 	}
 	return nil, fmt.Errorf("unknown tracker cmd %d: %w", cmd, protocol.ErrInvalid)

@@ -323,6 +323,7 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 	g.resort()
 	cs.st = st
 	st.owner = cs
+	st.trunkSeen = -1 // a (re)started storage learns the trunk server anew
 	s.dirty = true
 	s.saveLogged()
 	if s.rel.leader == "" && len(s.rel.peers) > 0 {
@@ -356,6 +357,7 @@ func (s *Server) notice(cs *conn) []byte {
 		}
 		st.chgSeen = g.chgCount
 	}
+	s.trunkNotice(st, &c)
 	return c.Encode()
 }
 

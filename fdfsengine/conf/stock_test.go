@@ -67,7 +67,7 @@ const (
 	ignThreads = "ignored: goroutines, not thread pools"
 	ignNet     = "ignored: plain sockets, one listener per server"
 	ignRunBy   = "ignored: the daemons do not switch user (the name is still checked)"
-	ignReport  = "sent to storages in the parameter reply (trunk storage is not implemented)"
+	ignReport  = "sent to storages in the parameter reply; the trunk server applies them (storagenode/trunk)"
 )
 
 // checkStock compares rows and checks that they cover every key and section

@@ -88,9 +88,13 @@ const (
 	CmdTrunkAllocConfirm  byte = 28
 	CmdTrunkFreeSpace     byte = 29
 	CmdTrunkSyncBinlog    byte = 30
-	CmdSyncModifyFile     byte = 35
-	CmdSyncTruncateFile   byte = 37
-	CmdSyncRenameFile     byte = 40
+	// Tracker -> storage and trunk server -> storage (V3.07+).
+	CmdTrunkGetBinlogSize      byte = 31
+	CmdTrunkDeleteBinlogMarks  byte = 32
+	CmdTrunkTruncateBinlogFile byte = 33
+	CmdSyncModifyFile          byte = 35
+	CmdSyncTruncateFile        byte = 37
+	CmdSyncRenameFile          byte = 40
 )
 
 // Storage status values as kept by the tracker and sent in briefs and stats.

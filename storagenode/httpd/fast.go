@@ -132,7 +132,7 @@ func (s *Server) answer(_ context.Context, c net.Conn, r *httpfast.Request) (kee
 		hl := len(out)
 		out = slices.Grow(out, int(length))[:hl+int(length)]
 		*bp = out[:0]
-		if _, err := io.ReadFull(io.NewSectionReader(e.f, start, length), out[hl:]); err != nil {
+		if _, err := io.ReadFull(io.NewSectionReader(e.f, e.base+start, length), out[hl:]); err != nil {
 			h.cfg.Log.Error("http read", "file", req.logical, "err", err)
 			return false, true
 		}
@@ -147,7 +147,7 @@ func (s *Server) answer(_ context.Context, c net.Conn, r *httpfast.Request) (kee
 	if body {
 		f := e.f.OS()
 		defer f.Close()
-		if _, err := f.Seek(start, io.SeekStart); err != nil {
+		if _, err := f.Seek(e.base+start, io.SeekStart); err != nil {
 			return false, true
 		}
 		// *net.TCPConn.ReadFrom of a limited *os.File is sendfile(2). The

@@ -3,6 +3,7 @@ package httpd
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -15,8 +16,10 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/httptoken"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/httpfast"
 	"github.com/fdfsgo/fdfs/internal/regfile"
+	"github.com/fdfsgo/fdfs/storagenode/trunk"
 )
 
 // proxiedHeader marks a request forwarded by a peer's proxy mode, so that a
@@ -162,6 +165,7 @@ func (h *Handler) resolve(urlPath string, q url.Values) request {
 // entity describes a local file about to be sent.
 type entity struct {
 	f           *regfile.File // OS() for sendfile and ServeContent
+	base        int64         // offset of the content in f (trunk slots), bytes
 	size        int64
 	modified    time.Time
 	etag        string
@@ -172,16 +176,31 @@ type entity struct {
 // open opens the file of a resolved request; fs.ErrNotExist when it is not
 // on this server.
 func (h *Handler) open(r request, q url.Values) (*entity, error) {
-	f, err := regfile.OpenFile(r.name.Path(h.cfg.StorePaths))
-	if err != nil {
-		return nil, err
+	var e *entity
+	if r.name.Trunk {
+		s, err := trunk.OpenFollow(h.cfg.StorePaths, h.cfg.SubdirCount, r.name)
+		if err != nil {
+			if errors.Is(err, protocol.ErrNotFound) || errors.Is(err, protocol.ErrInvalid) {
+				// A free, reused or corrupt slot, or an ID outside its
+				// trunk file: nothing of it is served from here.
+				h.cfg.Log.Info("http trunk slot refused", "file", r.logical, "err", err)
+				err = fmt.Errorf("%w: %w", fs.ErrNotExist, err)
+			}
+			return nil, err
+		}
+		e = &entity{f: s.File, base: s.Base, size: s.Size, modified: s.Mtime, ctype: h.contentType(r.name.Ext)}
+	} else {
+		f, err := regfile.OpenFile(r.name.Path(h.cfg.StorePaths))
+		if err != nil {
+			return nil, err
+		}
+		e = &entity{f: f, size: f.Size(), modified: f.ModTime(), ctype: h.contentType(r.name.Ext)}
 	}
-	e := &entity{f: f, size: f.Size(), modified: f.ModTime(), ctype: h.contentType(r.name.Ext)}
 	if !r.name.Appender && !r.name.Slave {
 		// Upstream reports a normal file's creation time from its name.
 		e.modified = time.Unix(r.name.Timestamp, 0)
 	}
-	e.etag = fmt.Sprintf(`"%x-%x"`, f.ModTime().Unix(), f.Size())
+	e.etag = fmt.Sprintf(`"%x-%x"`, e.modified.Unix(), e.size)
 	if fn := q.Get("filename"); fn != "" {
 		e.disposition = mime.FormatMediaType("attachment", map[string]string{"filename": fn})
 	}
@@ -230,7 +249,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.limitRanges(r, e.size)
 	f := e.f.OS()
 	defer f.Close()
-	http.ServeContent(w, r, "", e.modified, f)
+	http.ServeContent(w, r, "", e.modified, io.NewSectionReader(f, e.base, e.size))
 }
 
 // ranges applies http.multi_range.enabled and httpfast.MaxRanges to a
