@@ -24,7 +24,8 @@ const listScanCap = 200_000
 // fileIndex lists the files this storage holds, for LIST_FILES and the
 // scrubber. It is built at start by walking the store paths (what is on
 // disk is what this storage can serve, whatever its binlog says: restored
-// files have no record, deleted ones keep theirs) and kept current by
+// files have no record, deleted ones keep theirs), plus the trunk files
+// the binlogs name whose slots still hold them (walkTrunk), and kept current by
 // every binlog record the storage writes (note), which covers uploads,
 // deletes, renames and partial writes, made here or replayed from a peer,
 // and by disk recovery (restored). Changes that come while the walk runs
@@ -84,8 +85,10 @@ func less(o byte, a, b indexRef) int {
 	return strings.Compare(a.name, b.name)
 }
 
-// listable returns the parsed name of a file the index lists: a valid
-// file name that is neither a metadata file nor a trunk name.
+// listable returns the parsed name of a file the walk of a data directory
+// lists: a valid file name that is neither a metadata file nor a trunk
+// name (trunk files come from walkTrunk; the trunk containers do not
+// parse as names).
 func listable(name string) *fileid.Name {
 	if strings.HasSuffix(name, metaSuffix) {
 		return nil
@@ -272,18 +275,19 @@ func (s *Server) note(op binlog.Op, name, extra string) {
 		return
 	}
 	n, path, err := s.store.resolve(name)
-	if err != nil || n.Trunk {
+	if err != nil {
 		return
 	}
-	if ev, ok := entryOf(n, path, op.Partial()); ok {
+	if ev, ok := s.entryFor(n, path, op.Partial()); ok {
 		s.index.apply(ev)
 	}
 }
 
-// buildIndex walks the data directories of every store path and hands
-// what it found to the index.
+// buildIndex walks the data directories of every store path, adds the
+// trunk files (walkTrunk) and hands what it found to the index.
 func (s *Server) buildIndex() {
 	var walked []indexEvent
+	trunks := false // a trunk container was seen: trunk files may exist
 	for idx := range s.store.paths {
 		for hi := range s.store.subdirs {
 			for lo := range s.store.subdirs {
@@ -291,20 +295,26 @@ func (s *Server) buildIndex() {
 					s.index.finish(walked)
 					return
 				}
-				walked = s.walkDir(walked, idx, hi, lo)
+				var saw bool
+				walked, saw = s.walkDir(walked, idx, hi, lo)
+				trunks = trunks || saw
 			}
 		}
+	}
+	if trunks {
+		walked = s.walkTrunk(walked)
 	}
 	s.index.finish(walked)
 	s.log.Info("file index built", "files", len(walked))
 }
 
-// walkDir appends the listable files of one data directory.
-func (s *Server) walkDir(out []indexEvent, idx, hi, lo int) []indexEvent {
+// walkDir appends the listable files of one data directory; true when it
+// holds a trunk container.
+func (s *Server) walkDir(out []indexEvent, idx, hi, lo int) ([]indexEvent, bool) {
 	dir := s.store.dirOf(idx, hi, lo)
 	f, err := os.Open(dir)
 	if err != nil {
-		return out
+		return out, false
 	}
 	defer f.Close()
 	ents, err := f.ReadDir(-1)
@@ -312,8 +322,13 @@ func (s *Server) walkDir(out []indexEvent, idx, hi, lo int) []indexEvent {
 		s.log.Warn("file index: reading a data directory failed", "dir", dir, "err", err)
 	}
 	prefix := fmt.Sprintf("M%02X/%02X/%02X/", idx, hi, lo)
+	trunks := false
 	for _, de := range ents {
 		if de.IsDir() || strings.HasPrefix(de.Name(), ".") {
+			continue
+		}
+		if trunkContainer(de.Name()) {
+			trunks = true
 			continue
 		}
 		n := listable(prefix + de.Name())
@@ -330,7 +345,7 @@ func (s *Server) walkDir(out []indexEvent, idx, hi, lo int) []indexEvent {
 		}
 		out = append(out, ev)
 	}
-	return out
+	return out, trunks
 }
 
 // handleListFiles serves LIST_FILES (120): a page of the index, once the

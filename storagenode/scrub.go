@@ -192,7 +192,7 @@ func (s *Server) scrubLost(name string) {
 	if exp, ok := expectedOf(n, path); ok {
 		if err := s.repair(n, path, exp, false); err != nil {
 			s.log.Warn("scrub: repair failed", "name", name, "err", err)
-		} else if ev, ok := entryOf(n, path, false); ok {
+		} else if ev, ok := s.entryFor(n, path, false); ok {
 			s.index.apply(ev)
 			outcome = protocol.ScrubRepaired
 		}
@@ -202,12 +202,15 @@ func (s *Server) scrubLost(name string) {
 }
 
 // verifiable reports whether the name carries the size and CRC32 of the
-// file's content: normal files only.
-func verifiable(n *fileid.Name) bool { return !n.Appender && !n.Slave && !n.Trunk && n.Size >= 0 }
+// file's content: normal files, in a trunk slot or not.
+func verifiable(n *fileid.Name) bool { return !n.Appender && !n.Slave && n.Size >= 0 }
 
 // checkFile returns ScrubMissing, ScrubCorrupt or 0 (healthy, or nothing
 // to check it against) for the file of n at path, and the bytes it read.
 func (s *Server) checkFile(n *fileid.Name, path string, t *throttle) (byte, int64) {
+	if n.Trunk {
+		return s.checkSlot(n, t)
+	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return protocol.ScrubMissing, 0
@@ -344,6 +347,9 @@ func (s *Server) placeRepair(n *fileid.Name, tmp, path string, indexed bool) err
 	}
 	if kind, _ := s.checkFile(n, path, &throttle{}); kind == 0 {
 		return fmt.Errorf("healthy again (replicated meanwhile): %w", protocol.ErrExists)
+	}
+	if n.Trunk {
+		return s.placeSlot(n, tmp)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return err

@@ -52,6 +52,29 @@ func (s *Server) lostFiles() []string {
 // of a name the index lacks adds it, a delete or the old name of a rename
 // removes it.
 func (s *Server) replayForLost(path string, lost map[string]bool) error {
+	return eachRecord(path, func(rec *binlog.Record) {
+		if strings.HasSuffix(rec.Name, metaSuffix) {
+			return
+		}
+		switch rec.Op.Source() {
+		case binlog.OpRename:
+			if len(rec.Extra) > 0 {
+				delete(lost, rec.Extra[0])
+			}
+			fallthrough
+		case binlog.OpCreate, binlog.OpLink, binlog.OpUpdate:
+			if !s.index.has(rec.Name) {
+				lost[rec.Name] = true
+			}
+		case binlog.OpDelete:
+			delete(lost, rec.Name)
+		}
+	})
+}
+
+// eachRecord calls fn with every well-formed record of one binlog file,
+// in order. A partial last line (still being written) ends the file.
+func eachRecord(path string, fn func(*binlog.Record)) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -67,27 +90,13 @@ func (s *Server) replayForLost(path string, lost map[string]bool) error {
 			continue
 		}
 		if err == io.EOF {
-			return nil // a partial last line is still being written
+			return nil
 		}
 		if err != nil {
 			return err
 		}
-		rec, perr := binlog.Parse(strings.TrimSuffix(string(line), "\n"))
-		if perr != nil || strings.HasSuffix(rec.Name, metaSuffix) {
-			continue
-		}
-		switch rec.Op.Source() {
-		case binlog.OpRename:
-			if len(rec.Extra) > 0 {
-				delete(lost, rec.Extra[0])
-			}
-			fallthrough
-		case binlog.OpCreate, binlog.OpLink, binlog.OpUpdate:
-			if !s.index.has(rec.Name) {
-				lost[rec.Name] = true
-			}
-		case binlog.OpDelete:
-			delete(lost, rec.Name)
+		if rec, perr := binlog.Parse(strings.TrimSuffix(string(line), "\n")); perr == nil {
+			fn(rec)
 		}
 	}
 }

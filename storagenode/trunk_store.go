@@ -203,25 +203,39 @@ func (s *Server) restoreSlot(n *fileid.Name, content func(io.Writer) error) erro
 		sl.Close()
 		return nil
 	}
+	return s.refillSlot(n, content, false)
+}
+
+// refillSlot writes trunk file n (content writes it) into its slot,
+// checked against the size and CRC32 of its name, then its header. The
+// slot must be free or, when rewrite is set (the scrubber found its
+// content bad), carry exactly n's header: a slot holding another file is
+// EEXIST, and not a byte goes past the slot's alloc size.
+func (s *Server) refillSlot(n *fileid.Name, content func(io.Writer) error, rewrite bool) error {
 	l := trunk.Of(n)
+	if n.Size < 0 || n.Size+trunk.HeaderSize > int64(l.Size) {
+		return fmt.Errorf("trunk file %s: %d bytes do not fit its slot %s: %w", n.Name(), n.Size, l, protocol.ErrInvalid)
+	}
 	f, err := s.openTrunk(l)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	var b [1]byte
-	if _, err := f.ReadAt(b[:], int64(l.Offset)); err != nil && !errors.Is(err, io.EOF) {
+	var h, want [trunk.HeaderSize]byte
+	if _, err := f.ReadAt(h[:], int64(l.Offset)); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	if b[0] == trunk.TypeRegular || b[0] == trunk.TypeLink {
-		return fmt.Errorf("recovering %s: its slot holds another file: %w", n.Name(), protocol.ErrExists)
+	exp := trunk.Expected(n, trunk.TypeRegular)
+	exp.Put(want[:])
+	if (h[0] == trunk.TypeRegular || h[0] == trunk.TypeLink) && (!rewrite || h != want) {
+		return fmt.Errorf("writing %s: its slot holds another file: %w", n.Name(), protocol.ErrExists)
 	}
 	w := &slotWriter{w: io.NewOffsetWriter(f, int64(l.Offset)+trunk.HeaderSize), left: n.Size, crc: crc32.NewIEEE()}
 	if err := content(w); err != nil {
 		return err
 	}
 	if w.left != 0 || w.crc.Sum32() != n.CRC32 {
-		return fmt.Errorf("recovering %s: %d bytes missing or CRC32 %08x, the name says %08x: %w",
+		return fmt.Errorf("writing %s: %d bytes missing or CRC32 %08x, the name says %08x: %w",
 			n.Name(), w.left, w.crc.Sum32(), n.CRC32, protocol.ErrInvalid)
 	}
 	if err := s.sealSlot(f, n); err != nil {
