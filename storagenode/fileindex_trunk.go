@@ -55,15 +55,16 @@ func trunkContainer(name string) bool {
 // walkTrunk appends the trunk files this storage holds: the trunk names
 // its binlogs created and did not delete, whose slots still hold them.
 func (s *Server) walkTrunk(out []indexEvent) []indexEvent {
-	names := map[string]*fileid.Name{}
+	names := map[string]struct{}{}
 	for i := 0; i <= s.bl.Index(); i++ {
 		err := eachRecord(s.bl.Path(i), func(rec *binlog.Record) { trunkReplay(names, rec) })
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			s.log.Warn("file index: reading the binlog failed", "file", s.bl.Path(i), "err", err)
 		}
 	}
-	for _, n := range names {
-		if n.Check(len(s.store.paths), s.store.subdirs) != nil {
+	for name := range names {
+		n, _, err := s.store.resolve(name)
+		if err != nil {
 			continue
 		}
 		if ev, ok := s.trunkEntry(n); ok {
@@ -76,14 +77,14 @@ func (s *Server) walkTrunk(out []indexEvent) []indexEvent {
 // trunkReplay applies one binlog record to the trunk names a storage
 // holds: a create or link of a trunk name adds it, a delete removes it.
 // Trunk files are never renamed, updated or appended to.
-func trunkReplay(names map[string]*fileid.Name, rec *binlog.Record) {
+func trunkReplay(names map[string]struct{}, rec *binlog.Record) {
 	n, err := fileid.Parse(rec.Name)
 	if err != nil || !n.Trunk || n.Name() != rec.Name {
 		return
 	}
 	switch rec.Op.Source() {
 	case binlog.OpCreate, binlog.OpLink:
-		names[rec.Name] = n
+		names[rec.Name] = struct{}{}
 	case binlog.OpDelete:
 		delete(names, rec.Name)
 	}

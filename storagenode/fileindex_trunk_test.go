@@ -49,7 +49,7 @@ func TestTrunkReplay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			names := map[string]*fileid.Name{}
+			names := map[string]struct{}{}
 			for _, r := range tt.recs {
 				trunkReplay(names, r)
 			}
