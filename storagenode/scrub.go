@@ -293,7 +293,12 @@ func (s *Server) repair(n *fileid.Name, path string, exp *expected, indexed bool
 			errs = append(errs, fmt.Errorf("peer %s: %w", addr, err))
 			continue
 		}
-		err = s.placeRepair(n, tmp, path, indexed)
+		if n.Trunk {
+			err = s.heldByAll(n, peers)
+		}
+		if err == nil {
+			err = s.placeRepair(n, tmp, path, indexed)
+		}
 		os.Remove(tmp) // gone already after a rename
 		return err
 	}

@@ -2,6 +2,7 @@ package storagenode
 
 import (
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
@@ -66,4 +67,26 @@ func (s *Server) placeSlot(n *fileid.Name, tmp string) error {
 		_, err := io.Copy(w, f)
 		return err
 	}, true)
+}
+
+// heldByAll checks that every ACTIVE peer still holds trunk file n
+// (QUERY_FILE_INFO). A peer that does not may have deleted it: the trunk
+// server then has its slot back and may hand it out again, and a copy
+// written here would stand in the way of the new file when it replicates
+// (or be cleared over it by the delete). The repair then waits for a later
+// pass, when the delete has replicated here or every peer has the file.
+func (s *Server) heldByAll(n *fileid.Name, peers []string) error {
+	q := protocol.FileRequest{Group: s.cfg.GroupName, Name: n.Name()}
+	for _, addr := range peers {
+		pc, err := s.dialPeer(s.ctx, addr)
+		if err != nil {
+			return fmt.Errorf("peer %s: %w", addr, err)
+		}
+		_, err = pc.call(protocol.CmdQueryFileInfo, protocol.FileInfoNoCRC, q.Encode(), maxSyncReplyBody)
+		pc.hangUp()
+		if err != nil {
+			return fmt.Errorf("asking peer %s whether it still holds the file: %w", addr, err)
+		}
+	}
+	return nil
 }

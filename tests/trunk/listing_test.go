@@ -185,3 +185,69 @@ func TestTrunkScrubRepair(t *testing.T) {
 		t.Fatalf("second pass: %d corrupt, %d missing in total, %d files checked in total", r.Corrupt, r.Missing, r.Files)
 	}
 }
+
+// TestTrunkScrubRepairWaitsForPeers: in a group of three, a trunk file
+// missing here is not repaired while one ACTIVE peer lacks it (that peer
+// may have deleted it, and its slot may be handed out again), although
+// another peer serves a verified copy; once every peer holds it again,
+// the next pass repairs it.
+func TestTrunkScrubRepairWaitsForPeers(t *testing.T) {
+	c := startCluster(t, 3)
+	want := map[string][]byte{}
+	var ids []string
+	for i := range 6 {
+		data := content(i, 300+i*977)
+		id := rawUpload(t, storageAt(t, c, i%3), data)
+		want[id], ids = data, append(ids, id)
+	}
+	waitReplicated(t, c, want, 0, 1, 2)
+	victim := trunk.Of(parse(t, ids[2]))
+	for _, i := range []int{0, 2} {
+		if err := trunk.Clear(c.StorageConf(i).StorePaths[0], victim); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := scrubNow(t, c, c.StorageAddrs()[0])
+	if r.Missing != 1 || r.Repaired != 0 || r.Unrepaired != 1 {
+		t.Fatalf("scrub while a peer lacks the file: %d missing, %d repaired, %d unrepaired", r.Missing, r.Repaired, r.Unrepaired)
+	}
+	if st, _ := rawDownload(t, storageAt(t, c, 0), ids[2]); st != protocol.ENOENT {
+		t.Fatalf("download from the storage that must not have repaired: status %d", st)
+	}
+
+	if r := scrubNow(t, c, c.StorageAddrs()[2]); r.Unrepaired != 1 {
+		t.Fatalf("storage 2 while storage 0 lacks the file: %d repaired, %d unrepaired", r.Repaired, r.Unrepaired)
+	}
+	// Storage 1 alone has it: a copy placed on storage 2 by hand (as
+	// replication would) lets storage 0 repair.
+	d := want[ids[2]]
+	restoreSlotByHand(t, c.StorageConf(1).StorePaths[0], c.StorageConf(2).StorePaths[0], victim)
+	waitReplicated(t, c, map[string][]byte{ids[2]: d}, 2)
+	if r := scrubNow(t, c, c.StorageAddrs()[0]); r.Repaired != 1 {
+		t.Fatalf("scrub once every peer holds it: %d missing, %d repaired, %d unrepaired", r.Missing, r.Repaired, r.Unrepaired)
+	}
+	waitReplicated(t, c, want, 0)
+}
+
+// restoreSlotByHand copies the bytes of slot l from one store path's
+// trunk file to another's.
+func restoreSlotByHand(t *testing.T, from, to string, l trunk.Location) {
+	t.Helper()
+	src, err := os.Open(l.Path(from))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	b := make([]byte, l.Size)
+	if _, err := src.ReadAt(b, int64(l.Offset)); err != nil {
+		t.Fatal(err)
+	}
+	dst, err := os.OpenFile(l.Path(to), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	if _, err := dst.WriteAt(b, int64(l.Offset)); err != nil {
+		t.Fatal(err)
+	}
+}
