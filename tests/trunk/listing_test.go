@@ -11,6 +11,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/testwait"
+	"github.com/fdfsgo/fdfs/server/fileops"
 	"github.com/fdfsgo/fdfs/storagenode/trunk"
 	"github.com/fdfsgo/fdfs/tests/cluster"
 )
@@ -62,7 +63,8 @@ func expectListing(t *testing.T, c *cluster.Cluster, i int, want map[string][]by
 }
 
 // TestTrunkListing: trunk files are listed by both storages of a group
-// with their size, time and CRC32, the trunk containers never; a deleted
+// and by the group listing of the gateway with their size, time and
+// CRC32, as normal files, the trunk containers never; a deleted
 // trunk file leaves both listings; the listing is the same after a
 // restart, after a disk recovery and after a restart following it.
 func TestTrunkListing(t *testing.T) {
@@ -89,6 +91,19 @@ func TestTrunkListing(t *testing.T) {
 	delete(want, ids[3])
 	for i := range 2 {
 		expectListing(t, c, i, want, "the listing after uploads and a delete")
+	}
+	// The group listing of the gateway (REST, gRPC and fdfs ls page through it).
+	page, err := fileops.New(c.Client, nil).ListFiles(opCtx(t), fileops.ListRequest{Group: "group1", StorePath: -1, PageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Files) != len(want) || page.NextToken != "" {
+		t.Fatalf("group listing: %d files (next %q), want %d", len(page.Files), page.NextToken, len(want))
+	}
+	for _, lf := range page.Files {
+		if data, ok := want[lf.FileID]; !ok || lf.Size != int64(len(data)) || lf.Name.Appender || lf.Name.Slave {
+			t.Fatalf("group listing: %s, %d bytes (known %v)", lf.FileID, lf.Size, ok)
+		}
 	}
 
 	c.StopStorage(victim)
