@@ -449,6 +449,12 @@ func (s *Server) restoreRecord(pc *peerConn, line string) (bool, error) {
 	var ce *connError
 	var se *protocol.StatusError
 	switch {
+	case err == nil && n.Trunk && rec.Name == n.Name():
+		// A restored trunk file has no file of its own for the index's
+		// walk at start to find: a replica record keeps it in our binlog
+		// (replica records go only to a new member's old-file sync, which
+		// must get it too).
+		return true, s.writeBinlog(time.Unix(rec.Timestamp, 0), binlog.OpReplicaCreate, rec.Name, "")
 	case err == nil:
 		s.note(binlog.OpCreate, rec.Name, "")
 		return true, nil

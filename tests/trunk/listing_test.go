@@ -111,7 +111,14 @@ func TestTrunkListing(t *testing.T) {
 	c.WaitActive()
 	expectListing(t, c, victim, want, "the listing after a restart")
 
+	// Files uploaded while the victim is down reach it only by the
+	// recovery (and the trunk server's sync after it): none is in its
+	// binlog before.
 	c.StopStorage(victim)
+	for i := range 5 {
+		data := content(50+i, 1+i*3011%20000)
+		want[rawUpload(t, storageAt(t, c, ts), data)] = data
+	}
 	if err := os.RemoveAll(filepath.Join(c.StorageConf(victim).StorePaths[0], "data")); err != nil {
 		t.Fatal(err)
 	}
