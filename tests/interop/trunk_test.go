@@ -4,9 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/testwait"
 	"github.com/fdfsgo/fdfs/storagenode/trunk"
 )
@@ -72,10 +77,48 @@ func TestTrunkUpstreamStore(t *testing.T) {
 			e.expectMeta(f.ID, f.Meta)
 		}
 	}
+	expectTrunkListing(t, e, st, files)
 	victim := files[1]
 	e.mustRun("fdfs_delete_file", e.clientConf, victim.ID)
 	e.expectGoneForClients(victim.ID)
 	e.expectDownload(files[2].ID, files[2].Content) // its neighbour is intact
+	victim.Deleted = true
+	expectTrunkListing(t, e, st, files)
+}
+
+// expectTrunkListing checks that our storage st lists exactly the files
+// not deleted, with their sizes: the trunk files upstream stored are
+// found in upstream's binlog.
+func expectTrunkListing(t *testing.T, e *env, st *node, files []*trunkFile) {
+	t.Helper()
+	cc, err := conf.LoadClient(e.clientConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.FromConf(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	page, err := cl.ListFilesAt(ctx, st.addr(), &protocol.ListFilesRequest{Group: "group1", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{}
+	for _, f := range files {
+		if !f.Deleted {
+			want[f.ID[len("group1/"):]] = int64(len(f.Content))
+		}
+	}
+	got := map[string]int64{}
+	for _, le := range page.Entries {
+		got[le.Name] = le.Size
+	}
+	if !page.End || !maps.Equal(got, want) {
+		t.Fatalf("our storage on upstream's trunk store lists %v (end %v), want %v", got, page.End, want)
+	}
 }
 
 // uploadTrunkFiles uploads files of a few sizes with upstream's tools
