@@ -401,10 +401,10 @@ func TestConnectionFloods(t *testing.T) {
 	sbase := filepath.Join(dir, "storage")
 	store := filepath.Join(sbase, "path0")
 	mkdir(t, store)
-	sconf := writeConf(t, filepath.Join(dir, "storage.conf"), floodStorageConf, floodStorageIP, storagePort, sbase, store, taddr)
+	sconf := writeConf(t, filepath.Join(dir, "storage.conf"), floodStorageConf, group, floodStorageIP, storagePort, sbase, store, "tracker_server = "+taddr)
 	st := newProc(t, "storage", sconf, saddr, filepath.Join(dir, "storage.log"))
 	st.start()
-	c.storages = []*proc{st}
+	c.storages, c.groups = []*proc{st}, []string{group}
 	cl, err := client.New(client.Config{Trackers: []string{taddr}, ConnectTimeout: 2 * time.Second, NetworkTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
