@@ -47,10 +47,11 @@ type workload struct {
 	// extra, when set, may run one more kind of operation (the soak's)
 	// instead of a change of an appender file; it reports whether it did.
 	extra func(w *workload, r *rand.Rand, mine *[]*tracked) bool
+	pause time.Duration // between two steps of a worker
 }
 
 func newWorkload(c *cluster) *workload {
-	return &workload{c: c, stats: newOpStats(), stop: make(chan struct{})}
+	return &workload{c: c, stats: newOpStats(), stop: make(chan struct{}), pause: 2 * time.Millisecond}
 }
 
 func (w *workload) stopping() bool {
@@ -161,7 +162,11 @@ func (w *workload) change(r *rand.Rand, f *tracked) bool {
 	var cmd byte
 	var body []byte
 	chunk := content(w.seeds.Add(1), chunkMin+r.IntN(chunkMax-chunkMin+1))
-	switch k := r.IntN(20); {
+	k := r.IntN(20)
+	if !f.appender && k > 0 && k < 13 {
+		k = 13 + k%7 // a normal file only takes metadata and delete
+	}
+	switch {
 	case k == 0:
 		op, cmd, after = "delete", protocol.CmdDeleteFile, snapshot{}
 		body = (&protocol.FileRequest{Group: f.group, Name: name}).Encode()
@@ -235,8 +240,8 @@ func atSource(ctx context.Context, id string, cmd byte, body []byte) error {
 	return err
 }
 
-// startWorkers starts n workers, each keeping perWorker files of its own
-// and changing a random one of them, over and over.
+// startWorkers starts n workers, each keeping perWorker appender files of
+// its own and changing a random one of its files, over and over.
 func (w *workload) startWorkers(n, perWorker int, seed uint64) {
 	for g := range n {
 		w.wg.Add(1)
@@ -248,7 +253,7 @@ func (w *workload) startWorkers(n, perWorker int, seed uint64) {
 				if w.extra != nil && w.extra(w, r, &mine) {
 					continue
 				}
-				if len(mine) < perWorker {
+				if countAppenders(mine) < perWorker {
 					if f := w.createAppender(r); f != nil {
 						mine = append(mine, f)
 					}
@@ -258,10 +263,20 @@ func (w *workload) startWorkers(n, perWorker int, seed uint64) {
 				if !w.change(r, mine[i]) {
 					mine = append(mine[:i], mine[i+1:]...)
 				}
-				time.Sleep(2 * time.Millisecond)
+				time.Sleep(w.pause)
 			}
 		}()
 	}
+}
+
+func countAppenders(fs []*tracked) int {
+	n := 0
+	for _, f := range fs {
+		if f.appender {
+			n++
+		}
+	}
+	return n
 }
 
 // startReaders starts n readers: each downloads a random live file (and
