@@ -34,6 +34,7 @@ type tracked struct {
 	data     []byte            // acknowledged content
 	meta     map[string]string // acknowledged metadata
 	deleted  bool
+	broken   bool              // a failed operation left it unsettled
 	versions map[[32]byte]bool // sha256 of every content acknowledged or in flight
 	metas    map[[32]byte]bool // sha256 of every packed metadata acknowledged or in flight
 }
@@ -72,6 +73,12 @@ func (s snapshot) String() string {
 		return "no file"
 	}
 	return fmt.Sprintf("%d bytes (sha256 %x), metadata %q", len(s.data), sha256.Sum256(s.data), s.meta)
+}
+
+func (f *tracked) isBroken() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.broken
 }
 
 // current is f's acknowledged state.
@@ -216,9 +223,9 @@ type opStats struct {
 	landed  map[string]int // failed attempts that had landed anyway
 	lat     map[string][]time.Duration
 	// unsettled counts failed operations after which the storages did not
-	// agree on the old or the new state (the source's change was written
-	// but not its binlog record when it was killed: docs/reliability.md);
-	// they are logged, not failed on, and the file is checked no more.
+	// agree on the old or the new state (an append or modify killed half
+	// received stays half written: docs/reliability.md); they are logged,
+	// not failed on, and the file is checked no more.
 	unsettled atomic.Int64
 	errs      []error
 }
@@ -288,6 +295,9 @@ func (c *cluster) mutate(s *opStats, op string, f *tracked, after snapshot, stop
 		}
 		landed, serr := c.settle(f, before, after)
 		if serr != nil {
+			f.mu.Lock()
+			f.broken = true
+			f.mu.Unlock()
 			s.fail(fmt.Errorf("%s failed (%v); then %w", op, err, serr))
 			return false
 		}

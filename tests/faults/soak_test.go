@@ -174,7 +174,7 @@ func (w *workload) remove(f *tracked) {
 		w.drop(f, size)
 		return
 	}
-	if !w.stopping() {
+	if f.isBroken() {
 		w.forget(f)
 	}
 }
