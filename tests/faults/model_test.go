@@ -29,6 +29,7 @@ type tracked struct {
 	id       string
 	group    string
 	appender bool
+	slave    bool
 
 	mu       sync.Mutex
 	data     []byte            // acknowledged content
@@ -42,7 +43,7 @@ type tracked struct {
 func newTracked(id string, data []byte, meta map[string]string) *tracked {
 	g, _, _ := fileid.Split(id)
 	n, _ := parseName(id)
-	f := &tracked{id: id, group: g, appender: n != nil && n.Appender, data: data, meta: meta,
+	f := &tracked{id: id, group: g, appender: n != nil && n.Appender, slave: n != nil && n.Slave, data: data, meta: meta,
 		versions: map[[32]byte]bool{}, metas: map[[32]byte]bool{}}
 	f.versions[sha256.Sum256(data)] = true
 	f.metas[sha256.Sum256(protocol.PackMeta(meta))] = true

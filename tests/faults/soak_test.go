@@ -40,6 +40,9 @@ var (
 		workers: 6, perWorker: 4, pause: 10 * time.Millisecond, largeSize: 16 << 20, capBytes: 256 << 20, chaosEvery: 20 * time.Second, rssEvery: 5 * time.Second}
 )
 
+// soakProgressEvery is how often a soak logs how far it is.
+const soakProgressEvery = 5 * time.Minute
+
 // soakGroups: two groups of two storages.
 var soakGroups = map[string][]string{
 	"group1": {"127.0.0.203", "127.0.0.204"},
@@ -84,8 +87,14 @@ func TestSoak(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 2))
 	end := time.Now().Add(cfg.duration)
 	nextChaos := time.Now().Add(cfg.chaosEvery)
+	nextProgress := time.Now().Add(soakProgressEvery)
 	for now := time.Now(); now.Before(end); now = time.Now() {
 		rss.sample()
+		if now.After(nextProgress) {
+			t.Logf("soak: %v left; %d operations acknowledged, %d MB of content kept; events %v",
+				time.Until(end).Round(time.Second), w.stats.total(w.stats.acked), w.liveBytes.Load()>>20, chaos)
+			nextProgress = now.Add(soakProgressEvery)
+		}
 		if now.After(nextChaos) {
 			chaos[c.chaosEvent(t, r)]++
 			nextChaos = time.Now().Add(cfg.chaosEvery)
@@ -112,10 +121,12 @@ func soakStep(w *workload, r *rand.Rand, mine *[]*tracked, cfg soakConfig, slave
 		w.remove(f)
 		return true
 	}
+	// A normal file that is not a slave: a slave of a slave would have a
+	// longer name each time, until too long.
 	normal := func() *tracked {
 		var ns []*tracked
 		for _, f := range *mine {
-			if !f.appender && f.current().exists {
+			if !f.appender && !f.slave && f.current().exists {
 				ns = append(ns, f)
 			}
 		}

@@ -45,6 +45,7 @@ type workload struct {
 	anyReads  counters     // downloads through the client: right, failed
 	anyOdd    atomic.Int64 // ... that got a state never acknowledged nor in flight
 	wrongErrs []string
+	refused   []error // uploads refused for good
 
 	// extra, when set, may run one more kind of operation (the soak's)
 	// instead of a change of an appender file; it reports whether it did.
@@ -140,6 +141,12 @@ func (w *workload) create(op string, r *rand.Rand, size int, upload func(ctx con
 			f := newTracked(id, b, meta)
 			w.add(f)
 			return f
+		}
+		if st := protocol.StatusOf(err); st == protocol.EINVAL || st == protocol.ENAMETOOLONG {
+			w.mu.Lock() // a retry cannot help: a failure of the test
+			w.refused = append(w.refused, fmt.Errorf("%s: %w", op, err))
+			w.mu.Unlock()
+			return nil
 		}
 		w.stats.count(w.stats.retried, op)
 		time.Sleep(20 * time.Millisecond)
@@ -369,6 +376,9 @@ func (w *workload) check(t *testing.T, label string) {
 	})
 	for _, e := range w.stats.errs {
 		t.Log(e)
+	}
+	for _, e := range w.refused {
+		t.Error(e)
 	}
 	// Logged, not failed on: appends and modifies are written into the
 	// file as they arrive, so the source serves a partial one while it is
