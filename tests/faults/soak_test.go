@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,7 +75,7 @@ func TestSoak(t *testing.T) {
 	c := startTopology(t, cfg.trackers, soakGroups)
 	w := newWorkload(c)
 	w.pause = cfg.pause
-	var slaves int
+	var slaves atomic.Int64 // numbers the slave prefixes
 	w.extra = func(w *workload, r *rand.Rand, mine *[]*tracked) bool {
 		return soakStep(w, r, mine, cfg, &slaves)
 	}
@@ -113,7 +114,7 @@ func TestSoak(t *testing.T) {
 // own operations: a delete of the worker's oldest file once the cluster
 // keeps more than capBytes, an upload (1 in 15 large), a slave upload of a
 // normal file, or a ranged download. It reports whether it ran one.
-func soakStep(w *workload, r *rand.Rand, mine *[]*tracked, cfg soakConfig, slaves *int) bool {
+func soakStep(w *workload, r *rand.Rand, mine *[]*tracked, cfg soakConfig, slaves *atomic.Int64) bool {
 	cl := w.c.client
 	if w.liveBytes.Load() > cfg.capBytes && len(*mine) > 0 {
 		f := (*mine)[0]
@@ -154,8 +155,8 @@ func soakStep(w *workload, r *rand.Rand, mine *[]*tracked, cfg soakConfig, slave
 		}
 		f := w.create("upload-slave", r, smallMin+r.IntN(smallMax-smallMin+1), func(ctx context.Context, b []byte, meta map[string]string) (string, error) {
 			// A new prefix per attempt: a failed attempt may have landed.
-			*slaves++
-			id, err := cl.UploadSlave(ctx, bytes.NewReader(b), int64(len(b)), m.id, "_s"+strconv.Itoa(*slaves), "bin")
+			prefix := "_s" + strconv.FormatInt(slaves.Add(1), 10)
+			id, err := cl.UploadSlave(ctx, bytes.NewReader(b), int64(len(b)), m.id, prefix, "bin")
 			if err == nil {
 				err = cl.SetMetadata(ctx, id, meta, protocol.MetaOverwrite)
 			}
