@@ -30,7 +30,7 @@ func (c *cluster) leaderOf() (int, error) {
 		if !p.running() {
 			continue
 		}
-		st, b, err := rawCmd(p.addr, protocol.CmdServerGetLeader, nil)
+		st, b, err := rawCmd(p.addr, protocol.CmdServerGetLeader, nil, 1<<10)
 		if err != nil || st != 0 {
 			return -1, fmt.Errorf("tracker %d: status %d, %v", i, st, err)
 		}
@@ -57,14 +57,15 @@ func (c *cluster) waitLeader(t *testing.T) int {
 	return leader
 }
 
-// rawCmd sends one request to addr and returns the reply's status and body.
-func rawCmd(addr string, cmd byte, body []byte) (byte, []byte, error) {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+// rawCmd sends one request to addr and returns the reply's status and body
+// (at most max bytes).
+func rawCmd(addr string, cmd byte, body []byte, max int64) (byte, []byte, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.SetDeadline(time.Now().Add(opTimeout))
 	if err := protocol.WritePacket(c, cmd, 0, body); err != nil {
 		return 0, nil, err
 	}
@@ -72,7 +73,7 @@ func rawCmd(addr string, cmd byte, body []byte) (byte, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	b, err := protocol.ReadBody(c, h, 1<<10)
+	b, err := protocol.ReadBody(c, h, max)
 	return h.Status, b, err
 }
 

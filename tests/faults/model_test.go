@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"maps"
-	"net"
 	"slices"
 	"sort"
 	"sync"
@@ -150,21 +149,7 @@ func rawCall(addr string, cmd byte, id string) (byte, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(opTimeout))
-	if err := protocol.WritePacket(c, cmd, 0, (&protocol.FileRequest{Group: g, Name: name}).Encode()); err != nil {
-		return 0, nil, err
-	}
-	h, err := protocol.ReadHeader(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	body, err := protocol.ReadBody(c, h, 1<<20)
-	return h.Status, body, err
+	return rawCmd(addr, cmd, (&protocol.FileRequest{Group: g, Name: name}).Encode(), 1<<20)
 }
 
 // addrsOf lists the addresses of the storages of group g.
@@ -248,7 +233,7 @@ func (s *opStats) count(m map[string]int, op string) {
 	s.mu.Unlock()
 }
 
-func (s *opStats) fail(err error) {
+func (s *opStats) unsettle(err error) {
 	s.unsettled.Add(1)
 	s.mu.Lock()
 	s.errs = append(s.errs, err)
@@ -299,7 +284,7 @@ func (c *cluster) mutate(s *opStats, op string, f *tracked, after snapshot, stop
 			f.mu.Lock()
 			f.broken = true
 			f.mu.Unlock()
-			s.fail(fmt.Errorf("%s failed (%v); then %w", op, err, serr))
+			s.unsettle(fmt.Errorf("%s failed (%v); then %w", op, err, serr))
 			return false
 		}
 		if landed {
