@@ -29,9 +29,9 @@ func (s *Server) handleDelete(cc *conn, h protocol.Header) error {
 }
 
 // delete removes the file, then its metadata file, each with its own
-// binlog record so that peers remove both. The file is gone before the
-// record is written: a failed record cannot be undone and answers EIO
-// (the peers keep their copy until a later delete).
+// binlog record so that peers remove both (removeLogged). A failed record
+// answers EIO; the file is gone all the same (the peers keep their copy
+// until a later delete).
 func (s *Server) delete(cc *conn, start time.Time, a *ioAttempt) ([]byte, error) {
 	n, path, err := s.readFileRequest(cc)
 	if err != nil {
@@ -48,18 +48,34 @@ func (s *Server) delete(cc *conn, start time.Time, a *ioAttempt) ([]byte, error)
 	}
 	a.reach(cc)
 	a.link = fi.Mode()&fs.ModeSymlink != 0
-	if err := os.Remove(path); err != nil {
+	if err := s.removeLogged(start, name, path); err != nil {
 		return nil, err
 	}
-	if err := s.writeBinlog(start, binlog.OpDelete, name, ""); err != nil {
+	if err := s.removeLogged(start, name+"-m", path+"-m"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
-	}
-	if err := os.Remove(path + "-m"); err == nil {
-		if err := s.writeBinlog(start, binlog.OpDelete, name+"-m", ""); err != nil {
-			return nil, err
-		}
 	}
 	return nil, nil
+}
+
+// tombPrefix names a file being deleted: hidden, so never a valid name.
+const tombPrefix = ".delete-"
+
+// removeLogged removes the file at path and writes its delete record in
+// three steps, so that a crash between any two leaves a trace the next
+// start finishes (afterCrash): rename to a tombstone (atomic: the name is
+// gone for readers), the record, removal of the tombstone. Removed first,
+// a file killed before its record stayed on every peer for good (the
+// unlink of a large file takes milliseconds).
+func (s *Server) removeLogged(start time.Time, name, path string) error {
+	tomb := filepath.Join(filepath.Dir(path), tombPrefix+filepath.Base(path))
+	if err := os.Rename(path, tomb); err != nil {
+		return err
+	}
+	err := s.writeBinlog(start, binlog.OpDelete, name, "")
+	if rerr := os.Remove(tomb); err == nil {
+		err = rerr
+	}
+	return err
 }
 
 // handleSetMetadata serves SET_METADATA (13).

@@ -28,8 +28,9 @@ func (s *Server) lastRecordTime() time.Time {
 }
 
 // afterCrash runs once after a crash (see crashedBefore), over every data
-// directory: it removes the crashed run's upload temp files and re-logs
-// the files of ours changed since relogSlack before its last record.
+// directory: it removes the crashed run's upload temp files, finishes its
+// deletes and re-logs the files of ours changed since relogSlack before
+// its last record.
 func (s *Server) afterCrash(lastRecord time.Time) {
 	defer s.wg.Done()
 	ours := strings.TrimSuffix(s.tempPattern, "*.tmp")
@@ -76,6 +77,10 @@ func (s *Server) afterCrashDir(i, h, l int, tempPrefix string, since time.Time) 
 			}
 			continue
 		}
+		if base, ok := strings.CutPrefix(e.Name(), tombPrefix); ok {
+			s.finishDelete(fmt.Sprintf("M%02X/%02X/%02X/%s", i, h, l, base), filepath.Join(s.store.dirOf(i, h, l), e.Name()))
+			continue
+		}
 		fi, err := e.Info()
 		if err != nil || fi.ModTime().Before(since) {
 			continue
@@ -89,6 +94,17 @@ func (s *Server) afterCrashDir(i, h, l int, tempPrefix string, since time.Time) 
 			s.log.Info("re-logged a file changed just before the crash", "name", name)
 		}
 	}
+}
+
+// finishDelete completes a delete the crash cut (removeLogged): its record
+// (again, if it was written: a second delete is harmless), then the
+// tombstone. Whatever the file's source: a delete only ever removes.
+func (s *Server) finishDelete(name, tomb string) {
+	if err := s.writeBinlog(time.Now(), binlog.OpDelete, name, ""); err != nil {
+		return
+	}
+	os.Remove(tomb)
+	s.log.Info("finished a delete cut by the crash", "name", name)
 }
 
 // waitIdentity waits until the server knows the address or id its file

@@ -2,6 +2,7 @@ package storagenode
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -13,7 +14,8 @@ import (
 // A run killed between a change and its binlog record leaves the change
 // on disk with no record: the next start re-logs our recently changed
 // files (and their metadata files) as updates, so the peers take them
-// whole. Older files and files of other sources are left alone.
+// whole, and finishes the deletes it finds a tombstone of. Older files and
+// files of other sources are left alone.
 func TestRelogAfterCrash(t *testing.T) {
 	cfg := testConfig(t)
 	s1 := startServer(t, cfg)
@@ -40,6 +42,13 @@ func TestRelogAfterCrash(t *testing.T) {
 	}
 	f.WriteString(" second")
 	f.Close()
+	// A delete cut after its rename to a tombstone.
+	gone := rc.upload(protocol.CmdUploadFile, 0, "bin", []byte("gone"))
+	_, gonePath, _ := s1.store.resolve(gone)
+	tomb := filepath.Join(filepath.Dir(gonePath), tombPrefix+filepath.Base(gonePath))
+	if err := os.Rename(gonePath, tomb); err != nil {
+		t.Fatal(err)
+	}
 	// A replica's copy of another storage's file, just written.
 	src, _ := fileid.SourceFromIP("127.0.0.9")
 	foreign, err := fileid.Generate(0, 0, 0, fileid.Fields{Source: src, Timestamp: time.Now().Unix(), Size: 3}, "bin")
@@ -52,7 +61,7 @@ func TestRelogAfterCrash(t *testing.T) {
 	}
 	// All three in data/00/00, which the start walks as one: once the
 	// changed file's records are there, the others would be too.
-	for _, n := range []string{name, old, foreign} {
+	for _, n := range []string{name, old, gone, foreign} {
 		if p := mustParse(t, n); p.High != 0 || p.Low != 0 {
 			t.Fatalf("%s not in data/00/00", n)
 		}
@@ -61,13 +70,23 @@ func TestRelogAfterCrash(t *testing.T) {
 
 	// s1 has not ended with Close: a crash.
 	s2 := startServer(t, cfg)
-	waitFor(t, "update records for the changed file and its metadata", func() bool {
+	want := []string{"U " + name, "U " + name + "-m", "D " + gone}
+	waitFor(t, "update records for the changed file and its metadata, the cut delete's record", func() bool {
 		ops := binlogOps(t, s2)[before:]
-		return slices.Contains(ops, "U "+name) && slices.Contains(ops, "U "+name+"-m")
+		for _, w := range want {
+			if !slices.Contains(ops, w) {
+				return false
+			}
+		}
+		return true
 	})
 	for _, op := range binlogOps(t, s2)[before:] {
-		if op != "U "+name && op != "U "+name+"-m" {
+		if !slices.Contains(want, op) {
 			t.Errorf("unexpected record after the crash: %s", op)
 		}
 	}
+	waitFor(t, "the tombstone removed", func() bool {
+		_, err := os.Stat(tomb)
+		return os.IsNotExist(err)
+	})
 }
