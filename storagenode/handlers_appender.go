@@ -12,6 +12,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/regfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
@@ -139,7 +140,7 @@ func (s *Server) appendFile(cc *conn, h protocol.Header, start time.Time, a *ioA
 		return nil, err
 	}
 	defer hold.release()
-	if err := s.writeAt(cc, f, at, length, at, hold); err != nil {
+	if err := s.writeAt(cc, f, at, length, hold); err != nil {
 		return nil, err
 	}
 	*size = length
@@ -149,18 +150,39 @@ func (s *Server) appendFile(cc *conn, h protocol.Header, start time.Time, a *ioA
 	return nil, nil
 }
 
-// writeAt streams length body bytes into f at offset, accounting them to
-// hold (reserveWrite). If the transfer fails the file is cut back to
-// restoreSize (-1: leave it), so a dropped append leaves no partial tail.
-func (s *Server) writeAt(cc *conn, f *os.File, offset, length, restoreSize int64, hold *reservation) error {
+// writeAt receives length body bytes into a temp file beside f, then
+// copies them into f at offset; the body is accounted to hold
+// (reserveWrite). Staged so that f never holds part of a change: a
+// transfer that fails, or is cut by a crash (the temp file is then swept
+// at the next start), leaves f as it was, and no reader sees a change
+// half received. Only the local copy (copy_file_range, microseconds for
+// the usual chunk) is not atomic.
+func (s *Server) writeAt(cc *conn, f *os.File, offset, length int64, hold *reservation) error {
+	tmp, err := regfile.CreateTemp(filepath.Dir(f.Name()), s.tempPattern, fileMode)
+	if err != nil {
+		return fmt.Errorf("create temp file beside %s: %w", filepath.Base(f.Name()), err)
+	}
+	defer func() {
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}()
+	if _, err := s.copyIn(cc, tmp, length, false, hold); err != nil {
+		return err
+	}
+	body, err := os.Open(tmp.Name()) // tmp is write-only
+	if err != nil {
+		return err
+	}
+	defer body.Close()
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return err
 	}
-	_, err := s.copyIn(cc, f, length, false, hold)
-	if err != nil && restoreSize >= 0 {
-		if terr := f.Truncate(restoreSize); terr != nil {
-			s.log.Error("cannot undo a failed append", "file", f.Name(), "err", terr)
-		}
+	n, err := io.Copy(f, body)
+	if err == nil && n != length {
+		err = fmt.Errorf("copied %d of %d bytes: %w", n, length, io.ErrShortWrite)
+	}
+	if err == nil && s.cfg.FsyncAfterWrittenBytes > 0 {
+		err = f.Sync()
 	}
 	return err
 }
@@ -201,16 +223,12 @@ func (s *Server) modifyFile(cc *conn, h protocol.Header, start time.Time, a *ioA
 	if length > 0 { // upstream answers an empty modify before any disk I/O
 		s.changeReached(cc, a)
 	}
-	restore := int64(-1)
-	if offset == cur {
-		restore = cur
-	}
 	hold, err := s.reserveWrite(n.StorePathIndex, cur, offset, length)
 	if err != nil {
 		return nil, err
 	}
 	defer hold.release()
-	if err := s.writeAt(cc, f, offset, length, restore, hold); err != nil {
+	if err := s.writeAt(cc, f, offset, length, hold); err != nil {
 		return nil, err
 	}
 	*size = length

@@ -29,9 +29,9 @@ func (s *Server) handleDelete(cc *conn, h protocol.Header) error {
 }
 
 // delete removes the file, then its metadata file, each with its own
-// binlog record so that peers remove both. The file is gone before the
-// record is written: a failed record cannot be undone and answers EIO
-// (the peers keep their copy until a later delete).
+// binlog record so that peers remove both (removeLogged). A failed record
+// answers EIO; the file is gone all the same (the peers keep their copy
+// until a later delete).
 func (s *Server) delete(cc *conn, start time.Time, a *ioAttempt) ([]byte, error) {
 	n, path, err := s.readFileRequest(cc)
 	if err != nil {
@@ -40,25 +40,25 @@ func (s *Server) delete(cc *conn, start time.Time, a *ioAttempt) ([]byte, error)
 	name := n.Name()
 	defer s.lockName(name).Unlock()
 	if n.Trunk {
+		// A slot has no tombstone: it is zeroed, then its record written.
 		if err := s.deleteSlot(cc, n, a); err != nil {
 			return nil, err
 		}
-	} else if err := removeFile(cc, name, path, a); err != nil {
-		return nil, err
-	}
-	if err := s.writeBinlog(start, binlog.OpDelete, name, ""); err != nil {
-		return nil, err
-	}
-	if err := os.Remove(path + "-m"); err == nil {
-		if err := s.writeBinlog(start, binlog.OpDelete, name+"-m", ""); err != nil {
+		if err := s.writeBinlog(start, binlog.OpDelete, name, ""); err != nil {
 			return nil, err
 		}
+	} else if err := s.deleteFile(cc, start, name, path, a); err != nil {
+		return nil, err
+	}
+	if err := s.removeLogged(start, name+"-m", path+"-m"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
 	return nil, nil
 }
 
-// removeFile removes the regular file (or slave link) of a delete.
-func removeFile(cc *conn, name, path string, a *ioAttempt) error {
+// deleteFile removes the regular file (or slave link) of a delete, with
+// its record (removeLogged).
+func (s *Server) deleteFile(cc *conn, start time.Time, name, path string, a *ioAttempt) error {
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return err
@@ -68,7 +68,28 @@ func removeFile(cc *conn, name, path string, a *ioAttempt) error {
 	}
 	a.reach(cc)
 	a.link = fi.Mode()&fs.ModeSymlink != 0
-	return os.Remove(path)
+	return s.removeLogged(start, name, path)
+}
+
+// tombPrefix names a file being deleted: hidden, so never a valid name.
+const tombPrefix = ".delete-"
+
+// removeLogged removes the file at path and writes its delete record in
+// three steps, so that a crash between any two leaves a trace the next
+// start finishes (afterCrash): rename to a tombstone (atomic: the name is
+// gone for readers), the record, removal of the tombstone. Removed first,
+// a file killed before its record stayed on every peer for good (the
+// unlink of a large file takes milliseconds).
+func (s *Server) removeLogged(start time.Time, name, path string) error {
+	tomb := filepath.Join(filepath.Dir(path), tombPrefix+filepath.Base(path))
+	if err := os.Rename(path, tomb); err != nil {
+		return err
+	}
+	err := s.writeBinlog(start, binlog.OpDelete, name, "")
+	if rerr := os.Remove(tomb); err == nil {
+		err = rerr
+	}
+	return err
 }
 
 // handleSetMetadata serves SET_METADATA (13).

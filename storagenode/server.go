@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -294,12 +293,15 @@ func (s *Server) Start() error {
 		s.wg.Add(1)
 		go s.serveHTTP(httpLn)
 	}
+	// Before any client can write a record: when the crashed run wrote
+	// its last one.
+	crashed, lastRecord := s.crashedBefore(), s.lastRecordTime()
 	s.wg.Add(2)
 	go s.acceptLoop(ln)
 	go s.housekeeping()
-	if s.crashedBefore() {
+	if crashed {
 		s.wg.Add(1)
-		go s.sweepTemps()
+		go s.afterCrash(lastRecord)
 	}
 	for _, t := range s.cfg.TrackerServers {
 		s.wg.Add(1)
@@ -491,35 +493,6 @@ func (s *Server) housekeeping() {
 		case <-bt.C:
 			if err := s.bl.Sync(); err != nil {
 				s.log.Error("binlog fsync failed", "err", err)
-			}
-		}
-	}
-}
-
-// sweepTemps removes upload temp files left behind by a crash (it runs
-// only after one, see crashedBefore): any ".upload-*.tmp" in a data
-// directory that is not this run's (tempPattern). The name, not the
-// timestamp, tells: a run killed less than a second before this start
-// (a supervisor restarting at once) leaves files as recent as ours.
-func (s *Server) sweepTemps() {
-	defer s.wg.Done()
-	ours := strings.TrimSuffix(s.tempPattern, "*.tmp")
-	for i := range s.store.paths {
-		for h := range s.store.subdirs {
-			for l := range s.store.subdirs {
-				select {
-				case <-s.ctx.Done():
-					return
-				default:
-				}
-				dir := s.store.dirOf(i, h, l)
-				matches, _ := filepath.Glob(filepath.Join(dir, tempGlob))
-				for _, m := range matches {
-					if !strings.HasPrefix(filepath.Base(m), ours) {
-						s.log.Info("removing stale upload temp file", "file", m)
-						os.Remove(m)
-					}
-				}
 			}
 		}
 	}

@@ -80,13 +80,15 @@ func tempBytes(t *testing.T, s *Server) func(int) int64 {
 }
 
 // appenders uploads three appender files of 4 bytes and returns their
-// names and landed for writes to them: what they grew by.
+// names and landed for writes to them: what they grew by, plus the bytes
+// of the temp files a change is received into before it is applied.
 func appenders(t *testing.T, s *Server) ([]string, func(int) int64) {
 	rc := dial(t, s)
 	names := make([]string, 3)
 	for k := range names {
 		names[k] = rc.upload(protocol.CmdUploadAppenderFile, 0, "bin", []byte("base"))
 	}
+	temps := tempBytes(t, s)
 	return names, func(k int) int64 {
 		_, p, err := s.store.resolve(names[k])
 		if err != nil {
@@ -96,7 +98,7 @@ func appenders(t *testing.T, s *Server) ([]string, func(int) int64) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return fi.Size() - 4
+		return fi.Size() - 4 + temps(k)
 	}
 }
 

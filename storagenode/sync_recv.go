@@ -364,9 +364,9 @@ func (s *Server) handleSyncRange(cc *conn, h protocol.Header, isAppend bool) err
 		return err
 	}
 	defer f.Close()
-	op, restore := binlog.OpReplicaModify, int64(-1)
+	op := binlog.OpReplicaModify
 	if isAppend {
-		op, restore = binlog.OpReplicaAppend, size
+		op = binlog.OpReplicaAppend
 		if size != req.Offset {
 			if derr := discardBody(cc); derr != nil {
 				return derr
@@ -382,15 +382,13 @@ func (s *Server) handleSyncRange(cc *conn, h protocol.Header, isAppend bool) err
 			return derr
 		}
 		return fmt.Errorf("modify at %d of %s of size %d: %w", req.Offset, req.Name, size, protocol.ErrNotFound)
-	} else if req.Offset == size {
-		restore = size
 	}
 	hold, err := s.reserveWrite(n.StorePathIndex, size, req.Offset, req.Length)
 	if err != nil {
 		return s.refusing(cc, req.Name, req.Timestamp, err)
 	}
 	defer hold.release()
-	err = s.writeAt(cc, f, req.Offset, req.Length, restore, hold)
+	err = s.writeAt(cc, f, req.Offset, req.Length, hold)
 	s.stats.update(func(b *protocol.StatBlock) {
 		b.TotalSyncInBytes += req.Length
 		if err == nil {

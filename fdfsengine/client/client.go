@@ -245,8 +245,9 @@ func (cl *Client) withConn(ctx context.Context, addr string, fn func(c *conn) er
 		return err
 	}
 	err = fn(c)
+	reused := c.reused // once put back, c may be another caller's
 	cl.pool.put(c, release)
-	if err != nil && c.reused && !fdfsnet.IsStatus(err) && ctx.Err() == nil {
+	if err != nil && reused && !fdfsnet.IsStatus(err) && ctx.Err() == nil {
 		return &reusedError{err}
 	}
 	return err

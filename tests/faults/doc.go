@@ -1,70 +1,74 @@
 // Package faults runs the real fdfs binary (built once per package run)
-// as tracker, storage and gateway processes and injects faults: kill -9
-// of a storage in the middle of concurrent uploads (TestStorageKill9), kill -9
-// of the tracker in the middle of uploads and appends (TestTrackerKill9),
-// floods of idle and slowloris connections on the tracker, storage and
-// storage HTTP ports with max_connections 64 (TestConnectionFloods),
-// kill -9 of the gateway in the middle of gRPC and REST uploads and
-// downloads (TestGatewayKill9), hostile input on every listener
-// (TestHostileInput) and the HTTP/2 rapid reset attack on the gateway
-// (TestRapidReset).
-// The kill tests count what the clients saw (acknowledged, failed-but-retried)
-// and then checks the servers' state against the acknowledged operations:
-// lost and corrupt must be 0, on every storage of the group, byte for byte. docs/reliability.md
-// ("Crashes: kill -9") gives the figures of a run.
+// as tracker, storage and gateway processes and injects faults:
+//   - TestStorageKill9: kill -9 of a storage in the middle of concurrent
+//     small and 20 MB uploads (127.0.0.150–152).
+//   - TestTrackerKill9: kill -9 of the only tracker in the middle of uploads
+//     and appends (127.0.0.153–155).
+//   - TestConnectionFloods: floods of idle and slowloris connections on the
+//     tracker, storage and storage HTTP ports with max_connections 64
+//     (tracker .156, storage .157 with HTTP on 8080, floods from .158).
+//   - TestTornWrites: a storage's binlog and sync mark damaged as a crash or
+//     a power loss leaves them (half a record, zeros, garbage, an empty mark,
+//     a mark inside a record or past the binlog's end); its peer must end up
+//     with every acknowledged file (tracker .160, storages .161–.162).
+//   - TestDiskFull: tmpfs store paths filled by concurrent small and large
+//     uploads: ENOSPC only, nothing partial on disk, the reserve kept,
+//     uploads placed where there is room, service back once space is freed,
+//     a disk filled by another program mid-upload (tracker .163, storages
+//     .164–.165 of two groups).
+//   - TestStorePathLost: a store path turned read-only and its directory
+//     renamed away under the running storage, and back (tracker .166,
+//     storage .167). The two disk tests mount tmpfs and skip without root.
+//   - TestNetPartitions, TestNetSlowAndStuckPeers: a fault-injecting TCP
+//     proxy (faultProxy: hold bytes one way or both, add latency, cap
+//     bandwidth, refuse or hang new connections or let their connects time
+//     out, pass half an answer and stall) on every link of a tracker and
+//     two storages in id mode, under uploads and reads routed by the
+//     tracker: storage 0's tracker link cut (both ways, beats lost, answers
+//     lost), its peer links cut (both ways, one way, answers lost), the peer
+//     slow, hung and half-answering for the sync, storage 0 hung and
+//     half-answering for clients. No routed read gets other bytes, or
+//     ENOENT beyond what a source OFFLINE at the tracker explains; no end
+//     waits on a held connection for the whole fault (tracker .170 on an
+//     ephemeral port with its links on 22122–22125, storages .171–.172,
+//     their public addresses .173–.174 where the proxies listen, storage
+//     ports 23000 and 23001).
+//   - TestHostileInput: hostile input on every listener (framing, absurd
+//     lengths, traversal in every encoding, forged tokens and keys) with
+//     sentinel files beside the store path that no answer may carry
+//     (tracker .180, storage .181 with HTTP on 8080, gateway .182).
+//   - TestRapidReset: the HTTP/2 rapid reset attack on the gateway's gRPC
+//     and TLS REST ports (.183–.185, .188).
+//   - TestGatewayKill9: kill -9 of the gateway in the middle of gRPC and REST
+//     uploads and downloads (.186, .187, .189).
+//   - TestTrackerLeaderKill9: kill -9 of the tracker leader among three,
+//     six times under uploads: a new leader, uploads go on, the old one
+//     follows (trackers .190–.192, storages .193–.194).
+//   - TestStorageKill9Mutations: kill -9 of a random storage of three,
+//     twenty times, in the middle of appends, modifies, truncates, deletes
+//     and metadata overwrites and merges sent to each file's source; every
+//     failed operation is settled on every storage before the next
+//     (tracker .195, storages .196–.198).
+//   - TestSoak: 2 groups of 2 storages and 2 trackers (3 in a long run)
+//     under mixed load (uploads small and large, slaves, appender changes,
+//     metadata, whole and ranged downloads, deletes under a cap of content
+//     kept) with kill -9 and SIGTERM restarts of storages and trackers,
+//     then a full check; 20 s, or FDFS_SOAK=<duration> (make soak)
+//     (trackers .200–.202, storages .203–.206).
 //
-// The daemons listen on 127.0.0.150–169 and 127.0.0.180–189, which no
-// other package uses (the random addresses of devcluster.RandomIP are
-// 127.1.0.0 and up):
-// TestStorageKill9 on .150–152, TestTrackerKill9 on .153–155,
-// TestConnectionFloods on .156 (tracker) and .157 (storage, HTTP on 8080)
-// with its floods dialed from .158, TestHostileInput on .180–182 (tracker,
-// storage with HTTP on 8080, gateway), TestRapidReset on .183–185 and .188
-// (a gateway with TLS), TestGatewayKill9 on .186, .187 and .189, so they
-// cannot collide even if run at the same time; they do not call t.Parallel
-// and run one after the other.
-// TestConnectionFloods counts what its well-behaved client saw and checks
-// that max_connections is honoured, that service resumes once the servers
-// drop the flood, and a generous VmRSS bound; docs/reliability.md ("Floods
-// of connections") gives the figures.
-// TestHostileInput plants sentinel files beside the store path and checks
-// that no answer carries them, that they are unchanged and that no file
-// appears outside the store path; every hostile request must end in an
-// error (FastDFS status, HTTP 4xx, gRPC code) or a closed connection.
-// docs/reliability.md ("Hostile input") gives the figures of both.
+// The kill tests and the soak count what the clients saw (acknowledged,
+// failed-but-retried, landed despite the error) and then check the
+// servers' state against the acknowledged operations, on every storage of
+// the group, byte for byte and metadata too: lost, corrupt and deleted
+// files served again must be 0, and no upload temp file may remain.
+// TestConnectionFloods checks that max_connections is honoured, that
+// service resumes once the servers drop the flood, and a generous VmRSS
+// bound. docs/reliability.md gives the figures of runs of every test.
 //
-// The disk and durability tests use 127.0.0.160–169. TestTornWrites
-// (.160 tracker, .161–.162 storages) damages a storage's binlog and its
-// sync mark as a crash or a power loss leaves them (half a record, zeros,
-// garbage, an empty mark, a mark inside a record or past the binlog's end),
-// restarts it and checks that its peer ends up with every acknowledged
-// file. TestDiskFull (.163 tracker, .164–.165 storages of two groups) fills
-// tmpfs store paths with concurrent small and large uploads: ENOSPC only,
-// nothing partial on disk, the reserve kept, uploads placed where there is
-// room, service back once space is freed, and a disk filled by another
-// program mid-upload. TestStorePathLost (.166 tracker, .167 storage) turns
-// a store path read-only and renames its directory away under the running
-// storage, and back. The two disk tests mount tmpfs and skip without root.
-// docs/reliability.md ("Disks", "Torn writes") gives the figures.
-//
-// The network tests put a fault-injecting TCP proxy (faultProxy: hold
-// bytes one way or both, add latency, cap bandwidth, refuse or hang new
-// connections or let their connects time out, pass half an answer and
-// stall) on every link of a tracker and two storages in id mode, under
-// uploads to both storages and reads routed by the tracker
-// (QUERY_FETCH_ONE, then a download there). TestNetPartitions cuts
-// storage 0's tracker link (both ways, beats lost, answers lost) and its
-// links with its peer (both ways, one way, answers lost);
-// TestNetSlowAndStuckPeers makes the peer slow (100 ms RTT, 128 KB/s),
-// hung (accepts, never answers) and half-answering for the sync, then
-// storage 0 hung and half-answering for clients. Each checks that no read
-// routed by the tracker gets other bytes, or ENOENT beyond what a source
-// OFFLINE at the tracker explains; that no end waits on a held connection
-// for the whole fault; that the tracker turns a storage cut from it
-// OFFLINE and both ACTIVE after the heal; and that both replicas end with
-// every acknowledged file, byte for byte. docs/reliability.md ("Network
-// faults") gives the figures. They use 127.0.0.170 (the tracker on an
-// ephemeral port, the tracker links on 22122–22125), .171–.172 (the
-// storages' own addresses) and .173–.174 (their public addresses, where
-// the proxies listen), storage ports 23000 and 23001.
+// The daemons listen on 127.0.0.150–219, which no other package uses (the
+// random addresses of devcluster.RandomIP are 127.1.0.0 and up), each test
+// on addresses of its own, so they cannot collide even if run at the same
+// time; they do not call t.Parallel and run one after the other.
+// FDFS_FAULTS_DIR=DIR keeps the daemons' data and logs under DIR for a
+// post-mortem.
 package faults

@@ -7,10 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -175,21 +172,18 @@ func (f *flood) waitClosed(t *testing.T) {
 // rssKB is VmRSS of a process, in kB.
 func rssKB(t *testing.T, p *proc) int {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	n, err := vmRSS(p.cmd.Process.Pid)
 	if err != nil {
 		t.Fatalf("%s: %v", p.kind, err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			if err != nil {
-				t.Fatalf("%s: VmRSS %q: %v", p.kind, v, err)
-			}
-			return n
-		}
-	}
-	t.Fatalf("%s: no VmRSS", p.kind)
-	return 0
+	return int(n)
+}
+
+// rssNow is VmRSS of a process in kB, 0 if it cannot be read (rssKB for
+// the same in a test's goroutine, where a failure must not stop the test).
+func rssNow(p *proc) int {
+	n, _ := vmRSS(p.cmd.Process.Pid)
+	return int(n)
 }
 
 // alive fails the test if the daemon exited.
@@ -401,10 +395,10 @@ func TestConnectionFloods(t *testing.T) {
 	sbase := filepath.Join(dir, "storage")
 	store := filepath.Join(sbase, "path0")
 	mkdir(t, store)
-	sconf := writeConf(t, filepath.Join(dir, "storage.conf"), floodStorageConf, floodStorageIP, storagePort, sbase, store, taddr)
+	sconf := writeConf(t, filepath.Join(dir, "storage.conf"), floodStorageConf, group, floodStorageIP, storagePort, sbase, store, "tracker_server = "+taddr)
 	st := newProc(t, "storage", sconf, saddr, filepath.Join(dir, "storage.log"))
 	st.start()
-	c.storages = []*proc{st}
+	c.storages, c.groups = []*proc{st}, []string{group}
 	cl, err := client.New(client.Config{Trackers: []string{taddr}, ConnectTimeout: 2 * time.Second, NetworkTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -292,7 +292,7 @@ func samplePeaks(procs []*proc) (peaks []int, stop func()) {
 		defer close(stopped)
 		for {
 			for i, p := range procs {
-				peaks[i] = max(peaks[i], vmRSS(p))
+				peaks[i] = max(peaks[i], rssNow(p))
 			}
 			select {
 			case <-done:

@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -118,21 +120,31 @@ func (p *proc) start() {
 }
 
 // kill sends SIGKILL and waits until the process is gone.
-func (p *proc) kill() {
+func (p *proc) kill() { p.signal(syscall.SIGKILL) }
+
+// stop sends SIGTERM (a graceful stop) and waits until the process is gone.
+func (p *proc) stop() { p.signal(syscall.SIGTERM) }
+
+func (p *proc) signal(sig syscall.Signal) {
 	if p.cmd == nil || p.done == nil {
 		return
 	}
-	p.cmd.Process.Kill()
+	p.cmd.Process.Signal(sig)
 	<-p.done
 	p.done = nil
 }
 
-// cluster is one tracker and storages of group1, each a process.
+// running tells whether the process was started and has not been stopped.
+func (p *proc) running() bool { return p.done != nil }
+
+// cluster is trackers and storages, each a process.
 type cluster struct {
-	tracker    *proc
+	tracker    *proc // trackers[0]
+	trackers   []*proc
 	storages   []*proc
+	groups     []string // groups[i] is the group of storages[i]
 	storePaths []string
-	client     *client.Client
+	client     *client.Client // configured with every tracker
 }
 
 const (
@@ -151,7 +163,7 @@ check_active_interval = 120
 `
 
 const storageConf = `disabled = false
-group_name = group1
+group_name = %s
 bind_addr = %s
 client_bind = true
 port = %d
@@ -159,14 +171,14 @@ base_path = %s
 store_path_count = 1
 store_path0 = %s
 subdir_count_per_path = 4
-tracker_server = %s
+%s
 heart_beat_interval = 1
 stat_report_interval = 1
 sync_wait_msec = 10
 `
 
-// startCluster starts a tracker on trackerIP and one storage per
-// storageIP, and waits until the tracker lists every storage ACTIVE.
+// startCluster starts a tracker on trackerIP and one storage of group1
+// per storageIP, and waits until the tracker lists every storage ACTIVE.
 func startCluster(t *testing.T, trackerIP string, storageIPs ...string) *cluster {
 	t.Helper()
 	return startClusterConf(t, storageConf, trackerIP, storageIPs...)
@@ -176,25 +188,51 @@ func startCluster(t *testing.T, trackerIP string, storageIPs ...string) *cluster
 // (storageConf and keys of its own after it).
 func startClusterConf(t *testing.T, sconfFormat, trackerIP string, storageIPs ...string) *cluster {
 	t.Helper()
-	dir := t.TempDir()
+	return startTopology(t, sconfFormat, []string{trackerIP}, map[string][]string{group: storageIPs})
+}
+
+// startTopology starts one tracker per trackerIP and, for each group, one
+// storage per IP (each storage lists every tracker; its storage.conf from
+// the template sconfFormat, storageConf or keys added to it), and waits
+// until the trackers list every storage ACTIVE.
+func startTopology(t *testing.T, sconfFormat string, trackerIPs []string, groups map[string][]string) *cluster {
+	t.Helper()
+	dir := testDir(t)
 	c := &cluster{}
-	taddr := net.JoinHostPort(trackerIP, fmt.Sprint(trackerPort))
-	tbase := filepath.Join(dir, "tracker")
-	mkdir(t, tbase)
-	tconf := writeConf(t, filepath.Join(dir, "tracker.conf"), trackerConf, trackerIP, trackerPort, tbase)
-	c.tracker = newProc(t, "tracker", tconf, taddr, filepath.Join(dir, "tracker.log"))
-	c.tracker.start()
-	for i, ip := range storageIPs {
-		base := filepath.Join(dir, fmt.Sprintf("storage%d", i))
-		store := filepath.Join(base, "path0")
-		mkdir(t, store)
-		sconf := writeConf(t, filepath.Join(dir, fmt.Sprintf("storage%d.conf", i)), sconfFormat, ip, storagePort, base, store, taddr)
-		p := newProc(t, "storage", sconf, net.JoinHostPort(ip, fmt.Sprint(storagePort)), filepath.Join(dir, fmt.Sprintf("storage%d.log", i)))
+	var taddrs, lines []string
+	for i, ip := range trackerIPs {
+		taddr := net.JoinHostPort(ip, fmt.Sprint(trackerPort))
+		taddrs = append(taddrs, taddr)
+		lines = append(lines, "tracker_server = "+taddr)
+		tbase := filepath.Join(dir, fmt.Sprintf("tracker%d", i))
+		mkdir(t, tbase)
+		tconf := writeConf(t, filepath.Join(dir, fmt.Sprintf("tracker%d.conf", i)), trackerConf, ip, trackerPort, tbase)
+		p := newProc(t, "tracker", tconf, taddr, filepath.Join(dir, fmt.Sprintf("tracker%d.log", i)))
 		p.start()
-		c.storages = append(c.storages, p)
-		c.storePaths = append(c.storePaths, store)
+		c.trackers = append(c.trackers, p)
 	}
-	cl, err := client.New(client.Config{Trackers: []string{taddr}, ConnectTimeout: 2 * time.Second, NetworkTimeout: 10 * time.Second})
+	c.tracker = c.trackers[0]
+	names := make([]string, 0, len(groups))
+	for g := range groups {
+		names = append(names, g)
+	}
+	slices.Sort(names)
+	for _, g := range names {
+		for _, ip := range groups[g] {
+			i := len(c.storages)
+			base := filepath.Join(dir, fmt.Sprintf("storage%d", i))
+			store := filepath.Join(base, "path0")
+			mkdir(t, store)
+			sconf := writeConf(t, filepath.Join(dir, fmt.Sprintf("storage%d.conf", i)), sconfFormat,
+				g, ip, storagePort, base, store, strings.Join(lines, "\n"))
+			p := newProc(t, "storage", sconf, net.JoinHostPort(ip, fmt.Sprint(storagePort)), filepath.Join(dir, fmt.Sprintf("storage%d.log", i)))
+			p.start()
+			c.storages = append(c.storages, p)
+			c.groups = append(c.groups, g)
+			c.storePaths = append(c.storePaths, store)
+		}
+	}
+	cl, err := client.New(client.Config{Trackers: taddrs, ConnectTimeout: 2 * time.Second, NetworkTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,29 +242,48 @@ func startClusterConf(t *testing.T, sconfFormat, trackerIP string, storageIPs ..
 	return c
 }
 
-// waitActive waits until the tracker lists every storage ACTIVE.
+// waitActive waits until a tracker lists every storage ACTIVE in its group.
 func (c *cluster) waitActive(t *testing.T) {
 	t.Helper()
 	testwait.For(t, waitLimit, "every storage ACTIVE", func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		list, err := c.client.ListStorages(ctx, group, "")
-		if err != nil {
-			return err
-		}
-		active := map[string]bool{}
-		for _, st := range list {
-			if st.Status == protocol.StatusActive {
-				active[st.IP] = true
+		active := map[string]bool{} // group/ip
+		for _, g := range slices.Compact(slices.Sorted(slices.Values(c.groups))) {
+			list, err := c.client.ListStorages(ctx, g, "")
+			if err != nil {
+				return err
+			}
+			for _, st := range list {
+				if st.Status == protocol.StatusActive {
+					active[g+"/"+st.IP] = true
+				}
 			}
 		}
-		for _, s := range c.storages {
-			if ip, _, _ := net.SplitHostPort(s.addr); !active[ip] {
-				return fmt.Errorf("%s not active: %+v", ip, list)
+		for i, s := range c.storages {
+			if ip, _, _ := net.SplitHostPort(s.addr); !active[c.groups[i]+"/"+ip] {
+				return fmt.Errorf("%s of %s not active", ip, c.groups[i])
 			}
 		}
 		return nil
 	})
+}
+
+// testDir is a new directory for a test's daemons: under $FDFS_FAULTS_DIR,
+// kept after the test for a post-mortem, when that is set; else removed.
+func testDir(t *testing.T) string {
+	t.Helper()
+	root := os.Getenv("FDFS_FAULTS_DIR")
+	if root == "" {
+		return t.TempDir()
+	}
+	mkdir(t, root)
+	dir, err := os.MkdirTemp(root, t.Name()+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("daemons' data and logs kept in %s", dir)
+	return dir
 }
 
 func mkdir(t *testing.T, d string) {

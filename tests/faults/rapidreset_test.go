@@ -403,7 +403,7 @@ func attack(g *gateway, target rrTarget) ([]resetResult, time.Duration, int) {
 			case <-attackDone:
 				return
 			case <-time.After(50 * time.Millisecond):
-				peak = max(peak, vmRSS(g.proc))
+				peak = max(peak, rssNow(g.proc))
 			}
 		}
 	}()
@@ -418,18 +418,6 @@ func attack(g *gateway, target rrTarget) ([]resetResult, time.Duration, int) {
 	close(attackDone)
 	<-sampled
 	return results, took, peak
-}
-
-// vmRSS is VmRSS of a process in kB, 0 if it cannot be read (rssKB for
-// goroutines that may not fail the test).
-func vmRSS(p *proc) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	_, v, _ := strings.Cut(string(b), "VmRSS:")
-	n, _ := strconv.Atoi(strings.Fields(v + " 0")[0])
-	return n
 }
 
 // cpuTime is the user + system CPU time a process used so far.
