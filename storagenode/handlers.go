@@ -4,14 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"hash/fnv"
 	"io"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -40,15 +38,6 @@ func (s *Server) checkGroup(g string) error {
 		return fmt.Errorf("group %q is not ours (%q): %w", g, s.cfg.GroupName, protocol.ErrInvalid)
 	}
 	return nil
-}
-
-// lockName serialises the appender operations on one file name.
-func (s *Server) lockName(name string) *sync.Mutex {
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	m := &s.fileLocks[h.Sum32()%uint32(len(s.fileLocks))]
-	m.Lock()
-	return m
 }
 
 // source returns bytes 0–3 of new names: the numeric server id in id mode

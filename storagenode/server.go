@@ -85,7 +85,7 @@ type Server struct {
 	connSem chan struct{} // bounds concurrent client connections
 	bufPool sync.Pool     // *[]byte of buff_size
 
-	fileLocks [64]sync.Mutex // striped per-name locks for appender operations
+	names nameLocks // per-name locks of file changes
 
 	repl *replicator // sync workers and received sync timestamps (sync_*.go)
 	rec  *recovery   // disk recovery of wiped store paths (recovery.go)

@@ -163,9 +163,10 @@ func contentWrites() []contentWrite {
 // startedChunk is how much content holdWrite sends before it waits (bytes).
 const startedChunk = 64 << 10
 
-// holdWrite sends pkt and startedChunk content bytes, waits until most of
+// holdWrite sends pkt and startedChunk content bytes, waits until all of
 // them are on disk (the storage took the write and is waiting for the
-// rest) and returns the connection, to be closed to abort the write.
+// rest; landed counts every temp file, so it must not grow after this)
+// and returns the connection, to be closed to abort the write.
 func holdWrite(t *testing.T, s *Server, pkt []byte, landed func() int64) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", s.Addr())
@@ -176,7 +177,7 @@ func holdWrite(t *testing.T, s *Server, pkt []byte, landed func() int64) net.Con
 	if _, err := c.Write(append(pkt, make([]byte, startedChunk)...)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first content bytes on disk", func() bool { return landed() >= startedChunk/2 })
+	waitFor(t, "the first content bytes on disk", func() bool { return landed() >= startedChunk })
 	return c
 }
 

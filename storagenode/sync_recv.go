@@ -3,7 +3,6 @@ package storagenode
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
@@ -592,30 +591,4 @@ func (s *Server) handleSyncLink(cc *conn, h protocol.Header) error {
 	}
 	s.synced(cc, req.Timestamp, req.First, req.Second)
 	return cc.reply(nil)
-}
-
-// lockTwoNames takes the striped locks of two names in a fixed order (once
-// if they share a stripe) and returns the unlock function.
-func (s *Server) lockTwoNames(a, b string) func() {
-	i, j := nameStripe(a, len(s.fileLocks)), nameStripe(b, len(s.fileLocks))
-	if i > j {
-		i, j = j, i
-	}
-	s.fileLocks[i].Lock()
-	if j != i {
-		s.fileLocks[j].Lock()
-	}
-	return func() {
-		if j != i {
-			s.fileLocks[j].Unlock()
-		}
-		s.fileLocks[i].Unlock()
-	}
-}
-
-// nameStripe is the lock stripe lockName uses for name.
-func nameStripe(name string, n int) int {
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	return int(h.Sum32() % uint32(n))
 }
