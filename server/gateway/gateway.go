@@ -228,6 +228,10 @@ func (g *Gateway) newGRPCServer(tlsConf *tls.Config) *grpc.Server {
 		experimental.BufferPool(recvBufferPool),
 		grpc.StatsHandler(g.metrics.StatsHandler()),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: l.IdleTimeout}),
+		// The TLS handshake, the HTTP/2 preface and the client's SETTINGS
+		// must arrive within header_timeout (grpc-go's default is 120 s:
+		// a silent or trickling connection held a descriptor that long).
+		grpc.ConnectionTimeout(l.HeaderTimeout),
 		grpc.ChainUnaryInterceptor(g.logUnary, g.auth.UnaryInterceptor(), g.timeoutUnary),
 		grpc.ChainStreamInterceptor(g.logStream, g.auth.StreamInterceptor(), g.limitStream),
 	}
