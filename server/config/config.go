@@ -232,11 +232,14 @@ type Limits struct {
 	MaxConcurrentStreams uint32 `yaml:"max_concurrent_streams"`
 	// RequestTimeout bounds unary calls (everything except transfers).
 	RequestTimeout time.Duration `yaml:"request_timeout"`
-	// IOTimeout bounds each read or write step of a REST transfer, so a
-	// stalled client is dropped while a long healthy transfer is not.
+	// IOTimeout bounds each read or write step of a REST transfer and
+	// the wait for each message of a gRPC client stream, so a stalled
+	// client is dropped while a long healthy transfer is not.
 	IOTimeout time.Duration `yaml:"io_timeout"`
-	// HeaderTimeout bounds reading a request's headers; IdleTimeout
-	// closes idle keep-alive connections.
+	// HeaderTimeout bounds reading a request's headers, the wait for a
+	// new connection's first request, and the TLS handshake and HTTP/2
+	// preface and SETTINGS of a new gRPC connection; IdleTimeout closes
+	// connections idle between requests (gRPC: without a stream).
 	HeaderTimeout time.Duration `yaml:"header_timeout"`
 	IdleTimeout   time.Duration `yaml:"idle_timeout"`
 	// ShutdownTimeout is how long a graceful shutdown waits for requests

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
@@ -36,14 +37,18 @@ const (
 	gfIdle          = 2000            // idle connections per port
 	gfSlow          = 200             // slowloris connections per kind
 	gfSlowBody      = 100             // stalled uploads per API
+	gfIdlePerHost   = 8               // max_idle_per_host
 )
 
 // gfConf is gatewayConf with the flood test's limits: a silent or
 // trickling connection must be closed after header_timeout, a stalled body
-// after io_timeout, both well before idle_timeout.
-var gfConf = strings.Replace(gatewayConf, `  header_timeout: 5s
+// after io_timeout, both well before idle_timeout. The stalled uploads
+// each take a tracker connection at once, which the gateway's FastDFS
+// client then pools: at most gfIdlePerHost per tracker and storage.
+var gfConf = strings.NewReplacer(`  header_timeout: 5s
   io_timeout: 10s
-`, fmt.Sprintf("  header_timeout: %v\n  io_timeout: %v\n  idle_timeout: %v\n", gfHeaderTimeout, gfIOTimeout, gfIdleTimeout), 1)
+`, fmt.Sprintf("  header_timeout: %v\n  io_timeout: %v\n  idle_timeout: %v\n", gfHeaderTimeout, gfIOTimeout, gfIdleTimeout),
+	"api_keys:\n", fmt.Sprintf("max_idle_per_host: %d\napi_keys:\n", gfIdlePerHost)).Replace(gatewayConf)
 
 // http2Preface is what an HTTP/2 client sends first, before its SETTINGS.
 const http2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -71,7 +76,11 @@ type stalledStreams struct {
 // stallUploads opens n stalled UploadFile streams.
 func stallUploads(t *testing.T, g *gateway, n int) *stalledStreams {
 	t.Helper()
-	conn, err := grpc.NewClient(g.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if g.tls != nil {
+		creds = credentials.NewTLS(g.tls)
+	}
+	conn, err := grpc.NewClient(g.grpcAddr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +127,12 @@ func (s *stalledStreams) waitEnded(t *testing.T, n int) {
 func gfWellBehaved(g *gateway) (grpcOp, restOp func() error) {
 	var seed atomic.Uint64
 	seed.Store(1 << 44)
-	hc := &http.Client{Timeout: opTimeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	tr := &http.Transport{DisableKeepAlives: true}
+	if g.tls != nil {
+		tr.TLSClientConfig = g.tls.Clone()
+		tr.TLSClientConfig.NextProtos = nil
+	}
+	hc := &http.Client{Timeout: opTimeout, Transport: tr}
 	grpcOp = func() error {
 		ctx, cancel := context.WithTimeout(withKey(context.Background(), rwKey), opTimeout)
 		defer cancel()
@@ -186,7 +200,9 @@ func gfDo(hc *http.Client, method, url string, body io.Reader) ([]byte, error) {
 // HTTP/2 preface trickled, a preface never followed by SETTINGS) and
 // stalled uploads (a REST body that stops, gRPC UploadFile streams that
 // send nothing), all at once, while well-behaved gRPC and REST clients
-// upload and download. Asserted: the clients are served during and after
+// upload and download; then a gateway with TLS on both ports (.208, the
+// storage's address, other ports) with idle connections and TLS
+// handshakes trickled. Asserted: the clients are served during and after
 // the floods, the gateway closes every flood connection well before
 // idle_timeout (header_timeout for the silent and trickling ones,
 // io_timeout for the stalled bodies), VmRSS stays bounded and its file
@@ -194,7 +210,40 @@ func gfDo(hc *http.Client, method, url string, body io.Reader) ([]byte, error) {
 func TestGatewayFloods(t *testing.T) {
 	needBinary(t)
 	c := startCluster(t, gfTrackerIP, gfStorageIP)
-	g := startGatewayConf(t, gfConf, c.tracker.addr, gfGatewayIP, false)
+	t.Run("cleartext", func(t *testing.T) {
+		g := startGatewayConf(t, gfConf, c.tracker.addr, gfGatewayIP, false)
+		upload := fmt.Sprintf("POST /v1/files?ext=bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", rwKey, 1<<20)
+		get := []byte("GET /v1/cluster HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + rwKey + "\r\n")
+		gfRun(t, g, func() []*flood {
+			return []*flood{
+				dialFloodFrom(t, gfTrackerIP, "idle gRPC", g.grpcAddr, gfIdle, nil, nil),
+				dialFloodFrom(t, gfTrackerIP, "idle REST", g.httpAddr, gfIdle, nil, nil),
+				dialFloodFrom(t, gfTrackerIP, "slowloris REST headers", g.httpAddr, gfSlow, get[:4], get[4:]),
+				dialFloodFrom(t, gfTrackerIP, "slowloris HTTP/2 preface", g.grpcAddr, gfSlow, []byte(http2Preface[:2]), []byte(http2Preface[2:])),
+				dialFloodFrom(t, gfTrackerIP, "preface, no SETTINGS", g.grpcAddr, gfSlow, []byte(http2Preface), nil),
+				dialFloodFrom(t, gfTrackerIP, "stalled REST body", g.httpAddr, gfSlowBody, append([]byte(upload), content(3, 1<<10)...), nil),
+			}
+		})
+	})
+	t.Run("TLS", func(t *testing.T) {
+		g := startGatewayConf(t, gfConf, c.tracker.addr, gfStorageIP, true)
+		// A TLS record header of a 512-byte handshake message, then its
+		// bytes one by one.
+		hello := append([]byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01}, make([]byte, 40)...)
+		gfRun(t, g, func() []*flood {
+			return []*flood{
+				dialFloodFrom(t, gfTrackerIP, "idle gRPC TLS", g.grpcAddr, gfIdle/2, nil, nil),
+				dialFloodFrom(t, gfTrackerIP, "idle REST TLS", g.httpAddr, gfIdle/2, nil, nil),
+				dialFloodFrom(t, gfTrackerIP, "trickled handshake gRPC", g.grpcAddr, gfSlow, hello[:3], hello[3:]),
+				dialFloodFrom(t, gfTrackerIP, "trickled handshake REST", g.httpAddr, gfSlow, hello[:3], hello[3:]),
+			}
+		})
+	})
+}
+
+// gfRun runs the well-behaved clients on g, the floods of dial and
+// stalled gRPC uploads, and checks and reports what happened.
+func gfRun(t *testing.T, g *gateway, dial func() []*flood) {
 	grpcOp, restOp := gfWellBehaved(g)
 	clients := map[string]*phased{"gRPC": runPhased(grpcOp), "REST": runPhased(restOp)}
 	defer func() {
@@ -210,16 +259,7 @@ func TestGatewayFloods(t *testing.T) {
 		p.enter("during")
 	}
 
-	upload := fmt.Sprintf("POST /v1/files?ext=bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", rwKey, 1<<20)
-	get := []byte("GET /v1/cluster HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + rwKey + "\r\n")
-	floods := []*flood{
-		dialFloodFrom(t, gfTrackerIP, "idle gRPC", g.grpcAddr, gfIdle, nil, nil),
-		dialFloodFrom(t, gfTrackerIP, "idle REST", g.httpAddr, gfIdle, nil, nil),
-		dialFloodFrom(t, gfTrackerIP, "slowloris REST headers", g.httpAddr, gfSlow, get[:4], get[4:]),
-		dialFloodFrom(t, gfTrackerIP, "slowloris HTTP/2 preface", g.grpcAddr, gfSlow, []byte(http2Preface[:2]), []byte(http2Preface[2:])),
-		dialFloodFrom(t, gfTrackerIP, "preface, no SETTINGS", g.grpcAddr, gfSlow, []byte(http2Preface), nil),
-		dialFloodFrom(t, gfTrackerIP, "stalled REST body", g.httpAddr, gfSlowBody, append([]byte(upload), content(3, 1<<10)...), nil),
-	}
+	floods := dial()
 	stalled := stallUploads(t, g, gfSlowBody)
 	rssPeak, fdsPeak := rssKB(t, g.proc), openFDs(t, g.proc)
 	for _, p := range clients {
@@ -250,9 +290,9 @@ func TestGatewayFloods(t *testing.T) {
 	}
 	rss1 := rssKB(t, g.proc)
 	var fds1 int
-	testwait.Until(t, waitLimit, "gateway file descriptors back to their number before the flood", func() bool {
+	testwait.Until(t, waitLimit, "gateway file descriptors back to their number before the flood (and the pooled FastDFS connections)", func() bool {
 		fds1 = openFDs(t, g.proc)
-		return fds1 <= fds0+8
+		return fds1 <= fds0+gfIdlePerHost+8
 	})
 	t.Logf("gateway VmRSS: before %d kB, during (peak of samples) %d kB, after %d kB; open fds: before %d, during %d, after %d", rss0, rssPeak, rss1, fds0, fdsPeak, fds1)
 	if limit := 4*rss0 + 200<<10; rssPeak > limit || rss1 > limit {
