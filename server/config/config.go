@@ -24,6 +24,7 @@ const (
 	DefaultHTTPListen           = "127.0.0.1:8080"
 	DefaultMaxUploadSize        = 64 << 30 // bytes
 	DefaultMaxConcurrentStreams = 256      // per connection
+	DefaultMaxConnections       = 10000    // per listener
 	DefaultRequestTimeout       = time.Minute
 	DefaultIOTimeout            = time.Minute
 	DefaultHeaderTimeout        = 10 * time.Second
@@ -230,6 +231,10 @@ type Limits struct {
 	// MaxConcurrentStreams bounds the concurrent gRPC streams and HTTP/2
 	// streams of one connection.
 	MaxConcurrentStreams uint32 `yaml:"max_concurrent_streams"`
+	// MaxConnections bounds the open connections of each listener (gRPC,
+	// REST): one beyond it is accepted and closed at once, as the tracker
+	// and storage do beyond max_connections.
+	MaxConnections uint32 `yaml:"max_connections"`
 	// RequestTimeout bounds unary calls (everything except transfers).
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// IOTimeout bounds each read or write step of a REST transfer and
@@ -361,6 +366,7 @@ func (c *Config) SetDefaults() {
 	l := &c.Limits
 	setDefault(&l.MaxUploadSize, DefaultMaxUploadSize)
 	setDefault(&l.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
+	setDefault(&l.MaxConnections, DefaultMaxConnections)
 	setDefault(&l.RequestTimeout, DefaultRequestTimeout)
 	setDefault(&l.IOTimeout, DefaultIOTimeout)
 	setDefault(&l.HeaderTimeout, DefaultHeaderTimeout)

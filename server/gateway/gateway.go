@@ -178,6 +178,8 @@ func New(opt Options) (g *Gateway, err error) {
 	if g.httpLis, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
 		return nil, fmt.Errorf("http_listen: %w", err)
 	}
+	g.grpcLis = limitConns(g.grpcLis, cfg.Limits.MaxConnections)
+	g.httpLis = limitConns(g.httpLis, cfg.Limits.MaxConnections)
 	return g, nil
 }
 
