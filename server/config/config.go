@@ -24,7 +24,7 @@ const (
 	DefaultHTTPListen           = "127.0.0.1:8080"
 	DefaultMaxUploadSize        = 64 << 30 // bytes
 	DefaultMaxConcurrentStreams = 256      // per connection
-	DefaultMaxConnections       = 10000    // per listener
+	DefaultMaxConnections       = 10000    // REST listener
 	DefaultRequestTimeout       = time.Minute
 	DefaultIOTimeout            = time.Minute
 	DefaultHeaderTimeout        = 10 * time.Second
@@ -231,9 +231,10 @@ type Limits struct {
 	// MaxConcurrentStreams bounds the concurrent gRPC streams and HTTP/2
 	// streams of one connection.
 	MaxConcurrentStreams uint32 `yaml:"max_concurrent_streams"`
-	// MaxConnections bounds the open connections of each listener (gRPC,
-	// REST): one beyond it is accepted and closed at once, as the tracker
-	// and storage do beyond max_connections.
+	// MaxConnections bounds the open connections of the REST listener:
+	// one beyond it is accepted and closed at once, as the tracker and
+	// storage do beyond max_connections. gRPC connections are bounded by
+	// HeaderTimeout and IdleTimeout only.
 	MaxConnections uint32 `yaml:"max_connections"`
 	// RequestTimeout bounds unary calls (everything except transfers).
 	RequestTimeout time.Duration `yaml:"request_timeout"`

@@ -17,6 +17,7 @@ type connLimiter struct {
 }
 
 // limitConns returns ln holding at most max connections; 0: no limit.
+// The connections it returns are not bare *net.TCPConn any more.
 func limitConns(ln net.Listener, max uint32) net.Listener {
 	if max == 0 {
 		return ln
