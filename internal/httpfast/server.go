@@ -49,7 +49,8 @@ type Server struct {
 // fallback.Handler so that a connection net/http has answered a request
 // on comes back to the fast path when it can (see reclaim). idle bounds
 // the wait for a request on a kept-alive connection and header the
-// reading of one request head; 0 means no limit.
+// reading of one request head, and the wait for the first request of a
+// new connection; 0 means no limit.
 func New(answer Answerer, fallback *http.Server, idle, header time.Duration) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
@@ -108,7 +109,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			c.Close()
 			return http.ErrServerClosed
 		}
-		go s.serveConn(c, &connState{threshold: 1})
+		go s.serveConn(c, &connState{threshold: 1, fresh: true})
 	}
 }
 
@@ -137,17 +138,17 @@ func (s *Server) untrack(c net.Conn) {
 	s.active.Done()
 }
 
-// idle marks c idle and arms its idle deadline, unless the server is
+// idle marks c idle and arms a read deadline d away, unless the server is
 // closing. The lock is the one Shutdown holds while it wakes the idle
 // connections, so a deadline set here can never undo Shutdown's.
-func (s *Server) idle(c net.Conn) bool {
+func (s *Server) idle(c net.Conn, d time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return false
 	}
 	s.conns[c] = true
-	setReadDeadline(c, s.idleTimeout)
+	setReadDeadline(c, d)
 	return true
 }
 
@@ -220,8 +221,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // after 1, 2, 4 ... up to maxReclaimAfter answers of net/http, and after
 // 1 again once the fast path has answered on it.
 type connState struct {
-	served    int // requests net/http answered since the hand-over
-	threshold int // answers of net/http before reclaim tries again
+	served    int  // requests net/http answered since the hand-over
+	threshold int  // answers of net/http before reclaim tries again
+	fresh     bool // no request read yet: the first waits headerTimeout
 }
 
 const maxReclaimAfter = 64
@@ -234,7 +236,16 @@ func (s *Server) serveConn(c net.Conn, st *connState) {
 	var head []byte
 	var r Request
 	for {
-		if !s.idle(c) {
+		// A new connection's first request must arrive within the header
+		// timeout, as net/http's: idle_timeout is only the wait between
+		// requests, and a silent connection must not hold a descriptor
+		// for it.
+		wait := s.idleTimeout
+		if st.fresh && s.headerTimeout > 0 {
+			wait = s.headerTimeout
+		}
+		st.fresh = false
+		if !s.idle(c, wait) {
 			break
 		}
 		if _, err := br.Peek(1); err != nil {

@@ -24,6 +24,7 @@ const (
 	DefaultHTTPListen           = "127.0.0.1:8080"
 	DefaultMaxUploadSize        = 64 << 30 // bytes
 	DefaultMaxConcurrentStreams = 256      // per connection
+	DefaultMaxConnections       = 10000    // REST listener
 	DefaultRequestTimeout       = time.Minute
 	DefaultIOTimeout            = time.Minute
 	DefaultHeaderTimeout        = 10 * time.Second
@@ -230,13 +231,21 @@ type Limits struct {
 	// MaxConcurrentStreams bounds the concurrent gRPC streams and HTTP/2
 	// streams of one connection.
 	MaxConcurrentStreams uint32 `yaml:"max_concurrent_streams"`
+	// MaxConnections bounds the open connections of the REST listener:
+	// one beyond it is accepted and closed at once, as the tracker and
+	// storage do beyond max_connections. gRPC connections are bounded by
+	// HeaderTimeout and IdleTimeout only.
+	MaxConnections uint32 `yaml:"max_connections"`
 	// RequestTimeout bounds unary calls (everything except transfers).
 	RequestTimeout time.Duration `yaml:"request_timeout"`
-	// IOTimeout bounds each read or write step of a REST transfer, so a
-	// stalled client is dropped while a long healthy transfer is not.
+	// IOTimeout bounds each read or write step of a REST transfer and
+	// the wait for each message of a gRPC client stream, so a stalled
+	// client is dropped while a long healthy transfer is not.
 	IOTimeout time.Duration `yaml:"io_timeout"`
-	// HeaderTimeout bounds reading a request's headers; IdleTimeout
-	// closes idle keep-alive connections.
+	// HeaderTimeout bounds reading a request's headers, the wait for a
+	// new connection's first request, and the TLS handshake and HTTP/2
+	// preface and SETTINGS of a new gRPC connection; IdleTimeout closes
+	// connections idle between requests (gRPC: without a stream).
 	HeaderTimeout time.Duration `yaml:"header_timeout"`
 	IdleTimeout   time.Duration `yaml:"idle_timeout"`
 	// ShutdownTimeout is how long a graceful shutdown waits for requests
@@ -358,6 +367,7 @@ func (c *Config) SetDefaults() {
 	l := &c.Limits
 	setDefault(&l.MaxUploadSize, DefaultMaxUploadSize)
 	setDefault(&l.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
+	setDefault(&l.MaxConnections, DefaultMaxConnections)
 	setDefault(&l.RequestTimeout, DefaultRequestTimeout)
 	setDefault(&l.IOTimeout, DefaultIOTimeout)
 	setDefault(&l.HeaderTimeout, DefaultHeaderTimeout)

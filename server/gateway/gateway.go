@@ -178,6 +178,12 @@ func New(opt Options) (g *Gateway, err error) {
 	if g.httpLis, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
 		return nil, fmt.Errorf("http_listen: %w", err)
 	}
+	// Not the gRPC listener: grpc-go reads a bare *net.TCPConn with
+	// buffers taken from a pool only while data is ready; a counting
+	// wrapper makes it allocate a read buffer of grpcBufferSize per
+	// connection (2,400 flood connections: 2.6 GB of heap in use instead
+	// of 60 MB, VmRSS 205 MB instead of 115 MB).
+	g.httpLis = limitConns(g.httpLis, cfg.Limits.MaxConnections)
 	return g, nil
 }
 
@@ -228,6 +234,10 @@ func (g *Gateway) newGRPCServer(tlsConf *tls.Config) *grpc.Server {
 		experimental.BufferPool(recvBufferPool),
 		grpc.StatsHandler(g.metrics.StatsHandler()),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: l.IdleTimeout}),
+		// The TLS handshake, the HTTP/2 preface and the client's SETTINGS
+		// must arrive within header_timeout (grpc-go's default is 120 s:
+		// a silent or trickling connection held a descriptor that long).
+		grpc.ConnectionTimeout(l.HeaderTimeout),
 		grpc.ChainUnaryInterceptor(g.logUnary, g.auth.UnaryInterceptor(), g.timeoutUnary),
 		grpc.ChainStreamInterceptor(g.logStream, g.auth.StreamInterceptor(), g.limitStream),
 	}

@@ -110,22 +110,27 @@ func (g *Gateway) logStream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 
 // limitStream refuses client streams announcing more content than
 // limits.max_upload_size: every content stream states its exact size in
-// its first message, and grpcapi holds it to that size.
+// its first message, and grpcapi holds it to that size. It also ends a
+// client stream whose next message does not arrive within
+// limits.io_timeout, as the REST routes do with a stalled body: a stream
+// that sends nothing would otherwise hold its handler and connection
+// until the client goes away.
 func (g *Gateway) limitStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if max := int64(g.cfg.Limits.MaxUploadSize); max > 0 && info.IsClientStream {
-		ss = &limitedStream{ServerStream: ss, max: max}
+	if !info.IsClientStream {
+		return handler(srv, ss)
 	}
-	return handler(srv, ss)
+	return handler(srv, &limitedStream{ServerStream: ss, max: int64(g.cfg.Limits.MaxUploadSize), timeout: g.cfg.Limits.IOTimeout})
 }
 
 type limitedStream struct {
 	grpc.ServerStream
-	max     int64
+	max     int64         // bytes of content; 0: no limit
+	timeout time.Duration // wait for each message; 0: no limit
 	checked bool
 }
 
 func (s *limitedStream) RecvMsg(m any) error {
-	if err := s.ServerStream.RecvMsg(m); err != nil || s.checked {
+	if err := s.recvTimed(m); err != nil || s.checked {
 		return err
 	}
 	s.checked = true
@@ -138,10 +143,30 @@ func (s *limitedStream) RecvMsg(m any) error {
 	case *fastdfsv1.ModifyFileRequest:
 		size = m.GetSpec().GetSize()
 	}
-	if size > s.max {
+	if s.max > 0 && size > s.max {
 		return status.Errorf(codes.ResourceExhausted, "content of %d bytes exceeds the upload limit of %d bytes", size, s.max)
 	}
 	return nil
+}
+
+// recvTimed receives m within s.timeout. On a timeout the receive goes on
+// in its goroutine until the handler's error ends the stream, which
+// cancels the stream and so that receive (m is then left alone: the
+// handler no longer reads it).
+func (s *limitedStream) recvTimed(m any) error {
+	if s.timeout <= 0 {
+		return s.ServerStream.RecvMsg(m)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.ServerStream.RecvMsg(m) }()
+	timer := time.NewTimer(s.timeout)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-timer.C:
+		return status.Errorf(codes.DeadlineExceeded, "no message on the stream within limits.io_timeout (%v)", s.timeout)
+	}
 }
 
 // wrappedStream is a ServerStream with a replaced context.

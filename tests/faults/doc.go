@@ -39,6 +39,13 @@
 //     (tracker .180, storage .181 with HTTP on 8080, gateway .182).
 //   - TestRapidReset: the HTTP/2 rapid reset attack on the gateway's gRPC
 //     and TLS REST ports (.183–.185, .188).
+//   - TestGatewayFloods: floods of idle, slowloris (HTTP/1.1 headers, the
+//     HTTP/2 preface, TLS handshakes trickled; a preface without SETTINGS)
+//     and stalled-upload connections (a REST body, a gRPC UploadFile
+//     stream) on the gateway's gRPC and REST ports, cleartext and TLS,
+//     while gRPC and REST clients upload and download (tracker .207,
+//     storage .208, gateway .209, the TLS gateway on .208's ports 9090
+//     and 8080; floods from .207).
 //   - TestGatewayKill9: kill -9 of the gateway in the middle of gRPC and REST
 //     uploads and downloads (.186, .187, .189).
 //   - TestTrackerLeaderKill9: kill -9 of the tracker leader among three,

@@ -71,8 +71,13 @@ type flood struct {
 // (when not nil) is written at once and then the rest of the bytes one by
 // one, every floodTrickle, a slowloris.
 func dialFlood(t *testing.T, name, addr string, n int, first, rest []byte) *flood {
+	return dialFloodFrom(t, floodSourceIP, name, addr, n, first, rest)
+}
+
+// dialFloodFrom is dialFlood from the address src.
+func dialFloodFrom(t *testing.T, src, name, addr string, n int, first, rest []byte) *flood {
 	f := &flood{name: name, addr: addr}
-	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(floodSourceIP)}}
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)

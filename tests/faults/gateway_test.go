@@ -83,6 +83,13 @@ func startGateway(t *testing.T, trackerAddr, ip string) *gateway {
 // certificate for ip) when withTLS.
 func startGatewayTLS(t *testing.T, trackerAddr, ip string, withTLS bool) *gateway {
 	t.Helper()
+	return startGatewayConf(t, gatewayConf, trackerAddr, ip, withTLS)
+}
+
+// startGatewayConf is startGatewayTLS with another gateway.yaml template
+// (gatewayConf's verbs, in its order).
+func startGatewayConf(t *testing.T, format, trackerAddr, ip string, withTLS bool) *gateway {
+	t.Helper()
 	dir := t.TempDir()
 	g := &gateway{
 		grpcAddr: net.JoinHostPort(ip, fmt.Sprint(gwGRPCPort)),
@@ -90,7 +97,6 @@ func startGatewayTLS(t *testing.T, trackerAddr, ip string, withTLS bool) *gatewa
 		spool:    filepath.Join(dir, "spool"),
 	}
 	mkdir(t, g.spool)
-	format := gatewayConf
 	creds := insecure.NewCredentials()
 	if withTLS {
 		certFile, keyFile, pool := selfSigned(t, dir, ip)
