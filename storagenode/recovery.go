@@ -567,10 +567,7 @@ func (s *Server) handleFetchOnePathBinlog(cc *conn, h protocol.Header) error {
 	if err := s.syncAllowed(cc, h.Cmd); err != nil {
 		return err
 	}
-	if h.Length != protocol.FetchPathBinlogLen {
-		return fmt.Errorf("fetch one path binlog body of %d bytes: %w", h.Length, protocol.ErrInvalid)
-	}
-	body, err := cc.readBody(h.Length)
+	body, err := cc.readFixed(h, protocol.FetchPathBinlogLen, "fetch one path binlog")
 	if err != nil {
 		return err
 	}
