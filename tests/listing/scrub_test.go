@@ -16,6 +16,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/testwait"
 	"github.com/fdfsgo/fdfs/server/fileops"
 	"github.com/fdfsgo/fdfs/tests/cluster"
+	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
 
 // fileState identifies the stored file: a repair replaces the inode, a
@@ -81,7 +82,7 @@ func TestScrubRepairs(t *testing.T) {
 	var ids []string
 	want := map[string][]byte{}
 	for i := range 12 {
-		b := content(i, 3000+i)
+		b := payload.Bytes(i, 3000+i)
 		id, err := c.Client.Upload(opCtx(t), bytes.NewReader(b), int64(len(b)), client.UploadOptions{Ext: "bin"})
 		if err != nil {
 			t.Fatal(err)
@@ -152,14 +153,14 @@ func TestScrubRepairs(t *testing.T) {
 // too is reported and left as it is.
 func TestScrubUnrepairable(t *testing.T) {
 	c := cluster.Start(t, cluster.Options{Storages: 2})
-	b := content(1, 5000)
+	b := payload.Bytes(1, 5000)
 	id, err := c.Client.Upload(opCtx(t), bytes.NewReader(b), int64(len(b)), client.UploadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitListing(t, c, fileops.New(c.Client, nil), []string{id})
 	for i, s := range c.Storages {
-		if err := os.WriteFile(pathOn(t, s, id), content(10+i, 5000), 0o644); err != nil {
+		if err := os.WriteFile(pathOn(t, s, id), payload.Bytes(10+i, 5000), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -192,7 +193,7 @@ func TestScrubFindsFilesLostWhileDown(t *testing.T) {
 	var ids []string
 	want := map[string][]byte{}
 	for i := range 6 {
-		b := content(100+i, 2000)
+		b := payload.Bytes(100+i, 2000)
 		id, err := c.Client.Upload(opCtx(t), bytes.NewReader(b), int64(len(b)), client.UploadOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -232,14 +233,14 @@ func TestScrubFindsFilesLostWhileDown(t *testing.T) {
 // and repair a corrupted file without being asked.
 func TestScrubInBackground(t *testing.T) {
 	c := cluster.Start(t, cluster.Options{Storages: 2, StorageConf: []string{"scrub_bytes_per_second = 1MB", "scrub_pass_interval = 1"}})
-	b := content(7, 4000)
+	b := payload.Bytes(7, 4000)
 	id, err := c.Client.Upload(opCtx(t), bytes.NewReader(b), int64(len(b)), client.UploadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitListing(t, c, fileops.New(c.Client, nil), []string{id})
 	p := pathOn(t, c.Storages[1], id)
-	if err := os.WriteFile(p, content(8, 4000), 0o644); err != nil {
+	if err := os.WriteFile(p, payload.Bytes(8, 4000), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// The report counts the repair once the file is back in place.
@@ -272,8 +273,8 @@ func TestScrubMetadataChecksums(t *testing.T) {
 		}
 		return id
 	}
-	master := upload(fileops.Upload{Kind: fileops.Normal}, content(1, 3000))
-	slaveContent := content(2, 5000)
+	master := upload(fileops.Upload{Kind: fileops.Normal}, payload.Bytes(1, 3000))
+	slaveContent := payload.Bytes(2, 5000)
 	slave := upload(fileops.Upload{Kind: fileops.Slave, Master: master, Prefix: "_s"}, slaveContent)
 	meta, err := c.Client.GetMetadata(opCtx(t), slave)
 	if err != nil || len(meta["fdfs_sha256"]) != 64 {
@@ -288,7 +289,7 @@ func TestScrubMetadataChecksums(t *testing.T) {
 
 	// The slave's content changes on the victim: its name says nothing,
 	// its metadata does.
-	if err := os.WriteFile(pathOn(t, victim, slave), content(3, 5000), 0o644); err != nil {
+	if err := os.WriteFile(pathOn(t, victim, slave), payload.Bytes(3, 5000), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// The master's stored checksum is wrong on the victim: the file is

@@ -43,19 +43,6 @@ func upload(t testing.TB, c *client.Client, data []byte, opt client.UploadOption
 	return id
 }
 
-// content returns n bytes that differ from file to file.
-func content(seed, n int) []byte {
-	b := make([]byte, n)
-	x := uint32(seed)*2654435761 + 1
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b[i] = byte(x)
-	}
-	return b
-}
-
 // storedPath is where fileID (or its metadata file "<fileID>-m") lives on
 // storage s.
 func storedPath(t testing.TB, s *cluster.Storage, fileID string) string {

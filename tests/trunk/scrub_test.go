@@ -7,6 +7,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/testwait"
 	"github.com/fdfsgo/fdfs/storagenode/trunk"
+	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
 
 // TestTrunkScrub: the scrubber of a storage holding trunk files reports
@@ -16,7 +17,7 @@ func TestTrunkScrub(t *testing.T) {
 	c := startCluster(t, 1)
 	var ids []string
 	for i := range 20 {
-		ids = append(ids, upload(t, c.Client, content(i, 100+i*50), "bin"))
+		ids = append(ids, upload(t, c.Client, payload.Bytes(i, 100+i*50), "bin"))
 	}
 	addr := c.StorageAddrs()[0]
 	scrub := func() *protocol.ScrubReport {
