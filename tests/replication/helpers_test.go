@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
-	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/tests/cluster"
 )
 
@@ -50,15 +49,7 @@ func storedPath(t testing.TB, s *cluster.Storage, fileID string) string {
 	if base, ok := strings.CutSuffix(fileID, metaSuffix); ok {
 		return storedPath(t, s, base) + metaSuffix
 	}
-	_, name, err := fileid.Split(fileID)
-	if err != nil {
-		t.Fatalf("split %s: %v", fileID, err)
-	}
-	n, err := fileid.Parse(name)
-	if err != nil {
-		t.Fatalf("parse %s: %v", name, err)
-	}
-	return n.Path(s.StorePaths)
+	return cluster.StoredPath(t, s, fileID)
 }
 
 // files maps a file id to the bytes its stored file must hold (for a
