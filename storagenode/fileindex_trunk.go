@@ -57,7 +57,10 @@ func trunkContainer(name string) bool {
 func (s *Server) walkTrunk(out []indexEvent) []indexEvent {
 	names := map[string]struct{}{}
 	for i := 0; i <= s.bl.Index(); i++ {
-		err := eachRecord(s.bl.Path(i), func(rec *binlog.Record) { trunkReplay(names, rec) })
+		err := binlog.EachRecord(s.bl.Path(i), func(rec *binlog.Record) error {
+			trunkReplay(names, rec)
+			return nil
+		})
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			s.log.Warn("file index: reading the binlog failed", "file", s.bl.Path(i), "err", err)
 		}

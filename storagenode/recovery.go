@@ -567,10 +567,7 @@ func (s *Server) handleFetchOnePathBinlog(cc *conn, h protocol.Header) error {
 	if err := s.syncAllowed(cc, h.Cmd); err != nil {
 		return err
 	}
-	if h.Length != protocol.FetchPathBinlogLen {
-		return fmt.Errorf("fetch one path binlog body of %d bytes: %w", h.Length, protocol.ErrInvalid)
-	}
-	body, err := cc.readBody(h.Length)
+	body, err := cc.readFixed(h, protocol.FetchPathBinlogLen, "fetch one path binlog")
 	if err != nil {
 		return err
 	}
@@ -612,30 +609,9 @@ func (s *Server) handleFetchOnePathBinlog(cc *conn, h protocol.Header) error {
 // streamPathRecords writes the recovery records of one binlog file whose
 // name starts with prefix ("Mxx/").
 func streamPathRecords(path, prefix string, w *bufio.Writer) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, binlog.MaxLine)
-	for {
-		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			// An overlong line is no record of ours: skip to its end.
-			for err == bufio.ErrBufferFull {
-				_, err = br.ReadSlice('\n')
-			}
-			continue
-		}
-		if err == io.EOF {
-			return nil // a partial last line is still being written
-		}
-		if err != nil {
-			return err
-		}
-		rec, perr := binlog.Parse(strings.TrimSuffix(string(line), "\n"))
-		if perr != nil || !strings.HasPrefix(rec.Name, prefix) {
-			continue
+	return binlog.EachRecord(path, func(rec *binlog.Record) error {
+		if !strings.HasPrefix(rec.Name, prefix) {
+			return nil
 		}
 		var op binlog.Op
 		switch rec.Op {
@@ -644,10 +620,9 @@ func streamPathRecords(path, prefix string, w *bufio.Writer) error {
 		case binlog.OpReplicaCreate, binlog.OpReplicaLink, binlog.OpReplicaRename, binlog.OpReplicaUpdate:
 			op = binlog.OpReplicaCreate
 		default:
-			continue
+			return nil
 		}
-		if _, err := w.WriteString(binlog.Format(rec.Timestamp, op, rec.Name, "") + "\n"); err != nil {
-			return err
-		}
-	}
+		_, err := w.WriteString(binlog.Format(rec.Timestamp, op, rec.Name, "") + "\n")
+		return err
+	})
 }

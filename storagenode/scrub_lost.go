@@ -1,9 +1,7 @@
 package storagenode
 
 import (
-	"bufio"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -52,9 +50,9 @@ func (s *Server) lostFiles() []string {
 // of a name the index lacks adds it, a delete or the old name of a rename
 // removes it.
 func (s *Server) replayForLost(path string, lost map[string]bool) error {
-	return eachRecord(path, func(rec *binlog.Record) {
+	return binlog.EachRecord(path, func(rec *binlog.Record) error {
 		if strings.HasSuffix(rec.Name, metaSuffix) {
-			return
+			return nil
 		}
 		switch rec.Op.Source() {
 		case binlog.OpRename:
@@ -69,34 +67,6 @@ func (s *Server) replayForLost(path string, lost map[string]bool) error {
 		case binlog.OpDelete:
 			delete(lost, rec.Name)
 		}
+		return nil
 	})
-}
-
-// eachRecord calls fn with every well-formed record of one binlog file,
-// in order. A partial last line (still being written) ends the file.
-func eachRecord(path string, fn func(*binlog.Record)) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, binlog.MaxLine)
-	for {
-		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			for err == bufio.ErrBufferFull { // no record of ours: skip it
-				_, err = br.ReadSlice('\n')
-			}
-			continue
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if rec, perr := binlog.Parse(strings.TrimSuffix(string(line), "\n")); perr == nil {
-			fn(rec)
-		}
-	}
 }

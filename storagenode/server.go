@@ -575,6 +575,15 @@ func (cc *conn) readBody(n int64) ([]byte, error) {
 	return b, nil
 }
 
+// readFixed reads a request body that must be exactly n bytes long; what
+// names the request in the error.
+func (cc *conn) readFixed(h protocol.Header, n int64, what string) ([]byte, error) {
+	if h.Length != n {
+		return nil, fmt.Errorf("%s body of %d bytes: %w", what, h.Length, protocol.ErrInvalid)
+	}
+	return cc.readBody(n)
+}
+
 // readRest reads the remaining body, which must fit the buffer size
 // (upstream rejects larger non-content requests with EINVAL).
 func (cc *conn) readRest() ([]byte, error) {

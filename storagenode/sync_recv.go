@@ -61,10 +61,7 @@ func (s *Server) dispatchSync(cc *conn, h protocol.Header) (handled bool, err er
 // handleReportServerID records which storage this sync connection comes
 // from (its id; its IP in IP mode): received timestamps are credited to it.
 func (s *Server) handleReportServerID(cc *conn, h protocol.Header) error {
-	if h.Length != protocol.ReportServerIDLen {
-		return fmt.Errorf("report server id body of %d bytes: %w", h.Length, protocol.ErrInvalid)
-	}
-	body, err := cc.readBody(h.Length)
+	body, err := cc.readFixed(h, protocol.ReportServerIDLen, "report server id")
 	if err != nil {
 		return err
 	}

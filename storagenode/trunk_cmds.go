@@ -40,9 +40,12 @@ func (s *Server) dispatchTrunk(cc *conn, h protocol.Header) (handled bool, err e
 	return false, nil
 }
 
-// trunkServerAllocator is our allocator when we are the trunk server;
-// EINVAL otherwise, as upstream's CHECK_TRUNK_SERVER.
-func (s *Server) trunkServerAllocator() (*trunk.Allocator, error) {
+// trunkServerAllocator is our allocator for a request of group when we
+// are the trunk server; EINVAL otherwise, as upstream's CHECK_TRUNK_SERVER.
+func (s *Server) trunkServerAllocator(group string) (*trunk.Allocator, error) {
+	if err := s.checkGroup(group); err != nil {
+		return nil, err
+	}
 	a, self := s.localTrunk()
 	if !self {
 		return nil, fmt.Errorf("not the trunk server: %w", protocol.ErrInvalid)
@@ -54,10 +57,7 @@ func (s *Server) trunkServerAllocator() (*trunk.Allocator, error) {
 }
 
 func (s *Server) handleTrunkAlloc(cc *conn, h protocol.Header) error {
-	if h.Length != protocol.GroupNameLen+5 {
-		return fmt.Errorf("trunk alloc body of %d bytes: %w", h.Length, protocol.ErrInvalid)
-	}
-	b, err := cc.readRest()
+	b, err := cc.readFixed(h, protocol.GroupNameLen+5, "trunk alloc")
 	if err != nil {
 		return err
 	}
@@ -65,10 +65,7 @@ func (s *Server) handleTrunkAlloc(cc *conn, h protocol.Header) error {
 	if err != nil {
 		return err
 	}
-	if err := s.checkGroup(req.Group); err != nil {
-		return err
-	}
-	a, err := s.trunkServerAllocator()
+	a, err := s.trunkServerAllocator(req.Group)
 	if err != nil {
 		return err
 	}
@@ -82,10 +79,7 @@ func (s *Server) handleTrunkAlloc(cc *conn, h protocol.Header) error {
 // handleTrunkSlot serves ALLOC_CONFIRM (the header status is the upload's
 // outcome: 0 used, EEXIST occupied, else released) and FREE_SPACE.
 func (s *Server) handleTrunkSlot(cc *conn, h protocol.Header) error {
-	if h.Length != protocol.GroupNameLen+protocol.TrunkInfoLen {
-		return fmt.Errorf("trunk slot body of %d bytes: %w", h.Length, protocol.ErrInvalid)
-	}
-	b, err := cc.readRest()
+	b, err := cc.readFixed(h, protocol.GroupNameLen+protocol.TrunkInfoLen, "trunk slot")
 	if err != nil {
 		return err
 	}
@@ -93,10 +87,7 @@ func (s *Server) handleTrunkSlot(cc *conn, h protocol.Header) error {
 	if err != nil {
 		return err
 	}
-	if err := s.checkGroup(req.Group); err != nil {
-		return err
-	}
-	a, err := s.trunkServerAllocator()
+	a, err := s.trunkServerAllocator(req.Group)
 	if err != nil {
 		return err
 	}

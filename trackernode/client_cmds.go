@@ -543,6 +543,20 @@ func (s *Server) deleteGroup(body []byte) ([]byte, error) {
 	return nil, nil
 }
 
+// trackerView returns this tracker's id, the leader's (this one when it
+// is alone) and its peers' ids. The caller holds s.mu.
+func (s *Server) trackerView() (self, leader string, peers []string) {
+	self, leader = s.selfID(), s.rel.leader
+	if leader == "" && len(s.rel.peers) == 0 {
+		leader = self // a lone tracker leads
+	}
+	peers = make([]string, 0, len(s.rel.peers))
+	for _, p := range s.rel.peers {
+		peers = append(peers, p.id())
+	}
+	return self, leader, peers
+}
+
 // trackerClusterStat: SERVER_TRACKER_CLUSTER_STAT, the trackers this one
 // knows and which leads, filtered as asked.
 func (s *Server) trackerClusterStat(cs *conn, body []byte) ([]byte, error) {
@@ -551,14 +565,7 @@ func (s *Server) trackerClusterStat(cs *conn, body []byte) ([]byte, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	self, leader := s.selfID(), s.rel.leader
-	if leader == "" && len(s.rel.peers) == 0 {
-		leader = self // a lone tracker leads
-	}
-	peers := make([]string, 0, len(s.rel.peers))
-	for _, p := range s.rel.peers {
-		peers = append(peers, p.id())
-	}
+	self, leader, peers := s.trackerView()
 	s.mu.Unlock()
 	// This tracker reports its own counters; of its peers it knows the
 	// address and whether they lead (the leader is the one pinged alive).

@@ -158,14 +158,7 @@ func (c trackerCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, l...)
 	}
 	s.mu.Lock()
-	self, leader := s.selfID(), s.rel.leader
-	if leader == "" && len(s.rel.peers) == 0 {
-		leader = self // a lone tracker leads
-	}
-	peers := make([]string, 0, len(s.rel.peers))
-	for _, p := range s.rel.peers {
-		peers = append(peers, p.id())
-	}
+	self, leader, peers := s.trackerView()
 	var groups []groupView
 	for _, g := range s.sortedGroups() {
 		v := groupView{stat: s.groupStat(g)}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
-	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/tests/cluster"
 )
 
@@ -75,20 +74,6 @@ func clip(b []byte) []byte {
 	return b
 }
 
-// storedPath returns where fileID lives on storage s: <store_pathN>/data/HH/LL/name.
-func storedPath(t testing.TB, s *cluster.Storage, fileID string) string {
-	t.Helper()
-	_, name, err := fileid.Split(fileID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := fileid.Parse(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n.Path(s.StorePaths)
-}
-
 // waitReplicated waits until fileID exists with the given size on every
 // running storage of the group (the copies made by storage-to-storage sync).
 func waitReplicated(t testing.TB, c *cluster.Cluster, group, fileID string, size int64) {
@@ -98,7 +83,7 @@ func waitReplicated(t testing.TB, c *cluster.Cluster, group, fileID string, size
 		if s.Group != group || !s.Running() {
 			continue
 		}
-		path := storedPath(t, s, fileID)
+		path := cluster.StoredPath(t, s, fileID)
 		for {
 			st, err := os.Stat(path)
 			if err == nil && st.Size() == size {
@@ -120,7 +105,7 @@ func waitGone(t testing.TB, c *cluster.Cluster, group, fileID string) {
 		if s.Group != group || !s.Running() {
 			continue
 		}
-		path := storedPath(t, s, fileID)
+		path := cluster.StoredPath(t, s, fileID)
 		for {
 			_, err := os.Stat(path)
 			if errors.Is(err, os.ErrNotExist) {

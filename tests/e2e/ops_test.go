@@ -427,7 +427,7 @@ func TestOperations(t *testing.T) {
 		id := upload(t, cl, data, client.UploadOptions{Ext: "txt"})
 		waitReplicated(t, c, "group1", id, int64(len(data)))
 		for _, s := range c.Storages {
-			got, err := os.ReadFile(storedPath(t, s, id))
+			got, err := os.ReadFile(cluster.StoredPath(t, s, id))
 			if err != nil || !bytes.Equal(got, data) {
 				t.Errorf("copy on %s: %d bytes, %v", s.Name, len(got), err)
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/testwait"
 	"github.com/fdfsgo/fdfs/server/fileops"
 	"github.com/fdfsgo/fdfs/tests/cluster"
+	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
 
 // opTimeout bounds one call, waitLimit a wait for replication: both only
@@ -34,19 +35,6 @@ func opCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-// content returns n bytes that differ from seed to seed.
-func content(seed, n int) []byte {
-	b := make([]byte, n)
-	x := uint32(seed)*2654435761 + 1
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b[i] = byte(x)
-	}
-	return b
-}
-
 type stored struct {
 	id   string
 	size int64
@@ -60,7 +48,7 @@ func populate(t *testing.T, c *cluster.Cluster, n int) []stored {
 	exts := []string{"jpg", "txt", "png"}
 	var out []stored
 	for i := range n {
-		b := content(i, 100*(i%7))
+		b := payload.Bytes(i, 100*(i%7))
 		opt := client.UploadOptions{Ext: exts[i%len(exts)]}
 		var (
 			id  string

@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
-	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/testwait"
 	"github.com/fdfsgo/fdfs/server/fileops"
 	"github.com/fdfsgo/fdfs/tests/cluster"
+	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
 
 // fileState identifies the stored file: a repair replaces the inode, a
@@ -33,19 +33,6 @@ func stateOf(t *testing.T, path string) fileState {
 		t.Fatal(err)
 	}
 	return fileState{fi.Sys().(*syscall.Stat_t).Ino, fi.ModTime(), fi.Size()}
-}
-
-func pathOn(t *testing.T, s *cluster.Storage, id string) string {
-	t.Helper()
-	_, name, err := fileid.Split(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := fileid.Parse(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n.Path(s.StorePaths)
 }
 
 // scrubNow starts a pass on storage s and waits for its report.
@@ -81,7 +68,7 @@ func TestScrubRepairs(t *testing.T) {
 	var ids []string
 	want := map[string][]byte{}
 	for i := range 12 {
-		b := content(i, 3000+i)
+		b := payload.Bytes(i, 3000+i)
 		id, err := c.Client.Upload(opCtx(t), bytes.NewReader(b), int64(len(b)), client.UploadOptions{Ext: "bin"})
 		if err != nil {
 			t.Fatal(err)
@@ -93,7 +80,7 @@ func TestScrubRepairs(t *testing.T) {
 
 	victim, peer := c.Storages[0], c.Storages[1]
 	flipped, truncated, deleted := ids[0], ids[1], ids[2]
-	p := pathOn(t, victim, flipped)
+	p := cluster.StoredPath(t, victim, flipped)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -103,20 +90,20 @@ func TestScrubRepairs(t *testing.T) {
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(pathOn(t, victim, truncated), 1000); err != nil {
+	if err := os.Truncate(cluster.StoredPath(t, victim, truncated), 1000); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(pathOn(t, victim, deleted)); err != nil {
+	if err := os.Remove(cluster.StoredPath(t, victim, deleted)); err != nil {
 		t.Fatal(err)
 	}
 	healthy := map[string]fileState{}
 	for _, id := range ids[3:] {
 		for _, s := range c.Storages {
-			healthy[s.Name+" "+id] = stateOf(t, pathOn(t, s, id))
+			healthy[s.Name+" "+id] = stateOf(t, cluster.StoredPath(t, s, id))
 		}
 	}
 	for _, id := range ids[:3] {
-		healthy[peer.Name+" "+id] = stateOf(t, pathOn(t, peer, id))
+		healthy[peer.Name+" "+id] = stateOf(t, cluster.StoredPath(t, peer, id))
 	}
 
 	r := scrubNow(t, c, victim)
@@ -124,7 +111,7 @@ func TestScrubRepairs(t *testing.T) {
 		t.Fatalf("report %+v: want 12 files, 2 corrupt, 1 missing, 3 repaired", r)
 	}
 	for _, id := range ids[:3] {
-		got, err := os.ReadFile(pathOn(t, victim, id))
+		got, err := os.ReadFile(cluster.StoredPath(t, victim, id))
 		if err != nil || !bytes.Equal(got, want[id]) {
 			t.Errorf("%s not repaired (%d bytes, %v)", id, len(got), err)
 		}
@@ -141,7 +128,7 @@ func TestScrubRepairs(t *testing.T) {
 		for _, s := range c.Storages {
 			k := s.Name + " " + id
 			before, ok := healthy[k]
-			if ok && stateOf(t, pathOn(t, s, id)) != before {
+			if ok && stateOf(t, cluster.StoredPath(t, s, id)) != before {
 				t.Errorf("healthy %s was rewritten", k)
 			}
 		}
@@ -152,23 +139,23 @@ func TestScrubRepairs(t *testing.T) {
 // too is reported and left as it is.
 func TestScrubUnrepairable(t *testing.T) {
 	c := cluster.Start(t, cluster.Options{Storages: 2})
-	b := content(1, 5000)
+	b := payload.Bytes(1, 5000)
 	id, err := c.Client.Upload(opCtx(t), bytes.NewReader(b), int64(len(b)), client.UploadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitListing(t, c, fileops.New(c.Client, nil), []string{id})
 	for i, s := range c.Storages {
-		if err := os.WriteFile(pathOn(t, s, id), content(10+i, 5000), 0o644); err != nil {
+		if err := os.WriteFile(cluster.StoredPath(t, s, id), payload.Bytes(10+i, 5000), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	before := stateOf(t, pathOn(t, c.Storages[0], id))
+	before := stateOf(t, cluster.StoredPath(t, c.Storages[0], id))
 	r := scrubNow(t, c, c.Storages[0])
 	if r.Corrupt != 1 || r.Unrepaired != 1 || r.Repaired != 0 || len(r.Findings) != 1 || r.Findings[0].Outcome != protocol.ScrubUnrepaired {
 		t.Fatalf("report %+v: want 1 corrupt, unrepaired", r)
 	}
-	if got := stateOf(t, pathOn(t, c.Storages[0], id)); got != before {
+	if got := stateOf(t, cluster.StoredPath(t, c.Storages[0], id)); got != before {
 		t.Fatalf("unrepairable file changed: %+v, was %+v", got, before)
 	}
 }
@@ -192,7 +179,7 @@ func TestScrubFindsFilesLostWhileDown(t *testing.T) {
 	var ids []string
 	want := map[string][]byte{}
 	for i := range 6 {
-		b := content(100+i, 2000)
+		b := payload.Bytes(100+i, 2000)
 		id, err := c.Client.Upload(opCtx(t), bytes.NewReader(b), int64(len(b)), client.UploadOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -208,7 +195,7 @@ func TestScrubFindsFilesLostWhileDown(t *testing.T) {
 	waitListing(t, c, f, all)
 	victim := c.Storages[0]
 	c.StopStorage(0)
-	if err := os.Remove(pathOn(t, victim, ids[0])); err != nil {
+	if err := os.Remove(cluster.StoredPath(t, victim, ids[0])); err != nil {
 		t.Fatal(err)
 	}
 	c.StartStorage(0)
@@ -221,7 +208,7 @@ func TestScrubFindsFilesLostWhileDown(t *testing.T) {
 	if r.Missing != 1 || r.Repaired != 1 || len(r.Findings) != 1 || "group1/"+r.Findings[0].Name != ids[0] {
 		t.Fatalf("report %+v: want %s missing and repaired", r, ids[0])
 	}
-	if b, err := os.ReadFile(pathOn(t, victim, ids[0])); err != nil || !bytes.Equal(b, want[ids[0]]) {
+	if b, err := os.ReadFile(cluster.StoredPath(t, victim, ids[0])); err != nil || !bytes.Equal(b, want[ids[0]]) {
 		t.Fatalf("%s not repaired: %v", ids[0], err)
 	}
 	waitListing(t, c, f, all)
@@ -232,14 +219,14 @@ func TestScrubFindsFilesLostWhileDown(t *testing.T) {
 // and repair a corrupted file without being asked.
 func TestScrubInBackground(t *testing.T) {
 	c := cluster.Start(t, cluster.Options{Storages: 2, StorageConf: []string{"scrub_bytes_per_second = 1MB", "scrub_pass_interval = 1"}})
-	b := content(7, 4000)
+	b := payload.Bytes(7, 4000)
 	id, err := c.Client.Upload(opCtx(t), bytes.NewReader(b), int64(len(b)), client.UploadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitListing(t, c, fileops.New(c.Client, nil), []string{id})
-	p := pathOn(t, c.Storages[1], id)
-	if err := os.WriteFile(p, content(8, 4000), 0o644); err != nil {
+	p := cluster.StoredPath(t, c.Storages[1], id)
+	if err := os.WriteFile(p, payload.Bytes(8, 4000), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// The report counts the repair once the file is back in place.
@@ -272,8 +259,8 @@ func TestScrubMetadataChecksums(t *testing.T) {
 		}
 		return id
 	}
-	master := upload(fileops.Upload{Kind: fileops.Normal}, content(1, 3000))
-	slaveContent := content(2, 5000)
+	master := upload(fileops.Upload{Kind: fileops.Normal}, payload.Bytes(1, 3000))
+	slaveContent := payload.Bytes(2, 5000)
 	slave := upload(fileops.Upload{Kind: fileops.Slave, Master: master, Prefix: "_s"}, slaveContent)
 	meta, err := c.Client.GetMetadata(opCtx(t), slave)
 	if err != nil || len(meta["fdfs_sha256"]) != 64 {
@@ -282,30 +269,30 @@ func TestScrubMetadataChecksums(t *testing.T) {
 	waitListing(t, c, f, expect(storedOf([]string{master, slave}), func(stored) bool { return true }))
 	victim := c.Storages[0]
 	testwait.For(t, waitLimit, "metadata replicated", func() error {
-		_, err := os.Stat(pathOn(t, victim, slave) + "-m")
+		_, err := os.Stat(cluster.StoredPath(t, victim, slave) + "-m")
 		return err
 	})
 
 	// The slave's content changes on the victim: its name says nothing,
 	// its metadata does.
-	if err := os.WriteFile(pathOn(t, victim, slave), content(3, 5000), 0o644); err != nil {
+	if err := os.WriteFile(cluster.StoredPath(t, victim, slave), payload.Bytes(3, 5000), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// The master's stored checksum is wrong on the victim: the file is
 	// reported, and no peer copy can match.
-	mp := pathOn(t, victim, master) + "-m"
+	mp := cluster.StoredPath(t, victim, master) + "-m"
 	if err := os.WriteFile(mp, protocol.PackMeta(map[string]string{"fdfs_sha256": strings.Repeat("ab", 32)}), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := stateOf(t, pathOn(t, victim, master))
+	before := stateOf(t, cluster.StoredPath(t, victim, master))
 	r := scrubNow(t, c, victim)
 	if r.Corrupt != 2 || r.Repaired != 1 || r.Unrepaired != 1 {
 		t.Fatalf("report %+v: want 2 corrupt, 1 repaired (the slave), 1 unrepaired (the master)", r)
 	}
-	if b, err := os.ReadFile(pathOn(t, victim, slave)); err != nil || !bytes.Equal(b, slaveContent) {
+	if b, err := os.ReadFile(cluster.StoredPath(t, victim, slave)); err != nil || !bytes.Equal(b, slaveContent) {
 		t.Fatalf("slave not repaired: %v", err)
 	}
-	if got := stateOf(t, pathOn(t, victim, master)); got != before {
+	if got := stateOf(t, cluster.StoredPath(t, victim, master)); got != before {
 		t.Fatal("the master, healthy by its name, was rewritten")
 	}
 }

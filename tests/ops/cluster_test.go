@@ -7,10 +7,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,8 +17,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/fdfsgo/fdfs/devcluster"
 	"github.com/fdfsgo/fdfs/tests/internal/fdfsbin"
+	"github.com/fdfsgo/fdfs/tests/internal/fdfsproc"
 )
 
 // waitLimit turns a hang (a daemon that never gets ready, a page that
@@ -37,56 +35,11 @@ const (
 	pollInterval = 50 * time.Millisecond
 )
 
-// daemon is one running fdfs process.
-type daemon struct {
-	name    string
-	cmd     *exec.Cmd
-	logPath string
-	done    chan error
-}
-
-func startDaemon(t *testing.T, bin, dir, name string, args ...string) *daemon {
+// stop sends SIGTERM and fails the test unless d exits cleanly.
+func stop(t *testing.T, d *fdfsproc.Daemon) {
 	t.Helper()
-	d := &daemon{name: name, logPath: filepath.Join(dir, name+".log"), done: make(chan error, 1)}
-	logf, err := os.Create(d.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.cmd = exec.Command(bin, args...)
-	d.cmd.Stdout, d.cmd.Stderr = logf, logf
-	if err := d.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		d.done <- d.cmd.Wait()
-		logf.Close()
-	}()
-	t.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
-			d.cmd.Process.Kill()
-			<-d.done
-		}
-		if t.Failed() {
-			out, _ := os.ReadFile(d.logPath)
-			t.Logf("%s output:\n%s", name, out)
-		}
-	})
-	return d
-}
-
-// stop sends SIGTERM and waits for the exit.
-func (d *daemon) stop(t *testing.T) {
-	t.Helper()
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM %s: %v", d.name, err)
-	}
-	select {
-	case err := <-d.done:
-		if err != nil {
-			t.Errorf("%s exit after SIGTERM: %v", d.name, err)
-		}
-	case <-time.After(waitLimit):
-		t.Fatalf("%s did not exit after SIGTERM", d.name)
+	if err := d.Stop(t); err != nil {
+		t.Errorf("%s exit after SIGTERM: %v", d.Name, err)
 	}
 }
 
@@ -95,9 +48,9 @@ func (d *daemon) stop(t *testing.T) {
 type cluster struct {
 	bin, dir    string
 	trackerAddr string
-	tracker     *daemon
+	tracker     *fdfsproc.Daemon
 	trackerMet  string // tracker metrics_listen
-	storages    []*daemon
+	storages    []*fdfsproc.Daemon
 	storageIPs  []string
 	storageMet  []string // storages' metrics_listen
 }
@@ -127,26 +80,6 @@ sync_wait_msec = 10
 metrics_listen = %s
 `
 
-func freeIP(t *testing.T, port int) string {
-	t.Helper()
-	ip, err := devcluster.FreeIP(port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ip
-}
-
-func writeFile(t *testing.T, path, format string, args ...any) string {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, fmt.Appendf(nil, format, args...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // startCluster builds the binary and starts the tracker and storages;
 // it returns once every daemon answers /readyz with 200.
 func startCluster(t *testing.T) *cluster {
@@ -160,22 +93,22 @@ func startCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	c.bin = bin
-	tip := freeIP(t, trackerPort)
+	tip := fdfsproc.FreeIP(t, trackerPort)
 	c.trackerAddr = net.JoinHostPort(tip, fmt.Sprint(trackerPort))
 	c.trackerMet = net.JoinHostPort(tip, fmt.Sprint(metricsPort))
-	tconf := writeFile(t, filepath.Join(c.dir, "tracker", "tracker.conf"), trackerConf, tip, trackerPort, filepath.Join(c.dir, "tracker"), c.trackerMet)
-	c.tracker = startDaemon(t, bin, c.dir, "tracker", "tracker", "--config", tconf)
+	tconf := fdfsproc.WriteFile(t, filepath.Join(c.dir, "tracker", "tracker.conf"), trackerConf, tip, trackerPort, filepath.Join(c.dir, "tracker"), c.trackerMet)
+	c.tracker = fdfsproc.Start(t, bin, c.dir, "tracker", "tracker", "--config", tconf)
 	waitReady(t, c.tracker, c.trackerMet)
 	for i := range 2 {
-		ip := freeIP(t, storagePort)
+		ip := fdfsproc.FreeIP(t, storagePort)
 		base := filepath.Join(c.dir, fmt.Sprintf("storage%d", i+1))
 		met := net.JoinHostPort(ip, fmt.Sprint(metricsPort))
 		store := filepath.Join(base, "path0")
 		if err := os.MkdirAll(store, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		sconf := writeFile(t, filepath.Join(base, "storage.conf"), storageConf, ip, storagePort, base, store, c.trackerAddr, met)
-		c.storages = append(c.storages, startDaemon(t, bin, c.dir, fmt.Sprintf("storage%d", i+1), "storage", "--config", sconf))
+		sconf := fdfsproc.WriteFile(t, filepath.Join(base, "storage.conf"), storageConf, ip, storagePort, base, store, c.trackerAddr, met)
+		c.storages = append(c.storages, fdfsproc.Start(t, bin, c.dir, fmt.Sprintf("storage%d", i+1), "storage", "--config", sconf))
 		c.storageIPs = append(c.storageIPs, ip)
 		c.storageMet = append(c.storageMet, met)
 	}
@@ -197,14 +130,11 @@ func httpGet(url string) (int, string, error) {
 }
 
 // waitReady polls http://addr/readyz until it answers 200.
-func waitReady(t *testing.T, d *daemon, addr string) {
+func waitReady(t *testing.T, d *fdfsproc.Daemon, addr string) {
 	t.Helper()
-	waitFor(t, d.name+" ready", func() (bool, string) {
-		select {
-		case err := <-d.done:
-			d.done <- err
-			t.Fatalf("%s exited: %v", d.name, err)
-		default:
+	waitFor(t, d.Name+" ready", func() (bool, string) {
+		if exited, err := d.Exited(); exited {
+			t.Fatalf("%s exited: %v", d.Name, err)
 		}
 		code, body, err := httpGet("http://" + addr + "/readyz")
 		return code == http.StatusOK, fmt.Sprintf("%d %q %v", code, body, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/tests/internal/fdfsproc"
 )
 
 // chromium returns the browser to drive: $FDFS_CHROMIUM, else Debian's
@@ -109,20 +110,17 @@ func TestConsole(t *testing.T) {
 		t.Skip("no chromium on PATH (scripts/browser-deps.sh installs Debian's); set FDFS_CHROMIUM to use another")
 	}
 	c := startCluster(t)
-	gip := freeIP(t, gatewayPort)
+	gip := fdfsproc.FreeIP(t, gatewayPort)
 	gw := net.JoinHostPort(gip, fmt.Sprint(gatewayPort))
 	key := randomHex(t, 16)
-	gconf := writeFile(t, filepath.Join(c.dir, "gateway", "gateway.yaml"), gatewayConf,
+	gconf := fdfsproc.WriteFile(t, filepath.Join(c.dir, "gateway", "gateway.yaml"), gatewayConf,
 		c.trackerAddr, net.JoinHostPort(gip, fmt.Sprint(gatewayGRPC)), gw, key)
-	gd := startDaemon(t, c.bin, c.dir, "gateway", "gateway", "--config", gconf)
+	gd := fdfsproc.Start(t, c.bin, c.dir, "gateway", "gateway", "--config", gconf)
 	waitFor(t, "gateway healthy", func() (bool, string) {
 		code, body, err := httpGet("http://" + gw + "/healthz")
 		if err != nil {
-			select {
-			case err := <-gd.done:
-				gd.done <- err
+			if exited, err := gd.Exited(); exited {
 				t.Fatalf("gateway exited: %v", err)
-			default:
 			}
 		}
 		return code == 200, fmt.Sprintf("%d %q %v", code, body, err)
@@ -197,7 +195,7 @@ func TestConsole(t *testing.T) {
 	}
 
 	// A storage stops: the map shows it OFFLINE, the other stays ACTIVE.
-	c.storages[1].stop(t)
+	stop(t, c.storages[1])
 	p.waitJS("stopped storage OFFLINE on the map", rowStatus(c.storageIPs[1])+` === "OFFLINE"`, mapState)
 	other, _ := eval[string](p, rowStatus(c.storageIPs[0]))
 	if other != "ACTIVE" {

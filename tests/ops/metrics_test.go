@@ -17,6 +17,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/tests/internal/fdfsbin"
+	"github.com/fdfsgo/fdfs/tests/internal/fdfsproc"
 )
 
 // upstreamExporterMetrics are the names upstream's fdfs_exporter
@@ -147,7 +148,7 @@ func TestDaemonMetrics(t *testing.T) {
 	}
 
 	// A storage stopped: the tracker shows it OFFLINE.
-	c.storages[1].stop(t)
+	stop(t, c.storages[1])
 	waitFor(t, "tracker shows storage2 OFFLINE", func() (bool, string) {
 		f, err := scrape(c.trackerMet)
 		if err != nil {
@@ -181,7 +182,7 @@ func TestDaemonMetrics(t *testing.T) {
 		t.Errorf("storage1's lag to the stopped storage2 after %d uploads: %v bytes, %v s, %v", backlog, behind, secs, err)
 	}
 	t.Logf("sync lag with storage2 down after %d uploads: %v binlog bytes, %v s", backlog, behind, secs)
-	c.storages[1] = startDaemon(t, c.bin, c.dir, "storage2-again", "storage", "--config", filepath.Join(c.dir, "storage2", "storage.conf"))
+	c.storages[1] = fdfsproc.Start(t, c.bin, c.dir, "storage2-again", "storage", "--config", filepath.Join(c.dir, "storage2", "storage.conf"))
 	waitFor(t, "storage1's lag to storage2 drained", func() (bool, string) {
 		b, s, err := lagOf()
 		return err == nil && b == 0 && s == 0, fmt.Sprintf("%v bytes, %v s, %v", b, s, err)
@@ -201,12 +202,12 @@ func TestReadiness(t *testing.T) {
 	if c.bin, err = fdfsbin.Build(dir); err != nil {
 		t.Fatal(err)
 	}
-	ip := freeIP(t, storagePort)
+	ip := fdfsproc.FreeIP(t, storagePort)
 	met := net.JoinHostPort(ip, fmt.Sprint(metricsPort))
-	noTracker := net.JoinHostPort(freeIP(t, trackerPort), fmt.Sprint(trackerPort)) // nobody listens there
+	noTracker := net.JoinHostPort(fdfsproc.FreeIP(t, trackerPort), fmt.Sprint(trackerPort)) // nobody listens there
 	base := filepath.Join(dir, "lonely")
-	sconf := writeFile(t, filepath.Join(base, "storage.conf"), storageConf, ip, storagePort, base, base, noTracker, met)
-	d := startDaemon(t, c.bin, dir, "lonely", "storage", "--config", sconf)
+	sconf := fdfsproc.WriteFile(t, filepath.Join(base, "storage.conf"), storageConf, ip, storagePort, base, base, noTracker, met)
+	d := fdfsproc.Start(t, c.bin, dir, "lonely", "storage", "--config", sconf)
 	waitFor(t, "lonely storage live", func() (bool, string) {
 		code, body, err := httpGet("http://" + met + "/healthz")
 		return code == http.StatusOK, fmt.Sprintf("%d %q %v", code, body, err)
@@ -215,9 +216,9 @@ func TestReadiness(t *testing.T) {
 	if err != nil || code != http.StatusServiceUnavailable || !strings.Contains(body, "not joined") {
 		t.Errorf("readyz of a storage without tracker: %d %q %v, want 503 not joined", code, body, err)
 	}
-	d.stop(t)
+	stop(t, d)
 
-	bad := writeFile(t, filepath.Join(dir, "bad", "storage.conf"), storageConf, ip, storagePort, base, base, noTracker, "9101")
+	bad := fdfsproc.WriteFile(t, filepath.Join(dir, "bad", "storage.conf"), storageConf, ip, storagePort, base, base, noTracker, "9101")
 	out, err := exec.Command(c.bin, "storage", "--config", bad).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "metrics_listen") {
 		t.Errorf("metrics_listen = 9101: exit %v, output %q; want a failure naming metrics_listen", err, out)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/fdfsgo/fdfs/tests/internal/fdfsproc"
 )
 
 // TestUpstreamIgnoresMetricsListen starts upstream's C tracker and
@@ -22,15 +24,15 @@ func TestUpstreamIgnoresMetricsListen(t *testing.T) {
 	bin := filepath.Join(ref, "install", "usr", "bin")
 	env := append(os.Environ(), "LD_LIBRARY_PATH="+filepath.Join(ref, "install", "usr", "lib"))
 	dir := t.TempDir()
-	tip := freeIP(t, trackerPort)
+	tip := fdfsproc.FreeIP(t, trackerPort)
 	tracker := net.JoinHostPort(tip, fmt.Sprint(trackerPort))
-	tconf := writeFile(t, filepath.Join(dir, "tracker", "tracker.conf"), trackerConf, tip, trackerPort,
+	tconf := fdfsproc.WriteFile(t, filepath.Join(dir, "tracker", "tracker.conf"), trackerConf, tip, trackerPort,
 		filepath.Join(dir, "tracker"), net.JoinHostPort(tip, fmt.Sprint(metricsPort)))
-	sip := freeIP(t, storagePort)
+	sip := fdfsproc.FreeIP(t, storagePort)
 	base := filepath.Join(dir, "storage")
 	// Upstream's storage exits (EINVAL) without thread_stack_size: its 256 KB
 	// default is below its own 320 KB minimum; its sample sets 512KB.
-	sconf := writeFile(t, filepath.Join(base, "storage.conf"), storageConf+"thread_stack_size = 512KB\n", sip, storagePort, base, base,
+	sconf := fdfsproc.WriteFile(t, filepath.Join(base, "storage.conf"), storageConf+"thread_stack_size = 512KB\n", sip, storagePort, base, base,
 		tracker, net.JoinHostPort(sip, fmt.Sprint(metricsPort)))
 	for _, d := range []struct{ daemon, conf, addr string }{
 		{"fdfs_trackerd", tconf, tracker},

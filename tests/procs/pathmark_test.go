@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fdfsgo/fdfs/tests/internal/fdfsproc"
 )
 
 const markStorageConf = `# storage.conf (upstream format)
@@ -35,20 +37,20 @@ func TestStorePathMark(t *testing.T) {
 	bin := buildBinary(t, dir)
 	const port = 23000
 	// No tracker runs there: a storage starts without one.
-	tracker := net.JoinHostPort(freeIP(t, 22122), "22122")
+	tracker := net.JoinHostPort(fdfsproc.FreeIP(t, 22122), "22122")
 	store := filepath.Join(dir, "store")
-	storage := func(name, extra string) (*daemon, string) {
-		ip := freeIP(t, port)
+	storage := func(name, extra string) (*fdfsproc.Daemon, string) {
+		ip := fdfsproc.FreeIP(t, port)
 		base := filepath.Join(dir, name)
 		mkdirs(t, base, store)
-		conf := writeFile(t, filepath.Join(dir, name+".conf"), markStorageConf, ip, port, base, store, tracker, extra)
+		conf := fdfsproc.WriteFile(t, filepath.Join(dir, name+".conf"), markStorageConf, ip, port, base, store, tracker, extra)
 		return startDaemon(t, bin, dir, "storage", conf), net.JoinHostPort(ip, fmt.Sprint(port))
 	}
 	runOK := func(name, extra string) {
 		t.Helper()
 		d, addr := storage(name, extra)
-		waitListening(t, addr, d)
-		if err := d.stop(t); err != nil {
+		d.WaitListening(t, addr)
+		if err := d.Stop(t); err != nil {
 			t.Fatalf("%s exit after SIGTERM: %v", name, err)
 		}
 	}
@@ -74,8 +76,9 @@ func TestStorePathMark(t *testing.T) {
 	// Another storage server on the same store path.
 	d, _ := storage("second", "")
 	select {
-	case err := <-d.done:
-		out, _ := os.ReadFile(d.logPath)
+	case <-d.Done():
+		err := d.Err()
+		out, _ := os.ReadFile(d.LogPath)
 		if err == nil || !strings.Contains(string(out), "store path #0") || !strings.Contains(string(out), ".fastdfs_vars") {
 			t.Fatalf("second storage on the store path: exit %v, output:\n%s", err, out)
 		}

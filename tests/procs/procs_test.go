@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/tests/internal/fdfsbin"
+	"github.com/fdfsgo/fdfs/tests/internal/fdfsproc"
 )
 
 // waitLimit turns a hang (a daemon that never gets ready or never exits)
@@ -35,88 +35,11 @@ func buildBinary(t *testing.T, dir string) string {
 	return bin
 }
 
-// daemon is one running `fdfs tracker|storage` process.
-type daemon struct {
-	name    string
-	cmd     *exec.Cmd
-	logPath string
-	done    chan error
-}
-
-func startDaemon(t *testing.T, bin, dir, kind, confPath string) *daemon {
+// startDaemon runs `fdfs kind --config confPath`, named (and logged) after
+// the conf file.
+func startDaemon(t *testing.T, bin, dir, kind, confPath string) *fdfsproc.Daemon {
 	t.Helper()
-	d := &daemon{name: filepath.Base(confPath), logPath: filepath.Join(dir, filepath.Base(confPath)+".log"), done: make(chan error, 1)}
-	logf, err := os.Create(d.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.cmd = exec.Command(bin, kind, "--config", confPath)
-	d.cmd.Stdout = logf
-	d.cmd.Stderr = logf
-	if err := d.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", d.name, err)
-	}
-	go func() {
-		d.done <- d.cmd.Wait()
-		logf.Close()
-	}()
-	t.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
-			d.cmd.Process.Kill()
-			<-d.done
-		}
-		if t.Failed() {
-			out, _ := os.ReadFile(d.logPath)
-			t.Logf("%s output:\n%s", d.name, out)
-		}
-	})
-	return d
-}
-
-// stop sends SIGTERM and returns the exit error (nil for status 0).
-func (d *daemon) stop(t *testing.T) error {
-	t.Helper()
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM %s: %v", d.name, err)
-	}
-	select {
-	case err := <-d.done:
-		return err
-	case <-time.After(waitLimit):
-		t.Fatalf("%s did not exit after SIGTERM", d.name)
-		return nil
-	}
-}
-
-// freeIP returns a random loopback address where port can be bound.
-func freeIP(t *testing.T, port int) string {
-	t.Helper()
-	ip, err := devcluster.FreeIP(port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ip
-}
-
-func waitListening(t *testing.T, addr string, d *daemon) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case err := <-d.done:
-			t.Fatalf("%s exited before listening on %s: %v", d.name, addr, err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not listening on %s: %v", d.name, addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return fdfsproc.Start(t, bin, dir, filepath.Base(confPath), kind, "--config", confPath)
 }
 
 // The conf files are written the way an operator edits the upstream samples:
@@ -157,14 +80,6 @@ base_path = %s
 tracker_server = %s
 `
 
-func writeFile(t *testing.T, path, format string, args ...any) string {
-	t.Helper()
-	if err := os.WriteFile(path, fmt.Appendf(nil, format, args...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func mkdirs(t *testing.T, dirs ...string) {
 	t.Helper()
 	for _, d := range dirs {
@@ -185,30 +100,30 @@ func TestDaemons(t *testing.T) {
 	bin := buildBinary(t, dir)
 
 	const trackerPort, storagePort = 22122, 23000
-	trackerIP := freeIP(t, trackerPort)
+	trackerIP := fdfsproc.FreeIP(t, trackerPort)
 	trackerAddr := net.JoinHostPort(trackerIP, fmt.Sprint(trackerPort))
 	tbase := filepath.Join(dir, "tracker")
 	mkdirs(t, tbase)
-	tconf := writeFile(t, filepath.Join(dir, "tracker.conf"), trackerConf, trackerIP, trackerPort, tbase)
+	tconf := fdfsproc.WriteFile(t, filepath.Join(dir, "tracker.conf"), trackerConf, trackerIP, trackerPort, tbase)
 	tracker := startDaemon(t, bin, dir, "tracker", tconf)
-	waitListening(t, trackerAddr, tracker)
+	tracker.WaitListening(t, trackerAddr)
 
-	var storages []*daemon
+	var storages []*fdfsproc.Daemon
 	storageIPs := map[string]bool{}
 	for i := range 2 {
-		ip := freeIP(t, storagePort)
+		ip := fdfsproc.FreeIP(t, storagePort)
 		storageIPs[ip] = true
 		base := filepath.Join(dir, fmt.Sprintf("storage%d", i+1))
 		store := filepath.Join(base, "path0")
 		mkdirs(t, base, store)
-		sconf := writeFile(t, filepath.Join(dir, fmt.Sprintf("storage%d.conf", i+1)), storageConf,
+		sconf := fdfsproc.WriteFile(t, filepath.Join(dir, fmt.Sprintf("storage%d.conf", i+1)), storageConf,
 			ip, storagePort, base, store, trackerAddr)
 		storages = append(storages, startDaemon(t, bin, dir, "storage", sconf))
 	}
 
 	cbase := filepath.Join(dir, "client")
 	mkdirs(t, cbase)
-	clientConfPath := writeFile(t, filepath.Join(dir, "client.conf"), clientConf, cbase, trackerAddr)
+	clientConfPath := fdfsproc.WriteFile(t, filepath.Join(dir, "client.conf"), clientConf, cbase, trackerAddr)
 	cc, err := conf.LoadClient(clientConfPath)
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +157,7 @@ func TestDaemons(t *testing.T) {
 	}
 
 	// The same through the binary's client commands.
-	src := writeFile(t, filepath.Join(dir, "local.txt"), "%s", data)
+	src := fdfsproc.WriteFile(t, filepath.Join(dir, "local.txt"), "%s", data)
 	id = strings.TrimSpace(runCLI(t, bin, "upload", "--config", clientConfPath, src))
 	if !strings.HasPrefix(id, "group1/M00/") {
 		t.Fatalf("fdfs upload printed %q, want a file ID", id)
@@ -255,8 +170,8 @@ func TestDaemons(t *testing.T) {
 	runCLI(t, bin, "delete", "--config", clientConfPath, id)
 
 	for _, d := range append(storages, tracker) {
-		if err := d.stop(t); err != nil {
-			t.Errorf("%s exit after SIGTERM: %v", d.name, err)
+		if err := d.Stop(t); err != nil {
+			t.Errorf("%s exit after SIGTERM: %v", d.Name, err)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/tests/internal/fdfsproc"
 )
 
 // stockDir holds tracker.conf, storage.conf and client.conf exactly as
@@ -78,24 +79,24 @@ func TestStockConfFiles(t *testing.T) {
 	bin := buildBinary(t, dir)
 
 	const trackerPort, storagePort = 22122, 23000 // the stock ports
-	trackerIP := freeIP(t, trackerPort)
+	trackerIP := fdfsproc.FreeIP(t, trackerPort)
 	trackerAddr := net.JoinHostPort(trackerIP, fmt.Sprint(trackerPort))
-	storageIP := freeIP(t, storagePort)
+	storageIP := fdfsproc.FreeIP(t, storagePort)
 	tbase, sbase, store, cbase := filepath.Join(dir, "tracker"), filepath.Join(dir, "storage"), filepath.Join(dir, "store0"), filepath.Join(dir, "client")
 	mkdirs(t, tbase, sbase, store, cbase)
 
-	tconf := writeFile(t, filepath.Join(dir, "tracker.conf"), "%s", editStock(t, "tracker.conf", map[string][]string{
+	tconf := fdfsproc.WriteFile(t, filepath.Join(dir, "tracker.conf"), "%s", editStock(t, "tracker.conf", map[string][]string{
 		"bind_addr": {trackerIP}, "base_path": {tbase},
 	}))
-	sconf := writeFile(t, filepath.Join(dir, "storage.conf"), "%s", editStock(t, "storage.conf", map[string][]string{
+	sconf := fdfsproc.WriteFile(t, filepath.Join(dir, "storage.conf"), "%s", editStock(t, "storage.conf", map[string][]string{
 		"bind_addr": {storageIP}, "base_path": {sbase}, "store_path0": {store}, "tracker_server": {trackerAddr},
 	}))
-	cconf := writeFile(t, filepath.Join(dir, "client.conf"), "%s", editStock(t, "client.conf", map[string][]string{
+	cconf := fdfsproc.WriteFile(t, filepath.Join(dir, "client.conf"), "%s", editStock(t, "client.conf", map[string][]string{
 		"base_path": {cbase}, "tracker_server": {trackerAddr},
 	}))
 
 	tracker := startDaemon(t, bin, dir, "tracker", tconf)
-	waitListening(t, trackerAddr, tracker)
+	tracker.WaitListening(t, trackerAddr)
 	storage := startDaemon(t, bin, dir, "storage", sconf)
 
 	cc, err := conf.LoadClient(cconf)
@@ -125,25 +126,25 @@ func TestStockConfFiles(t *testing.T) {
 		t.Errorf("stock subdir_count_per_path = 256: %v", err)
 	}
 	// And through the binary's client command with the stock client.conf.
-	src := writeFile(t, filepath.Join(dir, "local.txt"), "%s", data)
+	src := fdfsproc.WriteFile(t, filepath.Join(dir, "local.txt"), "%s", data)
 	if id := strings.TrimSpace(runCLI(t, bin, "upload", "--config", cconf, src)); !strings.HasPrefix(id, "group1/M00/") {
 		t.Fatalf("fdfs upload printed %q, want a file ID", id)
 	}
 
-	for _, d := range []*daemon{storage, tracker} {
-		if err := d.stop(t); err != nil {
-			t.Errorf("%s exit after SIGTERM: %v", d.name, err)
+	for _, d := range []*fdfsproc.Daemon{storage, tracker} {
+		if err := d.Stop(t); err != nil {
+			t.Errorf("%s exit after SIGTERM: %v", d.Name, err)
 		}
 		// The stock files need no correction: no conf warning is logged.
-		if out, _ := os.ReadFile(d.logPath); bytes.Contains(out, []byte("msg=\"conf: ")) {
-			t.Errorf("%s logged conf warnings:\n%s", d.name, out)
+		if out, _ := os.ReadFile(d.LogPath); bytes.Contains(out, []byte("msg=\"conf: ")) {
+			t.Errorf("%s logged conf warnings:\n%s", d.Name, out)
 		}
 	}
 }
 
 // waitStockActive waits until the storage at ip is ACTIVE, failing at once
 // if its daemon exits (a refused conf file).
-func waitStockActive(t *testing.T, ctx context.Context, cl *client.Client, ip string, d *daemon) {
+func waitStockActive(t *testing.T, ctx context.Context, cl *client.Client, ip string, d *fdfsproc.Daemon) {
 	t.Helper()
 	for {
 		list, err := cl.ListStorages(ctx, "group1", "")
@@ -153,9 +154,10 @@ func waitStockActive(t *testing.T, ctx context.Context, cl *client.Client, ip st
 			}
 		}
 		select {
-		case exit := <-d.done:
-			out, _ := os.ReadFile(d.logPath)
-			t.Fatalf("%s exited (%v) instead of joining:\n%s", d.name, exit, out)
+		case <-d.Done():
+			exit := d.Err()
+			out, _ := os.ReadFile(d.LogPath)
+			t.Fatalf("%s exited (%v) instead of joining:\n%s", d.Name, exit, out)
 		case <-ctx.Done():
 			t.Fatalf("storage %s not active: %v", ip, err)
 		case <-time.After(20 * time.Millisecond):

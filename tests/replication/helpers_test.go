@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
-	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/tests/cluster"
 )
 
@@ -43,19 +42,6 @@ func upload(t testing.TB, c *client.Client, data []byte, opt client.UploadOption
 	return id
 }
 
-// content returns n bytes that differ from file to file.
-func content(seed, n int) []byte {
-	b := make([]byte, n)
-	x := uint32(seed)*2654435761 + 1
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b[i] = byte(x)
-	}
-	return b
-}
-
 // storedPath is where fileID (or its metadata file "<fileID>-m") lives on
 // storage s.
 func storedPath(t testing.TB, s *cluster.Storage, fileID string) string {
@@ -63,15 +49,7 @@ func storedPath(t testing.TB, s *cluster.Storage, fileID string) string {
 	if base, ok := strings.CutSuffix(fileID, metaSuffix); ok {
 		return storedPath(t, s, base) + metaSuffix
 	}
-	_, name, err := fileid.Split(fileID)
-	if err != nil {
-		t.Fatalf("split %s: %v", fileID, err)
-	}
-	n, err := fileid.Parse(name)
-	if err != nil {
-		t.Fatalf("parse %s: %v", name, err)
-	}
-	return n.Path(s.StorePaths)
+	return cluster.StoredPath(t, s, fileID)
 }
 
 // files maps a file id to the bytes its stored file must hold (for a

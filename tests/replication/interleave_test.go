@@ -18,6 +18,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/tests/cluster"
+	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
 
 // TestAppenderInterleavings replays random histories of appender files
@@ -82,7 +83,7 @@ type history struct {
 // a regenerate freezes the file (only metadata and delete may follow) and
 // a delete ends it.
 func (h *history) run(seed int) error {
-	data := content(seed, h.rng.IntN(4<<10))
+	data := payload.Bytes(seed, h.rng.IntN(4<<10))
 	id, err := h.c.UploadAppender(opCtx(h.t), bytes.NewReader(data), int64(len(data)), client.UploadOptions{Ext: "bin"})
 	if err != nil {
 		return fmt.Errorf("upload appender: %w", err)
@@ -96,12 +97,12 @@ func (h *history) run(seed int) error {
 			if k == 0 {
 				n = 200 << 10
 			}
-			b := content(seed*100+step, n)
+			b := payload.Bytes(seed*100+step, n)
 			err = h.c.Append(ctx, id, bytes.NewReader(b), int64(n))
 			data = append(data, b...)
 		case k < 10 && !frozen: // modify, possibly past the end
 			off := h.rng.IntN(len(data) + 1)
-			b := content(seed*100+step, h.rng.IntN(4<<10))
+			b := payload.Bytes(seed*100+step, h.rng.IntN(4<<10))
 			err = h.c.Modify(ctx, id, int64(off), bytes.NewReader(b), int64(len(b)))
 			data = overwrite(data, off, b)
 		case k < 13 && !frozen: // truncate

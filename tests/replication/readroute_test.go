@@ -10,6 +10,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/tests/cluster"
+	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
 
 // TestReadRouteCache: a client with Config.ReadRouteTTL reads without
@@ -21,7 +22,7 @@ func TestReadRouteCache(t *testing.T) {
 	// A replica serves a file once it synced it and the file is older
 	// than storage_sync_file_max_time (default 300 s).
 	c := cluster.Start(t, cluster.Options{Storages: 2, TrackerConf: []string{"storage_sync_file_max_time = 1"}})
-	data := content(7, 5000)
+	data := payload.Bytes(7, 5000)
 	id := upload(t, c.Client, data, client.UploadOptions{Ext: "bin"})
 	waitEverywhere(t, c.Storages, map[string][]byte{id: data})
 	// The tracker lists a replica once the source reports it synced.

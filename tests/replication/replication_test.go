@@ -21,6 +21,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/storagenode"
 	"github.com/fdfsgo/fdfs/tests/cluster"
+	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
 
 // TestEveryFileOnEveryStorage: with three storages, every file uploaded
@@ -32,7 +33,7 @@ func TestEveryFileOnEveryStorage(t *testing.T) {
 	sources := map[string]bool{}
 	sizes := []int{0, 1, 100, 4 << 10, 300 << 10}
 	for i := range 30 {
-		b := content(i, sizes[i%len(sizes)])
+		b := payload.Bytes(i, sizes[i%len(sizes)])
 		id := upload(t, c.Client, b, client.UploadOptions{Ext: "bin"})
 		want.add(id, b)
 		_, n, err := client.DecodeFileID(id)
@@ -76,7 +77,7 @@ func startUploader(c *client.Client) *uploader {
 				return
 			default:
 			}
-			b := content(100000+i, 512+i%2048)
+			b := payload.Bytes(100000+i, 512+i%2048)
 			ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 			id, err := c.Upload(ctx, bytes.NewReader(b), int64(len(b)), client.UploadOptions{Ext: "dat"})
 			cancel()
@@ -149,7 +150,7 @@ func TestNewStorageFullSync(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += workers {
-				b := content(i, size)
+				b := payload.Bytes(i, size)
 				id, err := c.Client.Upload(opCtx(t), bytes.NewReader(b), size, client.UploadOptions{Ext: "txt"})
 				if err != nil {
 					errs <- err
@@ -265,7 +266,7 @@ func testRecoverWipedStorePaths(t *testing.T, idMode bool) {
 	sizes := []int{0, 10, 1 << 10, 70 << 10}
 	var ids []string
 	for i := range 60 {
-		b := content(i, sizes[i%len(sizes)])
+		b := payload.Bytes(i, sizes[i%len(sizes)])
 		id := upload(t, c.Client, b, client.UploadOptions{Ext: "png"})
 		want.add(id, b)
 		ids = append(ids, id)
@@ -353,7 +354,7 @@ func TestReadAfterWrite(t *testing.T) {
 	c := cluster.Start(t, cluster.Options{Storages: 3})
 	notFound, servedBy := 0, map[string]int{}
 	for i := range 1000 {
-		b := content(i, 1<<10)
+		b := payload.Bytes(i, 1<<10)
 		id := upload(t, c.Client, b, client.UploadOptions{Ext: "jpg"})
 		srv, err := c.Client.QueryFetch(opCtx(t), id)
 		if err != nil {
@@ -384,7 +385,7 @@ func TestFetchOnePathBinlog(t *testing.T) {
 	c := cluster.Start(t, cluster.Options{Storages: 1, StorePaths: 2})
 	byPath := map[int]map[string]bool{0: {}, 1: {}}
 	for i := range 20 {
-		id := upload(t, c.Client, content(i, 100), client.UploadOptions{Ext: "txt"})
+		id := upload(t, c.Client, payload.Bytes(i, 100), client.UploadOptions{Ext: "txt"})
 		_, n, err := client.DecodeFileID(id)
 		if err != nil {
 			t.Fatal(err)

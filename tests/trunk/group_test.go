@@ -12,6 +12,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/wiretest"
 	"github.com/fdfsgo/fdfs/storagenode/trunk"
 	"github.com/fdfsgo/fdfs/tests/cluster"
+	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
 
 // storageAt is a raw client of storage i.
@@ -90,7 +91,7 @@ func TestTrunkGroup(t *testing.T) {
 	slots := map[string]string{}
 	for i := range 40 {
 		src := []int{ts, other}[i%2]
-		data := content(i, 100+i*997%20000)
+		data := payload.Bytes(i, 100+i*997%20000)
 		id := rawUpload(t, storageAt(t, c, src), data)
 		n := parse(t, id)
 		if !n.Trunk {
@@ -144,7 +145,7 @@ func TestTrunkGroup(t *testing.T) {
 		return st == 0
 	})
 	for i := range 20 {
-		data := content(1000+i, 5000)
+		data := payload.Bytes(1000+i, 5000)
 		id := rawUpload(t, storageAt(t, c, other), data)
 		n := parse(t, id)
 		if !n.Trunk || n.TrunkFileID != 1 {

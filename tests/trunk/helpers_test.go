@@ -34,19 +34,6 @@ func opCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-// content returns n bytes that differ from file to file.
-func content(seed, n int) []byte {
-	b := make([]byte, n)
-	x := uint32(seed)*2654435761 + 1
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b[i] = byte(x)
-	}
-	return b
-}
-
 func parse(t testing.TB, id string) *fileid.Name {
 	t.Helper()
 	_, name, err := fileid.Split(id)

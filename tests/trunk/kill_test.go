@@ -14,6 +14,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/internal/testwait"
+	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
 
 // proc is one daemon of the fdfs binary.
@@ -103,7 +104,7 @@ func TestTrunkServerKill9(t *testing.T) {
 	var mu sync.Mutex
 	acked := map[string][]byte{}
 	upload := func(seed int) {
-		data := content(seed, 1+seed*7919%30000)
+		data := payload.Bytes(seed, 1+seed*7919%30000)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		id, err := cl.Upload(ctx, bytes.NewReader(data), int64(len(data)), client.UploadOptions{Ext: "bin"})

@@ -14,6 +14,7 @@ import (
 	"github.com/fdfsgo/fdfs/server/fileops"
 	"github.com/fdfsgo/fdfs/storagenode/trunk"
 	"github.com/fdfsgo/fdfs/tests/cluster"
+	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
 
 // listAt returns the whole listing of storage i by name.
@@ -74,14 +75,14 @@ func TestTrunkListing(t *testing.T) {
 	want := map[string][]byte{}
 	var ids []string
 	for i := range 12 {
-		data := content(i, 1+i*2719%20000)
+		data := payload.Bytes(i, 1+i*2719%20000)
 		id := rawUpload(t, storageAt(t, c, i%2), data)
 		if !parse(t, id).Trunk {
 			t.Fatalf("%s not in a trunk", id)
 		}
 		want[id], ids = data, append(ids, id)
 	}
-	big := content(99, 100<<10) // past slot_max_size: a file of its own
+	big := payload.Bytes(99, 100<<10) // past slot_max_size: a file of its own
 	id := rawUpload(t, storageAt(t, c, victim), big)
 	want[id] = big
 	waitReplicated(t, c, want, 0, 1)
@@ -116,7 +117,7 @@ func TestTrunkListing(t *testing.T) {
 	// binlog before.
 	c.StopStorage(victim)
 	for i := range 5 {
-		data := content(50+i, 1+i*3011%20000)
+		data := payload.Bytes(50+i, 1+i*3011%20000)
 		want[rawUpload(t, storageAt(t, c, ts), data)] = data
 	}
 	if err := os.RemoveAll(filepath.Join(c.StorageConf(victim).StorePaths[0], "data")); err != nil {
@@ -165,7 +166,7 @@ func TestTrunkScrubRepair(t *testing.T) {
 	want := map[string][]byte{}
 	var ids []string
 	for i := range 16 {
-		data := content(i, 200+i*1531%9000)
+		data := payload.Bytes(i, 200+i*1531%9000)
 		id := rawUpload(t, storageAt(t, c, i%2), data)
 		want[id], ids = data, append(ids, id)
 	}
@@ -218,7 +219,7 @@ func TestTrunkScrubRepairWaitsForPeers(t *testing.T) {
 	want := map[string][]byte{}
 	var ids []string
 	for i := range 6 {
-		data := content(i, 300+i*977)
+		data := payload.Bytes(i, 300+i*977)
 		id := rawUpload(t, storageAt(t, c, i%3), data)
 		want[id], ids = data, append(ids, id)
 	}

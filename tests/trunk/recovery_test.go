@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
 
 // TestTrunkRecovery: a storage whose store path was wiped gets its trunk
@@ -18,7 +19,7 @@ func TestTrunkRecovery(t *testing.T) {
 	victim := 1 - ts
 	want := map[string][]byte{}
 	for i := range 30 {
-		data := content(i, 1+i*1733%30000)
+		data := payload.Bytes(i, 1+i*1733%30000)
 		id := rawUpload(t, storageAt(t, c, []int{ts, victim}[i%2]), data)
 		if !parse(t, id).Trunk {
 			t.Fatalf("%s not in a trunk", id)

@@ -11,6 +11,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/testwait"
 	"github.com/fdfsgo/fdfs/storagenode/trunk"
+	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
 
 // TestTrunkStaleFreeSpace: the trunk binlog says a slot is free while a
@@ -20,7 +21,7 @@ import (
 func TestTrunkStaleFreeSpace(t *testing.T) {
 	c := startCluster(t, 1)
 	cl := c.Client
-	data := content(1, 5000)
+	data := payload.Bytes(1, 5000)
 	id := upload(t, cl, data, "bin")
 	victim := trunk.Of(parse(t, id))
 
@@ -38,7 +39,7 @@ func TestTrunkStaleFreeSpace(t *testing.T) {
 	// The first upload taken into a trunk (EAGAIN until the trunk server
 	// is known) is handed the stale block: of the same size, it is the
 	// best fit.
-	same := content(2, 5000)
+	same := payload.Bytes(2, 5000)
 	testwait.Until(t, waitLimit, "an upload past EAGAIN", func() bool {
 		_, err = cl.Upload(opCtx(t), bytes.NewReader(same), int64(len(same)), client.UploadOptions{Ext: "bin"})
 		return !errors.Is(err, protocol.ErrAgain)

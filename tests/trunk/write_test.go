@@ -6,6 +6,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
 
 // TestTrunkServerWritePath: on a one-storage group (its own trunk
@@ -21,7 +22,7 @@ func TestTrunkServerWritePath(t *testing.T) {
 	var ids []string
 	for round := range 30 {
 		for i, size := range sizes {
-			data := content(round*100+i, size)
+			data := payload.Bytes(round*100+i, size)
 			id := upload(t, cl, data, "bin")
 			if !parse(t, id).Trunk {
 				t.Fatalf("%d-byte upload %s is not in a trunk", size, id)
@@ -30,7 +31,7 @@ func TestTrunkServerWritePath(t *testing.T) {
 			ids = append(ids, id)
 		}
 	}
-	big := content(9999, slotMax-23)
+	big := payload.Bytes(9999, slotMax-23)
 	bigID := upload(t, cl, big, "")
 	if parse(t, bigID).Trunk {
 		t.Errorf("%d bytes (over slot_max_size with the header) in a trunk: %s", len(big), bigID)
@@ -66,7 +67,7 @@ func TestTrunkServerWritePath(t *testing.T) {
 	}
 
 	// A slave file of a trunk file is a file of its own beside it.
-	thumb := content(777, 3000)
+	thumb := payload.Bytes(777, 3000)
 	slave, err := cl.UploadSlave(opCtx(t), bytes.NewReader(thumb), int64(len(thumb)), ids[5], "_t", "jpg")
 	if err != nil || parse(t, slave).Trunk {
 		t.Fatalf("slave of trunk file %s: %s %v", ids[5], slave, err)
@@ -92,7 +93,7 @@ func TestTrunkServerWritePath(t *testing.T) {
 	}
 	reused := 0
 	for i := range len(freed) {
-		data := content(5000+i, 4096)
+		data := payload.Bytes(5000+i, 4096)
 		id := upload(t, cl, data, "bin")
 		if freed[parse(t, id).TrunkOffset] {
 			reused++
@@ -108,7 +109,7 @@ func TestTrunkServerWritePath(t *testing.T) {
 	c.WaitActive()
 	waitTrunkServer(t, cl)
 	for range 20 {
-		data := content(len(want), 3000)
+		data := payload.Bytes(len(want), 3000)
 		want[upload(t, cl, data, "")] = data
 	}
 	for id, data := range want {
