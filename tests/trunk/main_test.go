@@ -1,8 +1,6 @@
 package trunk
 
 import (
-	"flag"
-	"fmt"
 	"os"
 	"testing"
 
@@ -13,22 +11,4 @@ import (
 // -short).
 var bin string
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
-	dir, err := os.MkdirTemp("", "fdfs-trunk-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if bin, err = fdfsbin.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(fdfsbin.RunTests(m, "fdfs-trunk-", &bin)) }
