@@ -5,7 +5,8 @@
 #
 #   FDFS_REF_DIR=/path/to/ref [FDFS_JAVA_CLIENT_CLASSES=/path/to/classes] bash scripts/bench-upstream.sh
 #   (make bench-upstream; ROUNDS=3 by default; OURS_ENV="GOMAXPROCS=1" sets the environment of
-#   our daemons only)
+#   our daemons only; BASELINE_FDFS=/path/to/fdfs runs that build of ours in the "upstream"
+#   cluster instead of the C daemons, to measure a change of ours in the same paired setup)
 #
 # FDFS_REF_DIR is the reference built as ../shared/refenv/README.md says (install/ with the
 # daemons and libraries, bench/ with the benchmark programs); FDFS_JAVA_CLIENT_CLASSES is
@@ -98,10 +99,12 @@ EOF
 # start_cluster KIND: our daemons (ours) or the C daemons (upstream), in the foreground.
 start_cluster() {
   local kind=$1 d=$data/$1 i p=()
-  if [ "$kind" = ours ]; then
-    env ${OURS_ENV:-} "$fdfs" tracker --config "$d/tracker.conf" >"$d/tracker.log" 2>&1 & p+=($!)
+  local bin=$fdfs
+  [ "$kind" = ours ] || bin=${BASELINE_FDFS:-}
+  if [ -n "$bin" ]; then
+    env ${OURS_ENV:-} "$bin" tracker --config "$d/tracker.conf" >"$d/tracker.log" 2>&1 & p+=($!)
     sleep 0.3
-    for i in 1 2; do env ${OURS_ENV:-} "$fdfs" storage --config "$d/s$i.conf" >"$d/s$i.log" 2>&1 & p+=($!); done
+    for i in 1 2; do env ${OURS_ENV:-} "$bin" storage --config "$d/s$i.conf" >"$d/s$i.log" 2>&1 & p+=($!); done
   else
     "$ref/install/usr/bin/fdfs_trackerd" -N "$d/tracker.conf" >"$d/tracker.log" 2>&1 & p+=($!)
     sleep 0.3
@@ -205,6 +208,7 @@ measure() {
   done
 }
 
+[ -z "${BASELINE_FDFS:-}" ] || echo "bench-upstream: the cluster labelled upstream runs $BASELINE_FDFS (a build of ours), not the C daemons"
 for kind in ours upstream; do
   write_confs "$kind"
   start_cluster "$kind"

@@ -13,12 +13,10 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/atomicfile"
-	"github.com/fdfsgo/fdfs/internal/regfile"
+	"github.com/fdfsgo/fdfs/internal/tmpfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
@@ -64,42 +62,43 @@ func (s *Server) source(cc *conn) fileid.Source {
 	return fileid.Source{}
 }
 
-// receive streams size bytes of the request body into a new temp file in
-// dir, using the space hold reserved for them, and returns its path and
-// the CRC32 of the content. On any error the temp file is removed.
-func (s *Server) receive(cc *conn, dir string, size int64, hold *reservation) (string, uint32, error) {
-	f, err := regfile.CreateTemp(dir, s.tempPattern, fileMode)
+// receive streams size bytes of the request body into a new file in dir
+// (a data directory of store path idx), using the space hold reserved for
+// them, and returns it, still open and without its final name (Link or
+// Replace gives it; Close drops a file never placed), and the CRC32 of the
+// content. On any error nothing is left.
+func (s *Server) receive(cc *conn, idx int, dir string, size int64, hold *reservation) (*tmpfile.File, uint32, error) {
+	// Stored files are world-readable as upstream makes them (0644, see
+	// fileMode), so that an nginx serving the store paths directly keeps
+	// working.
+	f, err := s.staging[idx].Create(dir)
 	s.countOpen(err == nil)
 	if err != nil {
-		return "", 0, fmt.Errorf("create temp file in %s: %w", dir, err)
-	}
-	// Stored files are world-readable as upstream makes them (0644), so
-	// that an nginx serving the store paths directly keeps working.
-	if err := f.Chmod(fileMode); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", 0, err
+		return nil, 0, fmt.Errorf("create a file in %s: %w", dir, err)
 	}
 	if size == 0 {
 		// Upstream's disk thread writes the empty content once.
 		s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileWriteCount, &b.SuccessFileWriteCount, true) })
 	}
 	crc, err := s.copyIn(cc, f, size, true, hold)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		os.Remove(f.Name())
-		return "", 0, err
+		f.Close()
+		return nil, 0, err
 	}
-	return f.Name(), crc, nil
+	return f, crc, nil
+}
+
+// syncWriter is a file being written: an *os.File or a *tmpfile.File.
+type syncWriter interface {
+	io.Writer
+	Sync() error
 }
 
 // copyIn copies size bytes from the request body to f at its current
 // offset through one buff_size buffer, fsyncing every
 // fsync_after_written_bytes and at the end when that is set. Each write is
 // accounted to hold, the space reserved for it.
-func (s *Server) copyIn(cc *conn, f *os.File, size int64, wantCRC bool, hold *reservation) (uint32, error) {
+func (s *Server) copyIn(cc *conn, f syncWriter, size int64, wantCRC bool, hold *reservation) (uint32, error) {
 	bp := s.bufPool.Get().(*[]byte)
 	defer s.bufPool.Put(bp)
 	buf := *bp
@@ -137,10 +136,11 @@ func (s *Server) copyIn(cc *conn, f *os.File, size int64, wantCRC bool, hold *re
 	return h.Sum32(), nil
 }
 
-// place moves the temp file tmp to a fresh final name built from f (up to
-// maxNameRetries attempts at a unique name) and returns the name. keepExt,
-// when non-empty, replaces the generated 7-character extension area.
-func (s *Server) place(tmp string, idx, high, low int, f fileid.Fields, ext, keepExt string) (string, error) {
+// place gives a file a fresh final name built from f (up to maxNameRetries
+// attempts at a unique name) and returns the name: link names it at a path
+// and fails with fs.ErrExist when the path is taken. keepExt, when
+// non-empty, replaces the generated 7-character extension area.
+func (s *Server) place(link func(path string) error, idx, high, low int, f fileid.Fields, ext, keepExt string) (string, error) {
 	for range maxNameRetries {
 		name, err := fileid.Generate(idx, high, low, f, ext)
 		if err != nil {
@@ -157,7 +157,7 @@ func (s *Server) place(tmp string, idx, high, low int, f fileid.Fields, ext, kee
 			s.store.release(name)
 			return "", err
 		}
-		err = renameNoReplace(tmp, path)
+		err = link(path)
 		s.store.release(name)
 		if errors.Is(err, fs.ErrExist) {
 			continue
@@ -168,25 +168,6 @@ func (s *Server) place(tmp string, idx, high, low int, f fileid.Fields, ext, kee
 		return name, nil
 	}
 	return "", fmt.Errorf("can't generate a unique file name: %w", protocol.ErrExists)
-}
-
-// renameNoReplace moves tmp to path unless path exists (fs.ErrExist then):
-// a generated name that is taken already is never overwritten. One
-// renameat2(RENAME_NOREPLACE); a file system without it gets a link and an
-// unlink, which give the same guarantee.
-func renameNoReplace(tmp, path string) error {
-	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE)
-	if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS) {
-		if err != nil {
-			return &os.LinkError{Op: "rename", Old: tmp, New: path, Err: err}
-		}
-		return nil
-	}
-	if err := os.Link(tmp, path); err != nil {
-		return err
-	}
-	os.Remove(tmp)
-	return nil
 }
 
 // writeBinlog records a change in the binlog, the only way the other

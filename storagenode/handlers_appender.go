@@ -13,6 +13,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/regfile"
+	"github.com/fdfsgo/fdfs/internal/tmpfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
@@ -350,7 +351,8 @@ func (s *Server) handleRegenerate(cc *conn, h protocol.Header) error {
 	// The 7-character extension area of the old name is kept, as upstream.
 	keep := old[len(old)-7:]
 	f := fileid.Fields{Source: s.source(cc), Timestamp: start.Unix(), Size: fi.Size(), CRC32: crc}
-	name, err := s.place(path, n.StorePathIndex, n.High, n.Low, f, n.Ext, keep)
+	rename := func(to string) error { return tmpfile.RenameNoReplace(path, to) }
+	name, err := s.place(rename, n.StorePathIndex, n.High, n.Low, f, n.Ext, keep)
 	if err != nil {
 		return err
 	}

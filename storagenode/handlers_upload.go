@@ -80,24 +80,23 @@ func (s *Server) upload(cc *conn, h protocol.Header, appender bool, start time.T
 	provisional := fileid.Encode20(src, start.Unix(), fileid.MaskSize(req.FileSize, appender, false), rand.Uint32())
 	high, low := s.store.nextDir(provisional)
 	a.reach(cc)
-	tmp, crc, err := s.receive(cc, s.store.dirOf(idx, high, low), req.FileSize, hold)
+	tmp, crc, err := s.receive(cc, idx, s.store.dirOf(idx, high, low), req.FileSize, hold)
 	if err != nil {
 		return nil, err
 	}
+	defer tmp.Close()
 	*size = req.FileSize
-	fi, err := os.Stat(tmp)
+	mtime, err := tmp.ModTime()
 	if err != nil {
-		os.Remove(tmp)
 		return nil, err
 	}
-	// The name's timestamp is the temp file's mtime, not the request's start:
+	// The name's timestamp is the new file's mtime, not the request's start:
 	// the link keeps that mtime, so the create time QUERY_FILE_INFO reports
 	// (the stored file's mtime) and the one decoded from the name agree, as
 	// upstream's do (it names the file after writing it).
-	f := fileid.Fields{Source: src, Timestamp: fi.ModTime().Unix(), Size: req.FileSize, CRC32: crc, Appender: appender}
-	name, err := s.place(tmp, idx, high, low, f, req.Ext, "")
+	f := fileid.Fields{Source: src, Timestamp: mtime.Unix(), Size: req.FileSize, CRC32: crc, Appender: appender}
+	name, err := s.place(tmp.Link, idx, high, low, f, req.Ext, "")
 	if err != nil {
-		os.Remove(tmp)
 		return nil, err
 	}
 	if err := s.writeBinlog(start, binlog.OpCreate, name, ""); err != nil {
@@ -173,13 +172,13 @@ func (s *Server) uploadSlave(cc *conn, h protocol.Header, start time.Time, a *io
 	}
 	defer hold.release()
 	a.reach(cc)
-	tmp, _, err := s.receive(cc, s.store.dirOf(mn.StorePathIndex, mn.High, mn.Low), req.FileSize, hold)
+	tmp, _, err := s.receive(cc, mn.StorePathIndex, s.store.dirOf(mn.StorePathIndex, mn.High, mn.Low), req.FileSize, hold)
 	if err != nil {
 		return nil, err
 	}
 	*size = req.FileSize
-	err = os.Link(tmp, spath)
-	os.Remove(tmp)
+	err = tmp.Link(spath)
+	tmp.Close()
 	if err != nil {
 		return nil, fmt.Errorf("slave %s: %w", slave, err)
 	}

@@ -64,11 +64,15 @@ func (pc *peerConn) hangUp() {
 func (pc *peerConn) request(cmd, status byte, head []byte, f *os.File, off, n int64) (byte, error) {
 	pc.last = time.Now()
 	var content io.Reader
-	if n > 0 {
+	switch {
+	case n > fdfsnet.InlineMax:
+		// Large content goes by sendfile from the file's offset.
 		if _, err := f.Seek(off, io.SeekStart); err != nil {
 			return 0, &connError{err}
 		}
 		content = f
+	case n > 0:
+		content = io.NewSectionReader(f, off, n) // read (pread) with the header, one write
 	}
 	if err := pc.Send(cmd, status, head, content, n); err != nil {
 		return 0, &connError{err}

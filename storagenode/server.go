@@ -23,6 +23,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/connstate"
 	"github.com/fdfsgo/fdfs/internal/daemonmetrics"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
+	"github.com/fdfsgo/fdfs/internal/tmpfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 	"github.com/fdfsgo/fdfs/storagenode/httpd"
 )
@@ -60,6 +61,10 @@ type Server struct {
 	// with <run> the start time, so the sweep after a crash tells them
 	// from the dead run's whatever their timestamps.
 	tempPattern string
+	// staging makes the files of each store path (by index) that must be
+	// whole before they get their name (tmpfile: unnamed where the file
+	// system allows).
+	staging []*tmpfile.Dir
 
 	params atomic.Pointer[trackerParams]
 	myIP   atomic.Pointer[string] // IP the trackers see (GET_MY_IP)
@@ -168,6 +173,11 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
+	for _, p := range st.paths {
+		d := tmpfile.New(filepath.Join(p, "data"), s.tempPattern, fileMode)
+		s.staging = append(s.staging, d)
+		s.log.Debug("new files are written as", "store_path", p, "way", d.Mode())
+	}
 	s.rec = s.newRecovery()
 	if len(wiped) > 0 {
 		s.log.Warn("store paths lost their files, recovering them from the group", "store_paths", wiped)

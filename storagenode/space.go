@@ -62,12 +62,18 @@ type reservation struct {
 // pathBytes returns store path i's size and free space in bytes (free as
 // statfs f_bavail: what unprivileged writers may use).
 func (st *store) pathBytes(i int) (total, free int64, err error) {
-	var sfs syscall.Statfs_t
-	if err := syscall.Statfs(st.paths[i], &sfs); err != nil {
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(st.paths[i], &sfs); err != nil {
 		return 0, 0, err
 	}
+	total, free = fsBytes(&sfs)
+	return total, free, nil
+}
+
+// fsBytes is the size and free space (f_bavail) of a file system in bytes.
+func fsBytes(sfs *unix.Statfs_t) (total, free int64) {
 	bs := int64(sfs.Bsize)
-	return int64(sfs.Blocks) * bs, int64(sfs.Bavail) * bs, nil
+	return int64(sfs.Blocks) * bs, int64(sfs.Bavail) * bs
 }
 
 // pathUsage returns the size of store path i and its free space minus the
@@ -122,6 +128,13 @@ func (st *store) admit(i int, r conf.Reserved, grow, skip int64) (*reservation, 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", err, protocol.ErrNoSpace)
 	}
+	return st.admitLocked(i, r, grow, skip, total, avail)
+}
+
+// admitLocked is admit once the path's size and free bytes minus the
+// pending writes are known; the caller holds space.mu.
+func (st *store) admitLocked(i int, r conf.Reserved, grow, skip, total, avail int64) (*reservation, error) {
+	b := st.space
 	if !st.aboveReserve(total, avail-grow, r) {
 		return nil, fmt.Errorf("store path %d: %d MB free, %d MB of it promised to writes in progress; %d more bytes would go below reserved_storage_space %s: %w",
 			i, (avail+b.pending[i])>>20, b.pending[i]>>20, grow, r.String(), protocol.ErrNoSpace)
@@ -268,11 +281,22 @@ func (st *store) choosePath(requested int, p *trackerParams, need int64) (*reser
 	tried, ro := 0, 0
 	try := func(i int) *reservation {
 		tried++
-		if st.readOnlyFS(i) {
+		// One statfs tells both whether the path is read-only and how
+		// much room it has; under space.mu, as admit's, so that no write
+		// lands between it and the pending bytes it is set against.
+		b := st.space
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		var sfs unix.Statfs_t
+		if err := unix.Statfs(st.paths[i], &sfs); err != nil {
+			return nil // a path statfs cannot read is refused
+		}
+		if sfs.Flags&unix.ST_RDONLY != 0 {
 			ro++
 			return nil
 		}
-		h, err := st.admit(i, p.Reserved, need, 0)
+		total, free := fsBytes(&sfs)
+		h, err := st.admitLocked(i, p.Reserved, need, 0, total, free-b.pending[i])
 		if err != nil {
 			return nil
 		}
@@ -292,14 +316,6 @@ func (st *store) choosePath(requested int, p *trackerParams, need int64) (*reser
 		return nil, fmt.Errorf("every writable store path is on a read-only file system: %w", syscall.EROFS)
 	}
 	return nil, fmt.Errorf("no store path has room for %d bytes above reserved_storage_space %s: %w", need, p.Reserved.String(), protocol.ErrNoSpace)
-}
-
-// readOnlyFS reports whether store path i's file system is mounted
-// read-only (statfs ST_RDONLY). A path statfs cannot read is left to
-// admit, which refuses it.
-func (st *store) readOnlyFS(i int) bool {
-	var sfs unix.Statfs_t
-	return unix.Statfs(st.paths[i], &sfs) == nil && sfs.Flags&unix.ST_RDONLY != 0
 }
 
 // pathOrder lists the writable store paths in the order an upload tries

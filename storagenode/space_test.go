@@ -75,8 +75,30 @@ func tempBytes(t *testing.T, s *Server) func(int) int64 {
 				n += fi.Size()
 			}
 		}
-		return n
+		return n + unnamedBytes(t, s.cfg.BasePath)
 	}
+}
+
+// unnamedBytes is the size of the files without a name (tmpfile's
+// O_TMPFILE files) this process has open under dir: the server runs in the
+// test's process, and /proc/self/fd names such a file "dir/#inode (deleted)".
+func unnamedBytes(t *testing.T, dir string) int64 {
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, e := range fds {
+		fd := filepath.Join("/proc/self/fd", e.Name())
+		target, err := os.Readlink(fd)
+		if err != nil || !strings.HasPrefix(target, dir+"/") || !strings.HasSuffix(target, " (deleted)") {
+			continue
+		}
+		if fi, err := os.Stat(fd); err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+	}
+	return n
 }
 
 // appenders uploads three appender files of 4 bytes and returns their

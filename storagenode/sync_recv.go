@@ -201,7 +201,7 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 		return s.refusing(cc, req.Name, req.Timestamp, err)
 	}
 	defer hold.release()
-	tmp, _, err := s.receive(cc, filepath.Dir(path), req.FileSize, hold)
+	tmp, _, err := s.receive(cc, n.StorePathIndex, filepath.Dir(path), req.FileSize, hold)
 	s.stats.update(func(b *protocol.StatBlock) {
 		b.TotalSyncInBytes += req.FileSize
 		if err == nil {
@@ -211,12 +211,12 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 	if err != nil {
 		return s.refusing(cc, req.Name, req.Timestamp, err)
 	}
-	defer os.Remove(tmp)
+	defer tmp.Close()
 	unlock := s.lockName(key)
 	if update {
-		err = os.Rename(tmp, path)
+		err = tmp.Replace(path)
 	} else {
-		err = os.Link(tmp, path)
+		err = tmp.Link(path)
 	}
 	unlock.Unlock()
 	if errors.Is(err, fs.ErrExist) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/regfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
@@ -85,21 +86,14 @@ func (w *syncWorker) openLocal(name string) (*os.File, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	f, err := os.Open(path)
+	// regfile: 3 syscalls fewer than os.Open and Stat; anything but a
+	// regular file is fs.ErrNotExist.
+	f, fi, err := regfile.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, nil
 	}
 	if err != nil {
 		return nil, 0, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, 0, nil
 	}
 	return f, fi.Size(), nil
 }

@@ -37,6 +37,9 @@ type Conn struct {
 	// clean is true when the last exchange was read to its end, so the
 	// next request may be written on this connection.
 	clean bool
+	// split writes content after the header and fixed part, never with
+	// them, as the C and Java clients do (the Dialer's Nagle).
+	split bool
 
 	mu       sync.Mutex
 	ctx      context.Context // of the operation in progress, nil when idle
@@ -119,20 +122,42 @@ func (c *Conn) ioErr(err error) error {
 	return err
 }
 
+// InlineMax is the largest content Send writes in one piece with the
+// header (bytes): a request in one write reaches the server in one
+// segment and wakes it once, where a header written alone wakes it to
+// read 10 bytes and, with Nagle on, ask for an immediate ACK.
+const InlineMax = 64 << 10
+
 // Send writes one request: a header announcing len(fixed)+n body bytes,
-// the fixed part, then exactly n bytes copied from content. The header and
-// fixed part go out in one write; content is copied in chunks straight to
-// the socket (sendfile when content is an *os.File).
+// the fixed part, then exactly n bytes copied from content. Content of up
+// to InlineMax bytes is read first and goes out with the header and fixed
+// part in one write (unless the Dialer's Nagle asked for split writes);
+// larger content is copied in chunks straight to the socket after them
+// (sendfile when content is an *os.File).
 func (c *Conn) Send(cmd, status byte, fixed []byte, content io.Reader, n int64) error {
 	c.clean = false
 	if err := c.arm(); err != nil {
 		return err
 	}
-	b := make([]byte, protocol.HeaderSize+len(fixed))
+	head := protocol.HeaderSize + len(fixed)
+	var inline int64
+	if n <= InlineMax && !c.split {
+		inline = n
+	}
+	b := make([]byte, head+int(inline))
 	protocol.Header{Length: int64(len(fixed)) + n, Cmd: cmd, Status: status}.Put(b)
 	copy(b[protocol.HeaderSize:], fixed)
+	if inline > 0 {
+		if _, err := io.ReadFull(content, b[head:]); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return fmt.Errorf("content ended before its announced size of %d bytes: %w", n, io.ErrUnexpectedEOF)
+			}
+			return err
+		}
+		n = 0
+	}
 	if _, err := c.nc.Write(b); err != nil {
-		return c.ioErr(err)
+		return c.refusal(c.ioErr(err))
 	}
 	_, isFile := content.(*os.File)
 	for n > 0 {

@@ -21,8 +21,9 @@ type Dialer struct {
 	// server with client_bind dials from its bind_addr, so that its peers
 	// see the address they know it by.
 	LocalIP string
-	// Nagle leaves Nagle's algorithm on (Go turns it off), to write like
-	// the C and Java clients do.
+	// Nagle leaves Nagle's algorithm on (Go turns it off) and writes file
+	// content apart from the header, to write like the C and Java clients
+	// do.
 	Nagle bool
 }
 
@@ -49,10 +50,12 @@ func (d *Dialer) Dial(ctx context.Context, addr string) (*Conn, error) {
 			errs = append(errs, err)
 			continue
 		}
+		c := NewConn(nc, addr, d.NetworkTimeout)
 		if tc, ok := nc.(*net.TCPConn); ok && d.Nagle {
 			tc.SetNoDelay(false)
+			c.split = true
 		}
-		return NewConn(nc, addr, d.NetworkTimeout), nil
+		return c, nil
 	}
 	return nil, fmt.Errorf("connect to %s: %w", addr, errors.Join(errs...))
 }

@@ -198,3 +198,71 @@ func TestAlive(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// countingConn counts the writes made to a connection.
+type countingConn struct {
+	net.Conn
+	writes int
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes++
+	return c.Conn.Write(p)
+}
+
+// Small content goes out with the header in one write (one segment, one
+// wake-up of the server), unless the connection writes like the C client.
+func TestSendInlinesSmallContent(t *testing.T) {
+	for _, tc := range []struct {
+		size   int
+		split  bool
+		writes int
+	}{
+		{0, false, 1},
+		{5120, false, 1},
+		{InlineMax, false, 1},
+		{InlineMax + 1, false, 2},
+		{0, true, 1},
+		{5120, true, 2},
+	} {
+		got := make(chan []byte, 1)
+		addr := serve(t, func(c net.Conn) {
+			b, _ := io.ReadAll(c)
+			got <- b
+		})
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc := &countingConn{Conn: nc}
+		c := NewConn(cc, addr, time.Second)
+		c.split = tc.split
+		content := strings.Repeat("c", tc.size)
+		if err := c.Send(protocol.CmdUploadFile, 0, []byte("fixed"), strings.NewReader(content), int64(tc.size)); err != nil {
+			t.Fatal(err)
+		}
+		nc.Close()
+		b := <-got
+		if want := protocol.HeaderSize + len("fixed") + tc.size; len(b) != want || string(b[protocol.HeaderSize:protocol.HeaderSize+5]) != "fixed" {
+			t.Errorf("%d bytes (split %v): the server got %d bytes, want %d", tc.size, tc.split, len(b), want)
+		}
+		if cc.writes != tc.writes {
+			t.Errorf("%d bytes (split %v): %d writes, want %d", tc.size, tc.split, cc.writes, tc.writes)
+		}
+	}
+}
+
+// Content shorter than announced is an error, and nothing is sent.
+func TestSendShortInlineContent(t *testing.T) {
+	addr := serve(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	cc := &countingConn{Conn: nc}
+	err = NewConn(cc, addr, time.Second).Send(protocol.CmdUploadFile, 0, nil, strings.NewReader("abc"), 10)
+	if !errors.Is(err, io.ErrUnexpectedEOF) || cc.writes != 0 {
+		t.Fatalf("short content: %v after %d writes, want io.ErrUnexpectedEOF and none", err, cc.writes)
+	}
+}

@@ -362,16 +362,28 @@ func (c *cluster) verify(t *testing.T, want map[string]func() []byte) (lost, cor
 	return lost, corrupt
 }
 
-// tempFiles lists the upload temp files under a store path's data
-// directories.
+// tempFiles lists the files being written under a store path's data
+// directories that have no final name yet: upload temp files, and the
+// unnamed files (O_TMPFILE) a storage writes where the file system allows,
+// found among the open descriptors of every process as /proc/PID/fd/N
+// (os.Stat of that path gives the file's size).
 func tempFiles(store string) []string {
+	data := filepath.Join(store, "data")
 	var out []string
-	filepath.WalkDir(filepath.Join(store, "data"), func(p string, d os.DirEntry, err error) error {
+	filepath.WalkDir(data, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), ".upload-") && strings.HasSuffix(d.Name(), ".tmp") {
 			out = append(out, p)
 		}
 		return nil
 	})
+	fds, _ := filepath.Glob("/proc/[0-9]*/fd/*")
+	for _, fd := range fds {
+		// An unnamed file reads "<its directory>/#<inode> (deleted)".
+		if target, err := os.Readlink(fd); err == nil && strings.HasPrefix(target, data+"/") &&
+			strings.HasSuffix(target, " (deleted)") && strings.HasPrefix(filepath.Base(target), "#") {
+			out = append(out, fd)
+		}
+	}
 	return out
 }
 
