@@ -6,7 +6,10 @@
 #   FDFS_REF_DIR=/path/to/ref [FDFS_JAVA_CLIENT_CLASSES=/path/to/classes] bash scripts/bench-upstream.sh
 #   (make bench-upstream; ROUNDS=3 by default; OURS_ENV="GOMAXPROCS=1" sets the environment of
 #   our daemons only; BASELINE_FDFS=/path/to/fdfs runs that build of ours in the "upstream"
-#   cluster instead of the C daemons, to measure a change of ours in the same paired setup)
+#   cluster instead of the C daemons, to measure a change of ours in the same paired setup;
+#   BOUND=1 adds c-download-bound: test_download against scripts/bench/canned.c, a tracker and
+#   a storage that do nothing but answer with canned replies, paired with upstream: the most
+#   any server could get from this machine in that workload)
 #
 # FDFS_REF_DIR is the reference built as ../shared/refenv/README.md says (install/ with the
 # daemons and libraries, bench/ with the benchmark programs); FDFS_JAVA_CLIENT_CLASSES is
@@ -139,9 +142,13 @@ stop_clusters() {
 }
 
 # cpu KIND: CPU ticks (1/100 s) its tracker and both storages have used so far, as
-# "tracker storages".
+# "tracker storages" (the canned server: one process, counted as storages).
 cpu() {
   local t s1 s2
+  if [ "$1" = canned ]; then
+    echo "0 $(awk '{print $14 + $15}' "/proc/${pids[canned]}/stat")"
+    return
+  fi
   read -r t s1 s2 <<<"${pids[$1]}"
   echo "$(awk '{print $14 + $15}' "/proc/$t/stat") $(awk '{t += $14 + $15} END {print t}' "/proc/$s1/stat" "/proc/$s2/stat")"
 }
@@ -167,13 +174,13 @@ c_upload() {
 }
 
 c_download() {
-  local kind=$1 d=$data/$1 i c0 c1 ps=()
+  local kind=$1 d=$data/$1 name=${2:-c-download} i c0 c1 ps=()
   rm -f "$d"/w/download/*
   c0=$(cpu "$kind")
   for i in $(seq 0 19); do (cd "$d/w" && exec "$ref/bench/test_download_bench" "$i" "$d/client.conf" >/dev/null 2>&1) & ps+=($!); done
   wait "${ps[@]}"
   c1=$(cpu "$kind")
-  report c-download "$kind" "$(awk '!/^#/ {s += $3} END {print s + 0}' "$d"/w/download/stat_by_file_type.*)" "$BENCH_SECONDS" "$c0" "$c1"
+  report "$name" "$kind" "$(awk '!/^#/ {s += $3} END {print s + 0}' "$d"/w/download/stat_by_file_type.*)" "$BENCH_SECONDS" "$c0" "$c1"
 }
 
 java_upload() {
@@ -194,12 +201,27 @@ fdfs_bench() {
   report "fdfs-$profile" "$kind" "$ok" "$(echo "scale=3; $ok / $rate" | bc)" "$c0" "$c1"
 }
 
+# settle: wait until both clusters are idle (their daemons used at most 30 ms of CPU in the
+# last second: replication of the previous workload's files is over, up to 120 s) and write
+# back every dirty page, so that a measurement does not pay for the one before it.
+settle() {
+  local kind a b i
+  for kind in ours upstream; do
+    for i in $(seq 1 120); do
+      a=$(cpu "$kind"); sleep 1; b=$(cpu "$kind")
+      [ $(( ($(echo "$b" | tr ' ' +)) - ($(echo "$a" | tr ' ' +)) )) -gt 3 ] || break
+    done
+  done
+  sync
+}
+
 # measure WORKLOAD: ROUNDS pairs, the order of the two kinds swapped every round.
 measure() {
   local first second
   for round in $(seq 1 "$ROUNDS"); do
     if [ $((round % 2)) = 1 ]; then first=ours second=upstream; else first=upstream second=ours; fi
     for kind in $first $second; do
+      settle
       case $1 in
       java) java_upload "$kind" ;;
       fdfs-c | fdfs-go) fdfs_bench "$kind" "${1#fdfs-}" ;;
@@ -217,20 +239,34 @@ sleep 3 # the storages' first reports and sync connections settle
 # c-upload and c-download alternate per round so that each download reads a fresh upload.
 for round in $(seq 1 "$ROUNDS"); do
   if [ $((round % 2)) = 1 ]; then order="ours upstream"; else order="upstream ours"; fi
-  for kind in $order; do c_upload "$kind"; done
+  for kind in $order; do settle; c_upload "$kind"; done
   sleep 3 # replication of the files before they are read from either storage
-  for kind in $order; do c_download "$kind"; done
+  for kind in $order; do settle; c_download "$kind"; done
 done
+if [ "${BOUND:-0}" = 1 ]; then
+  # The canned server answers any file ID: it gets the IDs of the last upstream upload.
+  cc -O2 -pthread -o "$work/canned" scripts/bench/canned.c
+  mkdir -p "$data/canned/w/upload" "$data/canned/w/download"
+  cp "$data"/upstream/w/upload/file_id.* "$data/canned/w/upload/"
+  printf 'base_path = %s/canned\ntracker_server = 127.0.0.87:22122\nconnect_timeout = 5\nnetwork_timeout = 60\nconnection_pool.enabled = true\n' "$data" >"$data/canned/client.conf"
+  "$work/canned" 127.0.0.87 127.0.0.88 & pids[canned]=$!
+  sleep 0.5
+  for round in $(seq 1 "$ROUNDS"); do
+    if [ $((round % 2)) = 1 ]; then order="canned upstream"; else order="upstream canned"; fi
+    for kind in $order; do settle; c_download "$kind" c-download-bound; done
+  done
+fi
 [ -z "${FDFS_JAVA_CLIENT_CLASSES:-}" ] || measure java
 measure fdfs-c
 measure fdfs-go
 
 echo
 echo "median over $ROUNDS rounds: ops/s ours, upstream; median of the paired ratios ours/upstream; CPU/op (us, tracker+storages) ours, upstream"
+[ "${BOUND:-0}" = 1 ] && echo "(c-download-bound: the canned server in place of ours)"
 awk '{
   w = $3; k = $4; r = $2; ops = $9; cpu = $13 + $16
   key = w SUBSEP r
-  if (k == "ours") { o[key] = ops; oc[w] = oc[w] " " cpu } else { u[key] = ops; uc[w] = uc[w] " " cpu }
+  if (k != "upstream") { o[key] = ops; oc[w] = oc[w] " " cpu } else { u[key] = ops; uc[w] = uc[w] " " cpu }
   seen[w] = 1; rounds[w] = rounds[w] " " r
 }
 function median(s,   a, n, i, j, t) {
@@ -239,8 +275,8 @@ function median(s,   a, n, i, j, t) {
   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 END {
-  split("c-upload c-download java fdfs-c fdfs-go", order, " ")
-  for (i = 1; i <= 5; i++) {
+  split("c-upload c-download c-download-bound java fdfs-c fdfs-go", order, " ")
+  for (i = 1; i <= 6; i++) {
     w = order[i]
     if (!(w in seen)) continue
     os = ""; us = ""; rs = ""

@@ -12,7 +12,6 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
-	"github.com/fdfsgo/fdfs/internal/regfile"
 	"github.com/fdfsgo/fdfs/internal/tmpfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
@@ -166,7 +165,7 @@ func (s *Server) writeAt(cc *conn, f *os.File, offset, length int64, hold *reser
 		return s.writeWhole(cc, f, offset, (*bp)[:length], hold)
 	}
 	s.bufPool.Put(bp)
-	tmp, err := regfile.CreateTemp(filepath.Dir(f.Name()), s.tempPattern, fileMode)
+	tmp, err := tmpfile.CreateTemp(filepath.Dir(f.Name()), s.tempPattern, fileMode)
 	if err != nil {
 		return fmt.Errorf("create temp file beside %s: %w", filepath.Base(f.Name()), err)
 	}

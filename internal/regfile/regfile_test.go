@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -105,34 +104,5 @@ func TestOpenFile(t *testing.T) {
 	}
 	if err := osf.Close(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestCreateTemp(t *testing.T) {
-	dir := t.TempDir()
-	seen := map[string]bool{}
-	for range 100 {
-		f, err := CreateTemp(dir, ".upload-*.tmp", 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := filepath.Base(f.Name())
-		if !strings.HasPrefix(name, ".upload-") || !strings.HasSuffix(name, ".tmp") || seen[name] {
-			t.Fatalf("temp name %q (seen before: %v)", name, seen[name])
-		}
-		seen[name] = true
-		if _, err := f.Write([]byte("content")); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-		fi, err := os.Stat(filepath.Join(dir, name))
-		if err != nil || fi.Size() != 7 || fi.Mode().Perm()&^0o644 != 0 {
-			t.Fatalf("stat %v size %d mode %v", err, fi.Size(), fi.Mode())
-		}
-	}
-	if _, err := CreateTemp(filepath.Join(dir, "missing"), "*", 0o644); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("CreateTemp in a missing directory: %v, want ErrNotExist", err)
 	}
 }

@@ -109,24 +109,45 @@ func (d *Dir) Create(dir string) (*File, error) {
 	}
 }
 
-// createNamed creates a temporary file named by the pattern in dir. It is
-// opened in blocking mode, so the *os.File is never offered to the network
-// poller (one fcntl instead of four and a failing epoll_ctl).
+// createNamed creates a temporary file named by the pattern in dir.
 func (d *Dir) createNamed(dir string) (*File, error) {
-	prefix, suffix := d.pattern, ""
-	if i := strings.LastIndexByte(d.pattern, '*'); i >= 0 {
-		prefix, suffix = d.pattern[:i], d.pattern[i+1:]
+	fd, name, err := openTemp(dir, d.pattern, d.perm)
+	if err != nil {
+		return nil, err
+	}
+	return d.wrap(fd, name, name)
+}
+
+// CreateTemp creates a new file in dir for writing, named by pattern with
+// its last "*" replaced by a random string (as os.CreateTemp), with mode
+// perm before the umask, for a caller that removes it itself. Unlike
+// os.CreateTemp it opens the file in blocking mode, so the *os.File is
+// never offered to the network poller: one fcntl instead of four and a
+// failing epoll_ctl.
+func CreateTemp(dir, pattern string, perm os.FileMode) (*os.File, error) {
+	fd, name, err := openTemp(dir, pattern, perm)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// openTemp creates and opens a new file named by pattern in dir.
+func openTemp(dir, pattern string, perm os.FileMode) (int, string, error) {
+	prefix, suffix := pattern, ""
+	if i := strings.LastIndexByte(pattern, '*'); i >= 0 {
+		prefix, suffix = pattern[:i], pattern[i+1:]
 	}
 	for try := 0; ; try++ {
 		name := filepath.Join(dir, prefix+randomPart()+suffix)
-		fd, err := unix.Open(name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, uint32(d.perm))
+		fd, err := unix.Open(name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, uint32(perm.Perm()))
 		switch {
 		case err == nil:
-			return d.wrap(fd, name, name)
+			return fd, name, nil
 		case err == unix.EINTR, err == unix.EEXIST && try < 10000:
 			continue
 		}
-		return nil, &os.PathError{Op: "createtemp", Path: name, Err: err}
+		return -1, "", &os.PathError{Op: "createtemp", Path: name, Err: err}
 	}
 }
 
