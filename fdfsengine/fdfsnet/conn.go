@@ -144,7 +144,15 @@ func (c *Conn) Send(cmd, status byte, fixed []byte, content io.Reader, n int64) 
 	if n <= InlineMax && !c.split {
 		inline = n
 	}
-	b := make([]byte, head+int(inline))
+	var b []byte
+	if inline > 0 && head+int(inline) <= sendBufSize {
+		// The pooled copy buffer, not a new one per small request.
+		bp := sendBufs.Get().(*[]byte)
+		defer sendBufs.Put(bp)
+		b = (*bp)[:head+int(inline)]
+	} else {
+		b = make([]byte, head+int(inline))
+	}
 	protocol.Header{Length: int64(len(fixed)) + n, Cmd: cmd, Status: status}.Put(b)
 	copy(b[protocol.HeaderSize:], fixed)
 	if inline > 0 {

@@ -2,7 +2,6 @@ package faults
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -96,33 +95,8 @@ func TestTrackerLeaderKill9(t *testing.T) {
 		wg    sync.WaitGroup
 		seeds atomic.Uint64
 	)
-	for g := range leaderUploaders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(g), 4))
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				seed, size := seeds.Add(1), smallMin+r.IntN(smallMax-smallMin+1)
-				if id, ok := uploadUntilAcked(c.client, seed, size, &small, stop, nil); ok {
-					acked.add(upload{id, seed, size})
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-		}()
-	}
-	stopped := false
-	stopAll := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-			wg.Wait()
-		}
-	}
+	uploadSmall(&wg, stop, leaderUploaders, 4, c.client, &seeds, &small, &acked)
+	stopAll := stopper(stop, &wg)
 	defer stopAll()
 
 	var elected []time.Duration

@@ -53,6 +53,46 @@ func (u *uploads) random(r *rand.Rand) (upload, bool) {
 	return u.l[r.IntN(len(u.l))], true
 }
 
+// uploadSmall starts n goroutines (in wg) that upload 1–64 KB files, the
+// sizes drawn from random stream, until stop is closed: each acknowledged
+// upload goes to acked, each failure is counted in cnt and retried. A
+// steady stream, not a flood: the files are all checked on every storage
+// at the end.
+func uploadSmall(wg *sync.WaitGroup, stop chan struct{}, n int, stream uint64, cl *client.Client, seeds *atomic.Uint64, cnt *counters, acked *uploads) {
+	for g := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), stream))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				seed, size := seeds.Add(1), smallMin+r.IntN(smallMax-smallMin+1)
+				if id, ok := uploadUntilAcked(cl, seed, size, cnt, stop, nil); ok {
+					acked.add(upload{id, seed, size})
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+	}
+}
+
+// stopper returns the function that ends a kill test's load: it closes
+// stop and waits for wg, once however often it is called (the test calls
+// it before its checks and defers it for an early failure).
+func stopper(stop chan struct{}, wg *sync.WaitGroup) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stop)
+			wg.Wait()
+		})
+	}
+}
+
 // uploadUntilAcked uploads the bytes of (seed, size) until an upload is
 // acknowledged or stop is closed; each failure is counted and retried.
 func uploadUntilAcked(cl *client.Client, seed uint64, size int, cnt *counters, stop <-chan struct{}, g *gate) (string, bool) {
@@ -98,27 +138,7 @@ func TestStorageKill9(t *testing.T) {
 		seeds        atomic.Uint64
 		largeGate    = gate{paused: make(chan struct{}), release: make(chan struct{})}
 	)
-	for g := range smallUploaders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(g), 1))
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				seed, size := seeds.Add(1), smallMin+r.IntN(smallMax-smallMin+1)
-				if id, ok := uploadUntilAcked(c.client, seed, size, &small, stop, nil); ok {
-					acked.add(upload{id, seed, size})
-				}
-				// A steady stream, not a flood: the files are all checked
-				// on every storage at the end.
-				time.Sleep(10 * time.Millisecond)
-			}
-		}()
-	}
+	uploadSmall(&wg, stop, smallUploaders, 1, c.client, &seeds, &small, &acked)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -166,14 +186,7 @@ func TestStorageKill9(t *testing.T) {
 			}
 		}
 	}()
-	stopped := false
-	stopAll := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-			wg.Wait()
-		}
-	}
+	stopAll := stopper(stop, &wg)
 	defer stopAll()
 
 	var lastRestart time.Time

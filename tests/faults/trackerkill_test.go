@@ -196,20 +196,7 @@ func TestTrackerKill9(t *testing.T) {
 			}
 		}
 	)
-	for g := range trackerUploaders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(g), 2))
-			for !stopping() {
-				seed, size := seeds.Add(1), smallMin+r.IntN(smallMax-smallMin+1)
-				if id, ok := uploadUntilAcked(c.client, seed, size, &small, stop, nil); ok {
-					acked.add(upload{id, seed, size})
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-		}()
-	}
+	uploadSmall(&wg, stop, trackerUploaders, 2, c.client, &seeds, &small, &acked)
 	for g := range appenders {
 		wg.Add(1)
 		go func() {
@@ -249,14 +236,7 @@ func TestTrackerKill9(t *testing.T) {
 			}
 		}()
 	}
-	stopped := false
-	stopAll := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-			wg.Wait()
-		}
-	}
+	stopAll := stopper(stop, &wg)
 	defer stopAll()
 
 	var listed, rejoined []time.Duration
