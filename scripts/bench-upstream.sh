@@ -7,6 +7,7 @@
 #   (make bench-upstream; ROUNDS=3 by default; OURS_ENV="GOMAXPROCS=1" sets the environment of
 #   our daemons only; BASELINE_FDFS=/path/to/fdfs runs that build of ours in the "upstream"
 #   cluster instead of the C daemons, to measure a change of ours in the same paired setup;
+#   WORKLOADS="c-upload java" runs only those (c-upload always runs: the downloads read its files);
 #   BOUND=1 adds c-download-bound: test_download against scripts/bench/canned.c, a tracker and
 #   a storage that do nothing but answer with canned replies, paired with upstream: the most
 #   any server could get from this machine in that workload)
@@ -215,6 +216,9 @@ settle() {
   sync
 }
 
+# wanted WORKLOAD: whether WORKLOADS (space-separated; empty: all) names it.
+wanted() { [ -z "${WORKLOADS:-}" ] || [[ " $WORKLOADS " == *" $1 "* ]]; }
+
 # measure WORKLOAD: ROUNDS pairs, the order of the two kinds swapped every round.
 measure() {
   local first second
@@ -240,10 +244,11 @@ sleep 3 # the storages' first reports and sync connections settle
 for round in $(seq 1 "$ROUNDS"); do
   if [ $((round % 2)) = 1 ]; then order="ours upstream"; else order="upstream ours"; fi
   for kind in $order; do settle; c_upload "$kind"; done
+  wanted c-download || continue
   sleep 3 # replication of the files before they are read from either storage
   for kind in $order; do settle; c_download "$kind"; done
 done
-if [ "${BOUND:-0}" = 1 ]; then
+if [ "${BOUND:-0}" = 1 ] && wanted c-download; then
   # The canned server answers any file ID: it gets the IDs of the last upstream upload.
   cc -O2 -pthread -o "$work/canned" scripts/bench/canned.c
   mkdir -p "$data/canned/w/upload" "$data/canned/w/download"
@@ -256,9 +261,9 @@ if [ "${BOUND:-0}" = 1 ]; then
     for kind in $order; do settle; c_download "$kind" c-download-bound; done
   done
 fi
-[ -z "${FDFS_JAVA_CLIENT_CLASSES:-}" ] || measure java
-measure fdfs-c
-measure fdfs-go
+[ -z "${FDFS_JAVA_CLIENT_CLASSES:-}" ] || ! wanted java || measure java
+! wanted fdfs-c || measure fdfs-c
+! wanted fdfs-go || measure fdfs-go
 
 echo
 echo "median over $ROUNDS rounds: ops/s ours, upstream; median of the paired ratios ours/upstream; CPU/op (us, tracker+storages) ours, upstream"

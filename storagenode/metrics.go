@@ -86,6 +86,7 @@ var (
 	stLagSeconds   = stDesc("sync_lag_seconds", "Seconds between the newest binlog record and the last one replayed to a peer (0 when caught up).", "peer", "peer_status")
 	stDeferred     = stDesc("sync_deferred_records", "Records a peer refused for now, set aside for a retry.", "peer", "peer_status")
 	stSkipped      = stDesc("sync_skipped_records_total", "Records a peer refused for good since start.", "peer", "peer_status")
+	stPipelined    = stDesc("sync_pipelined_records_total", "Records sent to a peer in pipelined batches (replication catching up) since start.", "peer", "peer_status")
 )
 
 // storageCollector reads the server's figures at scrape time.
@@ -95,7 +96,7 @@ type storageCollector struct{ s *Server }
 func (storageCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{stInfo, stStatus, stReady, stStart, stOps, stOpsOK, stBytes, stBytesOK,
 		stConns, stConnsMax, stConnsAlloc, stLastUpdate, stLastSyncUpd, stPathTotal, stPathFree,
-		stBinlogBytes, stBinlogIndex, stBinlogLastTS, stLagBytes, stLagSeconds, stDeferred, stSkipped} {
+		stBinlogBytes, stBinlogIndex, stBinlogLastTS, stLagBytes, stLagSeconds, stDeferred, stSkipped, stPipelined} {
 		ch <- d
 	}
 }
@@ -215,6 +216,7 @@ func (c storageCollector) collectBinlog(gauge func(*prometheus.Desc, float64, ..
 		peer, status := b.ID, protocol.StorageStatusName(w.peerStatus())
 		gauge(stDeferred, float64(w.nDeferred.Load()), peer, status)
 		gauge(stSkipped, float64(w.nSkipped.Load()), peer, status)
+		gauge(stPipelined, float64(w.nPipelined.Load()), peer, status)
 		idx, off, ok := unpackPos(w.pos.Load())
 		if !ok {
 			m, err := loadMark(w.markPath())

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fdfsnet"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/regfile"
 )
 
 // dialer makes the storage's outbound connections (to its trackers and
@@ -61,16 +61,19 @@ func (pc *peerConn) hangUp() {
 // request sends cmd with head and n bytes of f from off (n = 0: no
 // content), and returns the status of the reply, whose body (sync replies
 // have none) is read off.
-func (pc *peerConn) request(cmd, status byte, head []byte, f *os.File, off, n int64) (byte, error) {
+func (pc *peerConn) request(cmd, status byte, head []byte, f *regfile.File, off, n int64) (byte, error) {
 	pc.last = time.Now()
 	var content io.Reader
 	switch {
 	case n > fdfsnet.InlineMax:
-		// Large content goes by sendfile from the file's offset.
-		if _, err := f.Seek(off, io.SeekStart); err != nil {
+		// Large content goes by sendfile from the file's offset, which
+		// takes an *os.File (f.Close is a no-op from here).
+		of := f.OS()
+		defer of.Close()
+		if _, err := of.Seek(off, io.SeekStart); err != nil {
 			return 0, &connError{err}
 		}
-		content = f
+		content = of
 	case n > 0:
 		content = io.NewSectionReader(f, off, n) // read (pread) with the header, one write
 	}

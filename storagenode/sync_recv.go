@@ -1,6 +1,7 @@
 package storagenode
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -73,6 +74,10 @@ func (s *Server) handleReportServerID(cc *conn, h protocol.Header) error {
 		return fmt.Errorf("empty server id: %w", protocol.ErrInvalid)
 	}
 	cc.syncPeer = r.ID
+	if cc.in.Buffered() == 0 {
+		recycle(cc.in)
+		cc.in = bufio.NewReaderSize(socketReader{cc}, syncBufSize)
+	}
 	return cc.reply(nil)
 }
 

@@ -25,6 +25,9 @@ type syncSession struct {
 	held      *deferred     // records the peer refused for now (sync_defer.go)
 	freq      int64         // records between two writes of the mark file
 	wait      time.Duration // pause at the end of the binlog before looking again
+	// pipelining is set when the peer serves pipelined requests (a
+	// storage of ours, protocol.PipelineProbe).
+	pipelining bool
 }
 
 // session runs one connection to the peer: the mark and reader set up,
@@ -129,7 +132,7 @@ func (ss *syncSession) startMark() error {
 		}
 		ss.mark.Index, ss.mark.Offset = ss.rd.Pos()
 	}
-	return atomicfile.WriteFile(ss.markPath, ss.mark.encode(), fileMode)
+	return ss.writeMark()
 }
 
 // skipBefore advances rd past the records older than until.
@@ -190,6 +193,12 @@ func (ss *syncSession) connect() error {
 	if st != 0 {
 		return fmt.Errorf("REPORT_SERVER_ID: %w", protocol.StatusErr(st))
 	}
+	// Pipelined creates (sync_batch.go) only go to a storage of ours.
+	st, err = pc.request(protocol.CmdActiveTest, protocol.PipelineProbe, nil, nil, 0, 0)
+	if err != nil {
+		return fmt.Errorf("ACTIVE_TEST: %w", err)
+	}
+	ss.pipelining = st == protocol.PipelineProbe
 	return nil
 }
 
@@ -234,6 +243,12 @@ func (ss *syncSession) loop() error {
 		if err != nil {
 			return err
 		}
+		if batched, err := ss.batch(line, n); batched || err != nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if err := ss.step(line, n); err != nil {
 			return err
 		}
@@ -266,6 +281,13 @@ func (ss *syncSession) step(line string, n int) error {
 	if err == nil {
 		sent, err = ss.replay(rec)
 	}
+	return ss.done(line, n, sent, err)
+}
+
+// done moves past a record replayed with the outcome sent, err: a
+// record the peer refused is set aside, the position and the counters
+// advance, and the mark is written every freq records.
+func (ss *syncSession) done(line string, n int, sent bool, err error) error {
 	if err != nil {
 		if err := ss.w.setAside(ss.held, line, err); err != nil {
 			return err
@@ -365,10 +387,21 @@ func (ss *syncSession) waitRecords() {
 // mark file, crash-safely: after a crash the sync resumes there.
 func (ss *syncSession) saveMark() error {
 	ss.mark.Index, ss.mark.Offset = ss.rd.Pos()
-	if err := atomicfile.WriteFile(ss.markPath, ss.mark.encode(), fileMode); err != nil {
+	if err := ss.writeMark(); err != nil {
 		return err
 	}
 	ss.savedScan = ss.mark.ScanRows
+	return nil
+}
+
+// writeMark writes the mark file. A mark this run wrote is right and
+// must not be checked against the binlog as it was at start (alignMark):
+// it can be past that end by the records written since.
+func (ss *syncSession) writeMark() error {
+	if err := atomicfile.WriteFile(ss.markPath, ss.mark.encode(), fileMode); err != nil {
+		return err
+	}
+	ss.w.s.marksAligned.Store(ss.markPath, true)
 	return nil
 }
 

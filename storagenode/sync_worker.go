@@ -204,6 +204,9 @@ type syncWorker struct {
 
 	nDeferred atomic.Int64 // records set aside for a retry (sync_defer.go)
 	nSkipped  atomic.Int64 // records the peer refused for good, since start
+	// nPipelined counts the records sent in pipelined batches since start
+	// (sync_batch.go).
+	nPipelined atomic.Int64
 
 	// pos is the binlog position replayed so far, packed by packPos for
 	// the metrics (metrics.go); 0 until a session ran.

@@ -1,5 +1,13 @@
 package protocol
 
+// PipelineProbe is the header status of an ACTIVE_TEST by which one of our
+// storages asks a peer whether it serves requests pipelined on one
+// connection (several written before the first reply is read). Ours
+// answers with the same status; upstream's storage ignores a request's
+// status and answers 0: it must not get pipelined requests, as it reads a
+// connection again only when data arrives after its reply.
+const PipelineProbe byte = 0xF0
+
 // Command codes (header byte 8). Names follow upstream's
 // tracker_proto.h / storage_proto.h without their prefixes.
 const (

@@ -162,3 +162,24 @@ func (r *Reader) Commit(n int) {
 	r.buf = r.buf[min(n, len(r.buf)):]
 	r.offset += int64(n)
 }
+
+// Peek returns the complete record that starts skip bytes after the next
+// uncommitted one (skip: the lengths of the records returned before it)
+// and its length, reading ahead in the current file if need be; false
+// when none is there yet, or when it is garbage (Next returns that). It
+// lets a caller take a run of records and commit them as it is done with
+// each.
+func (r *Reader) Peek(skip int) (string, int, bool) {
+	for tries := 0; skip <= len(r.buf); tries++ {
+		rest := r.buf[skip:]
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 && i < MaxLine {
+			return string(rest[:i]), i + 1, true
+		} else if i >= 0 || len(rest) >= MaxLine || r.f == nil || tries > 0 {
+			return "", 0, false
+		}
+		if more, err := r.fill(); err != nil || !more {
+			return "", 0, false
+		}
+	}
+	return "", 0, false
+}

@@ -125,3 +125,52 @@ func TestReaderEnds(t *testing.T) {
 		})
 	}
 }
+
+// Peek looks past the uncommitted record without moving the position,
+// stops at a partial record and at the end of the file, and never
+// returns garbage (Next does).
+func TestReaderPeek(t *testing.T) {
+	dir := t.TempDir()
+	recs := "1 C M00/00/00/a\n2 C M00/00/00/bb\n3 D M00/00/00/a\n4 C M00/0"
+	if err := os.WriteFile(Path(dir, 0), []byte(recs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := NewReader(dir, func() int { return 0 }, 0, 0)
+	defer r.Close()
+	if _, _, ok := r.Peek(0); ok {
+		t.Error("Peek before the first Next (nothing read yet) found a record")
+	}
+	first, n, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for skip := n; ; {
+		line, m, ok := r.Peek(skip)
+		if !ok {
+			break
+		}
+		got = append(got, line)
+		skip += m
+	}
+	if want := []string{"2 C M00/00/00/bb", "3 D M00/00/00/a"}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("peeked %q, want %q", got, want)
+	}
+	if line, _, _ := r.Next(); line != first {
+		t.Errorf("Next after Peek: %q, want %q again", line, first)
+	}
+	if i, off := r.Pos(); i != 0 || off != 0 {
+		t.Errorf("Peek moved the position to %d/%d", i, off)
+	}
+	// Past a record longer than MaxLine: no record.
+	long := strings.Repeat("x", MaxLine+10) + "\n5 C M00/00/00/c\n"
+	if err := os.WriteFile(Path(dir, 1), []byte("1 C M00/00/00/a\n"+long), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r2 := NewReader(dir, func() int { return 1 }, 1, 0)
+	defer r2.Close()
+	_, n, _ = r2.Next()
+	if line, _, ok := r2.Peek(n); ok {
+		t.Errorf("Peek returned %q over an overlong line", line)
+	}
+}
