@@ -6,6 +6,7 @@
 #   make proto-check  buf lint, buf format, buf breaking and generated-code drift
 #   make bench-http / bench-gateway  HTTP downloads vs nginx; gateway (gRPC, REST) vs native
 #   make bench-upstream  ours vs the upstream C servers with C/Java clients (needs FDFS_REF_DIR)
+#   make bench-catchup   a storage catching up on 60,000 files, ours vs upstream (needs FDFS_REF_DIR)
 #   make soak   the long soak of tests/faults (SOAK_DURATION, default 30m): a 2-group cluster of the
 #               real binary under mixed load with kill -9 / restarts, then a full check (docs/reliability.md)
 
@@ -13,7 +14,7 @@ GO ?= go
 DEV_ARGS ?=
 SOAK_DURATION ?= 30m
 
-.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http bench-gateway bench-upstream soak gen proto-check client-deps browser-deps clean
+.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http bench-gateway bench-upstream bench-catchup soak gen proto-check client-deps browser-deps clean
 
 all: build
 
@@ -55,6 +56,9 @@ bench-gateway:
 
 bench-upstream:
 	bash scripts/bench-upstream.sh
+
+bench-catchup:
+	bash scripts/bench-catchup.sh
 
 # The quick soak (20 s) runs in `make test`; this one for SOAK_DURATION.
 soak:

@@ -110,9 +110,8 @@ func (s *Server) sendSmall(cc *conn, f *content, offset, n int64, r *readAttempt
 	}
 	r.read = true
 	protocol.Header{Length: n, Cmd: protocol.CmdResp}.Put(buf)
-	cc.c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
-	if _, err := cc.c.Write(buf); err != nil {
-		return &connError{err}
+	if _, err := cc.Write(buf); err != nil {
+		return err
 	}
 	r.sent += n
 	return nil

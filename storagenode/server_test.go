@@ -785,3 +785,25 @@ func TestShutdownFinishesRequests(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	}
 }
+
+// A connection's deadline is moved only when it is later than wanted or
+// earlier by more than an eighth of the timeout.
+func TestRenewDeadline(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	const timeout = 8 * time.Second
+	for _, tc := range []struct {
+		name string
+		set  time.Time
+		want bool
+	}{
+		{"never set", time.Time{}, true},
+		{"as wanted", now.Add(timeout), false},
+		{"a second early", now.Add(timeout - time.Second), false},
+		{"over an eighth early", now.Add(timeout - time.Second - time.Nanosecond), true},
+		{"later than wanted", now.Add(timeout + time.Nanosecond), true},
+	} {
+		if got := renew(tc.set, now.Add(timeout), timeout); got != tc.want {
+			t.Errorf("%s: renew = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -467,8 +467,35 @@ func (e *env) dumpLogs() {
 	}
 }
 
+// tailLines returns the last n lines of a log, a run of lines that agree
+// in their first 80 characters after the timestamp counted as one (an
+// upstream daemon logs a warning per file: the tail was that warning
+// only).
 func tailLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	var lines []string
+	var lastKey string
+	repeats := 0
+	flush := func() {
+		if repeats > 0 {
+			lines = append(lines, fmt.Sprintf("    (%d more like the line above)", repeats))
+			repeats = 0
+		}
+	}
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		key := l
+		if i := strings.Index(l, "] "); i >= 0 && i < 32 {
+			key = l[i+2:]
+		}
+		key = key[:min(len(key), 80)]
+		if key == lastKey && len(lines) > 0 {
+			repeats++
+			continue
+		}
+		flush()
+		lines = append(lines, l)
+		lastKey = key
+	}
+	flush()
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
