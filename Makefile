@@ -6,7 +6,7 @@
 #   make proto-check  buf lint, buf format, buf breaking and generated-code drift
 #   make bench-http / bench-gateway  HTTP downloads vs nginx; gateway (gRPC, REST) vs native
 #   make bench-upstream  ours vs the upstream C servers with C/Java clients (needs FDFS_REF_DIR)
-#   make bench-catchup   a storage catching up on 60,000 files, ours vs upstream (needs FDFS_REF_DIR)
+#   make bench-catchup   a storage catching up on 100,000 files, ours vs upstream (needs FDFS_REF_DIR)
 #   make soak   the long soak of tests/faults (SOAK_DURATION, default 30m): a 2-group cluster of the
 #               real binary under mixed load with kill -9 / restarts, then a full check (docs/reliability.md)
 

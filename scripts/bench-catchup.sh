@@ -5,7 +5,7 @@
 # two kinds alternated ROUNDS times (default 2), each run on a fresh loop-mounted ext4.
 #
 #   FDFS_REF_DIR=/path/to/ref bash scripts/bench-catchup.sh
-#   (FILES=3 by default; BASELINE_FDFS=/path/to/fdfs runs that build of ours in place of the
+#   (FILES=5 by default; BASELINE_FDFS=/path/to/fdfs runs that build of ours in place of the
 #   C daemons; STORAGE2=upstream makes the joining storage an upstream one in both runs, for a
 #   mixed group)
 #
@@ -18,7 +18,7 @@ ref=$(realpath "$FDFS_REF_DIR")
 [ "$(id -u)" = 0 ] || { echo "bench-catchup: needs root (loop-mounted file systems)" >&2; exit 1; }
 export LD_LIBRARY_PATH=$ref/install/usr/lib
 ROUNDS=${ROUNDS:-2}
-FILES=${FILES:-3}
+FILES=${FILES:-5}
 work=$(mktemp -d /tmp/fdfs-bench-catchup.XXXXXX)
 go build -o "$work/fdfs" ./cmd/fdfs
 fdfs=$work/fdfs
@@ -58,7 +58,7 @@ run() {
   mkdir -p "$d/tracker" "$d/s1" "$d/s2" "$d/client" "$d/w/upload"
   printf 'bind_addr = 127.0.0.91\nport = 22122\nbase_path = %s/tracker\nreserved_storage_space = 1%%\nthread_stack_size = 256KB\n' "$d" >"$d/tracker.conf"
   for i in 1 2; do
-    printf 'group_name = group1\nbind_addr = 127.0.0.9%d\nport = 23000\nbase_path = %s/s%d\nstore_path0 = %s/s%d\nsubdir_count_per_path = 256\ntracker_server = 127.0.0.91:22122\nheart_beat_interval = 2\nbuff_size = 256KB\nthread_stack_size = 512KB\n' \
+    printf 'group_name = group1\nbind_addr = 127.0.0.9%d\nport = 23000\nbase_path = %s/s%d\nstore_path0 = %s/s%d\nsubdir_count_per_path = 256\ntracker_server = 127.0.0.91:22122\nheart_beat_interval = 2\nbuff_size = 256KB\nthread_stack_size = 512KB\nsync_binlog_buff_interval = 1\n' \
       $((i + 1)) "$d" "$i" "$d" "$i" >"$d/s$i.conf"
   done
   printf 'base_path = %s/client\ntracker_server = 127.0.0.91:22122\nconnect_timeout = 5\nnetwork_timeout = 60\n' "$d" >"$d/client.conf"
@@ -83,8 +83,9 @@ run() {
   daemon "${STORAGE2:-$kind}" storage "$d/s2.conf"
   s2=${pids[-1]}
   b=$d/s2/data/sync/binlog.000
-  # The joining storage logs a replica record per file it gets (upstream flushes its binlog
-  # buffer at least every second: its last second is counted whole).
+  # The joining storage logs a replica record per file it gets. An upstream storage writes its
+  # binlog through a buffer it flushes every sync_binlog_buff_interval (60 s by default, 1 s
+  # here: its runs are counted up to a second long; ours fsyncs its binlog that often).
   until [ -s "$b" ]; do sleep 0.02; done
   t0=$(date +%s.%N) c0=$(cpu "$s1" "$s2")
   until [ "$(wc -l <"$b")" -ge "$total" ]; do sleep 0.02; done

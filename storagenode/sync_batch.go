@@ -76,10 +76,18 @@ func (ss *syncSession) batch(line string, n int) (bool, error) {
 	if len(items) < 2 {
 		return false, nil
 	}
-	ss.pc.last = time.Now()
-	statuses, err := ss.pc.Pipeline(reqs)
-	ss.w.nPipelined.Add(int64(len(statuses)))
+	var statuses []byte
+	var err error
+	if len(reqs) > 0 {
+		ss.pc.last = time.Now()
+		statuses, err = ss.pc.Pipeline(reqs)
+		ss.w.nPipelined.Add(int64(len(statuses)))
+	}
 	var sentBytes, okBytes int64
+	defer ss.w.s.stats.update(func(b *protocol.StatBlock) {
+		b.TotalSyncOutBytes += sentBytes
+		b.SuccessSyncOutBytes += okBytes
+	})
 	k := 0
 	for _, it := range items {
 		if it.f == nil {
@@ -106,10 +114,6 @@ func (ss *syncSession) batch(line string, n int) (bool, error) {
 			return true, derr
 		}
 	}
-	ss.w.s.stats.update(func(b *protocol.StatBlock) {
-		b.TotalSyncOutBytes += sentBytes
-		b.SuccessSyncOutBytes += okBytes
-	})
 	if err != nil {
 		return true, &connError{err}
 	}
