@@ -246,7 +246,18 @@ func (n *Name) Path(storePaths []string) string {
 	if n.StorePathIndex < 0 || n.StorePathIndex >= len(storePaths) {
 		return ""
 	}
-	return fmt.Sprintf("%s/data/%02X/%02X/%s", strings.TrimRight(storePaths[n.StorePathIndex], "/"), n.High, n.Low, n.File)
+	root := strings.TrimRight(storePaths[n.StorePathIndex], "/")
+	if n.High < 0 || n.High > 0xFF || n.Low < 0 || n.Low > 0xFF {
+		return fmt.Sprintf("%s/data/%02X/%02X/%s", root, n.High, n.Low, n.File)
+	}
+	// Built by hand: every read of a file resolves its path, and
+	// fmt.Sprintf was 2% of a small download's CPU.
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(root)+len("/data/HH/LL/")+len(n.File))
+	b = append(b, root...)
+	b = append(b, "/data/"...)
+	b = append(b, hex[n.High>>4], hex[n.High&0xF], '/', hex[n.Low>>4], hex[n.Low&0xF], '/')
+	return string(append(b, n.File...))
 }
 
 // ValidateExt checks a file extension (without the dot): at most 6 of

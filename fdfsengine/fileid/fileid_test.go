@@ -441,3 +441,22 @@ func TestTrunkNames(t *testing.T) {
 		t.Errorf("a 59-character name with the trunk bit: %+v, %v", n, err)
 	}
 }
+
+// Path spells the data directories as two upper-case hex digits each,
+// whatever the levels (the fast path and fmt agree).
+func TestPathDirs(t *testing.T) {
+	for _, tc := range []struct {
+		high, low int
+		want      string
+	}{
+		{0, 0, "/s/data/00/00/f"},
+		{0x0A, 0xFF, "/s/data/0A/FF/f"},
+		{0xF0, 0x01, "/s/data/F0/01/f"},
+		{0x100, 2, "/s/data/100/02/f"},
+	} {
+		n := &Name{High: tc.high, Low: tc.low, File: "f"}
+		if got := n.Path([]string{"/s/"}); got != tc.want {
+			t.Errorf("levels %X/%X: %q, want %q", tc.high, tc.low, got, tc.want)
+		}
+	}
+}
