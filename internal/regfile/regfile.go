@@ -17,18 +17,6 @@ import (
 // path that names something other than a regular file.
 var ErrNotRegular = fmt.Errorf("not a regular file: %w", fs.ErrNotExist)
 
-// Open opens path read-only and returns the file and its FileInfo, or
-// ErrNotRegular (with the file closed) if it is not a regular file. A
-// symbolic link to a regular file is followed. It is OpenFile then OS.
-func Open(path string) (*os.File, os.FileInfo, error) {
-	f, err := OpenFile(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	fi := f.Info()
-	return f.OS(), fi, nil
-}
-
 // File is a regular file open for reading by its descriptor alone. An
 // *os.File costs two more syscalls at open (os.NewFile tries to register
 // every descriptor with the network poller: a fcntl and a failing

@@ -37,16 +37,18 @@ func TestOpen(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, fi, err := Open(tc.path)
+			rf, err := OpenFile(tc.path)
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) || !errors.Is(err, fs.ErrNotExist) {
-					t.Fatalf("Open = %v, want %v (and fs.ErrNotExist)", err, tc.wantErr)
+					t.Fatalf("OpenFile = %v, want %v (and fs.ErrNotExist)", err, tc.wantErr)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
+			fi := rf.Info()
+			f := rf.OS()
 			defer f.Close()
 			b, err := io.ReadAll(f)
 			if err != nil || string(b) != tc.want || fi.Size() != int64(len(tc.want)) {
@@ -57,7 +59,7 @@ func TestOpen(t *testing.T) {
 }
 
 // OpenFile reads at offsets without an *os.File, hands its descriptor to
-// one when asked, and refuses what Open refuses.
+// one when asked, and refuses what TestOpen's cases refuse.
 func TestOpenFile(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "f.bin")
