@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,51 +46,70 @@ func (s *Server) download(cc *conn, r *readAttempt) error {
 	if err != nil {
 		return err
 	}
-	req, err := protocol.DecodeDownloadRequest(body)
+	rf, offset, n, err := s.openDownload(body, r, math.MaxInt64)
 	if err != nil {
-		return err
-	}
-	if err := s.checkGroup(req.Group); err != nil {
-		return err
-	}
-	if req.Offset < 0 || req.Length < 0 {
-		return fmt.Errorf("download offset %d length %d: %w", req.Offset, req.Length, protocol.ErrInvalid)
-	}
-	name, path, err := s.store.resolve(req.Name)
-	if err != nil {
-		return err
-	}
-	rf, err := s.store.open(name, path)
-	if err != nil {
-		if !missingFile(err) {
-			r.reached = true
-			s.countOpen(false)
-		}
 		return err
 	}
 	defer rf.Close()
-	size := rf.size
-	if req.Offset >= size {
-		return fmt.Errorf("download offset %d >= file size %d: %w", req.Offset, size, protocol.ErrInvalid)
-	}
-	n := size - req.Offset
-	if req.Length > 0 && req.Length < n {
-		n = req.Length
-	}
-	r.reached, r.want = true, n
-	s.countOpen(true)
 	if n <= smallDownload {
-		return s.sendSmall(cc, rf, req.Offset, n, r)
+		return s.sendSmall(cc, rf, offset, n, r)
 	}
 	f := rf.f.OS()
 	defer f.Close()
-	if _, err := f.Seek(rf.base+req.Offset, io.SeekStart); err != nil {
+	if _, err := f.Seek(rf.base+offset, io.SeekStart); err != nil {
 		return err
 	}
 	if err := protocol.WriteHeader(cc, protocol.Header{Length: n, Cmd: protocol.CmdResp}); err != nil {
 		return err
 	}
 	return s.sendFile(cc, f, n, r)
+}
+
+// errNotSmall is openDownload's answer for a range longer than its limit.
+var errNotSmall = errors.New("download longer than the limit")
+
+// openDownload opens the file a DOWNLOAD_FILE body names and returns the
+// range to send (offset, n bytes), counting the open. A range longer
+// than limit bytes is errNotSmall, with nothing opened or counted.
+func (s *Server) openDownload(body []byte, r *readAttempt, limit int64) (rf *content, offset, n int64, err error) {
+	req, err := protocol.DecodeDownloadRequest(body)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if err := s.checkGroup(req.Group); err != nil {
+		return nil, 0, 0, err
+	}
+	if req.Offset < 0 || req.Length < 0 {
+		return nil, 0, 0, fmt.Errorf("download offset %d length %d: %w", req.Offset, req.Length, protocol.ErrInvalid)
+	}
+	name, path, err := s.store.resolve(req.Name)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	rf, err = s.store.open(name, path)
+	if err != nil {
+		if !missingFile(err) {
+			r.reached = true
+			s.countOpen(false)
+		}
+		return nil, 0, 0, err
+	}
+	size := rf.size
+	if req.Offset >= size {
+		rf.Close()
+		return nil, 0, 0, fmt.Errorf("download offset %d >= file size %d: %w", req.Offset, size, protocol.ErrInvalid)
+	}
+	n = size - req.Offset
+	if req.Length > 0 && req.Length < n {
+		n = req.Length
+	}
+	if n > limit {
+		rf.Close()
+		return nil, 0, 0, errNotSmall
+	}
+	r.reached, r.want = true, n
+	s.countOpen(true)
+	return rf, req.Offset, n, nil
 }
 
 // sendSmall answers a download of n <= smallDownload bytes with one write
@@ -98,23 +119,35 @@ func (s *Server) download(cc *conn, r *readAttempt) error {
 func (s *Server) sendSmall(cc *conn, f *content, offset, n int64, r *readAttempt) error {
 	bp := smallBufs.Get().(*[]byte)
 	defer smallBufs.Put(bp)
-	buf := (*bp)[:protocol.HeaderSize+n]
-	_, err := f.ReadAt(buf[protocol.HeaderSize:], offset)
+	buf, err := s.appendSmall((*bp)[:0], f, offset, n, r)
+	if err != nil {
+		return err
+	}
+	if _, err := cc.Write(buf); err != nil {
+		return err
+	}
+	r.sent += n
+	return nil
+}
+
+// appendSmall appends the reply to a download of n bytes, its header and
+// the content read from f at offset, to out. On error out comes back as
+// it was.
+func (s *Server) appendSmall(out []byte, f *content, offset, n int64, r *readAttempt) ([]byte, error) {
+	start := len(out)
+	out = slices.Grow(out, protocol.HeaderSize+int(n))[:start+protocol.HeaderSize+int(n)]
+	_, err := f.ReadAt(out[start+protocol.HeaderSize:], offset)
 	s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileReadCount, &b.SuccessFileReadCount, err == nil) })
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			// The file shrank between the stat and the read.
 			err = fmt.Errorf("file truncated during download: %w", protocol.ErrInvalid)
 		}
-		return err
+		return out[:start], err
 	}
 	r.read = true
-	protocol.Header{Length: n, Cmd: protocol.CmdResp}.Put(buf)
-	if _, err := cc.Write(buf); err != nil {
-		return err
-	}
-	r.sent += n
-	return nil
+	protocol.Header{Length: n, Cmd: protocol.CmdResp}.Put(out[start:])
+	return out, nil
 }
 
 // smallBufs holds the header+content buffers of sendSmall.

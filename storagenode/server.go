@@ -2,6 +2,7 @@ package storagenode
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/backoff"
 	"github.com/fdfsgo/fdfs/internal/connstate"
 	"github.com/fdfsgo/fdfs/internal/daemonmetrics"
+	"github.com/fdfsgo/fdfs/internal/evloop"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 	"github.com/fdfsgo/fdfs/internal/tmpfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
@@ -78,7 +80,8 @@ type Server struct {
 
 	mu     sync.Mutex
 	ln     net.Listener
-	httpLn net.Listener // nil when HTTP downloads are off
+	loop   *evloop.Server // nil where acceptLoop serves ln
+	httpLn net.Listener   // nil when HTTP downloads are off
 	httpd  *httpd.Server
 	conns  map[net.Conn]struct{}
 	served map[*conn]struct{} // client connections being served (shutdown.go)
@@ -299,6 +302,14 @@ func (s *Server) Start() error {
 	s.mu.Unlock()
 	// Before any goroutine of ours reads s.log.
 	s.log = s.log.With("addr", ln.Addr().String())
+	looped, err := s.serveLoop(ln.(*net.TCPListener))
+	if err != nil {
+		if httpLn != nil {
+			httpLn.Close() // not served yet: Close would not
+		}
+		s.Close()
+		return err
+	}
 	if httpLn != nil {
 		s.wg.Add(1)
 		go s.serveHTTP(httpLn)
@@ -306,8 +317,11 @@ func (s *Server) Start() error {
 	// Before any client can write a record: when the crashed run wrote
 	// its last one.
 	crashed, lastRecord := s.crashedBefore(), s.lastRecordTime()
-	s.wg.Add(2)
-	go s.acceptLoop(ln)
+	if !looped {
+		s.wg.Add(1)
+		go s.acceptLoop(ln)
+	}
+	s.wg.Add(1)
 	go s.housekeeping()
 	if crashed {
 		s.wg.Add(1)
@@ -368,6 +382,12 @@ func (s *Server) Close() error {
 		// In-flight downloads get a moment to finish; then they are cut.
 		s.mu.Unlock()
 		s.httpd.Close(time.Now().Add(httpShutdownGrace))
+		s.mu.Lock()
+	}
+	if s.loop != nil {
+		// Unlocked: the loops' Detach takes s.mu.
+		s.mu.Unlock()
+		s.loop.Close()
 		s.mu.Lock()
 	}
 	for c := range s.conns {
@@ -465,21 +485,26 @@ func (s *Server) acceptLoop(ln net.Listener) {
 		}
 		s.wg.Add(1)
 		s.stats.connOpened()
-		go func() {
-			defer s.wg.Done()
-			defer func() { <-s.connSem }()
-			defer s.stats.connClosed()
-			defer s.track(c, false)
-			defer c.Close()
-			defer func() {
-				// A bug in one request must not take the server down.
-				if r := recover(); r != nil {
-					s.log.Error("panic serving client", "client", c.RemoteAddr().String(), "panic", r)
-				}
-			}()
-			s.serveConn(c)
-		}()
+		go s.serveTracked(c, nil)
 	}
+}
+
+// serveTracked serves a connection counted in connSem, stats and conns
+// until it ends, then gives all three back. pending is what the event
+// loop read from it (nil from acceptLoop).
+func (s *Server) serveTracked(c net.Conn, pending []byte) {
+	defer s.wg.Done()
+	defer func() { <-s.connSem }()
+	defer s.stats.connClosed()
+	defer s.track(c, false)
+	defer c.Close()
+	defer func() {
+		// A bug in one request must not take the server down.
+		if r := recover(); r != nil {
+			s.log.Error("panic serving client", "client", c.RemoteAddr().String(), "panic", r)
+		}
+	}()
+	s.serveConn(c, pending)
 }
 
 // housekeeping persists storage_stat.dat every sync_stat_file_interval
@@ -696,9 +721,12 @@ func (cc *conn) nextBuffered() bool {
 	return err == nil && h.Length >= 0 && h.Length <= int64(cc.in.Buffered()-protocol.HeaderSize)
 }
 
-func (s *Server) serveConn(c net.Conn) {
+func (s *Server) serveConn(c net.Conn, pending []byte) {
 	cc := &conn{s: s, c: c}
 	cc.in = newRequestReader(cc)
+	if len(pending) > 0 {
+		cc.in.Reset(io.MultiReader(bytes.NewReader(pending), socketReader{cc}))
+	}
 	if !s.serving(cc, true) {
 		recycle(cc.in)
 		return
@@ -755,12 +783,7 @@ func (s *Server) serveRequest(cc *conn, h protocol.Header, log *slog.Logger) boo
 		log.Debug("connection failed", "cmd", h.Cmd, "err", err)
 		return false
 	}
-	st := protocol.StatusOf(err)
-	if st == protocol.ENOENT {
-		log.Debug("request failed", "cmd", h.Cmd, "err", err)
-	} else {
-		log.Info("request failed", "cmd", h.Cmd, "status", st, "err", err)
-	}
+	st := logFailed(log, h.Cmd, err)
 	// The status goes out before the rest of the body is skipped: a
 	// client still sending finds it waiting, even if the connection
 	// ends before it reads it.
@@ -777,6 +800,18 @@ func (s *Server) serveRequest(cc *conn, h protocol.Header, log *slog.Logger) boo
 		return false
 	}
 	return discardBody(cc) == nil
+}
+
+// logFailed logs a request answered with an error status and returns the
+// status: a missing file is routine (Debug), anything else is Info.
+func logFailed(log *slog.Logger, cmd byte, err error) byte {
+	st := protocol.StatusOf(err)
+	if st == protocol.ENOENT {
+		log.Debug("request failed", "cmd", cmd, "err", err)
+	} else {
+		log.Info("request failed", "cmd", cmd, "status", st, "err", err)
+	}
+	return st
 }
 
 // carriesContent reports whether cmd's body ends with file content a

@@ -2,6 +2,7 @@ package trackernode
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/backoff"
 	"github.com/fdfsgo/fdfs/internal/connstate"
 	"github.com/fdfsgo/fdfs/internal/daemonmetrics"
+	"github.com/fdfsgo/fdfs/internal/evloop"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 )
 
@@ -49,9 +51,10 @@ type Server struct {
 	allow   *allowList // allow_hosts; nil = everybody
 
 	ln       net.Listener
-	sem      chan struct{} // one slot per connection (max_connections)
-	saveCh   chan struct{} // wakes the saver (capacity 1)
-	peak     atomic.Int32  // most connections served at once
+	loop     *evloop.Server // nil where acceptLoop serves ln
+	sem      chan struct{}  // one slot per connection (max_connections)
+	saveCh   chan struct{}  // wakes the saver (capacity 1)
+	peak     atomic.Int32   // most connections served at once
 	done     chan struct{}
 	wg       sync.WaitGroup
 	connMu   sync.Mutex
@@ -163,8 +166,19 @@ func (s *Server) Start() error {
 	s.mu.Lock()
 	s.leaderAddr = s.selfAddr(ln.Addr())
 	s.mu.Unlock()
-	s.wg.Add(4)
-	go s.acceptLoop()
+	looped, err := s.serveLoop(ln.(*net.TCPListener))
+	if err != nil {
+		ln.Close()
+		if s.metrics != nil {
+			s.metrics.Close()
+		}
+		return err
+	}
+	if !looped {
+		s.wg.Add(1)
+		go s.acceptLoop()
+	}
+	s.wg.Add(3)
 	go s.checkLoop()
 	go s.saverLoop()
 	go s.relationshipLoop()
@@ -197,6 +211,9 @@ func (s *Server) Close() error {
 		close(s.done)
 		if s.ln != nil {
 			s.ln.Close()
+		}
+		if s.loop != nil {
+			s.loop.Close() // before the conns: it may still detach one
 		}
 		s.connMu.Lock()
 		for c := range s.conns {
@@ -259,7 +276,7 @@ func (s *Server) acceptLoop() {
 		s.conns[c] = struct{}{}
 		s.connMu.Unlock()
 		s.wg.Add(1)
-		go s.serveConn(c)
+		go s.serveConn(c, nil)
 	}
 }
 
@@ -332,10 +349,16 @@ type conn struct {
 	state      connstate.State // idle, busy or dropped (shutdown.go)
 }
 
-func (s *Server) serveConn(c net.Conn) {
+// serveConn serves c on this goroutine until it closes; pending is what
+// the event loop had read from it (nil from acceptLoop).
+func (s *Server) serveConn(c net.Conn, pending []byte) {
 	defer s.wg.Done()
 	defer func() { <-s.sem }()
-	cs := &conn{c: c, r: bufio.NewReaderSize(c, 4096)}
+	var r io.Reader = c
+	if len(pending) > 0 {
+		r = io.MultiReader(bytes.NewReader(pending), c)
+	}
+	cs := &conn{c: c, r: bufio.NewReaderSize(r, 4096)}
 	s.serving(cs, true)
 	defer s.serving(cs, false)
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
@@ -357,10 +380,7 @@ func (s *Server) serveConn(c net.Conn) {
 		delete(s.conns, c)
 		s.connMu.Unlock()
 	}()
-	timeout := s.cfg.NetworkTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
+	timeout := s.networkTimeout()
 	// The deadline bounds the wait for a request, two network timeouts
 	// (idle storage connections beat every heart_beat_interval; upstream's
 	// task timer allows as much), and then the request's body and reply,
@@ -426,6 +446,31 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 }
 
+// isQuery reports the commands a client sends for every file: where to
+// store it, where to read or change it, and the connection test.
+func isQuery(cmd byte) bool {
+	switch cmd {
+	case protocol.CmdActiveTest,
+		protocol.CmdQueryStoreWithoutGroupOne, protocol.CmdQueryStoreWithGroupOne,
+		protocol.CmdQueryStoreWithoutGroupAll, protocol.CmdQueryStoreWithGroupAll,
+		protocol.CmdQueryFetchOne, protocol.CmdQueryUpdate, protocol.CmdQueryFetchAll:
+		return true
+	}
+	return false
+}
+
+// query answers a command isQuery reports. It needs no connection
+// state, so the event loop answers it too (loop.go).
+func (s *Server) query(cmd byte, body []byte) ([]byte, error) {
+	switch cmd {
+	case protocol.CmdActiveTest:
+		return nil, nil
+	case protocol.CmdQueryFetchOne, protocol.CmdQueryUpdate, protocol.CmdQueryFetchAll:
+		return s.queryFetch(cmd, body)
+	}
+	return s.queryStore(cmd, body)
+}
+
 // errClose makes serveConn drop the connection without answering.
 var errClose = errors.New("close connection")
 
@@ -463,13 +508,11 @@ func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 		return nil, err
 	}
 	switch cmd {
-	case protocol.CmdActiveTest:
-		return nil, nil
-	case protocol.CmdQueryStoreWithoutGroupOne, protocol.CmdQueryStoreWithGroupOne,
-		protocol.CmdQueryStoreWithoutGroupAll, protocol.CmdQueryStoreWithGroupAll:
-		return s.queryStore(cmd, body)
-	case protocol.CmdQueryFetchOne, protocol.CmdQueryUpdate, protocol.CmdQueryFetchAll:
-		return s.queryFetch(cmd, body)
+	}
+	if isQuery(cmd) {
+		return s.query(cmd, body)
+	}
+	switch cmd {
 	case protocol.CmdServerListOneGroup:
 		return s.listOneGroup(body)
 	case protocol.CmdServerListAllGroups:

@@ -130,7 +130,7 @@ func TestStockTracker(t *testing.T) {
 		{"base_path", c.BasePath, "/opt/fastdfs", ""},
 		{"max_connections", c.MaxConnections, 1024, ""},
 		{"accept_threads", c.AcceptThreads, 1, ignThreads},
-		{"work_threads", c.WorkThreads, 4, ignThreads},
+		{"work_threads", c.WorkThreads, 4, ""}, // bounds the event loops (internal/evloop)
 		// max_pkg_size=256 KB, min_buff_size=8 KB, max_buff_size=256 KB:
 		// max_buff_size is raised to buff_size's default.
 		{"min_buff_size", [2]int64{c.MinBuffSize, c.MaxPkgSize}, [2]int64{8 * KB, 256 * KB}, "ignored (a buffer per request, up to max_buff_size)"},
@@ -218,7 +218,7 @@ func TestStockStorage(t *testing.T) {
 		{"max_connections", c.MaxConnections, 1024, ""},
 		{"buff_size", [3]int64{c.BuffSize, c.MinBuffSize, c.MaxBuffSize}, [3]int64{256 * KB, 256 * KB, 256 * KB}, ""},
 		{"accept_threads", c.AcceptThreads, 1, ignThreads},
-		{"work_threads", c.WorkThreads, 4, ignThreads},
+		{"work_threads", c.WorkThreads, 4, ""}, // bounds the event loops (internal/evloop)
 		{"disk_rw_separated", c.DiskRWSeparated, true, ignThreads},
 		{"disk_reader_threads", c.DiskReaderThreads, 2, ignThreads},
 		{"disk_writer_threads", c.DiskWriterThreads, 1, ignThreads},

@@ -1,0 +1,285 @@
+//go:build linux
+
+package evloop
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// scratchSize is each loop's read buffer: a read takes every request
+	// a connection has pipelined up to this much (bytes).
+	scratchSize = 64 << 10
+	// maxInline bounds the body of an inline request whatever the
+	// Handler says (bytes): the loop buffers it whole.
+	maxInline = 64 << 10
+	// sweepEvery is how often idle connections are looked for, and how
+	// long a paused accept waits.
+	sweepEvery = time.Second
+	// acceptBatch is the most connections one wake accepts, so a burst of
+	// connects does not starve the requests of the others.
+	acceptBatch = 64
+	// yieldEvery is how often a busy loop passes through the scheduler
+	// (runtime.Gosched). A goroutine that only makes system calls never
+	// does: after 10 ms Go's sysmon preempts it with a signal, and each
+	// preemption sets sysmon polling again every 20 µs, a timer wake-up
+	// and two context switches each time: 3,000 a second per daemon
+	// under test_download.
+	yieldEvery = 2 * time.Millisecond
+)
+
+// Server is a set of loops sharing one listening socket.
+type Server struct {
+	cfg     Config
+	lfd     int
+	loops   []*loop
+	closing atomic.Bool
+	wg      sync.WaitGroup
+	once    sync.Once
+}
+
+// New takes cfg.Listener over and starts cfg.Loops loops serving it.
+func New(cfg Config) (*Server, error) {
+	if cfg.Loops < 1 {
+		cfg.Loops = 1
+	}
+	lfd, err := dupListener(cfg.Listener)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, lfd: lfd}
+	for range cfg.Loops {
+		l, err := s.newLoop()
+		if err != nil {
+			s.closeLoops()
+			unix.Close(lfd)
+			return nil, err
+		}
+		s.loops = append(s.loops, l)
+	}
+	s.wg.Add(len(s.loops))
+	for _, l := range s.loops {
+		go l.run()
+	}
+	return s, nil
+}
+
+// dupListener returns a non-blocking duplicate of ln's socket and closes
+// ln, so the socket is in no epoll set but the loops'.
+func dupListener(ln *net.TCPListener) (int, error) {
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	cerr := rc.Control(func(s uintptr) {
+		fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if cerr != nil {
+		return -1, cerr
+	}
+	if err != nil {
+		return -1, fmt.Errorf("evloop: dup listener: %w", err)
+	}
+	ln.Close()
+	return fd, nil
+}
+
+// Close stops accepting, closes every connection the loops hold (each
+// after the request it is serving, if any) and waits for the loops.
+// Detached connections are the Handler's.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		s.closing.Store(true)
+		for _, l := range s.loops {
+			unix.Write(l.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+		}
+		s.wg.Wait()
+		s.closeLoops()
+		unix.Close(s.lfd)
+	})
+}
+
+func (s *Server) closeLoops() {
+	for _, l := range s.loops {
+		unix.Close(l.epfd)
+		unix.Close(l.wake)
+	}
+}
+
+// loop is one goroutine's epoll set and the connections in it.
+type loop struct {
+	s        *Server
+	epfd     int
+	wake     int // eventfd written by Close
+	conns    map[int]*Conn
+	scratch  []byte
+	events   []unix.EpollEvent
+	paused   bool      // the listener is out of the set after an accept error
+	now      time.Time // when epoll_wait last returned
+	yielded  time.Time // last runtime.Gosched
+	lastScan time.Time
+}
+
+func (s *Server) newLoop() (*loop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("evloop: epoll_create: %w", err)
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("evloop: eventfd: %w", err)
+	}
+	l := &loop{s: s, epfd: epfd, wake: wake, conns: map[int]*Conn{},
+		scratch: make([]byte, scratchSize), events: make([]unix.EpollEvent, 128), lastScan: time.Now()}
+	if err := l.ctl(unix.EPOLL_CTL_ADD, wake, unix.EPOLLIN); err != nil {
+		unix.Close(epfd)
+		unix.Close(wake)
+		return nil, err
+	}
+	if err := l.watchListener(); err != nil {
+		unix.Close(epfd)
+		unix.Close(wake)
+		return nil, err
+	}
+	return l, nil
+}
+
+// watchListener adds the listening socket; EPOLLEXCLUSIVE wakes one loop
+// per connection instead of all of them.
+func (l *loop) watchListener() error {
+	return l.ctl(unix.EPOLL_CTL_ADD, l.s.lfd, unix.EPOLLIN|unix.EPOLLEXCLUSIVE)
+}
+
+func (l *loop) ctl(op, fd int, events uint32) error {
+	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
+	if err := unix.EpollCtl(l.epfd, op, fd, &ev); err != nil {
+		return fmt.Errorf("evloop: epoll_ctl(%d, fd %d): %w", op, fd, err)
+	}
+	return nil
+}
+
+func (l *loop) run() {
+	defer l.s.wg.Done()
+	for {
+		n, err := unix.EpollWait(l.epfd, l.events, int(sweepEvery/time.Millisecond))
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			l.s.cfg.Log.Error("epoll_wait failed, loop stops", "err", err)
+			l.closeAll()
+			return
+		}
+		if l.s.closing.Load() {
+			l.closeAll()
+			return
+		}
+		now := time.Now()
+		l.now = now
+		for _, ev := range l.events[:max(n, 0)] {
+			switch fd := int(ev.Fd); fd {
+			case l.s.lfd:
+				l.accept(now)
+			case l.wake:
+			default:
+				if c := l.conns[fd]; c != nil {
+					l.event(c, ev.Events)
+				}
+			}
+		}
+		if now.Sub(l.lastScan) >= sweepEvery {
+			l.sweep(now)
+		}
+		if now.Sub(l.yielded) >= yieldEvery {
+			l.yielded = now
+			runtime.Gosched()
+		}
+	}
+}
+
+func (l *loop) accept(now time.Time) {
+	for range acceptBatch {
+		fd, sa, err := unix.Accept4(l.s.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+			return
+		case errors.Is(err, unix.ECONNABORTED), errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			// Out of descriptors or memory: level-triggered, the listener
+			// would wake this loop at once again. Leave it out of the set
+			// until the next sweep.
+			l.s.cfg.Log.Error("accept failed", "err", err, "retry_in", sweepEvery)
+			if l.ctl(unix.EPOLL_CTL_DEL, l.s.lfd, 0) == nil {
+				l.paused = true
+			}
+			return
+		}
+		// As Go's own listener does for its connections.
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+		c := &Conn{fd: fd, remote: tcpAddr(sa), seen: now}
+		if !l.s.cfg.Handler.Open(c) {
+			unix.Close(fd)
+			continue
+		}
+		if err := l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN); err != nil {
+			l.s.cfg.Log.Error("accept failed", "err", err)
+			unix.Close(fd)
+			c.closed = true
+			l.s.cfg.Handler.Closed(c)
+			continue
+		}
+		l.conns[fd] = c
+	}
+}
+
+func tcpAddr(sa unix.Sockaddr) *net.TCPAddr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	}
+	return &net.TCPAddr{}
+}
+
+// sweep closes the connections idle longer than Config.Idle and puts a
+// paused listener back.
+func (l *loop) sweep(now time.Time) {
+	l.lastScan = now
+	if l.paused && l.watchListener() == nil {
+		l.paused = false
+	}
+	if l.s.cfg.Idle <= 0 {
+		return
+	}
+	for _, c := range l.conns {
+		if now.Sub(c.seen) > l.s.cfg.Idle {
+			l.close(c)
+		}
+	}
+}
+
+func (l *loop) closeAll() {
+	for _, c := range l.conns {
+		l.close(c)
+	}
+}
+
+func (l *loop) close(c *Conn) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	delete(l.conns, c.fd)
+	unix.Close(c.fd) // leaves the epoll set with its last descriptor
+	l.s.cfg.Handler.Closed(c)
+}

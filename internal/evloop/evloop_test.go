@@ -1,0 +1,393 @@
+//go:build linux
+
+package evloop
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// Commands of the test protocol: cmdEcho is answered on the loop with its
+// body, cmdBig with a reply of as many KiB as its body's first byte says,
+// cmdQuit drops the connection, cmdLater is handed off by Serve,
+// cmdPanic panics in it, anything else is detached and answered by
+// the handler's goroutine with its body reversed.
+const (
+	cmdEcho  = 1
+	cmdBig   = 2
+	cmdQuit  = 3
+	cmdLater = 4 // handed off by Serve
+	cmdPanic = 5
+	cmdSlow  = 9
+)
+
+type testHandler struct {
+	refuse   atomic.Bool
+	open     atomic.Int32
+	closed   atomic.Int32
+	detached atomic.Int32
+	pending  chan []byte // what Detach got, for the tests that look
+	wg       sync.WaitGroup
+}
+
+func (h *testHandler) Open(*Conn) bool {
+	if h.refuse.Load() {
+		return false
+	}
+	h.open.Add(1)
+	return true
+}
+
+func (h *testHandler) Inline(_ *Conn, hd protocol.Header) bool { return hd.Cmd < cmdSlow }
+
+func (h *testHandler) Serve(_ *Conn, hd protocol.Header, body, out []byte) ([]byte, Action) {
+	switch hd.Cmd {
+	case cmdQuit:
+		return out, Close
+	case cmdBig:
+		return appendPacket(out, bytes.Repeat([]byte{'x'}, int(body[0])<<10)), Next
+	case cmdLater:
+		return appendPacket(out, []byte("not kept")), Handoff
+	case cmdPanic:
+		panic("a bug")
+	}
+	return appendPacket(out, body), Next
+}
+
+func (h *testHandler) Detach(_ *Conn, nc net.Conn, pending []byte) {
+	h.detached.Add(1)
+	if h.pending != nil {
+		h.pending <- pending
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		defer nc.Close()
+		r := bufio.NewReader(io.MultiReader(bytes.NewReader(pending), nc))
+		for {
+			hd, err := protocol.ReadHeader(r)
+			if err != nil {
+				return
+			}
+			body, err := protocol.ReadBody(r, hd, 1<<20)
+			if err != nil {
+				return
+			}
+			rev := make([]byte, len(body))
+			for i, b := range body {
+				rev[len(body)-1-i] = b
+			}
+			if _, err := nc.Write(appendPacket(nil, rev)); err != nil {
+				return
+			}
+		}
+	}()
+}
+
+func (h *testHandler) Closed(*Conn) { h.closed.Add(1) }
+
+func appendPacket(out, body []byte) []byte {
+	var b [protocol.HeaderSize]byte
+	protocol.Header{Length: int64(len(body)), Cmd: protocol.CmdResp}.Put(b[:])
+	return append(append(out, b[:]...), body...)
+}
+
+func request(cmd byte, body []byte) []byte {
+	b := make([]byte, protocol.HeaderSize, protocol.HeaderSize+len(body))
+	protocol.Header{Length: int64(len(body)), Cmd: cmd}.Put(b)
+	return append(b, body...)
+}
+
+func start(t *testing.T, h *testHandler, idle time.Duration) (*Server, string) {
+	t.Helper()
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	s, err := New(Config{Listener: ln, Loops: 2, Idle: idle, Handler: h, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); h.wg.Wait() })
+	return s, addr
+}
+
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c
+}
+
+func readReply(t *testing.T, r io.Reader) []byte {
+	t.Helper()
+	body, err := protocol.ReadResponse(r, 64<<20)
+	if err != nil {
+		t.Fatalf("read reply: %v", err)
+	}
+	return body
+}
+
+// TestServe sends requests in the ways clients do: whole, pipelined, the
+// header and body in separate writes (as the C and Java clients with
+// Nagle on), one byte at a time, and bodies larger than one read.
+func TestServe(t *testing.T) {
+	long := bytes.Repeat([]byte("0123456789abcdef"), 4000) // 64,000 bytes: several reads
+	tests := []struct {
+		name   string
+		writes [][]byte
+		want   [][]byte
+	}{
+		{"whole", [][]byte{request(cmdEcho, []byte("hello"))}, [][]byte{[]byte("hello")}},
+		{"empty body", [][]byte{request(cmdEcho, nil)}, [][]byte{{}}},
+		{"pipelined", [][]byte{append(append(request(cmdEcho, []byte("a")), request(cmdEcho, []byte("bb"))...),
+			request(cmdEcho, []byte("ccc"))...)}, [][]byte{[]byte("a"), []byte("bb"), []byte("ccc")}},
+		{"header then body", [][]byte{request(cmdEcho, []byte("body"))[:protocol.HeaderSize], []byte("body")},
+			[][]byte{[]byte("body")}},
+		{"bytes", split(request(cmdEcho, []byte("slowly")), 1), [][]byte{[]byte("slowly")}},
+		{"request and a half", [][]byte{append(request(cmdEcho, []byte("one")), request(cmdEcho, []byte("two"))[:12]...),
+			request(cmdEcho, []byte("two"))[12:]}, [][]byte{[]byte("one"), []byte("two")}},
+		{"long body", split(request(cmdEcho, long), 5000), [][]byte{long}},
+	}
+	h := &testHandler{}
+	_, addr := start(t, h, 0)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dial(t, addr)
+			for _, w := range tt.writes {
+				if _, err := c.Write(w); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			for _, want := range tt.want {
+				if got := readReply(t, c); !bytes.Equal(got, want) {
+					t.Fatalf("reply %.40q (%d bytes), want %.40q (%d bytes)", got, len(got), want, len(want))
+				}
+			}
+		})
+	}
+	if h.detached.Load() != 0 {
+		t.Fatalf("%d connections detached, want none", h.detached.Load())
+	}
+}
+
+func split(b []byte, n int) [][]byte {
+	var out [][]byte
+	for len(b) > n {
+		out = append(out, b[:n])
+		b = b[n:]
+	}
+	return append(out, b)
+}
+
+// TestDetach: a request the handler does not take inline hands the
+// connection over with that request and what followed it, after the
+// replies to the requests before it.
+func TestDetach(t *testing.T) {
+	h := &testHandler{pending: make(chan []byte, 1)}
+	_, addr := start(t, h, 0)
+	c := dial(t, addr)
+	slow, after := request(cmdSlow, []byte("abc")), request(cmdEcho, []byte("xyz"))
+	if _, err := c.Write(append(append(request(cmdEcho, []byte("first")), slow...), after...)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"first", "cba", "zyx"} {
+		if got := readReply(t, c); string(got) != want {
+			t.Fatalf("reply %q, want %q", got, want)
+		}
+	}
+	if got := <-h.pending; !bytes.Equal(got, append(slow, after...)) {
+		t.Fatalf("Detach got %q, want the slow request and the one after it", got)
+	}
+	if h.closed.Load() != 0 {
+		t.Fatal("a detached connection was reported closed by the loop")
+	}
+}
+
+// TestHandoff: Serve may decide on seeing the body that the request is
+// not the loop's; its half-made reply is dropped.
+func TestHandoff(t *testing.T) {
+	h := &testHandler{pending: make(chan []byte, 1)}
+	_, addr := start(t, h, 0)
+	c := dial(t, addr)
+	later := request(cmdLater, []byte("12345"))
+	c.Write(append(request(cmdEcho, []byte("now")), later...))
+	for _, want := range []string{"now", "54321"} {
+		if got := readReply(t, c); string(got) != want {
+			t.Fatalf("reply %q, want %q", got, want)
+		}
+	}
+	if got := <-h.pending; !bytes.Equal(got, later) {
+		t.Fatalf("Detach got %q, want %q", got, later)
+	}
+}
+
+// TestPanic: a panic in Serve closes that connection only.
+func TestPanic(t *testing.T) {
+	h := &testHandler{}
+	_, addr := start(t, h, 0)
+	c := dial(t, addr)
+	c.Write(request(cmdPanic, nil))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("read after a panic = %v, want EOF", err)
+	}
+	other := dial(t, addr)
+	other.Write(request(cmdEcho, []byte("ok")))
+	if got := readReply(t, other); string(got) != "ok" {
+		t.Fatalf("reply %q after a panic elsewhere", got)
+	}
+}
+
+// TestBadHeader: a negative length is not the loop's to judge: the
+// handler gets the connection with the header.
+func TestBadHeader(t *testing.T) {
+	h := &testHandler{pending: make(chan []byte, 1)}
+	_, addr := start(t, h, 0)
+	c := dial(t, addr)
+	bad := make([]byte, protocol.HeaderSize)
+	binary.BigEndian.PutUint64(bad, 1<<63)
+	bad[8] = cmdEcho
+	c.Write(bad)
+	if got := <-h.pending; !bytes.Equal(got, bad) {
+		t.Fatalf("Detach got %x, want the header %x", got, bad)
+	}
+}
+
+// TestSlowReader: replies a client does not read fill the socket; the
+// loop keeps serving the others and writes the rest when it can.
+func TestSlowReader(t *testing.T) {
+	h := &testHandler{}
+	_, addr := start(t, h, 0)
+	slow := dial(t, addr)
+	slow.(*net.TCPConn).SetReadBuffer(64 << 10)                                           // no autotuning up to 32 MiB
+	if _, err := slow.Write(bytes.Repeat(request(cmdBig, []byte{255}), 64)); err != nil { // 16 MiB: more than the socket buffers hold
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		other := dial(t, addr) // its loop may be the slow one's
+		other.Write(request(cmdEcho, []byte{byte(i)}))
+		if got := readReply(t, other); !bytes.Equal(got, []byte{byte(i)}) {
+			t.Fatalf("reply %x, want %x", got, i)
+		}
+	}
+	r := bufio.NewReader(slow)
+	for range 64 {
+		if got := readReply(t, r); len(got) != 255<<10 {
+			t.Fatalf("reply of %d bytes, want %d", len(got), 255<<10)
+		}
+	}
+	slow.Write(request(cmdEcho, []byte("still here")))
+	if got := readReply(t, r); string(got) != "still here" {
+		t.Fatalf("reply %q after the backlog", got)
+	}
+}
+
+// TestClosing covers every way the loop ends a connection.
+func TestClosing(t *testing.T) {
+	h := &testHandler{}
+	s, addr := start(t, h, 300*time.Millisecond)
+	eof := func(c net.Conn) {
+		t.Helper()
+		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+			t.Fatalf("read = %v, want EOF", err)
+		}
+	}
+	quit := dial(t, addr)
+	quit.Write(append(append(request(cmdEcho, []byte("bye")), request(cmdQuit, nil)...), request(cmdEcho, []byte("never"))...))
+	if got := readReply(t, quit); string(got) != "bye" {
+		t.Fatalf("reply %q before QUIT", got)
+	}
+	eof(quit)
+
+	idle := dial(t, addr)
+	began := time.Now()
+	eof(idle) // the sweep runs every second
+	if d := time.Since(began); d < 300*time.Millisecond {
+		t.Fatalf("idle connection closed after %v, before the idle limit", d)
+	}
+
+	// Trickling a request does not keep a connection: only whole ones do.
+	trickle := dial(t, addr)
+	stop := make(chan struct{})
+	go func() {
+		for _, b := range request(cmdEcho, bytes.Repeat([]byte{'t'}, 100)) {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				if _, err := trickle.Write([]byte{b}); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	eof(trickle)
+	close(stop)
+
+	h.refuse.Store(true)
+	eof(dial(t, addr))
+	h.refuse.Store(false)
+
+	open := dial(t, addr)
+	open.Write(request(cmdEcho, []byte("x")))
+	readReply(t, open)
+	s.Close()
+	eof(open)
+	if o, c := h.open.Load(), h.closed.Load(); o != 4 || c != 4 {
+		t.Fatalf("opened %d, closed %d: want 4 and 4", o, c)
+	}
+	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		t.Fatal("the listener still accepts after Close")
+	}
+}
+
+// TestPeerLeaves: a client that closes or resets is closed and reported.
+func TestPeerLeaves(t *testing.T) {
+	h := &testHandler{}
+	_, addr := start(t, h, 0)
+	for _, reset := range []bool{false, true} {
+		c := dial(t, addr)
+		c.Write(request(cmdEcho, []byte("x")))
+		readReply(t, c)
+		if reset {
+			c.(*net.TCPConn).SetLinger(0)
+		}
+		c.Write(request(cmdEcho, []byte("half"))[:5]) // leaves a partial request behind
+		c.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.closed.Load() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 2 connections reported closed", h.closed.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestLoops(t *testing.T) {
+	tests := []struct{ workThreads, procs, want int }{
+		{4, 2, 1}, {4, 1, 1}, {4, 8, 4}, {4, 16, 4}, {0, 8, 1}, {2, 64, 2},
+	}
+	for _, tt := range tests {
+		if got := Loops(tt.workThreads, tt.procs); got != tt.want {
+			t.Errorf("Loops(%d, %d) = %d, want %d", tt.workThreads, tt.procs, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package trackernode
+
+import (
+	"net"
+	"runtime"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/evloop"
+)
+
+// maxInlineBody is the largest query body answered on the event loop
+// (bytes): a QUERY_FETCH body is a group name and a file name.
+const maxInlineBody = 1024
+
+// serveLoop serves ln from event loops (internal/evloop): clients'
+// queries are answered there, and every other connection is detached to
+// serveConn at its first other request. It returns false where there are
+// no event loops; Start then accepts as before.
+func (s *Server) serveLoop(ln *net.TCPListener) (bool, error) {
+	loops := evloop.Loops(s.cfg.WorkThreads, runtime.GOMAXPROCS(0))
+	l, err := evloop.New(evloop.Config{
+		Listener: ln,
+		Loops:    loops,
+		Idle:     2 * s.networkTimeout(),
+		Handler:  loopHandler{s},
+		Log:      s.log,
+	})
+	if err == evloop.ErrUnsupported {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	s.loop = l
+	return true, nil
+}
+
+// networkTimeout is network_timeout (30 s when unset).
+func (s *Server) networkTimeout() time.Duration {
+	if t := s.cfg.NetworkTimeout; t > 0 {
+		return t
+	}
+	return 30 * time.Second
+}
+
+// loopHandler is the tracker as an evloop.Handler.
+type loopHandler struct{ s *Server }
+
+// Open applies allow_hosts and max_connections, as acceptLoop does.
+func (h loopHandler) Open(c *evloop.Conn) bool {
+	s := h.s
+	if s.stopping() {
+		return false
+	}
+	if !s.allow.allowed(c.RemoteAddr()) {
+		s.log.Warn("peer not in allow_hosts, refusing", "peer", c.RemoteAddr().String())
+		return false
+	}
+	select {
+	case s.sem <- struct{}{}:
+	default:
+		s.log.Warn("max_connections reached, refusing", "peer", c.RemoteAddr().String())
+		return false
+	}
+	// Loops accept concurrently: the peak may miss a racing
+	// increment, never go down.
+	for n := int32(len(s.sem)); ; {
+		p := s.peak.Load()
+		if n <= p || s.peak.CompareAndSwap(p, n) {
+			return true
+		}
+	}
+}
+
+// Inline takes the clients' queries and QUIT; anything else is served by
+// serveConn.
+func (loopHandler) Inline(_ *evloop.Conn, hd protocol.Header) bool {
+	return hd.Length <= maxInlineBody && (isQuery(hd.Cmd) || hd.Cmd == protocol.CmdQuit)
+}
+
+func (h loopHandler) Serve(_ *evloop.Conn, hd protocol.Header, body, out []byte) ([]byte, evloop.Action) {
+	if hd.Cmd == protocol.CmdQuit {
+		return out, evloop.Close
+	}
+	began := time.Now()
+	resp, err := h.s.query(hd.Cmd, body)
+	status := protocol.StatusOf(err)
+	h.s.reqs.Observe(hd.Cmd, status, time.Since(began))
+	if err != nil {
+		h.s.log.Debug("request failed", "cmd", hd.Cmd, "err", err)
+		resp = nil
+	}
+	var b [protocol.HeaderSize]byte
+	protocol.Header{Length: int64(len(resp)), Cmd: protocol.CmdResp, Status: status}.Put(b[:])
+	return append(append(out, b[:]...), resp...), evloop.Next
+}
+
+// Detach hands the connection to serveConn with what was read of it.
+func (h loopHandler) Detach(_ *evloop.Conn, nc net.Conn, pending []byte) {
+	s := h.s
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if s.stopping() {
+		nc.Close()
+		<-s.sem
+		return
+	}
+	s.conns[nc] = struct{}{}
+	s.wg.Add(1)
+	go s.serveConn(nc, pending)
+}
+
+// Closed gives the connection's max_connections slot back.
+func (h loopHandler) Closed(*evloop.Conn) { <-h.s.sem }
