@@ -99,6 +99,10 @@ func dupListener(ln *net.TCPListener) (int, error) {
 func (s *Server) Close() {
 	s.once.Do(func() {
 		s.closing.Store(true)
+		// Refuse new connections now, not once the loops are done: the
+		// descriptor stays open (no other file can take its number while
+		// a loop may still accept on it) but the socket stops listening.
+		unix.Shutdown(s.lfd, unix.SHUT_RDWR)
 		for _, l := range s.loops {
 			unix.Write(l.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
 		}
@@ -212,6 +216,8 @@ func (l *loop) accept(now time.Time) {
 			return
 		case errors.Is(err, unix.ECONNABORTED), errors.Is(err, unix.EINTR):
 			continue
+		case err != nil && l.s.closing.Load():
+			return // Close shut the listener down
 		case err != nil:
 			// Out of descriptors or memory: level-triggered, the listener
 			// would wake this loop at once again. Leave it out of the set

@@ -37,7 +37,8 @@ type testHandler struct {
 	open     atomic.Int32
 	closed   atomic.Int32
 	detached atomic.Int32
-	pending  chan []byte // what Detach got, for the tests that look
+	pending  chan []byte            // what Detach got, for the tests that look
+	onClosed atomic.Pointer[func()] // called by the next Closed
 	wg       sync.WaitGroup
 }
 
@@ -95,7 +96,12 @@ func (h *testHandler) Detach(_ *Conn, nc net.Conn, pending []byte) {
 	}()
 }
 
-func (h *testHandler) Closed(*Conn) { h.closed.Add(1) }
+func (h *testHandler) Closed(*Conn) {
+	h.closed.Add(1)
+	if f := h.onClosed.Swap(nil); f != nil {
+		(*f)()
+	}
+}
 
 func appendPacket(out, body []byte) []byte {
 	var b [protocol.HeaderSize]byte
@@ -348,7 +354,19 @@ func TestClosing(t *testing.T) {
 	open := dial(t, addr)
 	open.Write(request(cmdEcho, []byte("x")))
 	readReply(t, open)
+	closed := make(chan struct{})
+	check := func() {
+		// Before Close returns, while it closes the connections: the
+		// listener refuses already.
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			t.Error("the listener accepted a connection during Close")
+		}
+		close(closed)
+	}
+	h.onClosed.Store(&check)
 	s.Close()
+	<-closed
 	eof(open)
 	if o, c := h.open.Load(), h.closed.Load(); o != 4 || c != 4 {
 		t.Fatalf("opened %d, closed %d: want 4 and 4", o, c)
