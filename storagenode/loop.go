@@ -3,7 +3,6 @@ package storagenode
 import (
 	"errors"
 	"net"
-	"runtime"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
@@ -14,30 +13,9 @@ import (
 // (bytes): a DOWNLOAD_FILE body is two numbers, a group and a file name.
 const maxInlineBody = 1024
 
-// serveLoop serves ln from event loops (internal/evloop): small
-// downloads and ACTIVE_TEST are answered there, and a connection is
-// detached to serveConn at its first other request (an upload, a peer's
-// sync). It returns false where there are no event loops; Start then
-// accepts as before.
-func (s *Server) serveLoop(ln *net.TCPListener) (bool, error) {
-	l, err := evloop.New(evloop.Config{
-		Listener: ln,
-		Loops:    evloop.Loops(s.cfg.WorkThreads, runtime.GOMAXPROCS(0)),
-		Idle:     s.cfg.NetworkTimeout,
-		Handler:  loopHandler{s},
-		Log:      s.log,
-	})
-	if errors.Is(err, evloop.ErrUnsupported) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	s.loop = l
-	return true, nil
-}
-
-// loopHandler is the storage as an evloop.Handler.
+// loopHandler is the storage as an evloop.Handler: small downloads and
+// ACTIVE_TEST are answered on the loops, and a connection is detached to
+// serveConn at its first other request (an upload, a peer's sync).
 type loopHandler struct{ s *Server }
 
 // Open applies max_connections, as acceptLoop does.

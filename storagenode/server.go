@@ -302,7 +302,8 @@ func (s *Server) Start() error {
 	s.mu.Unlock()
 	// Before any goroutine of ours reads s.log.
 	s.log = s.log.With("addr", ln.Addr().String())
-	looped, err := s.serveLoop(ln.(*net.TCPListener))
+	s.loop, err = evloop.New(evloop.Config{Listener: ln.(*net.TCPListener), WorkThreads: s.cfg.WorkThreads,
+		Idle: s.cfg.NetworkTimeout, Handler: loopHandler{s}, Log: s.log})
 	if err != nil {
 		if httpLn != nil {
 			httpLn.Close() // not served yet: Close would not
@@ -317,7 +318,7 @@ func (s *Server) Start() error {
 	// Before any client can write a record: when the crashed run wrote
 	// its last one.
 	crashed, lastRecord := s.crashedBefore(), s.lastRecordTime()
-	if !looped {
+	if s.loop == nil {
 		s.wg.Add(1)
 		go s.acceptLoop(ln)
 	}

@@ -2,7 +2,6 @@ package trackernode
 
 import (
 	"net"
-	"runtime"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
@@ -13,29 +12,6 @@ import (
 // (bytes): a QUERY_FETCH body is a group name and a file name.
 const maxInlineBody = 1024
 
-// serveLoop serves ln from event loops (internal/evloop): clients'
-// queries are answered there, and every other connection is detached to
-// serveConn at its first other request. It returns false where there are
-// no event loops; Start then accepts as before.
-func (s *Server) serveLoop(ln *net.TCPListener) (bool, error) {
-	loops := evloop.Loops(s.cfg.WorkThreads, runtime.GOMAXPROCS(0))
-	l, err := evloop.New(evloop.Config{
-		Listener: ln,
-		Loops:    loops,
-		Idle:     2 * s.networkTimeout(),
-		Handler:  loopHandler{s},
-		Log:      s.log,
-	})
-	if err == evloop.ErrUnsupported {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	s.loop = l
-	return true, nil
-}
-
 // networkTimeout is network_timeout (30 s when unset).
 func (s *Server) networkTimeout() time.Duration {
 	if t := s.cfg.NetworkTimeout; t > 0 {
@@ -44,7 +20,9 @@ func (s *Server) networkTimeout() time.Duration {
 	return 30 * time.Second
 }
 
-// loopHandler is the tracker as an evloop.Handler.
+// loopHandler is the tracker as an evloop.Handler: clients' queries are
+// answered on the loops, and every other connection is detached to
+// serveConn at its first other request.
 type loopHandler struct{ s *Server }
 
 // Open applies allow_hosts and max_connections, as acceptLoop does.

@@ -166,7 +166,8 @@ func (s *Server) Start() error {
 	s.mu.Lock()
 	s.leaderAddr = s.selfAddr(ln.Addr())
 	s.mu.Unlock()
-	looped, err := s.serveLoop(ln.(*net.TCPListener))
+	s.loop, err = evloop.New(evloop.Config{Listener: ln.(*net.TCPListener), WorkThreads: s.cfg.WorkThreads,
+		Idle: 2 * s.networkTimeout(), Handler: loopHandler{s}, Log: s.log})
 	if err != nil {
 		ln.Close()
 		if s.metrics != nil {
@@ -174,7 +175,7 @@ func (s *Server) Start() error {
 		}
 		return err
 	}
-	if !looped {
+	if s.loop == nil {
 		s.wg.Add(1)
 		go s.acceptLoop()
 	}

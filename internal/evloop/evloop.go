@@ -1,16 +1,12 @@
 package evloop
 
 import (
-	"errors"
 	"log/slog"
 	"net"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
-
-// ErrUnsupported is New's error where there is no epoll.
-var ErrUnsupported = errors.New("evloop: not supported on this system")
 
 // Handler is what a server plugs into the loop. Every method but Detach's
 // continuation runs on a loop goroutine, so none may block for long: a
@@ -54,14 +50,14 @@ const (
 	Handoff
 )
 
-// Loops is how many loops to run for a server configured with
+// loopCount is how many loops to run for a server configured with
 // work_threads: at most half of GOMAXPROCS (gomaxprocs), at least one. A
 // loop blocks its thread in epoll_wait, and Go's sysmon takes the P of a
 // thread in a system call away after 20 µs unless another P is idle, and
 // keeps waking every 20 µs while it does: with every P in a loop the
 // tracker spent 40% more CPU per query under test_download than with
 // one loop on two Ps.
-func Loops(workThreads, gomaxprocs int) int {
+func loopCount(workThreads, gomaxprocs int) int {
 	return min(max(workThreads, 1), max(gomaxprocs/2, 1))
 }
 
@@ -69,8 +65,9 @@ func Loops(workThreads, gomaxprocs int) int {
 type Config struct {
 	// Listener is taken over: New duplicates its socket and closes it.
 	Listener *net.TCPListener
-	// Loops is the number of loop goroutines (at least 1).
-	Loops int
+	// WorkThreads is the daemon's work_threads: it bounds the number of
+	// loops (loopCount).
+	WorkThreads int
 	// Idle closes a connection that has not completed a request for this
 	// long since the last one (or since it was accepted): a client
 	// trickling a request byte by byte does not keep its slot.

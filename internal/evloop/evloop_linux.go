@@ -46,17 +46,16 @@ type Server struct {
 	once    sync.Once
 }
 
-// New takes cfg.Listener over and starts cfg.Loops loops serving it.
+// New takes cfg.Listener over and starts the loops serving it. It returns
+// nil and no error where there is no epoll: the caller then serves the
+// listener itself.
 func New(cfg Config) (*Server, error) {
-	if cfg.Loops < 1 {
-		cfg.Loops = 1
-	}
 	lfd, err := dupListener(cfg.Listener)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, lfd: lfd}
-	for range cfg.Loops {
+	for range loopCount(cfg.WorkThreads, runtime.GOMAXPROCS(0)) {
 		l, err := s.newLoop()
 		if err != nil {
 			s.closeLoops()

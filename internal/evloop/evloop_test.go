@@ -122,7 +122,7 @@ func start(t *testing.T, h *testHandler, idle time.Duration) (*Server, string) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	s, err := New(Config{Listener: ln, Loops: 2, Idle: idle, Handler: h, Log: slog.New(slog.DiscardHandler)})
+	s, err := New(Config{Listener: ln, WorkThreads: 2, Idle: idle, Handler: h, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,13 +399,13 @@ func TestPeerLeaves(t *testing.T) {
 	}
 }
 
-func TestLoops(t *testing.T) {
+func TestLoopCount(t *testing.T) {
 	tests := []struct{ workThreads, procs, want int }{
 		{4, 2, 1}, {4, 1, 1}, {4, 8, 4}, {4, 16, 4}, {0, 8, 1}, {2, 64, 2},
 	}
 	for _, tt := range tests {
-		if got := Loops(tt.workThreads, tt.procs); got != tt.want {
-			t.Errorf("Loops(%d, %d) = %d, want %d", tt.workThreads, tt.procs, got, tt.want)
+		if got := loopCount(tt.workThreads, tt.procs); got != tt.want {
+			t.Errorf("loopCount(%d, %d) = %d, want %d", tt.workThreads, tt.procs, got, tt.want)
 		}
 	}
 }
