@@ -12,14 +12,6 @@ import (
 // (bytes): a QUERY_FETCH body is a group name and a file name.
 const maxInlineBody = 1024
 
-// networkTimeout is network_timeout (30 s when unset).
-func (s *Server) networkTimeout() time.Duration {
-	if t := s.cfg.NetworkTimeout; t > 0 {
-		return t
-	}
-	return 30 * time.Second
-}
-
 // loopHandler is the tracker as an evloop.Handler: clients' queries are
 // answered on the loops, and every other connection is detached to
 // serveConn at its first other request.

@@ -281,6 +281,14 @@ func (s *Server) acceptLoop() {
 	}
 }
 
+// networkTimeout is network_timeout (30 s when unset).
+func (s *Server) networkTimeout() time.Duration {
+	if t := s.cfg.NetworkTimeout; t > 0 {
+		return t
+	}
+	return 30 * time.Second
+}
+
 // activeInterval is check_active_interval (100 s when unset).
 func (s *Server) activeInterval() time.Duration {
 	if iv := s.cfg.CheckActiveInterval; iv > 0 {
