@@ -50,13 +50,11 @@ func (h loopHandler) Serve(c *evloop.Conn, hd protocol.Header, body, out []byte)
 		return out, evloop.Close
 	case protocol.CmdActiveTest:
 		// A pipelining probe (sync_batch.go) is answered in kind.
-		var b [protocol.HeaderSize]byte
-		reply := protocol.Header{Cmd: protocol.CmdResp}
+		var st byte
 		if hd.Status == protocol.PipelineProbe {
-			reply.Status = protocol.PipelineProbe
+			st = protocol.PipelineProbe
 		}
-		reply.Put(b[:])
-		return append(out, b[:]...), evloop.Next
+		return protocol.AppendPacket(out, protocol.CmdResp, st, nil), evloop.Next
 	}
 	return h.s.downloadInline(c, body, out)
 }
@@ -80,9 +78,7 @@ func (s *Server) downloadInline(c *evloop.Conn, body, out []byte) ([]byte, evloo
 	s.reqs.Observe(protocol.CmdDownloadFile, protocol.StatusOf(err), time.Since(began))
 	if err != nil {
 		st := logFailed(s.log.With("client", c.RemoteAddr().String()), protocol.CmdDownloadFile, err)
-		var b [protocol.HeaderSize]byte
-		protocol.Header{Cmd: protocol.CmdResp, Status: st}.Put(b[:])
-		out = append(out, b[:]...)
+		out = protocol.AppendPacket(out, protocol.CmdResp, st, nil)
 	}
 	return out, evloop.Next
 }

@@ -61,9 +61,7 @@ func (h loopHandler) Serve(_ *evloop.Conn, hd protocol.Header, body, out []byte)
 		h.s.log.Debug("request failed", "cmd", hd.Cmd, "err", err)
 		resp = nil
 	}
-	var b [protocol.HeaderSize]byte
-	protocol.Header{Length: int64(len(resp)), Cmd: protocol.CmdResp, Status: status}.Put(b[:])
-	return append(append(out, b[:]...), resp...), evloop.Next
+	return protocol.AppendPacket(out, protocol.CmdResp, status, resp), evloop.Next
 }
 
 // Detach hands the connection to serveConn with what was read of it.

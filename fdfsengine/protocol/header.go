@@ -68,11 +68,15 @@ func WriteHeader(w io.Writer, h Header) error {
 // WritePacket writes a header announcing len(body) followed by body, in one
 // write call so that small packets leave in one TCP segment.
 func WritePacket(w io.Writer, cmd, status byte, body []byte) error {
-	b := make([]byte, HeaderSize+len(body))
-	Header{Length: int64(len(body)), Cmd: cmd, Status: status}.Put(b)
-	copy(b[HeaderSize:], body)
-	_, err := w.Write(b)
+	_, err := w.Write(AppendPacket(make([]byte, 0, HeaderSize+len(body)), cmd, status, body))
 	return err
+}
+
+// AppendPacket appends a header announcing len(body), then body, to out.
+func AppendPacket(out []byte, cmd, status byte, body []byte) []byte {
+	var b [HeaderSize]byte
+	Header{Length: int64(len(body)), Cmd: cmd, Status: status}.Put(b[:])
+	return append(append(out, b[:]...), body...)
 }
 
 // WriteResponse writes a response packet (cmd RESP) with status 0 and body.

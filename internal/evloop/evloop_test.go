@@ -104,16 +104,10 @@ func (h *testHandler) Closed(*Conn) {
 }
 
 func appendPacket(out, body []byte) []byte {
-	var b [protocol.HeaderSize]byte
-	protocol.Header{Length: int64(len(body)), Cmd: protocol.CmdResp}.Put(b[:])
-	return append(append(out, b[:]...), body...)
+	return protocol.AppendPacket(out, protocol.CmdResp, 0, body)
 }
 
-func request(cmd byte, body []byte) []byte {
-	b := make([]byte, protocol.HeaderSize, protocol.HeaderSize+len(body))
-	protocol.Header{Length: int64(len(body)), Cmd: cmd}.Put(b)
-	return append(b, body...)
-}
+func request(cmd byte, body []byte) []byte { return protocol.AppendPacket(nil, cmd, 0, body) }
 
 func start(t *testing.T, h *testHandler, idle time.Duration) (*Server, string) {
 	t.Helper()
