@@ -40,13 +40,23 @@ func rawDownload(t *testing.T, rc *wiretest.Client, id string) (byte, []byte) {
 	return rc.Do(protocol.CmdDownloadFile, (&protocol.DownloadRequest{Group: g, Name: name}).Encode())
 }
 
+// downloadFrom downloads id from storage i on a connection of its own,
+// closed after: a poll every 5 ms must not pile connections up against
+// the storage's max_connections (256) while it waits.
+func downloadFrom(t *testing.T, c *cluster.Cluster, i int, id string) (byte, []byte) {
+	t.Helper()
+	rc := storageAt(t, c, i)
+	defer rc.Conn.Close()
+	return rawDownload(t, rc, id)
+}
+
 // waitReplicated waits until the storages serve every file of want.
 func waitReplicated(t *testing.T, c *cluster.Cluster, want map[string][]byte, storages ...int) {
 	t.Helper()
 	for id, data := range want {
 		for _, i := range storages {
 			testwait.Until(t, waitLimit, "replica of "+id, func() bool {
-				st, got := rawDownload(t, storageAt(t, c, i), id)
+				st, got := downloadFrom(t, c, i, id)
 				return st == 0 && bytes.Equal(got, data)
 			})
 		}
@@ -120,7 +130,7 @@ func TestTrunkGroup(t *testing.T) {
 	}
 	delete(want, victim)
 	testwait.Until(t, waitLimit, "the delete to replicate", func() bool {
-		st, _ := rawDownload(t, storageAt(t, c, ts), victim)
+		st, _ := downloadFrom(t, c, ts, victim)
 		return st == protocol.ENOENT
 	})
 

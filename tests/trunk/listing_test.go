@@ -234,7 +234,7 @@ func TestTrunkScrubRepairWaitsForPeers(t *testing.T) {
 	if r.Missing != 1 || r.Repaired != 0 || r.Unrepaired != 1 {
 		t.Fatalf("scrub while a peer lacks the file: %d missing, %d repaired, %d unrepaired", r.Missing, r.Repaired, r.Unrepaired)
 	}
-	if st, _ := rawDownload(t, storageAt(t, c, 0), ids[2]); st != protocol.ENOENT {
+	if st, _ := downloadFrom(t, c, 0, ids[2]); st != protocol.ENOENT {
 		t.Fatalf("download from the storage that must not have repaired: status %d", st)
 	}
 

@@ -29,7 +29,7 @@ func TestTrunkRecovery(t *testing.T) {
 	check := func(what string) {
 		t.Helper()
 		for id, data := range want {
-			st, got := rawDownload(t, storageAt(t, c, victim), id)
+			st, got := downloadFrom(t, c, victim, id)
 			if st != 0 || !bytes.Equal(got, data) {
 				t.Fatalf("%s: %s on the recovered storage: status %d, %d bytes", what, id, st, len(got))
 			}
