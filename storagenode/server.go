@@ -2,7 +2,6 @@ package storagenode
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,7 +22,6 @@ import (
 	"github.com/fdfsgo/fdfs/internal/backoff"
 	"github.com/fdfsgo/fdfs/internal/connstate"
 	"github.com/fdfsgo/fdfs/internal/daemonmetrics"
-	"github.com/fdfsgo/fdfs/internal/evloop"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 	"github.com/fdfsgo/fdfs/internal/tmpfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
@@ -80,8 +78,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	ln     net.Listener
-	loop   *evloop.Server // nil where acceptLoop serves ln
-	httpLn net.Listener   // nil when HTTP downloads are off
+	httpLn net.Listener // nil when HTTP downloads are off
 	httpd  *httpd.Server
 	conns  map[net.Conn]struct{}
 	served map[*conn]struct{} // client connections being served (shutdown.go)
@@ -302,15 +299,6 @@ func (s *Server) Start() error {
 	s.mu.Unlock()
 	// Before any goroutine of ours reads s.log.
 	s.log = s.log.With("addr", ln.Addr().String())
-	s.loop, err = evloop.New(evloop.Config{Listener: ln.(*net.TCPListener), WorkThreads: s.cfg.WorkThreads,
-		Idle: s.cfg.NetworkTimeout, Handler: loopHandler{s}, Log: s.log})
-	if err != nil {
-		if httpLn != nil {
-			httpLn.Close() // not served yet: Close would not
-		}
-		s.Close()
-		return err
-	}
 	if httpLn != nil {
 		s.wg.Add(1)
 		go s.serveHTTP(httpLn)
@@ -318,11 +306,8 @@ func (s *Server) Start() error {
 	// Before any client can write a record: when the crashed run wrote
 	// its last one.
 	crashed, lastRecord := s.crashedBefore(), s.lastRecordTime()
-	if s.loop == nil {
-		s.wg.Add(1)
-		go s.acceptLoop(ln)
-	}
-	s.wg.Add(1)
+	s.wg.Add(2)
+	go s.acceptLoop(ln)
 	go s.housekeeping()
 	if crashed {
 		s.wg.Add(1)
@@ -383,12 +368,6 @@ func (s *Server) Close() error {
 		// In-flight downloads get a moment to finish; then they are cut.
 		s.mu.Unlock()
 		s.httpd.Close(time.Now().Add(httpShutdownGrace))
-		s.mu.Lock()
-	}
-	if s.loop != nil {
-		// Unlocked: the loops' Detach takes s.mu.
-		s.mu.Unlock()
-		s.loop.Close()
 		s.mu.Lock()
 	}
 	for c := range s.conns {
@@ -486,14 +465,13 @@ func (s *Server) acceptLoop(ln net.Listener) {
 		}
 		s.wg.Add(1)
 		s.stats.connOpened()
-		go s.serveTracked(c, nil)
+		go s.serveTracked(c)
 	}
 }
 
 // serveTracked serves a connection counted in connSem, stats and conns
-// until it ends, then gives all three back. pending is what the event
-// loop read from it (nil from acceptLoop).
-func (s *Server) serveTracked(c net.Conn, pending []byte) {
+// until it ends, then gives all three back.
+func (s *Server) serveTracked(c net.Conn) {
 	defer s.wg.Done()
 	defer func() { <-s.connSem }()
 	defer s.stats.connClosed()
@@ -505,7 +483,7 @@ func (s *Server) serveTracked(c net.Conn, pending []byte) {
 			s.log.Error("panic serving client", "client", c.RemoteAddr().String(), "panic", r)
 		}
 	}()
-	s.serveConn(c, pending)
+	s.serveConn(c)
 }
 
 // housekeeping persists storage_stat.dat every sync_stat_file_interval
@@ -722,12 +700,9 @@ func (cc *conn) nextBuffered() bool {
 	return err == nil && h.Length >= 0 && h.Length <= int64(cc.in.Buffered()-protocol.HeaderSize)
 }
 
-func (s *Server) serveConn(c net.Conn, pending []byte) {
+func (s *Server) serveConn(c net.Conn) {
 	cc := &conn{s: s, c: c}
 	cc.in = newRequestReader(cc)
-	if len(pending) > 0 {
-		cc.in.Reset(io.MultiReader(bytes.NewReader(pending), socketReader{cc}))
-	}
 	if !s.serving(cc, true) {
 		recycle(cc.in)
 		return
