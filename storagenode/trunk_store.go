@@ -30,25 +30,22 @@ func (s *Server) intoTrunk(size int64, appender bool) bool {
 	return p.Use && !appender && size+trunk.HeaderSize <= p.SlotMax
 }
 
+// maxSlotTries bounds the allocations one upload makes when the slots it
+// is handed still hold files here (see allocSlot).
+const maxSlotTries = 4
+
 // uploadTrunk stores an upload's content in a slot allocated by the trunk
 // server: the content first, then the header that makes the slot a file,
 // then the confirmation and the binlog record. A failure before the
 // header leaves a free slot (the allocation is released); a failure after
 // it clears the slot again.
 func (s *Server) uploadTrunk(cc *conn, req *protocol.UploadRequest, hold *reservation, start time.Time, a *ioAttempt) (string, error) {
-	l, err := s.trunkAlloc(hold.path, req.FileSize+trunk.HeaderSize)
+	l, f, err := s.allocSlot(hold.path, req.FileSize+trunk.HeaderSize)
 	if err != nil {
 		return "", err
 	}
-	name, err := s.writeSlot(cc, l, req, hold, a)
-	status := byte(0)
-	if err != nil {
-		status = protocol.StatusOf(err)
-		if status == 0 {
-			status = protocol.EIO
-		}
-	}
-	if cerr := s.trunkConfirm(l, status); cerr != nil {
+	name, err := s.writeSlot(cc, f, l, req, hold, a)
+	if cerr := s.trunkConfirm(l, failStatus(err)); cerr != nil {
 		s.log.Warn("trunk alloc confirm failed", "slot", l.String(), "err", cerr)
 		if err == nil {
 			err = cerr
@@ -66,14 +63,84 @@ func (s *Server) uploadTrunk(cc *conn, req *protocol.UploadRequest, hold *reserv
 	return name, err
 }
 
+// failStatus is the status an allocation is confirmed with after err: 0
+// (the slot holds the file now) only for no error.
+func failStatus(err error) byte {
+	if err == nil {
+		return 0
+	}
+	if st := protocol.StatusOf(err); st != 0 {
+		return st
+	}
+	return protocol.EIO
+}
+
+// allocSlot reserves a slot of size bytes on store path p and opens its
+// trunk file. A slot that still holds a file here is confirmed EEXIST
+// (the trunk server takes it out of its free space, as upstream's
+// trunk_alloc_confirm) and another one is asked for, up to maxSlotTries
+// times: that happens when a file deleted on another storage is freed
+// and its slot handed out again before the delete has reached this
+// storage, and the client's upload should not fail for it. Nothing of
+// the request body has been read then.
+func (s *Server) allocSlot(p int, size int64) (trunk.Location, *os.File, error) {
+	for try := 1; ; try++ {
+		l, err := s.trunkAlloc(p, size)
+		if err != nil {
+			return l, nil, err
+		}
+		f, err := s.openFreeSlot(l)
+		if err == nil {
+			return l, f, nil
+		}
+		if cerr := s.trunkConfirm(l, failStatus(err)); cerr != nil {
+			s.log.Warn("trunk alloc confirm failed", "slot", l.String(), "err", cerr)
+		}
+		if !errors.Is(err, protocol.ErrExists) || try == maxSlotTries {
+			return l, nil, err
+		}
+		s.log.Info("trunk slot handed out still holds a file here; asking for another", "slot", l.String())
+	}
+}
+
+// openFreeSlot opens slot l's trunk file for an upload into it: a slot
+// whose header says it holds a file is EEXIST (the allocation and the
+// disk disagree, and nothing is overwritten).
+func (s *Server) openFreeSlot(l trunk.Location) (*os.File, error) {
+	f, err := s.openTrunk(l)
+	if err != nil {
+		return nil, err
+	}
+	held, err := slotHeld(f, l)
+	if err == nil && held {
+		err = fmt.Errorf("trunk slot %s already holds a file: %w", l, protocol.ErrExists)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// slotHeld reports whether the header of slot l in trunk file f says it
+// holds a file (regular or link).
+func slotHeld(f *os.File, l trunk.Location) (bool, error) {
+	var b [1]byte
+	if _, err := f.ReadAt(b[:], int64(l.Offset)); err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	return b[0] == trunk.TypeRegular || b[0] == trunk.TypeLink, nil
+}
+
 // writeSlot writes the content and then the header of a new file into
-// slot l of its trunk file and returns the file's name.
-func (s *Server) writeSlot(cc *conn, l trunk.Location, req *protocol.UploadRequest, hold *reservation, a *ioAttempt) (string, error) {
-	f, crc, err := s.fillSlot(cc, l, req.FileSize, hold, func() { a.reach(cc) })
+// slot l of trunk file f and returns the file's name. f is closed.
+func (s *Server) writeSlot(cc *conn, f *os.File, l trunk.Location, req *protocol.UploadRequest, hold *reservation, a *ioAttempt) (string, error) {
+	defer f.Close()
+	a.reach(cc)
+	crc, err := s.fillSlot(cc, f, l, req.FileSize, hold)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
 	fields := fileid.Fields{Source: s.source(cc), Timestamp: time.Now().Unix(), Size: req.FileSize, CRC32: crc,
 		Trunk: true, TrunkFileID: l.ID, TrunkOffset: l.Offset, TrunkAllocSize: l.Size}
 	name, err := fileid.Generate(l.StorePathIndex, l.High, l.Low, fields, req.Ext)
@@ -90,36 +157,13 @@ func (s *Server) writeSlot(cc *conn, l trunk.Location, req *protocol.UploadReque
 	return name, f.Close()
 }
 
-// fillSlot copies size bytes of the request body into slot l of its trunk
-// file (created, sparse, if this storage has none yet), after reached, and
-// returns the open trunk file and the content's CRC32. A slot whose header
-// says it holds a file is EEXIST: the allocation and the disk disagree,
-// and nothing is overwritten.
-func (s *Server) fillSlot(cc *conn, l trunk.Location, size int64, hold *reservation, reached func()) (*os.File, uint32, error) {
-	f, err := s.openTrunk(l)
-	if err != nil {
-		return nil, 0, err
-	}
-	var b [1]byte
-	if _, err := f.ReadAt(b[:], int64(l.Offset)); err != nil && !errors.Is(err, io.EOF) {
-		f.Close()
-		return nil, 0, err
-	}
-	if b[0] == trunk.TypeRegular || b[0] == trunk.TypeLink {
-		f.Close()
-		return nil, 0, fmt.Errorf("trunk slot %s already holds a file: %w", l, protocol.ErrExists)
-	}
-	reached()
+// fillSlot copies size bytes of the request body into slot l of trunk
+// file f and returns the content's CRC32.
+func (s *Server) fillSlot(cc *conn, f *os.File, l trunk.Location, size int64, hold *reservation) (uint32, error) {
 	if _, err := f.Seek(int64(l.Offset)+trunk.HeaderSize, io.SeekStart); err != nil {
-		f.Close()
-		return nil, 0, err
+		return 0, err
 	}
-	crc, err := s.copyIn(cc, f, size, true, hold)
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	return f, crc, nil
+	return s.copyIn(cc, f, size, true, hold)
 }
 
 // sealSlot writes the header of file n into its slot: from then on the
@@ -171,7 +215,11 @@ func (s *Server) openTrunk(l trunk.Location) (*os.File, error) {
 // receiveSlot stores a replica of trunk file n (SYNC_CREATE_FILE) in the
 // same slot of our trunk file, as upstream: the content, checked against
 // the CRC32 in the name, then the header. A slot that already is n is
-// EEXIST (replayed before).
+// EEXIST (replayed before). A slot holding another file is overwritten,
+// as upstream's dio_check_trunk_file_when_sync: the trunk server handed
+// the slot to n because that file was deleted, and its delete, coming
+// from another storage, has not reached us yet (it will find the slot
+// is n and leave it). Refusing would lose this replica.
 func (s *Server) receiveSlot(cc *conn, n *fileid.Name, size int64, hold *reservation) error {
 	if size != n.Size {
 		return fmt.Errorf("sync of %s: %d bytes, the name says %d: %w", n.Name(), size, n.Size, protocol.ErrInvalid)
@@ -181,11 +229,18 @@ func (s *Server) receiveSlot(cc *conn, n *fileid.Name, size int64, hold *reserva
 		return fmt.Errorf("sync create %s: %w", n.Name(), protocol.ErrExists)
 	}
 	l := trunk.Of(n)
-	f, crc, err := s.fillSlot(cc, l, size, hold, func() {})
+	f, err := s.openTrunk(l)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if err := s.freeHeldSlot(f, l, n); err != nil {
+		return err
+	}
+	crc, err := s.fillSlot(cc, f, l, size, hold)
+	if err != nil {
+		return err
+	}
 	if crc != n.CRC32 {
 		return fmt.Errorf("sync of %s: content CRC32 %08x, the name says %08x: %w", n.Name(), crc, n.CRC32, protocol.ErrInvalid)
 	}
@@ -193,6 +248,21 @@ func (s *Server) receiveSlot(cc *conn, n *fileid.Name, size int64, hold *reserva
 		return err
 	}
 	return f.Close()
+}
+
+// freeHeldSlot zeroes the header of slot l in trunk file f when it holds
+// a file, before replica n is written over it: a replica that fails
+// half-way then leaves a free slot, not the old file's header over
+// n's partial content.
+func (s *Server) freeHeldSlot(f *os.File, l trunk.Location, n *fileid.Name) error {
+	held, err := slotHeld(f, l)
+	if err != nil || !held {
+		return err
+	}
+	s.log.Info("replica overwrites a slot still holding a file deleted elsewhere", "file", n.Name(), "slot", l.String())
+	var zero [trunk.HeaderSize]byte
+	_, err = f.WriteAt(zero[:], int64(l.Offset))
+	return err
 }
 
 // restoreSlot writes a trunk file being recovered (content writes it)
