@@ -303,8 +303,14 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 	defer s.lockName(key).Unlock()
 	if n.Trunk && req.Name == n.Name() {
 		// The replica's slot is zeroed; the space is the source's to free
-		// (its delete told the trunk server).
+		// (its delete told the trunk server). A slot that no longer holds
+		// the file (a replica of the file the trunk server gave the slot
+		// to next got here first, receiveSlot) leaves the name listed by
+		// the index: it goes.
 		if err := s.clearSlot(n); err != nil {
+			if errors.Is(err, protocol.ErrNotFound) {
+				s.note(binlog.OpReplicaDelete, req.Name, "")
+			}
 			s.synced(cc, req.Timestamp, req.Name)
 			return err
 		}

@@ -3,13 +3,17 @@ package trunk
 import (
 	"bytes"
 	"errors"
+	"hash/crc32"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/testwait"
+	"github.com/fdfsgo/fdfs/internal/wiretest"
 	"github.com/fdfsgo/fdfs/storagenode/trunk"
 	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
@@ -61,39 +65,52 @@ func TestTrunkStaleFreeSpace(t *testing.T) {
 
 // TestTrunkReplicaOverStaleSlot: a storage still holds, in a slot the
 // trunk server has freed and handed out again, a file deleted elsewhere
-// whose delete has not reached it. The new file's replica goes into the
-// slot (as upstream) instead of being refused and lost; the late delete
-// of the old file then finds another file there and leaves it.
+// whose delete has not reached it. The new file's replica (sent here by
+// hand, as storage 0 would after its upload into the freed slot) goes
+// into the slot, as upstream, instead of being refused and lost; the
+// late delete of the old file then finds another file there, leaves it,
+// and the old name leaves the storage's listing.
 func TestTrunkReplicaOverStaleSlot(t *testing.T) {
 	c := startCluster(t, 2)
 	old := payload.Bytes(3, 4000)
 	oldID := rawUpload(t, storageAt(t, c, 0), old)
-	slot := trunk.Of(parse(t, oldID))
 	waitReplicated(t, c, map[string][]byte{oldID: old}, 0, 1)
-	stale, err := os.ReadFile(slot.Path(c.StorageConf(1).StorePaths[0]))
+	on := parse(t, oldID)
+
+	data := payload.Bytes(4, 3000)
+	name, err := fileid.Generate(on.StorePathIndex, on.High, on.Low, fileid.Fields{Source: on.Source,
+		Timestamp: on.Timestamp + 1, Size: int64(len(data)), CRC32: crc32.ChecksumIEEE(data), Trunk: true,
+		TrunkFileID: on.TrunkFileID, TrunkOffset: on.TrunkOffset, TrunkAllocSize: on.TrunkAllocSize}, "dat")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Client.Delete(opCtx(t), oldID); err != nil {
+	id := fileid.Join("group1", name)
+	src, _, _ := strings.Cut(c.StorageAddrs()[0], ":")
+	rc := wiretest.DialFrom(t, src, c.StorageAddrs()[1]) // as storage 0's sync
+	defer rc.Conn.Close()
+	create := protocol.SyncFileRequest{Timestamp: int32(on.Timestamp + 1), Group: "group1", Name: name, FileSize: int64(len(data))}
+	if st, _ := rc.Do(protocol.CmdSyncCreateFile, create.Encode(), data); st != 0 {
+		t.Fatalf("replica into the slot still holding %s: status %d", oldID, st)
+	}
+	del := protocol.SyncDeleteRequest{Timestamp: int32(on.Timestamp + 2), Group: "group1", Name: on.Name()}
+	if st, _ := rc.Do(protocol.CmdSyncDeleteFile, del.Encode()); st != protocol.ENOENT {
+		t.Fatalf("late delete of %s over the new file: status %d, want ENOENT", oldID, st)
+	}
+	if st, got := downloadFrom(t, c, 1, id); st != 0 || !bytes.Equal(got, data) {
+		t.Fatalf("the new file on storage 1: status %d, %d bytes", st, len(got))
+	}
+	if st, _ := downloadFrom(t, c, 1, oldID); st != protocol.ENOENT {
+		t.Fatalf("the overwritten old file on storage 1: status %d", st)
+	}
+	ls, err := listAt(t, c, 1)
+	if err != nil {
 		t.Fatal(err)
 	}
-	testwait.Until(t, waitLimit, "the delete on both storages", func() bool {
-		st0, _ := downloadFrom(t, c, 0, oldID)
-		st1, _ := downloadFrom(t, c, 1, oldID)
-		return st0 == protocol.ENOENT && st1 == protocol.ENOENT
-	})
-	// Storage 1 as if the delete had not reached it: the old file back in
-	// its slot.
-	restoreBytes(t, slot.Path(c.StorageConf(1).StorePaths[0]), stale, slot)
-
-	data := payload.Bytes(4, 4000)
-	id := rawUpload(t, storageAt(t, c, 0), data)
-	if got := trunk.Of(parse(t, id)); got != slot {
-		t.Fatalf("the new file went to %s, the freed slot is %s (best fit changed?)", got, slot)
+	if _, ok := ls[on.Name()]; ok {
+		t.Fatalf("storage 1 still lists the overwritten %s", oldID)
 	}
-	waitReplicated(t, c, map[string][]byte{id: data}, 0, 1)
-	if st, _ := downloadFrom(t, c, 1, oldID); st != protocol.ENOENT {
-		t.Fatalf("the overwritten old file still downloads from storage 1: status %d", st)
+	if e := ls[name]; e != entryOf(t, id, data) {
+		t.Fatalf("storage 1 lists the new file as %+v", e)
 	}
 }
 
