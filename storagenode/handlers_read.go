@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,7 +46,7 @@ func (s *Server) download(cc *conn, r *readAttempt) error {
 	if err != nil {
 		return err
 	}
-	rf, offset, n, err := s.openDownload(body, r)
+	rf, offset, n, err := s.openDownload(body, r, math.MaxInt64)
 	if err != nil {
 		return err
 	}
@@ -64,9 +65,13 @@ func (s *Server) download(cc *conn, r *readAttempt) error {
 	return s.sendFile(cc, f, n, r)
 }
 
+// errNotSmall is openDownload's answer for a range longer than its limit.
+var errNotSmall = errors.New("download longer than the limit")
+
 // openDownload opens the file a DOWNLOAD_FILE body names and returns the
-// range to send (offset, n bytes), counting the open.
-func (s *Server) openDownload(body []byte, r *readAttempt) (rf *content, offset, n int64, err error) {
+// range to send (offset, n bytes), counting the open. A range longer
+// than limit bytes is errNotSmall, with nothing opened or counted.
+func (s *Server) openDownload(body []byte, r *readAttempt, limit int64) (rf *content, offset, n int64, err error) {
 	req, err := protocol.DecodeDownloadRequest(body)
 	if err != nil {
 		return nil, 0, 0, err
@@ -97,6 +102,10 @@ func (s *Server) openDownload(body []byte, r *readAttempt) (rf *content, offset,
 	n = size - req.Offset
 	if req.Length > 0 && req.Length < n {
 		n = req.Length
+	}
+	if n > limit {
+		rf.Close()
+		return nil, 0, 0, errNotSmall
 	}
 	r.reached, r.want = true, n
 	s.countOpen(true)

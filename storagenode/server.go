@@ -2,6 +2,7 @@ package storagenode
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/backoff"
 	"github.com/fdfsgo/fdfs/internal/connstate"
 	"github.com/fdfsgo/fdfs/internal/daemonmetrics"
+	"github.com/fdfsgo/fdfs/internal/evloop"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 	"github.com/fdfsgo/fdfs/internal/tmpfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
@@ -78,7 +80,8 @@ type Server struct {
 
 	mu     sync.Mutex
 	ln     net.Listener
-	httpLn net.Listener // nil when HTTP downloads are off
+	loop   *evloop.Server // nil where acceptLoop serves ln
+	httpLn net.Listener   // nil when HTTP downloads are off
 	httpd  *httpd.Server
 	conns  map[net.Conn]struct{}
 	served map[*conn]struct{} // client connections being served (shutdown.go)
@@ -299,6 +302,15 @@ func (s *Server) Start() error {
 	s.mu.Unlock()
 	// Before any goroutine of ours reads s.log.
 	s.log = s.log.With("addr", ln.Addr().String())
+	s.loop, err = evloop.New(evloop.Config{Listener: ln.(*net.TCPListener), WorkThreads: s.cfg.WorkThreads,
+		Idle: s.cfg.NetworkTimeout, Handler: loopHandler{s}, Log: s.log})
+	if err != nil {
+		if httpLn != nil {
+			httpLn.Close() // not served yet: Close would not
+		}
+		s.Close()
+		return err
+	}
 	if httpLn != nil {
 		s.wg.Add(1)
 		go s.serveHTTP(httpLn)
@@ -306,8 +318,11 @@ func (s *Server) Start() error {
 	// Before any client can write a record: when the crashed run wrote
 	// its last one.
 	crashed, lastRecord := s.crashedBefore(), s.lastRecordTime()
-	s.wg.Add(2)
-	go s.acceptLoop(ln)
+	if s.loop == nil {
+		s.wg.Add(1)
+		go s.acceptLoop(ln)
+	}
+	s.wg.Add(1)
 	go s.housekeeping()
 	if crashed {
 		s.wg.Add(1)
@@ -368,6 +383,12 @@ func (s *Server) Close() error {
 		// In-flight downloads get a moment to finish; then they are cut.
 		s.mu.Unlock()
 		s.httpd.Close(time.Now().Add(httpShutdownGrace))
+		s.mu.Lock()
+	}
+	if s.loop != nil {
+		// Unlocked: the loops' Detach takes s.mu.
+		s.mu.Unlock()
+		s.loop.Close()
 		s.mu.Lock()
 	}
 	for c := range s.conns {
@@ -465,13 +486,14 @@ func (s *Server) acceptLoop(ln net.Listener) {
 		}
 		s.wg.Add(1)
 		s.stats.connOpened()
-		go s.serveTracked(c)
+		go s.serveTracked(c, nil)
 	}
 }
 
 // serveTracked serves a connection counted in connSem, stats and conns
-// until it ends, then gives all three back.
-func (s *Server) serveTracked(c net.Conn) {
+// until it ends, then gives all three back. pending is what the event
+// loop read from it (nil from acceptLoop).
+func (s *Server) serveTracked(c net.Conn, pending []byte) {
 	defer s.wg.Done()
 	defer func() { <-s.connSem }()
 	defer s.stats.connClosed()
@@ -483,7 +505,7 @@ func (s *Server) serveTracked(c net.Conn) {
 			s.log.Error("panic serving client", "client", c.RemoteAddr().String(), "panic", r)
 		}
 	}()
-	s.serveConn(c)
+	s.serveConn(c, pending)
 }
 
 // housekeeping persists storage_stat.dat every sync_stat_file_interval
@@ -700,9 +722,12 @@ func (cc *conn) nextBuffered() bool {
 	return err == nil && h.Length >= 0 && h.Length <= int64(cc.in.Buffered()-protocol.HeaderSize)
 }
 
-func (s *Server) serveConn(c net.Conn) {
+func (s *Server) serveConn(c net.Conn, pending []byte) {
 	cc := &conn{s: s, c: c}
 	cc.in = newRequestReader(cc)
+	if len(pending) > 0 {
+		cc.in.Reset(io.MultiReader(bytes.NewReader(pending), socketReader{cc}))
+	}
 	if !s.serving(cc, true) {
 		recycle(cc.in)
 		return

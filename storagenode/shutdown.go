@@ -22,6 +22,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.ln.Close()
 	}
 	s.mu.Unlock()
+	if s.loop != nil {
+		s.loop.Close() // its connections are idle between requests
+	}
 	if err := connstate.Drain(ctx, s.dropIdle); err != nil {
 		s.log.Warn("requests still running at the end of the shutdown grace, cut", "err", err)
 	}

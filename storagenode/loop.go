@@ -1,0 +1,103 @@
+package storagenode
+
+import (
+	"errors"
+	"net"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/evloop"
+)
+
+// maxInlineBody is the largest request body answered on the event loop
+// (bytes): a DOWNLOAD_FILE body is two numbers, a group and a file name.
+const maxInlineBody = 1024
+
+// loopHandler is the storage as an evloop.Handler: small downloads and
+// ACTIVE_TEST are answered on the loops, and a connection is detached to
+// serveConn at its first other request (an upload, a peer's sync).
+type loopHandler struct{ s *Server }
+
+// Open applies max_connections, as acceptLoop does.
+func (h loopHandler) Open(c *evloop.Conn) bool {
+	s := h.s
+	if s.ctx.Err() != nil || s.draining.Load() {
+		return false
+	}
+	select {
+	case s.connSem <- struct{}{}:
+	default:
+		s.log.Warn("max_connections reached, dropping client", "client", c.RemoteAddr().String())
+		return false
+	}
+	s.stats.connOpened()
+	return true
+}
+
+func (loopHandler) Inline(_ *evloop.Conn, hd protocol.Header) bool {
+	switch hd.Cmd {
+	case protocol.CmdDownloadFile:
+		return hd.Length <= maxInlineBody
+	case protocol.CmdActiveTest, protocol.CmdQuit:
+		return hd.Length == 0
+	}
+	return false
+}
+
+func (h loopHandler) Serve(c *evloop.Conn, hd protocol.Header, body, out []byte) ([]byte, evloop.Action) {
+	switch hd.Cmd {
+	case protocol.CmdQuit:
+		return out, evloop.Close
+	case protocol.CmdActiveTest:
+		// A pipelining probe (sync_batch.go) is answered in kind.
+		var st byte
+		if hd.Status == protocol.PipelineProbe {
+			st = protocol.PipelineProbe
+		}
+		return protocol.AppendPacket(out, protocol.CmdResp, st, nil), evloop.Next
+	}
+	return h.s.downloadInline(c, body, out)
+}
+
+// downloadInline answers a DOWNLOAD_FILE of up to smallDownload bytes as
+// handleDownload does; a longer one is handed off to serveConn, which
+// sends it by sendfile. It is counted once read, before the loop writes
+// it, as upstream counts it.
+func (s *Server) downloadInline(c *evloop.Conn, body, out []byte) ([]byte, evloop.Action) {
+	began := time.Now()
+	var r readAttempt
+	rf, offset, n, err := s.openDownload(body, &r, smallDownload)
+	if errors.Is(err, errNotSmall) {
+		return out, evloop.Handoff
+	}
+	if err == nil {
+		out, err = s.appendSmall(out, rf, offset, n, &r)
+		rf.Close()
+	}
+	s.countRead(&r, err, downloadCounters)
+	s.reqs.Observe(protocol.CmdDownloadFile, protocol.StatusOf(err), time.Since(began))
+	if err != nil {
+		st := logFailed(s.log.With("client", c.RemoteAddr().String()), protocol.CmdDownloadFile, err)
+		out = protocol.AppendPacket(out, protocol.CmdResp, st, nil)
+	}
+	return out, evloop.Next
+}
+
+// Detach hands the connection to serveConn with what was read of it.
+func (h loopHandler) Detach(_ *evloop.Conn, nc net.Conn, pending []byte) {
+	s := h.s
+	if !s.track(nc, true) {
+		nc.Close()
+		<-s.connSem
+		s.stats.connClosed()
+		return
+	}
+	s.wg.Add(1)
+	go s.serveTracked(nc, pending)
+}
+
+// Closed gives the connection's max_connections slot back.
+func (h loopHandler) Closed(*evloop.Conn) {
+	<-h.s.connSem
+	h.s.stats.connClosed()
+}
