@@ -251,6 +251,7 @@ func (s *Server) join(c *trackerConn, trackerHost string) error {
 		return err
 	}
 	if done {
+		s.renotifySyncSource(c)
 		return nil
 	}
 	// One tracker picks the source (SYNC_DEST_REQ), the others are told
@@ -301,6 +302,21 @@ func (s *Server) join(c *trackerConn, trackerHost string) error {
 		return fmt.Errorf("SYNC_NOTIFY: %w", err)
 	}
 	return nil
+}
+
+// renotifySyncSource tells a tracker, after a JOIN once the initial sync
+// is done, the source it was decided with ("" for none), as upstream's
+// reporter thread does after every JOIN: a tracker that heard of us INIT
+// before another tracker's "nothing to copy" ended the initial sync keeps
+// us INIT otherwise (a JOIN does not move an INIT storage). A refusal (a
+// source since deleted) changes nothing here, as upstream.
+func (s *Server) renotifySyncSource(c *trackerConn) {
+	flag := s.store.initFlag
+	until, _ := strconv.ParseInt(flag.get(flagSyncUntil), 10, 64)
+	body := protocol.EncodeSyncSource(&protocol.SyncSource{SrcID: flag.get(flagSyncSrcServer), Until: until})
+	if _, err := c.call(protocol.CmdStorageSyncNotify, body); err != nil {
+		s.log.Debug("SYNC_NOTIFY after JOIN", "err", err)
+	}
 }
 
 // syncSource is a server's initial-sync source as its tracker sessions

@@ -27,6 +27,7 @@ type scriptedTracker struct {
 	source    string
 	destDelay time.Duration
 	ipDelay   time.Duration // before answering GET_MY_IP, the session's first request
+	destErr   error         // SYNC_DEST_REQ's answer when set (as a status)
 
 	mu       sync.Mutex
 	destReqs int
@@ -99,6 +100,10 @@ func (tr *scriptedTracker) serve(c net.Conn) {
 			tr.destReqs++
 			tr.mu.Unlock()
 			time.Sleep(tr.destDelay)
+			if tr.destErr != nil {
+				protocol.WriteError(c, tr.destErr)
+				continue
+			}
 			if tr.source != "" {
 				body = protocol.EncodeSyncSource(&protocol.SyncSource{SrcID: tr.source, Until: 1700000000})
 			}
@@ -253,6 +258,33 @@ func TestLateTrackerToldTheInitialSyncIsDone(t *testing.T) {
 		return fmt.Errorf("%v, notified of %q", js, late.notified)
 	}
 	poll(t, "the late tracker told the initial sync is over", told)
+}
+
+// A tracker that could not name a source yet (ENOENT: no ACTIVE storage
+// in its view) while another tracker found there was nothing to copy
+// still hears the decision when the storage joins it again (SYNC_NOTIFY
+// with no source, upstream's notify after every JOIN): a JOIN alone does
+// not move a storage that tracker holds INIT, which kept it INIT there
+// for good.
+func TestRefusingTrackerHearsTheDecision(t *testing.T) {
+	refusing := startScriptedTracker(t, "", 0)
+	refusing.destErr = protocol.ErrNotFound
+	deciding := startScriptedTracker(t, "", 0)
+	deciding.ipDelay = 300 * time.Millisecond // the refusing tracker is asked first
+	startStorage(t, refusing.addr(), deciding.addr())
+	poll(t, "SYNC_NOTIFY to the tracker that refused", func() error {
+		reqs, n := refusing.record()
+		if reqs == 0 {
+			return fmt.Errorf("the refusing tracker was never asked")
+		}
+		if _, dn := deciding.record(); len(dn) == 0 {
+			return fmt.Errorf("the deciding tracker got no SYNC_NOTIFY")
+		}
+		if len(n) == 0 || n[len(n)-1] != "" {
+			return fmt.Errorf("SYNC_NOTIFYs to the refusing tracker: %q", n)
+		}
+		return nil
+	})
 }
 
 // Two trackers and two storages that join before the trackers elected a
