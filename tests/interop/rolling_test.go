@@ -69,8 +69,8 @@ func TestRollingMigration(t *testing.T) {
 			if c.trackersFirst {
 				swapTrackers()
 			}
-			for _, st := range []*node{s1, s2} {
-				e.drain(st, "drain", "--wait", "60s")
+			for i, st := range []*node{s1, s2} {
+				e.drainAsRunbook(st, []*node{s2, s1}[i])
 				replace(t, st, c.to)
 				e.waitActiveOnAll(trackers, s1, s2)
 				e.drain(st, "undrain")
@@ -127,18 +127,104 @@ func (e *env) waitActiveOnAll(trackers []*node, storages ...*node) {
 	}
 }
 
+// drainAsRunbook drains st before its replacement as docs/migration.md
+// step 2 says. When the peer is upstream's, a drain that does not
+// complete is judged as the runbook tells an operator to: a C storage
+// does not advance its sync timestamp for records it received on the
+// extra connections of a parallel batch (upstream's workers send no
+// REPORT_SERVER_ID) nor for deletes of files it never had (ENOENT), so
+// its report can stay behind st's last update for good. What st has sent
+// is in its mark file for the peer: at the end of its binlog, nothing is
+// left to replicate.
+func (e *env) drainAsRunbook(st, peer *node) {
+	e.t.Helper()
+	out, err := e.tryDrain(st, "drain", "--wait", "60s")
+	if err == nil {
+		e.t.Logf("fdfs monitor drain %s: %s", st, strings.TrimSpace(string(out)))
+		return
+	}
+	if peer.impl != upstream {
+		e.drainFailed(st, out, err)
+	}
+	var left string
+	deadline := time.Now().Add(waitLimit)
+	for {
+		left, err = sentAll(st.base, peer.idOrIP(), peer.port)
+		if err == nil && left == "" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if err != nil || left != "" {
+		e.drainFailed(st, out, fmt.Errorf("the drain did not complete and %s has not sent everything to %s: %s %v", st, peer, left, err))
+	}
+	e.t.Logf("fdfs monitor drain %s did not complete (the C peer's sync timestamp stays behind), but its mark file for %s is at the end of its binlog (docs/migration.md step 2): proceeding", st, peer)
+}
+
+// sentAll applies docs/migration.md's check to the storage whose
+// base_path is base: "" when its mark file for the peer (id or IP, port)
+// is at the end of its binlog, else what is left.
+func sentAll(base, peer string, port int) (string, error) {
+	sync := filepath.Join(base, "data", "sync")
+	index, err := readKV(filepath.Join(sync, "binlog_index.dat"))
+	if err != nil {
+		return "", err
+	}
+	mark, err := readKV(filepath.Join(sync, fmt.Sprintf("%s_%d.mark", peer, port)))
+	if err != nil {
+		return "", err
+	}
+	cur, _ := strconv.Atoi(index["current_write"])
+	fi, err := os.Stat(filepath.Join(sync, fmt.Sprintf("binlog.%03d", cur)))
+	if err != nil {
+		return "", err
+	}
+	if mark["binlog_index"] == strconv.Itoa(cur) && mark["binlog_offset"] == strconv.FormatInt(fi.Size(), 10) {
+		return "", nil
+	}
+	return fmt.Sprintf("mark at binlog %s offset %s, binlog %d ends at %d", mark["binlog_index"], mark["binlog_offset"], cur, fi.Size()), nil
+}
+
+// readKV reads a key=value file (upstream's mark and index files).
+func readKV(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	kv := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			kv[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return kv, nil
+}
+
 // drain runs `fdfs monitor <verb> group1 <storage>` (drain or undrain) with
 // our binary against every tracker of the client conf.
 func (e *env) drain(st *node, verb string, flags ...string) {
 	e.t.Helper()
+	out, err := e.tryDrain(st, verb, flags...)
+	if err != nil {
+		e.drainFailed(st, out, err)
+	}
+	e.t.Logf("fdfs monitor %s %s: %s", verb, st, strings.TrimSpace(string(out)))
+}
+
+func (e *env) tryDrain(st *node, verb string, flags ...string) ([]byte, error) {
 	args := append([]string{"monitor", "--config", e.clientConf, verb}, flags...)
 	args = append(args, st.group, st.idOrIP())
 	out, err := exec.Command(ourBin, args...).CombinedOutput()
 	if err != nil {
-		mon, _ := exec.Command(ourBin, "monitor", "--config", e.clientConf).CombinedOutput()
-		e.t.Fatalf("fdfs %v: %v\n%s\nfdfs monitor:\n%s", args, err, out, mon)
+		err = fmt.Errorf("fdfs %v: %w", args, err)
 	}
-	e.t.Logf("fdfs monitor %s %s: %s", verb, st, strings.TrimSpace(string(out)))
+	return out, err
+}
+
+func (e *env) drainFailed(st *node, out []byte, err error) {
+	e.t.Helper()
+	mon, _ := exec.Command(ourBin, "monitor", "--config", e.clientConf).CombinedOutput()
+	e.t.Fatalf("%v\n%s\nfdfs monitor:\n%s", err, out, mon)
 }
 
 // replace stops n and starts it again as implementation to, on the same
@@ -307,4 +393,37 @@ func javaRandom(seed int64, n int) []byte {
 		}
 	}
 	return b
+}
+
+// TestSentAll: the runbook's check of a drained storage's mark file.
+func TestSentAll(t *testing.T) {
+	for _, c := range []struct {
+		name, mark string
+		done       bool
+	}{
+		{"at the end", "binlog_index=1\nbinlog_offset=16\nneed_sync_old=0\n", true},
+		{"behind", "binlog_index=1\nbinlog_offset=6\n", false},
+		{"an older binlog", "binlog_index=0\nbinlog_offset=16\n", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			base := t.TempDir()
+			dir := filepath.Join(base, "data", "sync")
+			for name, content := range map[string]string{
+				"binlog_index.dat":     "current_write=1\ncurrent_compress=0\n",
+				"binlog.001":           "1 C f01\n2 D f01\n",
+				"127.0.0.9_23000.mark": c.mark,
+			} {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			left, err := sentAll(base, "127.0.0.9", 23000)
+			if err != nil || (left == "") != c.done {
+				t.Fatalf("sentAll: %q %v, want done %v", left, err, c.done)
+			}
+		})
+	}
 }
