@@ -113,17 +113,3 @@ func TestTrunkReplicaOverStaleSlot(t *testing.T) {
 		t.Fatalf("storage 1 lists the new file as %+v", e)
 	}
 }
-
-// restoreBytes writes slot l's bytes from trunk file content b back into
-// the trunk file at path.
-func restoreBytes(t *testing.T, path string, b []byte, l trunk.Location) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteAt(b[l.Offset:l.Offset+l.Size], int64(l.Offset)); err != nil {
-		t.Fatal(err)
-	}
-}
