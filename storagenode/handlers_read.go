@@ -70,7 +70,9 @@ var errNotSmall = errors.New("download longer than the limit")
 
 // openDownload opens the file a DOWNLOAD_FILE body names and returns the
 // range to send (offset, n bytes), counting the open. A range longer
-// than limit bytes is errNotSmall, with nothing opened or counted.
+// than limit bytes is errNotSmall, the file closed again and nothing
+// counted (the loop hands such a download to serveConn, which opens it
+// once more: one open more per download over 64 KiB).
 func (s *Server) openDownload(body []byte, r *readAttempt, limit int64) (rf *content, offset, n int64, err error) {
 	req, err := protocol.DecodeDownloadRequest(body)
 	if err != nil {
