@@ -8,13 +8,14 @@ import (
 	"github.com/fdfsgo/fdfs/internal/evloop"
 )
 
-// maxInlineBody is the largest query body answered on the event loop
-// (bytes): a QUERY_FETCH body is a group name and a file name.
+// maxInlineBody is the largest request body answered on the event loop
+// (bytes): a QUERY_FETCH body is a group name and a file name, the other
+// stateless commands' bodies are smaller.
 const maxInlineBody = 1024
 
-// loopHandler is the tracker as an evloop.Handler: clients' queries are
-// answered on the loops, and every other connection is detached to
-// serveConn at its first other request.
+// loopHandler is the tracker as an evloop.Handler: the stateless commands
+// are answered on the loops, and a connection is detached to serveConn at
+// its first other request (a storage's JOIN, a peer tracker's).
 type loopHandler struct{ s *Server }
 
 // Open applies allow_hosts and max_connections, as acceptLoop does.
@@ -43,10 +44,10 @@ func (h loopHandler) Open(c *evloop.Conn) bool {
 	}
 }
 
-// Inline takes the clients' queries and QUIT; anything else is served by
-// serveConn.
+// Inline takes the stateless commands (server.go) and QUIT; anything else
+// is served by serveConn.
 func (loopHandler) Inline(_ *evloop.Conn, hd protocol.Header) bool {
-	return hd.Length <= maxInlineBody && (isQuery(hd.Cmd) || hd.Cmd == protocol.CmdQuit)
+	return hd.Length <= maxInlineBody && (stateless(hd.Cmd) || hd.Cmd == protocol.CmdQuit)
 }
 
 func (h loopHandler) Serve(_ *evloop.Conn, hd protocol.Header, body, out []byte) ([]byte, evloop.Action) {
@@ -54,7 +55,7 @@ func (h loopHandler) Serve(_ *evloop.Conn, hd protocol.Header, body, out []byte)
 		return out, evloop.Close
 	}
 	began := time.Now()
-	resp, err := h.s.query(hd.Cmd, body)
+	resp, err := h.s.answer(hd.Cmd, body)
 	status := protocol.StatusOf(err)
 	h.s.reqs.Observe(hd.Cmd, status, time.Since(began))
 	if err != nil {

@@ -455,27 +455,50 @@ func (s *Server) serveConn(c net.Conn, pending []byte) {
 	}
 }
 
-// isQuery reports the commands a client sends for every file: where to
-// store it, where to read or change it, and the connection test.
-func isQuery(cmd byte) bool {
+// stateless reports the commands answered from the cluster map alone,
+// with nothing of the connection they came on: what a client sends for
+// every file (where to store it, where to read or change it), the
+// connection test, and the reads clients and tools make of the map
+// (listings, parameters, storage ids; fastdfs-client-java fetches the
+// storage ids on every new tracker connection). The event loop answers
+// them (loop.go); any other command moves the connection to serveConn.
+func stateless(cmd byte) bool {
 	switch cmd {
 	case protocol.CmdActiveTest,
 		protocol.CmdQueryStoreWithoutGroupOne, protocol.CmdQueryStoreWithGroupOne,
 		protocol.CmdQueryStoreWithoutGroupAll, protocol.CmdQueryStoreWithGroupAll,
-		protocol.CmdQueryFetchOne, protocol.CmdQueryUpdate, protocol.CmdQueryFetchAll:
+		protocol.CmdQueryFetchOne, protocol.CmdQueryUpdate, protocol.CmdQueryFetchAll,
+		protocol.CmdServerListOneGroup, protocol.CmdServerListAllGroups, protocol.CmdServerListStorage,
+		protocol.CmdServerStorageClusterStat, protocol.CmdServerStorageVolumeStat,
+		protocol.CmdStorageParameterReq, protocol.CmdStorageFetchStorageIDs, protocol.CmdStorageGetServerID:
 		return true
 	}
 	return false
 }
 
-// query answers a command isQuery reports. It needs no connection
-// state, so the event loop answers it too (loop.go).
-func (s *Server) query(cmd byte, body []byte) ([]byte, error) {
+// answer answers a command stateless reports.
+func (s *Server) answer(cmd byte, body []byte) ([]byte, error) {
 	switch cmd {
 	case protocol.CmdActiveTest:
 		return nil, nil
 	case protocol.CmdQueryFetchOne, protocol.CmdQueryUpdate, protocol.CmdQueryFetchAll:
 		return s.queryFetch(cmd, body)
+	case protocol.CmdServerListOneGroup:
+		return s.listOneGroup(body)
+	case protocol.CmdServerListAllGroups:
+		return s.listAllGroups(body)
+	case protocol.CmdServerListStorage:
+		return s.listStorage(body)
+	case protocol.CmdServerStorageClusterStat:
+		return s.storageClusterStat(body)
+	case protocol.CmdServerStorageVolumeStat:
+		return s.volumeStat(body)
+	case protocol.CmdStorageParameterReq:
+		return s.parameters(body)
+	case protocol.CmdStorageFetchStorageIDs:
+		return s.fetchStorageIDs(body)
+	case protocol.CmdStorageGetServerID:
+		return s.getServerID(body)
 	}
 	return s.queryStore(cmd, body)
 }
@@ -516,18 +539,10 @@ func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 	if err := s.checkPeerCmd(cs, cmd); err != nil {
 		return nil, err
 	}
-	switch cmd {
-	}
-	if isQuery(cmd) {
-		return s.query(cmd, body)
+	if stateless(cmd) {
+		return s.answer(cmd, body)
 	}
 	switch cmd {
-	case protocol.CmdServerListOneGroup:
-		return s.listOneGroup(body)
-	case protocol.CmdServerListAllGroups:
-		return s.listAllGroups(body)
-	case protocol.CmdServerListStorage:
-		return s.listStorage(body)
 	case protocol.CmdServerDeleteStorage:
 		return s.deleteStorage(body)
 	case protocol.CmdServerDeleteGroup:
@@ -540,10 +555,6 @@ func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 		return s.serverGetLeader(cs, body)
 	case protocol.CmdServerTrackerClusterStat:
 		return s.trackerClusterStat(cs, body)
-	case protocol.CmdServerStorageClusterStat:
-		return s.storageClusterStat(body)
-	case protocol.CmdServerStorageVolumeStat:
-		return s.volumeStat(body)
 	case protocol.CmdTrackerGetStatus:
 		return s.trackerGetStatus(body)
 	case protocol.CmdTrackerNotifyReselectLead:
@@ -563,12 +574,6 @@ func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 
 	case protocol.CmdStorageGetMyIP:
 		return s.getMyIP(cs, body)
-	case protocol.CmdStorageParameterReq:
-		return s.parameters(body)
-	case protocol.CmdStorageFetchStorageIDs:
-		return s.fetchStorageIDs(body)
-	case protocol.CmdStorageGetServerID:
-		return s.getServerID(body)
 	case protocol.CmdStorageGetGroupName:
 		return s.getGroupName(cs, body)
 	case protocol.CmdStorageJoin:

@@ -9,6 +9,14 @@ import (
 	"github.com/fdfsgo/fdfs/internal/wiretest"
 )
 
+// goroutineServed moves c's connection from the event loop to serveConn
+// (a GET_LEADER needs the connection's state), where a request in
+// progress is answered before the connection closes; the loop drops a
+// request it holds only part of (the client sees the connection close).
+func goroutineServed(c *wiretest.Client) {
+	c.Do(protocol.CmdServerGetLeader, nil)
+}
+
 // Shutdown answers the request in progress, closes idle connections at
 // once, closes the busy one after its answer, and accepts nothing new.
 func TestShutdown(t *testing.T) {
@@ -18,6 +26,7 @@ func TestShutdown(t *testing.T) {
 	idle := wiretest.Dial(t, s.Addr())
 	idle.OK(protocol.CmdServerListAllGroups)
 	busy := wiretest.Dial(t, s.Addr())
+	goroutineServed(busy)
 	body := protocol.EncodeGroup("group1")
 	// The header is in, the body not yet: the request is in progress.
 	hdr := protocol.Header{Length: int64(len(body)), Cmd: protocol.CmdServerListStorage}.Bytes()
@@ -64,6 +73,7 @@ func TestShutdown(t *testing.T) {
 func TestShutdownGrace(t *testing.T) {
 	s := startServer(t, traceConfig(t, "ip"))
 	busy := wiretest.Dial(t, s.Addr())
+	goroutineServed(busy)
 	hdr := protocol.Header{Length: protocol.GroupNameLen, Cmd: protocol.CmdServerListStorage}.Bytes()
 	if _, err := busy.Conn.Write(hdr); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,66 @@
+package trackernode
+
+import (
+	"testing"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// detached is how many connections serveConn holds (those the event loop
+// handed over).
+func (s *Server) detached() int {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	return len(s.conns)
+}
+
+// TestLoopKeepsClients: the commands clients send outside file queries
+// (fastdfs-client-java fetches the storage ids first on every tracker
+// connection; tools list groups and storages, read the parameters) are
+// answered on the event loop, so that the connection stays there for the
+// queries that follow; the first command that needs the connection's
+// state (a JOIN) moves it to serveConn, where the same commands still
+// answer.
+func TestLoopKeepsClients(t *testing.T) {
+	s := startServer(t, traceConfig(t, "id"))
+	activeStorage(t, s, "127.0.0.1", "group1", 23000, 1000, 900)
+	base := s.detached() // the storage's joined connection
+
+	c := dialFrom(t, "127.0.0.1", s.Addr())
+	stateless := []struct {
+		cmd  byte
+		body []byte
+	}{
+		{protocol.CmdStorageFetchStorageIDs, []byte{0, 0, 0, 0, 1}},
+		{protocol.CmdServerListAllGroups, nil},
+		{protocol.CmdServerListOneGroup, protocol.EncodeGroup("group1")},
+		{protocol.CmdServerListStorage, protocol.EncodeGroup("group1")},
+		{protocol.CmdStorageParameterReq, nil},
+		{protocol.CmdStorageGetServerID, (&protocol.GroupAndAddr{Group: "group1", Addr: "127.0.0.1:23000"}).Encode()},
+		{protocol.CmdServerStorageClusterStat, []byte{0, 0, 0, 0}}, // no filter
+		{protocol.CmdQueryStoreWithoutGroupOne, nil},
+		{protocol.CmdActiveTest, nil},
+	}
+	for _, r := range stateless {
+		c.ok(r.cmd, r.body)
+		if n := s.detached(); n != base {
+			t.Fatalf("after cmd %d the connection left the loop (%d connections in serveConn, want %d)", r.cmd, n, base)
+		}
+	}
+	ids, err := protocol.DecodeStorageIDsReply(c.ok(protocol.CmdStorageFetchStorageIDs, []byte{0, 0, 0, 0, 1}))
+	if err != nil || ids.Total != 2 || len(ids.Lines) != 2 {
+		t.Fatalf("storage ids from the loop: %+v %v", ids, err)
+	}
+
+	// A JOIN needs the connection's state: serveConn takes it over, and
+	// answers the stateless commands there as well.
+	if st, _ := c.call(protocol.CmdStorageJoin, joinBody("group1", 23000, 1, "")); st != 0 {
+		t.Fatalf("JOIN: status %d", st)
+	}
+	if n := s.detached(); n != base+1 {
+		t.Fatalf("after JOIN %d connections in serveConn, want %d", n, base+1)
+	}
+	for _, r := range stateless {
+		c.ok(r.cmd, r.body)
+	}
+}
