@@ -5,7 +5,8 @@
 // most of the CPU a request takes. A Server reads each request head itself,
 // parses it strictly (GET or HEAD, HTTP/1.1 or 1.0, origin-form target, no
 // body, no Transfer-Encoding, Expect or Upgrade, no obsolete line folding,
-// no bare LF) and offers it to an Answerer, which may write the whole
+// no bare LF; one leniency net/http lacks: runs of SP in the request line,
+// which fastdfs-nginx-module's proxy sends) and offers it to an Answerer, which may write the whole
 // response with one write. Any request the parser or the Answerer declines
 // is handed, with its connection and for good, to a net/http server: the
 // bytes already read are replayed in front of the rest of the stream, so

@@ -91,18 +91,30 @@ func (r *Request) AppendHeadEnd(out []byte) []byte {
 	return append(out, "\r\n"...)
 }
 
+// splitRequestLine splits a request line into method, target and
+// version. Runs of SP separate them as well as one: RFC 9112 section 3
+// lets a recipient parse the line on whitespace boundaries, nginx does,
+// and fastdfs-nginx-module's proxy writes "GET /path?redirect=1  HTTP/1.0"
+// (two spaces) when it sends a request for a file not replicated to its
+// host yet to the file's source storage. net/http refuses that line (400).
+func splitRequestLine(line string) (method, target, proto string, ok bool) {
+	method, rest, ok1 := strings.Cut(line, " ")
+	target, proto, ok2 := strings.Cut(strings.TrimLeft(rest, " "), " ")
+	return method, target, strings.TrimLeft(proto, " "), ok1 && ok2
+}
+
 // parse parses a request head (through its blank line) into r. It returns
 // false for anything the fast path leaves to net/http, including every
-// request net/http would refuse.
+// request net/http would refuse but for the runs of SP splitRequestLine
+// accepts.
 func (r *Request) parse(head string) bool {
 	*r = Request{fields: r.fields[:0]}
 	if strings.Count(head, "\n") != strings.Count(head, "\r\n") {
 		return false // bare LF line ends: net/http judges
 	}
 	line, rest, _ := strings.Cut(head, "\r\n")
-	method, rest1, ok1 := strings.Cut(line, " ")
-	target, proto, ok2 := strings.Cut(rest1, " ")
-	if !ok1 || !ok2 {
+	method, target, proto, ok := splitRequestLine(line)
+	if !ok {
 		return false
 	}
 	switch method {

@@ -25,6 +25,7 @@ func TestParse(t *testing.T) {
 		{"http/1.0 keep-alive", "GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true, "GET", "/a", "", true},
 		{"http/1.0 keep-alive then close", "GET /a HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", true, "GET", "/a", "", false},
 		{"empty body announced", "GET /a HTTP/1.1\r\n" + host + "Content-Length: 0\r\n\r\n", true, "GET", "/a", "", true},
+		{"runs of SP in the request line", "GET  /a?redirect=1  HTTP/1.0\r\n\r\n", true, "GET", "/a", "redirect=1", false},
 		{"value trimmed", "GET /a HTTP/1.1\r\nHost: \t x \t\r\n\r\n", true, "GET", "/a", "", true},
 
 		{"post", "POST /a HTTP/1.1\r\n" + host + "\r\n", false, "", "", "", false},
@@ -35,6 +36,8 @@ func TestParse(t *testing.T) {
 		{"asterisk", "GET * HTTP/1.1\r\n" + host + "\r\n", false, "", "", "", false},
 		{"space in target", "GET /a b HTTP/1.1\r\n" + host + "\r\n", false, "", "", "", false},
 		{"no proto", "GET /a\r\n" + host + "\r\n", false, "", "", "", false},
+		{"no proto after spaces", "GET /a  \r\n" + host + "\r\n", false, "", "", "", false},
+		{"tab for SP", "GET\t/a HTTP/1.1\r\n" + host + "\r\n", false, "", "", "", false},
 		{"bare LF", "GET /a HTTP/1.1\n" + "Host: x\n\n", false, "", "", "", false},
 		{"bare LF in a header", "GET /a HTTP/1.1\r\nHost: x\nX: y\r\n\r\n", false, "", "", "", false},
 		{"folding", "GET /a HTTP/1.1\r\n" + host + "X-A: 1\r\n 2\r\n\r\n", false, "", "", "", false},

@@ -271,6 +271,7 @@ func (s *Server) serveConn(c net.Conn, st *connState) {
 				}
 				break
 			}
+			head = canonicalLine(head, &r)
 		}
 		s.handOver(c, st, head, br)
 		return
@@ -498,6 +499,19 @@ func (b *eofReader) drained() bool {
 }
 
 type connKey struct{}
+
+// canonicalLine returns head with its request line written with single
+// SPs, as net/http reads it: a request the fast path parsed (runs of SP
+// allowed, splitRequestLine) and its Answerer declined must reach net/http
+// as the same request, not as a malformed one.
+func canonicalLine(head []byte, r *Request) []byte {
+	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
+	want := r.Method + " " + r.Target + " " + r.Proto
+	if string(line) == want {
+		return head
+	}
+	return append(append([]byte(want), "\r\n"...), rest...)
+}
 
 // handOver gives c to the net/http server with the bytes already read
 // replayed in front of the rest of the stream.

@@ -150,6 +150,8 @@ func TestServe(t *testing.T) {
 			[]reply{{200, "fast", "a", false}, {200, "net/http", "POST /p hello", false}, {200, "fast", "c", false}}, false},
 		{"declined by the answerer", get("/slow", "") + get("/fast/b", ""), "GET",
 			[]reply{{200, "net/http", "GET /slow ", false}, {200, "fast", "b", false}}, false},
+		{"declined with runs of SP in the request line: net/http gets it with single ones", "GET  /slow  HTTP/1.1\r\nHost: x\r\n\r\n" + get("/fast/b", ""), "GET",
+			[]reply{{200, "net/http", "GET /slow ", false}, {200, "fast", "b", false}}, false},
 		{"back and forth", get("/slow", "") + get("/fast/b", "") + get("/slow", "") + get("/fast/d", ""), "GET",
 			[]reply{{200, "net/http", "GET /slow ", false}, {200, "fast", "b", false}, {200, "net/http", "GET /slow ", false}, {200, "fast", "d", false}}, false},
 		{"a bouncing connection is taken back ever more rarely",
