@@ -11,9 +11,13 @@
 //     tracker with our storages, and one group holding an upstream storage
 //     and one of ours that replicate to each other (files compared on
 //     disk), including kill -9 and restarts, a storage joining a populated
-//     group, and the daemons swapped on the same conf files and data.
+//     group, and the daemons swapped on the same conf files and data;
+//   - nginx with fastdfs-nginx-module serving the store path of our
+//     storages (trunk files included), proxying or redirecting to our
+//     storages' own HTTP servers.
 //
 // The package needs the reference build and is skipped (one line) unless
 // FDFS_REF_DIR names it; the Java tests also need FDFS_JAVA_CLIENT_CLASSES
-// (the client compiled with javac). See docs/interop.md.
+// (the client compiled with javac), the nginx tests FDFS_NGINX (nginx built
+// by scripts/build-nginx-module.sh). See docs/interop.md.
 package interop

@@ -126,11 +126,6 @@ func expectTrunkListing(t *testing.T, e *env, st *node, files []*trunkFile) {
 // after the storage joins), sets metadata on one and deletes one.
 func uploadTrunkFiles(t *testing.T, e *env) []*trunkFile {
 	t.Helper()
-	isTrunk := func(id string) bool {
-		_, name, err := fileid.Split(id)
-		n, perr := fileid.Parse(name)
-		return err == nil && perr == nil && n.Trunk
-	}
 	testwait.Until(t, waitLimit, "uploads to go into trunk files", func() bool {
 		// EAGAIN until there is a trunk server.
 		r := e.run("fdfs_upload_file", e.clientConf, e.writeLocal("probe.txt", []byte("probe")))
@@ -139,7 +134,7 @@ func uploadTrunkFiles(t *testing.T, e *env) []*trunkFile {
 			return false
 		}
 		e.mustRun("fdfs_delete_file", e.clientConf, id)
-		return isTrunk(id)
+		return isTrunkID(id)
 	})
 	var files []*trunkFile
 	for i, size := range []int{1, 100, 4000, 4096, 5000, 8192 - 24} {
@@ -149,7 +144,7 @@ func uploadTrunkFiles(t *testing.T, e *env) []*trunkFile {
 		}
 		c := patterned(i, size)
 		id := e.upload(e.writeLocal(name, c))
-		if !isTrunk(id) {
+		if !isTrunkID(id) {
 			t.Fatalf("%d-byte upload %s is not in a trunk", size, id)
 		}
 		files = append(files, &trunkFile{ID: id, Content: c})
@@ -161,7 +156,7 @@ func uploadTrunkFiles(t *testing.T, e *env) []*trunkFile {
 	// Larger than slot_max_size: a file of its own.
 	big := patterned(99, 9000)
 	id := e.upload(e.writeLocal("big.bin", big))
-	if isTrunk(id) {
+	if isTrunkID(id) {
 		t.Fatalf("a %d-byte upload over slot_max_size went into a trunk: %s", len(big), id)
 	}
 	return append(files, &trunkFile{ID: id, Content: big})
@@ -175,6 +170,13 @@ func patterned(seed, n int) []byte {
 		b[i] = byte((i*(seed+3) + seed + i/251) % 251)
 	}
 	return b
+}
+
+// isTrunkID reports whether a file ID names a file in a trunk slot.
+func isTrunkID(id string) bool {
+	_, name, err := fileid.Split(id)
+	n, perr := fileid.Parse(name)
+	return err == nil && perr == nil && n.Trunk
 }
 
 // writeTrunkFixture writes store's data files (no binlogs, no sync
@@ -230,16 +232,11 @@ func TestTrunkMixedGroup(t *testing.T) {
 			e.writeClientConf()
 			e.waitActive(up, our)
 			both := []*node{up, our}
-			isTrunk := func(id string) bool {
-				_, name, err := fileid.Split(id)
-				n, perr := fileid.Parse(name)
-				return err == nil && perr == nil && n.Trunk
-			}
 			testwait.Until(t, waitLimit, "uploads to go into trunk files on both storages", func() bool {
 				for _, n := range both {
 					r := e.run("fdfs_upload_file", e.clientConf, e.writeLocal("probe.txt", []byte("probe")), n.addr())
 					id := strings.TrimSpace(r.stdout)
-					if r.code != 0 || !isTrunk(id) {
+					if r.code != 0 || !isTrunkID(id) {
 						return false
 					}
 				}
@@ -255,7 +252,7 @@ func TestTrunkMixedGroup(t *testing.T) {
 				src := both[i%2]
 				c := patterned(i+10, 50+i*613)
 				id := e.upload(e.writeLocal("m.bin", c), src.addr())
-				if !isTrunk(id) {
+				if !isTrunkID(id) {
 					t.Fatalf("upload to %s: %s not in a trunk", src, id)
 				}
 				files = append(files, file{id, c, src})
@@ -342,22 +339,17 @@ func TestTrunkOursStoreToUpstream(t *testing.T) {
 	st := e.addStorage(ours, "group1", []*node{tr}, "subdir_count_per_path=1")
 	e.writeClientConf()
 	e.waitActive(st)
-	isTrunk := func(id string) bool {
-		_, name, err := fileid.Split(id)
-		n, perr := fileid.Parse(name)
-		return err == nil && perr == nil && n.Trunk
-	}
 	testwait.Until(t, waitLimit, "uploads to go into trunk files", func() bool {
 		r := e.run("fdfs_upload_file", e.clientConf, e.writeLocal("probe.txt", []byte("probe")))
 		id := strings.TrimSpace(r.stdout)
-		return r.code == 0 && isTrunk(id)
+		return r.code == 0 && isTrunkID(id)
 	})
 	want := map[string][]byte{}
 	var ids []string
 	for i := range 10 {
 		c := patterned(i+40, 100+i*700)
 		id := e.upload(e.writeLocal("o.bin", c))
-		if !isTrunk(id) {
+		if !isTrunkID(id) {
 			t.Fatalf("%s not in a trunk", id)
 		}
 		want[id] = c
@@ -378,7 +370,7 @@ func TestTrunkOursStoreToUpstream(t *testing.T) {
 	e.expectGoneForClients(ids[4])
 	testwait.Until(t, waitLimit, "upstream to take uploads into trunks", func() bool {
 		r := e.run("fdfs_upload_file", e.clientConf, e.writeLocal("probe.txt", []byte("probe")))
-		return r.code == 0 && isTrunk(strings.TrimSpace(r.stdout))
+		return r.code == 0 && isTrunkID(strings.TrimSpace(r.stdout))
 	})
 	for i := range 10 {
 		c := patterned(i+80, 100+i*300)
