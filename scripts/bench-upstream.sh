@@ -26,9 +26,10 @@
 #   java        fastdfs-client-java, one thread, JAVA_COUNT (5,000) uploads of 5 KB one after another
 #   fdfs-c      fdfs bench --client-profile c: 5 KB uploads, 16 workers (Nagle on, as the C client)
 #   fdfs-go     fdfs bench: the same with our client's own connections
-# Each line gives ops/s and the CPU per operation of the tracker and of both storages together
-# (from /proc, in 10 ms ticks: short runs are coarse); the summary gives, per workload, the
-# median of each kind and the median of the paired ratios ours/upstream.
+# Each line gives ops/s, the CPU per operation of the tracker and of both storages together
+# (from /proc, in 10 ms ticks: short runs are coarse) and the share of the machine's CPU time
+# left idle during the measurement; the summary gives, per workload, the median of each kind
+# and the median of the paired ratios ours/upstream.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${FDFS_REF_DIR:?set FDFS_REF_DIR to the upstream reference (see ../shared/refenv/README.md)}"
@@ -142,25 +143,30 @@ stop_clusters() {
   pids=()
 }
 
-# cpu KIND: CPU ticks (1/100 s) its tracker and both storages have used so far, as
-# "tracker storages" (the canned server: one process, counted as storages).
+# cpu KIND: CPU ticks (1/100 s) its tracker and both storages have used so far, and the
+# machine's ticks so far, all and idle (idle + iowait), as "tracker storages all idle" (the
+# canned server: one process, counted as storages).
 cpu() {
-  local t s1 s2
+  local t s1 s2 m
+  m=$(awk '/^cpu / {print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6}' /proc/stat)
   if [ "$1" = canned ]; then
-    echo "0 $(awk '{print $14 + $15}' "/proc/${pids[canned]}/stat")"
+    echo "0 $(awk '{print $14 + $15}' "/proc/${pids[canned]}/stat") $m"
     return
   fi
   read -r t s1 s2 <<<"${pids[$1]}"
-  echo "$(awk '{print $14 + $15}' "/proc/$t/stat") $(awk '{t += $14 + $15} END {print t}' "/proc/$s1/stat" "/proc/$s2/stat")"
+  echo "$(awk '{print $14 + $15}' "/proc/$t/stat") $(awk '{t += $14 + $15} END {print t}' "/proc/$s1/stat" "/proc/$s2/stat") $m"
 }
 
-# report WORKLOAD KIND OPS SECONDS CPU0 CPU1: one line on stdout and in $results.
+# report WORKLOAD KIND OPS SECONDS CPU0 CPU1: one line on stdout and in $results. The line
+# ends with how much of the machine's CPU time went idle meanwhile: a measurement far off its
+# pair with much idle time waited on something (the disk, this VM's host), not on CPU.
 report() {
-  local t0 s0 t1 s1
-  read -r t0 s0 <<<"$5"
-  read -r t1 s1 <<<"$6"
+  local t0 s0 m0 i0 t1 s1 m1 i1
+  read -r t0 s0 m0 i0 <<<"$5"
+  read -r t1 s1 m1 i1 <<<"$6"
   awk -v n="$1" -v k="$2" -v ops="$3" -v s="$4" -v ct="$((t1 - t0))" -v cs="$((s1 - s0))" -v r="$round" \
-    'BEGIN {o = ops > 0 ? ops : 1; printf "round %d  %-10s  %-8s  %8d ops  %6.2f s  %9.0f ops/s  CPU/op: tracker %5.1f us, storages %6.1f us\n", r, n, k, ops, s, ops / s, ct * 10000 / o, cs * 10000 / o}' |
+    -v idle="$((i1 - i0))" -v all="$((m1 - m0))" \
+    'BEGIN {o = ops > 0 ? ops : 1; printf "round %d  %-10s  %-8s  %8d ops  %6.2f s  %9.0f ops/s  CPU/op: tracker %5.1f us, storages %6.1f us  idle %3.0f%%\n", r, n, k, ops, s, ops / s, ct * 10000 / o, cs * 10000 / o, (all > 0 ? 100 * idle / all : 0)}' |
     tee -a "$results"
 }
 
@@ -209,7 +215,7 @@ settle() {
   local kind a b i
   for kind in ours upstream; do
     for i in $(seq 1 120); do
-      a=$(cpu "$kind"); sleep 1; b=$(cpu "$kind")
+      a=$(cpu "$kind" | cut -d' ' -f1-2); sleep 1; b=$(cpu "$kind" | cut -d' ' -f1-2)
       [ $(( ($(echo "$b" | tr ' ' +)) - ($(echo "$a" | tr ' ' +)) )) -gt 3 ] || break
     done
   done
