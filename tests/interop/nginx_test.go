@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -342,15 +341,7 @@ func TestNginxModuleTrunk(t *testing.T) {
 	e.writeClientConf()
 	e.waitActive(a, b)
 	both := []*node{a, b}
-	testwait.Until(t, waitLimit, "uploads to go into trunk files on both storages", func() bool {
-		for _, n := range both {
-			r := e.run("fdfs_upload_file", e.clientConf, e.writeLocal("probe.txt", []byte("probe")), n.addr())
-			if r.code != 0 || !isTrunkID(strings.TrimSpace(r.stdout)) {
-				return false
-			}
-		}
-		return true
-	})
+	e.waitTrunkUploads(both...)
 	type file struct {
 		id string
 		c  []byte

@@ -172,6 +172,22 @@ func patterned(seed, n int) []byte {
 	return b
 }
 
+// waitTrunkUploads uploads a probe to each storage until every one lands
+// in a trunk slot (EAGAIN, or a file of its own, until the group has a
+// trunk server).
+func (e *env) waitTrunkUploads(storages ...*node) {
+	e.t.Helper()
+	testwait.Until(e.t, waitLimit, "uploads to go into trunk files on every storage", func() bool {
+		for _, n := range storages {
+			r := e.run("fdfs_upload_file", e.clientConf, e.writeLocal("probe.txt", []byte("probe")), n.addr())
+			if r.code != 0 || !isTrunkID(strings.TrimSpace(r.stdout)) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // isTrunkID reports whether a file ID names a file in a trunk slot.
 func isTrunkID(id string) bool {
 	_, name, err := fileid.Split(id)
@@ -232,16 +248,7 @@ func TestTrunkMixedGroup(t *testing.T) {
 			e.writeClientConf()
 			e.waitActive(up, our)
 			both := []*node{up, our}
-			testwait.Until(t, waitLimit, "uploads to go into trunk files on both storages", func() bool {
-				for _, n := range both {
-					r := e.run("fdfs_upload_file", e.clientConf, e.writeLocal("probe.txt", []byte("probe")), n.addr())
-					id := strings.TrimSpace(r.stdout)
-					if r.code != 0 || !isTrunkID(id) {
-						return false
-					}
-				}
-				return true
-			})
+			e.waitTrunkUploads(both...)
 			type file struct {
 				id  string
 				c   []byte
