@@ -47,6 +47,24 @@ func TestLoopKeepsClients(t *testing.T) {
 			t.Fatalf("after cmd %d the connection left the loop (%d connections in serveConn, want %d)", r.cmd, n, base)
 		}
 	}
+	// Bad bodies get EINVAL on the loop, and the connection goes on there.
+	for _, r := range []struct {
+		cmd  byte
+		body []byte
+	}{
+		{protocol.CmdStorageFetchStorageIDs, []byte{1}},
+		{protocol.CmdStorageFetchStorageIDs, []byte{0, 0, 0, 9, 0}}, // start past the end
+		{protocol.CmdServerListStorage, []byte("g")},
+		{protocol.CmdServerStorageClusterStat, nil},
+		{protocol.CmdStorageGetServerID, []byte("group1")},
+	} {
+		if st, _ := c.call(r.cmd, r.body); st != protocol.EINVAL {
+			t.Fatalf("cmd %d with body %q: status %d, want EINVAL", r.cmd, r.body, st)
+		}
+	}
+	if n := s.detached(); n != base {
+		t.Fatalf("after bad bodies the connection left the loop (%d connections in serveConn, want %d)", n, base)
+	}
 	ids, err := protocol.DecodeStorageIDsReply(c.ok(protocol.CmdStorageFetchStorageIDs, []byte{0, 0, 0, 0, 1}))
 	if err != nil || ids.Total != 2 || len(ids.Lines) != 2 {
 		t.Fatalf("storage ids from the loop: %+v %v", ids, err)
