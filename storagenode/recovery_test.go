@@ -108,6 +108,10 @@ func TestRecoveryResumesFromMark(t *testing.T) {
 	// store path holds only them (with a content recovery would replace)
 	// and the recovery files.
 	c.stop(1)
+	// The tracker learns of the stop when it reads the end of the joined
+	// connection; until then it still says ACTIVE, and waitActive below
+	// would pass before the restarted storage even began its recovery.
+	eventually(t, "the tracker to see storage 1 stopped", func() bool { return c.status(1) != protocol.StatusActive })
 	data := filepath.Join(c.cfgs[1].StorePaths[0], "data")
 	if err := os.RemoveAll(data); err != nil {
 		t.Fatal(err)
