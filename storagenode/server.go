@@ -72,6 +72,12 @@ type Server struct {
 	myIP   atomic.Pointer[string] // IP the trackers see (GET_MY_IP)
 	myID   atomic.Pointer[string] // server id (id mode)
 	status atomic.Int32           // our status on the trackers + 1 (0 = not known yet)
+	// startIP is last_ip_addr of .data_init_flag as this run found it:
+	// the address the trackers knew us by, compared with GET_MY_IP's by
+	// every tracker session (ipchange.go); ipReported holds the trackers
+	// (by address) that answered the change's report in this run.
+	startIP    string
+	ipReported sync.Map
 
 	// ctx is the server's one stop signal, cancelled by Close: every loop
 	// waits on it and every outbound connection is bound to it.
@@ -121,7 +127,10 @@ type trackerParams struct {
 	// SyncFileMaxDelay is storage_sync_file_max_delay: a file older than
 	// this that is missing here will not arrive by replication.
 	SyncFileMaxDelay time.Duration
-	Trunk            trunkParams
+	// IPChangedAutoAdjust is storage_ip_changed_auto_adjust: a storage
+	// whose address changed reports it (ipchange.go).
+	IPChangedAutoAdjust bool
+	Trunk               trunkParams
 }
 
 // New validates cfg, prepares the store paths (creating the data
@@ -176,6 +185,7 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
+	s.startIP = st.initFlag.get(flagLastIPAddr)
 	for _, p := range st.paths {
 		d := tmpfile.New(filepath.Join(p, "data"), s.tempPattern, fileMode)
 		s.staging = append(s.staging, d)

@@ -98,20 +98,15 @@ func (s *Server) trackerSession(addr string) error {
 		}
 		ip := protocol.CString(b)
 		s.myIP.Store(&ip)
-		f := s.store.initFlag
-		if f.get(flagLastIPAddr) != ip || f.get(flagLastServerPort) != strconv.Itoa(s.port()) {
-			f.set(flagLastIPAddr, ip)
-			f.set(flagLastServerPort, strconv.Itoa(s.port()))
-			if err := f.save(); err != nil {
-				s.log.Warn("writing .data_init_flag failed", "err", err)
-			}
-		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	if err := s.shortCall(addr, s.fetchParams); err != nil {
+		return err
+	}
+	if err := s.reportIPChange(addr); err != nil {
 		return err
 	}
 	if s.params.Load().UseStorageID {
@@ -158,6 +153,7 @@ func (s *Server) fetchParams(c *trackerConn) error {
 	if r, err := conf.ParseReserved(ps.Get("reserved_storage_space")); err == nil {
 		p.Reserved = r
 	}
+	p.IPChangedAutoAdjust = truthy(ps.Get("storage_ip_changed_auto_adjust"))
 	p.Trunk = parseTrunkParams(ps)
 	s.params.Store(&p)
 	return nil
@@ -418,11 +414,15 @@ func (s *Server) beatLoop(c *trackerConn, addr string) error {
 		if err != nil {
 			return fmt.Errorf("BEAT: %w", err)
 		}
-		s.applyNotice(addr, c, b)
-		s.reportTrunk(c)
-		if _, err := c.call(protocol.CmdStorageChangelogReq, nil); err != nil {
+		// The changelog first: a peer's address change must rename its
+		// sync mark before the notice starts a worker for the new address.
+		chg, err := c.call(protocol.CmdStorageChangelogReq, nil)
+		if err != nil {
 			return fmt.Errorf("CHANGELOG_REQ: %w", err)
 		}
+		s.applyChangelog(chg)
+		s.applyNotice(addr, c, b)
+		s.reportTrunk(c)
 		return nil
 	}
 	doDisk := func() error {

@@ -250,7 +250,7 @@ func (s *Server) sourceOf(g *group, name string) fileSource {
 	case n.SourceID != "":
 		fs.src = g.storages[n.SourceID]
 	case n.SourceIP != "":
-		if st := g.storages[n.SourceIP]; st != nil {
+		if st := g.current(n.SourceIP); st != nil {
 			fs.src = st
 			break
 		}
@@ -511,6 +511,11 @@ func (s *Server) deleteStorage(body []byte) ([]byte, error) {
 	delete(g.storages, st.id)
 	for _, o := range g.storages {
 		delete(o.syncedFrom, st.id)
+	}
+	for old, id := range g.renamed {
+		if id == st.id {
+			delete(g.renamed, old)
+		}
 	}
 	g.resort()
 	g.changed()

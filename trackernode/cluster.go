@@ -74,6 +74,10 @@ type group struct {
 
 	storages map[string]*storage
 	sorted   []*storage
+	// renamed maps the earlier addresses of storages whose address
+	// changed (IP mode, STORAGE_REPORT_IP_CHANGED) to their id now: files
+	// named after an old address still have that storage as source.
+	renamed map[string]string
 
 	chgCount    int64 // bumped on every membership or status change
 	writeCursor int   // round-robin index for store_server=0

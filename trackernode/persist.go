@@ -259,6 +259,9 @@ func (s *Server) load() error {
 	if fi, err := os.Stat(filepath.Join(s.dataDir, changelogFile)); err == nil {
 		s.changelogSize = fi.Size()
 	}
+	if err := s.loadRenames(); err != nil {
+		return fmt.Errorf("%s: %w", changelogFile, err)
+	}
 	sdat, err := readOptional(filepath.Join(s.dataDir, statusFile))
 	if err != nil {
 		return err

@@ -586,6 +586,8 @@ func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 		return s.getStatus(body)
 	case protocol.CmdStorageChangelogReq:
 		return s.changelog(cs, body)
+	case protocol.CmdStorageReportIPChanged:
+		return s.reportIPChanged(cs, body)
 	}
 	if cs.st == nil {
 		switch cmd {
@@ -622,10 +624,6 @@ func (s *Server) dispatch(cs *conn, cmd byte, body []byte) ([]byte, error) {
 		return s.reportTrunkFID(cs, body)
 	case protocol.CmdStorageReportTrunkFree:
 		return s.reportTrunkFree(cs, body)
-	}
-	switch cmd {
-	case protocol.CmdStorageReportIPChanged:
-		return nil, fmt.Errorf("tracker cmd %d not implemented: %w", cmd, protocol.ErrNotSupported)
 	}
 	return nil, fmt.Errorf("unknown tracker cmd %d: %w", cmd, protocol.ErrInvalid)
 }

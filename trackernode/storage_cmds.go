@@ -303,6 +303,11 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 		st.status = protocol.StatusOnline
 		g.changed()
 	}
+	if st.status == protocol.StatusInit {
+		// A new storage has none of the history of the others' address
+		// changes and deletions to apply (upstream skips it too).
+		st.changelogOffset = s.changelogSize
+	}
 	st.ip = cs.peerIP
 	st.rwMode = rw
 	st.port = port

@@ -441,6 +441,10 @@ func trackerRequestCheck(cmd byte) func(t *testing.T, b []byte) {
 			}
 			fixedPoint(t, "changelog request", b, protocol.DecodeChangelogRequest, enc)
 		}
+	case protocol.CmdStorageReportIPChanged:
+		return func(t *testing.T, b []byte) {
+			fixedPoint(t, "ip changed report", b, protocol.DecodeIPChangedReport, encoder)
+		}
 	}
 	return nil
 }

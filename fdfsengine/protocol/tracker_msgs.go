@@ -1367,6 +1367,38 @@ func DecodeChangelogRequest(b []byte) (*ChangelogRequest, error) {
 	return nil, fmt.Errorf("changelog request of %d bytes: %w", len(b), ErrInvalid)
 }
 
+// IPChangedReport is the STORAGE_REPORT_IP_CHANGED (78) body: a storage
+// of IP mode (no storage ids) started with another address than last
+// time and asks the tracker to move its record to the new one. The
+// addresses are 46-byte fields whatever response_ip_addr_size says, as
+// every storage-to-tracker structure.
+type IPChangedReport struct {
+	Group string
+	OldIP string
+	NewIP string
+}
+
+// IPChangedReportSize is the length of an IPChangedReport body.
+const IPChangedReportSize = GroupNameLen + 2*IPv6AddrSize
+
+// Encode returns the 108-byte body.
+func (r *IPChangedReport) Encode() []byte {
+	e := NewEncoder(IPChangedReportSize)
+	e.Fixed(r.Group, GroupNameLen)
+	e.Fixed(r.OldIP, IPv6AddrSize)
+	e.Fixed(r.NewIP, IPv6AddrSize)
+	return e.B
+}
+
+// DecodeIPChangedReport decodes exactly IPChangedReportSize bytes.
+func DecodeIPChangedReport(b []byte) (*IPChangedReport, error) {
+	if len(b) != IPChangedReportSize {
+		return nil, fmt.Errorf("ip changed report of %d bytes, want %d: %w", len(b), IPChangedReportSize, ErrInvalid)
+	}
+	old := b[GroupNameLen : GroupNameLen+IPv6AddrSize]
+	return &IPChangedReport{Group: CString(b[:GroupNameLen]), OldIP: CString(old), NewIP: CString(b[GroupNameLen+IPv6AddrSize:])}, nil
+}
+
 func boolByte(v bool) byte {
 	if v {
 		return 1

@@ -164,6 +164,13 @@ func init() {
 		bs, err := protocol.DecodeBriefs(b)
 		return bs, protocol.EncodeBriefs(bs), err
 	}
+	reqCodecs[protocol.CmdStorageReportIPChanged] = func(b []byte) (any, []byte, error) {
+		r, err := protocol.DecodeIPChangedReport(b)
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, r.Encode(), nil
+	}
 	reqCodecs[protocol.CmdStorageChangelogReq] = func(b []byte) (any, []byte, error) {
 		r, err := protocol.DecodeChangelogRequest(b)
 		if err != nil || r == nil {
@@ -475,5 +482,25 @@ func TestTrackerMsgErrors(t *testing.T) {
 				t.Errorf("err = %v, want EINVAL", err)
 			}
 		})
+	}
+}
+
+func TestIPChangedReport(t *testing.T) {
+	want := protocol.IPChangedReport{Group: "group1", OldIP: "10.0.0.7", NewIP: "10.0.0.9"}
+	b := want.Encode()
+	if len(b) != 108 {
+		t.Fatalf("body of %d bytes, upstream sends 108 (group16 + two 46-byte addresses)", len(b))
+	}
+	if string(b[16:24]) != "10.0.0.7" || string(b[62:70]) != "10.0.0.9" {
+		t.Fatalf("addresses not at upstream's offsets 16 and 62: %q", b)
+	}
+	got, err := protocol.DecodeIPChangedReport(b)
+	if err != nil || *got != want {
+		t.Fatalf("decode: %+v, %v", got, err)
+	}
+	for _, n := range []int{0, 16 + 2*16, 107, 109} {
+		if _, err := protocol.DecodeIPChangedReport(make([]byte, n)); !errors.Is(err, protocol.ErrInvalid) {
+			t.Errorf("%d bytes: %v, want ErrInvalid", n, err)
+		}
 	}
 }

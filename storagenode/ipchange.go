@@ -1,0 +1,153 @@
+package storagenode
+
+// Address changes. Without storage ids (use_storage_id = false) the
+// trackers and the peers know a storage by its IP address, so one that
+// comes back with another address (DHCP, a container moved to another
+// host) would be a new storage to them: every file copied to it again,
+// its old record left OFFLINE for good, its peers' replication to it
+// starting over. As upstream's storage, ours reports the change to every
+// tracker before it joins (STORAGE_REPORT_IP_CHANGED), which moves its
+// record, and every storage renames its sync mark for the peer when it
+// reads the change from the trackers' changelog (CHANGELOG_REQ).
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// reportIPChange reports to the tracker at addr that our address is no
+// longer the one of the last run, when it is not and the cluster asks for
+// it (storage_ip_changed_auto_adjust, IP mode), then records the address
+// in .data_init_flag. The tracker's refusals that mean there is nothing
+// to move there (ENOENT: it does not know the old address; EEXIST: it
+// knows the new one; EALREADY: it moved it) or that it cannot
+// (EOPNOTSUPP) let the join go on, as upstream's do. EBUSY (the tracker
+// still sees the old address serving: a host that vanished without
+// closing its connections, until check_active_interval) is retried with
+// the session rather than taken as done as upstream does: joining as a
+// new storage is what the report is there to avoid.
+func (s *Server) reportIPChange(addr string) error {
+	ip := *s.myIP.Load()
+	p := s.params.Load()
+	if _, done := s.ipReported.Load(addr); !done && s.startIP != "" && s.startIP != ip && !p.UseStorageID && p.IPChangedAutoAdjust {
+		r := protocol.IPChangedReport{Group: s.cfg.GroupName, OldIP: s.startIP, NewIP: ip}
+		err := s.shortCall(addr, func(c *trackerConn) error {
+			_, err := c.call(protocol.CmdStorageReportIPChanged, r.Encode())
+			return err
+		})
+		switch {
+		case err == nil:
+			s.log.Info("address change reported", "tracker", addr, "old", r.OldIP, "new", r.NewIP)
+		case errors.Is(err, protocol.ErrNotFound), errors.Is(err, protocol.ErrExists),
+			errors.Is(err, protocol.ErrAlready), errors.Is(err, protocol.ErrNotSupported):
+			s.log.Warn("address change not applied by the tracker", "tracker", addr, "old", r.OldIP, "new", r.NewIP, "err", err)
+		default:
+			return fmt.Errorf("REPORT_IP_CHANGED %s -> %s: %w", r.OldIP, r.NewIP, err)
+		}
+		s.ipReported.Store(addr, true)
+	}
+	f := s.store.initFlag
+	port := strconv.Itoa(s.port())
+	if f.get(flagLastIPAddr) == ip && f.get(flagLastServerPort) == port {
+		return nil
+	}
+	f.set(flagLastIPAddr, ip)
+	f.set(flagLastServerPort, port)
+	if err := f.save(); err != nil {
+		s.log.Warn("writing .data_init_flag failed", "err", err)
+	}
+	return nil
+}
+
+// applyChangelog applies what a tracker's CHANGELOG_REQ answered: lines
+// "<time> <group> <storage id> <status> <new id>" (storage_changelog.dat).
+// For a peer of our group whose address changed (status IP_CHANGED, IP
+// mode) its sync mark is renamed, so replication to it goes on where it
+// was; for a deleted one (DELETED) the mark is removed, so that a storage
+// joining later under that address starts afresh. The initial-sync source
+// recorded in .data_init_flag follows either change. Lines of other groups
+// and malformed ones are skipped.
+func (s *Server) applyChangelog(b []byte) {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Split(strings.TrimRight(sc.Text(), "\r"), " ")
+		if len(f) != 5 || f[1] != s.cfg.GroupName || f[2] == "" {
+			continue
+		}
+		old, newID := f[2], f[4]
+		switch f[3] {
+		case strconv.Itoa(int(protocol.StatusIPChanged)):
+			if s.params.Load().UseStorageID || newID == "" {
+				continue
+			}
+			s.renameMark(old, newID)
+			s.followSyncSource(old, newID)
+		case strconv.Itoa(int(protocol.StatusDeleted)):
+			s.removeMark(old)
+			s.followSyncSource(old, "")
+		}
+	}
+}
+
+// peerMarkPath is the sync mark of the peer known as id, named as
+// syncWorker.markPath names it.
+func (s *Server) peerMarkPath(id string) string {
+	name := id + ".mark"
+	if !s.params.Load().UseStorageID {
+		name = fmt.Sprintf("%s_%d.mark", id, s.port())
+	}
+	return filepath.Join(s.store.syncDir(), name)
+}
+
+// renameMark moves the sync mark of old to newID, unless newID has one
+// already (a worker for it started first: its mark is kept).
+func (s *Server) renameMark(old, newID string) {
+	from, to := s.peerMarkPath(old), s.peerMarkPath(newID)
+	if _, err := os.Stat(from); err != nil {
+		return
+	}
+	if _, err := os.Stat(to); err == nil {
+		s.log.Warn("peer's address changed but a sync mark for the new one exists: keeping it", "old", old, "new", newID)
+		return
+	}
+	if err := os.Rename(from, to); err != nil {
+		s.log.Warn("renaming a peer's sync mark failed", "from", from, "to", to, "err", err)
+		return
+	}
+	if _, ok := s.marksAligned.Load(from); ok {
+		// Written by this run: right, though maybe past the binlog's end
+		// at start (alignMark).
+		s.marksAligned.Store(to, true)
+	}
+	s.log.Info("peer's address changed: sync mark renamed", "old", old, "new", newID)
+}
+
+// removeMark removes the sync mark of a deleted peer.
+func (s *Server) removeMark(id string) {
+	path := s.peerMarkPath(id)
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("removing a deleted peer's sync mark failed", "file", path, "err", err)
+	}
+}
+
+// followSyncSource replaces old as our recorded initial-sync source by
+// newID ("" when old was deleted).
+func (s *Server) followSyncSource(old, newID string) {
+	f := s.store.initFlag
+	if f.get(flagSyncSrcServer) != old {
+		return
+	}
+	f.set(flagSyncSrcServer, newID)
+	if err := f.save(); err != nil {
+		s.log.Warn("writing .data_init_flag failed", "err", err)
+	}
+}

@@ -1,0 +1,108 @@
+package trackernode
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/testwait"
+)
+
+func ipChanged(group, old, new string) []byte {
+	return (&protocol.IPChangedReport{Group: group, OldIP: old, NewIP: new}).Encode()
+}
+
+// updateTarget asks QUERY_UPDATE for name: the storage that must take a
+// change of the file (its source when that is active).
+func updateTarget(t *testing.T, s *Server, name string) string {
+	t.Helper()
+	cl := dialFrom(t, "127.0.0.1", s.Addr())
+	r, err := protocol.DecodeFetchReply(cl.ok(protocol.CmdQueryUpdate, (&protocol.FileQuery{Group: "group1", Filename: name}).Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.IP
+}
+
+// A storage whose address changed (IP mode) reports it before joining:
+// its record moves to the new address with its state, files named after
+// the old address keep it as their source, the other storages read the
+// change from the changelog, and a restarted tracker still knows it.
+func TestReportIPChanged(t *testing.T) {
+	c := traceConfig(t, "ip")
+	s := startServer(t, c)
+	a := activeStorage(t, s, "127.0.0.3", "group1", 23000, 1000, 900)
+	b := activeStorage(t, s, "127.0.0.4", "group1", 23000, 1000, 900)
+	old := fileName(t, "127.0.0.4", time.Now().Unix()-2*86400, false)
+	if got := updateTarget(t, s, old); got != "127.0.0.4" {
+		t.Fatalf("update of a file of 127.0.0.4 goes to %s", got)
+	}
+
+	rep := dialFrom(t, "127.0.0.5", s.Addr())
+	refused := []struct {
+		name string
+		body []byte
+		want byte
+	}{
+		{"short body", ipChanged("group1", "127.0.0.4", "127.0.0.5")[:60], protocol.EINVAL},
+		{"new address not the reporter's", ipChanged("group1", "127.0.0.4", "127.0.0.6"), protocol.EINVAL},
+		{"unknown group", ipChanged("group9", "127.0.0.4", "127.0.0.5"), protocol.ENOENT},
+		{"unknown old address", ipChanged("group1", "127.0.0.9", "127.0.0.5"), protocol.ENOENT},
+		{"old address still active", ipChanged("group1", "127.0.0.4", "127.0.0.5"), protocol.EBUSY},
+	}
+	for _, tc := range refused {
+		if st, _ := rep.call(protocol.CmdStorageReportIPChanged, tc.body); st != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.name, st, tc.want)
+		}
+	}
+	b.Conn.Close()
+	testwait.Until(t, 10*time.Second, "127.0.0.4 OFFLINE", func() bool {
+		return statusOf(t, s, "group1", "127.0.0.4") == protocol.StatusOffline
+	})
+	taken := dialFrom(t, "127.0.0.3", s.Addr())
+	if st, _ := taken.call(protocol.CmdStorageReportIPChanged, ipChanged("group1", "127.0.0.4", "127.0.0.3")); st != protocol.EEXIST {
+		t.Errorf("new address taken: status %d, want EEXIST", st)
+	}
+
+	rep.ok(protocol.CmdStorageReportIPChanged, ipChanged("group1", "127.0.0.4", "127.0.0.5"))
+	if st, _ := rep.call(protocol.CmdStorageReportIPChanged, ipChanged("group1", "127.0.0.4", "127.0.0.5")); st != protocol.EALREADY {
+		t.Errorf("second report: status %d, want EALREADY", st)
+	}
+	var ids []string
+	for _, st := range listStorages(t, s, "group1") {
+		ids = append(ids, st.ID)
+	}
+	if strings.Join(ids, " ") != "127.0.0.3 127.0.0.5" {
+		t.Fatalf("storages after the change: %v", ids)
+	}
+	if st := statusOf(t, s, "group1", "127.0.0.5"); st != protocol.StatusOffline {
+		t.Fatalf("renamed storage is %s, want its old status OFFLINE", protocol.StorageStatusName(st))
+	}
+	a.ok(protocol.CmdStorageBeat, nil)
+	chg := strings.Fields(string(a.ok(protocol.CmdStorageChangelogReq, nil)))
+	if len(chg) != 5 || chg[1] != "group1" || chg[2] != "127.0.0.4" || chg[3] != "3" || chg[4] != "127.0.0.5" {
+		t.Fatalf("changelog %q, want the address change", chg)
+	}
+
+	// The storage joins from its new address as the known storage.
+	activeStorage(t, s, "127.0.0.5", "group1", 23000, 1000, 900)
+	if got := updateTarget(t, s, old); got != "127.0.0.5" {
+		t.Fatalf("update of a file named after the old address goes to %s, want the renamed storage", got)
+	}
+	s.Close()
+	s2 := startServer(t, c)
+	activeStorage(t, s2, "127.0.0.3", "group1", 23000, 1000, 900)
+	activeStorage(t, s2, "127.0.0.5", "group1", 23000, 1000, 900)
+	if got := updateTarget(t, s2, old); got != "127.0.0.5" {
+		t.Fatalf("after a restart, update of a file named after the old address goes to %s", got)
+	}
+}
+
+func TestReportIPChangedWithIDs(t *testing.T) {
+	s := startServer(t, traceConfig(t, "id"))
+	cl := dialFrom(t, "127.0.0.1", s.Addr())
+	if st, _ := cl.call(protocol.CmdStorageReportIPChanged, ipChanged("group1", "127.0.0.4", "127.0.0.1")); st != protocol.EOPNOTSUPP {
+		t.Fatalf("status %d, want EOPNOTSUPP (storages are known by id)", st)
+	}
+}
