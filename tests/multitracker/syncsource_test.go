@@ -33,6 +33,10 @@ type scriptedTracker struct {
 	destReqs int
 	notified []string // source ids of the SYNC_NOTIFYs
 	joins    []*protocol.JoinRequest
+	// ipChanged are the statuses REPORT_IP_CHANGED gets, in turn (0 once
+	// used up); events logs the reports and joins in order.
+	ipChanged []byte
+	events    []string
 }
 
 func startScriptedTracker(t *testing.T, source string, destDelay time.Duration) *scriptedTracker {
@@ -85,7 +89,24 @@ func (tr *scriptedTracker) serve(c net.Conn) {
 			body = protocol.Params{
 				{Key: "use_storage_id", Value: "0"}, {Key: "id_type_in_filename", Value: "ip"},
 				{Key: "store_path", Value: "0"}, {Key: "reserved_storage_space", Value: "1M"},
+				{Key: "storage_ip_changed_auto_adjust", Value: "1"},
 			}.Encode()
+		case protocol.CmdStorageReportIPChanged:
+			r, err := protocol.DecodeIPChangedReport(in)
+			if err != nil {
+				return
+			}
+			tr.mu.Lock()
+			var st byte
+			if len(tr.ipChanged) > 0 {
+				st, tr.ipChanged = tr.ipChanged[0], tr.ipChanged[1:]
+			}
+			tr.events = append(tr.events, fmt.Sprintf("report %s->%s: %d", r.OldIP, r.NewIP, st))
+			tr.mu.Unlock()
+			if st != 0 {
+				protocol.WritePacket(c, protocol.CmdResp, st, nil)
+				continue
+			}
 		case protocol.CmdStorageJoin:
 			j, err := protocol.DecodeJoinRequest(in)
 			if err != nil {
@@ -93,6 +114,7 @@ func (tr *scriptedTracker) serve(c net.Conn) {
 			}
 			tr.mu.Lock()
 			tr.joins = append(tr.joins, j)
+			tr.events = append(tr.events, "join from "+peerIP)
 			tr.mu.Unlock()
 			body = (&protocol.JoinResponse{Status: protocol.StatusInit}).Encode()
 		case protocol.CmdStorageSyncDestReq:
@@ -137,11 +159,22 @@ func (tr *scriptedTracker) record() (int, []string) {
 // startStorage runs a storage of group1 reporting to trackers.
 func startStorage(t *testing.T, trackers ...string) *storagenode.Server {
 	t.Helper()
+	return startStorageAt(t, t.TempDir(), freeStorageIP(t), trackers...)
+}
+
+func freeStorageIP(t *testing.T) string {
+	t.Helper()
 	ip, err := devcluster.FreeIP(devcluster.DefaultStoragePort)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	return ip
+}
+
+// startStorageAt runs a storage of group1 with its files in dir, bound to
+// ip, reporting to trackers.
+func startStorageAt(t *testing.T, dir, ip string, trackers ...string) *storagenode.Server {
+	t.Helper()
 	lines := []string{
 		"group_name = group1",
 		"bind_addr = " + ip,
