@@ -120,7 +120,9 @@ func (s *Server) renameMark(old, newID string) {
 		return
 	}
 	if err := os.Rename(from, to); err != nil {
-		s.log.Warn("renaming a peer's sync mark failed", "from", from, "to", to, "err", err)
+		if !errors.Is(err, fs.ErrNotExist) { // else another tracker session's answer moved it
+			s.log.Warn("renaming a peer's sync mark failed", "from", from, "to", to, "err", err)
+		}
 		return
 	}
 	if _, ok := s.marksAligned.Load(from); ok {
