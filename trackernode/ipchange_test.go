@@ -106,3 +106,43 @@ func TestReportIPChangedWithIDs(t *testing.T) {
 		t.Fatalf("status %d, want EOPNOTSUPP (storages are known by id)", st)
 	}
 }
+
+// rename moves every reference to a storage, and current finds it by any
+// of its earlier addresses.
+func TestGroupRename(t *testing.T) {
+	g := newGroup("group1")
+	a := &storage{id: "10.0.0.1", ip: "10.0.0.1", group: g, syncedFrom: map[string]int64{"10.0.0.2": 100}}
+	b := &storage{id: "10.0.0.2", ip: "10.0.0.2", group: g, syncedFrom: map[string]int64{"10.0.0.1": 200}, syncSrcID: "10.0.0.1"}
+	g.storages = map[string]*storage{a.id: a, b.id: b}
+	g.trunkServer, g.lastTrunkServer = a.id, a.id
+	g.resort()
+	chg, trunkChg := g.chgCount, g.trunkChg
+
+	g.rename(a, "10.0.0.7")
+	switch {
+	case g.storages["10.0.0.1"] != nil || g.storages["10.0.0.7"] != a || a.id != "10.0.0.7" || a.ip != "10.0.0.7":
+		t.Fatalf("storages after the rename: %v", g.storages)
+	case b.syncSrcID != "10.0.0.7" || b.syncedFrom["10.0.0.7"] != 200 || len(b.syncedFrom) != 1:
+		t.Fatalf("the other storage's references: source %q, synced %v", b.syncSrcID, b.syncedFrom)
+	case a.syncedFrom["10.0.0.2"] != 100:
+		t.Fatalf("the renamed storage lost its own sync timestamps: %v", a.syncedFrom)
+	case g.trunkServer != "10.0.0.7" || g.lastTrunkServer != "10.0.0.7" || g.trunkChg == trunkChg:
+		t.Fatalf("trunk server %q (last %q), change count %d", g.trunkServer, g.lastTrunkServer, g.trunkChg)
+	case g.chgCount == chg || len(g.sorted) != 2 || g.sorted[1] != a:
+		t.Fatalf("membership change not announced or not re-sorted: %d, %v", g.chgCount, g.sorted)
+	}
+
+	g.rename(a, "10.0.0.9") // moved again
+	for _, old := range []string{"10.0.0.1", "10.0.0.7", "10.0.0.9"} {
+		if g.current(old) != a {
+			t.Errorf("current(%s) does not find the storage moved twice", old)
+		}
+	}
+	g.rename(a, "10.0.0.1") // and back to its first address
+	if g.current("10.0.0.1") != a || g.current("10.0.0.9") != a || g.renamed["10.0.0.1"] != "" {
+		t.Errorf("back at its first address: renamed %v", g.renamed)
+	}
+	if g.current("10.0.0.5") != nil {
+		t.Error("current found a storage that never had the address")
+	}
+}

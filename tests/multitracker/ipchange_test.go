@@ -2,12 +2,11 @@ package multitracker
 
 import (
 	"fmt"
-	"os"
-	"regexp"
 	"testing"
 
 	"github.com/fdfsgo/fdfs/devcluster"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/tests/internal/fdfsproc"
 )
 
 // A storage that comes back with another address reports the change to
@@ -35,14 +34,7 @@ func TestAddressChangeOnEveryTracker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(moved.ConfPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = regexp.MustCompile(`(?m)^bind_addr = .*$`).ReplaceAll(b, []byte("bind_addr = "+newIP))
-	if err := os.WriteFile(moved.ConfPath, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	fdfsproc.SetKey(t, moved.ConfPath, "bind_addr", newIP)
 	moved.IP, moved.ID = newIP, newIP
 	if err := e.c.StartStorage(moved.Index); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"testing"
 
@@ -49,14 +48,7 @@ func TestAddressChange(t *testing.T) {
 		want[upload(t, c.Client, b, client.UploadOptions{Ext: "bin"})] = b
 	}
 	newIP := fdfsproc.FreeIP(t, moved.Port)
-	conf, err := os.ReadFile(moved.ConfPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf = regexp.MustCompile(`(?m)^bind_addr = .*$`).ReplaceAll(conf, []byte("bind_addr = "+newIP))
-	if err := os.WriteFile(moved.ConfPath, conf, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	fdfsproc.SetKey(t, moved.ConfPath, "bind_addr", newIP)
 	moved.IP, moved.ID = newIP, newIP
 	c.StartStorage(1)
 	c.WaitActive()

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"syscall"
 	"testing"
 	"time"
@@ -142,4 +143,21 @@ func WriteFile(t testing.TB, path, format string, args ...any) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// SetKey rewrites the "key = value" line of the conf file at path (the
+// lines the devcluster writes), as an operator editing it would.
+func SetKey(t testing.TB, path, key, value string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + ` = .*$`)
+	if !line.Match(b) {
+		t.Fatalf("%s has no %s line", path, key)
+	}
+	if err := os.WriteFile(path, line.ReplaceAll(b, []byte(key+" = "+value)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
