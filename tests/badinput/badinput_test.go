@@ -276,6 +276,10 @@ var (
 func (e *env) cases(t *testing.T) []badCase {
 	g := e.group
 	huge := int64(1) << 40
+	storageIP, _, _ := net.SplitHostPort(e.storage)
+	ipChanged := func(group, old, new string) []byte {
+		return (&protocol.IPChangedReport{Group: group, OldIP: old, NewIP: new}).Encode()
+	}
 	var cs []badCase
 
 	// Framing, both servers.
@@ -331,6 +335,16 @@ func (e *env) cases(t *testing.T) []badCase {
 			req: packet(protocol.CmdStorageJoin, make([]byte, protocol.JoinFixedSize)), want: einval},
 		badCase{name: "tracker/join garbage", toTracker: true,
 			req: packet(protocol.CmdStorageJoin, bytes.Repeat([]byte{0xff}, 300)), want: einval},
+		badCase{name: "tracker/ip changed report garbage", toTracker: true,
+			req: packet(protocol.CmdStorageReportIPChanged, bytes.Repeat([]byte{0xff}, protocol.IPChangedReportSize)), want: einval},
+		badCase{name: "tracker/ip changed report of 50 bytes", toTracker: true,
+			req: packet(protocol.CmdStorageReportIPChanged, make([]byte, 50)), want: einval},
+		// The report must come from the new address, and a serving storage
+		// is not moved: a client cannot take a live storage's place.
+		badCase{name: "tracker/ip changed report for another address", toTracker: true,
+			req: packet(protocol.CmdStorageReportIPChanged, ipChanged(g, storageIP, "10.9.9.9")), want: einval},
+		badCase{name: "tracker/ip changed report moving the live storage", toTracker: true,
+			req: packet(protocol.CmdStorageReportIPChanged, ipChanged(g, storageIP, "127.0.0.1")), want: []byte{16}},
 	)
 
 	// Storage: huge lengths on requests whose whole body is buffered.
