@@ -86,9 +86,10 @@ func (s *Server) isLocalSource(src fileid.Source) bool {
 	if id != "" {
 		return id == *s.myID.Load()
 	}
+	now := s.moved.current(ip) // of a name made before our address changed
 	for _, mine := range []string{s.cfg.BindAddr, *s.myIP.Load()} {
 		for _, m := range strings.Split(mine, ",") {
-			if m != "" && m == ip {
+			if m != "" && (m == ip || m == now) {
 				return true
 			}
 		}
@@ -110,6 +111,7 @@ func (s *Server) sourceHTTPAddr(n *fileid.Name) (string, bool) {
 	if ip == "" {
 		return "", false
 	}
+	ip = s.moved.current(ip)
 	return net.JoinHostPort(ip, strconv.Itoa(s.cfg.HTTPServerPort)), true
 }
 

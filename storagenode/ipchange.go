@@ -27,7 +27,8 @@ import (
 // reportIPChange reports to the tracker at addr that our address is no
 // longer the one of the last run, when it is not and the cluster asks for
 // it (storage_ip_changed_auto_adjust, IP mode), then records the address
-// in .data_init_flag. The tracker's refusals that mean there is nothing
+// in .data_init_flag; a change the tracker applied also goes in the book
+// of moved addresses (moved.go). The tracker's refusals that mean there is nothing
 // to move there (ENOENT: it does not know the old address; EEXIST: it
 // knows the new one; EALREADY: it moved it) or that it cannot
 // (EOPNOTSUPP) let the join go on, as upstream's do. EBUSY (the tracker
@@ -45,10 +46,14 @@ func (s *Server) reportIPChange(addr string) error {
 			return err
 		})
 		switch {
-		case err == nil:
-			s.log.Info("address change reported", "tracker", addr, "old", r.OldIP, "new", r.NewIP)
-		case errors.Is(err, protocol.ErrNotFound), errors.Is(err, protocol.ErrExists),
-			errors.Is(err, protocol.ErrAlready), errors.Is(err, protocol.ErrNotSupported):
+		case err == nil || errors.Is(err, protocol.ErrAlready):
+			s.log.Info("address change reported", "tracker", addr, "old", r.OldIP, "new", r.NewIP, "err", err)
+			// Our files named after the old address are still ours
+			// (moved.go).
+			if err := s.moved.add(r.OldIP, r.NewIP); err != nil {
+				s.log.Warn("recording our address change failed", "err", err)
+			}
+		case errors.Is(err, protocol.ErrNotFound), errors.Is(err, protocol.ErrExists), errors.Is(err, protocol.ErrNotSupported):
 			s.log.Warn("address change not applied by the tracker", "tracker", addr, "old", r.OldIP, "new", r.NewIP, "err", err)
 		default:
 			return fmt.Errorf("REPORT_IP_CHANGED %s -> %s: %w", r.OldIP, r.NewIP, err)
@@ -74,7 +79,8 @@ func (s *Server) reportIPChange(addr string) error {
 // mode) its sync mark is renamed, so replication to it goes on where it
 // was; for a deleted one (DELETED) the mark is removed, so that a storage
 // joining later under that address starts afresh. The initial-sync source
-// recorded in .data_init_flag follows either change. Lines of other groups
+// recorded in .data_init_flag follows either change, and a change of
+// address goes in the book of moved addresses (moved.go). Lines of other groups
 // and malformed ones are skipped.
 func (s *Server) applyChangelog(b []byte) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -91,6 +97,9 @@ func (s *Server) applyChangelog(b []byte) {
 			}
 			s.renameMark(old, newID)
 			s.followSyncSource(old, newID)
+			if err := s.moved.add(old, newID); err != nil {
+				s.log.Warn("recording a peer's address change failed", "old", old, "new", newID, "err", err)
+			}
 		case strconv.Itoa(int(protocol.StatusDeleted)):
 			s.removeMark(old)
 			s.followSyncSource(old, "")

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 )
 
 // The changelog lines a tracker sends (CHANGELOG_REQ) rename the sync mark
@@ -56,4 +58,50 @@ func TestApplyChangelog(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A file named after a peer's old address is looked for at the peer's
+// new one (the HTTP redirect of a file not here yet), and one named after
+// our own old address is ours, also after a restart.
+func TestMovedAddresses(t *testing.T) {
+	cfg := testConfig(t)
+	s := startServer(t, cfg)
+	peerFile := mustParse(t, fileName(t, "10.0.0.7"))
+	if addr, _ := s.sourceHTTPAddr(peerFile); addr != "10.0.0.7:0" {
+		t.Fatalf("source of a peer's file before any change: %s", addr)
+	}
+	s.applyChangelog([]byte("1 group1 10.0.0.7 3 10.0.0.8\n2 group1 10.0.0.8 3 10.0.0.9\n"))
+	if err := s.moved.add("10.0.0.5", "127.0.0.1"); err != nil { // as reportIPChange records ours
+		t.Fatal(err)
+	}
+	ownFile := mustParse(t, fileName(t, "10.0.0.5"))
+	check := func(s *Server, when string) {
+		t.Helper()
+		if addr, _ := s.sourceHTTPAddr(peerFile); addr != "10.0.0.9:0" {
+			t.Errorf("%s: a file of the peer that moved twice is looked for at %s", when, addr)
+		}
+		if !s.isLocalSource(ownFile.Source) {
+			t.Errorf("%s: a file named after our old address is not ours", when)
+		}
+		if s.isLocalSource(peerFile.Source) {
+			t.Errorf("%s: a peer's file is taken for ours", when)
+		}
+	}
+	check(s, "after the changes")
+	s.Close()
+	check(startServer(t, cfg), "after a restart")
+}
+
+// fileName is a normal file's name with source ip.
+func fileName(t *testing.T, ip string) string {
+	t.Helper()
+	src, err := fileid.SourceFromIP(ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := fileid.Generate(0, 0, 0, fileid.Fields{Source: src, Timestamp: 1700000000, Size: 10, CRC32: 7}, "txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -78,6 +78,7 @@ type Server struct {
 	// (by address) that answered the change's report in this run.
 	startIP    string
 	ipReported sync.Map
+	moved      *moves // address changes of ours and of our peers (moved.go)
 
 	// ctx is the server's one stop signal, cancelled by Close: every loop
 	// waits on it and every outbound connection is bound to it.
@@ -186,6 +187,9 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 	}
 	s.store = st
 	s.startIP = st.initFlag.get(flagLastIPAddr)
+	if s.moved, err = loadMoves(filepath.Join(c.BasePath, "data", movedFile)); err != nil {
+		return nil, fmt.Errorf("storagenode: %s: %w", movedFile, err)
+	}
 	for _, p := range st.paths {
 		d := tmpfile.New(filepath.Join(p, "data"), s.tempPattern, fileMode)
 		s.staging = append(s.staging, d)

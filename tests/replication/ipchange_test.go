@@ -77,6 +77,16 @@ func TestAddressChange(t *testing.T) {
 		return errOld != nil && errNew == nil
 	})
 
+	// Both storages keep the change (the mover from its report, the peer
+	// from the changelog): names carrying the old address are resolved
+	// after restarts too.
+	for _, s := range c.Storages {
+		b, _ := os.ReadFile(filepath.Join(s.BasePath, "data", ".moved_addresses"))
+		if string(b) != oldIP+" "+newIP+"\n" {
+			t.Errorf("%s's moved addresses: %q", s.Name, b)
+		}
+	}
+
 	var got bytes.Buffer
 	if _, err := c.Client.Download(opCtx(t), fromOld, 0, 0, &got); err != nil || !bytes.Equal(got.Bytes(), want[fromOld]) {
 		t.Fatalf("download of %s (named after the old address): %d bytes, %v", fromOld, got.Len(), err)

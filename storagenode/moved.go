@@ -1,0 +1,84 @@
+package storagenode
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
+)
+
+// movedFile, in base_path/data, lists the address changes of this storage
+// and of its peers (IP mode) as "old new" lines. A file's name carries its
+// source's address at upload; the HTTP server's redirect of a file it
+// lacks and the re-logging of our own files after a crash must find that
+// source under its address now, also after a restart, while the trackers
+// announce each change once (ipchange.go). Upstream keeps no such file.
+const movedFile = ".moved_addresses"
+
+// maxMoves bounds how many changes current follows (a cycle written by
+// hand must not hang it).
+const maxMoves = 16
+
+// moves is the address book of movedFile.
+type moves struct {
+	mu   sync.Mutex
+	path string
+	m    map[string]string // old address → the next one
+}
+
+// loadMoves reads movedFile at path (none yet: empty); lines that are not
+// two fields are skipped.
+func loadMoves(path string) (*moves, error) {
+	mv := &moves{path: path, m: map[string]string{}}
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return mv, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 {
+			mv.m[f[0]] = f[1]
+		}
+	}
+	return mv, sc.Err()
+}
+
+// add records that the storage at old is now at newAddr and saves the
+// book (crash-safely) when that is news.
+func (mv *moves) add(old, newAddr string) error {
+	mv.mu.Lock()
+	defer mv.mu.Unlock()
+	if old == newAddr || mv.m[old] == newAddr {
+		return nil
+	}
+	mv.m[old] = newAddr
+	delete(mv.m, newAddr) // the address came back: it names a storage again
+	lines := make([]string, 0, len(mv.m))
+	for o, n := range mv.m {
+		lines = append(lines, o+" "+n+"\n")
+	}
+	sort.Strings(lines)
+	return atomicfile.WriteFile(mv.path, []byte(strings.Join(lines, "")), fileMode)
+}
+
+// current is the address the storage once at addr has now (addr itself
+// when it never moved).
+func (mv *moves) current(addr string) string {
+	mv.mu.Lock()
+	defer mv.mu.Unlock()
+	for range maxMoves {
+		n, ok := mv.m[addr]
+		if !ok {
+			break
+		}
+		addr = n
+	}
+	return addr
+}
