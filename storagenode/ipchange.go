@@ -28,9 +28,9 @@ import (
 // longer the one of the last run, when it is not and the cluster asks for
 // it (storage_ip_changed_auto_adjust, IP mode), then records the address
 // in .data_init_flag; a change the tracker applied also goes in the book
-// of moved addresses (moved.go). The tracker's refusals that mean there is nothing
-// to move there (ENOENT: it does not know the old address; EEXIST: it
-// knows the new one; EALREADY: it moved it) or that it cannot
+// of moved addresses (moved.go). The tracker's refusals that mean there
+// is nothing to move there (ENOENT: it does not know the old address;
+// EEXIST: it knows the new one; EALREADY: it moved it) or that it cannot
 // (EOPNOTSUPP) let the join go on, as upstream's do. EBUSY (the tracker
 // still sees the old address serving: a host that vanished without
 // closing its connections, until check_active_interval) is retried with
@@ -80,8 +80,8 @@ func (s *Server) reportIPChange(addr string) error {
 // was; for a deleted one (DELETED) the mark is removed, so that a storage
 // joining later under that address starts afresh. The initial-sync source
 // recorded in .data_init_flag follows either change, and a change of
-// address goes in the book of moved addresses (moved.go). Lines of other groups
-// and malformed ones are skipped.
+// address goes in the book of moved addresses (moved.go). Lines of other
+// groups and malformed ones are skipped.
 func (s *Server) applyChangelog(b []byte) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
