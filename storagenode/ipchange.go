@@ -11,15 +11,12 @@ package storagenode
 // reads the change from the trackers' changelog (CHANGELOG_REQ).
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
@@ -83,26 +80,23 @@ func (s *Server) reportIPChange(addr string) error {
 // address goes in the book of moved addresses (moved.go). Lines of other
 // groups and malformed ones are skipped.
 func (s *Server) applyChangelog(b []byte) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		f := strings.Split(strings.TrimRight(sc.Text(), "\r"), " ")
-		if len(f) != 5 || f[1] != s.cfg.GroupName || f[2] == "" {
+	for _, e := range protocol.ParseChangelog(b) {
+		if e.Group != s.cfg.GroupName {
 			continue
 		}
-		old, newID := f[2], f[4]
-		switch f[3] {
-		case strconv.Itoa(int(protocol.StatusIPChanged)):
-			if s.params.Load().UseStorageID || newID == "" {
+		switch e.Status {
+		case protocol.StatusIPChanged:
+			if s.params.Load().UseStorageID || e.NewID == "" {
 				continue
 			}
-			s.renameMark(old, newID)
-			s.followSyncSource(old, newID)
-			if err := s.moved.add(old, newID); err != nil {
-				s.log.Warn("recording a peer's address change failed", "old", old, "new", newID, "err", err)
+			s.renameMark(e.ID, e.NewID)
+			s.followSyncSource(e.ID, e.NewID)
+			if err := s.moved.add(e.ID, e.NewID); err != nil {
+				s.log.Warn("recording a peer's address change failed", "old", e.ID, "new", e.NewID, "err", err)
 			}
-		case strconv.Itoa(int(protocol.StatusDeleted)):
-			s.removeMark(old)
-			s.followSyncSource(old, "")
+		case protocol.StatusDeleted:
+			s.removeMark(e.ID)
+			s.followSyncSource(e.ID, "")
 		}
 	}
 }

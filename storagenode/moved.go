@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/fdfsgo/fdfs/internal/addrmoves"
 	"github.com/fdfsgo/fdfs/internal/atomicfile"
 )
 
@@ -19,21 +20,17 @@ import (
 // announce each change once (ipchange.go). Upstream keeps no such file.
 const movedFile = ".moved_addresses"
 
-// maxMoves bounds how many changes current follows (a cycle written by
-// hand must not hang it).
-const maxMoves = 16
-
 // moves is the address book of movedFile.
 type moves struct {
 	mu   sync.Mutex
 	path string
-	m    map[string]string // old address → the next one
+	book addrmoves.Book
 }
 
 // loadMoves reads movedFile at path (none yet: empty); lines that are not
 // two fields are skipped.
 func loadMoves(path string) (*moves, error) {
-	mv := &moves{path: path, m: map[string]string{}}
+	mv := &moves{path: path}
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return mv, nil
@@ -44,7 +41,7 @@ func loadMoves(path string) (*moves, error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		if f := strings.Fields(sc.Text()); len(f) == 2 {
-			mv.m[f[0]] = f[1]
+			mv.book.Add(f[0], f[1])
 		}
 	}
 	return mv, sc.Err()
@@ -55,14 +52,12 @@ func loadMoves(path string) (*moves, error) {
 func (mv *moves) add(old, newAddr string) error {
 	mv.mu.Lock()
 	defer mv.mu.Unlock()
-	if old == newAddr || mv.m[old] == newAddr {
+	if !mv.book.Add(old, newAddr) {
 		return nil
 	}
-	mv.m[old] = newAddr
-	delete(mv.m, newAddr) // the address came back: it names a storage again
-	lines := make([]string, 0, len(mv.m))
-	for o, n := range mv.m {
-		lines = append(lines, o+" "+n+"\n")
+	var lines []string
+	for _, p := range mv.book.Pairs() {
+		lines = append(lines, p[0]+" "+p[1]+"\n")
 	}
 	sort.Strings(lines)
 	return atomicfile.WriteFile(mv.path, []byte(strings.Join(lines, "")), fileMode)
@@ -73,12 +68,5 @@ func (mv *moves) add(old, newAddr string) error {
 func (mv *moves) current(addr string) string {
 	mv.mu.Lock()
 	defer mv.mu.Unlock()
-	for range maxMoves {
-		n, ok := mv.m[addr]
-		if !ok {
-			break
-		}
-		addr = n
-	}
-	return addr
+	return mv.book.Current(addr)
 }

@@ -512,11 +512,7 @@ func (s *Server) deleteStorage(body []byte) ([]byte, error) {
 	for _, o := range g.storages {
 		delete(o.syncedFrom, st.id)
 	}
-	for old, id := range g.renamed {
-		if id == st.id {
-			delete(g.renamed, old)
-		}
-	}
+	g.renamed.Forget(st.id)
 	g.resort()
 	g.changed()
 	s.dirty = true
@@ -659,7 +655,7 @@ func (s *Server) volumeStat(body []byte) ([]byte, error) {
 
 // appendChangelog appends one line to storage_changelog.dat and syncs it.
 func (s *Server) appendChangelog(group, id string, status byte, newIP string) error {
-	line := fmt.Sprintf("%d %s %s %d %s\n", s.now().Unix(), group, id, status, newIP)
+	line := protocol.ChangelogEntry{Time: s.now().Unix(), Group: group, ID: id, Status: status, NewID: newIP}.Line()
 	f, err := os.OpenFile(filepath.Join(s.dataDir, changelogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err

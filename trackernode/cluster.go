@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/addrmoves"
 )
 
 // storage is the tracker's record of one storage server. All fields are
@@ -74,10 +75,10 @@ type group struct {
 
 	storages map[string]*storage
 	sorted   []*storage
-	// renamed maps the earlier addresses of storages whose address
-	// changed (IP mode, STORAGE_REPORT_IP_CHANGED) to their id now: files
-	// named after an old address still have that storage as source.
-	renamed map[string]string
+	// renamed holds the address changes of its storages (IP mode,
+	// STORAGE_REPORT_IP_CHANGED): files named after an old address still
+	// have that storage as source.
+	renamed addrmoves.Book
 
 	chgCount    int64 // bumped on every membership or status change
 	writeCursor int   // round-robin index for store_server=0

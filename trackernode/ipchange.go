@@ -1,13 +1,9 @@
 package trackernode
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
@@ -46,8 +42,8 @@ func (s *Server) reportIPChanged(cs *conn, body []byte) ([]byte, error) {
 	}
 	st := g.storages[r.OldIP]
 	switch {
-	case st == nil && g.renamed[r.OldIP] != "":
-		return nil, fmt.Errorf("ip changed report: %s is now %s: %w", r.OldIP, g.renamed[r.OldIP], protocol.ErrAlready)
+	case st == nil && g.renamed.Current(r.OldIP) != r.OldIP:
+		return nil, fmt.Errorf("ip changed report: %s is now %s: %w", r.OldIP, g.renamed.Current(r.OldIP), protocol.ErrAlready)
 	case st == nil:
 		return nil, fmt.Errorf("ip changed report: no storage %s in group %q: %w", r.OldIP, g.name, protocol.ErrNotFound)
 	case st.status == protocol.StatusOnline || st.status == protocol.StatusActive || st.status == protocol.StatusRecovery:
@@ -89,35 +85,17 @@ func (g *group) rename(st *storage, id string) {
 	if g.lastTrunkServer == old {
 		g.lastTrunkServer = id
 	}
-	g.noteRename(old, id)
+	g.renamed.Add(old, id)
 	g.resort()
 	g.changed()
 }
 
-// noteRename records that old is now id, and moves the earlier names of
-// old along, so that a storage renamed twice is found by either.
-func (g *group) noteRename(old, id string) {
-	if g.renamed == nil {
-		g.renamed = map[string]string{}
-	}
-	for o, n := range g.renamed {
-		if n == old {
-			g.renamed[o] = id
-		}
-	}
-	delete(g.renamed, id) // the address came back: it names this storage
-	g.renamed[old] = id
-}
-
-// current returns the storage known as id now, following renames.
+// current returns the storage known as id now, following address changes.
 func (g *group) current(id string) *storage {
 	if st := g.storages[id]; st != nil {
 		return st
 	}
-	if n := g.renamed[id]; n != "" {
-		return g.storages[n]
-	}
-	return nil
+	return g.storages[g.renamed.Current(id)]
 }
 
 // loadRenames replays the address changes of storage_changelog.dat
@@ -131,15 +109,10 @@ func (s *Server) loadRenames() error {
 	if err != nil {
 		return err
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 5 || f[3] != strconv.Itoa(int(protocol.StatusIPChanged)) {
-			continue
-		}
-		if g := s.groups[f[1]]; g != nil {
-			g.noteRename(f[2], f[4])
+	for _, e := range protocol.ParseChangelog(b) {
+		if g := s.groups[e.Group]; g != nil && e.Status == protocol.StatusIPChanged && e.NewID != "" {
+			g.renamed.Add(e.ID, e.NewID)
 		}
 	}
-	return sc.Err()
+	return nil
 }

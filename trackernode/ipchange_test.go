@@ -139,8 +139,8 @@ func TestGroupRename(t *testing.T) {
 		}
 	}
 	g.rename(a, "10.0.0.1") // and back to its first address
-	if g.current("10.0.0.1") != a || g.current("10.0.0.9") != a || g.renamed["10.0.0.1"] != "" {
-		t.Errorf("back at its first address: renamed %v", g.renamed)
+	if g.current("10.0.0.1") != a || g.current("10.0.0.9") != a || g.renamed.Current("10.0.0.1") != "10.0.0.1" {
+		t.Errorf("back at its first address: renamed %v", g.renamed.Pairs())
 	}
 	if g.current("10.0.0.5") != nil {
 		t.Error("current found a storage that never had the address")
