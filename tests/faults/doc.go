@@ -60,8 +60,9 @@
 //     under mixed load (uploads small and large, slaves, appender changes,
 //     metadata, whole and ranged downloads, deletes under a cap of content
 //     kept) with kill -9 and SIGTERM restarts of storages and trackers,
-//     then a full check; 20 s, or FDFS_SOAK=<duration> (make soak)
-//     (trackers .200–.202, storages .203–.206).
+//     storages restarted at another address and back, then a full check;
+//     20 s, or FDFS_SOAK=<duration> (make soak) (trackers .200–.202,
+//     storages .203–.206 and .213–.216).
 //
 // The kill tests and the soak count what the clients saw (acknowledged,
 // failed-but-retried, landed despite the error) and then check the

@@ -19,6 +19,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/addrmoves"
 	"github.com/fdfsgo/fdfs/internal/testwait"
 	"github.com/fdfsgo/fdfs/tests/internal/fdfsbin"
 )
@@ -120,10 +121,15 @@ func (p *proc) running() bool { return p.done != nil }
 
 // cluster is trackers and storages, each a process.
 type cluster struct {
-	tracker    *proc // trackers[0]
-	trackers   []*proc
-	storages   []*proc
-	groups     []string // groups[i] is the group of storages[i]
+	tracker  *proc // trackers[0]
+	trackers []*proc
+	storages []*proc
+	// addrMu guards the storages' addresses and moves, which the soak
+	// changes (moveStorage) while its workers look them up (addrsOf,
+	// sourceOf).
+	addrMu     sync.RWMutex
+	moves      addrmoves.Book // storages' address changes, as the trackers know them
+	groups     []string       // groups[i] is the group of storages[i]
 	storePaths []string
 	client     *client.Client // configured with every tracker
 }

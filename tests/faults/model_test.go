@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"sort"
 	"sync"
@@ -152,8 +153,27 @@ func rawCall(addr string, cmd byte, id string) (byte, []byte, error) {
 	return rawCmd(addr, cmd, (&protocol.FileRequest{Group: g, Name: name}).Encode(), 1<<20)
 }
 
+// sourceOf is the address of the storage that created fileID now: the
+// source address of its name (sourceAddr), followed through the storages'
+// moves, as the trackers route its changes (QUERY_UPDATE).
+func (c *cluster) sourceOf(fileID string) (string, error) {
+	addr, err := sourceAddr(fileID)
+	if err != nil {
+		return "", err
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", err
+	}
+	c.addrMu.RLock()
+	defer c.addrMu.RUnlock()
+	return net.JoinHostPort(c.moves.Current(host), port), nil
+}
+
 // addrsOf lists the addresses of the storages of group g.
 func (c *cluster) addrsOf(g string) []string {
+	c.addrMu.RLock()
+	defer c.addrMu.RUnlock()
 	var out []string
 	for i, s := range c.storages {
 		if c.groups[i] == g {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -17,6 +19,8 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/testwait"
+	"github.com/fdfsgo/fdfs/tests/internal/fdfsproc"
 )
 
 // soakConfig sizes a soak run.
@@ -56,9 +60,10 @@ var soakGroups = map[string][]string{
 // append, modify, truncate and metadata overwrite and merge, downloads
 // whole and by range, deletes (the oldest files go once the content kept
 // passes a cap). Every few seconds a storage or a tracker is killed with
-// SIGKILL or stopped with SIGTERM, and restarted. At the end every live
-// file must be served with its bytes and metadata by both storages of its
-// group and every deleted one by none. It logs the operations
+// SIGKILL or stopped with SIGTERM, and restarted (a storage, one time in
+// four, at another address). At the end every live file must be served
+// with its bytes and metadata by both storages of its group and every
+// deleted one by none. It logs the operations
 // acknowledged, failed-but-retried and their latencies, and each daemon's
 // VmRSS. 20 s by default; FDFS_SOAK=30m (make soak) for a long run.
 func TestSoak(t *testing.T) {
@@ -181,7 +186,7 @@ func (w *workload) remove(f *tracked) {
 	body := (&protocol.FileRequest{Group: f.group, Name: name}).Encode()
 	size := len(f.current().data)
 	if w.c.mutate(w.stats, "delete", f, snapshot{}, w.stop, func(ctx context.Context) error {
-		return atSource(ctx, f.id, protocol.CmdDeleteFile, body)
+		return w.c.atSource(ctx, f.id, protocol.CmdDeleteFile, body)
 	}) {
 		w.drop(f, size)
 		return
@@ -217,8 +222,9 @@ func (w *workload) readRange(r *rand.Rand, f *tracked) {
 }
 
 // chaosEvent kills (SIGKILL) or stops (SIGTERM) a random storage or
-// tracker, restarts it after 0.3–1.5 s and waits until the trackers list
-// every storage ACTIVE; it returns what it did.
+// tracker, restarts it after 0.3–1.5 s, in one storage event of four at
+// another address (moveStorage), and waits until the trackers list every
+// storage ACTIVE; it returns what it did.
 func (c *cluster) chaosEvent(t *testing.T, r *rand.Rand) string {
 	t.Helper()
 	var p *proc
@@ -226,7 +232,11 @@ func (c *cluster) chaosEvent(t *testing.T, r *rand.Rand) string {
 	if r.IntN(3) == 0 {
 		p, what = c.trackers[r.IntN(len(c.trackers))], "tracker"
 	} else {
-		p = c.storages[r.IntN(len(c.storages))]
+		i := r.IntN(len(c.storages))
+		if r.IntN(4) == 0 {
+			return c.moveStorage(t, i, r.IntN(2) == 0)
+		}
+		p = c.storages[i]
 	}
 	if r.IntN(2) == 0 {
 		p.kill()
@@ -239,6 +249,71 @@ func (c *cluster) chaosEvent(t *testing.T, r *rand.Rand) string {
 	p.start()
 	c.waitActive(t)
 	return what
+}
+
+// moveStorage stops storage i (SIGKILL when kill, else SIGTERM) and
+// starts it again at its other address (bind_addr), as a storage moved to
+// another machine or given a new DHCP lease comes back: it must report
+// the change (STORAGE_REPORT_IP_CHANGED) and be the same member at the new
+// address, with its files and its peers' sync marks, not a new member
+// beside an OFFLINE record of the old one. Files named after the old
+// address keep being served (the final check reads every one of them
+// from both storages of its group). The addresses alternate, so a long
+// soak also moves storages back to where they were.
+func (c *cluster) moveStorage(t *testing.T, i int, kill bool) string {
+	t.Helper()
+	p := c.storages[i]
+	what := "SIGTERM"
+	if kill {
+		p.kill()
+		what = "kill -9"
+	} else {
+		p.stop()
+	}
+	oldIP, port, err := net.SplitHostPort(p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newIP := otherAddress(t, oldIP)
+	fdfsproc.SetKey(t, p.conf, "bind_addr", newIP)
+	c.addrMu.Lock()
+	p.addr = net.JoinHostPort(newIP, port)
+	c.moves.Add(oldIP, newIP)
+	c.addrMu.Unlock()
+	p.start()
+	c.waitActive(t)
+	testwait.For(t, waitLimit, oldIP+" no longer listed in "+c.groups[i], func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		list, err := c.client.ListStorages(ctx, c.groups[i], "")
+		if err != nil {
+			return err
+		}
+		for _, st := range list {
+			if st.IP == oldIP {
+				return fmt.Errorf("%s still listed, %s", oldIP, protocol.StorageStatusName(st.Status))
+			}
+		}
+		return nil
+	})
+	return what + " storage, back at another address"
+}
+
+// otherAddress is the soak storage's address it does not have now: the
+// last byte 10 up from its first one (.203–.206 and .213–.216).
+func otherAddress(t *testing.T, ip string) string {
+	t.Helper()
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is4() {
+		t.Fatalf("storage address %q", ip)
+	}
+	b := a.As4()
+	if b[3] >= 210 {
+		b[3] -= 10
+	} else {
+		b[3] += 10
+	}
+	return netip.AddrFrom4(b).String()
 }
 
 // rssLog samples the VmRSS of every running daemon.
@@ -257,7 +332,8 @@ func (l *rssLog) sample() {
 		procs["tracker "+p.addr] = p
 	}
 	for i, p := range l.c.storages {
-		procs[fmt.Sprintf("storage %s (%s)", p.addr, l.c.groups[i])] = p
+		// By index: a storage moved to another address stays one line.
+		procs[fmt.Sprintf("storage %d (%s)", i, l.c.groups[i])] = p
 	}
 	for name, p := range procs {
 		if !p.running() {
@@ -277,7 +353,7 @@ func (l *rssLog) sample() {
 
 func (l *rssLog) report(t *testing.T) {
 	for _, name := range slices.Sorted(maps.Keys(l.max)) {
-		t.Logf("VmRSS %-36s first %6.1f MB, max %6.1f MB, last %6.1f MB", name,
+		t.Logf("VmRSS %-28s first %6.1f MB, max %6.1f MB, last %6.1f MB", name,
 			float64(l.first[name])/1024, float64(l.max[name])/1024, float64(l.latest[name])/1024)
 	}
 }

@@ -207,7 +207,7 @@ func (w *workload) change(r *rand.Rand, f *tracked) bool {
 		cmd = protocol.CmdSetMetadata
 		body = (&protocol.SetMetadataRequest{Name: name, Flag: flag, Group: f.group, Meta: protocol.PackMeta(m)}).Encode()
 	}
-	send := func(ctx context.Context) error { return atSource(ctx, f.id, cmd, body) }
+	send := func(ctx context.Context) error { return w.c.atSource(ctx, f.id, cmd, body) }
 	if !w.c.mutate(w.stats, op, f, after, w.stop, send) {
 		if f.isBroken() {
 			w.forget(f) // unsettled: counted, not checked again
@@ -228,24 +228,24 @@ func (w *workload) change(r *rand.Rand, f *tracked) bool {
 // (Routed to another storage, as upstream's QUERY_UPDATE does then, two
 // storages change the same file and the replicas diverge: see
 // docs/reliability.md, "Crashes: kill -9".)
-func atSource(ctx context.Context, id string, cmd byte, body []byte) error {
-	addr, err := sourceAddr(id)
+func (c *cluster) atSource(ctx context.Context, id string, cmd byte, body []byte) error {
+	addr, err := c.sourceOf(id)
 	if err != nil {
 		return err
 	}
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
+	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer nc.Close()
 	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
+		nc.SetDeadline(dl)
 	}
-	if err := protocol.WritePacket(c, cmd, 0, body); err != nil {
+	if err := protocol.WritePacket(nc, cmd, 0, body); err != nil {
 		return err
 	}
-	_, err = protocol.ReadResponse(c, 0)
+	_, err = protocol.ReadResponse(nc, 0)
 	return err
 }
 
@@ -316,7 +316,7 @@ func (w *workload) startReaders(n int, seed uint64) {
 // up may serve a state no client wrote (docs/reliability.md): counted,
 // not failed on.
 func (w *workload) read(f *tracked) {
-	if addr, err := sourceAddr(f.id); err == nil {
+	if addr, err := w.c.sourceOf(f.id); err == nil {
 		st, data, err := fetch(addr, f.id)
 		switch {
 		case err != nil || st != 0:
