@@ -79,7 +79,7 @@ var (
 	stLastSyncUpd  = stDesc("last_sync_update_timestamp_seconds", "Unix time of the last change received by replication.")
 	stPathTotal    = stDesc("store_path_size_bytes", "Size of the file system of a store path.", "store_path", "path")
 	stPathFree     = stDesc("store_path_free_bytes", "Free space of a store path for unprivileged writers (statfs f_bavail).", "store_path", "path")
-	stBinlogBytes  = stDesc("binlog_bytes", "Bytes in the binlog files (binlog.NNN) kept in data/sync.")
+	stBinlogBytes  = stDesc("binlog_bytes", "Bytes in the binlog files (binlog.NNN) kept in data/sync; a gzipped one (compress_binlog) counts its unpacked size.")
 	stBinlogIndex  = stDesc("binlog_index", "Number of the binlog file being written.")
 	stBinlogLastTS = stDesc("binlog_last_record_timestamp_seconds", "Unix time of the last record written to the binlog since start (0 = none).")
 	stLagBytes     = stDesc("sync_lag_bytes", "Binlog bytes not yet replayed to a peer.", "peer", "peer_status")
@@ -192,13 +192,11 @@ func (c storageCollector) collectBinlog(gauge func(*prometheus.Desc, float64, ..
 	s := c.s
 	dir := s.store.syncDir()
 	cur, curSize, lastTS := s.bl.Stat()
-	sizes := make([]int64, cur+1) // sizes[i] of binlog.i; missing files count 0
+	sizes := make([]int64, cur+1) // sizes[i] of binlog.i, gzipped or not; missing files count 0
 	var total int64
 	for i := 0; i < cur; i++ {
-		if fi, err := os.Stat(binlog.Path(dir, i)); err == nil {
-			sizes[i] = fi.Size()
-			total += sizes[i]
-		}
+		sizes[i] = binlog.Size(dir, i)
+		total += sizes[i]
 	}
 	sizes[cur] = curSize
 	gauge(stBinlogBytes, float64(total+curSize))

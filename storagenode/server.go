@@ -338,6 +338,10 @@ func (s *Server) Start() error {
 	}
 	s.wg.Add(1)
 	go s.housekeeping()
+	if s.cfg.CompressBinlog {
+		s.wg.Add(1)
+		go s.packLoop()
+	}
 	if crashed {
 		s.wg.Add(1)
 		go s.afterCrash(lastRecord)

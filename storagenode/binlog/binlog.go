@@ -31,6 +31,7 @@ type Writer struct {
 	f       *os.File
 	size    int64
 	maxSize int64
+	packed  int     // current_compress: the files before it were gzipped (gz.go)
 	lastTS  int64   // timestamp of the last record written since Open, 0 = none
 	dirty   bool    // written since the last fsync
 	repair  *Repair // what Open cut from the current file, nil if nothing
@@ -51,11 +52,11 @@ func open(dir string, maxSize int64) (*Writer, error) {
 		return nil, err
 	}
 	w := &Writer{dir: dir, maxSize: maxSize}
-	idx, err := readIndex(filepath.Join(dir, IndexFile))
+	idx, packed, err := readIndex(filepath.Join(dir, IndexFile))
 	if err != nil {
 		return nil, err
 	}
-	w.index = idx
+	w.index, w.packed = idx, packed
 	if w.repair, err = repairTail(w.Path(idx)); err != nil {
 		return nil, err
 	}
@@ -66,28 +67,38 @@ func open(dir string, maxSize int64) (*Writer, error) {
 	return w, nil
 }
 
-// readIndex returns current_write from the index file, 0 if it is absent.
-func readIndex(path string) (int, error) {
+// readIndex returns current_write and current_compress from the index
+// file, 0 for one that is absent. An unreadable current_compress is taken
+// as 0: it only says where the daily packing may start looking.
+func readIndex(path string) (write, packed int, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return 0, 0, nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
-		if ok && strings.TrimSpace(k) == "current_write" {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil || n < 0 || n > 999 {
-				return 0, fmt.Errorf("binlog: bad current_write %q in %s", v, path)
+		if !ok {
+			continue
+		}
+		n, nerr := strconv.Atoi(strings.TrimSpace(v))
+		switch strings.TrimSpace(k) {
+		case "current_write":
+			if nerr != nil || n < 0 || n > 999 {
+				return 0, 0, fmt.Errorf("binlog: bad current_write %q in %s", v, path)
 			}
-			return n, nil
+			write = n
+		case "current_compress":
+			if nerr == nil && n >= 0 {
+				packed = n
+			}
 		}
 	}
-	return 0, sc.Err()
+	return write, min(packed, write), sc.Err()
 }
 
 // Path returns the path of binlog file number index in dir.
@@ -131,7 +142,7 @@ func (w *Writer) openCurrent() error {
 // rename, fsync of the directory): after a crash the index names either
 // the old file or the new one, never nothing.
 func (w *Writer) writeIndex() error {
-	data := fmt.Appendf(nil, "current_write=%d\ncurrent_compress=%d\n", w.index, 0)
+	data := fmt.Appendf(nil, "current_write=%d\ncurrent_compress=%d\n", w.index, w.packed)
 	return atomicfile.WriteFile(filepath.Join(w.dir, IndexFile), data, 0o644)
 }
 
@@ -156,6 +167,26 @@ func (w *Writer) Write(ts int64, op Op, name, extra string) error {
 		w.lastTS = ts
 	}
 	return err
+}
+
+// Packed returns current_compress: the files before it have been
+// gzipped (some may have been unpacked since, as upstream counts it).
+func (w *Writer) Packed() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.packed
+}
+
+// SetPacked records that the files before index have been gzipped, in the
+// index file too (upstream's storage reads it there after a rollback).
+func (w *Writer) SetPacked(index int) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if index == w.packed || index > w.index {
+		return nil
+	}
+	w.packed = index
+	return w.writeIndex()
 }
 
 // Stat returns the number of the file being written, its size in bytes

@@ -112,10 +112,11 @@ func (r *Reader) overlong() (string, int, error) {
 	}
 }
 
-// open opens the current file. A missing file the writer has moved past is
-// skipped (more, no file yet); a missing current one is io.EOF.
+// open opens the current file, unpacking it when it was gzipped
+// (OpenFile). A file missing in both forms is skipped when the writer has
+// moved past it (more, no file yet); a missing current one is io.EOF.
 func (r *Reader) open() (more bool, err error) {
-	f, err := os.Open(Path(r.dir, r.index))
+	f, err := OpenFile(Path(r.dir, r.index))
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && r.index < r.current():
 		r.index, r.offset = r.index+1, 0

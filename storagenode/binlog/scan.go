@@ -3,7 +3,6 @@ package binlog
 import (
 	"bufio"
 	"io"
-	"os"
 	"strings"
 )
 
@@ -11,9 +10,10 @@ import (
 // path, in order, and stops at the first error fn returns. Lines that are
 // no record (garbage, or longer than MaxLine) are skipped; a partial last
 // line is still being written and ends the file. Unlike Reader it reads one
-// file once and keeps no position: it serves whole-file replays.
+// file once and keeps no position: it serves whole-file replays. A file
+// that was gzipped is unpacked first (OpenFile).
 func EachRecord(path string, fn func(*Record) error) error {
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return err
 	}

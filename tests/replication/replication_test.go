@@ -166,8 +166,22 @@ func TestNewStorageFullSync(t *testing.T) {
 		t.Fatalf("upload: %v", err)
 	}
 
-	// The new storage: storage1's configuration on a fresh address and
-	// empty base path.
+	newcomer, base := joinNewStorage(t, c)
+	flag, err := os.ReadFile(filepath.Join(base, "data", ".data_init_flag"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(flag), "sync_src_server="+c.Storages[0].ID) && !strings.Contains(string(flag), "sync_src_server="+c.Storages[1].ID) {
+		t.Fatalf("the new storage recorded no sync source (no WAIT_SYNC step):\n%s", flag)
+	}
+	waitEverywhere(t, []*cluster.Storage{newcomer}, want.snapshot())
+}
+
+// joinNewStorage starts a new, empty storage in c's group (storage 0's
+// configuration on a fresh address and base path) and waits until the
+// tracker lists it ACTIVE; it returns the storage and its base path.
+func joinNewStorage(t *testing.T, c *cluster.Cluster) (*cluster.Storage, string) {
+	t.Helper()
 	cfg := c.StorageConf(0)
 	ip, err := devcluster.FreeIP(cfg.Port)
 	if err != nil {
@@ -187,17 +201,8 @@ func TestNewStorageFullSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	newcomer := &cluster.Storage{Name: "storage-new", IP: ip, StorePaths: cfg.StorePaths}
 	waitStatus(t, c.Client, ip, protocol.StatusActive)
-
-	flag, err := os.ReadFile(filepath.Join(base, "data", ".data_init_flag"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(flag), "sync_src_server="+c.Storages[0].ID) && !strings.Contains(string(flag), "sync_src_server="+c.Storages[1].ID) {
-		t.Fatalf("the new storage recorded no sync source (no WAIT_SYNC step):\n%s", flag)
-	}
-	waitEverywhere(t, []*cluster.Storage{newcomer}, want.snapshot())
+	return &cluster.Storage{Name: "storage-new", IP: ip, StorePaths: cfg.StorePaths}, base
 }
 
 // testLogger writes a server's log to a file under dir, printed when the

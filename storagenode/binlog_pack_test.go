@@ -1,0 +1,80 @@
+package storagenode
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fdfsgo/fdfs/storagenode/binlog"
+)
+
+// TestPackBinlogs: the daily packing (compress_binlog) gzips the binlog
+// files before the one being written, but none a running sync session
+// still reads from, and records how far it got in binlog_index.dat.
+func TestPackBinlogs(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.CompressBinlog = true
+	cfg.CompressBinlogTime = "01:30"
+	sync := filepath.Join(cfg.BasePath, "data", "sync")
+	if err := os.MkdirAll(sync, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i, rec := range []string{"1700000000 D M00/00/00/gone0.jpg\n", "1700000001 D M00/00/00/gone1.jpg\n", "1700000002 D M00/00/00/gone2.jpg\n"} {
+		if err := os.WriteFile(binlog.Path(sync, i), []byte(rec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(sync, binlog.IndexFile), []byte("current_write=3\ncurrent_compress=0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, cfg)
+
+	// A session reading binlog.001 holds it and what follows back.
+	w := &syncWorker{}
+	w.pos.Store(packPos(1, 0))
+	s.repl.mu.Lock()
+	s.repl.workers["127.0.0.9"] = w
+	s.repl.mu.Unlock()
+	s.packBinlogs()
+	packed(t, sync, "binlog.000.gz", "binlog.001", "binlog.002", "binlog.003")
+	s.repl.mu.Lock()
+	delete(s.repl.workers, "127.0.0.9")
+	s.repl.mu.Unlock()
+
+	s.packBinlogs()
+	packed(t, sync, "binlog.000.gz", "binlog.001.gz", "binlog.002.gz", "binlog.003")
+	if b, _ := os.ReadFile(filepath.Join(sync, binlog.IndexFile)); !strings.Contains(string(b), "current_compress=3\n") {
+		t.Errorf("binlog_index.dat after packing:\n%s", b)
+	}
+	var recs []string
+	for i := range 3 {
+		if err := binlog.EachRecord(binlog.Path(sync, i), func(r *binlog.Record) error {
+			recs = append(recs, r.Name)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Join(recs, " "); got != "M00/00/00/gone0.jpg M00/00/00/gone1.jpg M00/00/00/gone2.jpg" {
+		t.Errorf("records read back from the packed files: %s", got)
+	}
+}
+
+// packed fails unless each binlog file is in the form named (plain or .gz)
+// and not in the other.
+func packed(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		other := n + binlog.GzSuffix
+		if plain, ok := strings.CutSuffix(n, binlog.GzSuffix); ok {
+			other = plain
+		}
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			t.Errorf("%s: %v", n, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, other)); err == nil {
+			t.Errorf("%s is there too", other)
+		}
+	}
+}
