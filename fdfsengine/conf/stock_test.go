@@ -258,7 +258,7 @@ func TestStockStorage(t *testing.T) {
 		{"connection_pool_max_idle_time", c.ConnectionPoolMaxIdleTime, 3600 * time.Second, "ignored: storages keep their own peer connections"},
 		{"compress_binlog", c.CompressBinlog, true, ""},
 		{"compress_binlog_time", c.CompressBinlogTime, "01:30", ""},
-		{"check_store_path_mark", c.CheckStorePathMark, true, "ignored: the mark is written, not checked"},
+		{"check_store_path_mark", c.CheckStorePathMark, true, ""},
 		{"sync_log_buff_interval", c.ErrorLog.SyncLogBuffInterval, time.Second, ignLog},
 		{"log_file_rotate_everyday", c.ErrorLog.RotateEveryday, true, ignLog},
 		{"log_file_rotate_time", c.ErrorLog.RotateTime, "00:00", ignLog},
