@@ -14,8 +14,9 @@ const packEvery = 24 * time.Hour
 
 // packLoop gzips the binlog files no sync session needs any more, once a
 // day at compress_binlog_time (binlog.Pack; upstream's storage runs gzip
-// on them at that time). A reader that needs one again unpacks it
-// (binlog.OpenFile), as upstream's does.
+// on them at that time). A sync session that needs one again unpacks it
+// (binlog.OpenFile), as upstream's does; whole-file replays read it
+// through gzip (binlog.EachRecord).
 func (s *Server) packLoop() {
 	defer s.wg.Done()
 	for {

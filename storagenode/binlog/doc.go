@@ -8,8 +8,8 @@
 // Parse and Format convert between a line and a Record; Op is the
 // operation letter, upper case for a change made here and lower case for
 // one replayed from a peer. Files done with may be gzipped (Pack,
-// binlog.NNN.gz, as upstream's compress_binlog leaves them); every reader
-// unpacks one it needs first (OpenFile).
+// binlog.NNN.gz, as upstream's compress_binlog leaves them): a Reader
+// unpacks one it comes to (OpenFile), EachRecord reads it through gzip.
 //
 // Torn writes (a crash or a power loss in the middle of an append) are
 // survived: Open cuts what follows the last complete record and keeps it

@@ -49,6 +49,39 @@ func OpenFile(path string) (*os.File, error) {
 	return os.Open(path)
 }
 
+// OpenStream opens the binlog file at path for one reading from its
+// start: path itself, else path.gz read through gzip without unpacking it.
+func OpenStream(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return f, err
+	}
+	zf, zerr := os.Open(path + GzSuffix)
+	if zerr != nil {
+		return nil, err // neither form: the file's own error
+	}
+	zr, zerr := gzip.NewReader(zf)
+	if zerr != nil {
+		zf.Close()
+		return nil, fmt.Errorf("binlog: %s%s: %w", path, GzSuffix, zerr)
+	}
+	return gzStream{zr, zf}, nil
+}
+
+// gzStream is a gzipped file read through gzip; Close closes both.
+type gzStream struct {
+	*gzip.Reader
+	f *os.File
+}
+
+func (s gzStream) Close() error {
+	err := s.Reader.Close()
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // Unpack replaces path.gz by path, the binlog file it holds. It does
 // nothing when path is already there; the error wraps fs.ErrNotExist when
 // neither is.

@@ -87,6 +87,7 @@ func TestPackedFilesAreRead(t *testing.T) {
 			t.Errorf("binlog.%03d.gz still there after it was read: %v", i, err)
 		}
 	}
+	want := strings.Count(readFile(t, Path(dir, 0)), "\n")
 	if err := Pack(Path(dir, 0)); err != nil {
 		t.Fatal(err)
 	}
@@ -94,9 +95,22 @@ func TestPackedFilesAreRead(t *testing.T) {
 	if err := EachRecord(Path(dir, 0), func(*Record) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if want := strings.Count(readFile(t, Path(dir, 0)), "\n"); n == 0 || n != want {
+	if n == 0 || n != want {
 		t.Errorf("EachRecord of a packed file: %d records, the file has %d", n, want)
 	}
+	// A whole-file replay reads the packed file as it is.
+	onlyPacked := func() {
+		t.Helper()
+		if _, err := os.Stat(Path(dir, 0)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("binlog.000 unpacked by a replay: %v", err)
+		}
+	}
+	onlyPacked()
+	os.WriteFile(Path(dir, 0)+GzSuffix, []byte("damaged"), 0o644)
+	if err := EachRecord(Path(dir, 0), func(*Record) error { return nil }); err == nil || errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("EachRecord of a damaged packed file: %v, want an error naming it", err)
+	}
+	onlyPacked()
 }
 
 // TestPackLeavesNoTemp: packing and unpacking leave exactly one form of

@@ -11,9 +11,10 @@ import (
 // no record (garbage, or longer than MaxLine) are skipped; a partial last
 // line is still being written and ends the file. Unlike Reader it reads one
 // file once and keeps no position: it serves whole-file replays. A file
-// that was gzipped is unpacked first (OpenFile).
+// that was gzipped is read through gzip as it is (OpenStream): replays run
+// at every start, and unpacking would undo the daily packing.
 func EachRecord(path string, fn func(*Record) error) error {
-	f, err := OpenFile(path)
+	f, err := OpenStream(path)
 	if err != nil {
 		return err
 	}
