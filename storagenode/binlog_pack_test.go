@@ -78,3 +78,48 @@ func packed(t *testing.T, dir string, names ...string) {
 		}
 	}
 }
+
+// TestRecordTimeAtPacked: the lag metric reads a record's timestamp from a
+// plain binlog file anywhere, from a gzipped one only at its start (a
+// scrape does not unpack files).
+func TestRecordTimeAtPacked(t *testing.T) {
+	dir := t.TempDir()
+	plain := binlog.Path(dir, 0)
+	packedPath := binlog.Path(dir, 1)
+	text := "1700000000 C M00/00/00/a.jpg\n1700000042 D M00/00/00/a.jpg\n"
+	second := int64(strings.Index(text, "\n") + 1)
+	for _, p := range []string{plain, packedPath} {
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := binlog.Pack(packedPath); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		path string
+		off  int64
+		want int64 // 0: an error
+	}{
+		{plain, 0, 1700000000},
+		{plain, second, 1700000042},
+		{packedPath, 0, 1700000000},
+		{packedPath, second, 0},
+		{binlog.Path(dir, 2), 0, 0},
+	}
+	for _, c := range cases {
+		got, err := recordTimeAt(c.path, c.off)
+		if c.want == 0 {
+			if err == nil {
+				t.Errorf("recordTimeAt(%s, %d) = %d, want an error", filepath.Base(c.path), c.off, got)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("recordTimeAt(%s, %d) = %d, %v, want %d", filepath.Base(c.path), c.off, got, err, c.want)
+		}
+	}
+	if _, err := os.Stat(packedPath); err == nil {
+		t.Errorf("a scrape unpacked %s", packedPath)
+	}
+}

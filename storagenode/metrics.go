@@ -3,6 +3,8 @@ package storagenode
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"strconv"
 
@@ -252,15 +254,26 @@ func behindBytes(sizes []int64, idx int, off int64) int64 {
 }
 
 // recordTimeAt reads the timestamp of the binlog record starting at off
-// in file path.
+// in file path. The first record of a gzipped file is read through gzip;
+// a later one is not looked for (a scrape does not unpack files).
 func recordTimeAt(path string, off int64) (int64, error) {
+	var buf [32]byte // "<10-digit timestamp> <op> ..." fits well in 32 bytes
+	var n int
 	f, err := os.Open(path)
-	if err != nil {
+	switch {
+	case err == nil:
+		defer f.Close()
+		n, err = f.ReadAt(buf[:], off)
+	case errors.Is(err, fs.ErrNotExist) && off == 0:
+		var r io.ReadCloser
+		if r, err = binlog.OpenStream(path); err != nil {
+			return 0, err
+		}
+		defer r.Close()
+		n, err = io.ReadFull(r, buf[:])
+	default:
 		return 0, err
 	}
-	defer f.Close()
-	var buf [32]byte // "<10-digit timestamp> <op> ..." fits well in 32 bytes
-	n, err := f.ReadAt(buf[:], off)
 	if n == 0 {
 		return 0, fmt.Errorf("binlog %s at %d: %w", path, off, err)
 	}
