@@ -209,6 +209,11 @@ func (s *Server) readFileRequest(cc *conn) (*fileid.Name, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	return s.fileRequest(body)
+}
+
+// fileRequest decodes a "group16 + name" body and resolves the name.
+func (s *Server) fileRequest(body []byte) (*fileid.Name, string, error) {
 	req, err := protocol.DecodeFileRequest(body)
 	if err != nil {
 		return nil, "", err
@@ -258,6 +263,47 @@ func (s *Server) getMetadata(cc *conn, r *readAttempt) error {
 	return s.sendFile(cc, f, fi.Size(), r)
 }
 
+// appendMetadata appends GET_METADATA's whole reply for body to out, as
+// getMetadata sends it, when the metadata file is at most smallDownload
+// bytes; errNotSmall (nothing counted) when it is larger.
+func (s *Server) appendMetadata(body, out []byte, r *readAttempt) ([]byte, error) {
+	n, path, err := s.fileRequest(body)
+	if err != nil {
+		return out, err
+	}
+	if _, _, err := s.store.stat(n, path); err != nil {
+		return out, err
+	}
+	f, err := s.openFile(path + metaSuffix)
+	if err != nil {
+		if !missingFile(err) {
+			r.reached = true
+			s.countOpen(false)
+		}
+		return out, err
+	}
+	defer f.Close()
+	size := f.Size()
+	if size > smallDownload {
+		return out, errNotSmall
+	}
+	r.reached, r.want = true, size
+	s.countOpen(true)
+	start := len(out)
+	out = slices.Grow(out, protocol.HeaderSize+int(size))[:start+protocol.HeaderSize+int(size)]
+	_, err = f.ReadAt(out[start+protocol.HeaderSize:], 0)
+	s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileReadCount, &b.SuccessFileReadCount, err == nil) })
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("metadata of %s shrank while read: %w", n.Name(), protocol.ErrAgain)
+		}
+		return out[:start], err
+	}
+	r.read = true
+	protocol.Header{Length: size, Cmd: protocol.CmdResp}.Put(out[start:])
+	return out, nil
+}
+
 // handleQueryFileInfo serves QUERY_FILE_INFO (22). A normal file's CRC32
 // is in its name; appender and slave files change or are derived after
 // naming, so theirs is computed from the content unless the client set
@@ -268,16 +314,32 @@ func (s *Server) handleQueryFileInfo(cc *conn, h protocol.Header) error {
 	if err != nil {
 		return err
 	}
-	size, mtime, err := s.store.stat(n, path)
+	resp, err := s.fileInfo(n, path, h.Status)
 	if err != nil {
 		return err
+	}
+	return cc.reply(resp)
+}
+
+// needsCRC reports whether QUERY_FILE_INFO must read the whole file: the
+// CRC32 of an appender or slave file, unless the client set FileInfoNoCRC.
+func needsCRC(n *fileid.Name, flags byte) bool {
+	return (n.Appender || n.Slave) && flags&protocol.FileInfoNoCRC == 0
+}
+
+// fileInfo is QUERY_FILE_INFO's reply body for the resolved name n at path
+// and the header's flags.
+func (s *Server) fileInfo(n *fileid.Name, path string, flags byte) ([]byte, error) {
+	size, mtime, err := s.store.stat(n, path)
+	if err != nil {
+		return nil, err
 	}
 	crc := n.CRC32
 	if n.Appender || n.Slave {
 		crc = 0
-		if h.Status&protocol.FileInfoNoCRC == 0 {
+		if needsCRC(n, flags) {
 			if crc, err = s.fileCRC(path); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
@@ -289,7 +351,7 @@ func (s *Server) handleQueryFileInfo(cc *conn, h protocol.Header) error {
 		}
 	}
 	resp := protocol.FileInfoResponse{Size: size, CreateTime: mtime.Unix(), CRC32: crc, SourceIP: ip}
-	return cc.reply(resp.Encode(p.ResponseIPSize))
+	return resp.Encode(p.ResponseIPSize), nil
 }
 
 // fileCRC computes the CRC32 of a whole file through a pooled buffer.

@@ -13,9 +13,12 @@ import (
 // (bytes): a DOWNLOAD_FILE body is two numbers, a group and a file name.
 const maxInlineBody = 1024
 
-// loopHandler is the storage as an evloop.Handler: small downloads and
-// ACTIVE_TEST are answered on the loops, and a connection is detached to
-// serveConn at its first other request (an upload, a peer's sync).
+// loopHandler is the storage as an evloop.Handler: small downloads, file
+// info and metadata reads, and ACTIVE_TEST are answered on the loops, and a
+// connection is detached to serveConn at its first other request (an
+// upload, a peer's sync). A client that asks a file's info or metadata
+// before downloading it (a pooled connection of the Java or PHP client)
+// thus keeps the loop's cheaper downloads.
 type loopHandler struct{ s *Server }
 
 // Open applies max_connections, as acceptLoop does.
@@ -36,7 +39,7 @@ func (h loopHandler) Open(c *evloop.Conn) bool {
 
 func (loopHandler) Inline(_ *evloop.Conn, hd protocol.Header) bool {
 	switch hd.Cmd {
-	case protocol.CmdDownloadFile:
+	case protocol.CmdDownloadFile, protocol.CmdQueryFileInfo, protocol.CmdGetMetadata:
 		return hd.Length <= maxInlineBody
 	case protocol.CmdActiveTest, protocol.CmdQuit:
 		return hd.Length == 0
@@ -55,8 +58,55 @@ func (h loopHandler) Serve(c *evloop.Conn, hd protocol.Header, body, out []byte)
 			st = protocol.PipelineProbe
 		}
 		return protocol.AppendPacket(out, protocol.CmdResp, st, nil), evloop.Next
+	case protocol.CmdQueryFileInfo:
+		return h.s.fileInfoInline(c, hd, body, out)
+	case protocol.CmdGetMetadata:
+		return h.s.metadataInline(c, body, out)
 	}
 	return h.s.downloadInline(c, body, out)
+}
+
+// fileInfoInline answers QUERY_FILE_INFO as handleQueryFileInfo does. One
+// that must read the whole file for its CRC32 (an appender or slave file)
+// is handed off: a large file would hold the loop.
+func (s *Server) fileInfoInline(c *evloop.Conn, hd protocol.Header, body, out []byte) ([]byte, evloop.Action) {
+	began := time.Now()
+	n, path, err := s.fileRequest(body)
+	if err == nil && needsCRC(n, hd.Status) {
+		return out, evloop.Handoff
+	}
+	var resp []byte
+	if err == nil {
+		resp, err = s.fileInfo(n, path, hd.Status)
+	}
+	return s.inlineReply(c, protocol.CmdQueryFileInfo, began, out, resp, err), evloop.Next
+}
+
+// metadataInline answers GET_METADATA as handleGetMetadata does; a
+// metadata file larger than smallDownload is handed off (sendfile).
+func (s *Server) metadataInline(c *evloop.Conn, body, out []byte) ([]byte, evloop.Action) {
+	began := time.Now()
+	var r readAttempt
+	out, err := s.appendMetadata(body, out, &r)
+	if errors.Is(err, errNotSmall) {
+		return out, evloop.Handoff
+	}
+	s.countRead(&r, err, getMetaCounters)
+	return s.inlineReply(c, protocol.CmdGetMetadata, began, out, nil, err), evloop.Next
+}
+
+// inlineReply observes an inline request that began at began and appends
+// its reply to out: resp with status 0, or err's status.
+func (s *Server) inlineReply(c *evloop.Conn, cmd byte, began time.Time, out, resp []byte, err error) []byte {
+	s.reqs.Observe(cmd, protocol.StatusOf(err), time.Since(began))
+	if err != nil {
+		st := logFailed(s.log.With("client", c.RemoteAddr().String()), cmd, err)
+		return protocol.AppendPacket(out, protocol.CmdResp, st, nil)
+	}
+	if resp != nil {
+		return protocol.AppendPacket(out, protocol.CmdResp, 0, resp)
+	}
+	return out
 }
 
 // downloadInline answers a DOWNLOAD_FILE of up to smallDownload bytes as
@@ -75,12 +125,7 @@ func (s *Server) downloadInline(c *evloop.Conn, body, out []byte) ([]byte, evloo
 		rf.Close()
 	}
 	s.countRead(&r, err, downloadCounters)
-	s.reqs.Observe(protocol.CmdDownloadFile, protocol.StatusOf(err), time.Since(began))
-	if err != nil {
-		st := logFailed(s.log.With("client", c.RemoteAddr().String()), protocol.CmdDownloadFile, err)
-		out = protocol.AppendPacket(out, protocol.CmdResp, st, nil)
-	}
-	return out, evloop.Next
+	return s.inlineReply(c, protocol.CmdDownloadFile, began, out, nil, err), evloop.Next
 }
 
 // Detach hands the connection to serveConn with what was read of it.
