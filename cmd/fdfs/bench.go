@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
 type benchOptions struct {
@@ -53,7 +54,8 @@ func newBenchCmd() *cobra.Command {
 		Long: `bench runs --count operations with --concurrency workers against the cluster.
 --op upload uploads generated content of --size bytes; download first uploads a
 set of files (not measured) and then downloads them round robin; mixed alternates
-uploads and downloads. Files created are deleted at the end unless --keep.
+uploads and downloads; view reads a file's metadata and then the file (a page
+view of a site that keeps an image's size in its metadata; native only). Files created are deleted at the end unless --keep.
 Content is generated on the fly, so --size 1GiB --count 1 measures big-file
 throughput without holding the file in memory.`,
 		Args: cobra.NoArgs,
@@ -62,7 +64,7 @@ throughput without holding the file in memory.`,
 	cmd.Flags().IntVar(&o.concurrency, "concurrency", 16, "parallel workers")
 	cmd.Flags().StringVar(&size, "size", "5KB", "file size (B, KB/KiB, MB/MiB, GB/GiB; 1K = 1024)")
 	cmd.Flags().IntVar(&o.count, "count", 1000, "number of operations")
-	cmd.Flags().StringVar(&o.op, "op", "upload", "upload, download or mixed")
+	cmd.Flags().StringVar(&o.op, "op", "upload", "upload, download, mixed or view")
 	cmd.Flags().StringVarP(&o.group, "group", "g", "", "upload to this group")
 	cmd.Flags().BoolVar(&o.keep, "keep", false, "keep the files created")
 	cmd.Flags().DurationVar(&o.settle, "settle", 0, "pause after preparing the files to download, before the clock starts (lets their replication finish)")
@@ -79,8 +81,8 @@ throughput without holding the file in memory.`,
 		if o.concurrency < 1 || o.count < 1 {
 			return errors.New("--concurrency and --count must be at least 1")
 		}
-		if o.op != "upload" && o.op != "download" && o.op != "mixed" {
-			return fmt.Errorf("--op %q: want upload, download or mixed", o.op)
+		if o.op != "upload" && o.op != "download" && o.op != "mixed" && o.op != "view" {
+			return fmt.Errorf("--op %q: want upload, download, mixed or view", o.op)
 		}
 		cfg, err := cf.clientConfig()
 		if err != nil {
@@ -268,6 +270,26 @@ func (t *nativeTarget) download(ctx context.Context, _ int, id string) (int64, e
 
 func (t *nativeTarget) remove(ctx context.Context, id string) error { return t.cl.Delete(ctx, id) }
 
+// viewMeta is the metadata --op view gives the files it prepares.
+var viewMeta = map[string]string{"width": "1920", "height": "1080", "author": "bench"}
+
+func (t *nativeTarget) setViewMeta(ctx context.Context, id string) error {
+	return t.cl.SetMetadata(ctx, id, viewMeta, protocol.MetaOverwrite)
+}
+
+func (t *nativeTarget) view(ctx context.Context, w int, id string) (int64, error) {
+	if _, err := t.cl.GetMetadata(ctx, id); err != nil {
+		return 0, err
+	}
+	return t.download(ctx, w, id)
+}
+
+// viewTarget is a target that --op view can run on.
+type viewTarget interface {
+	setViewMeta(ctx context.Context, id string) error
+	view(ctx context.Context, w int, id string) (int64, error)
+}
+
 func (t *nativeTarget) close() { t.cl.Close() }
 
 // runBench runs o.count operations on t with o.concurrency workers and
@@ -276,12 +298,19 @@ func (t *nativeTarget) close() { t.cl.Close() }
 // Files created are deleted at the end unless o.keep.
 func runBench(ctx context.Context, w io.Writer, t benchTarget, o benchOptions) error {
 	fmt.Fprintf(w, "== %s\n", t.name())
+	vt, _ := t.(viewTarget)
+	if o.op == "view" && vt == nil {
+		return fmt.Errorf("%s: --op view reads metadata with the native protocol only", t.name())
+	}
 	var seed []string
 	if o.op != "upload" {
 		n := min(o.count, 4*o.concurrency)
 		fmt.Fprintf(w, "preparing %d files of %d bytes...\n", n, o.size)
 		for range n {
 			id, err := t.upload(ctx, 0, o.size)
+			if err == nil && vt != nil && o.op == "view" {
+				err = vt.setViewMeta(ctx, id)
+			}
 			if err != nil {
 				return fmt.Errorf("%s: preparing download files: %w", t.name(), err)
 			}
@@ -310,7 +339,11 @@ func runBench(ctx context.Context, w io.Writer, t benchTarget, o benchOptions) e
 					res.record(time.Since(t0), o.size, id, err)
 					continue
 				}
-				n, err := t.download(ctx, worker, seed[int(i)%len(seed)])
+				read := t.download
+				if o.op == "view" {
+					read = vt.view
+				}
+				n, err := read(ctx, worker, seed[int(i)%len(seed)])
 				res.record(time.Since(t0), n, "", err)
 			}
 		})

@@ -184,8 +184,10 @@ func TestClientCommands(t *testing.T) {
 		t.Fatalf("info of a deleted file: %v", err)
 	}
 
-	bench := must("bench", "--config", conf, "--op", "mixed", "--count", "20", "--concurrency", "4", "--size", "1KB")
-	if !strings.Contains(bench, "ok=20 failed=0") || !strings.Contains(bench, "p99=") {
-		t.Fatalf("bench output:\n%s", bench)
+	for _, op := range []string{"mixed", "view"} {
+		bench := must("bench", "--config", conf, "--op", op, "--count", "20", "--concurrency", "4", "--size", "1KB")
+		if !strings.Contains(bench, "ok=20 failed=0") || !strings.Contains(bench, "p99=") {
+			t.Fatalf("bench --op %s output:\n%s", op, bench)
+		}
 	}
 }
