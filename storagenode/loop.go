@@ -21,10 +21,14 @@ const maxInlineBody = 1024
 // thus keeps the loop's cheaper downloads.
 type loopHandler struct{ s *Server }
 
-// Open applies max_connections, as acceptLoop does.
+// Open applies allow_hosts and max_connections, as acceptLoop does.
 func (h loopHandler) Open(c *evloop.Conn) bool {
 	s := h.s
 	if s.ctx.Err() != nil || s.draining.Load() {
+		return false
+	}
+	if !s.allow.Allows(c.RemoteAddr()) {
+		s.log.Warn("peer not in allow_hosts, refusing", "peer", c.RemoteAddr().String())
 		return false
 	}
 	select {

@@ -19,6 +19,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/allowhosts"
 	"github.com/fdfsgo/fdfs/internal/atomicfile"
 	"github.com/fdfsgo/fdfs/internal/backoff"
 	"github.com/fdfsgo/fdfs/internal/connstate"
@@ -97,8 +98,9 @@ type Server struct {
 	draining atomic.Bool
 	wg       sync.WaitGroup
 
-	connSem chan struct{} // bounds concurrent client connections
-	bufPool sync.Pool     // *[]byte of buff_size
+	connSem chan struct{}    // bounds concurrent client connections
+	allow   *allowhosts.List // allow_hosts: who may connect; nil = everybody
+	bufPool sync.Pool        // *[]byte of buff_size
 
 	names nameLocks // per-name locks of file changes
 
@@ -150,7 +152,12 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 	if err := applyDefaults(&c); err != nil {
 		return nil, err
 	}
+	allow, err := allowhosts.Parse(c.AllowHosts)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
+		allow:   allow,
 		cfg:     c,
 		log:     log.With("role", "storage", "group", c.GroupName),
 		conns:   map[net.Conn]struct{}{},
@@ -490,6 +497,11 @@ func (s *Server) acceptLoop(ln net.Listener) {
 			continue
 		}
 		retry.Reset()
+		if !s.allow.Allows(c.RemoteAddr()) {
+			s.log.Warn("peer not in allow_hosts, refusing", "peer", c.RemoteAddr().String())
+			c.Close()
+			continue
+		}
 		select {
 		case s.connSem <- struct{}{}:
 		default:

@@ -807,3 +807,26 @@ func TestRenewDeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowHosts: as upstream's storage, ours serves only the peers
+// allow_hosts names (clients, the group's storages, gateways) and drops
+// the others at once.
+func TestAllowHosts(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.AllowHosts = []string{"127.0.0.[5-6]", "127.0.1.0/24"}
+	s := startServer(t, cfg)
+	for _, tc := range []struct {
+		ip string
+		ok bool
+	}{{"127.0.0.5", true}, {"127.0.0.6", true}, {"127.0.1.9", true}, {"127.0.0.7", false}, {"127.0.0.1", false}} {
+		c := wiretest.DialFrom(t, tc.ip, s.Addr())
+		c.Conn.Write(protocol.Header{Cmd: protocol.CmdActiveTest}.Bytes())
+		h, err := protocol.ReadHeader(c.Conn)
+		if served := err == nil && h.Status == 0; served != tc.ok {
+			t.Errorf("client %s: served %v (err %v), want %v", tc.ip, served, err, tc.ok)
+		}
+	}
+	if _, err := New(&conf.Storage{GroupName: "group1", BasePath: t.TempDir(), AllowHosts: []string{"10.0.0.[5-1]"}}, nil); err == nil {
+		t.Error("a bad allow_hosts pattern accepted")
+	}
+}

@@ -24,7 +24,7 @@ func (h loopHandler) Open(c *evloop.Conn) bool {
 	if s.stopping() {
 		return false
 	}
-	if !s.allow.allowed(c.RemoteAddr()) {
+	if !s.allow.Allows(c.RemoteAddr()) {
 		s.log.Warn("peer not in allow_hosts, refusing", "peer", c.RemoteAddr().String())
 		return false
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/allowhosts"
 	"github.com/fdfsgo/fdfs/internal/backoff"
 	"github.com/fdfsgo/fdfs/internal/connstate"
 	"github.com/fdfsgo/fdfs/internal/daemonmetrics"
@@ -48,7 +49,7 @@ type Server struct {
 	ipSize  int              // response IP size: protocol.IPv4AddrSize or IPv6AddrSize
 	dataDir string
 	maxBody int64
-	allow   *allowList // allow_hosts; nil = everybody
+	allow   *allowhosts.List // allow_hosts; nil = everybody
 
 	ln       net.Listener
 	loop     *evloop.Server // nil where acceptLoop serves ln
@@ -137,7 +138,7 @@ func New(cfg *conf.Tracker, log *slog.Logger) (*Server, error) {
 			s.ipSize = protocol.IPv6AddrSize
 		}
 	}
-	allow, err := parseAllowHosts(cfg.AllowHosts)
+	allow, err := allowhosts.Parse(cfg.AllowHosts)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +251,7 @@ func (s *Server) acceptLoop() {
 			continue
 		}
 		retry.Reset()
-		if !s.allow.allowed(c.RemoteAddr()) {
+		if !s.allow.Allows(c.RemoteAddr()) {
 			s.log.Warn("peer not in allow_hosts, refusing", "peer", c.RemoteAddr().String())
 			c.Close()
 			continue

@@ -238,7 +238,7 @@ func TestStockStorage(t *testing.T) {
 		{"log_level", c.LogLevel, "info", ""},
 		{"run_by_group", c.RunByGroup, "", ignRunBy},
 		{"run_by_user", c.RunByUser, "", ignRunBy},
-		{"allow_hosts", c.AllowHosts, []string{"*"}, "ignored: storages serve every client"},
+		{"allow_hosts", c.AllowHosts, []string{"*"}, ""},
 		{"file_distribute_path_mode", c.FileDistributePathMode, 0, ""},
 		{"file_distribute_rotate_count", c.FileDistributeRotateCount, 100, ""},
 		{"fsync_after_written_bytes", c.FsyncAfterWrittenBytes, int64(0), ""},

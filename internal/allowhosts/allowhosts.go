@@ -1,4 +1,4 @@
-package trackernode
+package allowhosts
 
 import (
 	"fmt"
@@ -13,20 +13,21 @@ import (
 // maxAllowExpansion bounds the addresses one allow_hosts pattern expands to.
 const maxAllowExpansion = 1 << 16
 
-// allowList is the parsed allow_hosts: nil means everybody.
-type allowList struct {
+// List is a parsed allow_hosts: nil means everybody.
+type List struct {
 	addrs    map[netip.Addr]bool
 	prefixes []netip.Prefix
 }
 
-// parseAllowHosts understands upstream's forms: "*", exact addresses,
-// CIDR ("192.168.5.64/26"), one bracketed range ("10.0.1.[1-15,20]",
-// "host[01-08].domain") and host names (resolved once, at start).
-func parseAllowHosts(patterns []string) (*allowList, error) {
+// Parse understands upstream's forms: "*", exact addresses, CIDR
+// ("192.168.5.64/26"), one bracketed range ("10.0.1.[1-15,20]",
+// "host[01-08].domain") and host names (resolved once, at start). No
+// pattern, or "*" among them, is everybody (nil).
+func Parse(patterns []string) (*List, error) {
 	if len(patterns) == 0 {
 		return nil, nil
 	}
-	l := &allowList{addrs: map[netip.Addr]bool{}}
+	l := &List{addrs: map[netip.Addr]bool{}}
 	for _, p := range patterns {
 		p = strings.TrimSpace(p)
 		if p == "*" {
@@ -93,8 +94,8 @@ func expandBrackets(p string) ([]string, error) {
 	return out, nil
 }
 
-// allowed reports whether a peer address may talk to the tracker.
-func (l *allowList) allowed(a net.Addr) bool {
+// Allows reports whether a peer at address a may talk to the daemon.
+func (l *List) Allows(a net.Addr) bool {
 	if l == nil {
 		return true
 	}
