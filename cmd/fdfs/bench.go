@@ -55,7 +55,8 @@ func newBenchCmd() *cobra.Command {
 --op upload uploads generated content of --size bytes; download first uploads a
 set of files (not measured) and then downloads them round robin; mixed alternates
 uploads and downloads; view reads a file's metadata and then the file (a page
-view of a site that keeps an image's size in its metadata; native only). Files created are deleted at the end unless --keep.
+view of a site that keeps an image's size in its metadata; native only). Files
+created are deleted at the end unless --keep.
 Content is generated on the fly, so --size 1GiB --count 1 measures big-file
 throughput without holding the file in memory.`,
 		Args: cobra.NoArgs,
