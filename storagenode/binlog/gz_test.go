@@ -238,7 +238,8 @@ func gzipped(t *testing.T, s string) []byte {
 	return b.Bytes()
 }
 
-// onlyFiles fails unless dir holds exactly the files named.
+// onlyFiles fails unless dir holds exactly the files named (in
+// directory order: sorted).
 func onlyFiles(t *testing.T, dir string, names ...string) {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
