@@ -42,6 +42,7 @@ func init() {
 			}
 			log := newLogger(os.Stderr, cfg.LogLevel).With("node", "tracker")
 			logConfWarnings(log, cfg.Raw)
+			warnRunBy(log, os.Geteuid(), cfg.RunByUser, cfg.RunByGroup)
 			srv, err := trackernode.New(cfg, log)
 			return srv, err
 		}))
@@ -57,6 +58,7 @@ func init() {
 			}
 			log := newLogger(os.Stderr, cfg.LogLevel).With("node", "storage")
 			logConfWarnings(log, cfg.Raw)
+			warnRunBy(log, os.Geteuid(), cfg.RunByUser, cfg.RunByGroup)
 			srv, err := storagenode.New(cfg, log)
 			return srv, err
 		}))
@@ -70,6 +72,24 @@ func logConfWarnings(log *slog.Logger, f *conf.File) {
 	}
 	for _, w := range f.Warnings {
 		log.Warn("conf: " + w)
+	}
+}
+
+// runByWarning is what a daemon started with effective uid euid says of
+// run_by_user / run_by_group, "" when nothing: the C daemons switch to
+// them after starting as root, ours do not, so a daemon of ours running
+// as root creates root-owned files the C daemons could not change after
+// a rollback (docs/migration.md).
+func runByWarning(euid int, user, group string) string {
+	if euid != 0 || user == "" && group == "" {
+		return ""
+	}
+	return fmt.Sprintf("conf: run_by_user = %q, run_by_group = %q are not applied: this daemon runs as root and the files it creates are root's; start it as that user", user, group)
+}
+
+func warnRunBy(log *slog.Logger, euid int, user, group string) {
+	if w := runByWarning(euid, user, group); w != "" {
+		log.Warn(w)
 	}
 }
 
