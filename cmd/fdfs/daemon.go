@@ -17,6 +17,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/internal/logbuf"
+	"github.com/fdfsgo/fdfs/internal/runas"
 	"github.com/fdfsgo/fdfs/storagenode"
 	"github.com/fdfsgo/fdfs/trackernode"
 )
@@ -42,7 +43,9 @@ func init() {
 			}
 			log := newLogger(os.Stderr, cfg.LogLevel).With("node", "tracker")
 			logConfWarnings(log, cfg.Raw)
-			warnRunBy(log, os.Geteuid(), cfg.RunByUser, cfg.RunByGroup)
+			if err := runBy(log, cfg.RunByUser, cfg.RunByGroup, trackernode.RunByLayout(cfg)); err != nil {
+				return nil, err
+			}
 			srv, err := trackernode.New(cfg, log)
 			return srv, err
 		}))
@@ -58,7 +61,9 @@ func init() {
 			}
 			log := newLogger(os.Stderr, cfg.LogLevel).With("node", "storage")
 			logConfWarnings(log, cfg.Raw)
-			warnRunBy(log, os.Geteuid(), cfg.RunByUser, cfg.RunByGroup)
+			if err := runBy(log, cfg.RunByUser, cfg.RunByGroup, storagenode.RunByLayout(cfg)); err != nil {
+				return nil, err
+			}
 			srv, err := storagenode.New(cfg, log)
 			return srv, err
 		}))
@@ -75,22 +80,27 @@ func logConfWarnings(log *slog.Logger, f *conf.File) {
 	}
 }
 
-// runByWarning is what a daemon started with effective uid euid says of
-// run_by_user / run_by_group, "" when nothing: the C daemons switch to
-// them after starting as root, ours do not, so a daemon of ours running
-// as root creates root-owned files the C daemons could not change after
-// a rollback (docs/migration.md).
-func runByWarning(euid int, user, group string) string {
-	if euid != 0 || user == "" && group == "" {
-		return ""
+// runBy makes the daemon run as run_by_user / run_by_group before it
+// opens its data, as the C daemons do: started as root, it creates its
+// directories, gives them to that user and switches (every thread, for
+// good); started as that user, it has nothing to do; started as anybody
+// else, it refuses, as upstream's does.
+func runBy(log *slog.Logger, userName, groupName string, l runas.Layout) error {
+	if userName == "" && groupName == "" {
+		return nil
 	}
-	return fmt.Sprintf("conf: run_by_user = %q, run_by_group = %q are not applied: this daemon runs as root and the files it creates are root's; start it as that user", user, group)
-}
-
-func warnRunBy(log *slog.Logger, euid int, user, group string) {
-	if w := runByWarning(euid, user, group); w != "" {
-		log.Warn(w)
+	t, err := runas.Resolve(userName, groupName)
+	if err != nil {
+		return err
 	}
+	switched, err := runas.Run(t, l, os.Geteuid(), os.Getegid())
+	if err != nil {
+		return fmt.Errorf("run_by_user / run_by_group: %w", err)
+	}
+	if switched {
+		log.Info("running as " + t.String())
+	}
+	return nil
 }
 
 // daemonCmd builds `fdfs tracker` / `fdfs storage`. The conf path comes from

@@ -454,8 +454,7 @@ func (r *reader) threads(key string, def int) int {
 }
 
 // runBy reads run_by_group / run_by_user: upstream refuses a name it cannot
-// resolve; the value is not used otherwise (the daemons do not switch
-// user).
+// resolve. The daemons switch to them at start (internal/runas).
 func (r *reader) runBy(key string, lookup func(string) error) string {
 	it := r.at(key)
 	v := it.value()

@@ -66,7 +66,6 @@ const (
 	ignLog     = "ignored: the daemons log to stderr"
 	ignThreads = "ignored: goroutines, not thread pools"
 	ignNet     = "ignored: plain sockets, one listener per server"
-	ignRunBy   = "ignored: the daemons do not switch user (the name is still checked)"
 	ignReport  = "sent to storages in the parameter reply; the trunk server applies them (storagenode/trunk)"
 )
 
@@ -142,8 +141,8 @@ func TestStockTracker(t *testing.T) {
 		{"download_server", c.DownloadServer, DownloadServerRoundRobin, ""},
 		{"reserved_storage_space", c.ReservedStorageSpace.String(), "20.00%", ""},
 		{"log_level", c.LogLevel, "info", ""},
-		{"run_by_group", c.RunByGroup, "", ignRunBy},
-		{"run_by_user", c.RunByUser, "", ignRunBy},
+		{"run_by_group", c.RunByGroup, "", ""},
+		{"run_by_user", c.RunByUser, "", ""},
 		{"allow_hosts", c.AllowHosts, []string{"*"}, ""}, // allow_ip_count=-1
 		{"check_active_interval", c.CheckActiveInterval, 120 * time.Second, ""},
 		{"thread_stack_size", c.ThreadStackSize, 256 * KB, ignThreads},
@@ -236,8 +235,8 @@ func TestStockStorage(t *testing.T) {
 		{"subdir_count_per_path", c.SubdirCountPerPath, 256, ""},
 		{"tracker_server", c.TrackerServers, []string{"192.168.209.121:22122", "192.168.209.122:22122"}, ""},
 		{"log_level", c.LogLevel, "info", ""},
-		{"run_by_group", c.RunByGroup, "", ignRunBy},
-		{"run_by_user", c.RunByUser, "", ignRunBy},
+		{"run_by_group", c.RunByGroup, "", ""},
+		{"run_by_user", c.RunByUser, "", ""},
 		{"allow_hosts", c.AllowHosts, []string{"*"}, ""},
 		{"file_distribute_path_mode", c.FileDistributePathMode, 0, ""},
 		{"file_distribute_rotate_count", c.FileDistributeRotateCount, 100, ""},

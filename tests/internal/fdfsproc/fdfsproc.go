@@ -66,6 +66,9 @@ func Start(t testing.TB, bin, dir, name string, args ...string) *Daemon {
 	return d
 }
 
+// Pid is the process's id.
+func (d *Daemon) Pid() int { return d.cmd.Process.Pid }
+
 // Done is closed once the process has ended; Err then tells how.
 func (d *Daemon) Done() <-chan struct{} { return d.exited }
 

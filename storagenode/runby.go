@@ -1,0 +1,37 @@
+package storagenode
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/internal/runas"
+	"github.com/fdfsgo/fdfs/storagenode/trunk"
+)
+
+// RunByLayout is what the storage of cfg writes, for a daemon that
+// switches to run_by_user / run_by_group at start (internal/runas): as
+// upstream, base_path/data with data/sync and each store path's data
+// directory are made before the switch and given to that user; the
+// 65,536 data/HH/LL directories are made after it, by that user.
+func RunByLayout(cfg *conf.Storage) runas.Layout {
+	base := filepath.Clean(cfg.BasePath)
+	data := filepath.Join(base, "data")
+	syncDir, trunkDir := filepath.Join(data, "sync"), filepath.Dir(trunk.BinlogPath(base))
+	l := runas.Layout{
+		Roots: []string{base},
+		Make:  []string{base, syncDir},
+		Write: []string{base, data, syncDir, trunkDir},
+		State: []string{data, syncDir, trunkDir},
+	}
+	for _, p := range cfg.StorePaths {
+		p = filepath.Clean(strings.TrimRight(p, "/"))
+		if !slices.Contains(l.Roots, p) {
+			l.Roots = append(l.Roots, p)
+		}
+		l.Make = append(l.Make, p, filepath.Join(p, "data"))
+		l.Write = append(l.Write, filepath.Join(p, "data"), filepath.Join(p, "data", "00", "00"))
+	}
+	return l
+}
