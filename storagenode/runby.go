@@ -12,16 +12,16 @@ import (
 
 // RunByLayout is what the storage of cfg writes, for a daemon that
 // switches to run_by_user / run_by_group at start (internal/runas): as
-// upstream, base_path/data with data/sync and each store path's data
-// directory are made before the switch and given to that user; the
-// 65,536 data/HH/LL directories are made after it, by that user.
+// upstream, base_path/data with data/sync, base_path/logs and each store
+// path's data directory are made before the switch and given to that
+// user; the 65,536 data/HH/LL directories are made after it, by that user.
 func RunByLayout(cfg *conf.Storage) runas.Layout {
 	base := filepath.Clean(cfg.BasePath)
 	data := filepath.Join(base, "data")
 	syncDir, trunkDir := filepath.Join(data, "sync"), filepath.Dir(trunk.BinlogPath(base))
 	l := runas.Layout{
 		Roots: []string{base},
-		Make:  []string{base, syncDir},
+		Make:  []string{base, syncDir, filepath.Join(base, "logs")},
 		Write: []string{base, data, syncDir, trunkDir},
 		State: []string{data, syncDir, trunkDir},
 	}

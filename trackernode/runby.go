@@ -9,14 +9,14 @@ import (
 
 // RunByLayout is what the tracker of cfg writes, for a daemon that
 // switches to run_by_user / run_by_group at start (internal/runas):
-// base_path/data is made before the switch, as upstream, and given to
-// that user; its tables and the changelog are rewritten and appended to.
+// base_path/data and base_path/logs are made before the switch, as
+// upstream, and given to that user; its tables and the changelog are rewritten and appended to.
 func RunByLayout(cfg *conf.Tracker) runas.Layout {
 	base := filepath.Clean(cfg.BasePath)
 	data := filepath.Join(base, "data")
 	return runas.Layout{
 		Roots: []string{base},
-		Make:  []string{data},
+		Make:  []string{data, filepath.Join(base, "logs")},
 		Write: []string{base, data},
 		State: []string{data},
 	}

@@ -30,43 +30,67 @@ type server interface {
 	Shutdown(ctx context.Context) error
 }
 
+// daemonKind is `fdfs tracker` or `fdfs storage`, and what they share
+// with their upstream counterparts.
+type daemonKind struct {
+	name     string // the subcommand: tracker, storage
+	upstream string // fdfs_trackerd, fdfs_storaged: the upstream program (argv[0]) and pid file name
+	logName  string // trackerd, storaged: base_path/logs/<logName>.log in the background
+	load     func(path string) (*daemonConf, error)
+}
+
+// daemonConf is a loaded conf file, as the process model needs it.
+type daemonConf struct {
+	base     string // base_path
+	logLevel string
+	errorLog conf.LogConfig // [error-log]: the log file's rotation
+	raw      *conf.File
+	runBy    func(before func() error) (string, error) // switches user (before: what to open first), "" or whom it runs as now
+	build    func(log *slog.Logger) (server, error)
+}
+
+var (
+	trackerKind = daemonKind{name: "tracker", upstream: "fdfs_trackerd", logName: "trackerd", load: loadTracker}
+	storageKind = daemonKind{name: "storage", upstream: "fdfs_storaged", logName: "storaged", load: loadStorage}
+)
+
 func init() {
-	rootCmd.AddCommand(daemonCmd("tracker", "Run a tracker server in the foreground",
-		"fdfs tracker --config /etc/fdfs/tracker.conf",
-		func(path string) (server, error) {
-			cfg, err := conf.LoadTracker(path)
-			if err != nil {
-				return nil, err
-			}
-			if cfg.Disabled {
-				return nil, errors.New("the config file is disabled (disabled = true)")
-			}
-			log := newLogger(os.Stderr, cfg.LogLevel).With("node", "tracker")
-			logConfWarnings(log, cfg.Raw)
-			if err := runBy(log, cfg.RunByUser, cfg.RunByGroup, trackernode.RunByLayout(cfg)); err != nil {
-				return nil, err
-			}
-			srv, err := trackernode.New(cfg, log)
-			return srv, err
-		}))
-	rootCmd.AddCommand(daemonCmd("storage", "Run a storage server in the foreground",
-		"fdfs storage --config /etc/fdfs/storage.conf",
-		func(path string) (server, error) {
-			cfg, err := conf.LoadStorage(path)
-			if err != nil {
-				return nil, err
-			}
-			if cfg.Disabled {
-				return nil, errors.New("the config file is disabled (disabled = true)")
-			}
-			log := newLogger(os.Stderr, cfg.LogLevel).With("node", "storage")
-			logConfWarnings(log, cfg.Raw)
-			if err := runBy(log, cfg.RunByUser, cfg.RunByGroup, storagenode.RunByLayout(cfg)); err != nil {
-				return nil, err
-			}
-			srv, err := storagenode.New(cfg, log)
-			return srv, err
-		}))
+	rootCmd.AddCommand(daemonCmd(trackerKind, "Run a tracker server"))
+	rootCmd.AddCommand(daemonCmd(storageKind, "Run a storage server"))
+}
+
+func loadTracker(path string) (*daemonConf, error) {
+	cfg, err := conf.LoadTracker(path)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Disabled {
+		return nil, errors.New("the config file is disabled (disabled = true)")
+	}
+	return &daemonConf{
+		base: cfg.BasePath, logLevel: cfg.LogLevel, errorLog: cfg.ErrorLog, raw: cfg.Raw,
+		runBy: func(before func() error) (string, error) {
+			return runBy(cfg.RunByUser, cfg.RunByGroup, trackernode.RunByLayout(cfg), before)
+		},
+		build: func(log *slog.Logger) (server, error) { return trackernode.New(cfg, log) },
+	}, nil
+}
+
+func loadStorage(path string) (*daemonConf, error) {
+	cfg, err := conf.LoadStorage(path)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Disabled {
+		return nil, errors.New("the config file is disabled (disabled = true)")
+	}
+	return &daemonConf{
+		base: cfg.BasePath, logLevel: cfg.LogLevel, errorLog: cfg.ErrorLog, raw: cfg.Raw,
+		runBy: func(before func() error) (string, error) {
+			return runBy(cfg.RunByUser, cfg.RunByGroup, storagenode.RunByLayout(cfg), before)
+		},
+		build: func(log *slog.Logger) (server, error) { return storagenode.New(cfg, log) },
+	}, nil
 }
 
 // logConfWarnings logs what upstream would have logged as warnings while
@@ -84,75 +108,76 @@ func logConfWarnings(log *slog.Logger, f *conf.File) {
 // opens its data, as the C daemons do: started as root, it creates its
 // directories, gives them to that user and switches (every thread, for
 // good); started as that user, it has nothing to do; started as anybody
-// else, it refuses, as upstream's does.
-func runBy(log *slog.Logger, userName, groupName string, l runas.Layout) error {
+// else, it refuses, as upstream's does. before is called just before the
+// switch (or at once when there is none): what it opens, it opens as
+// root. It returns whom the daemon runs as when it switched.
+func runBy(userName, groupName string, l runas.Layout, before func() error) (string, error) {
 	if userName == "" && groupName == "" {
-		return nil
+		return "", before()
 	}
 	t, err := runas.Resolve(userName, groupName)
 	if err != nil {
-		return err
+		return "", err
 	}
-	switched, err := runas.Run(t, l, os.Geteuid(), os.Getegid())
+	switched, err := runas.Run(t, l, os.Geteuid(), os.Getegid(), before)
 	if err != nil {
-		return fmt.Errorf("run_by_user / run_by_group: %w", err)
+		return "", fmt.Errorf("run_by_user / run_by_group: %w", err)
 	}
-	if switched {
-		log.Info("running as " + t.String())
+	if !switched {
+		return "", nil
 	}
-	return nil
+	return t.String(), nil
 }
 
-// daemonCmd builds `fdfs tracker` / `fdfs storage`. The conf path comes from
-// --config or, like the upstream fdfs_trackerd/fdfs_storaged, from the first
-// argument; an upstream trailing "start" is accepted, other actions are not
-// (the daemons run in the foreground; use a service manager to stop them).
-func daemonCmd(name, short, example string, build func(path string) (server, error)) *cobra.Command {
-	var confPath, cpuProfile string
+// daemonCmd builds `fdfs tracker` / `fdfs storage`, with upstream's
+// command line as well: the conf file as the first argument, an action
+// (start, stop, restart), and, when the binary is called fdfs_trackerd or
+// fdfs_storaged (main adds --daemon then), upstream's background mode
+// unless -N.
+func daemonCmd(k daemonKind, short string) *cobra.Command {
+	var o daemonOpts
 	cmd := &cobra.Command{
-		Use:     name + " [--config FILE | FILE] [start]",
-		Short:   short,
-		Example: "  " + example,
-		Args:    cobra.MaximumNArgs(2),
+		Use:   k.name + " [--config FILE | FILE] [start|stop|restart]",
+		Short: short,
+		Long: short + ` from an upstream-format conf file, in the foreground (logging to stderr) or,
+with --daemon or when called ` + k.upstream + ` (a link to this binary), in the background as
+upstream's: the command returns once the daemon serves, which logs to
+base_path/logs/` + k.logName + `.log and keeps its pid in base_path/data/` + k.upstream + `.pid;
+"stop" and "restart" find it there.`,
+		Example: "  fdfs " + k.name + " --config /etc/fdfs/" + k.name + ".conf\n  " +
+			k.upstream + " /etc/fdfs/" + k.name + ".conf restart",
+		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.action = "start"
+			if o.confPath != "" && len(args) == 1 { // --config FILE ACTION
+				args = []string{o.confPath, args[0]}
+			}
 			if len(args) > 0 {
-				if confPath != "" && confPath != args[0] {
-					return fmt.Errorf("conf file given twice: --config %s and %s", confPath, args[0])
+				if o.confPath != "" && o.confPath != args[0] {
+					return fmt.Errorf("conf file given twice: --config %s and %s", o.confPath, args[0])
 				}
-				confPath = args[0]
+				o.confPath = args[0]
 			}
-			if len(args) == 2 && args[1] != "start" {
-				return fmt.Errorf("action %q is not supported: the %s runs in the foreground and stops on SIGTERM or Ctrl-C", args[1], name)
+			if len(args) == 2 {
+				o.action = args[1]
 			}
-			if confPath == "" {
-				return fmt.Errorf("no conf file: use fdfs %s --config %s.conf", name, name)
+			if o.confPath == "" {
+				return fmt.Errorf("no conf file: use fdfs %s --config %s.conf", k.name, k.name)
 			}
-			srv, err := build(confPath)
-			var confErr *conf.Error
-			if errors.As(err, &confErr) {
-				return err // names the file, line and key itself
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %s: %w", name, confPath, err)
-			}
-			if cpuProfile != "" {
-				stop, err := startCPUProfile(cpuProfile)
-				if err != nil {
-					return fmt.Errorf("%s: %w", name, err)
-				}
-				defer stop()
-			}
-			return runDaemon(cmd.Context(), name, srv)
+			return runKind(cmd.Context(), k, o)
 		},
 	}
-	cmd.Flags().StringVarP(&confPath, "config", "c", "", "upstream-format "+name+".conf")
-	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the daemon stops")
+	cmd.Flags().StringVarP(&o.confPath, "config", "c", "", "upstream-format "+k.name+".conf")
+	cmd.Flags().BoolVarP(&o.daemon, "daemon", "d", false, "run in the background as upstream's "+k.upstream+" (the default under that name)")
+	cmd.Flags().BoolVarP(&o.noDaemon, "no-daemon", "N", false, "stay in the foreground (upstream's -N)")
+	cmd.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the daemon stops")
 	return cmd
 }
 
-// runDaemon starts srv and blocks until SIGINT or SIGTERM, then closes it. A
-// second signal while closing kills the process the default way.
-func runDaemon(ctx context.Context, name string, srv server) error {
+// runDaemon starts srv, calls started, and blocks until SIGINT or SIGTERM,
+// then closes it and calls stopped. A second signal while closing kills
+// the process the default way.
+func runDaemon(ctx context.Context, name string, srv server, started func() error, stopped func()) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -162,6 +187,11 @@ func runDaemon(ctx context.Context, name string, srv server) error {
 		srv.Close()
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	if err := started(); err != nil {
+		srv.Close()
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	defer stopped()
 	slog.Info(name+" started", "addr", srv.Addr(), "pid", os.Getpid())
 	<-ctx.Done()
 	stop()

@@ -17,9 +17,15 @@ var rootCmd = &cobra.Command{
 	SilenceErrors: true,
 }
 
+// givenArgs is the command line as given, before upstreamArgs: what a
+// re-execution of this process passes on.
+var givenArgs []string
+
 func main() {
+	givenArgs = os.Args
+	os.Args = upstreamArgs(givenArgs)
 	if len(os.Args) > 1 && (os.Args[1] == "tracker" || os.Args[1] == "storage") {
-		reexecForSysmon()
+		reexecForSysmon(givenArgs)
 	}
 	if err := rootCmd.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "fdfs:", err)

@@ -18,12 +18,12 @@ import (
 // longer than that.
 const idleSysmonGodebug = "schedtrace=2147483647"
 
-// reexecForSysmon re-executes the daemon (same pid, arguments and
-// descriptors) with idleSysmonGodebug added to GODEBUG: the runtime reads
+// reexecForSysmon re-executes the daemon (same pid and descriptors, argv
+// the command line as given) with idleSysmonGodebug added to GODEBUG: the runtime reads
 // schedtrace only from the environment at start. It returns when the
 // setting is there already, when the user set schedtrace themselves, or
 // when FDFS_NO_REEXEC is set or exec fails: the daemon then runs as it is.
-func reexecForSysmon() {
+func reexecForSysmon(argv []string) {
 	godebug := os.Getenv("GODEBUG")
 	if strings.Contains(godebug, "schedtrace=") || os.Getenv("FDFS_NO_REEXEC") != "" {
 		return
@@ -41,5 +41,5 @@ func reexecForSysmon() {
 			env = append(env, kv)
 		}
 	}
-	syscall.Exec(exe, os.Args, env) // returns only on failure
+	syscall.Exec(exe, argv, env) // returns only on failure
 }

@@ -3,4 +3,4 @@
 package main
 
 // reexecForSysmon does nothing outside Linux (sysmon_linux.go).
-func reexecForSysmon() {}
+func reexecForSysmon(argv []string) {}

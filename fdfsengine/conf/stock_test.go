@@ -63,7 +63,9 @@ type stockKey struct {
 }
 
 const (
-	ignLog     = "ignored: the daemons log to stderr"
+	ignLog     = "ignored: only the error log is written"
+	ignLogBuf  = "ignored: log lines are written as they come"
+	bgLog      = "" // honoured by the daemons in the background (internal/logfile); in the foreground they log to stderr
 	ignThreads = "ignored: goroutines, not thread pools"
 	ignNet     = "ignored: plain sockets, one listener per server"
 	ignReport  = "sent to storages in the parameter reply; the trunk server applies them (storagenode/trunk)"
@@ -178,16 +180,16 @@ func TestStockTracker(t *testing.T) {
 		// error-log: {sync_log_buff_interval=1, rotate_everyday=1,
 		// rotate_time=00:00, rotate_on_size=0, compress_old=0,
 		// compress_days_before=7, keep_days=15, delete_old_time=01:30}
-		{"sync_log_buff_interval", c.ErrorLog.SyncLogBuffInterval, time.Second, ignLog},
-		{"log_file_rotate_everyday", c.ErrorLog.RotateEveryday, true, ignLog},
-		{"log_file_rotate_time", c.ErrorLog.RotateTime, "00:00", ignLog},
-		{"log_file_compress_old", c.ErrorLog.CompressOld, false, ignLog},
-		{"log_file_compress_days_before", c.ErrorLog.CompressDaysBefore, 7, ignLog},
-		{"log_file_rotate_on_size", c.ErrorLog.RotateOnSize, int64(0), ignLog},
-		{"log_file_keep_days", c.ErrorLog.KeepDays, 15, ignLog},
-		{"log_file_delete_old_time", c.ErrorLog.DeleteOldTime, "01:30", ignLog},
+		{"sync_log_buff_interval", c.ErrorLog.SyncLogBuffInterval, time.Second, ignLogBuf},
+		{"log_file_rotate_everyday", c.ErrorLog.RotateEveryday, true, bgLog},
+		{"log_file_rotate_time", c.ErrorLog.RotateTime, "00:00", bgLog},
+		{"log_file_compress_old", c.ErrorLog.CompressOld, false, bgLog},
+		{"log_file_compress_days_before", c.ErrorLog.CompressDaysBefore, 7, bgLog},
+		{"log_file_rotate_on_size", c.ErrorLog.RotateOnSize, int64(0), bgLog},
+		{"log_file_keep_days", c.ErrorLog.KeepDays, 15, bgLog},
+		{"log_file_delete_old_time", c.ErrorLog.DeleteOldTime, "01:30", bgLog},
 		{"[error-log]", c.ErrorLog, LogConfig{SyncLogBuffInterval: time.Second, RotateEveryday: true, RotateTime: "00:00",
-			CompressDaysBefore: 7, KeepDays: 15, DeleteOldTime: "01:30"}, ignLog},
+			CompressDaysBefore: 7, KeepDays: 15, DeleteOldTime: "01:30"}, bgLog},
 	})
 	// Not in the file: upstream's code defaults.
 	if !c.TCPQuickAck || c.OuterPort != 22122 || c.MaxPkgSize != 256*KB {
@@ -258,16 +260,16 @@ func TestStockStorage(t *testing.T) {
 		{"compress_binlog", c.CompressBinlog, true, ""},
 		{"compress_binlog_time", c.CompressBinlogTime, "01:30", ""},
 		{"check_store_path_mark", c.CheckStorePathMark, true, ""},
-		{"sync_log_buff_interval", c.ErrorLog.SyncLogBuffInterval, time.Second, ignLog},
-		{"log_file_rotate_everyday", c.ErrorLog.RotateEveryday, true, ignLog},
-		{"log_file_rotate_time", c.ErrorLog.RotateTime, "00:00", ignLog},
-		{"log_file_compress_old", c.ErrorLog.CompressOld, false, ignLog},
-		{"log_file_compress_days_before", c.ErrorLog.CompressDaysBefore, 7, ignLog},
-		{"log_file_rotate_on_size", c.ErrorLog.RotateOnSize, int64(0), ignLog},
-		{"log_file_keep_days", c.ErrorLog.KeepDays, 15, ignLog},
-		{"log_file_delete_old_time", c.ErrorLog.DeleteOldTime, "01:30", ignLog},
+		{"sync_log_buff_interval", c.ErrorLog.SyncLogBuffInterval, time.Second, ignLogBuf},
+		{"log_file_rotate_everyday", c.ErrorLog.RotateEveryday, true, bgLog},
+		{"log_file_rotate_time", c.ErrorLog.RotateTime, "00:00", bgLog},
+		{"log_file_compress_old", c.ErrorLog.CompressOld, false, bgLog},
+		{"log_file_compress_days_before", c.ErrorLog.CompressDaysBefore, 7, bgLog},
+		{"log_file_rotate_on_size", c.ErrorLog.RotateOnSize, int64(0), bgLog},
+		{"log_file_keep_days", c.ErrorLog.KeepDays, 15, bgLog},
+		{"log_file_delete_old_time", c.ErrorLog.DeleteOldTime, "01:30", bgLog},
 		{"[error-log]", c.ErrorLog, LogConfig{SyncLogBuffInterval: time.Second, RotateEveryday: true, RotateTime: "00:00",
-			CompressDaysBefore: 7, KeepDays: 15, DeleteOldTime: "01:30"}, ignLog},
+			CompressDaysBefore: 7, KeepDays: 15, DeleteOldTime: "01:30"}, bgLog},
 		// access-log: {enabled=0}; time_precision is only read when enabled.
 		{"[access-log]", c.AccessLog.LogConfig, LogConfig{}, ignLog},
 		{"[access-log] enabled", c.AccessLog.Enabled, false, ignLog},

@@ -182,14 +182,22 @@ type Layout struct {
 }
 
 // Run switches a process with effective ids euid and egid to t when it
-// must (Needed), after creating l.Make, and then checks l (CheckWritable).
-// It reports whether it switched.
-func Run(t Target, l Layout, euid, egid int) (bool, error) {
+// must (Needed), after creating l.Make and calling before (which opens
+// what the daemon opens as root, as upstream its log file), and then
+// checks l (CheckWritable). It reports whether it switched; before is
+// called in any case but an error of Needed.
+func Run(t Target, l Layout, euid, egid int, before func() error) (bool, error) {
 	need, err := t.Needed(euid, egid)
-	if err != nil || !need {
+	if err != nil {
 		return false, err
 	}
+	if !need {
+		return false, before()
+	}
 	if err := t.PrepareDirs(l); err != nil {
+		return false, err
+	}
+	if err := before(); err != nil {
 		return false, err
 	}
 	if err := t.Switch(); err != nil {

@@ -199,7 +199,7 @@ func runChild() {
 	tg, err := Resolve("nobody", "")
 	if err == nil {
 		data := filepath.Join(base, "data")
-		_, err = Run(tg, Layout{Roots: []string{base}, Make: []string{data}, Write: []string{base, data}, State: []string{data}}, os.Geteuid(), os.Getegid())
+		_, err = Run(tg, Layout{Roots: []string{base}, Make: []string{data}, Write: []string{base, data}, State: []string{data}}, os.Geteuid(), os.Getegid(), func() error { return nil })
 	}
 	if err != nil {
 		os.Stdout.WriteString("error " + err.Error() + "\n")

@@ -90,6 +90,7 @@ func TestRunBy(t *testing.T) {
 	binlog := filepath.Join(sbase, "data", "sync", "binlog.000")
 	waitFile(t, binlog)
 	for _, p := range []string{tbase, filepath.Join(tbase, "data"), filepath.Join(tbase, "data", "storage_groups_new.dat"),
+		filepath.Join(tbase, "logs"), filepath.Join(tbase, "data", "fdfs_trackerd.pid"),
 		sbase, filepath.Join(sbase, "data", ".data_init_flag"), binlog,
 		filepath.Join(dir, "disk1", "store0"), stored, stored + "-m", filepath.Dir(stored)} {
 		checkOwner(t, p, nob.Uid, nob.Gid)
