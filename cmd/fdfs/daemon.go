@@ -137,17 +137,21 @@ func runBy(userName, groupName string, l runas.Layout, before func() error) (str
 func daemonCmd(k daemonKind, short string) *cobra.Command {
 	var o daemonOpts
 	cmd := &cobra.Command{
-		Use:   k.name + " [--config FILE | FILE] [start|stop|restart]",
+		Use:   k.name + " [--config FILE | FILE] [start|stop|restart|status]",
 		Short: short,
 		Long: short + ` from an upstream-format conf file, in the foreground (logging to stderr) or,
 with --daemon or when called ` + k.upstream + ` (a link to this binary), in the background as
 upstream's: the command returns once the daemon serves, which logs to
 base_path/logs/` + k.logName + `.log and keeps its pid in base_path/data/` + k.upstream + `.pid;
-"stop" and "restart" find it there.`,
+"stop", "restart" and "status" find it there.`,
 		Example: "  fdfs " + k.name + " --config /etc/fdfs/" + k.name + ".conf\n  " +
 			k.upstream + " /etc/fdfs/" + k.name + ".conf restart",
 		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.version { // upstream's -V, which scripts parse
+				fmt.Printf("\n%s V%s (fdfs)\n\n", k.upstream, trackernode.Version)
+				return nil
+			}
 			o.action = "start"
 			if o.confPath != "" && len(args) == 1 { // --config FILE ACTION
 				args = []string{o.confPath, args[0]}
@@ -170,6 +174,7 @@ base_path/logs/` + k.logName + `.log and keeps its pid in base_path/data/` + k.u
 	cmd.Flags().StringVarP(&o.confPath, "config", "c", "", "upstream-format "+k.name+".conf")
 	cmd.Flags().BoolVarP(&o.daemon, "daemon", "d", false, "run in the background as upstream's "+k.upstream+" (the default under that name)")
 	cmd.Flags().BoolVarP(&o.noDaemon, "no-daemon", "N", false, "stay in the foreground (upstream's -N)")
+	cmd.Flags().BoolVarP(&o.version, "version", "V", false, "print the FastDFS version this daemon is compatible with (upstream's -V)")
 	cmd.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the daemon stops")
 	return cmd
 }

@@ -28,12 +28,12 @@ const daemonChildEnv = "FDFS_DAEMON_CHILD"
 // daemonOpts is the command line of `fdfs tracker` / `fdfs storage`.
 type daemonOpts struct {
 	confPath, action, cpuProfile string
-	daemon, noDaemon             bool
+	daemon, noDaemon, version    bool
 }
 
 // upstreamArgs turns the command line of a binary called fdfs_trackerd or
 // fdfs_storaged (a link to this one, in place of upstream's) into ours:
-// `fdfs_trackerd CONF [start|stop|restart] [-N]` runs `fdfs tracker
+// `fdfs_trackerd CONF [start|stop|restart|status] [-N]` runs `fdfs tracker
 // --daemon CONF ...`. Any other name leaves args as they are.
 func upstreamArgs(args []string) []string {
 	if len(args) == 0 {
@@ -49,8 +49,8 @@ func upstreamArgs(args []string) []string {
 
 // runKind runs the action of a daemon command line.
 func runKind(ctx context.Context, k daemonKind, o daemonOpts) error {
-	if o.action != "start" && o.action != "stop" && o.action != "restart" {
-		return fmt.Errorf("action %q: want start, stop or restart", o.action)
+	if !slices.Contains([]string{"start", "stop", "restart", "status"}, o.action) {
+		return fmt.Errorf("action %q: want start, stop, restart or status", o.action)
 	}
 	dc, err := k.load(o.confPath)
 	var confErr *conf.Error
@@ -66,6 +66,14 @@ func runKind(ctx context.Context, k daemonKind, o daemonOpts) error {
 	}
 	say := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 	switch o.action {
+	case "status":
+		p, err := pidfile.Running(pid)
+		if err != nil {
+			fmt.Println("NOT running")
+			return err
+		}
+		fmt.Printf("Running, pid: %d\n", p)
+		return nil
 	case "stop":
 		return pidfile.Stop(pid, say)
 	case "restart":

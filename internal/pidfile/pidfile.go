@@ -55,19 +55,13 @@ func Remove(path string) error {
 }
 
 // Check refuses (ErrRunning, with the pid) when the file at path names a
-// live process that is the same daemon: same executable, and same (or
-// no) other arguments as same(cmdline) says. A missing file, a dead pid
-// or a pid reused by another program is no obstacle, as upstream.
+// live process that same(cmdline) says is the same daemon. A missing or
+// unreadable file, a dead pid or a pid reused by another program is no
+// obstacle, as upstream.
 func Check(path string, same func(cmdline []string) bool) error {
 	pid, err := Read(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if !alive(pid) {
-		return nil
+	if err != nil || !alive(pid) {
+		return nil // none, unreadable (the start replaces it) or stale
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil {
@@ -80,6 +74,20 @@ func Check(path string, same func(cmdline []string) bool) error {
 		return fmt.Errorf("pid %d (pid file %s): %w", pid, path, ErrRunning)
 	}
 	return nil
+}
+
+// Running returns the pid of the file at path when that process runs
+// (upstream's `status`); the error wraps fs.ErrNotExist when the file is
+// missing or its process is gone.
+func Running(path string) (int, error) {
+	pid, err := Read(path)
+	if err != nil {
+		return 0, err
+	}
+	if !alive(pid) {
+		return 0, fmt.Errorf("pid %d of %s is not running: %w", pid, path, fs.ErrNotExist)
+	}
+	return pid, nil
 }
 
 // alive reports whether a process of that pid exists.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestWriteReadRemove(t *testing.T) {
@@ -49,6 +50,13 @@ func sleeper(t *testing.T) *exec.Cmd {
 		t.Skipf("no sleep command: %v", err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// /proc/PID/cmdline may still be empty just after the exec.
+	for i := 0; i < 500; i++ {
+		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline"); len(b) > 0 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 	return cmd
 }
 
@@ -68,10 +76,20 @@ func TestCheck(t *testing.T) {
 	if err := Check(p, func([]string) bool { return false }); err != nil {
 		t.Errorf("a live pid of another program: %v", err)
 	}
+	if pid, err := Running(p); err != nil || pid != cmd.Process.Pid {
+		t.Errorf("Running = %d, %v; want %d", pid, err, cmd.Process.Pid)
+	}
 	cmd.Process.Kill()
 	cmd.Wait()
 	if err := Check(p, always); err != nil {
 		t.Errorf("a dead pid: %v", err)
+	}
+	if _, err := Running(p); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Running of a dead pid: %v, want ErrNotExist", err)
+	}
+	os.WriteFile(p, []byte("garbage"), 0o644)
+	if err := Check(p, always); err != nil {
+		t.Errorf("an unreadable pid file: %v, want no obstacle", err)
 	}
 }
 

@@ -24,7 +24,7 @@ type processStep struct {
 
 // TestProcessModel runs the same command lines that upstream's systemd
 // units, init scripts and operators run (`fdfs_trackerd CONF`, `... start`
-// while running, `restart`, `stop`, `stop` again) against the C tracker
+// while running, `status`, `restart`, `stop`, `status`, `stop` again) against the C tracker
 // and against our binary installed under its name, and checks that both
 // answer alike: exit status, serving or not, pid file and pid changes.
 func TestProcessModel(t *testing.T) {
@@ -43,10 +43,10 @@ func TestProcessModel(t *testing.T) {
 		}
 		pidPath := filepath.Join(n.base, "data", "fdfs_trackerd.pid")
 		t.Cleanup(func() { killPid(pidPath) })
-		for _, action := range []string{"", "start", "restart", "stop", "stop"} {
+		for i, action := range []string{"", "start", "status", "restart", "stop", "status", "stop"} {
 			args := strings.Fields(n.conf + " " + action)
 			ok, out := runProgram(prog, env, args)
-			s := observe(n.addr(), pidPath, action != "stop", action == "restart", got[im])
+			s := observe(n.addr(), pidPath, i < 4, action == "restart", got[im])
 			s.args, s.ok = action, ok
 			got[im] = append(got[im], s)
 			t.Logf("%s %s: exit ok %v, serving %v, pid %d\n%s", im, strings.Join(args[1:], " "), ok, s.serving, s.pid, out)
@@ -59,8 +59,10 @@ func TestProcessModel(t *testing.T) {
 		want := []struct{ ok, serving, pid, samePid bool }{
 			{true, true, true, false},    // start
 			{false, true, true, true},    // start while running: refused, the first one still serves
+			{true, true, true, true},     // status: running
 			{true, true, true, false},    // restart: another pid
 			{true, false, false, false},  // stop
+			{false, false, false, false}, // status: not running
 			{false, false, false, false}, // stop again: no pid file
 		}
 		for i, w := range want {

@@ -21,7 +21,7 @@ import (
 
 // TestUpstreamCommandLine runs the binary under upstream's names, as the
 // C daemons' systemd units and init scripts do (Type=forking, PIDFile=,
-// `fdfs_trackerd CONF start|stop|restart`): a start returns once the
+// `fdfs_trackerd CONF start|stop|restart|status`, -V): a start returns once the
 // daemon serves in the background, which logs to base_path/logs and keeps
 // its pid in base_path/data; a second start is refused while it runs;
 // restart replaces it; a start that cannot serve says why and exits
@@ -77,6 +77,12 @@ func TestUpstreamCommandLine(t *testing.T) {
 		t.Fatalf("upload: %v", err)
 	}
 
+	if out := mustRun(t, trackerd, tconf, "status"); !strings.Contains(out, fmt.Sprintf("Running, pid: %d", first)) {
+		t.Errorf("status said %q", out)
+	}
+	if out := mustRun(t, trackerd, "-V"); !strings.Contains(out, "fdfs_trackerd V6.16.1") {
+		t.Errorf("-V said %q", out)
+	}
 	// A second start while it runs is refused, and leaves it running.
 	if out, err := run(trackerd, tconf, "start"); err == nil || !strings.Contains(out, "already running") {
 		t.Errorf("second start: %v\n%s\nwant a refusal: already running", err, out)
@@ -122,6 +128,9 @@ func TestUpstreamCommandLine(t *testing.T) {
 		if _, err := os.Stat(c.pid); err == nil {
 			t.Errorf("%s left after stop", c.pid)
 		}
+	}
+	if out, err := run(trackerd, tconf, "status"); err == nil || !strings.Contains(out, "NOT running") {
+		t.Errorf("status of a stopped tracker: %v, %q", err, out)
 	}
 	if out, err := run(bin, "tracker", "--config", tconf, "stop"); err == nil || !strings.Contains(out, "fdfs_trackerd.pid") {
 		t.Errorf("stop of a stopped tracker: %v\n%s\nwant an error naming the pid file", err, out)
