@@ -166,6 +166,7 @@ func (s *Server) sendFile(cc *conn, f *os.File, n int64, r *readAttempt) error {
 		cc.c.SetWriteDeadline(time.Now().Add(s.cfg.NetworkTimeout))
 		w, err := io.Copy(cc.c, io.LimitReader(f, chunk))
 		r.sent += w
+		cc.sent += w
 		n -= w
 		s.stats.update(func(b *protocol.StatBlock) { tally(&b.TotalFileReadCount, &b.SuccessFileReadCount, err == nil) })
 		if err != nil {

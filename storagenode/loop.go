@@ -52,6 +52,20 @@ func (loopHandler) Inline(_ *evloop.Conn, hd protocol.Header) bool {
 }
 
 func (h loopHandler) Serve(c *evloop.Conn, hd protocol.Header, body, out []byte) ([]byte, evloop.Action) {
+	if h.s.access == nil {
+		return h.serve(c, hd, body, out)
+	}
+	began, start := time.Now(), len(out)
+	out, act := h.serve(c, hd, body, out)
+	if act == evloop.Next && len(out) >= start+protocol.HeaderSize {
+		// The reply's header is at start; its status byte is the last.
+		h.s.access.record(c.RemoteAddr(), hd.Cmd, accessName(hd.Cmd, body), out[start+protocol.HeaderSize-1],
+			began, int64(len(body))+protocol.HeaderSize, int64(len(out)-start))
+	}
+	return out, act
+}
+
+func (h loopHandler) serve(c *evloop.Conn, hd protocol.Header, body, out []byte) ([]byte, evloop.Action) {
 	switch hd.Cmd {
 	case protocol.CmdQuit:
 		return out, evloop.Close

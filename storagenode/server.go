@@ -115,6 +115,7 @@ type Server struct {
 	trunk   trunkRole  // the group's trunk server, and our allocator if it is us (trunk_role.go)
 
 	reqs    *daemonmetrics.Requests // per-command counts and latencies (metrics.go)
+	access  *accessLog              // [access-log] of storage.conf, nil when off (accesslog.go)
 	metrics *daemonmetrics.Server   // metrics_listen, nil when off; guarded by mu
 }
 
@@ -218,6 +219,10 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 		s.log.Warn("binlog repaired: its end was a torn write (the records before it are kept)", "file", r.File, "offset", r.Offset, "bytes_cut", r.Bytes, "saved_to", r.SavedTo)
 	}
 	s.bl = bl
+	if s.access, err = openAccessLog(&s.cfg); err != nil {
+		bl.Close()
+		return nil, fmt.Errorf("storagenode: access log: %w", err)
+	}
 	return s, nil
 }
 
@@ -433,6 +438,9 @@ func (s *Server) Close() error {
 	if berr := s.bl.Close(); err == nil {
 		err = berr
 	}
+	if aerr := s.access.Close(); err == nil {
+		err = aerr
+	}
 	if err == nil {
 		// Every handler has returned: no temp file of ours is left.
 		err = atomicfile.WriteFile(s.cleanMarkPath(), []byte("clean shutdown\n"), fileMode)
@@ -593,6 +601,10 @@ type conn struct {
 	// readBy and writeBy are the socket's read and write deadlines as
 	// last set (renew).
 	readBy, writeBy time.Time
+	// sent counts the bytes written for the current request and
+	// replyName is its reply's file name, for the access log.
+	sent      int64
+	replyName string
 }
 
 // requestBufSize is the read buffer of a connection (bytes): the header and
@@ -683,6 +695,7 @@ func (cc *conn) Write(p []byte) (int, error) {
 	if err != nil {
 		return max(n-(len(b)-len(p)), 0), &connError{err}
 	}
+	cc.sent += int64(len(p))
 	return len(p), nil
 }
 
@@ -726,6 +739,9 @@ func (cc *conn) readRest() ([]byte, error) {
 }
 
 func (cc *conn) reply(body []byte) error {
+	if cc.s.access != nil && len(body) > protocol.GroupNameLen {
+		cc.replyName = string(body[protocol.GroupNameLen:]) // an upload's name, for the access log
+	}
 	if len(body) == 0 && cc.syncPeer != "" && len(cc.held) < maxHeld && cc.nextBuffered() {
 		// A pipelining peer (sync_batch.go) reads the replies after
 		// sending all its requests: this one goes with the next.
@@ -801,10 +817,18 @@ func (s *Server) serveRequest(cc *conn, h protocol.Header, log *slog.Logger) boo
 	}
 	cc.body = io.LimitedReader{R: cc, N: h.Length}
 	began := time.Now()
+	name := s.accessName(cc, h)
 	err := s.dispatch(cc, h)
 	s.reqs.Observe(h.Cmd, protocol.StatusOf(err), time.Since(began))
 	if err == nil && cc.body.N != 0 {
 		err = fmt.Errorf("cmd %d left %d body bytes unread: %w", h.Cmd, cc.body.N, protocol.ErrInvalid)
+	}
+	if s.access != nil {
+		st := protocol.StatusOf(err)
+		defer func() { // after the error reply, which it counts
+			name = accessReplyName(h.Cmd, name, cc.replyName)
+			s.access.record(cc.c.RemoteAddr(), h.Cmd, name, st, began, h.Length+protocol.HeaderSize, cc.sent)
+		}()
 	}
 	if err == nil {
 		return true

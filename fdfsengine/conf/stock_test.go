@@ -63,7 +63,6 @@ type stockKey struct {
 }
 
 const (
-	ignLog     = "ignored: only the error log is written"
 	ignLogBuf  = "ignored: log lines are written as they come"
 	bgLog      = "" // honoured by the daemons in the background (internal/logfile); in the foreground they log to stderr
 	ignThreads = "ignored: goroutines, not thread pools"
@@ -271,9 +270,9 @@ func TestStockStorage(t *testing.T) {
 		{"[error-log]", c.ErrorLog, LogConfig{SyncLogBuffInterval: time.Second, RotateEveryday: true, RotateTime: "00:00",
 			CompressDaysBefore: 7, KeepDays: 15, DeleteOldTime: "01:30"}, bgLog},
 		// access-log: {enabled=0}; time_precision is only read when enabled.
-		{"[access-log]", c.AccessLog.LogConfig, LogConfig{}, ignLog},
-		{"[access-log] enabled", c.AccessLog.Enabled, false, ignLog},
-		{"[access-log] time_precision", c.AccessLog.TimePrecision, "ms", ignLog},
+		{"[access-log]", c.AccessLog.LogConfig, LogConfig{}, ""},
+		{"[access-log] enabled", c.AccessLog.Enabled, false, ""},
+		{"[access-log] time_precision", c.AccessLog.TimePrecision, "ms", ""},
 	})
 	// Not in the file: upstream's code defaults.
 	if c.ServerID != "" || c.StorePathReadonly[0] || c.HTTPServerPort != 8888 || c.Raw.Get("http.server_port") != "" {

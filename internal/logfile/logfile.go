@@ -26,6 +26,10 @@ type Options struct {
 	CompressDaysBefore int    // log_file_compress_days_before
 	KeepDays           int    // log_file_keep_days; 0 = keep all
 	DeleteOldTime      string // log_file_delete_old_time, "HH:MM"
+	// Header, if not nil, gives the line written first in each new (empty)
+	// file, as upstream's log header callback (the storage's access log
+	// names its columns).
+	Header func() []byte
 }
 
 // File is an open log file: an io.Writer safe for concurrent use.
@@ -39,8 +43,9 @@ type File struct {
 	f    *os.File
 	size int64
 
-	stop chan struct{}
-	done chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 // Open opens (appends to) the log file at path, creating its directory,
@@ -85,6 +90,11 @@ func (l *File) reopen() error {
 		l.f.Close()
 	}
 	l.f, l.size = f, fi.Size()
+	if l.size == 0 && l.opt.Header != nil {
+		n, err := f.Write(l.opt.Header())
+		l.size += int64(n)
+		return err
+	}
 	return nil
 }
 
@@ -122,13 +132,17 @@ func (l *File) rotateLocked() error {
 	return l.reopen()
 }
 
-// Close stops the rotation and closes the file.
+// Close stops the rotation and closes the file. Later calls do nothing.
 func (l *File) Close() error {
-	close(l.stop)
-	<-l.done
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.f.Close()
+	var err error
+	l.closeOnce.Do(func() {
+		close(l.stop)
+		<-l.done
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		err = l.f.Close()
+	})
+	return err
 }
 
 // run rotates at RotateTime and tidies at DeleteOldTime, every day.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -31,15 +32,29 @@ func TestNext(t *testing.T) {
 	}
 }
 
-// clock is a settable time for the rotation's names.
-type clock struct{ t time.Time }
+// clock is a settable time for the rotation's names (read by the
+// rotation goroutine too).
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *clock) now() time.Time { return c.t }
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
 
 func openTest(t *testing.T, opt Options) (*File, string, *clock, *int) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "logs", "trackerd.log")
-	c := &clock{time.Date(2026, 12, 5, 10, 0, 0, 0, time.Local)}
+	c := &clock{t: time.Date(2026, 12, 5, 10, 0, 0, 0, time.Local)}
 	opens := 0
 	l, err := open(path, opt, func(*os.File) error { opens++; return nil }, c.now)
 	if err != nil {
@@ -82,7 +97,7 @@ func TestRotate(t *testing.T) {
 	if got := read(t, path); got != "after\nstill\n" {
 		t.Errorf("file after a failed rotation: %q", got)
 	}
-	c.t = c.t.Add(time.Second)
+	c.add(time.Second)
 	if err := l.Rotate(); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +106,7 @@ func TestRotate(t *testing.T) {
 func TestRotateOnSize(t *testing.T) {
 	l, path, c, _ := openTest(t, Options{RotateOnSize: 10})
 	l.Write([]byte("0123456"))
-	c.t = c.t.Add(time.Second)
+	c.add(time.Second)
 	l.Write([]byte("789abcd")) // would pass 10 bytes: rotates first
 	l.Write([]byte("e"))
 	if got := read(t, path+".20261205_100001"); got != "0123456" {
@@ -119,7 +134,7 @@ func TestTidy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := l.tidy(c.t); err != nil {
+	if err := l.tidy(c.now()); err != nil {
 		t.Fatal(err)
 	}
 	for n, want := range names {
@@ -155,5 +170,31 @@ func TestTidy(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Errorf("the current log: %v", err)
+	}
+}
+
+func TestHeader(t *testing.T) {
+	l, path, c, _ := openTest(t, Options{Header: func() []byte { return []byte("columns\n") }})
+	l.Write([]byte("a\n"))
+	if err := l.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	l.Write([]byte("b\n"))
+	if got := read(t, path+"."+c.now().Format(rotatedFormat)); got != "columns\na\n" {
+		t.Errorf("first file %q", got)
+	}
+	if got := read(t, path); got != "columns\nb\n" {
+		t.Errorf("file after the rotation %q", got)
+	}
+	// Appending to a file that has lines: no second header.
+	l.Close()
+	l2, err := open(path, Options{Header: func() []byte { return []byte("columns\n") }}, nil, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2.Write([]byte("c\n"))
+	l2.Close()
+	if got := read(t, path); got != "columns\nb\nc\n" {
+		t.Errorf("reopened file %q", got)
 	}
 }
