@@ -181,6 +181,11 @@ func serve(ctx context.Context, k daemonKind, o daemonOpts, dc *daemonConf, pid 
 	out := io.Writer(os.Stderr)
 	if dl.file != nil {
 		out = dl.file
+	} else {
+		// SIGHUP rotates the log of a daemon in the background; one
+		// logging to stderr has nothing to rotate, and must not die of
+		// it (a logrotate script for the C daemons' logs sends it).
+		signal.Ignore(syscall.SIGHUP)
 	}
 	log := newLogger(out, dc.logLevel).With("node", k.name)
 	logConfWarnings(log, dc.raw)

@@ -121,12 +121,15 @@ func (l *File) Rotate() error {
 	return l.rotateLocked()
 }
 
+// rotateLocked renames the file and opens a new one. A file already
+// moved away (logrotate, then SIGHUP) is not renamed again: a new one is
+// opened, as upstream's log_rotate does.
 func (l *File) rotateLocked() error {
 	old := l.path + "." + l.now().Format(rotatedFormat)
 	if _, err := os.Stat(old); err == nil {
 		return fmt.Errorf("rotate %s: %s exists", l.path, old)
 	}
-	if err := os.Rename(l.path, old); err != nil {
+	if err := os.Rename(l.path, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("rotate %s: %w", l.path, err)
 	}
 	return l.reopen()

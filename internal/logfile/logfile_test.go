@@ -198,3 +198,24 @@ func TestHeader(t *testing.T) {
 		t.Errorf("reopened file %q", got)
 	}
 }
+
+// TestRotateAfterMove is logrotate's way: the file moved away, then
+// SIGHUP (Rotate): a new file is opened, the moved one left alone.
+func TestRotateAfterMove(t *testing.T) {
+	l, path, _, _ := openTest(t, Options{})
+	l.Write([]byte("before\n"))
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	l.Write([]byte("still to the moved file\n"))
+	if err := l.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	l.Write([]byte("after\n"))
+	if got := read(t, path+".1"); got != "before\nstill to the moved file\n" {
+		t.Errorf("moved file %q", got)
+	}
+	if got := read(t, path); got != "after\n" {
+		t.Errorf("new file %q", got)
+	}
+}

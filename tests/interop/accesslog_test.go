@@ -47,7 +47,8 @@ func TestAccessLog(t *testing.T) {
 		nid := strings.TrimSpace(e.mustRun("fdfs_regenerate_filename", e.clientConf, aid).stdout)
 		e.mustRun("fdfs_delete_file", e.clientConf, id)
 		e.run("fdfs_download_file", e.clientConf, id, filepath.Join(e.work, "gone")) // ENOENT
-		if err := s.stop(); err != nil {                                             // writes out the buffered lines
+		// Stopped, the storage writes out the lines it buffers.
+		if err := s.stop(); err != nil {
 			t.Fatal(err)
 		}
 		b, err := os.ReadFile(filepath.Join(s.base, "logs", "storage_access.log"))

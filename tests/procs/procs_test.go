@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -168,6 +169,19 @@ func TestDaemons(t *testing.T) {
 		t.Fatalf("fdfs download wrote %d bytes, %v", len(b), err)
 	}
 	runCLI(t, bin, "delete", "--config", clientConfPath, id)
+
+	// SIGHUP, which a logrotate script for the C daemons' logs sends, is
+	// ignored by a daemon logging to stderr (in the background it rotates
+	// the log file: TestUpstreamCommandLine): each still exits cleanly on
+	// SIGTERM below, and serves meanwhile.
+	for _, d := range append(storages, tracker) {
+		if err := syscall.Kill(d.Pid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cl.Download(ctx, id, 0, 0, &got); !errors.Is(err, protocol.ErrNotFound) {
+		t.Fatalf("download after SIGHUP: %v, want ENOENT", err)
+	}
 
 	for _, d := range append(storages, tracker) {
 		if err := d.Stop(t); err != nil {
