@@ -2,6 +2,8 @@
 #   make dev    all-in-one dev cluster (1 tracker + 2 storages of group1) on loopback
 #   make test   the whole suite (gofmt, vet, proto check, fuzz smoke, race, unit/e2e/process/conformance tests)
 #   make build  bin/fdfs
+#   make install  bin/fdfs to $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local), with the links fdfs_trackerd and
+#               fdfs_storaged, under which it takes the C daemons' command line (PREFIX=/usr: their paths)
 #   make gen    regenerate gen/ (Go, descriptor set) and openapi/ (OpenAPI 2 and 3) from proto/ (then commit them)
 #   make proto-check  buf lint, buf format, buf breaking and generated-code drift
 #   make bench-http / bench-gateway  HTTP downloads vs nginx; gateway (gRPC, REST) vs native
@@ -13,13 +15,21 @@
 GO ?= go
 DEV_ARGS ?=
 SOAK_DURATION ?= 30m
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all build dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http bench-gateway bench-upstream bench-catchup soak gen proto-check client-deps browser-deps clean
+.PHONY: all build install dev test fmt-check vet unit e2e race fuzz conformance-deps bench-http bench-gateway bench-upstream bench-catchup soak gen proto-check client-deps browser-deps clean
 
 all: build
 
 build:
 	$(GO) build -o bin/fdfs ./cmd/fdfs
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 bin/fdfs $(DESTDIR)$(PREFIX)/bin/fdfs
+	ln -sf fdfs $(DESTDIR)$(PREFIX)/bin/fdfs_trackerd
+	ln -sf fdfs $(DESTDIR)$(PREFIX)/bin/fdfs_storaged
 
 # The built binary replaces make's shell (exec), so a signal to the process
 # running it reaches the cluster (go run would leave its child running).

@@ -5,5 +5,6 @@
 // schema) and the Kubernetes manifests decoded strictly into the
 // Kubernetes API's Go types, plus the cross-references no schema sees
 // (selectors, ports, volumes, Services) and the conf files they carry,
-// parsed by the daemons' own loaders.
+// parsed by the daemons' own loaders; and `make install` with the links
+// under which the binary takes the C daemons' command line.
 package deploy
