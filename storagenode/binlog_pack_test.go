@@ -80,7 +80,7 @@ func packed(t *testing.T, dir string, names ...string) {
 }
 
 // TestRecordTimeAtPacked: the lag metric reads a record's timestamp from a
-// plain binlog file anywhere, from a gzipped one only at its start (a
+// plain binlog file and from a gzipped one anywhere (through gzip: a
 // scrape does not unpack files).
 func TestRecordTimeAtPacked(t *testing.T) {
 	dir := t.TempDir()
@@ -104,7 +104,9 @@ func TestRecordTimeAtPacked(t *testing.T) {
 		{plain, 0, 1700000000},
 		{plain, second, 1700000042},
 		{packedPath, 0, 1700000000},
-		{packedPath, second, 0},
+		{packedPath, second, 1700000042}, // through gzip up to it
+		{packedPath, second, 1700000042}, // remembered
+		{packedPath, 1 << 20, 0},         // past its end
 		{binlog.Path(dir, 2), 0, 0},
 	}
 	for _, c := range cases {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -254,8 +255,9 @@ func behindBytes(sizes []int64, idx int, off int64) int64 {
 }
 
 // recordTimeAt reads the timestamp of the binlog record starting at off
-// in file path. The first record of a gzipped file is read through gzip;
-// a later one is not looked for (a scrape does not unpack files).
+// in file path, a gzipped file's through gzip (decompressing up to off;
+// packedTimes keeps what it found, as a position inside a packed file
+// belongs to a peer without a running session, which does not move).
 func recordTimeAt(path string, off int64) (int64, error) {
 	var buf [32]byte // "<10-digit timestamp> <op> ..." fits well in 32 bytes
 	var n int
@@ -264,22 +266,72 @@ func recordTimeAt(path string, off int64) (int64, error) {
 	case err == nil:
 		defer f.Close()
 		n, err = f.ReadAt(buf[:], off)
-	case errors.Is(err, fs.ErrNotExist) && off == 0:
+	case errors.Is(err, fs.ErrNotExist):
+		key := path + "@" + strconv.FormatInt(off, 10)
+		if ts, ok := packedTimes.get(key); ok {
+			return ts, nil
+		}
 		var r io.ReadCloser
 		if r, err = binlog.OpenStream(path); err != nil {
 			return 0, err
 		}
 		defer r.Close()
+		if _, err = io.CopyN(io.Discard, r, off); err != nil {
+			return 0, fmt.Errorf("binlog %s at %d: %w", path, off, err)
+		}
 		n, err = io.ReadFull(r, buf[:])
+		if ts, perr := parseRecordTime(buf[:n]); n > 0 && perr == nil {
+			packedTimes.put(key, ts)
+			return ts, nil
+		}
 	default:
 		return 0, err
 	}
 	if n == 0 {
 		return 0, fmt.Errorf("binlog %s at %d: %w", path, off, err)
 	}
+	return parseRecordTime(buf[:n])
+}
+
+// parseRecordTime is the timestamp a binlog record starts with.
+func parseRecordTime(b []byte) (int64, error) {
 	end := 0
-	for end < n && buf[end] >= '0' && buf[end] <= '9' {
+	for end < len(b) && b[end] >= '0' && b[end] <= '9' {
 		end++
 	}
-	return strconv.ParseInt(string(buf[:end]), 10, 64)
+	return strconv.ParseInt(string(b[:end]), 10, 64)
+}
+
+// packedTimes remembers the record times recordTimeAt found inside
+// gzipped binlogs, by "path@offset"; at most maxPackedTimes (peers
+// without a running session), the oldest forgotten first.
+var packedTimes = &timeCache{m: map[string]int64{}}
+
+const maxPackedTimes = 64
+
+type timeCache struct {
+	mu    sync.Mutex
+	m     map[string]int64
+	order []string
+}
+
+func (c *timeCache) get(key string) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ts, ok := c.m[key]
+	return ts, ok
+}
+
+func (c *timeCache) put(key string, ts int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[key]; ok {
+		return
+	}
+	if len(c.order) >= maxPackedTimes {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.m[key] = ts
+	c.order = append(c.order, key)
 }
