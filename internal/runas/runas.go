@@ -66,7 +66,7 @@ func Resolve(userName, groupName string) (Target, error) {
 	return t, nil
 }
 
-// String names the target for logs: "fdfs (uid 1001), group fdfs (gid 1001)".
+// String names the target for logs: "user fdfs (uid 1001), group fdfs (gid 1001)".
 func (t Target) String() string {
 	var parts []string
 	if t.UID >= 0 {
