@@ -64,16 +64,9 @@ func loadTracker(path string) (*daemonConf, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Disabled {
-		return nil, errors.New("the config file is disabled (disabled = true)")
-	}
-	return &daemonConf{
-		base: cfg.BasePath, logLevel: cfg.LogLevel, errorLog: cfg.ErrorLog, raw: cfg.Raw,
-		runBy: func(before func() error) (string, error) {
-			return runBy(cfg.RunByUser, cfg.RunByGroup, trackernode.RunByLayout(cfg), before)
-		},
-		build: func(log *slog.Logger) (server, error) { return trackernode.New(cfg, log) },
-	}, nil
+	return newDaemonConf(cfg.Disabled, cfg.BasePath, cfg.LogLevel, cfg.ErrorLog, cfg.Raw,
+		[2]string{cfg.RunByUser, cfg.RunByGroup}, trackernode.RunByLayout(cfg),
+		func(log *slog.Logger) (server, error) { return trackernode.New(cfg, log) })
 }
 
 func loadStorage(path string) (*daemonConf, error) {
@@ -81,15 +74,21 @@ func loadStorage(path string) (*daemonConf, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Disabled {
+	return newDaemonConf(cfg.Disabled, cfg.BasePath, cfg.LogLevel, cfg.ErrorLog, cfg.Raw,
+		[2]string{cfg.RunByUser, cfg.RunByGroup}, storagenode.RunByLayout(cfg),
+		func(log *slog.Logger) (server, error) { return storagenode.New(cfg, log) })
+}
+
+// newDaemonConf is what both kinds share of a loaded conf file; runBy is
+// run_by_user and run_by_group.
+func newDaemonConf(disabled bool, base, logLevel string, errorLog conf.LogConfig, raw *conf.File,
+	runByIDs [2]string, l runas.Layout, build func(*slog.Logger) (server, error)) (*daemonConf, error) {
+	if disabled {
 		return nil, errors.New("the config file is disabled (disabled = true)")
 	}
 	return &daemonConf{
-		base: cfg.BasePath, logLevel: cfg.LogLevel, errorLog: cfg.ErrorLog, raw: cfg.Raw,
-		runBy: func(before func() error) (string, error) {
-			return runBy(cfg.RunByUser, cfg.RunByGroup, storagenode.RunByLayout(cfg), before)
-		},
-		build: func(log *slog.Logger) (server, error) { return storagenode.New(cfg, log) },
+		base: base, logLevel: logLevel, errorLog: errorLog, raw: raw, build: build,
+		runBy: func(before func() error) (string, error) { return runBy(runByIDs[0], runByIDs[1], l, before) },
 	}, nil
 }
 

@@ -125,17 +125,7 @@ func TestDaemons(t *testing.T) {
 	cbase := filepath.Join(dir, "client")
 	mkdirs(t, cbase)
 	clientConfPath := fdfsproc.WriteFile(t, filepath.Join(dir, "client.conf"), clientConf, cbase, trackerAddr)
-	cc, err := conf.LoadClient(clientConfPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := client.FromConf(cc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
+	cl, ctx := newClient(t, clientConfPath)
 	waitActive(t, ctx, cl, storageIPs)
 
 	data := bytes.Repeat([]byte("real processes "), 1000)
@@ -188,6 +178,24 @@ func TestDaemons(t *testing.T) {
 			t.Errorf("%s exit after SIGTERM: %v", d.Name, err)
 		}
 	}
+}
+
+// newClient is a client of the engine from the client.conf at path,
+// closed when the test ends, and a context bounding the test's waits.
+func newClient(t *testing.T, path string) (*client.Client, context.Context) {
+	t.Helper()
+	cc, err := conf.LoadClient(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.FromConf(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	t.Cleanup(cancel)
+	return cl, ctx
 }
 
 // runCLI runs a client command of the binary and returns its stdout.

@@ -2,7 +2,6 @@ package procs
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
-	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/tests/internal/fdfsproc"
 )
 
@@ -61,17 +59,7 @@ func TestRunBy(t *testing.T) {
 	sconf := fdfsproc.WriteFile(t, filepath.Join(dir, "storage.conf"), storageConf+runBy, ip, storagePort, sbase, store, trackerAddr)
 	storage := startDaemon(t, bin, dir, "storage", sconf)
 
-	cc, err := conf.LoadClient(fdfsproc.WriteFile(t, filepath.Join(dir, "client.conf"), clientConf, dir, trackerAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := client.FromConf(cc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
+	cl, ctx := newClient(t, fdfsproc.WriteFile(t, filepath.Join(dir, "client.conf"), clientConf, dir, trackerAddr))
 	waitActive(t, ctx, cl, map[string]bool{ip: true})
 	data := bytes.Repeat([]byte("run by nobody "), 300)
 	id, err := cl.Upload(ctx, bytes.NewReader(data), int64(len(data)), client.UploadOptions{Ext: "txt", Meta: map[string]string{"k": "v"}})

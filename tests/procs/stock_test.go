@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
-	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/tests/internal/fdfsproc"
 )
@@ -99,17 +98,7 @@ func TestStockConfFiles(t *testing.T) {
 	tracker.WaitListening(t, trackerAddr)
 	storage := startDaemon(t, bin, dir, "storage", sconf)
 
-	cc, err := conf.LoadClient(cconf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := client.FromConf(cc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
+	cl, ctx := newClient(t, cconf)
 	waitStockActive(t, ctx, cl, storageIP, storage)
 
 	data := bytes.Repeat([]byte("stock conf files "), 4096)

@@ -15,16 +15,15 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
-	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/tests/internal/fdfsproc"
 )
 
 // TestUpstreamCommandLine runs the binary under upstream's names, as the
 // C daemons' systemd units and init scripts do (Type=forking, PIDFile=,
-// `fdfs_trackerd CONF start|stop|restart|status`, -V): a start returns once the
-// daemon serves in the background, which logs to base_path/logs and keeps
-// its pid in base_path/data; a second start is refused while it runs;
-// restart replaces it; a start that cannot serve says why and exits
+// `fdfs_trackerd CONF start|stop|restart|status`, -V): a start returns
+// once the daemon serves in the background, which logs to base_path/logs
+// and keeps its pid in base_path/data; a second start is refused while it
+// runs; restart replaces it; a start that cannot serve says why and exits
 // non-zero; SIGHUP rotates the log; stop ends it and its pid file.
 func TestUpstreamCommandLine(t *testing.T) {
 	if testing.Short() {
@@ -59,17 +58,7 @@ func TestUpstreamCommandLine(t *testing.T) {
 	mustRun(t, storaged, sconf, "start")
 	livePid(t, spid)
 
-	cc, err := conf.LoadClient(fdfsproc.WriteFile(t, filepath.Join(dir, "client.conf"), clientConf, dir, trackerAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := client.FromConf(cc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
+	cl, ctx := newClient(t, fdfsproc.WriteFile(t, filepath.Join(dir, "client.conf"), clientConf, dir, trackerAddr))
 	waitActive(t, ctx, cl, map[string]bool{ip: true})
 	data := []byte("served by a daemon in the background")
 	id, err := cl.Upload(ctx, bytes.NewReader(data), int64(len(data)), client.UploadOptions{Ext: "txt"})
