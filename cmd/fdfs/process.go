@@ -91,19 +91,37 @@ func runKind(ctx context.Context, k daemonKind, o daemonOpts) error {
 	return serve(ctx, k, o, dc, pid)
 }
 
-// sameDaemon tells whether the command line of a running process is a
-// daemon of kind k with a conf file of the same name: ours (the
-// subcommand) or upstream's (its program name), which shares the pid
-// file. A pid since reused by another program does not stop a start.
-func sameDaemon(k daemonKind, confPath string) func([]string) bool {
-	return func(cmdline []string) bool {
+// sameDaemon tells whether the running process pid, of command line
+// cmdline, is a daemon of kind k on the same conf file: ours (the
+// subcommand) or upstream's (its program name), which shares the pid file.
+// Its conf argument is resolved against its working directory; when that
+// cannot be read (another user's process), the file names are compared.
+// A pid since reused by another program, or by a daemon of another conf
+// file (a host with several storages), does not stop a start.
+func sameDaemon(k daemonKind, confPath string) func(int, []string) bool {
+	ours, err := filepath.Abs(confPath)
+	if err != nil {
+		ours = confPath
+	}
+	return func(pid int, cmdline []string) bool {
 		if len(cmdline) == 0 {
 			return false
 		}
-		kind := filepath.Base(cmdline[0]) == k.upstream || slices.Contains(cmdline[1:], k.name)
-		return kind && slices.ContainsFunc(cmdline[1:], func(a string) bool {
-			_, v, _ := strings.Cut(a, "=") // --config=FILE
-			return filepath.Base(a) == filepath.Base(confPath) || filepath.Base(v) == filepath.Base(confPath)
+		if filepath.Base(cmdline[0]) != k.upstream && !slices.Contains(cmdline[1:], k.name) {
+			return false
+		}
+		cwd, cwdErr := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+		return slices.ContainsFunc(cmdline[1:], func(a string) bool {
+			if _, v, ok := strings.Cut(a, "="); ok { // --config=FILE
+				a = v
+			}
+			if cwdErr != nil {
+				return filepath.Base(a) == filepath.Base(ours)
+			}
+			if !filepath.IsAbs(a) {
+				a = filepath.Join(cwd, a)
+			}
+			return filepath.Clean(a) == ours
 		})
 	}
 }

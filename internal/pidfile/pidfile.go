@@ -55,10 +55,10 @@ func Remove(path string) error {
 }
 
 // Check refuses (ErrRunning, with the pid) when the file at path names a
-// live process that same(cmdline) says is the same daemon. A missing or
-// unreadable file, a dead pid or a pid reused by another program is no
+// live process that same(pid, cmdline) says is the same daemon. A missing
+// or unreadable file, a dead pid or a pid reused by another program is no
 // obstacle, as upstream.
-func Check(path string, same func(cmdline []string) bool) error {
+func Check(path string, same func(pid int, cmdline []string) bool) error {
 	pid, err := Read(path)
 	if err != nil || !alive(pid) {
 		return nil // none, unreadable (the start replaces it) or stale
@@ -70,7 +70,7 @@ func Check(path string, same func(cmdline []string) bool) error {
 		}
 		return err
 	}
-	if same(strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")) {
+	if same(pid, strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")) {
 		return fmt.Errorf("pid %d (pid file %s): %w", pid, path, ErrRunning)
 	}
 	return nil

@@ -62,18 +62,18 @@ func sleeper(t *testing.T) *exec.Cmd {
 
 func TestCheck(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "fdfs_storaged.pid")
-	always := func([]string) bool { return true }
+	always := func(int, []string) bool { return true }
 	if err := Check(p, always); err != nil {
 		t.Errorf("no pid file: %v", err)
 	}
 	cmd := sleeper(t)
 	os.WriteFile(p, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
 	var seen []string
-	err := Check(p, func(c []string) bool { seen = c; return true })
+	err := Check(p, func(_ int, c []string) bool { seen = c; return true })
 	if !errors.Is(err, ErrRunning) || len(seen) != 2 || seen[0] != "sleep" || seen[1] != "600" {
 		t.Errorf("a live daemon: %v (cmdline %q), want ErrRunning", err, seen)
 	}
-	if err := Check(p, func([]string) bool { return false }); err != nil {
+	if err := Check(p, func(int, []string) bool { return false }); err != nil {
 		t.Errorf("a live pid of another program: %v", err)
 	}
 	if pid, err := Running(p); err != nil || pid != cmd.Process.Pid {
