@@ -39,9 +39,10 @@ type File struct {
 	onOpen func(*os.File) error
 	now    func() time.Time
 
-	mu   sync.Mutex
-	f    *os.File
-	size int64
+	mu       sync.Mutex
+	f        *os.File
+	size     int64
+	failedAt int64 // unix second of the last failed size rotation
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -104,8 +105,13 @@ func (l *File) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.opt.RotateOnSize > 0 && l.size > 0 && l.size+int64(len(p)) > l.opt.RotateOnSize {
-		if err := l.rotateLocked(); err != nil {
-			fmt.Fprintf(l.f, "log rotation failed: %v\n", err)
+		// A failed rotation (its name taken within the same second) is
+		// tried again in the next second, not on every line meanwhile.
+		if sec := l.now().Unix(); sec != l.failedAt {
+			if err := l.rotateLocked(); err != nil {
+				l.failedAt = sec
+				fmt.Fprintf(l.f, "log rotation failed: %v\n", err)
+			}
 		}
 	}
 	n, err := l.f.Write(p)

@@ -115,6 +115,13 @@ func TestRotateOnSize(t *testing.T) {
 	if got := read(t, path); got != "789abcde" {
 		t.Errorf("current file: %q", got)
 	}
+	// Past the size again within the same second: the rotated name is
+	// taken; one failure line, then the lines go on to the current file.
+	l.Write([]byte("0123456"))
+	l.Write([]byte("x"))
+	if got := read(t, path); !strings.HasPrefix(got, "789abcde") || strings.Count(got, "rotation failed") != 1 || !strings.HasSuffix(got, "0123456x") {
+		t.Errorf("current file after a failed rotation: %q", got)
+	}
 }
 
 func TestTidy(t *testing.T) {
