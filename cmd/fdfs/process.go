@@ -65,9 +65,10 @@ func runKind(ctx context.Context, k daemonKind, o daemonOpts) error {
 		o.action = "start" // the parent stopped the old one already
 	}
 	say := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	same := sameDaemon(k, o.confPath)
 	switch o.action {
 	case "status":
-		p, err := pidfile.Running(pid)
+		p, err := pidfile.Running(pid, same)
 		if err != nil {
 			fmt.Println("NOT running")
 			return err
@@ -75,14 +76,14 @@ func runKind(ctx context.Context, k daemonKind, o daemonOpts) error {
 		fmt.Printf("Running, pid: %d\n", p)
 		return nil
 	case "stop":
-		return pidfile.Stop(pid, say)
+		return pidfile.Stop(pid, same, say)
 	case "restart":
-		if err := pidfile.Stop(pid, say); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ESRCH) {
+		if err := pidfile.Stop(pid, same, say); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ESRCH) {
 			return err
 		}
 		say("starting ...")
 	}
-	if err := pidfile.Check(pid, sameDaemon(k, o.confPath)); err != nil {
+	if err := pidfile.Check(pid, same); err != nil {
 		return fmt.Errorf("%s: %w", k.name, err)
 	}
 	if o.daemon && !o.noDaemon && os.Getenv(daemonChildEnv) == "" {

@@ -63,28 +63,32 @@ func Check(path string, same func(pid int, cmdline []string) bool) error {
 	if err != nil || !alive(pid) {
 		return nil // none, unreadable (the start replaces it) or stale
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // gone meanwhile
-		}
-		return err
-	}
-	if same(pid, strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")) {
+	if isSame(pid, same) {
 		return fmt.Errorf("pid %d (pid file %s): %w", pid, path, ErrRunning)
 	}
 	return nil
 }
 
-// Running returns the pid of the file at path when that process runs
-// (upstream's `status`); the error wraps fs.ErrNotExist when the file is
-// missing or its process is gone.
-func Running(path string) (int, error) {
+// isSame asks same about the command line of pid; a process gone or
+// unreadable meanwhile is not the same.
+func isSame(pid int, same func(pid int, cmdline []string) bool) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	return same(pid, strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"))
+}
+
+// Running returns the pid of the file at path when that process runs and
+// same says it is the daemon (upstream's `status`); the error wraps
+// fs.ErrNotExist when the file is missing or its process is gone or
+// another program.
+func Running(path string, same func(pid int, cmdline []string) bool) (int, error) {
 	pid, err := Read(path)
 	if err != nil {
 		return 0, err
 	}
-	if !alive(pid) {
+	if !alive(pid) || !isSame(pid, same) {
 		return 0, fmt.Errorf("pid %d of %s is not running: %w", pid, path, fs.ErrNotExist)
 	}
 	return pid, nil
@@ -99,11 +103,16 @@ func alive(pid int) bool {
 // Stop sends SIGTERM to the pid of the file at path and waits until it is
 // gone, logging to say as upstream's stop does; after 30 s it kills it.
 // It returns fs.ErrNotExist (wrapped) when there is no pid file and
-// syscall.ESRCH when its process is not running.
-func Stop(path string, say func(format string, args ...any)) error {
+// syscall.ESRCH when its process is not running, or is not the daemon as
+// same says (a stale file whose pid another program has now: upstream
+// would kill that program).
+func Stop(path string, same func(pid int, cmdline []string) bool, say func(format string, args ...any)) error {
 	pid, err := Read(path)
 	if err != nil {
 		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	if alive(pid) && !isSame(pid, same) {
+		return fmt.Errorf("pid %d of %s is another program (a stale pid file): %w", pid, path, syscall.ESRCH)
 	}
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		return fmt.Errorf("kill pid %d: %w", pid, err)

@@ -76,15 +76,18 @@ func TestCheck(t *testing.T) {
 	if err := Check(p, func(int, []string) bool { return false }); err != nil {
 		t.Errorf("a live pid of another program: %v", err)
 	}
-	if pid, err := Running(p); err != nil || pid != cmd.Process.Pid {
+	if pid, err := Running(p, always); err != nil || pid != cmd.Process.Pid {
 		t.Errorf("Running = %d, %v; want %d", pid, err, cmd.Process.Pid)
+	}
+	if _, err := Running(p, func(int, []string) bool { return false }); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Running of another program's pid: %v, want ErrNotExist", err)
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
 	if err := Check(p, always); err != nil {
 		t.Errorf("a dead pid: %v", err)
 	}
-	if _, err := Running(p); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := Running(p, always); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Running of a dead pid: %v, want ErrNotExist", err)
 	}
 	os.WriteFile(p, []byte("garbage"), 0o644)
@@ -95,21 +98,29 @@ func TestCheck(t *testing.T) {
 
 func TestStop(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "fdfs_trackerd.pid")
-	if err := Stop(p, t.Logf); !errors.Is(err, fs.ErrNotExist) {
+	always := func(int, []string) bool { return true }
+	if err := Stop(p, always, t.Logf); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("no pid file: %v, want ErrNotExist", err)
 	}
 	cmd := sleeper(t)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }() // reaps it, so that it does not linger as a zombie
 	os.WriteFile(p, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
+	// A stale file whose pid another program has: left alone.
+	if err := Stop(p, func(int, []string) bool { return false }, t.Logf); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("another program's pid: %v, want ESRCH", err)
+	}
+	if syscall.Kill(cmd.Process.Pid, 0) != nil {
+		t.Fatal("Stop killed a process that is not the daemon")
+	}
 	var said []string
-	if err := Stop(p, func(f string, a ...any) { said = append(said, f) }); err != nil {
+	if err := Stop(p, always, func(f string, a ...any) { said = append(said, f) }); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err == nil || len(said) != 2 {
 		t.Errorf("sleep ended with %v, said %q; want killed by SIGTERM, waiting and exit", err, said)
 	}
-	if err := Stop(p, t.Logf); !errors.Is(err, syscall.ESRCH) {
+	if err := Stop(p, always, t.Logf); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("a dead pid: %v, want ESRCH", err)
 	}
 }
