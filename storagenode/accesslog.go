@@ -35,7 +35,7 @@ func openAccessLog(cfg *conf.Storage) (*accessLog, error) {
 	if !ac.Enabled {
 		return nil, nil
 	}
-	a := &accessLog{us: ac.TimePrecision == "us" || ac.TimePrecision == "usecond"}
+	a := &accessLog{us: ac.TimePrecision == "us"} // conf gives "ms" or "us"
 	f, err := logfile.Open(filepath.Join(cfg.BasePath, "logs", accessLogName), logfile.Options{
 		RotateEveryday: ac.RotateEveryday, RotateTime: ac.RotateTime, RotateOnSize: ac.RotateOnSize,
 		CompressOld: ac.CompressOld, CompressDaysBefore: ac.CompressDaysBefore,
