@@ -330,6 +330,10 @@ func TestSessionExpiry(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// touched expires 2 s after its write at the latest; swept, written
+	// before it, may be swept before then (once under CI load touched
+	// was then still alive).
+	touchedExpired := time.Now().Add(2 * time.Second)
 	finished := resumeAndFinish(t, e, fs, done.GetToken(), data)
 	ctx := withKey(opCtx(t), rwKey)
 	gone := func(id string) bool {
@@ -339,6 +343,7 @@ func TestSessionExpiry(t *testing.T) {
 	// The sweep reclaims swept; touched is reclaimed by the first request
 	// after its expiry, whichever comes first.
 	testwait.Until(t, time.Minute, "the sweep deletes the expired session's file", func() bool { return gone(swept.GetFileId()) })
+	time.Sleep(time.Until(touchedExpired))
 	_, err := fs.GetUploadSession(ctx, &fastdfsv1.GetUploadSessionRequest{Token: touched.GetToken()})
 	if fileops.Reason(err) != fileops.ReasonSessionExpired {
 		t.Fatalf("expired session: %v, want %s", err, fileops.ReasonSessionExpired)
