@@ -80,7 +80,7 @@ func (a *accessLog) record(client net.Addr, cmd byte, name string, status byte, 
 	}
 	used := time.Since(began)
 	b := a.stamp(make([]byte, 0, 160), began)
-	b = append(b, clientIP(client)+" "+action+" "+name+" "...)
+	b = append(b, remoteHost(client)+" "+action+" "+name+" "...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, ' ')
 	if a.us {
@@ -105,17 +105,6 @@ func (a *accessLog) Close() error {
 		err = cerr
 	}
 	return err
-}
-
-func clientIP(a net.Addr) string {
-	if t, ok := a.(*net.TCPAddr); ok {
-		return t.IP.String()
-	}
-	host, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	return host
 }
 
 // accessAction is upstream's name of a logged command, "" for the others

@@ -56,13 +56,15 @@ func (s *Server) syncAllowed(cc *conn, cmd byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("storage command %d from %s, not a storage of group %s: %w", cmd, remoteHost(cc.c), s.cfg.GroupName, protocol.ErrPermission)
+	return fmt.Errorf("storage command %d from %s, not a storage of group %s: %w", cmd, remoteHost(cc.c.RemoteAddr()), s.cfg.GroupName, protocol.ErrPermission)
 }
 
-func remoteHost(c net.Conn) string {
-	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+// remoteHost is the host part of a peer's address (the client IP the
+// access log and the refusals name).
+func remoteHost(a net.Addr) string {
+	host, _, err := net.SplitHostPort(a.String())
 	if err != nil {
-		return c.RemoteAddr().String()
+		return a.String()
 	}
 	return host
 }

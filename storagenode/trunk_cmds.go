@@ -182,8 +182,8 @@ func (s *Server) trunkPushAllowed(cc *conn, cmd byte) error {
 	s.trunk.mu.Lock()
 	server := s.trunk.server
 	s.trunk.mu.Unlock()
-	if host, _, err := net.SplitHostPort(server); err == nil && host == remoteHost(cc.c) {
+	if host, _, err := net.SplitHostPort(server); err == nil && host == remoteHost(cc.c.RemoteAddr()) {
 		return nil
 	}
-	return fmt.Errorf("trunk binlog push (cmd %d) from %s, not a known storage of group %s yet: %w", cmd, remoteHost(cc.c), s.cfg.GroupName, protocol.ErrAgain)
+	return fmt.Errorf("trunk binlog push (cmd %d) from %s, not a known storage of group %s yet: %w", cmd, remoteHost(cc.c.RemoteAddr()), s.cfg.GroupName, protocol.ErrAgain)
 }

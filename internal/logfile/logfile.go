@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
 )
 
 // rotatedFormat is upstream's rotate_time_format (%Y%m%d_%H%M%S) in Go's
@@ -231,34 +233,22 @@ func rotatedTime(name, base string, loc *time.Location) (t time.Time, gz, ok boo
 	return t, gz, err == nil
 }
 
-// gzipFile replaces p by p.gz: written beside, synced, then p removed.
+// gzipFile replaces p by p.gz, written crash-safely (internal/atomicfile),
+// then removes p.
 func gzipFile(p string) error {
 	in, err := os.Open(p)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	tmp := p + ".gz.tmp"
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	err = atomicfile.Write(p+".gz", 0o644, func(w io.Writer) error {
+		zw := gzip.NewWriter(w)
+		if _, err := io.Copy(zw, in); err != nil {
+			return err
+		}
+		return zw.Close()
+	})
 	if err != nil {
-		return err
-	}
-	zw := gzip.NewWriter(out)
-	_, err = io.Copy(zw, in)
-	if err == nil {
-		err = zw.Close()
-	}
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p+".gz")
-	}
-	if err != nil {
-		os.Remove(tmp)
 		return fmt.Errorf("gzip %s: %w", p, err)
 	}
 	return os.Remove(p)
