@@ -3,7 +3,8 @@
 #   make test   the whole suite (gofmt, vet, proto check, fuzz smoke, race, unit/e2e/process/conformance tests)
 #   make build  bin/fdfs
 #   make install  bin/fdfs to $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local), with the links fdfs_trackerd and
-#               fdfs_storaged, under which it takes the C daemons' command line (PREFIX=/usr: their paths)
+#               fdfs_storaged, under which it takes the C daemons' command line, and those of the C client
+#               programs (fdfs_upload_file, fdfs_monitor, ...), under which it is them (PREFIX=/usr: their paths)
 #   make gen    regenerate gen/ (Go, descriptor set) and openapi/ (OpenAPI 2 and 3) from proto/ (then commit them)
 #   make proto-check  buf lint, buf format, buf breaking and generated-code drift
 #   make bench-http / bench-gateway  HTTP downloads vs nginx; gateway (gRPC, REST) vs native
@@ -28,8 +29,7 @@ build:
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 bin/fdfs $(DESTDIR)$(PREFIX)/bin/fdfs
-	ln -sf fdfs $(DESTDIR)$(PREFIX)/bin/fdfs_trackerd
-	ln -sf fdfs $(DESTDIR)$(PREFIX)/bin/fdfs_storaged
+	bin/fdfs upstream-links $(DESTDIR)$(PREFIX)/bin >/dev/null
 
 # The built binary replaces make's shell (exec), so a signal to the process
 # running it reaches the cluster (go run would leave its child running).

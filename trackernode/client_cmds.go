@@ -589,8 +589,9 @@ func (s *Server) trackerClusterStat(cs *conn, body []byte) ([]byte, error) {
 }
 
 // storageClusterStat: SERVER_STORAGE_CLUSTER_STAT, every storage with its
-// connection counters; the trunk filter lists the trunk servers (or
-// the others).
+// connection counters, filtered as upstream's tracker does: by status
+// ('=' or '!' the given one; any other operator lists nothing) and, when
+// trunk files are in use, by being the group's trunk server.
 func (s *Server) storageClusterStat(body []byte) ([]byte, error) {
 	f, err := protocol.DecodeStorageClusterFilter(body)
 	if err != nil {
@@ -601,14 +602,11 @@ func (s *Server) storageClusterStat(body []byte) ([]byte, error) {
 	r := &protocol.StorageClusterStat{UseStorageID: s.cfg.UseStorageID, UseTrunkFile: s.cfg.UseTrunkFile}
 	for _, g := range s.sortedGroups() {
 		for _, st := range g.sorted {
-			if f.FilterBy&protocol.StorageFilterStatus != 0 {
-				eq := st.status == f.Status
-				if eq != (f.OpType != protocol.StorageFilterOpNotEqual) {
-					continue
-				}
+			isTrunk := s.cfg.UseTrunkFile && g.trunkServer == st.id
+			if s.cfg.UseTrunkFile && f.FilterBy&protocol.StorageFilterTrunkServer != 0 && (f.IsTrunkServer != 0) != isTrunk {
+				continue
 			}
-			isTrunk := g.trunkServer == st.id && s.cfg.UseTrunkFile
-			if f.FilterBy&protocol.StorageFilterTrunkServer != 0 && (f.IsTrunkServer != 0) != isTrunk {
+			if f.FilterBy&protocol.StorageFilterStatus != 0 && !statusFilter(f, st.status) {
 				continue
 			}
 			r.Storages = append(r.Storages, protocol.StorageClusterEntry{
@@ -620,6 +618,17 @@ func (s *Server) storageClusterStat(body []byte) ([]byte, error) {
 		}
 	}
 	return r.Encode(), nil
+}
+
+// statusFilter applies a storage cluster filter's status test.
+func statusFilter(f *protocol.StorageClusterFilter, status byte) bool {
+	switch f.OpType {
+	case protocol.StorageFilterOpEqual:
+		return status == f.Status
+	case protocol.StorageFilterOpNotEqual:
+		return status != f.Status
+	}
+	return false
 }
 
 // volumeStat: SERVER_STORAGE_VOLUME_STAT, space per group with the

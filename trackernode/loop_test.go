@@ -1,6 +1,7 @@
 package trackernode
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
@@ -80,5 +81,44 @@ func TestLoopKeepsClients(t *testing.T) {
 	}
 	for _, r := range stateless {
 		c.ok(r.cmd, r.body)
+	}
+}
+
+// TestStorageClusterFilter: SERVER_STORAGE_CLUSTER_STAT's filter as
+// upstream's tracker applies it (fdfs_storage_stat -A, -N, -T, -t): the
+// bit values of FDFS_STORAGE_STAT_FILTER_BY_*, '=' and '!' on the status
+// (any other operator lists nothing), and the trunk filter ignored while
+// trunk files are off.
+func TestStorageClusterFilter(t *testing.T) {
+	s := startServer(t, traceConfig(t, "ip"))
+	activeStorage(t, s, "127.0.0.1", "group1", 23000, 1000, 900)
+	dialFrom(t, "127.0.0.3", s.Addr()).ok(protocol.CmdStorageJoin, joinBody("group1", 23000, 1, ""))
+	c := dialFrom(t, "127.0.0.1", s.Addr())
+	const active, trunk, status = protocol.StatusActive, protocol.StorageFilterTrunkServer, protocol.StorageFilterStatus
+	for _, tc := range []struct {
+		name   string
+		filter protocol.StorageClusterFilter
+		want   []string
+	}{
+		{"none", protocol.StorageClusterFilter{}, []string{"127.0.0.1:23000", "127.0.0.3:23000"}},
+		{"active (-A)", protocol.StorageClusterFilter{FilterBy: status, OpType: '=', Status: active}, []string{"127.0.0.1:23000"}},
+		{"not active (-N)", protocol.StorageClusterFilter{FilterBy: status, OpType: '!', Status: active}, []string{"127.0.0.3:23000"}},
+		{"unknown operator", protocol.StorageClusterFilter{FilterBy: status, OpType: '<', Status: active}, nil},
+		{"trunk servers (-T), trunk off", protocol.StorageClusterFilter{FilterBy: trunk, IsTrunkServer: 1}, []string{"127.0.0.1:23000", "127.0.0.3:23000"}},
+		{"-A and -t", protocol.StorageClusterFilter{FilterBy: status | trunk, OpType: '=', Status: active}, []string{"127.0.0.1:23000"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := protocol.DecodeStorageClusterStat(c.ok(protocol.CmdServerStorageClusterStat, tc.filter.Encode()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, st := range r.Storages {
+				got = append(got, st.Host)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("listed %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -4,10 +4,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fdfsgo/fdfs/internal/ctools"
 )
 
 var rootCmd = &cobra.Command{
@@ -22,6 +27,9 @@ var rootCmd = &cobra.Command{
 var givenArgs []string
 
 func main() {
+	if ctools.Is(os.Args[0]) {
+		os.Exit(runCTool(os.Args))
+	}
 	givenArgs = os.Args
 	os.Args = upstreamArgs(givenArgs)
 	if len(os.Args) > 1 && (os.Args[1] == "tracker" || os.Args[1] == "storage") {
@@ -31,4 +39,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "fdfs:", err)
 		os.Exit(1)
 	}
+}
+
+// runCTool runs one of upstream's C client programs, which this binary
+// is when called by its name (make install links them).
+func runCTool(argv []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return ctools.Run(ctx, argv, os.Stdout, os.Stderr)
 }

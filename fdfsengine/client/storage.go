@@ -32,6 +32,10 @@ type UploadOptions struct {
 	// after the upload, on the same storage. If that fails the new file is
 	// deleted and the upload fails.
 	Meta map[string]string
+	// Storage, when set, is the storage to upload to, with its store path
+	// (protocol.StoreAnyPath lets the storage choose), instead of the one
+	// a tracker picks; Group is then not used (the storage names its own).
+	Storage *Server
 }
 
 // FileInfo describes a stored file: what the storage reports
@@ -93,9 +97,12 @@ func (cl *Client) upload(ctx context.Context, op string, cmd byte, r io.Reader, 
 	if size < 0 {
 		return "", opErr(op, "", "", fmt.Errorf("size %d: %w", size, protocol.ErrInvalid))
 	}
-	srv, err := cl.QueryStore(ctx, opt.Group)
-	if err != nil {
-		return "", opErr(op, "", "", err)
+	srv := opt.Storage
+	var err error
+	if srv == nil {
+		if srv, err = cl.QueryStore(ctx, opt.Group); err != nil {
+			return "", opErr(op, "", "", err)
+		}
 	}
 	req := &protocol.UploadRequest{StorePathIndex: srv.StorePathIndex, FileSize: size, Ext: normExt(opt.Ext)}
 	var resp *protocol.FileResponse
@@ -215,6 +222,14 @@ func (cl *Client) deleteAt(ctx context.Context, addr, group, name string) error 
 // GetFileInfo asks a storage for the file's size, create time, CRC32 and
 // source (QUERY_FILE_INFO) and decodes the file ID locally as well.
 func (cl *Client) GetFileInfo(ctx context.Context, fileID string) (*FileInfo, error) {
+	return cl.GetFileInfoFlags(ctx, fileID, 0)
+}
+
+// GetFileInfoFlags is GetFileInfo with the request's flags:
+// protocol.FileInfoNoCRC (no CRC32 computed for appender and slave files,
+// which reads them whole) and protocol.FileInfoQuietMissing (the storage
+// does not log a missing file).
+func (cl *Client) GetFileInfoFlags(ctx context.Context, fileID string, flags byte) (*FileInfo, error) {
 	const op = "file info"
 	group, n, err := DecodeFileID(fileID)
 	if err != nil {
@@ -228,7 +243,7 @@ func (cl *Client) GetFileInfo(ctx context.Context, fileID string) (*FileInfo, er
 	var r *protocol.FileInfoResponse
 	addr, err := cl.withReader(ctx, fileID, true, func(addr string) (bool, error) {
 		return false, cl.withConn(ctx, addr, func(c *conn) error {
-			if err := c.Send(protocol.CmdQueryFileInfo, 0, body, nil, 0); err != nil {
+			if err := c.Send(protocol.CmdQueryFileInfo, flags, body, nil, 0); err != nil {
 				return err
 			}
 			b, err := c.Recv(protocol.FileInfoRespLenIPv6)

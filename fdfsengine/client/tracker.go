@@ -307,16 +307,16 @@ func (cl *Client) onEveryTracker(ctx context.Context, op string, fn func(c *conn
 }
 
 // DeleteGroup removes a group without active storages
-// (SERVER_DELETE_GROUP, 108).
+// (SERVER_DELETE_GROUP, 108) on every tracker, as upstream's tools do,
+// since each tracker keeps its own map (see DeleteStorage).
 func (cl *Client) DeleteGroup(ctx context.Context, group string) error {
 	if !protocol.ValidGroupName(group) {
 		return opErr("delete group", "", "", fmt.Errorf("group name %q: %w", group, protocol.ErrInvalid))
 	}
-	addr, err := cl.withTracker(ctx, func(c *conn) error {
+	return cl.onEveryTracker(ctx, "delete group", func(c *conn) error {
 		_, err := c.RoundTrip(protocol.CmdServerDeleteGroup, protocol.EncodeGroup(group), 0)
 		return err
 	})
-	return opErr("delete group", "", addr, err)
 }
 
 // GetLeader returns the "ip:port" of the leader tracker

@@ -1154,8 +1154,8 @@ type StorageClusterFilter struct {
 
 // Storage cluster filter bits and status operators.
 const (
-	StorageFilterStatus      byte = 1
-	StorageFilterTrunkServer byte = 2
+	StorageFilterTrunkServer byte = 1 // FDFS_STORAGE_STAT_FILTER_BY_IS_TRUNK_SERVER
+	StorageFilterStatus      byte = 2 // FDFS_STORAGE_STAT_FILTER_BY_STATUS
 	StorageFilterOpEqual     byte = '='
 	StorageFilterOpNotEqual  byte = '!'
 )

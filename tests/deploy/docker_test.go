@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -37,8 +38,8 @@ func parseDockerfile(text string) []instruction {
 }
 
 // TestDockerfile checks the image's shape (a Go build stage, a final
-// distroless or scratch stage that gets only the binary, running as
-// non-root) and runs the build stage's `go build` exactly as written,
+// distroless or scratch stage that gets only the binary and its links
+// under upstream's program names, running as non-root) and runs the build stage's `go build` exactly as written,
 // with its CGO_ENABLED=0, then checks that the binary needs no dynamic
 // loader or library, which a distroless/static or scratch image lacks.
 // (No docker daemon or registry is reachable here; the image itself is
@@ -49,7 +50,8 @@ func TestDockerfile(t *testing.T) {
 	}
 	ins := parseDockerfile(string(readFile(t, deployPath("docker", "Dockerfile"))))
 	var froms []string
-	var build, entry, copyFrom, user string
+	var build, entry, copyFrom, user, links string
+	var copies []string
 	env := map[string]string{}
 	for _, in := range ins {
 		switch in.op {
@@ -63,9 +65,13 @@ func TestDockerfile(t *testing.T) {
 			if strings.HasPrefix(in.args, "go build ") {
 				build = in.args
 			}
+			if m := regexp.MustCompile(`fdfs upstream-links (\S+)$`).FindStringSubmatch(in.args); m != nil {
+				links = m[1]
+			}
 		case "COPY":
 			if strings.HasPrefix(in.args, "--from=") {
 				copyFrom = in.args
+				copies = append(copies, in.args)
 			}
 		case "ENTRYPOINT":
 			entry = in.args
@@ -93,6 +99,10 @@ func TestDockerfile(t *testing.T) {
 	dest := strings.Fields(copyFrom)[2]
 	if entry != `["`+dest+`"]` {
 		t.Errorf("ENTRYPOINT %s, want [%q]", entry, dest)
+	}
+	// The links of upstream's program names go beside the binary.
+	if wantCopy := "--from=build " + links + "/ " + filepath.Dir(dest) + "/"; links == "" || !slices.Contains(copies, wantCopy) {
+		t.Errorf("no RUN ... fdfs upstream-links DIR with COPY %s: the image lacks upstream's program names", wantCopy)
 	}
 	if user == "" || strings.HasPrefix(user, "root") || strings.HasPrefix(user, "0") {
 		t.Errorf("USER %q: want a non-root user", user)

@@ -18,28 +18,35 @@ type topology struct {
 	tracker  impl
 	storages []impl
 	idMode   bool // storage-id mode (storage_ids.conf, ids in file names)
+	tools    impl // whose client programs run (ours: internal/ctools)
 }
 
 // The layouts the C tools run against. "upstream" is the control: the
-// scenario's expectations are checked against the reference first.
+// scenario's expectations are checked against the reference first. The
+// ourTools layouts run the same scenario with our client programs.
 var topologies = []topology{
-	{"upstream", upstream, []impl{upstream, upstream}, false},
-	{"ours", ours, []impl{ours, ours}, false},
-	{"ourTracker+upstreamStorages", ours, []impl{upstream, upstream}, false},
-	{"upstreamTracker+ourStorages", upstream, []impl{ours, ours}, false},
-	{"ourTracker+mixedGroup", ours, []impl{upstream, ours}, false},
-	{"upstreamTracker+mixedGroup", upstream, []impl{ours, upstream}, false},
-	{"idMode/upstream", upstream, []impl{upstream, upstream}, true},
-	{"idMode/ours", ours, []impl{ours, ours}, true},
-	{"idMode/ourTracker+mixedGroup", ours, []impl{upstream, ours}, true},
-	{"idMode/upstreamTracker+mixedGroup", upstream, []impl{ours, upstream}, true},
+	{"upstream", upstream, []impl{upstream, upstream}, false, upstream},
+	{"ours", ours, []impl{ours, ours}, false, upstream},
+	{"ourTracker+upstreamStorages", ours, []impl{upstream, upstream}, false, upstream},
+	{"upstreamTracker+ourStorages", upstream, []impl{ours, ours}, false, upstream},
+	{"ourTracker+mixedGroup", ours, []impl{upstream, ours}, false, upstream},
+	{"upstreamTracker+mixedGroup", upstream, []impl{ours, upstream}, false, upstream},
+	{"idMode/upstream", upstream, []impl{upstream, upstream}, true, upstream},
+	{"idMode/ours", ours, []impl{ours, ours}, true, upstream},
+	{"idMode/ourTracker+mixedGroup", ours, []impl{upstream, ours}, true, upstream},
+	{"idMode/upstreamTracker+mixedGroup", upstream, []impl{ours, upstream}, true, upstream},
+	// Our client programs in place of upstream's, against either cluster.
+	{"ourTools/upstream", upstream, []impl{upstream, upstream}, false, ours},
+	{"ourTools/ours", ours, []impl{ours, ours}, false, ours},
+	{"ourTools/idMode/ourTracker+mixedGroup", ours, []impl{upstream, ours}, true, ours},
 }
 
-// startTopology starts a tracker and the storages of group1 and waits
-// until they are ACTIVE.
-func startTopology(t *testing.T, top topology) (*env, *node, []*node) {
+// startTopology starts a tracker (with the trackerConf overrides) and the
+// storages of group1 and waits until they are ACTIVE.
+func startTopology(t *testing.T, top topology, trackerConf ...string) (*env, *node, []*node) {
 	t.Helper()
 	e := newEnv(t)
+	e.tools = top.tools
 	var sts []*node
 	for _, im := range top.storages {
 		sts = append(sts, e.newStorage(im, "group1"))
@@ -47,7 +54,7 @@ func startTopology(t *testing.T, top topology) (*env, *node, []*node) {
 	if top.idMode {
 		e.useStorageIDs()
 	}
-	tr := e.addTracker(top.tracker)
+	tr := e.addTracker(top.tracker, trackerConf...)
 	for _, s := range sts {
 		s.run(tr)
 	}
@@ -65,7 +72,7 @@ func TestCTools(t *testing.T) {
 		t.Run(top.name, func(t *testing.T) {
 			e, _, sts := startTopology(t, top)
 			counters := cToolsScenario(t, e, sts)
-			if top.tracker == upstream && !slices.Contains(top.storages, ours) {
+			if top.tracker == upstream && !slices.Contains(top.storages, ours) && top.tools == upstream {
 				control[top.idMode] = counters
 				return
 			}

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fdfsgo/fdfs/internal/ctools"
 )
 
 // impl says whose daemon a node runs.
@@ -44,6 +46,9 @@ type env struct {
 	nodes      []*node
 	clientConf string // client.conf for the C tools and the Java client
 	idsFile    string // storage_ids.conf in storage-id mode, "" in IP mode
+	// tools says whose client programs run calls: upstream's, or ours
+	// (the fdfs binary under the program's name) for those it provides.
+	tools impl
 }
 
 func newEnv(t *testing.T) *env {
@@ -552,19 +557,34 @@ func (r result) String() string {
 	return fmt.Sprintf("$ %s\nexit %d\nstdout:\n%s\nstderr:\n%s", r.cmdline, r.code, r.stdout, r.stderr)
 }
 
-// run runs an upstream tool (from the reference bin dir) with args, in
-// e.work. The client conf is not added: pass e.clientConf.
+// run runs a client program with args, in e.work: upstream's (from the
+// reference bin dir), or ours when e.tools says so and we provide it. The
+// client conf is not added: pass e.clientConf.
 func (e *env) run(tool string, args ...string) result {
+	e.t.Helper()
+	if e.tools == ours && ctools.Is(tool) {
+		return e.runProgram(ours, tool, args...)
+	}
+	return e.runProgram(upstream, tool, args...)
+}
+
+// runProgram runs upstream's program tool or ours (the fdfs binary with
+// tool as its argv[0]).
+func (e *env) runProgram(im impl, tool string, args ...string) result {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(refBin, tool), args...)
+	if im == ours {
+		cmd = exec.CommandContext(ctx, ourBin, args...)
+	}
+	cmd.Args[0] = tool // as a script calling it by its name on PATH
 	cmd.Env = refEnv()
 	cmd.Dir = e.work
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	r := result{cmdline: tool + " " + strings.Join(args, " "), stdout: stdout.String(), stderr: stderr.String()}
+	r := result{cmdline: strings.Join(append([]string{tool}, args...), " ") + " (" + string(im) + ")", stdout: stdout.String(), stderr: stderr.String()}
 	var exit *exec.ExitError
 	switch {
 	case err == nil:

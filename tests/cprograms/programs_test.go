@@ -1,0 +1,214 @@
+package cprograms
+
+import (
+	"bytes"
+	"fmt"
+	"hash/crc32"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/fdfsgo/fdfs/internal/ctools"
+	"github.com/fdfsgo/fdfs/tests/cluster"
+)
+
+// run is one program run.
+type run struct {
+	stdout, stderr string
+	code           int
+}
+
+// program runs the named program in process, as the fdfs binary does
+// when called by that name.
+func program(t *testing.T, name string, args ...string) run {
+	t.Helper()
+	var out, errw bytes.Buffer
+	code := ctools.Run(t.Context(), append([]string{name}, args...), &out, &errw)
+	return run{out.String(), errw.String(), code}
+}
+
+func (r run) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// expect fails the test unless the run exited with code and its stdout
+// matches the regular expression (anchored at both ends).
+func (r run) expect(t *testing.T, what string, code int, stdout string) {
+	t.Helper()
+	if r.code != code || !regexp.MustCompile(`^(?s:`+stdout+`)$`).MatchString(r.stdout) {
+		t.Fatalf("%s: want exit %d and stdout matching %q, got\n%s", what, code, stdout, r)
+	}
+}
+
+const idRe = `group1/M00/[0-9A-F]{2}/[0-9A-F]{2}/[0-9A-Za-z_-]{27}[0-9A-Za-z_-]*`
+
+func TestFilePrograms(t *testing.T) {
+	c := cluster.Start(t, cluster.Options{})
+	conf := c.ClientConfPath
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	text := []byte("hello, programs\n")
+	blob := make([]byte, 300_000)
+	rand.NewChaCha8([32]byte{1}).Read(blob)
+	textFile, blobFile := write("hello.txt", text), write("photo.tar.gz", blob)
+
+	r := program(t, "fdfs_upload_file", conf, textFile)
+	r.expect(t, "upload", 0, idRe+`\.txt\n`)
+	textID := strings.TrimSpace(r.stdout)
+	r = program(t, "fdfs_upload_file", conf, blobFile, c.Storages[1].Addr(), "0")
+	r.expect(t, "upload to a given storage", 0, idRe+`\.tar\.gz\n`)
+	blobID := strings.TrimSpace(r.stdout)
+
+	// Downloads: whole, ranged, to the ID's base name in the working
+	// directory, and of a missing file (reported on stdout, exit 0).
+	out := filepath.Join(dir, "out")
+	program(t, "fdfs_download_file", conf, blobID, out).expect(t, "download", 0, "")
+	sameFile(t, out, blob)
+	program(t, "fdfs_download_file", conf, blobID, out, "1000", "5000").expect(t, "ranged download", 0, "")
+	sameFile(t, out, blob[1000:6000])
+	t.Chdir(dir)
+	program(t, "fdfs_download_file", conf, textID).expect(t, "download to the base name", 0, "")
+	sameFile(t, filepath.Join(dir, filepath.Base(textID)), text)
+	missing := "group1/M00/00/00/" + strings.Repeat("A", 27) + ".txt"
+	program(t, "fdfs_download_file", conf, missing, filepath.Join(dir, "nothing")).
+		expect(t, "download of a missing file", 0, "download file fail, error no: 2, error info: No such file or directory\n")
+	if _, err := os.Stat(filepath.Join(dir, "nothing")); err == nil {
+		t.Fatal("a failed download left a local file")
+	}
+
+	// File info decoded from a normal file's name.
+	ip, _, _ := net.SplitHostPort(c.Storages[1].Addr())
+	r = program(t, "fdfs_file_info", conf, blobID)
+	r.expect(t, "file info", 0, fmt.Sprintf("GET FROM SERVER: false\n\nfile type: normal\nsource storage id: 0\n"+
+		"source ip address: %s\nfile create timestamp: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\nfile size: %d\n"+
+		"file crc32: %d \\(0x%08x\\)\n\n", regexp.QuoteMeta(ip), len(blob), int32(crc32.ChecksumIEEE(blob)), crc32.ChecksumIEEE(blob)))
+	program(t, "fdfs_crc32", blobFile).expect(t, "crc32", 0, fmt.Sprintf("%x\n", crc32.ChecksumIEEE(blob)))
+
+	// An appender: upload, append, info from the storage, regenerate.
+	r = program(t, "fdfs_upload_appender", conf, textFile)
+	r.expect(t, "upload appender", 0, idRe+`\.txt\n`)
+	appID := strings.TrimSpace(r.stdout)
+	program(t, "fdfs_append_file", conf, appID, blobFile).expect(t, "append", 0, "")
+	all := append(append([]byte(nil), text...), blob...)
+	program(t, "fdfs_file_info", "-n", conf, appID).expect(t, "appender info without CRC32", 0,
+		fmt.Sprintf("GET FROM SERVER: true\n\nfile type: appender\nsource storage id: 0\nsource ip address: [0-9.]+\n"+
+			"file create timestamp: [0-9 :-]+\nfile size: %d\n\n", len(all)))
+	program(t, "fdfs_file_info", conf, appID).expect(t, "appender info", 0,
+		fmt.Sprintf(".*file size: %d\nfile crc32: %d \\(0x%08x\\)\n\n", len(all), int32(crc32.ChecksumIEEE(all)), crc32.ChecksumIEEE(all)))
+	program(t, "fdfs_append_file", conf, textID, textFile).
+		expect(t, "append to a normal file", 22, "append file fail, error no: 22, error info: Invalid argument\n")
+	r = program(t, "fdfs_regenerate_filename", conf, appID)
+	r.expect(t, "regenerate", 0, idRe+`\.txt\n`)
+	newID := strings.TrimSpace(r.stdout)
+	program(t, "fdfs_download_file", conf, newID, out).expect(t, "download regenerated", 0, "")
+	sameFile(t, out, all)
+	r = program(t, "fdfs_file_info", conf, appID)
+	if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "query file info fail, error no: 2, error info: No such file or directory\n") {
+		t.Fatalf("info of the regenerated appender's old name:\n%s", r)
+	}
+
+	// Deletes.
+	program(t, "fdfs_delete_file", conf, textID).expect(t, "delete", 0, "")
+	program(t, "fdfs_delete_file", conf, textID).
+		expect(t, "delete again", 2, "delete file fail, error no: 2, error info: No such file or directory\n")
+}
+
+func sameFile(t *testing.T, path string, want []byte) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("%s: %d bytes (%v), want %d", path, len(got), err, len(want))
+	}
+}
+
+// TestFailures: what a script sees when the programs cannot work.
+func TestFailures(t *testing.T) {
+	dir := t.TempDir()
+	conf := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// A port nobody listens on: the listener is closed before use.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	deadConf := conf("dead.conf", "base_path = /tmp\nconnect_timeout = 2\ntracker_server = "+dead+"\n")
+	noTracker := conf("none.conf", "base_path = /tmp\n")
+	badValue := conf("bad.conf", "tracker_server = "+dead+"\nnetwork_timeout = soon\n")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // regular expression
+	}{
+		{"usage", []string{"fdfs_upload_file"}, 1, `Usage: fdfs_upload_file <config_file> <local_filename> \[storage_ip:port\] \[store_path_index\]\n`},
+		{"usage on stderr", []string{"fdfs_file_info", "only-one"}, 1, ``},
+		{"monitor usage", []string{"fdfs_monitor", "-h"}, 0, `\nUsage:\n  fdfs_monitor <client_cfg_file> .*`},
+		{"missing conf", []string{"fdfs_upload_file", filepath.Join(dir, "nothing.conf"), "x"}, 2, ``},
+		{"no tracker_server", []string{"fdfs_delete_file", noTracker, "group1/x"}, 2, ``},
+		{"bad value", []string{"fdfs_upload_file", badValue, "x"}, 22, ``},
+		{"tracker down", []string{"fdfs_upload_file", deadConf, "x"}, 115, ``},
+		{"tracker down, download", []string{"fdfs_download_file", deadConf, "group1/x"}, 115, ``},
+		{"tracker down, monitor", []string{"fdfs_monitor", deadConf}, 115, `tracker server count=1, current server index=0\n`},
+		{"tracker down, stat", []string{"fdfs_storage_stat", "-c", deadConf}, 115, ``},
+		{"monitor -h unknown tracker", []string{"fdfs_monitor", deadConf, "-h", "10.1.1.1:22122"}, 2, `tracker server: 10.1.1.1:22122 not exists!\n`},
+		{"crc32 of a missing file", []string{"fdfs_crc32", filepath.Join(dir, "nofile")}, 2, `file: fdfs_crc32.c, line: 43, open file .*nofile fail, errno: 2, error info: No such file or directory\n`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			program(t, tc.args[0], tc.args[1:]...).expect(t, tc.name, tc.code, tc.stdout)
+		})
+	}
+}
+
+// TestClusterPrograms: fdfs_monitor and the stat programs on a running
+// cluster, and fdfs_monitor's operations.
+func TestClusterPrograms(t *testing.T) {
+	c := cluster.Start(t, cluster.Options{})
+	conf := c.ClientConfPath
+	ips := make([]string, len(c.Storages))
+	for i, s := range c.Storages {
+		ips[i] = regexp.QuoteMeta(s.Addr())
+	}
+	hosts := `(` + strings.Join(ips, "|") + `)`
+	r := program(t, "fdfs_monitor", conf)
+	r.expect(t, "monitor", 0, `tracker server count=1, current server index=0\n\ntracker server is `+regexp.QuoteMeta(c.TrackerAddr())+
+		`\n\ngroup count: 1\n\nGroup 1:\ngroup name = group1\n.*storage server count = 2\n.*`)
+	for _, want := range []string{`(?m)^\t\thost = ` + hosts + `  ACTIVE$`, `(?m)^\t\tread write mode = both \(normal\)$`,
+		`(?m)^\t\tstotal_download_bytes = \d+$`, `(?m)^disk total space     = +[0-9.]+ [KMGTP]B$`} {
+		if n := len(regexp.MustCompile(want).FindAllString(r.stdout, -1)); n == 0 {
+			t.Errorf("monitor output has no line matching %q:\n%s", want, r.stdout)
+		}
+	}
+	program(t, "fdfs_monitor", conf, "list", "nogroup").expect(t, "monitor of an unknown group", 0, `tracker server count=1.*\n\n`)
+	program(t, "fdfs_monitor", conf, "delete", "group1", "10.9.9.9").expect(t, "delete an unknown storage", 0,
+		`.*delete storage server group1::10.9.9.9 fail, error no: 2, error info: No such file or directory\n`)
+	program(t, "fdfs_monitor", conf, "delete", "group1", c.Storages[0].IP).expect(t, "delete an active storage", 0,
+		`.*delete storage server group1::[0-9.]+ fail, error no: 16, error info: Device or resource busy\n`)
+	program(t, "fdfs_monitor", conf, "set_trunk_server", "group1").expect(t, "set a trunk server, trunk files off", 0,
+		`.*set trunk server group1:: fail, error no: 95, error info: Operation not supported\n`)
+	program(t, "fdfs_monitor", conf, "nonsense").expect(t, "unknown operation", 0, `.*Invalid command nonsense\n\n\nUsage:.*`)
+
+	program(t, "fdfs_storage_stat", "-c", conf, "-A").expect(t, "active storages", 0,
+		`\n`+hosts+` ACTIVE, connections \{alloc: \d+, current: \d+, max: \d+\}\n`+hosts+` ACTIVE, connections .*\n\nstorage server count: 2\n\n`)
+	program(t, "fdfs_storage_stat", "-c", conf, "-N").expect(t, "storages not active", 0, ``)
+	program(t, "fdfs_tracker_stat", "-c", conf, "-d").expect(t, "trackers", 0,
+		`\n`+regexp.QuoteMeta(c.TrackerAddr())+`, is_leader: 1, is_active: 1, connections \{.*\}\n  version: .*, up_time: [0-9 :-]+\n\n\ntracker server count: 1\n\n`)
+	program(t, "fdfs_volumn_stat", "-c", conf).expect(t, "volumes", 0,
+		`\ngroup1 disk_available: 1, disk space \{total: .*, free: .*, reserved: .*, avail: .*, util: \d+\.\d\d%\}\n\nstorage volumn / group count: 1\n\n`)
+}
