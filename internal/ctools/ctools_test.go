@@ -185,3 +185,18 @@ func TestRunUnknownName(t *testing.T) {
 		t.Error("Is: wrong answer")
 	}
 }
+
+func TestCaptions(t *testing.T) {
+	for st, want := range map[byte]string{protocol.StatusActive: "ACTIVE", protocol.StatusWaitSync: "WAIT_SYNC",
+		protocol.StatusNone: "UNKNOWN", 42: "UNKNOWN"} {
+		if got := statusCaption(st); got != want {
+			t.Errorf("statusCaption(%d) = %q, want %q", st, got, want)
+		}
+	}
+	for m, want := range map[byte]string{0: "none (disabled)", protocol.RWRead: "readonly", protocol.RWWrite: "writeonly",
+		protocol.RWRead | protocol.RWWrite: "both (normal)", 1: "unknown"} {
+		if got := rwCaption(m); got != want {
+			t.Errorf("rwCaption(%d) = %q, want %q", m, got, want)
+		}
+	}
+}

@@ -35,18 +35,26 @@ func (e *env) start(confPath string) (*session, int) {
 	return s, 0
 }
 
+// begin is the opening of the programs that take CONF first: their usage
+// line on stdout when the command line has fewer than n words, else the
+// conf loaded and a tracker connected (s is nil when the program ends
+// with rc).
+func (e *env) begin(n int, usage string) (s *session, rc int) {
+	if len(e.argv) < n {
+		fmt.Fprintf(e.out, "Usage: %s %s\n", e.argv[0], usage)
+		return nil, exitUsage
+	}
+	return e.start(e.argv[1])
+}
+
 // uploadFile is fdfs_upload_file CONF LOCAL [STORAGE_IP:PORT [STORE_PATH]].
 func uploadFile(e *env) int {
-	a := e.argv
-	if len(a) < 3 {
-		fmt.Fprintf(e.out, "Usage: %s <config_file> <local_filename> [storage_ip:port] [store_path_index]\n", a[0])
-		return exitUsage
-	}
-	s, rc := e.start(a[1])
-	if rc != 0 {
+	s, rc := e.begin(3, "<config_file> <local_filename> [storage_ip:port] [store_path_index]")
+	if s == nil {
 		return rc
 	}
 	defer s.close()
+	a := e.argv
 	var srv *client.Server
 	if len(a) >= 4 {
 		if srv, rc = e.parseStorage(a[3]); rc != 0 {
@@ -64,13 +72,8 @@ func uploadFile(e *env) int {
 
 // uploadAppender is fdfs_upload_appender CONF LOCAL.
 func uploadAppender(e *env) int {
-	a := e.argv
-	if len(a) < 3 {
-		fmt.Fprintf(e.out, "Usage: %s <config_file> <local_filename>\n", a[0])
-		return exitUsage
-	}
-	s, rc := e.start(a[1])
-	if rc != 0 {
+	s, rc := e.begin(3, "<config_file> <local_filename>")
+	if s == nil {
 		return rc
 	}
 	defer s.close()
@@ -78,7 +81,7 @@ func uploadAppender(e *env) int {
 	if rc != 0 {
 		return rc
 	}
-	return s.upload(srv, a[2], true)
+	return s.upload(srv, e.argv[2], true)
 }
 
 // parseStorage is conn_pool_parse_server_info of "host[:port]".
@@ -139,16 +142,12 @@ func (s *session) upload(srv *client.Server, local string, appender bool) int {
 // downloadFile is fdfs_download_file CONF FILE_ID [LOCAL [OFFSET BYTES]].
 // Like upstream it exits 0 when the download fails.
 func downloadFile(e *env) int {
-	a := e.argv
-	if len(a) < 3 {
-		fmt.Fprintf(e.out, "Usage: %s <config_file> <file_id> [local_filename] [<download_offset> <download_bytes>]\n", a[0])
-		return exitUsage
-	}
-	s, rc := e.start(a[1])
-	if rc != 0 {
+	s, rc := e.begin(3, "<config_file> <file_id> [local_filename] [<download_offset> <download_bytes>]")
+	if s == nil {
 		return rc
 	}
 	defer s.close()
+	a := e.argv
 	id := cString(a[2], fileIDSize)
 	var local string
 	var offset, length int64
@@ -220,17 +219,12 @@ func (sw startWriter) Write(p []byte) (int, error) {
 
 // deleteFile is fdfs_delete_file CONF FILE_ID.
 func deleteFile(e *env) int {
-	a := e.argv
-	if len(a) < 3 {
-		fmt.Fprintf(e.out, "Usage: %s <config_file> <file_id>\n", a[0])
-		return exitUsage
-	}
-	s, rc := e.start(a[1])
-	if rc != 0 {
+	s, rc := e.begin(3, "<config_file> <file_id>")
+	if s == nil {
 		return rc
 	}
 	defer s.close()
-	if err := s.cl.Delete(e.ctx, cString(a[2], fileIDSize)); err != nil {
+	if err := s.cl.Delete(e.ctx, cString(e.argv[2], fileIDSize)); err != nil {
 		fmt.Fprintf(e.out, "delete file fail, %s\n", failure(code(err)))
 		return code(err)
 	}
@@ -239,16 +233,12 @@ func deleteFile(e *env) int {
 
 // appendFile is fdfs_append_file CONF APPENDER_FILE_ID LOCAL.
 func appendFile(e *env) int {
-	a := e.argv
-	if len(a) < 4 {
-		fmt.Fprintf(e.out, "Usage: %s <config_file> <appender_file_id> <local_filename>\n", a[0])
-		return exitUsage
-	}
-	s, rc := e.start(a[1])
-	if rc != 0 {
+	s, rc := e.begin(4, "<config_file> <appender_file_id> <local_filename>")
+	if s == nil {
 		return rc
 	}
 	defer s.close()
+	a := e.argv
 	f, size, rc := localFile(a[3])
 	if rc == 0 {
 		defer f.Close()

@@ -85,29 +85,13 @@ func secondsHuman(seconds int64) string {
 	return strings.Join(out, " ")
 }
 
-// statusCaption is get_storage_status_caption.
+// statusCaption is get_storage_status_caption: the status names, but
+// "UNKNOWN" for NONE, which it has no case for.
 func statusCaption(st byte) string {
-	switch st {
-	case protocol.StatusInit:
-		return "INIT"
-	case protocol.StatusWaitSync:
-		return "WAIT_SYNC"
-	case protocol.StatusSyncing:
-		return "SYNCING"
-	case protocol.StatusOffline:
-		return "OFFLINE"
-	case protocol.StatusOnline:
-		return "ONLINE"
-	case protocol.StatusDeleted:
-		return "DELETED"
-	case protocol.StatusIPChanged:
-		return "IP_CHANGED"
-	case protocol.StatusActive:
-		return "ACTIVE"
-	case protocol.StatusRecovery:
-		return "RECOVERY"
+	if st == protocol.StatusNone {
+		return "UNKNOWN"
 	}
-	return "UNKNOWN"
+	return protocol.StorageStatusName(st)
 }
 
 // rwCaption is fdfs_monitor's get_storage_rw_caption.
