@@ -200,3 +200,23 @@ func TestCaptions(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitHostPort(t *testing.T) {
+	for _, tc := range []struct {
+		in, host, port string
+		ok             bool
+	}{
+		{"10.0.0.1:23000", "10.0.0.1", "23000", true},
+		{"10.0.0.1", "10.0.0.1", "", false},
+		{"storage.example:23001", "storage.example", "23001", true},
+		{"[::1]:23000", "::1", "23000", true},
+		{"[fe80::1]", "fe80::1", "", false},
+		{"fe80::1", "fe80::1", "", false},
+		{"10.0.0.1:", "10.0.0.1", "", true},
+	} {
+		host, port, ok := splitHostPort(tc.in)
+		if host != tc.host || port != tc.port || ok != tc.ok {
+			t.Errorf("splitHostPort(%q) = %q, %q, %v; want %q, %q, %v", tc.in, host, port, ok, tc.host, tc.port, tc.ok)
+		}
+	}
+}

@@ -87,7 +87,7 @@ func uploadAppender(e *env) int {
 // parseStorage is conn_pool_parse_server_info of "host[:port]".
 func (e *env) parseStorage(hostPort string) (*client.Server, int) {
 	host, port := hostPort, defaultStoragePort
-	if h, p, ok := strings.Cut(hostPort, ":"); ok {
+	if h, p, ok := splitHostPort(hostPort); ok {
 		n, err := strconv.Atoi(p)
 		if err != nil || n <= 0 {
 			e.logError("host: %s, invalid port: %s!", hostPort, p)
@@ -95,6 +95,8 @@ func (e *env) parseStorage(hostPort string) (*client.Server, int) {
 			return nil, int(syscall.EINVAL)
 		}
 		host, port = h, n
+	} else {
+		host = h
 	}
 	ips, err := net.DefaultResolver.LookupHost(e.ctx, host)
 	if host == "" || err != nil || len(ips) == 0 {
@@ -103,6 +105,20 @@ func (e *env) parseStorage(hostPort string) (*client.Server, int) {
 		return nil, int(syscall.EINVAL)
 	}
 	return &client.Server{IP: ips[0], Port: port}, 0
+}
+
+// splitHostPort splits "host:port", "[ipv6]:port", "[ipv6]", "ipv6" or
+// "host" as libfastcommon's parseAddress does; ok says a port was given.
+func splitHostPort(s string) (host, port string, ok bool) {
+	if rest, found := strings.CutPrefix(s, "["); found {
+		h, tail, _ := strings.Cut(rest, "]")
+		p, ok := strings.CutPrefix(tail, ":")
+		return h, p, ok
+	}
+	if strings.Count(s, ":") == 1 {
+		return strings.Cut(s, ":")
+	}
+	return s, "", false
 }
 
 // queryStore asks the tracker for the storage to upload to.

@@ -151,9 +151,9 @@ func (s *session) findTracker(hostPort string) (int, int) {
 
 // resolveHostPort turns host[:port] into "ip:port".
 func resolveHostPort(hostPort string, defPort int) (string, error) {
-	host, port, err := net.SplitHostPort(hostPort)
-	if err != nil {
-		host, port = strings.Trim(hostPort, "[]"), strconv.Itoa(defPort)
+	host, port, ok := splitHostPort(hostPort)
+	if !ok {
+		port = strconv.Itoa(defPort)
 	}
 	ips, err := net.LookupHost(host)
 	if err != nil {
