@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -181,8 +182,8 @@ func downloadFile(e *env) int {
 	return 0
 }
 
-// download writes the file's range to local, which is created only once
-// the storage has the file; a failed transfer leaves no partial file.
+// download writes the file's range to local (see saveTo), which is
+// created only once the storage has the file.
 func (s *session) download(id, local string, offset, length int64) int {
 	pr, pw := io.Pipe()
 	started := make(chan struct{})
@@ -202,10 +203,7 @@ func (s *session) download(id, local string, offset, length int64) int {
 			return code(derr)
 		}
 	}
-	err := atomicfile.Write(local, 0o644, func(w io.Writer) error {
-		_, err := io.Copy(w, pr)
-		return err
-	})
+	err := saveTo(local, pr)
 	pr.CloseWithError(err) // a local failure stops the transfer
 	if !finished {
 		derr = <-done
@@ -214,6 +212,43 @@ func (s *session) download(id, local string, offset, length int64) int {
 		return code(derr)
 	}
 	return code(err)
+}
+
+// saveTo writes r to local where upstream's open(O_WRONLY | O_CREAT |
+// O_TRUNC) would: through a symbolic link into its target; straight into
+// a device or a pipe (`fdfs_download_file CONF ID /dev/stdout | ...`);
+// into a regular file through a temporary file renamed into place (with
+// the mode of the file it replaces), so a failed transfer leaves what was
+// there.
+func saveTo(local string, r io.Reader) error {
+	path := local
+	if real, err := filepath.EvalSymlinks(local); err == nil {
+		path = real
+	}
+	perm := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		if !st.Mode().IsRegular() {
+			return copyInto(path, r)
+		}
+		perm = st.Mode().Perm()
+	}
+	return atomicfile.Write(path, perm, func(w io.Writer) error {
+		_, err := io.Copy(w, r)
+		return err
+	})
+}
+
+// copyInto writes r into the existing non-regular file path.
+func copyInto(path string, r io.Reader) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // startWriter closes started before the first write, so the local file

@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/fdfsgo/fdfs/internal/ctools"
 	"github.com/fdfsgo/fdfs/tests/cluster"
@@ -85,6 +87,7 @@ func TestFilePrograms(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "nothing")); err == nil {
 		t.Fatal("a failed download left a local file")
 	}
+	downloadThroughLinksAndPipes(t, conf, dir, blobID, blob)
 
 	// File info decoded from a normal file's name.
 	ip, _, _ := net.SplitHostPort(c.Storages[1].Addr())
@@ -121,6 +124,46 @@ func TestFilePrograms(t *testing.T) {
 	program(t, "fdfs_delete_file", conf, textID).expect(t, "delete", 0, "")
 	program(t, "fdfs_delete_file", conf, textID).
 		expect(t, "delete again", 2, "delete file fail, error no: 2, error info: No such file or directory\n")
+}
+
+// downloadThroughLinksAndPipes: a download to a symbolic link writes its
+// target, and one to a pipe (as `fdfs_download_file CONF ID /dev/stdout |
+// ...` does) streams into it, as upstream's open(O_TRUNC) of the path.
+func downloadThroughLinksAndPipes(t *testing.T, conf, dir, id string, want []byte) {
+	target := filepath.Join(dir, "target")
+	if err := os.WriteFile(target, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	program(t, "fdfs_download_file", conf, id, link).expect(t, "download through a link", 0, "")
+	sameFile(t, target, want)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v %v", fi, err)
+	}
+	if fi, _ := os.Stat(target); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the target's mode became %v", fi.Mode())
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte)
+	go func() {
+		b, _ := os.ReadFile(fifo) // blocks until the program opens the pipe
+		got <- b
+	}()
+	program(t, "fdfs_download_file", conf, id, fifo).expect(t, "download into a pipe", 0, "")
+	select {
+	case b := <-got:
+		if !bytes.Equal(b, want) {
+			t.Fatalf("the pipe carried %d bytes, want %d", len(b), len(want))
+		}
+	case <-time.After(time.Minute): // a bound, not a speed check: the reader waits for an open that never came
+		t.Fatal("the download did not write into the pipe (it was replaced by a file?)")
+	}
 }
 
 func sameFile(t *testing.T, path string, want []byte) {
