@@ -35,6 +35,8 @@ var tools = map[string]func(*env) int{
 	"fdfs_tracker_stat":        trackerStat,
 	"fdfs_storage_stat":        storageStat,
 	"fdfs_volumn_stat":         volumeStat,
+	"fdfs_test":                fdfsTest,
+	"fdfs_test1":               fdfsTest1,
 }
 
 // Names returns the program names, sorted.
@@ -91,6 +93,8 @@ type session struct {
 	c   *conf.Client
 	cl  *client.Client
 	ids *conf.StorageIDs // nil unless use_storage_id
+	// tracker is the tracker connected to first (connectTracker).
+	tracker string
 }
 
 // open loads client.conf as fdfs_client_init does; a non-zero status is
@@ -129,6 +133,7 @@ func (s *session) connectTrackerAddr() (string, int) {
 	for _, addr := range s.cl.Trackers() {
 		err := s.cl.ActiveTest(s.e.ctx, addr)
 		if err == nil {
+			s.tracker = addr
 			return addr, 0
 		}
 		s.e.logError("connect to server %s fail, errno: %d, error info: %s", addr, code(err), strerror(code(err)))

@@ -255,3 +255,47 @@ func TestClusterPrograms(t *testing.T) {
 	program(t, "fdfs_volumn_stat", "-c", conf).expect(t, "volumes", 0,
 		`\ngroup1 disk_available: 1, disk space \{total: .*, free: .*, reserved: .*, avail: .*, util: \d+\.\d\d%\}\n\nstorage volumn / group count: 1\n\n`)
 }
+
+// TestTestPrograms: fdfs_test and fdfs_test1, the programs FastDFS's
+// install guides check a cluster with, through each operation.
+func TestTestPrograms(t *testing.T) {
+	c := cluster.Start(t, cluster.Options{})
+	conf := c.ClientConfPath
+	dir := t.TempDir()
+	t.Chdir(dir)
+	local := filepath.Join(dir, "photo.jpg")
+	content := []byte("not really a photo\n")
+	if err := os.WriteFile(local, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	crc := crc32.ChecksumIEEE(content)
+	r := program(t, "fdfs_test", conf, "upload", local)
+	r.expect(t, "fdfs_test upload", 0, `This is FastDFS client test program v6\.16\.1\n.*`+
+		`tracker_query_storage_store_list_without_group: \n\tserver 1\. group_name=, ip_addr=[0-9.]+, port=\d+\n.*`+
+		`storage_upload_by_filename\ngroup_name=group1, remote_filename=(M00/[0-9A-F/]{6}[\w-]{27}\d*)\.jpg\n`+
+		`source ip address: [0-9.]+\nfile timestamp=[0-9 :-]+\nfile size=19\n`+fmt.Sprintf("file crc32=%d\n", crc)+
+		`example file url: http://[0-9.]+/group1/M00/\S+\.jpg\nstorage_upload_slave_by_filename\n`+
+		`group_name=group1, remote_filename=M00/\S+_big\.jpg\n.*example file url: http://[0-9.]+/group1/M00/\S+_big\.jpg\n`)
+	name := regexp.MustCompile(`remote_filename=(\S+)`).FindStringSubmatch(r.stdout)[1]
+
+	program(t, "fdfs_test", conf, "getmeta", "group1", name).expect(t, "getmeta", 0,
+		`.*get meta data success, meta count=4\next_name=jpg\nfile_size=115120\nheight=80\nwidth=160\n`)
+	program(t, "fdfs_test", conf, "setmeta", "group1", name, "O", "a=1,skipped,b=2").expect(t, "setmeta", 0, `.*set meta data success\n`)
+	program(t, "fdfs_test1", conf, "getmeta", "group1/"+name).expect(t, "getmeta by ID", 0,
+		`.*storage=[0-9.]+:\d+\nget meta data success, meta count=2\na=1\nb=2\n`)
+	program(t, "fdfs_test", conf, "setmeta", "group1", name, "X", "a=1").expect(t, "setmeta with a bad flag", 0,
+		`.*setmeta fail, error no: 22, error info: Invalid argument\n`)
+	program(t, "fdfs_test1", conf, "download", "group1/"+name).expect(t, "download", 0,
+		`.*download file success, file size=19, file save to `+regexp.QuoteMeta(filepath.Base(name))+`\n`)
+	sameFile(t, filepath.Join(dir, filepath.Base(name)), content)
+	program(t, "fdfs_test1", conf, "query_servers", "group1/"+name).expect(t, "query_servers", 0, `.*server list \([12]\):\n\t[0-9.]+:\d+\n.*`)
+	program(t, "fdfs_test", conf, "delete", "group1", name).expect(t, "delete", 0, `.*delete file success\n`)
+	program(t, "fdfs_test", conf, "delete", "group1", name).expect(t, "delete again", 0,
+		`.*delete file fail, error no: 2, error info: No such file or directory\n`)
+
+	r = program(t, "fdfs_test1", conf, "upload", local, "CALLBACK")
+	r.expect(t, "fdfs_test1 upload", 0, `.*tracker_query_storage_store_list_with_group: \n\tserver 1\. group_name=group1, .*`+
+		`storage_upload_by_callback\nsource ip address: .*storage_upload_slave_by_callback\n.*_small\.jpg\n`)
+	program(t, "fdfs_test", conf, "nonsense").expect(t, "unknown operation", 22, `.*invalid operation: nonsense\n`)
+	program(t, "fdfs_test1", conf, "getmeta").expect(t, "missing file ID", 22, `.*Usage: fdfs_test1 <config_file> getmeta <file_id>\n`)
+}

@@ -39,6 +39,7 @@ func sameOutputScenario(t *testing.T, e *env, tr *node, sts []*node) {
 	text := e.writeLocal("hello.txt", []byte("hello, tools\n"))
 	sameFailures(c, tr, text)
 	sameFileOps(c, tr, sts, text)
+	sameTestPrograms(c, text)
 	sameClusterViews(c, tr)
 }
 
@@ -271,5 +272,97 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testProgramMasks hide what differs between two runs of fdfs_test or
+// fdfs_test1 by construction: the banner (upstream's copyright notice,
+// our own line), the random part of new names, their time, and which
+// storage the tracker chose.
+var testProgramMasks = []*regexp.Regexp{
+	regexp.MustCompile(`(?s)(This is FastDFS client test program v[\d.]+\n\n)(?:Copyright.*?for more detail\.\n\n|\(the fdfs binary[^\n]*\n\n)`),
+	regexp.MustCompile(`(file timestamp=)[0-9 :-]+`),
+	regexp.MustCompile(`(M[0-9A-F]{2}/[0-9A-F]{2}/[0-9A-F]{2}/)[0-9A-Za-z_-]{27}(?:[0-9A-Za-z_-]{16})?[0-9]*`), // with a trunk location, and the extension area's random digits
+	regexp.MustCompile(`(ip_addr=|source ip address: |http://|storage=|\t)[0-9.]+`),
+	regexp.MustCompile(`(file save to )[0-9A-Za-z_-]{27}(?:[0-9A-Za-z_-]{16})?[0-9]*`),
+}
+
+// sameTestProgram runs upstream's fdfs_test or fdfs_test1 with upArgs and
+// ours with ourArgs and compares their output with testProgramMasks; it
+// returns the file IDs of the example URLs each printed.
+func (c *comparer) sameTestProgram(tool string, upArgs, ourArgs []string) (up, our []string) {
+	c.e.t.Helper()
+	mask := func(r result) string {
+		s := seen(r, false)
+		for _, re := range testProgramMasks {
+			s = re.ReplaceAllString(s, "${1}<v>")
+		}
+		return s
+	}
+	ur := c.e.runProgram(upstream, tool, upArgs...)
+	or := c.e.runProgram(ours, tool, ourArgs...)
+	// query_servers lists the storages that have the file: run again
+	// while one of the two new files is still on its way to the replica.
+	for i := 0; i < 20 && len(upArgs) > 1 && upArgs[1] == "query_servers" && mask(ur) != mask(or); i++ {
+		time.Sleep(500 * time.Millisecond)
+		ur, or = c.e.runProgram(upstream, tool, upArgs...), c.e.runProgram(ours, tool, ourArgs...)
+	}
+	if mask(ur) != mask(or) {
+		c.e.t.Errorf("%s %s: outputs differ\n--- upstream:\n%s\n--- ours:\n%s", tool, strings.Join(upArgs, " "), mask(ur), mask(or))
+	}
+	urls := regexp.MustCompile(`example file url: http://[^/]+/(\S+?)(?:\?|\n)`)
+	for _, m := range urls.FindAllStringSubmatch(ur.stdout, -1) {
+		up = append(up, m[1])
+	}
+	for _, m := range urls.FindAllStringSubmatch(or.stdout, -1) {
+		our = append(our, m[1])
+	}
+	return up, our
+}
+
+// sameTestPrograms: fdfs_test and fdfs_test1, the programs install guides
+// check a cluster with, through every operation.
+func sameTestPrograms(c *comparer, text string) {
+	conf := c.e.clientConf
+	for _, tool := range []string{"fdfs_test", "fdfs_test1"} {
+		c.sameTestProgram(tool, []string{}, []string{})
+		c.sameTestProgram(tool, []string{conf}, []string{conf})
+		c.sameTestProgram(tool, []string{conf, "upload"}, []string{conf, "upload"})
+		c.sameTestProgram(tool, []string{conf, "nonsense"}, []string{conf, "nonsense"})
+		c.sameTestProgram(tool, []string{conf, "upload", filepath.Join(c.e.work, "nofile")}, []string{conf, "upload", filepath.Join(c.e.work, "nofile")})
+		var up, our []string
+		for _, mode := range []string{"FILE", "BUFF", "CALLBACK"} {
+			u, o := c.sameTestProgram(tool, []string{conf, "upload", text, mode}, []string{conf, "upload", text, mode})
+			up, our = append(up, u...), append(our, o...)
+		}
+		if len(up) != 6 || len(our) != 6 {
+			c.e.t.Fatalf("%s upload: example URLs %q and %q, want 6 each", tool, up, our)
+		}
+		file := func(id string) []string {
+			if tool == "fdfs_test1" {
+				return []string{id}
+			}
+			group, name, _ := strings.Cut(id, "/")
+			return []string{group, name}
+		}
+		each := func(op string, upID, ourID string, extra ...string) {
+			c.sameTestProgram(tool, append(append([]string{conf, op}, file(upID)...), extra...),
+				append(append([]string{conf, op}, file(ourID)...), extra...))
+		}
+		for _, op := range []string{"getmeta", "query_servers"} {
+			each(op, up[0], our[0])
+		}
+		each("setmeta", up[0], our[0], "M", "a=1,b=2,noeq,width=320")
+		each("setmeta", up[0], our[0])
+		each("getmeta", up[1], our[1])
+		each("setmeta", up[1], our[1], "X", "a=1")
+		each("download", up[0], our[0])
+		each("download", up[2], our[2], "CALLBACK")
+		for i := range up {
+			each("delete", up[i], our[i])
+		}
+		each("delete", up[0], our[0])
+		each("getmeta", up[0], our[0])
+		each("download", up[0], our[0])
 	}
 }
