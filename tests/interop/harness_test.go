@@ -130,6 +130,15 @@ func (n *node) run(trackers ...*node) {
 	n.start()
 }
 
+// ipsOf lists the nodes' addresses.
+func ipsOf(nodes []*node) []string {
+	var ips []string
+	for _, n := range nodes {
+		ips = append(ips, n.ip)
+	}
+	return ips
+}
+
 func (e *env) storages() []*node {
 	var out []*node
 	for _, n := range e.nodes {

@@ -69,10 +69,7 @@ func TestJavaClient(t *testing.T) {
 	for _, top := range topologies {
 		t.Run(top.name, func(t *testing.T) {
 			e, _, sts := startTopology(t, top)
-			var ips []string
-			for _, s := range sts {
-				ips = append(ips, s.ip)
-			}
+			ips := ipsOf(sts)
 			for _, mode := range []string{"nopool", "pool"} {
 				// The client.conf of the C tools plus the Java pool switch.
 				base, err := os.ReadFile(e.clientConf)

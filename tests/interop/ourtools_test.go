@@ -244,18 +244,21 @@ var volatile = []*regexp.Regexp{
 	regexp.MustCompile(`(free: |avail: |util: |space: |ratio: )[^,}]*`),
 }
 
+// masked replaces what each expression matches but its first group with
+// "<v>".
+func masked(s string, res []*regexp.Regexp) string {
+	for _, re := range res {
+		s = re.ReplaceAllString(s, "${1}<v>")
+	}
+	return s
+}
+
 // sameMasked is same with the volatile values masked; the two runs are
 // repeated (up to 5 times) while they differ, as a heartbeat may land
 // between them.
 func (c *comparer) sameMasked(tool string, args ...string) {
 	c.e.t.Helper()
-	mask := func(r result) string {
-		s := seen(r, false)
-		for _, re := range volatile {
-			s = re.ReplaceAllString(s, "${1}<v>")
-		}
-		return s
-	}
+	mask := func(r result) string { return masked(seen(r, false), volatile) }
 	var up, our string
 	for range 5 {
 		up = mask(c.e.runProgram(upstream, tool, args...))
@@ -292,13 +295,7 @@ var testProgramMasks = []*regexp.Regexp{
 // returns the file IDs of the example URLs each printed.
 func (c *comparer) sameTestProgram(tool string, upArgs, ourArgs []string) (up, our []string) {
 	c.e.t.Helper()
-	mask := func(r result) string {
-		s := seen(r, false)
-		for _, re := range testProgramMasks {
-			s = re.ReplaceAllString(s, "${1}<v>")
-		}
-		return s
-	}
+	mask := func(r result) string { return masked(seen(r, false), testProgramMasks) }
 	ur := c.e.runProgram(upstream, tool, upArgs...)
 	or := c.e.runProgram(ours, tool, ourArgs...)
 	// query_servers lists the storages that have the file: run again

@@ -43,10 +43,7 @@ func TestPHPClient(t *testing.T) {
 		}
 		t.Run(top.name, func(t *testing.T) {
 			e, _, sts := startTopology(t, top)
-			var ips []string
-			for _, s := range sts {
-				ips = append(ips, s.ip)
-			}
+			ips := ipsOf(sts)
 			for _, mode := range []string{"nopool", "pool"} {
 				out, err := e.runPHP(ext, mode, ips, top.idMode)
 				if err != nil || !strings.Contains(out, "\nOK ") {
