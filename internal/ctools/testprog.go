@@ -122,14 +122,7 @@ func (t *testRun) upload() int {
 	if err := t.cl.ActiveTest(e.ctx, srv.Addr()); err != nil { // tracker_make_connection
 		return code(err)
 	}
-	var data []byte
-	f, _, rc := localFile(a[3])
-	if rc == 0 {
-		data, err = io.ReadAll(f)
-		f.Close()
-	} else {
-		err = syscall.Errno(rc)
-	}
+	data, err := readLocal(a[3])
 	ext := extName(a[3])
 	label := "storage_upload_by_" + kind
 	if t.ids {
@@ -148,6 +141,16 @@ func (t *testRun) upload() int {
 	}
 	t.describe(id)
 	return t.uploadSlave(id, data, prefix, ext, "storage_upload_slave_by_"+kind)
+}
+
+// readLocal reads a local file whole, with localFile's errors.
+func readLocal(name string) ([]byte, error) {
+	f, _, rc := localFile(name)
+	if rc != 0 {
+		return nil, syscall.Errno(rc)
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 // listStoreServers prints the storages an upload could go to (fdfs_test:
