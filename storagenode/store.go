@@ -260,6 +260,14 @@ type iniFile struct {
 	path string
 	keys []string
 	vals map[string]string
+	// saving orders the writes of the file: a save takes its snapshot
+	// and writes it before the next one snapshots, so the file left is the
+	// newest snapshot. Without it, the tracker sessions that save at once
+	// at start (the address, then sync_old_done=1 after SYNC_DEST_REQ)
+	// could rename an older snapshot over a newer one, and the next start
+	// found sync_old_done=0: it joined as a new storage and a peer copied
+	// its old files over the newer ones it held.
+	saving sync.Mutex
 }
 
 func loadIni(path string) (*iniFile, error) {
@@ -330,6 +338,8 @@ func (f *iniFile) setLocked(k, v string) {
 }
 
 func (f *iniFile) save() error {
+	f.saving.Lock()
+	defer f.saving.Unlock()
 	f.mu.Lock()
 	var sb strings.Builder
 	for _, k := range f.keys {

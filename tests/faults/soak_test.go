@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,7 +113,27 @@ func TestSoak(t *testing.T) {
 	t.Logf("soak: %v, %d trackers, 2 groups of 2 storages, %d workers and 1 reader; kept at most %d MB of content; events %v",
 		cfg.duration, len(cfg.trackers), cfg.workers, cfg.capBytes>>20, chaos)
 	w.check(t, "soak")
+	c.checkInitFlags(t)
 	rss.report(t)
+}
+
+// checkInitFlags checks that every storage's .data_init_flag still says
+// its initial sync is done: one that read sync_old_done=0 at a restart
+// joined as a new storage, and a peer copied its old files over the newer
+// ones it held (a stale snapshot of the flag file was saved last).
+func (c *cluster) checkInitFlags(t *testing.T) {
+	t.Helper()
+	for i, store := range c.storePaths {
+		flag := filepath.Join(filepath.Dir(store), "data", ".data_init_flag")
+		b, err := os.ReadFile(flag)
+		if err != nil {
+			t.Errorf("storage %d: %v", i, err)
+			continue
+		}
+		if !strings.Contains(string(b), "\nsync_old_done=1\n") {
+			t.Errorf("storage %d: %s does not say sync_old_done=1:\n%s", i, flag, b)
+		}
+	}
 }
 
 // soakStep runs, in about half the steps of a worker, one of the soak's
