@@ -10,19 +10,30 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/internal/prebind"
 	"github.com/fdfsgo/fdfs/storagenode/httpd"
 )
+
+// httpAddr is the address of the HTTP downloads, "" when they are off.
+func httpAddr(cfg *conf.Storage) string {
+	if cfg.Raw == nil {
+		return ""
+	}
+	if _, ok := cfg.Raw.Lookup("http.server_port"); !ok || cfg.HTTPServerPort <= 0 {
+		return ""
+	}
+	return net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.HTTPServerPort))
+}
 
 // listenHTTP binds the HTTP download port when storage.conf sets
 // http.server_port (V5 samples did, for fastdfs-nginx-module on the same
 // host; V6.16.1's does not). A conf without the key serves no HTTP, so
 // existing setups that still run nginx on that port are not disturbed.
 func (s *Server) listenHTTP() (net.Listener, error) {
-	if s.cfg.Raw == nil {
-		return nil, nil
-	}
-	if _, ok := s.cfg.Raw.Lookup("http.server_port"); !ok || s.cfg.HTTPServerPort <= 0 {
+	addr := httpAddr(&s.cfg)
+	if addr == "" {
 		return nil, nil
 	}
 	h, err := httpd.New(httpd.Config{
@@ -47,8 +58,7 @@ func (s *Server) listenHTTP() (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storagenode: http: %w", err)
 	}
-	addr := net.JoinHostPort(s.cfg.BindAddr, strconv.Itoa(s.cfg.HTTPServerPort))
-	ln, err := net.Listen("tcp", addr)
+	ln, err := prebind.Listen(addr)
 	if err != nil {
 		return nil, fmt.Errorf("storagenode: http.server_port: %w", err)
 	}

@@ -1,8 +1,10 @@
 package storagenode
 
 import (
+	"net"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
@@ -34,4 +36,23 @@ func RunByLayout(cfg *conf.Storage) runas.Layout {
 		l.Write = append(l.Write, filepath.Join(p, "data"), filepath.Join(p, "data", "00", "00"))
 	}
 	return l
+}
+
+// ListenAddrs lists what the storage of cfg listens on (the service port,
+// the HTTP downloads, metrics_listen), for a daemon that binds them before
+// it switches user (internal/prebind), as upstream's does.
+func ListenAddrs(cfg *conf.Storage) []string {
+	addrs := []string{serviceAddr(cfg)}
+	if a := httpAddr(cfg); a != "" {
+		addrs = append(addrs, a)
+	}
+	if cfg.MetricsListen != "" {
+		addrs = append(addrs, cfg.MetricsListen)
+	}
+	return addrs
+}
+
+// serviceAddr is bind_addr:port, the storage protocol's address.
+func serviceAddr(cfg *conf.Storage) string {
+	return net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.Port))
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/connstate"
 	"github.com/fdfsgo/fdfs/internal/daemonmetrics"
 	"github.com/fdfsgo/fdfs/internal/evloop"
+	"github.com/fdfsgo/fdfs/internal/prebind"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 	"github.com/fdfsgo/fdfs/internal/tmpfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
@@ -297,8 +298,7 @@ func applyDefaults(c *conf.Storage) error {
 // Start binds bind_addr:port (port 0 = ephemeral), then serves clients and
 // reports to the trackers in the background.
 func (s *Server) Start() error {
-	addr := net.JoinHostPort(s.cfg.BindAddr, strconv.Itoa(s.cfg.Port))
-	ln, err := net.Listen("tcp", addr)
+	ln, err := prebind.Listen(serviceAddr(&s.cfg))
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package trackernode
 
 import (
+	"net"
 	"path/filepath"
+	"strconv"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/internal/runas"
@@ -20,4 +22,20 @@ func RunByLayout(cfg *conf.Tracker) runas.Layout {
 		Write: []string{base, data},
 		State: []string{data},
 	}
+}
+
+// ListenAddrs lists what the tracker of cfg listens on (the service port,
+// metrics_listen), for a daemon that binds them before it switches user
+// (internal/prebind), as upstream's does.
+func ListenAddrs(cfg *conf.Tracker) []string {
+	addrs := []string{serviceAddr(cfg)}
+	if cfg.MetricsListen != "" {
+		addrs = append(addrs, cfg.MetricsListen)
+	}
+	return addrs
+}
+
+// serviceAddr is bind_addr:port, the tracker protocol's address.
+func serviceAddr(cfg *conf.Tracker) string {
+	return net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.Port))
 }

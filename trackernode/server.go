@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/connstate"
 	"github.com/fdfsgo/fdfs/internal/daemonmetrics"
 	"github.com/fdfsgo/fdfs/internal/evloop"
+	"github.com/fdfsgo/fdfs/internal/prebind"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 )
 
@@ -155,7 +155,7 @@ func New(cfg *conf.Tracker, log *slog.Logger) (*Server, error) {
 // Start binds cfg.BindAddr:cfg.Port (port 0 = ephemeral) and serves in the
 // background.
 func (s *Server) Start() error {
-	ln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.BindAddr, strconv.Itoa(s.cfg.Port)))
+	ln, err := prebind.Listen(serviceAddr(s.cfg))
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ type daemonConf struct {
 	logLevel string
 	errorLog conf.LogConfig // [error-log]: the log file's rotation
 	raw      *conf.File
+	addrs    []string                                  // what the daemon listens on, bound before the switch (internal/prebind)
 	runBy    func(before func() error) (string, error) // switches user (before: what to open first), "" or whom it runs as now
 	build    func(log *slog.Logger) (server, error)
 }
@@ -65,7 +66,7 @@ func loadTracker(path string) (*daemonConf, error) {
 		return nil, err
 	}
 	return newDaemonConf(cfg.Disabled, cfg.BasePath, cfg.LogLevel, cfg.ErrorLog, cfg.Raw,
-		[2]string{cfg.RunByUser, cfg.RunByGroup}, trackernode.RunByLayout(cfg),
+		[2]string{cfg.RunByUser, cfg.RunByGroup}, trackernode.RunByLayout(cfg), trackernode.ListenAddrs(cfg),
 		func(log *slog.Logger) (server, error) { return trackernode.New(cfg, log) })
 }
 
@@ -75,19 +76,19 @@ func loadStorage(path string) (*daemonConf, error) {
 		return nil, err
 	}
 	return newDaemonConf(cfg.Disabled, cfg.BasePath, cfg.LogLevel, cfg.ErrorLog, cfg.Raw,
-		[2]string{cfg.RunByUser, cfg.RunByGroup}, storagenode.RunByLayout(cfg),
+		[2]string{cfg.RunByUser, cfg.RunByGroup}, storagenode.RunByLayout(cfg), storagenode.ListenAddrs(cfg),
 		func(log *slog.Logger) (server, error) { return storagenode.New(cfg, log) })
 }
 
 // newDaemonConf is what both kinds share of a loaded conf file; runBy is
-// run_by_user and run_by_group.
+// run_by_user and run_by_group, addrs what the daemon listens on.
 func newDaemonConf(disabled bool, base, logLevel string, errorLog conf.LogConfig, raw *conf.File,
-	runByIDs [2]string, l runas.Layout, build func(*slog.Logger) (server, error)) (*daemonConf, error) {
+	runByIDs [2]string, l runas.Layout, addrs []string, build func(*slog.Logger) (server, error)) (*daemonConf, error) {
 	if disabled {
 		return nil, errors.New("the config file is disabled (disabled = true)")
 	}
 	return &daemonConf{
-		base: base, logLevel: logLevel, errorLog: errorLog, raw: raw, build: build,
+		base: base, logLevel: logLevel, errorLog: errorLog, raw: raw, addrs: addrs, build: build,
 		runBy: func(before func() error) (string, error) { return runBy(runByIDs[0], runByIDs[1], l, before) },
 	}, nil
 }

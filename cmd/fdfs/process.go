@@ -18,6 +18,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/internal/logfile"
 	"github.com/fdfsgo/fdfs/internal/pidfile"
+	"github.com/fdfsgo/fdfs/internal/prebind"
 )
 
 // daemonChildEnv marks the background process a --daemon start spawns;
@@ -177,6 +178,16 @@ func readyPipe() *os.File {
 // background it logs to base_path/logs (rotated as [error-log] says,
 // and on SIGHUP, as upstream's), and tells its parent when it serves.
 func serve(ctx context.Context, k daemonKind, o daemonOpts, dc *daemonConf, pid string) (err error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	// From before the ports are bound: a SIGTERM sent once they accept
+	// (the daemon still starting) stops it cleanly, not by the default
+	// action. Dropped at the first signal, so that a second one while
+	// closing kills as runDaemon says.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop)
 	ready := readyPipe()
 	defer func() {
 		if ready != nil { // still waiting for us: say why not
@@ -186,7 +197,13 @@ func serve(ctx context.Context, k daemonKind, o daemonOpts, dc *daemonConf, pid 
 	}()
 	var dl daemonLog
 	defer dl.close()
+	defer prebind.Close() // the sockets a failed start did not take
 	as, err := dc.runBy(func() error {
+		// Bound before the switch, as upstream's: a port under 1024 needs
+		// no capability for the user the daemon becomes.
+		if err := prebind.Bind(dc.addrs...); err != nil {
+			return err
+		}
 		if ready == nil {
 			return nil
 		}

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/fdfsgo/fdfs/internal/prebind"
 )
 
 // ReadyFunc reports why the daemon does not serve yet; nil means ready.
@@ -43,7 +45,7 @@ func NewRegistry(cs ...prometheus.Collector) *prometheus.Registry {
 //	GET /healthz  200 "ok" while the process runs (liveness)
 //	GET /readyz   200 "ready", or 503 with ready's reason (readiness)
 func Listen(addr string, g prometheus.Gatherer, ready ReadyFunc, log *slog.Logger) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := prebind.Listen(addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics_listen %s: %w", addr, err)
 	}

@@ -3,7 +3,9 @@ package procs
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -20,8 +22,9 @@ import (
 // run_by_group naming nobody, on base paths that do not exist yet under a
 // root-owned folder, as upstream's daemons are started: they make their
 // directories, switch (every id of the process) and write everything as
-// nobody; a storage whose binlog a daemon run as root left behind is
-// refused at start with the chown that mends it.
+// nobody; ports under 1024 are bound before the switch; a storage whose
+// binlog a daemon run as root left behind is refused at start with the
+// chown that mends it.
 func TestRunBy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -46,17 +49,22 @@ func TestRunBy(t *testing.T) {
 	bin := buildBinary(t, dir)
 	runBy := fmt.Sprintf("run_by_user = nobody\nrun_by_group = %s\n", grp.Name)
 
-	const trackerPort, storagePort = 22122, 23000
+	// Ports under 1024 (the storage's HTTP downloads on 80, the tracker's
+	// metrics on 999) are bound before the switch, as upstream's daemons
+	// bind first: nobody could not bind them.
+	const trackerPort, storagePort, httpPort, metricsPort = 22122, 23000, 80, 999
 	trackerIP := fdfsproc.FreeIP(t, trackerPort)
 	trackerAddr := net.JoinHostPort(trackerIP, fmt.Sprint(trackerPort))
+	metricsAddr := net.JoinHostPort(trackerIP, fmt.Sprint(metricsPort))
 	tbase := filepath.Join(dir, "tracker", "base") // neither exists
-	tconf := fdfsproc.WriteFile(t, filepath.Join(dir, "tracker.conf"), trackerConf+runBy, trackerIP, trackerPort, tbase)
+	tconf := fdfsproc.WriteFile(t, filepath.Join(dir, "tracker.conf"), trackerConf+runBy+"metrics_listen = "+metricsAddr+"\n", trackerIP, trackerPort, tbase)
 	tracker := startDaemon(t, bin, dir, "tracker", tconf)
 	tracker.WaitListening(t, trackerAddr)
 
 	ip := fdfsproc.FreeIP(t, storagePort)
 	sbase, store := filepath.Join(dir, "storage"), filepath.Join(dir, "disk1", "store0")
-	sconf := fdfsproc.WriteFile(t, filepath.Join(dir, "storage.conf"), storageConf+runBy, ip, storagePort, sbase, store, trackerAddr)
+	sconfText := strings.Replace(storageConf, "http.server_port = 8888", fmt.Sprintf("http.server_port = %d", httpPort), 1) + runBy
+	sconf := fdfsproc.WriteFile(t, filepath.Join(dir, "storage.conf"), sconfText, ip, storagePort, sbase, store, trackerAddr)
 	storage := startDaemon(t, bin, dir, "storage", sconf)
 
 	cl, ctx := newClient(t, fdfsproc.WriteFile(t, filepath.Join(dir, "client.conf"), clientConf, dir, trackerAddr))
@@ -67,6 +75,12 @@ func TestRunBy(t *testing.T) {
 		t.Fatalf("upload: %v", err)
 	}
 
+	if got := httpGet(t, fmt.Sprintf("http://%s/%s", net.JoinHostPort(ip, fmt.Sprint(httpPort)), id)); !bytes.Equal(got, data) {
+		t.Errorf("HTTP download on port %d: %d bytes, want the %d uploaded", httpPort, len(got), len(data))
+	}
+	if got := httpGet(t, "http://"+metricsAddr+"/healthz"); string(got) != "ok\n" {
+		t.Errorf("tracker metrics on port %d: /healthz answered %q", metricsPort, got)
+	}
 	for _, d := range []*fdfsproc.Daemon{tracker, storage} {
 		checkIDs(t, d, nob.Uid, nob.Gid)
 		if log, _ := os.ReadFile(d.LogPath); !bytes.Contains(log, []byte("running as user nobody (uid "+nob.Uid+")")) {
@@ -153,4 +167,19 @@ func waitFile(t *testing.T, path string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// httpGet returns the body of a 200 answer to GET url.
+func httpGet(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s, %v", url, resp.Status, err)
+	}
+	return body
 }
