@@ -53,6 +53,9 @@ func (s *Server) delete(cc *conn, start time.Time, a *ioAttempt) ([]byte, error)
 	if err := s.removeLogged(start, name+"-m", path+"-m"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	if !n.Trunk {
+		s.store.noteFreed(n.StorePathIndex, s.params.Load().Reserved)
+	}
 	return nil, nil
 }
 

@@ -172,6 +172,20 @@ func (st *store) noteLocked(i int, total, avail int64, r conf.Reserved) {
 	}
 }
 
+// noteFreed follows a delete on store path i: when the room it gave back
+// crossed the reserve (in bytes, or in the report's whole MB) or moved
+// the free space by a report step, the trackers are told at once, so
+// uploads come back to a path that was full without waiting for the next
+// stat_report_interval (upstream's default is 60 s).
+func (st *store) noteFreed(i int, r conf.Reserved) {
+	b := st.space
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if total, avail, err := st.availLocked(i); err == nil {
+		st.noteLocked(i, total, avail, r)
+	}
+}
+
 func abs(v int64) int64 {
 	if v < 0 {
 		return -v

@@ -331,6 +331,7 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 	if err := os.Remove(path); err != nil {
 		return err
 	}
+	s.store.noteFreed(n.StorePathIndex, s.params.Load().Reserved)
 	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), binlog.OpReplicaDelete, req.Name, ""); err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ store_path_count = %d
 subdir_count_per_path = 2
 tracker_server = %s
 heart_beat_interval = 1
-stat_report_interval = 1
+stat_report_interval = %d
 sync_wait_msec = 10
 `
 
@@ -87,8 +87,9 @@ type diskNode struct {
 }
 
 // startDiskCluster starts a tracker on trackerIP and a storage per node
-// spec ("group@ip" and its store paths), and a client.
-func startDiskCluster(t *testing.T, trackerIP string, nodes map[string][]string) (*client.Client, map[string]*diskNode) {
+// spec ("group@ip" and its store paths), reporting its disk usage every
+// statReport seconds (and at once on large changes), and a client.
+func startDiskCluster(t *testing.T, trackerIP string, statReport int, nodes map[string][]string) (*client.Client, map[string]*diskNode) {
 	t.Helper()
 	dir := t.TempDir()
 	taddr := net.JoinHostPort(trackerIP, fmt.Sprint(trackerPort))
@@ -105,7 +106,7 @@ func startDiskCluster(t *testing.T, trackerIP string, nodes map[string][]string)
 		for i, p := range paths {
 			fmt.Fprintf(&sp, "store_path%d = %s\n", i, p)
 		}
-		conf := writeConf(t, filepath.Join(dir, ip+".conf"), diskStorageConf, g, ip, storagePort, base, len(paths), sp.String(), taddr)
+		conf := writeConf(t, filepath.Join(dir, ip+".conf"), diskStorageConf, g, ip, storagePort, base, len(paths), sp.String(), taddr, statReport)
 		p := newProc(t, "storage", conf, net.JoinHostPort(ip, fmt.Sprint(storagePort)), filepath.Join(dir, ip+".log"))
 		p.start()
 		out[spec] = &diskNode{proc: p, group: g, paths: paths}

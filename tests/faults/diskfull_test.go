@@ -64,7 +64,10 @@ func TestDiskFull(t *testing.T) {
 	needBinary(t)
 	dir := t.TempDir()
 	paths := []string{mountTmpfs(t, dir, "s1p0", "8m"), mountTmpfs(t, dir, "s1p1", "16m"), mountTmpfs(t, dir, "s2p0", "16m")}
-	cl, nodes := startDiskCluster(t, "127.0.0.163", map[string][]string{
+	// The trackers learn the free space from the prompt reports alone
+	// (stat_report_interval far beyond the test): a reservation or a
+	// delete that crosses the reserve is reported at once.
+	cl, nodes := startDiskCluster(t, "127.0.0.163", 3600, map[string][]string{
 		"group1@127.0.0.164": paths[:2],
 		"group2@127.0.0.165": paths[2:],
 	})
@@ -143,16 +146,19 @@ func TestDiskFull(t *testing.T) {
 			freed += int64(len(b))
 		}
 	}
+	// To group1, where the room is: group2 may look to the tracker as
+	// having a little (its whole MB), take one file and refuse the next.
 	b := content(77, 256<<10)
+	up := client.UploadOptions{Ext: "bin", Group: "group1"}
 	testwait.For(t, waitLimit, "an upload acknowledged after the delete", func() error {
-		_, err := cl.Upload(context.Background(), bytes.NewReader(b), int64(len(b)), client.UploadOptions{Ext: "bin"})
+		_, err := cl.Upload(context.Background(), bytes.NewReader(b), int64(len(b)), up)
 		if err != nil && !errors.Is(err, protocol.ErrNoSpace) {
 			t.Fatalf("upload after the delete: %v", err)
 		}
 		return err
 	})
 	for range 3 {
-		if _, err := cl.Upload(context.Background(), bytes.NewReader(b), int64(len(b)), client.UploadOptions{Ext: "bin"}); err != nil {
+		if _, err := cl.Upload(context.Background(), bytes.NewReader(b), int64(len(b)), up); err != nil {
 			t.Errorf("upload after %d KiB were freed: %v", freed>>10, err)
 		}
 	}

@@ -33,7 +33,7 @@ func TestStorePathLost(t *testing.T) {
 	p0, p1 := filepath.Join(dir, "path0"), filepath.Join(mnt, "path1")
 	mkdir(t, p0)
 	mkdir(t, p1)
-	_, nodes := startDiskCluster(t, "127.0.0.166", map[string][]string{"group1@127.0.0.167": {p0, p1}})
+	_, nodes := startDiskCluster(t, "127.0.0.166", 1, map[string][]string{"group1@127.0.0.167": {p0, p1}})
 	st := nodes["group1@127.0.0.167"]
 	files := map[string][]byte{}
 	seed := uint64(1000)
