@@ -80,7 +80,7 @@ func TestStrerror(t *testing.T) {
 		want string
 	}{
 		{2, "No such file or directory"}, {22, "Invalid argument"}, {111, "Connection refused"},
-		{28, "No space left on device"}, {95, "Operation not supported"}, {0, "Unknown error 0"}, {300, "Unknown error 300"},
+		{28, "No space left on device"}, {95, "Operation not supported"}, {0, "Success"}, {-1, "Unknown error -1"}, {300, "Unknown error 300"},
 	} {
 		if got := strerror(tc.n); got != tc.want {
 			t.Errorf("strerror(%d) = %q, want %q", tc.n, got, tc.want)

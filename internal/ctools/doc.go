@@ -2,7 +2,8 @@
 // (fdfs_upload_file, fdfs_download_file, fdfs_delete_file, fdfs_file_info,
 // fdfs_upload_appender, fdfs_append_file, fdfs_regenerate_filename,
 // fdfs_crc32, fdfs_monitor, fdfs_tracker_stat, fdfs_storage_stat,
-// fdfs_volumn_stat, fdfs_test and fdfs_test1) on the client engine, with their arguments, output
+// fdfs_volumn_stat, fdfs_test, fdfs_test1, fdfs_appender_test and
+// fdfs_appender_test1) on the client engine, with their arguments, output
 // and exit statuses, so that the scripts and health checks written for
 // them keep working when the C package is removed. The fdfs binary runs
 // one of them when called by its name (a link, as `make install` makes).

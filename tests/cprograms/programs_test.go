@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -298,4 +299,64 @@ func TestTestPrograms(t *testing.T) {
 		`storage_upload_by_callback\nsource ip address: .*storage_upload_slave_by_callback\n.*_small\.jpg\n`)
 	program(t, "fdfs_test", conf, "nonsense").expect(t, "unknown operation", 22, `.*invalid operation: nonsense\n`)
 	program(t, "fdfs_test1", conf, "getmeta").expect(t, "missing file ID", 22, `.*Usage: fdfs_test1 <config_file> getmeta <file_id>\n`)
+}
+
+// TestAppenderTestPrograms: fdfs_appender_test and fdfs_appender_test1,
+// upstream's check of appender files (upload, truncate, append, modify),
+// in each upload mode; the file must end with the bytes each step wrote.
+func TestAppenderTestPrograms(t *testing.T) {
+	c := cluster.Start(t, cluster.Options{})
+	conf := c.ClientConfPath
+	dir := t.TempDir()
+	local := filepath.Join(dir, "video.log")
+	content := []byte("0123456789abcdefghij\n") // 21 bytes: half is 10
+	if err := os.WriteFile(local, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	info := `source ip address: [0-9.]+\nfile timestamp=[0-9 :-]+\nfile size=%d\n`
+	for _, tc := range []struct {
+		tool, mode, label, label1 string
+		truncated                 int
+	}{
+		{"fdfs_appender_test", "", "filename", "", 10},
+		{"fdfs_appender_test", "BUFF", "filebuff", "", 10},
+		{"fdfs_appender_test1", "CALLBACK", "callback", "1", 0},
+		{"fdfs_appender_test1", "FILE", "filename", "", 0},
+	} {
+		args := []string{conf, local}
+		if tc.mode != "" {
+			args = append(args, tc.mode)
+		}
+		r := program(t, tc.tool, args...)
+		named := `group_name=group1, remote_filename=(M00/\S+\.log)\n`
+		upload := tc.label
+		if tc.tool == "fdfs_appender_test1" {
+			named, upload = `fild_id=(group1/M00/\S+\.log)\n`, tc.label+"1"
+		}
+		n := len(content)
+		r.expect(t, tc.tool+" "+tc.mode, 0, `This is FastDFS client test program v6\.16\.1\n.*`+
+			`group_name=group1, ip_addr=[0-9.]+, port=\d+\nstorage_upload_appender_by_`+upload+`\n`+named+
+			fmt.Sprintf(info, n)+`file crc32=\d+\nfile url: http://[0-9.]+/group1/M00/\S+\.log\n`+
+			fmt.Sprintf(info, tc.truncated)+`file crc32=\d+\nfile url: .*\n`+
+			`storage_append_by_`+tc.label+tc.label1+`\nappend file successfully\.\n`+fmt.Sprintf(info, tc.truncated+n)+
+			`storage_modify_by_`+tc.label+tc.label1+`\nmodify file successfully\.\n`+fmt.Sprintf(info, tc.truncated+2*n))
+		if r.stderr != "" {
+			t.Errorf("%s %s: stderr %q", tc.tool, tc.mode, r.stderr)
+		}
+		m := regexp.MustCompile(`(?:remote_filename|fild_id)=(\S+)`).FindStringSubmatch(r.stdout)
+		if m == nil {
+			continue
+		}
+		id := m[1]
+		if tc.tool == "fdfs_appender_test" {
+			id = "group1/" + id
+		}
+		out := filepath.Join(dir, "got")
+		program(t, "fdfs_download_file", conf, id, out).expect(t, "download", 0, "")
+		sameFile(t, out, slices.Concat(content[:tc.truncated], content, content))
+	}
+	program(t, "fdfs_appender_test", conf).expect(t, "usage", 1,
+		`.*Usage: fdfs_appender_test <config_file> <local_filename> \[FILE \| BUFF \| CALLBACK\]\n`)
+	program(t, "fdfs_appender_test1", conf, filepath.Join(dir, "nofile")).expect(t, "no local file", 2,
+		`.*storage_upload_appender_by_filename1\nupload file fail, error no: 2, error info: No such file or directory\n`)
 }

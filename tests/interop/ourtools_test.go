@@ -41,6 +41,7 @@ func sameOutputScenario(t *testing.T, e *env, tr *node, sts []*node, trunk bool)
 	sameFailures(c, tr, text)
 	sameFileOps(c, tr, sts, text)
 	sameTestPrograms(c, text)
+	sameAppenderPrograms(c, text)
 	sameClusterViews(c, tr, trunk)
 }
 
@@ -394,5 +395,20 @@ func sameTestPrograms(c *comparer, text string) {
 		each("delete", up[0], our[0])
 		each("getmeta", up[0], our[0])
 		each("download", up[0], our[0])
+	}
+}
+
+// sameAppenderPrograms: fdfs_appender_test and fdfs_appender_test1
+// (upload an appender file, truncate, append, modify), in each mode.
+func sameAppenderPrograms(c *comparer, text string) {
+	conf := c.e.clientConf
+	for _, tool := range []string{"fdfs_appender_test", "fdfs_appender_test1"} {
+		c.sameTestProgram(tool, []string{}, []string{})
+		c.sameTestProgram(tool, []string{conf}, []string{conf})
+		nofile := filepath.Join(c.e.work, "nofile")
+		c.sameTestProgram(tool, []string{conf, nofile}, []string{conf, nofile})
+		for _, mode := range []string{"FILE", "BUFF", "CALLBACK", "OTHER"} {
+			c.sameTestProgram(tool, []string{conf, text, mode}, []string{conf, text, mode})
+		}
 	}
 }
