@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
-	"github.com/fdfsgo/fdfs/fdfsengine/httptoken"
 )
 
 // appenderTest is fdfs_appender_test CONF LOCAL [FILE|BUFF|CALLBACK]:
@@ -137,11 +135,7 @@ func (r *appenderRun) upload() (string, int64, int) {
 		return "", 0, rc
 	}
 	host, _, _ := net.SplitHostPort(r.tracker)
-	r.url = "http://" + host + "/" + id
-	if r.c.HTTPAntiStealCheckToken {
-		ts := time.Now().Unix()
-		r.url += "?token=" + httptoken.Make(id, r.c.HTTPAntiStealSecretKey, ts) + "&ts=" + strconv.FormatInt(ts, 10)
-	}
+	r.url = r.fileURL(host, id) // on the tracker's address, as upstream's
 	if r.ids {
 		fmt.Fprintf(e.out, "fild_id=%s\n", id) // sic
 	} else {
@@ -178,17 +172,9 @@ func (r *appenderRun) change(id, op string, offset int64) int {
 // describe prints the file's source, time and size as the storage tells
 // them, with its CRC32 and URL when full.
 func (r *appenderRun) describe(id string, full bool) *fileInfoResult {
-	w := r.e.out
-	fi, _ := r.fileInfo(id, 0)
-	if fi == nil {
-		fi = &fileInfoResult{}
-	}
-	fmt.Fprintf(w, "source ip address: %s\n", fi.sourceIP)
-	fmt.Fprintf(w, "file timestamp=%s\n", datetime(fi.created))
-	fmt.Fprintf(w, "file size=%d\n", fi.size)
+	fi := r.printInfo(id)
 	if full {
-		fmt.Fprintf(w, "file crc32=%d\n", fi.crc32)
-		fmt.Fprintf(w, "file url: %s\n", r.url)
+		fmt.Fprintf(r.e.out, "file crc32=%d\nfile url: %s\n", fi.crc32, r.url)
 	}
 	return fi
 }

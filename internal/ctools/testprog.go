@@ -207,24 +207,39 @@ func (t *testRun) uploadSlave(masterID string, data []byte, prefix, ext, label s
 // only), source, time, size, CRC32 and a URL on the storage.
 func (t *testRun) describe(id string) {
 	w := t.e.out
-	url := "http://" + t.storage.IP + "/" + id
-	if t.c.HTTPAntiStealCheckToken {
-		ts := time.Now().Unix()
-		url += "?token=" + httptoken.Make(id, t.c.HTTPAntiStealSecretKey, ts) + "&ts=" + strconv.FormatInt(ts, 10)
-	}
+	url := t.fileURL(t.storage.IP, id)
 	if !t.ids {
 		group, name, _ := fileid.Split(id)
 		fmt.Fprintf(w, "group_name=%s, remote_filename=%s\n", group, name)
 	}
-	fi, _ := t.fileInfo(id, 0)
+	fi := t.printInfo(id)
+	fmt.Fprintf(w, "file crc32=%d\n", fi.crc32)
+	fmt.Fprintf(w, "example file url: %s\n", url)
+}
+
+// fileURL is the file's URL on host, with the anti-steal token when
+// client.conf asks for one, as the test programs print it.
+func (s *session) fileURL(host, id string) string {
+	url := "http://" + host + "/" + id
+	if s.c.HTTPAntiStealCheckToken {
+		ts := time.Now().Unix()
+		url += "?token=" + httptoken.Make(id, s.c.HTTPAntiStealSecretKey, ts) + "&ts=" + strconv.FormatInt(ts, 10)
+	}
+	return url
+}
+
+// printInfo prints the file's source, time and size as
+// fdfs_get_file_info gives them (zeros when it fails), and returns them.
+func (s *session) printInfo(id string) *fileInfoResult {
+	w := s.e.out
+	fi, _ := s.fileInfo(id, 0)
 	if fi == nil {
 		fi = &fileInfoResult{}
 	}
 	fmt.Fprintf(w, "source ip address: %s\n", fi.sourceIP)
 	fmt.Fprintf(w, "file timestamp=%s\n", datetime(fi.created))
 	fmt.Fprintf(w, "file size=%d\n", fi.size)
-	fmt.Fprintf(w, "file crc32=%d\n", fi.crc32)
-	fmt.Fprintf(w, "example file url: %s\n", url)
+	return fi
 }
 
 // fileOp runs the operations on one file (fdfs_test: GROUP NAME; fdfs_test1:
