@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/fdfsengine/tracefile"
 )
 
@@ -62,6 +63,59 @@ func TestSyncWindow(t *testing.T) {
 		s := &Server{cfg: conf.Storage{SyncStartTime: tc.start, SyncEndTime: tc.end}}
 		if got := s.inSyncWindow(tc.now); got != tc.in {
 			t.Errorf("%s-%s at %s: %v", tc.start, tc.end, tc.now.Format("15:04"), got)
+		}
+	}
+}
+
+// A peer's mark outlives a WAIT_SYNC only for the trackers' decision it
+// was made for; SYNCING keeps it unless we became the source since.
+func TestKeepMark(t *testing.T) {
+	source := &syncMark{NeedSyncOld: true, SyncOldDone: true, Until: 1700000000}
+	other := &syncMark{Until: 1700000000}
+	for _, tc := range []struct {
+		name   string
+		m      *syncMark
+		status byte
+		need   bool
+		until  int64
+		keep   bool
+	}{
+		{"source, same decision (a tracker missed the reports)", source, protocol.StatusWaitSync, true, 1700000000, true},
+		{"source, a new decision (the peer joined anew)", source, protocol.StatusWaitSync, true, 1700000500, false},
+		{"source, now another storage's peer", source, protocol.StatusWaitSync, false, 1700000000, false},
+		{"not the source, same decision", other, protocol.StatusWaitSync, false, 1700000000, true},
+		{"not the source, now the source", other, protocol.StatusWaitSync, true, 1700000000, false},
+		{"no decision", &syncMark{}, protocol.StatusWaitSync, false, 0, false},
+		{"SYNCING, source", source, protocol.StatusSyncing, true, 1700000500, true},
+		{"SYNCING, not the source", other, protocol.StatusSyncing, false, 0, true},
+		{"SYNCING, became the source", other, protocol.StatusSyncing, true, 1700000000, false},
+	} {
+		if got := keepMark(tc.m, tc.status, tc.need, tc.until); got != tc.keep {
+			t.Errorf("%s: keep %v, want %v", tc.name, got, tc.keep)
+		}
+	}
+}
+
+// A tracker is told a status of the initial sync only while it lists the
+// peer before it: a report never moves a serving storage back.
+func TestStatusBehind(t *testing.T) {
+	for _, tc := range []struct {
+		cur, to byte
+		behind  bool
+	}{
+		{protocol.StatusInit, protocol.StatusSyncing, true},
+		{protocol.StatusWaitSync, protocol.StatusSyncing, true},
+		{protocol.StatusWaitSync, protocol.StatusOffline, true},
+		{protocol.StatusSyncing, protocol.StatusSyncing, false},
+		{protocol.StatusSyncing, protocol.StatusOffline, true},
+		{protocol.StatusOffline, protocol.StatusOffline, false},
+		{protocol.StatusOnline, protocol.StatusSyncing, false},
+		{protocol.StatusActive, protocol.StatusOffline, false},
+		{protocol.StatusRecovery, protocol.StatusOffline, false},
+		{protocol.StatusDeleted, protocol.StatusOffline, false},
+	} {
+		if got := statusBehind(tc.cur, tc.to); got != tc.behind {
+			t.Errorf("%s told %s: %v, want %v", protocol.StorageStatusName(tc.cur), protocol.StorageStatusName(tc.to), got, tc.behind)
 		}
 	}
 }

@@ -211,6 +211,12 @@ type syncWorker struct {
 	// pos is the binlog position replayed so far, packed by packPos for
 	// the metrics (metrics.go); 0 until a session ran.
 	pos atomic.Uint64
+
+	// owed maps a tracker that missed a status report to the status it
+	// still has to hear; paying is set while payOwed runs (sync_status.go).
+	owedMu sync.Mutex
+	owed   map[string]byte
+	paying bool
 }
 
 func newSyncWorker(s *Server, b protocol.Brief, prev *syncWorker) *syncWorker {
@@ -326,28 +332,41 @@ func (w *syncWorker) dial() (*peerConn, error) {
 func (w *syncWorker) initMark() (*syncMark, bool, error) {
 	status := w.peerStatus()
 	path := w.markPath()
-	var m *syncMark
-	if status > protocol.StatusWaitSync {
-		var err error
-		m, err = loadMark(path)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			w.log.Warn("bad mark file, starting over", "file", path, "err", err)
-		}
+	m, err := loadMark(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		w.log.Warn("bad mark file, starting over", "file", path, "err", err)
 	}
-	if m != nil && status != protocol.StatusSyncing {
+	if m != nil && status > protocol.StatusWaitSync && status != protocol.StatusSyncing {
 		return m, false, nil
 	}
 	need, until, err := w.syncSrcReq()
 	if err != nil {
 		return nil, false, err
 	}
-	if m != nil {
-		// SYNCING with a mark: restart only if we became the source since.
-		if !need || m.NeedSyncOld {
-			return m, false, nil
+	if m != nil && keepMark(m, status, need, until) {
+		if status <= protocol.StatusWaitSync && m.NeedSyncOld {
+			w.log.Warn("peer listed WAIT_SYNC again by the trackers' decision this mark was made for (the same until_timestamp): a tracker missed our status reports; reporting them again instead of copying every file anew",
+				"until_timestamp", until, "old_sync_done", m.SyncOldDone)
 		}
+		return m, false, nil
 	}
 	return &syncMark{NeedSyncOld: need, Until: until}, true, nil
+}
+
+// keepMark reports whether mark m, found for a peer in status, still holds
+// when the trackers say need (we are its initial-sync source) and until.
+// SYNCING: unless we became the source since. WAIT_SYNC (INIT): only if
+// it was made for the same decision; upstream starts such a peer afresh,
+// but a peer goes WAIT_SYNC anew only as a new storage, which the trackers
+// give a new until_timestamp (the time of its SYNC_DEST_REQ). The same
+// one means a tracker that missed the end of the initial sync (down when
+// it was reported) now leads: starting afresh would send the peer every
+// file as we hold it now, over copies it may hold newer.
+func keepMark(m *syncMark, status byte, need bool, until int64) bool {
+	if status == protocol.StatusSyncing {
+		return !need || m.NeedSyncOld
+	}
+	return until > 0 && m.Until == until && m.NeedSyncOld == need
 }
 
 // trackerShortCall runs one request on a short connection to each tracker
@@ -417,28 +436,6 @@ func (w *syncWorker) syncSrcReq() (need bool, until int64, err error) {
 		return src.SrcID == w.s.selfID(), src.Until, nil
 	}
 	return false, 0, fmt.Errorf("SYNC_SRC_REQ: %w", lastErr)
-}
-
-// advance moves the peer from status from to status to in our view and
-// tells every tracker (REPORT_STATUS on short connections). If no tracker
-// took the report our view goes back, so the next session reports again
-// instead of the peer staying in from forever.
-func (w *syncWorker) advance(from, to byte) error {
-	w.status.Store(int32(to))
-	b := w.brief.Load()
-	req := protocol.ReportStatus{Group: w.s.cfg.GroupName, Brief: protocol.Brief{Status: to, ID: b.ID, IP: b.IP}}
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		if _, err = w.trackerShortCall(protocol.CmdStorageReportStatus, req.Encode(), true); err == nil {
-			w.log.Info("reported peer status", "status", protocol.StorageStatusName(to))
-			return nil
-		}
-		if !w.sleep(syncStatusReportWait) {
-			break
-		}
-	}
-	w.status.CompareAndSwap(int32(to), int32(from))
-	return fmt.Errorf("REPORT_STATUS %s: %w", protocol.StorageStatusName(to), err)
 }
 
 // inSyncWindow reports whether now (local time) is within

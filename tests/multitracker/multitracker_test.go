@@ -26,7 +26,8 @@ const waitFor = 30 * time.Second
 
 // env is a cluster of n trackers and two storages of group1. Tracker 0 is
 // the devcluster's own; the others are started here from the same
-// tracker.conf with their own address and base path.
+// tracker.conf with their own address and base path. setup's storageConf
+// lines go into both storages' conf.
 type env struct {
 	t     *testing.T
 	c     *devcluster.Cluster
@@ -35,7 +36,7 @@ type env struct {
 	cfgs  map[int]*conf.Tracker
 }
 
-func setup(t *testing.T, n int) *env {
+func setup(t *testing.T, n int, storageConf ...string) *env {
 	t.Helper()
 	e := &env{t: t, extra: map[int]*trackernode.Server{}, cfgs: map[int]*conf.Tracker{}}
 	var lines []string
@@ -52,7 +53,7 @@ func setup(t *testing.T, n int) *env {
 	defer cancel()
 	c, err := devcluster.Launch(ctx, devcluster.Options{
 		Dir: dir, TrackerIP: e.ips[0], SubdirCount: 4, HeartBeatInterval: 1,
-		StorageConf: lines, ActiveTimeout: waitFor,
+		StorageConf: append(lines, storageConf...), ActiveTimeout: waitFor,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -175,6 +175,12 @@ func freeStorageIP(t *testing.T) string {
 // ip, reporting to trackers.
 func startStorageAt(t *testing.T, dir, ip string, trackers ...string) *storagenode.Server {
 	t.Helper()
+	return startStorageWith(t, dir, ip, 1, trackers...)
+}
+
+// startStorageWith is startStorageAt with subdirs as subdir_count_per_path.
+func startStorageWith(t *testing.T, dir, ip string, subdirs int, trackers ...string) *storagenode.Server {
+	t.Helper()
 	lines := []string{
 		"group_name = group1",
 		"bind_addr = " + ip,
@@ -187,7 +193,7 @@ func startStorageAt(t *testing.T, dir, ip string, trackers ...string) *storageno
 		"base_path = " + dir,
 		"store_path_count = 1",
 		"store_path0 = " + filepath.Join(dir, "store0"),
-		"subdir_count_per_path = 1",
+		fmt.Sprintf("subdir_count_per_path = %d", subdirs),
 		"sync_wait_msec = 10",
 	}
 	for _, tr := range trackers {

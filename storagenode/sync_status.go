@@ -1,0 +1,149 @@
+package storagenode
+
+import (
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/backoff"
+)
+
+// Status reports of an initial (old-file) sync's source (protocol.md §7):
+// the source moves its peer WAIT_SYNC → SYNCING → OFFLINE on every
+// tracker with REPORT_STATUS. A tracker that misses a report (down at
+// that moment) keeps the earlier status, after a restart too (it is
+// saved), and a storage's joins and beats do not move it; were that
+// tracker to lead, its group list would have the source copy every file
+// anew over a storage in service. So a missed report is owed to that
+// tracker and sent again until it takes it, and a tracker already past
+// the status reported is not told, so that a report never moves a
+// serving storage back.
+
+// statusOwedRetry is the pause between two rounds of owed reports.
+const statusOwedRetry = 5 * time.Second
+
+// advance moves the peer from status from to status to in our view and
+// tells every tracker that lists it behind to. If no tracker could be
+// asked our view goes back, so the next session reports again instead of
+// the peer staying in from forever; the trackers that missed it while
+// others took it are owed the report.
+func (w *syncWorker) advance(from, to byte) error {
+	w.status.Store(int32(to))
+	trackers := w.s.cfg.TrackerServers
+	err := fmt.Errorf("no tracker configured: %w", protocol.ErrNotFound)
+	for attempt := 0; attempt < 3 && len(trackers) > 0; attempt++ {
+		var missed []string
+		for _, addr := range trackers {
+			if rerr := w.reportTo(addr, to); rerr != nil {
+				err = rerr
+				missed = append(missed, addr)
+			}
+		}
+		if len(missed) < len(trackers) {
+			w.log.Info("reported peer status", "status", protocol.StorageStatusName(to), "trackers_missed", len(missed))
+			w.owe(trackers, missed, to)
+			return nil
+		}
+		if !w.sleep(syncStatusReportWait) {
+			break
+		}
+	}
+	w.status.CompareAndSwap(int32(to), int32(from))
+	return fmt.Errorf("REPORT_STATUS %s: %w", protocol.StorageStatusName(to), err)
+}
+
+// reportTo tells tracker addr that the peer is in status to, unless it
+// lists the peer past it already (STORAGE_GET_STATUS first, one short
+// connection for both).
+func (w *syncWorker) reportTo(addr string, to byte) error {
+	b := w.brief.Load()
+	ip, _, _ := strings.Cut(b.IP, ",")
+	return w.s.shortCall(addr, func(c *trackerConn) error {
+		q := protocol.GroupAndAddr{Group: w.s.cfg.GroupName, Addr: protocol.FormatHostPort(ip, int(b.Port))}
+		reply, err := c.call(protocol.CmdStorageGetStatus, q.Encode())
+		if err != nil {
+			return fmt.Errorf("GET_STATUS: %w", err)
+		}
+		cur, err := protocol.DecodeBriefs(reply)
+		if err != nil || len(cur) != 1 {
+			return fmt.Errorf("GET_STATUS reply of %d bytes: %w", len(reply), protocol.ErrInvalid)
+		}
+		if !statusBehind(cur[0].Status, to) {
+			return nil
+		}
+		req := protocol.ReportStatus{Group: w.s.cfg.GroupName, Brief: protocol.Brief{Status: to, ID: b.ID, IP: b.IP}}
+		_, err = c.call(protocol.CmdStorageReportStatus, req.Encode())
+		return err
+	})
+}
+
+// statusBehind reports whether a tracker listing the peer in status cur has not
+// yet seen the initial sync reach status to.
+func statusBehind(cur, to byte) bool {
+	switch cur {
+	case protocol.StatusInit, protocol.StatusWaitSync:
+		return true
+	case protocol.StatusSyncing:
+		return to != protocol.StatusSyncing
+	}
+	return false
+}
+
+// owe records that the trackers in missed (of all) still have to hear
+// status to, and that the others heard it; a goroutine of the worker
+// sends the owed reports until each is taken or the worker ends (the
+// peer deleted, renamed, or the server closing).
+func (w *syncWorker) owe(all, missed []string, to byte) {
+	w.owedMu.Lock()
+	defer w.owedMu.Unlock()
+	for _, addr := range all {
+		delete(w.owed, addr)
+	}
+	if len(missed) == 0 {
+		return
+	}
+	if w.owed == nil {
+		w.owed = map[string]byte{}
+	}
+	for _, addr := range missed {
+		w.owed[addr] = to
+	}
+	if !w.paying {
+		w.paying = w.s.goTracked(w.payOwed)
+	}
+}
+
+// payOwed sends the owed reports every statusOwedRetry until none is left.
+func (w *syncWorker) payOwed() {
+	for backoff.Sleep(w.ctx, statusOwedRetry) {
+		w.owedMu.Lock()
+		owed := maps.Clone(w.owed)
+		w.owedMu.Unlock()
+		for addr, to := range owed {
+			if err := w.reportTo(addr, to); err != nil {
+				w.log.Debug("owed status report not taken yet", "tracker", addr, "status", protocol.StorageStatusName(to), "err", err)
+				continue
+			}
+			w.log.Info("reported peer status to a tracker that had missed it", "tracker", addr, "status", protocol.StorageStatusName(to))
+			w.owedMu.Lock()
+			if w.owed[addr] == to {
+				delete(w.owed, addr)
+			}
+			w.owedMu.Unlock()
+		}
+		w.owedMu.Lock()
+		done := len(w.owed) == 0
+		if done {
+			w.paying = false
+		}
+		w.owedMu.Unlock()
+		if done {
+			return
+		}
+	}
+	w.owedMu.Lock()
+	w.paying = false
+	w.owedMu.Unlock()
+}

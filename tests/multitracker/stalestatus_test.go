@@ -1,0 +1,198 @@
+package multitracker
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fdfsgo/fdfs/devcluster"
+	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// A tracker that missed the end of a storage's initial sync (it was down
+// when the source reported SYNCING and OFFLINE) saved the storage
+// WAIT_SYNC and keeps it so: joins and beats do not move that status. If
+// it leads later, its group list makes the source start the initial sync
+// again, which sends the storage every file as the source holds it then,
+// over copies the storage may hold newer. The source must see that the
+// trackers' decision (source and until_timestamp) is the one its mark for
+// the storage was made for and only report the status again. Here the
+// stale tracker's saved file is what such a tracker saves; the storage's
+// copy of the second of two files is replaced on its disk by a longer
+// one, which a new copy from the source would overwrite.
+func TestStaleWaitSyncDoesNotCopyAgain(t *testing.T) {
+	e := setup(t, 2)
+	for i := range 2 {
+		e.waitActive(i)
+	}
+	src, dest, until := initialSync(t, e)
+
+	// Two files: a copy sent anew goes over a file the storage holds
+	// (EEXIST) as is, and over the next ones as an update when the sizes
+	// differ (a resumed copy), as upstream's.
+	cl := e.client()
+	toSrc := client.UploadOptions{Ext: "txt", Storage: &client.Server{Group: "group1", IP: src.IP, Port: src.Port, StorePathIndex: protocol.StoreAnyPath}}
+	first := []byte("the first file")
+	if _, err := cl.Upload(context.Background(), bytes.NewReader(first), int64(len(first)), toSrc); err != nil {
+		t.Fatal(err)
+	}
+	content := bytes.Repeat([]byte("acknowledged by the source "), 40)
+	id, err := cl.Upload(context.Background(), bytes.NewReader(content), int64(len(content)), toSrc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyPath := diskPath(t, dest, id)
+	poll(t, "the file replicated to "+dest.ID, func() error {
+		fi, err := os.Stat(copyPath)
+		if err != nil {
+			return err
+		}
+		if fi.Size() != int64(len(content)) {
+			return fmt.Errorf("%d bytes", fi.Size())
+		}
+		return nil
+	})
+	newer := append(bytes.Clone(content), "and changed since"...)
+	if err := os.WriteFile(copyPath, newer, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	e.stop(1)
+	servers := filepath.Join(e.cfgs[1].BasePath, "data", "storage_servers_new.dat")
+	b, err := os.ReadFile(servers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := withStatus(b, dest.IP, until, protocol.StatusWaitSync)
+	if err != nil {
+		t.Fatalf("%s: %v", servers, err)
+	}
+	if err := os.WriteFile(servers, stale, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.stop(0)
+	e.start(1) // alone, so it leads
+	poll(t, dest.ID+" ACTIVE again on the stale tracker", func() error {
+		if st := statusOn(t, e.addr(1), dest.ID); st != protocol.StatusActive {
+			return fmt.Errorf("%s", protocol.StorageStatusName(st))
+		}
+		return nil
+	})
+	e.start(0)
+	for i := range 2 {
+		e.waitActive(i)
+	}
+	got, err := os.ReadFile(copyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, newer) {
+		t.Fatalf("%s's copy was replaced by the source's (%d bytes, had %d): the initial sync was run again", dest.ID, len(got), len(newer))
+	}
+}
+
+// A tracker down while the source reports the end of a storage's initial
+// sync is told once it is back: it saved the storage SYNCING, and without
+// the report it would keep it so (never routing to it) and, leading,
+// have the sync run again. The sources pause 20 ms after each file
+// (sync_interval) so that the copy of 150 files lasts long enough to stop
+// the tracker in its middle.
+func TestMissedStatusReportSentAgain(t *testing.T) {
+	e := setup(t, 2, "sync_interval = 20")
+	for i := range 2 {
+		e.waitActive(i)
+	}
+	cl := e.client()
+	for i := range 150 {
+		body := fmt.Appendf(nil, "file %d", i)
+		if _, err := cl.Upload(context.Background(), bytes.NewReader(body), int64(len(body)), client.UploadOptions{Ext: "txt"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ip := freeStorageIP(t)
+	startStorageWith(t, t.TempDir(), ip, e.c.Opts.SubdirCount, e.addrs()...)
+	poll(t, "the new storage SYNCING on tracker 1", func() error {
+		if st := statusOn(t, e.addr(1), ip); st != protocol.StatusSyncing {
+			return fmt.Errorf("%s", protocol.StorageStatusName(st))
+		}
+		return nil
+	})
+	e.stop(1)
+	poll(t, "the new storage ACTIVE on tracker 0", func() error {
+		if st := statusOn(t, e.addr(0), ip); st != protocol.StatusActive {
+			return fmt.Errorf("%s", protocol.StorageStatusName(st))
+		}
+		return nil
+	})
+	e.start(1)
+	poll(t, "the new storage ACTIVE on tracker 1, back", func() error {
+		if st := statusOn(t, e.addr(1), ip); st != protocol.StatusActive {
+			return fmt.Errorf("%s", protocol.StorageStatusName(st))
+		}
+		return nil
+	})
+}
+
+// initialSync finds which storage of e had an initial sync from the other
+// (the second to join), as tracker 0 records it, and its until_timestamp.
+func initialSync(t *testing.T, e *env) (src, dest *devcluster.Storage, until int64) {
+	t.Helper()
+	for i, s := range e.c.Storages {
+		b, err := call(e.addr(0), protocol.CmdStorageSyncSrcReq, (&protocol.SyncSrcRequest{Group: "group1", DestID: s.ID}).Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := protocol.DecodeSyncSource(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r != nil && r.SrcID != "" {
+			other := e.c.Storages[1-i]
+			if r.SrcID != other.ID {
+				t.Fatalf("%s's sync source is %s", s.ID, r.SrcID)
+			}
+			return other, s, r.Until
+		}
+	}
+	t.Fatal("neither storage had an initial sync from the other")
+	return nil, nil, 0
+}
+
+// diskPath is where storage s keeps file id (one store path).
+func diskPath(t *testing.T, s *devcluster.Storage, id string) string {
+	t.Helper()
+	_, name, ok := strings.Cut(id, "/M00/")
+	if !ok {
+		t.Fatalf("file id %q", id)
+	}
+	return filepath.Join(s.StorePaths[0], "data", name)
+}
+
+// withStatus returns storage_servers_new.dat b with the storage at ip set
+// to status, checking that the tracker recorded its initial sync with
+// until_timestamp until.
+func withStatus(b []byte, ip string, until int64, status byte) ([]byte, error) {
+	sections := strings.Split(string(b), "\n[Storage")
+	for i, sec := range sections {
+		if !strings.Contains(sec, "\nip_addr="+ip+"\n") {
+			continue
+		}
+		if !strings.Contains(sec, fmt.Sprintf("\nsync_until_timestamp=%d\n", until)) {
+			return nil, fmt.Errorf("no sync_until_timestamp=%d for %s", until, ip)
+		}
+		lines := strings.Split(sec, "\n")
+		for j, l := range lines {
+			if strings.HasPrefix(l, "status=") {
+				lines[j] = fmt.Sprintf("status=%d", status)
+			}
+		}
+		sections[i] = strings.Join(lines, "\n")
+		return []byte(strings.Join(sections, "\n[Storage")), nil
+	}
+	return nil, fmt.Errorf("no storage %s", ip)
+}
