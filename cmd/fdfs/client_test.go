@@ -169,11 +169,16 @@ func TestClientCommands(t *testing.T) {
 		t.Fatalf("appender content %q", out)
 	}
 
+	// fdfs_monitor's layout (internal/ctools prints both).
 	out := must("monitor", "--config", conf)
-	for _, want := range []string{"group count: 1", "group name = group1", "ACTIVE", "total_upload_count = "} {
+	for _, want := range []string{"group count: 1", "\nGroup 1:\ngroup name = group1\n", "disk available space = ",
+		"\tStorage 1:\n\t\tid = ", "  ACTIVE\n\t\tread write mode = ", "\t\ttotal_upload_count = ", "\t\tlast_heart_beat_time = "} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("monitor output lacks %q:\n%s", want, out)
 		}
+	}
+	if _, err := runCLI(t, "monitor", "--config", conf, "nosuchgroup"); !errors.Is(err, protocol.ErrNotFound) {
+		t.Fatalf("monitor of a group that does not exist: %v", err)
 	}
 	if _, err := runCLI(t, "monitor", "delete-group", "--config", conf, "group1"); err == nil {
 		t.Fatal("deleting a group with an active storage succeeded")

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/ctools"
 )
 
 func newMonitorCmd() *cobra.Command {
@@ -112,127 +112,22 @@ func drainStateName(s byte) string {
 	return fmt.Sprintf("state %d", s)
 }
 
-// monitor prints the cluster in the layout of upstream's fdfs_monitor.
+// monitor prints the trackers' leader, then the groups and storages as
+// upstream's fdfs_monitor lists them (internal/ctools, one layout for both).
 func monitor(ctx context.Context, w io.Writer, cl *client.Client, args []string) error {
 	leader, err := cl.GetLeader(ctx)
 	if err != nil {
 		leader = "unknown (" + err.Error() + ")"
 	}
-	trackers := cl.Trackers()
-	fmt.Fprintf(w, "server_count=%d, leader=%s\n\n", len(trackers), leader)
-	var groups []protocol.GroupStat
+	fmt.Fprintf(w, "server_count=%d, leader=%s\n\n", len(cl.Trackers()), leader)
+	var group, id string
 	if len(args) > 0 {
-		g, err := cl.ListGroup(ctx, args[0])
-		if err != nil {
-			return err
-		}
-		groups = []protocol.GroupStat{*g}
-	} else if groups, err = cl.ListGroups(ctx); err != nil {
-		return err
+		group = args[0]
 	}
-	fmt.Fprintf(w, "group count: %d\n", len(groups))
-	for i := range groups {
-		g := &groups[i]
-		fmt.Fprintf(w, "\nGroup %d:\n", i+1)
-		printGroup(w, g)
-		id := ""
-		if len(args) > 1 {
-			id = args[1]
-		}
-		ss, err := cl.ListStorages(ctx, g.Name, id)
-		if err != nil {
-			return err
-		}
-		for j := range ss {
-			fmt.Fprintf(w, "\n\tStorage %d:\n", j+1)
-			printStorage(w, &ss[j])
-		}
+	if len(args) > 1 {
+		id = args[1]
 	}
-	return nil
-}
-
-func printGroup(w io.Writer, g *protocol.GroupStat) {
-	kv := [][2]any{
-		{"group name", g.Name},
-		{"disk total space", mb(g.TotalMB)},
-		{"disk free space", mb(g.FreeMB)},
-		{"disk reserved space", mb(g.ReservedMB)},
-		{"trunk free space", mb(g.TrunkFreeMB)},
-		{"storage server count", g.StorageCount},
-		{"readable server count", g.ReadableCount},
-		{"writable server count", g.WritableCount},
-		{"storage server port", g.StoragePort},
-		{"store path count", g.StorePathCount},
-		{"subdir count per path", g.SubdirCountPerPath},
-		{"current write server index", g.CurrentWriteServer},
-		{"current trunk file id", g.CurrentTrunkFileID},
-	}
-	for _, p := range kv {
-		fmt.Fprintf(w, "%s = %v\n", p[0], p[1])
-	}
-}
-
-func printStorage(w io.Writer, s *protocol.StorageStat) {
-	st := &s.Stat
-	kv := [][2]any{
-		{"id", s.ID},
-		{"ip_addr", s.IP + "  " + protocol.StorageStatusName(s.Status)},
-		{"rw_mode", rwMode(s.RWMode)},
-		{"version", s.Version},
-		{"join time", unixTime(s.JoinTime)},
-		{"up time", unixTime(s.UpTime)},
-		{"total storage", mb(s.TotalMB)},
-		{"free storage", mb(s.FreeMB)},
-		{"reserved storage", mb(s.ReservedMB)},
-		{"upload priority", s.UploadPriority},
-		{"store_path_count", s.StorePathCount},
-		{"subdir_count_per_path", s.SubdirCountPerPath},
-		{"storage_port", s.StoragePort},
-		{"current_write_path", s.CurrentWritePath},
-		{"source storage id", s.SrcID},
-		{"if_trunk_server", boolInt(s.IfTrunkServer)},
-		{"connection.alloc_count", st.AllocCount},
-		{"connection.current_count", st.CurrentCount},
-		{"connection.max_count", st.MaxCount},
-	}
-	for _, p := range kv {
-		fmt.Fprintf(w, "\t\t%s = %v\n", p[0], p[1])
-	}
-	for _, f := range st.Fields() {
-		v := any(*f.P)
-		if strings.HasPrefix(f.Name, "last_") {
-			v = unixTime(*f.P)
-		}
-		fmt.Fprintf(w, "\t\t%s = %v\n", f.Name, v)
-	}
-}
-
-func mb(v int64) string { return fmt.Sprintf("%d MB", v) }
-
-func unixTime(v int64) string {
-	if v == 0 {
-		return "0"
-	}
-	return time.Unix(v, 0).Format(time.DateTime)
-}
-
-func rwMode(m byte) string {
-	switch {
-	case m&protocol.RWRead != 0 && m&protocol.RWWrite != 0:
-		return "both"
-	case m&protocol.RWRead != 0:
-		return "read"
-	case m&protocol.RWWrite != 0:
-		return "write"
-	}
-	return "none"
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	return ctools.WriteGroups(ctx, w, cl, group, id)
 }
 
 func init() { rootCmd.AddCommand(newMonitorCmd()) }

@@ -1,6 +1,7 @@
 package ctools
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -211,36 +212,81 @@ func (s *session) setTrunkServer(group string, rest []string) {
 
 // listGroups is list_all_groups: every group, or only the named one.
 func (s *session) listGroups(group string) {
-	groups, err := s.cl.ListGroups(s.e.ctx)
-	if err != nil {
+	l := lister{ctx: s.e.ctx, w: s.e.out, cl: s.cl, storagesFailed: func(g string, err error) {
+		s.e.logError("list storages of group %s fail, %s", g, failure(code(err)))
+	}}
+	if err := l.groups(group); err != nil {
 		s.e.logError("list groups fail, %s", failure(code(err)))
-		return
-	}
-	w := s.e.out
-	if group != "" {
-		for i := range groups {
-			if groups[i].Name == group {
-				s.listStorages(&groups[i])
-				break
-			}
-		}
-		return
-	}
-	fmt.Fprintf(w, "group count: %d\n", len(groups))
-	for i := range groups {
-		fmt.Fprintf(w, "\nGroup %d:\n", i+1)
-		s.listStorages(&groups[i])
 	}
 }
 
-// listStorages is list_storages: a group's figures and its storages'.
-func (s *session) listStorages(g *protocol.GroupStat) {
-	ss, err := s.cl.ListStorages(s.e.ctx, g.Name, "")
+// WriteGroups writes what `fdfs_monitor CONF list [GROUP]` prints after
+// its tracker lines: the group count and each group's figures and
+// storages. With group set, only that group's, without the count
+// (ErrNotFound when there is none); with storageID set too, only that
+// storage of it, which fdfs_monitor cannot. The first failure is
+// returned; a group whose storages could not be listed is skipped, as
+// fdfs_monitor skips it.
+func WriteGroups(ctx context.Context, w io.Writer, cl *client.Client, group, storageID string) error {
+	var failed error
+	l := lister{ctx: ctx, w: w, cl: cl, storageID: storageID, storagesFailed: func(g string, err error) {
+		if failed == nil {
+			failed = fmt.Errorf("list storages of group %s: %w", g, err)
+		}
+	}}
+	if err := l.groups(group); err != nil {
+		return fmt.Errorf("list groups: %w", err)
+	}
+	if l.listed == 0 && group != "" {
+		return fmt.Errorf("group %q: %w", group, protocol.ErrNotFound)
+	}
+	return failed
+}
+
+// lister prints fdfs_monitor's listing (list_all_groups, list_storages).
+type lister struct {
+	ctx context.Context
+	w   io.Writer
+	cl  *client.Client
+	// storageID, when set, is the only storage listed.
+	storageID string
+	// storagesFailed is told a group whose storages could not be listed.
+	storagesFailed func(group string, err error)
+	listed         int // groups whose storages were asked for
+}
+
+// groups is list_all_groups; the error is that of listing the groups.
+func (l *lister) groups(group string) error {
+	groups, err := l.cl.ListGroups(l.ctx)
 	if err != nil {
-		s.e.logError("list storages of group %s fail, %s", g.Name, failure(code(err)))
+		return err
+	}
+	if group != "" {
+		for i := range groups {
+			if groups[i].Name == group {
+				l.storages(&groups[i])
+				break
+			}
+		}
+		return nil
+	}
+	fmt.Fprintf(l.w, "group count: %d\n", len(groups))
+	for i := range groups {
+		fmt.Fprintf(l.w, "\nGroup %d:\n", i+1)
+		l.storages(&groups[i])
+	}
+	return nil
+}
+
+// storages is list_storages: a group's figures and its storages'.
+func (l *lister) storages(g *protocol.GroupStat) {
+	l.listed++
+	ss, err := l.cl.ListStorages(l.ctx, g.Name, l.storageID)
+	if err != nil {
+		l.storagesFailed(g.Name, err)
 		return
 	}
-	w := s.e.out
+	w := l.w
 	fmt.Fprintf(w, "group name = %s\n"+
 		"disk total space     = %7s\n"+
 		"disk free space      = %7s\n"+
