@@ -3,6 +3,7 @@ package storagenode
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,24 +35,39 @@ func (w *syncWorker) advance(from, to byte) error {
 	trackers := w.s.cfg.TrackerServers
 	err := fmt.Errorf("no tracker configured: %w", protocol.ErrNotFound)
 	for attempt := 0; attempt < 3 && len(trackers) > 0; attempt++ {
-		var missed []string
-		for _, addr := range trackers {
-			if rerr := w.reportTo(addr, to); rerr != nil {
-				err = rerr
-				missed = append(missed, addr)
-			}
-		}
-		if len(missed) < len(trackers) {
-			w.log.Info("reported peer status", "status", protocol.StorageStatusName(to), "trackers_missed", len(missed))
-			w.owe(trackers, missed, to)
+		missed, rerr := w.reportRound(trackers, to)
+		if missed < len(trackers) {
+			w.log.Info("reported peer status", "status", protocol.StorageStatusName(to), "trackers_missed", missed)
 			return nil
 		}
+		err = rerr
 		if !w.sleep(syncStatusReportWait) {
 			break
 		}
 	}
 	w.status.CompareAndSwap(int32(to), int32(from))
 	return fmt.Errorf("REPORT_STATUS %s: %w", protocol.StorageStatusName(to), err)
+}
+
+// reportRound reports status to to every tracker in trackers and returns
+// how many missed it, with the last failure; if some took it, the others
+// are owed it. Reports are made one round at a time (reportMu), so an
+// owed report of an earlier status cannot overtake a later one.
+func (w *syncWorker) reportRound(trackers []string, to byte) (int, error) {
+	w.reportMu.Lock()
+	defer w.reportMu.Unlock()
+	var missed []string
+	var err error
+	for _, addr := range trackers {
+		if rerr := w.reportTo(addr, to); rerr != nil {
+			err = rerr
+			missed = append(missed, addr)
+		}
+	}
+	if len(missed) < len(trackers) {
+		w.owe(trackers, missed, to)
+	}
+	return len(missed), err
 }
 
 // reportTo tells tracker addr that the peer is in status to, unless it
@@ -119,19 +135,10 @@ func (w *syncWorker) owe(all, missed []string, to byte) {
 func (w *syncWorker) payOwed() {
 	for backoff.Sleep(w.ctx, statusOwedRetry) {
 		w.owedMu.Lock()
-		owed := maps.Clone(w.owed)
+		owed := slices.Collect(maps.Keys(w.owed))
 		w.owedMu.Unlock()
-		for addr, to := range owed {
-			if err := w.reportTo(addr, to); err != nil {
-				w.log.Debug("owed status report not taken yet", "tracker", addr, "status", protocol.StorageStatusName(to), "err", err)
-				continue
-			}
-			w.log.Info("reported peer status to a tracker that had missed it", "tracker", addr, "status", protocol.StorageStatusName(to))
-			w.owedMu.Lock()
-			if w.owed[addr] == to {
-				delete(w.owed, addr)
-			}
-			w.owedMu.Unlock()
+		for _, addr := range owed {
+			w.payOwedTo(addr)
 		}
 		w.owedMu.Lock()
 		done := len(w.owed) == 0
@@ -145,5 +152,25 @@ func (w *syncWorker) payOwed() {
 	}
 	w.owedMu.Lock()
 	w.paying = false
+	w.owedMu.Unlock()
+}
+
+// payOwedTo sends tracker addr the report it is owed, if it still is.
+func (w *syncWorker) payOwedTo(addr string) {
+	w.reportMu.Lock()
+	defer w.reportMu.Unlock()
+	w.owedMu.Lock()
+	to, ok := w.owed[addr]
+	w.owedMu.Unlock()
+	if !ok {
+		return
+	}
+	if err := w.reportTo(addr, to); err != nil {
+		w.log.Debug("owed status report not taken yet", "tracker", addr, "status", protocol.StorageStatusName(to), "err", err)
+		return
+	}
+	w.log.Info("reported peer status to a tracker that had missed it", "tracker", addr, "status", protocol.StorageStatusName(to))
+	w.owedMu.Lock()
+	delete(w.owed, addr)
 	w.owedMu.Unlock()
 }

@@ -213,10 +213,12 @@ type syncWorker struct {
 	pos atomic.Uint64
 
 	// owed maps a tracker that missed a status report to the status it
-	// still has to hear; paying is set while payOwed runs (sync_status.go).
-	owedMu sync.Mutex
-	owed   map[string]byte
-	paying bool
+	// still has to hear; paying is set while payOwed runs. reportMu
+	// orders the reports (sync_status.go).
+	reportMu sync.Mutex
+	owedMu   sync.Mutex
+	owed     map[string]byte
+	paying   bool
 }
 
 func newSyncWorker(s *Server, b protocol.Brief, prev *syncWorker) *syncWorker {
@@ -367,38 +369,6 @@ func keepMark(m *syncMark, status byte, need bool, until int64) bool {
 		return !need || m.NeedSyncOld
 	}
 	return until > 0 && m.Until == until && m.NeedSyncOld == need
-}
-
-// trackerShortCall runs one request on a short connection to each tracker
-// in turn until one answers.
-func (w *syncWorker) trackerShortCall(cmd byte, body []byte, all bool) ([]byte, error) {
-	var reply []byte
-	var lastErr error
-	ok := false
-	for _, addr := range w.s.cfg.TrackerServers {
-		err := w.s.shortCall(addr, func(c *trackerConn) error {
-			b, err := c.call(cmd, body)
-			if err == nil && !ok {
-				reply = b
-			}
-			return err
-		})
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		ok = true
-		if !all {
-			break
-		}
-	}
-	if !ok {
-		if lastErr == nil {
-			lastErr = fmt.Errorf("no tracker configured: %w", protocol.ErrNotFound)
-		}
-		return nil, lastErr
-	}
-	return reply, nil
 }
 
 // syncSrcReq asks the trackers for the peer's sync source: need is true

@@ -114,7 +114,43 @@ func TestSoak(t *testing.T) {
 		cfg.duration, len(cfg.trackers), cfg.workers, cfg.capBytes>>20, chaos)
 	w.check(t, "soak")
 	c.checkInitFlags(t)
+	c.checkTrackersAgree(t)
 	rss.report(t)
+}
+
+// checkTrackersAgree waits until every tracker, asked alone, lists every
+// storage ACTIVE at its address now: a tracker that missed a status
+// report while it was down (the end of an initial sync, an address
+// change) would keep a storage in another status, which joins and beats
+// do not move, and would route around it.
+func (c *cluster) checkTrackersAgree(t *testing.T) {
+	t.Helper()
+	for _, tr := range c.trackers {
+		cl, err := client.New(client.Config{Trackers: []string{tr.addr}, ConnectTimeout: 2 * time.Second, NetworkTimeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		testwait.For(t, waitLimit, "every storage ACTIVE on tracker "+tr.addr, func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			for i, s := range c.storages {
+				ip, _, _ := net.SplitHostPort(s.addr)
+				list, err := cl.ListStorages(ctx, c.groups[i], "")
+				if err != nil {
+					return err
+				}
+				var listed []string
+				for _, st := range list {
+					listed = append(listed, st.IP+" "+protocol.StorageStatusName(st.Status))
+				}
+				if len(list) != 2 || !slices.Contains(listed, ip+" ACTIVE") {
+					return fmt.Errorf("%s lists %v", c.groups[i], listed)
+				}
+			}
+			return nil
+		})
+	}
 }
 
 // checkInitFlags checks that every storage's .data_init_flag still says
