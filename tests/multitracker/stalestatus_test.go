@@ -21,16 +21,28 @@ import (
 // again, which sends the storage every file as the source holds it then,
 // over copies the storage may hold newer. The source must see that the
 // trackers' decision (source and until_timestamp) is the one its mark for
-// the storage was made for and only report the status again. Here the
-// stale tracker's saved file is what such a tracker saves; the storage's
-// copy of the second of two files is replaced on its disk by a longer
-// one, which a new copy from the source would overwrite.
+// the storage was made for and only report the status again. Here a third
+// storage joins the group, the stale tracker's saved file is what such a
+// tracker saves, and the new storage's copy of the second of two files is
+// replaced on its disk by a longer one, which a new copy from the source
+// would overwrite.
 func TestStaleWaitSyncDoesNotCopyAgain(t *testing.T) {
 	e := setup(t, 2)
 	for i := range 2 {
 		e.waitActive(i)
 	}
-	src, dest, until := initialSync(t, e)
+	destIP := freeStorageIP(t)
+	destDir := t.TempDir()
+	startStorageWith(t, destDir, destIP, e.c.Opts.SubdirCount, e.addrs()...)
+	for i := range 2 {
+		poll(t, fmt.Sprintf("the new storage ACTIVE on tracker %d", i), func() error {
+			if st := statusOn(t, e.addr(i), destIP); st != protocol.StatusActive {
+				return fmt.Errorf("%s", protocol.StorageStatusName(st))
+			}
+			return nil
+		})
+	}
+	src, until := syncSourceOf(t, e, destIP)
 
 	// Two files: a copy sent anew goes over a file the storage holds
 	// (EEXIST) as is, and over the next ones as an update when the sizes
@@ -46,8 +58,8 @@ func TestStaleWaitSyncDoesNotCopyAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	copyPath := diskPath(t, dest, id)
-	poll(t, "the file replicated to "+dest.ID, func() error {
+	copyPath := diskPath(t, filepath.Join(destDir, "store0"), id)
+	poll(t, "the file replicated to the new storage", func() error {
 		fi, err := os.Stat(copyPath)
 		if err != nil {
 			return err
@@ -68,7 +80,7 @@ func TestStaleWaitSyncDoesNotCopyAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale, err := withStatus(b, dest.IP, until, protocol.StatusWaitSync)
+	stale, err := withStatus(b, destIP, until, protocol.StatusWaitSync)
 	if err != nil {
 		t.Fatalf("%s: %v", servers, err)
 	}
@@ -77,22 +89,19 @@ func TestStaleWaitSyncDoesNotCopyAgain(t *testing.T) {
 	}
 	e.stop(0)
 	e.start(1) // alone, so it leads
-	poll(t, dest.ID+" ACTIVE again on the stale tracker", func() error {
-		if st := statusOn(t, e.addr(1), dest.ID); st != protocol.StatusActive {
+	poll(t, "the new storage ACTIVE again on the stale tracker", func() error {
+		if st := statusOn(t, e.addr(1), destIP); st != protocol.StatusActive {
 			return fmt.Errorf("%s", protocol.StorageStatusName(st))
 		}
 		return nil
 	})
 	e.start(0)
-	for i := range 2 {
-		e.waitActive(i)
-	}
 	got, err := os.ReadFile(copyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, newer) {
-		t.Fatalf("%s's copy was replaced by the source's (%d bytes, had %d): the initial sync was run again", dest.ID, len(got), len(newer))
+		t.Fatalf("the new storage's copy was replaced by the source's (%d bytes, had %d): the initial sync was run again", len(got), len(newer))
 	}
 }
 
@@ -138,39 +147,35 @@ func TestMissedStatusReportSentAgain(t *testing.T) {
 	})
 }
 
-// initialSync finds which storage of e had an initial sync from the other
-// (the second to join), as tracker 0 records it, and its until_timestamp.
-func initialSync(t *testing.T, e *env) (src, dest *devcluster.Storage, until int64) {
+// syncSourceOf is the storage of e that tracker 0 names as the initial
+// sync source of the storage at ip, and its until_timestamp.
+func syncSourceOf(t *testing.T, e *env, ip string) (*devcluster.Storage, int64) {
 	t.Helper()
-	for i, s := range e.c.Storages {
-		b, err := call(e.addr(0), protocol.CmdStorageSyncSrcReq, (&protocol.SyncSrcRequest{Group: "group1", DestID: s.ID}).Encode())
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := protocol.DecodeSyncSource(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r != nil && r.SrcID != "" {
-			other := e.c.Storages[1-i]
-			if r.SrcID != other.ID {
-				t.Fatalf("%s's sync source is %s", s.ID, r.SrcID)
-			}
-			return other, s, r.Until
+	b, err := call(e.addr(0), protocol.CmdStorageSyncSrcReq, (&protocol.SyncSrcRequest{Group: "group1", DestID: ip}).Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := protocol.DecodeSyncSource(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range e.c.Storages {
+		if r != nil && r.SrcID == s.ID {
+			return s, r.Until
 		}
 	}
-	t.Fatal("neither storage had an initial sync from the other")
-	return nil, nil, 0
+	t.Fatalf("sync source of %s: %+v, not a storage of the group", ip, r)
+	return nil, 0
 }
 
-// diskPath is where storage s keeps file id (one store path).
-func diskPath(t *testing.T, s *devcluster.Storage, id string) string {
+// diskPath is where a storage with store path store keeps file id.
+func diskPath(t *testing.T, store, id string) string {
 	t.Helper()
 	_, name, ok := strings.Cut(id, "/M00/")
 	if !ok {
 		t.Fatalf("file id %q", id)
 	}
-	return filepath.Join(s.StorePaths[0], "data", name)
+	return filepath.Join(store, "data", name)
 }
 
 // withStatus returns storage_servers_new.dat b with the storage at ip set
