@@ -1,6 +1,7 @@
 package storagenode
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -20,7 +21,9 @@ import (
 // anew over a storage in service. So a missed report is owed to that
 // tracker and sent again until it takes it, and a tracker already past
 // the status reported is not told, so that a report never moves a
-// serving storage back.
+// serving storage back. Owed reports live in memory: a worker that
+// starts (our restart) rechecks, once, every tracker about an initial sync
+// its mark says we completed.
 
 // statusOwedRetry is the pause between two rounds of owed reports.
 const statusOwedRetry = 5 * time.Second
@@ -59,7 +62,7 @@ func (w *syncWorker) reportRound(trackers []string, to byte) (int, error) {
 	var missed []string
 	var err error
 	for _, addr := range trackers {
-		if rerr := w.reportTo(addr, to); rerr != nil {
+		if _, rerr := w.reportTo(addr, owedReport{to: to}); rerr != nil {
 			err = rerr
 			missed = append(missed, addr)
 		}
@@ -70,13 +73,39 @@ func (w *syncWorker) reportRound(trackers []string, to byte) (int, error) {
 	return len(missed), err
 }
 
-// reportTo tells tracker addr that the peer is in status to, unless it
-// lists the peer past it already (STORAGE_GET_STATUS first, one short
-// connection for both).
-func (w *syncWorker) reportTo(addr string, to byte) error {
+// owedReport is a status report a tracker still has to hear: to, and,
+// when until is set, only if that tracker names us the peer's initial-sync
+// source with that until_timestamp (a recheck: the peer may have joined
+// anew since, which the tracker gives another one).
+type owedReport struct {
+	to    byte
+	until int64
+}
+
+// errNotOurs drops a recheck whose tracker has another decision.
+var errNotOurs = errors.New("the tracker names another initial sync")
+
+// reportTo tells tracker addr that the peer is in status r.to, unless it
+// lists the peer past it already (STORAGE_GET_STATUS first; SYNC_SRC_REQ
+// before for a recheck; one short connection for all). sent reports
+// whether the tracker was told.
+func (w *syncWorker) reportTo(addr string, r owedReport) (sent bool, err error) {
 	b := w.brief.Load()
 	ip, _, _ := strings.Cut(b.IP, ",")
-	return w.s.shortCall(addr, func(c *trackerConn) error {
+	err = w.s.shortCall(addr, func(c *trackerConn) error {
+		if r.until != 0 {
+			reply, err := c.call(protocol.CmdStorageSyncSrcReq, (&protocol.SyncSrcRequest{Group: w.s.cfg.GroupName, DestID: b.ID}).Encode())
+			if err != nil {
+				return fmt.Errorf("SYNC_SRC_REQ: %w", err)
+			}
+			src, err := protocol.DecodeSyncSource(reply)
+			if err != nil {
+				return err
+			}
+			if src == nil || src.SrcID != w.s.selfID() || src.Until != r.until {
+				return errNotOurs
+			}
+		}
 		q := protocol.GroupAndAddr{Group: w.s.cfg.GroupName, Addr: protocol.FormatHostPort(ip, int(b.Port))}
 		reply, err := c.call(protocol.CmdStorageGetStatus, q.Encode())
 		if err != nil {
@@ -86,13 +115,17 @@ func (w *syncWorker) reportTo(addr string, to byte) error {
 		if err != nil || len(cur) != 1 {
 			return fmt.Errorf("GET_STATUS reply of %d bytes: %w", len(reply), protocol.ErrInvalid)
 		}
-		if !statusBehind(cur[0].Status, to) {
+		if !statusBehind(cur[0].Status, r.to) {
 			return nil
 		}
-		req := protocol.ReportStatus{Group: w.s.cfg.GroupName, Brief: protocol.Brief{Status: to, ID: b.ID, IP: b.IP}}
-		_, err = c.call(protocol.CmdStorageReportStatus, req.Encode())
-		return err
+		req := protocol.ReportStatus{Group: w.s.cfg.GroupName, Brief: protocol.Brief{Status: r.to, ID: b.ID, IP: b.IP}}
+		if _, err := c.call(protocol.CmdStorageReportStatus, req.Encode()); err != nil {
+			return err
+		}
+		sent = true
+		return nil
 	})
+	return sent, err
 }
 
 // statusBehind reports whether a tracker listing the peer in status cur has not
@@ -120,12 +153,33 @@ func (w *syncWorker) owe(all, missed []string, to byte) {
 	if len(missed) == 0 {
 		return
 	}
-	if w.owed == nil {
-		w.owed = map[string]byte{}
-	}
 	for _, addr := range missed {
-		w.owed[addr] = to
+		w.oweLocked(addr, owedReport{to: to})
 	}
+}
+
+// recheckTrackers owes every tracker, once per worker, the end of the
+// peer's initial sync when our mark says we were its source and finished
+// (need_sync_old=1, sync_old_done=1).
+func (w *syncWorker) recheckTrackers() {
+	m, err := loadMark(w.markPath())
+	if err != nil || !m.NeedSyncOld || !m.SyncOldDone || m.Until == 0 {
+		return
+	}
+	w.owedMu.Lock()
+	defer w.owedMu.Unlock()
+	for _, addr := range w.s.cfg.TrackerServers {
+		w.oweLocked(addr, owedReport{to: protocol.StatusOffline, until: m.Until})
+	}
+}
+
+// oweLocked records r as owed to addr and starts payOwed if it is not
+// running. owedMu is held.
+func (w *syncWorker) oweLocked(addr string, r owedReport) {
+	if w.owed == nil {
+		w.owed = map[string]owedReport{}
+	}
+	w.owed[addr] = r
 	if !w.paying {
 		w.paying = w.s.goTracked(w.payOwed)
 	}
@@ -160,16 +214,20 @@ func (w *syncWorker) payOwedTo(addr string) {
 	w.reportMu.Lock()
 	defer w.reportMu.Unlock()
 	w.owedMu.Lock()
-	to, ok := w.owed[addr]
+	r, ok := w.owed[addr]
 	w.owedMu.Unlock()
 	if !ok {
 		return
 	}
-	if err := w.reportTo(addr, to); err != nil {
-		w.log.Debug("owed status report not taken yet", "tracker", addr, "status", protocol.StorageStatusName(to), "err", err)
+	sent, err := w.reportTo(addr, r)
+	switch {
+	case errors.Is(err, errNotOurs):
+	case err != nil:
+		w.log.Debug("owed status report not taken yet", "tracker", addr, "status", protocol.StorageStatusName(r.to), "err", err)
 		return
+	case sent:
+		w.log.Info("reported peer status to a tracker that had missed it", "tracker", addr, "status", protocol.StorageStatusName(r.to))
 	}
-	w.log.Info("reported peer status to a tracker that had missed it", "tracker", addr, "status", protocol.StorageStatusName(to))
 	w.owedMu.Lock()
 	delete(w.owed, addr)
 	w.owedMu.Unlock()

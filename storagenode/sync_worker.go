@@ -217,7 +217,7 @@ type syncWorker struct {
 	// orders the reports (sync_status.go).
 	reportMu sync.Mutex
 	owedMu   sync.Mutex
-	owed     map[string]byte
+	owed     map[string]owedReport
 	paying   bool
 }
 
@@ -281,6 +281,7 @@ func (w *syncWorker) run() {
 	}
 	w.log.Debug("sync worker started")
 	defer w.log.Debug("sync worker stopped")
+	w.recheckTrackers()
 	retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: min(maxSyncBackoff, max(w.s.cfg.HeartBeatInterval, 100*time.Millisecond))}
 	for !w.stopped() {
 		switch w.peerStatus() {

@@ -35,12 +35,7 @@ func TestStaleWaitSyncDoesNotCopyAgain(t *testing.T) {
 	destDir := t.TempDir()
 	startStorageWith(t, destDir, destIP, e.c.Opts.SubdirCount, e.addrs()...)
 	for i := range 2 {
-		poll(t, fmt.Sprintf("the new storage ACTIVE on tracker %d", i), func() error {
-			if st := statusOn(t, e.addr(i), destIP); st != protocol.StatusActive {
-				return fmt.Errorf("%s", protocol.StorageStatusName(st))
-			}
-			return nil
-		})
+		waitStatus(t, e, i, destIP, protocol.StatusActive)
 	}
 	src, until := syncSourceOf(t, e, destIP)
 
@@ -89,12 +84,7 @@ func TestStaleWaitSyncDoesNotCopyAgain(t *testing.T) {
 	}
 	e.stop(0)
 	e.start(1) // alone, so it leads
-	poll(t, "the new storage ACTIVE again on the stale tracker", func() error {
-		if st := statusOn(t, e.addr(1), destIP); st != protocol.StatusActive {
-			return fmt.Errorf("%s", protocol.StorageStatusName(st))
-		}
-		return nil
-	})
+	waitStatus(t, e, 1, destIP, protocol.StatusActive)
 	e.start(0)
 	got, err := os.ReadFile(copyPath)
 	if err != nil {
@@ -108,39 +98,56 @@ func TestStaleWaitSyncDoesNotCopyAgain(t *testing.T) {
 // A tracker down while the source reports the end of a storage's initial
 // sync is told once it is back: it saved the storage SYNCING, and without
 // the report it would keep it so (never routing to it) and, leading,
-// have the sync run again. The sources pause 20 ms after each file
+// have the sync run again. The source owes it the report, or, restarted
+// meanwhile (the debt was in memory), rechecks every tracker at start
+// against its mark. The sources pause 20 ms after each file
 // (sync_interval) so that the copy of 150 files lasts long enough to stop
 // the tracker in its middle.
 func TestMissedStatusReportSentAgain(t *testing.T) {
-	e := setup(t, 2, "sync_interval = 20")
-	for i := range 2 {
-		e.waitActive(i)
+	for _, tc := range []struct {
+		name          string
+		restartSource bool
+	}{
+		{"source running", false},
+		{"source restarted", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setup(t, 2, "sync_interval = 20")
+			for i := range 2 {
+				e.waitActive(i)
+			}
+			cl := e.client()
+			for i := range 150 {
+				body := fmt.Appendf(nil, "file %d", i)
+				if _, err := cl.Upload(context.Background(), bytes.NewReader(body), int64(len(body)), client.UploadOptions{Ext: "txt"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ip := freeStorageIP(t)
+			startStorageWith(t, t.TempDir(), ip, e.c.Opts.SubdirCount, e.addrs()...)
+			waitStatus(t, e, 1, ip, protocol.StatusSyncing)
+			e.stop(1)
+			waitStatus(t, e, 0, ip, protocol.StatusActive)
+			if tc.restartSource {
+				src, _ := syncSourceOf(t, e, ip)
+				if err := e.c.StopStorage(src.Index); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.c.StartStorage(src.Index); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.start(1)
+			waitStatus(t, e, 1, ip, protocol.StatusActive)
+		})
 	}
-	cl := e.client()
-	for i := range 150 {
-		body := fmt.Appendf(nil, "file %d", i)
-		if _, err := cl.Upload(context.Background(), bytes.NewReader(body), int64(len(body)), client.UploadOptions{Ext: "txt"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ip := freeStorageIP(t)
-	startStorageWith(t, t.TempDir(), ip, e.c.Opts.SubdirCount, e.addrs()...)
-	poll(t, "the new storage SYNCING on tracker 1", func() error {
-		if st := statusOn(t, e.addr(1), ip); st != protocol.StatusSyncing {
-			return fmt.Errorf("%s", protocol.StorageStatusName(st))
-		}
-		return nil
-	})
-	e.stop(1)
-	poll(t, "the new storage ACTIVE on tracker 0", func() error {
-		if st := statusOn(t, e.addr(0), ip); st != protocol.StatusActive {
-			return fmt.Errorf("%s", protocol.StorageStatusName(st))
-		}
-		return nil
-	})
-	e.start(1)
-	poll(t, "the new storage ACTIVE on tracker 1, back", func() error {
-		if st := statusOn(t, e.addr(1), ip); st != protocol.StatusActive {
+}
+
+// waitStatus waits until tracker i lists the storage at ip in status.
+func waitStatus(t *testing.T, e *env, i int, ip string, status byte) {
+	t.Helper()
+	poll(t, fmt.Sprintf("%s %s on tracker %d", ip, protocol.StorageStatusName(status), i), func() error {
+		if st := statusOn(t, e.addr(i), ip); st != status {
 			return fmt.Errorf("%s", protocol.StorageStatusName(st))
 		}
 		return nil
