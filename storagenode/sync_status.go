@@ -150,9 +150,6 @@ func (w *syncWorker) owe(all, missed []string, to byte) {
 	for _, addr := range all {
 		delete(w.owed, addr)
 	}
-	if len(missed) == 0 {
-		return
-	}
 	for _, addr := range missed {
 		w.oweLocked(addr, owedReport{to: to})
 	}
