@@ -11,6 +11,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/devcluster"
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
@@ -175,14 +176,19 @@ func syncSourceOf(t *testing.T, e *env, ip string) (*devcluster.Storage, int64) 
 	return nil, 0
 }
 
-// diskPath is where a storage with store path store keeps file id.
+// diskPath is where a storage with the one store path store keeps file
+// id (fileid's layout, as tests/cluster.StoredPath).
 func diskPath(t *testing.T, store, id string) string {
 	t.Helper()
-	_, name, ok := strings.Cut(id, "/M00/")
-	if !ok {
-		t.Fatalf("file id %q", id)
+	_, name, err := fileid.Split(id)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return filepath.Join(store, "data", name)
+	n, err := fileid.Parse(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n.Path([]string{store})
 }
 
 // withStatus returns storage_servers_new.dat b with the storage at ip set
