@@ -67,9 +67,10 @@ var errStreamDone = errors.New("stream sent")
 
 // recovery is the disk recovery state of a server.
 type recovery struct {
-	paths   []int       // store paths with a .recovery.flag, in order
-	pending atomic.Bool // recovery not finished: JOIN is followed by CHANGE_STATUS RECOVERY
-	mu      sync.Mutex  // orders that CHANGE_STATUS against the end of recovery
+	paths   []int         // store paths with a .recovery.flag, in order
+	pending atomic.Bool   // recovery not finished: JOIN is followed by CHANGE_STATUS RECOVERY
+	ended   chan struct{} // closed when the recovery is finished
+	mu      sync.Mutex    // orders that CHANGE_STATUS against the end of recovery
 }
 
 // markWipedPaths runs before the store is opened: a store path whose data
@@ -120,30 +121,64 @@ func writeRecoveryFlag(data string, fetched bool) error {
 
 // newRecovery lists the store paths with a recovery in progress.
 func (s *Server) newRecovery() *recovery {
-	r := &recovery{}
+	r := &recovery{ended: make(chan struct{})}
 	for i, p := range s.store.paths {
 		if _, err := os.Stat(filepath.Join(p, "data", recoveryFlagFile)); err == nil {
 			r.paths = append(r.paths, i)
 		}
 	}
 	r.pending.Store(len(r.paths) > 0)
+	if len(r.paths) == 0 {
+		close(r.ended)
+	}
 	return r
 }
 
 // holdRecovery follows a JOIN while recovering: the join turned us ONLINE,
-// CHANGE_STATUS puts us back to RECOVERY before the first beat could make
-// us ACTIVE.
-func (s *Server) holdRecovery(c *trackerConn) error {
+// CHANGE_STATUS puts us back to RECOVERY before a beat could make us
+// ACTIVE. It says whether it did: the session then holds the status until
+// the recovery ends (recoveryHeld).
+func (s *Server) holdRecovery(c *trackerConn) (bool, error) {
 	s.rec.mu.Lock()
 	defer s.rec.mu.Unlock()
 	if !s.rec.pending.Load() {
-		return nil
+		return false, nil
 	}
 	if _, err := c.call(protocol.CmdStorageChangeStatus, []byte{protocol.StatusRecovery}); err != nil {
-		return fmt.Errorf("CHANGE_STATUS RECOVERY: %w", err)
+		return false, fmt.Errorf("CHANGE_STATUS RECOVERY: %w", err)
 	}
 	s.setStatus(protocol.StatusRecovery)
-	return nil
+	return true, nil
+}
+
+// recoveryHeld keeps a tracker session that holds RECOVERY from sending
+// beats and disk usage until the recovery ends: upstream's tracker turns
+// a storage that beats or reports its disk usage ACTIVE whatever its
+// status (tracker_mem_active_store_server), which would route reads to a
+// store path still being refilled. ACTIVE_TEST every heart_beat_interval
+// keeps the connection up meanwhile. At the end, CHANGE_STATUS OFFLINE
+// (which both trackers take from RECOVERY; a REPORT_STATUS about
+// ourselves upstream's tracker ignores) and the beats that follow make
+// us ACTIVE.
+func (s *Server) recoveryHeld(c *trackerConn) error {
+	tick := time.NewTicker(s.cfg.HeartBeatInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return net.ErrClosed
+		case <-tick.C:
+			if _, err := c.call(protocol.CmdActiveTest, nil); err != nil {
+				return fmt.Errorf("ACTIVE_TEST while recovering: %w", err)
+			}
+		case <-s.rec.ended:
+			if _, err := c.call(protocol.CmdStorageChangeStatus, []byte{protocol.StatusOffline}); err != nil {
+				return fmt.Errorf("CHANGE_STATUS OFFLINE after recovery: %w", err)
+			}
+			s.setStatus(protocol.StatusOffline)
+			return nil
+		}
+	}
 }
 
 // startRecovery runs the recovery in the background when one is pending.
@@ -196,25 +231,8 @@ func (s *Server) runRecovery() {
 	}
 	s.rec.mu.Lock()
 	s.rec.pending.Store(false)
+	close(s.rec.ended)
 	s.rec.mu.Unlock()
-	// OFFLINE on every tracker: the next beat makes us ACTIVE again.
-	ip, _, _ := strings.Cut(*s.myIP.Load(), ",")
-	self := protocol.ReportStatus{Group: s.cfg.GroupName, Brief: protocol.Brief{Status: protocol.StatusOffline, ID: s.selfID(), IP: ip}}
-	for _, addr := range s.cfg.TrackerServers {
-		for {
-			err := s.shortCall(addr, func(c *trackerConn) error {
-				_, err := c.call(protocol.CmdStorageReportStatus, self.Encode())
-				return err
-			})
-			if err == nil || s.recoveryStopped() {
-				break
-			}
-			log.Warn("reporting the end of recovery failed", "tracker", addr, "err", err)
-			if !s.pause(time.Second) {
-				return
-			}
-		}
-	}
 	log.Info("disk recovery done")
 }
 
@@ -330,19 +348,6 @@ func (s *Server) fetchPathBinlog(src string, idx int, data string) error {
 	}
 	s.log.Info("fetched recovery binlog", "source", src, "store_path", s.store.paths[idx], "bytes", n)
 	return nil
-}
-
-// copyRecoveryBinlog copies a FETCH_ONE_PATH_BINLOG body of length bytes
-// (recoveryStreamLen: up to the close) to w, at most maxRecoveryBinlog.
-func copyRecoveryBinlog(w io.Writer, rd io.Reader, length int64) (int64, error) {
-	if length != recoveryStreamLen {
-		return io.CopyN(w, rd, length)
-	}
-	n, err := io.Copy(w, io.LimitReader(rd, maxRecoveryBinlog+1))
-	if err == nil && n > maxRecoveryBinlog {
-		err = fmt.Errorf("recovery binlog over %d bytes: %w", maxRecoveryBinlog, protocol.ErrNoSpace)
-	}
-	return n, err
 }
 
 // restorePath downloads every file named in .binlog.recovery.0 from the
@@ -559,8 +564,8 @@ func (pc *peerConn) meta(name string, w io.Writer) error {
 
 // handleFetchOnePathBinlog serves FETCH_ONE_PATH_BINLOG (26) to a
 // recovering peer: the header announces an endless body, then the create
-// records of the requested store path from every binlog file follow and
-// the connection is closed. Links, renames and whole-file updates become
+// records of the requested store path from every binlog file follow, then
+// their length (recovery_stream.go), and the connection is closed. Links, renames and whole-file updates become
 // creates of the name they leave behind (the recovering side downloads the
 // current content); everything else is left out.
 func (s *Server) handleFetchOnePathBinlog(cc *conn, h protocol.Header) error {
@@ -585,7 +590,8 @@ func (s *Server) handleFetchOnePathBinlog(cc *conn, h protocol.Header) error {
 	if err := protocol.WriteHeader(cc, protocol.Header{Length: recoveryStreamLen, Cmd: protocol.CmdResp}); err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(cc, 64<<10)
+	bw := bufio.NewWriterSize(cc, 64<<10)
+	w := &countingWriter{w: bw}
 	prefix := fmt.Sprintf("M%02X/", idx)
 	for i := 0; i <= s.bl.Index(); i++ {
 		if err := streamPathRecords(s.bl.Path(i), prefix, w); err != nil {
@@ -600,7 +606,10 @@ func (s *Server) handleFetchOnePathBinlog(cc *conn, h protocol.Header) error {
 			return &connError{err}
 		}
 	}
-	if err := w.Flush(); err != nil {
+	if err := writeStreamTrailer(bw, w.n); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
 		return err
 	}
 	return &connError{errStreamDone}
@@ -608,7 +617,7 @@ func (s *Server) handleFetchOnePathBinlog(cc *conn, h protocol.Header) error {
 
 // streamPathRecords writes the recovery records of one binlog file whose
 // name starts with prefix ("Mxx/").
-func streamPathRecords(path, prefix string, w *bufio.Writer) error {
+func streamPathRecords(path, prefix string, w io.Writer) error {
 	return binlog.EachRecord(path, func(rec *binlog.Record) error {
 		if !strings.HasPrefix(rec.Name, prefix) {
 			return nil
@@ -622,7 +631,7 @@ func streamPathRecords(path, prefix string, w *bufio.Writer) error {
 		default:
 			return nil
 		}
-		_, err := w.WriteString(binlog.Format(rec.Timestamp, op, rec.Name, "") + "\n")
+		_, err := io.WriteString(w, binlog.Format(rec.Timestamp, op, rec.Name, "")+"\n")
 		return err
 	})
 }

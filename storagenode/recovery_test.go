@@ -3,6 +3,7 @@ package storagenode
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
@@ -48,6 +50,51 @@ func TestStreamPathRecords(t *testing.T) {
 	want := "100 C M00/00/00/a.txt\n101 c M00/00/01/b.txt\n105 C M00/00/00/link.txt\n106 c M00/00/00/new.txt\n107 C M00/00/00/a.txt-m\n"
 	if out.String() != want {
 		t.Fatalf("streamed:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// TestCopyRecoveryBinlog: an endless FETCH_ONE_PATH_BINLOG body is taken
+// only when it ends in the length of what came before (upstream's
+// trailer), whatever the pieces it arrives in; one cut short is an error.
+func TestCopyRecoveryBinlog(t *testing.T) {
+	records := "100 C M00/00/00/a.txt\n101 c M00/00/01/b.txt\n"
+	trailer := func(n int) string {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], uint64(n))
+		return string(b[:])
+	}
+	for _, c := range []struct {
+		name   string
+		length int64
+		body   string
+		want   string // "" with ok false: an error
+		ok     bool
+	}{
+		{"complete", recoveryStreamLen, records + trailer(len(records)), records, true},
+		{"empty", recoveryStreamLen, trailer(0), "", true},
+		{"no trailer", recoveryStreamLen, records, "", false},
+		{"cut short", recoveryStreamLen, records[:20], "", false},
+		{"cut short, a stale trailer", recoveryStreamLen, records[:30] + trailer(len(records)), "", false},
+		{"nothing", recoveryStreamLen, "", "", false},
+		{"sized", int64(len(records)), records, records, true},
+		{"sized, short", int64(len(records)) + 1, records, "", false},
+	} {
+		for _, oneByte := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/oneByte=%v", c.name, oneByte), func(t *testing.T) {
+				var rd io.Reader = strings.NewReader(c.body)
+				if oneByte {
+					rd = iotest.OneByteReader(rd)
+				}
+				var out bytes.Buffer
+				n, err := copyRecoveryBinlog(&out, rd, c.length)
+				if (err == nil) != c.ok {
+					t.Fatalf("err %v, want ok=%v", err, c.ok)
+				}
+				if c.ok && (out.String() != c.want || n != int64(len(c.want))) {
+					t.Fatalf("wrote %q (n %d), want %q", out.String(), n, c.want)
+				}
+			})
+		}
 	}
 }
 
@@ -94,10 +141,15 @@ func TestRecoveryResumesFromMark(t *testing.T) {
 	if h, err := protocol.ReadHeader(conn); err != nil || h.Status != 0 || h.Length != recoveryStreamLen {
 		t.Fatalf("reply %+v, %v", h, err)
 	}
-	records, err := io.ReadAll(conn)
+	var buf bytes.Buffer
+	n, err := copyRecoveryBinlog(&buf, conn, recoveryStreamLen) // ends in the length trailer
 	conn.Close()
 	if err != nil {
 		t.Fatal(err)
+	}
+	records := buf.Bytes()
+	if n != int64(len(records)) {
+		t.Fatalf("copied %d bytes, wrote %d", n, len(records))
 	}
 	lines := strings.SplitAfter(string(records), "\n")
 	if len(lines) < 9 || lines[8] != "" {

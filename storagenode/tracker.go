@@ -124,6 +124,15 @@ func (s *Server) trackerSession(addr string) error {
 	if err := s.join(c, host); err != nil {
 		return err
 	}
+	held, err := s.holdRecovery(c)
+	if err != nil {
+		return err
+	}
+	if held {
+		if err := s.recoveryHeld(c); err != nil {
+			return err
+		}
+	}
 	return s.beatLoop(c, addr)
 }
 
@@ -243,9 +252,6 @@ func (s *Server) join(c *trackerConn, trackerHost string) error {
 		return err
 	}
 	s.setStatus(resp.Status)
-	if err := s.holdRecovery(c); err != nil {
-		return err
-	}
 	if done {
 		s.renotifySyncSource(c)
 		return nil

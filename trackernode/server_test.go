@@ -82,6 +82,15 @@ func TestStorageLifecycle(t *testing.T) {
 	if st := statusOf(t, s, "group1", "127.0.0.4"); st != protocol.StatusActive {
 		t.Fatalf("after beat: status %d", st)
 	}
+	// A late report cannot take a storage in service back (upstream ignores it too).
+	report := func(st byte) {
+		sc.ok(protocol.CmdStorageReportStatus, (&protocol.ReportStatus{Group: "group1",
+			Brief: protocol.Brief{Status: st, ID: "127.0.0.4", IP: "127.0.0.4"}}).Encode())
+	}
+	report(protocol.StatusSyncing)
+	if st := statusOf(t, s, "group1", "127.0.0.4"); st != protocol.StatusActive {
+		t.Fatalf("after a late REPORT_STATUS SYNCING: status %d", st)
+	}
 	// GET_STATUS, SYNC_DEST_QUERY, CHANGE_STATUS.
 	br, err := protocol.DecodeBriefs(sc.ok(protocol.CmdStorageGetStatus,
 		(&protocol.GroupAndAddr{Group: "group1", Addr: "127.0.0.4:23000"}).Encode()))
@@ -99,6 +108,10 @@ func TestStorageLifecycle(t *testing.T) {
 	if st := statusOf(t, s, "group1", "127.0.0.4"); st != protocol.StatusRecovery {
 		t.Fatalf("after CHANGE_STATUS RECOVERY: %d", st)
 	}
+	report(protocol.StatusOffline) // a report does not end a recovery
+	if st := statusOf(t, s, "group1", "127.0.0.4"); st != protocol.StatusRecovery {
+		t.Fatalf("after REPORT_STATUS OFFLINE in RECOVERY: %d", st)
+	}
 	b.ok(protocol.CmdStorageChangeStatus, []byte{protocol.StatusActive}) // stored as OFFLINE
 	if st := statusOf(t, s, "group1", "127.0.0.4"); st != protocol.StatusOffline {
 		t.Fatalf("after CHANGE_STATUS ACTIVE from RECOVERY: %d", st)
@@ -108,6 +121,37 @@ func TestStorageLifecycle(t *testing.T) {
 	testwait.Until(t, 10*time.Second, "127.0.0.3 OFFLINE", func() bool {
 		return statusOf(t, s, "group1", "127.0.0.3") == protocol.StatusOffline
 	})
+}
+
+// TestReportMoves: what a REPORT_STATUS changes, upstream's rule
+// (tracker_mem_sync_storages) but for never making a storage available.
+func TestReportMoves(t *testing.T) {
+	for _, c := range []struct {
+		cur, to byte
+		want    bool
+	}{
+		{protocol.StatusWaitSync, protocol.StatusSyncing, true},
+		{protocol.StatusSyncing, protocol.StatusOffline, true},
+		{protocol.StatusWaitSync, protocol.StatusOffline, true},
+		{protocol.StatusOffline, protocol.StatusRecovery, true}, // an upstream storage starting a recovery
+		{protocol.StatusOffline, protocol.StatusIPChanged, true},
+		{protocol.StatusSyncing, protocol.StatusWaitSync, false}, // backwards
+		{protocol.StatusOffline, protocol.StatusSyncing, false},
+		{protocol.StatusSyncing, protocol.StatusSyncing, false},
+		{protocol.StatusOffline, protocol.StatusActive, false}, // beats make a storage available
+		{protocol.StatusOffline, protocol.StatusOnline, false},
+		{protocol.StatusOffline, protocol.StatusNone, false},
+		{protocol.StatusInit, protocol.StatusSyncing, false},
+		{protocol.StatusOnline, protocol.StatusOffline, false},
+		{protocol.StatusActive, protocol.StatusOffline, false},
+		{protocol.StatusActive, protocol.StatusIPChanged, false},
+		{protocol.StatusRecovery, protocol.StatusActive, false}, // an upstream storage's end of recovery
+		{protocol.StatusRecovery, protocol.StatusOffline, false},
+	} {
+		if got := reportMoves(c.cur, c.to); got != c.want {
+			t.Errorf("reportMoves(%s, %s) = %v, want %v", protocol.StorageStatusName(c.cur), protocol.StorageStatusName(c.to), got, c.want)
+		}
+	}
 }
 
 func TestJoinValidation(t *testing.T) {

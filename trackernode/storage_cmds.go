@@ -609,15 +609,26 @@ func (s *Server) findStorage(group, id string) (*storage, error) {
 	return st, nil
 }
 
-// reportStatus: the sync source reports the new storage's progress
-// (WAIT_SYNC → SYNCING → OFFLINE).
+// reportStatus: REPORT_STATUS, a storage reports another's status: the
+// source of a new storage's initial sync its progress (WAIT_SYNC →
+// SYNCING → OFFLINE), an upstream storage its own around a disk recovery
+// (RECOVERY before, the status it had after). As upstream
+// (tracker_mem_sync_storages), a report only moves a storage forward, and
+// never one that is new (INIT), available (ONLINE, ACTIVE) or recovering:
+// a late or stray report cannot demote a storage in service, nor make one
+// available that has not joined; those are answered 0 and change
+// nothing. IP_CHANGED is taken as reported. Unlike upstream, a report
+// does not add a storage this tracker does not know (ENOENT), nor make
+// one ONLINE or ACTIVE (its own beats do), and DELETED is refused
+// (DELETE_STORAGE deletes).
 func (s *Server) reportStatus(body []byte) ([]byte, error) {
 	r, err := protocol.DecodeReportStatus(body)
 	if err != nil {
 		return nil, err
 	}
-	if protocol.StorageStatusName(r.Brief.Status) == "UNKNOWN" || r.Brief.Status == protocol.StatusDeleted {
-		return nil, fmt.Errorf("report status %d: %w", r.Brief.Status, protocol.ErrInvalid)
+	to := r.Brief.Status
+	if protocol.StorageStatusName(to) == "UNKNOWN" || to == protocol.StatusDeleted {
+		return nil, fmt.Errorf("report status %d: %w", to, protocol.ErrInvalid)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -625,9 +636,33 @@ func (s *Server) reportStatus(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.setStatus(st, r.Brief.Status)
+	if !reportMoves(st.status, to) {
+		return nil, nil
+	}
+	s.log.Info("storage status reported", "group", r.Group, "id", st.id,
+		"from", protocol.StorageStatusName(st.status), "to", protocol.StorageStatusName(to))
+	s.setStatus(st, to)
 	s.saveLogged()
 	return nil, nil
+}
+
+// reportMoves says whether a REPORT_STATUS of to changes a storage held
+// at cur (upstream's rule, tracker_mem_sync_storages).
+func reportMoves(cur, to byte) bool {
+	switch {
+	case cur == to, to == protocol.StatusNone:
+		return false
+	case to == protocol.StatusOnline, to == protocol.StatusActive:
+		// Upstream raises an OFFLINE storage so, even one not connected;
+		// here only its own beats make a storage available.
+		return false
+	case cur == protocol.StatusInit, cur == protocol.StatusOnline,
+		cur == protocol.StatusActive, cur == protocol.StatusRecovery:
+		return false
+	case to == protocol.StatusIPChanged:
+		return true
+	}
+	return to > cur
 }
 
 // changeStatus: STORAGE_CHANGE_STATUS, the storage asks for a status of

@@ -3,6 +3,7 @@ package replication
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -308,6 +309,13 @@ func testRecoverWipedStorePaths(t *testing.T, idMode bool) {
 	if srv, err := c.Client.QueryFetch(opCtx(t), ids[0]); err == nil {
 		t.Fatalf("tracker routed a read to %s while the only other storage is in RECOVERY", srv.Addr())
 	}
+	// Nor does it beat: upstream's tracker makes a storage that beats
+	// ACTIVE whatever its status (tests/interop TestDiskRecoveryMixed).
+	beat := lastBeat(t, c, victim)
+	time.Sleep(3 * time.Second) // 3 heart_beat_intervals
+	if now := lastBeat(t, c, victim); now != beat || c.Status(1) != protocol.StatusRecovery {
+		t.Fatalf("while recovering: last beat %d, then %d (status %s)", beat, now, protocol.StorageStatusName(c.Status(1)))
+	}
 	c.StartStorage(0)
 	c.WaitActive()
 	if miss := missing(t, victim, files, 10); len(miss) != 0 {
@@ -385,7 +393,8 @@ func TestReadAfterWrite(t *testing.T) {
 
 // TestFetchOnePathBinlog checks FETCH_ONE_PATH_BINLOG (26) on the wire: an
 // endless-body header (2^58) then the create records of the requested store
-// path only, until the peer closes; bad requests get an error status.
+// path only, their length (8 bytes), and the close; bad requests get an
+// error status.
 func TestFetchOnePathBinlog(t *testing.T) {
 	c := cluster.Start(t, cluster.Options{Storages: 1, StorePaths: 2})
 	byPath := map[int]map[string]bool{0: {}, 1: {}}
@@ -495,5 +504,28 @@ func fetchOnePath(t *testing.T, s *cluster.Storage, group string, idx byte) stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	// Upstream's receiver takes the stream only if its last 8 bytes give
+	// the length of what came before them (tcprecvfile).
+	n := len(b) - 8
+	if n < 0 || binary.BigEndian.Uint64(b[n:]) != uint64(n) {
+		t.Fatalf("stream of %d bytes without its length at the end: %q", len(b), b)
+	}
+	return string(b[:n])
+}
+
+// lastBeat is the last_heart_beat_time the tracker lists for st (unix
+// seconds).
+func lastBeat(t *testing.T, c *cluster.Cluster, st *cluster.Storage) int64 {
+	t.Helper()
+	list, err := c.Client.ListStorages(opCtx(t), st.Group, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list {
+		if s.ID == st.ID {
+			return s.Stat.LastHeartBeatTime
+		}
+	}
+	t.Fatalf("%s not listed", st.ID)
+	return 0
 }

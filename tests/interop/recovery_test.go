@@ -1,0 +1,191 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/fdfsengine/conf"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// TestDiskRecoveryMixed wipes the store path of one storage of a mixed
+// group (an upstream storage and one of ours) and restarts it: it must
+// refill the path from the other (disk recovery), and no tracker may list
+// it ACTIVE, which routes reads to it, before every file is back on its
+// disk. Each kind recovers under our tracker and under the upstream one.
+func TestDiskRecoveryMixed(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		victim      impl
+		trackerImpl impl
+	}{
+		{"ours/ourTracker", ours, ours},
+		{"ours/upstreamTracker", ours, upstream},
+		{"upstream/ourTracker", upstream, ours},
+		{"upstream/upstreamTracker", upstream, upstream},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			up := e.newStorage(upstream, "group1")
+			// Upstream's recovery fetches the peer's binlog on a
+			// connection it does not bind to bind_addr, which our storage
+			// refuses from any address but a group member's: the shim
+			// binds it, as a host with one address would.
+			up.bindShim = bindShim(t)
+			our := e.newStorage(ours, "group1")
+			tr := e.addTracker(c.trackerImpl)
+			up.run(tr)
+			our.run(tr)
+			e.writeClientConf()
+			e.waitActive(up, our)
+			victim, peer := our, up
+			if c.victim == upstream {
+				victim, peer = up, our
+			}
+			cl := e.client()
+			files := uploadMany(t, cl, peer, 1500)
+			for id, b := range files {
+				e.waitOnDisk(id, b, victim)
+			}
+
+			if err := victim.stop(); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.RemoveAll(filepath.Join(victim.store, "data")); err != nil {
+				t.Fatal(err)
+			}
+			w := watchActive(t, cl, victim, files)
+			victim.start()
+			w.wait()
+			e.waitActive(victim)
+			for id, b := range files {
+				e.waitOnDisk(id, b, victim)
+			}
+			// Back in service: what is uploaded to it reaches the peer.
+			id := uploadMany(t, cl, victim, 1)
+			for id, b := range id {
+				e.waitOnDisk(id, b, peer)
+			}
+		})
+	}
+}
+
+// client is our client engine on the env's client.conf.
+func (e *env) client() *client.Client {
+	e.t.Helper()
+	cc, err := conf.LoadClient(e.clientConf)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cl, err := client.FromConf(cc)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+// uploadMany uploads n files of 1-8 KB to st and returns their contents
+// by file ID.
+func uploadMany(t *testing.T, cl *client.Client, st *node, n int) map[string][]byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	files := map[string][]byte{}
+	srv := &client.Server{Group: st.group, IP: st.ip, Port: st.port, StorePathIndex: protocol.StoreAnyPath}
+	for i := range n {
+		b := randBytes(uint64(7000+i+100000*st.starts), 1024+(i*977)%7168)
+		id, err := cl.Upload(ctx, bytes.NewReader(b), int64(len(b)), client.UploadOptions{Ext: "bin", Storage: srv})
+		if err != nil {
+			t.Fatalf("upload %d to %s: %v", i, st, err)
+		}
+		files[id] = b
+	}
+	return files
+}
+
+// activeWatch polls the tracker's listing of a recovering storage from
+// before its start until it is ACTIVE, and checks at that moment that
+// every file is on its disk.
+type activeWatch struct {
+	t    *testing.T
+	st   *node
+	done chan struct{}
+	mu   sync.Mutex
+	seen []string // statuses in the order listed
+	err  error    // files missing when first listed ACTIVE
+}
+
+func watchActive(t *testing.T, cl *client.Client, st *node, files map[string][]byte) *activeWatch {
+	w := &activeWatch{t: t, st: st, done: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), activeLimit)
+	go func() {
+		defer close(w.done)
+		defer cancel()
+		for ctx.Err() == nil {
+			status := "absent"
+			if sts, err := cl.ListStorages(ctx, st.group, ""); err == nil {
+				for _, s := range sts {
+					if s.IP == st.ip {
+						status = protocol.StorageStatusName(s.Status)
+					}
+				}
+			}
+			w.note(status)
+			if status == "ACTIVE" {
+				w.mu.Lock()
+				w.err = missingOn(st, files)
+				w.mu.Unlock()
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return w
+}
+
+func (w *activeWatch) note(status string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if n := len(w.seen); n == 0 || w.seen[n-1] != status {
+		w.seen = append(w.seen, status)
+	}
+}
+
+// wait waits for the watch to end and fails the test if the storage was
+// listed ACTIVE with files missing, or never.
+func (w *activeWatch) wait() {
+	w.t.Helper()
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.err != nil:
+		w.t.Fatalf("%s %v (statuses listed: %v)", w.st, w.err, w.seen)
+	case w.seen[len(w.seen)-1] != "ACTIVE":
+		w.t.Fatalf("%s not ACTIVE after %v (statuses listed: %v)", w.st, activeLimit, w.seen)
+	}
+	w.t.Logf("%s listed %v", w.st, w.seen)
+}
+
+// missingOn says how many of files st lacks on its disk (nil when none).
+func missingOn(st *node, files map[string][]byte) error {
+	missing := 0
+	for id, b := range files {
+		got, err := os.ReadFile(st.pathOf(id))
+		if err != nil || !bytes.Equal(got, b) {
+			missing++
+		}
+	}
+	if missing > 0 {
+		return fmt.Errorf("listed ACTIVE with %d of %d files not on its disk", missing, len(files))
+	}
+	return nil
+}
