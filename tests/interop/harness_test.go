@@ -70,21 +70,23 @@ func (e *env) mkdir(parts ...string) string {
 
 // node is one daemon: its conf file, directories and current process.
 type node struct {
-	e        *env
-	name     string // e.g. "tracker-ours", "storage2-upstream"
-	role     string // "tracker" or "storage"
-	impl     impl
-	ip       string
-	port     int
-	group    string
-	id       string // storage id (id mode)
-	base     string // base_path
-	store    string // store_path0 (storages)
-	conf     string
-	out      string // stdout+stderr of every run of the process
-	trackers []*node
-	override map[string]string // conf keys replacing the generated values
-	bindShim string            // upstream only: LD_PRELOAD library binding outgoing sockets to ip
+	e     *env
+	name  string // e.g. "tracker-ours", "storage2-upstream"
+	role  string // "tracker" or "storage"
+	impl  impl
+	ip    string
+	port  int
+	group string
+	id    string // storage id (id mode)
+	base  string // base_path
+	store string // store_path0 (storages)
+	// extraStores are store_path1... (withStorePaths).
+	extraStores []string
+	conf        string
+	out         string // stdout+stderr of every run of the process
+	trackers    []*node
+	override    map[string]string // conf keys replacing the generated values
+	bindShim    string            // upstream only: LD_PRELOAD library binding outgoing sockets to ip
 
 	cmd     *exec.Cmd
 	done    chan struct{}
@@ -282,10 +284,12 @@ func (n *node) confPairs() [][2]string {
 		{"sync_end_time", "23:59"},
 		{"write_mark_file_freq", "500"},
 		{"disk_recovery_threads", "1"},
-		{"store_path_count", "1"},
-		{"store_path0", n.store},
-		{"subdir_count_per_path", strconv.Itoa(subdirCount)},
+		{"store_path_count", strconv.Itoa(len(n.storePaths()))},
 	}
+	for i, p := range n.storePaths() {
+		pairs = append(pairs, [2]string{fmt.Sprintf("store_path%d", i), p})
+	}
+	pairs = append(pairs, [2]string{"subdir_count_per_path", strconv.Itoa(subdirCount)})
 	for _, tr := range n.trackers {
 		pairs = append(pairs, [2]string{"tracker_server", tr.addr()})
 	}
@@ -738,18 +742,35 @@ func (e *env) waitActive(storages ...*node) {
 // ---- files on disk
 
 // pathOf is where a storage keeps a file ID of its group:
-// <store_path0>/data/HH/LL/<name>.
+// <store_pathN>/data/HH/LL/<name> for MNN (N in hex).
 func (n *node) pathOf(fileID string) string {
 	_, rest, ok := strings.Cut(fileID, "/") // group
 	if !ok {
 		return ""
 	}
-	_, rest, ok = strings.Cut(rest, "/") // M00
-	if !ok {
+	m, rest, ok := strings.Cut(rest, "/") // M00
+	if !ok || len(m) != 3 || m[0] != 'M' {
 		return ""
 	}
-	return filepath.Join(n.store, "data", filepath.FromSlash(rest))
+	idx, err := strconv.ParseUint(m[1:], 16, 8)
+	stores := n.storePaths()
+	if err != nil || int(idx) >= len(stores) {
+		return ""
+	}
+	return filepath.Join(stores[idx], "data", filepath.FromSlash(rest))
 }
+
+// withStorePaths gives a storage not yet run count store paths:
+// store_path0 (n.store) and count-1 more.
+func (n *node) withStorePaths(count int) *node {
+	for i := 1; i < count; i++ {
+		n.extraStores = append(n.extraStores, n.e.mkdir(n.name, fmt.Sprintf("store%d", i)))
+	}
+	return n
+}
+
+// storePaths lists a storage's store paths, store_path0 first.
+func (n *node) storePaths() []string { return append([]string{n.store}, n.extraStores...) }
 
 // diskState describes a file on a storage's disk for messages.
 func diskState(path string, want []byte) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,11 +16,12 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
-// TestDiskRecoveryMixed wipes the store path of one storage of a mixed
-// group (an upstream storage and one of ours) and restarts it: it must
-// refill the path from the other (disk recovery), and no tracker may list
-// it ACTIVE, which routes reads to it, before every file is back on its
-// disk. Each kind recovers under our tracker and under the upstream one.
+// TestDiskRecoveryMixed wipes one of the two store paths of one storage of
+// a mixed group (an upstream storage and one of ours) and restarts it: it
+// must refill the path from the other (disk recovery), and no tracker may
+// list it ACTIVE, which routes reads to it, before every file is back on
+// its disk. Each kind recovers under our tracker and under the upstream
+// one.
 func TestDiskRecoveryMixed(t *testing.T) {
 	for _, c := range []struct {
 		name        string
@@ -33,13 +35,13 @@ func TestDiskRecoveryMixed(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t)
-			up := e.newStorage(upstream, "group1")
+			up := e.newStorage(upstream, "group1").withStorePaths(2)
 			// Upstream's recovery fetches the peer's binlog on a
 			// connection it does not bind to bind_addr, which our storage
 			// refuses from any address but a group member's: the shim
 			// binds it, as a host with one address would.
 			up.bindShim = bindShim(t)
-			our := e.newStorage(ours, "group1")
+			our := e.newStorage(ours, "group1").withStorePaths(2)
 			tr := e.addTracker(c.trackerImpl)
 			up.run(tr)
 			our.run(tr)
@@ -51,14 +53,22 @@ func TestDiskRecoveryMixed(t *testing.T) {
 			}
 			cl := e.client()
 			files := uploadMany(t, cl, peer, 1500)
+			onPath1 := 0
 			for id, b := range files {
 				e.waitOnDisk(id, b, victim)
+				if strings.Contains(id, "/M01/") {
+					onPath1++
+				}
+			}
+			if onPath1 < 500 || onPath1 > 1000 {
+				t.Fatalf("%d of %d files on store path 1, want about half", onPath1, len(files))
 			}
 
 			if err := victim.stop(); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.RemoveAll(filepath.Join(victim.store, "data")); err != nil {
+			// One disk of two lost: store path 1 is refilled, path 0 kept.
+			if err := os.RemoveAll(filepath.Join(victim.storePaths()[1], "data")); err != nil {
 				t.Fatal(err)
 			}
 			w := watchActive(t, cl, victim, files)
