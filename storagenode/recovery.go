@@ -252,7 +252,7 @@ func (s *Server) recoverPath(idx int) error {
 	if err != nil {
 		return err
 	}
-	if flag.get("fetch_binlog_done") != "1" {
+	if !fetchedWhole(flag) {
 		if err := s.fetchPathBinlog(src, idx, data); err != nil {
 			return fmt.Errorf("fetch binlog from %s: %w", src, err)
 		}
@@ -269,8 +269,33 @@ func (s *Server) recoverPath(idx int) error {
 	return finishRecovery(data)
 }
 
+// fetchedWhole says whether .binlog.recovery.0 holds every record left to
+// restore. Ours writes the flag with recovery_threads=1; upstream's
+// storage run with disk_recovery_threads = N > 1 (3 in the stock
+// storage.conf) splits the records over .binlog.recovery.0 to N-1, each
+// with its mark. This storage reads one: taking over such a path (the
+// daemons swapped during a recovery) it fetches the binlog again, and the
+// files already restored are downloaded again.
+func fetchedWhole(flag *iniFile) bool {
+	threads := flag.get("recovery_threads")
+	return flag.get("fetch_binlog_done") == "1" && (threads == "" || threads == "1")
+}
+
+// finishRecovery removes the recovery files of a path, the flag last:
+// ours, and the parts and marks upstream's threads left (.binlog.recovery.N,
+// .recovery.mark.N, their .tmp files).
 func finishRecovery(data string) error {
-	for _, f := range []string{recoveryBinlogFile, recoveryMarkFile, recoveryFlagFile} {
+	entries, err := os.ReadDir(data)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	var files []string
+	for _, e := range entries {
+		if n := e.Name(); strings.HasPrefix(n, ".binlog.recovery.") || strings.HasPrefix(n, ".recovery.mark.") {
+			files = append(files, n)
+		}
+	}
+	for _, f := range append(files, recoveryFlagFile) {
 		if err := os.Remove(filepath.Join(data, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}

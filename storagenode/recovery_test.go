@@ -98,34 +98,39 @@ func TestCopyRecoveryBinlog(t *testing.T) {
 	}
 }
 
-// TestRecoveryResumesFromMark: a recovery interrupted after fetching the
-// binlog continues from its mark on restart, without fetching again: the
-// records before the mark are not restored, the others are, and the
-// storage then becomes ACTIVE.
-func TestRecoveryResumesFromMark(t *testing.T) {
-	c := newSyncCluster(t, "127.0.0.9", 2)
+// recoveryFixture is two storages of group1 holding 8 files, and the
+// records the first serves for its store path 0 (FETCH_ONE_PATH_BINLOG),
+// as a recovery of the second would fetch them.
+type recoveryFixture struct {
+	c     *syncCluster
+	logs  *syncBuffer
+	names []string // file names, in upload order
+	lines []string // the served records, one per line with its newline
+}
+
+func newRecoveryFixture(t *testing.T, ipBase string) *recoveryFixture {
+	t.Helper()
+	c := newSyncCluster(t, ipBase, 2)
 	for i := range c.cfgs {
 		c.cfgs[i].StorePaths = []string{filepath.Join(c.cfgs[i].BasePath, "path0")}
 	}
-	var logs syncBuffer
+	f := &recoveryFixture{c: c, logs: &syncBuffer{}}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("server logs:\n%s", logs.String())
+			t.Logf("server logs:\n%s", f.logs.String())
 		}
 	})
 	for i := range 2 {
-		startLogged(t, c, i, &logs)
+		startLogged(t, c, i, f.logs)
 	}
 	c.waitActive(0, 1)
 	rc := dial(t, c.nodes[0])
-	var names []string
 	for i := range 8 {
-		names = append(names, rc.upload(protocol.CmdUploadFile, 0, "txt", fmt.Appendf(nil, "file %d", i)))
+		f.names = append(f.names, rc.upload(protocol.CmdUploadFile, 0, "txt", fmt.Appendf(nil, "file %d", i)))
 	}
 	c.waitSame(0, 1)
 
-	// What the source serves for the path, as a recovery would fetch it
-	// (from the other member's address: only members may ask).
+	// From the other member's address: only members may ask.
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(c.cfgs[1].BindAddr)}}
 	conn, err := d.Dial("tcp", c.nodes[0].Addr())
 	if err != nil {
@@ -147,36 +152,75 @@ func TestRecoveryResumesFromMark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	records := buf.Bytes()
-	if n != int64(len(records)) {
-		t.Fatalf("copied %d bytes, wrote %d", n, len(records))
+	if n != int64(buf.Len()) {
+		t.Fatalf("copied %d bytes, wrote %d", n, buf.Len())
 	}
-	lines := strings.SplitAfter(string(records), "\n")
-	if len(lines) < 9 || lines[8] != "" {
-		t.Fatalf("want 8 records, got:\n%s", records)
+	f.lines = strings.SplitAfter(buf.String(), "\n")
+	if len(f.lines) != 9 || f.lines[8] != "" {
+		t.Fatalf("want 8 records, got:\n%s", buf.String())
 	}
+	f.lines = f.lines[:8]
+	return f
+}
 
-	// Storage 1 "crashed" after restoring the first three records: its
-	// store path holds only them (with a content recovery would replace)
-	// and the recovery files.
-	c.stop(1)
+// crash stops storage 1 as a crash during its recovery would leave it,
+// with an empty data directory in its store path, and returns that
+// directory.
+func (f *recoveryFixture) crash(t *testing.T) string {
+	t.Helper()
+	f.c.stop(1)
 	// The tracker learns of the stop when it reads the end of the joined
-	// connection; until then it still says ACTIVE, and waitActive below
-	// would pass before the restarted storage even began its recovery.
-	eventually(t, "the tracker to see storage 1 stopped", func() bool { return c.status(1) != protocol.StatusActive })
-	data := filepath.Join(c.cfgs[1].StorePaths[0], "data")
+	// connection; until then it still says ACTIVE, and waitActive would
+	// pass before the restarted storage even began its recovery.
+	eventually(t, "the tracker to see storage 1 stopped", func() bool { return f.c.status(1) != protocol.StatusActive })
+	data := filepath.Join(f.c.cfgs[1].StorePaths[0], "data")
 	if err := os.RemoveAll(data); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return data
+}
+
+// path is where storage 1 keeps the file of record line.
+func (f *recoveryFixture) path(t *testing.T, line string) (name, path string) {
+	name = strings.Fields(line)[2]
+	return name, mustParse(t, name).Path(f.c.cfgs[1].StorePaths)
+}
+
+// restart starts storage 1 again, waits until it is ACTIVE and checks
+// that no recovery file is left in data.
+func (f *recoveryFixture) restart(t *testing.T, data string) {
+	t.Helper()
+	startLogged(t, f.c, 1, f.logs)
+	f.c.waitActive(1)
+	left, err := os.ReadDir(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range left {
+		if strings.Contains(e.Name(), "recovery") {
+			t.Errorf("%s left behind", e.Name())
+		}
+	}
+}
+
+// TestRecoveryResumesFromMark: a recovery interrupted after fetching the
+// binlog continues from its mark on restart, without fetching again: the
+// records before the mark are not restored, the others are, and the
+// storage then becomes ACTIVE.
+func TestRecoveryResumesFromMark(t *testing.T) {
+	f := newRecoveryFixture(t, "127.0.0.9")
+	// Storage 1 "crashed" after restoring the first three records: its
+	// store path holds only them (with a content recovery would replace)
+	// and the recovery files.
+	data := f.crash(t)
 	// "FILE n" has the size of the real "file n": the source's sync
 	// worker, which may send files again, leaves a same-size copy alone.
-	before := func(name string) string { return fmt.Sprintf("FILE %d", slices.Index(names, name)) }
-	for _, l := range lines[:3] {
-		name := strings.Fields(l)[2]
-		p := mustParse(t, name).Path(c.cfgs[1].StorePaths)
+	before := func(name string) string { return fmt.Sprintf("FILE %d", slices.Index(f.names, name)) }
+	for _, l := range f.lines[:3] {
+		name, p := f.path(t, l)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -187,32 +231,60 @@ func TestRecoveryResumesFromMark(t *testing.T) {
 	if err := writeRecoveryFlag(data, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(data, recoveryBinlogFile), records, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(data, recoveryBinlogFile), []byte(strings.Join(f.lines, "")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	done := len(lines[0]) + len(lines[1]) + len(lines[2])
+	done := len(f.lines[0]) + len(f.lines[1]) + len(f.lines[2])
 	if err := os.WriteFile(filepath.Join(data, recoveryMarkFile), fmt.Appendf(nil, "binlog_offset=%d\n", done), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startLogged(t, c, 1, &logs)
-	c.waitActive(1)
+	f.restart(t, data)
 	// Only the recovery could have replaced the files before the mark, had
 	// it not resumed from there.
-	for i, l := range lines[:8] {
-		name := strings.Fields(l)[2]
-		got, err := os.ReadFile(mustParse(t, name).Path(c.cfgs[1].StorePaths))
+	for i, l := range f.lines {
+		name, p := f.path(t, l)
+		got, err := os.ReadFile(p)
 		switch {
 		case err != nil:
 			t.Errorf("record %d %s: %v", i, name, err)
 		case i < 3 && string(got) != before(name):
 			t.Errorf("record %d %s before the mark was restored again: %q", i, name, got)
-		case i >= 3 && string(got) != fmt.Sprintf("file %d", slices.Index(names, name)):
+		case i >= 3 && string(got) != fmt.Sprintf("file %d", slices.Index(f.names, name)):
 			t.Errorf("record %d %s after the mark: content %q", i, name, got)
 		}
 	}
-	for _, f := range []string{recoveryFlagFile, recoveryMarkFile, recoveryBinlogFile} {
-		if _, err := os.Stat(filepath.Join(data, f)); err == nil {
-			t.Errorf("%s left behind", f)
+}
+
+// TestRecoveryTakesOverUpstreamParts: upstream's storage, with
+// disk_recovery_threads = 3, leaves the fetched records split over three
+// files with a mark each; ours, started on that path (the daemons swapped
+// during a recovery), reads only the first, so it fetches the binlog
+// again: every file is restored, none only because it was in part 0.
+func TestRecoveryTakesOverUpstreamParts(t *testing.T) {
+	f := newRecoveryFixture(t, "127.0.0.10")
+	data := f.crash(t)
+	flag := fmt.Sprintf("saved_storage_status=%d\nfetch_binlog_done=1\nrecovery_threads=3\n", protocol.StatusActive)
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(data, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(recoveryFlagFile, flag)
+	for part := range 3 {
+		var records string
+		for i, l := range f.lines {
+			if i%3 == part {
+				records += l
+			}
+		}
+		write(fmt.Sprintf(".binlog.recovery.%d", part), records)
+		write(fmt.Sprintf(".recovery.mark.%d", part), "binlog_offset=0\n")
+	}
+	f.restart(t, data)
+	for i, l := range f.lines {
+		name, p := f.path(t, l)
+		if got, err := os.ReadFile(p); err != nil || string(got) != fmt.Sprintf("file %d", slices.Index(f.names, name)) {
+			t.Errorf("record %d %s: %q, %v", i, name, got, err)
 		}
 	}
 }

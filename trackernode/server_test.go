@@ -2,6 +2,7 @@ package trackernode
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand"
 	"net"
@@ -173,6 +174,7 @@ func TestJoinValidation(t *testing.T) {
 		{"too many subdirs", mut(func(j *protocol.JoinRequest) { j.SubdirCountPerPath = 257 }), protocol.EINVAL},
 		{"17 trackers", mut(func(j *protocol.JoinRequest) { j.Trackers = make([]string, 17) }), protocol.EINVAL},
 		{"port differs in IP mode", joinBody("group1", 23001, 1, ""), protocol.EINVAL},
+		{"subdirs differ", mut(func(j *protocol.JoinRequest) { j.SubdirCountPerPath = 16 }), protocol.EINVAL},
 		{"short", make([]byte, 100), protocol.EINVAL},
 	}
 	for _, tc := range tests {
@@ -180,6 +182,43 @@ func TestJoinValidation(t *testing.T) {
 			cl := dialFrom(t, "127.0.0.4", s.Addr())
 			if st, _ := cl.call(protocol.CmdStorageJoin, tc.body); st != tc.want {
 				t.Fatalf("status %d, want %d", st, tc.want)
+			}
+		})
+	}
+}
+
+// TestLayoutWith: the store path and subdirectory counts a group takes
+// from a joining storage, or its refusal (upstream's rule).
+func TestLayoutWith(t *testing.T) {
+	member := func(id string, paths, subdirs int) *storage {
+		return &storage{id: id, storePathCount: paths, subdirCountPerPath: subdirs}
+	}
+	for _, c := range []struct {
+		name                 string
+		gp, gs               int        // the group's counts before
+		members              []*storage // sorted by id
+		id                   string
+		paths, subdirs       int
+		wantPaths, wantSubds int
+		ok                   bool
+	}{
+		{"first storage", 0, 0, nil, "a", 2, 256, 2, 256, true},
+		{"same counts", 2, 256, []*storage{member("a", 2, 256)}, "b", 2, 256, 2, 256, true},
+		{"more paths: taken, group unchanged", 2, 256, []*storage{member("a", 2, 256)}, "b", 3, 256, 2, 256, true},
+		{"fewer paths", 2, 256, []*storage{member("a", 2, 256)}, "b", 1, 256, 0, 0, false},
+		{"other subdirs", 2, 256, []*storage{member("a", 2, 256)}, "b", 2, 16, 0, 0, false},
+		{"the only member changes both", 2, 256, []*storage{member("a", 2, 256)}, "a", 1, 16, 1, 16, true},
+		{"every other member has them", 2, 256, []*storage{member("a", 1, 16), member("b", 2, 256)}, "b", 1, 16, 1, 16, true},
+		{"a rejoin with fewer paths than another", 2, 256, []*storage{member("a", 2, 256), member("b", 2, 256)}, "b", 1, 256, 0, 0, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := &group{name: "group1", storePathCount: c.gp, subdirCountPerPath: c.gs, sorted: c.members}
+			p, sd, err := g.layoutWith(c.id, c.paths, c.subdirs)
+			if (err == nil) != c.ok || c.ok && (p != c.wantPaths || sd != c.wantSubds) {
+				t.Fatalf("got %d, %d, %v; want %d, %d, ok %v", p, sd, err, c.wantPaths, c.wantSubds, c.ok)
+			}
+			if err != nil && !errors.Is(err, protocol.ErrInvalid) {
+				t.Fatalf("error %v, want EINVAL", err)
 			}
 		})
 	}

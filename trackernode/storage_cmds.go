@@ -284,6 +284,10 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 			}
 		}
 	}
+	paths, subdirs, err := g.layoutWith(id, int(j.StorePathCount), int(j.SubdirCountPerPath))
+	if err != nil {
+		return nil, err
+	}
 	st := g.storages[id]
 	if st == nil {
 		if len(g.storages) >= protocol.MaxServersInGroup {
@@ -321,10 +325,7 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 	st.upTime = j.UpTime
 	st.version = j.Version
 	st.stat.LastHeartBeatTime = s.now().Unix()
-	if g.storePathCount == 0 {
-		g.storePathCount = st.storePathCount
-		g.subdirCountPerPath = st.subdirCountPerPath
-	}
+	g.storePathCount, g.subdirCountPerPath = paths, subdirs
 	g.resort()
 	cs.st = st
 	st.owner = cs
@@ -337,6 +338,39 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 		s.kickRelationship()
 	}
 	return (&protocol.JoinResponse{Status: st.status, SrcID: st.syncSrcID}).Encode(), nil
+}
+
+// layoutWith is the group's store_path_count and subdir_count_per_path
+// once storage id joins with paths and subdirs, or EINVAL, upstream's
+// rule (tracker_mem_add_group_and_storage): the group takes the joiner's
+// counts when it is the only member or every other member has them too;
+// otherwise a joiner with fewer store paths than the group, or another
+// subdirectory count, is refused (the files of the paths it lacks, or in
+// the directories it lacks, could not be replicated to it), and one with
+// more store paths is taken as it is.
+func (g *group) layoutWith(id string, paths, subdirs int) (int, int, error) {
+	othersHave := func(match func(o *storage) bool) bool {
+		for _, o := range g.sorted {
+			if o.id != id && !match(o) {
+				return false
+			}
+		}
+		return true
+	}
+	gp, gs := g.storePathCount, g.subdirCountPerPath
+	switch {
+	case gp == 0, paths == gp, othersHave(func(o *storage) bool { return o.storePathCount == paths }):
+		gp = paths
+	case paths < gp:
+		return 0, 0, fmt.Errorf("join: store_path_count %d is less than group %s's %d: %w", paths, g.name, gp, protocol.ErrInvalid)
+	}
+	switch {
+	case gs == 0, subdirs == gs, othersHave(func(o *storage) bool { return o.subdirCountPerPath == subdirs }):
+		gs = subdirs
+	default:
+		return 0, 0, fmt.Errorf("join: subdir_count_per_path %d differs from group %s's %d: %w", subdirs, g.name, gs, protocol.ErrInvalid)
+	}
+	return gp, gs, nil
 }
 
 // notice builds the change notification for the storage on cs, as the
