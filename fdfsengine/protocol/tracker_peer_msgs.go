@@ -162,3 +162,29 @@ func DecodeStatusChangeRequest(b []byte) (*StatusChangeRequest, error) {
 	}
 	return &StatusChangeRequest{Status: b[0]}, nil
 }
+
+// TrackerStatus is the TRACKER_GET_STATUS (64) reply.
+type TrackerStatus struct {
+	IsLeader        bool
+	RunningTime     int64 // seconds since start
+	RestartInterval int64 // seconds the tracker was down before this start
+}
+
+// Encode returns the 17-byte body.
+func (s *TrackerStatus) Encode() []byte {
+	e := NewEncoder(TrackerStatusSize)
+	e.Byte(boolByte(s.IsLeader))
+	e.Int64(s.RunningTime)
+	e.Int64(s.RestartInterval)
+	return e.B
+}
+
+// DecodeTrackerStatus decodes exactly 17 bytes.
+func DecodeTrackerStatus(b []byte) (*TrackerStatus, error) {
+	if len(b) != TrackerStatusSize {
+		return nil, fmt.Errorf("tracker status of %d bytes: %w", len(b), ErrInvalid)
+	}
+	d := NewDecoder(b)
+	s := &TrackerStatus{IsLeader: d.Byte() != 0, RunningTime: d.Int64(), RestartInterval: d.Int64()}
+	return s, d.Done()
+}
