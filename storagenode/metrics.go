@@ -99,7 +99,8 @@ type storageCollector struct{ s *Server }
 func (storageCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{stInfo, stStatus, stReady, stStart, stOps, stOpsOK, stBytes, stBytesOK,
 		stConns, stConnsMax, stConnsAlloc, stLastUpdate, stLastSyncUpd, stPathTotal, stPathFree,
-		stBinlogBytes, stBinlogIndex, stBinlogLastTS, stLagBytes, stLagSeconds, stDeferred, stSkipped, stPipelined} {
+		stBinlogBytes, stBinlogIndex, stBinlogLastTS, stLagBytes, stLagSeconds, stDeferred, stSkipped, stPipelined,
+		stRecoveryPaths, stRecoveryRemaining, stRecoveryRestored} {
 		ch <- d
 	}
 }
@@ -161,6 +162,7 @@ func (c storageCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	c.collectBinlog(gauge, max(b.LastSourceUpdate, 0))
+	c.collectRecovery(ch)
 }
 
 func b2f(b bool) float64 {

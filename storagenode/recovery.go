@@ -67,10 +67,12 @@ var errStreamDone = errors.New("stream sent")
 
 // recovery is the disk recovery state of a server.
 type recovery struct {
-	paths   []int         // store paths with a .recovery.flag, in order
-	pending atomic.Bool   // recovery not finished: JOIN is followed by CHANGE_STATUS RECOVERY
-	ended   chan struct{} // closed when the recovery is finished
-	mu      sync.Mutex    // orders that CHANGE_STATUS against the end of recovery
+	paths    []int          // store paths with a .recovery.flag, in order
+	progress []pathProgress // of each of paths (recovery_progress.go)
+	restored atomic.Int64   // files restored since start
+	pending  atomic.Bool    // recovery not finished: JOIN is followed by CHANGE_STATUS RECOVERY
+	ended    chan struct{}  // closed when the recovery is finished
+	mu       sync.Mutex     // orders that CHANGE_STATUS against the end of recovery
 }
 
 // markWipedPaths runs before the store is opened: a store path whose data
@@ -126,6 +128,10 @@ func (s *Server) newRecovery() *recovery {
 		if _, err := os.Stat(filepath.Join(p, "data", recoveryFlagFile)); err == nil {
 			r.paths = append(r.paths, i)
 		}
+	}
+	r.progress = make([]pathProgress, len(r.paths))
+	for i := range r.progress {
+		r.progress[i].size.Store(-1)
 	}
 	r.pending.Store(len(r.paths) > 0)
 	if len(r.paths) == 0 {
@@ -212,11 +218,12 @@ func (s *Server) runRecovery() {
 			return
 		}
 	}
-	for _, idx := range s.rec.paths {
+	for k, idx := range s.rec.paths {
 		retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: maxRecoveryBackoff}
 		for {
-			err := s.recoverPath(idx)
+			err := s.recoverPath(idx, &s.rec.progress[k])
 			if err == nil {
+				s.rec.progress[k].finished.Store(true)
 				break
 			}
 			if s.recoveryStopped() {
@@ -238,7 +245,7 @@ func (s *Server) runRecovery() {
 
 // recoverPath recovers store path idx: fetch the peer's records of the
 // path once, then restore them from the mark on.
-func (s *Server) recoverPath(idx int) error {
+func (s *Server) recoverPath(idx int, p *pathProgress) error {
 	data := filepath.Join(s.store.paths[idx], "data")
 	flag, err := loadIni(filepath.Join(data, recoveryFlagFile))
 	if err != nil {
@@ -263,7 +270,7 @@ func (s *Server) recoverPath(idx int) error {
 			return err
 		}
 	}
-	if err := s.restorePath(src, data); err != nil {
+	if err := s.restorePath(src, data, p); err != nil {
 		return fmt.Errorf("restore from %s: %w", src, err)
 	}
 	return finishRecovery(data)
@@ -377,7 +384,7 @@ func (s *Server) fetchPathBinlog(src string, idx int, data string) error {
 
 // restorePath downloads every file named in .binlog.recovery.0 from the
 // mark on, saving the mark as it goes.
-func (s *Server) restorePath(src, data string) error {
+func (s *Server) restorePath(src, data string, p *pathProgress) error {
 	markPath := filepath.Join(data, recoveryMarkFile)
 	mark, err := loadIni(markPath)
 	if err != nil {
@@ -393,6 +400,9 @@ func (s *Server) restorePath(src, data string) error {
 	}
 	defer f.Close()
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return err
+	}
+	if err := p.start(f, offset); err != nil {
 		return err
 	}
 	pc, err := s.dialPeer(s.ctx, src)
@@ -425,10 +435,12 @@ func (s *Server) restorePath(src, data string) error {
 		}
 		if ok {
 			restored++
+			s.rec.restored.Add(1)
 		} else {
 			missing++
 		}
 		offset += int64(len(line))
+		p.done.Store(offset)
 		if unsaved++; unsaved >= recoveryMarkFreq {
 			if err := saveMark(); err != nil {
 				return err

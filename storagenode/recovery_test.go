@@ -17,6 +17,9 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
@@ -253,6 +256,20 @@ func TestRecoveryResumesFromMark(t *testing.T) {
 			t.Errorf("record %d %s after the mark: content %q", i, name, got)
 		}
 	}
+	// The metrics: the five records after the mark restored, nothing left.
+	want := `
+# HELP fdfs_storage_recovery_files_restored_total Files a disk recovery restored since start.
+# TYPE fdfs_storage_recovery_files_restored_total counter
+fdfs_storage_recovery_files_restored_total 5
+# HELP fdfs_storage_recovery_store_paths Store paths being refilled by a disk recovery (0 when none).
+# TYPE fdfs_storage_recovery_store_paths gauge
+fdfs_storage_recovery_store_paths 0
+`
+	err := testutil.CollectAndCompare(storageCollector{f.c.nodes[1]}, strings.NewReader(want),
+		"fdfs_storage_recovery_files_restored_total", "fdfs_storage_recovery_store_paths", "fdfs_storage_recovery_remaining_bytes")
+	if err != nil {
+		t.Error(err)
+	}
 }
 
 // TestRecoveryTakesOverUpstreamParts: upstream's storage, with
@@ -359,3 +376,41 @@ func TestMarkWipedPaths(t *testing.T) {
 		})
 	}
 }
+
+// TestCollectRecovery: the recovery metrics of a path not fetched yet, one
+// half restored and one done.
+func TestCollectRecovery(t *testing.T) {
+	r := &recovery{paths: []int{0, 2, 3}, progress: make([]pathProgress, 3)}
+	r.progress[0].size.Store(-1)
+	r.progress[1].size.Store(1000)
+	r.progress[1].done.Store(400)
+	r.progress[2].finished.Store(true)
+	r.restored.Store(7)
+	s := &Server{rec: r, store: &store{paths: []string{"/d0", "/d1", "/d2", "/d3"}}}
+	want := `
+# HELP fdfs_storage_recovery_files_restored_total Files a disk recovery restored since start.
+# TYPE fdfs_storage_recovery_files_restored_total counter
+fdfs_storage_recovery_files_restored_total 7
+# HELP fdfs_storage_recovery_remaining_bytes Bytes of a recovering store path's fetched binlog not restored yet (-1 until it is fetched).
+# TYPE fdfs_storage_recovery_remaining_bytes gauge
+fdfs_storage_recovery_remaining_bytes{path="/d0",store_path="0"} -1
+fdfs_storage_recovery_remaining_bytes{path="/d2",store_path="2"} 600
+# HELP fdfs_storage_recovery_store_paths Store paths being refilled by a disk recovery (0 when none).
+# TYPE fdfs_storage_recovery_store_paths gauge
+fdfs_storage_recovery_store_paths 2
+`
+	if err := testutil.CollectAndCompare(recoveryCollector{storageCollector{s}}, strings.NewReader(want)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// recoveryCollector collects the recovery metrics alone.
+type recoveryCollector struct{ storageCollector }
+
+func (recoveryCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- stRecoveryPaths
+	ch <- stRecoveryRemaining
+	ch <- stRecoveryRestored
+}
+
+func (c recoveryCollector) Collect(ch chan<- prometheus.Metric) { c.collectRecovery(ch) }
