@@ -20,31 +20,45 @@ import (
 // a mixed group (an upstream storage and one of ours) and restarts it: it
 // must refill the path from the other (disk recovery), and no tracker may
 // list it ACTIVE, which routes reads to it, before every file is back on
-// its disk. Each kind recovers under our tracker and under the upstream
-// one.
+// its disk. Each kind recovers under our tracker, under the upstream one,
+// and under both at once (the storages report to the two).
 func TestDiskRecoveryMixed(t *testing.T) {
 	for _, c := range []struct {
-		name        string
-		victim      impl
-		trackerImpl impl
+		name     string
+		victim   impl
+		trackers []impl
 	}{
-		{"ours/ourTracker", ours, ours},
-		{"ours/upstreamTracker", ours, upstream},
-		{"upstream/ourTracker", upstream, ours},
-		{"upstream/upstreamTracker", upstream, upstream},
+		{"ours/ourTracker", ours, []impl{ours}},
+		{"ours/upstreamTracker", ours, []impl{upstream}},
+		{"ours/bothTrackers", ours, []impl{ours, upstream}},
+		{"upstream/ourTracker", upstream, []impl{ours}},
+		{"upstream/upstreamTracker", upstream, []impl{upstream}},
+		{"upstream/bothTrackers", upstream, []impl{upstream, ours}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t)
-			up := e.newStorage(upstream, "group1").withStorePaths(2)
 			// Upstream's recovery fetches the peer's binlog on a
 			// connection it does not bind to bind_addr, which our storage
-			// refuses from any address but a group member's: the shim
-			// binds it, as a host with one address would.
-			up.bindShim = bindShim(t)
+			// refuses from any address but a group member's (and our
+			// tracker takes a peer tracker's commands only from its
+			// address): the shim binds them, as a host with one address
+			// would.
+			shim := bindShim(t)
+			var trackers []*node
+			for _, im := range c.trackers {
+				tr := e.newNode("tracker", im, trackerPort, nil)
+				if im == upstream {
+					tr.bindShim = shim
+				}
+				tr.writeConf()
+				tr.start()
+				trackers = append(trackers, tr)
+			}
+			up := e.newStorage(upstream, "group1").withStorePaths(2)
+			up.bindShim = shim
 			our := e.newStorage(ours, "group1").withStorePaths(2)
-			tr := e.addTracker(c.trackerImpl)
-			up.run(tr)
-			our.run(tr)
+			up.run(trackers...)
+			our.run(trackers...)
 			e.writeClientConf()
 			e.waitActive(up, our)
 			victim, peer := our, up
@@ -71,10 +85,15 @@ func TestDiskRecoveryMixed(t *testing.T) {
 			if err := os.RemoveAll(filepath.Join(victim.storePaths()[1], "data")); err != nil {
 				t.Fatal(err)
 			}
-			w := watchActive(t, cl, victim, files)
+			var watches []*activeWatch
+			for i, tr := range trackers {
+				conf := e.writeClientConfAt(filepath.Join(e.dir, fmt.Sprintf("tracker%d-client.conf", i)), tr)
+				watches = append(watches, watchActive(t, e.clientAt(conf), tr, victim, files))
+			}
 			victim.start()
-			w.wait()
-			e.waitActive(victim)
+			for _, w := range watches {
+				w.wait()
+			}
 			for id, b := range files {
 				e.waitOnDisk(id, b, victim)
 			}
@@ -90,7 +109,13 @@ func TestDiskRecoveryMixed(t *testing.T) {
 // client is our client engine on the env's client.conf.
 func (e *env) client() *client.Client {
 	e.t.Helper()
-	cc, err := conf.LoadClient(e.clientConf)
+	return e.clientAt(e.clientConf)
+}
+
+// clientAt is our client engine on the client.conf at path.
+func (e *env) clientAt(path string) *client.Client {
+	e.t.Helper()
+	cc, err := conf.LoadClient(path)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -121,20 +146,21 @@ func uploadMany(t *testing.T, cl *client.Client, st *node, n int) map[string][]b
 	return files
 }
 
-// activeWatch polls the tracker's listing of a recovering storage from
-// before its start until it is ACTIVE, and checks at that moment that
-// every file is on its disk.
+// activeWatch polls one tracker's listing of a recovering storage from
+// before its start until it is ACTIVE there, and checks at that moment
+// that every file is on its disk.
 type activeWatch struct {
-	t    *testing.T
-	st   *node
-	done chan struct{}
-	mu   sync.Mutex
-	seen []string // statuses in the order listed
-	err  error    // files missing when first listed ACTIVE
+	t       *testing.T
+	st      *node
+	tracker *node
+	done    chan struct{}
+	mu      sync.Mutex
+	seen    []string // statuses in the order listed
+	err     error    // files missing when first listed ACTIVE
 }
 
-func watchActive(t *testing.T, cl *client.Client, st *node, files map[string][]byte) *activeWatch {
-	w := &activeWatch{t: t, st: st, done: make(chan struct{})}
+func watchActive(t *testing.T, cl *client.Client, tracker, st *node, files map[string][]byte) *activeWatch {
+	w := &activeWatch{t: t, st: st, tracker: tracker, done: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), activeLimit)
 	go func() {
 		defer close(w.done)
@@ -178,11 +204,11 @@ func (w *activeWatch) wait() {
 	defer w.mu.Unlock()
 	switch {
 	case w.err != nil:
-		w.t.Fatalf("%s %v (statuses listed: %v)", w.st, w.err, w.seen)
+		w.t.Fatalf("%s on %s: %v (statuses listed: %v)", w.st, w.tracker, w.err, w.seen)
 	case w.seen[len(w.seen)-1] != "ACTIVE":
-		w.t.Fatalf("%s not ACTIVE after %v (statuses listed: %v)", w.st, activeLimit, w.seen)
+		w.t.Fatalf("%s on %s: not ACTIVE after %v (statuses listed: %v)", w.st, w.tracker, activeLimit, w.seen)
 	}
-	w.t.Logf("%s listed %v", w.st, w.seen)
+	w.t.Logf("%s on %s: listed %v", w.st, w.tracker, w.seen)
 }
 
 // missingOn says how many of files st lacks on its disk (nil when none).
