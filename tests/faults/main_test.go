@@ -132,6 +132,9 @@ type cluster struct {
 	groups     []string       // groups[i] is the group of storages[i]
 	storePaths []string
 	client     *client.Client // configured with every tracker
+	// writes is held (read) by every write a workload sends; a disk
+	// loss (loseDisk) takes it to pause them all.
+	writes sync.RWMutex
 }
 
 const (

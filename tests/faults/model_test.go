@@ -292,7 +292,9 @@ func (c *cluster) mutate(s *opStats, op string, f *tracked, after snapshot, stop
 	for {
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		c.writes.RLock()
 		err := send(ctx)
+		c.writes.RUnlock()
 		cancel()
 		if err == nil {
 			s.ack(op, time.Since(start))

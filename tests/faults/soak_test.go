@@ -62,7 +62,8 @@ var soakGroups = map[string][]string{
 // whole and by range, deletes (the oldest files go once the content kept
 // passes a cap). Every few seconds a storage or a tracker is killed with
 // SIGKILL or stopped with SIGTERM, and restarted (a storage, one time in
-// four, at another address). At the end every live file must be served
+// four, at another address); every fourth event a storage's disk is
+// replaced by an empty one (loseDisk). At the end every live file must be served
 // with its bytes and metadata by both storages of its group and every
 // deleted one by none. It logs the operations
 // acknowledged, failed-but-retried and their latencies, and each daemon's
@@ -91,6 +92,7 @@ func TestSoak(t *testing.T) {
 
 	rss := newRSSLog(c)
 	chaos := map[string]int{}
+	events := 0 // every fourth a disk loss, the others random
 	r := rand.New(rand.NewPCG(21, 2))
 	end := time.Now().Add(cfg.duration)
 	nextChaos := time.Now().Add(cfg.chaosEvery)
@@ -103,7 +105,11 @@ func TestSoak(t *testing.T) {
 			nextProgress = now.Add(soakProgressEvery)
 		}
 		if now.After(nextChaos) {
-			chaos[c.chaosEvent(t, r)]++
+			if events++; events%4 == 3 {
+				chaos[c.loseDisk(t, r.IntN(len(c.storages)))]++
+			} else {
+				chaos[c.chaosEvent(t, r)]++
+			}
 			nextChaos = time.Now().Add(cfg.chaosEvery)
 		}
 		time.Sleep(cfg.rssEvery)
@@ -354,6 +360,55 @@ func (c *cluster) moveStorage(t *testing.T, i int, kill bool) string {
 		return nil
 	})
 	return what + " storage, back at another address"
+}
+
+// loseDisk replaces storage i's disk as an operator would: its writes
+// replicated first (every write of the workload paused, the storage
+// drained until its peer has all it wrote: what a lost disk held alone is
+// lost whatever the server does), the storage stopped, its store path's
+// data removed (a new, empty disk), started again. It refills the path
+// from its peer (disk recovery) under the workload, which resumes once the
+// storage is stopped; the final check reads every file from both storages.
+func (c *cluster) loseDisk(t *testing.T, i int) string {
+	t.Helper()
+	p := c.storages[i]
+	c.addrMu.RLock()
+	ip, _, err := net.SplitHostPort(p.addr)
+	c.addrMu.RUnlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	c.writes.Lock()
+	paused := true
+	defer func() { // also on a failure here: the workers wait for it
+		if paused {
+			c.writes.Unlock()
+		}
+	}()
+	if _, err := c.client.DrainStorage(ctx, c.groups[i], ip, protocol.DrainStart); err != nil {
+		t.Fatalf("drain %s: %v", ip, err)
+	}
+	testwait.For(t, waitLimit, ip+" drained", func() error {
+		st, err := c.client.DrainStorage(ctx, c.groups[i], ip, protocol.DrainQuery)
+		if err == nil && st != protocol.DrainComplete {
+			err = fmt.Errorf("drain state %d", st)
+		}
+		return err
+	})
+	p.stop()
+	c.writes.Unlock()
+	paused = false
+	if err := os.RemoveAll(filepath.Join(c.storePaths[i], "data")); err != nil {
+		t.Fatal(err)
+	}
+	p.start()
+	c.waitActive(t)
+	if _, err := c.client.DrainStorage(ctx, c.groups[i], ip, protocol.DrainStop); err != nil {
+		t.Fatalf("undrain %s: %v", ip, err)
+	}
+	return "SIGTERM storage, its disk replaced (refilled by recovery)"
 }
 
 // otherAddress is the soak storage's address it does not have now: the

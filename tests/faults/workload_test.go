@@ -134,7 +134,9 @@ func (w *workload) create(op string, r *rand.Rand, size int, upload func(ctx con
 	for !w.stopping() {
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		w.c.writes.RLock()
 		id, err := upload(ctx, b, meta)
+		w.c.writes.RUnlock()
 		cancel()
 		if err == nil {
 			w.stats.ack(op, time.Since(start))
