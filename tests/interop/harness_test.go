@@ -359,6 +359,14 @@ func refEnv() []string {
 
 // start runs the daemon in the foreground and waits until it listens.
 func (n *node) start() {
+	n.e.t.Helper()
+	n.launch()
+	n.waitListening()
+}
+
+// launch starts the daemon without waiting for it to listen (upstream's
+// storage listens only once a disk recovery is over).
+func (n *node) launch() {
 	t := n.e.t
 	t.Helper()
 	if n.running() {
@@ -396,7 +404,6 @@ func (n *node) start() {
 		n.waitErr = err
 		close(done)
 	}()
-	n.waitListening()
 }
 
 func (n *node) running() bool {

@@ -213,15 +213,80 @@ func (w *activeWatch) wait() {
 
 // missingOn says how many of files st lacks on its disk (nil when none).
 func missingOn(st *node, files map[string][]byte) error {
-	missing := 0
-	for id, b := range files {
-		got, err := os.ReadFile(st.pathOf(id))
-		if err != nil || !bytes.Equal(got, b) {
-			missing++
-		}
-	}
-	if missing > 0 {
+	if missing := missingCount(st, files); missing > 0 {
 		return fmt.Errorf("listed ACTIVE with %d of %d files not on its disk", missing, len(files))
 	}
 	return nil
+}
+
+// TestSwapDuringRecovery: upstream's storage, with disk_recovery_threads =
+// 3 (the stock value), recovering a wiped store path from ours, is killed
+// once it has fetched the peer's binlog and split it over three parts;
+// our storage started on the same conf file and data (the daemons
+// swapped mid-recovery) must finish the recovery: every file back, then
+// ACTIVE. Ours read only the first part before, and left the files of the
+// other two unrestored.
+func TestSwapDuringRecovery(t *testing.T) {
+	e := newEnv(t)
+	tr := e.addTracker(ours)
+	up := e.newStorage(upstream, "group1", "disk_recovery_threads = 3")
+	up.bindShim = bindShim(t) // see TestDiskRecoveryMixed
+	our := e.newStorage(ours, "group1")
+	up.run(tr)
+	our.run(tr)
+	e.writeClientConf()
+	e.waitActive(up, our)
+	cl := e.client()
+	files := uploadMany(t, cl, our, 3000)
+	for id, b := range files {
+		e.waitOnDisk(id, b, up)
+	}
+	if err := up.stop(); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(up.store, "data")
+	if err := os.RemoveAll(data); err != nil {
+		t.Fatal(err)
+	}
+	up.launch()
+	split := func() bool {
+		flag, err := os.ReadFile(filepath.Join(data, ".recovery.flag"))
+		return err == nil && bytes.Contains(flag, []byte("fetch_binlog_done=1")) && bytes.Contains(flag, []byte("recovery_threads=3"))
+	}
+	deadline := time.Now().Add(waitLimit)
+	for !split() {
+		if !up.running() || time.Now().After(deadline) {
+			t.Fatalf("upstream's storage did not get to a split recovery binlog (running: %v)", up.running())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	up.kill9()
+	parts, _ := filepath.Glob(filepath.Join(data, ".binlog.recovery.*"))
+	restored := 3000 - missingCount(up, files)
+	t.Logf("upstream's storage killed with %d files of 3000 restored; recovery files %v", restored, parts)
+	if restored == len(files) {
+		t.Fatal("the recovery finished before the kill: nothing left to take over")
+	}
+
+	up.impl = ours // the same conf file and data, our daemon
+	up.start()
+	e.waitActive(up)
+	if n := missingCount(up, files); n != 0 {
+		t.Fatalf("ACTIVE with %d of %d files missing", n, len(files))
+	}
+	if left, _ := filepath.Glob(filepath.Join(data, ".*recovery*")); len(left) != 0 {
+		t.Errorf("recovery files left: %v", left)
+	}
+}
+
+// missingCount is how many of files st lacks on its disk, or holds with
+// other bytes.
+func missingCount(st *node, files map[string][]byte) int {
+	n := 0
+	for id, b := range files {
+		if got, err := os.ReadFile(st.pathOf(id)); err != nil || !bytes.Equal(got, b) {
+			n++
+		}
+	}
+	return n
 }
