@@ -219,63 +219,83 @@ func missingOn(st *node, files map[string][]byte) error {
 	return nil
 }
 
-// TestSwapDuringRecovery: upstream's storage, with disk_recovery_threads =
-// 3 (the stock value), recovering a wiped store path from ours, is killed
-// once it has fetched the peer's binlog and split it over three parts;
-// our storage started on the same conf file and data (the daemons
-// swapped mid-recovery) must finish the recovery: every file back, then
-// ACTIVE. Ours read only the first part before, and left the files of the
-// other two unrestored.
+// TestSwapDuringRecovery: a storage recovering a wiped store path from
+// its peer is killed once it has fetched the peer's binlog (upstream's
+// with disk_recovery_threads = 3, the stock value, splits it over three
+// parts), and the other implementation is started on the same conf file
+// and data (the daemons swapped mid-recovery): it must finish the
+// recovery, every file back, then ACTIVE. Ours read only the first of
+// upstream's parts before, and left the files of the other two
+// unrestored.
 func TestSwapDuringRecovery(t *testing.T) {
-	e := newEnv(t)
-	tr := e.addTracker(ours)
-	up := e.newStorage(upstream, "group1", "disk_recovery_threads = 3")
-	up.bindShim = bindShim(t) // see TestDiskRecoveryMixed
-	our := e.newStorage(ours, "group1")
-	up.run(tr)
-	our.run(tr)
-	e.writeClientConf()
-	e.waitActive(up, our)
-	cl := e.client()
-	files := uploadMany(t, cl, our, 3000)
-	for id, b := range files {
-		e.waitOnDisk(id, b, up)
-	}
-	if err := up.stop(); err != nil {
-		t.Fatal(err)
-	}
-	data := filepath.Join(up.store, "data")
-	if err := os.RemoveAll(data); err != nil {
-		t.Fatal(err)
-	}
-	up.launch()
-	split := func() bool {
-		flag, err := os.ReadFile(filepath.Join(data, ".recovery.flag"))
-		return err == nil && bytes.Contains(flag, []byte("fetch_binlog_done=1")) && bytes.Contains(flag, []byte("recovery_threads=3"))
-	}
-	deadline := time.Now().Add(waitLimit)
-	for !split() {
-		if !up.running() || time.Now().After(deadline) {
-			t.Fatalf("upstream's storage did not get to a split recovery binlog (running: %v)", up.running())
-		}
-		time.Sleep(time.Millisecond)
-	}
-	up.kill9()
-	parts, _ := filepath.Glob(filepath.Join(data, ".binlog.recovery.*"))
-	restored := 3000 - missingCount(up, files)
-	t.Logf("upstream's storage killed with %d files of 3000 restored; recovery files %v", restored, parts)
-	if restored == len(files) {
-		t.Fatal("the recovery finished before the kill: nothing left to take over")
-	}
+	for _, c := range []struct {
+		name       string
+		first      impl
+		fetchedTag string // in the recovery flag once the binlog is fetched
+	}{
+		{"upstreamToOurs", upstream, "recovery_threads=3"},
+		{"oursToUpstream", ours, "recovery_threads=1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			tr := e.addTracker(ours)
+			victim := e.newStorage(c.first, "group1", "disk_recovery_threads = 3")
+			peerImpl := ours
+			if c.first == ours {
+				peerImpl = upstream
+			}
+			peer := e.newStorage(peerImpl, "group1")
+			for _, n := range []*node{victim, peer} {
+				if n.impl == upstream {
+					n.bindShim = bindShim(t) // see TestDiskRecoveryMixed
+				}
+			}
+			victim.run(tr)
+			peer.run(tr)
+			e.writeClientConf()
+			e.waitActive(victim, peer)
+			cl := e.client()
+			files := uploadMany(t, cl, peer, 3000)
+			for id, b := range files {
+				e.waitOnDisk(id, b, victim)
+			}
+			if err := victim.stop(); err != nil {
+				t.Fatal(err)
+			}
+			data := filepath.Join(victim.store, "data")
+			if err := os.RemoveAll(data); err != nil {
+				t.Fatal(err)
+			}
+			victim.launch()
+			fetched := func() bool {
+				flag, err := os.ReadFile(filepath.Join(data, ".recovery.flag"))
+				return err == nil && bytes.Contains(flag, []byte("fetch_binlog_done=1")) && bytes.Contains(flag, []byte(c.fetchedTag))
+			}
+			deadline := time.Now().Add(waitLimit)
+			for !fetched() {
+				if !victim.running() || time.Now().After(deadline) {
+					t.Fatalf("%s did not get to a fetched recovery binlog (running: %v)", victim, victim.running())
+				}
+				time.Sleep(time.Millisecond)
+			}
+			victim.kill9()
+			parts, _ := filepath.Glob(filepath.Join(data, ".binlog.recovery.*"))
+			restored := len(files) - missingCount(victim, files)
+			t.Logf("%s killed with %d files of %d restored; recovery files %v", victim, restored, len(files), parts)
+			if restored == len(files) {
+				t.Fatal("the recovery finished before the kill: nothing left to take over")
+			}
 
-	up.impl = ours // the same conf file and data, our daemon
-	up.start()
-	e.waitActive(up)
-	if n := missingCount(up, files); n != 0 {
-		t.Fatalf("ACTIVE with %d of %d files missing", n, len(files))
-	}
-	if left, _ := filepath.Glob(filepath.Join(data, ".*recovery*")); len(left) != 0 {
-		t.Errorf("recovery files left: %v", left)
+			victim.impl = peerImpl // the same conf file and data, the other daemon
+			victim.start()
+			e.waitActive(victim)
+			if n := missingCount(victim, files); n != 0 {
+				t.Fatalf("ACTIVE with %d of %d files missing", n, len(files))
+			}
+			if left, _ := filepath.Glob(filepath.Join(data, ".*recovery*")); len(left) != 0 {
+				t.Errorf("recovery files left: %v", left)
+			}
+		})
 	}
 }
 
