@@ -56,6 +56,22 @@ func (st *store) open(n *fileid.Name, path string) (*content, error) {
 	return &content{f: s.File, base: s.Base, size: s.Size, mtime: s.Mtime, slot: s}, nil
 }
 
+// openTrunkFile opens a whole trunk file (what upstream's disk recovery
+// downloads from a peer).
+func (st *store) openTrunkFile(loc trunk.Location) (*content, error) {
+	if loc.StorePathIndex >= len(st.paths) || loc.High >= st.subdirs || loc.Low >= st.subdirs {
+		return nil, fmt.Errorf("trunk file %s: store path or directory out of range: %w", loc.Trunk(), protocol.ErrInvalid)
+	}
+	f, err := regfile.OpenFile(loc.Path(st.paths[loc.StorePathIndex]))
+	if err != nil {
+		if errors.Is(err, regfile.ErrNotRegular) {
+			err = fmt.Errorf("trunk file %s is not a regular file: %w", loc.Trunk(), protocol.ErrNotFound)
+		}
+		return nil, err
+	}
+	return &content{f: f, size: f.Size(), mtime: f.ModTime()}, nil
+}
+
 // stat checks that the file a resolved name designates exists and returns
 // its size in bytes and modification time (a slot's: its header's).
 func (st *store) stat(n *fileid.Name, path string) (int64, time.Time, error) {

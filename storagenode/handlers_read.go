@@ -18,6 +18,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/regfile"
+	"github.com/fdfsgo/fdfs/storagenode/trunk"
 )
 
 func downloadCounters(b *protocol.StatBlock) (*int64, *int64, *int64, *int64) {
@@ -46,7 +47,13 @@ func (s *Server) download(cc *conn, r *readAttempt) error {
 	if err != nil {
 		return err
 	}
-	rf, offset, n, err := s.openDownload(body, r, math.MaxInt64)
+	rf, offset, n, err := s.openDownload(body, r, math.MaxInt64, false)
+	if errors.Is(err, errWholeTrunk) {
+		if err := s.syncAllowed(cc, protocol.CmdDownloadFile); err != nil {
+			return err
+		}
+		rf, offset, n, err = s.openDownload(body, r, math.MaxInt64, true)
+	}
 	if err != nil {
 		return err
 	}
@@ -68,12 +75,20 @@ func (s *Server) download(cc *conn, r *readAttempt) error {
 // errNotSmall is openDownload's answer for a range longer than its limit.
 var errNotSmall = errors.New("download longer than the limit")
 
+// errWholeTrunk is openDownload's answer for a whole trunk file asked by
+// name ("M00/HH/LL/NNNNNN"), when the caller has not checked that a member
+// of the group asks: upstream's disk recovery fetches trunk files whole,
+// which would hand anyone every file in them without their IDs.
+var errWholeTrunk = errors.New("a whole trunk file is served to the group's members only")
+
 // openDownload opens the file a DOWNLOAD_FILE body names and returns the
 // range to send (offset, n bytes), counting the open. A range longer
 // than limit bytes is errNotSmall, the file closed again and nothing
 // counted (the loop hands such a download to serveConn, which opens it
-// once more: one open more per download over 64 KiB).
-func (s *Server) openDownload(body []byte, r *readAttempt, limit int64) (rf *content, offset, n int64, err error) {
+// once more: one open more per download over 64 KiB). A whole trunk file
+// is opened only when member says a member of the group asks (else
+// errWholeTrunk).
+func (s *Server) openDownload(body []byte, r *readAttempt, limit int64, member bool) (rf *content, offset, n int64, err error) {
 	req, err := protocol.DecodeDownloadRequest(body)
 	if err != nil {
 		return nil, 0, 0, err
@@ -84,11 +99,19 @@ func (s *Server) openDownload(body []byte, r *readAttempt, limit int64) (rf *con
 	if req.Offset < 0 || req.Length < 0 {
 		return nil, 0, 0, fmt.Errorf("download offset %d length %d: %w", req.Offset, req.Length, protocol.ErrInvalid)
 	}
-	name, path, err := s.store.resolve(req.Name)
-	if err != nil {
-		return nil, 0, 0, err
+	if loc, ok := trunk.ParseFileName(req.Name); ok {
+		if !member {
+			return nil, 0, 0, errWholeTrunk
+		}
+		rf, err = s.store.openTrunkFile(loc)
+	} else {
+		var name *fileid.Name
+		var path string
+		if name, path, err = s.store.resolve(req.Name); err != nil {
+			return nil, 0, 0, err
+		}
+		rf, err = s.store.open(name, path)
 	}
-	rf, err = s.store.open(name, path)
 	if err != nil {
 		if !missingFile(err) {
 			r.reached = true

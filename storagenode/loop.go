@@ -134,8 +134,8 @@ func (s *Server) inlineReply(c *evloop.Conn, cmd byte, began time.Time, out, res
 func (s *Server) downloadInline(c *evloop.Conn, body, out []byte) ([]byte, evloop.Action) {
 	began := time.Now()
 	var r readAttempt
-	rf, offset, n, err := s.openDownload(body, &r, smallDownload)
-	if errors.Is(err, errNotSmall) {
+	rf, offset, n, err := s.openDownload(body, &r, smallDownload, false)
+	if errors.Is(err, errNotSmall) || errors.Is(err, errWholeTrunk) {
 		return out, evloop.Handoff
 	}
 	if err == nil {

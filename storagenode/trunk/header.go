@@ -3,6 +3,7 @@ package trunk
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 
@@ -104,4 +105,22 @@ func Expected(n *fileid.Name, typ byte) Header {
 		CRC32: n.CRC32, Mtime: uint32(n.Timestamp)}
 	copy(h.Ext[:], n.File[len(n.File)-len(h.Ext):])
 	return h
+}
+
+// Name is the logical name of the trunk file the location is in,
+// "Mxx/HH/LL/NNNNNN": what upstream's disk recovery asks a peer for to get
+// a trunk file whole (DOWNLOAD_FILE).
+func (l Location) Name() string {
+	return fmt.Sprintf("M%02X/%02X/%02X/%s", l.StorePathIndex, l.High, l.Low, FileName(l.ID))
+}
+
+// ParseFileName parses a whole trunk file's logical name (Name); ok is
+// false for anything else, a name not in that exact form included.
+func ParseFileName(name string) (l Location, ok bool) {
+	var id uint64
+	if _, err := fmt.Sscanf(name, "M%02X/%02X/%02X/%d", &l.StorePathIndex, &l.High, &l.Low, &id); err != nil || id > math.MaxUint32 {
+		return Location{}, false
+	}
+	l.ID = uint32(id)
+	return l, l.Name() == name
 }

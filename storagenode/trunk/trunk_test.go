@@ -239,3 +239,33 @@ func TestBinlogRecords(t *testing.T) {
 		t.Errorf("ReadRecords: %d records, %d bad, %d bytes, %v", len(got), bad, n, err)
 	}
 }
+
+// TestParseFileName: a whole trunk file's logical name, and what is not one.
+func TestParseFileName(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want trunk.Location
+		ok   bool
+	}{
+		{"M00/00/00/000001", trunk.Location{ID: 1}, true},
+		{"M01/0A/FF/123456", trunk.Location{StorePathIndex: 1, High: 10, Low: 255, ID: 123456}, true},
+		{"M00/00/00/1234567", trunk.Location{ID: 1234567}, true},
+		{"M00/00/00/00001", trunk.Location{}, false},   // five digits
+		{"M00/00/00/0000001", trunk.Location{}, false}, // not the canonical form
+		{"M00/0a/00/000001", trunk.Location{}, false},  // lower-case hex
+		{"M00/00/00/000001.txt", trunk.Location{}, false},
+		{"M00/00/00/-00001", trunk.Location{}, false},
+		{"M00/00/00/+00001", trunk.Location{}, false},
+		{"M00/00/00/99999999999", trunk.Location{}, false}, // past uint32
+		{"M00/00/00/wKgBZWVfHW2AAAAAAAAAAAAAAAA123.txt", trunk.Location{}, false},
+		{"", trunk.Location{}, false},
+	} {
+		got, ok := trunk.ParseFileName(c.name)
+		if ok != c.ok || ok && got != c.want {
+			t.Errorf("ParseFileName(%q) = %+v, %v; want %+v, %v", c.name, got, ok, c.want, c.ok)
+		}
+		if ok && got.Name() != c.name {
+			t.Errorf("%q: Name() = %q", c.name, got.Name())
+		}
+	}
+}

@@ -66,7 +66,7 @@ func TestDiskRecoveryMixed(t *testing.T) {
 				victim, peer = up, our
 			}
 			cl := e.client()
-			files := uploadMany(t, cl, peer, 1500)
+			files := uploadMany(t, cl, peer, 1500, 8<<10)
 			onPath1 := 0
 			for id, b := range files {
 				e.waitOnDisk(id, b, victim)
@@ -98,7 +98,7 @@ func TestDiskRecoveryMixed(t *testing.T) {
 				e.waitOnDisk(id, b, victim)
 			}
 			// Back in service: what is uploaded to it reaches the peer.
-			id := uploadMany(t, cl, victim, 1)
+			id := uploadMany(t, cl, victim, 1, 8<<10)
 			for id, b := range id {
 				e.waitOnDisk(id, b, peer)
 			}
@@ -127,16 +127,16 @@ func (e *env) clientAt(path string) *client.Client {
 	return cl
 }
 
-// uploadMany uploads n files of 1-8 KB to st and returns their contents
-// by file ID.
-func uploadMany(t *testing.T, cl *client.Client, st *node, n int) map[string][]byte {
+// uploadMany uploads n files of 1 KB to maxSize bytes to st and returns
+// their contents by file ID.
+func uploadMany(t *testing.T, cl *client.Client, st *node, n, maxSize int) map[string][]byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	files := map[string][]byte{}
 	srv := &client.Server{Group: st.group, IP: st.ip, Port: st.port, StorePathIndex: protocol.StoreAnyPath}
 	for i := range n {
-		b := randBytes(uint64(7000+i+100000*st.starts), 1024+(i*977)%7168)
+		b := randBytes(uint64(7000+i+100000*st.starts), 1024+(i*977)%(maxSize-1024))
 		id, err := cl.Upload(ctx, bytes.NewReader(b), int64(len(b)), client.UploadOptions{Ext: "bin", Storage: srv})
 		if err != nil {
 			t.Fatalf("upload %d to %s: %v", i, st, err)
@@ -255,7 +255,7 @@ func TestSwapDuringRecovery(t *testing.T) {
 			e.writeClientConf()
 			e.waitActive(victim, peer)
 			cl := e.client()
-			files := uploadMany(t, cl, peer, 3000)
+			files := uploadMany(t, cl, peer, 3000, 8<<10)
 			for id, b := range files {
 				e.waitOnDisk(id, b, victim)
 			}
