@@ -97,12 +97,29 @@ func TestDiskRecoveryMixed(t *testing.T) {
 			for id, b := range files {
 				e.waitOnDisk(id, b, victim)
 			}
+			checkMetaRecovered(t, e, files, peer, victim)
 			// Back in service: what is uploaded to it reaches the peer.
 			id := uploadMany(t, cl, victim, 1, 8<<10)
 			for id, b := range id {
 				e.waitOnDisk(id, b, peer)
 			}
 		})
+	}
+}
+
+// checkMetaRecovered checks that every metadata file (-m) the peer holds
+// for files is on the recovered storage too, byte for byte.
+func checkMetaRecovered(t *testing.T, e *env, files map[string][]byte, peer, recovered *node) {
+	t.Helper()
+	metas := 0
+	for id := range files {
+		if _, err := os.Stat(peer.pathOf(id + "-m")); err == nil {
+			metas++
+			e.waitSameOnDisk(id+"-m", peer, recovered)
+		}
+	}
+	if metas == 0 {
+		t.Fatal("no metadata file to check")
 	}
 }
 
@@ -137,7 +154,11 @@ func uploadMany(t *testing.T, cl *client.Client, st *node, n, maxSize int) map[s
 	srv := &client.Server{Group: st.group, IP: st.ip, Port: st.port, StorePathIndex: protocol.StoreAnyPath}
 	for i := range n {
 		b := randBytes(uint64(7000+i+100000*st.starts), 1024+(i*977)%(maxSize-1024))
-		id, err := cl.Upload(ctx, bytes.NewReader(b), int64(len(b)), client.UploadOptions{Ext: "bin", Storage: srv})
+		opt := client.UploadOptions{Ext: "bin", Storage: srv}
+		if i%10 == 0 { // metadata: a -m file beside one file in ten
+			opt.Meta = map[string]string{"n": fmt.Sprint(i)}
+		}
+		id, err := cl.Upload(ctx, bytes.NewReader(b), int64(len(b)), opt)
 		if err != nil {
 			t.Fatalf("upload %d to %s: %v", i, st, err)
 		}
