@@ -39,23 +39,11 @@ func TestDiskRecoveryMixed(t *testing.T) {
 			e := newEnv(t)
 			// Upstream's recovery fetches the peer's binlog on a
 			// connection it does not bind to bind_addr, which our storage
-			// refuses from any address but a group member's (and our
-			// tracker takes a peer tracker's commands only from its
-			// address): the shim binds them, as a host with one address
-			// would.
-			shim := bindShim(t)
-			var trackers []*node
-			for _, im := range c.trackers {
-				tr := e.newNode("tracker", im, trackerPort, nil)
-				if im == upstream {
-					tr.bindShim = shim
-				}
-				tr.writeConf()
-				tr.start()
-				trackers = append(trackers, tr)
-			}
+			// refuses from any address but a group member's: the shim
+			// binds it, as a host with one address would.
+			trackers := e.addBoundTrackers(c.trackers...)
 			up := e.newStorage(upstream, "group1").withStorePaths(2)
-			up.bindShim = shim
+			up.bindShim = bindShim(t)
 			our := e.newStorage(ours, "group1").withStorePaths(2)
 			up.run(trackers...)
 			our.run(trackers...)

@@ -99,17 +99,7 @@ func TestMixedTrackers(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t)
-			shim := bindShim(t)
-			var trackers []*node
-			for _, im := range []impl{c.first, c.second} {
-				tr := e.newNode("tracker", im, trackerPort, nil)
-				if im == upstream {
-					tr.bindShim = shim
-				}
-				tr.writeConf()
-				tr.start()
-				trackers = append(trackers, tr)
-			}
+			trackers := e.addBoundTrackers(c.first, c.second)
 			t1, t2 := trackers[0], trackers[1]
 			s1 := e.addStorage(c.s1, "group1", trackers)
 			s2 := e.addStorage(c.s2, "group1", trackers)
@@ -175,6 +165,24 @@ func TestMixedTrackers(t *testing.T) {
 			roundTrip(3)
 		})
 	}
+}
+
+// addBoundTrackers creates and starts a tracker of each impl, the
+// upstream ones with the bind shim so that they dial from their own
+// address (our tracker takes a peer tracker's commands only from there).
+func (e *env) addBoundTrackers(impls ...impl) []*node {
+	e.t.Helper()
+	var trackers []*node
+	for _, im := range impls {
+		tr := e.newNode("tracker", im, trackerPort, nil)
+		if im == upstream {
+			tr.bindShim = bindShim(e.t)
+		}
+		tr.writeConf()
+		tr.start()
+		trackers = append(trackers, tr)
+	}
+	return trackers
 }
 
 // The bind shim is built once per test binary run with the C compiler.
