@@ -40,17 +40,18 @@ func (s *Server) handleDownload(cc *conn, h protocol.Header) error {
 
 // download sends the requested range: small ones in one write with their
 // header (sendSmall), larger ones by sendfile. Length 0 means to the end;
-// an offset at or past the end is EINVAL, as upstream (so an empty file
-// cannot be downloaded: recovery asks QUERY_FILE_INFO instead).
+// an offset at or past the end is EINVAL, as upstream, but for what
+// openDownload serves to the group's members (membersOnly).
 func (s *Server) download(cc *conn, r *readAttempt) error {
 	body, err := cc.readRest()
 	if err != nil {
 		return err
 	}
 	rf, offset, n, err := s.openDownload(body, r, math.MaxInt64, false)
-	if errors.Is(err, errWholeTrunk) {
-		if err := s.syncAllowed(cc, protocol.CmdDownloadFile); err != nil {
-			return err
+	var mo *membersOnly
+	if errors.As(err, &mo) {
+		if s.syncAllowed(cc, protocol.CmdDownloadFile) != nil {
+			return mo.err
 		}
 		rf, offset, n, err = s.openDownload(body, r, math.MaxInt64, true)
 	}
@@ -75,19 +76,26 @@ func (s *Server) download(cc *conn, r *readAttempt) error {
 // errNotSmall is openDownload's answer for a range longer than its limit.
 var errNotSmall = errors.New("download longer than the limit")
 
-// errWholeTrunk is openDownload's answer for a whole trunk file asked by
-// name ("M00/HH/LL/NNNNNN"), when the caller has not checked that a member
-// of the group asks: upstream's disk recovery fetches trunk files whole,
-// which would hand anyone every file in them without their IDs.
-var errWholeTrunk = errors.New("a whole trunk file is served to the group's members only")
+// membersOnly is openDownload's answer, when the caller has not checked
+// that a member of the group asks, for what it serves to members only;
+// err is the answer for anybody else. Upstream's disk recovery downloads
+// every file of its peer's binlog and retries one refused for good: trunk
+// files whole, by their own names ("M00/HH/LL/NNNNNN"; to anybody else
+// that would hand out every file in them without their IDs, EPERM), and
+// empty files (EINVAL to a client, as upstream answers; upstream's own
+// recovery stalls on one).
+type membersOnly struct{ err error }
+
+func (e *membersOnly) Error() string { return e.err.Error() }
+func (e *membersOnly) Unwrap() error { return e.err }
 
 // openDownload opens the file a DOWNLOAD_FILE body names and returns the
 // range to send (offset, n bytes), counting the open. A range longer
 // than limit bytes is errNotSmall, the file closed again and nothing
 // counted (the loop hands such a download to serveConn, which opens it
-// once more: one open more per download over 64 KiB). A whole trunk file
-// is opened only when member says a member of the group asks (else
-// errWholeTrunk).
+// once more: one open more per download over 64 KiB). What is served to
+// members only (a whole trunk file, an empty file) is when member says a
+// member of the group asks, else the answer is a *membersOnly.
 func (s *Server) openDownload(body []byte, r *readAttempt, limit int64, member bool) (rf *content, offset, n int64, err error) {
 	req, err := protocol.DecodeDownloadRequest(body)
 	if err != nil {
@@ -101,7 +109,7 @@ func (s *Server) openDownload(body []byte, r *readAttempt, limit int64, member b
 	}
 	if loc, ok := trunk.ParseFileName(req.Name); ok {
 		if !member {
-			return nil, 0, 0, errWholeTrunk
+			return nil, 0, 0, &membersOnly{fmt.Errorf("whole trunk file %s, served to the group's members only: %w", req.Name, protocol.ErrPermission)}
 		}
 		rf, err = s.store.openTrunkFile(loc)
 	} else {
@@ -121,8 +129,17 @@ func (s *Server) openDownload(body []byte, r *readAttempt, limit int64, member b
 	}
 	size := rf.size
 	if req.Offset >= size {
+		err := fmt.Errorf("download offset %d >= file size %d: %w", req.Offset, size, protocol.ErrInvalid)
+		if size == 0 && req.Offset == 0 {
+			if member {
+				r.reached = true
+				s.countOpen(true)
+				return rf, 0, 0, nil
+			}
+			err = &membersOnly{err}
+		}
 		rf.Close()
-		return nil, 0, 0, fmt.Errorf("download offset %d >= file size %d: %w", req.Offset, size, protocol.ErrInvalid)
+		return nil, 0, 0, err
 	}
 	n = size - req.Offset
 	if req.Length > 0 && req.Length < n {

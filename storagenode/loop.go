@@ -135,8 +135,9 @@ func (s *Server) downloadInline(c *evloop.Conn, body, out []byte) ([]byte, evloo
 	began := time.Now()
 	var r readAttempt
 	rf, offset, n, err := s.openDownload(body, &r, smallDownload, false)
-	if errors.Is(err, errNotSmall) || errors.Is(err, errWholeTrunk) {
-		return out, evloop.Handoff
+	var mo *membersOnly
+	if errors.Is(err, errNotSmall) || errors.As(err, &mo) {
+		return out, evloop.Handoff // serveConn knows who asks
 	}
 	if err == nil {
 		out, err = s.appendSmall(out, rf, offset, n, &r)

@@ -54,7 +54,7 @@ func TestDiskRecoveryMixed(t *testing.T) {
 				victim, peer = up, our
 			}
 			cl := e.client()
-			files := uploadMany(t, cl, peer, 1500, 8<<10)
+			files := uploadMany(t, cl, peer, 1500, 8<<10, true)
 			onPath1 := 0
 			for id, b := range files {
 				e.waitOnDisk(id, b, victim)
@@ -87,7 +87,7 @@ func TestDiskRecoveryMixed(t *testing.T) {
 			}
 			checkMetaRecovered(t, e, files, peer, victim)
 			// Back in service: what is uploaded to it reaches the peer.
-			id := uploadMany(t, cl, victim, 1, 8<<10)
+			id := uploadMany(t, cl, victim, 1, 8<<10, false)
 			for id, b := range id {
 				e.waitOnDisk(id, b, peer)
 			}
@@ -132,16 +132,20 @@ func (e *env) clientAt(path string) *client.Client {
 	return cl
 }
 
-// uploadMany uploads n files of 1 KB to maxSize bytes to st and returns
-// their contents by file ID.
-func uploadMany(t *testing.T, cl *client.Client, st *node, n, maxSize int) map[string][]byte {
+// uploadMany uploads n files of 1 KB to maxSize bytes to st, the second
+// one empty when empty is set, and returns their contents by file ID.
+func uploadMany(t *testing.T, cl *client.Client, st *node, n, maxSize int, empty bool) map[string][]byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	files := map[string][]byte{}
 	srv := &client.Server{Group: st.group, IP: st.ip, Port: st.port, StorePathIndex: protocol.StoreAnyPath}
 	for i := range n {
-		b := randBytes(uint64(7000+i+100000*st.starts), 1024+(i*977)%(maxSize-1024))
+		size := 1024 + (i*977)%(maxSize-1024)
+		if i == 1 && empty {
+			size = 0 // a download of it is EINVAL, but for a member of the group
+		}
+		b := randBytes(uint64(7000+i+100000*st.starts), size)
 		opt := client.UploadOptions{Ext: "bin", Storage: srv}
 		if i%10 == 0 { // metadata: a -m file beside one file in ten
 			opt.Meta = map[string]string{"n": fmt.Sprint(i)}
@@ -264,7 +268,9 @@ func TestSwapDuringRecovery(t *testing.T) {
 			e.writeClientConf()
 			e.waitActive(victim, peer)
 			cl := e.client()
-			files := uploadMany(t, cl, peer, 3000, 8<<10)
+			// No empty file: upstream's storage cannot recover one from
+			// upstream's (its download is EINVAL, retried for good).
+			files := uploadMany(t, cl, peer, 3000, 8<<10, false)
 			for id, b := range files {
 				e.waitOnDisk(id, b, victim)
 			}

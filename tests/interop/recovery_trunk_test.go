@@ -37,7 +37,7 @@ func TestDiskRecoveryTrunkMixed(t *testing.T) {
 				victim, peer = up, our
 			}
 			cl := e.client()
-			files := uploadMany(t, cl, peer, 300, 4<<10) // slot_max_size 8 KB, header included
+			files := uploadMany(t, cl, peer, 300, 4<<10, true) // slot_max_size 8 KB, header included
 			for id, b := range files {
 				if !isTrunkID(id) {
 					t.Fatalf("%s not in a trunk slot", id)
