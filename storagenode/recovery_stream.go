@@ -42,29 +42,39 @@ func writeStreamTrailer(w io.Writer, n int64) error {
 }
 
 // trailerWriter writes to w all but the last streamTrailerLen bytes it is
-// given, which it holds back: at the end they are the trailer.
+// given, which it holds back: at the end they are the trailer. It copies
+// no more than those bytes (a recovery binlog can be gigabytes).
 type trailerWriter struct {
 	w    io.Writer
-	hold []byte
-	n    int64 // bytes passed on to w
+	hold []byte // at most streamTrailerLen bytes
+	n    int64  // bytes passed on to w
+}
+
+func (t *trailerWriter) pass(p []byte) error {
+	n, err := t.w.Write(p)
+	t.n += int64(n)
+	return err
 }
 
 func (t *trailerWriter) Write(p []byte) (int, error) {
-	all := p
-	if len(t.hold) > 0 {
-		all = append(t.hold, p...)
-	}
-	pass := len(all) - streamTrailerLen
-	if pass <= 0 {
-		t.hold = append(t.hold[:0:0], all...)
+	if len(p) >= streamTrailerLen {
+		// Everything held and all of p but its end go out.
+		if err := t.pass(t.hold); err != nil {
+			return 0, err
+		}
+		if err := t.pass(p[:len(p)-streamTrailerLen]); err != nil {
+			return 0, err
+		}
+		t.hold = append(t.hold[:0], p[len(p)-streamTrailerLen:]...)
 		return len(p), nil
 	}
-	n, err := t.w.Write(all[:pass])
-	t.n += int64(n)
-	if err != nil {
-		return 0, err
+	t.hold = append(t.hold, p...)
+	if extra := len(t.hold) - streamTrailerLen; extra > 0 {
+		if err := t.pass(t.hold[:extra]); err != nil {
+			return 0, err
+		}
+		t.hold = t.hold[:copy(t.hold, t.hold[extra:])]
 	}
-	t.hold = append(t.hold[:0:0], all[pass:]...)
 	return len(p), nil
 }
 

@@ -82,12 +82,16 @@ func TestCopyRecoveryBinlog(t *testing.T) {
 		{"sized", int64(len(records)), records, records, true},
 		{"sized, short", int64(len(records)) + 1, records, "", false},
 	} {
-		for _, oneByte := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/oneByte=%v", c.name, oneByte), func(t *testing.T) {
-				var rd io.Reader = strings.NewReader(c.body)
-				if oneByte {
-					rd = iotest.OneByteReader(rd)
-				}
+		for _, reads := range []struct {
+			name string
+			wrap func(io.Reader) io.Reader
+		}{
+			{"whole", func(r io.Reader) io.Reader { return r }},
+			{"oneByte", iotest.OneByteReader},
+			{"halves", iotest.HalfReader},
+		} {
+			t.Run(c.name+"/"+reads.name, func(t *testing.T) {
+				rd := reads.wrap(strings.NewReader(c.body))
 				var out bytes.Buffer
 				n, err := copyRecoveryBinlog(&out, rd, c.length)
 				if (err == nil) != c.ok {
