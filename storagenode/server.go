@@ -568,6 +568,9 @@ func (s *Server) housekeeping() {
 }
 
 func (s *Server) dispatch(cc *conn, h protocol.Header) error {
+	if s.rec.pending.Load() && changesFiles(h.Cmd) {
+		return fmt.Errorf("cmd %d while a disk recovery refills a store path: %w", h.Cmd, protocol.ErrAgain)
+	}
 	switch h.Cmd {
 	case protocol.CmdActiveTest:
 		if h.Length != 0 {
@@ -617,4 +620,20 @@ func (s *Server) dispatch(cc *conn, h protocol.Header) error {
 		return err
 	}
 	return fmt.Errorf("unsupported command %d: %w", h.Cmd, protocol.ErrInvalid)
+}
+
+// changesFiles says whether a client command changes stored files. While
+// a disk recovery runs they are refused (EAGAIN), as upstream's storage,
+// which recovers before it listens, refuses every connection: the
+// trackers route none to a RECOVERY storage, but a client that goes to a
+// file's source directly would change a file the recovery then overwrites
+// with the peer's older copy (a metadata change, found by the soak).
+func changesFiles(cmd byte) bool {
+	switch cmd {
+	case protocol.CmdUploadFile, protocol.CmdUploadAppenderFile, protocol.CmdUploadSlaveFile,
+		protocol.CmdDeleteFile, protocol.CmdSetMetadata, protocol.CmdAppendFile, protocol.CmdModifyFile,
+		protocol.CmdTruncateFile, protocol.CmdRegenerateAppenderFilename:
+		return true
+	}
+	return false
 }

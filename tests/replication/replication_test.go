@@ -20,6 +20,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/wiretest"
 	"github.com/fdfsgo/fdfs/storagenode"
 	"github.com/fdfsgo/fdfs/tests/cluster"
 	"github.com/fdfsgo/fdfs/tests/internal/payload"
@@ -315,6 +316,18 @@ func testRecoverWipedStorePaths(t *testing.T, idMode bool) {
 	time.Sleep(3 * time.Second) // 3 heart_beat_intervals
 	if now := lastBeat(t, c, victim); now != beat || c.Status(1) != protocol.StatusRecovery {
 		t.Fatalf("while recovering: last beat %d, then %d (status %s)", beat, now, protocol.StorageStatusName(c.Status(1)))
+	}
+	// Nor does it take changes from a client that goes to it directly:
+	// the recovery would overwrite them with the peer's older copies.
+	rc := wiretest.Dial(t, victim.Addr())
+	up := protocol.UploadRequest{StorePathIndex: protocol.StoreAnyPath, FileSize: 3, Ext: "txt"}
+	if st, _ := rc.Do(protocol.CmdUploadFile, up.Encode(), []byte("abc")); st != protocol.EAGAIN {
+		t.Fatalf("upload to a recovering storage: status %d, want EAGAIN", st)
+	}
+	g, name, _ := fileid.Split(ids[2])
+	meta := protocol.SetMetadataRequest{Name: name, Flag: protocol.MetaOverwrite, Group: g, Meta: protocol.PackMeta(map[string]string{"k": "v"})}
+	if st, _ := rc.Do(protocol.CmdSetMetadata, meta.Encode()); st != protocol.EAGAIN {
+		t.Fatalf("metadata change on a recovering storage: status %d, want EAGAIN", st)
 	}
 	c.StartStorage(0)
 	c.WaitActive()
