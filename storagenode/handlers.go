@@ -187,6 +187,9 @@ func (s *Server) writeBinlog(ts time.Time, op binlog.Op, name, extra string) err
 		return fmt.Errorf("binlog: %w", protocol.ErrIO)
 	}
 	s.note(op, name, extra)
+	if op.Source() == binlog.OpDelete && !strings.HasSuffix(name, metaSuffix) {
+		s.deletes.note(name, ts.Unix())
+	}
 	if s.durable() {
 		if err := s.bl.Sync(); err != nil {
 			s.log.Error("binlog fsync failed", "op", string(op), "name", name, "err", err)

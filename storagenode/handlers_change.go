@@ -50,7 +50,14 @@ func (s *Server) delete(cc *conn, start time.Time, a *ioAttempt) ([]byte, error)
 	} else if err := s.deleteFile(cc, start, name, path, a); err != nil {
 		return nil, err
 	}
-	if err := s.removeLogged(start, name+"-m", path+"-m"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := s.removeLogged(start, name+"-m", path+"-m"); errors.Is(err, fs.ErrNotExist) && n.Source != s.source(cc) {
+		// A storage other than the file's source may not have received
+		// metadata the source set: the record deletes it there too
+		// (a peer without it answers ENOENT).
+		if err := s.writeBinlog(start, binlog.OpDelete, name+"-m", ""); err != nil {
+			return nil, err
+		}
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	if !n.Trunk {

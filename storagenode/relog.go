@@ -90,7 +90,10 @@ func (s *Server) afterCrashDir(i, h, l int, tempPrefix string, since time.Time) 
 		if err != nil || !s.isLocalSource(n.Source) {
 			continue
 		}
-		if err := s.writeBinlog(time.Now(), binlog.OpUpdate, name, ""); err == nil {
+		// Stamped with the change's time, not ours: a peer that deleted
+		// the file since takes the record for the older change it is
+		// (deletes.go).
+		if err := s.writeBinlog(fi.ModTime(), binlog.OpUpdate, name, ""); err == nil {
 			s.log.Info("re-logged a file changed just before the crash", "name", name)
 		}
 	}

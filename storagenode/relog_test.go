@@ -1,9 +1,11 @@
 package storagenode
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +36,12 @@ func TestRelogAfterCrash(t *testing.T) {
 	// rewritten, an append.
 	_, path, _ := s1.store.resolve(name)
 	if err := os.WriteFile(path+"-m", protocol.PackMeta(map[string]string{"a": "2"}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Its record must carry the time of the change, not of the restart:
+	// a peer that deleted the file since drops it as older (deletes.go).
+	changed := time.Now().Add(-3 * time.Second).Truncate(time.Second)
+	if err := os.Chtimes(path+"-m", changed, changed); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
@@ -84,6 +92,9 @@ func TestRelogAfterCrash(t *testing.T) {
 		if !slices.Contains(want, op) {
 			t.Errorf("unexpected record after the crash: %s", op)
 		}
+	}
+	if want := fmt.Sprintf("%d U %s-m", changed.Unix(), name); !strings.Contains(binlogText(t, s2), want+"\n") {
+		t.Errorf("no record %q after the crash:\n%s", want, binlogText(t, s2))
 	}
 	waitFor(t, "the tombstone removed", func() bool {
 		_, err := os.Stat(tomb)

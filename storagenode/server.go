@@ -103,8 +103,9 @@ type Server struct {
 	repl *replicator // sync workers and received sync timestamps (sync_*.go)
 	rec  *recovery   // disk recovery of wiped store paths (recovery.go)
 
-	index *fileIndex // the files held here, for listing and scrub (fileindex.go)
-	scrub *scrubber  // re-reads and repairs files (scrub.go)
+	index   *fileIndex    // the files held here, for listing and scrub (fileindex.go)
+	deletes *deleteMemory // recent deletes, against stale changes from peers (deletes.go)
+	scrub   *scrubber     // re-reads and repairs files (scrub.go)
 
 	syncSrc syncSource // initial-sync source, decided by one tracker session at a time (tracker.go)
 	leader  leaderView // tracker leader as the beat replies announce it (tracker.go)
@@ -164,6 +165,7 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 		syncSrc: syncSource{sem: make(chan struct{}, 1)},
 		reqs:    daemonmetrics.NewRequests("storage"),
 		index:   newFileIndex(),
+		deletes: newDeleteMemory(),
 		scrub:   &scrubber{},
 	}
 	s.tempPattern = ".upload-" + strconv.FormatInt(s.start.UnixNano(), 36) + "-*.tmp"

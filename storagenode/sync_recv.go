@@ -174,6 +174,9 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 	if n.Trunk && req.Name == n.Name() {
 		return s.handleSyncSlot(cc, h, req, n, op)
 	}
+	if s.staleChange(req.Name, path, req.Timestamp) {
+		return s.dropStale(cc, req.Name, req.Timestamp)
+	}
 	if h.Status == protocol.EEXIST {
 		if cc.body.N != 0 {
 			return fmt.Errorf("sync file without content carries %d bytes: %w", cc.body.N, protocol.ErrInvalid)
@@ -332,11 +335,32 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 		return err
 	}
 	s.store.noteFreed(n.StorePathIndex, s.params.Load().Reserved)
-	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), binlog.OpReplicaDelete, req.Name, ""); err != nil {
+	ts := time.Unix(int64(req.Timestamp), 0)
+	if err := s.writeBinlog(ts, binlog.OpReplicaDelete, req.Name, ""); err != nil {
 		return err
+	}
+	if !strings.HasSuffix(req.Name, metaSuffix) {
+		if err := s.dropMetaOf(ts, req.Name, path); err != nil {
+			return err
+		}
 	}
 	s.synced(cc, req.Timestamp, req.Name)
 	return cc.reply(nil)
+}
+
+// dropMetaOf removes the metadata file of a file a peer deleted, with its
+// record. The peer sends the delete of its own metadata file after the
+// file's, but it may have none: a file deleted at a replica that had not
+// yet received the metadata its source had set (deletes.go).
+func (s *Server) dropMetaOf(ts time.Time, name, path string) error {
+	err := os.Remove(path + metaSuffix)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.writeBinlog(ts, binlog.OpReplicaDelete, name+metaSuffix, "")
 }
 
 // handleSyncRange serves SYNC_APPEND_FILE (25) and SYNC_MODIFY_FILE (35).
@@ -365,6 +389,9 @@ func (s *Server) handleSyncRange(cc *conn, h protocol.Header, isAppend bool) err
 	}
 	defer s.lockName(key).Unlock()
 	f, size, err := s.openAppender(path)
+	if errors.Is(err, fs.ErrNotExist) && s.staleChange(req.Name, path, req.Timestamp) {
+		return s.dropStale(cc, req.Name, req.Timestamp)
+	}
 	if err != nil {
 		if derr := discardBody(cc); derr != nil {
 			return derr
@@ -437,6 +464,9 @@ func (s *Server) handleSyncTruncate(cc *conn, h protocol.Header) error {
 	}
 	defer s.lockName(key).Unlock()
 	f, size, err := s.openAppender(path)
+	if errors.Is(err, fs.ErrNotExist) && s.staleChange(req.Name, path, req.Timestamp) {
+		return s.dropStale(cc, req.Name, req.Timestamp)
+	}
 	if err != nil {
 		return err
 	}

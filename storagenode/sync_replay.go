@@ -144,6 +144,11 @@ func (r *replayer) copyFile(rec *binlog.Record, cmd byte) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
+	if cmd == protocol.CmdSyncUpdateFile {
+		if gone, err := r.goneAtPeer(rec.Name); gone || err != nil {
+			return gone, err
+		}
+	}
 	cmd, status, err := r.probe(rec.Name, size, cmd)
 	if err != nil {
 		return false, err
@@ -172,6 +177,26 @@ func (r *replayer) copyFile(rec *binlog.Record, cmd byte) (bool, error) {
 		return true, nil
 	}
 	return true, protocol.StatusErr(st)
+}
+
+// goneAtPeer reports whether the peer has no copy of the file an update
+// is about (of its file, for a metadata file): an update replaces a copy
+// and must not create one. Records are replayed in order, so the peer had
+// the file's create before; without the file now, it deleted it since,
+// which a change made here earlier must not undo. Upstream's storage
+// writes whatever update it is sent (ours drops an update older than its
+// delete, deletes.go): a metadata change, or a file re-logged after a
+// crash (relog.go), sent to a peer that deleted the file meanwhile,
+// brought it back there, and its delete then never reached us.
+func (r *replayer) goneAtPeer(name string) (bool, error) {
+	size, err := r.peerFileSize(strings.TrimSuffix(name, metaSuffix))
+	if err != nil {
+		return false, err
+	}
+	if size < 0 {
+		r.w.log.Debug("update not sent: the peer has deleted the file", "name", name)
+	}
+	return size < 0, nil
 }
 
 // probe decides how a create is sent after an EEXIST: as is when the peer

@@ -1,0 +1,94 @@
+package storagenode
+
+import (
+	"hash/maphash"
+	"os"
+	"strings"
+	"sync"
+)
+
+// deleteMemorySize is how many deletes a storage remembers (the newest):
+// 8 bytes of ring and about 40 of map each, about 6 MB at most.
+const deleteMemorySize = 1 << 17
+
+// deleteMemory remembers when this storage deleted files, at a client's
+// request or a peer's, so that a change a peer made before the delete
+// and replays after it does not bring the file back. That happens when a
+// file is deleted at a replica while its source is down with changes of
+// it not yet replicated (a metadata set, an append, a modify, a
+// truncate): back up, the source replays them, and the replica would
+// write the metadata file as an orphan, or answer ENOENT to the append,
+// which makes the source send the file whole. The delete then reaches
+// the source and removes its copy: the file lived on at the replica
+// only. Upstream's storages do the same.
+//
+// It is memory only and holds the newest deleteMemorySize deletes: a
+// storage restarted, or one that deleted more files than that since, no
+// longer recognises such a change. File names are unique (time, source
+// and CRC32 in them) except a slave's, which a client can upload again
+// after deleting it: a change stamped after the delete applies.
+type deleteMemory struct {
+	mu    sync.Mutex
+	seed  maphash.Seed
+	at    map[uint64]int64 // hash of the logical name → delete time, unix seconds
+	order []uint64         // ring of the hashes, oldest at next
+	next  int
+}
+
+func newDeleteMemory() *deleteMemory {
+	return &deleteMemory{seed: maphash.MakeSeed(), at: map[uint64]int64{}}
+}
+
+// note remembers that name was deleted at ts (unix seconds).
+func (d *deleteMemory) note(name string, ts int64) {
+	h := maphash.String(d.seed, name)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.at[h]; !ok {
+		if len(d.order) < deleteMemorySize {
+			d.order = append(d.order, h)
+		} else {
+			delete(d.at, d.order[d.next])
+			d.order[d.next] = h
+			d.next = (d.next + 1) % deleteMemorySize
+		}
+	}
+	d.at[h] = max(d.at[h], ts)
+}
+
+// covers reports whether name was deleted here at ts or later: a change
+// stamped ts is older than the delete (the same second counts as older).
+func (d *deleteMemory) covers(name string, ts int64) bool {
+	h := maphash.String(d.seed, name)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	at, ok := d.at[h]
+	return ok && at >= ts
+}
+
+// staleChange reports whether a peer's change of name (a file or its
+// "-m" metadata file, at path), stamped ts, comes after this storage
+// deleted the file: the file is absent and its delete here is as recent
+// as the change or more. Such a change is acknowledged and dropped.
+func (s *Server) staleChange(name, path string, ts int32) bool {
+	master, masterPath := name, path
+	if base, ok := strings.CutSuffix(name, metaSuffix); ok {
+		master, masterPath = base, strings.TrimSuffix(path, metaSuffix)
+	}
+	if !s.deletes.covers(master, int64(ts)) {
+		return false
+	}
+	_, err := os.Lstat(masterPath)
+	return os.IsNotExist(err)
+}
+
+// dropStale acknowledges a stale change (staleChange) without applying it
+// or logging it: its content, if any, is read and dropped.
+func (s *Server) dropStale(cc *conn, name string, ts int32) error {
+	if err := discardBody(cc); err != nil {
+		return err
+	}
+	s.log.Debug("change older than our delete of the file dropped", "name", name, "timestamp", ts)
+	s.synced(cc, ts, name)
+	return cc.reply(nil)
+}

@@ -1,0 +1,123 @@
+package replication
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/testwait"
+	"github.com/fdfsgo/fdfs/internal/wiretest"
+	"github.com/fdfsgo/fdfs/tests/cluster"
+)
+
+// TestChangeAfterDeleteAtReplica: a file is deleted at a replica while its
+// source is down and still holds a change of it that the replica has not
+// had (its metadata set, an append, a modify, a truncate). When the source
+// is back, that change reaches the replica after the delete; it must not
+// bring the file (or an orphan metadata file) back there. The delete then
+// reaches the source, and neither storage keeps anything of the file.
+// Without the replica's memory of its deletes, the late metadata came
+// back as an orphan "-m" file and the late append as the whole file (the
+// replica answers ENOENT, the source sends the file whole): deleted, and
+// back on one storage for good (found by tests/interop TestMixedChaos).
+func TestChangeAfterDeleteAtReplica(t *testing.T) {
+	changes := []struct {
+		name   string
+		meta   bool // the file is uploaded with metadata
+		change func(c *client.Client, id string) error
+	}{
+		// The replica has no metadata file to delete: the source's must
+		// go with the file when the delete reaches it.
+		{"first metadata", false, func(c *client.Client, id string) error {
+			return c.SetMetadata(opCtx(t), id, map[string]string{"late": "1"}, protocol.MetaOverwrite)
+		}},
+		{"metadata", true, func(c *client.Client, id string) error {
+			return c.SetMetadata(opCtx(t), id, map[string]string{"late": "1"}, protocol.MetaMerge)
+		}},
+		{"append", true, func(c *client.Client, id string) error {
+			return c.Append(opCtx(t), id, bytes.NewReader([]byte("late")), 4)
+		}},
+		{"modify", true, func(c *client.Client, id string) error {
+			return c.Modify(opCtx(t), id, 1, bytes.NewReader([]byte("late")), 4)
+		}},
+		{"truncate", true, func(c *client.Client, id string) error {
+			return c.Truncate(opCtx(t), id, 3)
+		}},
+	}
+	c := cluster.Start(t, cluster.Options{Storages: 2})
+	src := &client.Server{Group: "group1", IP: c.Storages[0].IP, Port: c.Storages[0].Port, StorePathIndex: protocol.StoreAnyPath}
+	ids := map[string]string{}
+	for _, ch := range changes {
+		data := []byte("content of " + ch.name)
+		opt := client.UploadOptions{Ext: "bin", Storage: src}
+		if ch.meta {
+			opt.Meta = map[string]string{"first": "1"}
+		}
+		id, err := c.Client.UploadAppender(opCtx(t), bytes.NewReader(data), int64(len(data)), opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[ch.name] = id
+		want := newFiles()
+		want.add(id, data)
+		if ch.meta { // replicated too, or the replica has none to delete
+			want.add(id+metaSuffix, protocol.PackMeta(opt.Meta))
+		}
+		waitEverywhere(t, c.Storages, want.snapshot())
+	}
+
+	c.StopStorage(1)
+	for _, ch := range changes {
+		if err := ch.change(c.Client, ids[ch.name]); err != nil {
+			t.Fatalf("%s at the source: %v", ch.name, err)
+		}
+	}
+	c.StopStorage(0)
+	c.StartStorage(1)
+	c.WaitStatus(1, protocol.StatusActive)
+	for _, ch := range changes {
+		deleteAt(t, c.Storages[1], ids[ch.name])
+	}
+	c.StartStorage(0)
+	c.WaitActive()
+
+	// Settled: a file uploaded to each storage after all this has reached
+	// the other, so each one's records before it have been replayed.
+	for i := range c.Storages {
+		srv := &client.Server{Group: "group1", IP: c.Storages[i].IP, Port: c.Storages[i].Port, StorePathIndex: protocol.StoreAnyPath}
+		data := []byte(fmt.Sprintf("marker %d", i))
+		want := newFiles()
+		want.add(upload(t, c.Client, data, client.UploadOptions{Ext: "txt", Storage: srv}), data)
+		waitEverywhere(t, c.Storages, want.snapshot())
+	}
+	for _, ch := range changes {
+		id := ids[ch.name]
+		for _, s := range c.Storages {
+			for _, name := range []string{id, id + metaSuffix} {
+				if _, err := os.Stat(storedPath(t, s, name)); err == nil {
+					t.Errorf("%s deleted at %s before the %s reached it: %s is on %s", id, c.Storages[1].Addr(), ch.name, name, s.Addr())
+				}
+			}
+		}
+	}
+}
+
+// deleteAt deletes fileID at storage s itself (the client would ask the
+// tracker, which names the source).
+func deleteAt(t *testing.T, s *cluster.Storage, fileID string) {
+	t.Helper()
+	g, name, _ := fileid.Split(fileID)
+	rc := wiretest.DialFrom(t, "127.0.0.1", s.Addr())
+	if st, _ := rc.Do(protocol.CmdDeleteFile, (&protocol.FileRequest{Group: g, Name: name}).Encode()); st != 0 {
+		t.Fatalf("delete %s at %s: status %d", fileID, s.Addr(), st)
+	}
+	testwait.Until(t, 5*time.Second, "the file gone", func() bool {
+		_, err := os.Stat(storedPath(t, s, fileID))
+		return err != nil
+	})
+}
