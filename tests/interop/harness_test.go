@@ -440,7 +440,10 @@ func (n *node) waitListening() {
 
 // stop sends SIGTERM and waits (SIGKILL after stopLimit). It returns the
 // exit error, or an error saying it had to be killed.
-func (n *node) stop() error {
+func (n *node) stop() error { return n.stopWithin(stopLimit) }
+
+// stopWithin is stop with its own limit.
+func (n *node) stopWithin(limit time.Duration) error {
 	if !n.running() {
 		return nil
 	}
@@ -448,11 +451,11 @@ func (n *node) stop() error {
 	select {
 	case <-n.done:
 		return n.waitErr
-	case <-time.After(stopLimit):
+	case <-time.After(limit):
 	}
 	n.cmd.Process.Kill()
 	<-n.done
-	return fmt.Errorf("%s still running %v after SIGTERM, killed", n, stopLimit)
+	return fmt.Errorf("%s still running %v after SIGTERM, killed", n, limit)
 }
 
 // kill9 kills the daemon with SIGKILL, as a crash would.
@@ -474,7 +477,23 @@ func (e *env) close() {
 	}
 	if e.t.Failed() {
 		e.dumpLogs()
+		e.keep()
 	}
+}
+
+// keep copies the failed test's folder (confs, logs, binlogs, marks and
+// store paths) into $FDFS_INTEROP_KEEP, which outlives the test.
+func (e *env) keep() {
+	root := os.Getenv("FDFS_INTEROP_KEEP")
+	if root == "" {
+		return
+	}
+	dst := filepath.Join(root, strings.NewReplacer("/", "_", " ", "_").Replace(e.t.Name())+time.Now().Format("-150405"))
+	if err := os.CopyFS(dst, os.DirFS(e.dir)); err != nil {
+		e.t.Logf("keeping %s: %v", e.dir, err)
+		return
+	}
+	e.t.Logf("the test's folder is kept in %s", dst)
 }
 
 func (e *env) dumpLogs() {
