@@ -150,40 +150,6 @@ func metaOnDisk(st *node, f *chaosFile) error {
 	return nil
 }
 
-// waitSameTreesWithin is waitSameTrees with a deadline of d; a difference
-// tolerate accepts does not count (it returns the reason, "" for none), and
-// a failure tells, for each file that differs, what explain says of it.
-func waitSameTreesWithin(e *env, a, b *node, d time.Duration, tolerate func(key string, ta, tb map[string][]byte) string, explain func(name string) string) {
-	e.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		ta, errA := storeTree(a)
-		tb, errB := storeTree(b)
-		var diff, tolerated []string
-		for _, line := range treeDiff(ta, tb, a.name, b.name) {
-			key, _, _ := strings.Cut(strings.TrimSpace(line), ":")
-			if why := tolerate(key, ta, tb); why != "" {
-				tolerated = append(tolerated, line+" ("+why+")")
-			} else {
-				diff = append(diff, line+"\n"+explain(key))
-			}
-		}
-		if errA == nil && errB == nil && len(diff) == 0 {
-			if len(tolerated) > 0 {
-				e.t.Logf("differences left as upstream leaves them:\n%s", strings.Join(tolerated, "\n"))
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			if len(diff) > 20 {
-				diff = append(diff[:20], fmt.Sprintf("  ... %d more", len(diff)-20))
-			}
-			e.t.Fatalf("store paths of %s and %s differ after %v (%v, %v):\n%s", a, b, d, errA, errB, strings.Join(diff, "\n"))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // upstreamOrphanMeta tolerates a metadata file left only on upstream's
 // storage (the first tree) whose file the load deleted and neither
 // storage holds: upstream's storage writes a replicated metadata file
