@@ -1,10 +1,14 @@
 package storagenode
 
 import (
+	"bufio"
 	"hash/maphash"
+	"io"
 	"os"
 	"strings"
 	"sync"
+
+	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
 // deleteMemorySize is how many deletes a storage remembers (the newest):
@@ -22,9 +26,10 @@ const deleteMemorySize = 1 << 17
 // the source and removes its copy: the file lived on at the replica
 // only. Upstream's storages do the same.
 //
-// It is memory only and holds the newest deleteMemorySize deletes: a
-// storage restarted, or one that deleted more files than that since, no
-// longer recognises such a change. File names are unique (time, source
+// It holds the newest deleteMemorySize deletes, and a start fills it
+// from the deletes of the current binlog file's last deleteTailBytes: a
+// storage that deleted more files than that since no longer recognises
+// such a change. File names are unique (time, source
 // and CRC32 in them) except a slave's, which a client can upload again
 // after deleting it: a change stamped after the delete applies.
 type deleteMemory struct {
@@ -34,6 +39,10 @@ type deleteMemory struct {
 	order []uint64         // ring of the hashes, oldest at next
 	next  int
 }
+
+// deleteTailBytes is how much of the current binlog file a start reads
+// for its deletes: about 200,000 records.
+const deleteTailBytes = 16 << 20
 
 func newDeleteMemory() *deleteMemory {
 	return &deleteMemory{seed: maphash.MakeSeed(), at: map[uint64]int64{}}
@@ -91,4 +100,48 @@ func (s *Server) dropStale(cc *conn, name string, ts int32) error {
 	s.log.Debug("change older than our delete of the file dropped", "name", name, "timestamp", ts)
 	s.synced(cc, ts, name)
 	return cc.reply(nil)
+}
+
+// rememberDeletes fills the delete memory from the tail of the current
+// binlog file (the last deleteTailBytes): a storage restarted between a
+// delete and its peer's late change still recognises the change.
+func (s *Server) rememberDeletes() {
+	if err := s.deletes.load(s.bl.Path(s.bl.Index()), deleteTailBytes); err != nil && !os.IsNotExist(err) {
+		s.log.Warn("reading the binlog's recent deletes failed", "err", err)
+	}
+}
+
+// load notes the deletes of the binlog file at path, of its last tail
+// bytes: the line the cut falls in, malformed lines and a partial last
+// line are skipped.
+func (d *deleteMemory) load(path string, tail int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	from := max(0, fi.Size()-tail)
+	br := bufio.NewReaderSize(io.NewSectionReader(f, from, tail), binlog.MaxLine)
+	if from > 0 {
+		if _, err := br.ReadString('\n'); err != nil {
+			return nil
+		}
+	}
+	for {
+		line, err := br.ReadString('\n')
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rec, perr := binlog.Parse(strings.TrimSuffix(line, "\n"))
+		if perr == nil && rec.Op.Source() == binlog.OpDelete && !strings.HasSuffix(rec.Name, metaSuffix) {
+			d.note(rec.Name, rec.Timestamp)
+		}
+	}
 }

@@ -1,6 +1,8 @@
 package storagenode
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 )
@@ -44,6 +46,37 @@ func TestDeleteMemoryKeepsTheNewest(t *testing.T) {
 	for _, i := range []int{10, deleteMemorySize, deleteMemorySize + 9} {
 		if !d.covers("name"+strconv.Itoa(i), 1) {
 			t.Errorf("name%d forgotten", i)
+		}
+	}
+}
+
+func TestDeleteMemoryLoad(t *testing.T) {
+	lines := "1000 D M00/00/00/first\n" + // cut by the short tail
+		"1001 C M00/00/00/kept\n" +
+		"1002 d M00/00/00/b\n" +
+		"1003 D M00/00/00/b-m\n" +
+		"garbage\n" +
+		"1004 D M00/00/00/c\n" +
+		"1005 D M00/00/00/partial" // no newline: still being written
+	path := filepath.Join(t.TempDir(), "binlog.000")
+	if err := os.WriteFile(path, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		tail int64
+		want map[string]int64 // name -> a time it covers; 0: not remembered
+	}{
+		{1 << 20, map[string]int64{"M00/00/00/first": 1000, "M00/00/00/kept": 0, "M00/00/00/b": 1002, "M00/00/00/b-m": 0, "M00/00/00/c": 1004, "M00/00/00/partial": 0}},
+		{int64(len(lines)) - 5, map[string]int64{"M00/00/00/first": 0, "M00/00/00/b": 1002, "M00/00/00/c": 1004}},
+	} {
+		d := newDeleteMemory()
+		if err := d.load(path, c.tail); err != nil {
+			t.Fatal(err)
+		}
+		for name, ts := range c.want {
+			if got := d.covers(name, max(ts, 1)); got != (ts != 0) {
+				t.Errorf("tail %d: %s remembered = %v, want %v", c.tail, name, got, ts != 0)
+			}
 		}
 	}
 }

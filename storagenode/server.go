@@ -325,6 +325,8 @@ func (s *Server) Start() error {
 	s.mu.Unlock()
 	// Before any goroutine of ours reads s.log.
 	s.log = s.log.With("addr", ln.Addr().String())
+	// Before a peer's change can come in.
+	s.rememberDeletes()
 	s.loop, err = evloop.New(evloop.Config{Listener: ln.(*net.TCPListener), WorkThreads: s.cfg.WorkThreads,
 		Idle: s.cfg.NetworkTimeout, Handler: loopHandler{s}, Log: s.log})
 	if err != nil {

@@ -26,11 +26,7 @@ import (
 // replica answers ENOENT, the source sends the file whole): deleted, and
 // back on one storage for good (found by tests/interop TestMixedChaos).
 func TestChangeAfterDeleteAtReplica(t *testing.T) {
-	changes := []struct {
-		name   string
-		meta   bool // the file is uploaded with metadata
-		change func(c *client.Client, id string) error
-	}{
+	changes := []lateChange{
 		// The replica has no metadata file to delete: the source's must
 		// go with the file when the delete reaches it.
 		{"first metadata", false, func(c *client.Client, id string) error {
@@ -49,6 +45,23 @@ func TestChangeAfterDeleteAtReplica(t *testing.T) {
 			return c.Truncate(opCtx(t), id, 3)
 		}},
 	}
+	t.Run("replicaUp", func(t *testing.T) { changesAfterDelete(t, changes, false) })
+	// The deletes it remembers come back from its binlog.
+	t.Run("replicaRestarted", func(t *testing.T) { changesAfterDelete(t, changes, true) })
+}
+
+// lateChange is a change of a file made at its source while the replica
+// is down.
+type lateChange struct {
+	name   string
+	meta   bool // the file is uploaded with metadata
+	change func(c *client.Client, id string) error
+}
+
+// changesAfterDelete plays TestChangeAfterDeleteAtReplica, the replica
+// restarted between the deletes and the source's return when restart is
+// set.
+func changesAfterDelete(t *testing.T, changes []lateChange, restart bool) {
 	c := cluster.Start(t, cluster.Options{Storages: 2})
 	src := &client.Server{Group: "group1", IP: c.Storages[0].IP, Port: c.Storages[0].Port, StorePathIndex: protocol.StoreAnyPath}
 	ids := map[string]string{}
@@ -82,6 +95,11 @@ func TestChangeAfterDeleteAtReplica(t *testing.T) {
 	c.WaitStatus(1, protocol.StatusActive)
 	for _, ch := range changes {
 		deleteAt(t, c.Storages[1], ids[ch.name])
+	}
+	if restart {
+		c.StopStorage(1)
+		c.StartStorage(1)
+		c.WaitStatus(1, protocol.StatusActive)
 	}
 	c.StartStorage(0)
 	c.WaitActive()
