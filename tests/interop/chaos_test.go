@@ -69,7 +69,7 @@ func TestMixedChaos(t *testing.T) {
 		seed, _ = strconv.ParseUint(v, 10, 64)
 	}
 	t.Logf("FDFS_TEST_SEED=%d", seed)
-	load := startChaosLoad(t, e, []*node{stUp, stOurs}, 3, seed)
+	load := startChaosLoad(e, []*node{stUp, stOurs}, 3, seed)
 	r := rand.New(rand.NewPCG(seed, 6))
 	// Every daemon in turn, in an order shuffled each round; ours stopped
 	// with SIGKILL one time in two.
@@ -236,7 +236,7 @@ type chaosLoad struct {
 	all    map[string]*chaosFile // every file uploaded, by name under data/
 }
 
-func startChaosLoad(t *testing.T, e *env, storages []*node, workers int, seed uint64) *chaosLoad {
+func startChaosLoad(e *env, storages []*node, workers int, seed uint64) *chaosLoad {
 	l := &chaosLoad{cl: e.client(), addrOf: map[string]string{}, ours: map[string]bool{}, stop: make(chan struct{}),
 		ops: map[string]int{}, failed: map[string]int{}, all: map[string]*chaosFile{}}
 	for _, st := range storages {
