@@ -248,14 +248,14 @@ func (s *Server) sourceOf(g *group, name string) fileSource {
 	fs := fileSource{timestamp: n.Timestamp, pinned: n.Appender || n.Slave}
 	switch {
 	case n.SourceID != "":
-		fs.src = g.storages[n.SourceID]
+		fs.src = g.member(n.SourceID)
 	case n.SourceIP != "":
 		if st := g.current(n.SourceIP); st != nil {
 			fs.src = st
 			break
 		}
 		for _, st := range g.sorted {
-			if st.ip == n.SourceIP {
+			if st.ip == n.SourceIP && !st.tombstone() {
 				fs.src = st
 				break
 			}
@@ -487,8 +487,11 @@ func (s *Server) listStorage(body []byte) ([]byte, error) {
 	return protocol.EncodeStorageStats(out, s.ipSize), nil
 }
 
-// deleteStorage removes a storage that is not serving (EBUSY otherwise) and
-// logs the deletion in the changelog the other storages read.
+// deleteStorage turns a storage that is not serving (EBUSY otherwise) into
+// a DELETED tombstone, listed to the group's storages as upstream's
+// tracker does, and logs the deletion in the changelog the storages read
+// (they drop their sync positions for it). EALREADY when it is deleted
+// already, ENOENT for an address that moved, as upstream.
 func (s *Server) deleteStorage(body []byte) ([]byte, error) {
 	req, err := protocol.DecodeGroupAndID(body, true)
 	if err != nil {
@@ -503,15 +506,16 @@ func (s *Server) deleteStorage(body []byte) ([]byte, error) {
 	switch st.status {
 	case protocol.StatusOnline, protocol.StatusActive, protocol.StatusRecovery:
 		return nil, fmt.Errorf("storage %q is %s: %w", st.id, protocol.StorageStatusName(st.status), protocol.ErrBusy)
+	case protocol.StatusDeleted:
+		return nil, fmt.Errorf("storage %q: %w", st.id, protocol.ErrAlready)
+	case protocol.StatusIPChanged:
+		return nil, fmt.Errorf("storage %q moved to another address: %w", st.id, protocol.ErrNotFound)
 	}
 	if err := s.appendChangelog(st.group.name, st.id, protocol.StatusDeleted, ""); err != nil {
 		return nil, err
 	}
 	g := st.group
-	delete(g.storages, st.id)
-	for _, o := range g.storages {
-		delete(o.syncedFrom, st.id)
-	}
+	g.bury(st.id, st, protocol.StatusDeleted)
 	g.renamed.Forget(st.id)
 	g.resort()
 	g.changed()
@@ -521,9 +525,11 @@ func (s *Server) deleteStorage(body []byte) ([]byte, error) {
 	return nil, nil
 }
 
-// deleteGroup: SERVER_DELETE_GROUP (108). Only an empty group can go:
-// deleting the storages first is what makes sure no file is still served
-// from it (EBUSY otherwise).
+// deleteGroup: SERVER_DELETE_GROUP (108). Only a group without storages
+// can go, its deleted storages' tombstones aside: deleting the storages
+// first is what makes sure no file is still served from it (EBUSY
+// otherwise). Upstream's tracker counts the tombstones, so a group that
+// ever had a storage can never go there.
 func (s *Server) deleteGroup(body []byte) ([]byte, error) {
 	name, err := protocol.DecodeGroup(body)
 	if err != nil {
@@ -535,8 +541,8 @@ func (s *Server) deleteGroup(body []byte) ([]byte, error) {
 	if g == nil {
 		return nil, fmt.Errorf("group %q: %w", name, protocol.ErrNotFound)
 	}
-	if len(g.storages) > 0 {
-		return nil, fmt.Errorf("group %q still has %d storages: %w", name, len(g.storages), protocol.ErrBusy)
+	if n := g.members(); n > 0 {
+		return nil, fmt.Errorf("group %q still has %d storages: %w", name, n, protocol.ErrBusy)
 	}
 	delete(s.groups, name)
 	s.dirty = true

@@ -49,6 +49,20 @@ type storage struct {
 
 func (st *storage) active() bool { return st.status == protocol.StatusActive }
 
+// tombstone reports whether st is only the record of a storage deleted
+// (DELETED) or moved to another address (IP_CHANGED). Upstream's tracker
+// keeps such records and lists them to the group's storages: that list is
+// how an upstream storage learns to stop replicating to the old storage
+// and to forget its position for it. A storage merely missing from the
+// list keeps its sync thread and position, and a new storage at that
+// address later got the files after that position only, never a full
+// copy. A tombstone is no member: it is never chosen, counted as a sync
+// source, moved by a report or drained; a storage joining with its id
+// replaces it.
+func (st *storage) tombstone() bool {
+	return st.status == protocol.StatusDeleted || st.status == protocol.StatusIPChanged
+}
+
 func (st *storage) readable() bool { return st.active() && st.rwMode&protocol.RWRead != 0 }
 
 // writable: may take uploads (a draining storage may not).
@@ -89,7 +103,57 @@ func newGroup(name string) *group {
 	return &group{name: name, storages: map[string]*storage{}}
 }
 
-// resort rebuilds sorted and recomputes the group port.
+// member returns the storage known as id, nil when there is none or only
+// its tombstone.
+func (g *group) member(id string) *storage {
+	if st := g.storages[id]; st != nil && !st.tombstone() {
+		return st
+	}
+	return nil
+}
+
+// members counts the storages of the group, tombstones left out.
+func (g *group) members() int {
+	n := 0
+	for _, st := range g.storages {
+		if !st.tombstone() {
+			n++
+		}
+	}
+	return n
+}
+
+// bury replaces the record under id by a tombstone with status (DELETED or
+// IP_CHANGED) that keeps what listings show of st. It is a new record: a
+// connection still joined as st finds its storage gone from the map.
+func (g *group) bury(id string, st *storage, status byte) {
+	g.storages[id] = &storage{id: id, ip: st.ip, group: g, status: status, rwMode: st.rwMode,
+		version: st.version, port: st.port, joinTime: st.joinTime, upTime: st.upTime,
+		syncedFrom: map[string]int64{}}
+	for _, o := range g.storages {
+		delete(o.syncedFrom, id)
+	}
+}
+
+// roomFor makes room in the map for a record under id: when the group's
+// records are at the limit (what a group list may carry), a tombstone
+// gives its place, so that a group that replaced storages many times
+// still takes new ones. false when every place is a member's.
+func (g *group) roomFor(id string) bool {
+	if len(g.storages) < protocol.MaxServersInGroup || g.storages[id] != nil {
+		return true
+	}
+	for _, st := range g.sorted {
+		if st.tombstone() && g.storages[st.id] == st {
+			delete(g.storages, st.id)
+			return true
+		}
+	}
+	return false
+}
+
+// resort rebuilds sorted and recomputes the group port (tombstones left
+// out: a replacement may listen on another port).
 func (g *group) resort() {
 	g.sorted = g.sorted[:0]
 	for _, st := range g.storages {
@@ -99,6 +163,7 @@ func (g *group) resort() {
 	g.storagePort = 0
 	for _, st := range g.sorted {
 		switch {
+		case st.tombstone():
 		case g.storagePort == 0:
 			g.storagePort = st.port
 		case g.storagePort != st.port:

@@ -33,7 +33,7 @@ func (s *Server) serverDrainStorage(body []byte) ([]byte, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, err := s.findStorage(req.Group, req.Storage)
+	st, err := s.findMember(req.Group, req.Storage)
 	if err != nil {
 		st, err = s.findStorageByIP(req.Group, req.Storage, err)
 	}
@@ -63,7 +63,7 @@ func (s *Server) serverDrainStorage(body []byte) ([]byte, error) {
 func (s *Server) findStorageByIP(group, ip string, notFound error) (*storage, error) {
 	if g := s.groups[group]; g != nil {
 		for _, st := range g.sorted {
-			if st.ip == ip {
+			if st.ip == ip && !st.tombstone() {
 				return st, nil
 			}
 		}

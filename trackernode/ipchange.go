@@ -42,13 +42,13 @@ func (s *Server) reportIPChanged(cs *conn, body []byte) ([]byte, error) {
 	}
 	st := g.storages[r.OldIP]
 	switch {
-	case st == nil && g.renamed.Current(r.OldIP) != r.OldIP:
+	case (st == nil || st.status == protocol.StatusIPChanged) && g.renamed.Current(r.OldIP) != r.OldIP:
 		return nil, fmt.Errorf("ip changed report: %s is now %s: %w", r.OldIP, g.renamed.Current(r.OldIP), protocol.ErrAlready)
-	case st == nil:
+	case st == nil || st.tombstone():
 		return nil, fmt.Errorf("ip changed report: no storage %s in group %q: %w", r.OldIP, g.name, protocol.ErrNotFound)
 	case st.status == protocol.StatusOnline || st.status == protocol.StatusActive || st.status == protocol.StatusRecovery:
 		return nil, fmt.Errorf("ip changed report: storage %s is %s: %w", r.OldIP, protocol.StorageStatusName(st.status), protocol.ErrBusy)
-	case g.storages[r.NewIP] != nil:
+	case g.member(r.NewIP) != nil:
 		return nil, fmt.Errorf("ip changed report: storage %s exists in group %q: %w", r.NewIP, g.name, protocol.ErrExists)
 	}
 	if err := s.appendChangelog(g.name, r.OldIP, protocol.StatusIPChanged, r.NewIP); err != nil {
@@ -61,14 +61,13 @@ func (s *Server) reportIPChanged(cs *conn, body []byte) ([]byte, error) {
 	return nil, nil
 }
 
-// rename moves st to id (its new address), and every reference to it.
+// rename moves st to id (its new address), and every reference to it,
+// leaving an IP_CHANGED tombstone at the old one (as upstream: the
+// storages' lists then tell them to stop replicating to the old address).
 // The old id is remembered: files named after it still have st as their
 // source (sourceOf).
 func (g *group) rename(st *storage, id string) {
 	old := st.id
-	delete(g.storages, old)
-	st.id, st.ip = id, id
-	g.storages[id] = st
 	for _, o := range g.storages {
 		if ts, ok := o.syncedFrom[old]; ok {
 			delete(o.syncedFrom, old)
@@ -85,6 +84,12 @@ func (g *group) rename(st *storage, id string) {
 	if g.lastTrunkServer == old {
 		g.lastTrunkServer = id
 	}
+	delete(g.storages, old)
+	g.storages[id] = st
+	if g.roomFor(old) {
+		g.bury(old, st, protocol.StatusIPChanged) // st.ip is still the old address
+	}
+	st.id, st.ip = id, id
 	g.renamed.Add(old, id)
 	g.resort()
 	g.changed()
@@ -92,10 +97,10 @@ func (g *group) rename(st *storage, id string) {
 
 // current returns the storage known as id now, following address changes.
 func (g *group) current(id string) *storage {
-	if st := g.storages[id]; st != nil {
+	if st := g.member(id); st != nil {
 		return st
 	}
-	return g.storages[g.renamed.Current(id)]
+	return g.member(g.renamed.Current(id))
 }
 
 // loadRenames replays the address changes of storage_changelog.dat

@@ -71,10 +71,10 @@ func TestReportIPChanged(t *testing.T) {
 	}
 	var ids []string
 	for _, st := range listStorages(t, s, "group1") {
-		ids = append(ids, st.ID)
+		ids = append(ids, st.ID+":"+protocol.StorageStatusName(st.Status))
 	}
-	if strings.Join(ids, " ") != "127.0.0.3 127.0.0.5" {
-		t.Fatalf("storages after the change: %v", ids)
+	if strings.Join(ids, " ") != "127.0.0.3:ACTIVE 127.0.0.4:IP_CHANGED 127.0.0.5:OFFLINE" {
+		t.Fatalf("storages after the change: %v, want the old address kept as IP_CHANGED", ids)
 	}
 	if st := statusOf(t, s, "group1", "127.0.0.5"); st != protocol.StatusOffline {
 		t.Fatalf("renamed storage is %s, want its old status OFFLINE", protocol.StorageStatusName(st))
@@ -120,15 +120,17 @@ func TestGroupRename(t *testing.T) {
 
 	g.rename(a, "10.0.0.7")
 	switch {
-	case g.storages["10.0.0.1"] != nil || g.storages["10.0.0.7"] != a || a.id != "10.0.0.7" || a.ip != "10.0.0.7":
+	case g.storages["10.0.0.7"] != a || a.id != "10.0.0.7" || a.ip != "10.0.0.7":
 		t.Fatalf("storages after the rename: %v", g.storages)
+	case g.storages["10.0.0.1"] == nil || g.storages["10.0.0.1"].status != protocol.StatusIPChanged || g.member("10.0.0.1") != nil:
+		t.Fatalf("no IP_CHANGED tombstone at the old address: %+v", g.storages["10.0.0.1"])
 	case b.syncSrcID != "10.0.0.7" || b.syncedFrom["10.0.0.7"] != 200 || len(b.syncedFrom) != 1:
 		t.Fatalf("the other storage's references: source %q, synced %v", b.syncSrcID, b.syncedFrom)
 	case a.syncedFrom["10.0.0.2"] != 100:
 		t.Fatalf("the renamed storage lost its own sync timestamps: %v", a.syncedFrom)
 	case g.trunkServer != "10.0.0.7" || g.lastTrunkServer != "10.0.0.7" || g.trunkChg == trunkChg:
 		t.Fatalf("trunk server %q (last %q), change count %d", g.trunkServer, g.lastTrunkServer, g.trunkChg)
-	case g.chgCount == chg || len(g.sorted) != 2 || g.sorted[1] != a:
+	case g.chgCount == chg || len(g.sorted) != 3 || g.sorted[2] != a:
 		t.Fatalf("membership change not announced or not re-sorted: %d, %v", g.chgCount, g.sorted)
 	}
 

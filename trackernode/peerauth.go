@@ -112,7 +112,7 @@ func (s *Server) isPeerTracker(ip netip.Addr) bool {
 func (s *Server) isKnownStorage(ip netip.Addr) bool {
 	for _, g := range s.groups {
 		for _, st := range g.sorted {
-			if a, err := netip.ParseAddr(st.ip); err == nil && a.Unmap() == ip {
+			if a, err := netip.ParseAddr(st.ip); err == nil && !st.tombstone() && a.Unmap() == ip {
 				return true
 			}
 		}

@@ -157,8 +157,8 @@ func readOptional(path string) ([]byte, error) {
 	return b, err
 }
 
-// load restores the map written by flush. Storages come back OFFLINE unless
-// they were still in their initial sync (INIT/WAIT_SYNC/SYNCING).
+// load restores the map written by flush, each storage in the status
+// restoredStatus gives it.
 func (s *Server) load() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -280,10 +280,13 @@ func (s *Server) load() error {
 // at once, where otherwise every query would fail until the storages
 // rejoin, up to a heartbeat interval later (30 s by default; upstream
 // storages wait that long before reconnecting). Anything else is OFFLINE
-// until the storage joins.
+// until the storage joins. Tombstones (DELETED, IP_CHANGED) stay what they
+// are: upstream's tracker saves them too, and a storage it deleted must not
+// come back OFFLINE when ours takes over its data files.
 func (s *Server) restoredStatus(saved byte, lastBeat int64) byte {
 	switch saved {
-	case protocol.StatusInit, protocol.StatusWaitSync, protocol.StatusSyncing:
+	case protocol.StatusInit, protocol.StatusWaitSync, protocol.StatusSyncing,
+		protocol.StatusDeleted, protocol.StatusIPChanged:
 		return saved
 	case protocol.StatusActive:
 		if s.now().Unix()-lastBeat < int64(s.activeInterval()/time.Second) {

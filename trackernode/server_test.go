@@ -241,11 +241,24 @@ func TestDeleteStorageAndGroup(t *testing.T) {
 		return statusOf(t, s, "group1", "127.0.0.4") == protocol.StatusOffline
 	})
 	admin.ok(protocol.CmdServerDeleteStorage, del)
-	if n := len(listStorages(t, s, "group1")); n != 1 {
-		t.Fatalf("%d storages after delete", n)
+	if st := statusOf(t, s, "group1", "127.0.0.4"); st != protocol.StatusDeleted {
+		t.Fatalf("deleted storage listed %s, want DELETED (upstream's tombstone)", protocol.StorageStatusName(st))
+	}
+	if st, _ := admin.call(protocol.CmdServerDeleteStorage, del); st != protocol.EALREADY {
+		t.Fatalf("delete a deleted storage: status %d, want EALREADY", st)
+	}
+	if ss := listStorages(t, s, "group1"); len(ss) != 2 {
+		t.Fatalf("%d storages after delete, want 2", len(ss))
+	}
+	// The remaining storage's group list names the deleted one DELETED.
+	notice, err := protocol.DecodeChangeNotice(a.ok(protocol.CmdStorageBeat, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notice.Storages) != 2 || notice.Storages[1].ID != "127.0.0.4" || notice.Storages[1].Status != protocol.StatusDeleted {
+		t.Fatalf("group list after delete: %+v", notice.Storages)
 	}
 	// The remaining storage reads the deletion from the changelog once.
-	a.ok(protocol.CmdStorageBeat, nil)
 	chg := string(a.ok(protocol.CmdStorageChangelogReq, nil))
 	if f := strings.Fields(chg); len(f) != 4 || f[1] != "group1" || f[2] != "127.0.0.4" || f[3] != "4" || !strings.HasSuffix(chg, "\n") {
 		t.Fatalf("changelog %q", chg)
@@ -287,7 +300,8 @@ func TestCheckActiveInterval(t *testing.T) {
 }
 
 // The cluster map survives a restart: records, counters, sync timestamps
-// and changelog offsets come back, initial-sync statuses unchanged, ACTIVE
+// and changelog offsets come back, initial-sync statuses and a deleted
+// storage's tombstone unchanged, ACTIVE
 // storages that beat within check_active_interval ACTIVE (the tracker
 // serves at once after a restart) and other serving statuses OFFLINE.
 func TestPersistenceRoundTrip(t *testing.T) {
@@ -318,7 +332,7 @@ func TestPersistenceRoundTrip(t *testing.T) {
 		}
 	}
 	servers, _ := os.ReadFile(filepath.Join(c.BasePath, "data", serversFile))
-	for _, want := range []string{"[Global]\nstorage_count=3\n", "[Storage001]\ngroup_name=group1\nip_addr=127.0.0.3\n", "total_upload_count=5\n"} {
+	for _, want := range []string{"[Global]\nstorage_count=4\n", "[Storage001]\ngroup_name=group1\nip_addr=127.0.0.3\n", "total_upload_count=5\n"} {
 		if !bytes.Contains(servers, []byte(want)) {
 			t.Errorf("%s lacks %q", serversFile, want)
 		}
@@ -334,7 +348,7 @@ func TestPersistenceRoundTrip(t *testing.T) {
 		for i := range got {
 			want := old[i]
 			switch want.Status {
-			case protocol.StatusInit, protocol.StatusWaitSync, protocol.StatusSyncing, protocol.StatusActive:
+			case protocol.StatusInit, protocol.StatusWaitSync, protocol.StatusSyncing, protocol.StatusActive, protocol.StatusDeleted:
 			default:
 				want.Status = protocol.StatusOffline
 			}

@@ -279,7 +279,7 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 	portsMayDiffer := s.ids != nil && s.cfg.IDTypeInFilename == "id"
 	if !portsMayDiffer {
 		for _, o := range g.sorted {
-			if o.id != id && o.port != port {
+			if o.id != id && !o.tombstone() && o.port != port {
 				return nil, fmt.Errorf("join: port %d differs from group port %d: %w", port, o.port, protocol.ErrInvalid)
 			}
 		}
@@ -288,9 +288,11 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := g.storages[id]
+	st := g.member(id)
 	if st == nil {
-		if len(g.storages) >= protocol.MaxServersInGroup {
+		// New, or replacing its tombstone: a storage joining with the id
+		// of a deleted one is a new storage (INIT), as upstream.
+		if !g.roomFor(id) {
 			return nil, fmt.Errorf("join: group %q is full: %w", g.name, protocol.ErrNoSpace)
 		}
 		st = &storage{id: id, group: g, status: protocol.StatusInit, syncedFrom: map[string]int64{}}
@@ -351,7 +353,7 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 func (g *group) layoutWith(id string, paths, subdirs int) (int, int, error) {
 	othersHave := func(match func(o *storage) bool) bool {
 		for _, o := range g.sorted {
-			if o.id != id && !match(o) {
+			if o.id != id && !o.tombstone() && !match(o) {
 				return false
 			}
 		}
@@ -477,7 +479,7 @@ func (s *Server) syncReport(cs *conn, body []byte) ([]byte, error) {
 	st := cs.st
 	g := st.group
 	for _, e := range entries {
-		if e.SrcID == st.id || g.storages[e.SrcID] == nil {
+		if e.SrcID == st.id || g.member(e.SrcID) == nil {
 			continue
 		}
 		st.syncedFrom[e.SrcID] = int64(e.Timestamp)

@@ -80,7 +80,7 @@ func (s *Server) syncNotify(cs *conn, body []byte) ([]byte, error) {
 		}
 	} else {
 		if st.syncSrcID == "" {
-			if o := st.group.storages[src.SrcID]; o == nil || o == st {
+			if o := st.group.member(src.SrcID); o == nil || o == st {
 				return nil, fmt.Errorf("sync notify: source %q is not a storage of %s: %w", src.SrcID, st.group.name, protocol.ErrNotFound)
 			}
 			st.syncSrcID, st.syncUntil = src.SrcID, src.Until
@@ -134,6 +134,17 @@ func (s *Server) syncSrcReq(body []byte) ([]byte, error) {
 	return protocol.EncodeSyncSource(&protocol.SyncSource{SrcID: dest.syncSrcID, Until: dest.syncUntil}), nil
 }
 
+// findMember is findStorage without tombstones (ENOENT for those).
+func (s *Server) findMember(group, id string) (*storage, error) {
+	st, err := s.findStorage(group, id)
+	if err == nil && st.tombstone() {
+		return nil, fmt.Errorf("storage %q in group %q is %s: %w", id, group, protocol.StorageStatusName(st.status), protocol.ErrNotFound)
+	}
+	return st, err
+}
+
+// findStorage returns the record of storage id in group, tombstones
+// included.
 func (s *Server) findStorage(group, id string) (*storage, error) {
 	g := s.groups[group]
 	if g == nil {
@@ -173,7 +184,7 @@ func (s *Server) reportStatus(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !reportMoves(st.status, to) {
+	if st.tombstone() || !reportMoves(st.status, to) {
 		return nil, nil
 	}
 	s.log.Info("storage status reported", "group", r.Group, "id", st.id,

@@ -47,8 +47,8 @@ func TestCopySysFilesFromPeer(t *testing.T) {
 	dialFrom(t, "127.0.1.1", a.Addr()).ok(protocol.CmdStorageJoin, listing)
 	dialFrom(t, "127.0.1.1", b.Addr()).ok(protocol.CmdStorageJoin, listing)
 	got := listStorages(t, b, "group1")
-	if len(got) != n {
-		t.Fatalf("copied tracker lists %d storages, want %d", len(got), n)
+	if len(got) != n+1 || got[0].ID != "127.0.0.5" || got[0].Status != protocol.StatusDeleted {
+		t.Fatalf("copied tracker lists %d storages (first %s), want %d and the deleted one's tombstone", len(got), got[0].ID, n+1)
 	}
 	want, err := os.ReadFile(filepath.Join(a.dataDir, changelogFile))
 	if err != nil {

@@ -120,7 +120,7 @@ func (s *Server) trunkNotice(st *storage, c *protocol.ChangeNotice) {
 		return
 	}
 	c.Flags |= protocol.ChangeTrunk
-	if ts := g.storages[g.trunkServer]; ts != nil {
+	if ts := g.member(g.trunkServer); ts != nil {
 		c.TrunkServer = protocol.Brief{Status: ts.status, Port: int32(ts.port), ID: ts.id, IP: ts.ip}
 	}
 	st.trunkSeen = g.trunkChg
@@ -251,7 +251,7 @@ func (s *Server) setTrunkServerCmd(body []byte) ([]byte, error) {
 	case cur != nil && cur.active():
 		return nil, fmt.Errorf("group %s: trunk server %s is ACTIVE: %w", name, cur.id, protocol.ErrExists)
 	}
-	st := g.storages[id]
+	st := g.member(id)
 	switch {
 	case st == nil:
 		return nil, fmt.Errorf("storage %q of group %s: %w", id, name, protocol.ErrNotFound)

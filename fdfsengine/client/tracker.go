@@ -261,8 +261,9 @@ func (cl *Client) ListStorages(ctx context.Context, group, storageID string) ([]
 // DeleteStorage removes a storage that is not active from a group's
 // membership (SERVER_DELETE_STORAGE, 93) on every tracker, as upstream's
 // tools do, since each tracker keeps its own map. A tracker that does not
-// know the storage or cannot be reached is passed over; any other refusal
-// (EBUSY for an active storage) is the result.
+// know the storage, has deleted it already (EALREADY) or cannot be
+// reached is passed over; any other refusal (EBUSY for an active storage)
+// is the result.
 func (cl *Client) DeleteStorage(ctx context.Context, group, storageID string) error {
 	body, err := groupAndID(group, storageID, true)
 	if err != nil {
@@ -275,10 +276,11 @@ func (cl *Client) DeleteStorage(ctx context.Context, group, storageID string) er
 }
 
 // onEveryTracker runs fn once per tracker. It fails with the first status
-// other than ENOENT; else it succeeds when at least one tracker did, and
-// reports ENOENT or the connection errors when none did.
+// other than ENOENT and EALREADY; else it succeeds when at least one
+// tracker did, and reports EALREADY, ENOENT or the connection errors (in
+// that order) when none did.
 func (cl *Client) onEveryTracker(ctx context.Context, op string, fn func(c *conn) error) error {
-	var notFound, unreachable error
+	var already, notFound, unreachable error
 	ok := false
 	for _, addr := range cl.trackers {
 		err := cl.withConn(ctx, addr, fn)
@@ -291,6 +293,8 @@ func (cl *Client) onEveryTracker(ctx context.Context, op string, fn func(c *conn
 			ok = true
 		case errors.Is(err, protocol.ErrNotFound):
 			notFound = opErr(op, "", addr, err)
+		case errors.Is(err, protocol.ErrAlready):
+			already = opErr(op, "", addr, err)
 		case fdfsnet.IsStatus(err) || ctx.Err() != nil:
 			return opErr(op, "", addr, err)
 		default:
@@ -300,6 +304,8 @@ func (cl *Client) onEveryTracker(ctx context.Context, op string, fn func(c *conn
 	switch {
 	case ok:
 		return nil
+	case already != nil:
+		return already
 	case notFound != nil:
 		return notFound
 	}

@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -118,7 +119,8 @@ func (s *ClusterService) DeleteStorage(ctx context.Context, req *fastdfsv1.Delet
 	if err := checkStorageID(req.GetStorageId()); err != nil {
 		return nil, s.fail("delete storage", "", err)
 	}
-	if err := s.cl.DeleteStorage(ctx, req.GetGroup(), req.GetStorageId()); err != nil {
+	// Idempotent: a retry after a lost reply finds it deleted (EALREADY).
+	if err := s.cl.DeleteStorage(ctx, req.GetGroup(), req.GetStorageId()); err != nil && !errors.Is(err, protocol.ErrAlready) {
 		return nil, s.fail("delete storage", "", err)
 	}
 	return &fastdfsv1.DeleteStorageResponse{}, nil
@@ -189,6 +191,9 @@ func (s *ClusterService) GetClusterStats(ctx context.Context, _ *fastdfsv1.GetCl
 			return nil, s.fail("cluster stats", "", err)
 		}
 		for i := range stats {
+			if st := stats[i].Status; st == protocol.StatusDeleted || st == protocol.StatusIPChanged {
+				continue // tombstones: listed, not servers
+			}
 			resp.StorageCount++
 			if stats[i].Status == protocol.StatusActive {
 				resp.ActiveStorageCount++

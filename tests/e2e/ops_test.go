@@ -450,9 +450,10 @@ func TestDeleteStorage(t *testing.T) {
 	if err := cl.DeleteStorage(opCtx(t), "group1", victim.ID); err != nil {
 		t.Fatalf("delete an offline storage: %v", err)
 	}
-	if st := c.Status(1); st != protocol.StatusDeleted && st != protocol.StatusNone {
-		t.Errorf("status after delete: %s", protocol.StorageStatusName(st))
+	if st := c.Status(1); st != protocol.StatusDeleted {
+		t.Errorf("status after delete: %s, want DELETED", protocol.StorageStatusName(st))
 	}
+	wantErr(t, "delete a deleted storage", cl.DeleteStorage(opCtx(t), "group1", victim.ID), protocol.ErrAlready)
 	// The remaining storage still takes uploads.
 	id := upload(t, cl, []byte("after delete"), client.UploadOptions{})
 	wantContent(t, cl, id, []byte("after delete"))

@@ -177,10 +177,20 @@ func TestClusterService(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		listed := false
 		for _, s := range resp.GetStorages() {
-			if s.GetStorageId() == victim.ID && s.GetStatus() != fastdfsv1.StorageStatus_STORAGE_STATUS_DELETED {
-				t.Fatalf("deleted storage listed as %v", s.GetStatus())
+			if s.GetStorageId() == victim.ID {
+				listed = true
+				if s.GetStatus() != fastdfsv1.StorageStatus_STORAGE_STATUS_DELETED {
+					t.Fatalf("deleted storage listed as %v", s.GetStatus())
+				}
 			}
+		}
+		if !listed {
+			t.Fatal("deleted storage not listed (DELETED, as upstream)")
+		}
+		if _, err := e.cluster.DeleteStorage(ctx, &fastdfsv1.DeleteStorageRequest{Group: "group1", StorageId: victim.ID}); err != nil {
+			t.Fatalf("delete it again (idempotent): %v", err)
 		}
 	})
 }

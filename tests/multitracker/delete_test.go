@@ -10,7 +10,8 @@ import (
 )
 
 // Deleting a storage reaches every tracker, each of which keeps its own
-// map; an ACTIVE storage is refused.
+// map and lists it DELETED from then on; an ACTIVE storage is refused, a
+// deleted one is EALREADY.
 func TestDeleteStorageOnEveryTracker(t *testing.T) {
 	e := setup(t, 2)
 	e.waitLeader(all(2))
@@ -59,12 +60,12 @@ func TestDeleteStorageOnEveryTracker(t *testing.T) {
 		}
 		ss, _ := protocol.DecodeStorageStats(b)
 		for _, s := range ss {
-			if s.ID == victim.ID {
-				t.Fatalf("tracker %d still lists %s as %s", i, s.ID, protocol.StorageStatusName(s.Status))
+			if s.ID == victim.ID && s.Status != protocol.StatusDeleted {
+				t.Fatalf("tracker %d lists %s as %s, want DELETED", i, s.ID, protocol.StorageStatusName(s.Status))
 			}
 		}
 	}
-	if err := cl.DeleteStorage(ctx, "group1", victim.ID); !errors.Is(err, protocol.ErrNotFound) {
-		t.Fatalf("deleting again: %v, want ENOENT", err)
+	if err := cl.DeleteStorage(ctx, "group1", victim.ID); !errors.Is(err, protocol.ErrAlready) {
+		t.Fatalf("deleting again: %v, want EALREADY", err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 // A storage that comes back with another address reports the change to
 // every tracker, each of which keeps its own map: all of them list it at
-// the new address and none at the old one.
+// the new address, and the old one as IP_CHANGED (upstream's tombstone).
 func TestAddressChangeOnEveryTracker(t *testing.T) {
 	e := setup(t, 2)
 	e.waitLeader(all(2))
@@ -43,6 +43,9 @@ func TestAddressChangeOnEveryTracker(t *testing.T) {
 		e.waitActive(i) // both listed ACTIVE, and no third
 		if st := statusOn(t, e.addr(i), newIP); st != protocol.StatusActive {
 			t.Fatalf("tracker %d: %s is %s", i, newIP, protocol.StorageStatusName(st))
+		}
+		if st := statusOn(t, e.addr(i), old); st != protocol.StatusIPChanged {
+			t.Fatalf("tracker %d: the old address %s is %s, want IP_CHANGED", i, old, protocol.StorageStatusName(st))
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -214,6 +215,10 @@ func (e *env) waitActive(i int) {
 		if err != nil {
 			return err
 		}
+		// Deleted and moved storages stay listed (tombstones, as upstream).
+		ss = slices.DeleteFunc(ss, func(s protocol.StorageStat) bool {
+			return s.Status == protocol.StatusDeleted || s.Status == protocol.StatusIPChanged
+		})
 		if len(ss) != len(e.c.Storages) {
 			return fmt.Errorf("%d storages listed", len(ss))
 		}

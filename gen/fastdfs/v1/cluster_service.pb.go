@@ -174,7 +174,8 @@ type Group struct {
 	ReservedMb int64 `protobuf:"varint,4,opt,name=reserved_mb,json=reservedMb,proto3" json:"reserved_mb,omitempty"`
 	// Free trunk space in MiB.
 	TrunkFreeMb int64 `protobuf:"varint,5,opt,name=trunk_free_mb,json=trunkFreeMb,proto3" json:"trunk_free_mb,omitempty"`
-	// Number of storage servers.
+	// Number of storage servers listed, deleted ones included (as upstream
+	// counts them).
 	StorageCount int64 `protobuf:"varint,6,opt,name=storage_count,json=storageCount,proto3" json:"storage_count,omitempty"`
 	// Storage port, -1 when the storages use different ports.
 	StoragePort int64 `protobuf:"varint,7,opt,name=storage_port,json=storagePort,proto3" json:"storage_port,omitempty"`
@@ -1526,7 +1527,7 @@ type GetClusterStatsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Number of groups.
 	GroupCount int64 `protobuf:"varint,1,opt,name=group_count,json=groupCount,proto3" json:"group_count,omitempty"`
-	// Number of storage servers.
+	// Number of storage servers, deleted ones left out.
 	StorageCount int64 `protobuf:"varint,2,opt,name=storage_count,json=storageCount,proto3" json:"storage_count,omitempty"`
 	// Number of ACTIVE storage servers.
 	ActiveStorageCount int64 `protobuf:"varint,3,opt,name=active_storage_count,json=activeStorageCount,proto3" json:"active_storage_count,omitempty"`

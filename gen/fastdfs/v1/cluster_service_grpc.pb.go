@@ -43,7 +43,9 @@ type ClusterServiceClient interface {
 	// GetStorage describes one storage server.
 	GetStorage(ctx context.Context, in *GetStorageRequest, opts ...grpc.CallOption) (*GetStorageResponse, error)
 	// DeleteStorage removes a storage server that is not active from its
-	// group.
+	// group. The trackers keep listing it with status DELETED (as
+	// upstream's do) until a storage joins again under its id, as a new one.
+	// Deleting a storage that is deleted already succeeds.
 	DeleteStorage(ctx context.Context, in *DeleteStorageRequest, opts ...grpc.CallOption) (*DeleteStorageResponse, error)
 	// LocateStorages tells which storage servers serve an operation: uploads
 	// (into a group, or one the tracker chooses), downloads of a file, or
@@ -151,7 +153,9 @@ type ClusterServiceServer interface {
 	// GetStorage describes one storage server.
 	GetStorage(context.Context, *GetStorageRequest) (*GetStorageResponse, error)
 	// DeleteStorage removes a storage server that is not active from its
-	// group.
+	// group. The trackers keep listing it with status DELETED (as
+	// upstream's do) until a storage joins again under its id, as a new one.
+	// Deleting a storage that is deleted already succeeds.
 	DeleteStorage(context.Context, *DeleteStorageRequest) (*DeleteStorageResponse, error)
 	// LocateStorages tells which storage servers serve an operation: uploads
 	// (into a group, or one the tracker chooses), downloads of a file, or
