@@ -29,7 +29,9 @@
 # Each line gives ops/s, the CPU per operation of the tracker and of both storages together
 # (from /proc, in 10 ms ticks: short runs are coarse) and the share of the machine's CPU time
 # left idle during the measurement; the summary gives, per workload, the median of each kind
-# and the median of the paired ratios ours/upstream.
+# and the median of the paired ratios ours/upstream. c-upload-after is not a workload: it is
+# the CPU per upload the cluster spent after the c-upload burst until it was idle again (the
+# rest of the burst's replication), its ops/s the burst's.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${FDFS_REF_DIR:?set FDFS_REF_DIR to the upstream reference (see ../shared/refenv/README.md)}"
@@ -178,6 +180,10 @@ c_upload() {
   wait "${ps[@]}"
   t1=$(date +%s.%N); c1=$(cpu "$kind")
   report c-upload "$kind" "$(cat "$d"/w/upload/file_id.* | wc -l)" "$(echo "$t1 - $t0" | bc)" "$c0" "$c1"
+  # The replication of the burst goes on after it: its CPU, from the end of
+  # the burst until the cluster is idle, per upload (c-upload-after).
+  idle "$kind"
+  report c-upload-after "$kind" "$(cat "$d"/w/upload/file_id.* | wc -l)" "$(echo "$t1 - $t0" | bc)" "$c1" "$(cpu "$kind")"
 }
 
 c_download() {
@@ -208,17 +214,21 @@ fdfs_bench() {
   report "fdfs-$profile" "$kind" "$ok" "$(echo "scale=3; $ok / $rate" | bc)" "$c0" "$c1"
 }
 
-# settle: wait until both clusters are idle (their daemons used at most 30 ms of CPU in the
-# last second: replication of the previous workload's files is over, up to 120 s) and write
-# back every dirty page, so that a measurement does not pay for the one before it.
-settle() {
-  local kind a b i
-  for kind in ours upstream; do
-    for i in $(seq 1 120); do
-      a=$(cpu "$kind" | cut -d' ' -f1-2); sleep 1; b=$(cpu "$kind" | cut -d' ' -f1-2)
-      [ $(( ($(echo "$b" | tr ' ' +)) - ($(echo "$a" | tr ' ' +)) )) -gt 3 ] || break
-    done
+# idle KIND: wait until the cluster's daemons used at most 30 ms of CPU in the last second
+# (replication of the previous workload's files is over), up to 120 s.
+idle() {
+  local a b i
+  for i in $(seq 1 120); do
+    a=$(cpu "$1" | cut -d' ' -f1-2); sleep 1; b=$(cpu "$1" | cut -d' ' -f1-2)
+    [ $(( ($(echo "$b" | tr ' ' +)) - ($(echo "$a" | tr ' ' +)) )) -gt 3 ] || break
   done
+}
+
+# settle: wait until both clusters are idle and write back every dirty page, so that a
+# measurement does not pay for the one before it.
+settle() {
+  idle ours
+  idle upstream
   sync
 }
 
@@ -286,8 +296,8 @@ function median(s,   a, n, i, j, t) {
   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 END {
-  split("c-upload c-download c-download-bound java fdfs-c fdfs-go", order, " ")
-  for (i = 1; i <= 6; i++) {
+  split("c-upload c-upload-after c-download c-download-bound java fdfs-c fdfs-go", order, " ")
+  for (i = 1; i <= 7; i++) {
     w = order[i]
     if (!(w in seen)) continue
     os = ""; us = ""; rs = ""

@@ -519,6 +519,8 @@ func (s *Server) deleteStorage(body []byte) ([]byte, error) {
 	g.renamed.Forget(st.id)
 	g.resort()
 	g.changed()
+	tomb := g.storages[st.id]
+	tomb.buriedAt, tomb.buriedChg = s.now().Unix(), g.chgCount
 	s.dirty = true
 	s.log.Info("storage deleted", "group", g.name, "id", st.id)
 	s.saveLogged()

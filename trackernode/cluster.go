@@ -45,6 +45,10 @@ type storage struct {
 
 	drainSince int64 // unix seconds the drain began, 0 when in service (drain.go)
 	probing    bool  // a check of a restored storage is running (warm.go)
+
+	// buriedAt (unix seconds) and buriedChg (the group's chgCount then)
+	// date a tombstone made here; zero for one loaded from disk.
+	buriedAt, buriedChg int64
 }
 
 func (st *storage) active() bool { return st.status == protocol.StatusActive }
@@ -54,9 +58,9 @@ func (st *storage) active() bool { return st.status == protocol.StatusActive }
 // keeps such records and lists them to the group's storages: that list is
 // how an upstream storage learns to stop replicating to the old storage
 // and to forget its position for it. A storage merely missing from the
-// list keeps its sync thread and position, and a new storage at that
-// address later got the files after that position only, never a full
-// copy. A tombstone is no member: it is never chosen, counted as a sync
+// list keeps its sync thread and position for it, and a new storage at
+// that address later never got the group's older files (it stayed
+// WAIT_SYNC). A tombstone is no member: it is never chosen, counted as a sync
 // source, moved by a report or drained; a storage joining with its id
 // replaces it.
 func (st *storage) tombstone() bool {
@@ -95,6 +99,7 @@ type group struct {
 	renamed addrmoves.Book
 
 	chgCount    int64 // bumped on every membership or status change
+	nudged      int64 // unix seconds of the last re-announcement (nudgeWaitSync)
 	writeCursor int   // round-robin index for store_server=0
 	readCursor  int   // round-robin index for download_server=0
 }
@@ -133,6 +138,22 @@ func (g *group) bury(id string, st *storage, status byte) {
 	for _, o := range g.storages {
 		delete(o.syncedFrom, id)
 	}
+}
+
+// heardOf reports whether every other member joined to this tracker has
+// been sent a group list naming tomb's storage dead. Until then a storage
+// joining under its id is held off (join): an upstream storage that never
+// saw the DELETED record keeps its sync thread for the old storage and
+// resumes it, from the old position, towards the newcomer, which then never
+// gets the group's older files and stays WAIT_SYNC. (One that saw it
+// forgets the old storage a few beats later; nudgeWaitSync covers that.)
+func (g *group) heardOf(tomb *storage) bool {
+	for _, o := range g.sorted {
+		if !o.tombstone() && o.owner != nil && o.chgSeen < tomb.buriedChg {
+			return false
+		}
+	}
+	return true
 }
 
 // roomFor makes room in the map for a record under id: when the group's

@@ -315,6 +315,7 @@ func (s *Server) checkLoop() {
 		case <-t.C:
 			s.mu.Lock()
 			s.expire(s.now(), iv)
+			s.nudgeWaitSync(s.now().Unix())
 			s.probeRestored()
 			s.checkTrunkServers()
 			if time.Since(lastSave) >= saveInterval {

@@ -288,6 +288,11 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if tomb := g.storages[id]; tomb != nil && tomb.tombstone() && s.amLeader() && !g.heardOf(tomb) &&
+		s.now().Unix()-tomb.buriedAt < int64(s.activeInterval()/time.Second) {
+		return nil, fmt.Errorf("join: %s is %s and not every storage of %s has heard yet: %w",
+			id, protocol.StorageStatusName(tomb.status), g.name, protocol.ErrAgain)
+	}
 	st := g.member(id)
 	if st == nil {
 		// New, or replacing its tombstone: a storage joining with the id

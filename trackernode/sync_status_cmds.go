@@ -55,6 +55,38 @@ func (s *Server) syncDestReq(cs *conn, body []byte) ([]byte, error) {
 	return protocol.EncodeSyncSource(&protocol.SyncSource{SrcID: src.id, Until: st.syncUntil}), nil
 }
 
+// waitSyncNudge is how long a storage may wait in WAIT_SYNC (seconds since
+// its source was chosen) before its group's list is announced again, and
+// then how often.
+const waitSyncNudge = 10
+
+// nudgeWaitSync announces a group's list again to its storages while a
+// member has waited in WAIT_SYNC for waitSyncNudge seconds: its source has
+// not started the initial copy. An upstream storage that was still
+// forgetting a deleted storage (its sync thread exits two beats after it
+// saw the DELETED record, and marks the peer unknown only then) takes a
+// replacement listed in that window as the old peer and starts no sync
+// thread for it until a list names it again; with upstream's tracker, and
+// before this with ours, nothing else changes in the group, and the new
+// storage stayed WAIT_SYNC for good. A list repeated is harmless: storages
+// of either kind take each entry as it is. The caller holds s.mu.
+func (s *Server) nudgeWaitSync(now int64) {
+	for _, g := range s.groups {
+		if now-g.nudged < waitSyncNudge {
+			continue
+		}
+		for _, st := range g.sorted {
+			if st.status == protocol.StatusWaitSync && now-st.syncUntil >= waitSyncNudge {
+				s.log.Debug("storage still waits for its initial sync: group list announced again",
+					"group", g.name, "id", st.id, "source", st.syncSrcID)
+				g.changed()
+				g.nudged = now
+				break
+			}
+		}
+	}
+}
+
 // syncNotify: the storage tells this tracker the source another tracker
 // gave it (SYNC_DEST_REQ goes to one tracker only), or that it has none.
 // As upstream (tracker_deal_storage_sync_notify), the source is recorded

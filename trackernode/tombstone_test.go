@@ -2,6 +2,7 @@ package trackernode
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,12 @@ func TestDeletedStorageTombstone(t *testing.T) {
 		return statusOf(t, s, "group1", "127.0.0.4") == protocol.StatusOffline
 	})
 	admin.ok(protocol.CmdServerDeleteStorage, (&protocol.GroupAndID{Group: "group1", ID: "127.0.0.4"}).Encode())
+	// The replacement is held off until the other storage has been sent a
+	// list saying DELETED.
+	c := dialFrom(t, "127.0.0.4", s.Addr())
+	if st, _ := c.call(protocol.CmdStorageJoin, joinBody("group1", 23000, 1, "")); st != protocol.EAGAIN {
+		t.Fatalf("join before the group heard of the delete: status %d, want EAGAIN", st)
+	}
 
 	// An upstream storage that has not read the list yet reports the
 	// peer it still knows: the tombstone stays.
@@ -43,9 +50,9 @@ func TestDeletedStorageTombstone(t *testing.T) {
 		t.Errorf("drain the deleted storage: status %d, want ENOENT", st)
 	}
 
-	// The replacement joins at the same address: a new storage, whose
-	// initial sync comes from the one left.
-	c := dialFrom(t, "127.0.0.4", s.Addr())
+	// The replacement joins at the same address, once the other storage
+	// heard (its SYNC_REPORT above was answered with the list): a new
+	// storage, whose initial sync comes from the one left.
 	jr, err := protocol.DecodeJoinResponse(c.ok(protocol.CmdStorageJoin, joinBody("group1", 23000, 1, "")))
 	if err != nil || jr.Status != protocol.StatusInit || jr.SrcID != "" {
 		t.Fatalf("join of the replacement: %+v, %v; want INIT without source", jr, err)
@@ -91,5 +98,53 @@ func TestRoomFor(t *testing.T) {
 				t.Fatalf("roomFor(%s) = %v with %d records (%d members), want %v with %d", c.id, ok, len(g.storages), g.members(), c.ok, c.left)
 			}
 		})
+	}
+}
+
+// A storage left in WAIT_SYNC (its source started no copy: an upstream
+// source that took it for the deleted storage it replaced) makes the
+// leader announce the group's list again, every waitSyncNudge seconds,
+// until the copy starts.
+func TestWaitSyncNudge(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Now().Unix())
+	s, err := New(traceConfig(t, "ip"), testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.now = func() time.Time { return time.Unix(clock.Load(), 0) }
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	src := activeStorage(t, s, "127.0.0.3", "group1", 23000, 1000, 900)
+	dst := dialFrom(t, "127.0.0.4", s.Addr())
+	dst.ok(protocol.CmdStorageJoin, joinBody("group1", 23000, 1, ""))
+	dst.ok(protocol.CmdStorageSyncDestReq, nil)
+	listed := func() bool {
+		n, err := protocol.DecodeChangeNotice(src.ok(protocol.CmdStorageBeat, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.Flags&protocol.ChangeGroup != 0
+	}
+	if !listed() {
+		t.Fatal("the source did not get the list naming the new storage")
+	}
+	clock.Add(waitSyncNudge - 1)
+	time.Sleep(1500 * time.Millisecond) // a pass of the check loop
+	if listed() {
+		t.Fatal("list announced again before the storage waited waitSyncNudge seconds")
+	}
+	clock.Add(1)
+	testwait.Until(t, 10*time.Second, "the list announced again", listed)
+	// The copy starts: nothing more to announce.
+	src.ok(protocol.CmdStorageReportStatus, (&protocol.ReportStatus{Group: "group1",
+		Brief: protocol.Brief{Status: protocol.StatusSyncing, ID: "127.0.0.4", IP: "127.0.0.4", Port: 23000}}).Encode())
+	listed()
+	clock.Add(3 * waitSyncNudge)
+	time.Sleep(1500 * time.Millisecond)
+	if listed() {
+		t.Fatal("list announced again while the storage is SYNCING")
 	}
 }

@@ -41,10 +41,16 @@ func TestReplaceStorage(t *testing.T) {
 			e.deleteStorage(victim)
 			e.waitListed(victim, "DELETED")
 			changesOn(t, e, survivor, []*node{survivor}, 3)
-			// Long enough for every storage to have read the DELETED
-			// record (beats every 2 s, upstream's storage forgets the
-			// peer 2 beats after its sync thread saw it).
-			time.Sleep(8 * time.Second)
+			if c.tracker == upstream {
+				// Upstream's storage forgets a deleted peer up to 3 beats
+				// and 6 s after the delete (a 5 s pause after a failed
+				// session, then 2 beats and 1 s); a replacement listed
+				// before that gets no sync thread, and upstream's
+				// tracker never lists it again: it stays WAIT_SYNC.
+				// Ours announces the list again (nudgeWaitSync), so
+				// under ours the replacement starts at once.
+				time.Sleep(3*time.Second + 6*time.Second + 5*time.Second)
+			}
 
 			t.Logf("%s replaced by an empty one", victim)
 			must(t, os.RemoveAll(victim.base))
