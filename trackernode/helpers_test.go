@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,11 +49,18 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func startServer(t *testing.T, c *conf.Tracker) *Server {
+func startServer(t *testing.T, c *conf.Tracker) *Server { return startServerAt(t, c, nil) }
+
+// startServerAt is startServer with the tracker's clock read from clock
+// (unix seconds, moved by the test) when it is not nil.
+func startServerAt(t *testing.T, c *conf.Tracker, clock *atomic.Int64) *Server {
 	t.Helper()
 	s, err := New(c, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if clock != nil {
+		s.now = func() time.Time { return time.Unix(clock.Load(), 0) }
 	}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)

@@ -108,15 +108,7 @@ func TestRoomFor(t *testing.T) {
 func TestWaitSyncNudge(t *testing.T) {
 	var clock atomic.Int64
 	clock.Store(time.Now().Unix())
-	s, err := New(traceConfig(t, "ip"), testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.now = func() time.Time { return time.Unix(clock.Load(), 0) }
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := startServerAt(t, traceConfig(t, "ip"), &clock)
 	src := activeStorage(t, s, "127.0.0.3", "group1", 23000, 1000, 900)
 	dst := dialFrom(t, "127.0.0.4", s.Addr())
 	dst.ok(protocol.CmdStorageJoin, joinBody("group1", 23000, 1, ""))

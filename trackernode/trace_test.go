@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/fdfsengine/tracefile"
@@ -72,15 +71,7 @@ func TestTraceReplay(t *testing.T) {
 			// The tracker's clock follows the capture so that read routing
 			// sees the files as fresh as upstream did.
 			var clock atomic.Int64
-			s, err := New(traceConfig(t, mode), testLogger(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.now = func() time.Time { return time.Unix(clock.Load(), 0) }
-			if err := s.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
+			s := startServerAt(t, traceConfig(t, mode), &clock)
 			_, port, _ := net.SplitHostPort(s.Addr())
 			conns := map[string]*client{}
 			checked := map[byte]int{}

@@ -255,7 +255,9 @@ export interface paths {
         post?: never;
         /**
          * DeleteStorage removes a storage server that is not active from its
-         *     group.
+         *     group. The trackers keep listing it with status DELETED (as
+         *     upstream's do) until a storage joins again under its id, as a new one.
+         *     Deleting a storage that is deleted already succeeds.
          */
         delete: operations["ClusterService_DeleteStorage"];
         options?: never;
@@ -492,7 +494,7 @@ export interface components {
             groupCount?: string;
             /**
              * Format: int64
-             * @description Number of storage servers.
+             * @description Number of storage servers, deleted ones left out.
              */
             storageCount?: string;
             /**
@@ -539,7 +541,8 @@ export interface components {
             reservedMb?: string;
             /**
              * Format: int64
-             * @description Number of storage servers.
+             * @description Number of storage servers listed, deleted ones included (as upstream
+             *     counts them).
              */
             storageCount?: string;
             /**
