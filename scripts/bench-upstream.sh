@@ -302,6 +302,7 @@ END {
     if (!(w in seen)) continue
     os = ""; us = ""; rs = ""
     for (key in o) { split(key, p, SUBSEP); if (p[1] == w && (key in u)) { os = os " " o[key]; us = us " " u[key]; rs = rs " " o[key] / u[key] } }
+    if (w == "c-upload-after") { printf "%-10s  %9s  %9s  %5s  CPU/op %6.1f  %6.1f\n", w, "-", "-", "-", median(oc[w]), median(uc[w]); continue }
     printf "%-10s  %9.0f  %9.0f  x%.2f  CPU/op %6.1f  %6.1f\n", w, median(os), median(us), median(rs), median(oc[w]), median(uc[w])
   }
 }' "$results"
