@@ -47,8 +47,9 @@ func TestReplaceStorage(t *testing.T) {
 				// session, then 2 beats and 1 s); a replacement listed
 				// before that gets no sync thread, and upstream's
 				// tracker never lists it again: it stays WAIT_SYNC.
-				// Ours announces the list again (nudgeWaitSync), so
-				// under ours the replacement starts at once.
+				// Ours holds the join off until the storages heard of
+				// the delete and announces the list again meanwhile
+				// (join, nudgeWaitSync): under ours it starts at once.
 				time.Sleep(3*time.Second + 6*time.Second + 5*time.Second)
 			}
 
