@@ -343,6 +343,8 @@ func (s *Server) handleChange(cc *conn, op func(start time.Time, a *ioAttempt) (
 // (success only when op succeeded; a failed one adds the content bytes it
 // received, as upstream adds what it received), then replies.
 func (s *Server) handleWrite(cc *conn, counters writeCounters, op func(start time.Time, a *ioAttempt, size *int64) ([]byte, error)) error {
+	s.writes.begin(time.Now())
+	defer func() { s.writes.end(time.Now()) }()
 	var size int64
 	return s.handleChange(cc, func(start time.Time, a *ioAttempt) ([]byte, error) { return op(start, a, &size) }, func(b *protocol.StatBlock, ok bool, a *ioAttempt) {
 		total, success, totalBytes, successBytes := counters(b)

@@ -64,6 +64,9 @@ type Server struct {
 	// whole before they get their name (tmpfile: unnamed where the file
 	// system allows).
 	staging []*tmpfile.Dir
+	// writes counts the client writes in flight: replication yields to
+	// them (sync_yield.go).
+	writes writeLoad
 
 	params atomic.Pointer[trackerParams]
 	myIP   atomic.Pointer[string] // IP the trackers see (GET_MY_IP)

@@ -243,6 +243,13 @@ func (ss *syncSession) loop() error {
 		if err != nil {
 			return err
 		}
+		if ss.yields(line, time.Now()) {
+			if err := ss.keepAlive(); err != nil {
+				return err
+			}
+			ss.waitRecords()
+			continue
+		}
 		if batched, err := ss.batch(line, n); batched || err != nil {
 			if err != nil {
 				return err
