@@ -10,15 +10,16 @@
 #   WORKLOADS="c-upload java" runs only those (c-upload always runs: the downloads read its files);
 #   BOUND=1 adds c-download-bound: test_download against scripts/bench/canned.c, a tracker and
 #   a storage that do nothing but answer with canned replies, paired with upstream: the most
-#   any server could get from this machine in that workload)
+#   any server could get from this machine in that workload; STORAGES=1 runs one storage
+#   in each cluster instead of two, so that nothing is replicated: the cost of the uploads alone)
 #
 # FDFS_REF_DIR is the reference built as ../shared/refenv/README.md says (install/ with the
 # daemons and libraries, bench/ with the benchmark programs); FDFS_JAVA_CLIENT_CLASSES is
 # fastdfs-client-java compiled with plain javac (same README). Nothing of theirs is built here.
 #
-# Both clusters run at once, each one tracker and two storages of group1 on loopback with the
-# same settings (buff_size 256 KB, 256x256 data directories): ours on 127.0.0.81-83, upstream's
-# on 127.0.0.84-86. The idle one costs nothing, so each workload is measured on one, then at
+# Both clusters run at once, each one tracker and two storages (STORAGES) of group1 on loopback
+# with the same settings (buff_size 256 KB, 256x256 data directories): ours on 127.0.0.81-83,
+# upstream's on 127.0.0.84-86. The idle one costs nothing, so each workload is measured on one, then at
 # once on the other, ROUNDS times, the order swapped every round: this machine's speed drifts
 # by tens of percent within minutes, and measurements seconds apart share the drift. Workloads:
 #   c-upload    10 processes x 2,000 uploads of 5 KB on persistent connections (test_upload)
@@ -41,6 +42,7 @@ for f in install/usr/bin/fdfs_trackerd install/usr/bin/fdfs_storaged bench/test_
 done
 export LD_LIBRARY_PATH=$ref/install/usr/lib
 ROUNDS=${ROUNDS:-3}
+STORAGES=${STORAGES:-2}
 JAVA_COUNT=${JAVA_COUNT:-5000}
 export BENCH_SECONDS=${BENCH_SECONDS:-10}
 work=$(mktemp -d /tmp/fdfs-bench-upstream.XXXXXX)
@@ -82,7 +84,7 @@ write_confs() {
   mkdir -p "$d/tracker" "$d/s1" "$d/s2" "$d/client" "$d/w/upload" "$d/w/download"
   printf 'bind_addr = %s\nport = 22122\nbase_path = %s/tracker\nreserved_storage_space = 1%%\nthread_stack_size = 256KB\n' \
     "$tr" "$d" >"$d/tracker.conf"
-  for i in 1 2; do
+  for i in $(seq 1 "$STORAGES"); do
     cat >"$d/s$i.conf" <<EOF
 group_name = group1
 bind_addr = ${s[$i]}
@@ -111,15 +113,15 @@ start_cluster() {
   if [ -n "$bin" ]; then
     env ${OURS_ENV:-} "$bin" tracker --config "$d/tracker.conf" >"$d/tracker.log" 2>&1 & p+=($!)
     sleep 0.3
-    for i in 1 2; do env ${OURS_ENV:-} "$bin" storage --config "$d/s$i.conf" >"$d/s$i.log" 2>&1 & p+=($!); done
+    for i in $(seq 1 "$STORAGES"); do env ${OURS_ENV:-} "$bin" storage --config "$d/s$i.conf" >"$d/s$i.log" 2>&1 & p+=($!); done
   else
     "$ref/install/usr/bin/fdfs_trackerd" -N "$d/tracker.conf" >"$d/tracker.log" 2>&1 & p+=($!)
     sleep 0.3
-    for i in 1 2; do "$ref/install/usr/bin/fdfs_storaged" -N "$d/s$i.conf" >"$d/s$i.log" 2>&1 & p+=($!); done
+    for i in $(seq 1 "$STORAGES"); do "$ref/install/usr/bin/fdfs_storaged" -N "$d/s$i.conf" >"$d/s$i.log" 2>&1 & p+=($!); done
   fi
   pids[$kind]="${p[*]}"
   for _ in $(seq 1 240); do
-    [ "$("$fdfs" monitor --config "$d/client.conf" 2>/dev/null | grep -c ACTIVE)" -ge 2 ] && return 0
+    [ "$("$fdfs" monitor --config "$d/client.conf" 2>/dev/null | grep -c ACTIVE)" -ge "$STORAGES" ] && return 0
     sleep 0.5
   done
   echo "bench-upstream: the $kind cluster did not become ACTIVE" >&2
@@ -155,8 +157,8 @@ cpu() {
     echo "0 $(awk '{print $14 + $15}' "/proc/${pids[canned]}/stat") $m"
     return
   fi
-  read -r t s1 s2 <<<"${pids[$1]}"
-  echo "$(awk '{print $14 + $15}' "/proc/$t/stat") $(awk '{t += $14 + $15} END {print t}' "/proc/$s1/stat" "/proc/$s2/stat") $m"
+  read -r t s <<<"${pids[$1]}"
+  echo "$(awk '{print $14 + $15}' "/proc/$t/stat") $(cd /proc && awk '{t += $14 + $15} END {print t}' $(printf '%s/stat ' $s)) $m"
 }
 
 # report WORKLOAD KIND OPS SECONDS CPU0 CPU1: one line on stdout and in $results. The line

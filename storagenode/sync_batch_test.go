@@ -12,10 +12,10 @@ import (
 )
 
 // A storage that joins after its peer stored files catches up with
-// pipelined batches, and the records a batch cannot carry in the middle of
-// the run (a file larger than the send buffer takes, a deleted file,
-// metadata, an appender and its append) still arrive in order: the two
-// copies end up the same.
+// pipelined batches (its records are older than batchLag), and the
+// records a batch cannot carry in the middle of the run (a file larger
+// than the send buffer takes, a deleted file, metadata, an appender and
+// its append) still arrive in order: the two copies end up the same.
 func TestSyncCatchUpPipelined(t *testing.T) {
 	c := newSyncCluster(t, "127.0.0.14", 2)
 	a := c.start(0)
@@ -45,6 +45,7 @@ func TestSyncCatchUpPipelined(t *testing.T) {
 		}
 		names = append(names, rc.upload(protocol.CmdUploadFile, 0, "txt", []byte(fmt.Sprintf("small file %d", i))))
 	}
+	time.Sleep(batchLag) // every record is behind by batchLag when the peer comes
 
 	b := c.start(1)
 	c.waitActive(1)
@@ -78,6 +79,26 @@ func TestSyncCatchUpPipelined(t *testing.T) {
 	files = c.waitSame(0, 1)
 	if files[dataKey(fromB)] != "from b" || files[dataKey(fromA)] != "from a" {
 		t.Errorf("after new uploads: %s", describe(files))
+	}
+}
+
+// Records are pipelined once replication is batchLag behind them.
+func TestBehind(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	for _, tc := range []struct {
+		line string
+		want bool
+	}{
+		{"1800000000 C M00/00/00/a.txt", false},
+		{"1799999998 C M00/00/00/a.txt", false},
+		{"1799999997 C M00/00/00/a.txt", true},
+		{"1700000000 c M00/00/00/a.txt", true},
+		{"garbage (12 bytes)", false},
+		{"", false},
+	} {
+		if got := behind(tc.line, now); got != tc.want {
+			t.Errorf("behind(%q) = %v, want %v", tc.line, got, tc.want)
+		}
 	}
 }
 

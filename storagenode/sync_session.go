@@ -28,6 +28,10 @@ type syncSession struct {
 	// pipelining is set when the peer serves pipelined requests (a
 	// storage of ours, protocol.PipelineProbe).
 	pipelining bool
+	// heldRun is set from the first record held back for client writes
+	// (sync_yield.go) until the end of the binlog: the run held back goes
+	// pipelined.
+	heldRun bool
 }
 
 // session runs one connection to the peer: the mark and reader set up,
@@ -244,6 +248,7 @@ func (ss *syncSession) loop() error {
 			return err
 		}
 		if ss.yields(line, time.Now()) {
+			ss.heldRun = true
 			if err := ss.keepAlive(); err != nil {
 				return err
 			}
@@ -327,6 +332,7 @@ func (ss *syncSession) pace() bool {
 // rescan the last records), the connection is kept alive, and the session
 // waits for new records.
 func (ss *syncSession) idle() error {
+	ss.heldRun = false
 	if err := ss.finishOldSync(); err != nil {
 		return err
 	}

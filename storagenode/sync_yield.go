@@ -16,7 +16,8 @@ import (
 // sessions hold back the records younger than yieldMax; once a record is
 // that old it goes whatever the load, so a peer is never more than
 // yieldMax behind because of this, and the run held back goes to a peer
-// of ours in pipelined batches (sync_batch.go), at about 100 µs a file.
+// of ours in pipelined batches (sync_batch.go, heldRun), at about 100 µs
+// a file.
 // One client at a time (the usual site, a one-thread client) holds
 // nothing back.
 

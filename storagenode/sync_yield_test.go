@@ -68,10 +68,10 @@ func TestWriteLoad(t *testing.T) {
 	}
 }
 
-// While two client uploads are in flight on a storage, a file uploaded
-// there is not replicated until its record is yieldMax old, and then it is,
-// though the uploads still go on; once they are over, replication is
-// immediate again.
+// While two client uploads are in flight on a storage, files uploaded
+// there are not replicated until the first one's record is yieldMax old,
+// and then they are, though the uploads still go on; once they are over,
+// replication is immediate again.
 func TestSyncYieldsToClientWrites(t *testing.T) {
 	c := newSyncCluster(t, "127.0.0.21", 2)
 	a, _ := c.start(0), c.start(1)
@@ -116,13 +116,14 @@ func TestSyncYieldsToClientWrites(t *testing.T) {
 	rc := dial(t, a)
 	held := rc.upload(protocol.CmdUploadFile, 0, "txt", []byte("held back"))
 	uploaded := time.Now()
-	time.Sleep(time.Second) // the record is at most 2 s old: still held
+	more := []string{rc.upload(protocol.CmdUploadFile, 0, "txt", []byte("and")), rc.upload(protocol.CmdUploadFile, 0, "txt", []byte("these"))}
+	time.Sleep(time.Second) // the first record is at most 2 s old: still held
 	if onB(held) {
 		t.Fatalf("%s replicated while two uploads were in flight, %v after its upload", held, time.Since(uploaded))
 	}
-	eventually(t, "the held file to reach the peer once yieldMax old", func() bool { return onB(held) })
+	eventually(t, "the held files to reach the peer once yieldMax old", func() bool { return onB(held) && onB(more[0]) && onB(more[1]) })
 	if n := a.writes.inflight.Load(); n != 2 {
-		t.Fatalf("the slow uploads ended (%d in flight) before the held file went", n)
+		t.Fatalf("the slow uploads ended (%d in flight) before the held files went", n)
 	}
 	if age := time.Since(uploaded); age < yieldMax-time.Second {
 		t.Errorf("held file replicated %v after its upload, before yieldMax", age)
