@@ -17,9 +17,8 @@ import (
 // that old it goes whatever the load, so a peer is never more than
 // yieldMax behind because of this, and the run held back goes to a peer
 // of ours in pipelined batches (sync_batch.go, heldRun), at about 100 µs
-// a file.
-// One client at a time (the usual site, a one-thread client) holds
-// nothing back.
+// a file. One client at a time (the usual site, a one-thread client)
+// holds nothing back.
 
 // yieldMax is how long replication holds back a record at most. Binlog
 // timestamps are whole seconds: a record goes 2 to 3 s after its change.
