@@ -3,7 +3,6 @@ package storagenode
 import (
 	"errors"
 	"io/fs"
-	"strconv"
 	"strings"
 	"time"
 
@@ -42,11 +41,10 @@ const batchMax = 32
 // be to pipeline: binlog timestamps are whole seconds.
 const batchLag = 3 * time.Second
 
-// behind reports whether the record line is older than batchLag.
+// behind reports whether the record line is batchLag old or older.
 func behind(line string, now time.Time) bool {
-	f, _, _ := strings.Cut(line, " ")
-	ts, err := strconv.ParseInt(f, 10, 64)
-	return err == nil && now.Unix()-ts >= int64(batchLag/time.Second)
+	age, ok := recordAge(line, now)
+	return ok && age >= batchLag
 }
 
 // batchItem is one record of a batch: its line and length in the binlog,

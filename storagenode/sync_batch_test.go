@@ -82,26 +82,6 @@ func TestSyncCatchUpPipelined(t *testing.T) {
 	}
 }
 
-// Records are pipelined once replication is batchLag behind them.
-func TestBehind(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
-	for _, tc := range []struct {
-		line string
-		want bool
-	}{
-		{"1800000000 C M00/00/00/a.txt", false},
-		{"1799999998 C M00/00/00/a.txt", false},
-		{"1799999997 C M00/00/00/a.txt", true},
-		{"1700000000 c M00/00/00/a.txt", true},
-		{"garbage (12 bytes)", false},
-		{"", false},
-	} {
-		if got := behind(tc.line, now); got != tc.want {
-			t.Errorf("behind(%q) = %v, want %v", tc.line, got, tc.want)
-		}
-	}
-}
-
 // pipelined is how many records s has sent in pipelined batches.
 func pipelined(s *Server) int64 {
 	s.repl.mu.Lock()

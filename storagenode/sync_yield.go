@@ -59,16 +59,21 @@ func (l *writeLoad) busy(now time.Time) bool {
 	return at != 0 && now.UnixNano()-at < int64(yieldWindow)
 }
 
-// young reports whether the binlog record line is younger than yieldMax
-// at now. A line without a timestamp is not: nothing holds it back.
-func young(line string, now time.Time) bool {
+// recordAge is how old the binlog record line is at now, by the whole
+// seconds of its timestamp (negative after the clock stepped back); false
+// for a line without a timestamp, which is neither young nor behind.
+func recordAge(line string, now time.Time) (time.Duration, bool) {
 	f, _, _ := strings.Cut(line, " ")
 	ts, err := strconv.ParseInt(f, 10, 64)
-	return err == nil && now.Unix()-ts < int64(yieldMax/time.Second)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(now.Unix()-ts) * time.Second, true
 }
 
 // yields reports whether the session holds the record line back for now:
 // the storage is busy with client writes and the record is young.
 func (ss *syncSession) yields(line string, now time.Time) bool {
-	return ss.w.s.writes.busy(now) && young(line, now)
+	age, ok := recordAge(line, now)
+	return ok && age < yieldMax && ss.w.s.writes.busy(now)
 }

@@ -12,24 +12,29 @@ import (
 	"github.com/fdfsgo/fdfs/internal/wiretest"
 )
 
-// A record is young, held back while the storage is busy, until it is
-// yieldMax old; one without a timestamp never is.
-func TestYoung(t *testing.T) {
+// A record's age decides both whether replication may hold it back
+// (younger than yieldMax) and whether it goes pipelined (batchLag old);
+// one without a timestamp is neither.
+func TestRecordAge(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	for _, tc := range []struct {
-		line string
-		want bool
+		line          string
+		young, behind bool
 	}{
-		{"1800000000 C M00/00/00/a.txt", true},
-		{"1800000005 C M00/00/00/a.txt", true}, // a clock stepped back
-		{"1799999998 C M00/00/00/a.txt", true},
-		{"1799999997 C M00/00/00/a.txt", false},
-		{"1700000000 c M00/00/00/a.txt", false},
-		{"garbage (12 bytes)", false},
-		{"", false},
+		{"1800000000 C M00/00/00/a.txt", true, false},
+		{"1800000005 C M00/00/00/a.txt", true, false}, // a clock stepped back
+		{"1799999998 C M00/00/00/a.txt", true, false},
+		{"1799999997 C M00/00/00/a.txt", false, true},
+		{"1700000000 c M00/00/00/a.txt", false, true},
+		{"garbage (12 bytes)", false, false},
+		{"", false, false},
 	} {
-		if got := young(tc.line, now); got != tc.want {
-			t.Errorf("young(%q) = %v, want %v", tc.line, got, tc.want)
+		age, ok := recordAge(tc.line, now)
+		if young := ok && age < yieldMax; young != tc.young {
+			t.Errorf("%q: young %v, want %v", tc.line, young, tc.young)
+		}
+		if got := behind(tc.line, now); got != tc.behind {
+			t.Errorf("behind(%q) = %v, want %v", tc.line, got, tc.behind)
 		}
 	}
 }
@@ -122,6 +127,9 @@ func TestSyncYieldsToClientWrites(t *testing.T) {
 		t.Fatalf("%s replicated while two uploads were in flight, %v after its upload", held, time.Since(uploaded))
 	}
 	eventually(t, "the held files to reach the peer once yieldMax old", func() bool { return onB(held) && onB(more[0]) && onB(more[1]) })
+	// In one pipelined exchange: counted once the peer's replies are read,
+	// which is after the files are on its disk.
+	eventually(t, "the held run to go pipelined", func() bool { return pipelined(a) == 3 })
 	if n := a.writes.inflight.Load(); n != 2 {
 		t.Fatalf("the slow uploads ended (%d in flight) before the held files went", n)
 	}
