@@ -157,6 +157,20 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s := newServer(c, allow, log)
+	wiped, err := markWipedPaths(&s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.openData(wiped); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newServer is a Server for the configuration c with its in-memory state
+// set up and nothing on disk opened yet.
+func newServer(c conf.Storage, allow *allowhosts.List, log *slog.Logger) *Server {
 	s := &Server{
 		allow:   allow,
 		cfg:     c,
@@ -186,18 +200,21 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 		id := c.ServerID
 		s.myID.Store(&id)
 	}
-	wiped, err := markWipedPaths(&s.cfg)
-	if err != nil {
-		return nil, err
-	}
+	return s
+}
+
+// openData opens what the storage keeps on disk: the store paths (wiped:
+// the indexes of those that lost their files, to recover), the
+// moved-files table, the stats, the binlog and the access log.
+func (s *Server) openData(wiped []int) error {
 	st, err := openStore(&s.cfg, s.log)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.store = st
 	s.startIP = st.initFlag.get(flagLastIPAddr)
-	if s.moved, err = loadMoves(filepath.Join(c.BasePath, "data", movedFile)); err != nil {
-		return nil, fmt.Errorf("storagenode: %s: %w", movedFile, err)
+	if s.moved, err = loadMoves(filepath.Join(s.cfg.BasePath, "data", movedFile)); err != nil {
+		return fmt.Errorf("storagenode: %s: %w", movedFile, err)
 	}
 	for _, p := range st.paths {
 		d := tmpfile.New(filepath.Join(p, "data"), s.tempPattern, fileMode)
@@ -210,11 +227,11 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 	}
 	s.stats = newStats(st.statPath())
 	if err := s.stats.load(&st.dist); err != nil {
-		return nil, err
+		return err
 	}
 	bl, err := binlog.Open(st.syncDir())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if r := bl.Repaired(); r != nil {
 		s.log.Warn("binlog repaired: its end was a torn write (the records before it are kept)", "file", r.File, "offset", r.Offset, "bytes_cut", r.Bytes, "saved_to", r.SavedTo)
@@ -222,9 +239,9 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 	s.bl = bl
 	if s.access, err = openAccessLog(&s.cfg); err != nil {
 		bl.Close()
-		return nil, fmt.Errorf("storagenode: access log: %w", err)
+		return fmt.Errorf("storagenode: access log: %w", err)
 	}
-	return s, nil
+	return nil
 }
 
 // applyDefaults fills the zero-valued fields of a configuration built in

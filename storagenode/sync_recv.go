@@ -178,17 +178,7 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 		return s.dropStale(cc, req.Name, req.Timestamp)
 	}
 	if h.Status == protocol.EEXIST {
-		if cc.body.N != 0 {
-			return fmt.Errorf("sync file without content carries %d bytes: %w", cc.body.N, protocol.ErrInvalid)
-		}
-		if _, err := os.Stat(path); err != nil {
-			return err
-		}
-		if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), op, req.Name, ""); err != nil {
-			return err
-		}
-		s.synced(cc, req.Timestamp, req.Name)
-		return cc.reply(nil)
+		return s.syncHeld(cc, req, path, op)
 	}
 	if req.FileSize < 0 || req.FileSize != cc.body.N {
 		return fmt.Errorf("sync file size %d, body carries %d: %w", req.FileSize, cc.body.N, protocol.ErrInvalid)
@@ -202,6 +192,30 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 			return fmt.Errorf("sync create %s: %w", req.Name, protocol.ErrExists)
 		}
 	}
+	return s.storeReplica(cc, req, n, path, key, op)
+}
+
+// syncHeld serves a sync whose sender says we already hold a same-size
+// copy (header status EEXIST): it carries no content, and only the record
+// is logged, provided the file is here.
+func (s *Server) syncHeld(cc *conn, req *protocol.SyncFileRequest, path string, op binlog.Op) error {
+	if cc.body.N != 0 {
+		return fmt.Errorf("sync file without content carries %d bytes: %w", cc.body.N, protocol.ErrInvalid)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return err
+	}
+	if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), op, req.Name, ""); err != nil {
+		return err
+	}
+	s.synced(cc, req.Timestamp, req.Name)
+	return cc.reply(nil)
+}
+
+// storeReplica receives a sync's content into a temp file and puts it at
+// path: linked into place for a create (EEXIST when the file is there by
+// then), renamed over the old copy for an update (op).
+func (s *Server) storeReplica(cc *conn, req *protocol.SyncFileRequest, n *fileid.Name, path, key string, op binlog.Op) error {
 	// A replica that does not fit is refused (ENOSPC) before its content
 	// reaches the disk.
 	hold, err := s.reserveSpace(n.StorePathIndex, req.FileSize)
@@ -221,7 +235,7 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 	}
 	defer tmp.Close()
 	unlock := s.lockName(key)
-	if update {
+	if op == binlog.OpReplicaUpdate {
 		err = tmp.Replace(path)
 	} else {
 		err = tmp.Link(path)

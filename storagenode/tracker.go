@@ -268,34 +268,9 @@ func (s *Server) join(c *trackerConn, trackerHost string) error {
 	}
 	defer d.release()
 	if !d.decided {
-		// Decided in an earlier run, or to be asked now. (Not from
-		// sync_old_done: a JOIN reply may set it from a stale record, as
-		// when the tracker still lists a storage that lost its data.)
-		d.src = flag.get(flagSyncSrcServer)
-		d.until, _ = strconv.ParseInt(flag.get(flagSyncUntil), 10, 64)
-		if d.src == "" {
-			b, err := c.call(protocol.CmdStorageSyncDestReq, nil)
-			if err != nil {
-				return fmt.Errorf("SYNC_DEST_REQ: %w", err)
-			}
-			ss, err := protocol.DecodeSyncSource(b)
-			if err != nil {
-				return err
-			}
-			if ss != nil {
-				d.src, d.until = ss.SrcID, ss.Until
-			}
-			flag.set(flagSyncSrcServer, d.src)
-			flag.set(flagSyncUntil, strconv.FormatInt(d.until, 10))
-			if d.src == "" {
-				// Nobody to copy old files from: the initial sync is trivially done.
-				flag.set(flagSyncOldDone, flagDone)
-			}
-			if err := flag.save(); err != nil {
-				return err
-			}
+		if err := s.decideSyncSource(c, d); err != nil {
+			return err
 		}
-		d.decided = true
 	}
 	// Also when another session decided "no source": this tracker, which
 	// heard of us INIT, makes us ONLINE.
@@ -303,6 +278,41 @@ func (s *Server) join(c *trackerConn, trackerHost string) error {
 	if _, err := c.call(protocol.CmdStorageSyncNotify, body); err != nil {
 		return fmt.Errorf("SYNC_NOTIFY: %w", err)
 	}
+	return nil
+}
+
+// decideSyncSource sets d to the source of this storage's initial sync:
+// the one decided in an earlier run, or the one tracker c names now
+// (SYNC_DEST_REQ), saved in the init flag file. Not from sync_old_done: a
+// JOIN reply may set it from a stale record, as when the tracker still
+// lists a storage that lost its data.
+func (s *Server) decideSyncSource(c *trackerConn, d *syncSource) error {
+	flag := s.store.initFlag
+	d.src = flag.get(flagSyncSrcServer)
+	d.until, _ = strconv.ParseInt(flag.get(flagSyncUntil), 10, 64)
+	if d.src == "" {
+		b, err := c.call(protocol.CmdStorageSyncDestReq, nil)
+		if err != nil {
+			return fmt.Errorf("SYNC_DEST_REQ: %w", err)
+		}
+		ss, err := protocol.DecodeSyncSource(b)
+		if err != nil {
+			return err
+		}
+		if ss != nil {
+			d.src, d.until = ss.SrcID, ss.Until
+		}
+		flag.set(flagSyncSrcServer, d.src)
+		flag.set(flagSyncUntil, strconv.FormatInt(d.until, 10))
+		if d.src == "" {
+			// Nobody to copy old files from: the initial sync is trivially done.
+			flag.set(flagSyncOldDone, flagDone)
+		}
+		if err := flag.save(); err != nil {
+			return err
+		}
+	}
+	d.decided = true
 	return nil
 }
 
@@ -403,60 +413,11 @@ func (s *Server) beatLoop(c *trackerConn, addr string) error {
 	defer disk.Stop()
 	spaceMoved, unwatch := s.store.watchSpace()
 	defer unwatch()
-	var lastSent *protocol.StatBlock
-	doBeat := func() error {
-		cur := s.stats.snapshot()
-		cur.LastHeartBeatTime = time.Now().Unix()
-		var body []byte
-		cmp := cur
-		if lastSent != nil {
-			cmp.LastHeartBeatTime = lastSent.LastHeartBeatTime
-		}
-		if lastSent == nil || cmp != *lastSent {
-			body = cur.Encode()
-			lastSent = &cur
-		}
-		b, err := c.call(protocol.CmdStorageBeat, body)
-		if err != nil {
-			return fmt.Errorf("BEAT: %w", err)
-		}
-		// The changelog first: a peer's address change must rename its
-		// sync mark before the notice starts a worker for the new address.
-		chg, err := c.call(protocol.CmdStorageChangelogReq, nil)
-		if err != nil {
-			return fmt.Errorf("CHANGELOG_REQ: %w", err)
-		}
-		s.applyChangelog(chg)
-		s.applyNotice(addr, c, b)
-		s.reportTrunk(c)
-		return nil
-	}
-	doDisk := func() error {
-		b, err := c.call(protocol.CmdStorageReportDiskUsage, protocol.EncodeDiskUsage(s.store.usage()))
-		if err != nil {
-			return fmt.Errorf("REPORT_DISK_USAGE: %w", err)
-		}
-		s.applyNotice(addr, c, b)
-		return nil
-	}
-	var reportSeen int64 // sync timestamps version last reported on c
-	doSyncReport := func() error {
-		body, ver := s.repl.syncReport(reportSeen)
-		if body == nil {
-			return nil
-		}
-		b, err := c.call(protocol.CmdStorageSyncReport, body)
-		if err != nil {
-			return fmt.Errorf("SYNC_REPORT: %w", err)
-		}
-		reportSeen = ver
-		s.applyNotice(addr, c, b)
-		return nil
-	}
-	if err := doBeat(); err != nil {
+	r := &reporter{s: s, c: c, addr: addr}
+	if err := r.beat(); err != nil {
 		return err
 	}
-	if err := doDisk(); err != nil {
+	if err := r.disk(); err != nil {
 		return err
 	}
 	for {
@@ -465,18 +426,84 @@ func (s *Server) beatLoop(c *trackerConn, addr string) error {
 		case <-s.ctx.Done():
 			return net.ErrClosed
 		case <-beat.C:
-			if err = doBeat(); err == nil {
-				err = doSyncReport()
+			if err = r.beat(); err == nil {
+				err = r.syncReport()
 			}
 		case <-disk.C:
-			err = doDisk()
+			err = r.disk()
 		case <-spaceMoved:
-			err = doDisk()
+			err = r.disk()
 		}
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// reporter is what beatLoop sends one tracker (addr, over c), and what it
+// remembers of what it sent there.
+type reporter struct {
+	s          *Server
+	c          *trackerConn
+	addr       string
+	lastSent   *protocol.StatBlock // the stat block last sent; nil: none yet
+	reportSeen int64               // sync timestamps version last reported
+}
+
+// beat sends a heartbeat, with the stat block only when a counter
+// changed since the last one sent, then asks for the changelog.
+func (r *reporter) beat() error {
+	cur := r.s.stats.snapshot()
+	cur.LastHeartBeatTime = time.Now().Unix()
+	var body []byte
+	cmp := cur
+	if r.lastSent != nil {
+		cmp.LastHeartBeatTime = r.lastSent.LastHeartBeatTime
+	}
+	if r.lastSent == nil || cmp != *r.lastSent {
+		body = cur.Encode()
+		r.lastSent = &cur
+	}
+	b, err := r.c.call(protocol.CmdStorageBeat, body)
+	if err != nil {
+		return fmt.Errorf("BEAT: %w", err)
+	}
+	// The changelog first: a peer's address change must rename its
+	// sync mark before the notice starts a worker for the new address.
+	chg, err := r.c.call(protocol.CmdStorageChangelogReq, nil)
+	if err != nil {
+		return fmt.Errorf("CHANGELOG_REQ: %w", err)
+	}
+	r.s.applyChangelog(chg)
+	r.s.applyNotice(r.addr, r.c, b)
+	r.s.reportTrunk(r.c)
+	return nil
+}
+
+// disk reports the store paths' disk usage.
+func (r *reporter) disk() error {
+	b, err := r.c.call(protocol.CmdStorageReportDiskUsage, protocol.EncodeDiskUsage(r.s.store.usage()))
+	if err != nil {
+		return fmt.Errorf("REPORT_DISK_USAGE: %w", err)
+	}
+	r.s.applyNotice(r.addr, r.c, b)
+	return nil
+}
+
+// syncReport reports the peers' sync timestamps, when they moved since the
+// last report.
+func (r *reporter) syncReport() error {
+	body, ver := r.s.repl.syncReport(r.reportSeen)
+	if body == nil {
+		return nil
+	}
+	b, err := r.c.call(protocol.CmdStorageSyncReport, body)
+	if err != nil {
+		return fmt.Errorf("SYNC_REPORT: %w", err)
+	}
+	r.reportSeen = ver
+	r.s.applyNotice(r.addr, r.c, b)
+	return nil
 }
 
 // applyNotice reads a change notification from tracker addr: a leader
