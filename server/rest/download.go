@@ -37,34 +37,16 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 		h.fail(w, r, badFileID(id, err))
 		return
 	}
-	ctx := r.Context()
-	fromName := name.Size >= 0
-	size := name.Size
-	if !fromName || r.Method != http.MethodGet || conditional(r) {
-		info, err := h.files.Info(ctx, id)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		fromName, size = false, info.Size
-		if name.Size < 0 {
-			name.CRC32, name.Timestamp = info.CRC32, info.CreateTime.Unix()
-		}
+	size, fromName, err := h.downloadSize(r, id, name)
+	if err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	e := describe(id, name, size, r.URL.Query().Get("filename"))
-	etag, modified := e.etag, e.modified
-
 	hdr := w.Header()
-	hdr.Set("ETag", etag)
-	hdr.Set("Last-Modified", modified.Format(http.TimeFormat))
-	hdr.Set("Accept-Ranges", "bytes")
-	hdr.Set("Content-Type", e.ctype)
-	hdr.Set(ChecksumHeader, e.crc32)
-	if e.disposition != "" {
-		hdr.Set("Content-Disposition", e.disposition)
-	}
+	setEntityHeaders(hdr, &e)
 
-	if code := checkPreconditions(r, etag, modified); code != 0 {
+	if code := checkPreconditions(r, e.etag, e.modified); code != 0 {
 		if code == http.StatusNotModified {
 			hdr.Del("Content-Type")
 		}
@@ -72,8 +54,62 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 		return
 	}
 
-	offset, length, code := int64(0), size, http.StatusOK
-	if rh := r.Header.Get("Range"); rh != "" && rangeApplies(r, etag, modified) {
+	offset, length, code, ok := h.downloadRange(w, r, hdr, id, &e, size)
+	if !ok {
+		return
+	}
+	hdr.Set("Content-Length", strconv.FormatInt(length, 10))
+	out := &bodyWriter{w: w, rc: http.NewResponseController(w), timeout: h.opt.IOTimeout, code: code, small: length <= smallBody}
+	defer out.resetDeadline()
+	if !fromName {
+		out.commit()
+	}
+	if r.Method == http.MethodHead || length == 0 {
+		h.sendNoBody(w, r, hdr, id, out, fromName)
+		return
+	}
+	h.sendBody(w, r, hdr, id, out, offset, length)
+}
+
+// downloadSize returns the size of file id (decoded as name) in bytes.
+// fromName reports that it comes from the ID alone, the storage not asked
+// yet; else the storage's file info gave it, and also the CRC32 and
+// creation time that name lacked.
+func (h *Handler) downloadSize(r *http.Request, id string, name *fileid.Name) (size int64, fromName bool, err error) {
+	fromName = name.Size >= 0
+	size = name.Size
+	if !fromName || r.Method != http.MethodGet || conditional(r) {
+		info, err := h.files.Info(r.Context(), id)
+		if err != nil {
+			return 0, false, err
+		}
+		fromName, size = false, info.Size
+		if name.Size < 0 {
+			name.CRC32, name.Timestamp = info.CRC32, info.CreateTime.Unix()
+		}
+	}
+	return size, fromName, nil
+}
+
+// setEntityHeaders sets the header fields that describe e on a download.
+func setEntityHeaders(hdr http.Header, e *entity) {
+	hdr.Set("ETag", e.etag)
+	hdr.Set("Last-Modified", e.modified.Format(http.TimeFormat))
+	hdr.Set("Accept-Ranges", "bytes")
+	hdr.Set("Content-Type", e.ctype)
+	hdr.Set(ChecksumHeader, e.crc32)
+	if e.disposition != "" {
+		hdr.Set("Content-Disposition", e.disposition)
+	}
+}
+
+// downloadRange applies r's Range header to file id (described by e) of
+// size bytes: it returns the part to send, from offset for length bytes,
+// and its status, 206 with Content-Range set or 200 for the whole file.
+// ok=false means the range was not satisfiable and the 416 is answered.
+func (h *Handler) downloadRange(w http.ResponseWriter, r *http.Request, hdr http.Header, id string, e *entity, size int64) (offset, length int64, code int, ok bool) {
+	offset, length, code = 0, size, http.StatusOK
+	if rh := r.Header.Get("Range"); rh != "" && rangeApplies(r, e.etag, e.modified) {
 		start, n, err := httpfast.ParseRange(rh, size)
 		switch {
 		case errors.Is(err, httpfast.ErrUnsatisfiable):
@@ -83,7 +119,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 				HTTPStatus: http.StatusRequestedRangeNotSatisfiable,
 				Err:        fileops.ToStatus(fileops.OutOfRange("Range", fmt.Sprintf("range %q not satisfiable: the file has %d bytes", rh, size)), id),
 			})
-			return
+			return 0, 0, 0, false
 		case err == nil:
 			offset, length, code = start, n, http.StatusPartialContent
 			hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+n-1, size))
@@ -92,26 +128,30 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 		// (200), as RFC 9110 §14.2 allows; multipart/byteranges is not
 		// served.
 	}
-	hdr.Set("Content-Length", strconv.FormatInt(length, 10))
-	out := &bodyWriter{w: w, rc: http.NewResponseController(w), timeout: h.opt.IOTimeout, code: code, small: length <= smallBody}
-	defer out.resetDeadline()
-	if !fromName {
-		out.commit()
-	}
-	if r.Method == http.MethodHead || length == 0 {
-		if fromName {
-			// The storage has not been asked yet: check that the file
-			// exists (an empty normal file).
-			if _, err := h.files.Info(ctx, id); err != nil {
-				hdr.Del("Content-Length")
-				h.fail(w, r, err)
-				return
-			}
+	return offset, length, code, true
+}
+
+// sendNoBody completes the answer to a HEAD request or of an empty file:
+// the headers alone, once the storage has confirmed that the file exists
+// when fromName says it has not been asked yet.
+func (h *Handler) sendNoBody(w http.ResponseWriter, r *http.Request, hdr http.Header, id string, out *bodyWriter, fromName bool) {
+	if fromName {
+		// The storage has not been asked yet: check that the file
+		// exists (an empty normal file).
+		if _, err := h.files.Info(r.Context(), id); err != nil {
+			hdr.Del("Content-Length")
+			h.fail(w, r, err)
+			return
 		}
-		out.commit()
-		return
 	}
-	n, err := h.files.Download(ctx, id, offset, length, out)
+	out.commit()
+}
+
+// sendBody downloads length bytes of file id from offset into out. A
+// failure before the status line is written is answered with the error's
+// status; after it, the connection is dropped (panic http.ErrAbortHandler).
+func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, hdr http.Header, id string, out *bodyWriter, offset, length int64) {
+	n, err := h.files.Download(r.Context(), id, offset, length, out)
 	if err == nil && n != length {
 		err = fmt.Errorf("the storage sent %d of %d bytes", n, length)
 	}

@@ -79,39 +79,87 @@ func (s *Server) answer(_ context.Context, c net.Conn, r *httpfast.Request) (kee
 	}
 	defer e.f.Close()
 
-	status, start, length := 200, int64(0), e.size
-	switch rangeSpec := r.Header("Range"); {
-	case notModified(r, e):
-		status, length = 304, 0
-	case rangeSpec != "":
-		rs, err := h.ranges(rangeSpec, e.size)
-		if err != nil || len(rs) > 1 {
-			return false, false // several parts, bad or unsatisfiable: net/http
-		}
-		if len(rs) == 1 {
-			status, start, length = 206, rs[0].Start, rs[0].Length
-		}
+	rep, ok := h.fastReply(r, e)
+	if !ok {
+		return false, false
 	}
 
 	bp := smallBufs.Get().(*[]byte)
 	defer smallBufs.Put(bp)
-	out := r.AppendStatusLine((*bp)[:0], status)
+	out := appendHead((*bp)[:0], r, e, rep)
+	*bp = out[:0]
+
+	c.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
+	defer c.SetWriteDeadline(time.Time{})
+	body := r.Method != http.MethodHead && rep.status != 304 && rep.length > 0
+	if body && rep.length <= smallFileBytes {
+		if out, err = appendSmall(bp, out, e, rep); err != nil {
+			// Nothing is written yet: net/http answers, as it would
+			// have (a file cut short since it was opened, an I/O error).
+			h.cfg.Log.Error("http read", "file", req.logical, "err", err)
+			return false, false
+		}
+		if _, err := c.Write(out); err != nil {
+			return false, true
+		}
+		return r.KeepAlive, true
+	}
+	if _, err := c.Write(out); err != nil {
+		return false, true
+	}
+	if body && !h.sendFile(c, e, rep) {
+		return false, true
+	}
+	return r.KeepAlive, true
+}
+
+// reply is what a fast-path response sends of a file: its status and the
+// range of the content its body carries (bytes).
+type reply struct {
+	status        int // 200, 206 or 304
+	start, length int64
+}
+
+// fastReply chooses the reply to r for e: 304 when a validator matches, 206
+// for a single satisfiable range, else 200 and the whole file. ok=false
+// leaves the request to net/http.
+func (h *Handler) fastReply(r *httpfast.Request, e *entity) (rep reply, ok bool) {
+	rep = reply{status: 200, length: e.size}
+	switch rangeSpec := r.Header("Range"); {
+	case notModified(r, e):
+		rep.status, rep.length = 304, 0
+	case rangeSpec != "":
+		rs, err := h.ranges(rangeSpec, e.size)
+		if err != nil || len(rs) > 1 {
+			return reply{}, false // several parts, bad or unsatisfiable: net/http
+		}
+		if len(rs) == 1 {
+			rep = reply{status: 206, start: rs[0].Start, length: rs[0].Length}
+		}
+	}
+	return rep, true
+}
+
+// appendHead appends to out the status line and header fields of the
+// response sending rep of e to r, and the blank line that ends them.
+func appendHead(out []byte, r *httpfast.Request, e *entity, rep reply) []byte {
+	out = r.AppendStatusLine(out, rep.status)
 	out = append(out, "Server: fdfs\r\nETag: "...)
 	out = append(out, e.etag...)
 	out = append(out, "\r\nLast-Modified: "...)
 	out = e.modified.UTC().AppendFormat(out, http.TimeFormat)
 	out = append(out, "\r\n"...)
-	if status != 304 {
+	if rep.status != 304 {
 		out = append(out, "Content-Type: "...)
 		out = append(out, e.ctype...)
 		out = append(out, "\r\nAccept-Ranges: bytes\r\nContent-Length: "...)
-		out = strconv.AppendInt(out, length, 10)
+		out = strconv.AppendInt(out, rep.length, 10)
 		out = append(out, "\r\n"...)
-		if status == 206 {
+		if rep.status == 206 {
 			out = append(out, "Content-Range: bytes "...)
-			out = strconv.AppendInt(out, start, 10)
+			out = strconv.AppendInt(out, rep.start, 10)
 			out = append(out, '-')
-			out = strconv.AppendInt(out, start+length-1, 10)
+			out = strconv.AppendInt(out, rep.start+rep.length-1, 10)
 			out = append(out, '/')
 			out = strconv.AppendInt(out, e.size, 10)
 			out = append(out, "\r\n"...)
@@ -122,47 +170,41 @@ func (s *Server) answer(_ context.Context, c net.Conn, r *httpfast.Request) (kee
 			out = append(out, "\r\n"...)
 		}
 	}
-	out = r.AppendHeadEnd(out)
-	*bp = out[:0]
+	return r.AppendHeadEnd(out)
+}
 
-	c.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
-	defer c.SetWriteDeadline(time.Time{})
-	body := r.Method != http.MethodHead && status != 304 && length > 0
-	if body && length <= smallFileBytes {
-		hl := len(out)
-		out = slices.Grow(out, int(length))[:hl+int(length)]
-		*bp = out[:0]
-		if _, err := io.ReadFull(io.NewSectionReader(e.f, e.base+start, length), out[hl:]); err != nil {
-			h.cfg.Log.Error("http read", "file", req.logical, "err", err)
-			return false, true
-		}
-		if _, err := c.Write(out); err != nil {
-			return false, true
-		}
-		return r.KeepAlive, true
+// appendSmall reads the body of rep (at most smallFileBytes) from e after
+// head, in the pooled buffer *bp, for one write of head and body. *bp
+// follows the buffer if it grows, so that the pool keeps the larger one.
+func appendSmall(bp *[]byte, head []byte, e *entity, rep reply) ([]byte, error) {
+	hl := len(head)
+	out := slices.Grow(head, int(rep.length))[:hl+int(rep.length)]
+	*bp = out[:0]
+	_, err := io.ReadFull(io.NewSectionReader(e.f, e.base+rep.start, rep.length), out[hl:])
+	return out, err
+}
+
+// sendFile writes the body of rep from e on c with sendfile(2), after the
+// head. It takes e's descriptor (e.f.OS) and reports whether the whole body
+// was written.
+func (h *Handler) sendFile(c net.Conn, e *entity, rep reply) bool {
+	f := e.f.OS()
+	defer f.Close()
+	if _, err := f.Seek(e.base+rep.start, io.SeekStart); err != nil {
+		return false
 	}
-	if _, err := c.Write(out); err != nil {
-		return false, true
-	}
-	if body {
-		f := e.f.OS()
-		defer f.Close()
-		if _, err := f.Seek(e.base+start, io.SeekStart); err != nil {
-			return false, true
+	// *net.TCPConn.ReadFrom of a limited *os.File is sendfile(2). The
+	// write timeout applies per chunk, so a slow reader of a big file
+	// is not cut off while it keeps making progress.
+	for left := rep.length; left > 0; {
+		n := min(left, sendChunkBytes)
+		c.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
+		if _, err := io.CopyN(c, f, n); err != nil {
+			return false
 		}
-		// *net.TCPConn.ReadFrom of a limited *os.File is sendfile(2). The
-		// write timeout applies per chunk, so a slow reader of a big file
-		// is not cut off while it keeps making progress.
-		for left := length; left > 0; {
-			n := min(left, sendChunkBytes)
-			c.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
-			if _, err := io.CopyN(c, f, n); err != nil {
-				return false, true
-			}
-			left -= n
-		}
+		left -= n
 	}
-	return r.KeepAlive, true
+	return true
 }
 
 // notModified applies If-None-Match, or else If-Modified-Since (RFC 9110).

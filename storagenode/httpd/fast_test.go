@@ -49,7 +49,7 @@ func readBody(t *testing.T, r *http.Response) []byte {
 
 func TestFastPathWire(t *testing.T) {
 	dir := t.TempDir()
-	content := bytes.Repeat([]byte("abcdefghij"), 10_000) // 100 KB: the sendfile branch
+	content := bytes.Repeat([]byte("abcdefghij"), 10_000) // 100 KB: over smallFileBytes
 	small := []byte("small file body")
 	big := store(t, dir, localSrc, time.Now(), "bin", content)
 	name := store(t, dir, localSrc, time.Now(), "txt", small)
@@ -71,7 +71,20 @@ func TestFastPathWire(t *testing.T) {
 			t.Fatalf("third: %d", rs[2].StatusCode)
 		}
 	})
-	t.Run("big file range", func(t *testing.T) {
+	t.Run("big file by sendfile", func(t *testing.T) {
+		rs := rawExchange(t, addr, get(big, "")+get(big, "Range: bytes=1000-\r\n")+get(name, ""), 3)
+		if rs[0].StatusCode != 200 || !bytes.Equal(readBody(t, rs[0]), content) {
+			t.Fatalf("whole: %d", rs[0].StatusCode)
+		}
+		if rs[1].StatusCode != 206 || !bytes.Equal(readBody(t, rs[1]), content[1000:]) ||
+			rs[1].Header.Get("Content-Range") != "bytes 1000-99999/100000" {
+			t.Fatalf("range: %d %q", rs[1].StatusCode, rs[1].Header.Get("Content-Range"))
+		}
+		if rs[2].StatusCode != 200 || !bytes.Equal(readBody(t, rs[2]), small) {
+			t.Fatalf("after: %d", rs[2].StatusCode)
+		}
+	})
+	t.Run("big file, small range in one write", func(t *testing.T) {
 		rs := rawExchange(t, addr, get(big, "Range: bytes=70000-\r\n"), 1)
 		if rs[0].StatusCode != 206 || !bytes.Equal(readBody(t, rs[0]), content[70000:]) ||
 			rs[0].Header.Get("Content-Range") != "bytes 70000-99999/100000" {
