@@ -166,7 +166,45 @@ func (s *Server) load() error {
 	if err != nil {
 		return err
 	}
-	for _, sec := range parseSections(gdata) {
+	if err := s.loadGroups(gdata); err != nil {
+		return err
+	}
+	sdata, err := readOptional(filepath.Join(s.dataDir, serversFile))
+	if err != nil {
+		return err
+	}
+	if err := s.loadStorages(sdata); err != nil {
+		return err
+	}
+	for _, g := range s.groups {
+		g.resort()
+		g.changed()
+	}
+	tdata, err := readOptional(filepath.Join(s.dataDir, syncFile))
+	if err != nil {
+		return err
+	}
+	s.loadSyncTimestamps(tdata)
+	if fi, err := os.Stat(filepath.Join(s.dataDir, changelogFile)); err == nil {
+		s.changelogSize = fi.Size()
+	}
+	if err := s.loadRenames(); err != nil {
+		return fmt.Errorf("%s: %w", changelogFile, err)
+	}
+	sdat, err := readOptional(filepath.Join(s.dataDir, statusFile))
+	if err != nil {
+		return err
+	}
+	if last := parseSections(sdat)[0].int("last_check_time"); last > 0 {
+		s.restartInterval = max(time.Now().Unix()-last, 0)
+	}
+	return nil
+}
+
+// loadGroups restores the groups of groupsFile's contents data. Caller
+// holds s.mu.
+func (s *Server) loadGroups(data []byte) error {
+	for _, sec := range parseSections(data) {
 		if !strings.HasPrefix(sec.name, "Group") {
 			continue
 		}
@@ -186,57 +224,70 @@ func (s *Server) load() error {
 		}
 		s.groups[name] = g
 	}
-	sdata, err := readOptional(filepath.Join(s.dataDir, serversFile))
-	if err != nil {
-		return err
-	}
-	for _, sec := range parseSections(sdata) {
+	return nil
+}
+
+// loadStorages restores the storages of serversFile's contents data into
+// their groups, which loadGroups restored. Caller holds s.mu.
+func (s *Server) loadStorages(data []byte) error {
+	for _, sec := range parseSections(data) {
 		if !strings.HasPrefix(sec.name, "Storage") {
 			continue
 		}
-		g := s.groups[sec.kv["group_name"]]
-		if g == nil {
-			return fmt.Errorf("%s: storage of unknown group %q: %w", serversFile, sec.kv["group_name"], protocol.ErrInvalid)
+		st, err := s.restoreStorage(sec)
+		if err != nil {
+			return err
 		}
-		st := &storage{group: g, ip: sec.kv["ip_addr"], syncedFrom: map[string]int64{}}
-		st.id = st.ip
-		if s.ids != nil {
-			st.id = sec.kv["id"]
-		}
-		if st.id == "" || len(st.id) >= protocol.StorageIDSize || len(g.storages) >= protocol.MaxServersInGroup {
-			return fmt.Errorf("%s: bad storage %q: %w", serversFile, st.id, protocol.ErrInvalid)
-		}
-		st.rwMode = protocol.RWRead | protocol.RWWrite
-		if s.ids != nil {
-			if e, ok := s.ids.ByID(st.id); ok {
-				st.rwMode = rwModeOf(e)
-			}
-		}
-		saved := byte(sec.int("status"))
-		st.version = sec.kv["version"]
-		st.joinTime, st.upTime = sec.int("join_time"), sec.int("up_time")
-		st.port = int(sec.int("storage_port"))
-		st.syncSrcID, st.syncUntil = sec.kv["sync_src_server"], sec.int("sync_until_timestamp")
-		st.totalMB, st.freeMB = sec.int("total_mb"), sec.int("free_mb")
-		st.changelogOffset = sec.int("changelog_offset")
-		st.storePathCount = int(sec.int("store_path_count"))
-		st.subdirCountPerPath = int(sec.int("subdir_count_per_path"))
-		st.uploadPriority = sec.int("upload_priority")
-		for _, f := range st.stat.Fields() {
-			*f.P = sec.int(f.Name)
-		}
-		st.status = s.restoredStatus(saved, st.stat.LastHeartBeatTime)
-		g.storages[st.id] = st
+		st.group.storages[st.id] = st
 	}
-	for _, g := range s.groups {
-		g.resort()
-		g.changed()
+	return nil
+}
+
+// restoreStorage is the storage one "[StorageNNN]" section of serversFile
+// describes, not yet added to its group. Caller holds s.mu.
+func (s *Server) restoreStorage(sec section) (*storage, error) {
+	g := s.groups[sec.kv["group_name"]]
+	if g == nil {
+		return nil, fmt.Errorf("%s: storage of unknown group %q: %w", serversFile, sec.kv["group_name"], protocol.ErrInvalid)
 	}
-	tdata, err := readOptional(filepath.Join(s.dataDir, syncFile))
-	if err != nil {
-		return err
+	st := &storage{group: g, ip: sec.kv["ip_addr"], syncedFrom: map[string]int64{}}
+	st.id = st.ip
+	if s.ids != nil {
+		st.id = sec.kv["id"]
 	}
-	for line := range strings.SplitSeq(string(tdata), "\n") {
+	if st.id == "" || len(st.id) >= protocol.StorageIDSize || len(g.storages) >= protocol.MaxServersInGroup {
+		return nil, fmt.Errorf("%s: bad storage %q: %w", serversFile, st.id, protocol.ErrInvalid)
+	}
+	st.rwMode = protocol.RWRead | protocol.RWWrite
+	if s.ids != nil {
+		if e, ok := s.ids.ByID(st.id); ok {
+			st.rwMode = rwModeOf(e)
+		}
+	}
+	saved := byte(sec.int("status"))
+	st.version = sec.kv["version"]
+	st.joinTime, st.upTime = sec.int("join_time"), sec.int("up_time")
+	st.port = int(sec.int("storage_port"))
+	st.syncSrcID, st.syncUntil = sec.kv["sync_src_server"], sec.int("sync_until_timestamp")
+	st.totalMB, st.freeMB = sec.int("total_mb"), sec.int("free_mb")
+	st.changelogOffset = sec.int("changelog_offset")
+	st.storePathCount = int(sec.int("store_path_count"))
+	st.subdirCountPerPath = int(sec.int("subdir_count_per_path"))
+	st.uploadPriority = sec.int("upload_priority")
+	for _, f := range st.stat.Fields() {
+		*f.P = sec.int(f.Name)
+	}
+	st.status = s.restoredStatus(saved, st.stat.LastHeartBeatTime)
+	return st, nil
+}
+
+// loadSyncTimestamps restores what each storage received from each other
+// member (unix seconds) from syncFile's contents data: one row per
+// destination, group, id, then a timestamp per member in sorted order, as
+// render writes it. Rows of unknown storages are skipped. Caller holds
+// s.mu, and the groups are sorted.
+func (s *Server) loadSyncTimestamps(data []byte) {
+	for line := range strings.SplitSeq(string(data), "\n") {
 		f := strings.Split(strings.TrimSpace(line), ",")
 		if len(f) < 2 {
 			continue
@@ -256,20 +307,6 @@ func (s *Server) load() error {
 			}
 		}
 	}
-	if fi, err := os.Stat(filepath.Join(s.dataDir, changelogFile)); err == nil {
-		s.changelogSize = fi.Size()
-	}
-	if err := s.loadRenames(); err != nil {
-		return fmt.Errorf("%s: %w", changelogFile, err)
-	}
-	sdat, err := readOptional(filepath.Join(s.dataDir, statusFile))
-	if err != nil {
-		return err
-	}
-	if last := parseSections(sdat)[0].int("last_check_time"); last > 0 {
-		s.restartInterval = max(time.Now().Unix()-last, 0)
-	}
-	return nil
 }
 
 // restoredStatus is the status a storage saved with status saved and last

@@ -372,25 +372,44 @@ func (s *Server) serveConn(c net.Conn, pending []byte) {
 	cs := &conn{c: c, r: bufio.NewReaderSize(r, 4096)}
 	s.serving(cs, true)
 	defer s.serving(cs, false)
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+	s.setConnAddrs(cs)
+	defer s.hangUp(cs)
+	s.serveRequests(cs)
+}
+
+// setConnAddrs sets cs's peer IP and this tracker's "ip:port" as seen on
+// cs: the bound address, or with a wildcard bind the connection's local
+// one.
+func (s *Server) setConnAddrs(cs *conn) {
+	if ta, ok := cs.c.RemoteAddr().(*net.TCPAddr); ok {
 		cs.peerIP = ta.IP.String()
 	}
 	s.mu.Lock()
 	cs.self = s.leaderAddr
 	s.mu.Unlock()
 	if cs.self == "" {
-		if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		if ta, ok := cs.c.LocalAddr().(*net.TCPAddr); ok {
 			cs.self = protocol.FormatHostPort(ta.IP.String(), ta.Port)
 		}
 	}
-	defer func() {
-		c.Close()
-		s.disconnected(cs)
-		s.releaseSysLock(cs)
-		s.connMu.Lock()
-		delete(s.conns, c)
-		s.connMu.Unlock()
-	}()
+}
+
+// hangUp closes cs once serveConn is done with it: disconnected updates
+// the storage joined on it, its sys-file lock is released and Close no
+// longer tracks it.
+func (s *Server) hangUp(cs *conn) {
+	cs.c.Close()
+	s.disconnected(cs)
+	s.releaseSysLock(cs)
+	s.connMu.Lock()
+	delete(s.conns, cs.c)
+	s.connMu.Unlock()
+}
+
+// serveRequests reads and answers requests on cs until the peer leaves,
+// a request fails in a way that leaves the connection unusable, or the
+// server stops.
+func (s *Server) serveRequests(cs *conn) {
 	timeout := s.networkTimeout()
 	// The deadline bounds the wait for a request, two network timeouts
 	// (idle storage connections beat every heart_beat_interval; upstream's
@@ -403,7 +422,7 @@ func (s *Server) serveConn(c net.Conn, pending []byte) {
 	renew := func(least time.Duration) {
 		if now := time.Now(); deadline.Sub(now) < least {
 			deadline = now.Add(2 * timeout)
-			c.SetDeadline(deadline)
+			cs.c.SetDeadline(deadline)
 		}
 	}
 	for {
@@ -424,30 +443,19 @@ func (s *Server) serveConn(c net.Conn, pending []byte) {
 		if h.Length > int64(cs.r.Buffered()) {
 			// Clients that write the body after the header with Nagle on
 			// wait for our ACK of the header (internal/tcpopt).
-			tcpopt.QuickAck(c)
+			tcpopt.QuickAck(cs.c)
 		}
 		body, err := protocol.ReadBody(cs.r, h, s.maxBody)
 		if err != nil {
 			// The unread body is still on the wire: answer and drop.
 			s.log.Warn("bad request body", "peer", cs.peerIP, "cmd", h.Cmd, "len", h.Length, "err", err)
-			protocol.WriteError(c, err)
+			protocol.WriteError(cs.c, err)
 			return
 		}
 		if h.Cmd == protocol.CmdQuit {
 			return
 		}
-		began := time.Now()
-		resp, err := s.dispatch(cs, h.Cmd, body)
-		s.reqs.Observe(h.Cmd, protocol.StatusOf(err), time.Since(began))
-		if err != nil {
-			if errors.Is(err, errClose) {
-				return
-			}
-			s.log.Debug("request failed", "peer", cs.peerIP, "cmd", h.Cmd, "err", err)
-			if protocol.WriteError(c, err) != nil {
-				return
-			}
-		} else if protocol.WriteResponse(c, resp) != nil {
+		if !s.respond(cs, h.Cmd, body) {
 			return
 		}
 		if !s.endRequest(cs) {
@@ -455,6 +463,23 @@ func (s *Server) serveConn(c net.Conn, pending []byte) {
 			return
 		}
 	}
+}
+
+// respond answers one request on cs and counts it in the metrics; false
+// when the connection must close (errClose, or the answer could not be
+// written).
+func (s *Server) respond(cs *conn, cmd byte, body []byte) bool {
+	began := time.Now()
+	resp, err := s.dispatch(cs, cmd, body)
+	s.reqs.Observe(cmd, protocol.StatusOf(err), time.Since(began))
+	if err != nil {
+		if errors.Is(err, errClose) {
+			return false
+		}
+		s.log.Debug("request failed", "peer", cs.peerIP, "cmd", cmd, "err", err)
+		return protocol.WriteError(cs.c, err) == nil
+	}
+	return protocol.WriteResponse(cs.c, resp) == nil
 }
 
 // stateless reports the commands answered from the cluster map alone,

@@ -228,33 +228,13 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case !protocol.ValidGroupName(j.Group):
-		return nil, fmt.Errorf("join: bad group name %q: %w", j.Group, protocol.ErrInvalid)
-	case j.StoragePort <= 0 || j.StoragePort > 65535:
-		return nil, fmt.Errorf("join: bad port %d: %w", j.StoragePort, protocol.ErrInvalid)
-	case j.StorePathCount < 1 || j.StorePathCount > 256:
-		return nil, fmt.Errorf("join: bad store_path_count %d: %w", j.StorePathCount, protocol.ErrInvalid)
-	case j.SubdirCountPerPath < 1 || j.SubdirCountPerPath > 256:
-		return nil, fmt.Errorf("join: bad subdir_count_per_path %d: %w", j.SubdirCountPerPath, protocol.ErrInvalid)
-	}
-	port := int(j.StoragePort)
-	var id string
-	rw := protocol.RWRead | protocol.RWWrite
-	if s.ids != nil && s.cfg.TrustStorageServerID && j.StorageID != "" {
-		e, ok := s.ids.ByID(j.StorageID)
-		if !ok {
-			return nil, fmt.Errorf("join: unknown storage id %q: %w", j.StorageID, protocol.ErrNotFound)
-		}
-		if e.Group != j.Group {
-			return nil, fmt.Errorf("join: storage id %q belongs to %q, not %q: %w", e.ID, e.Group, j.Group, protocol.ErrInvalid)
-		}
-		id, rw = e.ID, rwModeOf(e)
-	} else if id, rw, err = s.lookupID(j.Group, cs.peerIP, port); err != nil {
+	if err := validateJoin(j); err != nil {
 		return nil, err
 	}
-	if cs.st != nil && cs.st.id != id {
-		return nil, fmt.Errorf("join: connection already joined as %q: %w", cs.st.id, protocol.ErrInvalid)
+	port := int(j.StoragePort)
+	id, rw, err := s.joinID(cs, j, port)
+	if err != nil {
+		return nil, err
 	}
 	trackers := s.classifyTrackers(j.Trackers, cs.c.LocalAddr())
 	// Learn the trackers before copying the sys files: a peer copying from
@@ -268,26 +248,112 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.groups[j.Group]
+	g, err := s.joinGroup(j.Group)
+	if err != nil {
+		return nil, err
+	}
+	paths, subdirs, err := s.joinLayout(g, id, port, j)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.admit(cs, g, id, port, j.Status)
+	if err != nil {
+		return nil, err
+	}
+	s.applyJoin(cs, st, j, rw, port)
+	g.storePathCount, g.subdirCountPerPath = paths, subdirs
+	g.resort()
+	cs.st = st
+	st.owner = cs
+	st.trunkSeen = -1 // a (re)started storage learns the trunk server anew
+	s.dirty = true
+	s.saveLogged()
+	if s.rel.leader == "" && len(s.rel.peers) > 0 {
+		// The election that learning the trackers started found no group
+		// here yet (a tracker without groups is no candidate): elect now.
+		s.kickRelationship()
+	}
+	return (&protocol.JoinResponse{Status: st.status, SrcID: st.syncSrcID}).Encode(), nil
+}
+
+// validateJoin checks the group name and the counts of a JOIN body
+// against the ranges upstream accepts.
+func validateJoin(j *protocol.JoinRequest) error {
+	switch {
+	case !protocol.ValidGroupName(j.Group):
+		return fmt.Errorf("join: bad group name %q: %w", j.Group, protocol.ErrInvalid)
+	case j.StoragePort <= 0 || j.StoragePort > 65535:
+		return fmt.Errorf("join: bad port %d: %w", j.StoragePort, protocol.ErrInvalid)
+	case j.StorePathCount < 1 || j.StorePathCount > 256:
+		return fmt.Errorf("join: bad store_path_count %d: %w", j.StorePathCount, protocol.ErrInvalid)
+	case j.SubdirCountPerPath < 1 || j.SubdirCountPerPath > 256:
+		return fmt.Errorf("join: bad subdir_count_per_path %d: %w", j.SubdirCountPerPath, protocol.ErrInvalid)
+	}
+	return nil
+}
+
+// joinID is the storage id, and its read/write mode, that JOIN j on cs
+// joins as, port being the storage's port: the id the storage sends when
+// trust_storage_server_id lets it name itself, else the one its address
+// maps to (lookupID). A connection joins as one storage only.
+func (s *Server) joinID(cs *conn, j *protocol.JoinRequest, port int) (id string, rw byte, err error) {
+	if s.ids != nil && s.cfg.TrustStorageServerID && j.StorageID != "" {
+		e, ok := s.ids.ByID(j.StorageID)
+		if !ok {
+			return "", 0, fmt.Errorf("join: unknown storage id %q: %w", j.StorageID, protocol.ErrNotFound)
+		}
+		if e.Group != j.Group {
+			return "", 0, fmt.Errorf("join: storage id %q belongs to %q, not %q: %w", e.ID, e.Group, j.Group, protocol.ErrInvalid)
+		}
+		id, rw = e.ID, rwModeOf(e)
+	} else if id, rw, err = s.lookupID(j.Group, cs.peerIP, port); err != nil {
+		return "", 0, err
+	}
+	if cs.st != nil && cs.st.id != id {
+		return "", 0, fmt.Errorf("join: connection already joined as %q: %w", cs.st.id, protocol.ErrInvalid)
+	}
+	return id, rw, nil
+}
+
+// joinGroup returns the group named name, created empty when new, or
+// ENOSPC when there are already protocol.MaxGroups. Caller holds s.mu.
+func (s *Server) joinGroup(name string) (*group, error) {
+	g := s.groups[name]
 	if g == nil {
 		if len(s.groups) >= protocol.MaxGroups {
 			return nil, fmt.Errorf("join: %d groups: %w", len(s.groups), protocol.ErrNoSpace)
 		}
-		g = newGroup(j.Group)
-		s.groups[j.Group] = g
+		g = newGroup(name)
+		s.groups[name] = g
 	}
+	return g, nil
+}
+
+// joinLayout checks that storage id may join g with port and the store
+// path and subdirectory counts of j, and returns g's counts once it has
+// (layoutWith). Unless file names carry storage ids (id mode with
+// id_type_in_filename = id), every member of g must listen on port.
+// Caller holds s.mu.
+func (s *Server) joinLayout(g *group, id string, port int, j *protocol.JoinRequest) (int, int, error) {
 	portsMayDiffer := s.ids != nil && s.cfg.IDTypeInFilename == "id"
 	if !portsMayDiffer {
 		for _, o := range g.sorted {
 			if o.id != id && !o.tombstone() && o.port != port {
-				return nil, fmt.Errorf("join: port %d differs from group port %d: %w", port, o.port, protocol.ErrInvalid)
+				return 0, 0, fmt.Errorf("join: port %d differs from group port %d: %w", port, o.port, protocol.ErrInvalid)
 			}
 		}
 	}
-	paths, subdirs, err := g.layoutWith(id, int(j.StorePathCount), int(j.SubdirCountPerPath))
-	if err != nil {
-		return nil, err
-	}
+	return g.layoutWith(id, int(j.StorePathCount), int(j.SubdirCountPerPath))
+}
+
+// admit returns the record of storage id, joining g from cs on port. On
+// the leader, a storage made a tombstone (DELETED, IP_CHANGED) less than
+// check_active_interval ago is held off with EAGAIN until every member of
+// g has heard of it (heardOf). A storage with no record, or only its
+// tombstone, gets a new one: INIT unless status, the status the storage
+// last knew, says otherwise. An OFFLINE or RECOVERY one goes ONLINE.
+// Caller holds s.mu.
+func (s *Server) admit(cs *conn, g *group, id string, port int, status byte) (*storage, error) {
 	if tomb := g.storages[id]; tomb != nil && tomb.tombstone() && s.amLeader() && !g.heardOf(tomb) &&
 		s.now().Unix()-tomb.buriedAt < int64(s.activeInterval()/time.Second) {
 		return nil, fmt.Errorf("join: %s is %s and not every storage of %s has heard yet: %w",
@@ -301,9 +367,9 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 			return nil, fmt.Errorf("join: group %q is full: %w", g.name, protocol.ErrNoSpace)
 		}
 		st = &storage{id: id, group: g, status: protocol.StatusInit, syncedFrom: map[string]int64{}}
-		switch j.Status {
+		switch status {
 		case protocol.StatusWaitSync, protocol.StatusSyncing, protocol.StatusRecovery:
-			st.status = j.Status
+			st.status = status
 		case protocol.StatusOffline, protocol.StatusOnline, protocol.StatusActive:
 			st.status = protocol.StatusOnline
 		}
@@ -314,6 +380,13 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 		st.status = protocol.StatusOnline
 		g.changed()
 	}
+	return st, nil
+}
+
+// applyJoin records in st what the JOIN j on cs said of the storage, with
+// read/write mode rw and port, and stamps its last beat now. Caller holds
+// s.mu.
+func (s *Server) applyJoin(cs *conn, st *storage, j *protocol.JoinRequest, rw byte, port int) {
 	if st.status == protocol.StatusInit {
 		// A new storage has none of the history of the others' address
 		// changes and deletions to apply (upstream skips it too).
@@ -332,19 +405,6 @@ func (s *Server) join(cs *conn, body []byte) ([]byte, error) {
 	st.upTime = j.UpTime
 	st.version = j.Version
 	st.stat.LastHeartBeatTime = s.now().Unix()
-	g.storePathCount, g.subdirCountPerPath = paths, subdirs
-	g.resort()
-	cs.st = st
-	st.owner = cs
-	st.trunkSeen = -1 // a (re)started storage learns the trunk server anew
-	s.dirty = true
-	s.saveLogged()
-	if s.rel.leader == "" && len(s.rel.peers) > 0 {
-		// The election that learning the trackers started found no group
-		// here yet (a tracker without groups is no candidate): elect now.
-		s.kickRelationship()
-	}
-	return (&protocol.JoinResponse{Status: st.status, SrcID: st.syncSrcID}).Encode(), nil
 }
 
 // layoutWith is the group's store_path_count and subdir_count_per_path
