@@ -34,6 +34,9 @@ func (s *Server) reportIPChanged(cs *conn, body []byte) ([]byte, error) {
 	if r.NewIP != cs.peerIP {
 		return nil, fmt.Errorf("ip changed report: new address %q is not the reporter's %q: %w", r.NewIP, cs.peerIP, protocol.ErrInvalid)
 	}
+	if err := ipModeID(r.NewIP); err != nil {
+		return nil, fmt.Errorf("ip changed report: %w", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.groups[r.Group]

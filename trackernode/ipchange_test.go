@@ -148,3 +148,30 @@ func TestGroupRename(t *testing.T) {
 		t.Error("current found a storage that never had the address")
 	}
 }
+
+// In IP mode a storage's address is its id, which travels in 16-byte
+// fields: an IPv6 address too long for one is refused (EINVAL, as a
+// JOIN from it is) instead of being cut short in the group lists and
+// refused in the data files at the next start.
+func TestIPModeIDFitsItsField(t *testing.T) {
+	s := startServer(t, traceConfig(t, "ip"))
+	cl := dialFrom(t, "127.0.0.5", s.Addr())
+	for _, tc := range []struct {
+		addr string
+		id   string // "": refused with EINVAL
+	}{
+		{"192.168.100.200:23000", "192.168.100.200"},
+		{"[::1]:23000", "::1"},
+		{"[fd00::12:3456]:23000", "fd00::12:3456"},
+		{"[2001:db8::1234:5678]:23000", ""},
+		{"[2001:db8:85a3::8a2e:370:7334]:23000", ""},
+	} {
+		st, b := cl.call(protocol.CmdStorageGetServerID, (&protocol.GroupAndAddr{Group: "group1", Addr: tc.addr}).Encode())
+		switch {
+		case tc.id == "" && st != protocol.EINVAL:
+			t.Errorf("%s: status %d, want EINVAL", tc.addr, st)
+		case tc.id != "" && (st != 0 || string(b) != tc.id):
+			t.Errorf("%s: status %d id %q, want %q", tc.addr, st, b, tc.id)
+		}
+	}
+}

@@ -461,6 +461,7 @@ func TestBadInput(t *testing.T) {
 			{protocol.CmdStorageChangeStatus, []byte{200}},
 			{protocol.CmdStorageChangelogReq, make([]byte, 32)},
 			{protocol.CmdStorageJoin, joinBody("group1", 23000, 1, "")[:150]},
+			{protocol.CmdStorageJoin, joinBody("group2", 23000, 2, "")}, // joined in group1
 		} {
 			if st, _ := cl.call(tc.cmd, tc.body); st != protocol.EINVAL {
 				t.Errorf("cmd %d body %d bytes: status %d, want EINVAL", tc.cmd, len(tc.body), st)

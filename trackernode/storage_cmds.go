@@ -42,6 +42,9 @@ func rwModeOf(e *conf.StorageID) byte {
 // the storage_ids.conf entry in id mode.
 func (s *Server) lookupID(group, ip string, port int) (string, byte, error) {
 	if s.ids == nil {
+		if err := ipModeID(ip); err != nil {
+			return "", 0, err
+		}
 		return ip, protocol.RWRead | protocol.RWWrite, nil
 	}
 	e, ok := s.ids.Find(group, ip, port)
@@ -49,6 +52,19 @@ func (s *Server) lookupID(group, ip string, port int) (string, byte, error) {
 		return "", 0, fmt.Errorf("no storage id for group %q %s:%d: %w", group, ip, port, protocol.ErrNotFound)
 	}
 	return e.ID, rwModeOf(e), nil
+}
+
+// ipModeID checks that a storage's address ip can be its id in IP mode:
+// ids travel in 16-byte fields (NUL included), so a longer IPv6 address
+// would be cut short in every group list and refused in the data files at
+// the next start. Upstream refuses IPv6 without storage ids at start; a
+// storage reaching our dual-stack port over IPv6 is told the same here.
+func ipModeID(ip string) error {
+	if len(ip) >= protocol.StorageIDSize {
+		return fmt.Errorf("storage address %s is %d bytes, too long for an id (at most %d): IPv6 storages need use_storage_id = true: %w",
+			ip, len(ip), protocol.StorageIDSize-1, protocol.ErrInvalid)
+	}
+	return nil
 }
 
 // getMyIP: STORAGE_GET_MY_IP, the address a storage puts in its new file
@@ -309,8 +325,8 @@ func (s *Server) joinID(cs *conn, j *protocol.JoinRequest, port int) (id string,
 	} else if id, rw, err = s.lookupID(j.Group, cs.peerIP, port); err != nil {
 		return "", 0, err
 	}
-	if cs.st != nil && cs.st.id != id {
-		return "", 0, fmt.Errorf("join: connection already joined as %q: %w", cs.st.id, protocol.ErrInvalid)
+	if cs.st != nil && (cs.st.id != id || cs.st.group.name != j.Group) {
+		return "", 0, fmt.Errorf("join: connection already joined as %q of %q: %w", cs.st.id, cs.st.group.name, protocol.ErrInvalid)
 	}
 	return id, rw, nil
 }
