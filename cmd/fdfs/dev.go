@@ -18,14 +18,24 @@ import (
 )
 
 func init() {
+	rootCmd.AddCommand(devCmd())
+}
+
+// devOpts is the command line of `fdfs dev`.
+type devOpts struct {
+	dataDir     string
+	trackerPort int
+	storagePort int
+	baseIP      string
+	logLevel    string
+	logFile     string
+}
+
+// devCmd builds `fdfs dev`.
+func devCmd() *cobra.Command {
 	var (
-		dataDir     string
-		trackerPort int
-		storagePort int
-		baseIP      string
-		logLevel    string
-		logFile     string
-		gw          *devGateway
+		o  devOpts
+		gw *devGateway
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -39,73 +49,90 @@ written into the data directory; reuse client.conf with the client commands or
 with the C tools. Data survives restarts: run the command again on the same
 directory to continue. Stop with Ctrl-C.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ips, err := devIPs(baseIP)
-			if err != nil {
-				return err
-			}
-			abs, err := filepath.Abs(dataDir)
-			if err != nil {
-				return err
-			}
-			if err := os.MkdirAll(abs, 0o755); err != nil {
-				return err
-			}
-			logOut, logPath, closeLog, err := devLogOutput(abs, logFile)
-			if err != nil {
-				return err
-			}
-			defer closeLog()
-			log, flushLog := batchedLogger(logOut, func(w io.Writer) slog.Handler {
-				return slog.NewTextHandler(w, &slog.HandlerOptions{Level: slogLevel(logLevel)})
-			})
-			defer flushLog()
-
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			fmt.Printf("starting the dev cluster in %s (log: %s) ...\n", abs, logPath)
-			c, err := devcluster.Launch(ctx, devcluster.Options{
-				Dir:           abs,
-				TrackerIP:     ips[0],
-				StorageIPs:    ips[1:],
-				TrackerPort:   trackerPort,
-				StoragePort:   storagePort,
-				LogLevel:      logLevel,
-				Logger:        log,
-				ActiveTimeout: 2 * time.Minute,
-				// Short beats make status changes visible quickly; the
-				// storages still behave as with the upstream defaults.
-				HeartBeatInterval: 2,
-				Progress:          func(step string) { fmt.Printf("  %s ...\n", step) },
-			})
-			if err != nil {
-				return fmt.Errorf("dev cluster: %w", err)
-			}
-			if err := gw.start(c, log); err != nil {
-				c.Close()
-				return err
-			}
-			printDevBanner(os.Stdout, c, dataDir, logPath)
-			gw.printBanner(os.Stdout)
-			<-ctx.Done()
-			stop()
-			fmt.Println("\nstopping the dev cluster ...")
-			gw.stop()
-			if err := c.Close(); err != nil {
-				return fmt.Errorf("dev cluster: %w", err)
-			}
-			fmt.Println("stopped; data kept in", abs)
-			return nil
+		RunE: func(*cobra.Command, []string) error {
+			return runDev(o, gw)
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data", "./data", "directory for the conf files, data and logs (reused when it exists)")
-	cmd.Flags().IntVar(&trackerPort, "tracker-port", devcluster.DefaultTrackerPort, "tracker port")
-	cmd.Flags().IntVar(&storagePort, "storage-port", devcluster.DefaultStoragePort, "storage port (shared by both storages, as IP mode requires)")
-	cmd.Flags().StringVar(&baseIP, "base-ip", "127.0.0.2", "loopback address of the tracker; the storages use the next two addresses")
-	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level (debug, info, warn, error)")
-	cmd.Flags().StringVar(&logFile, "log-file", "logs/dev.log", "server log file, relative to --data; \"-\" for stderr")
+	cmd.Flags().StringVar(&o.dataDir, "data", "./data", "directory for the conf files, data and logs (reused when it exists)")
+	cmd.Flags().IntVar(&o.trackerPort, "tracker-port", devcluster.DefaultTrackerPort, "tracker port")
+	cmd.Flags().IntVar(&o.storagePort, "storage-port", devcluster.DefaultStoragePort, "storage port (shared by both storages, as IP mode requires)")
+	cmd.Flags().StringVar(&o.baseIP, "base-ip", "127.0.0.2", "loopback address of the tracker; the storages use the next two addresses")
+	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "log level (debug, info, warn, error)")
+	cmd.Flags().StringVar(&o.logFile, "log-file", "logs/dev.log", "server log file, relative to --data; \"-\" for stderr")
 	gw = addDevGatewayFlags(cmd)
-	rootCmd.AddCommand(cmd)
+	return cmd
+}
+
+// runDev runs the dev cluster and its gateway gw until SIGINT or SIGTERM.
+func runDev(o devOpts, gw *devGateway) error {
+	ips, err := devIPs(o.baseIP)
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(o.dataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return err
+	}
+	logOut, logPath, closeLog, err := devLogOutput(abs, o.logFile)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	log, flushLog := batchedLogger(logOut, func(w io.Writer) slog.Handler {
+		return slog.NewTextHandler(w, &slog.HandlerOptions{Level: slogLevel(o.logLevel)})
+	})
+	defer flushLog()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	fmt.Printf("starting the dev cluster in %s (log: %s) ...\n", abs, logPath)
+	c, err := launchDev(ctx, o, abs, ips, log)
+	if err != nil {
+		return fmt.Errorf("dev cluster: %w", err)
+	}
+	if err := gw.start(c, log); err != nil {
+		c.Close()
+		return err
+	}
+	printDevBanner(os.Stdout, c, o.dataDir, logPath)
+	gw.printBanner(os.Stdout)
+	<-ctx.Done()
+	stop()
+	return stopDev(c, gw, abs)
+}
+
+// launchDev starts the tracker and the storages of the dev cluster in dir,
+// on ips (the tracker's first).
+func launchDev(ctx context.Context, o devOpts, dir string, ips []string, log *slog.Logger) (*devcluster.Cluster, error) {
+	return devcluster.Launch(ctx, devcluster.Options{
+		Dir:           dir,
+		TrackerIP:     ips[0],
+		StorageIPs:    ips[1:],
+		TrackerPort:   o.trackerPort,
+		StoragePort:   o.storagePort,
+		LogLevel:      o.logLevel,
+		Logger:        log,
+		ActiveTimeout: 2 * time.Minute,
+		// Short beats make status changes visible quickly; the
+		// storages still behave as with the upstream defaults.
+		HeartBeatInterval: 2,
+		Progress:          func(step string) { fmt.Printf("  %s ...\n", step) },
+	})
+}
+
+// stopDev stops the gateway gw, then the cluster c, whose data stays in
+// dir.
+func stopDev(c *devcluster.Cluster, gw *devGateway, dir string) error {
+	fmt.Println("\nstopping the dev cluster ...")
+	gw.stop()
+	if err := c.Close(); err != nil {
+		return fmt.Errorf("dev cluster: %w", err)
+	}
+	fmt.Println("stopped; data kept in", dir)
+	return nil
 }
 
 // devIPs returns the tracker's and the two storages' addresses: base, base+1,

@@ -198,36 +198,11 @@ func serve(ctx context.Context, k daemonKind, o daemonOpts, dc *daemonConf, pid 
 	var dl daemonLog
 	defer dl.close()
 	defer prebind.Close() // the sockets a failed start did not take
-	as, err := dc.runBy(func() error {
-		// Bound before the switch, as upstream's: a port under 1024 needs
-		// no capability for the user the daemon becomes.
-		if err := prebind.Bind(dc.addrs...); err != nil {
-			return err
-		}
-		if ready == nil {
-			return nil
-		}
-		// Opened before the switch, as upstream's: a log file a C daemon
-		// run as root left root's is still written.
-		return dl.open(filepath.Join(dc.base, "logs", k.logName+".log"), dc.errorLog)
-	})
+	as, err := dc.runBy(func() error { return openBeforeSwitch(k, dc, &dl, ready != nil) })
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", k.name, o.confPath, err)
 	}
-	out := io.Writer(os.Stderr)
-	if dl.file != nil {
-		out = dl.file
-	} else {
-		// SIGHUP rotates the log of a daemon in the background; one
-		// logging to stderr has nothing to rotate, and must not die of
-		// it (a logrotate script for the C daemons' logs sends it).
-		signal.Ignore(syscall.SIGHUP)
-	}
-	log := newLogger(out, dc.logLevel).With("node", k.name)
-	logConfWarnings(log, dc.raw)
-	if as != "" {
-		log.Info("running as " + as)
-	}
+	log := daemonLogger(k, dc, dl.file, as)
 	srv, err := dc.build(log)
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", k.name, o.confPath, err)
@@ -255,6 +230,44 @@ func serve(ctx context.Context, k daemonKind, o daemonOpts, dc *daemonConf, pid 
 			slog.Warn("pid file", "err", err)
 		}
 	})
+}
+
+// openBeforeSwitch is what serve does before runBy switches to
+// run_by_user: it binds the daemon's ports and, in the background
+// (logToFile), opens its log file into dl.
+func openBeforeSwitch(k daemonKind, dc *daemonConf, dl *daemonLog, logToFile bool) error {
+	// Bound before the switch, as upstream's: a port under 1024 needs
+	// no capability for the user the daemon becomes.
+	if err := prebind.Bind(dc.addrs...); err != nil {
+		return err
+	}
+	if !logToFile {
+		return nil
+	}
+	// Opened before the switch, as upstream's: a log file a C daemon
+	// run as root left root's is still written.
+	return dl.open(filepath.Join(dc.base, "logs", k.logName+".log"), dc.errorLog)
+}
+
+// daemonLogger returns the daemon's logger, writing to file, or to stderr
+// when file is nil (the foreground), and logs the conf file's warnings
+// and whom the daemon runs as (as, "" when it did not switch).
+func daemonLogger(k daemonKind, dc *daemonConf, file *logfile.File, as string) *slog.Logger {
+	out := io.Writer(os.Stderr)
+	if file != nil {
+		out = file
+	} else {
+		// SIGHUP rotates the log of a daemon in the background; one
+		// logging to stderr has nothing to rotate, and must not die of
+		// it (a logrotate script for the C daemons' logs sends it).
+		signal.Ignore(syscall.SIGHUP)
+	}
+	log := newLogger(out, dc.logLevel).With("node", k.name)
+	logConfWarnings(log, dc.raw)
+	if as != "" {
+		log.Info("running as " + as)
+	}
+	return log
 }
 
 // daemonLog is the log file of a daemon in the background (nil file in

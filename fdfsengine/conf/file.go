@@ -120,7 +120,54 @@ func (p *parser) warnf(source string, line int, format string, args ...any) {
 // trimBlank is fc_trim: spaces, tabs, CR and LF at both ends.
 func trimBlank(s string) string { return strings.Trim(s, " \t\r\n") }
 
+// fileState is what parse carries from one line of a file to the next.
+type fileState struct {
+	source  string // the file's name, "" for ParseFile's own data
+	depth   int    // how deep the file is included (0 for the top-level file)
+	section string // the current "[section]", "" for the global part
+	// annotation is the name of a #@function waiting for the key=value
+	// line at index annotationAt of the expanded lines ("" for none).
+	annotation   string
+	annotationAt int
+}
+
+// parse parses the configuration text data of file source, included
+// depth levels deep, into p.f: its #@if and #@for blocks expanded, then
+// line by line.
 func (p *parser) parse(data []byte, source string, depth int) error {
+	lines := p.splitLines(data, source)
+	lastLine := len(lines) // of the file as read, before #@if and #@for expand
+	lines = p.expandIfs(lines, source)
+	lines = p.expandFors(lines, source)
+
+	st := fileState{source: source, depth: depth, annotationAt: -1}
+	for i, ln := range lines {
+		if st.annotation != "" && i != st.annotationAt {
+			p.warnf(source, ln.no, "#@function %s must be followed by a key=value line; ignored", st.annotation)
+			st.annotation = ""
+		}
+		line := trimBlank(ln.text)
+		switch {
+		case line == "":
+		case line[0] == '#':
+			if err := p.comment(&st, line, ln.no, i); err != nil {
+				return err
+			}
+		case line[0] == '[' && line[len(line)-1] == ']':
+			p.enterSection(&st, line)
+		default:
+			p.keyValue(&st, line, ln.no)
+		}
+	}
+	if st.annotation != "" {
+		p.warnf(source, lastLine, "#@function %s must be followed by a key=value line; ignored", st.annotation)
+	}
+	return nil
+}
+
+// splitLines splits data into lines numbered from 1, up to its first NUL
+// byte if any (with a warning).
+func (p *parser) splitLines(data []byte, source string) []srcLine {
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		// Upstream reads the file as a C string.
 		p.warnf(source, bytes.Count(data[:i], []byte("\n"))+1, "NUL byte: the rest of the file is ignored")
@@ -131,78 +178,74 @@ func (p *parser) parse(data []byte, source string, depth int) error {
 	for i, s := range raw {
 		lines[i] = srcLine{no: i + 1, text: s}
 	}
-	lines = p.expandIfs(lines, source)
-	lines = p.expandFors(lines, source)
+	return lines
+}
 
-	section := ""
-	annotation, annotationAt := "", -1
-	for i, ln := range lines {
-		if annotation != "" && i != annotationAt {
-			p.warnf(source, ln.no, "#@function %s must be followed by a key=value line; ignored", annotation)
-			annotation = ""
+// comment handles line, a trimmed line starting with '#' (number no in
+// the file, index i in the expanded lines): an #include is parsed in
+// place, a #@function annotates the next line, and #@add_annotation is
+// refused.
+func (p *parser) comment(st *fileState, line string, no, i int) error {
+	if name, ok := directiveArg(line, "include"); ok {
+		if err := p.include(name, st.source, no, st.depth); err != nil {
+			return err
 		}
-		line := trimBlank(ln.text)
-		if line == "" {
-			continue
-		}
-		if line[0] == '#' {
-			if name, ok := directiveArg(line, "include"); ok {
-				if err := p.include(name, source, ln.no, depth); err != nil {
-					return err
-				}
-				section = "" // upstream: back to the global part after an include
-				continue
-			}
-			if name, ok := directiveArg(line, "@function"); ok {
-				if len(name) > maxItemNameLen {
-					name = trimBlank(name[:maxItemNameLen])
-				}
-				annotation, annotationAt = name, i+1
-				continue
-			}
-			if arg, ok := directiveArg(line, "@add_annotation"); ok {
-				return &Error{File: source, Line: ln.no, Key: "#@add_annotation " + arg,
-					Problem: "loading annotation libraries is not supported"}
-			}
-			continue // comment, or a directive handled above (#@set, #@if, #@for)
-		}
-		if line[0] == '[' && line[len(line)-1] == ']' {
-			section = trimBlank(line[1 : len(line)-1])
-			if section != "" && !contains(p.f.sections, section) {
-				p.f.sections = append(p.f.sections, section)
-			}
-			continue
-		}
-		eq := strings.IndexByte(line, '=')
-		if eq < 0 {
-			continue // upstream ignores lines without '='
-		}
-		name, value := line[:eq], line[eq+1:]
+		st.section = "" // upstream: back to the global part after an include
+		return nil
+	}
+	if name, ok := directiveArg(line, "@function"); ok {
 		if len(name) > maxItemNameLen {
-			p.warnf(source, ln.no, "name %q is longer than %d bytes: truncated", name, maxItemNameLen)
-			name = name[:maxItemNameLen]
+			name = trimBlank(name[:maxItemNameLen])
 		}
-		if len(value) > maxItemValueLen {
-			p.warnf(source, ln.no, "value of %s is longer than %d bytes: truncated", trimBlank(name), maxItemValueLen)
-			value = value[:maxItemValueLen]
-		}
-		name, value = trimBlank(name), trimBlank(value)
-		values := []string{value}
-		if annotation != "" {
-			values = p.annotate(annotation, name, value, source, ln.no)
-			annotation = ""
-		}
-		if name == "" {
-			continue
-		}
-		for _, v := range values {
-			p.add(Entry{Section: section, Key: name, Value: v, Source: source, Line: ln.no})
-		}
+		st.annotation, st.annotationAt = name, i+1
+		return nil
 	}
-	if annotation != "" {
-		p.warnf(source, len(raw), "#@function %s must be followed by a key=value line; ignored", annotation)
+	if arg, ok := directiveArg(line, "@add_annotation"); ok {
+		return &Error{File: st.source, Line: no, Key: "#@add_annotation " + arg,
+			Problem: "loading annotation libraries is not supported"}
 	}
-	return nil
+	return nil // comment, or a directive handled before (#@set, #@if, #@for)
+}
+
+// enterSection handles line, a trimmed "[section]" line: the lines after
+// it are in that section, or in the global part for "[]".
+func (p *parser) enterSection(st *fileState, line string) {
+	st.section = trimBlank(line[1 : len(line)-1])
+	if st.section != "" && !contains(p.f.sections, st.section) {
+		p.f.sections = append(p.f.sections, st.section)
+	}
+}
+
+// keyValue adds the entry of line, a trimmed line of number no that is
+// neither a comment nor a section: "name = value", truncated as upstream
+// does and passed through a pending #@function. A line without '=' is
+// ignored.
+func (p *parser) keyValue(st *fileState, line string, no int) {
+	eq := strings.IndexByte(line, '=')
+	if eq < 0 {
+		return // upstream ignores lines without '='
+	}
+	name, value := line[:eq], line[eq+1:]
+	if len(name) > maxItemNameLen {
+		p.warnf(st.source, no, "name %q is longer than %d bytes: truncated", name, maxItemNameLen)
+		name = name[:maxItemNameLen]
+	}
+	if len(value) > maxItemValueLen {
+		p.warnf(st.source, no, "value of %s is longer than %d bytes: truncated", trimBlank(name), maxItemValueLen)
+		value = value[:maxItemValueLen]
+	}
+	name, value = trimBlank(name), trimBlank(value)
+	values := []string{value}
+	if st.annotation != "" {
+		values = p.annotate(st.annotation, name, value, st.source, no)
+		st.annotation = ""
+	}
+	if name == "" {
+		return
+	}
+	for _, v := range values {
+		p.add(Entry{Section: st.section, Key: name, Value: v, Source: st.source, Line: no})
+	}
 }
 
 func (p *parser) add(e Entry) {

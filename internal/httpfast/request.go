@@ -139,8 +139,37 @@ func (r *Request) parse(head string) bool {
 	}
 	r.Path, r.RawQuery = u.Path, u.RawQuery
 
-	hosts := 0
-	closeAsked, keepAliveAsked := false, false
+	facts, ok := r.parseFields(rest)
+	if !ok {
+		return false
+	}
+	// net/http requires exactly one Host field from HTTP/1.1 and at most
+	// one from HTTP/1.0.
+	if facts.hosts > 1 || facts.hosts == 0 && proto == "HTTP/1.1" {
+		return false
+	}
+	if proto == "HTTP/1.0" {
+		r.KeepAlive = facts.keepAliveAsked
+	}
+	if facts.closeAsked {
+		r.KeepAlive = false
+	}
+	return true
+}
+
+// fieldFacts is what parse learns from the header fields besides the
+// fields themselves.
+type fieldFacts struct {
+	hosts          int  // Host fields seen
+	closeAsked     bool // a Connection field has the "close" token
+	keepAliveAsked bool // a Connection field has the "keep-alive" token
+}
+
+// parseFields parses the header fields in rest (the head after the request
+// line) into r.fields, up to the blank line. It returns false for a field
+// the fast path leaves to net/http.
+func (r *Request) parseFields(rest string) (fieldFacts, bool) {
+	var facts fieldFacts
 	for rest != "" {
 		var l string
 		l, rest, _ = strings.Cut(rest, "\r\n")
@@ -148,50 +177,39 @@ func (r *Request) parse(head string) bool {
 			break
 		}
 		if l[0] == ' ' || l[0] == '\t' {
-			return false // obsolete line folding
+			return facts, false // obsolete line folding
 		}
 		name, value, ok := strings.Cut(l, ":")
 		if !ok || !validName(name) {
-			return false
+			return facts, false
 		}
 		value = strings.Trim(value, " \t")
 		if !validValue(value) {
-			return false
+			return facts, false
 		}
 		r.fields = append(r.fields, field{name, value})
 		switch {
 		case strings.EqualFold(name, "Host"):
-			hosts++
+			facts.hosts++
 			if !validHost(value) {
-				return false
+				return facts, false
 			}
 		case strings.EqualFold(name, "Content-Length"):
 			if value != "0" {
-				return false // a body
+				return facts, false // a body
 			}
 		case strings.EqualFold(name, "Connection"):
 			for tok := range strings.SplitSeq(value, ",") {
 				tok = strings.Trim(tok, " \t")
-				closeAsked = closeAsked || strings.EqualFold(tok, "close")
-				keepAliveAsked = keepAliveAsked || strings.EqualFold(tok, "keep-alive")
+				facts.closeAsked = facts.closeAsked || strings.EqualFold(tok, "close")
+				facts.keepAliveAsked = facts.keepAliveAsked || strings.EqualFold(tok, "keep-alive")
 			}
 		case strings.EqualFold(name, "Transfer-Encoding"), strings.EqualFold(name, "Expect"),
 			strings.EqualFold(name, "Upgrade"):
-			return false
+			return facts, false
 		}
 	}
-	// net/http requires exactly one Host field from HTTP/1.1 and at most
-	// one from HTTP/1.0.
-	if hosts > 1 || hosts == 0 && proto == "HTTP/1.1" {
-		return false
-	}
-	if proto == "HTTP/1.0" {
-		r.KeepAlive = keepAliveAsked
-	}
-	if closeAsked {
-		r.KeepAlive = false
-	}
-	return true
+	return facts, true
 }
 
 // validName reports whether s is a field name (an RFC 9110 token).
