@@ -91,7 +91,7 @@ type Config struct {
 	LogLevel string `yaml:"log_level"`
 	// HealthInterval is how often the gateway checks that a tracker
 	// answers; the gRPC health of the fastdfs.v1 services is NOT_SERVING
-	// while none does (default 10s).
+	// while none does (default 2s).
 	HealthInterval time.Duration `yaml:"health_interval"`
 	// SpoolDir holds multipart uploads whose size is not known in advance
 	// until they are complete (default: the system temp directory).
@@ -403,6 +403,21 @@ func setDefault[T comparable](p *T, v T) {
 
 // Validate checks the configuration as a whole.
 func (c *Config) Validate() error {
+	for _, check := range []func() error{
+		c.validateCluster, c.validateListeners, c.validateAPIKeys,
+		c.validateLogLevel, c.validateClientTuning, c.validateCORS,
+		c.validateDownloadURLs, c.validateUploadSecret, c.validateDurations,
+	} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateCluster checks that the cluster is given (trackers or
+// client_conf) and that the tracker addresses parse.
+func (c *Config) validateCluster() error {
 	if len(c.Trackers) == 0 && c.ClientConf == "" {
 		return errors.New("no cluster: set trackers or client_conf")
 	}
@@ -411,9 +426,15 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("trackers: %w", err)
 		}
 	}
-	for name, addr := range map[string]string{"grpc_listen": c.GRPCListen, "http_listen": c.HTTPListen} {
-		if err := checkListen(addr); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+	return nil
+}
+
+// validateListeners checks the gRPC and REST listen addresses, and that
+// TLS has both its files or neither.
+func (c *Config) validateListeners() error {
+	for _, l := range []struct{ name, addr string }{{"grpc_listen", c.GRPCListen}, {"http_listen", c.HTTPListen}} {
+		if err := checkListen(l.addr); err != nil {
+			return fmt.Errorf("%s: %w", l.name, err)
 		}
 	}
 	if c.GRPCListen == c.HTTPListen && !hasPortZero(c.GRPCListen) {
@@ -422,6 +443,13 @@ func (c *Config) Validate() error {
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		return errors.New("tls: set both cert_file and key_file")
 	}
+	return nil
+}
+
+// validateAPIKeys checks that there is a key unless authentication is
+// off, and that every key is named, unique, long enough and of a known
+// mode.
+func (c *Config) validateAPIKeys() error {
 	if len(c.APIKeys) == 0 && !c.AuthDisabled {
 		return errors.New("api_keys: at least one key is required")
 	}
@@ -442,17 +470,33 @@ func (c *Config) Validate() error {
 		}
 		names[k.Name], keys[k.Key] = true, true
 	}
+	return nil
+}
+
+// validateLogLevel checks log_level.
+func (c *Config) validateLogLevel() error {
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
+		return nil
 	default:
 		return fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel)
 	}
+}
+
+// validateClientTuning checks what the gateway keeps of the cluster
+// between requests: read routes and idle connections.
+func (c *Config) validateClientTuning() error {
 	if c.ReadRouteTTL != nil && *c.ReadRouteTTL < 0 {
 		return fmt.Errorf("read_route_ttl: negative %s", *c.ReadRouteTTL)
 	}
 	if c.MaxIdlePerHost < 0 {
 		return fmt.Errorf("max_idle_per_host: negative %d", c.MaxIdlePerHost)
 	}
+	return nil
+}
+
+// validateCORS checks the allowed origins and the preflight cache time.
+func (c *Config) validateCORS() error {
 	for _, o := range c.CORS.AllowedOrigins {
 		if o == "*" {
 			continue
@@ -465,6 +509,11 @@ func (c *Config) Validate() error {
 	if c.CORS.MaxAge < 0 {
 		return fmt.Errorf("cors.max_age: negative duration %v", c.CORS.MaxAge)
 	}
+	return nil
+}
+
+// validateDownloadURLs checks download_urls.
+func (c *Config) validateDownloadURLs() error {
 	if d := c.DownloadURLs; d.BaseURL != "" {
 		u, err := url.Parse(d.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
@@ -477,19 +526,33 @@ func (c *Config) Validate() error {
 	if c.DownloadURLs.TokenTTL < 0 {
 		return fmt.Errorf("download_urls.token_ttl: negative duration %v", c.DownloadURLs.TokenTTL)
 	}
+	return nil
+}
+
+// validateUploadSecret checks that a set uploads.secret is long enough.
+func (c *Config) validateUploadSecret() error {
 	if s := c.Uploads.Secret; s != "" && len(s) < MinKeyLength {
 		return fmt.Errorf("uploads.secret: at least %d characters", MinKeyLength)
 	}
+	return nil
+}
+
+// validateDurations checks that no timeout or interval is negative.
+func (c *Config) validateDurations() error {
 	l := c.Limits
-	for name, d := range map[string]time.Duration{
-		"uploads.session_ttl": c.Uploads.SessionTTL, "uploads.sweep_interval": c.Uploads.SweepInterval,
-		"connect_timeout": c.ConnectTimeout, "network_timeout": c.NetworkTimeout, "health_interval": c.HealthInterval,
-		"limits.request_timeout": l.RequestTimeout, "limits.io_timeout": l.IOTimeout,
-		"limits.header_timeout": l.HeaderTimeout, "limits.idle_timeout": l.IdleTimeout,
-		"limits.shutdown_timeout": l.ShutdownTimeout,
+	// A list, not a map: the same configuration always gets the same error.
+	for _, k := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"connect_timeout", c.ConnectTimeout}, {"network_timeout", c.NetworkTimeout}, {"health_interval", c.HealthInterval},
+		{"uploads.session_ttl", c.Uploads.SessionTTL}, {"uploads.sweep_interval", c.Uploads.SweepInterval},
+		{"limits.request_timeout", l.RequestTimeout}, {"limits.io_timeout", l.IOTimeout},
+		{"limits.header_timeout", l.HeaderTimeout}, {"limits.idle_timeout", l.IdleTimeout},
+		{"limits.shutdown_timeout", l.ShutdownTimeout},
 	} {
-		if d < 0 {
-			return fmt.Errorf("%s: negative duration %v", name, d)
+		if k.d < 0 {
+			return fmt.Errorf("%s: negative duration %v", k.name, k.d)
 		}
 	}
 	return nil
