@@ -242,6 +242,13 @@ sh = [%{shell}]
 	if err != nil || len(f.All("bind_addr")) != 1 || f.Get("outer") != "" {
 		t.Errorf("LOCAL_IP_GET: %v %+v", err, f.Entries)
 	}
+	// A #@function on the last line is reported at that line.
+	for _, data := range []string{"x = 1\n#@function REPLACE_VARS\n", "x = 1\n#@function REPLACE_VARS"} {
+		f, err = ParseFile([]byte(data), "")
+		if err != nil || len(f.Warnings) != 1 || !strings.Contains(f.Warnings[0], ":2: #@function REPLACE_VARS must be followed") {
+			t.Errorf("%q: %v %q", data, err, f.Warnings)
+		}
+	}
 	if _, err := ParseFile([]byte("#@add_annotation FOO /lib/foo.so\n"), ""); !isConfError(err) {
 		t.Errorf("#@add_annotation: %v", err)
 	}

@@ -136,7 +136,12 @@ type fileState struct {
 // line by line.
 func (p *parser) parse(data []byte, source string, depth int) error {
 	lines := p.splitLines(data, source)
-	lastLine := len(lines) // of the file as read, before #@if and #@for expand
+	// The file's last line, before #@if and #@for expand: not the empty
+	// string after a final newline.
+	lastLine := len(lines)
+	if lastLine > 1 && lines[lastLine-1].text == "" {
+		lastLine--
+	}
 	lines = p.expandIfs(lines, source)
 	lines = p.expandFors(lines, source)
 
