@@ -242,6 +242,10 @@ sh = [%{shell}]
 	if err != nil || len(f.All("bind_addr")) != 1 || f.Get("outer") != "" {
 		t.Errorf("LOCAL_IP_GET: %v %+v", err, f.Entries)
 	}
+	// A line without a name is dropped with its #@function, not run.
+	if f, err = ParseFile([]byte("#@function SHELL_EXEC\n= echo hi\n"), ""); err != nil || len(f.Warnings) != 0 || len(f.Entries) != 0 {
+		t.Errorf("nameless annotated line: %v %q %+v", err, f.Warnings, f.Entries)
+	}
 	// A #@function on the last line is reported at that line.
 	for _, data := range []string{"x = 1\n#@function REPLACE_VARS\n", "x = 1\n#@function REPLACE_VARS"} {
 		f, err = ParseFile([]byte(data), "")

@@ -240,13 +240,14 @@ func (p *parser) keyValue(st *fileState, line string, no int) {
 		value = value[:maxItemValueLen]
 	}
 	name, value = trimBlank(name), trimBlank(value)
-	values := []string{value}
-	if st.annotation != "" {
-		values = p.annotate(st.annotation, name, value, st.source, no)
-		st.annotation = ""
-	}
+	fn := st.annotation
+	st.annotation = ""
 	if name == "" {
-		return
+		return // dropped, its #@function with it
+	}
+	values := []string{value}
+	if fn != "" {
+		values = p.annotate(fn, name, value, st.source, no)
 	}
 	for _, v := range values {
 		p.add(Entry{Section: st.section, Key: name, Value: v, Source: st.source, Line: no})
