@@ -349,7 +349,7 @@ func (st *store) pathOrder(mode conf.StorePathMode) []int {
 			order = append(order, i)
 		}
 	}
-	if mode == 2 {
+	if mode == conf.StorePathLoadBalance {
 		free := make(map[int]int64, len(order))
 		for _, i := range order {
 			_, free[i], _ = st.pathUsage(i)

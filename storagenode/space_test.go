@@ -421,3 +421,38 @@ func TestReportDueOnReserveCrossing(t *testing.T) {
 		})
 	}
 }
+
+// An upload that leaves the store path to the storage (StoreAnyPath) goes,
+// under store_path = 2, to the path with the most room, the writes in
+// progress counted; under store_path = 0 to the paths in turn.
+func TestStorePathOrder(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.StorePaths = append(cfg.StorePaths, t.TempDir()) // the same file system
+	cfg.StorePathCount = 2
+	s := startServer(t, cfg)
+	setMode := func(m conf.StorePathMode) {
+		p := *s.params.Load()
+		p.StorePathMode = m
+		s.params.Store(&p)
+	}
+	_, h := headroom(t, cfg.BasePath)
+	n := min(h/4, 256<<20)
+	req := withHeader(protocol.CmdUploadFile, (&protocol.UploadRequest{StorePathIndex: 0, FileSize: n, Ext: "bin"}).Encode(), n)
+	landed := tempBytes(t, s)
+	held := holdWrite(t, s, req, func() int64 { return landed(0) })
+
+	rc := dial(t, s)
+	pathOf := func() string { return rc.upload(protocol.CmdUploadFile, protocol.StoreAnyPath, "txt", []byte("x"))[:3] }
+	setMode(conf.StorePathLoadBalance)
+	for i := range 3 {
+		if got := pathOf(); got != "M01" {
+			t.Fatalf("upload %d with %d MB in progress on M00 went to %s, want M01 (most free)", i, n>>20, got)
+		}
+	}
+	held.Close()
+	setMode(conf.StorePathRoundRobin)
+	a, b := pathOf(), pathOf()
+	if a == b {
+		t.Fatalf("round robin: two uploads both went to %s", a)
+	}
+}
