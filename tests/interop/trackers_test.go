@@ -106,12 +106,14 @@ func TestMixedTrackers(t *testing.T) {
 			sts := []*node{s1, s2}
 			e.writeClientConf()
 			confs := map[*node]string{t1: e.clientConfFor(t1), t2: e.clientConfFor(t2)}
-			for _, tr := range trackers {
-				e.clientConf = confs[tr]
-				e.waitActive(sts...)
-			}
+			e.waitActiveOnAll(trackers, sts...)
 			leader := e.waitLeader(t1, t2)
 			t.Logf("leader: %s", leader)
+			// Again: an upstream follower that has just found the leader
+			// takes the storages' statuses from it and, for a moment,
+			// answers QUERY_STORE with ENOENT (the control case, upstream
+			// alone, failed on it).
+			e.waitActiveOnAll(trackers, sts...)
 
 			// Upload through one tracker, read through the other.
 			roundTrip := func(seed uint64) {
