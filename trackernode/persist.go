@@ -114,7 +114,7 @@ func (s *Server) render() []dataFile {
 			tb.WriteByte('\n')
 		}
 	}
-	status := fmt.Sprintf("up_time=%d\nlast_check_time=%d\n", s.startTime.Unix(), time.Now().Unix())
+	status := fmt.Sprintf("up_time=%d\nlast_check_time=%d\n", s.startTime.Unix(), s.now().Unix())
 	return []dataFile{{groupsFile, gb.Bytes()}, {serversFile, sb.Bytes()}, {syncFile, tb.Bytes()}, {statusFile, []byte(status)}}
 }
 
@@ -196,7 +196,7 @@ func (s *Server) load() error {
 		return err
 	}
 	if last := parseSections(sdat)[0].int("last_check_time"); last > 0 {
-		s.restartInterval = max(time.Now().Unix()-last, 0)
+		s.restartInterval = max(s.now().Unix()-last, 0)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -233,4 +234,21 @@ func TestCopySysFilesOutlastsStartupRefusals(t *testing.T) {
 	if got := listStorages(t, b, "group1"); len(got) != 2 {
 		t.Fatalf("tracker lists %d storages, want 2 (one copied, one joined)", len(got))
 	}
+}
+
+// The status file's last_check_time is read from the tracker's clock, the
+// one its restart interval is measured against when it loads the file.
+func TestStatusFileUsesTheClock(t *testing.T) {
+	s := cluster(t, nil)
+	for _, f := range s.render() {
+		if f.name != statusFile {
+			continue
+		}
+		want := fmt.Sprintf("last_check_time=%d\n", now.Unix())
+		if !strings.Contains(string(f.data), want) {
+			t.Fatalf("%s:\n%s\nwant a line %q", statusFile, f.data, want)
+		}
+		return
+	}
+	t.Fatalf("render wrote no %s", statusFile)
 }
