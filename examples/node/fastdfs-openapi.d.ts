@@ -1329,12 +1329,23 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description If-Match or If-Unmodified-Since failed (reason ETAG_MISMATCH or MODIFIED_SINCE). */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["rpcStatus"];
+                };
+            };
             /** @description The range starts past the end of the file. */
             416: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/octet-stream": components["schemas"]["rpcStatus"];
+                };
             };
             /** @description An error (google.rpc.Status). */
             default: {
@@ -1387,12 +1398,23 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description If-Match or If-Unmodified-Since failed (reason ETAG_MISMATCH or MODIFIED_SINCE). */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["rpcStatus"];
+                };
+            };
             /** @description The range starts past the end of the file. */
             416: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/octet-stream": components["schemas"]["rpcStatus"];
+                };
             };
             /** @description An error (google.rpc.Status). */
             default: {

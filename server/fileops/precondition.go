@@ -3,8 +3,10 @@ package fileops
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -25,6 +27,10 @@ const (
 	// ReasonIdempotencyKeyReused: an upload repeating an idempotency key
 	// with a different spec.
 	ReasonIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
+	// ReasonModifiedSince: a REST download whose If-Unmodified-Since is
+	// before the file's last modification. Metadata "last_modified" (an
+	// HTTP date).
+	ReasonModifiedSince = "MODIFIED_SINCE"
 )
 
 // PreconditionFailureType is the google.rpc.PreconditionFailure violation
@@ -36,7 +42,7 @@ const PreconditionFailureType = "FILE_STATE"
 // client set (the REST routes answer them 412 rather than 400).
 func IsPreconditionReason(reason string) bool {
 	switch reason {
-	case ReasonSizeMismatch, ReasonEtagMismatch, ReasonIdempotencyKeyReused:
+	case ReasonSizeMismatch, ReasonEtagMismatch, ReasonIdempotencyKeyReused, ReasonModifiedSince:
 		return true
 	}
 	return false
@@ -147,6 +153,30 @@ func ETagMismatch(ifMatch, current string) error {
 		msg:     fmt.Sprintf("the file's etag is %s, not %s: nothing was changed", current, ifMatch),
 		md:      map[string]string{"etag": current},
 		subject: "etag",
+	}
+}
+
+// NotSentETag is the refusal of a download whose If-Match is not the
+// file's etag: ETagMismatch's reason and details, for a read.
+func NotSentETag(ifMatch, current string) error {
+	return &preconditionError{
+		reason:  ReasonEtagMismatch,
+		msg:     fmt.Sprintf("the file's etag is %s, not %s (If-Match): not sent", current, ifMatch),
+		md:      map[string]string{"etag": current},
+		subject: "etag",
+	}
+}
+
+// NotSentModified is the refusal of a download whose If-Unmodified-Since
+// (since, as the client wrote it) is before the file's last modification:
+// FAILED_PRECONDITION, reason ReasonModifiedSince.
+func NotSentModified(since string, modified time.Time) error {
+	last := modified.UTC().Format(http.TimeFormat)
+	return &preconditionError{
+		reason:  ReasonModifiedSince,
+		msg:     fmt.Sprintf("the file was last modified at %s, after %s (If-Unmodified-Since): not sent", last, since),
+		md:      map[string]string{"last_modified": last},
+		subject: "mtime",
 	}
 }
 

@@ -175,10 +175,12 @@ func rawPaths() map[string]map[string]any {
 				query("filename", "Adds Content-Disposition: attachment with this file name."),
 				map[string]any{"name": "Range", "in": "header", "required": false, "type": "string"}},
 			"responses": map[string]any{
-				"200":     map[string]any{"description": "The file.", "schema": map[string]any{"type": "string", "format": "binary"}},
-				"206":     map[string]any{"description": "The requested range."},
-				"304":     map[string]any{"description": "Not modified (If-None-Match / If-Modified-Since)."},
-				"416":     map[string]any{"description": "The range starts past the end of the file."},
+				"200": map[string]any{"description": "The file.", "schema": map[string]any{"type": "string", "format": "binary"}},
+				"206": map[string]any{"description": "The requested range."},
+				"304": map[string]any{"description": "Not modified (If-None-Match / If-Modified-Since)."},
+				"412": map[string]any{"description": "If-Match or If-Unmodified-Since failed (reason ETAG_MISMATCH or MODIFIED_SINCE).",
+					"schema": errResp["schema"]},
+				"416":     map[string]any{"description": "The range starts past the end of the file.", "schema": errResp["schema"]},
 				"default": errResp,
 			},
 		}

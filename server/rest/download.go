@@ -47,10 +47,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, params map[st
 	setEntityHeaders(hdr, &e)
 
 	if code := checkPreconditions(r, e.etag, e.modified); code != 0 {
-		if code == http.StatusNotModified {
-			hdr.Del("Content-Type")
-		}
-		w.WriteHeader(code)
+		h.conditionFailed(w, r, hdr, id, &e, code)
 		return
 	}
 
@@ -101,6 +98,27 @@ func setEntityHeaders(hdr http.Header, e *entity) {
 	if e.disposition != "" {
 		hdr.Set("Content-Disposition", e.disposition)
 	}
+}
+
+// conditionFailed answers a download whose conditional headers say not to
+// send the file: 304 with the validators and no body, or 412 with the JSON
+// status of the failed condition (ETAG_MISMATCH for If-Match,
+// MODIFIED_SINCE for If-Unmodified-Since), as a 416 is answered: neither
+// describes a body, so the file's Content-Type and Content-Disposition go.
+func (h *Handler) conditionFailed(w http.ResponseWriter, r *http.Request, hdr http.Header, id string, e *entity, code int) {
+	hdr.Del("Content-Type")
+	if code == http.StatusNotModified {
+		w.WriteHeader(code)
+		return
+	}
+	hdr.Del("Content-Disposition")
+	var err error
+	if im := r.Header.Get("If-Match"); im != "" {
+		err = fileops.NotSentETag(im, e.etag)
+	} else {
+		err = fileops.NotSentModified(r.Header.Get("If-Unmodified-Since"), e.modified)
+	}
+	h.fail(w, r, &runtime.HTTPStatusError{HTTPStatus: http.StatusPreconditionFailed, Err: fileops.ToStatus(err, id)})
 }
 
 // downloadRange applies r's Range header to file id (described by e) of

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/fdfsgo/fdfs/server/config"
 )
 
@@ -78,24 +80,36 @@ func TestUploadDownload(t *testing.T) {
 	})
 
 	t.Run("conditional", func(t *testing.T) {
+		old := "Mon, 02 Jan 2006 15:04:05 GMT"
 		for _, tc := range []struct {
-			name string
-			hdr  map[string]string
-			code int
+			name   string
+			hdr    map[string]string
+			code   int
+			reason string // of a 412's JSON status
 		}{
-			{"if-none-match", map[string]string{"If-None-Match": etag}, 304},
-			{"if-none-match weak", map[string]string{"If-None-Match": "W/" + etag}, 304},
-			{"if-none-match other", map[string]string{"If-None-Match": `"other"`}, 200},
-			{"if-match", map[string]string{"If-Match": etag}, 200},
-			{"if-match other", map[string]string{"If-Match": `"other"`}, 412},
-			{"if-modified-since", map[string]string{"If-Modified-Since": time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, 304},
-			{"if-modified-since old", map[string]string{"If-Modified-Since": "Mon, 02 Jan 2006 15:04:05 GMT"}, 200},
-			{"if-range match", map[string]string{"Range": "bytes=0-9", "If-Range": etag}, 206},
-			{"if-range stale", map[string]string{"Range": "bytes=0-9", "If-Range": `"stale"`}, 200},
+			{"if-none-match", map[string]string{"If-None-Match": etag}, 304, ""},
+			{"if-none-match weak", map[string]string{"If-None-Match": "W/" + etag}, 304, ""},
+			{"if-none-match other", map[string]string{"If-None-Match": `"other"`}, 200, ""},
+			{"if-match", map[string]string{"If-Match": etag}, 200, ""},
+			{"if-match other", map[string]string{"If-Match": `"other"`}, 412, "ETAG_MISMATCH"},
+			{"if-unmodified-since old", map[string]string{"If-Unmodified-Since": old}, 412, "MODIFIED_SINCE"},
+			{"if-modified-since", map[string]string{"If-Modified-Since": time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, 304, ""},
+			{"if-modified-since old", map[string]string{"If-Modified-Since": old}, 200, ""},
+			{"if-range match", map[string]string{"Range": "bytes=0-9", "If-Range": etag}, 206, ""},
+			{"if-range stale", map[string]string{"Range": "bytes=0-9", "If-Range": `"stale"`}, 200, ""},
 		} {
-			resp, _ := e.download(t, id, tc.hdr)
+			resp, body := e.download(t, id, tc.hdr)
 			if resp.StatusCode != tc.code {
 				t.Errorf("%s: %s, want %d", tc.name, resp.Status, tc.code)
+				continue
+			}
+			if tc.code == 412 {
+				// As a 416: the JSON status, the validators, nothing
+				// that describes the file's body.
+				wantJSONStatus(t, tc.name, resp, body, 412, codes.FailedPrecondition, tc.reason, "")
+				if resp.Header.Get("ETag") != etag || resp.Header.Get("Content-Disposition") != "" {
+					t.Errorf("%s: ETag %q, Content-Disposition %q", tc.name, resp.Header.Get("ETag"), resp.Header.Get("Content-Disposition"))
+				}
 			}
 		}
 	})
