@@ -173,6 +173,14 @@ func TestIncludes(t *testing.T) {
 	if _, err := LoadFile(filepath.Join(dir, "absent.conf")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("absent file: %v", err)
 	}
+	// A file with no size to stat is read up to the bound, not until
+	// memory runs out: /dev/zero would never end.
+	if _, err := ParseFile([]byte("#include /dev/zero\n"), dir); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("#include /dev/zero: %v, want larger than the bound", err)
+	}
+	if _, err := LoadFile("/dev/zero"); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("LoadFile(/dev/zero): %v, want larger than the bound", err)
+	}
 }
 
 func TestDirectives(t *testing.T) {
@@ -252,6 +260,14 @@ sh = [%{shell}]
 		if err != nil || len(f.Warnings) != 1 || !strings.Contains(f.Warnings[0], ":2: #@function REPLACE_VARS must be followed") {
 			t.Errorf("%q: %v %q", data, err, f.Warnings)
 		}
+	}
+	// Each block expanded copies the file: past a bound on the copies in
+	// all, the blocks left are ignored (read once as they are), so that
+	// many blocks cannot make the parse quadratic.
+	many := strings.Repeat("#@for i from 0 to 0\nx{$i} = 1\n#@endfor\n", 20000)
+	f, err = ParseFile([]byte(many), "")
+	if err != nil || len(f.Warnings) != 1 || !strings.Contains(f.Warnings[0], "in all") || f.Get("x0") != "1" || f.Get("x{$i}") != "1" {
+		t.Errorf("20,000 #@for blocks: %v %q", err, f.Warnings)
 	}
 	if _, err := ParseFile([]byte("#@add_annotation FOO /lib/foo.so\n"), ""); !isConfError(err) {
 		t.Errorf("#@add_annotation: %v", err)

@@ -3,6 +3,7 @@ package conf
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,17 +87,26 @@ func newFile(path, dir string) *File {
 	return &File{Path: path, dir: dir, index: map[string][]int{}, vars: map[string]string{}}
 }
 
+// readConf reads the file at path, at most maxConfSize bytes. The bound
+// is also on what is read, not only on the size stat gives: a pipe (a
+// shell's <(...)), /proc or a device such as /dev/zero have none, and the
+// last would be read until memory runs out.
 func readConf(path string) ([]byte, error) {
-	st, err := os.Stat(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("conf: %w", err)
 	}
-	if st.Size() > maxConfSize {
-		return nil, &Error{File: path, Problem: fmt.Sprintf("larger than %d bytes", maxConfSize)}
+	defer f.Close()
+	tooLarge := &Error{File: path, Problem: fmt.Sprintf("larger than %d bytes", maxConfSize)}
+	if st, err := f.Stat(); err == nil && st.Size() > maxConfSize {
+		return nil, tooLarge
 	}
-	data, err := os.ReadFile(path)
+	data, err := io.ReadAll(io.LimitReader(f, maxConfSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("conf: %w", err)
+	}
+	if len(data) > maxConfSize {
+		return nil, tooLarge
 	}
 	return data, nil
 }
