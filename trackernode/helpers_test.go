@@ -16,7 +16,7 @@ import (
 
 // traceConfig is the tracker.conf of the reference cluster the traces were
 // captured from (its PARAMETER_REQ reply shows every value).
-func traceConfig(t *testing.T, mode string) *conf.Tracker {
+func traceConfig(t testing.TB, mode string) *conf.Tracker {
 	t.Helper()
 	c := &conf.Tracker{
 		BindAddr: "127.0.0.2", BasePath: t.TempDir(),
@@ -42,7 +42,7 @@ func traceConfig(t *testing.T, mode string) *conf.Tracker {
 	return c
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

@@ -25,7 +25,7 @@ const rwNone = 0xff
 // now is the fixed clock of the policy tests.
 var now = time.Unix(1_800_000_000, 0)
 
-func cluster(t *testing.T, mut func(*conf.Tracker), nodes ...node) *Server {
+func cluster(t testing.TB, mut func(*conf.Tracker), nodes ...node) *Server {
 	t.Helper()
 	c := traceConfig(t, "ip")
 	c.StoreLookup = 0
