@@ -1,10 +1,15 @@
 package trackernode
 
 import (
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/wiretest"
 )
 
 // FuzzDataFiles: whatever the data files hold (written by upstream's
@@ -69,4 +74,95 @@ func FuzzDataFiles(f *testing.F) {
 		s.render()
 		s.mu.Unlock()
 	})
+}
+
+// FuzzRequests sends one request of any command and body to a running
+// tracker, on a connection that first joined as a storage of group1 when
+// joined is odd, and checks that no request panics (a panic is recovered
+// per connection, but one under the tracker's lock would leave it stuck)
+// and that the tracker still answers a query on a new connection.
+func FuzzRequests(f *testing.F) {
+	var logs lockedLog
+	s, err := New(traceConfig(f, "ip"), slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	join := joinBody("group1", 23000, 2, "")
+	usage := protocol.EncodeDiskUsage([]protocol.PathUsage{{TotalMB: 100, FreeMB: 50}, {TotalMB: 100, FreeMB: 60}})
+	for _, seed := range []struct {
+		joined byte
+		cmd    byte
+		body   []byte
+	}{
+		{0, protocol.CmdStorageJoin, join},
+		{1, protocol.CmdStorageBeat, nil},
+		{1, protocol.CmdStorageReportDiskUsage, usage},
+		{1, protocol.CmdStorageSyncDestReq, nil},
+		{1, protocol.CmdStorageSyncReport, protocol.EncodeSyncReport([]protocol.SyncTimestamp{{SrcID: "127.0.0.4", Timestamp: 5}})},
+		{1, protocol.CmdStorageReportStatus, (&protocol.ReportStatus{Group: "group1", Brief: protocol.Brief{Status: protocol.StatusOffline, ID: "127.0.0.3"}}).Encode()},
+		{1, protocol.CmdStorageChangeStatus, []byte{protocol.StatusActive}},
+		{1, protocol.CmdStorageReportIPChanged, append(protocol.EncodeGroup("group1"), make([]byte, 32)...)},
+		{0, protocol.CmdQueryStoreWithGroupOne, protocol.EncodeGroup("group1")},
+		{0, protocol.CmdQueryFetchAll, append(protocol.EncodeGroup("group1"), "M00/00/00/fwAAA2sVfRKAUTOCAAAUACD2_hw5833449.jpg"...)},
+		{0, protocol.CmdServerDeleteStorage, append(protocol.EncodeGroup("group1"), "127.0.0.3\x00\x00\x00\x00\x00\x00\x00"...)},
+		{0, protocol.CmdTrackerJoinLeader, nil},
+	} {
+		f.Add(seed.joined, seed.cmd, seed.body)
+	}
+	f.Fuzz(func(t *testing.T, joined, cmd byte, body []byte) {
+		c := wiretest.DialFrom(t, "127.0.0.3", s.Addr())
+		// Closed with a reset, not left in TIME_WAIT: a fuzz run makes
+		// tens of thousands of connections from the one bound address.
+		c.Conn.(*net.TCPConn).SetLinger(0)
+		c.Conn.SetDeadline(time.Now().Add(2 * time.Second))
+		if joined%2 == 1 {
+			if _, err := c.Conn.Write(wiretest.Packet(protocol.CmdStorageJoin, 0, join)); err != nil {
+				t.Fatal(err)
+			}
+			if h, err := protocol.ReadHeader(c.Conn); err != nil {
+				t.Fatalf("JOIN: %v", err)
+			} else if _, err := protocol.ReadBody(c.Conn, h, 1<<20); err != nil {
+				t.Fatalf("JOIN: %v", err)
+			}
+		}
+		if _, err := c.Conn.Write(wiretest.Packet(cmd, 0, body)); err != nil {
+			return // the tracker may have dropped the connection after the JOIN
+		}
+		protocol.ReadHeader(c.Conn)
+		c.Conn.Close()
+		if l := logs.String(); strings.Contains(l, "panic") {
+			t.Fatalf("cmd %d, body %q: the tracker logged a panic:\n%s", cmd, body, l)
+		}
+		alive := wiretest.Dial(t, s.Addr())
+		alive.Conn.(*net.TCPConn).SetLinger(0)
+		alive.Conn.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := alive.Conn.Write(wiretest.Packet(protocol.CmdServerListAllGroups, 0)); err != nil {
+			t.Fatalf("cmd %d, body %q: a query afterwards: %v", cmd, body, err)
+		}
+		if h, err := protocol.ReadHeader(alive.Conn); err != nil || h.Status != 0 {
+			t.Fatalf("cmd %d, body %q: a query afterwards: status %d, %v", cmd, body, h.Status, err)
+		}
+	})
+}
+
+// lockedLog is a log sink safe for the tracker's goroutines.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
