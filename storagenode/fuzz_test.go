@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/syncbuf"
 	"github.com/fdfsgo/fdfs/internal/wiretest"
 )
 
@@ -17,7 +18,7 @@ import (
 // a lock would leave the storage stuck) and that the storage still
 // answers an ACTIVE_TEST on a new connection afterwards.
 func FuzzRequests(f *testing.F) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	s, err := New(testConfig(f), slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		f.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/syncbuf"
 )
 
 // TestStreamPathRecords: the records served to a recovering peer are the
@@ -110,7 +110,7 @@ func TestCopyRecoveryBinlog(t *testing.T) {
 // as a recovery of the second would fetch them.
 type recoveryFixture struct {
 	c     *syncCluster
-	logs  *syncBuffer
+	logs  *syncbuf.Buffer
 	names []string // file names, in upload order
 	lines []string // the served records, one per line with its newline
 }
@@ -121,7 +121,7 @@ func newRecoveryFixture(t *testing.T, ipBase string) *recoveryFixture {
 	for i := range c.cfgs {
 		c.cfgs[i].StorePaths = []string{filepath.Join(c.cfgs[i].BasePath, "path0")}
 	}
-	f := &recoveryFixture{c: c, logs: &syncBuffer{}}
+	f := &recoveryFixture{c: c, logs: &syncbuf.Buffer{}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server logs:\n%s", f.logs.String())
@@ -308,24 +308,6 @@ func TestRecoveryTakesOverUpstreamParts(t *testing.T) {
 			t.Errorf("record %d %s: %q, %v", i, name, got, err)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // startLogged is syncCluster.start with the server's log kept in logs.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/syncbuf"
 )
 
 // TestSyncDefersStuckRecord: a record the peer cannot take (the data
@@ -25,7 +26,7 @@ func TestSyncDefersStuckRecord(t *testing.T) {
 		c.cfgs[i].StorePaths = []string{filepath.Join(base, "path0"), filepath.Join(base, "path1")}
 		c.cfgs[i].StorePathCount = 2
 	}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server logs:\n%s", logs.String())

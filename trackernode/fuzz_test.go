@@ -4,11 +4,11 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/syncbuf"
 	"github.com/fdfsgo/fdfs/internal/wiretest"
 )
 
@@ -82,7 +82,7 @@ func FuzzDataFiles(f *testing.F) {
 // per connection, but one under the tracker's lock would leave it stuck)
 // and that the tracker still answers a query on a new connection.
 func FuzzRequests(f *testing.F) {
-	var logs lockedLog
+	var logs syncbuf.Buffer
 	s, err := New(traceConfig(f, "ip"), slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		f.Fatal(err)
@@ -147,22 +147,4 @@ func FuzzRequests(f *testing.F) {
 			t.Fatalf("cmd %d, body %q: a query afterwards: status %d, %v", cmd, body, h.Status, err)
 		}
 	})
-}
-
-// lockedLog is a log sink safe for the tracker's goroutines.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -10,12 +10,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/fdfsgo/fdfs/internal/syncbuf"
 	"github.com/fdfsgo/fdfs/server/config"
 	"github.com/fdfsgo/fdfs/tests/cluster"
 )
@@ -35,25 +35,11 @@ func fresh(t *testing.T, method, url, key string, hdr map[string]string) (*http.
 	return doWith(t, hc, method, url, key, nil, hdr)
 }
 
-// lockedBuffer collects the gateway's log lines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
 // accessLines returns the access log entries, decoded.
-func (l *lockedBuffer) accessLines(t *testing.T) []map[string]any {
+func accessLines(t *testing.T, logs *syncbuf.Buffer) []map[string]any {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []map[string]any
-	for line := range strings.SplitSeq(strings.TrimSpace(l.b.String()), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("log line %q: %v", line, err)
@@ -67,10 +53,10 @@ func (l *lockedBuffer) accessLines(t *testing.T) []map[string]any {
 
 // startLoggedEnv is startEnv with the access log on, in JSON, in the
 // returned buffer.
-func startLoggedEnv(t *testing.T) (*env, *lockedBuffer) {
+func startLoggedEnv(t *testing.T) (*env, *syncbuf.Buffer) {
 	t.Helper()
 	c := cluster.Start(t, cluster.Options{Storages: 1})
-	buf := &lockedBuffer{}
+	buf := &syncbuf.Buffer{}
 	on := true
 	gw := startGatewayLog(t, c, func(cfg *config.Config) { cfg.AccessLog = &on }, slog.New(slog.NewJSONHandler(buf, nil)))
 	return &env{c: c, gw: gw}, buf
@@ -110,7 +96,7 @@ func TestFastPathMatchesNetHTTP(t *testing.T) {
 
 	// The access log lines and the metrics are the same.
 	var byID = map[string]map[string]any{}
-	for _, l := range logs.accessLines(t) {
+	for _, l := range accessLines(t, logs) {
 		byID[l["request_id"].(string)] = l
 	}
 	f, s := byID["fast-1"], byID["slow-1"]

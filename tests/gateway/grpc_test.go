@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
+	"github.com/fdfsgo/fdfs/internal/syncbuf"
 	"github.com/fdfsgo/fdfs/server/config"
 	"github.com/fdfsgo/fdfs/tests/cluster"
 )
@@ -150,7 +151,7 @@ func TestHealthAndReflection(t *testing.T) {
 // once the tracker is back.
 func TestHealthFollowsCluster(t *testing.T) {
 	c := cluster.Start(t, cluster.Options{Storages: 1})
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	gw := startGatewayLog(t, c, func(c *configT) { c.HealthInterval = 20 * time.Millisecond }, slog.New(slog.NewTextHandler(logs, nil)))
 	e := &env{c: c, gw: gw}
 	hc := healthpb.NewHealthClient(e.grpcConn(t))
@@ -201,10 +202,4 @@ func TestHealthFollowsCluster(t *testing.T) {
 	if n := strings.Count(logs.String(), "a tracker answers"); n != 2 {
 		t.Fatalf("the changes to SERVING were logged %d times, want 2:\n%s", n, logs.String())
 	}
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

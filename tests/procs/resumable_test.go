@@ -11,10 +11,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/fdfsgo/fdfs/internal/syncbuf"
 	"github.com/fdfsgo/fdfs/internal/testwait"
 	"github.com/fdfsgo/fdfs/tests/cluster"
 	"github.com/fdfsgo/fdfs/tests/internal/slowproxy"
@@ -102,18 +102,18 @@ func TestUploadResumableCLI(t *testing.T) {
 		name string
 		// interrupt runs once a quarter of the file reached the gateway;
 		// it reports whether the CLI was killed.
-		interrupt func(t *testing.T, cli *exec.Cmd, stderr *syncBuffer) bool
+		interrupt func(t *testing.T, cli *exec.Cmd, stderr *syncbuf.Buffer) bool
 	}{
-		{"cli killed", func(t *testing.T, cli *exec.Cmd, _ *syncBuffer) bool {
+		{"cli killed", func(t *testing.T, cli *exec.Cmd, _ *syncbuf.Buffer) bool {
 			cli.Process.Kill()
 			return true
 		}},
-		{"gateway killed", func(t *testing.T, _ *exec.Cmd, _ *syncBuffer) bool {
+		{"gateway killed", func(t *testing.T, _ *exec.Cmd, _ *syncbuf.Buffer) bool {
 			gw.kill()
 			gw.start(t)
 			return false
 		}},
-		{"storage restarted", func(t *testing.T, _ *exec.Cmd, stderr *syncBuffer) bool {
+		{"storage restarted", func(t *testing.T, _ *exec.Cmd, stderr *syncbuf.Buffer) bool {
 			// Down until the CLI's writes failed, then back.
 			c.StopStorage(0)
 			testwait.Until(t, waitLimit, "the CLI sees the storage down", func() bool { return strings.Contains(stderr.String(), "failed") })
@@ -133,7 +133,7 @@ func TestUploadResumableCLI(t *testing.T) {
 			defer cancel()
 			args := []string{"upload-resumable", "--grpc", proxy.Addr(), "--key", resumableKey, "--chunk", "262144", file}
 			cli := exec.CommandContext(ctx, bin, args...)
-			var out, errOut syncBuffer
+			var out, errOut syncbuf.Buffer
 			cli.Stdout, cli.Stderr = &out, &errOut
 			if err := cli.Start(); err != nil {
 				t.Fatal(err)
@@ -150,7 +150,8 @@ func TestUploadResumableCLI(t *testing.T) {
 					t.Fatalf("the killed CLI exited 0: %s", out.String())
 				}
 				testwait.Until(t, waitLimit, "the killed CLI's connections end", func() bool { return proxy.Active.Load() == 0 })
-				out, errOut = syncBuffer{}, syncBuffer{}
+				out.Reset()
+				errOut.Reset()
 				again := exec.CommandContext(ctx, bin, args...)
 				again.Stdout, again.Stderr = &out, &errOut
 				if err := again.Run(); err != nil {
@@ -176,22 +177,4 @@ func TestUploadResumableCLI(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer a process writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
