@@ -72,7 +72,7 @@ func FuzzRequests(f *testing.F) {
 		// afterwards matters.
 		protocol.ReadHeader(c.Conn)
 		c.Conn.Close()
-		if l := logs.String(); strings.Contains(l, "panic") {
+		if l := logs.String(); strings.Contains(l, `msg="panic serving`) {
 			t.Fatalf("cmd %d, body %q: the storage logged a panic:\n%s", cmd, body, l)
 		}
 		alive := wiretest.Dial(t, s.Addr())

@@ -134,7 +134,7 @@ func FuzzRequests(f *testing.F) {
 		}
 		protocol.ReadHeader(c.Conn)
 		c.Conn.Close()
-		if l := logs.String(); strings.Contains(l, "panic") {
+		if l := logs.String(); strings.Contains(l, `msg="panic serving`) {
 			t.Fatalf("cmd %d, body %q: the tracker logged a panic:\n%s", cmd, body, l)
 		}
 		alive := wiretest.Dial(t, s.Addr())
