@@ -2,7 +2,6 @@ package storagenode
 
 import (
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -59,30 +58,13 @@ func FuzzRequests(f *testing.F) {
 		f.Add(seed.cmd, seed.body)
 	}
 	f.Fuzz(func(t *testing.T, cmd byte, body []byte) {
-		c := wiretest.DialFrom(t, "127.0.0.1", s.Addr())
-		// Closed with a reset, not left in TIME_WAIT: a fuzz run makes
-		// tens of thousands of connections from the one bound address.
-		c.Conn.(*net.TCPConn).SetLinger(0)
-		c.Conn.SetDeadline(time.Now().Add(2 * time.Second))
-		if _, err := c.Conn.Write(wiretest.Packet(cmd, 0, body)); err != nil {
-			t.Fatal(err)
-		}
 		// Whatever comes back, or the connection closed, or nothing for
 		// 2 s (a request that waits for more): only the storage's state
 		// afterwards matters.
-		protocol.ReadHeader(c.Conn)
-		c.Conn.Close()
+		wiretest.Shot(t, "127.0.0.1", s.Addr(), 2*time.Second, wiretest.Packet(cmd, 0, body))
 		if l := logs.String(); strings.Contains(l, `msg="panic serving`) {
 			t.Fatalf("cmd %d, body %q: the storage logged a panic:\n%s", cmd, body, l)
 		}
-		alive := wiretest.Dial(t, s.Addr())
-		alive.Conn.(*net.TCPConn).SetLinger(0)
-		alive.Conn.SetDeadline(time.Now().Add(5 * time.Second))
-		if _, err := alive.Conn.Write(wiretest.Packet(protocol.CmdActiveTest, 0)); err != nil {
-			t.Fatalf("cmd %d, body %q: ACTIVE_TEST afterwards: %v", cmd, body, err)
-		}
-		if h, err := protocol.ReadHeader(alive.Conn); err != nil || h.Status != 0 {
-			t.Fatalf("cmd %d, body %q: ACTIVE_TEST afterwards: status %d, %v", cmd, body, h.Status, err)
-		}
+		wiretest.Answers(t, s.Addr(), protocol.CmdActiveTest)
 	})
 }

@@ -2,7 +2,6 @@ package trackernode
 
 import (
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -114,37 +113,14 @@ func FuzzRequests(f *testing.F) {
 		f.Add(seed.joined, seed.cmd, seed.body)
 	}
 	f.Fuzz(func(t *testing.T, joined, cmd byte, body []byte) {
-		c := wiretest.DialFrom(t, "127.0.0.3", s.Addr())
-		// Closed with a reset, not left in TIME_WAIT: a fuzz run makes
-		// tens of thousands of connections from the one bound address.
-		c.Conn.(*net.TCPConn).SetLinger(0)
-		c.Conn.SetDeadline(time.Now().Add(2 * time.Second))
+		pkts := [][]byte{wiretest.Packet(cmd, 0, body)}
 		if joined%2 == 1 {
-			if _, err := c.Conn.Write(wiretest.Packet(protocol.CmdStorageJoin, 0, join)); err != nil {
-				t.Fatal(err)
-			}
-			if h, err := protocol.ReadHeader(c.Conn); err != nil {
-				t.Fatalf("JOIN: %v", err)
-			} else if _, err := protocol.ReadBody(c.Conn, h, 1<<20); err != nil {
-				t.Fatalf("JOIN: %v", err)
-			}
+			pkts = append([][]byte{wiretest.Packet(protocol.CmdStorageJoin, 0, join)}, pkts...)
 		}
-		if _, err := c.Conn.Write(wiretest.Packet(cmd, 0, body)); err != nil {
-			return // the tracker may have dropped the connection after the JOIN
-		}
-		protocol.ReadHeader(c.Conn)
-		c.Conn.Close()
+		wiretest.Shot(t, "127.0.0.3", s.Addr(), 2*time.Second, pkts...)
 		if l := logs.String(); strings.Contains(l, `msg="panic serving`) {
 			t.Fatalf("cmd %d, body %q: the tracker logged a panic:\n%s", cmd, body, l)
 		}
-		alive := wiretest.Dial(t, s.Addr())
-		alive.Conn.(*net.TCPConn).SetLinger(0)
-		alive.Conn.SetDeadline(time.Now().Add(5 * time.Second))
-		if _, err := alive.Conn.Write(wiretest.Packet(protocol.CmdServerListAllGroups, 0)); err != nil {
-			t.Fatalf("cmd %d, body %q: a query afterwards: %v", cmd, body, err)
-		}
-		if h, err := protocol.ReadHeader(alive.Conn); err != nil || h.Status != 0 {
-			t.Fatalf("cmd %d, body %q: a query afterwards: status %d, %v", cmd, body, h.Status, err)
-		}
+		wiretest.Answers(t, s.Addr(), protocol.CmdServerListAllGroups)
 	})
 }

@@ -115,3 +115,36 @@ func (c *Client) Discard(n int64) {
 		c.t.Fatal(err)
 	}
 }
+
+// Shot sends pkts on a new connection from srcIP ("" = any), reading the
+// whole answer to each but the last and, of the last, at most the start
+// of one within wait: what comes back does not matter, only what the
+// server does next (fuzz targets). The connection is closed with a reset,
+// not left in TIME_WAIT, as fuzz targets make tens of thousands of them
+// from one address.
+func Shot(t testing.TB, srcIP, addr string, wait time.Duration, pkts ...[]byte) {
+	t.Helper()
+	c := DialFrom(t, srcIP, addr)
+	defer c.Conn.Close()
+	c.Conn.(*net.TCPConn).SetLinger(0)
+	for _, p := range pkts[:len(pkts)-1] {
+		c.Raw(p)
+	}
+	c.Conn.SetDeadline(time.Now().Add(wait))
+	if _, err := c.Conn.Write(pkts[len(pkts)-1]); err == nil {
+		protocol.ReadHeader(c.Conn)
+	}
+}
+
+// Answers fails t unless a new connection to addr gets status 0 for cmd
+// (with no body) within Timeout: the server still serves. The connection
+// is closed with a reset, as Shot's.
+func Answers(t testing.TB, addr string, cmd byte) {
+	t.Helper()
+	c := Dial(t, addr)
+	defer c.Conn.Close()
+	c.Conn.(*net.TCPConn).SetLinger(0)
+	if h, _ := c.Raw(Packet(cmd, 0)); h.Status != 0 {
+		t.Fatalf("cmd %d: status %d", cmd, h.Status)
+	}
+}

@@ -9,7 +9,7 @@ import (
 )
 
 // echoStatus answers every request with its own status byte and body, and
-// closes the connection on CmdQuit.
+// closes the connection on CmdQuit; on any number of connections.
 func echoStatus(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -17,24 +17,30 @@ func echoStatus(t *testing.T) string {
 	}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
 		for {
-			h, err := protocol.ReadHeader(c)
-			if err != nil || h.Cmd == protocol.CmdQuit {
-				return
-			}
-			body, err := protocol.ReadBody(c, h, 1<<20)
+			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			protocol.WritePacket(c, protocol.CmdResp, h.Status, body)
+			go echo(c)
 		}
 	}()
 	return ln.Addr().String()
+}
+
+func echo(c net.Conn) {
+	defer c.Close()
+	for {
+		h, err := protocol.ReadHeader(c)
+		if err != nil || h.Cmd == protocol.CmdQuit {
+			return
+		}
+		body, err := protocol.ReadBody(c, h, 1<<20)
+		if err != nil {
+			return
+		}
+		protocol.WritePacket(c, protocol.CmdResp, h.Status, body)
+	}
 }
 
 func TestClient(t *testing.T) {
@@ -63,5 +69,15 @@ func TestClient(t *testing.T) {
 	c.Conn.Write(Packet(protocol.CmdQuit, 0))
 	if !c.Closed(5 * time.Second) {
 		t.Fatal("the server's close was not seen")
+	}
+}
+
+// Shot's packets go out on one connection (the echo answers the first,
+// which Shot reads whole), and the server serves a new one afterwards.
+func TestShotAndAnswers(t *testing.T) {
+	addr := echoStatus(t)
+	for range 3 {
+		Shot(t, "127.0.0.1", addr, time.Second, Packet(protocol.CmdActiveTest, 0, []byte("first")), Packet(protocol.CmdActiveTest, 0, []byte("x")))
+		Answers(t, addr, protocol.CmdActiveTest)
 	}
 }
