@@ -386,19 +386,21 @@ func (s *Server) fetchPathBinlog(src string, idx int, data string) error {
 // mark on, saving the mark as it goes.
 func (s *Server) restorePath(src, data string, p *pathProgress) error {
 	markPath := filepath.Join(data, recoveryMarkFile)
-	mark, err := loadIni(markPath)
+	offset, err := recoveryMarkOffset(markPath)
 	if err != nil {
-		return err
-	}
-	offset, err := strconv.ParseInt(mark.get("binlog_offset"), 10, 64)
-	if err != nil || offset < 0 {
-		return fmt.Errorf("%s: bad binlog_offset %q: %w", markPath, mark.get("binlog_offset"), protocol.ErrInvalid)
+		// Refusing it would retry the recovery for ever; restoring a
+		// file again only writes it again.
+		s.log.Warn("bad recovery mark, restoring from the start", "err", err)
+		offset = 0
 	}
 	f, err := os.Open(filepath.Join(data, recoveryBinlogFile))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if offset, err = recoveryResume(f, offset); err != nil {
+		return err
+	}
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return err
 	}
@@ -419,14 +421,14 @@ func (s *Server) restorePath(src, data string, p *pathProgress) error {
 		if s.recoveryStopped() {
 			return saveMark()
 		}
-		line, err := br.ReadSlice('\n')
+		line, n, err := readRecoveryLine(br)
 		if err == io.EOF {
 			break // a trailing partial line cannot come from a complete fetch
 		}
 		if err != nil {
 			return fmt.Errorf("recovery binlog at offset %d: %w", offset, err)
 		}
-		ok, err := s.restoreRecord(pc, strings.TrimSuffix(string(line), "\n"))
+		ok, err := s.restoreRecord(pc, line)
 		if err != nil {
 			if serr := saveMark(); serr != nil {
 				s.log.Warn("writing recovery mark failed", "err", serr)
@@ -439,7 +441,7 @@ func (s *Server) restorePath(src, data string, p *pathProgress) error {
 		} else {
 			missing++
 		}
-		offset += int64(len(line))
+		offset += n
 		p.done.Store(offset)
 		if unsaved++; unsaved >= recoveryMarkFreq {
 			if err := saveMark(); err != nil {
@@ -450,6 +452,53 @@ func (s *Server) restorePath(src, data string, p *pathProgress) error {
 	}
 	s.log.Info("store path restored", "store_path", filepath.Dir(data), "source", src, "files", restored, "gone", missing)
 	return saveMark()
+}
+
+// recoveryMarkOffset reads the restore position a recovery mark holds.
+func recoveryMarkOffset(path string) (int64, error) {
+	mark, err := loadIni(path)
+	if err != nil {
+		return 0, err
+	}
+	offset, err := strconv.ParseInt(mark.get("binlog_offset"), 10, 64)
+	if err != nil || offset < 0 {
+		return 0, fmt.Errorf("%s: bad binlog_offset %q: %w", path, mark.get("binlog_offset"), protocol.ErrInvalid)
+	}
+	return offset, nil
+}
+
+// recoveryResume returns where restoring resumes in the recovery binlog
+// f, the mark saying offset: the start of the record the offset falls
+// in, or the start of the file when the offset is past its end. A mark is
+// only ever saved at a record boundary inside the file; a damaged one must
+// not skip records (their files would never be restored), while a file
+// restored again is only written again.
+func recoveryResume(f *os.File, offset int64) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil || offset > fi.Size() {
+		return 0, err
+	}
+	return binlog.RecordEnd(f, offset)
+}
+
+// readRecoveryLine returns the next line of the recovery binlog (without
+// its newline) and its length in the file; io.EOF at the end or before a
+// partial last line. A line longer than a record can be (garbage a disk
+// fault left) is returned as "" with its whole length, so that the mark
+// moves past it: stopping there would retry the recovery for ever.
+func readRecoveryLine(br *bufio.Reader) (string, int64, error) {
+	line, err := br.ReadSlice('\n')
+	n := int64(len(line))
+	for err == bufio.ErrBufferFull {
+		line = nil
+		var more []byte
+		more, err = br.ReadSlice('\n')
+		n += int64(len(more))
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	return strings.TrimSuffix(string(line), "\n"), n, nil
 }
 
 // restoreRecord restores the file of one record; false when the source no

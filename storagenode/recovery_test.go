@@ -21,6 +21,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/syncbuf"
+	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
 // TestStreamPathRecords: the records served to a recovering peer are the
@@ -276,6 +277,34 @@ fdfs_storage_recovery_store_paths 0
 	}
 }
 
+// TestRecoveryPastDamagedFiles: a recovery binlog holding a line no
+// record can be (the zeros a disk fault left) under a mark past its end
+// (a damaged mark) still restores every file: the mark is taken as the
+// start, the garbage skipped. Before, the mark finished the recovery at
+// once with nothing restored, and the garbage failed it at every retry.
+func TestRecoveryPastDamagedFiles(t *testing.T) {
+	f := newRecoveryFixture(t, "127.0.0.12")
+	data := f.crash(t)
+	if err := writeRecoveryFlag(data, true); err != nil {
+		t.Fatal(err)
+	}
+	records := strings.Join(f.lines[:3], "") + strings.Repeat("\x00", 3000) + "\n" + strings.Join(f.lines[3:], "")
+	if err := os.WriteFile(filepath.Join(data, recoveryBinlogFile), []byte(records), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mark := fmt.Appendf(nil, "binlog_offset=%d\n", len(records)+100)
+	if err := os.WriteFile(filepath.Join(data, recoveryMarkFile), mark, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.restart(t, data)
+	for i, l := range f.lines {
+		name, p := f.path(t, l)
+		if got, err := os.ReadFile(p); err != nil || string(got) != fmt.Sprintf("file %d", slices.Index(f.names, name)) {
+			t.Errorf("record %d %s: %q, %v", i, name, got, err)
+		}
+	}
+}
+
 // TestRecoveryTakesOverUpstreamParts: upstream's storage, with
 // disk_recovery_threads = 3, leaves the fetched records split over three
 // files with a mark each; ours, started on that path (the daemons swapped
@@ -400,3 +429,62 @@ func (recoveryCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c recoveryCollector) Collect(ch chan<- prometheus.Metric) { c.collectRecovery(ch) }
+
+// TestRecoveryResumeAndLines: where a restore resumes for the mark it
+// finds, and the lines it reads from there, in a recovery binlog with a
+// garbage line and a torn end.
+func TestRecoveryResumeAndLines(t *testing.T) {
+	garbage := strings.Repeat("x", 2000)
+	const a, b = "1700000000 C M00/00/00/a.txt\n", "1700000001 C M00/00/00/b.txt\n"
+	file := a + garbage + "\n" + b + "1700000002 C M00"
+	tests := []struct {
+		name, mark string
+		from       int64    // where the restore resumes
+		lines      []string // what it reads from there
+	}{
+		{"at the start", "binlog_offset=0\n", 0, []string{strings.TrimSuffix(a, "\n"), "", strings.TrimSuffix(b, "\n")}},
+		{"at a record", fmt.Sprintf("binlog_offset=%d\n", len(a)), int64(len(a)), []string{"", strings.TrimSuffix(b, "\n")}},
+		{"inside a record", "binlog_offset=5\n", 0, []string{strings.TrimSuffix(a, "\n"), "", strings.TrimSuffix(b, "\n")}},
+		{"inside the garbage", fmt.Sprintf("binlog_offset=%d\n", len(a)+1500), int64(len(a)), []string{"", strings.TrimSuffix(b, "\n")}},
+		{"past the end", "binlog_offset=99999\n", 0, []string{strings.TrimSuffix(a, "\n"), "", strings.TrimSuffix(b, "\n")}},
+		{"in the torn end", fmt.Sprintf("binlog_offset=%d\n", len(file)-2), int64(len(file) - 16), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, recoveryBinlogFile)
+			os.WriteFile(path, []byte(file), 0o644)
+			os.WriteFile(filepath.Join(dir, recoveryMarkFile), []byte(tt.mark), 0o644)
+			offset, err := recoveryMarkOffset(filepath.Join(dir, recoveryMarkFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fh, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fh.Close()
+			from, err := recoveryResume(fh, offset)
+			if err != nil || from != tt.from {
+				t.Fatalf("resume at %d, %v; want %d", from, err, tt.from)
+			}
+			fh.Seek(from, io.SeekStart)
+			br := bufio.NewReaderSize(fh, binlog.MaxLine)
+			var lines []string
+			for {
+				line, n, err := readRecoveryLine(br)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				from += n
+				lines = append(lines, line)
+			}
+			if !slices.Equal(lines, tt.lines) || from != int64(strings.LastIndexByte(file, '\n')+1) {
+				t.Errorf("lines %q up to %d, want %q", lines, from, tt.lines)
+			}
+		})
+	}
+}

@@ -85,7 +85,12 @@ func openStore(cfg *conf.Storage, log *slog.Logger) (*store, error) {
 			{"current_trunk_file_id", "0"}, {"trunk_last_compress_time", "0"},
 			{"trunk_binlog_compress_stage", "0"},
 		} {
-			f.set(kv[0], kv[1])
+			// A file that lost its join time (a hand edit) keeps what it
+			// still says: sync_old_done=0 written over a 1 would make
+			// this storage copy the group's old files over its own.
+			if _, ok := f.lookup(kv[0]); !ok || kv[0] == flagJoinTime {
+				f.set(kv[0], kv[1])
+			}
 		}
 		if err := f.save(); err != nil {
 			return nil, err
@@ -205,8 +210,14 @@ func (st *store) nextDir(encoded string) (high, low int) {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.dist.High >= st.subdirs || st.dist.Low >= st.subdirs {
+		// storage_stat.dat held a cursor past the data directories
+		// (damaged, hand-edited, or subdir_count_per_path lowered): the
+		// files would go to directories that do not exist.
+		st.dist = distCursor{}
+	}
 	high, low = st.dist.High, st.dist.Low
-	st.dist.Count++
+	st.dist.Count = min(st.dist.Count, st.rotate) + 1 // a huge loaded count must not overflow
 	if st.dist.Count >= st.rotate {
 		st.dist.Count = 0
 		st.dist.Low++
@@ -292,7 +303,11 @@ func loadIni(path string) (*iniFile, error) {
 		}
 		f.setLocked(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
-	return f, sc.Err()
+	if err := sc.Err(); err != nil {
+		// A line past the scanner's limit: garbage, named with its file.
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return f, nil
 }
 
 func (f *iniFile) get(k string) string {

@@ -80,7 +80,7 @@ func readIndex(path string) (write, packed int, err error) {
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	for line := 1; sc.Scan(); line++ {
 		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
 		if !ok {
 			continue
@@ -89,7 +89,7 @@ func readIndex(path string) (write, packed int, err error) {
 		switch strings.TrimSpace(k) {
 		case "current_write":
 			if nerr != nil || n < 0 || n > 999 {
-				return 0, 0, fmt.Errorf("binlog: bad current_write %q in %s", v, path)
+				return 0, 0, fmt.Errorf("binlog: %s line %d: bad current_write %q", path, line, v)
 			}
 			write = n
 		case "current_compress":
@@ -98,7 +98,11 @@ func readIndex(path string) (write, packed int, err error) {
 			}
 		}
 	}
-	return write, min(packed, write), sc.Err()
+	if err := sc.Err(); err != nil {
+		// A line past the scanner's limit: garbage, named with its file.
+		return 0, 0, fmt.Errorf("binlog: reading %s: %w", path, err)
+	}
+	return write, min(packed, write), nil
 }
 
 // Path returns the path of binlog file number index in dir.

@@ -157,3 +157,28 @@ func TestSyncTracksWrites(t *testing.T) {
 		}
 	}
 }
+
+// A binlog_index.dat Open cannot use is refused with an error naming the
+// file (and the line of a bad value), not a bare scanner error.
+func TestReadIndexRefusals(t *testing.T) {
+	tests := []struct {
+		name, index string
+		want        string // in the error, after the path
+	}{
+		{"index out of range", "current_compress=0\ncurrent_write=1000\n", " line 2: bad current_write"},
+		{"negative index", "current_write=-1\n", " line 1: bad current_write"},
+		{"line longer than the scanner takes", strings.Repeat("x", 70000) + "\ncurrent_write=1\n", ": bufio.Scanner: token too long"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), IndexFile)
+			if err := os.WriteFile(path, []byte(tt.index), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := readIndex(path)
+			if err == nil || !strings.Contains(err.Error(), path+tt.want) {
+				t.Fatalf("readIndex: %v, want an error with %q", err, path+tt.want)
+			}
+		})
+	}
+}

@@ -65,4 +65,6 @@ func (o Op) Partial() bool {
 }
 
 // String returns the letter as it appears in the binlog.
-func (o Op) String() string { return string(rune(o)) }
+// A byte that is no letter stays that one byte (string(rune(o)) would
+// make a byte >= 0x80 two bytes of UTF-8, a line that no longer parses).
+func (o Op) String() string { return string([]byte{byte(o)}) }

@@ -56,6 +56,7 @@ func TestFormat(t *testing.T) {
 		{1795619294, OpCreate, "M00/00/00/a.txt", "", "1795619294 C M00/00/00/a.txt"},
 		{1795619358, OpModify, "M00/00/00/b.txt", "0 4", "1795619358 M M00/00/00/b.txt 0 4"},
 		{1795619358, OpReplicaLink, "M00/00/00/s.txt", "M00/00/00/m.txt", "1795619358 l M00/00/00/s.txt M00/00/00/m.txt"},
+		{7, Op(0xff), "x", "", "7 \xff x"}, // a byte that is no letter stays one byte
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

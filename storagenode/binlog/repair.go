@@ -49,7 +49,7 @@ func repairTail(path string) (*Repair, error) {
 	if err != nil {
 		return nil, err
 	}
-	end, err := recordEnd(f, st.Size())
+	end, err := RecordEnd(f, st.Size())
 	if err != nil || end == st.Size() {
 		return nil, err
 	}
@@ -71,10 +71,10 @@ func repairTail(path string) (*Repair, error) {
 	return rep, nil
 }
 
-// recordEnd returns the offset just past the last newline before limit
+// RecordEnd returns the offset just past the last newline before limit
 // in f (0 if there is none): where the record holding byte limit-1
 // begins, or limit itself when a record ends there.
-func recordEnd(f io.ReaderAt, limit int64) (int64, error) {
+func RecordEnd(f io.ReaderAt, limit int64) (int64, error) {
 	buf := make([]byte, scanChunk)
 	for hi := limit; hi > 0; {
 		lo := max(0, hi-scanChunk)
@@ -131,7 +131,7 @@ func Align(dir string, current int, opened, p Pos) (Pos, string, error) {
 	case p.Offset == 0:
 		return p, "", nil
 	}
-	start, err := recordEnd(f, p.Offset)
+	start, err := RecordEnd(f, p.Offset)
 	if err != nil || start == p.Offset {
 		return p, "", err
 	}

@@ -159,6 +159,11 @@ func (a *Allocator) newTrunk(p int) (Location, error) {
 		}
 		l := Location{StorePathIndex: p, ID: id, Size: uint32(a.cfg.TrunkFileSize)}
 		l.High, l.Low = a.cfg.Dir(p, id)
+		if _, known := a.ix.trunks[keyOf(l)]; known {
+			// The free space has blocks of it (current_trunk_file_id went
+			// back): its slot would overlap them.
+			continue
+		}
 		err = CreateFile(l.Path(a.cfg.StorePaths[p]), a.cfg.TrunkFileSize)
 		if errors.Is(err, fs.ErrExist) {
 			continue // left by an earlier life: the next id

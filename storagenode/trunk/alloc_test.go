@@ -2,6 +2,8 @@ package trunk_test
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -245,5 +247,68 @@ func TestDeleteUnusedAndAdvance(t *testing.T) {
 	n, err := a.CreateAdvance(3*trunkSize - 1)
 	if err != nil || n != 3 || a.FreeBytes() != 3*trunkSize {
 		t.Errorf("create advance: %d files, %v, %d bytes free", n, err, a.FreeBytes())
+	}
+}
+
+// TestLoadDamaged: a damaged storage_trunk.dat or trunk binlog loads
+// into valid free space over whole records, or is refused naming the
+// binlog.
+func TestLoadDamaged(t *testing.T) {
+	const whole = "1700000000 A 0 1 0 1 0 1048576\n1700000000 D 0 1 0 1 0 1048576\n"
+	const torn = "1700000000 A 0 1 0 1 256 10"
+	tests := []struct {
+		name, dat, binlog string
+		blocks            int    // free blocks after the load
+		left              string // the binlog after the load
+		err               string // in the refusal, after the binlog's path
+		alloc             int64  // a slot then allocated (0: none)
+	}{
+		// Its slots' uint32 offsets would wrap onto the trunk file's start.
+		{"block ending past 4 GiB", "", "1700000000 A 0 1 0 3 4294967040 512\n", 0, "1700000000 A 0 1 0 3 4294967040 512\n", "", 0},
+		{"snapshot block ending past 4 GiB", "0\n1700000000 A 0 1 0 3 4294967040 512\n", "", 0, "", "", 0},
+		// The next record would continue the torn one.
+		{"snapshot offset inside a torn last record", fmt.Sprintf("%d\n", len(whole)+5), whole + torn, 0, whole, "", 0},
+		{"snapshot offset past a torn end", fmt.Sprintf("%d\n", len(whole)+500), whole + torn, 0, whole, "", 0},
+		{"store path index out of range", "", "1700000000 A 9 1 0 1 0 256\n", 0, "", `: record "1700000000 A 9 1 0 1 0 256": store path index 9`, 0},
+		// current_trunk_file_id went back: a new trunk file must not take
+		// the id of one the free space knows (its slot overlapped them).
+		{"free block of the next trunk id", "", "1700000000 A 0 0 0 1 0 10\n", 1, "1700000000 A 0 0 0 1 0 10\n", "", 300},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := t.TempDir()
+			id := uint32(0)
+			cfg := trunk.Config{StorePaths: []string{t.TempDir()}, BasePath: base, SlotMinSize: 256, SlotMaxSize: 64 << 10, TrunkFileSize: trunkSize,
+				Log:    slog.New(slog.DiscardHandler),
+				NextID: func() (uint32, error) { id++; return id, nil },
+				Dir:    func(int, uint32) (int, int) { return 0, 0 }}
+			os.MkdirAll(trunk.Location{}.Path(cfg.StorePaths[0])+"/..", 0o755)
+			os.MkdirAll(base+"/data/trunk", 0o755)
+			if tt.dat != "" {
+				os.WriteFile(trunk.DataPath(base), []byte(tt.dat), 0o644)
+			}
+			os.WriteFile(trunk.BinlogPath(base), []byte(tt.binlog), 0o644)
+			a, err := trunk.Load(cfg)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), trunk.BinlogPath(base)+tt.err) {
+					t.Fatalf("Load: %v, want an error with %q", err, trunk.BinlogPath(base)+tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			got, _ := os.ReadFile(trunk.BinlogPath(base))
+			if a.FreeBlocks() != tt.blocks || string(got) != tt.left {
+				t.Errorf("%d free blocks, binlog %q; want %d, %q", a.FreeBlocks(), got, tt.blocks, tt.left)
+			}
+			if tt.alloc == 0 {
+				return
+			}
+			if l, err := a.Alloc(0, tt.alloc); err != nil || l.ID == 1 {
+				t.Errorf("Alloc: %v, %v", l, err)
+			}
+		})
 	}
 }

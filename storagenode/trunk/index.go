@@ -46,13 +46,16 @@ func newIndex(paths int) *index {
 // insert adds l as a free (or held) block; an overlap with a known block
 // of its trunk file is EEXIST and changes nothing.
 func (ix *index) insert(l Location, held bool) error {
-	if l.StorePathIndex < 0 || l.StorePathIndex >= len(ix.sizes) || l.Size == 0 {
+	end := uint64(l.Offset) + uint64(l.Size)
+	// A block ending past 4 GiB (a damaged record) cannot be: the offsets
+	// of its slots, uint32 as in a file ID, would wrap onto the start of
+	// the trunk file, over the files stored there.
+	if l.StorePathIndex < 0 || l.StorePathIndex >= len(ix.sizes) || l.Size == 0 || end > 1<<32 {
 		return fmt.Errorf("trunk: block %s: %w", l, protocol.ErrInvalid)
 	}
 	k := keyOf(l)
 	bs := ix.trunks[k]
 	i := sort.Search(len(bs), func(i int) bool { return bs[i].off >= l.Offset })
-	end := uint64(l.Offset) + uint64(l.Size)
 	if i < len(bs) && uint64(bs[i].off) < end || i > 0 && uint64(bs[i-1].off)+uint64(bs[i-1].size) > uint64(l.Offset) {
 		return fmt.Errorf("trunk: block %s overlaps a free or reserved block: %w", l, protocol.ErrExists)
 	}

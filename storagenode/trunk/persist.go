@@ -2,6 +2,7 @@ package trunk
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/atomicfile"
+	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
 // Load opens the trunk server's free space: storage_trunk.dat (the free
@@ -98,11 +101,14 @@ func (a *Allocator) replay(offset int64) error {
 	}
 	consumed, bad, err := ReadRecords(a.binlog, func(r Record) error {
 		if r.Block.StorePathIndex >= len(a.cfg.StorePaths) {
-			return fmt.Errorf("trunk binlog: store path index %d of %s: only %d store paths", r.Block.StorePathIndex, r.Block, len(a.cfg.StorePaths))
+			return fmt.Errorf("trunk binlog %s: record %q: store path index %d: only %d store paths: %w",
+				a.binlog.Name(), bytes.TrimSuffix(AppendRecord(nil, r), []byte("\n")), r.Block.StorePathIndex, len(a.cfg.StorePaths), protocol.ErrInvalid)
 		}
 		if r.Op == OpAdd {
-			if err := a.ix.insert(r.Block, false); err != nil {
+			if err := a.ix.insert(r.Block, false); errors.Is(err, protocol.ErrExists) {
 				a.log().Debug("trunk binlog: block already free", "block", r.Block.String())
+			} else if err != nil {
+				a.log().Warn("trunk binlog: block skipped", "block", r.Block.String(), "err", err)
 			}
 		} else {
 			a.ix.remove(r.Block, false)
@@ -116,6 +122,14 @@ func (a *Allocator) replay(offset int64) error {
 		a.log().Warn("trunk binlog: malformed lines skipped", "lines", bad)
 	}
 	a.size = offset + consumed
+	if consumed == 0 && offset > 0 {
+		// No whole record after an offset storage_trunk.dat gave (the
+		// binlog's tail was lost or torn): cut back to the record holding
+		// it, or the next record would continue a torn one.
+		if a.size, err = binlog.RecordEnd(a.binlog, offset); err != nil {
+			return err
+		}
+	}
 	if a.size < fi.Size() {
 		a.log().Warn("trunk binlog: torn last line cut", "bytes", fi.Size()-a.size)
 		if err := a.binlog.Truncate(a.size); err != nil {
