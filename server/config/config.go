@@ -238,9 +238,10 @@ type Limits struct {
 	MaxConnections uint32 `yaml:"max_connections"`
 	// RequestTimeout bounds unary calls (everything except transfers).
 	RequestTimeout time.Duration `yaml:"request_timeout"`
-	// IOTimeout bounds each read or write step of a REST transfer and
-	// the wait for each message of a gRPC client stream, so a stalled
-	// client is dropped while a long healthy transfer is not.
+	// IOTimeout bounds each read or write step of a REST transfer, the
+	// reading of a JSON route's body and the wait for each message of a
+	// gRPC client stream, so a stalled client is dropped while a long
+	// healthy transfer is not.
 	IOTimeout time.Duration `yaml:"io_timeout"`
 	// HeaderTimeout bounds reading a request's headers, the wait for a
 	// new connection's first request, and the TLS handshake and HTTP/2

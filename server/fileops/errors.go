@@ -197,6 +197,14 @@ func publicMessage(err error, fileID, desc string) string {
 	return b.String()
 }
 
+// ValidationText is the text of err, a refusal of the fileid package's
+// checks (a file ID, an extension), for a client's message: without the
+// FastDFS status it wraps, as messages hold no errno texts (the status is
+// the ErrorInfo's fastdfs_status).
+func ValidationText(err error) string {
+	return strings.TrimSuffix(err.Error(), ": "+protocol.ErrInvalid.Error())
+}
+
 // FieldViolation is one bad field of a request: Field is its path as the
 // client wrote it (`metadata["k"]`, `spec.size`, `offset`), Description
 // says what is wrong.

@@ -209,7 +209,11 @@ func (e *preconditionError) status(fileID string) error {
 	if fileID != "" {
 		md["file_id"] = fileID
 	}
-	msg := e.msg
+	// The message quotes what the client sent (If-Match,
+	// If-Unmodified-Since), which need not be UTF-8: details that are not
+	// do not encode, and the status would lose its reason.
+	desc := strings.ToValidUTF8(e.msg, "\uFFFD")
+	msg := desc
 	if fileID != "" {
 		msg = fileID + ": " + msg
 	}
@@ -217,7 +221,7 @@ func (e *preconditionError) status(fileID string) error {
 	if d, err := st.WithDetails(
 		&errdetails.ErrorInfo{Reason: e.reason, Domain: ErrorDomain, Metadata: md},
 		&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-			Type: PreconditionFailureType, Subject: e.subject, Description: e.msg,
+			Type: PreconditionFailureType, Subject: e.subject, Description: desc,
 		}}},
 	); err == nil {
 		st = d

@@ -79,7 +79,7 @@ func allowOrigin(any bool, origin string) string {
 // writeStatus writes st (with an ErrorInfo of reason) as the JSON
 // google.rpc.Status body of an HTTP answer of code.
 func writeStatus(w http.ResponseWriter, code int, st *status.Status, reason string) {
-	st = withReason(st, reason)
+	st = validMessage(withReason(st, reason))
 	b, err := protojson.Marshal(st.Proto())
 	if err != nil {
 		b = []byte(`{"code":13,"message":"internal error"}`)

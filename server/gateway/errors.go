@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -41,7 +43,7 @@ func (g *Gateway) errorHandler(ctx context.Context, mux *runtime.ServeMux, m run
 		inner = hse.Err
 	}
 	st := status.Convert(inner)
-	st = fileops.WithErrorInfo(st, guessField(st.Message()))
+	st = validMessage(fileops.WithErrorInfo(st, guessField(st.Message())))
 	if rs, ok := r.Context().Value(stateKey{}).(*requestState); ok {
 		rs.code, rs.hasCode = st.Code(), true
 	}
@@ -94,7 +96,21 @@ func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 	if rs, ok := r.Context().Value(stateKey{}).(*requestState); ok {
 		rs.code, rs.hasCode = st.Code(), true
 	}
-	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: code, Err: st.Err()})
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: code, Err: validMessage(st).Err()})
+}
+
+// validMessage returns st with its message made valid UTF-8. Messages
+// quote what clients sent (a path, a header), which may hold any bytes,
+// and protojson refuses to encode a string that is not UTF-8: grpc-gateway
+// then answers 500 "failed to marshal error message" instead of the
+// client's error.
+func validMessage(st *status.Status) *status.Status {
+	if utf8.ValidString(st.Message()) {
+		return st
+	}
+	p := st.Proto()
+	p.Message = strings.ToValidUTF8(p.Message, "\uFFFD")
+	return status.FromProto(p)
 }
 
 // withReason adds an ErrorInfo of reason to st.

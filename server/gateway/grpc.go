@@ -20,6 +20,7 @@ import (
 	fastdfsv1 "github.com/fdfsgo/fdfs/gen/fastdfs/v1"
 	"github.com/fdfsgo/fdfs/internal/bufpool"
 	"github.com/fdfsgo/fdfs/server/config"
+	"github.com/fdfsgo/fdfs/server/fileops"
 	"github.com/fdfsgo/fdfs/server/grpcapi"
 )
 
@@ -144,7 +145,9 @@ func (s *limitedStream) RecvMsg(m any) error {
 		size = m.GetSpec().GetSize()
 	}
 	if s.max > 0 && size > s.max {
-		return status.Errorf(codes.ResourceExhausted, "content of %d bytes exceeds the upload limit of %d bytes", size, s.max)
+		// With the ErrorInfo every error of the API carries (reason
+		// RESOURCE_EXHAUSTED, as REST answers the same refusal).
+		return fileops.WithErrorInfo(status.Newf(codes.ResourceExhausted, "content of %d bytes exceeds the upload limit of %d bytes", size, s.max), "").Err()
 	}
 	return nil
 }
@@ -165,7 +168,7 @@ func (s *limitedStream) recvTimed(m any) error {
 	case err := <-done:
 		return err
 	case <-timer.C:
-		return status.Errorf(codes.DeadlineExceeded, "no message on the stream within limits.io_timeout (%v)", s.timeout)
+		return fileops.WithErrorInfo(status.Newf(codes.DeadlineExceeded, "no message on the stream within limits.io_timeout (%v)", s.timeout), "").Err()
 	}
 }
 

@@ -4,12 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -80,7 +84,7 @@ func (g *Gateway) newHTTPHandler(spec, spec3 []byte) (http.Handler, error) {
 	}
 	root.Handle("GET /healthz", named("/healthz", http.HandlerFunc(g.healthz)))
 	if g.cfg.Console {
-		root.Handle("GET "+console.Prefix, named(console.Prefix, console.Handler()))
+		root.Handle("GET "+console.Prefix, named(console.Prefix, g.statusErrors(console.Handler())))
 		root.Handle("GET /console", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
 	}
 	root.Handle("/", mux)
@@ -93,15 +97,59 @@ func (g *Gateway) newHTTPHandler(spec, spec3 []byte) (http.Handler, error) {
 // another file ID (group1/M00/00/00/x/../<name> is <name>): a client
 // following the 307 would delete or overwrite that file. No file ID has
 // such segments, so the API's checks refuse them with INVALID_ARGUMENT.
+// A target that is no path ("*" with another method than OPTIONS, a
+// CONNECT's authority) goes to mux too, which refuses it with its JSON
+// status where http.ServeMux would answer a bare 400 or a plain-text 404.
 func apiAsSent(root, mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/v1/") {
+		if strings.HasPrefix(r.URL.Path, "/v1/") || !strings.HasPrefix(r.URL.Path, "/") {
 			mux.ServeHTTP(w, r)
 			return
 		}
 		root.ServeHTTP(w, r)
 	})
 }
+
+// statusErrors turns the error answers of h, a handler outside the API
+// mux (the console's http.FileServer: 404 for a missing file, 416 for a
+// bad Range, 412 for a failed If-Match, in plain text), into the JSON
+// google.rpc.Status every other route answers, written by routingError.
+func (g *Gateway) statusErrors(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&errorStatusWriter{ResponseWriter: w, fail: func(code int) {
+			_, m := runtime.MarshalerForRequest(g.mux, r)
+			routingError(r.Context(), g.mux, m, w, r, code)
+		}}, r)
+	})
+}
+
+// errorStatusWriter hands a status of 400 or more to fail, which writes the
+// whole answer, and drops the body the handler then writes.
+type errorStatusWriter struct {
+	http.ResponseWriter
+	fail   func(code int)
+	failed bool
+}
+
+func (e *errorStatusWriter) WriteHeader(code int) {
+	switch {
+	case e.failed:
+	case code < 400:
+		e.ResponseWriter.WriteHeader(code)
+	default:
+		e.failed = true
+		e.fail(code)
+	}
+}
+
+func (e *errorStatusWriter) Write(p []byte) (int, error) {
+	if e.failed {
+		return len(p), nil
+	}
+	return e.ResponseWriter.Write(p)
+}
+
+func (e *errorStatusWriter) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 
 // named records route as the route of the requests h serves (metrics,
 // access log).
@@ -167,7 +215,9 @@ func (g *Gateway) routeMiddleware(next runtime.HandlerFunc) runtime.HandlerFunc 
 				runtime.HTTPError(r.Context(), g.mux, m, w, r, grpcapi.ToStatus(err, ""))
 				return
 			}
+			forwardIfMatch(r)
 			r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+			defer g.bodyDeadline(w, r)()
 			if d := g.cfg.Limits.RequestTimeout; d > 0 {
 				ctx, cancel := context.WithTimeout(r.Context(), d)
 				defer cancel()
@@ -201,6 +251,60 @@ func checkUTF8(r *http.Request, params map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// bodyDeadline bounds the reading of r's body (a JSON route's) by
+// limits.io_timeout, as the raw routes bound each of their reads:
+// request_timeout does not interrupt a read, so a client that announced a
+// body and stopped sending it held the handler and its connection until
+// it went away. The deadline is lifted once the body is read or fails,
+// and by the returned func when the handler is done: net/http reads the
+// connection in the background once a body is done, and a deadline
+// expiring there would cancel a long call as if its client had gone.
+func (g *Gateway) bodyDeadline(w http.ResponseWriter, r *http.Request) (lift func()) {
+	d := g.cfg.Limits.IOTimeout
+	rc := http.NewResponseController(w)
+	if d <= 0 || r.Body == nil || r.Body == http.NoBody || rc.SetReadDeadline(time.Now().Add(d)) != nil {
+		return func() {}
+	}
+	lift = sync.OnceFunc(func() { rc.SetReadDeadline(time.Time{}) })
+	r.Body = &deadlineBody{ReadCloser: r.Body, lift: lift, timeout: d}
+	return lift
+}
+
+// deadlineBody is a body read under a deadline (bodyDeadline).
+type deadlineBody struct {
+	io.ReadCloser
+	lift    func()
+	timeout time.Duration
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.lift()
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// Not net's "read tcp <addresses>: i/o timeout".
+		err = fmt.Errorf("the request body stalled for limits.io_timeout (%v)", b.timeout)
+	}
+	return n, err
+}
+
+// forwardIfMatch makes every If-Match value of r reach the service, which
+// reads it from the metadata grpc-gateway makes of the headers:
+// grpc-gateway drops a value that is not valid gRPC metadata (a byte
+// outside printable ASCII), which turned a conditional delete or metadata
+// write into an unconditional one. Such a value goes quoted instead (Go
+// escapes): no etag holds those bytes, so it fails as any If-Match that
+// matches nothing does (412).
+func forwardIfMatch(r *http.Request) {
+	vs := r.Header["If-Match"]
+	for i, v := range vs {
+		if strings.IndexFunc(v, func(c rune) bool { return c < 0x20 || c > 0x7e }) >= 0 {
+			vs[i] = strconv.QuoteToASCII(v)
+		}
+	}
 }
 
 // healthz answers 200 while a tracker answers the gateway's probes
@@ -266,7 +370,23 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 			}
 		}()
 		next.ServeHTTP(rec, r.WithContext(ctx))
+		g.boundBodyDiscard(w)
 	})
+}
+
+// boundBodyDiscard bounds what net/http does once a handler returned
+// without reading the whole request body (a refusal before the content,
+// a route that takes none): it reads and discards the rest before it
+// closes the connection or reads the next request, with no deadline of
+// its own, so a client that stopped sending held the connection and its
+// goroutine until it went away. io_timeout bounds that read as it bounds
+// every read of a body. When the body was read, net/http clears this
+// deadline itself: it ends its background read of the connection, and
+// reading the next request sets deadlines of its own.
+func (g *Gateway) boundBodyDiscard(w http.ResponseWriter) {
+	if d := g.cfg.Limits.IOTimeout; d > 0 {
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+	}
 }
 
 // answerFast answers on the fast path (internal/httpfast) the small

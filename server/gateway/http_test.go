@@ -27,6 +27,8 @@ func TestAPIPathsAsSent(t *testing.T) {
 		{"GET", "/v1/groups", 200, "api /v1/groups"},
 		{"GET", "/healthz", 200, "root /healthz"},
 		{"GET", "/x/../healthz", http.StatusTemporaryRedirect, ""},
+		{"GET", "*", 200, "api *"},
+		{"CONNECT", "example.com:443", 200, "api "},
 	} {
 		got = ""
 		w := httptest.NewRecorder()

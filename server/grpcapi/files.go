@@ -129,7 +129,7 @@ func checkFileID(id string) error {
 		return invalid("file_id", "file_id is required")
 	}
 	if _, _, err := client.DecodeFileID(id); err != nil {
-		return invalid("file_id", fmt.Sprintf("bad file_id %q: %v", id, err))
+		return invalid("file_id", fmt.Sprintf("bad file_id %q: %s", id, fileops.ValidationText(err)))
 	}
 	return nil
 }
@@ -190,7 +190,7 @@ func checkUploadSpec(spec *fastdfsv1.UploadSpec) error {
 	}
 	if ext := spec.GetExt(); ext != "" {
 		if err := fileid.ValidateExt(ext); err != nil {
-			return invalid("ext", fmt.Sprintf("bad ext %q: %v", ext, err))
+			return invalid("ext", fmt.Sprintf("bad ext %q: %s", ext, fileops.ValidationText(err)))
 		}
 	}
 	switch spec.GetKind() {

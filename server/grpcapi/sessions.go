@@ -33,7 +33,7 @@ func (s *FileService) CreateUploadSession(ctx context.Context, req *fastdfsv1.Cr
 	}
 	if ext := req.GetExt(); ext != "" {
 		if err := fileid.ValidateExt(ext); err != nil {
-			return nil, s.fail("create upload session", "", invalid("ext", fmt.Sprintf("bad ext %q: %v", ext, err)))
+			return nil, s.fail("create upload session", "", invalid("ext", fmt.Sprintf("bad ext %q: %s", ext, fileops.ValidationText(err))))
 		}
 	}
 	spec := fileops.SessionSpec{Group: req.GetGroup(), Ext: req.GetExt(), Meta: req.GetMetadata(), Size: -1, CRC32: req.Crc32}

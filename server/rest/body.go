@@ -217,9 +217,56 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 
 // content is c as the content of a file operation: the client's fault
 // (clientError) wins over the engine's error, and finish checks after the
-// engine took size bytes that the body has no more.
+// engine took size bytes that the body has no more. A body that may carry
+// more than size bytes (c.rest) is checked before the engine gets the
+// last of them (holdLast).
 func (c *content) content(finish func() error) fileops.Content {
-	return fileops.Content{R: c.r, Size: c.size, Failed: c.clientError, Finish: finish}
+	fc := fileops.Content{R: c.r, Size: c.size, Failed: c.clientError, Finish: finish}
+	if c.rest != nil && c.size > 0 {
+		h := &holdLast{r: c.r, left: c.size, size: c.size, longer: c.trailing}
+		fc.R = h
+		fc.Failed = func() error {
+			if h.err != nil {
+				return h.err
+			}
+			return c.clientError()
+		}
+	}
+	return fc
+}
+
+// holdLast reads the size bytes of content whose body may go on beyond
+// them (a multipart part that declared its size), and keeps the last bytes
+// read from the engine until the body is known to end there. Content
+// longer than announced then fails the transfer before the storage has all
+// of it, and a storage stores an upload, or applies an append, only once
+// it has the whole body: nothing is stored or appended (checking after
+// the transfer, an append could no longer be undone).
+type holdLast struct {
+	r      io.Reader
+	left   int64
+	size   int64
+	longer func() bool
+	err    error
+}
+
+func (h *holdLast) Read(p []byte) (int, error) {
+	if h.err != nil {
+		return 0, h.err
+	}
+	if h.left == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > h.left {
+		p = p[:h.left]
+	}
+	n, err := h.r.Read(p)
+	h.left -= int64(n)
+	if h.left == 0 && h.longer() {
+		h.err = invalidArg("body", "the content is longer than the %d bytes announced", h.size)
+		return 0, h.err
+	}
+	return n, err
 }
 
 // clientError returns the client's fault in a failed transfer of size
@@ -244,7 +291,7 @@ func (c *content) clientError() error {
 func extOf(c *content) (string, error) {
 	if ext, ok := c.params["ext"]; ok {
 		if err := fileid.ValidateExt(ext[0]); err != nil {
-			return "", invalidArg("ext", "bad ext: %v", err)
+			return "", invalidArg("ext", "bad ext: %s", fileops.ValidationText(err))
 		}
 		return ext[0], nil
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -126,7 +127,10 @@ func tooLarge(size, max int64) error {
 	}
 }
 
-// badFileID is the refusal of a file ID that does not decode.
+// badFileID is the refusal of a file ID that does not decode. The raw
+// routes take IDs that are not UTF-8, which the ErrorInfo's file_id could
+// not hold (the status would lose its details).
 func badFileID(id string, err error) error {
-	return fileops.ToStatus(fileops.InvalidField("file_id", fmt.Sprintf("bad file_id %q: %v", id, err)), id)
+	return fileops.ToStatus(fileops.InvalidField("file_id", fmt.Sprintf("bad file_id %q: %s", id, fileops.ValidationText(err))),
+		strings.ToValidUTF8(id, "\uFFFD"))
 }

@@ -173,7 +173,7 @@ func tusSpec(r *http.Request) (fileops.SessionSpec, error) {
 	spec.Meta = meta
 	if spec.Ext != "" {
 		if err := fileid.ValidateExt(spec.Ext); err != nil {
-			return spec, tusInvalid("ext", "bad ext: "+err.Error())
+			return spec, tusInvalid("ext", "bad ext: "+fileops.ValidationText(err))
 		}
 	} else if ext := strings.TrimPrefix(path.Ext(meta["filename"]), "."); fileid.ValidateExt(ext) == nil {
 		spec.Ext = ext

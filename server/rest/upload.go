@@ -121,8 +121,8 @@ func (h *Handler) append(w http.ResponseWriter, r *http.Request, params map[stri
 	}
 	err = h.files.AppendIf(r.Context(), id, pre, c.content(func() error {
 		if c.trailing() {
-			// The announced bytes are appended already; say what happened.
-			return invalidArg("body", "the content is longer than the %d bytes announced; only those were appended", c.size)
+			// Empty content (holdLast checked any other): nothing appended.
+			return invalidArg("body", "the content is longer than the %d bytes announced", c.size)
 		}
 		return nil
 	}))

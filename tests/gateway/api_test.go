@@ -191,14 +191,32 @@ func TestErrorModel(t *testing.T) {
 	wantGRPCStatus(t, "gRPC truncate a normal file", err, codes.FailedPrecondition, "NOT_APPENDER_FILE", "")
 	_, err = files.GetFileInfo(ctx, &fastdfsv1.GetFileInfoRequest{FileId: ""})
 	wantGRPCStatus(t, "gRPC no file id", err, codes.InvalidArgument, "INVALID_ARGUMENT", "file_id")
+	us, err := files.UploadFile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	us.Send(&fastdfsv1.UploadFileRequest{Data: &fastdfsv1.UploadFileRequest_Spec{Spec: &fastdfsv1.UploadSpec{Size: config.DefaultMaxUploadSize + 1}}})
+	_, err = us.CloseAndRecv()
+	wantGRPCStatus(t, "gRPC upload over max_upload_size", err, codes.ResourceExhausted, "RESOURCE_EXHAUSTED", "")
 
 	// Messages name neither servers nor errno values.
 	missing := strings.Replace(id, "group1/M00/00/00/", "group1/M00/00/01/", 1)
 	_, err = files.GetFileInfo(ctx, &fastdfsv1.GetFileInfoRequest{FileId: missing})
 	resp, body = do(t, "GET", e.url("/v1/files/"+missing), roKey, nil, nil)
 	wantJSONStatus(t, "missing file", resp, body, 404, codes.NotFound, "FILE_NOT_FOUND", "")
-	for _, msg := range []string{status.Convert(err).Message(), string(body)} {
-		for _, bad := range []string{"127.", ":23000", "fastdfs status", "ENOENT"} {
+	msgs := []string{status.Convert(err).Message(), string(body)}
+	// Nor do the refusals of bad file IDs and extensions.
+	_, err = files.GetFileInfo(ctx, &fastdfsv1.GetFileInfoRequest{FileId: "group1/M00/00/00/bad:name"})
+	_, err2 := files.CreateUploadSession(ctx, &fastdfsv1.CreateUploadSessionRequest{Ext: "a/b"})
+	msgs = append(msgs, status.Convert(err).Message(), status.Convert(err2).Message())
+	for _, path := range []string{"/v1/files/group1/M00/00/00/bad:name:append", "/v1/files?ext=a/b"} {
+		_, body = do(t, "POST", e.url(path), rwKey, strings.NewReader("x"), nil)
+		msgs = append(msgs, string(body))
+	}
+	_, body = do(t, "GET", e.url("/v1/files/group1/M00/00/00/bad:name:download"), rwKey, nil, nil)
+	msgs = append(msgs, string(body))
+	for _, msg := range msgs {
+		for _, bad := range []string{"127.", ":23000", "fastdfs status", "ENOENT", "EINVAL"} {
 			if strings.Contains(msg, bad) {
 				t.Errorf("error message %q contains %q", msg, bad)
 			}
@@ -222,6 +240,8 @@ func TestErrorModel(t *testing.T) {
 	wantJSONStatus(t, "raw route bad parameter", resp, body, 400, codes.InvalidArgument, "INVALID_ARGUMENT", "kind")
 	resp, body = do(t, "GET", e.url("/v1/files/group1/bad:download"), roKey, nil, nil)
 	wantJSONStatus(t, "raw route bad file ID", resp, body, 400, codes.InvalidArgument, "INVALID_ARGUMENT", "file_id")
+	resp, body = do(t, "GET", e.url("/v1/files/group1/M00/00/00/%ff:download"), roKey, nil, nil)
+	wantJSONStatus(t, "raw route file ID not UTF-8", resp, body, 400, codes.InvalidArgument, "INVALID_ARGUMENT", "file_id")
 
 	// Multi-range requests get the whole file (200), every time.
 	for _, r := range []string{"bytes=0-1,4-5", "bytes=0-1,100-200", "bytes=100-200,300-400"} {
@@ -248,6 +268,8 @@ func TestCORS(t *testing.T) {
 	}
 	resp, body := do(t, "OPTIONS", e.url("/v1/files"), "", nil, map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
 	wantJSONStatus(t, "preflight of another origin", resp, body, 403, codes.PermissionDenied, "CORS_ORIGIN_NOT_ALLOWED", "")
+	resp, body = do(t, "OPTIONS", e.url("/v1/files"), "", nil, map[string]string{"Origin": "https://\xffvil.example", "Access-Control-Request-Method": "POST"})
+	wantJSONStatus(t, "preflight of an origin that is not UTF-8", resp, body, 403, codes.PermissionDenied, "CORS_ORIGIN_NOT_ALLOWED", "")
 	// A small download (the fast path's kind of request) and a JSON route.
 	for _, path := range []string{"/v1/files/" + id + ":download", "/v1/files/" + id} {
 		resp, _ = do(t, "GET", e.url(path), roKey, nil, map[string]string{"Origin": origin})

@@ -113,6 +113,12 @@ func TestRESTPreconditions(t *testing.T) {
 	wantJSONStatus(t, "set metadata, stale ifMatch", resp, b, http.StatusPreconditionFailed, codes.FailedPrecondition, fileops.ReasonEtagMismatch, "")
 	resp, b = do(t, "DELETE", e.url("/v1/files/"+id), rwKey, nil, map[string]string{"If-Match": stale})
 	wantJSONStatus(t, "delete, stale If-Match", resp, b, http.StatusPreconditionFailed, codes.FailedPrecondition, fileops.ReasonEtagMismatch, "")
+	for _, notASCII := range []string{`"\xffx"`, "\"a\tb\"", current + "\x80"} {
+		resp, b = do(t, "DELETE", e.url("/v1/files/"+id), rwKey, nil, map[string]string{"If-Match": notASCII})
+		wantJSONStatus(t, "delete, If-Match not ASCII", resp, b, http.StatusPreconditionFailed, codes.FailedPrecondition, fileops.ReasonEtagMismatch, "")
+		resp, b = setMeta(`{"metadata":{"a":"3"},"mode":"SET_METADATA_MODE_OVERWRITE"}`, map[string]string{"If-Match": notASCII})
+		wantJSONStatus(t, "set metadata, If-Match not ASCII", resp, b, http.StatusPreconditionFailed, codes.FailedPrecondition, fileops.ReasonEtagMismatch, "")
+	}
 	if _, b = do(t, "GET", e.url("/v1/files/"+id+":getMetadata"), roKey, nil, nil); !strings.Contains(string(b), `"a":"1"`) {
 		t.Fatalf("metadata changed by a refused write: %s", b)
 	}

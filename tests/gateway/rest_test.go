@@ -92,6 +92,7 @@ func TestUploadDownload(t *testing.T) {
 			{"if-none-match other", map[string]string{"If-None-Match": `"other"`}, 200, ""},
 			{"if-match", map[string]string{"If-Match": etag}, 200, ""},
 			{"if-match other", map[string]string{"If-Match": `"other"`}, 412, "ETAG_MISMATCH"},
+			{"if-match not UTF-8", map[string]string{"If-Match": "\"\xff\""}, 412, "ETAG_MISMATCH"},
 			{"if-unmodified-since old", map[string]string{"If-Unmodified-Since": old}, 412, "MODIFIED_SINCE"},
 			{"if-modified-since", map[string]string{"If-Modified-Since": time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, 304, ""},
 			{"if-modified-since old", map[string]string{"If-Modified-Since": old}, 200, ""},
@@ -225,6 +226,13 @@ func TestMultipartAndAppend(t *testing.T) {
 		if resp, b := do(t, "POST", e.url("/v1/files/"+id+":append"), rwKey, body, map[string]string{"Content-Type": ctype}); resp.StatusCode != 200 {
 			t.Fatalf("multipart append: %s %s", resp.Status, b)
 		}
+		// A part longer than its declared size is refused, nothing appended.
+		for _, long := range []map[string]string{{"Content-Length": "2"}, nil} {
+			body, ctype = multipartBody(t, [][2]string{{"size", "3"}}, "x", long, []byte("fourth\n"))
+			if resp, b := do(t, "POST", e.url("/v1/files/"+id+":append"), rwKey, body, map[string]string{"Content-Type": ctype}); resp.StatusCode != 400 {
+				t.Errorf("append of a part longer than declared: %s %s", resp.Status, b)
+			}
+		}
 		if _, got := e.download(t, id, nil); string(got) != "first\nsecond\nthird\n" {
 			t.Errorf("appender content %q", got)
 		}
@@ -254,7 +262,11 @@ func TestMultipartAndAppend(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	e := startEnv(t, func(c *config.Config) { c.Limits.MaxUploadSize = 1000 })
+	e := startEnv(t, func(c *config.Config) {
+		c.Limits.MaxUploadSize = 1000
+		c.Limits.IOTimeout = time.Second
+		c.Console = true
+	})
 	// Files that existed once: valid IDs the storage no longer has.
 	missing := e.upload(t, "?ext=txt", []byte("hello"))
 	missingAppender := e.upload(t, "?kind=appender", []byte("hello"))
@@ -299,7 +311,10 @@ func TestBadInput(t *testing.T) {
 		{"multipart no boundary", "POST", "/v1/files", func() (io.Reader, string) { return strings.NewReader("x"), "multipart/form-data" }, 400, 3},
 		{"append to missing", "POST", "/v1/files/" + missingAppender + ":append", raw("x"), 404, 5},
 		{"unknown route", "GET", "/v1/nothing", nil, 404, 5},
+		{"unknown route not UTF-8", "GET", "/v1/nothing%ff", nil, 404, 5},
 		{"wrong method", "PUT", "/v1/files", raw("x"), 405, 12},
+		{"stalled JSON body", "POST", "/v1/files/" + missing + ":setMetadata", stalled(`{"metadata":`), 400, 3},
+		{"missing console file", "GET", "/console/nothing.js", nil, 404, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var body io.Reader
@@ -334,6 +349,25 @@ func TestBadInput(t *testing.T) {
 			t.Fatalf("reply %q", reply)
 		}
 	})
+	// A request refused before its body was read (here: no key) whose
+	// client then stops sending the body gets its answer, and its
+	// connection is closed within io_timeout: net/http would wait to
+	// discard the rest of the body as long as the client keeps it open.
+	t.Run("refused, body stalled", func(t *testing.T) {
+		for _, path := range []string{"/v1/files", "/v1/groups/group1/storages/x:scrub"} {
+			conn, err := net.Dial("tcp", e.gw.HTTPAddr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(20 * time.Second))
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", path)
+			reply, err := io.ReadAll(conn)
+			if err != nil || !bytes.HasPrefix(reply, []byte("HTTP/1.1 401")) {
+				t.Errorf("%s: reply %q, %v; want a 401 and the connection closed", path, reply, err)
+			}
+		}
+	})
 }
 
 func raw(s string) func() (io.Reader, string) {
@@ -343,6 +377,15 @@ func raw(s string) func() (io.Reader, string) {
 // chunked is a body without a known length.
 func chunked(s string) func() (io.Reader, string) {
 	return func() (io.Reader, string) { return io.MultiReader(strings.NewReader(s)), "" }
+}
+
+// stalled is a body that sends s and then nothing, without ending.
+func stalled(s string) func() (io.Reader, string) {
+	return func() (io.Reader, string) {
+		pr, pw := io.Pipe()
+		go pw.Write([]byte(s)) // returns when the client closes pr
+		return pr, ""
+	}
 }
 
 func form(t *testing.T, fields [][2]string, partHdr map[string]string, n int) func() (io.Reader, string) {
