@@ -308,15 +308,7 @@ func checkStatusBody(resp *http.Response, body []byte) error {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		return fmt.Errorf("Content-Type %q, want application/json", ct)
 	}
-	var st struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-		Details []struct {
-			Type   string `json:"@type"`
-			Reason string `json:"reason"`
-			Domain string `json:"domain"`
-		} `json:"details"`
-	}
+	var st jsonStatus
 	if err := json.Unmarshal(body, &st); err != nil {
 		return fmt.Errorf("not a JSON status: %v", err)
 	}
