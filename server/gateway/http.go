@@ -370,7 +370,7 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 			}
 		}()
 		next.ServeHTTP(rec, r.WithContext(ctx))
-		g.boundBodyDiscard(w)
+		g.boundBodyDiscard(w, body)
 	})
 }
 
@@ -383,8 +383,16 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 // every read of a body. When the body was read, net/http clears this
 // deadline itself: it ends its background read of the connection, and
 // reading the next request sets deadlines of its own.
-func (g *Gateway) boundBodyDiscard(w http.ResponseWriter) {
-	if d := g.cfg.Limits.IOTimeout; d > 0 {
+func (g *Gateway) boundBodyDiscard(w http.ResponseWriter, body *countingReader) {
+	d := g.cfg.Limits.IOTimeout
+	switch {
+	case body.failed:
+		// The handler's read of the body failed (its own io_timeout, a
+		// broken connection): the connection cannot serve another
+		// request, so nothing is worth waiting for. A new deadline here
+		// would have held it open for one more io_timeout.
+		http.NewResponseController(w).SetReadDeadline(time.Now())
+	case d > 0:
 		http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
 	}
 }
@@ -479,13 +487,17 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // countingReader counts the bytes of a request body.
 type countingReader struct {
-	r io.ReadCloser
-	n int64
+	r      io.ReadCloser
+	n      int64
+	failed bool // a read returned an error other than io.EOF
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil && err != io.EOF {
+		c.failed = true
+	}
 	return n, err
 }
 
