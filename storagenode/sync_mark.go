@@ -17,7 +17,7 @@ type syncMark struct {
 	Offset      int64 // binlog_offset: bytes of it already replayed
 	NeedSyncOld bool  // we are the peer's old-file (full) sync source
 	SyncOldDone bool  // the old-file sync reached the end of the binlog
-	Until       int64 // until_timestamp: replica records up to it are sent during the old-file sync
+	Until       int64 // until_timestamp: replica records up to it are sent when NeedSyncOld
 	ScanRows    int64 // scan_row_count: records read
 	SyncRows    int64 // sync_row_count: records sent
 }

@@ -43,6 +43,9 @@ func (r *replayer) replay(rec *binlog.Record) (sent bool, err error) {
 	if !ok {
 		return false, nil
 	}
+	if rec.Op.IsReplica() && r.mark.SyncOldDone {
+		return r.replayLate(rec, op)
+	}
 	switch op {
 	case binlog.OpCreate:
 		return r.copyFile(rec, protocol.CmdSyncCreateFile)
@@ -65,18 +68,40 @@ func (r *replayer) replay(rec *binlog.Record) (sent bool, err error) {
 
 // forwarded returns the operation to replay for rec, as a source op; false
 // when rec is not sent. A replica record came from another peer, which
-// syncs everyone itself: it is forwarded only during the old-file sync of
-// a new storage (up to the until timestamp the trackers gave us), and
-// never as a partial change, since the whole file goes with its create.
+// syncs everyone itself: it is forwarded only to a storage whose old-file
+// sync source we are, when it is no later than the until timestamp the
+// trackers gave us (its origin skips those for that storage), and never
+// as a partial change, since the whole file goes with its create. Unlike
+// upstream, this holds after the old-file sync is done too (replayLate).
 func (r *replayer) forwarded(rec *binlog.Record) (binlog.Op, bool) {
 	if !rec.Op.IsReplica() {
 		return rec.Op, true
 	}
 	m := r.mark
-	if !m.NeedSyncOld || m.SyncOldDone || rec.Timestamp > m.Until || rec.Op.Partial() {
+	if !m.NeedSyncOld || rec.Timestamp > m.Until || rec.Op.Partial() {
 		return 0, false
 	}
 	return rec.Op.Source(), true
+}
+
+// replayLate replays a replica record that reached us after the peer's
+// old-file sync was done: a peer's upload from before the newcomer joined
+// whose replication to us lagged (or was outside the sync window, or the
+// peer was down) is written to our binlog past the end that sync stopped
+// at, and nobody else sends it to the newcomer (tests/replication
+// TestNewStorageFullSync lost such files on a loaded machine). The peer is
+// in service by now and may hold a newer copy from the file's origin, so
+// only what cannot replace a copy goes: a create (answered EEXIST by a
+// peer that has the file) and a delete (names are never reused).
+func (r *replayer) replayLate(rec *binlog.Record, op binlog.Op) (bool, error) {
+	switch op {
+	case binlog.OpCreate:
+		return r.sendFile(rec, protocol.CmdSyncCreateFile, false)
+	case binlog.OpDelete:
+		return r.syncDelete(rec)
+	}
+	r.w.log.Debug("late replica record not forwarded: it could replace a newer copy", "op", rec.Op.String(), "name", rec.Name)
+	return false, nil
 }
 
 // openLocal opens our copy of a synced file; nil when it no longer exists.
@@ -139,6 +164,12 @@ func (r *replayer) syncDelete(rec *binlog.Record) (bool, error) {
 // after an EEXIST (lastExist), only its header when the peer's copy has
 // the same size: the peer then just logs it.
 func (r *replayer) copyFile(rec *binlog.Record, cmd byte) (bool, error) {
+	return r.sendFile(rec, cmd, true)
+}
+
+// sendFile is copyFile; a create turns into an update of the peer's copy
+// (probe) only when mayReplace.
+func (r *replayer) sendFile(rec *binlog.Record, cmd byte, mayReplace bool) (bool, error) {
 	f, off, size, err := r.w.openLocalAt(rec.Name)
 	if err != nil || f == nil {
 		return false, err
@@ -149,9 +180,11 @@ func (r *replayer) copyFile(rec *binlog.Record, cmd byte) (bool, error) {
 			return gone, err
 		}
 	}
-	cmd, status, err := r.probe(rec.Name, size, cmd)
-	if err != nil {
-		return false, err
+	var status byte
+	if mayReplace {
+		if cmd, status, err = r.probe(rec.Name, size, cmd); err != nil {
+			return false, err
+		}
 	}
 	req := protocol.SyncFileRequest{Name: rec.Name, FileSize: size, Timestamp: int32(rec.Timestamp), Group: r.w.s.cfg.GroupName}
 	n := size

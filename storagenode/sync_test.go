@@ -534,3 +534,46 @@ func TestSyncThirdStorageJoins(t *testing.T) {
 		t.Errorf("late file missing: %s", describe(files))
 	}
 }
+
+// A member's upload from before a newcomer joined that reaches the
+// newcomer's old-file sync source only after that sync is done (here the
+// member's sync window was closed; on a loaded machine plain lag does the
+// same) still reaches the newcomer: the member skips it for the newcomer
+// (it is older than the until timestamp), so the source forwards it.
+func TestSyncLateOldFilesReachNewcomer(t *testing.T) {
+	c := newSyncCluster(t, "127.0.0.22", 3)
+	closed := time.Now().Add(3 * time.Hour)
+	c.cfgs[1].SyncStartTime = closed.Format("15:04")
+	c.cfgs[1].SyncEndTime = closed.Add(time.Hour).Format("15:04")
+	c.start(0)
+	c.start(1)
+	c.waitActive(0, 1)
+	a, b := dial(t, c.nodes[0]), dial(t, c.nodes[1])
+	fromA := a.upload(protocol.CmdUploadFile, 0, "a", []byte("from a"))
+	var fromB []string
+	for i := range 3 {
+		fromB = append(fromB, b.upload(protocol.CmdUploadFile, 0, "b", []byte(fmt.Sprintf("from b %d", i))))
+	}
+	// Storage 0 (first by id) becomes the source and finishes the old-file
+	// sync without storage 1's files. The newcomer joins a second later
+	// than the uploads, so that they are older than its until timestamp.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1100 * time.Millisecond)))
+	c.start(2)
+	c.waitActive(2)
+	eventually(t, "the source's old-file sync to finish", func() bool {
+		m, err := loadMark(filepath.Join(c.cfgs[0].BasePath, "data", "sync", fmt.Sprintf("127.0.0.223_%d.mark", c.port)))
+		return err == nil && m.NeedSyncOld && m.SyncOldDone
+	})
+	if files := storeFiles(t, c.cfgs[2].BasePath); files[dataKey(fromA)] != "from a" || files[dataKey(fromB[0])] != "" {
+		t.Fatalf("before storage 1 syncs, the newcomer holds: %s", describe(files))
+	}
+	c.stop(1)
+	c.cfgs[1].SyncStartTime, c.cfgs[1].SyncEndTime = "", ""
+	c.start(1)
+	files := c.waitSame(0, 1, 2)
+	for i, name := range fromB {
+		if want := fmt.Sprintf("from b %d", i); files[dataKey(name)] != want {
+			t.Errorf("%s: %q, want %q", name, files[dataKey(name)], want)
+		}
+	}
+}
