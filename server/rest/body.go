@@ -199,6 +199,12 @@ func newBodyReader(w http.ResponseWriter, body io.Reader, timeout time.Duration)
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.eof {
+		// Past the end the deadline must stay as net/http left it
+		// (lifted for its background read of the connection: one set
+		// again would expire there and cancel the request).
+		return 0, io.EOF
+	}
 	if b.timeout > 0 && b.rc != nil {
 		if now := time.Now(); now.After(b.next) {
 			b.rc.SetReadDeadline(now.Add(b.timeout))
