@@ -82,6 +82,25 @@ var statusTable = map[byte]statusMapping{
 	protocol.EALREADY:     {codes.Aborted, "ALREADY_IN_PROGRESS", "operation already in progress"},
 }
 
+// maxEchoedID bounds the bytes of a file ID an error quotes (its message,
+// ErrorInfo and BadRequest): a valid ID is at most a 16-byte group, a
+// slash and a 127-byte name, and a client's 5 KB one was quoted three
+// times in each refusal.
+const maxEchoedID = 256
+
+// EchoedID is id as an error quotes it: whole up to maxEchoedID bytes,
+// else cut there (at a rune, as valid UTF-8) with the whole length noted.
+func EchoedID(id string) string {
+	if len(id) <= maxEchoedID {
+		return id
+	}
+	cut := maxEchoedID
+	for cut > maxEchoedID-utf8.UTFMax && !utf8.RuneStart(id[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d bytes)", strings.ToValidUTF8(id[:cut], "\uFFFD"), len(id))
+}
+
 // Mappings of errors that are not a FastDFS status.
 var (
 	mapNoStorage    = statusMapping{codes.Unavailable, ReasonNoStorage, "no storage server can take the file yet"}
@@ -111,6 +130,7 @@ func ToStatus(err error, fileID string) error {
 	if err == nil {
 		return nil
 	}
+	fileID = EchoedID(fileID)
 	var gs interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &gs) {
 		return gs.GRPCStatus().Err()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -207,5 +208,26 @@ func TestValidateMetadata(t *testing.T) {
 				t.Fatalf("violations %q, want field %s", fields, tc.field)
 			}
 		})
+	}
+}
+
+func TestEchoedID(t *testing.T) {
+	long := "group1/M00/00/00/" + strings.Repeat("Q", 300)
+	multi := "group1/" + strings.Repeat("é", 200) // a 2-byte rune across byte 256
+	for _, tc := range []struct{ id, want string }{
+		{"", ""},
+		{"group1/M00/00/00/x.jpg", "group1/M00/00/00/x.jpg"},
+		{long[:256], long[:256]},
+		{long, long[:256] + "... (317 bytes)"},
+		{multi, multi[:255] + "... (407 bytes)"},
+	} {
+		got := fileops.EchoedID(tc.id)
+		if got != tc.want || !utf8.ValidString(got) {
+			t.Errorf("EchoedID(%d bytes) = %q, want %q", len(tc.id), got, tc.want)
+		}
+	}
+	_, info := badRequest(t, fileops.ToStatus(fileops.InvalidField("file_id", "bad"), long))
+	if info.Metadata["file_id"] != fileops.EchoedID(long) {
+		t.Errorf("ErrorInfo file_id %q", info.Metadata["file_id"])
 	}
 }

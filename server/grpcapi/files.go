@@ -129,7 +129,7 @@ func checkFileID(id string) error {
 		return invalid("file_id", "file_id is required")
 	}
 	if _, _, err := client.DecodeFileID(id); err != nil {
-		return invalid("file_id", fmt.Sprintf("bad file_id %q: %s", id, fileops.ValidationText(err)))
+		return invalid("file_id", fmt.Sprintf("bad file_id %q: %s", fileops.EchoedID(id), fileops.ValidationText(err)))
 	}
 	return nil
 }

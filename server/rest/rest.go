@@ -131,6 +131,6 @@ func tooLarge(size, max int64) error {
 // routes take IDs that are not UTF-8, which the ErrorInfo's file_id could
 // not hold (the status would lose its details).
 func badFileID(id string, err error) error {
-	return fileops.ToStatus(fileops.InvalidField("file_id", fmt.Sprintf("bad file_id %q: %s", id, fileops.ValidationText(err))),
+	return fileops.ToStatus(fileops.InvalidField("file_id", fmt.Sprintf("bad file_id %q: %s", fileops.EchoedID(id), fileops.ValidationText(err))),
 		strings.ToValidUTF8(id, "\uFFFD"))
 }

@@ -293,6 +293,7 @@ func TestBadInput(t *testing.T) {
 		code, grpcCode     int
 	}{
 		{"bad file id", "GET", "/v1/files/group1/nonsense:download", nil, 400, 3},
+		{"5 KB file id", "DELETE", "/v1/files/group1/M00/00/00/" + strings.Repeat("Q", 5000), nil, 400, 3},
 		{"traversal", "GET", "/v1/files/group1/M00/../../etc/passwd:download", nil, 400, 3},
 		{"missing file", "GET", "/v1/files/" + missing + ":download", nil, 404, 5},
 		{"bad ext", "POST", "/v1/files?ext=a/b", raw("x"), 400, 3},
@@ -332,6 +333,11 @@ func TestBadInput(t *testing.T) {
 			}
 			if st := decodeStatus(t, b); st.Code != tc.grpcCode {
 				t.Errorf("code %d, want %d: %s", st.Code, tc.grpcCode, b)
+			}
+			// A refusal quotes a file ID at most 256 bytes long, three
+			// times (message, ErrorInfo, BadRequest).
+			if len(b) > 2048 {
+				t.Errorf("an answer of %d bytes: %.300s", len(b), b)
 			}
 		})
 	}
