@@ -61,15 +61,21 @@ func (l *writeLoad) busy(now time.Time) bool {
 
 // recordAge is how old the binlog record line is at now, by the whole
 // seconds of its timestamp (negative after the clock stepped back); false
-// for a line without a timestamp, which is neither young nor behind.
+// for a line without a timestamp, which is neither young nor behind, and
+// for one past maxRecordTime, whose age in nanoseconds would overflow.
 func recordAge(line string, now time.Time) (time.Duration, bool) {
 	f, _, _ := strings.Cut(line, " ")
 	ts, err := strconv.ParseInt(f, 10, 64)
-	if err != nil {
+	if err != nil || ts < 0 || ts > maxRecordTime {
 		return 0, false
 	}
 	return time.Duration(now.Unix()-ts) * time.Second, true
 }
+
+// maxRecordTime bounds the binlog timestamps recordAge takes (unix
+// seconds, the year 2514): a damaged record's huge one overflowed the
+// age, which then read as young and held the record back while busy.
+const maxRecordTime = 1 << 34
 
 // yields reports whether the session holds the record line back for now:
 // the storage is busy with client writes and the record is young.

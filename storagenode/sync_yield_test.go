@@ -27,6 +27,9 @@ func TestRecordAge(t *testing.T) {
 		{"1799999997 C M00/00/00/a.txt", false, true},
 		{"1700000000 c M00/00/00/a.txt", false, true},
 		{"garbage (12 bytes)", false, false},
+		{"-9223372036854775808 C M00/00/00/a.txt", false, false},
+		{"9223372036854775807 C M00/00/00/a.txt", false, false},
+		{"17179869185 C M00/00/00/a.txt", false, false},
 		{"", false, false},
 	} {
 		age, ok := recordAge(tc.line, now)
