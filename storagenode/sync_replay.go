@@ -91,11 +91,19 @@ func (r *replayer) forwarded(rec *binlog.Record) (binlog.Op, bool) {
 // at, and nobody else sends it to the newcomer (tests/replication
 // TestNewStorageFullSync lost such files on a loaded machine). The peer is
 // in service by now and may hold a newer copy from the file's origin, so
-// only what cannot replace a copy goes: a create (answered EEXIST by a
-// peer that has the file) and a delete (names are never reused).
+// only what cannot replace a copy goes: a create, of a file the peer does
+// not have (asked first: an upstream storage overwrites a copy of another
+// size with a create's content), and a delete (names are never reused).
+// A metadata file, which QUERY_FILE_INFO does not answer for, goes as a
+// create, which a storage of ours holding one answers EEXIST.
 func (r *replayer) replayLate(rec *binlog.Record, op binlog.Op) (bool, error) {
 	switch op {
 	case binlog.OpCreate:
+		if !strings.HasSuffix(rec.Name, metaSuffix) {
+			if size, err := r.peerFileSize(rec.Name); err != nil || size >= 0 {
+				return false, err
+			}
+		}
 		return r.sendFile(rec, protocol.CmdSyncCreateFile, false)
 	case binlog.OpDelete:
 		return r.syncDelete(rec)
