@@ -3,6 +3,7 @@ package interop
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // TestJoinPopulatedGroup: a storage of one implementation joins a group
@@ -175,4 +176,60 @@ func (e *env) joinTimes(storages []*node) map[string]string {
 		out[n.ip] = g.storage(n.ip).kv["join time"]
 	}
 	return out
+}
+
+// TestLateOldFilesReachJoiner: a member's uploads from before a storage
+// joined that reach the joiner's old-file sync source (ours) only after
+// that sync is done reach the joiner, of either implementation: the member
+// (here its sync window is closed until then) skips them for the joiner,
+// so the source forwards them, asking the joiner first whether it has
+// them (an upstream storage overwrites a copy of another size with a
+// create's content).
+func TestLateOldFilesReachJoiner(t *testing.T) {
+	for _, joinerImpl := range []impl{upstream, ours} {
+		t.Run(string(joinerImpl), func(t *testing.T) {
+			e := newEnv(t)
+			tr := e.addTracker(ours)
+			a, b := e.newStorage(ours, "group1"), e.newStorage(ours, "group1")
+			// Our tracker makes the first storage by id (its IP) the source.
+			src, late := a, b
+			if b.ip < a.ip {
+				src, late = b, a
+			}
+			closed := time.Now().Add(3 * time.Hour)
+			late.override["sync_start_time"] = closed.Format("15:04")
+			late.override["sync_end_time"] = closed.Add(time.Hour).Format("15:04")
+			src.run(tr)
+			late.run(tr)
+			e.writeClientConf()
+			e.waitActive(src, late)
+
+			var ids []string
+			for i := range 3 {
+				id := e.upload(e.writeLocal(fmt.Sprintf("late%d.txt", i), randBytes(uint64(40+i), 2000+i)), late.addr())
+				ids = append(ids, id)
+			}
+			e.setMeta(ids[0], "O", "k=v")
+			// The joiner's until timestamp is a later second than the uploads.
+			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1100 * time.Millisecond)))
+			joiner := e.addStorage(joinerImpl, "group1", []*node{tr})
+			e.waitActive(src, late, joiner)
+			e.waitSameTrees(src, joiner)
+
+			if err := late.stop(); err != nil {
+				t.Fatalf("stop %s: %v", late, err)
+			}
+			delete(late.override, "sync_start_time")
+			delete(late.override, "sync_end_time")
+			late.writeConf()
+			late.start()
+			e.waitActive(src, late, joiner)
+			for _, id := range ids {
+				e.waitSameOnDisk(id, src, late, joiner)
+			}
+			e.waitSameOnDisk(ids[0]+"-m", src, late, joiner)
+			e.waitSameTrees(late, joiner)
+			e.waitSameTrees(src, joiner)
+		})
+	}
 }
