@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fdfsgo/fdfs/devcluster"
+	"github.com/fdfsgo/fdfs/internal/grpcslog"
 )
 
 func init() {
@@ -85,6 +86,7 @@ func runDev(o devOpts, gw *devGateway) error {
 		return slog.NewTextHandler(w, &slog.HandlerOptions{Level: slogLevel(o.logLevel)})
 	})
 	defer flushLog()
+	grpcslog.Install(log.With("node", "gateway"))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fdfsgo/fdfs/internal/grpcslog"
 	"github.com/fdfsgo/fdfs/openapi"
 	"github.com/fdfsgo/fdfs/server/config"
 	"github.com/fdfsgo/fdfs/server/gateway"
@@ -53,6 +54,7 @@ within limits.shutdown_timeout.`,
 				return slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slogLevel(cfg.LogLevel)})
 			})
 			defer flushLog()
+			grpcslog.Install(log)
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			return runGateway(ctx, gateway.Options{Config: cfg, Log: log, OpenAPI: openAPISpec(), OpenAPI3: openAPI3Spec()}, func(g *gateway.Gateway) {
