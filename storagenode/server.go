@@ -315,29 +315,14 @@ func applyDefaults(c *conf.Storage) error {
 // Start binds bind_addr:port (port 0 = ephemeral), then serves clients and
 // reports to the trackers in the background.
 func (s *Server) Start() error {
-	ln, err := prebind.Listen(serviceAddr(&s.cfg))
+	ln, httpLn, err := s.listen()
 	if err != nil {
-		return err
-	}
-	httpLn, err := s.listenHTTP()
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	if err := s.startMetrics(); err != nil {
-		ln.Close()
-		if httpLn != nil {
-			httpLn.Close()
-		}
 		return err
 	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		ln.Close()
-		if httpLn != nil {
-			httpLn.Close()
-		}
+		closeListeners(ln, httpLn)
 		return fmt.Errorf("storagenode: closed")
 	}
 	s.ln = ln
@@ -350,12 +335,46 @@ func (s *Server) Start() error {
 	s.loop, err = evloop.New(evloop.Config{Listener: ln.(*net.TCPListener), WorkThreads: s.cfg.WorkThreads,
 		Idle: s.cfg.NetworkTimeout, Handler: loopHandler{s}, Log: s.log})
 	if err != nil {
-		if httpLn != nil {
-			httpLn.Close() // not served yet: Close would not
-		}
+		closeListeners(nil, httpLn) // not served yet: Close would not
 		s.Close()
 		return err
 	}
+	s.startWorkers(ln, httpLn)
+	s.log.Info("storage server started", "store_paths", len(s.cfg.StorePaths), "trackers", len(s.cfg.TrackerServers))
+	return nil
+}
+
+// listen binds the service port, the HTTP downloads' port (nil when they
+// are off) and the metrics listener; on an error it closes what it bound.
+func (s *Server) listen() (ln, httpLn net.Listener, err error) {
+	if ln, err = prebind.Listen(serviceAddr(&s.cfg)); err != nil {
+		return nil, nil, err
+	}
+	if httpLn, err = s.listenHTTP(); err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	if err := s.startMetrics(); err != nil {
+		closeListeners(ln, httpLn)
+		return nil, nil, err
+	}
+	return ln, httpLn, nil
+}
+
+// closeListeners closes the listeners that are not nil.
+func closeListeners(lns ...net.Listener) {
+	for _, l := range lns {
+		if l != nil {
+			l.Close()
+		}
+	}
+}
+
+// startWorkers starts the goroutines of a storage whose listeners are
+// bound: serving (unless the event loop does), housekeeping, binlog
+// packing, the recheck after a crash, the tracker sessions, disk
+// recovery, the file index and the scrub.
+func (s *Server) startWorkers(ln, httpLn net.Listener) {
 	if httpLn != nil {
 		s.wg.Add(1)
 		go s.serveHTTP(httpLn)
@@ -384,8 +403,6 @@ func (s *Server) Start() error {
 	s.startRecovery()
 	s.goTracked(s.buildIndex)
 	s.startScrub()
-	s.log.Info("storage server started", "store_paths", len(s.cfg.StorePaths), "trackers", len(s.cfg.TrackerServers))
-	return nil
 }
 
 // Addr returns the bound "ip:port" ("" before Start).
