@@ -545,9 +545,13 @@ func TestSyncLateOldFilesReachNewcomer(t *testing.T) {
 	closed := time.Now().Add(3 * time.Hour)
 	c.cfgs[1].SyncStartTime = closed.Format("15:04")
 	c.cfgs[1].SyncEndTime = closed.Add(time.Hour).Format("15:04")
+	// Storage 0 first: a storage that joins a group in service takes its
+	// old files from a member, and storage 1's closed window would hold
+	// storage 0 in WAIT_SYNC were storage 1 that member.
 	c.start(0)
+	c.waitActive(0)
 	c.start(1)
-	c.waitActive(0, 1)
+	c.waitActive(1)
 	a, b := dial(t, c.nodes[0]), dial(t, c.nodes[1])
 	fromA := a.upload(protocol.CmdUploadFile, 0, "a", []byte("from a"))
 	var fromB []string
