@@ -26,6 +26,10 @@
 // (FETCH_ONE_PATH_BINLOG, then DOWNLOAD_FILE / GET_METADATA per file),
 // resumably, while the trackers hold the storage in RECOVERY.
 //
+// A client's download of a file made by a peer a moment ago that has not
+// reached this storage yet is answered from that peer (source_read.go),
+// where upstream answers ENOENT.
+//
 // Beyond upstream (commands 120 and 121, which upstream answers with
 // EINVAL): an index of the files held here, built by walking the store
 // paths at start and kept current by every binlog record and recovered

@@ -55,6 +55,11 @@ func (s *Server) download(cc *conn, r *readAttempt) error {
 		}
 		rf, offset, n, err = s.openDownload(body, r, math.MaxInt64, true)
 	}
+	if missingFile(err) {
+		if addr, ok := s.sourceToAsk(cc.c.RemoteAddr(), body); ok {
+			return s.downloadFromSource(cc, body, addr, err, r)
+		}
+	}
 	if err != nil {
 		return err
 	}

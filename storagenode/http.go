@@ -107,21 +107,15 @@ func (s *Server) isLocalSource(src fileid.Source) bool {
 	return false
 }
 
-// sourceHTTPAddr is the HTTP address of a file's source storage: its IP (or
-// the first IP of its id) with the group's HTTP port.
+// sourceHTTPAddr is the HTTP address of a file's source storage: its IP
+// (or the first IP of its id) with the group's HTTP port, when the trackers
+// list that address as a member of the group (a forged file ID cannot
+// point the proxy at any other host).
 func (s *Server) sourceHTTPAddr(n *fileid.Name) (string, bool) {
-	ip := n.SourceIP
-	if n.SourceID != "" {
-		ips := s.params.Load().StorageIDs[n.SourceID]
-		if len(ips) == 0 {
-			return "", false
-		}
-		ip = ips[0]
-	}
-	if ip == "" {
+	ip, ok := s.sourceIP(n)
+	if !ok || !s.isMemberIP(ip) {
 		return "", false
 	}
-	ip = s.moved.current(ip)
 	return net.JoinHostPort(ip, strconv.Itoa(s.cfg.HTTPServerPort)), true
 }
 

@@ -67,6 +67,10 @@ func TestMovedAddresses(t *testing.T) {
 	cfg := testConfig(t)
 	s := startServer(t, cfg)
 	peerFile := mustParse(t, fileName(t, "10.0.0.7"))
+	if addr, ok := s.sourceHTTPAddr(peerFile); ok {
+		t.Fatalf("source of a peer's file before the trackers listed the peer: %s", addr)
+	}
+	allowSyncFrom(s, "10.0.0.7", "10.0.0.9")
 	if addr, _ := s.sourceHTTPAddr(peerFile); addr != "10.0.0.7:0" {
 		t.Fatalf("source of a peer's file before any change: %s", addr)
 	}
@@ -89,7 +93,9 @@ func TestMovedAddresses(t *testing.T) {
 	}
 	check(s, "after the changes")
 	s.Close()
-	check(startServer(t, cfg), "after a restart")
+	s = startServer(t, cfg)
+	allowSyncFrom(s, "10.0.0.7", "10.0.0.9")
+	check(s, "after a restart")
 }
 
 // fileName is a normal file's name with source ip.

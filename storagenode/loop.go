@@ -139,6 +139,11 @@ func (s *Server) downloadInline(c *evloop.Conn, body, out []byte) ([]byte, evloo
 	if errors.Is(err, errNotSmall) || errors.As(err, &mo) {
 		return out, evloop.Handoff // serveConn knows who asks
 	}
+	if missingFile(err) {
+		if _, ok := s.sourceToAsk(c.RemoteAddr(), body); ok {
+			return out, evloop.Handoff // asked of the source there (source_read.go)
+		}
+	}
 	if err == nil {
 		out, err = s.appendSmall(out, rf, offset, n, &r)
 		rf.Close()

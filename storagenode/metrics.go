@@ -89,6 +89,7 @@ var (
 	stLagSeconds   = stDesc("sync_lag_seconds", "Seconds between the newest binlog record and the last one replayed to a peer (0 when caught up).", "peer", "peer_status")
 	stDeferred     = stDesc("sync_deferred_records", "Records a peer refused for now, set aside for a retry.", "peer", "peer_status")
 	stSkipped      = stDesc("sync_skipped_records_total", "Records a peer refused for good since start.", "peer", "peer_status")
+	stSourceReads  = stDesc("source_reads_total", "Client downloads of files not here yet that were asked of their source storage since start, by result: ok (sent), refused (the source's error status, such as ENOENT), failed (unreachable, or broken mid-transfer).", "result")
 	stPipelined    = stDesc("sync_pipelined_records_total", "Records sent to a peer in pipelined batches (replication catching up) since start.", "peer", "peer_status")
 )
 
@@ -100,7 +101,7 @@ func (storageCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{stInfo, stStatus, stReady, stStart, stOps, stOpsOK, stBytes, stBytesOK,
 		stConns, stConnsMax, stConnsAlloc, stLastUpdate, stLastSyncUpd, stPathTotal, stPathFree,
 		stBinlogBytes, stBinlogIndex, stBinlogLastTS, stLagBytes, stLagSeconds, stDeferred, stSkipped, stPipelined,
-		stRecoveryPaths, stRecoveryRemaining, stRecoveryRestored} {
+		stSourceReads, stRecoveryPaths, stRecoveryRemaining, stRecoveryRestored} {
 		ch <- d
 	}
 }
@@ -153,6 +154,9 @@ func (c storageCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(stConns, float64(b.CurrentCount))
 	gauge(stConnsMax, float64(b.MaxCount))
 	counter(stConnsAlloc, int64(b.AllocCount))
+	counter(stSourceReads, s.sourceReads.ok.Load(), "ok")
+	counter(stSourceReads, s.sourceReads.refused.Load(), "refused")
+	counter(stSourceReads, s.sourceReads.failed.Load(), "failed")
 	gauge(stLastUpdate, float64(b.LastSourceUpdate))
 	gauge(stLastSyncUpd, float64(b.LastSyncUpdate))
 	for i, p := range s.cfg.StorePaths {

@@ -311,7 +311,15 @@ func fetch(addr, fileID string) (byte, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	// From the storage's own address: a member of its group gets what it
+	// holds, where a client would get a file it lacks from the file's
+	// source (storagenode/source_read.go).
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, nil, err
+	}
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(host)}}
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -143,16 +143,7 @@ func TestDownloadWithToken(t *testing.T) {
 // exactly the state of a file uploaded to s and not yet synced to its peers.
 func plant(t *testing.T, s *cluster.Storage, content []byte) string {
 	t.Helper()
-	src, err := fileid.SourceFromIP(s.IP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name, err := fileid.Generate(0, 1, 2, fileid.Fields{
-		Source: src, Timestamp: time.Now().Unix(), Size: int64(len(content)), CRC32: crc32.ChecksumIEEE(content),
-	}, "txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	name := nameFrom(t, s.IP, content)
 	n, _ := fileid.Parse(name)
 	p := n.Path(s.StorePaths)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -162,6 +153,22 @@ func plant(t *testing.T, s *cluster.Storage, content []byte) string {
 		t.Fatal(err)
 	}
 	return fileid.Join(s.Group, name)
+}
+
+// nameFrom makes the name storage ip would give content now.
+func nameFrom(t *testing.T, ip string, content []byte) string {
+	t.Helper()
+	src, err := fileid.SourceFromIP(ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, err := fileid.Generate(0, 1, 2, fileid.Fields{
+		Source: src, Timestamp: time.Now().Unix(), Size: int64(len(content)), CRC32: crc32.ChecksumIEEE(content),
+	}, "txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name
 }
 
 // A URL built right after an upload works on any replica: a storage without
@@ -197,6 +204,12 @@ func TestUnsyncedFileOnPeer(t *testing.T) {
 			missing := strings.Replace(id, "/M00/01/02/", "/M00/02/02/", 1)
 			if resp, _ := fetch(t, http.MethodGet, "http://"+c.Storages[0].HTTPAddr()+"/"+missing, nil); resp.StatusCode != 404 {
 				t.Fatalf("missing file on its source: %d", resp.StatusCode)
+			}
+			// A name whose source is no member of the group is a 404 on the
+			// peer: a forged file ID does not point it at another host.
+			forged := "http://" + c.Storages[1].HTTPAddr() + "/" + fileid.Join(c.Storages[1].Group, nameFrom(t, "127.0.0.250", content))
+			if resp, _ := fetch(t, http.MethodGet, forged, nil); resp.StatusCode != 404 {
+				t.Fatalf("a file whose source is no member: %d, want 404", resp.StatusCode)
 			}
 		})
 	}

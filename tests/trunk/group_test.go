@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
@@ -40,12 +41,16 @@ func rawDownload(t *testing.T, rc *wiretest.Client, id string) (byte, []byte) {
 	return rc.Do(protocol.CmdDownloadFile, (&protocol.DownloadRequest{Group: g, Name: name}).Encode())
 }
 
-// downloadFrom downloads id from storage i on a connection of its own,
-// closed after: a poll every 5 ms must not pile connections up against
-// the storage's max_connections (256) while it waits.
+// downloadFrom downloads id from storage i as it holds it: from its own
+// address, as a member of the group (a client would be answered from the
+// file's source for a file storage i lacks), and on a connection of its
+// own, closed after: a poll every 5 ms must not pile connections up
+// against the storage's max_connections (256) while it waits.
 func downloadFrom(t *testing.T, c *cluster.Cluster, i int, id string) (byte, []byte) {
 	t.Helper()
-	rc := storageAt(t, c, i)
+	addr := c.StorageAddrs()[i]
+	host, _, _ := strings.Cut(addr, ":")
+	rc := wiretest.DialFrom(t, host, addr)
 	defer rc.Conn.Close()
 	return rawDownload(t, rc, id)
 }

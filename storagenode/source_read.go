@@ -1,0 +1,164 @@
+package storagenode
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/storagenode/trunk"
+)
+
+// A client's DOWNLOAD_FILE of a file this storage does not hold yet is
+// answered from the file's source storage, as the HTTP side does in its
+// proxy mode (httpd) and upstream's nginx module does. Replication is
+// asynchronous: a client that picks its storage itself, a tracker that
+// routes a read by a source's last synced timestamp while one of that
+// source's files reached it late (a storage that joined the group), or a
+// source the trackers list OFFLINE while its peers still reach it, sends
+// a client to a storage that lacks a file which is on its way. Upstream's
+// storage answers ENOENT there; ours asks the source, so that a file the
+// group holds is read wherever the client asks.
+//
+// Only a file that may still be on its way is asked for: one made by
+// another storage of the group, one this storage replicates with (asked
+// at the address the trackers last announced for it, so a forged file ID
+// cannot point this storage at any other host), no older than
+// storage_sync_file_max_delay (after that replication has given up, as
+// the HTTP side and upstream's nginx module judge). A group member asking
+// gets ENOENT, as from upstream: its disk recovery and replication read
+// that as the answer about this storage, and a request between members
+// can never bounce back and forth.
+
+// sourceToAsk returns the address (ip:port) of the source storage of the
+// file a DOWNLOAD_FILE body names, when this storage lacks it and a client
+// from remote (not a member) may be answered from there.
+func (s *Server) sourceToAsk(remote net.Addr, body []byte) (string, bool) {
+	m := s.repl.members.Load()
+	if m == nil || isMember(*m, remote) {
+		return "", false
+	}
+	req, err := protocol.DecodeDownloadRequest(body)
+	if err != nil || req.Group != s.cfg.GroupName {
+		return "", false
+	}
+	if _, isTrunk := trunk.ParseFileName(req.Name); isTrunk {
+		return "", false
+	}
+	n, _, err := s.store.resolve(req.Name)
+	if err != nil || s.isLocalSource(n.Source) {
+		return "", false
+	}
+	if age := time.Since(time.Unix(n.Timestamp, 0)); age > s.params.Load().SyncFileMaxDelay {
+		return "", false
+	}
+	return s.repl.peerAddr(n)
+}
+
+// peerAddr is the address of the peer that made file n, as the trackers
+// last announced it: a storage this one replicates with (its id in id
+// mode, its IP, where it moved since, in IP mode).
+func (r *replicator) peerAddr(n *fileid.Name) (string, bool) {
+	id := n.SourceID
+	if id == "" {
+		id = r.s.moved.current(n.SourceIP)
+	}
+	r.mu.Lock()
+	w := r.workers[id]
+	r.mu.Unlock()
+	if w == nil || id == "" {
+		return "", false
+	}
+	b := w.brief.Load()
+	return net.JoinHostPort(b.IP, strconv.Itoa(int(b.Port))), true
+}
+
+// isMember reports whether remote's IP is one of m's.
+func isMember(m members, remote net.Addr) bool {
+	ap, err := netip.ParseAddrPort(remote.String())
+	return err == nil && m[ap.Addr().Unmap()]
+}
+
+// isMemberIP reports whether the trackers list ip as an address of a
+// storage of our group (false before their first group list).
+func (s *Server) isMemberIP(ip string) bool {
+	m := s.repl.members.Load()
+	a, err := netip.ParseAddr(ip)
+	return m != nil && err == nil && (*m)[a.Unmap()]
+}
+
+// sourceIP is the current IP of a file's source storage: the IP in its
+// name (where that storage moved since, if it did), or the first IP of
+// its id in storage_ids.conf.
+func (s *Server) sourceIP(n *fileid.Name) (string, bool) {
+	ip := n.SourceIP
+	if n.SourceID != "" {
+		ips := s.params.Load().StorageIDs[n.SourceID]
+		if len(ips) == 0 {
+			return "", false
+		}
+		ip = ips[0]
+	}
+	if ip == "" {
+		return "", false
+	}
+	return s.moved.current(ip), true
+}
+
+// downloadFromSource answers a DOWNLOAD_FILE request (body) with the
+// source storage's answer to the same request. Until the header goes out
+// a failure is answered with notHere (this storage's own answer) or the
+// source's status; after it, the connection is closed.
+func (s *Server) downloadFromSource(cc *conn, body []byte, addr string, notHere error, r *readAttempt) error {
+	pc, err := s.dialPeer(s.ctx, addr)
+	if err != nil {
+		s.sourceReads.failed.Add(1)
+		s.log.Warn("source storage unreachable for a file not here yet", "source", addr, "err", err)
+		return notHere
+	}
+	defer pc.hangUp()
+	var h protocol.Header
+	if err = pc.Send(protocol.CmdDownloadFile, 0, body, nil, 0); err == nil {
+		h, err = pc.RecvHeader()
+	}
+	var se *protocol.StatusError
+	if errors.As(err, &se) {
+		s.sourceReads.refused.Add(1)
+		return fmt.Errorf("not here, and the source storage %s answered: %w", addr, err)
+	}
+	if err != nil {
+		s.sourceReads.failed.Add(1)
+		s.log.Warn("source storage failed a download", "source", addr, "err", err)
+		return notHere
+	}
+	if h.Length == 0 {
+		// An empty file, which the source serves its members only.
+		return fmt.Errorf("download of an empty file: %w", protocol.ErrInvalid)
+	}
+	r.reached, r.want = true, h.Length
+	if err := protocol.WriteHeader(cc, protocol.Header{Length: h.Length, Cmd: protocol.CmdResp}); err != nil {
+		return err
+	}
+	sent, err := pc.RecvTo(h, cc)
+	r.sent += sent
+	if err != nil {
+		s.sourceReads.failed.Add(1)
+		return &connError{fmt.Errorf("download from the source storage %s: %w", addr, err)}
+	}
+	r.read = true
+	s.sourceReads.ok.Add(1)
+	return nil
+}
+
+// sourceReadCounts counts the downloads answered from a source storage
+// (metrics: fdfs_storage_source_reads_total).
+type sourceReadCounts struct {
+	ok      atomic.Int64 // the file was sent
+	refused atomic.Int64 // the source answered an error status (ENOENT: deleted, or never made)
+	failed  atomic.Int64 // the source was unreachable, or the transfer broke
+}
