@@ -26,7 +26,7 @@
 // (FETCH_ONE_PATH_BINLOG, then DOWNLOAD_FILE / GET_METADATA per file),
 // resumably, while the trackers hold the storage in RECOVERY.
 //
-// A client's download of a file made by a peer a moment ago that has not
+// A client's read of a file made by a peer a moment ago that has not
 // reached this storage yet is answered from that peer (source_read.go),
 // where upstream answers ENOENT.
 //

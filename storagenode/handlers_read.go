@@ -55,10 +55,8 @@ func (s *Server) download(cc *conn, r *readAttempt) error {
 		}
 		rf, offset, n, err = s.openDownload(body, r, math.MaxInt64, true)
 	}
-	if missingFile(err) {
-		if addr, ok := s.sourceToAsk(cc.c.RemoteAddr(), body); ok {
-			return s.downloadFromSource(cc, body, addr, err, r)
-		}
+	if addr, ok := s.sourceFor(cc.c.RemoteAddr(), err); ok {
+		return s.readFromSource(cc, protocol.CmdDownloadFile, 0, body, addr, err, r)
 	}
 	if err != nil {
 		return err
@@ -124,6 +122,7 @@ func (s *Server) openDownload(body []byte, r *readAttempt, limit int64, member b
 			return nil, 0, 0, err
 		}
 		rf, err = s.store.open(name, path)
+		err = absent(err, name)
 	}
 	if err != nil {
 		if !missingFile(err) {
@@ -281,11 +280,19 @@ func (s *Server) handleGetMetadata(cc *conn, h protocol.Header) error {
 // getMetadata checks the file itself first: metadata of a deleted file is
 // ENOENT even if a stray -m file is left.
 func (s *Server) getMetadata(cc *conn, r *readAttempt) error {
-	n, path, err := s.readFileRequest(cc)
+	body, err := cc.readRest()
+	if err != nil {
+		return err
+	}
+	n, path, err := s.fileRequest(body)
 	if err != nil {
 		return err
 	}
 	if _, _, err := s.store.stat(n, path); err != nil {
+		err = absent(err, n)
+		if addr, ok := s.sourceFor(cc.c.RemoteAddr(), err); ok {
+			return s.readFromSource(cc, protocol.CmdGetMetadata, 0, body, addr, err, r)
+		}
 		return err
 	}
 	f, fi, err := s.openRegular(path + "-m")
@@ -318,7 +325,7 @@ func (s *Server) appendMetadata(body, out []byte, r *readAttempt) ([]byte, error
 		return out, err
 	}
 	if _, _, err := s.store.stat(n, path); err != nil {
-		return out, err
+		return out, absent(err, n)
 	}
 	f, err := s.openFile(path + metaSuffix)
 	if err != nil {
@@ -356,11 +363,18 @@ func (s *Server) appendMetadata(body, out []byte, r *readAttempt) ([]byte, error
 // FileInfoNoCRC in the header status. The source IP is the id's first
 // address in id mode, as upstream resolves it from storage_ids.
 func (s *Server) handleQueryFileInfo(cc *conn, h protocol.Header) error {
-	n, path, err := s.readFileRequest(cc)
+	body, err := cc.readRest()
+	if err != nil {
+		return err
+	}
+	n, path, err := s.fileRequest(body)
 	if err != nil {
 		return err
 	}
 	resp, err := s.fileInfo(n, path, h.Status)
+	if addr, ok := s.sourceFor(cc.c.RemoteAddr(), err); ok {
+		return s.readFromSource(cc, protocol.CmdQueryFileInfo, h.Status, body, addr, err, &readAttempt{})
+	}
 	if err != nil {
 		return err
 	}
@@ -378,7 +392,7 @@ func needsCRC(n *fileid.Name, flags byte) bool {
 func (s *Server) fileInfo(n *fileid.Name, path string, flags byte) ([]byte, error) {
 	size, mtime, err := s.store.stat(n, path)
 	if err != nil {
-		return nil, err
+		return nil, absent(err, n)
 	}
 	crc := n.CRC32
 	if n.Appender || n.Slave {

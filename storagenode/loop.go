@@ -97,6 +97,9 @@ func (s *Server) fileInfoInline(c *evloop.Conn, hd protocol.Header, body, out []
 	if err == nil {
 		resp, err = s.fileInfo(n, path, hd.Status)
 	}
+	if _, ok := s.sourceFor(c.RemoteAddr(), err); ok {
+		return out, evloop.Handoff // asked of the source there (source_read.go)
+	}
 	return s.inlineReply(c, protocol.CmdQueryFileInfo, began, out, resp, err), evloop.Next
 }
 
@@ -106,8 +109,8 @@ func (s *Server) metadataInline(c *evloop.Conn, body, out []byte) ([]byte, evloo
 	began := time.Now()
 	var r readAttempt
 	out, err := s.appendMetadata(body, out, &r)
-	if errors.Is(err, errNotSmall) {
-		return out, evloop.Handoff
+	if _, ok := s.sourceFor(c.RemoteAddr(), err); ok || errors.Is(err, errNotSmall) {
+		return out, evloop.Handoff // a large metadata file, or one asked of the source there
 	}
 	s.countRead(&r, err, getMetaCounters)
 	return s.inlineReply(c, protocol.CmdGetMetadata, began, out, nil, err), evloop.Next
@@ -139,10 +142,8 @@ func (s *Server) downloadInline(c *evloop.Conn, body, out []byte) ([]byte, evloo
 	if errors.Is(err, errNotSmall) || errors.As(err, &mo) {
 		return out, evloop.Handoff // serveConn knows who asks
 	}
-	if missingFile(err) {
-		if _, ok := s.sourceToAsk(c.RemoteAddr(), body); ok {
-			return out, evloop.Handoff // asked of the source there (source_read.go)
-		}
+	if _, ok := s.sourceFor(c.RemoteAddr(), err); ok {
+		return out, evloop.Handoff // asked of the source there (source_read.go)
 	}
 	if err == nil {
 		out, err = s.appendSmall(out, rf, offset, n, &r)

@@ -89,7 +89,7 @@ var (
 	stLagSeconds   = stDesc("sync_lag_seconds", "Seconds between the newest binlog record and the last one replayed to a peer (0 when caught up).", "peer", "peer_status")
 	stDeferred     = stDesc("sync_deferred_records", "Records a peer refused for now, set aside for a retry.", "peer", "peer_status")
 	stSkipped      = stDesc("sync_skipped_records_total", "Records a peer refused for good since start.", "peer", "peer_status")
-	stSourceReads  = stDesc("source_reads_total", "Client downloads of files not here yet that were asked of their source storage since start, by result: ok (sent), refused (the source's error status, such as ENOENT), failed (unreachable, or broken mid-transfer).", "result")
+	stSourceReads  = stDesc("source_reads_total", "Client reads (download, metadata, file info) of files not here yet that were asked of their source storage since start, by result: ok (sent), refused (the source's error status, such as ENOENT), failed (unreachable, or broken mid-transfer).", "result")
 	stPipelined    = stDesc("sync_pipelined_records_total", "Records sent to a peer in pipelined batches (replication catching up) since start.", "peer", "peer_status")
 )
 

@@ -11,19 +11,20 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
-	"github.com/fdfsgo/fdfs/storagenode/trunk"
 )
 
-// A client's DOWNLOAD_FILE of a file this storage does not hold yet is
-// answered from the file's source storage, as the HTTP side does in its
-// proxy mode (httpd) and upstream's nginx module does. Replication is
-// asynchronous: a client that picks its storage itself, a tracker that
-// routes a read by a source's last synced timestamp while one of that
-// source's files reached it late (a storage that joined the group), or a
-// source the trackers list OFFLINE while its peers still reach it, sends
-// a client to a storage that lacks a file which is on its way. Upstream's
-// storage answers ENOENT there; ours asks the source, so that a file the
-// group holds is read wherever the client asks.
+// A client's read (DOWNLOAD_FILE, GET_METADATA, QUERY_FILE_INFO) of a
+// file this storage does not hold yet is answered from the file's source
+// storage, as the HTTP side does in its proxy mode (httpd) and upstream's
+// nginx module does. Replication is asynchronous: a client that picks its
+// storage itself, a tracker that routes a read by a source's last synced
+// timestamp while one of that source's files reached it late (a storage
+// that joined the group), or a source the trackers list OFFLINE while its
+// peers still reach it, sends a client to a storage that lacks a file
+// which is on its way. Upstream's storage answers ENOENT there; ours asks
+// the source, so that a file the group holds is read wherever the client
+// asks. Only the file's absence is asked about: a file here without
+// metadata is answered here.
 //
 // Only a file that may still be on its way is asked for: one made by
 // another storage of the group, one this storage replicates with (asked
@@ -35,26 +36,39 @@ import (
 // that as the answer about this storage, and a request between members
 // can never bounce back and forth.
 
-// sourceToAsk returns the address (ip:port) of the source storage of the
-// file a DOWNLOAD_FILE body names, when this storage lacks it and a client
-// from remote (not a member) may be answered from there.
-func (s *Server) sourceToAsk(remote net.Addr, body []byte) (string, bool) {
+// absentError is a read's answer for a file this storage does not hold:
+// name is that file, which its source storage may hold (sourceFor).
+type absentError struct {
+	err  error
+	name *fileid.Name
+}
+
+func (e *absentError) Error() string { return e.err.Error() }
+func (e *absentError) Unwrap() error { return e.err }
+
+// absent marks err, when it says that file n is missing, as an
+// *absentError; any other err is returned as is.
+func absent(err error, n *fileid.Name) error {
+	if err != nil && missingFile(err) {
+		return &absentError{err: err, name: n}
+	}
+	return err
+}
+
+// sourceFor returns the address (ip:port) of the source storage to ask
+// when err is a read's *absentError and the client at remote (no member)
+// may be answered from there.
+func (s *Server) sourceFor(remote net.Addr, err error) (string, bool) {
+	var ab *absentError
+	if !errors.As(err, &ab) {
+		return "", false
+	}
 	m := s.repl.members.Load()
 	if m == nil || isMember(*m, remote) {
 		return "", false
 	}
-	req, err := protocol.DecodeDownloadRequest(body)
-	if err != nil || req.Group != s.cfg.GroupName {
-		return "", false
-	}
-	if _, isTrunk := trunk.ParseFileName(req.Name); isTrunk {
-		return "", false
-	}
-	n, _, err := s.store.resolve(req.Name)
-	if err != nil || s.isLocalSource(n.Source) {
-		return "", false
-	}
-	if age := time.Since(time.Unix(n.Timestamp, 0)); age > s.params.Load().SyncFileMaxDelay {
+	n := ab.name
+	if s.isLocalSource(n.Source) || time.Since(time.Unix(n.Timestamp, 0)) > s.params.Load().SyncFileMaxDelay {
 		return "", false
 	}
 	return s.repl.peerAddr(n)
@@ -110,20 +124,21 @@ func (s *Server) sourceIP(n *fileid.Name) (string, bool) {
 	return s.moved.current(ip), true
 }
 
-// downloadFromSource answers a DOWNLOAD_FILE request (body) with the
-// source storage's answer to the same request. Until the header goes out
-// a failure is answered with notHere (this storage's own answer) or the
-// source's status; after it, the connection is closed.
-func (s *Server) downloadFromSource(cc *conn, body []byte, addr string, notHere error, r *readAttempt) error {
+// readFromSource answers a read request (cmd, the header's status byte
+// and body) with the source storage's answer to the same request. Until
+// the reply's header goes out a failure is answered with notHere (this
+// storage's own answer) or the source's status; after it, the connection
+// is closed.
+func (s *Server) readFromSource(cc *conn, cmd, status byte, body []byte, addr string, notHere error, r *readAttempt) error {
 	pc, err := s.dialPeer(s.ctx, addr)
 	if err != nil {
 		s.sourceReads.failed.Add(1)
-		s.log.Warn("source storage unreachable for a file not here yet", "source", addr, "err", err)
+		s.log.Warn("source storage unreachable for a file not here yet", "source", addr, "cmd", cmd, "err", err)
 		return notHere
 	}
 	defer pc.hangUp()
 	var h protocol.Header
-	if err = pc.Send(protocol.CmdDownloadFile, 0, body, nil, 0); err == nil {
+	if err = pc.Send(cmd, status, body, nil, 0); err == nil {
 		h, err = pc.RecvHeader()
 	}
 	var se *protocol.StatusError
@@ -133,11 +148,12 @@ func (s *Server) downloadFromSource(cc *conn, body []byte, addr string, notHere 
 	}
 	if err != nil {
 		s.sourceReads.failed.Add(1)
-		s.log.Warn("source storage failed a download", "source", addr, "err", err)
+		s.log.Warn("source storage failed a read of a file not here yet", "source", addr, "cmd", cmd, "err", err)
 		return notHere
 	}
-	if h.Length == 0 {
+	if h.Length == 0 && cmd == protocol.CmdDownloadFile {
 		// An empty file, which the source serves its members only.
+		s.sourceReads.refused.Add(1)
 		return fmt.Errorf("download of an empty file: %w", protocol.ErrInvalid)
 	}
 	r.reached, r.want = true, h.Length
@@ -148,17 +164,17 @@ func (s *Server) downloadFromSource(cc *conn, body []byte, addr string, notHere 
 	r.sent += sent
 	if err != nil {
 		s.sourceReads.failed.Add(1)
-		return &connError{fmt.Errorf("download from the source storage %s: %w", addr, err)}
+		return &connError{fmt.Errorf("read from the source storage %s: %w", addr, err)}
 	}
 	r.read = true
 	s.sourceReads.ok.Add(1)
 	return nil
 }
 
-// sourceReadCounts counts the downloads answered from a source storage
+// sourceReadCounts counts the reads answered from a source storage
 // (metrics: fdfs_storage_source_reads_total).
 type sourceReadCounts struct {
-	ok      atomic.Int64 // the file was sent
+	ok      atomic.Int64 // the answer was sent
 	refused atomic.Int64 // the source answered an error status (ENOENT: deleted, or never made)
 	failed  atomic.Int64 // the source was unreachable, or the transfer broke
 }

@@ -60,17 +60,17 @@ func (c *syncCluster) plantFile(i int, name string, content []byte) string {
 	return name
 }
 
-// A client's download of a file that has not reached this storage yet is
-// answered from the file's source storage; what cannot be on its way (a
+// A client's read (download, metadata, file info) of a file that has not
+// reached this storage yet is answered from the file's source storage; what cannot be on its way (a
 // source that is no member, a file older than storage_sync_file_max_delay,
 // a member asking) is ENOENT, as from upstream, without asking anyone.
-func TestDownloadFromSource(t *testing.T) {
+func TestReadFromSource(t *testing.T) {
 	for _, idMode := range []bool{false, true} {
-		t.Run(map[bool]string{false: "ip", true: "id"}[idMode], func(t *testing.T) { downloadFromSource(t, idMode) })
+		t.Run(map[bool]string{false: "ip", true: "id"}[idMode], func(t *testing.T) { readFromSource(t, idMode) })
 	}
 }
 
-func downloadFromSource(t *testing.T, idMode bool) {
+func readFromSource(t *testing.T, idMode bool) {
 	c := newSyncClusterMode(t, "127.0.0.17", 2, idMode)
 	c.start(0)
 	c.waitActive(0)
@@ -108,6 +108,21 @@ func downloadFromSource(t *testing.T, idMode bool) {
 			t.Errorf("%s: status %d, %d bytes; want %d, %d bytes", tc.what, st, len(body), tc.status, len(tc.want))
 		}
 	}
+	// Metadata and file info of a file not here come from its source too;
+	// a file here without its metadata yet is answered here.
+	meta := protocol.PackMeta(map[string]string{"width": "640"})
+	c.plantFile(1, smallName+metaSuffix, meta)
+	if st, got := cl.fileCmd(protocol.CmdGetMetadata, smallName); st != 0 || !bytes.Equal(got, meta) {
+		t.Errorf("metadata of a file not here: status %d, %q", st, got)
+	}
+	if st, info := cl.fileInfo(smallName, 0); st != 0 || info.Size != int64(len(small)) {
+		t.Errorf("file info of a file not here: status %d, %+v", st, info)
+	}
+	here := c.plantFile(0, nameAt(t, b, now, []byte("here")), []byte("here"))
+	c.plantFile(1, here+metaSuffix, meta)
+	if st, _ := cl.fileCmd(protocol.CmdGetMetadata, here); st != protocol.ENOENT {
+		t.Errorf("metadata of a file here, its metadata only at the source: status %d, want ENOENT", st)
+	}
 	cl.alive()
 	// A member asking gets this storage's own answer.
 	member := &rawClient{Client: wiretest.DialFrom(t, c.cfgs[1].BindAddr, a.Addr()), t: t}
@@ -120,8 +135,8 @@ func downloadFromSource(t *testing.T, idMode bool) {
 		t.Errorf("source stopped: status %d, want ENOENT", st)
 	}
 	cl.alive()
-	if ok, refused, failed := a.sourceReads.ok.Load(), a.sourceReads.refused.Load(), a.sourceReads.failed.Load(); ok != 3 || refused != 2 || failed != 1 {
-		t.Errorf("source reads ok/refused/failed %d/%d/%d, want 3/2/1 (refused: the offset past the end, the name never made)", ok, refused, failed)
+	if ok, refused, failed := a.sourceReads.ok.Load(), a.sourceReads.refused.Load(), a.sourceReads.failed.Load(); ok != 5 || refused != 2 || failed != 1 {
+		t.Errorf("source reads ok/refused/failed %d/%d/%d, want 5/2/1 (refused: the offset past the end, the name never made)", ok, refused, failed)
 	}
 	if _, err := os.Stat(filepath.Join(c.cfgs[0].BasePath, dataKey(smallName))); err == nil {
 		t.Error("a file read from its source was stored here: replication's job")
