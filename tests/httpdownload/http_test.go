@@ -5,11 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +15,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/httptoken"
 	"github.com/fdfsgo/fdfs/tests/cluster"
+	"github.com/fdfsgo/fdfs/tests/internal/planted"
 )
 
 const secret = "FastDFS1234567890"
@@ -143,32 +141,7 @@ func TestDownloadWithToken(t *testing.T) {
 // exactly the state of a file uploaded to s and not yet synced to its peers.
 func plant(t *testing.T, s *cluster.Storage, content []byte) string {
 	t.Helper()
-	name := nameFrom(t, s.IP, content)
-	n, _ := fileid.Parse(name)
-	p := n.Path(s.StorePaths)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, content, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return fileid.Join(s.Group, name)
-}
-
-// nameFrom makes the name storage ip would give content now.
-func nameFrom(t *testing.T, ip string, content []byte) string {
-	t.Helper()
-	src, err := fileid.SourceFromIP(ip)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name, err := fileid.Generate(0, 1, 2, fileid.Fields{
-		Source: src, Timestamp: time.Now().Unix(), Size: int64(len(content)), CRC32: crc32.ChecksumIEEE(content),
-	}, "txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return name
+	return fileid.Join(s.Group, planted.Write(t, s.StorePaths[0], s.IP, content))
 }
 
 // A URL built right after an upload works on any replica: a storage without
@@ -207,7 +180,7 @@ func TestUnsyncedFileOnPeer(t *testing.T) {
 			}
 			// A name whose source is no member of the group is a 404 on the
 			// peer: a forged file ID does not point it at another host.
-			forged := "http://" + c.Storages[1].HTTPAddr() + "/" + fileid.Join(c.Storages[1].Group, nameFrom(t, "127.0.0.250", content))
+			forged := "http://" + c.Storages[1].HTTPAddr() + "/" + fileid.Join(c.Storages[1].Group, planted.Name(t, "127.0.0.250", content))
 			if resp, _ := fetch(t, http.MethodGet, forged, nil); resp.StatusCode != 404 {
 				t.Fatalf("a file whose source is no member: %d, want 404", resp.StatusCode)
 			}

@@ -3,7 +3,6 @@ package interop
 import (
 	"bytes"
 	"context"
-	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/tests/internal/planted"
 )
 
 // TestReadBeforeReplica: fastdfs-client-java, given a storage's address
@@ -33,8 +33,8 @@ func TestReadBeforeReplica(t *testing.T) {
 	e.waitActive(up, our)
 
 	content := bytes.Repeat([]byte("written on the upstream storage, not replicated yet\n"), 2000) // 104 KB
-	onUp := plantAt(t, up, content)
-	onOurs := plantAt(t, our, content)
+	onUp := fileid.Join("group1", planted.Write(t, up.store, up.ip, content))
+	onOurs := fileid.Join("group1", planted.Write(t, our.store, our.ip, content))
 	for _, c := range []struct {
 		what     string
 		at       *node
@@ -57,29 +57,4 @@ func TestReadBeforeReplica(t *testing.T) {
 			}
 		}
 	}
-}
-
-// plantAt writes content straight into storage n's store path under a
-// name n would give it now, with no binlog record: a file uploaded to n
-// that has not been replicated. It returns the file ID.
-func plantAt(t *testing.T, n *node, content []byte) string {
-	t.Helper()
-	src, err := fileid.SourceFromIP(n.ip)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name, err := fileid.Generate(0, 1, 2, fileid.Fields{
-		Source: src, Timestamp: time.Now().Unix(), Size: int64(len(content)), CRC32: crc32.ChecksumIEEE(content),
-	}, "txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(n.store, "data", strings.TrimPrefix(name, "M00/"))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, content, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return fileid.Join("group1", name)
 }
