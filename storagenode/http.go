@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -117,6 +118,32 @@ func (s *Server) sourceHTTPAddr(n *fileid.Name) (string, bool) {
 		return "", false
 	}
 	return net.JoinHostPort(ip, strconv.Itoa(s.cfg.HTTPServerPort)), true
+}
+
+// isMemberIP reports whether the trackers list ip as an address of a
+// storage of our group (false before their first group list).
+func (s *Server) isMemberIP(ip string) bool {
+	m := s.repl.members.Load()
+	a, err := netip.ParseAddr(ip)
+	return m != nil && err == nil && (*m)[a.Unmap()]
+}
+
+// sourceIP is the current IP of a file's source storage: the IP in its
+// name (where that storage moved since, if it did), or the first IP of
+// its id in storage_ids.conf.
+func (s *Server) sourceIP(n *fileid.Name) (string, bool) {
+	ip := n.SourceIP
+	if n.SourceID != "" {
+		ips := s.params.Load().StorageIDs[n.SourceID]
+		if len(ips) == 0 {
+			return "", false
+		}
+		ip = ips[0]
+	}
+	if ip == "" {
+		return "", false
+	}
+	return s.moved.current(ip), true
 }
 
 // httpShutdownGrace bounds how long Close waits for in-flight downloads.

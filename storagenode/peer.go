@@ -40,7 +40,12 @@ type peerConn struct {
 
 // dialPeer connects to a peer storage at addr ("ip:port").
 func (s *Server) dialPeer(ctx context.Context, addr string) (*peerConn, error) {
-	c, err := s.dialer().Dial(ctx, addr)
+	return s.dialPeerWith(ctx, s.dialer(), addr)
+}
+
+// dialPeerWith is dialPeer through d.
+func (s *Server) dialPeerWith(ctx context.Context, d *fdfsnet.Dialer, addr string) (*peerConn, error) {
+	c, err := d.Dial(ctx, addr)
 	if err != nil {
 		return nil, err
 	}

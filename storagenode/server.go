@@ -79,9 +79,11 @@ type Server struct {
 	startIP    string
 	ipReported sync.Map
 	moved      *moves // address changes of ours and of our peers (moved.go)
-	// sourceReads counts the downloads asked of a file's source storage
-	// (source_read.go).
+	// sourceReads counts the reads asked of a file's source storage, and
+	// sourceDown maps a source that failed one to when (time.Time), by
+	// address (source_read.go).
 	sourceReads sourceReadCounts
+	sourceDown  sync.Map
 
 	// ctx is the server's one stop signal, cancelled by Close: every loop
 	// waits on it and every outbound connection is bound to it.

@@ -98,42 +98,21 @@ func isMember(m members, remote net.Addr) bool {
 	return err == nil && m[ap.Addr().Unmap()]
 }
 
-// isMemberIP reports whether the trackers list ip as an address of a
-// storage of our group (false before their first group list).
-func (s *Server) isMemberIP(ip string) bool {
-	m := s.repl.members.Load()
-	a, err := netip.ParseAddr(ip)
-	return m != nil && err == nil && (*m)[a.Unmap()]
-}
-
-// sourceIP is the current IP of a file's source storage: the IP in its
-// name (where that storage moved since, if it did), or the first IP of
-// its id in storage_ids.conf.
-func (s *Server) sourceIP(n *fileid.Name) (string, bool) {
-	ip := n.SourceIP
-	if n.SourceID != "" {
-		ips := s.params.Load().StorageIDs[n.SourceID]
-		if len(ips) == 0 {
-			return "", false
-		}
-		ip = ips[0]
-	}
-	if ip == "" {
-		return "", false
-	}
-	return s.moved.current(ip), true
-}
-
 // readFromSource answers a read request (cmd, the header's status byte
 // and body) with the source storage's answer to the same request. Until
 // the reply's header goes out a failure is answered with notHere (this
 // storage's own answer) or the source's status; after it, the connection
 // is closed.
 func (s *Server) readFromSource(cc *conn, cmd, status byte, body []byte, addr string, notHere error, r *readAttempt) error {
-	pc, err := s.dialPeer(s.ctx, addr)
-	if err != nil {
+	if last, ok := s.sourceDown.Load(addr); ok && time.Since(last.(time.Time)) < sourceRetryAfter {
 		s.sourceReads.failed.Add(1)
-		s.log.Warn("source storage unreachable for a file not here yet", "source", addr, "cmd", cmd, "err", err)
+		return notHere
+	}
+	d := s.dialer()
+	d.ConnectTimeout = min(d.ConnectTimeout, sourceConnectTimeout)
+	pc, err := s.dialPeerWith(s.ctx, d, addr)
+	if err != nil {
+		s.sourceFailed(addr, cmd, err)
 		return notHere
 	}
 	defer pc.hangUp()
@@ -147,8 +126,7 @@ func (s *Server) readFromSource(cc *conn, cmd, status byte, body []byte, addr st
 		return fmt.Errorf("not here, and the source storage %s answered: %w", addr, err)
 	}
 	if err != nil {
-		s.sourceReads.failed.Add(1)
-		s.log.Warn("source storage failed a read of a file not here yet", "source", addr, "cmd", cmd, "err", err)
+		s.sourceFailed(addr, cmd, err)
 		return notHere
 	}
 	if h.Length == 0 && cmd == protocol.CmdDownloadFile {
@@ -169,6 +147,26 @@ func (s *Server) readFromSource(cc *conn, cmd, status byte, body []byte, addr st
 	r.read = true
 	s.sourceReads.ok.Add(1)
 	return nil
+}
+
+const (
+	// sourceConnectTimeout bounds the connect to a source storage (or
+	// connect_timeout, when shorter): the client waits for it, where
+	// upstream's storage answers ENOENT at once.
+	sourceConnectTimeout = 2 * time.Second
+	// sourceRetryAfter is how long after a source failed a read the reads
+	// of its files are answered here (ENOENT) without asking it again.
+	sourceRetryAfter = 5 * time.Second
+)
+
+// sourceFailed counts and notes a source storage that failed a read
+// before its answer began: reads of its files are not asked of it for
+// sourceRetryAfter. The counter is the operator's signal; the log line is
+// Debug, as one comes per client read while a source is down.
+func (s *Server) sourceFailed(addr string, cmd byte, err error) {
+	s.sourceReads.failed.Add(1)
+	s.sourceDown.Store(addr, time.Now())
+	s.log.Debug("source storage failed a read of a file not here yet", "source", addr, "cmd", cmd, "err", err)
 }
 
 // sourceReadCounts counts the reads answered from a source storage

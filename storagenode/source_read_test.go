@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"hash/crc32"
+	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,14 +131,38 @@ func readFromSource(t *testing.T, idMode bool) {
 	if st, _ := member.download(smallName, 0, 0); st != protocol.ENOENT {
 		t.Errorf("a member's download: status %d, want ENOENT", st)
 	}
-	// The source gone: this storage's own answer again.
+	// The source gone (something else at its address hangs up at once):
+	// this storage's own answer again, and for the next sourceRetryAfter
+	// without trying the source again.
 	c.stop(1)
-	if st, _ := cl.download(smallName, 0, 0); st != protocol.ENOENT {
-		t.Errorf("source stopped: status %d, want ENOENT", st)
+	srcAddr := net.JoinHostPort(c.cfgs[1].BindAddr, fmt.Sprint(c.port))
+	ln, err := net.Listen("tcp", srcAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			conn.Close()
+		}
+	}()
+	for i := range 2 {
+		if st, _ := cl.download(smallName, 0, 0); st != protocol.ENOENT {
+			t.Errorf("source gone, read %d: status %d, want ENOENT", i+1, st)
+		}
+	}
+	if n := accepted.Load(); n != 1 {
+		t.Errorf("the gone source was asked %d times, want once (then not for %v)", n, sourceRetryAfter)
 	}
 	cl.alive()
-	if ok, refused, failed := a.sourceReads.ok.Load(), a.sourceReads.refused.Load(), a.sourceReads.failed.Load(); ok != 5 || refused != 2 || failed != 1 {
-		t.Errorf("source reads ok/refused/failed %d/%d/%d, want 5/2/1 (refused: the offset past the end, the name never made)", ok, refused, failed)
+	if ok, refused, failed := a.sourceReads.ok.Load(), a.sourceReads.refused.Load(), a.sourceReads.failed.Load(); ok != 5 || refused != 2 || failed != 2 {
+		t.Errorf("source reads ok/refused/failed %d/%d/%d, want 5/2/2 (refused: the offset past the end, the name never made)", ok, refused, failed)
 	}
 	if _, err := os.Stat(filepath.Join(c.cfgs[0].BasePath, dataKey(smallName))); err == nil {
 		t.Error("a file read from its source was stored here: replication's job")
