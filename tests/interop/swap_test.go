@@ -199,10 +199,14 @@ func TestLateOldFilesReachJoiner(t *testing.T) {
 			closed := time.Now().Add(3 * time.Hour)
 			late.override["sync_start_time"] = closed.Format("15:04")
 			late.override["sync_end_time"] = closed.Add(time.Hour).Format("15:04")
-			src.run(tr)
-			late.run(tr)
+			// src first: a storage joining a group in service takes its old
+			// files from a member, and late's closed window would hold src
+			// in WAIT_SYNC were late that member.
 			e.writeClientConf()
-			e.waitActive(src, late)
+			src.run(tr)
+			e.waitActive(src)
+			late.run(tr)
+			e.waitActive(late)
 
 			var ids []string
 			for i := range 3 {
