@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -118,14 +117,6 @@ func (s *Server) sourceHTTPAddr(n *fileid.Name) (string, bool) {
 		return "", false
 	}
 	return net.JoinHostPort(ip, strconv.Itoa(s.cfg.HTTPServerPort)), true
-}
-
-// isMemberIP reports whether the trackers list ip as an address of a
-// storage of our group (false before their first group list).
-func (s *Server) isMemberIP(ip string) bool {
-	m := s.repl.members.Load()
-	a, err := netip.ParseAddr(ip)
-	return m != nil && err == nil && (*m)[a.Unmap()]
 }
 
 // sourceIP is the current IP of a file's source storage: the IP in its

@@ -50,13 +50,24 @@ func (m members) add(ips []string) {
 // address that is not a member of our group (or before the trackers told
 // us the members).
 func (s *Server) syncAllowed(cc *conn, cmd byte) error {
-	ap, err := netip.ParseAddrPort(cc.c.RemoteAddr().String())
-	if err == nil {
-		if m := s.repl.members.Load(); m != nil && (*m)[ap.Addr().Unmap()] {
-			return nil
-		}
+	if m := s.repl.members.Load(); m != nil && isMember(*m, cc.c.RemoteAddr()) {
+		return nil
 	}
 	return fmt.Errorf("storage command %d from %s, not a storage of group %s: %w", cmd, remoteHost(cc.c.RemoteAddr()), s.cfg.GroupName, protocol.ErrPermission)
+}
+
+// isMember reports whether remote's IP is one of m's.
+func isMember(m members, remote net.Addr) bool {
+	ap, err := netip.ParseAddrPort(remote.String())
+	return err == nil && m[ap.Addr().Unmap()]
+}
+
+// isMemberIP reports whether the trackers list ip as an address of a
+// storage of our group (false before their first group list).
+func (s *Server) isMemberIP(ip string) bool {
+	m := s.repl.members.Load()
+	a, err := netip.ParseAddr(ip)
+	return m != nil && err == nil && (*m)[a.Unmap()]
 }
 
 // remoteHost is the host part of a peer's address (the client IP the

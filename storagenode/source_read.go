@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -90,12 +89,6 @@ func (r *replicator) peerAddr(n *fileid.Name) (string, bool) {
 	}
 	b := w.brief.Load()
 	return net.JoinHostPort(b.IP, strconv.Itoa(int(b.Port))), true
-}
-
-// isMember reports whether remote's IP is one of m's.
-func isMember(m members, remote net.Addr) bool {
-	ap, err := netip.ParseAddrPort(remote.String())
-	return err == nil && m[ap.Addr().Unmap()]
 }
 
 // readFromSource answers a read request (cmd, the header's status byte
