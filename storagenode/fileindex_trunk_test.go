@@ -98,7 +98,7 @@ func TestTrunkIndexBench(t *testing.T) {
 	}
 	const slot = 128 // bytes, header included
 	loc := trunk.Location{High: 1, Low: 2, ID: 1}
-	if err := trunk.CreateFile(loc.Path(cfg.StorePaths[0]), int64(n)*slot); err != nil {
+	if err := trunk.CreateFile(nil, loc.Path(cfg.StorePaths[0]), int64(n)*slot); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.OpenFile(loc.Path(cfg.StorePaths[0]), os.O_WRONLY, 0)

@@ -59,7 +59,7 @@ func TestRefillSlot(t *testing.T) {
 				n = named(t, slot, size, crc32.ChecksumIEEE(tt.content))
 			}
 			path := trunk.Of(n).Path(s.store.paths[0])
-			if err := trunk.CreateFile(path, 4*slot); err != nil {
+			if err := trunk.CreateFile(nil, path, 4*slot); err != nil {
 				t.Fatal(err)
 			}
 			f, err := os.OpenFile(path, os.O_RDWR, 0)

@@ -64,6 +64,8 @@ type Server struct {
 	// whole before they get their name (tmpfile: unnamed where the file
 	// system allows).
 	staging []*tmpfile.Dir
+	// trunkGrow serializes the extension of short trunk files (growTrunk).
+	trunkGrow sync.Mutex
 	// writes counts the client writes in flight: replication yields to
 	// them (sync_yield.go).
 	writes writeLoad

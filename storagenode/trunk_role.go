@@ -116,7 +116,7 @@ func (tr *trunkRole) open(s *Server, c *trackerConn) error {
 		SlotMinSize: p.SlotMin, SlotMaxSize: p.SlotMax, AlignSize: p.Align, TrunkFileSize: p.FileSize,
 		Merge: p.Merge, DeleteUnused: p.DeleteUnused, CheckOccupying: p.CheckOccupying,
 		ReloadFromBinlog: p.ReloadFromBinlog, BinlogMaxBackups: p.MaxBackups,
-		NextID: s.nextTrunkFID, Dir: s.trunkDir, Log: s.log.With("component", "trunk"),
+		NextID: s.nextTrunkFID, Dir: s.trunkDir, Staging: s.staging, Log: s.log.With("component", "trunk"),
 	})
 	if err != nil {
 		return err

@@ -189,10 +189,12 @@ func (s *Server) openTrunk(l trunk.Location) (*os.File, error) {
 		return nil, fmt.Errorf("trunk slot %s: %w", l, protocol.ErrInvalid)
 	}
 	path := l.Path(s.store.paths[l.StorePathIndex])
+	end := int64(l.Offset) + int64(l.Size)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		size := max(s.params.Load().Trunk.FileSize, int64(l.Offset)+int64(l.Size))
-		if cerr := trunk.CreateFile(path, size); cerr != nil && !errors.Is(cerr, fs.ErrExist) {
+		size := max(s.params.Load().Trunk.FileSize, end)
+		cerr := trunk.CreateFile(s.staging[l.StorePathIndex], path, size)
+		if cerr != nil && !errors.Is(cerr, fs.ErrExist) {
 			return nil, cerr
 		}
 		f, err = os.OpenFile(path, os.O_RDWR, 0)
@@ -201,15 +203,30 @@ func (s *Server) openTrunk(l trunk.Location) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	fi, err := f.Stat()
-	if err == nil && fi.Size() < int64(l.Offset)+int64(l.Size) {
-		err = fmt.Errorf("trunk slot %s ends past its trunk file (%d bytes): %w", l, fi.Size(), protocol.ErrInvalid)
-	}
-	if err != nil {
+	if err := s.growTrunk(f, end); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return f, nil
+}
+
+// growTrunk extends trunk file f to end bytes at least when it is shorter,
+// as upstream's trunk_check_and_init_file resizes a short trunk file: one
+// made here under a smaller trunk_file_size than the trunk server's. The
+// lock keeps two writers from setting sizes out of order (a shrink).
+func (s *Server) growTrunk(f *os.File, end int64) error {
+	fi, err := f.Stat()
+	if err != nil || fi.Size() >= end {
+		return err
+	}
+	s.trunkGrow.Lock()
+	defer s.trunkGrow.Unlock()
+	if fi, err = f.Stat(); err != nil || fi.Size() >= end {
+		return err
+	}
+	size := max(s.params.Load().Trunk.FileSize, end)
+	s.log.Warn("trunk file shorter than a slot in it: extending it", "file", f.Name(), "bytes", fi.Size(), "to", size)
+	return f.Truncate(size)
 }
 
 // receiveSlot stores a replica of trunk file n (SYNC_CREATE_FILE) in the

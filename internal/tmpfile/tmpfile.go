@@ -191,6 +191,21 @@ func (f *File) Sync() error {
 	return nil
 }
 
+// Truncate sets the file's size to size bytes (a sparse extension when it
+// grows: no blocks are written).
+func (f *File) Truncate(size int64) error {
+	for {
+		err := unix.Ftruncate(f.fd, size)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return &os.PathError{Op: "ftruncate", Path: f.name, Err: err}
+		}
+		return nil
+	}
+}
+
 // ModTime is the file's modification time: when it was last written.
 func (f *File) ModTime() (time.Time, error) {
 	var st unix.Stat_t

@@ -11,7 +11,13 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/tmpfile"
 )
+
+// newTrunkPattern names the temporary file of a trunk file being made when
+// no staging Dir is given: a hidden upload temp file, which a storage
+// removes after a crash.
+const newTrunkPattern = ".upload-trunk-*.tmp"
 
 // Config is what the allocator of a trunk server needs: the tracker's
 // trunk parameters and the storage's paths.
@@ -36,6 +42,9 @@ type Config struct {
 	NextID func() (uint32, error)
 	// Dir picks the data directory of a new trunk file.
 	Dir func(storePathIndex int, id uint32) (high, low int)
+	// Staging makes new trunk files on each store path (by index); nil:
+	// named temporary files.
+	Staging []*tmpfile.Dir
 
 	Log *slog.Logger
 	Now func() time.Time // time.Now when nil
@@ -164,7 +173,7 @@ func (a *Allocator) newTrunk(p int) (Location, error) {
 			// back): its slot would overlap them.
 			continue
 		}
-		err = CreateFile(l.Path(a.cfg.StorePaths[p]), a.cfg.TrunkFileSize)
+		err = CreateFile(a.staging(p), l.Path(a.cfg.StorePaths[p]), a.cfg.TrunkFileSize)
 		if errors.Is(err, fs.ErrExist) {
 			continue // left by an earlier life: the next id
 		}
@@ -177,19 +186,39 @@ func (a *Allocator) newTrunk(p int) (Location, error) {
 	return Location{}, fmt.Errorf("trunk: no unused trunk file id: %w", protocol.ErrNoSpace)
 }
 
+// staging is store path p's Dir for new files; nil when none was given.
+func (a *Allocator) staging(p int) *tmpfile.Dir {
+	if p < len(a.cfg.Staging) {
+		return a.cfg.Staging[p]
+	}
+	return nil
+}
+
 // CreateFile creates a trunk file of size bytes (sparse: ftruncate, as
-// upstream's trunk_init_file); fs.ErrExist if there is one.
-func CreateFile(path string, size int64) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+// upstream's trunk_init_file); fs.ErrExist if there is one. The file is
+// sized before it gets its name, through d (nil: a named temporary file),
+// so no other writer of the group's trunk files (a replica arriving from
+// another storage, an upload) ever opens it short: upstream waits for a
+// file another thread is sizing (trunk_wait_file_ready) instead.
+func CreateFile(d *tmpfile.Dir, path string, size int64) error {
+	if d == nil {
+		d = tmpfile.Named(newTrunkPattern, 0o644)
+	}
+	f, err := d.Create(filepath.Dir(path))
 	if err != nil {
 		return err
 	}
-	if err := f.Truncate(size); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("trunk: sizing %s: %w", path, err)
+	err = f.Truncate(size)
+	if err == nil {
+		err = f.Link(path)
 	}
-	return f.Close()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("trunk: creating %s: %w", path, err)
+	}
+	return err
 }
 
 // Confirm ends the hold of an allocated slot: used (ok), the slot is no
