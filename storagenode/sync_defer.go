@@ -27,8 +27,11 @@ import (
 // in-order one; a deferred delete is not replayed once the name exists
 // here again (a metadata file set anew since).
 //
-// Records refused with a permanent status (EINVAL, ENAMETOOLONG, ...:
-// the peer will never take them) are skipped and logged at error level.
+// A record refused with a permanent status (EINVAL, ENAMETOOLONG, ...:
+// the peer says it will never take it) is deferred once too, and skipped
+// (logged at error level) when the retry is refused the same way: a
+// refusal that was not permanent after all (a trunk file the peer was
+// still making, session 23) then costs a delay, not the peer's copy.
 // EPERM means the peer does not count us as a member of the group (yet):
 // the session ends and starts over, nothing is skipped.
 // Both counts are kept per peer (SyncBacklog). Past maxDeferred records
@@ -110,6 +113,11 @@ func (d *deferred) add(line string) error {
 	if err != nil {
 		return fmt.Errorf("deferring a sync record: %w", err)
 	}
+	if len(d.lines) == 0 {
+		// The first retry comes a pause after the refusal, not on the
+		// next turn of the loop.
+		d.lastTry = time.Now()
+	}
 	d.lines = append(d.lines, line)
 	return nil
 }
@@ -137,10 +145,10 @@ func peerAnswer(err error) (byte, bool) {
 	return se.Code, true
 }
 
-// setAside handles a record the peer refused with err: skipped when the
-// refusal is permanent, deferred otherwise. It returns err itself when
-// the record must be retried now (not a refusal, or the deferred file is
-// full).
+// setAside handles a record the peer refused with err: deferred, or
+// skipped when the refusal is permanent and the deferred file is full. It
+// returns err itself when the record must be retried now (not a refusal,
+// or the deferred file is full).
 func (w *syncWorker) setAside(d *deferred, line string, err error) error {
 	code, ok := peerAnswer(err)
 	if !ok || code == protocol.EPERM {
@@ -148,12 +156,11 @@ func (w *syncWorker) setAside(d *deferred, line string, err error) error {
 		// group; the session starts over once it does.
 		return err
 	}
-	if permanent(code) {
-		w.nSkipped.Add(1)
-		w.log.Error("skipping a record the peer will never take", "record", line, "err", err)
-		return nil
-	}
 	if len(d.lines) >= maxDeferred {
+		if permanent(code) {
+			w.skip(line, err)
+			return nil
+		}
 		return fmt.Errorf("%d records deferred already, retrying this one: %w", len(d.lines), err)
 	}
 	if aerr := d.add(line); aerr != nil {
@@ -162,6 +169,13 @@ func (w *syncWorker) setAside(d *deferred, line string, err error) error {
 	w.noteBacklog(d)
 	w.log.Warn("peer refused a record, deferring it", "record", line, "err", err, "deferred", len(d.lines))
 	return nil
+}
+
+// skip gives up on a record: the peer will never take it (or it is no
+// record).
+func (w *syncWorker) skip(line string, err error) {
+	w.nSkipped.Add(1)
+	w.log.Error("skipping a record the peer will never take", "record", line, "err", err)
 }
 
 // retryDeferred replays the deferred records when they are due, keeping
@@ -192,8 +206,7 @@ func (ss *syncSession) retryDeferred() error {
 			connErr = err
 			keep = append(keep, line)
 		case permanent(code):
-			w.nSkipped.Add(1)
-			w.log.Error("skipping a deferred record the peer will never take", "record", line, "err", err)
+			w.skip(line, err)
 		default:
 			keep = append(keep, line)
 		}

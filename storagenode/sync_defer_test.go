@@ -166,3 +166,72 @@ func TestLoadDeferredRepairs(t *testing.T) {
 		})
 	}
 }
+
+// TestSyncRetriesRefusalOnce: a record the peer refuses as invalid is
+// deferred and sent once more before it is skipped, so a refusal that
+// was not permanent after all (here a delete refused while the peer's
+// copy of the file is a directory, the way a trunk file being made was
+// refused in session 23) still reaches the peer; one refused again is
+// skipped and counted.
+func TestSyncRetriesRefusalOnce(t *testing.T) {
+	c := newSyncCluster(t, "127.0.0.24", 2)
+	// The deferred records are retried a heartbeat interval after the
+	// first refusal: time enough to heal one copy in between.
+	c.cfgs[0].HeartBeatInterval = 3 * time.Second
+	var logs syncbuf.Buffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server logs:\n%s", logs.String())
+		}
+	})
+	startLogged(t, c, 0, &logs)
+	startLogged(t, c, 1, &logs)
+	src, peer := c.nodes[0], c.nodes[1]
+	c.waitActive(0, 1)
+	rc := dial(t, src)
+	peerPath := func(name string) string {
+		_, p, err := peer.store.resolve(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	healed := rc.upload(protocol.CmdUploadFile, 0, "txt", []byte("deleted on the retry"))
+	refused := rc.upload(protocol.CmdUploadFile, 0, "txt", []byte("never deleted there"))
+	for _, name := range []string{healed, refused} {
+		eventually(t, "the file to reach the peer", func() bool {
+			_, err := os.Stat(peerPath(name))
+			return err == nil
+		})
+		// The peer's copy turns into a directory: its delete is EINVAL there.
+		if err := os.Rename(peerPath(name), peerPath(name)+".away"); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(peerPath(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := rc.fileCmd(protocol.CmdDeleteFile, name); st != 0 {
+			t.Fatalf("delete: status %d", st)
+		}
+	}
+	eventually(t, "both deletes to be deferred", func() bool {
+		b := src.SyncBacklog()
+		return len(b) == 1 && b[0].Deferred == 2 && b[0].Skipped == 0
+	})
+	if err := os.Remove(peerPath(healed)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(peerPath(healed)+".away", peerPath(healed)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the retry to delete the healed copy and skip the other", func() bool {
+		b := src.SyncBacklog()
+		return len(b) == 1 && b[0].Deferred == 0 && b[0].Skipped == 1
+	})
+	if _, err := os.Stat(peerPath(healed)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the healed copy after the retry: %v, want it deleted", err)
+	}
+	if fi, err := os.Stat(peerPath(refused)); err != nil || !fi.IsDir() {
+		t.Errorf("the refused copy: %v, want the directory left alone", err)
+	}
+}

@@ -285,14 +285,15 @@ func (ss *syncSession) mayGoOn() bool {
 // step replays one record and moves past it. A record the peer refuses
 // for now is set aside (sync_defer.go) instead of being retried in place,
 // so one stuck file does not hold back the rest; a malformed record is
-// an EINVAL, which setAside skips as permanent. The mark is written every
-// freq records, bounding what a crash makes us send again.
+// skipped. The mark is written every freq records, bounding what a crash
+// makes us send again.
 func (ss *syncSession) step(line string, n int) error {
 	rec, err := binlog.Parse(line)
-	var sent bool
-	if err == nil {
-		sent, err = ss.replay(rec)
+	if err != nil {
+		ss.w.skip(line, err)
+		return ss.done(line, n, false, nil)
 	}
+	sent, err := ss.replay(rec)
 	return ss.done(line, n, sent, err)
 }
 
