@@ -120,7 +120,7 @@ func TestMixedChaos(t *testing.T) {
 					continue // upstreamOrphanMeta
 				}
 				if _, err := os.Stat(st.pathOf(name)); err == nil {
-					t.Errorf("%s deleted, still on %s", name, st)
+					t.Errorf("%s deleted, still on %s:\n%s", name, st, explainFile(load, dataKey(id), stUp, stOurs))
 				}
 			}
 		}
