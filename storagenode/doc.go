@@ -19,7 +19,9 @@
 // reports it SYNCING and then OFFLINE so it becomes ACTIVE. The receiving
 // side applies the sync commands crash-safely, logs them as replica
 // (lower-case) binlog records and reports per-source sync timestamps
-// (SYNC_REPORT) for the trackers' read routing.
+// (SYNC_REPORT) for the trackers' read routing. A record the peer refuses
+// for now is deferred (sync_defer.go); a create sent again after a crash
+// whose file the peer has deleted since is not sent (sync_gaps.go).
 //
 // Disk recovery (recovery.go): a store path found wiped at start-up while
 // the storage had finished its initial sync is refilled from an ACTIVE peer

@@ -24,6 +24,7 @@ type replayer struct {
 	// whose mark was behind), so creates are first checked with
 	// QUERY_FILE_INFO rather than sent whole. Upstream's last_file_exist.
 	lastExist bool
+	gaps      gapTracker // creates the peer deleted since it had them (sync_gaps.go)
 }
 
 // permanent reports whether a peer's answer will not change on retry, so
@@ -190,7 +191,7 @@ func (r *replayer) sendFile(rec *binlog.Record, cmd byte, mayReplace bool) (bool
 	}
 	var status byte
 	if mayReplace {
-		if cmd, status, err = r.probe(rec.Name, size, cmd); err != nil {
+		if cmd, status, err = r.probe(rec, size, cmd); err != nil {
 			return false, err
 		}
 	}
@@ -215,7 +216,7 @@ func (r *replayer) sendFile(rec *binlog.Record, cmd byte, mayReplace bool) (bool
 		return true, nil
 	case protocol.EEXIST:
 		r.lastExist = true
-		return true, nil
+		return true, r.gaps.peerHasLater(r.w)
 	}
 	return true, protocol.StatusErr(st)
 }
@@ -241,10 +242,11 @@ func (r *replayer) goneAtPeer(name string) (bool, error) {
 }
 
 // probe decides how a create is sent after an EEXIST: as is when the peer
-// has no copy, as an update when its copy differs in size, and without
-// content (status EEXIST) when it has the same size. Metadata files and
-// updates are always sent whole.
-func (r *replayer) probe(name string, size int64, cmd byte) (byte, byte, error) {
+// has no copy (deferred when that is a gap, sync_gaps.go), as an update
+// when its copy differs in size, and without content (status EEXIST) when
+// it has the same size. Metadata files and updates are always sent whole.
+func (r *replayer) probe(rec *binlog.Record, size int64, cmd byte) (byte, byte, error) {
+	name := rec.Name
 	if !r.lastExist || cmd != protocol.CmdSyncCreateFile || strings.HasSuffix(name, metaSuffix) {
 		return cmd, 0, nil
 	}
@@ -255,11 +257,17 @@ func (r *replayer) probe(name string, size int64, cmd byte) (byte, byte, error) 
 		}
 		peerSize = -1
 	}
-	switch peerSize {
-	case size:
-		return cmd, protocol.EEXIST, nil
-	case -1:
+	if peerSize == -1 {
+		if r.gaps.gap(name, rec.Timestamp) {
+			return cmd, 0, fmt.Errorf("create of %s: %w", name, errGap)
+		}
 		return cmd, 0, nil
+	}
+	if err := r.gaps.peerHasLater(r.w); err != nil {
+		return cmd, 0, err
+	}
+	if peerSize == size {
+		return cmd, protocol.EEXIST, nil
 	}
 	return protocol.CmdSyncUpdateFile, 0, nil
 }

@@ -22,6 +22,7 @@ type syncSession struct {
 	rd        *binlog.Reader
 	markPath  string
 	savedScan int64         // mark.ScanRows when the mark file was last written
+	savedAt   time.Time     // when the mark file was last written (or the session began)
 	held      *deferred     // records the peer refused for now (sync_defer.go)
 	freq      int64         // records between two writes of the mark file
 	wait      time.Duration // pause at the end of the binlog before looking again
@@ -57,6 +58,7 @@ func (w *syncWorker) session() error {
 	if ss.held, dropped, err = loadDeferred(w.deferredPath()); err != nil {
 		return err
 	}
+	ss.gaps = gapTracker{held: ss.held, since: time.Now().Unix()}
 	if dropped > 0 {
 		w.log.Warn("deferred records file repaired: torn or malformed lines dropped (the binlog replays a torn one)", "file", w.deferredPath(), "dropped", dropped)
 	}
@@ -97,7 +99,7 @@ func (w *syncWorker) newSession() (*syncSession, error) {
 			return nil, err
 		}
 	}
-	ss.savedScan = mark.ScanRows
+	ss.savedScan, ss.savedAt = mark.ScanRows, time.Now()
 	w.pos.Store(packPos(ss.rd.Pos()))
 	return ss, nil
 }
@@ -299,7 +301,7 @@ func (ss *syncSession) step(line string, n int) error {
 
 // done moves past a record replayed with the outcome sent, err: a
 // record the peer refused is set aside, the position and the counters
-// advance, and the mark is written every freq records.
+// advance, and the mark is written when it is due (markDue).
 func (ss *syncSession) done(line string, n int, sent bool, err error) error {
 	if err != nil {
 		if err := ss.w.setAside(ss.held, line, err); err != nil {
@@ -312,10 +314,22 @@ func (ss *syncSession) done(line string, n int, sent bool, err error) error {
 	if sent {
 		ss.mark.SyncRows++
 	}
-	if ss.mark.ScanRows-ss.savedScan >= ss.freq {
+	if ss.markDue(time.Now()) {
 		return ss.saveMark()
 	}
 	return nil
+}
+
+// markDue says whether the mark must be written now: every freq records
+// (write_mark_file_freq, as upstream) and at least every markSaveInterval
+// while records go by. A crash makes us send again what we sent since the
+// mark was written, and a create sent again to an upstream storage that
+// deleted the file meanwhile brings the file back there for good (it keeps
+// no memory of deletes, and then skips sending its own delete of a file
+// it holds: "exists, maybe created later?"); under a steady load 500
+// records were several seconds of them.
+func (ss *syncSession) markDue(now time.Time) bool {
+	return ss.mark.ScanRows-ss.savedScan >= ss.freq || now.Sub(ss.savedAt) >= markSaveInterval
 }
 
 // pace sleeps sync_interval between two records, when one is set (it
@@ -404,7 +418,7 @@ func (ss *syncSession) saveMark() error {
 	if err := ss.writeMark(); err != nil {
 		return err
 	}
-	ss.savedScan = ss.mark.ScanRows
+	ss.savedScan, ss.savedAt = ss.mark.ScanRows, time.Now()
 	return nil
 }
 

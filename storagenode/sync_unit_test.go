@@ -119,3 +119,30 @@ func TestStatusBehind(t *testing.T) {
 		}
 	}
 }
+
+// The mark is written every write_mark_file_freq records and at least
+// every markSaveInterval while records go by: what a crash makes the
+// source send again stays within a second of records under any load.
+func TestMarkDue(t *testing.T) {
+	saved := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		name    string
+		scanned int64         // records since the mark was written
+		after   time.Duration // since it was written
+		want    bool
+	}{
+		{"a few records, just written", 3, 10 * time.Millisecond, false},
+		{"freq records", 500, 10 * time.Millisecond, true},
+		{"a few records, a second old", 3, markSaveInterval, true},
+		{"one record, under a second old", 1, markSaveInterval - time.Millisecond, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ss := &syncSession{freq: 500, savedScan: 100, savedAt: saved}
+			ss.mark = &syncMark{ScanRows: 100 + tt.scanned}
+			if got := ss.markDue(saved.Add(tt.after)); got != tt.want {
+				t.Errorf("markDue = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

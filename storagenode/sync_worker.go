@@ -27,6 +27,7 @@ import (
 const (
 	defaultSyncWait      = 200 * time.Millisecond
 	defaultMarkFreq      = 500
+	markSaveInterval     = time.Second // the mark's age at most while records go by (markDue)
 	maxSyncBackoff       = 30 * time.Second
 	statusPollInterval   = time.Second // re-check of a peer waiting for a status change
 	maxSyncReplyBody     = 1 << 10     // sync replies are empty

@@ -17,6 +17,7 @@ import (
 // Upstream command codes (tracker/tracker_proto.h).
 const (
 	cmdUploadFile         = 11
+	cmdDeleteFile         = 12
 	cmdUploadSlaveFile    = 21
 	cmdUploadAppenderFile = 23
 	cmdAppendFile         = 24
@@ -113,6 +114,15 @@ func rawModify(addr, fileID string, offset int64, data []byte) error {
 	name := remoteName(fileID)
 	body := append(append(append(u64(int64(len(name))), u64(offset)...), u64(int64(len(data)))...), name...)
 	return rawStatus(addr, cmdModifyFile, append(body, data...))
+}
+
+// rawDelete deletes a file at the storage at addr, whichever storage of
+// its group that is.
+func rawDelete(addr, fileID string) error {
+	group, name, _ := strings.Cut(fileID, "/")
+	g := make([]byte, groupNameLen)
+	copy(g, group)
+	return rawStatus(addr, cmdDeleteFile, append(g, name...))
 }
 
 // rawTruncate truncates an appender file to size.

@@ -1,0 +1,84 @@
+package storagenode
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/storagenode/binlog"
+)
+
+// A session starts sending where the peer's mark file says, which can be
+// behind what the peer has had: the mark is written every
+// write_mark_file_freq records or every second (markDue), and a crash or a
+// broken connection sends the records since then again. Most of their
+// creates the peer has (EEXIST; lastExist then asks QUERY_FILE_INFO
+// first), but a file the peer deleted since (a client's delete there,
+// which has not reached us yet) has no copy there, and sending its create
+// again brings it back: an upstream storage keeps no memory of deletes,
+// and then skips sending its own delete of a file it holds ("exists, maybe
+// created later?"), so the file, deleted and acknowledged, lives on in
+// both (tests/interop TestMixedChaos found it).
+//
+// Such a create, a gap (the peer has the files created before it but not
+// it), is deferred instead of sent. Sync goes in binlog order: when the
+// peer has a file created after the gap, it had the gap's create too and
+// deleted the file since, so the gap is dropped and the peer's delete
+// reaches us in its turn. A gap no later file confirms (the peer may never
+// have had it: the last records before a crash) stays deferred and goes
+// with the deferred records' next round. Only records older than the
+// session can be gaps: a newer one cannot have been sent before. Past
+// maxGapRun gaps in a row the peer is taken to lack the files (a backlog
+// it never had, after the files the mark was behind on), and the creates
+// go as before: one at a time, the pending gaps in the next round.
+
+// maxGapRun is the most creates in a row the peer may lack for them to
+// be taken as its deletes.
+const maxGapRun = 32
+
+// errGap is a gap's deferral: a status that is no permanent refusal, so
+// setAside defers the record.
+var errGap = fmt.Errorf("the peer has the files created before it and no copy of it (deleted there since, or never sent): deferred: %w", protocol.ErrAgain)
+
+// gapTracker holds the gaps of a session's current run of creates the
+// peer had. Its zero value tracks nothing (a deferred record's replay).
+type gapTracker struct {
+	held  *deferred // where gaps are deferred; nil: no gaps
+	since int64     // the session's start, Unix seconds: newer records are no gaps
+	names []string  // gaps deferred since the peer last had a file
+}
+
+// gap reports whether a create of name at ts, of which the peer has no
+// copy after having had the creates before it, is a gap, and notes it.
+func (g *gapTracker) gap(name string, ts int64) bool {
+	if g.held == nil || ts >= g.since {
+		return false
+	}
+	if len(g.names) >= maxGapRun {
+		g.names = nil // they stay deferred
+		return false
+	}
+	g.names = append(g.names, name)
+	return true
+}
+
+// peerHasLater drops the pending gaps from the deferred records: the peer
+// has a file created after them, so it deleted them.
+func (g *gapTracker) peerHasLater(w *syncWorker) error {
+	if len(g.names) == 0 {
+		return nil
+	}
+	names := g.names
+	g.names = nil
+	before := len(g.held.lines)
+	g.held.lines = slices.DeleteFunc(g.held.lines, func(line string) bool {
+		rec, err := binlog.Parse(line)
+		return err == nil && rec.Op.Source() == binlog.OpCreate && slices.Contains(names, rec.Name)
+	})
+	if len(g.held.lines) == before {
+		return nil
+	}
+	w.noteBacklog(g.held)
+	w.log.Info("creates not sent again: the peer has deleted the files since (it has later ones)", "names", names)
+	return g.held.save()
+}

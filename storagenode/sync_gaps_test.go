@@ -1,0 +1,167 @@
+package storagenode
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/syncbuf"
+)
+
+// TestSyncResendSkipsDeletedAtPeer: a source started again with its mark
+// behind what the peer has had (what a crash between two writes of the
+// mark leaves) sends those creates again; one the peer deleted meanwhile,
+// whose delete has not reached the source yet, is not sent (a peer of
+// upstream's would bring the file back, tests/interop
+// TestResendAfterDeleteAtReplica), and the peer's delete, held back here by
+// its closed sync window, then reaches the source.
+func TestSyncResendSkipsDeletedAtPeer(t *testing.T) {
+	c := newSyncCluster(t, "127.0.0.25", 2)
+	closed := time.Now().Add(3 * time.Hour)
+	c.cfgs[1].SyncStartTime = closed.Format("15:04")
+	c.cfgs[1].SyncEndTime = closed.Add(time.Hour).Format("15:04")
+	// One record at a time, as to an upstream peer: a peer of ours gets
+	// the creates of a run pipelined (sync_batch.go), and drops one of a
+	// file it deleted (deletes.go).
+	c.cfgs[0].SyncInterval = time.Millisecond
+	var logs syncbuf.Buffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server logs:\n%s", logs.String())
+		}
+	})
+	// Storage 0 first: with storage 1 in service first, its closed window
+	// would hold storage 0 in WAIT_SYNC.
+	startLogged(t, c, 0, &logs)
+	c.waitActive(0)
+	startLogged(t, c, 1, &logs)
+	c.waitActive(0, 1)
+	rc := dial(t, c.nodes[0])
+	var names []string
+	for i := range 5 {
+		names = append(names, rc.upload(protocol.CmdUploadFile, 0, "bin", []byte(fmt.Sprintf("file %d", i))))
+	}
+	has := func(i int, name string) bool {
+		_, p, err := c.nodes[i].store.resolve(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = os.Stat(p)
+		return err == nil
+	}
+	eventually(t, "the files to reach the peer", func() bool { return has(1, names[4]) })
+	c.stop(0)
+	rewindMarkFile(t, filepath.Join(c.cfgs[0].BasePath, "data", "sync", fmt.Sprintf("%s_%d.mark", c.cfgs[1].BindAddr, c.port)))
+	deleted := names[2]
+	if st, _ := dial(t, c.nodes[1]).fileCmd(protocol.CmdDeleteFile, deleted); st != 0 {
+		t.Fatalf("delete at the peer: status %d", st)
+	}
+	// Records of the second the session starts in may be new: the files
+	// must be older.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1100 * time.Millisecond)))
+	startLogged(t, c, 0, &logs)
+	eventually(t, "the create of the file deleted at the peer to be dropped", func() bool {
+		return strings.Contains(logs.String(), "creates not sent again")
+	})
+	if b := c.nodes[0].SyncBacklog(); len(b) != 1 || b[0].Deferred != 0 {
+		t.Errorf("backlog %+v, want nothing deferred", b)
+	}
+	if !strings.Contains(logs.String(), deleted) {
+		t.Error("the log does not name the create not sent again")
+	}
+	if _, err := os.Stat(filepath.Join(c.cfgs[0].BasePath, "data", "sync", fmt.Sprintf("%s_%d.deferred", c.cfgs[1].BindAddr, c.port))); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("deferred file: %v, want none", err)
+	}
+	for _, name := range names {
+		if name != deleted && (!has(0, name) || !has(1, name)) {
+			t.Errorf("%s missing", name)
+		}
+	}
+	if has(1, deleted) {
+		t.Error("the deleted file is back at the peer")
+	}
+	// The peer's window opens: its delete reaches the source.
+	c.stop(1)
+	c.cfgs[1].SyncStartTime, c.cfgs[1].SyncEndTime = "", ""
+	startLogged(t, c, 1, &logs)
+	eventually(t, "the peer's delete to reach the source", func() bool { return !has(0, deleted) })
+}
+
+// rewindMarkFile moves a sync mark back to the start of the binlog.
+func rewindMarkFile(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		k, _, _ := strings.Cut(line, "=")
+		switch k {
+		case "binlog_index", "binlog_offset", "scan_row_count", "sync_row_count":
+			line = k + "=0"
+		}
+		out = append(out, line)
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(out, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The gap tracker: records of the session's time are never gaps; past
+// maxGapRun gaps in a row the creates go as before; a later file the peer
+// has drops the pending gaps from the deferred records, and only them.
+func TestGapTracker(t *testing.T) {
+	w := &syncWorker{log: slog.New(slog.DiscardHandler)}
+	path := filepath.Join(t.TempDir(), "peer.deferred")
+	d, _, err := loadDeferred(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gapTracker{held: d, since: 1000}
+	if g.gap("M00/00/00/new", 1000) {
+		t.Error("a record of the session's second taken as a gap")
+	}
+	var lines []string
+	for i := range maxGapRun {
+		name := fmt.Sprintf("M00/00/00/f%02d", i)
+		if !g.gap(name, 999) {
+			t.Fatalf("gap %d not taken", i)
+		}
+		lines = append(lines, fmt.Sprintf("999 C %s", name))
+		if err := d.add(lines[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g.gap("M00/00/00/one-too-many", 999) || len(g.names) != 0 {
+		t.Fatalf("gap %d taken, %d pending", maxGapRun, len(g.names))
+	}
+	// A new run: two gaps, then the peer has a later file.
+	for _, name := range []string{"M00/00/00/x1", "M00/00/00/x2"} {
+		g.gap(name, 999)
+		if err := d.add("999 C " + name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.add("999 D M00/00/00/x1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.peerHasLater(w); err != nil {
+		t.Fatal(err)
+	}
+	want := append(lines, "999 D M00/00/00/x1")
+	reloaded, _, err := loadDeferred(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(d.lines, "\n") != strings.Join(want, "\n") || strings.Join(reloaded.lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("deferred after the drop:\n%s\non disk:\n%s", strings.Join(d.lines, "\n"), strings.Join(reloaded.lines, "\n"))
+	}
+}
