@@ -58,8 +58,17 @@ func (g *gapTracker) gap(name string, ts int64) bool {
 		g.names = nil // they stay deferred
 		return false
 	}
+	if slices.ContainsFunc(g.held.lines, func(line string) bool { return isCreateOf(line, name) }) {
+		return false // refused before and deferred: the peer never had it
+	}
 	g.names = append(g.names, name)
 	return true
+}
+
+// isCreateOf reports whether the binlog record line is a create of name.
+func isCreateOf(line, name string) bool {
+	rec, err := binlog.Parse(line)
+	return err == nil && rec.Op.Source() == binlog.OpCreate && rec.Name == name
 }
 
 // peerHasLater drops the pending gaps from the deferred records: the peer
@@ -72,8 +81,7 @@ func (g *gapTracker) peerHasLater(w *syncWorker) error {
 	g.names = nil
 	before := len(g.held.lines)
 	g.held.lines = slices.DeleteFunc(g.held.lines, func(line string) bool {
-		rec, err := binlog.Parse(line)
-		return err == nil && rec.Op.Source() == binlog.OpCreate && slices.Contains(names, rec.Name)
+		return slices.ContainsFunc(names, func(name string) bool { return isCreateOf(line, name) })
 	})
 	if len(g.held.lines) == before {
 		return nil

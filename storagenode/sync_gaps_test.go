@@ -116,8 +116,9 @@ func rewindMarkFile(t *testing.T, path string) {
 }
 
 // The gap tracker: records of the session's time are never gaps; past
-// maxGapRun gaps in a row the creates go as before; a later file the peer
-// has drops the pending gaps from the deferred records, and only them.
+// maxGapRun gaps in a row the creates go as before; a create deferred
+// before (the peer refused it) is no gap; a later file the peer has drops
+// the pending gaps from the deferred records, and only them.
 func TestGapTracker(t *testing.T) {
 	w := &syncWorker{log: slog.New(slog.DiscardHandler)}
 	path := filepath.Join(t.TempDir(), "peer.deferred")
@@ -142,6 +143,9 @@ func TestGapTracker(t *testing.T) {
 	}
 	if g.gap("M00/00/00/one-too-many", 999) || len(g.names) != 0 {
 		t.Fatalf("gap %d taken, %d pending", maxGapRun, len(g.names))
+	}
+	if g.gap("M00/00/00/f00", 999) {
+		t.Error("a create deferred before (a refusal) taken as a gap")
 	}
 	// A new run: two gaps, then the peer has a later file.
 	for _, name := range []string{"M00/00/00/x1", "M00/00/00/x2"} {
