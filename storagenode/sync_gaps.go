@@ -30,7 +30,9 @@ import (
 // session can be gaps: a newer one cannot have been sent before. Past
 // maxGapRun gaps in a row the peer is taken to lack the files (a backlog
 // it never had, after the files the mark was behind on), and the creates
-// go as before: one at a time, the pending gaps in the next round.
+// go as before: one at a time, the pending gaps in the next round. A peer
+// of ours gets runs of creates pipelined (sync_batch.go) without this: it
+// drops a create of a file it deleted (deletes.go).
 
 // maxGapRun is the most creates in a row the peer may lack for them to
 // be taken as its deletes.
