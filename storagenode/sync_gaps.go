@@ -3,6 +3,7 @@ package storagenode
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
@@ -25,14 +26,22 @@ import (
 // peer has a file created after the gap, it had the gap's create too and
 // deleted the file since, so the gap is dropped and the peer's delete
 // reaches us in its turn. A gap no later file confirms (the peer may never
-// have had it: the last records before a crash) stays deferred and goes
-// with the deferred records' next round. Only records older than the
-// session can be gaps: a newer one cannot have been sent before. Past
-// maxGapRun gaps in a row the peer is taken to lack the files (a backlog
-// it never had, after the files the mark was behind on), and the creates
-// go as before: one at a time, the pending gaps in the next round. A peer
+// have had it: the last records before a crash) stays deferred, and the
+// deferred records' next round waits gapHold: long enough for the peer's
+// delete, if there is one, to reach us first and remove the file here (an
+// upstream storage whose connection to us broke waits 2 x
+// heart_beat_interval + 1 s before it connects again). Only records the
+// binlog had when the session began can be gaps: a later one cannot have
+// been sent before. Past maxGapRun gaps in a row the peer is taken to lack
+// the files (a backlog it never had, after the files the mark was behind
+// on), and the creates go as before: one at a time, the pending gaps in
+// the next round. A peer
 // of ours gets runs of creates pipelined (sync_batch.go) without this: it
 // drops a create of a file it deleted (deletes.go).
+
+// gapHold is how long the deferred records wait after a gap, heartbeat
+// being heart_beat_interval.
+func gapHold(heartbeat time.Duration) time.Duration { return 3*heartbeat + 5*time.Second }
 
 // maxGapRun is the most creates in a row the peer may lack for them to
 // be taken as its deletes.
@@ -45,15 +54,20 @@ var errGap = fmt.Errorf("the peer has the files created before it and no copy of
 // gapTracker holds the gaps of a session's current run of creates the
 // peer had. Its zero value tracks nothing (a deferred record's replay).
 type gapTracker struct {
-	held  *deferred // where gaps are deferred; nil: no gaps
-	since int64     // the session's start, Unix seconds: newer records are no gaps
-	names []string  // gaps deferred since the peer last had a file
+	held  *deferred     // where gaps are deferred; nil: no gaps
+	end   uint64        // where the binlog ended when the session began (packPos)
+	old   bool          // the record in hand is before end
+	hold  time.Duration // gapHold
+	names []string      // gaps deferred since the peer last had a file
 }
 
-// gap reports whether a create of name at ts, of which the peer has no
-// copy after having had the creates before it, is a gap, and notes it.
-func (g *gapTracker) gap(name string, ts int64) bool {
-	if g.held == nil || ts >= g.since {
+// at notes the binlog position of the record in hand.
+func (g *gapTracker) at(index int, offset int64) { g.old = packPos(index, offset) < g.end }
+
+// gap reports whether a create of name, of which the peer has no copy
+// after having had the creates before it, is a gap, and notes it.
+func (g *gapTracker) gap(name string) bool {
+	if g.held == nil || !g.old {
 		return false
 	}
 	if len(g.names) >= maxGapRun {
@@ -64,6 +78,7 @@ func (g *gapTracker) gap(name string, ts int64) bool {
 		return false // refused before and deferred: the peer never had it
 	}
 	g.names = append(g.names, name)
+	g.held.lastTry, g.held.pause = time.Now(), max(g.held.pause, g.hold)
 	return true
 }
 

@@ -63,9 +63,6 @@ func TestSyncResendSkipsDeletedAtPeer(t *testing.T) {
 	if st, _ := dial(t, c.nodes[1]).fileCmd(protocol.CmdDeleteFile, deleted); st != 0 {
 		t.Fatalf("delete at the peer: status %d", st)
 	}
-	// Records of the second the session starts in may be new: the files
-	// must be older.
-	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1100 * time.Millisecond)))
 	startLogged(t, c, 0, &logs)
 	eventually(t, "the create of the file deleted at the peer to be dropped", func() bool {
 		return strings.Contains(logs.String(), "creates not sent again")
@@ -115,7 +112,9 @@ func rewindMarkFile(t *testing.T, path string) {
 	}
 }
 
-// The gap tracker: records of the session's time are never gaps; past
+// The gap tracker: records written since the session began are never
+// gaps; after a
+// gap the deferred records wait the hold; past
 // maxGapRun gaps in a row the creates go as before; a create deferred
 // before (the peer refused it) is no gap; a later file the peer has drops
 // the pending gaps from the deferred records, and only them.
@@ -126,14 +125,16 @@ func TestGapTracker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := gapTracker{held: d, since: 1000}
-	if g.gap("M00/00/00/new", 1000) {
-		t.Error("a record of the session's second taken as a gap")
+	g := gapTracker{held: d, end: packPos(0, 1000), hold: time.Minute}
+	g.at(0, 1000)
+	if g.gap("M00/00/00/new") {
+		t.Error("a record written since the session began taken as a gap")
 	}
+	g.at(0, 999)
 	var lines []string
 	for i := range maxGapRun {
 		name := fmt.Sprintf("M00/00/00/f%02d", i)
-		if !g.gap(name, 999) {
+		if !g.gap(name) {
 			t.Fatalf("gap %d not taken", i)
 		}
 		lines = append(lines, fmt.Sprintf("999 C %s", name))
@@ -141,15 +142,18 @@ func TestGapTracker(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if g.gap("M00/00/00/one-too-many", 999) || len(g.names) != 0 {
+	if d.pause != time.Minute {
+		t.Errorf("the deferred records wait %v after a gap, want the hold", d.pause)
+	}
+	if g.gap("M00/00/00/one-too-many") || len(g.names) != 0 {
 		t.Fatalf("gap %d taken, %d pending", maxGapRun, len(g.names))
 	}
-	if g.gap("M00/00/00/f00", 999) {
+	if g.gap("M00/00/00/f00") {
 		t.Error("a create deferred before (a refusal) taken as a gap")
 	}
 	// A new run: two gaps, then the peer has a later file.
 	for _, name := range []string{"M00/00/00/x1", "M00/00/00/x2"} {
-		g.gap(name, 999)
+		g.gap(name)
 		if err := d.add("999 C " + name); err != nil {
 			t.Fatal(err)
 		}

@@ -258,7 +258,7 @@ func (r *replayer) probe(rec *binlog.Record, size int64, cmd byte) (byte, byte, 
 		peerSize = -1
 	}
 	if peerSize == -1 {
-		if r.gaps.gap(name, rec.Timestamp) {
+		if r.gaps.gap(name) {
 			return cmd, 0, fmt.Errorf("create of %s: %w", name, errGap)
 		}
 		return cmd, 0, nil

@@ -58,7 +58,8 @@ func (w *syncWorker) session() error {
 	if ss.held, dropped, err = loadDeferred(w.deferredPath()); err != nil {
 		return err
 	}
-	ss.gaps = gapTracker{held: ss.held, since: time.Now().Unix()}
+	index, size, _ := w.s.bl.Stat()
+	ss.gaps = gapTracker{held: ss.held, end: packPos(index, size), hold: gapHold(w.s.cfg.HeartBeatInterval)}
 	if dropped > 0 {
 		w.log.Warn("deferred records file repaired: torn or malformed lines dropped (the binlog replays a torn one)", "file", w.deferredPath(), "dropped", dropped)
 	}
@@ -295,6 +296,7 @@ func (ss *syncSession) step(line string, n int) error {
 		ss.w.skip(line, err)
 		return ss.done(line, n, false, nil)
 	}
+	ss.gaps.at(ss.rd.Pos())
 	sent, err := ss.replay(rec)
 	return ss.done(line, n, sent, err)
 }
