@@ -35,9 +35,9 @@ import (
 // been sent before. Past maxGapRun gaps in a row the peer is taken to lack
 // the files (a backlog it never had, after the files the mark was behind
 // on), and the creates go as before: one at a time, the pending gaps in
-// the next round. A peer
-// of ours gets runs of creates pipelined (sync_batch.go) without this: it
-// drops a create of a file it deleted (deletes.go).
+// the next round. A peer of ours gets runs of creates pipelined
+// (sync_batch.go) without this: it drops a create of a file it deleted
+// (deletes.go).
 
 // gapHold is how long the deferred records wait after a gap, heartbeat
 // being heart_beat_interval.

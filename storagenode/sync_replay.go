@@ -191,7 +191,7 @@ func (r *replayer) sendFile(rec *binlog.Record, cmd byte, mayReplace bool) (bool
 	}
 	var status byte
 	if mayReplace {
-		if cmd, status, err = r.probe(rec, size, cmd); err != nil {
+		if cmd, status, err = r.probe(rec.Name, size, cmd); err != nil {
 			return false, err
 		}
 	}
@@ -245,8 +245,7 @@ func (r *replayer) goneAtPeer(name string) (bool, error) {
 // has no copy (deferred when that is a gap, sync_gaps.go), as an update
 // when its copy differs in size, and without content (status EEXIST) when
 // it has the same size. Metadata files and updates are always sent whole.
-func (r *replayer) probe(rec *binlog.Record, size int64, cmd byte) (byte, byte, error) {
-	name := rec.Name
+func (r *replayer) probe(name string, size int64, cmd byte) (byte, byte, error) {
 	if !r.lastExist || cmd != protocol.CmdSyncCreateFile || strings.HasSuffix(name, metaSuffix) {
 		return cmd, 0, nil
 	}
