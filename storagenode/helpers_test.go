@@ -10,6 +10,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/syncbuf"
 	"github.com/fdfsgo/fdfs/internal/wiretest"
 )
 
@@ -174,3 +175,15 @@ func dataFiles(t *testing.T, storePath string) []string {
 
 // reservedAll reserves 100% of every store path: no upload fits.
 func reservedAll() conf.Reserved { return conf.Reserved{IsPercent: true, Percent: 100} }
+
+// logsOnFailure is a buffer for servers' logs that the test prints if it
+// fails.
+func logsOnFailure(t *testing.T) *syncbuf.Buffer {
+	logs := new(syncbuf.Buffer)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server logs:\n%s", logs.String())
+		}
+	})
+	return logs
+}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
-	"github.com/fdfsgo/fdfs/internal/syncbuf"
 )
 
 // TestSyncDefersStuckRecord: a record the peer cannot take (the data
@@ -26,14 +25,9 @@ func TestSyncDefersStuckRecord(t *testing.T) {
 		c.cfgs[i].StorePaths = []string{filepath.Join(base, "path0"), filepath.Join(base, "path1")}
 		c.cfgs[i].StorePathCount = 2
 	}
-	var logs syncbuf.Buffer
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("server logs:\n%s", logs.String())
-		}
-	})
-	startLogged(t, c, 0, &logs)
-	startLogged(t, c, 1, &logs)
+	logs := logsOnFailure(t)
+	startLogged(t, c, 0, logs)
+	startLogged(t, c, 1, logs)
 	src, peer := c.nodes[0], c.nodes[1]
 	c.waitActive(0, 1)
 	rc := dial(t, src)
@@ -84,7 +78,7 @@ func TestSyncDefersStuckRecord(t *testing.T) {
 	}
 	// The set-aside record survives a restart of the source.
 	c.stop(0)
-	startLogged(t, c, 0, &logs)
+	startLogged(t, c, 0, logs)
 	src = c.nodes[0]
 	eventually(t, "the restarted source to load its deferred record", func() bool {
 		b := src.SyncBacklog()
@@ -178,14 +172,9 @@ func TestSyncRetriesRefusalOnce(t *testing.T) {
 	// The deferred records are retried a heartbeat interval after the
 	// first refusal: time enough to heal one copy in between.
 	c.cfgs[0].HeartBeatInterval = 3 * time.Second
-	var logs syncbuf.Buffer
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("server logs:\n%s", logs.String())
-		}
-	})
-	startLogged(t, c, 0, &logs)
-	startLogged(t, c, 1, &logs)
+	logs := logsOnFailure(t)
+	startLogged(t, c, 0, logs)
+	startLogged(t, c, 1, logs)
 	src, peer := c.nodes[0], c.nodes[1]
 	c.waitActive(0, 1)
 	rc := dial(t, src)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
-	"github.com/fdfsgo/fdfs/internal/syncbuf"
+	"github.com/fdfsgo/fdfs/internal/atomicfile"
 )
 
 // TestSyncResendSkipsDeletedAtPeer: a source started again with its mark
@@ -31,17 +31,12 @@ func TestSyncResendSkipsDeletedAtPeer(t *testing.T) {
 	// the creates of a run pipelined (sync_batch.go), and drops one of a
 	// file it deleted (deletes.go).
 	c.cfgs[0].SyncInterval = time.Millisecond
-	var logs syncbuf.Buffer
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("server logs:\n%s", logs.String())
-		}
-	})
+	logs := logsOnFailure(t)
 	// Storage 0 first: with storage 1 in service first, its closed window
 	// would hold storage 0 in WAIT_SYNC.
-	startLogged(t, c, 0, &logs)
+	startLogged(t, c, 0, logs)
 	c.waitActive(0)
-	startLogged(t, c, 1, &logs)
+	startLogged(t, c, 1, logs)
 	c.waitActive(0, 1)
 	rc := dial(t, c.nodes[0])
 	var names []string
@@ -63,7 +58,7 @@ func TestSyncResendSkipsDeletedAtPeer(t *testing.T) {
 	if st, _ := dial(t, c.nodes[1]).fileCmd(protocol.CmdDeleteFile, deleted); st != 0 {
 		t.Fatalf("delete at the peer: status %d", st)
 	}
-	startLogged(t, c, 0, &logs)
+	startLogged(t, c, 0, logs)
 	eventually(t, "the create of the file deleted at the peer to be dropped", func() bool {
 		return strings.Contains(logs.String(), "creates not sent again")
 	})
@@ -87,27 +82,19 @@ func TestSyncResendSkipsDeletedAtPeer(t *testing.T) {
 	// The peer's window opens: its delete reaches the source.
 	c.stop(1)
 	c.cfgs[1].SyncStartTime, c.cfgs[1].SyncEndTime = "", ""
-	startLogged(t, c, 1, &logs)
+	startLogged(t, c, 1, logs)
 	eventually(t, "the peer's delete to reach the source", func() bool { return !has(0, deleted) })
 }
 
 // rewindMarkFile moves a sync mark back to the start of the binlog.
 func rewindMarkFile(t *testing.T, path string) {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	m, err := loadMark(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-		k, _, _ := strings.Cut(line, "=")
-		switch k {
-		case "binlog_index", "binlog_offset", "scan_row_count", "sync_row_count":
-			line = k + "=0"
-		}
-		out = append(out, line)
-	}
-	if err := os.WriteFile(path, []byte(strings.Join(out, "\n")+"\n"), 0o644); err != nil {
+	m.Index, m.Offset, m.ScanRows, m.SyncRows = 0, 0, 0, 0
+	if err := atomicfile.WriteFile(path, m.encode(), fileMode); err != nil {
 		t.Fatal(err)
 	}
 }
