@@ -288,7 +288,7 @@ func (ss *syncSession) mayGoOn() bool {
 // step replays one record and moves past it. A record the peer refuses
 // for now is set aside (sync_defer.go) instead of being retried in place,
 // so one stuck file does not hold back the rest; a malformed record is
-// skipped. The mark is written every freq records, bounding what a crash
+// skipped. The mark is written when due (markDue), bounding what a crash
 // makes us send again.
 func (ss *syncSession) step(line string, n int) error {
 	rec, err := binlog.Parse(line)
