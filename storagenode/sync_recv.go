@@ -259,6 +259,11 @@ func (s *Server) storeReplica(cc *conn, req *protocol.SyncFileRequest, n *fileid
 // into the same slot of our trunk file (trunk files are never updated).
 func (s *Server) handleSyncSlot(cc *conn, h protocol.Header, req *protocol.SyncFileRequest, n *fileid.Name, op binlog.Op) error {
 	defer s.lockName(n.Name()).Unlock()
+	if s.deletes.covers(n.Name(), int64(req.Timestamp)) {
+		if _, _, err := s.store.stat(n, ""); missingFile(err) {
+			return s.dropStale(cc, req.Name, req.Timestamp) // deleted here since
+		}
+	}
 	ts := time.Unix(int64(req.Timestamp), 0)
 	if h.Status == protocol.EEXIST {
 		if cc.body.N != 0 {
@@ -325,8 +330,11 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 		// to next got here first, receiveSlot) leaves the name listed by
 		// the index: it goes.
 		if err := s.clearSlot(n); err != nil {
-			if errors.Is(err, protocol.ErrNotFound) {
-				s.note(binlog.OpReplicaDelete, req.Name, "")
+			if missingFile(err) {
+				// Logged and remembered as for a file of its own (below).
+				if werr := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), binlog.OpReplicaDelete, req.Name, ""); werr != nil {
+					return werr
+				}
 			}
 			s.synced(cc, req.Timestamp, req.Name)
 			return err
@@ -337,8 +345,19 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 		s.synced(cc, req.Timestamp, req.Name)
 		return cc.reply(nil)
 	}
+	ts := time.Unix(int64(req.Timestamp), 0)
 	fi, err := os.Lstat(path)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !strings.HasSuffix(req.Name, metaSuffix) {
+			// Recorded all the same (upstream records nothing): a create
+			// of the file from another member can still be on its way
+			// (a group of three, the file deleted at the second while
+			// its source was down), and the delete memory drops it then
+			// where it would bring the file back here only.
+			if werr := s.writeBinlog(ts, binlog.OpReplicaDelete, req.Name, ""); werr != nil {
+				return werr
+			}
+		}
 		s.synced(cc, req.Timestamp, req.Name)
 		return err
 	}
@@ -349,7 +368,6 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 		return err
 	}
 	s.store.noteFreed(n.StorePathIndex, s.params.Load().Reserved)
-	ts := time.Unix(int64(req.Timestamp), 0)
 	if err := s.writeBinlog(ts, binlog.OpReplicaDelete, req.Name, ""); err != nil {
 		return err
 	}

@@ -141,9 +141,11 @@ func TestSyncBadRequests(t *testing.T) {
 		{"bad store path", protocol.CmdSyncUpdateFile, [][]byte{file("M07/00/00/fwAAA2sG-h2AUo88AAAACqaEx8Y514.txt", 1, "group1"), []byte("x")}, protocol.EINVAL},
 		{"head only", protocol.CmdSyncDeleteFile, [][]byte{{0, 0, 0, 1}}, protocol.EINVAL},
 		{"delete missing", protocol.CmdSyncDeleteFile, [][]byte{(&protocol.SyncDeleteRequest{Timestamp: 1, Group: "group1", Name: name}).Encode()}, protocol.ENOENT},
-		{"append missing", protocol.CmdSyncAppendFile, [][]byte{(&protocol.SyncRangeRequest{Name: name, Offset: 0, Length: 1, Group: "group1"}).Encode(), []byte("x")}, protocol.ENOENT},
+		// Stamped after the delete above, which is remembered: an older
+		// change would be acknowledged and dropped (deletes.go).
+		{"append missing", protocol.CmdSyncAppendFile, [][]byte{(&protocol.SyncRangeRequest{Name: name, Offset: 0, Length: 1, Timestamp: 2, Group: "group1"}).Encode(), []byte("x")}, protocol.ENOENT},
 		{"negative offset", protocol.CmdSyncModifyFile, [][]byte{(&protocol.SyncRangeRequest{Name: name, Offset: -1, Length: 1, Group: "group1"}).Encode(), []byte("x")}, protocol.EINVAL},
-		{"truncate missing", protocol.CmdSyncTruncateFile, [][]byte{(&protocol.SyncTruncateRequest{Name: name, OldSize: 1, NewSize: 0, Group: "group1"}).Encode()}, protocol.ENOENT},
+		{"truncate missing", protocol.CmdSyncTruncateFile, [][]byte{(&protocol.SyncTruncateRequest{Name: name, OldSize: 1, NewSize: 0, Timestamp: 2, Group: "group1"}).Encode()}, protocol.ENOENT},
 		{"rename bad old", protocol.CmdSyncRenameFile, [][]byte{(&protocol.SyncTwoNamesRequest{First: name, Second: "x", Group: "group1"}).Encode()}, protocol.EINVAL},
 	} {
 		rc := dial(t, s)

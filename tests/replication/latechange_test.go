@@ -104,15 +104,7 @@ func changesAfterDelete(t *testing.T, changes []lateChange, restart bool) {
 	c.StartStorage(0)
 	c.WaitActive()
 
-	// Settled: a file uploaded to each storage after all this has reached
-	// the other, so each one's records before it have been replayed.
-	for i := range c.Storages {
-		srv := &client.Server{Group: "group1", IP: c.Storages[i].IP, Port: c.Storages[i].Port, StorePathIndex: protocol.StoreAnyPath}
-		data := []byte(fmt.Sprintf("marker %d", i))
-		want := newFiles()
-		want.add(upload(t, c.Client, data, client.UploadOptions{Ext: "txt", Storage: srv}), data)
-		waitEverywhere(t, c.Storages, want.snapshot())
-	}
+	settle(t, c, c.Storages, c.Storages...)
 	for _, ch := range changes {
 		id := ids[ch.name]
 		for _, s := range c.Storages {
@@ -122,6 +114,62 @@ func changesAfterDelete(t *testing.T, changes []lateChange, restart bool) {
 				}
 			}
 		}
+	}
+}
+
+// settle returns once a file uploaded to each of from after all that came
+// before has reached each storage of on: each one's records before it have
+// been replayed there (sync is in binlog order).
+func settle(t *testing.T, c *cluster.Cluster, on []*cluster.Storage, from ...*cluster.Storage) {
+	t.Helper()
+	for i, st := range from {
+		srv := &client.Server{Group: "group1", IP: st.IP, Port: st.Port, StorePathIndex: protocol.StoreAnyPath}
+		data := []byte(fmt.Sprintf("marker %d of %s", i, t.Name()))
+		want := newFiles()
+		want.add(upload(t, c.Client, data, client.UploadOptions{Ext: "txt", Storage: srv}), data)
+		waitEverywhere(t, on, want.snapshot())
+	}
+}
+
+// TestCreateAfterDeleteFromAnotherMember: in a group of three, a file is
+// uploaded to A and replicated to B while C is down; A goes down, C comes
+// back, and a client deletes the file at B (the trackers name B, A being
+// down). B's delete reaches C, which never had the file; A, back, then
+// sends C its create. C must not take it: the file would live on at C
+// alone, deleted everywhere else. Upstream's storages keep it there.
+func TestCreateAfterDeleteFromAnotherMember(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restarted=%v", restart), func(t *testing.T) {
+			c := cluster.Start(t, cluster.Options{Storages: 3})
+			a, b, cs := c.Storages[0], c.Storages[1], c.Storages[2]
+			c.StopStorage(2)
+			data := []byte("deleted while its source was down")
+			id := upload(t, c.Client, data, client.UploadOptions{Ext: "bin",
+				Storage: &client.Server{Group: "group1", IP: a.IP, Port: a.Port, StorePathIndex: protocol.StoreAnyPath}})
+			want := newFiles()
+			want.add(id, data)
+			waitEverywhere(t, []*cluster.Storage{a, b}, want.snapshot())
+
+			c.StopStorage(0)
+			c.StartStorage(2)
+			c.WaitStatus(2, protocol.StatusActive)
+			deleteAt(t, b, id)
+			// B's delete has reached C once a later file of B's has.
+			settle(t, c, []*cluster.Storage{b, cs}, b)
+			if restart { // the delete is remembered from C's binlog
+				c.StopStorage(2)
+				c.StartStorage(2)
+				c.WaitStatus(2, protocol.StatusActive)
+			}
+			c.StartStorage(0)
+			c.WaitActive()
+			settle(t, c, c.Storages, c.Storages...)
+			for i, s := range c.Storages {
+				if _, err := os.Stat(storedPath(t, s, id)); err == nil {
+					t.Errorf("%s, deleted at B, is on %s", id, "ABC"[i:i+1])
+				}
+			}
+		})
 	}
 }
 
