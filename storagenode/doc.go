@@ -38,5 +38,6 @@
 // file, serves LIST_FILES pages (fileindex.go); a scrubber re-reads the
 // files at scrub_bytes_per_second, checks normal files against the size
 // and CRC32 of their names and repairs bad ones from a verified peer copy
-// without ever overwriting a healthy file (scrub.go).
+// without ever overwriting a healthy file (scrub.go), then fetches the
+// files its peers hold that never reached it (scrub_peers.go).
 package storagenode

@@ -137,6 +137,7 @@ func (s *Server) scrubPass(rate int64) {
 	for _, name := range s.lostFiles() {
 		s.scrubLost(name)
 	}
+	s.scrubPeers(t)
 	s.scrub.end(files, bytes, true)
 	s.log.Info("scrub pass done", "files", files, "bytes", bytes)
 }
@@ -350,6 +351,9 @@ func (s *Server) placeRepair(n *fileid.Name, tmp, path string, indexed bool) err
 	if indexed && !s.index.has(n.Name()) {
 		return fmt.Errorf("deleted meanwhile: %w", protocol.ErrNotFound)
 	}
+	if !indexed && s.deletes.covers(n.Name(), n.Timestamp) {
+		return fmt.Errorf("deleted here meanwhile: %w", protocol.ErrNotFound)
+	}
 	if kind, _ := s.checkFile(n, path, &throttle{}); kind == 0 {
 		return fmt.Errorf("healthy again (replicated meanwhile): %w", protocol.ErrExists)
 	}
@@ -365,6 +369,13 @@ func (s *Server) placeRepair(n *fileid.Name, tmp, path string, indexed bool) err
 // activePeers lists the ACTIVE storages of our group but us ("ip:port"),
 // as the first tracker that answers sees them.
 func (s *Server) activePeers() ([]string, error) {
+	peers, _, err := s.groupView()
+	return peers, err
+}
+
+// groupView returns the ACTIVE storages of our group but us ("ip:port")
+// and whether we are ACTIVE, as the first tracker that answers sees them.
+func (s *Server) groupView() (peers []string, active bool, err error) {
 	var lastErr error
 	for _, addr := range s.cfg.TrackerServers {
 		list, err := s.groupStorages(addr)
@@ -372,19 +383,22 @@ func (s *Server) activePeers() ([]string, error) {
 			lastErr = err
 			continue
 		}
-		var out []string
 		me := s.selfID()
 		for _, st := range list {
-			if st.ID != me && st.Status == protocol.StatusActive {
-				out = append(out, net.JoinHostPort(st.IP, strconv.FormatInt(st.StoragePort, 10)))
+			switch {
+			case st.Status != protocol.StatusActive:
+			case st.ID == me:
+				active = true
+			default:
+				peers = append(peers, net.JoinHostPort(st.IP, strconv.FormatInt(st.StoragePort, 10)))
 			}
 		}
-		return out, nil
+		return peers, active, nil
 	}
 	if lastErr == nil {
 		lastErr = fmt.Errorf("no tracker configured: %w", protocol.ErrInvalid)
 	}
-	return nil, lastErr
+	return nil, false, lastErr
 }
 
 // groupStorages asks the tracker at addr for the storages of our group.

@@ -180,7 +180,7 @@ func TestUnsyncedFileOnPeer(t *testing.T) {
 			}
 			// A name whose source is no member of the group is a 404 on the
 			// peer: a forged file ID does not point it at another host.
-			forged := "http://" + c.Storages[1].HTTPAddr() + "/" + fileid.Join(c.Storages[1].Group, planted.Name(t, "127.0.0.250", content))
+			forged := "http://" + c.Storages[1].HTTPAddr() + "/" + fileid.Join(c.Storages[1].Group, planted.Name(t, "127.0.0.250", content, time.Now()))
 			if resp, _ := fetch(t, http.MethodGet, forged, nil); resp.StatusCode != 404 {
 				t.Fatalf("a file whose source is no member: %d, want 404", resp.StatusCode)
 			}

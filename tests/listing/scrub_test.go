@@ -4,18 +4,23 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/testwait"
+	"github.com/fdfsgo/fdfs/internal/wiretest"
 	"github.com/fdfsgo/fdfs/server/fileops"
 	"github.com/fdfsgo/fdfs/tests/cluster"
 	"github.com/fdfsgo/fdfs/tests/internal/payload"
+	"github.com/fdfsgo/fdfs/tests/internal/planted"
 )
 
 // fileState identifies the stored file: a repair replaces the inode, a
@@ -294,5 +299,87 @@ func TestScrubMetadataChecksums(t *testing.T) {
 	}
 	if got := stateOf(t, cluster.StoredPath(t, victim, master)); got != before {
 		t.Fatal("the master, healthy by its name, was rewritten")
+	}
+}
+
+// TestScrubFetchesFilesPeersHold: files two storages of a group of three
+// hold and the third never had (no record of them in its binlog) are
+// fetched by the third's scrubber with their metadata, once older than
+// storage_sync_file_max_delay, when every ACTIVE peer holds them and the
+// copy matches the name. Left alone: a file only one peer holds (the
+// other may have deleted it), one whose delete reached the third without
+// the file, one younger than the delay (replication's), and one whose
+// peers' copies do not match its name (reported, not taken).
+func TestScrubFetchesFilesPeersHold(t *testing.T) {
+	c := cluster.Start(t, cluster.Options{Storages: 3, TrackerConf: []string{"storage_sync_file_max_delay = 600"}})
+	a, b, cs := c.Storages[0], c.Storages[1], c.Storages[2]
+	old := time.Now().Add(-time.Hour)
+	content := func(i int) []byte { return payload.Bytes(200+i, 1500+i) }
+	taken := planted.Name(t, a.IP, content(0), old)
+	onlyA := planted.Name(t, a.IP, content(1), old)
+	deletedHere := planted.Name(t, a.IP, content(2), old)
+	young := planted.Name(t, a.IP, content(3), time.Now())
+	bad := planted.Name(t, a.IP, content(4), old) // its copies hold content(5)
+	meta := protocol.PackMeta(map[string]string{"width": "640"})
+	c.StopStorage(0)
+	c.StopStorage(2)
+	for _, st := range []*cluster.Storage{a, cs} {
+		planted.WriteNamed(t, st.StorePaths[0], taken, content(0))
+		planted.WriteNamed(t, st.StorePaths[0], deletedHere, content(2))
+		planted.WriteNamed(t, st.StorePaths[0], young, content(3))
+		planted.WriteNamed(t, st.StorePaths[0], bad, content(5))
+	}
+	planted.WriteNamed(t, a.StorePaths[0], taken+"-m", meta)
+	planted.WriteNamed(t, a.StorePaths[0], onlyA, content(1))
+	c.StartStorage(0) // their indexes are built from the files at start
+	c.StartStorage(2)
+	c.WaitActive()
+
+	// A member's delete of a file B never had is recorded at B.
+	rc := wiretest.DialFrom(t, a.IP, b.Addr())
+	if st, _ := rc.Do(protocol.CmdSyncDeleteFile, (&protocol.SyncDeleteRequest{Timestamp: int32(time.Now().Unix()), Group: "group1", Name: deletedHere}).Encode()); st != protocol.ENOENT {
+		t.Fatalf("delete of a file B lacks: status %d, want ENOENT", st)
+	}
+
+	r := scrubNow(t, c, b)
+	found := map[string]byte{}
+	for _, f := range r.Findings {
+		found[f.Name] = f.Outcome
+	}
+	wantFound := map[string]byte{taken: protocol.ScrubRepaired, onlyA: protocol.ScrubUnrepaired, bad: protocol.ScrubUnrepaired}
+	if !maps.Equal(found, wantFound) || r.Missing != 3 || r.Repaired != 1 {
+		t.Fatalf("report %+v, findings %v: want %v", r, found, wantFound)
+	}
+	id := func(name string) string { return fileid.Join("group1", name) }
+	if got, err := os.ReadFile(cluster.StoredPath(t, b, id(taken))); err != nil || !bytes.Equal(got, content(0)) {
+		t.Fatalf("%s at B: %q, %v", taken, got, err)
+	}
+	if got, err := os.ReadFile(cluster.StoredPath(t, b, id(taken)) + "-m"); err != nil || !bytes.Equal(got, meta) {
+		t.Errorf("metadata of %s at B: %q, %v", taken, got, err)
+	}
+	if fi, err := os.Stat(cluster.StoredPath(t, b, id(taken))); err != nil || fi.ModTime().Unix() != old.Unix() {
+		t.Errorf("%s at B: mtime %v, want the name's %v (%v)", taken, fi.ModTime(), old, err)
+	}
+	for _, name := range []string{onlyA, deletedHere, young, bad} {
+		if _, err := os.Stat(cluster.StoredPath(t, b, id(name))); err == nil {
+			t.Errorf("%s taken by B", name)
+		}
+	}
+	log, err := os.ReadFile(filepath.Join(b.BasePath, "data", "sync", "binlog.000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range []string{" c " + taken + "\n", " c " + taken + "-m\n", " d " + deletedHere + "\n"} {
+		if !strings.Contains(string(log), rec) {
+			t.Errorf("B's binlog lacks %q:\n%s", rec, log)
+		}
+	}
+	// Served by B like any replica; the next pass finds it in place.
+	if st, got := wiretest.Dial(t, b.Addr()).Do(protocol.CmdDownloadFile, (&protocol.DownloadRequest{Group: "group1", Name: taken}).Encode()); st != 0 || !bytes.Equal(got, content(0)) {
+		t.Errorf("download of %s from B: status %d", taken, st)
+	}
+	r = scrubNow(t, c, b)
+	if r.Repaired != 1 || r.Missing != 5 {
+		t.Errorf("second pass: report %+v, want the two unrepaired found again and nothing more", r)
 	}
 }

@@ -19,7 +19,12 @@ import (
 // its name ("M00/01/02/...").
 func Write(t testing.TB, storePath, srcIP string, content []byte) string {
 	t.Helper()
-	name := Name(t, srcIP, content)
+	return WriteNamed(t, storePath, Name(t, srcIP, content, time.Now()), content)
+}
+
+// WriteNamed stores content in storePath under name ("M00/...").
+func WriteNamed(t testing.TB, storePath, name string, content []byte) string {
+	t.Helper()
 	p := filepath.Join(storePath, "data", strings.TrimPrefix(name, "M00/"))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
@@ -30,16 +35,16 @@ func Write(t testing.TB, storePath, srcIP string, content []byte) string {
 	return name
 }
 
-// Name is the name the storage at srcIP would give content now, in store
-// path 0, directory 01/02, with extension txt.
-func Name(t testing.TB, srcIP string, content []byte) string {
+// Name is the name the storage at srcIP would give content at ts, in
+// store path 0, directory 01/02, with extension txt.
+func Name(t testing.TB, srcIP string, content []byte, ts time.Time) string {
 	t.Helper()
 	src, err := fileid.SourceFromIP(srcIP)
 	if err != nil {
 		t.Fatal(err)
 	}
 	name, err := fileid.Generate(0, 1, 2, fileid.Fields{
-		Source: src, Timestamp: time.Now().Unix(), Size: int64(len(content)), CRC32: crc32.ChecksumIEEE(content),
+		Source: src, Timestamp: ts.Unix(), Size: int64(len(content)), CRC32: crc32.ChecksumIEEE(content),
 	}, "txt")
 	if err != nil {
 		t.Fatal(err)
