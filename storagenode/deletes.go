@@ -2,12 +2,15 @@ package storagenode
 
 import (
 	"bufio"
+	"fmt"
 	"hash/maphash"
 	"io"
 	"os"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
@@ -100,6 +103,26 @@ func (s *Server) dropStale(cc *conn, name string, ts int32) error {
 	s.log.Debug("change older than our delete of the file dropped", "name", name, "timestamp", ts)
 	s.synced(cc, ts, name)
 	return cc.reply(nil)
+}
+
+// logAbsentDelete logs and remembers a peer's delete of a file this
+// storage does not hold (upstream's storage answers ENOENT and records
+// nothing). A create of the file from another member can still be on its
+// way: in a group of three, a file reaches B while C is down, its source A
+// goes down, C comes back, the file is deleted at B and B's delete reaches
+// C; A, back, sends C its create, which would keep the file at C alone.
+// The delete memory drops that create (older than the delete), and the
+// record refills the memory at start and tells the scrubber (scrub_peers.go)
+// not to fetch the file. Nothing changed on disk, so nothing is fsynced:
+// a power loss costs the protection, never data.
+func (s *Server) logAbsentDelete(ts time.Time, name string) error {
+	if err := s.bl.Write(ts.Unix(), binlog.OpReplicaDelete, name, ""); err != nil {
+		s.log.Error("binlog write failed", "op", string(binlog.OpReplicaDelete), "name", name, "err", err)
+		return fmt.Errorf("binlog: %w", protocol.ErrIO)
+	}
+	s.note(binlog.OpReplicaDelete, name, "") // a trunk file's name may still be indexed
+	s.deletes.note(name, ts.Unix())
+	return nil
 }
 
 // rememberDeletes fills the delete memory from the tail of the current

@@ -323,6 +323,7 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 		return err
 	}
 	defer s.lockName(key).Unlock()
+	ts := time.Unix(int64(req.Timestamp), 0)
 	if n.Trunk && req.Name == n.Name() {
 		// The replica's slot is zeroed; the space is the source's to free
 		// (its delete told the trunk server). A slot that no longer holds
@@ -331,30 +332,23 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 		// the index: it goes.
 		if err := s.clearSlot(n); err != nil {
 			if missingFile(err) {
-				// Logged and remembered as for a file of its own (below).
-				if werr := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), binlog.OpReplicaDelete, req.Name, ""); werr != nil {
+				if werr := s.logAbsentDelete(ts, req.Name); werr != nil {
 					return werr
 				}
 			}
 			s.synced(cc, req.Timestamp, req.Name)
 			return err
 		}
-		if err := s.writeBinlog(time.Unix(int64(req.Timestamp), 0), binlog.OpReplicaDelete, req.Name, ""); err != nil {
+		if err := s.writeBinlog(ts, binlog.OpReplicaDelete, req.Name, ""); err != nil {
 			return err
 		}
 		s.synced(cc, req.Timestamp, req.Name)
 		return cc.reply(nil)
 	}
-	ts := time.Unix(int64(req.Timestamp), 0)
 	fi, err := os.Lstat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && !strings.HasSuffix(req.Name, metaSuffix) {
-			// Recorded all the same (upstream records nothing): a create
-			// of the file from another member can still be on its way
-			// (a group of three, the file deleted at the second while
-			// its source was down), and the delete memory drops it then
-			// where it would bring the file back here only.
-			if werr := s.writeBinlog(ts, binlog.OpReplicaDelete, req.Name, ""); werr != nil {
+			if werr := s.logAbsentDelete(ts, req.Name); werr != nil {
 				return werr
 			}
 		}
