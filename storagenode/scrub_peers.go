@@ -161,9 +161,30 @@ func (s *Server) takeAbsent(n *fileid.Name, path string, peers []string) error {
 }
 
 // takeMeta writes the metadata of n from the first peer that has some (one
-// may not have had it replicated yet), as a new file only: metadata
-// replicated here meanwhile is newer and stays.
+// may not have had it replicated yet), as a new file only and while the
+// file is still here: metadata replicated meanwhile is newer and stays,
+// and a delete meanwhile leaves no orphan.
 func (s *Server) takeMeta(n *fileid.Name, path string, peers []string) error {
+	b, err := s.peerMeta(n, peers)
+	if err != nil || b == nil {
+		return err
+	}
+	defer s.lockName(n.Name()).Unlock()
+	if _, err := os.Lstat(strings.TrimSuffix(path, metaSuffix)); err != nil {
+		return fmt.Errorf("file gone before its metadata came: %w", err)
+	}
+	if err := s.createMeta(path, b, time.Unix(n.Timestamp, 0)); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return err
+	}
+	return s.writeBinlog(time.Now(), binlog.OpReplicaCreate, n.Name()+metaSuffix, "")
+}
+
+// peerMeta returns the packed metadata of n from the first peer that has
+// some; nil when every peer answers it has none.
+func (s *Server) peerMeta(n *fileid.Name, peers []string) ([]byte, error) {
 	none := 0
 	for _, addr := range peers {
 		pc, err := s.dialPeer(s.ctx, addr)
@@ -173,25 +194,17 @@ func (s *Server) takeMeta(n *fileid.Name, path string, peers []string) error {
 		var b bytes.Buffer
 		err = pc.meta(n.Name(), &b)
 		pc.hangUp()
-		if errors.Is(err, protocol.ErrNotFound) {
+		switch {
+		case err == nil:
+			return b.Bytes(), nil
+		case errors.Is(err, protocol.ErrNotFound):
 			none++
-			continue
 		}
-		if err != nil {
-			continue
-		}
-		if err := s.createMeta(path, b.Bytes(), time.Unix(n.Timestamp, 0)); err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				return nil
-			}
-			return err
-		}
-		return s.writeBinlog(time.Now(), binlog.OpReplicaCreate, n.Name()+metaSuffix, "")
 	}
 	if none == len(peers) {
-		return nil
+		return nil, nil
 	}
-	return fmt.Errorf("no peer answered for the metadata of %s: %w", n.Name(), protocol.ErrNotFound)
+	return nil, fmt.Errorf("no peer answered for the metadata of %s: %w", n.Name(), protocol.ErrNotFound)
 }
 
 // createMeta writes b at path through a synced temp file linked into place
