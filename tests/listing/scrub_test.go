@@ -357,8 +357,10 @@ func TestScrubFetchesFilesPeersHold(t *testing.T) {
 	if got, err := os.ReadFile(cluster.StoredPath(t, b, id(taken)) + "-m"); err != nil || !bytes.Equal(got, meta) {
 		t.Errorf("metadata of %s at B: %q, %v", taken, got, err)
 	}
-	if fi, err := os.Stat(cluster.StoredPath(t, b, id(taken))); err != nil || fi.ModTime().Unix() != old.Unix() {
-		t.Errorf("%s at B: mtime %v, want the name's %v (%v)", taken, fi.ModTime(), old, err)
+	if fi, err := os.Stat(cluster.StoredPath(t, b, id(taken))); err != nil {
+		t.Error(err)
+	} else if fi.ModTime().Unix() != old.Unix() {
+		t.Errorf("%s at B: mtime %v, want the name's %v", taken, fi.ModTime(), old)
 	}
 	for _, name := range []string{onlyA, deletedHere, young, bad} {
 		if _, err := os.Stat(cluster.StoredPath(t, b, id(name))); err == nil {
