@@ -566,35 +566,45 @@ func (s *Server) restoreRecord(pc *peerConn, line string) (bool, error) {
 // the same). atomicfile.Write is not used: it names its temp files after
 // the target and cannot set the mtime before the rename.
 func (s *Server) writeRestored(path string, ts time.Time, content func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), s.tempPattern)
+	tmp, err := s.stageFile(filepath.Dir(path), ts, content)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(fileMode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := content(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chtimes(tmp.Name(), ts, ts); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	defer os.Remove(tmp)
+	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
 	// The recovery mark moves past this record once it returns: the
 	// rename must be on disk before that.
 	return atomicfile.SyncDir(filepath.Dir(path))
+}
+
+// stageFile writes content to a new temp file in dir (named like upload
+// temps: the sweep after a crash removes it), mode fileMode, fsynced and
+// closed, with mtime ts, and returns its path; nothing is left on error.
+func (s *Server) stageFile(dir string, ts time.Time, content func(io.Writer) error) (string, error) {
+	tmp, err := os.CreateTemp(dir, s.tempPattern)
+	if err != nil {
+		return "", err
+	}
+	err = tmp.Chmod(fileMode)
+	if err == nil {
+		err = content(tmp)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chtimes(tmp.Name(), ts, ts)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
 }
 
 // download copies a whole file from the peer (DOWNLOAD_FILE); EINVAL

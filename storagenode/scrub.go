@@ -310,38 +310,26 @@ func (s *Server) repair(n *fileid.Name, path string, exp *expected, indexed bool
 }
 
 // fetchVerified downloads the file from the peer at addr into a synced
-// temp file next to it and returns the temp file's path when the copy
-// matches exp.
+// temp file next to it (stageFile) and returns the temp file's path when
+// the copy matches exp.
 func (s *Server) fetchVerified(addr string, n *fileid.Name, exp *expected, dir string) (string, error) {
 	pc, err := s.dialPeer(s.ctx, addr)
 	if err != nil {
 		return "", err
 	}
 	defer pc.hangUp()
-	tmp, err := os.CreateTemp(dir, s.tempPattern)
-	if err != nil {
-		return "", err
-	}
 	sum := exp.newSums()
-	err = pc.download(n.Name(), io.MultiWriter(tmp, sum))
-	if err == nil {
-		err = tmp.Chmod(fileMode)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && !exp.matches(sum) {
-		err = fmt.Errorf("its copy (%d bytes, crc32 %08x) does not match the name or the metadata: %w", sum.n, sum.crc.Sum32(), protocol.ErrInvalid)
-	}
+	tmp, err := s.stageFile(dir, time.Unix(n.Timestamp, 0), func(w io.Writer) error {
+		return pc.download(n.Name(), io.MultiWriter(w, sum))
+	})
 	if err != nil {
-		os.Remove(tmp.Name())
 		return "", err
 	}
-	ts := time.Unix(n.Timestamp, 0)
-	return tmp.Name(), os.Chtimes(tmp.Name(), ts, ts)
+	if !exp.matches(sum) {
+		os.Remove(tmp)
+		return "", fmt.Errorf("its copy (%d bytes, crc32 %08x) does not match the name or the metadata: %w", sum.n, sum.crc.Sum32(), protocol.ErrInvalid)
+	}
+	return tmp, nil
 }
 
 // placeRepair renames the verified copy tmp over path if the file there

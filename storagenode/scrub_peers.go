@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -210,30 +211,16 @@ func (s *Server) peerMeta(n *fileid.Name, peers []string) ([]byte, error) {
 // createMeta writes b at path through a synced temp file linked into place
 // (fs.ErrExist when path exists), with mtime ts.
 func (s *Server) createMeta(path string, b []byte, ts time.Time) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, s.tempPattern)
+	tmp, err := s.stageFile(filepath.Dir(path), ts, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Chmod(fileMode)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chtimes(tmp.Name(), ts, ts)
-	}
-	if err == nil {
-		err = os.Link(tmp.Name(), path)
-	}
-	if err != nil {
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil {
 		return err
 	}
-	return atomicfile.SyncDir(dir)
+	return atomicfile.SyncDir(filepath.Dir(path))
 }
