@@ -152,13 +152,25 @@ func (s *Server) takeAbsent(n *fileid.Name, path string, peers []string) error {
 	if err := s.repair(n, path, exp, false); err != nil {
 		return err
 	}
-	if err := s.writeBinlog(time.Now(), binlog.OpReplicaCreate, n.Name(), ""); err != nil {
+	if err := s.logTaken(n, path); err != nil {
 		return err
 	}
 	if n.Trunk {
 		return nil // trunk files carry no metadata file
 	}
 	return s.takeMeta(n, path+metaSuffix, peers)
+}
+
+// logTaken logs a fetched file as a replica, under its lock and only while
+// it is still here: a delete since it was placed has logged its own
+// record, and a create logged after it would tell the lost-file scrub the
+// file should be here.
+func (s *Server) logTaken(n *fileid.Name, path string) error {
+	defer s.lockName(n.Name()).Unlock()
+	if _, _, err := s.store.stat(n, path); err != nil {
+		return fmt.Errorf("deleted as it came: %w", err)
+	}
+	return s.writeBinlog(time.Now(), binlog.OpReplicaCreate, n.Name(), "")
 }
 
 // takeMeta writes the metadata of n from the first peer that has some (one
