@@ -287,6 +287,11 @@ func (s *Server) repair(n *fileid.Name, path string, exp *expected, indexed bool
 	if err != nil {
 		return err
 	}
+	return s.repairFrom(peers, n, path, exp, indexed)
+}
+
+// repairFrom is repair from the ACTIVE peers the caller has just listed.
+func (s *Server) repairFrom(peers []string, n *fileid.Name, path string, exp *expected, indexed bool) error {
 	var errs []error
 	for _, addr := range peers {
 		tmp, err := s.fetchVerified(addr, n, exp, filepath.Dir(path))

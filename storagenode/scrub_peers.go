@@ -149,7 +149,7 @@ func (s *Server) takeAbsent(n *fileid.Name, path string, peers []string) error {
 		return err
 	}
 	exp, _ := expectedOf(n, path)
-	if err := s.repair(n, path, exp, false); err != nil {
+	if err := s.repairFrom(peers, n, path, exp, false); err != nil {
 		return err
 	}
 	if err := s.logTaken(n, path); err != nil {
