@@ -23,21 +23,7 @@ func TestTrunkCreateAfterDeleteFromAnotherMember(t *testing.T) {
 			c := startCluster(t, 3)
 			c.StopStorage(2)
 			data := payload.Bytes(7, 3000)
-			var id string
-			testwait.Until(t, waitLimit, "an upload at A into a trunk", func() bool {
-				// EAGAIN while the trunk server, if C was it, is elected again.
-				req := protocol.UploadRequest{StorePathIndex: protocol.StoreAnyPath, FileSize: int64(len(data)), Ext: "dat"}
-				st, body := storageAt(t, c, 0).Do(protocol.CmdUploadFile, req.Encode(), data)
-				if st != 0 {
-					return false
-				}
-				r, err := protocol.DecodeFileResponse(body)
-				if err != nil {
-					t.Fatal(err)
-				}
-				id = fileid.Join(r.Group, r.Name)
-				return parse(t, id).Trunk
-			})
+			id := uploadIntoTrunk(t, c, 0, data)
 			waitReplicated(t, c, map[string][]byte{id: data}, 0, 1)
 
 			c.StopStorage(0)
@@ -64,6 +50,28 @@ func TestTrunkCreateAfterDeleteFromAnotherMember(t *testing.T) {
 			}
 		})
 	}
+}
+
+// uploadIntoTrunk uploads data to storage i until it lands in a trunk:
+// EAGAIN while the trunk server, if a storage just stopped was it, is
+// elected again.
+func uploadIntoTrunk(t *testing.T, c *cluster.Cluster, i int, data []byte) string {
+	t.Helper()
+	var id string
+	testwait.Until(t, waitLimit, "an upload into a trunk", func() bool {
+		req := protocol.UploadRequest{StorePathIndex: protocol.StoreAnyPath, FileSize: int64(len(data)), Ext: "dat"}
+		st, body := storageAt(t, c, i).Do(protocol.CmdUploadFile, req.Encode(), data)
+		if st != 0 {
+			return false
+		}
+		r, err := protocol.DecodeFileResponse(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = fileid.Join(r.Group, r.Name)
+		return parse(t, id).Trunk
+	})
+	return id
 }
 
 // settleFrom returns once a file uploaded to each storage of from (larger

@@ -24,10 +24,7 @@ func TestTrunkScrubFetchesFilesPeersHold(t *testing.T) {
 	c := startCluster(t, 2, "storage_sync_file_max_delay = 1")
 	c.StopStorage(1)
 	data := payload.Bytes(3, 4000)
-	id := rawUpload(t, storageAt(t, c, 0), data)
-	if !parse(t, id).Trunk {
-		t.Fatalf("%s is not in a trunk", id)
-	}
+	id := uploadIntoTrunk(t, c, 0, data)
 	c.StopStorage(0)
 	skipTo(t, c.Storages[0], c.Storages[1]) // storage 1 never gets the create
 	c.StartStorage(0)
