@@ -106,8 +106,9 @@ func (s *Server) dropStale(cc *conn, name string, ts int32) error {
 }
 
 // logAbsentDelete logs and remembers a peer's delete of a file this
-// storage does not hold (upstream's storage answers ENOENT and records
-// nothing). A create of the file from another member can still be on its
+// storage does not hold, or of a metadata file it does not hold while it
+// holds the file (sync_meta.go) (upstream's storage answers ENOENT and
+// records nothing). A create of the file from another member can still be on its
 // way: in a group of three, a file reaches B while C is down, its source A
 // goes down, C comes back, the file is deleted at B and B's delete reaches
 // C; A, back, sends C its create, which would keep the file at C alone.
@@ -163,7 +164,7 @@ func (d *deleteMemory) load(path string, tail int64) error {
 			return err
 		}
 		rec, perr := binlog.Parse(strings.TrimSuffix(line, "\n"))
-		if perr == nil && rec.Op.Source() == binlog.OpDelete && !strings.HasSuffix(rec.Name, metaSuffix) {
+		if perr == nil && rec.Op.Source() == binlog.OpDelete {
 			d.note(rec.Name, rec.Timestamp)
 		}
 	}

@@ -66,7 +66,7 @@ func TestDeleteMemoryLoad(t *testing.T) {
 		tail int64
 		want map[string]int64 // name -> a time it covers; 0: not remembered
 	}{
-		{1 << 20, map[string]int64{"M00/00/00/first": 1000, "M00/00/00/kept": 0, "M00/00/00/b": 1002, "M00/00/00/b-m": 0, "M00/00/00/c": 1004, "M00/00/00/partial": 0}},
+		{1 << 20, map[string]int64{"M00/00/00/first": 1000, "M00/00/00/kept": 0, "M00/00/00/b": 1002, "M00/00/00/b-m": 1003, "M00/00/00/c": 1004, "M00/00/00/partial": 0}},
 		{int64(len(lines)) - 5, map[string]int64{"M00/00/00/first": 0, "M00/00/00/b": 1002, "M00/00/00/c": 1004}},
 	} {
 		d := newDeleteMemory()

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
-	"github.com/fdfsgo/fdfs/internal/atomicfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
@@ -158,6 +157,7 @@ func (s *Server) setMetadata(cc *conn, start time.Time, a *ioAttempt) ([]byte, e
 		if err := s.writeBinlog(start, binlog.OpDelete, metaName, ""); err != nil {
 			return nil, err
 		}
+		s.deletes.note(metaName, start.Unix()) // sync_meta.go
 		return nil, nil
 	}
 	if req.Flag == protocol.MetaMerge && exists {
@@ -170,7 +170,7 @@ func (s *Server) setMetadata(cc *conn, start time.Time, a *ioAttempt) ([]byte, e
 		}
 		meta = merged
 	}
-	if err := atomicfile.WriteFile(metaPath, protocol.PackMeta(meta), fileMode); err != nil {
+	if err := s.putMeta(n.StorePathIndex, metaPath, protocol.PackMeta(meta), start.Unix(), true); err != nil {
 		return nil, err
 	}
 	op := binlog.OpCreate

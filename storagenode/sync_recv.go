@@ -180,6 +180,9 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 	if h.Status == protocol.EEXIST {
 		return s.syncHeld(cc, req, path, op)
 	}
+	if strings.HasSuffix(req.Name, metaSuffix) {
+		return s.handleSyncMeta(cc, req, n.StorePathIndex, path, key, op)
+	}
 	if req.FileSize < 0 || req.FileSize != cc.body.N {
 		return fmt.Errorf("sync file size %d, body carries %d: %w", req.FileSize, cc.body.N, protocol.ErrInvalid)
 	}
@@ -345,9 +348,10 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 		s.synced(cc, req.Timestamp, req.Name)
 		return cc.reply(nil)
 	}
+	meta := strings.HasSuffix(req.Name, metaSuffix)
 	fi, err := os.Lstat(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && !strings.HasSuffix(req.Name, metaSuffix) {
+		if errors.Is(err, fs.ErrNotExist) && (!meta || s.fileHere(path)) {
 			if werr := s.logAbsentDelete(ts, req.Name); werr != nil {
 				return werr
 			}
@@ -358,6 +362,11 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 	if fi.IsDir() {
 		return fmt.Errorf("%s is a directory: %w", req.Name, protocol.ErrInvalid)
 	}
+	if meta && metaDeleteStale(fi, ts.Unix()) {
+		s.log.Debug("metadata delete older than the copy here dropped", "name", req.Name, "timestamp", req.Timestamp)
+		s.synced(cc, req.Timestamp, req.Name)
+		return cc.reply(nil)
+	}
 	if err := os.Remove(path); err != nil {
 		return err
 	}
@@ -365,10 +374,10 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 	if err := s.writeBinlog(ts, binlog.OpReplicaDelete, req.Name, ""); err != nil {
 		return err
 	}
-	if !strings.HasSuffix(req.Name, metaSuffix) {
-		if err := s.dropMetaOf(ts, req.Name, path); err != nil {
-			return err
-		}
+	if meta {
+		s.noteMetaDelete(req.Name, path, ts.Unix())
+	} else if err := s.dropMetaOf(ts, req.Name, path); err != nil {
+		return err
 	}
 	s.synced(cc, req.Timestamp, req.Name)
 	return cc.reply(nil)

@@ -1,0 +1,164 @@
+package storagenode
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+)
+
+// TestSyncMetaNewestWins: a peer's copy or delete of a metadata file
+// applies only when it holds a newer change than the copy here
+// (sync_meta.go): by the time its record carries, the larger content at
+// the same second, a delete winning a tie; a copy here whose time is not
+// known takes an update and keeps itself against a create, as before.
+func TestSyncMetaNewestWins(t *testing.T) {
+	const at = 1_700_000_000
+	type here struct {
+		content string // "" with deleted 0: no metadata file, nothing remembered
+		stamped bool
+		deleted int64 // the metadata deleted here at this time (via a peer's delete)
+	}
+	type change struct {
+		cmd     byte // SYNC_CREATE_FILE, SYNC_UPDATE_FILE or SYNC_DELETE_FILE
+		ts      int64
+		content string
+	}
+	for i, tc := range []struct {
+		what   string
+		here   here
+		change change
+		status byte
+		want   string // "" for no metadata file
+	}{
+		{"older update", here{content: "a=1", stamped: true}, change{protocol.CmdSyncUpdateFile, at - 1, "z=9"}, 0, "a=1"},
+		{"newer update", here{content: "a=1", stamped: true}, change{protocol.CmdSyncUpdateFile, at + 1, "b=2"}, 0, "b=2"},
+		{"same second, smaller", here{content: "b=2", stamped: true}, change{protocol.CmdSyncUpdateFile, at, "a=1"}, 0, "b=2"},
+		{"same second, larger", here{content: "b=2", stamped: true}, change{protocol.CmdSyncUpdateFile, at, "c=3"}, 0, "c=3"},
+		{"newer create", here{content: "a=1", stamped: true}, change{protocol.CmdSyncCreateFile, at + 1, "b=2"}, 0, "b=2"},
+		{"older create", here{content: "a=1", stamped: true}, change{protocol.CmdSyncCreateFile, at - 1, "b=2"}, protocol.EEXIST, "a=1"},
+		{"unstamped, older update", here{content: "a=1"}, change{protocol.CmdSyncUpdateFile, at - 100, "b=2"}, 0, "b=2"},
+		{"unstamped, newer create", here{content: "a=1"}, change{protocol.CmdSyncCreateFile, at + 100, "b=2"}, protocol.EEXIST, "a=1"},
+		{"none, create", here{}, change{protocol.CmdSyncCreateFile, at, "b=2"}, 0, "b=2"},
+		{"deleted, older create", here{deleted: at}, change{protocol.CmdSyncCreateFile, at - 1, "b=2"}, 0, ""},
+		{"deleted, create at the delete's second", here{deleted: at}, change{protocol.CmdSyncCreateFile, at, "b=2"}, 0, ""},
+		{"deleted, newer update", here{deleted: at}, change{protocol.CmdSyncUpdateFile, at + 1, "b=2"}, 0, "b=2"},
+		{"older delete", here{content: "a=1", stamped: true}, change{protocol.CmdSyncDeleteFile, at - 1, ""}, 0, "a=1"},
+		{"delete at the same second", here{content: "a=1", stamped: true}, change{protocol.CmdSyncDeleteFile, at, ""}, 0, ""},
+		{"unstamped, older delete", here{content: "a=1"}, change{protocol.CmdSyncDeleteFile, at - 100, ""}, 0, ""},
+	} {
+		t.Run(tc.what, func(t *testing.T) {
+			cfg := testConfig(t)
+			s := startServer(t, cfg)
+			allowSyncFrom(s, "127.0.0.1")
+			name := fmt.Sprintf("M00/00/00/fwAAA2sG-h2AUo88AAAACqaEx8Y514.m%02d", i)
+			meta := name + metaSuffix
+			plant(t, s, name, []byte("the file"), 0)
+			rc := dial(t, s)
+			if tc.here.content != "" {
+				plant(t, s, meta, []byte(tc.here.content), at)
+				if tc.here.stamped {
+					stampMeta(t, s, meta, at)
+				}
+			}
+			if tc.here.deleted != 0 {
+				del := (&protocol.SyncDeleteRequest{Timestamp: int32(tc.here.deleted), Group: "group1", Name: meta}).Encode()
+				if st, _ := rc.Do(protocol.CmdSyncDeleteFile, del); st != protocol.ENOENT {
+					t.Fatalf("delete of a metadata file not here: status %d", st)
+				}
+			}
+			var st byte
+			if ch := tc.change; ch.cmd == protocol.CmdSyncDeleteFile {
+				st, _ = rc.Do(ch.cmd, (&protocol.SyncDeleteRequest{Timestamp: int32(ch.ts), Group: "group1", Name: meta}).Encode())
+			} else {
+				req := protocol.SyncFileRequest{Name: meta, FileSize: int64(len(ch.content)), Timestamp: int32(ch.ts), Group: "group1"}
+				st, _ = rc.Do(ch.cmd, req.Encode(), []byte(ch.content))
+			}
+			if st != tc.status {
+				t.Errorf("status %d, want %d", st, tc.status)
+			}
+			got, err := os.ReadFile(metaPath(t, s, meta))
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("metadata %q, want %q", got, tc.want)
+			}
+			if tc.want != "" && tc.want != tc.here.content {
+				fi, err := os.Stat(metaPath(t, s, meta))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v, ok := metaVersion(fi); !ok || v != tc.change.ts {
+					t.Errorf("stored copy stamped %d (%v), want %d", v, ok, tc.change.ts)
+				}
+			}
+		})
+	}
+}
+
+// TestSetMetadataStamps: a client's metadata set stamps the file with the
+// time of its record, so that a peer's copy of an older change is
+// dropped; a client's empty overwrite is remembered as a delete, so that
+// a peer's copy of an older change does not bring the metadata back.
+func TestSetMetadataStamps(t *testing.T) {
+	cfg := testConfig(t)
+	s := startServer(t, cfg)
+	allowSyncFrom(s, "127.0.0.1")
+	const name = "M00/00/00/fwAAA2sG-h2AUo88AAAACqaEx8Y514.txt"
+	meta := name + metaSuffix
+	plant(t, s, name, []byte("the file"), 0)
+	rc := dial(t, s)
+	before := time.Now().Unix()
+	if st := rc.setMeta(name, protocol.MetaOverwrite, protocol.PackMeta(map[string]string{"k": "new"})); st != 0 {
+		t.Fatalf("set metadata: status %d", st)
+	}
+	fi, err := os.Stat(metaPath(t, s, meta))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := metaVersion(fi); !ok || v < before || v > time.Now().Unix() {
+		t.Fatalf("metadata stamped %d (%v), set at %d or after", v, ok, before)
+	}
+	older := func() byte {
+		old := []byte(protocol.PackMeta(map[string]string{"k": "old"}))
+		req := protocol.SyncFileRequest{Name: meta, FileSize: int64(len(old)), Timestamp: int32(before - 10), Group: "group1"}
+		st, _ := rc.Do(protocol.CmdSyncUpdateFile, req.Encode(), old)
+		return st
+	}
+	if st := older(); st != 0 {
+		t.Fatalf("older update: status %d", st)
+	}
+	if st, body := rc.fileCmd(protocol.CmdGetMetadata, name); st != 0 || string(body) != string(protocol.PackMeta(map[string]string{"k": "new"})) {
+		t.Errorf("after an older update: status %d, metadata %q", st, body)
+	}
+	if st := rc.setMeta(name, protocol.MetaOverwrite, nil); st != 0 {
+		t.Fatalf("empty overwrite: status %d", st)
+	}
+	if st := older(); st != 0 {
+		t.Fatalf("older update after the delete: status %d", st)
+	}
+	if _, err := os.Stat(metaPath(t, s, meta)); !os.IsNotExist(err) {
+		t.Errorf("metadata deleted here came back with an older update (%v)", err)
+	}
+}
+
+// metaPath is where the metadata file meta is stored.
+func metaPath(t *testing.T, s *Server, meta string) string {
+	t.Helper()
+	path, _, _, err := s.resolveSync(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// stampMeta marks a planted metadata file as holding the change of ts.
+func stampMeta(t *testing.T, s *Server, meta string, ts int64) {
+	t.Helper()
+	if err := os.Chtimes(metaPath(t, s, meta), metaStamp(ts), metaStamp(ts)); err != nil {
+		t.Fatal(err)
+	}
+}
