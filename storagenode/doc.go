@@ -22,9 +22,8 @@
 // (SYNC_REPORT) for the trackers' read routing. A record the peer refuses
 // for now is deferred (sync_defer.go); a create sent again after a crash
 // whose file the peer has deleted since is not sent (sync_gaps.go). A
-// peer's copy or delete of a metadata file applies only when it holds a
-// newer change than the copy here, so crossing sets converge
-// (sync_meta.go).
+// peer's copy or delete of a metadata file older than the change here is
+// dropped, so crossing sets converge (sync_meta.go).
 //
 // Disk recovery (recovery.go): a store path found wiped at start-up while
 // the storage had finished its initial sync is refilled from an ACTIVE peer

@@ -6,29 +6,31 @@ package storagenode
 // and upstream's storages write whatever copy arrives last. In a group of
 // two, a metadata set at A that has not reached B when A goes down, and a
 // later set at B meanwhile (the trackers name B while A is down), cross
-// when A is back: B takes A's older copy, A takes B's newer one, and the
-// two storages answer different metadata for good. Ours keep the newest
-// change instead (last writer wins, by the time of the change's binlog
-// record, which every member compares alike):
+// when A is back: B takes A's older copy, and A takes B's copy or, once
+// B has taken A's, that one (a source sends the file as it holds it
+// when it sends a record): B's later set is lost on one storage or both.
+// Ours drop a copy older than the change here instead (by the time of
+// the change's binlog record, which every member compares alike):
 //
 //   - A metadata file written here carries the time of the change it
 //     holds as its mtime, marked by metaStampNsec in the nanoseconds.
 //     A file without the mark (written by upstream's storage, by an older
 //     version of ours, by disk recovery or the scrubber, which do not
 //     know the change's time) takes whatever arrives, as before.
-//   - A peer's copy stamped before the one here is acknowledged and
-//     dropped; one stamped after replaces it. At the same second the
-//     larger content wins (bytes compared), so both members pick the same.
+//   - A peer's copy or delete stamped before the change here is
+//     acknowledged and dropped. At the same second the last to arrive
+//     wins, as before: records are whole seconds, and a source's changes
+//     within one second reach its peers in order.
 //   - A delete of the metadata alone (a client's empty overwrite) is
 //     remembered (deleteMemory, under the metadata file's name): a copy
-//     stamped at or before it is dropped, and a peer's delete stamped
-//     before the copy here is dropped in turn.
+//     stamped before it is dropped.
 //
 // Members' clocks must agree (NTP), as they must for upstream's sync: a
 // change stamped by a clock that runs behind loses to one made before it.
+// Two changes made at two storages within the same second may still
+// cross.
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -95,7 +97,7 @@ func (s *Server) putMeta(idx int, path string, b []byte, ts int64, sync bool) er
 }
 
 // handleSyncMeta stores a peer's copy of a metadata file (a create or an
-// update, op) if it holds a newer change than the copy here.
+// update, op) unless it is older than the change here.
 func (s *Server) handleSyncMeta(cc *conn, req *protocol.SyncFileRequest, idx int, path, key string, op binlog.Op) error {
 	if req.FileSize < 0 || req.FileSize != cc.body.N {
 		return fmt.Errorf("sync file size %d, body carries %d: %w", req.FileSize, cc.body.N, protocol.ErrInvalid)
@@ -109,7 +111,7 @@ func (s *Server) handleSyncMeta(cc *conn, req *protocol.SyncFileRequest, idx int
 	}
 	ts := int64(req.Timestamp)
 	defer s.lockName(key).Unlock()
-	held, newer, err := s.metaNewer(req.Name, path, ts, b, op == binlog.OpReplicaCreate)
+	held, newer, err := s.metaNewer(req.Name, path, ts, op == binlog.OpReplicaCreate)
 	if err != nil {
 		return err
 	}
@@ -131,32 +133,24 @@ func (s *Server) handleSyncMeta(cc *conn, req *protocol.SyncFileRequest, idx int
 	return cc.reply(nil)
 }
 
-// metaNewer reports whether a peer's copy b of the metadata file name
-// (at path), stamped ts, holds a newer change than what is here, and
-// whether a copy is here. A copy here whose change's time is not known
-// is replaced by an update and kept against a create, as before stamps.
-func (s *Server) metaNewer(name, path string, ts int64, b []byte, create bool) (held, newer bool, err error) {
+// metaNewer reports whether a peer's copy of the metadata file name (at
+// path), stamped ts, is not older than the change here, and whether a copy
+// is here. A copy here whose change's time is not known is replaced by an
+// update and kept against a create, as before stamps.
+func (s *Server) metaNewer(name, path string, ts int64, create bool) (held, newer bool, err error) {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, !s.deletes.covers(name, ts), nil
+		// Deleted at ts+1 or later: strictly after the copy's change.
+		return false, !s.deletes.covers(name, ts+1), nil
 	}
 	if err != nil {
 		return false, false, err
 	}
 	v, stamped := metaVersion(fi)
-	switch {
-	case !stamped:
+	if !stamped {
 		return true, !create, nil
-	case ts > v:
-		return true, true, nil
-	case ts < v:
-		return true, false, nil
 	}
-	here, err := readBounded(path, maxMetaFileSize)
-	if err != nil {
-		return true, false, err
-	}
-	return true, bytes.Compare(b, here) > 0, nil
+	return true, ts >= v, nil
 }
 
 // metaDeleteStale reports whether a peer's delete of the metadata file at

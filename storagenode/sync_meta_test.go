@@ -10,10 +10,11 @@ import (
 )
 
 // TestSyncMetaNewestWins: a peer's copy or delete of a metadata file
-// applies only when it holds a newer change than the copy here
-// (sync_meta.go): by the time its record carries, the larger content at
-// the same second, a delete winning a tie; a copy here whose time is not
-// known takes an update and keeps itself against a create, as before.
+// applies unless it is older than the change here (sync_meta.go), by the
+// time its record carries; at the same second the last to arrive wins (a
+// source's changes within a second arrive in order); a copy here whose
+// time is not known takes an update and keeps itself against a create,
+// as before.
 func TestSyncMetaNewestWins(t *testing.T) {
 	const at = 1_700_000_000
 	type here struct {
@@ -35,15 +36,15 @@ func TestSyncMetaNewestWins(t *testing.T) {
 	}{
 		{"older update", here{content: "a=1", stamped: true}, change{protocol.CmdSyncUpdateFile, at - 1, "z=9"}, 0, "a=1"},
 		{"newer update", here{content: "a=1", stamped: true}, change{protocol.CmdSyncUpdateFile, at + 1, "b=2"}, 0, "b=2"},
-		{"same second, smaller", here{content: "b=2", stamped: true}, change{protocol.CmdSyncUpdateFile, at, "a=1"}, 0, "b=2"},
-		{"same second, larger", here{content: "b=2", stamped: true}, change{protocol.CmdSyncUpdateFile, at, "c=3"}, 0, "c=3"},
+		{"update at the same second", here{content: "b=2", stamped: true}, change{protocol.CmdSyncUpdateFile, at, "a=1"}, 0, "a=1"},
+		{"create at the same second", here{content: "b=2", stamped: true}, change{protocol.CmdSyncCreateFile, at, "a=1"}, 0, "a=1"},
 		{"newer create", here{content: "a=1", stamped: true}, change{protocol.CmdSyncCreateFile, at + 1, "b=2"}, 0, "b=2"},
 		{"older create", here{content: "a=1", stamped: true}, change{protocol.CmdSyncCreateFile, at - 1, "b=2"}, protocol.EEXIST, "a=1"},
 		{"unstamped, older update", here{content: "a=1"}, change{protocol.CmdSyncUpdateFile, at - 100, "b=2"}, 0, "b=2"},
 		{"unstamped, newer create", here{content: "a=1"}, change{protocol.CmdSyncCreateFile, at + 100, "b=2"}, protocol.EEXIST, "a=1"},
 		{"none, create", here{}, change{protocol.CmdSyncCreateFile, at, "b=2"}, 0, "b=2"},
 		{"deleted, older create", here{deleted: at}, change{protocol.CmdSyncCreateFile, at - 1, "b=2"}, 0, ""},
-		{"deleted, create at the delete's second", here{deleted: at}, change{protocol.CmdSyncCreateFile, at, "b=2"}, 0, ""},
+		{"deleted, create at the delete's second", here{deleted: at}, change{protocol.CmdSyncCreateFile, at, "b=2"}, 0, "b=2"},
 		{"deleted, newer update", here{deleted: at}, change{protocol.CmdSyncUpdateFile, at + 1, "b=2"}, 0, "b=2"},
 		{"older delete", here{content: "a=1", stamped: true}, change{protocol.CmdSyncDeleteFile, at - 1, ""}, 0, "a=1"},
 		{"delete at the same second", here{content: "a=1", stamped: true}, change{protocol.CmdSyncDeleteFile, at, ""}, 0, ""},
