@@ -84,27 +84,17 @@ func changesAfterDelete(t *testing.T, changes []lateChange, restart bool) {
 		waitEverywhere(t, c.Storages, want.snapshot())
 	}
 
-	c.StopStorage(1)
-	for _, ch := range changes {
-		if err := ch.change(c.Client, ids[ch.name]); err != nil {
-			t.Fatalf("%s at the source: %v", ch.name, err)
+	crossWhileDown(t, c, func() {
+		for _, ch := range changes {
+			if err := ch.change(c.Client, ids[ch.name]); err != nil {
+				t.Fatalf("%s at the source: %v", ch.name, err)
+			}
 		}
-	}
-	c.StopStorage(0)
-	c.StartStorage(1)
-	c.WaitStatus(1, protocol.StatusActive)
-	for _, ch := range changes {
-		deleteAt(t, c.Storages[1], ids[ch.name])
-	}
-	if restart {
-		c.StopStorage(1)
-		c.StartStorage(1)
-		c.WaitStatus(1, protocol.StatusActive)
-	}
-	c.StartStorage(0)
-	c.WaitActive()
-
-	settle(t, c, c.Storages, c.Storages...)
+	}, func() {
+		for _, ch := range changes {
+			deleteAt(t, c.Storages[1], ids[ch.name])
+		}
+	}, restart)
 	for _, ch := range changes {
 		id := ids[ch.name]
 		for _, s := range c.Storages {
@@ -115,6 +105,29 @@ func changesAfterDelete(t *testing.T, changes []lateChange, restart bool) {
 			}
 		}
 	}
+}
+
+// crossWhileDown makes changes at two storages each while the other is
+// down: atA at storage 0 (A) while storage 1 (B) is down, then, A down,
+// atB at B (restarted after it when restart is set: what it remembers
+// must come back from its disk). It returns once both are back and every
+// record of each has reached the other.
+func crossWhileDown(t *testing.T, c *cluster.Cluster, atA, atB func(), restart bool) {
+	t.Helper()
+	c.StopStorage(1)
+	atA()
+	c.StopStorage(0)
+	c.StartStorage(1)
+	c.WaitStatus(1, protocol.StatusActive)
+	atB()
+	if restart {
+		c.StopStorage(1)
+		c.StartStorage(1)
+		c.WaitStatus(1, protocol.StatusActive)
+	}
+	c.StartStorage(0)
+	c.WaitActive()
+	settle(t, c, c.Storages, c.Storages...)
 }
 
 // settle returns once a file uploaded to each of from after all that came

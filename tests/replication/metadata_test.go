@@ -46,23 +46,15 @@ func TestMetadataSetsCross(t *testing.T) {
 			}
 			waitEverywhere(t, c.Storages, want.snapshot())
 
-			c.StopStorage(1)
-			setMetaAt(t, a, id, map[string]string{"v": "1"})
-			c.StopStorage(0)
-			c.StartStorage(1)
-			c.WaitStatus(1, protocol.StatusActive)
-			// A later second than A's set: the record times tell them apart.
-			since := time.Now().Unix()
-			testwait.Until(t, 3*time.Second, "the next second", func() bool { return time.Now().Unix() > since })
-			setMetaAt(t, b, id, tc.atB)
-			if tc.restart { // B's clearing is remembered from its binlog
-				c.StopStorage(1)
-				c.StartStorage(1)
-				c.WaitStatus(1, protocol.StatusActive)
-			}
-			c.StartStorage(0)
-			c.WaitActive()
-			settle(t, c, c.Storages, c.Storages...)
+			var setAtA int64
+			crossWhileDown(t, c, func() {
+				setMetaAt(t, a, id, map[string]string{"v": "1"})
+				setAtA = time.Now().Unix()
+			}, func() {
+				// A later second than A's set: the record times tell them apart.
+				testwait.Until(t, 3*time.Second, "the next second", func() bool { return time.Now().Unix() > setAtA })
+				setMetaAt(t, b, id, tc.atB)
+			}, tc.restart) // with restart, B's clearing is remembered from its binlog
 
 			for i, s := range c.Storages {
 				got, err := os.ReadFile(storedPath(t, s, id+metaSuffix))
