@@ -105,17 +105,17 @@ func (s *Server) dropStale(cc *conn, name string, ts int32) error {
 	return cc.reply(nil)
 }
 
-// logAbsentDelete logs and remembers a peer's delete of a file this
-// storage does not hold, or of a metadata file it does not hold while it
-// holds the file (sync_meta.go) (upstream's storage answers ENOENT and
-// records nothing). A create of the file from another member can still be on its
-// way: in a group of three, a file reaches B while C is down, its source A
-// goes down, C comes back, the file is deleted at B and B's delete reaches
-// C; A, back, sends C its create, which would keep the file at C alone.
-// The delete memory drops that create (older than the delete), and the
-// record refills the memory at start and tells the scrubber (scrub_peers.go)
-// not to fetch the file. Nothing changed on disk, so nothing is fsynced:
-// a power loss costs the protection, never data.
+// logAbsentDelete logs and remembers a peer's delete of a file this storage
+// does not hold, or of a metadata file it does not hold while it holds the
+// file (sync_meta.go); upstream's storage answers ENOENT and records
+// nothing. A create of the file from another member can still be on its way:
+// in a group of three, a file reaches B while C is down, its source A goes
+// down, C comes back, the file is deleted at B and B's delete reaches C; A,
+// back, sends C its create, which would keep the file at C alone. The delete
+// memory drops that create (older than the delete), and the record refills
+// the memory at start and tells the scrubber (scrub_peers.go) not to fetch
+// the file. Nothing changed on disk, so nothing is fsynced: a power loss
+// costs the protection, never data.
 func (s *Server) logAbsentDelete(ts time.Time, name string) error {
 	if err := s.bl.Write(ts.Unix(), binlog.OpReplicaDelete, name, ""); err != nil {
 		s.log.Error("binlog write failed", "op", string(binlog.OpReplicaDelete), "name", name, "err", err)

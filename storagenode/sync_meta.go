@@ -111,11 +111,11 @@ func (s *Server) handleSyncMeta(cc *conn, req *protocol.SyncFileRequest, idx int
 	}
 	ts := int64(req.Timestamp)
 	defer s.lockName(key).Unlock()
-	held, newer, err := s.metaNewer(req.Name, path, ts, op == binlog.OpReplicaCreate)
+	held, apply, err := s.metaApplies(req.Name, path, ts, op == binlog.OpReplicaCreate)
 	if err != nil {
 		return err
 	}
-	if !newer {
+	if !apply {
 		s.log.Debug("metadata older than the copy here dropped", "name", req.Name, "timestamp", ts)
 		s.synced(cc, req.Timestamp, req.Name)
 		if held && op == binlog.OpReplicaCreate {
@@ -133,11 +133,11 @@ func (s *Server) handleSyncMeta(cc *conn, req *protocol.SyncFileRequest, idx int
 	return cc.reply(nil)
 }
 
-// metaNewer reports whether a peer's copy of the metadata file name (at
-// path), stamped ts, is not older than the change here, and whether a copy
-// is here. A copy here whose change's time is not known is replaced by an
+// metaApplies reports whether a peer's copy of the metadata file name (at
+// path), stamped ts, applies (it is not older than the change here), and
+// whether a copy is here. A copy here whose change's time is not known is replaced by an
 // update and kept against a create, as before stamps.
-func (s *Server) metaNewer(name, path string, ts int64, create bool) (held, newer bool, err error) {
+func (s *Server) metaApplies(name, path string, ts int64, create bool) (held, apply bool, err error) {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Deleted at ts+1 or later: strictly after the copy's change.
@@ -160,19 +160,23 @@ func metaDeleteStale(fi fs.FileInfo, ts int64) bool {
 	return stamped && v > ts
 }
 
-// noteMetaDelete remembers a delete of the metadata file name (at path)
-// made at ts while its file stays: a copy of an older change that comes
-// later must not bring it back. A delete with the file's own needs no
-// note: the file's covers it.
-func (s *Server) noteMetaDelete(name, path string, ts int64) {
-	if s.fileHere(path) {
+// noteMetaDelete remembers a delete of the metadata file name made at ts
+// while its file stays: a copy of an older change that comes later must
+// not bring it back. A delete with the file's own needs no note: the
+// file's covers it.
+func (s *Server) noteMetaDelete(name string, ts int64) {
+	if s.fileHere(name) {
 		s.deletes.note(name, ts)
 	}
 }
 
-// fileHere reports whether the file whose metadata file is at path is
-// here.
-func (s *Server) fileHere(metaPath string) bool {
-	_, err := os.Lstat(strings.TrimSuffix(metaPath, metaSuffix))
+// fileHere reports whether the file of the metadata file name is here (a
+// regular file, or a trunk file in its slot).
+func (s *Server) fileHere(metaName string) bool {
+	n, path, err := s.store.resolve(strings.TrimSuffix(metaName, metaSuffix))
+	if err != nil {
+		return false
+	}
+	_, _, err = s.store.stat(n, path)
 	return err == nil
 }

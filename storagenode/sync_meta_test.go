@@ -2,10 +2,12 @@ package storagenode
 
 import (
 	"fmt"
+	"hash/crc32"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
@@ -161,5 +163,40 @@ func stampMeta(t *testing.T, s *Server, meta string, ts int64) {
 	t.Helper()
 	if err := os.Chtimes(metaPath(t, s, meta), metaStamp(ts), metaStamp(ts)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSyncMetaDeleteOfTrunkFile: a peer's delete of the metadata of a file
+// held in a trunk slot, arriving before the metadata itself, is remembered
+// as for a regular file (its file is here: in the slot), so the older copy
+// that comes after it is dropped.
+func TestSyncMetaDeleteOfTrunkFile(t *testing.T) {
+	const at = 1_700_000_000
+	s := startServer(t, testConfig(t))
+	allowSyncFrom(s, "127.0.0.1")
+	rc := dial(t, s)
+	src, _ := fileid.SourceFromIP("127.0.0.9")
+	content := []byte("a file in a trunk slot")
+	name, err := fileid.Generate(0, 1, 2, fileid.Fields{Source: src, Timestamp: at, Size: int64(len(content)),
+		CRC32: crc32.ChecksumIEEE(content), Trunk: true, TrunkFileID: 1, TrunkOffset: 512, TrunkAllocSize: 512}, "bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := protocol.SyncFileRequest{Name: name, FileSize: int64(len(content)), Timestamp: at, Group: "group1"}
+	if st, _ := rc.Do(protocol.CmdSyncCreateFile, req.Encode(), content); st != 0 {
+		t.Fatalf("the trunk file's replica: status %d", st)
+	}
+	meta := name + metaSuffix
+	del := protocol.SyncDeleteRequest{Timestamp: at + 10, Group: "group1", Name: meta}
+	if st, _ := rc.Do(protocol.CmdSyncDeleteFile, del.Encode()); st != protocol.ENOENT {
+		t.Fatalf("delete of metadata not here: status %d", st)
+	}
+	old := []byte("k\x02old")
+	cp := protocol.SyncFileRequest{Name: meta, FileSize: int64(len(old)), Timestamp: at + 5, Group: "group1"}
+	if st, _ := rc.Do(protocol.CmdSyncCreateFile, cp.Encode(), old); st != 0 {
+		t.Fatalf("older metadata: status %d", st)
+	}
+	if st, body := rc.fileCmd(protocol.CmdGetMetadata, name); st != protocol.ENOENT {
+		t.Errorf("metadata deleted before its older copy came: status %d, %q", st, body)
 	}
 }

@@ -351,7 +351,7 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 	meta := strings.HasSuffix(req.Name, metaSuffix)
 	fi, err := os.Lstat(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && (!meta || s.fileHere(path)) {
+		if errors.Is(err, fs.ErrNotExist) && (!meta || s.fileHere(req.Name)) {
 			if werr := s.logAbsentDelete(ts, req.Name); werr != nil {
 				return werr
 			}
@@ -375,7 +375,7 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 		return err
 	}
 	if meta {
-		s.noteMetaDelete(req.Name, path, ts.Unix())
+		s.noteMetaDelete(req.Name, ts.Unix())
 	} else if err := s.dropMetaOf(ts, req.Name, path); err != nil {
 		return err
 	}
