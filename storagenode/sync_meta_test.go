@@ -200,3 +200,23 @@ func TestSyncMetaDeleteOfTrunkFile(t *testing.T) {
 		t.Errorf("metadata deleted before its older copy came: status %d, %q", st, body)
 	}
 }
+
+// TestSyncMetaTooLarge: a peer's metadata file over maxMetaFileSize (which
+// a client's set cannot make) is refused with EINVAL, nothing written, and
+// the connection goes on.
+func TestSyncMetaTooLarge(t *testing.T) {
+	s := startServer(t, testConfig(t))
+	allowSyncFrom(s, "127.0.0.1")
+	const name = "M00/00/00/fwAAA2sG-h2AUo88AAAACqaEx8Y514.txt"
+	plant(t, s, name, []byte("the file"), 0)
+	rc := dial(t, s)
+	big := make([]byte, maxMetaFileSize+1)
+	req := protocol.SyncFileRequest{Name: name + metaSuffix, FileSize: int64(len(big)), Timestamp: 1, Group: "group1"}
+	if st, _ := rc.Do(protocol.CmdSyncUpdateFile, req.Encode(), big); st != protocol.EINVAL {
+		t.Errorf("metadata of %d bytes: status %d, want EINVAL", len(big), st)
+	}
+	rc.alive()
+	if _, err := os.Stat(metaPath(t, s, name+metaSuffix)); !os.IsNotExist(err) {
+		t.Errorf("metadata file written (%v)", err)
+	}
+}
