@@ -18,9 +18,9 @@ import (
 // is down and A goes down before the set reaches B; B, back, takes a later
 // set from a client (the trackers name B while A is down). When A is back
 // the two sets cross, each storage sending the other its own. Both must
-// end with the later one: before, B took A's older set and A took B's,
-// and the two answered different metadata for good (upstream's storages
-// do the same).
+// end with the later one: before, each took whatever copy arrived last
+// (a source sends the copy it holds then), and B's later set was lost on
+// one storage or both, for good (upstream's storages do the same).
 func TestMetadataSetsCross(t *testing.T) {
 	first := map[string]string{"v": "0"}
 	for _, tc := range []struct {
