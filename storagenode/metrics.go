@@ -90,6 +90,7 @@ var (
 	stDeferred     = stDesc("sync_deferred_records", "Records a peer refused for now, set aside for a retry.", "peer", "peer_status")
 	stSkipped      = stDesc("sync_skipped_records_total", "Records a peer refused for good since start.", "peer", "peer_status")
 	stSourceReads  = stDesc("source_reads_total", "Client reads (download, metadata, file info) of files not here yet that were asked of their source storage since start, by result: ok (sent), refused (the source's error status, such as ENOENT), failed (unreachable, or broken mid-transfer).", "result")
+	stAppendConfl  = stDesc("sync_append_conflicts_total", "Peers' appends to an appender file whose range this storage's copy already held with other bytes, since start: the file's copies diverged (two appends at two storages at once); this copy was kept.")
 	stPipelined    = stDesc("sync_pipelined_records_total", "Records sent to a peer in pipelined batches (replication catching up) since start.", "peer", "peer_status")
 )
 
@@ -101,7 +102,7 @@ func (storageCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{stInfo, stStatus, stReady, stStart, stOps, stOpsOK, stBytes, stBytesOK,
 		stConns, stConnsMax, stConnsAlloc, stLastUpdate, stLastSyncUpd, stPathTotal, stPathFree,
 		stBinlogBytes, stBinlogIndex, stBinlogLastTS, stLagBytes, stLagSeconds, stDeferred, stSkipped, stPipelined,
-		stSourceReads, stRecoveryPaths, stRecoveryRemaining, stRecoveryRestored} {
+		stSourceReads, stAppendConfl, stRecoveryPaths, stRecoveryRemaining, stRecoveryRestored} {
 		ch <- d
 	}
 }
@@ -157,6 +158,7 @@ func (c storageCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(stSourceReads, s.sourceReads.ok.Load(), "ok")
 	counter(stSourceReads, s.sourceReads.refused.Load(), "refused")
 	counter(stSourceReads, s.sourceReads.failed.Load(), "failed")
+	counter(stAppendConfl, s.appendConflicts.Load())
 	gauge(stLastUpdate, float64(b.LastSourceUpdate))
 	gauge(stLastSyncUpd, float64(b.LastSyncUpdate))
 	for i, p := range s.cfg.StorePaths {

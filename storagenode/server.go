@@ -86,6 +86,9 @@ type Server struct {
 	// address (source_read.go).
 	sourceReads sourceReadCounts
 	sourceDown  sync.Map
+	// appendConflicts counts peers' appends whose range this storage's
+	// copy held with other bytes (sync_recv.go).
+	appendConflicts atomic.Int64
 
 	// ctx is the server's one stop signal, cancelled by Close: every loop
 	// waits on it and every outbound connection is bound to it.

@@ -82,7 +82,7 @@ func TestSyncMetaNewestWins(t *testing.T) {
 			if st != tc.status {
 				t.Errorf("status %d, want %d", st, tc.status)
 			}
-			got, err := os.ReadFile(metaPath(t, s, meta))
+			got, err := os.ReadFile(namePath(t, s, meta))
 			if err != nil && !os.IsNotExist(err) {
 				t.Fatal(err)
 			}
@@ -90,7 +90,7 @@ func TestSyncMetaNewestWins(t *testing.T) {
 				t.Errorf("metadata %q, want %q", got, tc.want)
 			}
 			if tc.want != "" && tc.want != tc.here.content {
-				fi, err := os.Stat(metaPath(t, s, meta))
+				fi, err := os.Stat(namePath(t, s, meta))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -118,7 +118,7 @@ func TestSetMetadataStamps(t *testing.T) {
 	if st := rc.setMeta(name, protocol.MetaOverwrite, protocol.PackMeta(map[string]string{"k": "new"})); st != 0 {
 		t.Fatalf("set metadata: status %d", st)
 	}
-	fi, err := os.Stat(metaPath(t, s, meta))
+	fi, err := os.Stat(namePath(t, s, meta))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,15 +143,15 @@ func TestSetMetadataStamps(t *testing.T) {
 	if st := older(); st != 0 {
 		t.Fatalf("older update after the delete: status %d", st)
 	}
-	if _, err := os.Stat(metaPath(t, s, meta)); !os.IsNotExist(err) {
+	if _, err := os.Stat(namePath(t, s, meta)); !os.IsNotExist(err) {
 		t.Errorf("metadata deleted here came back with an older update (%v)", err)
 	}
 }
 
-// metaPath is where the metadata file meta is stored.
-func metaPath(t *testing.T, s *Server, meta string) string {
+// namePath is where the file (or metadata file) name is stored.
+func namePath(t *testing.T, s *Server, name string) string {
 	t.Helper()
-	path, _, _, err := s.resolveSync(meta)
+	path, _, _, err := s.resolveSync(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func metaPath(t *testing.T, s *Server, meta string) string {
 // stampMeta marks a planted metadata file as holding the change of ts.
 func stampMeta(t *testing.T, s *Server, meta string, ts int64) {
 	t.Helper()
-	if err := os.Chtimes(metaPath(t, s, meta), metaStamp(ts), metaStamp(ts)); err != nil {
+	if err := os.Chtimes(namePath(t, s, meta), metaStamp(ts), metaStamp(ts)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -216,7 +216,7 @@ func TestSyncMetaTooLarge(t *testing.T) {
 		t.Errorf("metadata of %d bytes: status %d, want EINVAL", len(big), st)
 	}
 	rc.alive()
-	if _, err := os.Stat(metaPath(t, s, name+metaSuffix)); !os.IsNotExist(err) {
+	if _, err := os.Stat(namePath(t, s, name+metaSuffix)); !os.IsNotExist(err) {
 		t.Errorf("metadata file written (%v)", err)
 	}
 }

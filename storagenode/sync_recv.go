@@ -2,6 +2,7 @@ package storagenode
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/regfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
@@ -438,12 +440,15 @@ func (s *Server) handleSyncRange(cc *conn, h protocol.Header, isAppend bool) err
 	if isAppend {
 		op = binlog.OpReplicaAppend
 		if size != req.Offset {
-			if derr := discardBody(cc); derr != nil {
-				return derr
-			}
 			if size >= req.Offset+req.Length {
+				if err := s.checkApplied(cc, path, req); err != nil {
+					return err
+				}
 				s.synced(cc, req.Timestamp, req.Name)
 				return fmt.Errorf("append at %d to %s of size %d: %w", req.Offset, req.Name, size, protocol.ErrExists)
+			}
+			if derr := discardBody(cc); derr != nil {
+				return derr
 			}
 			return fmt.Errorf("append at %d to %s of size %d: %w", req.Offset, req.Name, size, protocol.ErrNotFound)
 		}
@@ -474,6 +479,47 @@ func (s *Server) handleSyncRange(cc *conn, h protocol.Header, isAppend bool) err
 	}
 	s.synced(cc, req.Timestamp, req.Name)
 	return cc.reply(nil)
+}
+
+// checkApplied reads a peer's append whose range the copy at path already
+// holds (an append sent again after a crash or a broken connection) and
+// compares it with those bytes. Bytes that differ mean the copies have
+// diverged: two clients appended to the file at two storages at once
+// (the trackers name another storage while the file's source is down),
+// each storage holding its own append where the other holds the other's.
+// Both appends were acknowledged; choosing one would lose the other for
+// good, so the copy here is kept and the conflict is logged and counted
+// (fdfs_storage_sync_append_conflicts_total) for an operator to settle.
+// Upstream's storage answers EEXIST without looking.
+func (s *Server) checkApplied(cc *conn, path string, req *protocol.SyncRangeRequest) error {
+	f, err := regfile.OpenFile(path)
+	if err != nil {
+		if derr := discardBody(cc); derr != nil {
+			return derr
+		}
+		return err
+	}
+	defer f.Close()
+	buf := make([]byte, 2*min(req.Length, 64<<10))
+	in, here := buf[:len(buf)/2], buf[len(buf)/2:]
+	same := true
+	for off := req.Offset; off < req.Offset+req.Length; {
+		n := min(int64(len(in)), req.Offset+req.Length-off)
+		if _, err := io.ReadFull(&cc.body, in[:n]); err != nil {
+			return err
+		}
+		if same {
+			_, err := f.ReadAt(here[:n], off)
+			same = err == nil && bytes.Equal(in[:n], here[:n])
+		}
+		off += n
+	}
+	if !same {
+		s.appendConflicts.Add(1)
+		s.log.Warn("a peer's append differs from the bytes this copy holds there: the file's copies diverged (two appends at two storages at once); this copy is kept",
+			"name", req.Name, "peer", cc.syncPeer, "offset", req.Offset, "length", req.Length, "timestamp", req.Timestamp)
+	}
+	return nil
 }
 
 // handleSyncTruncate serves SYNC_TRUNCATE_FILE (37): applied when our size
