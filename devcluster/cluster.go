@@ -168,6 +168,17 @@ func (s *Storage) Addr() string { return net.JoinHostPort(s.IP, strconv.Itoa(s.P
 // HTTPAddr is "ip:http_port", where the storage serves HTTP downloads.
 func (s *Storage) HTTPAddr() string { return net.JoinHostPort(s.IP, strconv.Itoa(s.HTTPPort)) }
 
+// MetricsAddr is where the storage serves /metrics (metrics_listen); ""
+// when it does not or is stopped.
+func (s *Storage) MetricsAddr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv == nil {
+		return ""
+	}
+	return s.srv.MetricsAddr()
+}
+
 // Running reports whether the storage is started.
 func (s *Storage) Running() bool {
 	s.mu.Lock()
