@@ -137,7 +137,9 @@ func (s *Server) rememberDeletes() {
 
 // load notes the deletes of the binlog file at path, of its last tail
 // bytes: the line the cut falls in, malformed lines and a partial last
-// line are skipped.
+// line are skipped, and so is the delete of a metadata file right after
+// its file's (a file's delete logs both: the file's covers its metadata,
+// sync_meta.go), which leaves the memory's room to other deletes.
 func (d *deleteMemory) load(path string, tail int64) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -155,6 +157,7 @@ func (d *deleteMemory) load(path string, tail int64) error {
 			return nil
 		}
 	}
+	var prev string // the name of the delete just before, if the record before was one
 	for {
 		line, err := br.ReadString('\n')
 		if err == io.EOF {
@@ -164,8 +167,13 @@ func (d *deleteMemory) load(path string, tail int64) error {
 			return err
 		}
 		rec, perr := binlog.Parse(strings.TrimSuffix(line, "\n"))
-		if perr == nil && rec.Op.Source() == binlog.OpDelete {
+		if perr != nil || rec.Op.Source() != binlog.OpDelete {
+			prev = ""
+			continue
+		}
+		if prev == "" || rec.Name != prev+metaSuffix {
 			d.note(rec.Name, rec.Timestamp)
 		}
+		prev = rec.Name
 	}
 }

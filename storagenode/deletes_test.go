@@ -54,7 +54,8 @@ func TestDeleteMemoryLoad(t *testing.T) {
 	lines := "1000 D M00/00/00/first\n" + // cut by the short tail
 		"1001 C M00/00/00/kept\n" +
 		"1002 d M00/00/00/b\n" +
-		"1003 D M00/00/00/b-m\n" +
+		"1003 D M00/00/00/b-m\n" + // with its file: covered by the file's
+		"1004 D M00/00/00/kept-m\n" + // alone: a clearing
 		"garbage\n" +
 		"1004 D M00/00/00/c\n" +
 		"1005 D M00/00/00/partial" // no newline: still being written
@@ -66,7 +67,7 @@ func TestDeleteMemoryLoad(t *testing.T) {
 		tail int64
 		want map[string]int64 // name -> a time it covers; 0: not remembered
 	}{
-		{1 << 20, map[string]int64{"M00/00/00/first": 1000, "M00/00/00/kept": 0, "M00/00/00/b": 1002, "M00/00/00/b-m": 1003, "M00/00/00/c": 1004, "M00/00/00/partial": 0}},
+		{1 << 20, map[string]int64{"M00/00/00/first": 1000, "M00/00/00/kept": 0, "M00/00/00/b": 1002, "M00/00/00/b-m": 0, "M00/00/00/kept-m": 1004, "M00/00/00/c": 1004, "M00/00/00/partial": 0}},
 		{int64(len(lines)) - 5, map[string]int64{"M00/00/00/first": 0, "M00/00/00/b": 1002, "M00/00/00/c": 1004}},
 	} {
 		d := newDeleteMemory()

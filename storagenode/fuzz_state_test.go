@@ -276,13 +276,17 @@ func FuzzDeleteMemory(f *testing.F) {
 			}
 		}
 		want := map[string]int64{}
+		prev := "" // a file's delete right before its metadata file's covers it
 		for l := range strings.Lines(string(data[from:max(from, bytes.LastIndexByte(data, '\n')+1)])) {
 			r, err := binlog.Parse(strings.TrimSuffix(l, "\n"))
-			if err == nil && r.Op.Source() == binlog.OpDelete {
-				if cur, ok := want[r.Name]; !ok || r.Timestamp > cur {
-					want[r.Name] = r.Timestamp
-				}
+			if err != nil || r.Op.Source() != binlog.OpDelete {
+				prev = ""
+				continue
 			}
+			if cur, ok := want[r.Name]; (prev == "" || r.Name != prev+metaSuffix) && (!ok || r.Timestamp > cur) {
+				want[r.Name] = r.Timestamp
+			}
+			prev = r.Name
 		}
 		for _, name := range strings.Fields(string(data)) {
 			ts, deleted := want[name]
