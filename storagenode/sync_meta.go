@@ -97,11 +97,9 @@ func (s *Server) putMeta(idx int, path string, b []byte, ts int64, sync bool) er
 }
 
 // handleSyncMeta stores a peer's copy of a metadata file (a create or an
-// update, op) unless it is older than the change here.
+// update, op; its size checked against the body) unless it is older than
+// the change here.
 func (s *Server) handleSyncMeta(cc *conn, req *protocol.SyncFileRequest, idx int, path, key string, op binlog.Op) error {
-	if req.FileSize < 0 || req.FileSize != cc.body.N {
-		return fmt.Errorf("sync file size %d, body carries %d: %w", req.FileSize, cc.body.N, protocol.ErrInvalid)
-	}
 	if req.FileSize > maxMetaFileSize {
 		return fmt.Errorf("metadata file %s of %d bytes exceeds %d: %w", req.Name, req.FileSize, int64(maxMetaFileSize), protocol.ErrInvalid)
 	}

@@ -182,11 +182,11 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 	if h.Status == protocol.EEXIST {
 		return s.syncHeld(cc, req, path, op)
 	}
-	if strings.HasSuffix(req.Name, metaSuffix) {
-		return s.handleSyncMeta(cc, req, n.StorePathIndex, path, key, op)
-	}
 	if req.FileSize < 0 || req.FileSize != cc.body.N {
 		return fmt.Errorf("sync file size %d, body carries %d: %w", req.FileSize, cc.body.N, protocol.ErrInvalid)
+	}
+	if strings.HasSuffix(req.Name, metaSuffix) {
+		return s.handleSyncMeta(cc, req, n.StorePathIndex, path, key, op)
 	}
 	if !update {
 		if _, err := os.Lstat(path); err == nil {
