@@ -21,7 +21,8 @@ type content struct {
 	base  int64 // bytes
 	size  int64 // bytes
 	mtime time.Time
-	slot  *trunk.Slot // nil for a regular file
+	slot  *trunk.Slot  // nil for a regular file
+	name  *fileid.Name // the file's name (open), nil for a whole trunk file
 }
 
 // Close closes the underlying file.
@@ -47,13 +48,13 @@ func (st *store) open(n *fileid.Name, path string) (*content, error) {
 			}
 			return nil, err
 		}
-		return &content{f: f, size: f.Size(), mtime: f.ModTime()}, nil
+		return &content{f: f, size: f.Size(), mtime: f.ModTime(), name: n}, nil
 	}
 	s, err := trunk.OpenFollow(st.paths, st.subdirs, n)
 	if err != nil {
 		return nil, err
 	}
-	return &content{f: s.File, base: s.Base, size: s.Size, mtime: s.Mtime, slot: s}, nil
+	return &content{f: s.File, base: s.Base, size: s.Size, mtime: s.Mtime, slot: s, name: n}, nil
 }
 
 // openTrunkFile opens a whole trunk file (what upstream's disk recovery

@@ -289,6 +289,10 @@ type ioAttempt struct {
 	reached  bool  // got to its disk I/O
 	bodyLeft int64 // request body bytes not read yet at that point
 	link     bool  // a delete of a symbolic link (delete_link counters)
+	// name is the stored file the change is about, once resolved: a
+	// missing one on a store path that is gone is answered EIO (the
+	// file is not gone from the group: unreachable here).
+	name *fileid.Name
 }
 
 // reach marks the start of the request's disk I/O.
@@ -325,6 +329,9 @@ func (s *Server) handleChange(cc *conn, op func(start time.Time, a *ioAttempt) (
 	start := time.Now()
 	var a ioAttempt
 	reply, err := op(start, &a)
+	if err != nil && a.name != nil && missingFile(err) && s.store.lost(a.name, err) {
+		err = fmt.Errorf("%s is on a store path that cannot be reached now (%v): %w", a.name.Name(), err, syscall.EIO)
+	}
 	if a.reached && !isConnError(err) {
 		s.stats.update(func(b *protocol.StatBlock) {
 			count(b, err == nil, &a)

@@ -120,6 +120,7 @@ func (s *Server) appendFile(cc *conn, h protocol.Header, start time.Time, a *ioA
 	if err != nil {
 		return nil, err
 	}
+	a.name = n
 	length := head.Length
 	if length < 0 || length != cc.body.N {
 		return nil, fmt.Errorf("append length %d, body carries %d: %w", length, cc.body.N, protocol.ErrInvalid)
@@ -234,6 +235,7 @@ func (s *Server) modifyFile(cc *conn, h protocol.Header, start time.Time, a *ioA
 	if err != nil {
 		return nil, err
 	}
+	a.name = n
 	offset, length := head.Offset, head.Length
 	if offset < 0 || length < 0 || length != cc.body.N {
 		return nil, fmt.Errorf("modify offset %d length %d, body carries %d: %w", offset, length, cc.body.N, protocol.ErrInvalid)
@@ -284,6 +286,7 @@ func (s *Server) truncateFile(cc *conn, h protocol.Header, start time.Time, a *i
 	if err != nil {
 		return nil, err
 	}
+	a.name = n
 	if cc.body.N != 0 {
 		return nil, fmt.Errorf("truncate body has %d extra bytes: %w", cc.body.N, protocol.ErrInvalid)
 	}

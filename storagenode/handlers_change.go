@@ -36,6 +36,7 @@ func (s *Server) delete(cc *conn, start time.Time, a *ioAttempt) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
+	a.name = n
 	name := n.Name()
 	defer s.lockName(name).Unlock()
 	if n.Trunk {
@@ -131,6 +132,7 @@ func (s *Server) setMetadata(cc *conn, start time.Time, a *ioAttempt) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
+	a.name = n
 	name := n.Name()
 	defer s.lockName(name).Unlock()
 	if _, _, err := s.store.stat(n, path); err != nil {

@@ -55,15 +55,19 @@ func (s *Server) download(cc *conn, r *readAttempt) error {
 		}
 		rf, offset, n, err = s.openDownload(body, r, math.MaxInt64, true)
 	}
-	if addr, ok := s.sourceFor(cc.c.RemoteAddr(), err); ok {
-		return s.readFromSource(cc, protocol.CmdDownloadFile, 0, body, addr, err, r)
+	if addrs := s.peersFor(cc.c.RemoteAddr(), err); addrs != nil {
+		return s.readFromPeers(cc, protocol.CmdDownloadFile, 0, body, addrs, err, r)
 	}
 	if err != nil {
 		return err
 	}
 	defer rf.Close()
 	if n <= smallDownload {
-		return s.sendSmall(cc, rf, offset, n, r)
+		err := s.sendSmall(cc, rf, offset, n, r)
+		if addrs := s.peersFor(cc.c.RemoteAddr(), err); addrs != nil {
+			return s.readFromPeers(cc, protocol.CmdDownloadFile, 0, body, addrs, err, r)
+		}
+		return err
 	}
 	f := rf.f.OS()
 	defer f.Close()
@@ -122,7 +126,7 @@ func (s *Server) openDownload(body []byte, r *readAttempt, limit int64, member b
 			return nil, 0, 0, err
 		}
 		rf, err = s.store.open(name, path)
-		err = absent(err, name)
+		err = s.store.absent(err, name)
 	}
 	if err != nil {
 		if !missingFile(err) {
@@ -188,6 +192,8 @@ func (s *Server) appendSmall(out []byte, f *content, offset, n int64, r *readAtt
 		if errors.Is(err, io.EOF) {
 			// The file shrank between the stat and the read.
 			err = fmt.Errorf("file truncated during download: %w", protocol.ErrInvalid)
+		} else if f.name != nil {
+			err = s.store.absent(err, f.name) // a disk fault: lost
 		}
 		return out[:start], err
 	}
@@ -289,9 +295,9 @@ func (s *Server) getMetadata(cc *conn, r *readAttempt) error {
 		return err
 	}
 	if _, _, err := s.store.stat(n, path); err != nil {
-		err = absent(err, n)
-		if addr, ok := s.sourceFor(cc.c.RemoteAddr(), err); ok {
-			return s.readFromSource(cc, protocol.CmdGetMetadata, 0, body, addr, err, r)
+		err = s.store.absent(err, n)
+		if addrs := s.peersFor(cc.c.RemoteAddr(), err); addrs != nil {
+			return s.readFromPeers(cc, protocol.CmdGetMetadata, 0, body, addrs, err, r)
 		}
 		return err
 	}
@@ -325,7 +331,7 @@ func (s *Server) appendMetadata(body, out []byte, r *readAttempt) ([]byte, error
 		return out, err
 	}
 	if _, _, err := s.store.stat(n, path); err != nil {
-		return out, absent(err, n)
+		return out, s.store.absent(err, n)
 	}
 	f, err := s.openFile(path + metaSuffix)
 	if err != nil {
@@ -372,8 +378,8 @@ func (s *Server) handleQueryFileInfo(cc *conn, h protocol.Header) error {
 		return err
 	}
 	resp, err := s.fileInfo(n, path, h.Status)
-	if addr, ok := s.sourceFor(cc.c.RemoteAddr(), err); ok {
-		return s.readFromSource(cc, protocol.CmdQueryFileInfo, h.Status, body, addr, err, &readAttempt{})
+	if addrs := s.peersFor(cc.c.RemoteAddr(), err); addrs != nil {
+		return s.readFromPeers(cc, protocol.CmdQueryFileInfo, h.Status, body, addrs, err, &readAttempt{})
 	}
 	if err != nil {
 		return err
@@ -392,7 +398,7 @@ func needsCRC(n *fileid.Name, flags byte) bool {
 func (s *Server) fileInfo(n *fileid.Name, path string, flags byte) ([]byte, error) {
 	size, mtime, err := s.store.stat(n, path)
 	if err != nil {
-		return nil, absent(err, n)
+		return nil, s.store.absent(err, n)
 	}
 	crc := n.CRC32
 	if n.Appender || n.Slave {

@@ -148,6 +148,7 @@ func (s *Server) uploadSlave(cc *conn, h protocol.Header, start time.Time, a *io
 	if err != nil {
 		return nil, err
 	}
+	a.name = mn
 	if _, _, err := s.store.stat(mn, mpath); err != nil {
 		return nil, fmt.Errorf("master %s: %w", req.MasterName, err)
 	}

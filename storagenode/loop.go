@@ -97,7 +97,7 @@ func (s *Server) fileInfoInline(c *evloop.Conn, hd protocol.Header, body, out []
 	if err == nil {
 		resp, err = s.fileInfo(n, path, hd.Status)
 	}
-	if _, ok := s.sourceFor(c.RemoteAddr(), err); ok {
+	if s.peersFor(c.RemoteAddr(), err) != nil {
 		return out, evloop.Handoff // asked of the source there (source_read.go)
 	}
 	return s.inlineReply(c, protocol.CmdQueryFileInfo, began, out, resp, err), evloop.Next
@@ -109,7 +109,7 @@ func (s *Server) metadataInline(c *evloop.Conn, body, out []byte) ([]byte, evloo
 	began := time.Now()
 	var r readAttempt
 	out, err := s.appendMetadata(body, out, &r)
-	if _, ok := s.sourceFor(c.RemoteAddr(), err); ok || errors.Is(err, errNotSmall) {
+	if s.peersFor(c.RemoteAddr(), err) != nil || errors.Is(err, errNotSmall) {
 		return out, evloop.Handoff // a large metadata file, or one asked of the source there
 	}
 	s.countRead(&r, err, getMetaCounters)
@@ -142,12 +142,15 @@ func (s *Server) downloadInline(c *evloop.Conn, body, out []byte) ([]byte, evloo
 	if errors.Is(err, errNotSmall) || errors.As(err, &mo) {
 		return out, evloop.Handoff // serveConn knows who asks
 	}
-	if _, ok := s.sourceFor(c.RemoteAddr(), err); ok {
+	if s.peersFor(c.RemoteAddr(), err) != nil {
 		return out, evloop.Handoff // asked of the source there (source_read.go)
 	}
 	if err == nil {
 		out, err = s.appendSmall(out, rf, offset, n, &r)
 		rf.Close()
+		if s.peersFor(c.RemoteAddr(), err) != nil {
+			return out, evloop.Handoff // a disk fault: asked of the peers there
+		}
 	}
 	s.countRead(&r, err, downloadCounters)
 	return s.inlineReply(c, protocol.CmdDownloadFile, began, out, nil, err), evloop.Next

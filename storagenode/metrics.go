@@ -90,6 +90,8 @@ var (
 	stDeferred     = stDesc("sync_deferred_records", "Records a peer refused for now, set aside for a retry.", "peer", "peer_status")
 	stSkipped      = stDesc("sync_skipped_records_total", "Records a peer refused for good since start.", "peer", "peer_status")
 	stSourceReads  = stDesc("source_reads_total", "Client reads (download, metadata, file info) of files not here yet that were asked of their source storage since start, by result: ok (sent), refused (the source's error status, such as ENOENT), failed (unreachable, or broken mid-transfer).", "result")
+	stLostReads    = stDesc("lost_reads_total", "Client reads (download, metadata, file info) of files on a store path that cannot give them (its data directory gone, a disk I/O error), asked of the group's other storages since start, one count per storage asked, by result: ok (sent), refused (its error status, such as ENOENT), failed (unreachable, or broken mid-transfer).", "result")
+	stPathState    = stDesc("store_path_state", "1 for a store path's state as last checked (every 5 s): ok, read_only (uploads go to other paths), gone (its data directory cannot be reached: uploads go to other paths, reads of its files are asked of the group's other storages).", "store_path", "path", "state")
 	stAppendConfl  = stDesc("sync_append_conflicts_total", "Peers' appends to an appender file whose range this storage's copy already held with other bytes, since start: the file's copies diverged (two appends at two storages at once); this copy was kept.")
 	stPipelined    = stDesc("sync_pipelined_records_total", "Records sent to a peer in pipelined batches (replication catching up) since start.", "peer", "peer_status")
 )
@@ -102,7 +104,7 @@ func (storageCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{stInfo, stStatus, stReady, stStart, stOps, stOpsOK, stBytes, stBytesOK,
 		stConns, stConnsMax, stConnsAlloc, stLastUpdate, stLastSyncUpd, stPathTotal, stPathFree,
 		stBinlogBytes, stBinlogIndex, stBinlogLastTS, stLagBytes, stLagSeconds, stDeferred, stSkipped, stPipelined,
-		stSourceReads, stAppendConfl, stRecoveryPaths, stRecoveryRemaining, stRecoveryRestored} {
+		stSourceReads, stLostReads, stPathState, stAppendConfl, stRecoveryPaths, stRecoveryRemaining, stRecoveryRestored} {
 		ch <- d
 	}
 }
@@ -158,11 +160,18 @@ func (c storageCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(stSourceReads, s.sourceReads.ok.Load(), "ok")
 	counter(stSourceReads, s.sourceReads.refused.Load(), "refused")
 	counter(stSourceReads, s.sourceReads.failed.Load(), "failed")
+	counter(stLostReads, s.lostReads.ok.Load(), "ok")
+	counter(stLostReads, s.lostReads.refused.Load(), "refused")
+	counter(stLostReads, s.lostReads.failed.Load(), "failed")
 	counter(stAppendConfl, s.appendConflicts.Load())
 	gauge(stLastUpdate, float64(b.LastSourceUpdate))
 	gauge(stLastSyncUpd, float64(b.LastSyncUpdate))
 	for i, p := range s.cfg.StorePaths {
-		if total, free, err := s.store.pathBytes(i); err == nil {
+		now := s.store.health.state(i)
+		for _, st := range []pathState{pathOK, pathReadOnly, pathGone} {
+			gauge(stPathState, b2f(st == now), strconv.Itoa(i), p, st.String())
+		}
+		if total, free, err := s.store.pathBytes(i); err == nil && now != pathGone {
 			gauge(stPathTotal, float64(total), strconv.Itoa(i), p)
 			gauge(stPathFree, float64(free), strconv.Itoa(i), p)
 		}

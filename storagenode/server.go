@@ -81,10 +81,12 @@ type Server struct {
 	startIP    string
 	ipReported sync.Map
 	moved      *moves // address changes of ours and of our peers (moved.go)
-	// sourceReads counts the reads asked of a file's source storage, and
-	// sourceDown maps a source that failed one to when (time.Time), by
-	// address (source_read.go).
+	// sourceReads counts the reads asked of a file's source storage,
+	// lostReads those of files a store path cannot give asked of the
+	// group's other storages, and sourceDown maps a storage that failed
+	// one to when (time.Time), by address (source_read.go).
 	sourceReads sourceReadCounts
+	lostReads   sourceReadCounts
 	sourceDown  sync.Map
 	// appendConflicts counts peers' appends whose range this storage's
 	// copy held with other bytes (sync_recv.go).
@@ -602,10 +604,16 @@ func (s *Server) housekeeping() {
 	defer t.Stop()
 	bt := time.NewTicker(s.cfg.SyncBinlogBuffInterval)
 	defer bt.Stop()
+	pt := time.NewTicker(pathCheckInterval)
+	defer pt.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
+		case <-pt.C:
+			s.store.checkPaths()
+		case <-s.store.health.kick:
+			s.store.checkPaths()
 		case <-t.C:
 			if err := s.stats.save(s.store.distSnapshot()); err != nil {
 				s.log.Warn("writing storage_stat.dat failed", "err", err)

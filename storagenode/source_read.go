@@ -34,43 +34,77 @@ import (
 // gets ENOENT, as from upstream: its disk recovery and replication read
 // that as the answer about this storage, and a request between members
 // can never bounce back and forth.
+//
+// A file this storage holds on a store path that cannot give it now (the
+// disk unmounted or gone, so that the file's data directory is missing,
+// or failing with I/O errors: pathhealth.go) is lost rather than absent:
+// any file of the group, of any age, is asked of each ACTIVE peer in turn,
+// its source first, until one has it. Upstream's storage answers ENOENT
+// or EIO until the disk is replaced and refilled; the trackers keep
+// sending a share of the reads there meanwhile.
 
-// absentError is a read's answer for a file this storage does not hold:
-// name is that file, which its source storage may hold (sourceFor).
+// absentError is a read's answer for a file this storage does not hold,
+// or cannot give (lost: its store path's disk is gone or failing): name
+// is that file, which the group's other storages may hold (peersFor).
 type absentError struct {
 	err  error
 	name *fileid.Name
+	lost bool
 }
 
 func (e *absentError) Error() string { return e.err.Error() }
 func (e *absentError) Unwrap() error { return e.err }
 
-// absent marks err, when it says that file n is missing, as an
-// *absentError; any other err is returned as is.
-func absent(err error, n *fileid.Name) error {
-	if err != nil && missingFile(err) {
-		return &absentError{err: err, name: n}
+// absent marks err, when it says that file n is missing here or that its
+// disk cannot give it, as an *absentError; any other err is returned as
+// is.
+func (st *store) absent(err error, n *fileid.Name) error {
+	if err == nil || !missingFile(err) && !diskFault(err) {
+		return err
 	}
-	return err
+	return &absentError{err: err, name: n, lost: st.lost(n, err)}
 }
 
-// sourceFor returns the address (ip:port) of the source storage to ask
-// when err is a read's *absentError and the client at remote (no member)
-// may be answered from there.
-func (s *Server) sourceFor(remote net.Addr, err error) (string, bool) {
+// peersFor returns the addresses (ip:port) of the storages to ask, in
+// turn, when err is a read's *absentError and the client at remote (no
+// member) may be answered from there: for a lost file every ACTIVE peer,
+// its source first; else the source of a file that may be on its way.
+func (s *Server) peersFor(remote net.Addr, err error) []string {
 	var ab *absentError
 	if !errors.As(err, &ab) {
-		return "", false
+		return nil
 	}
 	m := s.repl.members.Load()
 	if m == nil || isMember(*m, remote) {
-		return "", false
+		return nil
 	}
 	n := ab.name
-	if s.isLocalSource(n.Source) || time.Since(time.Unix(n.Timestamp, 0)) > s.params.Load().SyncFileMaxDelay {
-		return "", false
+	if ab.lost {
+		return s.repl.holders(n)
 	}
-	return s.repl.peerAddr(n)
+	if s.isLocalSource(n.Source) || time.Since(time.Unix(n.Timestamp, 0)) > s.params.Load().SyncFileMaxDelay {
+		return nil
+	}
+	if addr, ok := s.repl.peerAddr(n); ok {
+		return []string{addr}
+	}
+	return nil
+}
+
+// holders lists the group's ACTIVE peers that may hold file n, in the
+// order to ask them: its source first, when that is one of them.
+func (r *replicator) holders(n *fileid.Name) []string {
+	src, _ := r.peerAddr(n)
+	var out []string
+	for _, b := range r.activePeers() {
+		addr := net.JoinHostPort(b.IP, strconv.Itoa(int(b.Port)))
+		if addr == src {
+			out = append([]string{addr}, out...)
+		} else {
+			out = append(out, addr)
+		}
+	}
+	return out
 }
 
 // peerAddr is the address of the peer that made file n, as the trackers
@@ -91,22 +125,44 @@ func (r *replicator) peerAddr(n *fileid.Name) (string, bool) {
 	return net.JoinHostPort(b.IP, strconv.Itoa(int(b.Port))), true
 }
 
-// readFromSource answers a read request (cmd, the header's status byte
-// and body) with the source storage's answer to the same request. Until
-// the reply's header goes out a failure is answered with notHere (this
-// storage's own answer) or the source's status; after it, the connection
-// is closed.
-func (s *Server) readFromSource(cc *conn, cmd, status byte, body []byte, addr string, notHere error, r *readAttempt) error {
+// readFromPeers answers a read request (cmd, the header's status byte
+// and body) with the answer of the first of addrs (peersFor's) that holds
+// the file. notHere is this storage's own answer, peersFor's error: until
+// the reply's header goes out a failure is answered with it or with the
+// last peer's refusal (its error status); after it, the connection is
+// closed.
+func (s *Server) readFromPeers(cc *conn, cmd, status byte, body []byte, addrs []string, notHere error, r *readAttempt) error {
+	counts := &s.sourceReads
+	if ab := (*absentError)(nil); errors.As(notHere, &ab) && ab.lost {
+		counts = &s.lostReads
+	}
+	answer := notHere
+	for _, addr := range addrs {
+		begun, err := s.readFromPeer(cc, cmd, status, body, addr, r, counts)
+		if begun {
+			return err
+		}
+		if err != nil {
+			answer = err
+		}
+	}
+	return answer
+}
+
+// readFromPeer asks the storage at addr. begun says the reply's header
+// went out (err is then the transfer's); else err is the peer's refusal,
+// or nil when it could not be asked or broke before answering.
+func (s *Server) readFromPeer(cc *conn, cmd, status byte, body []byte, addr string, r *readAttempt, counts *sourceReadCounts) (begun bool, err error) {
 	if last, ok := s.sourceDown.Load(addr); ok && time.Since(last.(time.Time)) < sourceRetryAfter {
-		s.sourceReads.failed.Add(1)
-		return notHere
+		counts.failed.Add(1)
+		return false, nil
 	}
 	d := s.dialer()
 	d.ConnectTimeout = min(d.ConnectTimeout, sourceConnectTimeout)
 	pc, err := s.dialPeerWith(s.ctx, d, addr)
 	if err != nil {
-		s.sourceFailed(addr, cmd, err)
-		return notHere
+		s.sourceFailed(addr, cmd, err, counts)
+		return false, nil
 	}
 	defer pc.hangUp()
 	var h protocol.Header
@@ -115,31 +171,31 @@ func (s *Server) readFromSource(cc *conn, cmd, status byte, body []byte, addr st
 	}
 	var se *protocol.StatusError
 	if errors.As(err, &se) {
-		s.sourceReads.refused.Add(1)
-		return fmt.Errorf("not here, and the source storage %s answered: %w", addr, err)
+		counts.refused.Add(1)
+		return false, fmt.Errorf("not here, and the storage %s answered: %w", addr, err)
 	}
 	if err != nil {
-		s.sourceFailed(addr, cmd, err)
-		return notHere
+		s.sourceFailed(addr, cmd, err, counts)
+		return false, nil
 	}
 	if h.Length == 0 && cmd == protocol.CmdDownloadFile {
-		// An empty file, which the source serves its members only.
-		s.sourceReads.refused.Add(1)
-		return fmt.Errorf("download of an empty file: %w", protocol.ErrInvalid)
+		// An empty file, which a storage serves its members only.
+		counts.refused.Add(1)
+		return false, fmt.Errorf("download of an empty file: %w", protocol.ErrInvalid)
 	}
 	r.reached, r.want = true, h.Length
 	if err := protocol.WriteHeader(cc, protocol.Header{Length: h.Length, Cmd: protocol.CmdResp}); err != nil {
-		return err
+		return true, err
 	}
 	sent, err := pc.RecvTo(h, cc)
 	r.sent += sent
 	if err != nil {
-		s.sourceReads.failed.Add(1)
-		return &connError{fmt.Errorf("read from the source storage %s: %w", addr, err)}
+		counts.failed.Add(1)
+		return true, &connError{fmt.Errorf("read from the storage %s: %w", addr, err)}
 	}
 	r.read = true
-	s.sourceReads.ok.Add(1)
-	return nil
+	counts.ok.Add(1)
+	return true, nil
 }
 
 const (
@@ -152,20 +208,21 @@ const (
 	sourceRetryAfter = 5 * time.Second
 )
 
-// sourceFailed counts and notes a source storage that failed a read
-// before its answer began: reads of its files are not asked of it for
-// sourceRetryAfter. The counter is the operator's signal; the log line is
-// Debug, as one comes per client read while a source is down.
-func (s *Server) sourceFailed(addr string, cmd byte, err error) {
-	s.sourceReads.failed.Add(1)
+// sourceFailed counts and notes a storage that failed a read before its
+// answer began: reads are not asked of it for sourceRetryAfter. The
+// counter is the operator's signal; the log line is Debug, as one comes
+// per client read while a peer is down.
+func (s *Server) sourceFailed(addr string, cmd byte, err error, counts *sourceReadCounts) {
+	counts.failed.Add(1)
 	s.sourceDown.Store(addr, time.Now())
-	s.log.Debug("source storage failed a read of a file not here yet", "source", addr, "cmd", cmd, "err", err)
+	s.log.Debug("storage failed a read asked of it", "peer", addr, "cmd", cmd, "err", err)
 }
 
-// sourceReadCounts counts the reads answered from a source storage
-// (metrics: fdfs_storage_source_reads_total).
+// sourceReadCounts counts the reads asked of other storages (metrics:
+// fdfs_storage_source_reads_total for files not here yet,
+// fdfs_storage_lost_reads_total for files a store path cannot give).
 type sourceReadCounts struct {
 	ok      atomic.Int64 // the answer was sent
-	refused atomic.Int64 // the source answered an error status (ENOENT: deleted, or never made)
-	failed  atomic.Int64 // the source was unreachable, or the transfer broke
+	refused atomic.Int64 // the storage answered an error status (ENOENT: deleted, or never made)
+	failed  atomic.Int64 // the storage was unreachable, or the transfer broke
 }

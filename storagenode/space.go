@@ -202,6 +202,12 @@ func (st *store) usage() []protocol.PathUsage {
 	defer b.mu.Unlock()
 	out := make([]protocol.PathUsage, len(st.paths))
 	for i := range out {
+		if st.health.state(i) == pathGone {
+			// Its free space is not the storage's to give (an empty
+			// mount point shows the root file system's).
+			b.reported[i] = 0
+			continue
+		}
 		total, avail, err := st.availLocked(i)
 		if err != nil {
 			st.log.Warn("cannot read the free space of a store path", "store_path", st.paths[i], "err", err)
@@ -290,11 +296,19 @@ func (s *Server) reserveWrite(pathIdx int, size, offset, length int64) (*reserva
 // whose file system is mounted read-only now (remounted after an I/O
 // error, say) is passed over like a full one. The error wraps
 // protocol.ErrNoSpace when no path can take the file, syscall.EROFS when
-// every path is read-only.
+// every path is read-only, syscall.EIO when every path is gone or
+// read-only and one at least is gone (pathhealth.go).
 func (st *store) choosePath(requested int, p *trackerParams, need int64) (*reservation, error) {
-	tried, ro := 0, 0
+	tried, ro, gone := 0, 0, 0
 	try := func(i int) *reservation {
 		tried++
+		if st.health.state(i) == pathGone && st.checkPath(i) == pathGone {
+			// An empty mount point would take the file onto the root
+			// file system, where no data directory waits for it. A path
+			// that is back is used at once.
+			gone++
+			return nil
+		}
 		// One statfs tells both whether the path is read-only and how
 		// much room it has; under space.mu, as admit's, so that no write
 		// lands between it and the pending bytes it is set against.
@@ -325,6 +339,9 @@ func (st *store) choosePath(requested int, p *trackerParams, need int64) (*reser
 		if h := try(i); h != nil {
 			return h, nil
 		}
+	}
+	if gone > 0 && gone+ro == tried {
+		return nil, fmt.Errorf("every writable store path is gone or read-only: %w", syscall.EIO)
 	}
 	if ro > 0 && ro == tried {
 		return nil, fmt.Errorf("every writable store path is on a read-only file system: %w", syscall.EROFS)

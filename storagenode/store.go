@@ -50,7 +50,8 @@ type store struct {
 	inflight map[string]struct{} // final names being created (uniqueness table)
 	initFlag *iniFile
 
-	space *spaceBook // bytes promised to writes in progress (space.go)
+	space  *spaceBook  // bytes promised to writes in progress (space.go)
+	health *pathHealth // each store path's state as last checked (pathhealth.go)
 }
 
 func openStore(cfg *conf.Storage, log *slog.Logger) (*store, error) {
@@ -63,6 +64,7 @@ func openStore(cfg *conf.Storage, log *slog.Logger) (*store, error) {
 		rotate:   cfg.FileDistributeRotateCount,
 		inflight: map[string]struct{}{},
 		space:    newSpaceBook(len(cfg.StorePaths)),
+		health:   newPathHealth(len(cfg.StorePaths)),
 	}
 	for _, p := range cfg.StorePaths {
 		st.paths = append(st.paths, strings.TrimRight(p, "/"))

@@ -54,6 +54,11 @@ type Config struct {
 	IsLocal func(src fileid.Source) bool
 	// SourceAddr returns the host:port of the source storage's HTTP server.
 	SourceAddr func(n *fileid.Name) (string, bool)
+	// LostAddr returns the host:port of another storage's HTTP server to
+	// forward a request for file n to when err, from opening it, says this
+	// server's disk cannot give it (its directory gone, an I/O error).
+	// Nil means never.
+	LostAddr func(n *fileid.Name, err error) (string, bool)
 
 	// WriteTimeout bounds the sending of one response (network_timeout).
 	WriteTimeout time.Duration
@@ -230,6 +235,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := h.open(req, q)
 	if err != nil {
+		if addr, ok := h.lostAddr(r, req.name, err); ok {
+			h.forward(w, r, addr)
+			return
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			h.notHere(w, r, req.name)
 			return
@@ -318,6 +327,22 @@ func (h *Handler) notHere(w http.ResponseWriter, r *http.Request, name *fileid.N
 		http.Error(w, http.StatusText(http.StatusNotFound), http.StatusNotFound)
 		return
 	}
+	h.forward(w, r, addr)
+}
+
+// lostAddr returns the storage to forward a request for file n to when
+// err says this server's disk cannot give it; never for a request a peer
+// forwarded, which would go round.
+func (h *Handler) lostAddr(r *http.Request, n *fileid.Name, err error) (string, bool) {
+	if h.cfg.LostAddr == nil || r.Header.Get(proxiedHeader) != "" {
+		return "", false
+	}
+	return h.cfg.LostAddr(n, err)
+}
+
+// forward proxies the request to, or redirects the client to, the storage
+// HTTP server at addr (http.response_mode).
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, addr string) {
 	target := &url.URL{Scheme: "http", Host: addr, Path: r.URL.Path, RawQuery: r.URL.RawQuery}
 	if h.cfg.ResponseMode == "redirect" {
 		if r.URL.Query().Has("redirect") {

@@ -2,9 +2,11 @@ package httpd
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"log/slog"
 	"mime/multipart"
 	"net"
@@ -306,6 +308,48 @@ func TestUnsyncedFile(t *testing.T) {
 			resp, _ = get(t, http.MethodGet, here.URL+"/group1/"+old, nil)
 			if resp.StatusCode != 404 {
 				t.Fatalf("old missing file: %d", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// A file this server's disk cannot give (LostAddr names a peer) is
+// proxied to, or redirected to, that peer, whatever its age; a request a
+// peer forwarded is not sent on again.
+func TestLostFile(t *testing.T) {
+	peerDir, hereDir := t.TempDir(), t.TempDir()
+	content := []byte("on a disk that failed here")
+	name := store(t, peerDir, localSrc, time.Now().Add(-48*time.Hour), "txt", content)
+	peer := newServer(t, baseConfig(peerDir))
+	peerAddr := strings.TrimPrefix(peer.URL, "http://")
+
+	for _, mode := range []string{"proxy", "redirect"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := baseConfig(hereDir)
+			cfg.ResponseMode = mode
+			var asked error
+			cfg.LostAddr = func(n *fileid.Name, err error) (string, bool) {
+				asked = err
+				return peerAddr, true
+			}
+			here := newServer(t, cfg)
+			resp, body := get(t, http.MethodGet, here.URL+"/group1/"+name, nil)
+			if !errors.Is(asked, fs.ErrNotExist) {
+				t.Fatalf("LostAddr asked with %v, want the open's error", asked)
+			}
+			if mode == "redirect" {
+				loc := resp.Header.Get("Location")
+				if resp.StatusCode != 302 || !strings.HasPrefix(loc, peer.URL+"/group1/"+name) {
+					t.Fatalf("redirect: %d %q", resp.StatusCode, loc)
+				}
+				resp, body = get(t, http.MethodGet, loc, nil)
+			}
+			if resp.StatusCode != 200 || !bytes.Equal(body, content) {
+				t.Fatalf("%s: %d %q", mode, resp.StatusCode, body)
+			}
+			resp, _ = get(t, http.MethodGet, here.URL+"/group1/"+name, map[string]string{proxiedHeader: "1"})
+			if resp.StatusCode != 404 {
+				t.Fatalf("a forwarded request: %d, want 404 (not sent on)", resp.StatusCode)
 			}
 		})
 	}

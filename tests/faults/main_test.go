@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
-	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/addrmoves"
 	"github.com/fdfsgo/fdfs/internal/testwait"
@@ -307,10 +306,6 @@ func content(seed uint64, n int) []byte {
 // fetch downloads a whole file from one storage directly (DOWNLOAD_FILE on
 // its address): the status and, for 0, the bytes.
 func fetch(addr, fileID string) (byte, []byte, error) {
-	g, name, err := fileid.Split(fileID)
-	if err != nil {
-		return 0, nil, err
-	}
 	// From the storage's own address: a member of its group gets what it
 	// holds, where a client would get a file it lacks from the file's
 	// source (storagenode/source_read.go).
@@ -318,24 +313,7 @@ func fetch(addr, fileID string) (byte, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(host)}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(opTimeout))
-	req := (&protocol.DownloadRequest{Group: g, Name: name}).Encode()
-	pkt := append(protocol.Header{Length: int64(len(req)), Cmd: protocol.CmdDownloadFile}.Bytes(), req...)
-	if _, err := c.Write(pkt); err != nil {
-		return 0, nil, err
-	}
-	h, err := protocol.ReadHeader(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	body, err := protocol.ReadBody(c, h, 64<<20)
-	return h.Status, body, err
+	return fetchFrom(addr, fileID, host)
 }
 
 // verify checks every file of want on every storage of c, byte for byte,

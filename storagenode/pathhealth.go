@@ -1,0 +1,140 @@
+package storagenode
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"golang.org/x/sys/unix"
+)
+
+// Store path health. A disk fails under a running storage in a few ways:
+// its file system turns read-only (ext4's errors=remount-ro after an I/O
+// error), it is unmounted or its device removed (the store path shows the
+// empty mount point, or is gone), or its reads fail (EIO). The storage
+// keeps serving: uploads pass over such a path (choosePath), and a
+// client's read of a file on it is asked of the group's other storages
+// (lost reads, source_read.go) until the disk is back or replaced and
+// refilled by disk recovery. The health of each path is checked every
+// pathCheckInterval and at once when a read finds its directory gone; a
+// change is logged once and shown in fdfs_storage_store_path_state.
+
+// pathCheckInterval is how often the store paths' health is checked: a
+// stat and a statfs per path.
+const pathCheckInterval = 5 * time.Second
+
+// pathState is a store path's health as last checked.
+type pathState int32
+
+const (
+	pathOK       pathState = iota
+	pathReadOnly           // mounted read-only: reads served, writes refused
+	pathGone               // its data directory cannot be reached: the disk is gone or unmounted
+)
+
+var pathStateNames = [...]string{pathOK: "ok", pathReadOnly: "read_only", pathGone: "gone"}
+
+func (p pathState) String() string { return pathStateNames[p] }
+
+// pathHealth holds the last checked state of each store path.
+type pathHealth struct {
+	states []atomic.Int32 // pathState per store path
+	kick   chan struct{}  // asks for a check now (buffered, 1)
+}
+
+func newPathHealth(paths int) *pathHealth {
+	return &pathHealth{states: make([]atomic.Int32, paths), kick: make(chan struct{}, 1)}
+}
+
+func (h *pathHealth) state(i int) pathState { return pathState(h.states[i].Load()) }
+
+// recheck asks the housekeeping loop to check the store paths now.
+func (h *pathHealth) recheck() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// probePath checks store path p: its data directory present and the file
+// system's read-only flag (one stat, one statfs).
+func probePath(p string) (pathState, error) {
+	fi, err := os.Stat(filepath.Join(p, "data"))
+	if err == nil && !fi.IsDir() {
+		err = syscall.ENOTDIR
+	}
+	if err != nil {
+		return pathGone, err
+	}
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(p, &sfs); err != nil {
+		return pathGone, err
+	}
+	if sfs.Flags&unix.ST_RDONLY != 0 {
+		return pathReadOnly, nil
+	}
+	return pathOK, nil
+}
+
+// checkPaths probes every store path and logs each change of state.
+func (st *store) checkPaths() {
+	for i := range st.paths {
+		st.checkPath(i)
+	}
+}
+
+// checkPath probes store path i, logs a change of its state and returns
+// the state now.
+func (st *store) checkPath(i int) pathState {
+	p := st.paths[i]
+	now, err := probePath(p)
+	was := pathState(st.health.states[i].Swap(int32(now)))
+	if now == was {
+		return now
+	}
+	switch now {
+	case pathOK:
+		st.log.Info("store path is back: uploads and reads use it again", "store_path", p, "was", was.String())
+	case pathReadOnly:
+		st.log.Warn("store path is read-only: uploads go to other store paths", "store_path", p)
+	default:
+		st.log.Error("store path is gone: uploads go to other store paths, reads of its files are asked of the group's other storages", "store_path", p, "err", err)
+	}
+	return now
+}
+
+// lost reports whether err, from a read of file n, says that the store
+// path cannot give the file rather than that the group deleted it: an
+// I/O error of the disk, or a missing file whose data directory is gone
+// (every one exists from the store path's first start). A gone directory
+// also asks for a check of the store paths now.
+func (st *store) lost(n *fileid.Name, err error) bool {
+	if diskFault(err) {
+		return true
+	}
+	if !missingFile(err) {
+		return false
+	}
+	if _, serr := os.Stat(st.dirOf(n.StorePathIndex, n.High, n.Low)); serr == nil {
+		return false
+	}
+	st.health.recheck()
+	return true
+}
+
+// diskFault reports whether err is a disk's failure to give data it
+// holds: an I/O error, a device gone, a stale or disconnected network
+// mount, or a file system that found itself corrupt (ext4: EUCLEAN, and
+// EBADMSG for a bad checksum).
+func diskFault(err error) bool {
+	for _, e := range []syscall.Errno{syscall.EIO, syscall.ENXIO, syscall.ENODEV, syscall.ESTALE, syscall.ENOTCONN, syscall.EUCLEAN, syscall.EBADMSG} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,206 @@
+package storagenode
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/wiretest"
+)
+
+// plantOn writes content into storage i's store path p (directory 01/02)
+// under a name with source src made at ts, with no binlog record, and
+// returns the name.
+func (c *syncCluster) plantOn(i, p int, src fileid.Source, ts int64, content []byte) string {
+	c.t.Helper()
+	name, err := fileid.Generate(p, 1, 2, fileid.Fields{
+		Source: src, Timestamp: ts, Size: int64(len(content)), CRC32: crc32.ChecksumIEEE(content),
+	}, "bin")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return c.plantAt(i, name, content)
+}
+
+// plantAt writes content into storage i's store path under name, with no
+// binlog record.
+func (c *syncCluster) plantAt(i int, name string, content []byte) string {
+	c.t.Helper()
+	n, err := fileid.Parse(name)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	path := n.Path(c.cfgs[i].StorePaths)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+	return name
+}
+
+// A client's read of a file on a store path whose disk is gone (its data
+// directory missing: the disk unmounted) is answered from a peer that
+// holds the file, whatever its age or source; the path is marked gone and
+// passed over by uploads until it is back, when reads are served here
+// again.
+func TestReadLostStorePath(t *testing.T) {
+	c := newSyncClusterMode(t, "127.0.0.18", 2, false)
+	for _, cfg := range c.cfgs {
+		cfg.StorePaths, cfg.StorePathCount = append(cfg.StorePaths, t.TempDir()), 2
+	}
+	for i := range 2 {
+		c.start(i)
+		c.waitActive(i)
+	}
+	a := c.nodes[0]
+	waitFor(t, "storage 1 known to storage 0 as ACTIVE", func() bool { return len(a.repl.activePeers()) == 1 })
+	old := time.Now().Unix() - 25*3600 // no longer on its way: replication's long done
+	small := []byte("a photo uploaded a day ago")
+	large := bytes.Repeat([]byte("0123456789abcdef"), 10_000) // past smallDownload: sendfile's path
+	meta := protocol.PackMeta(map[string]string{"width": "640"})
+	fromPeer := c.plantAt(0, c.plantOn(1, 1, c.sourceOf(1, false), old, small), small)
+	fromHere := c.plantAt(1, c.plantOn(0, 1, c.sourceOf(0, false), old, small), small)
+	largeName := c.plantAt(0, c.plantOn(1, 1, c.sourceOf(1, false), old, large), large)
+	c.plantAt(0, c.plantAt(1, fromPeer+metaSuffix, meta), meta)
+	onlyHere := c.plantOn(0, 1, c.sourceOf(0, false), old, []byte("never replicated"))
+
+	cl := dial(t, a)
+	if st, body := cl.download(fromPeer, 0, 0); st != 0 || !bytes.Equal(body, small) {
+		t.Fatalf("healthy: status %d, %q", st, body)
+	}
+	data := filepath.Join(c.cfgs[0].StorePaths[1], "data")
+	if err := os.Rename(data, data+".away"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		what           string
+		name           string
+		offset, length int64
+		status         byte
+		want           []byte
+	}{
+		{"a peer's file", fromPeer, 0, 0, 0, small},
+		{"a file made here", fromHere, 0, 0, 0, small},
+		{"a large file", largeName, 0, 0, 0, large},
+		{"a range of it", largeName, 70_000, 1_000, 0, large[70_000:71_000]},
+		{"a file no peer holds", onlyHere, 0, 0, protocol.ENOENT, nil},
+	} {
+		st, body := cl.download(tc.name, tc.offset, tc.length)
+		if st != tc.status || !bytes.Equal(body, tc.want) {
+			t.Errorf("path gone, %s: status %d, %d bytes; want %d, %d bytes", tc.what, st, len(body), tc.status, len(tc.want))
+		}
+	}
+	if st, got := cl.fileCmd(protocol.CmdGetMetadata, fromPeer); st != 0 || !bytes.Equal(got, meta) {
+		t.Errorf("path gone, metadata: status %d, %q", st, got)
+	}
+	if st, info := cl.fileInfo(fromHere, 0); st != 0 || info.Size != int64(len(small)) {
+		t.Errorf("path gone, file info: status %d, %+v", st, info)
+	}
+	cl.alive()
+	member := &rawClient{Client: wiretest.DialFrom(t, c.cfgs[1].BindAddr, a.Addr()), t: t}
+	if st, _ := member.download(fromPeer, 0, 0); st != protocol.ENOENT {
+		t.Errorf("a member's download: status %d, want ENOENT (this storage's own answer)", st)
+	}
+	if ok, refused, failed := a.lostReads.ok.Load(), a.lostReads.refused.Load(), a.lostReads.failed.Load(); ok != 6 || refused != 1 || failed != 0 {
+		t.Errorf("lost reads ok/refused/failed %d/%d/%d, want 6/1/0", ok, refused, failed)
+	}
+	if n := a.sourceReads.ok.Load() + a.sourceReads.refused.Load(); n != 0 {
+		t.Errorf("%d reads counted as of files not here yet", n)
+	}
+
+	// A change of a file there is EIO, not ENOENT: the file is not gone
+	// from the group, this storage cannot reach it.
+	if st, _ := cl.fileCmd(protocol.CmdDeleteFile, fromPeer); st != protocol.EIO {
+		t.Errorf("path gone, delete: status %d, want EIO", st)
+	}
+	if st := cl.setMeta(fromPeer, protocol.MetaOverwrite, meta); st != protocol.EIO {
+		t.Errorf("path gone, set metadata: status %d, want EIO", st)
+	}
+	if st, _ := cl.fileCmd(protocol.CmdDeleteFile, nameAt(t, c.sourceOf(1, false), old, []byte("never made"))); st != protocol.ENOENT {
+		t.Errorf("a delete of a file never made, on a healthy path: status %d, want ENOENT", st)
+	}
+	waitFor(t, "store path 1 marked gone", func() bool { return a.store.health.state(1) == pathGone })
+	if got := cl.upload(protocol.CmdUploadFile, 1, "txt", []byte("asked for path 1")); got[:3] != "M00" {
+		t.Errorf("an upload asking for the gone path went to %s, want M00", got[:3])
+	}
+	if u := a.store.usage(); u[1] != (protocol.PathUsage{}) {
+		t.Errorf("the gone path reported to the trackers as %+v, want no space", u[1])
+	}
+
+	if err := os.Rename(data+".away", data); err != nil {
+		t.Fatal(err)
+	}
+	a.store.health.recheck()
+	waitFor(t, "store path 1 back", func() bool { return a.store.health.state(1) == pathOK })
+	if st, body := cl.download(fromPeer, 0, 0); st != 0 || !bytes.Equal(body, small) || a.lostReads.ok.Load() != 6 {
+		t.Errorf("path back: status %d, %q, lost reads %d (want 6: served here)", st, body, a.lostReads.ok.Load())
+	}
+}
+
+// The HTTP side forwards a request for a file its disk cannot give to a
+// peer's HTTP server, at this storage's http.server_port.
+func TestLostHTTPAddr(t *testing.T) {
+	c := newSyncClusterMode(t, "127.0.0.19", 2, false)
+	for _, cfg := range c.cfgs {
+		cfg.HTTPServerPort = 8888 // never listened on: only the address is asked for
+	}
+	for i := range 2 {
+		c.start(i)
+		c.waitActive(i)
+	}
+	a := c.nodes[0]
+	waitFor(t, "storage 1 known to storage 0 as ACTIVE", func() bool { return len(a.repl.activePeers()) == 1 })
+	name := c.plantOn(1, 0, c.sourceOf(1, false), time.Now().Unix()-25*3600, []byte("x"))
+	n, path, err := a.store.resolve(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = os.Stat(path)
+	if addr, ok := a.lostHTTPAddr(n, err); ok {
+		t.Errorf("a file deleted here: forwarded to %s", addr)
+	}
+	if err := os.RemoveAll(filepath.Dir(path)); err != nil {
+		t.Fatal(err)
+	}
+	want := net.JoinHostPort(c.cfgs[1].BindAddr, strconv.Itoa(8888))
+	if addr, ok := a.lostHTTPAddr(n, err); !ok || addr != want {
+		t.Errorf("its directory gone: forwarded to %q, %v; want %s", addr, ok, want)
+	}
+	if addr, ok := a.lostHTTPAddr(n, fmt.Errorf("read: %w", syscall.EIO)); !ok || addr != want {
+		t.Errorf("an I/O error: forwarded to %q, %v; want %s", addr, ok, want)
+	}
+}
+
+func TestDiskFault(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&fs.PathError{Op: "read", Path: "f", Err: syscall.EIO}, true},
+		{fmt.Errorf("open: %w", syscall.EUCLEAN), true},
+		{syscall.EBADMSG, true},
+		{syscall.ESTALE, true},
+		{syscall.ENOENT, false},
+		{syscall.EACCES, false},
+		{protocol.ErrNotFound, false},
+		{errors.New("other"), false},
+		{nil, false},
+	} {
+		if got := diskFault(tc.err); got != tc.want {
+			t.Errorf("diskFault(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
