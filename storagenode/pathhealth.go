@@ -107,6 +107,11 @@ func (st *store) checkPath(i int) pathState {
 	return now
 }
 
+// gone reports whether file n's store path was gone at its last check:
+// the scrubber leaves its files alone (none can be checked or repaired
+// there) until the disk is back or replaced and refilled.
+func (st *store) gone(n *fileid.Name) bool { return st.health.state(n.StorePathIndex) == pathGone }
+
 // lost reports whether err, from a read of file n, says that the store
 // path cannot give the file rather than that the group deleted it: an
 // I/O error of the disk, or a missing file whose data directory is gone

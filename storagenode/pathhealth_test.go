@@ -78,6 +78,7 @@ func TestReadLostStorePath(t *testing.T) {
 	onlyHere := c.plantOn(0, 1, c.sourceOf(0, false), old, []byte("never replicated"))
 
 	cl := dial(t, a)
+	indexed := cl.upload(protocol.CmdUploadFile, 1, "txt", small) // in the scrubber's index
 	if st, body := cl.download(fromPeer, 0, 0); st != 0 || !bytes.Equal(body, small) {
 		t.Fatalf("healthy: status %d, %q", st, body)
 	}
@@ -138,6 +139,18 @@ func TestReadLostStorePath(t *testing.T) {
 	}
 	if u := a.store.usage(); u[1] != (protocol.PathUsage{}) {
 		t.Errorf("the gone path reported to the trackers as %+v, want no space", u[1])
+	}
+	// A scrub pass leaves the gone path's files alone: nothing there can
+	// be checked or repaired.
+	if !a.scrub.begin() {
+		t.Fatal("a scrub pass is running")
+	}
+	a.scrubPass(0)
+	a.scrub.mu.Lock()
+	findings := a.scrub.report.Findings
+	a.scrub.mu.Unlock()
+	if len(findings) != 0 {
+		t.Errorf("scrub with path 1 gone (%s there): findings %+v, want none", indexed, findings)
 	}
 
 	if err := os.Rename(data+".away", data); err != nil {

@@ -161,7 +161,7 @@ func (sc *scrubber) end(files, bytes int64, complete bool) {
 // bytes it read.
 func (s *Server) scrubFile(name string, t *throttle) int64 {
 	n, path, err := s.store.resolve(name)
-	if err != nil {
+	if err != nil || s.store.gone(n) {
 		return 0
 	}
 	kind, read := s.checkFile(n, path, t)
@@ -186,7 +186,7 @@ func (s *Server) scrubFile(name string, t *throttle) int64 {
 // its name carries its checksum.
 func (s *Server) scrubLost(name string) {
 	n, path, err := s.store.resolve(name)
-	if err != nil {
+	if err != nil || s.store.gone(n) {
 		return
 	}
 	outcome := protocol.ScrubUnrepaired

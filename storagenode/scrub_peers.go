@@ -126,7 +126,7 @@ func (s *Server) dropRecorded(missing map[string]bool) error {
 // its metadata, and reports it.
 func (s *Server) scrubAbsent(name string, peers []string, t *throttle) {
 	n, path, err := s.store.resolve(name)
-	if err != nil || s.index.has(name) {
+	if err != nil || s.index.has(name) || s.store.gone(n) {
 		return
 	}
 	outcome := protocol.ScrubUnrepaired
