@@ -58,3 +58,57 @@ func TestReadBeforeReplica(t *testing.T) {
 		}
 	}
 }
+
+// TestReadLostDisk: a file both storages of the group hold, made a day
+// ago, read with fastdfs-client-java from a storage whose disk no longer
+// has the file's data directory (a disk gone from under the store path):
+// ours answers it from the upstream storage of the group
+// (storagenode/pathhealth.go), where upstream's storage, its directory
+// gone the same way, answers ENOENT (the control).
+func TestReadLostDisk(t *testing.T) {
+	cp := javaClasspath(t)
+	e := newEnv(t)
+	up := e.newStorage(upstream, "group1")
+	our := e.newStorage(ours, "group1")
+	tr := e.addTracker(ours)
+	up.run(tr)
+	our.run(tr)
+	conf := e.writeClientConf()
+	e.waitActive(up, our)
+
+	content := bytes.Repeat([]byte("a photo both storages hold, its disk gone from one\n"), 2000) // 102 KB
+	dayAgo := time.Now().Add(-25 * time.Hour)
+	ofUp := planted.Name(t, up.ip, content, dayAgo)
+	ofOurs := planted.Name(t, our.ip, content, dayAgo)
+	for _, n := range []*node{up, our} {
+		planted.WriteNamed(t, n.store, ofUp, content)
+		planted.WriteNamed(t, n.store, ofOurs, content)
+	}
+	for _, c := range []struct {
+		what     string
+		at       *node
+		name     string
+		wantLine string
+	}{
+		{"ours, a file made by upstream's storage", our, ofUp, "OK " + strconv.Itoa(len(content))},
+		{"ours, a file it made itself", our, ofOurs, "OK " + strconv.Itoa(len(content))},
+		{"upstream's (control)", up, ofOurs, "ERR 2"},
+	} {
+		dir := filepath.Join(c.at.store, "data", "01", "02")
+		if err := os.Rename(dir, dir+".gone"); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		out := filepath.Join(e.work, "lost-"+c.at.name)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		res, err := exec.CommandContext(ctx, "java", "-cp", cp, "ReadAt", conf, c.at.ip, strconv.Itoa(c.at.port), fileid.Join("group1", c.name), out).CombinedOutput()
+		cancel()
+		if err != nil || strings.TrimSpace(string(res)) != c.wantLine {
+			t.Fatalf("%s: %v\n%s\nwant %q", c.what, err, res, c.wantLine)
+		}
+		if strings.HasPrefix(c.wantLine, "OK") {
+			if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, content) {
+				t.Fatalf("%s: %d bytes read differ from the file's (%v)", c.what, len(got), err)
+			}
+		}
+	}
+}
