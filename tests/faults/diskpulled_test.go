@@ -61,11 +61,15 @@ func TestDiskPulled(t *testing.T) {
 	if out, err := exec.Command("umount", "-l", disk).CombinedOutput(); err != nil {
 		t.Fatalf("umount %s: %v: %s", disk, err, out)
 	}
+	served := 0
 	for id, want := range files {
 		if st, got, err := fetchFrom(a.addr, id, "127.0.0.1"); err != nil || st != 0 || !bytes.Equal(got, want) {
 			t.Errorf("disk pulled, read of %s (path %d) through S1: status %d, %d bytes, %v", id, pathOf(id), st, len(got), err)
+		} else {
+			served++
 		}
 	}
+	t.Logf("disk pulled: %d of %d files read through S1, byte for byte", served, len(files))
 	// The reads of the pulled disk's files had S1 check its paths; an
 	// upload may come before that check ends.
 	testwait.For(t, waitLimit, "an upload asking for the pulled path to land on path 0", func() error {
@@ -76,6 +80,7 @@ func TestDiskPulled(t *testing.T) {
 		files[id] = content(3000, 20000)
 		return nil
 	})
+	onPath0 := 0
 	for i := range 10 {
 		content := content(uint64(3001+i), 20000)
 		st, id, err := uploadAt(a.addr, 1, content)
@@ -83,8 +88,10 @@ func TestDiskPulled(t *testing.T) {
 			t.Errorf("disk pulled, upload asking for path 1: %s, status %d, %v; want it on path 0", id, st, err)
 			continue
 		}
+		onPath0++
 		files[id] = content
 	}
+	t.Logf("disk pulled: %d of 10 uploads asking for the pulled path acknowledged on path 0", onPath0)
 	if empty, _ := os.ReadDir(disk); len(empty) != 0 {
 		t.Errorf("the mount point of the pulled disk holds %d entries, want none", len(empty))
 	}
@@ -106,6 +113,7 @@ func TestDiskPulled(t *testing.T) {
 		t.Fatalf("mount a new disk: %v: %s", err, out)
 	}
 	a.start()
+	began := time.Now()
 	for id, want := range files {
 		testwait.For(t, waitLimit, id+" on S1's own disks", func() error {
 			if st, got, err := fetch(a.addr, id); err != nil || st != 0 || !bytes.Equal(got, want) {
@@ -114,6 +122,7 @@ func TestDiskPulled(t *testing.T) {
 			return nil
 		})
 	}
+	t.Logf("new disk: all %d files served from S1's own disks %v after its restart", len(files), time.Since(began).Round(100*time.Millisecond))
 }
 
 // fetchFrom downloads a whole file from the storage at addr on a
