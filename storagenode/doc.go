@@ -32,7 +32,10 @@
 //
 // A client's read of a file made by a peer a moment ago that has not
 // reached this storage yet is answered from that peer (source_read.go),
-// where upstream answers ENOENT.
+// where upstream answers ENOENT. A store path whose disk goes or fails
+// under the running storage is passed over by uploads, and reads of its
+// files are asked of the group's other storages until it is back
+// (pathhealth.go).
 //
 // Beyond upstream (commands 120 and 121, which upstream answers with
 // EINVAL): an index of the files held here, built by walking the store
