@@ -532,10 +532,19 @@ func (s *Server) restoreRecord(pc *peerConn, line string) (bool, error) {
 	default:
 		content = func(w io.Writer) error { return pc.download(rec.Name, w) }
 	}
+	mtime := time.Unix(rec.Timestamp, 0)
+	if strings.HasSuffix(rec.Name, metaSuffix) {
+		// The peer's metadata as it is now, stamped with the time of
+		// the record: the change it holds or, where later records
+		// restore it again, an earlier one, which only lets more
+		// copies through until the last record stamps it exactly
+		// (sync_meta.go).
+		mtime = metaStamp(rec.Timestamp)
+	}
 	if n.Trunk && rec.Name == n.Name() {
 		err = s.restoreSlot(n, content)
 	} else {
-		err = s.writeRestored(path, time.Unix(rec.Timestamp, 0), content)
+		err = s.writeRestored(path, mtime, content)
 	}
 	var ce *connError
 	var se *protocol.StatusError

@@ -488,3 +488,34 @@ func TestRecoveryResumeAndLines(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoveryStampsMetadata: a metadata file restored by a disk recovery
+// carries the time of its change, as the one it was copied from, so that
+// metadata sets crossing later still converge to the newest
+// (sync_meta.go).
+func TestRecoveryStampsMetadata(t *testing.T) {
+	f := newRecoveryFixture(t, "127.0.0.23")
+	rc := dial(t, f.c.nodes[0])
+	name := f.names[0]
+	if st := rc.setMeta(name, protocol.MetaOverwrite, protocol.PackMeta(map[string]string{"w": "1"})); st != 0 {
+		t.Fatalf("set metadata: status %d", st)
+	}
+	src := mustParse(t, name).Path(f.c.cfgs[0].StorePaths) + metaSuffix
+	dst := mustParse(t, name).Path(f.c.cfgs[1].StorePaths) + metaSuffix
+	eventually(t, "the metadata on storage 1", func() bool { _, err := os.Stat(dst); return err == nil })
+	data := f.crash(t)
+	f.restart(t, data)
+	want, err := os.Stat(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.Stat(dst)
+	if err != nil {
+		t.Fatalf("metadata not restored: %v", err)
+	}
+	wv, wok := metaVersion(want)
+	gv, gok := metaVersion(got)
+	if !wok || !gok || gv != wv {
+		t.Errorf("restored metadata stamped %d (%v), want %d as on its source (%v)", gv, gok, wv, wok)
+	}
+}

@@ -15,8 +15,9 @@ package storagenode
 //   - A metadata file written here carries the time of the change it
 //     holds as its mtime, marked by metaStampNsec in the nanoseconds.
 //     A file without the mark (written by upstream's storage, by an older
-//     version of ours, by disk recovery or the scrubber, which do not
-//     know the change's time) takes whatever arrives, as before.
+//     version of ours, or by the scrubber, which does not know the
+//     change's time) takes whatever arrives, as before. Disk recovery
+//     stamps what it restores with the time of the record it restores.
 //   - A peer's copy or delete stamped before the change here is
 //     acknowledged and dropped. At the same second the last to arrive
 //     wins, as before: records are whole seconds, and a source's changes
