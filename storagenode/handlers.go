@@ -329,8 +329,8 @@ func (s *Server) handleChange(cc *conn, op func(start time.Time, a *ioAttempt) (
 	start := time.Now()
 	var a ioAttempt
 	reply, err := op(start, &a)
-	if err != nil && a.name != nil && missingFile(err) && s.store.lost(a.name, err) {
-		err = fmt.Errorf("%s is on a store path that cannot be reached now (%v): %w", a.name.Name(), err, syscall.EIO)
+	if err != nil && a.name != nil && missingFile(err) {
+		err = s.store.absent(err, a.name)
 	}
 	if a.reached && !isConnError(err) {
 		s.stats.update(func(b *protocol.StatBlock) {

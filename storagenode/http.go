@@ -52,7 +52,7 @@ func (s *Server) listenHTTP() (net.Listener, error) {
 		SyncFileMaxDelay:   func() time.Duration { return s.params.Load().SyncFileMaxDelay },
 		IsLocal:            s.isLocalSource,
 		SourceAddr:         s.sourceHTTPAddr,
-		LostAddr:           s.lostHTTPAddr,
+		Lost:               s.lostHTTP,
 		WriteTimeout:       s.cfg.NetworkTimeout,
 		Log:                s.log.With("component", "http"),
 	})
@@ -120,21 +120,22 @@ func (s *Server) sourceHTTPAddr(n *fileid.Name) (string, bool) {
 	return net.JoinHostPort(ip, strconv.Itoa(s.cfg.HTTPServerPort)), true
 }
 
-// lostHTTPAddr is the HTTP server to forward a request for file n to when
-// err, from opening it, says its store path cannot give it (pathhealth.go):
-// the first ACTIVE peer, the file's source when it is one, at
-// http.server_port as sourceHTTPAddr takes the source's.
-func (s *Server) lostHTTPAddr(n *fileid.Name, err error) (string, bool) {
+// lostHTTP reports whether err, from opening file n, says its store path
+// cannot give it (pathhealth.go), and the HTTP server to forward the
+// request to: the first ACTIVE peer, the file's source when it is one, at
+// http.server_port as sourceHTTPAddr takes the source's ("" when no peer
+// is ACTIVE).
+func (s *Server) lostHTTP(n *fileid.Name, err error) (string, bool) {
 	if !missingFile(err) && !diskFault(err) || !s.store.lost(n, err) {
 		return "", false
 	}
 	peers := s.repl.holders(n)
 	if len(peers) == 0 {
-		return "", false
+		return "", true
 	}
 	host, _, err := net.SplitHostPort(peers[0])
 	if err != nil {
-		return "", false
+		return "", true
 	}
 	return net.JoinHostPort(host, strconv.Itoa(s.cfg.HTTPServerPort)), true
 }

@@ -112,8 +112,8 @@ func TestReadLostStorePath(t *testing.T) {
 	}
 	cl.alive()
 	member := &rawClient{Client: wiretest.DialFrom(t, c.cfgs[1].BindAddr, a.Addr()), t: t}
-	if st, _ := member.download(fromPeer, 0, 0); st != protocol.ENOENT {
-		t.Errorf("a member's download: status %d, want ENOENT (this storage's own answer)", st)
+	if st, _ := member.download(fromPeer, 0, 0); st != protocol.EIO {
+		t.Errorf("a member's download: status %d, want EIO (this storage's own answer: not deleted, unreachable)", st)
 	}
 	if ok, refused, failed := a.lostReads.ok.Load(), a.lostReads.refused.Load(), a.lostReads.failed.Load(); ok != 6 || refused != 1 || failed != 0 {
 		t.Errorf("lost reads ok/refused/failed %d/%d/%d, want 6/1/0", ok, refused, failed)
@@ -153,6 +153,12 @@ func TestReadLostStorePath(t *testing.T) {
 		t.Errorf("scrub with path 1 gone (%s there): findings %+v, want none", indexed, findings)
 	}
 
+	// No peer to ask: EIO, not ENOENT.
+	c.stop(1)
+	if st, _ := cl.download(fromPeer, 0, 0); st != protocol.EIO {
+		t.Errorf("path gone, the peer stopped: status %d, want EIO", st)
+	}
+
 	if err := os.Rename(data+".away", data); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +171,7 @@ func TestReadLostStorePath(t *testing.T) {
 
 // The HTTP side forwards a request for a file its disk cannot give to a
 // peer's HTTP server, at this storage's http.server_port.
-func TestLostHTTPAddr(t *testing.T) {
+func TestLostHTTP(t *testing.T) {
 	c := newSyncClusterMode(t, "127.0.0.19", 2, false)
 	for _, cfg := range c.cfgs {
 		cfg.HTTPServerPort = 8888 // never listened on: only the address is asked for
@@ -182,18 +188,18 @@ func TestLostHTTPAddr(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = os.Stat(path)
-	if addr, ok := a.lostHTTPAddr(n, err); ok {
-		t.Errorf("a file deleted here: forwarded to %s", addr)
+	if addr, lost := a.lostHTTP(n, err); lost {
+		t.Errorf("a file deleted here: lost, forwarded to %q", addr)
 	}
 	if err := os.RemoveAll(filepath.Dir(path)); err != nil {
 		t.Fatal(err)
 	}
 	want := net.JoinHostPort(c.cfgs[1].BindAddr, strconv.Itoa(8888))
-	if addr, ok := a.lostHTTPAddr(n, err); !ok || addr != want {
-		t.Errorf("its directory gone: forwarded to %q, %v; want %s", addr, ok, want)
+	if addr, lost := a.lostHTTP(n, err); !lost || addr != want {
+		t.Errorf("its directory gone: forwarded to %q, %v; want %s", addr, lost, want)
 	}
-	if addr, ok := a.lostHTTPAddr(n, fmt.Errorf("read: %w", syscall.EIO)); !ok || addr != want {
-		t.Errorf("an I/O error: forwarded to %q, %v; want %s", addr, ok, want)
+	if addr, lost := a.lostHTTP(n, fmt.Errorf("read: %w", syscall.EIO)); !lost || addr != want {
+		t.Errorf("an I/O error: forwarded to %q, %v; want %s", addr, lost, want)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
@@ -57,12 +58,20 @@ func (e *absentError) Unwrap() error { return e.err }
 
 // absent marks err, when it says that file n is missing here or that its
 // disk cannot give it, as an *absentError; any other err is returned as
-// is.
+// is. A lost file is EIO, never ENOENT: it is not gone from the group
+// (a client, or a cache in front of the HTTP side, must not take it for
+// deleted; a member must not take it for deleted here).
 func (st *store) absent(err error, n *fileid.Name) error {
 	if err == nil || !missingFile(err) && !diskFault(err) {
 		return err
 	}
-	return &absentError{err: err, name: n, lost: st.lost(n, err)}
+	if !st.lost(n, err) {
+		return &absentError{err: err, name: n}
+	}
+	if !diskFault(err) {
+		err = fmt.Errorf("%s is on a store path that cannot be reached now (%v): %w", n.Name(), err, syscall.EIO)
+	}
+	return &absentError{err: err, name: n, lost: true}
 }
 
 // peersFor returns the addresses (ip:port) of the storages to ask, in

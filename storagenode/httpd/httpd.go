@@ -54,11 +54,11 @@ type Config struct {
 	IsLocal func(src fileid.Source) bool
 	// SourceAddr returns the host:port of the source storage's HTTP server.
 	SourceAddr func(n *fileid.Name) (string, bool)
-	// LostAddr returns the host:port of another storage's HTTP server to
-	// forward a request for file n to when err, from opening it, says this
-	// server's disk cannot give it (its directory gone, an I/O error).
-	// Nil means never.
-	LostAddr func(n *fileid.Name, err error) (string, bool)
+	// Lost reports whether err, from opening file n, says this server's
+	// disk cannot give it (its directory gone, an I/O error), and the
+	// host:port of another storage's HTTP server to forward the request
+	// to ("" when none can be asked: 503). Nil means never.
+	Lost func(n *fileid.Name, err error) (addr string, lost bool)
 
 	// WriteTimeout bounds the sending of one response (network_timeout).
 	WriteTimeout time.Duration
@@ -235,7 +235,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := h.open(req, q)
 	if err != nil {
-		if addr, ok := h.lostAddr(r, req.name, err); ok {
+		if addr, lost := h.lost(r, req.name, err); lost {
+			if addr == "" {
+				http.Error(w, "the file's disk cannot be read now", http.StatusServiceUnavailable)
+				return
+			}
 			h.forward(w, r, addr)
 			return
 		}
@@ -330,14 +334,18 @@ func (h *Handler) notHere(w http.ResponseWriter, r *http.Request, name *fileid.N
 	h.forward(w, r, addr)
 }
 
-// lostAddr returns the storage to forward a request for file n to when
-// err says this server's disk cannot give it; never for a request a peer
+// lost reports whether err says this server's disk cannot give file n,
+// and the storage to forward the request to: none for a request a peer
 // forwarded, which would go round.
-func (h *Handler) lostAddr(r *http.Request, n *fileid.Name, err error) (string, bool) {
-	if h.cfg.LostAddr == nil || r.Header.Get(proxiedHeader) != "" {
+func (h *Handler) lost(r *http.Request, n *fileid.Name, err error) (string, bool) {
+	if h.cfg.Lost == nil {
 		return "", false
 	}
-	return h.cfg.LostAddr(n, err)
+	addr, lost := h.cfg.Lost(n, err)
+	if r.Header.Get(proxiedHeader) != "" {
+		addr = ""
+	}
+	return addr, lost
 }
 
 // forward proxies the request to, or redirects the client to, the storage

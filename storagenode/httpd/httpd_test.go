@@ -313,9 +313,10 @@ func TestUnsyncedFile(t *testing.T) {
 	}
 }
 
-// A file this server's disk cannot give (LostAddr names a peer) is
-// proxied to, or redirected to, that peer, whatever its age; a request a
-// peer forwarded is not sent on again.
+// A file this server's disk cannot give (Lost names a peer) is proxied
+// to, or redirected to, that peer, whatever its age; a request a peer
+// forwarded is not sent on again, and with no peer to ask the answer is
+// 503, not 404.
 func TestLostFile(t *testing.T) {
 	peerDir, hereDir := t.TempDir(), t.TempDir()
 	content := []byte("on a disk that failed here")
@@ -328,7 +329,7 @@ func TestLostFile(t *testing.T) {
 			cfg := baseConfig(hereDir)
 			cfg.ResponseMode = mode
 			var asked error
-			cfg.LostAddr = func(n *fileid.Name, err error) (string, bool) {
+			cfg.Lost = func(n *fileid.Name, err error) (string, bool) {
 				asked = err
 				return peerAddr, true
 			}
@@ -348,9 +349,14 @@ func TestLostFile(t *testing.T) {
 				t.Fatalf("%s: %d %q", mode, resp.StatusCode, body)
 			}
 			resp, _ = get(t, http.MethodGet, here.URL+"/group1/"+name, map[string]string{proxiedHeader: "1"})
-			if resp.StatusCode != 404 {
-				t.Fatalf("a forwarded request: %d, want 404 (not sent on)", resp.StatusCode)
+			if resp.StatusCode != 503 {
+				t.Fatalf("a forwarded request: %d, want 503 (not sent on)", resp.StatusCode)
 			}
 		})
+	}
+	cfg := baseConfig(hereDir)
+	cfg.Lost = func(*fileid.Name, error) (string, bool) { return "", true }
+	if resp, _ := get(t, http.MethodGet, newServer(t, cfg).URL+"/group1/"+name, nil); resp.StatusCode != 503 {
+		t.Fatalf("no peer to ask: %d, want 503 (not 404: the file is not gone)", resp.StatusCode)
 	}
 }
