@@ -137,25 +137,32 @@ func (r *replicator) peerAddr(n *fileid.Name) (string, bool) {
 // readFromPeers answers a read request (cmd, the header's status byte
 // and body) with the answer of the first of addrs (peersFor's) that holds
 // the file. notHere is this storage's own answer, peersFor's error: until
-// the reply's header goes out a failure is answered with it or with the
-// last peer's refusal (its error status); after it, the connection is
-// closed.
+// the reply's header goes out a failure is answered with the last peer's
+// refusal (its error status) when every peer answered, else with notHere
+// (one that could not be asked may hold the file); after it, the
+// connection is closed.
 func (s *Server) readFromPeers(cc *conn, cmd, status byte, body []byte, addrs []string, notHere error, r *readAttempt) error {
 	counts := &s.sourceReads
 	if ab := (*absentError)(nil); errors.As(notHere, &ab) && ab.lost {
 		counts = &s.lostReads
 	}
-	answer := notHere
+	var refusal error
+	unasked := false
 	for _, addr := range addrs {
 		begun, err := s.readFromPeer(cc, cmd, status, body, addr, r, counts)
-		if begun {
+		switch {
+		case begun:
 			return err
-		}
-		if err != nil {
-			answer = err
+		case err != nil:
+			refusal = err
+		default:
+			unasked = true
 		}
 	}
-	return answer
+	if refusal == nil || unasked {
+		return notHere
+	}
+	return refusal
 }
 
 // readFromPeer asks the storage at addr. begun says the reply's header
