@@ -307,6 +307,12 @@ func (s *Server) getMetadata(cc *conn, r *readAttempt) error {
 			r.reached = true
 			s.countOpen(false)
 		}
+		if diskFault(err) {
+			err = s.store.absent(err, n)
+			if addrs := s.peersFor(cc.c.RemoteAddr(), err); addrs != nil {
+				return s.readFromPeers(cc, protocol.CmdGetMetadata, 0, body, addrs, err, r)
+			}
+		}
 		return err
 	}
 	defer f.Close()
@@ -338,6 +344,9 @@ func (s *Server) appendMetadata(body, out []byte, r *readAttempt) ([]byte, error
 		if !missingFile(err) {
 			r.reached = true
 			s.countOpen(false)
+		}
+		if diskFault(err) {
+			err = s.store.absent(err, n) // asked of the peers (loop: handed off)
 		}
 		return out, err
 	}
