@@ -77,6 +77,7 @@ tracker_server = %s
 heart_beat_interval = 1
 stat_report_interval = %d
 sync_wait_msec = 10
+http.server_port = 8080
 `
 
 // diskNode is one storage of the disk tests: its process and store paths.

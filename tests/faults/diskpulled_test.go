@@ -3,7 +3,9 @@ package faults
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +23,7 @@ import (
 // pulled from the running storage (unmounted: the store path shows the
 // empty mount point on the root file system). Then:
 //   - every file S1 held is still read through S1, byte for byte (those of
-//     the pulled disk from S2);
+//     the pulled disk from S2), on its HTTP port too;
 //   - uploads asking for that path land on the other one, none onto the
 //     root file system's mount point;
 //   - a delete of a file there is EIO, not ENOENT: the file is in the
@@ -70,6 +72,22 @@ func TestDiskPulled(t *testing.T) {
 		}
 	}
 	t.Logf("disk pulled: %d of %d files read through S1, byte for byte", served, len(files))
+	for id, want := range files {
+		if pathOf(id) != 1 {
+			continue
+		}
+		url := "http://" + net.JoinHostPort("127.0.0.176", "8080") + "/" + id
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || !bytes.Equal(got, want) {
+			t.Errorf("disk pulled, GET %s from S1's HTTP port: %d, %d bytes, %v", url, resp.StatusCode, len(got), err)
+		}
+		break
+	}
 	// The reads of the pulled disk's files had S1 check its paths; an
 	// upload may come before that check ends.
 	testwait.For(t, waitLimit, "an upload asking for the pulled path to land on path 0", func() error {
