@@ -24,13 +24,20 @@ import (
 // returns the name.
 func (c *syncCluster) plantOn(i, p int, src fileid.Source, ts int64, content []byte) string {
 	c.t.Helper()
+	return c.plantAt(i, nameOn(c.t, p, src, ts, content), content)
+}
+
+// nameOn makes the name a storage would give content at ts in store path
+// p, directory 01/02, with src in it.
+func nameOn(t *testing.T, p int, src fileid.Source, ts int64, content []byte) string {
+	t.Helper()
 	name, err := fileid.Generate(p, 1, 2, fileid.Fields{
 		Source: src, Timestamp: ts, Size: int64(len(content)), CRC32: crc32.ChecksumIEEE(content),
 	}, "bin")
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
-	return c.plantAt(i, name, content)
+	return name
 }
 
 // plantAt writes content into storage i's store path under name, with no
@@ -115,6 +122,12 @@ func TestReadLostStorePath(t *testing.T) {
 	if st, _ := member.download(fromPeer, 0, 0); st != protocol.EIO {
 		t.Errorf("a member's download: status %d, want EIO (this storage's own answer: not deleted, unreachable)", st)
 	}
+	// A peer's delete of a file there is refused for now (the peer defers
+	// it), not taken as done: the file would be back with the disk.
+	del := (&protocol.SyncDeleteRequest{Timestamp: int32(time.Now().Unix()), Group: "group1", Name: fromPeer}).Encode()
+	if st, _ := member.Do(protocol.CmdSyncDeleteFile, del); st != protocol.EIO {
+		t.Errorf("a peer's delete: status %d, want EIO", st)
+	}
 	if ok, refused, failed := a.lostReads.ok.Load(), a.lostReads.refused.Load(), a.lostReads.failed.Load(); ok != 6 || refused != 1 || failed != 0 {
 		t.Errorf("lost reads ok/refused/failed %d/%d/%d, want 6/1/0", ok, refused, failed)
 	}
@@ -134,6 +147,11 @@ func TestReadLostStorePath(t *testing.T) {
 		t.Errorf("a delete of a file never made, on a healthy path: status %d, want ENOENT", st)
 	}
 	waitFor(t, "store path 1 marked gone", func() bool { return a.store.health.state(1) == pathGone })
+	newName := nameOn(t, 1, c.sourceOf(1, false), time.Now().Unix(), small)
+	req := protocol.SyncFileRequest{Name: newName, FileSize: int64(len(small)), Timestamp: int32(time.Now().Unix()), Group: "group1"}
+	if st, _ := member.Do(protocol.CmdSyncCreateFile, req.Encode(), small); st != protocol.EIO {
+		t.Errorf("a peer's create of a file there: status %d, want EIO", st)
+	}
 	if got := cl.upload(protocol.CmdUploadFile, 1, "txt", []byte("asked for path 1")); got[:3] != "M00" {
 		t.Errorf("an upload asking for the gone path went to %s, want M00", got[:3])
 	}
@@ -222,4 +240,41 @@ func TestDiskFault(t *testing.T) {
 			t.Errorf("diskFault(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
+}
+
+// A record of a file whose store path here is gone when its turn to be
+// replicated comes is deferred, not skipped as a file deleted since: the
+// file reaches the peer once the disk is back.
+func TestSyncFromLostStorePath(t *testing.T) {
+	c := newSyncClusterMode(t, "127.0.0.20", 2, false)
+	for _, cfg := range c.cfgs {
+		cfg.StorePaths, cfg.StorePathCount = append(cfg.StorePaths, t.TempDir()), 2
+	}
+	c.start(0)
+	c.waitActive(0)
+	a := c.nodes[0]
+	content := []byte("uploaded while the peer was down")
+	name := dial(t, a).upload(protocol.CmdUploadFile, 1, "txt", content)
+	data := filepath.Join(c.cfgs[0].StorePaths[1], "data")
+	if err := os.Rename(data, data+".away"); err != nil {
+		t.Fatal(err)
+	}
+	c.start(1)
+	c.waitActive(1)
+	waitFor(t, "the record deferred", func() bool {
+		for _, b := range a.SyncBacklog() {
+			if b.Deferred > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	if err := os.Rename(data+".away", data); err != nil {
+		t.Fatal(err)
+	}
+	peerCopy := mustParse(t, name).Path(c.cfgs[1].StorePaths)
+	waitFor(t, "the file on the peer", func() bool {
+		got, err := os.ReadFile(peerCopy)
+		return err == nil && bytes.Equal(got, content)
+	})
 }

@@ -98,6 +98,19 @@ func (s *Server) resolveSync(name string) (path, lockKey string, n *fileid.Name,
 	return p, n.Name(), n, nil
 }
 
+// resolveSyncHere is resolveSync for a peer's change to apply here: a
+// file whose store path is gone (pathhealth.go) is refused for now (EIO),
+// so the peer defers the change until the disk is back or refilled; a
+// delete answered ENOENT would be taken as done, and the file be back
+// with its disk.
+func (s *Server) resolveSyncHere(name string) (path, lockKey string, n *fileid.Name, err error) {
+	path, lockKey, n, err = s.resolveSync(name)
+	if err == nil && s.store.gone(n) {
+		err = fmt.Errorf("%s: its store path cannot be reached now: %w", name, protocol.ErrIO)
+	}
+	return path, lockKey, n, err
+}
+
 // syncHead reads the fixed head and the names of a sync request, refusing
 // bodies shorter than the head and names of impossible lengths.
 func (s *Server) syncHead(cc *conn, h protocol.Header) ([]byte, error) {
@@ -165,7 +178,7 @@ func (s *Server) handleSyncFile(cc *conn, h protocol.Header, update bool) error 
 	if err := s.checkGroup(req.Group); err != nil {
 		return err
 	}
-	path, key, n, err := s.resolveSync(req.Name)
+	path, key, n, err := s.resolveSyncHere(req.Name)
 	if err != nil {
 		return err
 	}
@@ -323,7 +336,7 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 	if err := s.checkGroup(req.Group); err != nil {
 		return err
 	}
-	path, key, n, err := s.resolveSync(req.Name)
+	path, key, n, err := s.resolveSyncHere(req.Name)
 	if err != nil {
 		return err
 	}
@@ -336,6 +349,9 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 		// to next got here first, receiveSlot) leaves the name listed by
 		// the index: it goes.
 		if err := s.clearSlot(n); err != nil {
+			if s.store.lost(n, err) {
+				return fmt.Errorf("%s: its store path cannot be reached now (%v): %w", req.Name, err, protocol.ErrIO)
+			}
 			if missingFile(err) {
 				if werr := s.logAbsentDelete(ts, req.Name); werr != nil {
 					return werr
@@ -352,6 +368,9 @@ func (s *Server) handleSyncDelete(cc *conn, h protocol.Header) error {
 	}
 	meta := strings.HasSuffix(req.Name, metaSuffix)
 	fi, err := os.Lstat(path)
+	if err != nil && s.store.lost(n, err) {
+		return fmt.Errorf("%s: its store path cannot be reached now (%v): %w", req.Name, err, protocol.ErrIO)
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && (!meta || s.fileHere(req.Name)) {
 			if werr := s.logAbsentDelete(ts, req.Name); werr != nil {
@@ -420,7 +439,7 @@ func (s *Server) handleSyncRange(cc *conn, h protocol.Header, isAppend bool) err
 	if req.Offset < 0 || req.Length < 0 || req.Length != cc.body.N {
 		return fmt.Errorf("sync range offset %d length %d, body carries %d: %w", req.Offset, req.Length, cc.body.N, protocol.ErrInvalid)
 	}
-	path, key, n, err := s.resolveSync(req.Name)
+	path, key, n, err := s.resolveSyncHere(req.Name)
 	if err != nil {
 		return err
 	}
@@ -539,7 +558,7 @@ func (s *Server) handleSyncTruncate(cc *conn, h protocol.Header) error {
 	if req.NewSize < 0 {
 		return fmt.Errorf("truncate to %d: %w", req.NewSize, protocol.ErrInvalid)
 	}
-	path, key, _, err := s.resolveSync(req.Name)
+	path, key, _, err := s.resolveSyncHere(req.Name)
 	if err != nil {
 		return err
 	}
@@ -582,11 +601,11 @@ func (s *Server) syncTwoNames(cc *conn, h protocol.Header) (req *protocol.SyncTw
 	if err := s.checkGroup(req.Group); err != nil {
 		return nil, "", "", nil, err
 	}
-	first, firstKey, _, err := s.resolveSync(req.First)
+	first, firstKey, _, err := s.resolveSyncHere(req.First)
 	if err != nil {
 		return nil, "", "", nil, err
 	}
-	second, secondKey, _, err := s.resolveSync(req.Second)
+	second, secondKey, _, err := s.resolveSyncHere(req.Second)
 	if err != nil {
 		return nil, "", "", nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/regfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
@@ -115,20 +116,32 @@ func (r *replayer) replayLate(rec *binlog.Record, op binlog.Op) (bool, error) {
 
 // openLocal opens our copy of a synced file; nil when it no longer exists.
 func (w *syncWorker) openLocal(name string) (*regfile.File, int64, error) {
-	path, _, _, err := w.s.resolveSync(name)
+	path, _, n, err := w.s.resolveSync(name)
 	if err != nil {
 		return nil, 0, err
 	}
 	// regfile: open and fstat, where os.Open and Stat add four fcntl and
 	// a failing epoll_ctl; anything but a regular file is fs.ErrNotExist.
 	f, err := regfile.OpenFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, nil
-	}
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, w.localMissing(n, err)
 	}
 	return f, f.Size(), nil
+}
+
+// localMissing is the error of a record whose file here could not be
+// opened (err): nil when it was deleted since (the record is skipped); a
+// refusal for now (EIO) when its store path cannot be reached (a disk
+// gone or failing, pathhealth.go), so that the record is deferred and
+// sent once the disk is back rather than skipped as deleted.
+func (w *syncWorker) localMissing(n *fileid.Name, err error) error {
+	if !w.s.store.lost(n, err) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, protocol.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	return fmt.Errorf("%s: its store path here cannot be reached now (%v): %w", n.Name(), err, protocol.ErrIO)
 }
 
 // openLocalAt is openLocal for a copy: a trunk file's content is size
@@ -147,11 +160,8 @@ func (w *syncWorker) openLocalAt(name string) (*regfile.File, int64, int64, erro
 		return f, 0, size, err
 	}
 	c, err := w.s.store.open(n, path)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, protocol.ErrNotFound) {
-		return nil, 0, 0, nil // deleted since, or never here
-	}
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, 0, w.localMissing(n, err) // nil: deleted since, or never here
 	}
 	return c.f, c.base, c.size, nil
 }
