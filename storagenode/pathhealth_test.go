@@ -24,7 +24,7 @@ import (
 // returns the name.
 func (c *syncCluster) plantOn(i, p int, src fileid.Source, ts int64, content []byte) string {
 	c.t.Helper()
-	return c.plantAt(i, nameOn(c.t, p, src, ts, content), content)
+	return c.plantFile(i, nameOn(c.t, p, src, ts, content), content)
 }
 
 // nameOn makes the name a storage would give content at ts in store path
@@ -36,24 +36,6 @@ func nameOn(t *testing.T, p int, src fileid.Source, ts int64, content []byte) st
 	}, "bin")
 	if err != nil {
 		t.Fatal(err)
-	}
-	return name
-}
-
-// plantAt writes content into storage i's store path under name, with no
-// binlog record.
-func (c *syncCluster) plantAt(i int, name string, content []byte) string {
-	c.t.Helper()
-	n, err := fileid.Parse(name)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	path := n.Path(c.cfgs[i].StorePaths)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		c.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, content, 0o644); err != nil {
-		c.t.Fatal(err)
 	}
 	return name
 }
@@ -78,10 +60,10 @@ func TestReadLostStorePath(t *testing.T) {
 	small := []byte("a photo uploaded a day ago")
 	large := bytes.Repeat([]byte("0123456789abcdef"), 10_000) // past smallDownload: sendfile's path
 	meta := protocol.PackMeta(map[string]string{"width": "640"})
-	fromPeer := c.plantAt(0, c.plantOn(1, 1, c.sourceOf(1, false), old, small), small)
-	fromHere := c.plantAt(1, c.plantOn(0, 1, c.sourceOf(0, false), old, small), small)
-	largeName := c.plantAt(0, c.plantOn(1, 1, c.sourceOf(1, false), old, large), large)
-	c.plantAt(0, c.plantAt(1, fromPeer+metaSuffix, meta), meta)
+	fromPeer := c.plantFile(0, c.plantOn(1, 1, c.sourceOf(1, false), old, small), small)
+	fromHere := c.plantFile(1, c.plantOn(0, 1, c.sourceOf(0, false), old, small), small)
+	largeName := c.plantFile(0, c.plantOn(1, 1, c.sourceOf(1, false), old, large), large)
+	c.plantFile(0, c.plantFile(1, fromPeer+metaSuffix, meta), meta)
 	onlyHere := c.plantOn(0, 1, c.sourceOf(0, false), old, []byte("never replicated"))
 
 	cl := dial(t, a)

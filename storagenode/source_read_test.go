@@ -3,7 +3,6 @@ package storagenode
 import (
 	"bytes"
 	"fmt"
-	"hash/crc32"
 	"net"
 	"os"
 	"path/filepath"
@@ -20,13 +19,7 @@ import (
 // seconds) in store path 0, directory 01/02, with src in it.
 func nameAt(t *testing.T, src fileid.Source, ts int64, content []byte) string {
 	t.Helper()
-	name, err := fileid.Generate(0, 1, 2, fileid.Fields{
-		Source: src, Timestamp: ts, Size: int64(len(content)), CRC32: crc32.ChecksumIEEE(content),
-	}, "bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return name
+	return nameOn(t, 0, src, ts, content)
 }
 
 // sourceOf is what storage i of c puts in its file names: its IP, or its
@@ -52,7 +45,7 @@ func (c *syncCluster) sourceOf(i int, idMode bool) fileid.Source {
 // replicated.
 func (c *syncCluster) plantFile(i int, name string, content []byte) string {
 	c.t.Helper()
-	p := filepath.Join(c.cfgs[i].StorePaths[0], dataKey(name))
+	p := mustParse(c.t, name).Path(c.cfgs[i].StorePaths)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		c.t.Fatal(err)
 	}

@@ -44,17 +44,24 @@ func TestReadBeforeReplica(t *testing.T) {
 		{"ours, the file on upstream's storage", our, onUp, "OK " + strconv.Itoa(len(content))},
 		{"upstream's, the file on ours (control)", up, onOurs, "ERR 2"},
 	} {
-		out := filepath.Join(e.work, "read-"+c.at.name)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		res, err := exec.CommandContext(ctx, "java", "-cp", cp, "ReadAt", conf, c.at.ip, strconv.Itoa(c.at.port), c.id, out).CombinedOutput()
-		cancel()
-		if err != nil || strings.TrimSpace(string(res)) != c.wantLine {
-			t.Fatalf("%s: %v\n%s\nwant %q", c.what, err, res, c.wantLine)
-		}
-		if strings.HasPrefix(c.wantLine, "OK") {
-			if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, content) {
-				t.Fatalf("%s: %d bytes read differ from the file's (%v)", c.what, len(got), err)
-			}
+		javaReadAt(t, cp, conf, c.at, c.id, filepath.Join(e.work, "read-"+c.at.name), c.what, c.wantLine, content)
+	}
+}
+
+// javaReadAt has fastdfs-client-java download id from the storage at (no
+// tracker query) into out, and checks its one line of output against
+// wantLine ("OK <size>" or "ERR <status>") and, for OK, the bytes read.
+func javaReadAt(t *testing.T, cp, conf string, at *node, id, out, what, wantLine string, content []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	res, err := exec.CommandContext(ctx, "java", "-cp", cp, "ReadAt", conf, at.ip, strconv.Itoa(at.port), id, out).CombinedOutput()
+	cancel()
+	if err != nil || strings.TrimSpace(string(res)) != wantLine {
+		t.Fatalf("%s: %v\n%s\nwant %q", what, err, res, wantLine)
+	}
+	if strings.HasPrefix(wantLine, "OK") {
+		if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, content) {
+			t.Fatalf("%s: %d bytes read differ from the file's (%v)", what, len(got), err)
 		}
 	}
 }
@@ -98,17 +105,6 @@ func TestReadLostDisk(t *testing.T) {
 		if err := os.Rename(dir, dir+".gone"); err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
 		}
-		out := filepath.Join(e.work, "lost-"+c.at.name)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		res, err := exec.CommandContext(ctx, "java", "-cp", cp, "ReadAt", conf, c.at.ip, strconv.Itoa(c.at.port), fileid.Join("group1", c.name), out).CombinedOutput()
-		cancel()
-		if err != nil || strings.TrimSpace(string(res)) != c.wantLine {
-			t.Fatalf("%s: %v\n%s\nwant %q", c.what, err, res, c.wantLine)
-		}
-		if strings.HasPrefix(c.wantLine, "OK") {
-			if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, content) {
-				t.Fatalf("%s: %d bytes read differ from the file's (%v)", c.what, len(got), err)
-			}
-		}
+		javaReadAt(t, cp, conf, c.at, fileid.Join("group1", c.name), filepath.Join(e.work, "lost-"+c.at.name), c.what, c.wantLine, content)
 	}
 }
