@@ -52,11 +52,29 @@ func newPathHealth(paths int) *pathHealth {
 
 func (h *pathHealth) state(i int) pathState { return pathState(h.states[i].Load()) }
 
-// recheck asks the housekeeping loop to check the store paths now.
+// recheck asks watchPaths to check the store paths now.
 func (h *pathHealth) recheck() {
 	select {
 	case h.kick <- struct{}{}:
 	default:
+	}
+}
+
+// watchPaths checks the store paths every pathCheckInterval and when a
+// read asks (recheck), on a goroutine of its own: the check of a hung
+// network mount blocks it alone, not the binlog's flushes.
+func (s *Server) watchPaths() {
+	defer s.wg.Done()
+	t := time.NewTicker(pathCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		case <-s.store.health.kick:
+		}
+		s.store.checkPaths()
 	}
 }
 

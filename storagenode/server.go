@@ -398,8 +398,9 @@ func (s *Server) startWorkers(ln, httpLn net.Listener) {
 		s.wg.Add(1)
 		go s.acceptLoop(ln)
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.housekeeping()
+	go s.watchPaths()
 	if s.cfg.CompressBinlog {
 		s.wg.Add(1)
 		go s.packLoop()
@@ -604,16 +605,10 @@ func (s *Server) housekeeping() {
 	defer t.Stop()
 	bt := time.NewTicker(s.cfg.SyncBinlogBuffInterval)
 	defer bt.Stop()
-	pt := time.NewTicker(pathCheckInterval)
-	defer pt.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
-		case <-pt.C:
-			s.store.checkPaths()
-		case <-s.store.health.kick:
-			s.store.checkPaths()
 		case <-t.C:
 			if err := s.stats.save(s.store.distSnapshot()); err != nil {
 				s.log.Warn("writing storage_stat.dat failed", "err", err)
