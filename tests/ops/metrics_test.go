@@ -18,6 +18,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/client"
 	"github.com/fdfsgo/fdfs/tests/internal/fdfsbin"
 	"github.com/fdfsgo/fdfs/tests/internal/fdfsproc"
+	"gopkg.in/yaml.v3"
 )
 
 // upstreamExporterMetrics are the names upstream's fdfs_exporter
@@ -135,6 +136,7 @@ func TestDaemonMetrics(t *testing.T) {
 		served[name] = true
 	}
 	checkDashboard(t, served)
+	checkAlerts(t, served)
 	for _, name := range upstreamExporterMetrics {
 		if f[name] == nil {
 			t.Errorf("tracker: no %s (upstream's exporter has it)", name)
@@ -258,5 +260,53 @@ func checkDashboard(t *testing.T, served map[string]bool) {
 	}
 	if queried == 0 {
 		t.Error("dashboard queries no fdfs metric")
+	}
+}
+
+// checkAlerts checks that the sample alerting rules parse, that each has
+// a name, an expression, a severity and a summary, and that every metric
+// they query is one the daemons serve.
+func checkAlerts(t *testing.T, served map[string]bool) {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "deploy", "prometheus", "fdfs-alerts.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Groups []struct {
+			Name  string
+			Rules []struct {
+				Alert       string
+				Expr        string
+				Labels      map[string]string
+				Annotations map[string]string
+			}
+		}
+	}
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		t.Fatalf("alerting rules: %v", err)
+	}
+	name := regexp.MustCompile(`\b(?:fdfs|fastdfs)_[a-z0-9_]+`)
+	rules := 0
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			rules++
+			if r.Alert == "" || r.Expr == "" || r.Labels["severity"] == "" || r.Annotations["summary"] == "" {
+				t.Errorf("alerting rule %q: want alert, expr, a severity label and a summary", r.Alert)
+			}
+			ms := name.FindAllString(r.Expr, -1)
+			if len(ms) == 0 {
+				t.Errorf("alerting rule %q queries no fdfs metric", r.Alert)
+			}
+			for _, m := range ms {
+				if !served[m] {
+					t.Errorf("alerting rule %q queries %s, which no daemon serves", r.Alert, m)
+				}
+			}
+		}
+	}
+	if rules == 0 {
+		t.Error("no alerting rule")
 	}
 }
