@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/wiretest"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // plantOn writes content into storage i's store path p (directory 01/02)
@@ -139,6 +141,25 @@ func TestReadLostStorePath(t *testing.T) {
 	}
 	if u := a.store.usage(); u[1] != (protocol.PathUsage{}) {
 		t.Errorf("the gone path reported to the trackers as %+v, want no space", u[1])
+	}
+	p0, p1 := c.cfgs[0].StorePaths[0], c.cfgs[0].StorePaths[1]
+	want := fmt.Sprintf(`
+# HELP fdfs_storage_lost_reads_total Client reads (download, metadata, file info) of files on a store path that cannot give them (its data directory gone, a disk I/O error), asked of the group's other storages since start, one count per storage asked, by result: ok (sent), refused (its error status, such as ENOENT), failed (unreachable, or broken mid-transfer).
+# TYPE fdfs_storage_lost_reads_total counter
+fdfs_storage_lost_reads_total{result="failed"} 0
+fdfs_storage_lost_reads_total{result="ok"} 6
+fdfs_storage_lost_reads_total{result="refused"} 1
+# HELP fdfs_storage_store_path_state 1 for a store path's state as last checked (every 5 s): ok, read_only (uploads go to other paths), gone (its data directory cannot be reached: uploads go to other paths, reads of its files are asked of the group's other storages).
+# TYPE fdfs_storage_store_path_state gauge
+fdfs_storage_store_path_state{path=%[1]q,state="gone",store_path="0"} 0
+fdfs_storage_store_path_state{path=%[1]q,state="ok",store_path="0"} 1
+fdfs_storage_store_path_state{path=%[1]q,state="read_only",store_path="0"} 0
+fdfs_storage_store_path_state{path=%[2]q,state="gone",store_path="1"} 1
+fdfs_storage_store_path_state{path=%[2]q,state="ok",store_path="1"} 0
+fdfs_storage_store_path_state{path=%[2]q,state="read_only",store_path="1"} 0
+`, p0, p1)
+	if err := testutil.CollectAndCompare(storageCollector{a}, strings.NewReader(want), "fdfs_storage_lost_reads_total", "fdfs_storage_store_path_state"); err != nil {
+		t.Error(err)
 	}
 	// A scrub pass leaves the gone path's files alone: nothing there can
 	// be checked or repaired.
