@@ -17,6 +17,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/mounts"
 	"github.com/fdfsgo/fdfs/internal/wiretest"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -280,4 +281,40 @@ func TestSyncFromLostStorePath(t *testing.T) {
 		got, err := os.ReadFile(peerCopy)
 		return err == nil && bytes.Equal(got, content)
 	})
+}
+
+// A storage whose store path lies under an /etc/fstab mount point that is
+// not mounted (its disk failed to mount at boot) refuses to start, naming
+// the path and the entry, and creates nothing on the empty mount point;
+// mounted, it starts.
+func TestStartRefusesUnmountedStorePath(t *testing.T) {
+	dir := t.TempDir()
+	mnt := filepath.Join(dir, "disk1")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mounts.FstabFile, mounts.MountinfoFile = filepath.Join(dir, "fstab"), filepath.Join(dir, "mountinfo")
+	t.Cleanup(func() { mounts.FstabFile, mounts.MountinfoFile = "/etc/fstab", "/proc/self/mountinfo" })
+	write := func(f, s string) {
+		if err := os.WriteFile(f, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(mounts.FstabFile, "UUID=1 / ext4 defaults 0 1\n/dev/sdb1 "+mnt+" xfs defaults,nofail 0 2\n")
+	write(mounts.MountinfoFile, "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n")
+	cfg := testConfig(t)
+	cfg.StorePaths, cfg.StorePathCount = append(cfg.StorePaths, filepath.Join(mnt, "fastdfs")), 2
+	_, err := New(cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(mnt, "fastdfs")) || !strings.Contains(err.Error(), "/dev/sdb1 on "+mnt) {
+		t.Fatalf("start with store path 1 unmounted: %v, want an error naming the path and the entry", err)
+	}
+	if left, _ := os.ReadDir(mnt); len(left) != 0 {
+		t.Errorf("the empty mount point holds %d entries after the refused start, want none", len(left))
+	}
+	write(mounts.MountinfoFile, "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n23 22 8:17 / "+mnt+" rw - xfs /dev/sdb1 rw\n")
+	s, err := New(cfg, nil)
+	if err != nil {
+		t.Fatalf("start with store path 1 mounted: %v", err)
+	}
+	s.Close()
 }

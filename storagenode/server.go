@@ -21,6 +21,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/backoff"
 	"github.com/fdfsgo/fdfs/internal/daemonmetrics"
 	"github.com/fdfsgo/fdfs/internal/evloop"
+	"github.com/fdfsgo/fdfs/internal/mounts"
 	"github.com/fdfsgo/fdfs/internal/prebind"
 	"github.com/fdfsgo/fdfs/internal/tmpfile"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
@@ -168,6 +169,12 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 	allow, err := allowhosts.Parse(c.AllowHosts)
 	if err != nil {
 		return nil, err
+	}
+	if p, e, ok := mounts.Find(append([]string{c.BasePath}, c.StorePaths...)...); ok {
+		// Started now, the storage would take the empty mount point for
+		// a wiped store path and refill it onto the root file system.
+		return nil, fmt.Errorf("storagenode: %s: its file system (%s on %s in %s) is not mounted: mount it, or take its entry out of %s, and start again: %w",
+			p, e.Device, e.Dir, mounts.FstabFile, mounts.FstabFile, protocol.ErrIO)
 	}
 	s := newServer(c, allow, log)
 	wiped, err := markWipedPaths(&s.cfg)
