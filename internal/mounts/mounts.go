@@ -27,12 +27,16 @@ var (
 func Unmounted(path string, fstab []Entry, mounted map[string]bool) (Entry, bool) {
 	p := resolve(path)
 	var best Entry
+	var bestDir string // best's mount point as p is written: resolved or not
 	for _, e := range fstab {
-		if e.Dir != "/" && within(p, e.Dir) && len(e.Dir) > len(best.Dir) {
-			best = e
+		for _, d := range []string{e.Dir, resolve(e.Dir)} {
+			if d != "/" && within(p, d) && len(d) > len(bestDir) {
+				best, bestDir = e, d
+			}
 		}
 	}
-	if best.Dir == "" || mounted[best.Dir] {
+	// The kernel lists a mount point with its symbolic links followed.
+	if bestDir == "" || mounted[best.Dir] || mounted[bestDir] || mounted[resolve(best.Dir)] {
 		return Entry{}, false
 	}
 	return best, true

@@ -45,6 +45,28 @@ func TestUnmounted(t *testing.T) {
 	}
 }
 
+// An fstab mount point written through a symbolic link is found as the
+// kernel lists it, and holds the paths written either way.
+func TestUnmountedSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real, link := filepath.Join(dir, "srv-data"), filepath.Join(dir, "data")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	entries := []Entry{{"/dev/sdb1", link}}
+	for _, p := range []string{filepath.Join(link, "fastdfs"), filepath.Join(real, "fastdfs")} {
+		if _, ok := Unmounted(p, entries, map[string]bool{"/": true, real: true}); ok {
+			t.Errorf("%s: unmounted, want mounted (the kernel lists %s)", p, real)
+		}
+		if e, ok := Unmounted(p, entries, map[string]bool{"/": true}); !ok || e.Device != "/dev/sdb1" {
+			t.Errorf("%s: %+v, %v; want /dev/sdb1 not mounted", p, e, ok)
+		}
+	}
+}
+
 func TestParseFstab(t *testing.T) {
 	got := ParseFstab([]byte(fstab))
 	want := []Entry{{"UUID=1111-aaaa", "/"}, {"UUID=2222-bbbb", "/data1"}, {"/dev/sdc1", "/data2"},
