@@ -78,24 +78,13 @@ func TestReadLostStorePath(t *testing.T) {
 	if err := os.Rename(data, data+".away"); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		what           string
-		name           string
-		offset, length int64
-		status         byte
-		want           []byte
-	}{
+	cl.downloads("path gone, ", []downloadCase{
 		{"a peer's file", fromPeer, 0, 0, 0, small},
 		{"a file made here", fromHere, 0, 0, 0, small},
 		{"a large file", largeName, 0, 0, 0, large},
 		{"a range of it", largeName, 70_000, 1_000, 0, large[70_000:71_000]},
 		{"a file no peer holds", onlyHere, 0, 0, protocol.ENOENT, nil},
-	} {
-		st, body := cl.download(tc.name, tc.offset, tc.length)
-		if st != tc.status || !bytes.Equal(body, tc.want) {
-			t.Errorf("path gone, %s: status %d, %d bytes; want %d, %d bytes", tc.what, st, len(body), tc.status, len(tc.want))
-		}
-	}
+	})
 	if st, got := cl.fileCmd(protocol.CmdGetMetadata, fromPeer); st != 0 || !bytes.Equal(got, meta) {
 		t.Errorf("path gone, metadata: status %d, %q", st, got)
 	}

@@ -55,6 +55,27 @@ func (c *syncCluster) plantFile(i int, name string, content []byte) string {
 	return name
 }
 
+// downloadCase is a download and the answer it must get.
+type downloadCase struct {
+	what           string
+	name           string
+	offset, length int64
+	status         byte
+	want           []byte
+}
+
+// downloads sends each case's download and checks its answer; what
+// prefixes the errors.
+func (rc *rawClient) downloads(what string, cases []downloadCase) {
+	rc.t.Helper()
+	for _, tc := range cases {
+		st, body := rc.download(tc.name, tc.offset, tc.length)
+		if st != tc.status || !bytes.Equal(body, tc.want) {
+			rc.t.Errorf("%s%s: status %d, %d bytes; want %d, %d bytes", what, tc.what, st, len(body), tc.status, len(tc.want))
+		}
+	}
+}
+
 // A client's read (download, metadata, file info) of a file that has not
 // reached this storage yet is answered from the file's source storage;
 // what cannot be on its way (a source that is no member, a file older
@@ -84,13 +105,7 @@ func readFromSource(t *testing.T, idMode bool) {
 	old := c.plantFile(1, nameAt(t, b, now-25*3600, small), small)                // past sync_file_max_delay (24 h)
 
 	cl := dial(t, a)
-	for _, tc := range []struct {
-		what           string
-		name           string
-		offset, length int64
-		status         byte
-		want           []byte
-	}{
+	cl.downloads("", []downloadCase{
 		{"small file", smallName, 0, 0, 0, small},
 		{"large file", largeName, 0, 0, 0, large},
 		{"range of the large file", largeName, 70_000, 1_000, 0, large[70_000:71_000]},
@@ -98,12 +113,7 @@ func readFromSource(t *testing.T, idMode bool) {
 		{"never made", neverMade, 0, 0, protocol.ENOENT, nil},
 		{"source no member", forged, 0, 0, protocol.ENOENT, nil},
 		{"older than sync_file_max_delay", old, 0, 0, protocol.ENOENT, nil},
-	} {
-		st, body := cl.download(tc.name, tc.offset, tc.length)
-		if st != tc.status || !bytes.Equal(body, tc.want) {
-			t.Errorf("%s: status %d, %d bytes; want %d, %d bytes", tc.what, st, len(body), tc.status, len(tc.want))
-		}
-	}
+	})
 	// Metadata and file info of a file not here come from its source too;
 	// a file here without its metadata yet is answered here.
 	meta := protocol.PackMeta(map[string]string{"width": "640"})

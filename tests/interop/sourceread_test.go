@@ -23,14 +23,7 @@ import (
 // ENOENT (the control: the same read the other way round).
 func TestReadBeforeReplica(t *testing.T) {
 	cp := javaClasspath(t)
-	e := newEnv(t)
-	up := e.newStorage(upstream, "group1")
-	our := e.newStorage(ours, "group1")
-	tr := e.addTracker(ours)
-	up.run(tr)
-	our.run(tr)
-	conf := e.writeClientConf()
-	e.waitActive(up, our)
+	e, up, our, conf := upstreamAndOurs(t)
 
 	content := bytes.Repeat([]byte("written on the upstream storage, not replicated yet\n"), 2000) // 104 KB
 	onUp := fileid.Join("group1", planted.Write(t, up.store, up.ip, content))
@@ -46,6 +39,21 @@ func TestReadBeforeReplica(t *testing.T) {
 	} {
 		javaReadAt(t, cp, conf, c.at, c.id, filepath.Join(e.work, "read-"+c.at.name), c.what, c.wantLine, content)
 	}
+}
+
+// upstreamAndOurs starts a group of one upstream storage and one of ours
+// under our tracker, ACTIVE, and writes a client.conf for it.
+func upstreamAndOurs(t *testing.T) (e *env, up, our *node, conf string) {
+	t.Helper()
+	e = newEnv(t)
+	up = e.newStorage(upstream, "group1")
+	our = e.newStorage(ours, "group1")
+	tr := e.addTracker(ours)
+	up.run(tr)
+	our.run(tr)
+	conf = e.writeClientConf()
+	e.waitActive(up, our)
+	return e, up, our, conf
 }
 
 // javaReadAt has fastdfs-client-java download id from the storage at (no
@@ -74,14 +82,7 @@ func javaReadAt(t *testing.T, cp, conf string, at *node, id, out, what, wantLine
 // gone the same way, answers ENOENT (the control).
 func TestReadLostDisk(t *testing.T) {
 	cp := javaClasspath(t)
-	e := newEnv(t)
-	up := e.newStorage(upstream, "group1")
-	our := e.newStorage(ours, "group1")
-	tr := e.addTracker(ours)
-	up.run(tr)
-	our.run(tr)
-	conf := e.writeClientConf()
-	e.waitActive(up, our)
+	e, up, our, conf := upstreamAndOurs(t)
 
 	content := bytes.Repeat([]byte("a photo both storages hold, its disk gone from one\n"), 2000) // 102 KB
 	dayAgo := time.Now().Add(-25 * time.Hour)
