@@ -170,11 +170,10 @@ func New(cfg *conf.Storage, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p, e, ok := mounts.Find(append([]string{c.BasePath}, c.StorePaths...)...); ok {
+	if err := mounts.Check(append([]string{c.BasePath}, c.StorePaths...)...); err != nil {
 		// Started now, the storage would take the empty mount point for
 		// a wiped store path and refill it onto the root file system.
-		return nil, fmt.Errorf("storagenode: %s: its file system (%s on %s in %s) is not mounted: mount it, or take its entry out of %s, and start again: %w",
-			p, e.Device, e.Dir, mounts.FstabFile, mounts.FstabFile, protocol.ErrIO)
+		return nil, fmt.Errorf("storagenode: %w", err)
 	}
 	s := newServer(c, allow, log)
 	wiped, err := markWipedPaths(&s.cfg)

@@ -21,6 +21,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/connstate"
 	"github.com/fdfsgo/fdfs/internal/daemonmetrics"
 	"github.com/fdfsgo/fdfs/internal/evloop"
+	"github.com/fdfsgo/fdfs/internal/mounts"
 	"github.com/fdfsgo/fdfs/internal/prebind"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 )
@@ -93,6 +94,11 @@ func New(cfg *conf.Tracker, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.BasePath == "" {
 		return nil, conf.KeyError(cfg.Raw, "base_path", "not set", "an absolute directory")
+	}
+	if err := mounts.Check(cfg.BasePath); err != nil {
+		// Started now, the tracker would begin with an empty cluster map
+		// on the root file system.
+		return nil, fmt.Errorf("trackernode: base_path %w", err)
 	}
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))

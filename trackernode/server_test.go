@@ -15,6 +15,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/conf"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/mounts"
 	"github.com/fdfsgo/fdfs/internal/testwait"
 )
 
@@ -617,6 +618,17 @@ func TestNewErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(c.BasePath, "data", groupsFile), []byte("[Group001]\ngroup_name=bad-name\n"), 0o644)
 	if _, err := New(c, nil); err == nil {
 		t.Error("corrupt groups file accepted")
+	}
+	// base_path under an /etc/fstab mount point that is not mounted: the
+	// tracker would begin with an empty cluster map on the root disk.
+	dir := t.TempDir()
+	mounts.FstabFile, mounts.MountinfoFile = filepath.Join(dir, "fstab"), filepath.Join(dir, "mountinfo")
+	t.Cleanup(func() { mounts.FstabFile, mounts.MountinfoFile = "/etc/fstab", "/proc/self/mountinfo" })
+	c = traceConfig(t, "ip")
+	os.WriteFile(mounts.FstabFile, []byte("/dev/sdb1 "+c.BasePath+" ext4 defaults,nofail 0 2\n"), 0o644)
+	os.WriteFile(mounts.MountinfoFile, []byte("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"), 0o644)
+	if _, err := New(c, nil); err == nil || !strings.Contains(err.Error(), "/dev/sdb1 on "+c.BasePath) {
+		t.Errorf("base_path not mounted: %v, want an error naming the fstab entry", err)
 	}
 }
 

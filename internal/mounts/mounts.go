@@ -3,6 +3,7 @@ package mounts
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,6 +63,16 @@ func Find(paths ...string) (string, Entry, bool) {
 		}
 	}
 	return "", Entry{}, false
+}
+
+// Check returns an error naming the first of paths whose file system is
+// not mounted now (Find) and what to do about it; nil when none.
+func Check(paths ...string) error {
+	p, e, ok := Find(paths...)
+	if !ok {
+		return nil
+	}
+	return fmt.Errorf("%s: its file system (%s on %s in %s) is not mounted: mount it, or take its entry out of %s, and start again", p, e.Device, e.Dir, FstabFile, FstabFile)
 }
 
 // ParseFstab returns the entries of an fstab file that mount a file

@@ -3,6 +3,7 @@ package mounts
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -100,5 +101,8 @@ func TestFind(t *testing.T) {
 	}
 	if p, e, ok := Find("/data1/fastdfs", "/data2/fastdfs"); !ok || p != "/data2/fastdfs" || e != (Entry{"/dev/sdc1", "/data2"}) {
 		t.Fatalf("unmounted: %q, %+v, %v", p, e, ok)
+	}
+	if err := Check("/data1/fastdfs", "/data2/fastdfs"); err == nil || !strings.HasPrefix(err.Error(), "/data2/fastdfs: its file system (/dev/sdc1 on /data2 in "+FstabFile+") is not mounted") {
+		t.Fatalf("Check: %v", err)
 	}
 }
