@@ -185,7 +185,7 @@ fdfs_storage_store_path_state{path=%[2]q,state="read_only",store_path="1"} 0
 func TestLostHTTP(t *testing.T) {
 	c := newSyncClusterMode(t, "127.0.0.19", 2, false)
 	for _, cfg := range c.cfgs {
-		cfg.HTTPServerPort = 8888 // never listened on: only the address is asked for
+		cfg.HTTPServerPort = 8888 // on each storage's own address; only the forward address is checked
 	}
 	for i := range 2 {
 		c.start(i)
