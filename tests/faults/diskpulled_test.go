@@ -158,6 +158,13 @@ func fetchFrom(addr, fileID, from string) (byte, []byte, error) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(opTimeout))
+	return downloadOn(c, g, name, 64<<20)
+}
+
+// downloadOn sends DOWNLOAD_FILE of the whole file g/name on c and reads
+// the answer (a body of at most max bytes): the status and, for 0, the
+// bytes. The caller sets c's deadline.
+func downloadOn(c net.Conn, g, name string, max int64) (byte, []byte, error) {
 	req := (&protocol.DownloadRequest{Group: g, Name: name}).Encode()
 	pkt := append(protocol.Header{Length: int64(len(req)), Cmd: protocol.CmdDownloadFile}.Bytes(), req...)
 	if _, err := c.Write(pkt); err != nil {
@@ -167,7 +174,7 @@ func fetchFrom(addr, fileID, from string) (byte, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	body, err := protocol.ReadBody(c, h, 64<<20)
+	body, err := protocol.ReadBody(c, h, max)
 	return h.Status, body, err
 }
 

@@ -194,17 +194,7 @@ func (l *netLoad) fetchRouted(id string) (byte, []byte, error) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(netNetworkTimeout * time.Second))
-	req := (&protocol.DownloadRequest{Group: g, Name: name}).Encode()
-	pkt := append(protocol.Header{Length: int64(len(req)), Cmd: protocol.CmdDownloadFile}.Bytes(), req...)
-	if _, err := c.Write(pkt); err != nil {
-		return 0, nil, err
-	}
-	h, err := protocol.ReadHeader(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	body, err := protocol.ReadBody(c, h, 1<<20)
-	return h.Status, body, err
+	return downloadOn(c, g, name, 1<<20)
 }
 
 // since returns the files acknowledged at or after t.
