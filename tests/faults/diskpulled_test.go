@@ -121,7 +121,7 @@ func TestDiskPulled(t *testing.T) {
 			break
 		}
 	}
-	if n := strings.Count(readLog(t, a.logPath), "store path is gone"); n != 1 {
+	if n := strings.Count(string(readFile(t, a.logPath)), "store path is gone"); n != 1 {
 		t.Errorf("S1 logged the loss %d times, want once", n)
 	}
 
@@ -176,13 +176,4 @@ func downloadOn(c net.Conn, g, name string, max int64) (byte, []byte, error) {
 	}
 	body, err := protocol.ReadBody(c, h, max)
 	return h.Status, body, err
-}
-
-func readLog(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
