@@ -258,6 +258,12 @@ func TestParseFileName(t *testing.T) {
 		{"M00/00/00/+00001", trunk.Location{}, false},
 		{"M00/00/00/99999999999", trunk.Location{}, false}, // past uint32
 		{"M00/00/00/wKgBZWVfHW2AAAAAAAAAAAAAAAA123.txt", trunk.Location{}, false},
+		{"M00/00/00/00000x", trunk.Location{}, false},
+		{"M0G/00/00/000001", trunk.Location{}, false},
+		{"M00-00/00/000001", trunk.Location{}, false},
+		{"M00/00/00/", trunk.Location{}, false},
+		{"M00/00/00/4294967296", trunk.Location{}, false}, // uint32 + 1
+		{"M00/00/00/4294967295", trunk.Location{ID: 4294967295}, true},
 		{"", trunk.Location{}, false},
 	} {
 		got, ok := trunk.ParseFileName(c.name)
