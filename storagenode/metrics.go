@@ -91,7 +91,7 @@ var (
 	stSkipped      = stDesc("sync_skipped_records_total", "Records a peer refused for good since start.", "peer", "peer_status")
 	stSourceReads  = stDesc("source_reads_total", "Client reads (download, metadata, file info) of files not here yet that were asked of their source storage since start, by result: ok (sent), refused (the source's error status, such as ENOENT), failed (unreachable, or broken mid-transfer).", "result")
 	stLostReads    = stDesc("lost_reads_total", "Client reads (download, metadata, file info) of files on a store path that cannot give them (its data directory gone, a disk I/O error), asked of the group's other storages since start, one count per storage asked, by result: ok (sent), refused (its error status, such as ENOENT), failed (unreachable, or broken mid-transfer).", "result")
-	stPathState    = stDesc("store_path_state", "1 for a store path's state as last checked (every 5 s): ok, read_only (uploads go to other paths), gone (its data directory cannot be reached: uploads go to other paths, reads of its files are asked of the group's other storages).", "store_path", "path", "state")
+	stPathState    = stDesc("store_path_state", "1 for a store path's state as last checked (every 5 s): ok, read_only (uploads go to other paths), gone (its data directories cannot be reached: uploads go to other paths, reads of its files are asked of the group's other storages), refilling (a new disk in its place being refilled from the group: as gone for the files not restored yet).", "store_path", "path", "state")
 	stAppendConfl  = stDesc("sync_append_conflicts_total", "Peers' appends to an appender file whose range this storage's copy already held with other bytes, since start: the file's copies diverged (two appends at two storages at once); this copy was kept.")
 	stPipelined    = stDesc("sync_pipelined_records_total", "Records sent to a peer in pipelined batches (replication catching up) since start.", "peer", "peer_status")
 )
@@ -168,10 +168,10 @@ func (c storageCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(stLastSyncUpd, float64(b.LastSyncUpdate))
 	for i, p := range s.cfg.StorePaths {
 		now := s.store.health.state(i)
-		for _, st := range []pathState{pathOK, pathReadOnly, pathGone} {
+		for _, st := range []pathState{pathOK, pathReadOnly, pathGone, pathRefilling} {
 			gauge(stPathState, b2f(st == now), strconv.Itoa(i), p, st.String())
 		}
-		if total, free, err := s.store.pathBytes(i); err == nil && now != pathGone {
+		if total, free, err := s.store.pathBytes(i); err == nil && !now.away() {
 			gauge(stPathTotal, float64(total), strconv.Itoa(i), p)
 			gauge(stPathFree, float64(free), strconv.Itoa(i), p)
 		}

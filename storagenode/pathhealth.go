@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+	"github.com/fdfsgo/fdfs/internal/mounts"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,23 +32,40 @@ const pathCheckInterval = 5 * time.Second
 type pathState int32
 
 const (
-	pathOK       pathState = iota
-	pathReadOnly           // mounted read-only: reads served, writes refused
-	pathGone               // its data directory cannot be reached: the disk is gone or unmounted
+	pathOK        pathState = iota
+	pathReadOnly            // mounted read-only: reads served, writes refused
+	pathGone                // its data directories cannot be reached: the disk is gone or unmounted
+	pathRefilling           // a new disk in its place, being refilled from the group (pathrefill.go)
 )
 
-var pathStateNames = [...]string{pathOK: "ok", pathReadOnly: "read_only", pathGone: "gone"}
+var pathStateNames = [...]string{pathOK: "ok", pathReadOnly: "read_only", pathGone: "gone", pathRefilling: "refilling"}
 
 func (p pathState) String() string { return pathStateNames[p] }
+
+// away reports whether the path's files cannot all be found on it: gone,
+// or refilling and not done.
+func (p pathState) away() bool { return p == pathGone || p == pathRefilling }
 
 // pathHealth holds the last checked state of each store path.
 type pathHealth struct {
 	states []atomic.Int32 // pathState per store path
-	kick   chan struct{}  // asks for a check now (buffered, 1)
+	goneAt []atomic.Int64 // when each path was found gone (unix ns; 0 while not gone)
+	// mounts holds the mount point of the file system each store path
+	// was on at start ("" where /proc/self/mountinfo cannot be read): a
+	// new disk is refilled only where the old one was mounted.
+	mounts  []string
+	refills []atomic.Pointer[pathProgress] // of each path being refilled, nil when none
+	kick    chan struct{}                  // asks for a check now (buffered, 1)
 }
 
-func newPathHealth(paths int) *pathHealth {
-	return &pathHealth{states: make([]atomic.Int32, paths), kick: make(chan struct{}, 1)}
+func newPathHealth(paths []string) *pathHealth {
+	h := &pathHealth{states: make([]atomic.Int32, len(paths)), goneAt: make([]atomic.Int64, len(paths)),
+		refills: make([]atomic.Pointer[pathProgress], len(paths)), kick: make(chan struct{}, 1)}
+	for _, p := range paths {
+		m, _ := mounts.Point(p)
+		h.mounts = append(h.mounts, m)
+	}
+	return h
 }
 
 func (h *pathHealth) state(i int) pathState { return pathState(h.states[i].Load()) }
@@ -62,7 +80,8 @@ func (h *pathHealth) recheck() {
 
 // watchPaths checks the store paths every pathCheckInterval and when a
 // read asks (recheck), on a goroutine of its own: the check of a hung
-// network mount blocks it alone, not the binlog's flushes.
+// network mount blocks it alone, not the binlog's flushes. A gone path
+// that shows a new disk is refilled (pathrefill.go).
 func (s *Server) watchPaths() {
 	defer s.wg.Done()
 	t := time.NewTicker(pathCheckInterval)
@@ -75,13 +94,16 @@ func (s *Server) watchPaths() {
 		case <-s.store.health.kick:
 		}
 		s.store.checkPaths()
+		s.refillGone()
 	}
 }
 
-// probePath checks store path p: its data directory present and the file
-// system's read-only flag (one stat, one statfs).
+// probePath checks store path p: its first data directory present (a
+// "data" directory alone, made by hand on a new disk, would take uploads
+// it has no directories for) and the file system's read-only flag (one
+// stat, one statfs).
 func probePath(p string) (pathState, error) {
-	fi, err := os.Stat(filepath.Join(p, "data"))
+	fi, err := os.Stat(filepath.Join(p, "data", "00", "00"))
 	if err == nil && !fi.IsDir() {
 		err = syscall.ENOTDIR
 	}
@@ -106,13 +128,22 @@ func (st *store) checkPaths() {
 }
 
 // checkPath probes store path i, logs a change of its state and returns
-// the state now.
+// the state now. A path being refilled is left to its refill.
 func (st *store) checkPath(i int) pathState {
+	was := st.health.state(i)
+	if was == pathRefilling {
+		return was
+	}
 	p := st.paths[i]
 	now, err := probePath(p)
-	was := pathState(st.health.states[i].Swap(int32(now)))
 	if now == was {
 		return now
+	}
+	if !st.health.states[i].CompareAndSwap(int32(was), int32(now)) {
+		return st.health.state(i) // a refill began meanwhile
+	}
+	if now == pathGone {
+		st.health.goneAt[i].Store(time.Now().UnixNano())
 	}
 	switch now {
 	case pathOK:
@@ -128,19 +159,23 @@ func (st *store) checkPath(i int) pathState {
 // gone reports whether file n's store path was gone at its last check:
 // the scrubber leaves its files alone (none can be checked or repaired
 // there) until the disk is back or replaced and refilled.
-func (st *store) gone(n *fileid.Name) bool { return st.health.state(n.StorePathIndex) == pathGone }
+func (st *store) gone(n *fileid.Name) bool { return st.health.state(n.StorePathIndex).away() }
 
 // lost reports whether err, from a read of file n, says that the store
 // path cannot give the file rather than that the group deleted it: an
 // I/O error of the disk, or a missing file whose data directory is gone
-// (every one exists from the store path's first start). A gone directory
-// also asks for a check of the store paths now.
+// (every one exists from the store path's first start), or on a path
+// being refilled. A gone directory also asks for a check of the store
+// paths now.
 func (st *store) lost(n *fileid.Name, err error) bool {
 	if diskFault(err) {
 		return true
 	}
 	if !missingFile(err) {
 		return false
+	}
+	if st.health.state(n.StorePathIndex) == pathRefilling {
+		return true // not restored yet, maybe
 	}
 	if _, serr := os.Stat(st.dirOf(n.StorePathIndex, n.High, n.Low)); serr == nil {
 		return false

@@ -139,14 +139,16 @@ func TestReadLostStorePath(t *testing.T) {
 fdfs_storage_lost_reads_total{result="failed"} 0
 fdfs_storage_lost_reads_total{result="ok"} 6
 fdfs_storage_lost_reads_total{result="refused"} 1
-# HELP fdfs_storage_store_path_state 1 for a store path's state as last checked (every 5 s): ok, read_only (uploads go to other paths), gone (its data directory cannot be reached: uploads go to other paths, reads of its files are asked of the group's other storages).
+# HELP fdfs_storage_store_path_state 1 for a store path's state as last checked (every 5 s): ok, read_only (uploads go to other paths), gone (its data directories cannot be reached: uploads go to other paths, reads of its files are asked of the group's other storages), refilling (a new disk in its place being refilled from the group: as gone for the files not restored yet).
 # TYPE fdfs_storage_store_path_state gauge
 fdfs_storage_store_path_state{path=%[1]q,state="gone",store_path="0"} 0
 fdfs_storage_store_path_state{path=%[1]q,state="ok",store_path="0"} 1
 fdfs_storage_store_path_state{path=%[1]q,state="read_only",store_path="0"} 0
+fdfs_storage_store_path_state{path=%[1]q,state="refilling",store_path="0"} 0
 fdfs_storage_store_path_state{path=%[2]q,state="gone",store_path="1"} 1
 fdfs_storage_store_path_state{path=%[2]q,state="ok",store_path="1"} 0
 fdfs_storage_store_path_state{path=%[2]q,state="read_only",store_path="1"} 0
+fdfs_storage_store_path_state{path=%[2]q,state="refilling",store_path="1"} 0
 `, p0, p1)
 	if err := testutil.CollectAndCompare(storageCollector{a}, strings.NewReader(want), "fdfs_storage_lost_reads_total", "fdfs_storage_store_path_state"); err != nil {
 		t.Error(err)

@@ -168,6 +168,17 @@ func (pm *pathMarks) checkPath(i int, recorded *string, created bool) error {
 	return pm.generate(i)
 }
 
+// renew marks store path i again after its refill onto a new disk
+// (pathrefill.go), as checkPath does for a path whose data directories
+// were just made.
+func (pm *pathMarks) renew(i int) error {
+	var recorded *string
+	if v, ok := pm.st.initFlag.lookup(flagMarkKey(i)); ok {
+		recorded = &v
+	}
+	return pm.checkPath(i, recorded, true)
+}
+
 // generate writes a new mark for store path i into its .fastdfs_vars, then
 // records it in .data_init_flag.
 func (pm *pathMarks) generate(i int) error {

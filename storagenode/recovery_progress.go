@@ -28,7 +28,7 @@ func (p *pathProgress) start(f *os.File, offset int64) error {
 }
 
 var (
-	stRecoveryPaths     = stDesc("recovery_store_paths", "Store paths being refilled by a disk recovery (0 when none).")
+	stRecoveryPaths     = stDesc("recovery_store_paths", "Store paths being refilled by a disk recovery, at start or onto a new disk while running (0 when none).")
 	stRecoveryRemaining = stDesc("recovery_remaining_bytes", "Bytes of a recovering store path's fetched binlog not restored yet (-1 until it is fetched).", "store_path", "path")
 	stRecoveryRestored  = stDesc("recovery_files_restored_total", "Files a disk recovery restored since start.")
 )
@@ -37,10 +37,9 @@ var (
 func (c storageCollector) collectRecovery(ch chan<- prometheus.Metric) {
 	r := c.s.rec
 	pending := 0
-	for k, idx := range r.paths {
-		p := &r.progress[k]
-		if p.finished.Load() {
-			continue
+	report := func(idx int, p *pathProgress) {
+		if p == nil || p.finished.Load() {
+			return
 		}
 		pending++
 		left := float64(-1)
@@ -49,6 +48,12 @@ func (c storageCollector) collectRecovery(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(stRecoveryRemaining, prometheus.GaugeValue, left,
 			strconv.Itoa(idx), c.s.store.paths[idx])
+	}
+	for k, idx := range r.paths {
+		report(idx, &r.progress[k])
+	}
+	for idx := range c.s.store.paths {
+		report(idx, c.s.store.health.refills[idx].Load())
 	}
 	ch <- prometheus.MustNewConstMetric(stRecoveryPaths, prometheus.GaugeValue, float64(pending))
 	ch <- prometheus.MustNewConstMetric(stRecoveryRestored, prometheus.CounterValue, float64(r.restored.Load()))

@@ -266,7 +266,7 @@ func TestRecoveryResumesFromMark(t *testing.T) {
 # HELP fdfs_storage_recovery_files_restored_total Files a disk recovery restored since start.
 # TYPE fdfs_storage_recovery_files_restored_total counter
 fdfs_storage_recovery_files_restored_total 5
-# HELP fdfs_storage_recovery_store_paths Store paths being refilled by a disk recovery (0 when none).
+# HELP fdfs_storage_recovery_store_paths Store paths being refilled by a disk recovery, at start or onto a new disk while running (0 when none).
 # TYPE fdfs_storage_recovery_store_paths gauge
 fdfs_storage_recovery_store_paths 0
 `
@@ -393,7 +393,7 @@ func TestMarkWipedPaths(t *testing.T) {
 }
 
 // TestCollectRecovery: the recovery metrics of a path not fetched yet, one
-// half restored and one done.
+// half restored and one done, and of a path refilled onto a new disk.
 func TestCollectRecovery(t *testing.T) {
 	r := &recovery{paths: []int{0, 2, 3}, progress: make([]pathProgress, 3)}
 	r.progress[0].size.Store(-1)
@@ -401,7 +401,12 @@ func TestCollectRecovery(t *testing.T) {
 	r.progress[1].done.Store(400)
 	r.progress[2].finished.Store(true)
 	r.restored.Store(7)
-	s := &Server{rec: r, store: &store{paths: []string{"/d0", "/d1", "/d2", "/d3"}}}
+	paths := []string{"/d0", "/d1", "/d2", "/d3"}
+	s := &Server{rec: r, store: &store{paths: paths, health: newPathHealth(paths)}}
+	refill := &pathProgress{}
+	refill.size.Store(500)
+	refill.done.Store(100)
+	s.store.health.refills[1].Store(refill)
 	want := `
 # HELP fdfs_storage_recovery_files_restored_total Files a disk recovery restored since start.
 # TYPE fdfs_storage_recovery_files_restored_total counter
@@ -409,10 +414,11 @@ fdfs_storage_recovery_files_restored_total 7
 # HELP fdfs_storage_recovery_remaining_bytes Bytes of a recovering store path's fetched binlog not restored yet (-1 until it is fetched).
 # TYPE fdfs_storage_recovery_remaining_bytes gauge
 fdfs_storage_recovery_remaining_bytes{path="/d0",store_path="0"} -1
+fdfs_storage_recovery_remaining_bytes{path="/d1",store_path="1"} 400
 fdfs_storage_recovery_remaining_bytes{path="/d2",store_path="2"} 600
-# HELP fdfs_storage_recovery_store_paths Store paths being refilled by a disk recovery (0 when none).
+# HELP fdfs_storage_recovery_store_paths Store paths being refilled by a disk recovery, at start or onto a new disk while running (0 when none).
 # TYPE fdfs_storage_recovery_store_paths gauge
-fdfs_storage_recovery_store_paths 2
+fdfs_storage_recovery_store_paths 3
 `
 	if err := testutil.CollectAndCompare(recoveryCollector{storageCollector{s}}, strings.NewReader(want)); err != nil {
 		t.Fatal(err)

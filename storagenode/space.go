@@ -202,7 +202,7 @@ func (st *store) usage() []protocol.PathUsage {
 	defer b.mu.Unlock()
 	out := make([]protocol.PathUsage, len(st.paths))
 	for i := range out {
-		if st.health.state(i) == pathGone {
+		if st.health.state(i).away() {
 			// Its free space is not the storage's to give (an empty
 			// mount point shows the root file system's).
 			b.reported[i] = 0
@@ -302,7 +302,7 @@ func (st *store) choosePath(requested int, p *trackerParams, need int64) (*reser
 	tried, ro, gone := 0, 0, 0
 	try := func(i int) *reservation {
 		tried++
-		if st.health.state(i) == pathGone && st.checkPath(i) == pathGone {
+		if st.health.state(i).away() && st.checkPath(i).away() {
 			// An empty mount point would take the file onto the root
 			// file system, where no data directory waits for it. A path
 			// that is back is used at once.

@@ -49,6 +49,7 @@ type store struct {
 	rr       int                 // next store path for round-robin selection
 	inflight map[string]struct{} // final names being created (uniqueness table)
 	initFlag *iniFile
+	marks    *pathMarks // the store path marks, written again when a path is refilled
 
 	space  *spaceBook  // bytes promised to writes in progress (space.go)
 	health *pathHealth // each store path's state as last checked (pathhealth.go)
@@ -64,7 +65,7 @@ func openStore(cfg *conf.Storage, log *slog.Logger) (*store, error) {
 		rotate:   cfg.FileDistributeRotateCount,
 		inflight: map[string]struct{}{},
 		space:    newSpaceBook(len(cfg.StorePaths)),
-		health:   newPathHealth(len(cfg.StorePaths)),
+		health:   newPathHealth(cfg.StorePaths),
 	}
 	for _, p := range cfg.StorePaths {
 		st.paths = append(st.paths, strings.TrimRight(p, "/"))
@@ -103,6 +104,7 @@ func openStore(cfg *conf.Storage, log *slog.Logger) (*store, error) {
 	// then each store path's directories and mark.
 	pm := &pathMarks{st: st, check: cfg.CheckStorePathMark, port: cfg.Port,
 		ip: sync.OnceValue(func() string { return markIP(cfg.BindAddr, cfg.TrackerServers) })}
+	st.marks = pm
 	recorded := pm.loadFlagMarks()
 	st.fresh = true
 	for i, p := range st.paths {

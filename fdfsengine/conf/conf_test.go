@@ -673,7 +673,7 @@ func TestStorageDefaults(t *testing.T) {
 		AccessLog:      AccessLog{TimePrecision: "ms"},
 		HTTPServerPort: 8888, HTTPDefaultContentType: "application/octet-stream",
 		HTTPAntiStealTokenTTL: 600 * time.Second, HTTPMultiRangeEnabled: true, ResponseMode: "proxy",
-		ScrubPassInterval: 86400 * time.Second,
+		ScrubPassInterval: 86400 * time.Second, RefillNewDiskAfter: time.Minute,
 	}
 	s.Raw = nil
 	if !reflect.DeepEqual(*s, want) {
@@ -747,6 +747,8 @@ func TestStorageValues(t *testing.T) {
 			return s.ScrubBytesPerSecond == 8*MB && s.ScrubPassInterval == time.Hour
 		}, 0},
 		{"scrub_pass_interval = 0", func(s *Storage) bool { return s.ScrubPassInterval == 24*time.Hour }, 0},
+		{"refill_new_disk_after = 0", func(s *Storage) bool { return s.RefillNewDiskAfter == 0 }, 0},
+		{"refill_new_disk_after = 600", func(s *Storage) bool { return s.RefillNewDiskAfter == 10*time.Minute }, 0},
 		{"response_mode = redirect\nurl_have_group_name = true", func(s *Storage) bool {
 			return s.ResponseMode == "redirect" && s.URLHaveGroupName
 		}, 0},

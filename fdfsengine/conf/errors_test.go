@@ -55,6 +55,7 @@ func TestLoadErrors(t *testing.T) {
 		{"store_lookup", "tracker", "base_path = /b\nstore_lookup = 3\n", 2, "store_lookup", "3 is not a store_lookup"},
 		{"store_group", "tracker", "base_path = /b\nstore_lookup = 1\n", 0, "store_group", "missing"},
 		{"boolean", "storage", "base_path = /b\ntracker_server = h:1\n\ndisabled = maybe\n", 4, "disabled", `"maybe" is not a boolean`},
+		{"negative delay", "storage", "base_path = /b\ntracker_server = h:1\nrefill_new_disk_after = -5\n", 3, "refill_new_disk_after", "-5 is negative"},
 		{"include", "tracker", "#include http://x/y.conf\n", 1, "#include http://x/y.conf", "including a URL is not supported"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

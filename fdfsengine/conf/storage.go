@@ -160,6 +160,10 @@ func storageFromFile(f *File) (*Storage, error) {
 	s.MetricsListen = r.metricsListen()
 	s.ScrubBytesPerSecond = r.at("scrub_bytes_per_second").bytes(0)
 	s.ScrubPassInterval = r.at("scrub_pass_interval").posSeconds(86400)
+	refill, form := r.at("refill_new_disk_after"), formInt+" of seconds; 0 for never"
+	if s.RefillNewDiskAfter = refill.seconds(60, form); s.RefillNewDiskAfter < 0 {
+		refill.fail(form, "%s is negative", refill.value())
+	}
 	if r.err != nil {
 		return nil, r.err
 	}

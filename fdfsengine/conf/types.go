@@ -187,6 +187,12 @@ type Storage struct {
 	ScrubBytesPerSecond int64
 	ScrubPassInterval   time.Duration
 
+	// RefillNewDiskAfter (refill_new_disk_after, seconds, default 60; an
+	// extension): a store path gone for this long that then shows a new,
+	// empty disk is refilled from the group while the storage runs; 0
+	// leaves that to disk recovery at the next start, as upstream.
+	RefillNewDiskAfter time.Duration
+
 	Raw *File
 }
 

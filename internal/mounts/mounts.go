@@ -75,6 +75,29 @@ func Check(paths ...string) error {
 	return fmt.Errorf("%s: its file system (%s on %s in %s) is not mounted: mount it, or take its entry out of %s, and start again", p, e.Device, e.Dir, FstabFile, FstabFile)
 }
 
+// Point returns the mount point of the file system that holds path now:
+// the deepest mount point MountinfoFile lists that path lies in. False
+// where that file cannot be read.
+func Point(path string) (string, bool) {
+	mb, err := os.ReadFile(MountinfoFile)
+	if err != nil {
+		return "", false
+	}
+	return Deepest(resolve(path), ParseMountinfo(mb)), true
+}
+
+// Deepest returns the deepest of mounted (mount points) that holds path
+// ("" when none does).
+func Deepest(path string, mounted map[string]bool) string {
+	best := ""
+	for d := range mounted {
+		if within(path, d) && len(d) > len(best) {
+			best = d
+		}
+	}
+	return best
+}
+
 // ParseFstab returns the entries of an fstab file that mount a file
 // system on a directory (swap and "none" left out).
 func ParseFstab(b []byte) []Entry {

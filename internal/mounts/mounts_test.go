@@ -106,3 +106,43 @@ func TestFind(t *testing.T) {
 		t.Fatalf("Check: %v", err)
 	}
 }
+
+// TestDeepest: the file system holding a path is the deepest mount point
+// it lies in.
+func TestDeepest(t *testing.T) {
+	mounted := ParseMountinfo([]byte(mountinfo))
+	for path, want := range map[string]string{
+		"/data1/fastdfs":    "/data1",
+		"/data1":            "/data1",
+		"/data10/fastdfs":   "/",
+		"/mnt/my disk/s":    "/mnt/my disk",
+		"/tmp/x":            "/tmp",
+		"/var/fdfs/storage": "/",
+	} {
+		if got := Deepest(path, mounted); got != want {
+			t.Errorf("Deepest(%q) = %q, want %q", path, got, want)
+		}
+	}
+	if got := Deepest("/x", map[string]bool{}); got != "" {
+		t.Errorf("no mount points: %q", got)
+	}
+}
+
+// TestPoint reads MountinfoFile, and says so where it cannot.
+func TestPoint(t *testing.T) {
+	dir := t.TempDir()
+	mi := filepath.Join(dir, "mountinfo")
+	if err := os.WriteFile(mi, []byte(mountinfo), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := MountinfoFile
+	t.Cleanup(func() { MountinfoFile = old })
+	MountinfoFile = mi
+	if got, ok := Point("/data1/fastdfs/data"); !ok || got != "/data1" {
+		t.Errorf("Point = %q, %v; want /data1, true", got, ok)
+	}
+	MountinfoFile = filepath.Join(dir, "absent")
+	if got, ok := Point("/data1"); ok {
+		t.Errorf("no mountinfo: Point = %q, true", got)
+	}
+}

@@ -78,6 +78,7 @@ heart_beat_interval = 1
 stat_report_interval = %d
 sync_wait_msec = 10
 http.server_port = 8080
+refill_new_disk_after = 1
 `
 
 // diskNode is one storage of the disk tests: its process and store paths.

@@ -29,8 +29,9 @@ import (
 //   - a delete of a file there is EIO, not ENOENT: the file is in the
 //     group, S1 cannot reach it;
 //   - S1 logs the loss once;
-//   - a new disk mounted there and S1 restarted, disk recovery refills it
-//     from S2 and S1 serves every file from its own disks again.
+//   - a new disk mounted there, S1 refills it from S2 as it runs and
+//     serves every file from its own disks again; the same with S1
+//     stopped while its disk is replaced, by disk recovery at start.
 func TestDiskPulled(t *testing.T) {
 	needBinary(t)
 	dir := t.TempDir()
@@ -110,6 +111,17 @@ func TestDiskPulled(t *testing.T) {
 		files[id] = content
 	}
 	t.Logf("disk pulled: %d of 10 uploads asking for the pulled path acknowledged on path 0", onPath0)
+	// Past refill_new_disk_after (1 s) and a check of the paths after it
+	// (a read of a file there asks for one), the empty mount point is not
+	// taken for a new disk: it is on the root file system.
+	time.Sleep(1500 * time.Millisecond)
+	for id := range files {
+		if pathOf(id) == 1 {
+			fetchFrom(a.addr, id, "127.0.0.1")
+			break
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
 	if empty, _ := os.ReadDir(disk); len(empty) != 0 {
 		t.Errorf("the mount point of the pulled disk holds %d entries, want none", len(empty))
 	}
@@ -125,12 +137,33 @@ func TestDiskPulled(t *testing.T) {
 		t.Errorf("S1 logged the loss %d times, want once", n)
 	}
 
-	// A new disk; S1 restarted refills it from S2 (disk recovery).
+	// A new disk mounted in its place: S1 refills it from S2 as it runs.
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", disk).CombinedOutput(); err != nil {
+		t.Fatalf("mount a new disk: %v: %s", err, out)
+	}
+	ownDisks(t, a, files, "new disk, no restart")
+	if n := strings.Count(string(readFile(t, a.logPath)), "store path refilled"); n != 1 {
+		t.Errorf("S1 logged %d refills, want one", n)
+	}
+
+	// The same with S1 stopped while its disk is replaced: disk recovery
+	// refills it at start.
 	a.stop()
+	if out, err := exec.Command("umount", "-l", disk).CombinedOutput(); err != nil {
+		t.Fatalf("umount %s: %v: %s", disk, err, out)
+	}
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", disk).CombinedOutput(); err != nil {
 		t.Fatalf("mount a new disk: %v: %s", err, out)
 	}
 	a.start()
+	ownDisks(t, a, files, "new disk, restarted")
+}
+
+// ownDisks waits until storage a serves every file of files from its own
+// disks: asked from its own address (a member of the group), it does not
+// ask its peers for a file it lacks.
+func ownDisks(t *testing.T, a *diskNode, files map[string][]byte, when string) {
+	t.Helper()
 	began := time.Now()
 	for id, want := range files {
 		testwait.For(t, waitLimit, id+" on S1's own disks", func() error {
@@ -140,7 +173,7 @@ func TestDiskPulled(t *testing.T) {
 			return nil
 		})
 	}
-	t.Logf("new disk: all %d files served from S1's own disks %v after its restart", len(files), time.Since(began).Round(100*time.Millisecond))
+	t.Logf("%s: all %d files served from S1's own disks %v later", when, len(files), time.Since(began).Round(100*time.Millisecond))
 }
 
 // fetchFrom downloads a whole file from the storage at addr on a
