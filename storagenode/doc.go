@@ -35,7 +35,8 @@
 // where upstream answers ENOENT. A store path whose disk goes or fails
 // under the running storage is passed over by uploads, and reads of its
 // files are asked of the group's other storages until it is back
-// (pathhealth.go).
+// (pathhealth.go), or, a new disk mounted in its place, refilled from
+// them as the storage runs (pathrefill.go).
 //
 // Beyond upstream (commands 120 and 121, which upstream answers with
 // EINVAL): an index of the files held here, built by walking the store
