@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fdfsgo/fdfs/internal/backoff"
@@ -63,13 +64,23 @@ func (s *Server) refillable(i int) bool {
 }
 
 // startRefill marks store path i refilling and refills it in the
-// background. Trunk files are not refilled this way: the trunk allocator
-// holds the path's free slots, which only a restart reads again.
+// background. Not with trunk files (the trunk allocator holds the path's
+// free slots, which only a restart reads again), nor a path that holds
+// base_path or lies in it.
 func (s *Server) startRefill(i int) {
 	p := s.store.paths[i]
-	if s.params.Load().Trunk.Use {
+	why := ""
+	switch {
+	case s.params.Load().Trunk.Use:
+		why = "with trunk files it is refilled at the next start"
+	case sharesBase(p, s.store.base):
+		// The storage's binlogs, marks and flags were on the lost disk
+		// too: what is left to refill is a new storage.
+		why = "it holds base_path, whose binlogs and flags went with the old disk"
+	}
+	if why != "" {
 		if s.store.health.goneAt[i].Swap(0) != 0 { // logged once per loss
-			s.log.Error("store path shows a new disk; with trunk files it is refilled at the next start: restart the storage", "store_path", p)
+			s.log.Error("store path shows a new disk, not refilled while running: "+why+"; see docs/operations.md, A failed disk", "store_path", p)
 		}
 		return
 	}
@@ -84,6 +95,14 @@ func (s *Server) startRefill(i int) {
 		s.store.health.refills[i].Store(nil)
 		s.store.health.states[i].Store(int32(pathGone))
 	}
+}
+
+// sharesBase reports whether store path p holds base path base or lies
+// in it (store_path0 defaults to base_path).
+func sharesBase(p, base string) bool {
+	p, base = filepath.Clean(p), filepath.Clean(base)
+	in := func(a, b string) bool { return a == b || strings.HasPrefix(a, strings.TrimSuffix(b, "/")+"/") }
+	return in(p, base) || in(base, p)
 }
 
 // refill refills store path i, retrying until it is done or the server

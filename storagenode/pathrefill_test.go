@@ -81,3 +81,23 @@ func TestRefillNewDisk(t *testing.T) {
 		t.Errorf("an upload asking for store path 1 after the refill went to %s", name)
 	}
 }
+
+// TestSharesBase: a store path that holds base_path or lies in it is not
+// refilled while running.
+func TestSharesBase(t *testing.T) {
+	for _, c := range []struct {
+		path, base string
+		want       bool
+	}{
+		{"/data/fdfs", "/data/fdfs", true}, // store_path0's default
+		{"/data/fdfs/", "/data/fdfs", true},
+		{"/data/fdfs/store1", "/data/fdfs", true},
+		{"/data", "/data/fdfs", true},
+		{"/data/disk1", "/data/fdfs", false},
+		{"/data/fdfs1", "/data/fdfs", false},
+	} {
+		if got := sharesBase(c.path, c.base); got != c.want {
+			t.Errorf("sharesBase(%q, %q) = %v, want %v", c.path, c.base, got, c.want)
+		}
+	}
+}
