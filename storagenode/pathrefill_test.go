@@ -101,3 +101,53 @@ func TestSharesBase(t *testing.T) {
 		}
 	}
 }
+
+// A refill cut short by a stop (here: the only peer down, so it cannot
+// begin) is finished by the disk recovery of the next start, from the
+// files it left.
+func TestRefillResumesAtStart(t *testing.T) {
+	c := newSyncClusterMode(t, "127.0.0.3", 2, false)
+	for _, cfg := range c.cfgs {
+		cfg.StorePaths, cfg.StorePathCount = append(cfg.StorePaths, t.TempDir()), 2
+		cfg.RefillNewDiskAfter = time.Nanosecond
+	}
+	for i := range 2 {
+		c.start(i)
+		c.waitActive(i)
+	}
+	a := c.nodes[0]
+	waitFor(t, "storage 1 known to storage 0 as ACTIVE", func() bool { return len(a.repl.activePeers()) == 1 })
+	cl := dial(t, a)
+	for k := range 4 {
+		cl.upload(protocol.CmdUploadFile, 1, "jpg", fmt.Appendf(nil, "photo %d", k))
+	}
+	p1, peerP1 := c.cfgs[0].StorePaths[1], c.cfgs[1].StorePaths[1]
+	waitFor(t, "the files replicated", func() bool { return len(storeFiles(t, peerP1)) == 4 })
+	c.stop(1)
+
+	if err := os.Rename(p1, p1+".dead"); err != nil {
+		t.Fatal(err)
+	}
+	a.store.health.recheck()
+	waitFor(t, "store path 1 gone", func() bool { return a.store.health.state(1) == pathGone })
+	if err := os.Mkdir(p1, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a.store.health.recheck()
+	flag := filepath.Join(p1, "data", recoveryFlagFile)
+	waitFor(t, "the refill begun", func() bool {
+		_, err := os.Stat(flag)
+		return a.store.health.state(1) == pathRefilling && err == nil
+	})
+	c.stop(0)
+
+	c.start(1)
+	c.start(0)
+	c.waitActive(0)
+	if got, want := storeFiles(t, p1), storeFiles(t, peerP1); !maps.Equal(got, want) {
+		t.Errorf("after the restart: %s\npeer: %s", describe(got), describe(want))
+	}
+	if _, err := os.Stat(flag); err == nil {
+		t.Error("the recovery flag is still there")
+	}
+}
