@@ -39,12 +39,13 @@ func (s *Server) refillGone() {
 }
 
 // refillable reports whether gone store path i shows a new, empty disk:
-// gone for refill_new_disk_after at least, the store path a directory whose data
-// directories do not exist (not an I/O error: a failing disk is not
-// refilled over), on the file system mounted where the path's was at
-// start. An unmounted disk leaves its empty mount point on the parent
-// file system: nothing is refilled onto that. Nor while the disk recovery
-// of the start runs: it may be working on that path.
+// gone for refill_new_disk_after at least, the store path a directory
+// whose data directories do not exist (not an I/O error: a failing disk
+// is not refilled over), on the file system mounted where the path's was
+// at start. An unmounted disk leaves its empty mount point on the parent
+// file system: nothing is refilled onto that, nor anything where
+// /proc/self/mountinfo could not be read at start. Nor while the disk
+// recovery of the start runs: it may be working on that path.
 func (s *Server) refillable(i int) bool {
 	h := s.store.health
 	since := h.goneAt[i].Load()
