@@ -12,13 +12,11 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
 
-// A store path whose disk is replaced under the running storage (the path
-// gone, then an empty directory in its place on the same file system) is
-// refilled from the group without a restart: every file the peer holds
-// there comes back, a file uploaded to the peer while the disk was gone
-// arrives once the path is refilled, and reads are served from the new
-// disk again.
-func TestRefillNewDisk(t *testing.T) {
+// refillCluster starts two storages with a second store path each (a new
+// disk refilled at once: refill_new_disk_after is 1 ns) and returns the
+// cluster, its first storage and a client of that one.
+func refillCluster(t *testing.T) (*syncCluster, *Server, *rawClient) {
+	t.Helper()
 	c := newSyncClusterMode(t, "127.0.0.3", 2, false)
 	for _, cfg := range c.cfgs {
 		cfg.StorePaths, cfg.StorePathCount = append(cfg.StorePaths, t.TempDir()), 2
@@ -30,7 +28,17 @@ func TestRefillNewDisk(t *testing.T) {
 	}
 	a := c.nodes[0]
 	waitFor(t, "storage 1 known to storage 0 as ACTIVE", func() bool { return len(a.repl.activePeers()) == 1 })
-	cl := dial(t, a)
+	return c, a, dial(t, a)
+}
+
+// A store path whose disk is replaced under the running storage (the path
+// gone, then an empty directory in its place on the same file system) is
+// refilled from the group without a restart: every file the peer holds
+// there comes back, a file uploaded to the peer while the disk was gone
+// arrives once the path is refilled, and reads are served from the new
+// disk again.
+func TestRefillNewDisk(t *testing.T) {
+	c, a, cl := refillCluster(t)
 	contents := map[string][]byte{}
 	for k := range 6 {
 		content := fmt.Appendf(nil, "photo %d, on the disk that dies", k)
@@ -106,18 +114,7 @@ func TestSharesBase(t *testing.T) {
 // begin) is finished by the disk recovery of the next start, from the
 // files it left.
 func TestRefillResumesAtStart(t *testing.T) {
-	c := newSyncClusterMode(t, "127.0.0.3", 2, false)
-	for _, cfg := range c.cfgs {
-		cfg.StorePaths, cfg.StorePathCount = append(cfg.StorePaths, t.TempDir()), 2
-		cfg.RefillNewDiskAfter = time.Nanosecond
-	}
-	for i := range 2 {
-		c.start(i)
-		c.waitActive(i)
-	}
-	a := c.nodes[0]
-	waitFor(t, "storage 1 known to storage 0 as ACTIVE", func() bool { return len(a.repl.activePeers()) == 1 })
-	cl := dial(t, a)
+	c, a, cl := refillCluster(t)
 	for k := range 4 {
 		cl.upload(protocol.CmdUploadFile, 1, "jpg", fmt.Appendf(nil, "photo %d", k))
 	}
