@@ -53,6 +53,7 @@ func (s *Server) listenHTTP() (net.Listener, error) {
 		IsLocal:            s.isLocalSource,
 		SourceAddr:         s.sourceHTTPAddr,
 		Lost:               s.lostHTTP,
+		LostAsked:          s.lostHTTPAsked,
 		WriteTimeout:       s.cfg.NetworkTimeout,
 		Log:                s.log.With("component", "http"),
 	})
@@ -121,23 +122,33 @@ func (s *Server) sourceHTTPAddr(n *fileid.Name) (string, bool) {
 }
 
 // lostHTTP reports whether err, from opening file n, says its store path
-// cannot give it (pathhealth.go), and the HTTP server to forward the
-// request to: the first ACTIVE peer, the file's source when it is one, at
-// http.server_port as sourceHTTPAddr takes the source's ("" when no peer
-// is ACTIVE).
-func (s *Server) lostHTTP(n *fileid.Name, err error) (string, bool) {
+// cannot give it (pathhealth.go), and the HTTP servers to ask: the ACTIVE
+// peers, the file's source first when it is one, at http.server_port as
+// sourceHTTPAddr takes the source's (none when no peer is ACTIVE).
+func (s *Server) lostHTTP(n *fileid.Name, err error) ([]string, bool) {
 	if !missingFile(err) && !diskFault(err) || !s.store.lost(n, err) {
-		return "", false
+		return nil, false
 	}
-	peers := s.repl.holders(n)
-	if len(peers) == 0 {
-		return "", true
+	var out []string
+	for _, p := range s.repl.holders(n) {
+		if host, _, err := net.SplitHostPort(p); err == nil {
+			out = append(out, net.JoinHostPort(host, strconv.Itoa(s.cfg.HTTPServerPort)))
+		}
 	}
-	host, _, err := net.SplitHostPort(peers[0])
-	if err != nil {
-		return "", true
+	return out, true
+}
+
+// lostHTTPAsked counts a peer's answer to the HTTP side's read of a lost
+// file with the protocol's (fdfs_storage_lost_reads_total).
+func (s *Server) lostHTTPAsked(result string) {
+	switch result {
+	case "ok":
+		s.lostReads.ok.Add(1)
+	case "refused":
+		s.lostReads.refused.Add(1)
+	default:
+		s.lostReads.failed.Add(1)
 	}
-	return net.JoinHostPort(host, strconv.Itoa(s.cfg.HTTPServerPort)), true
 }
 
 // sourceIP is the current IP of a file's source storage: the IP in its

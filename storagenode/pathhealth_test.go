@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -134,7 +135,7 @@ func TestReadLostStorePath(t *testing.T) {
 	}
 	p0, p1 := c.cfgs[0].StorePaths[0], c.cfgs[0].StorePaths[1]
 	want := fmt.Sprintf(`
-# HELP fdfs_storage_lost_reads_total Client reads (download, metadata, file info) of files on a store path that cannot give them (its data directory gone, a disk I/O error), asked of the group's other storages since start, one count per storage asked, by result: ok (sent), refused (its error status, such as ENOENT), failed (unreachable, or broken mid-transfer).
+# HELP fdfs_storage_lost_reads_total Client reads (download, metadata, file info) of files on a store path that cannot give them (its data directory gone, a disk I/O error), asked of the group's other storages since start (on the HTTP port too, in proxy mode), one count per storage asked, by result: ok (sent), refused (its error status, such as ENOENT), failed (unreachable, or broken mid-transfer).
 # TYPE fdfs_storage_lost_reads_total counter
 fdfs_storage_lost_reads_total{result="failed"} 0
 fdfs_storage_lost_reads_total{result="ok"} 6
@@ -201,18 +202,24 @@ func TestLostHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = os.Stat(path)
-	if addr, lost := a.lostHTTP(n, err); lost {
-		t.Errorf("a file deleted here: lost, forwarded to %q", addr)
+	if peers, lost := a.lostHTTP(n, err); lost {
+		t.Errorf("a file deleted here: lost, forwarded to %q", peers)
 	}
 	if err := os.RemoveAll(filepath.Dir(path)); err != nil {
 		t.Fatal(err)
 	}
-	want := net.JoinHostPort(c.cfgs[1].BindAddr, strconv.Itoa(8888))
-	if addr, lost := a.lostHTTP(n, err); !lost || addr != want {
-		t.Errorf("its directory gone: forwarded to %q, %v; want %s", addr, lost, want)
+	want := []string{net.JoinHostPort(c.cfgs[1].BindAddr, strconv.Itoa(8888))}
+	if peers, lost := a.lostHTTP(n, err); !lost || !slices.Equal(peers, want) {
+		t.Errorf("its directory gone: forwarded to %q, %v; want %s", peers, lost, want)
 	}
-	if addr, lost := a.lostHTTP(n, fmt.Errorf("read: %w", syscall.EIO)); !lost || addr != want {
-		t.Errorf("an I/O error: forwarded to %q, %v; want %s", addr, lost, want)
+	if peers, lost := a.lostHTTP(n, fmt.Errorf("read: %w", syscall.EIO)); !lost || !slices.Equal(peers, want) {
+		t.Errorf("an I/O error: forwarded to %q, %v; want %s", peers, lost, want)
+	}
+	a.lostHTTPAsked("ok")
+	a.lostHTTPAsked("refused")
+	a.lostHTTPAsked("failed")
+	if ok, refused, failed := a.lostReads.ok.Load(), a.lostReads.refused.Load(), a.lostReads.failed.Load(); ok != 1 || refused != 1 || failed != 1 {
+		t.Errorf("the HTTP side's peers counted ok/refused/failed %d/%d/%d, want 1/1/1", ok, refused, failed)
 	}
 }
 

@@ -56,9 +56,13 @@ type Config struct {
 	SourceAddr func(n *fileid.Name) (string, bool)
 	// Lost reports whether err, from opening file n, says this server's
 	// disk cannot give it (its directory gone, an I/O error), and the
-	// host:port of another storage's HTTP server to forward the request
-	// to ("" when none can be asked: 503). Nil means never.
-	Lost func(n *fileid.Name, err error) (addr string, lost bool)
+	// host:port of the other storages' HTTP servers to ask, in order
+	// (none: 503). Nil means never.
+	Lost func(n *fileid.Name, err error) (peers []string, lost bool)
+	// LostAsked is told the result of each peer asked for a lost file in
+	// proxy mode: "ok" (its answer sent), "refused" (an error status) or
+	// "failed" (unreachable). Nil means not counted.
+	LostAsked func(result string)
 
 	// WriteTimeout bounds the sending of one response (network_timeout).
 	WriteTimeout time.Duration
@@ -109,7 +113,11 @@ func New(cfg Config) (*Handler, error) {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.Header.Set(proxiedHeader, "1")
 		},
+		ModifyResponse: h.peerAnswered,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if h.peerFailed(w, r, err) {
+				return
+			}
 			cfg.Log.Warn("http proxy to source storage failed", "url", r.URL.String(), "err", err)
 			http.Error(w, "source storage unreachable", http.StatusBadGateway)
 		},
@@ -235,12 +243,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := h.open(req, q)
 	if err != nil {
-		if addr, lost := h.lost(r, req.name, err); lost {
-			if addr == "" {
-				http.Error(w, "the file's disk cannot be read now", http.StatusServiceUnavailable)
-				return
-			}
-			h.forward(w, r, addr)
+		if peers, lost := h.lost(r, req.name, err); lost {
+			h.forwardLost(w, r, peers)
 			return
 		}
 		if errors.Is(err, fs.ErrNotExist) {
@@ -332,20 +336,6 @@ func (h *Handler) notHere(w http.ResponseWriter, r *http.Request, name *fileid.N
 		return
 	}
 	h.forward(w, r, addr)
-}
-
-// lost reports whether err says this server's disk cannot give file n,
-// and the storage to forward the request to: none for a request a peer
-// forwarded, which would go round.
-func (h *Handler) lost(r *http.Request, n *fileid.Name, err error) (string, bool) {
-	if h.cfg.Lost == nil {
-		return "", false
-	}
-	addr, lost := h.cfg.Lost(n, err)
-	if r.Header.Get(proxiedHeader) != "" {
-		addr = ""
-	}
-	return addr, lost
 }
 
 // forward proxies the request to, or redirects the client to, the storage

@@ -8,9 +8,11 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -329,9 +331,9 @@ func TestLostFile(t *testing.T) {
 			cfg := baseConfig(hereDir)
 			cfg.ResponseMode = mode
 			var asked error
-			cfg.Lost = func(n *fileid.Name, err error) (string, bool) {
+			cfg.Lost = func(n *fileid.Name, err error) ([]string, bool) {
 				asked = err
-				return peerAddr, true
+				return []string{peerAddr}, true
 			}
 			here := newServer(t, cfg)
 			resp, body := get(t, http.MethodGet, here.URL+"/group1/"+name, nil)
@@ -355,8 +357,66 @@ func TestLostFile(t *testing.T) {
 		})
 	}
 	cfg := baseConfig(hereDir)
-	cfg.Lost = func(*fileid.Name, error) (string, bool) { return "", true }
+	cfg.Lost = func(*fileid.Name, error) ([]string, bool) { return nil, true }
 	if resp, _ := get(t, http.MethodGet, newServer(t, cfg).URL+"/group1/"+name, nil); resp.StatusCode != 503 {
 		t.Fatalf("no peer to ask: %d, want 503 (not 404: the file is not gone)", resp.StatusCode)
 	}
+}
+
+// TestLostFilePeers: in proxy mode a lost file is asked of the peers in
+// turn, past one unreachable, one without it (404) and one whose own disk
+// fails (503); the last peer's answer is the client's, but for a 404
+// after a peer that could not be reached (503: the file may be there).
+// Each peer asked is counted.
+func TestLostFilePeers(t *testing.T) {
+	peerDir, emptyDir, hereDir := t.TempDir(), t.TempDir(), t.TempDir()
+	content := []byte("on a disk that failed here")
+	name := store(t, peerDir, localSrc, time.Now().Add(-48*time.Hour), "txt", content)
+	holder := strings.TrimPrefix(newServer(t, baseConfig(peerDir)).URL, "http://")
+	lacking := strings.TrimPrefix(newServer(t, baseConfig(emptyDir)).URL, "http://")
+	failingSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "its disk too", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(failingSrv.Close)
+	failing := strings.TrimPrefix(failingSrv.URL, "http://")
+	dead := deadAddr(t)
+	for _, tc := range []struct {
+		what  string
+		peers []string
+		code  int
+		asked map[string]int
+	}{
+		{"found at the last", []string{dead, lacking, failing, holder}, 200, map[string]int{"failed": 1, "refused": 2, "ok": 1}},
+		{"found at the first", []string{holder, dead}, 200, map[string]int{"ok": 1}},
+		{"none has it", []string{lacking, lacking}, 404, map[string]int{"refused": 2}},
+		{"none has it, one unreachable", []string{dead, lacking}, 503, map[string]int{"failed": 1, "refused": 1}},
+		{"the last one's disk fails", []string{lacking, failing}, 503, map[string]int{"refused": 2}},
+		{"none reachable", []string{dead}, 503, map[string]int{"failed": 1}},
+	} {
+		t.Run(tc.what, func(t *testing.T) {
+			cfg := baseConfig(hereDir)
+			cfg.Lost = func(*fileid.Name, error) ([]string, bool) { return tc.peers, true }
+			asked := map[string]int{}
+			cfg.LostAsked = func(result string) { asked[result]++ }
+			resp, body := get(t, http.MethodGet, newServer(t, cfg).URL+"/group1/"+name, nil)
+			if resp.StatusCode != tc.code || tc.code == 200 && !bytes.Equal(body, content) {
+				t.Errorf("%d %q, want %d", resp.StatusCode, body, tc.code)
+			}
+			if !maps.Equal(asked, tc.asked) {
+				t.Errorf("peers asked %v, want %v", asked, tc.asked)
+			}
+		})
+	}
+}
+
+// deadAddr is a loopback address nothing listens on.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
 }

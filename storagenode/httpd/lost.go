@@ -1,0 +1,116 @@
+package httpd
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
+)
+
+// A file this server's disk cannot give (Config.Lost) is asked of the
+// group's other storages in turn, in proxy mode: the next one when a peer
+// is unreachable, answers 404 (it lacks the file too) or a 5xx (its own
+// disk), as the native protocol's lost reads do; the last one's answer
+// goes to the client. Redirect mode sends the client to the first.
+
+// lostAttempt is one peer asked for a lost file, carried in the proxied
+// request's context to the proxy's hooks.
+type lostAttempt struct {
+	last bool // the last peer: its answer is the client's
+	// failed says that a peer before could not be reached: a 404 from
+	// the last one then does not say the file is gone from the group.
+	failed bool
+	passed bool // the peer's answer was not sent: ask the next one
+}
+
+type lostAttemptKey struct{}
+
+// errAskNext is peerAnswered's refusal of an answer that the next peer
+// may better.
+var errAskNext = errors.New("peer answered an error status; asking the next")
+
+// lost reports whether err says this server's disk cannot give file n,
+// and the storages to ask: none for a request a peer forwarded, which
+// would go round.
+func (h *Handler) lost(r *http.Request, n *fileid.Name, err error) ([]string, bool) {
+	if h.cfg.Lost == nil {
+		return nil, false
+	}
+	peers, lost := h.cfg.Lost(n, err)
+	if r.Header.Get(proxiedHeader) != "" {
+		peers = nil
+	}
+	return peers, lost
+}
+
+// forwardLost answers a request for a lost file from peers (503 when there
+// are none, or none could be reached).
+func (h *Handler) forwardLost(w http.ResponseWriter, r *http.Request, peers []string) {
+	if len(peers) == 0 {
+		http.Error(w, "the file's disk cannot be read now", http.StatusServiceUnavailable)
+		return
+	}
+	if h.cfg.ResponseMode == "redirect" {
+		h.forward(w, r, peers[0])
+		return
+	}
+	failed := false
+	for i, addr := range peers {
+		at := &lostAttempt{last: i == len(peers)-1, failed: failed}
+		h.forward(w, r.WithContext(context.WithValue(r.Context(), lostAttemptKey{}, at)), addr)
+		if !at.passed {
+			return
+		}
+		failed = failed || at.failed
+	}
+}
+
+// peerAnswered is the proxy's ModifyResponse: it counts a lost file's
+// peer's answer and passes over a 404 or a 5xx but from the last peer
+// (whose 404 becomes a 503 when a peer before could not be reached).
+func (h *Handler) peerAnswered(resp *http.Response) error {
+	at, ok := resp.Request.Context().Value(lostAttemptKey{}).(*lostAttempt)
+	if !ok {
+		return nil
+	}
+	if resp.StatusCode < 400 || resp.StatusCode == http.StatusRequestedRangeNotSatisfiable {
+		h.lostAsked("ok")
+		return nil
+	}
+	h.lostAsked("refused")
+	switch {
+	case resp.StatusCode != http.StatusNotFound && resp.StatusCode < 500:
+		return nil // a bad request is bad at every peer
+	case at.last && (resp.StatusCode != http.StatusNotFound || !at.failed):
+		return nil
+	}
+	return errAskNext
+}
+
+// peerFailed is the proxy's ErrorHandler for a lost file's peer: a peer
+// passed over is not answered from; the last one unreachable is a 503.
+// False for any other proxied request.
+func (h *Handler) peerFailed(w http.ResponseWriter, r *http.Request, err error) bool {
+	at, ok := r.Context().Value(lostAttemptKey{}).(*lostAttempt)
+	if !ok {
+		return false
+	}
+	if !errors.Is(err, errAskNext) {
+		at.failed = true
+		h.lostAsked("failed")
+		h.cfg.Log.Warn("http: a peer asked for a lost file failed", "url", r.URL.String(), "err", err)
+	}
+	if !at.last {
+		at.passed = true
+		return true
+	}
+	http.Error(w, "the file's disk cannot be read now and no peer answered", http.StatusServiceUnavailable)
+	return true
+}
+
+func (h *Handler) lostAsked(result string) {
+	if h.cfg.LostAsked != nil {
+		h.cfg.LostAsked(result)
+	}
+}
