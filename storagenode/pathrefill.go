@@ -53,15 +53,19 @@ func (s *Server) refillable(i int) bool {
 	if after <= 0 || since == 0 || s.rec.pending.Load() || time.Since(time.Unix(0, since)) < after || h.mounts[i] == "" {
 		return false
 	}
+	_, err := os.Stat(filepath.Join(s.store.paths[i], "data", "00", "00"))
+	return errors.Is(err, fs.ErrNotExist) && s.diskThere(i)
+}
+
+// diskThere reports whether store path i is a directory on the file
+// system mounted where the path's was at start.
+func (s *Server) diskThere(i int) bool {
 	p := s.store.paths[i]
 	if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
 		return false
 	}
-	if _, err := os.Stat(filepath.Join(p, "data", "00", "00")); !errors.Is(err, fs.ErrNotExist) {
-		return false
-	}
 	m, ok := mounts.Point(p)
-	return ok && m == h.mounts[i]
+	return ok && m == s.store.health.mounts[i]
 }
 
 // startRefill marks store path i refilling and refills it in the
@@ -107,10 +111,21 @@ func sharesBase(p, base string) bool {
 }
 
 // refill refills store path i, retrying until it is done or the server
-// closes, then puts the path back in service.
+// closes, then puts the path back in service; the path is gone again if
+// the new disk goes before the refill is done.
 func (s *Server) refill(i int, prog *pathProgress) {
+	h, p := s.store.health, s.store.paths[i]
 	retry := backoff.Backoff{Min: 100 * time.Millisecond, Max: maxRecoveryBackoff}
 	for {
+		if !s.diskThere(i) {
+			// The new disk went too: an attempt now would make the data
+			// directories on the file system under its mount point.
+			h.refills[i].Store(nil)
+			h.goneAt[i].Store(time.Now().UnixNano())
+			h.states[i].Store(int32(pathGone))
+			s.log.Error("the new disk of the store path is gone too: refill stopped", "store_path", p)
+			return
+		}
 		err := s.refillOnce(i, prog)
 		if err == nil {
 			break
@@ -119,16 +134,16 @@ func (s *Server) refill(i int, prog *pathProgress) {
 			return // resumed by the disk recovery at the next start
 		}
 		pause := retry.Next()
-		s.log.Warn("refill attempt failed", "store_path", s.store.paths[i], "err", err, "retry_in", pause)
+		s.log.Warn("refill attempt failed", "store_path", p, "err", err, "retry_in", pause)
 		if !s.pause(pause) {
 			return
 		}
 	}
 	prog.finished.Store(true)
-	s.store.health.refills[i].Store(nil)
-	s.store.health.goneAt[i].Store(0)
-	s.store.health.states[i].Store(int32(pathOK))
-	s.log.Info("store path refilled: uploads and reads use it again", "store_path", s.store.paths[i])
+	h.refills[i].Store(nil)
+	h.goneAt[i].Store(0)
+	h.states[i].Store(int32(pathOK))
+	s.log.Info("store path refilled: uploads and reads use it again", "store_path", p)
 	s.store.checkPath(i) // read-only, or gone again, meanwhile
 }
 
@@ -138,7 +153,8 @@ func (s *Server) refill(i int, prog *pathProgress) {
 func (s *Server) refillOnce(i int, prog *pathProgress) error {
 	data := filepath.Join(s.store.paths[i], "data")
 	if _, err := os.Stat(filepath.Join(data, recoveryFlagFile)); errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(data, 0o755); err != nil {
+		// Mkdir, not MkdirAll: the store path itself must be the new disk.
+		if err := os.Mkdir(data, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
 		if err := writeRecoveryFlag(data, false); err != nil {

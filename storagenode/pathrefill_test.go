@@ -148,3 +148,45 @@ func TestRefillResumesAtStart(t *testing.T) {
 		t.Error("the recovery flag is still there")
 	}
 }
+
+// A new disk that goes too before its refill is done stops the refill:
+// the path is gone again, nothing is made where the disk was, and the
+// next new disk is refilled.
+func TestRefillDiskGoneAgain(t *testing.T) {
+	c, a, cl := refillCluster(t)
+	for k := range 3 {
+		cl.upload(protocol.CmdUploadFile, 1, "jpg", fmt.Appendf(nil, "photo %d", k))
+	}
+	p1, peerP1 := c.cfgs[0].StorePaths[1], c.cfgs[1].StorePaths[1]
+	waitFor(t, "the files replicated", func() bool { return len(storeFiles(t, peerP1)) == 3 })
+	c.stop(1) // the refill cannot finish
+
+	if err := os.Rename(p1, p1+".dead"); err != nil {
+		t.Fatal(err)
+	}
+	a.store.health.recheck()
+	waitFor(t, "store path 1 gone", func() bool { return a.store.health.state(1) == pathGone })
+	if err := os.Mkdir(p1, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a.store.health.recheck()
+	waitFor(t, "the refill begun", func() bool { return a.store.health.state(1) == pathRefilling })
+	if err := os.Rename(p1, p1+".dead2"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "store path 1 gone again", func() bool { return a.store.health.state(1) == pathGone })
+	if _, err := os.Stat(p1); err == nil {
+		t.Fatal("the refill made the store path again where the disk was")
+	}
+
+	c.start(1)
+	c.waitActive(1)
+	if err := os.Mkdir(p1, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a.store.health.recheck()
+	waitFor(t, "store path 1 refilled", func() bool { return a.store.health.state(1) == pathOK })
+	if got, want := storeFiles(t, p1), storeFiles(t, peerP1); !maps.Equal(got, want) {
+		t.Errorf("the third disk: %s\npeer: %s", describe(got), describe(want))
+	}
+}
