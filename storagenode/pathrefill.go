@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/fdfsgo/fdfs/internal/backoff"
@@ -70,18 +69,19 @@ func (s *Server) diskThere(i int) bool {
 
 // startRefill marks store path i refilling and refills it in the
 // background. Not with trunk files (the trunk allocator holds the path's
-// free slots, which only a restart reads again), nor a path that holds
-// base_path or lies in it.
+// free slots, which only a restart reads again), nor when base_path's
+// files went with the old disk.
 func (s *Server) startRefill(i int) {
 	p := s.store.paths[i]
 	why := ""
 	switch {
 	case s.params.Load().Trunk.Use:
 		why = "with trunk files it is refilled at the next start"
-	case sharesBase(p, s.store.base):
+	case baseLost(s.store.base):
 		// The storage's binlogs, marks and flags were on the lost disk
-		// too: what is left to refill is a new storage.
-		why = "it holds base_path, whose binlogs and flags went with the old disk"
+		// too (store_path0 is base_path unless set): what is left to
+		// refill is a new storage.
+		why = "base_path's files went with the old disk"
 	}
 	if why != "" {
 		if s.store.health.goneAt[i].Swap(0) != 0 { // logged once per loss
@@ -102,12 +102,12 @@ func (s *Server) startRefill(i int) {
 	}
 }
 
-// sharesBase reports whether store path p holds base path base or lies
-// in it (store_path0 defaults to base_path).
-func sharesBase(p, base string) bool {
-	p, base = filepath.Clean(p), filepath.Clean(base)
-	in := func(a, b string) bool { return a == b || strings.HasPrefix(a, strings.TrimSuffix(b, "/")+"/") }
-	return in(p, base) || in(base, p)
+// baseLost reports whether base path base lost its files: its
+// data/.data_init_flag, which exists from the storage's first start, is
+// gone.
+func baseLost(base string) bool {
+	_, err := os.Stat(filepath.Join(base, "data", dataInitFlagFile))
+	return err != nil
 }
 
 // refill refills store path i, retrying until it is done or the server

@@ -90,62 +90,21 @@ func TestRefillNewDisk(t *testing.T) {
 	}
 }
 
-// TestSharesBase: a store path that holds base_path or lies in it is not
-// refilled while running.
-func TestSharesBase(t *testing.T) {
-	for _, c := range []struct {
-		path, base string
-		want       bool
-	}{
-		{"/data/fdfs", "/data/fdfs", true}, // store_path0's default
-		{"/data/fdfs/", "/data/fdfs", true},
-		{"/data/fdfs/store1", "/data/fdfs", true},
-		{"/data", "/data/fdfs", true},
-		{"/data/disk1", "/data/fdfs", false},
-		{"/data/fdfs1", "/data/fdfs", false},
-	} {
-		if got := sharesBase(c.path, c.base); got != c.want {
-			t.Errorf("sharesBase(%q, %q) = %v, want %v", c.path, c.base, got, c.want)
-		}
+// TestBaseLost: a new disk is not refilled while running when base_path
+// lost its files with the old one (store_path0 is base_path unless set).
+func TestBaseLost(t *testing.T) {
+	base := t.TempDir()
+	if !baseLost(base) {
+		t.Error("no data/.data_init_flag: not lost")
 	}
-}
-
-// A refill cut short by a stop (here: the only peer down, so it cannot
-// begin) is finished by the disk recovery of the next start, from the
-// files it left.
-func TestRefillResumesAtStart(t *testing.T) {
-	c, a, cl := refillCluster(t)
-	for k := range 4 {
-		cl.upload(protocol.CmdUploadFile, 1, "jpg", fmt.Appendf(nil, "photo %d", k))
-	}
-	p1, peerP1 := c.cfgs[0].StorePaths[1], c.cfgs[1].StorePaths[1]
-	waitFor(t, "the files replicated", func() bool { return len(storeFiles(t, peerP1)) == 4 })
-	c.stop(1)
-
-	if err := os.Rename(p1, p1+".dead"); err != nil {
+	if err := os.MkdirAll(filepath.Join(base, "data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	a.store.health.recheck()
-	waitFor(t, "store path 1 gone", func() bool { return a.store.health.state(1) == pathGone })
-	if err := os.Mkdir(p1, 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(base, "data", dataInitFlagFile), []byte("storage_join_time=1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a.store.health.recheck()
-	flag := filepath.Join(p1, "data", recoveryFlagFile)
-	waitFor(t, "the refill begun", func() bool {
-		_, err := os.Stat(flag)
-		return a.store.health.state(1) == pathRefilling && err == nil
-	})
-	c.stop(0)
-
-	c.start(1)
-	c.start(0)
-	c.waitActive(0)
-	if got, want := storeFiles(t, p1), storeFiles(t, peerP1); !maps.Equal(got, want) {
-		t.Errorf("after the restart: %s\npeer: %s", describe(got), describe(want))
-	}
-	if _, err := os.Stat(flag); err == nil {
-		t.Error("the recovery flag is still there")
+	if baseLost(base) {
+		t.Error("data/.data_init_flag there: lost")
 	}
 }
 
