@@ -17,6 +17,7 @@ import (
 	"github.com/fdfsgo/fdfs/fdfsengine/fdfsnet"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/testwait"
+	"github.com/fdfsgo/fdfs/internal/wiretest"
 )
 
 // traceCluster starts a replaying storage and a tracker pointing at it.
@@ -188,7 +189,7 @@ func TestTrackerOpsAgainstTraces(t *testing.T) {
 func TestTrackerFailover(t *testing.T) {
 	st := replayStorage(t, "UPLOAD_FILE")
 	tr := fakeTracker(t, "127.0.0.5", st.port())
-	dead := refusedAddr(t, "127.0.0.6")
+	dead := wiretest.RefusedAddr(t, "127.0.0.6")
 	cl := newTestClient(t, Config{Trackers: []string{dead, tr.addr()}})
 	for range 2 {
 		if _, err := cl.Upload(context.Background(), strings.NewReader("0123456789"), 10, UploadOptions{Ext: "txt"}); err != nil {
@@ -203,7 +204,7 @@ func TestTrackerFailover(t *testing.T) {
 	}
 
 	// With every tracker down the error names each one.
-	cl2 := newTestClient(t, Config{Trackers: []string{dead, refusedAddr(t, "127.0.0.7")}})
+	cl2 := newTestClient(t, Config{Trackers: []string{dead, wiretest.RefusedAddr(t, "127.0.0.7")}})
 	_, err := cl2.QueryStore(context.Background(), "")
 	if err == nil || !strings.Contains(err.Error(), dead) {
 		t.Fatalf("all trackers down: %v", err)

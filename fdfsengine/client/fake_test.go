@@ -223,14 +223,3 @@ func (s *contentStorage) handle(h protocol.Header, body []byte, c net.Conn) bool
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, io.ErrShortWrite }
-
-// refusedAddr returns an address on which nothing listens.
-func refusedAddr(t testing.TB, ip string) string {
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}

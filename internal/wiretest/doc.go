@@ -2,5 +2,7 @@
 // writes packets exactly as given (malformed ones included) from a chosen
 // loopback source address and reads the answer, failing the test on
 // anything but an answer. Servers' unit tests use it where the engine's
-// client would refuse to send what the test needs. Only tests import it.
+// client would refuse to send what the test needs. It also hands out
+// loopback addresses nothing listens on (RefusedAddr), for a peer that is
+// down or a daemon to start there later. Only tests import it.
 package wiretest

@@ -148,3 +148,15 @@ func Answers(t testing.TB, addr string, cmd byte) {
 		t.Fatalf("cmd %d: status %d", cmd, h.Status)
 	}
 }
+
+// RefusedAddr returns an address on ip (a loopback address) that nothing
+// listens on: a connection to it is refused, until something binds it.
+func RefusedAddr(t testing.TB, ip string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}

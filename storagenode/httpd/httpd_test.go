@@ -21,6 +21,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 	"github.com/fdfsgo/fdfs/fdfsengine/httptoken"
+	"github.com/fdfsgo/fdfs/internal/wiretest"
 )
 
 var (
@@ -379,7 +380,7 @@ func TestLostFilePeers(t *testing.T) {
 	}))
 	t.Cleanup(failingSrv.Close)
 	failing := strings.TrimPrefix(failingSrv.URL, "http://")
-	dead := deadAddr(t)
+	dead := wiretest.RefusedAddr(t, "127.0.0.1")
 	for _, tc := range []struct {
 		what  string
 		peers []string
@@ -407,16 +408,4 @@ func TestLostFilePeers(t *testing.T) {
 			}
 		})
 	}
-}
-
-// deadAddr is a loopback address nothing listens on.
-func deadAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,23 +15,12 @@ import (
 
 	"github.com/fdfsgo/fdfs/internal/syncbuf"
 	"github.com/fdfsgo/fdfs/internal/testwait"
+	"github.com/fdfsgo/fdfs/internal/wiretest"
 	"github.com/fdfsgo/fdfs/tests/cluster"
 	"github.com/fdfsgo/fdfs/tests/internal/slowproxy"
 )
 
 const resumableKey = "procs-resumable-key-0123456789"
-
-// freeAddr returns a loopback address nothing listens on, for a daemon
-// that must come back on the same address after a restart.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // gatewayProc is a `fdfs gateway` process.
 type gatewayProc struct {
@@ -42,7 +30,7 @@ type gatewayProc struct {
 
 func startGatewayProc(t *testing.T, bin, dir, tracker string) *gatewayProc {
 	t.Helper()
-	g := &gatewayProc{bin: bin, conf: filepath.Join(dir, "gateway.yaml"), log: filepath.Join(dir, "gateway.log"), grpc: freeAddr(t), http: freeAddr(t)}
+	g := &gatewayProc{bin: bin, conf: filepath.Join(dir, "gateway.yaml"), log: filepath.Join(dir, "gateway.log"), grpc: wiretest.RefusedAddr(t, "127.0.0.1"), http: wiretest.RefusedAddr(t, "127.0.0.1")}
 	yaml := fmt.Sprintf(`trackers: [%q]
 grpc_listen: %s
 http_listen: %s
