@@ -132,6 +132,21 @@ func hexVal(c byte) int {
 	return int(c-'A') + 10
 }
 
+// ParsePrefix parses the "Mxx/HH/LL/" a logical file name starts with
+// (PathPrefixLen bytes): the store path index and the two directory
+// levels, in upper-case hex. ok is false for anything else. Regular and
+// trunk files' names share it.
+func ParsePrefix(name string) (storePath, high, low int, ok bool) {
+	if len(name) < PathPrefixLen || name[0] != 'M' || name[3] != '/' || name[6] != '/' || name[9] != '/' {
+		return 0, 0, 0, false
+	}
+	var ok1, ok2, ok3 bool
+	storePath, ok1 = parseHex2(name[1:3])
+	high, ok2 = parseHex2(name[4:6])
+	low, ok3 = parseHex2(name[7:9])
+	return storePath, high, low, ok1 && ok2 && ok3
+}
+
 // parseHex2 parses two uppercase hex digits.
 func parseHex2(s string) (int, bool) {
 	if len(s) != 2 || !isUpperHex(s[0]) || !isUpperHex(s[1]) {
@@ -163,11 +178,8 @@ func Parse(name string) (*Name, error) {
 		return nil, invalid("name %q does not start with Mxx/HH/LL/", name)
 	}
 	n := &Name{Size: -1}
-	var ok1, ok2, ok3 bool
-	n.StorePathIndex, ok1 = parseHex2(name[1:3])
-	n.High, ok2 = parseHex2(name[4:6])
-	n.Low, ok3 = parseHex2(name[7:9])
-	if !ok1 || !ok2 || !ok3 {
+	var ok bool
+	if n.StorePathIndex, n.High, n.Low, ok = ParsePrefix(name); !ok {
 		return nil, invalid("name %q: store path or directory is not uppercase hex", name)
 	}
 	n.File = name[PathPrefixLen:]

@@ -460,3 +460,26 @@ func TestPathDirs(t *testing.T) {
 		}
 	}
 }
+
+// TestParsePrefix: the "Mxx/HH/LL/" of a logical name, upper-case hex only.
+func TestParsePrefix(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		path, high, low int
+		ok              bool
+	}{
+		{"M00/00/00/x.jpg", 0, 0, 0, true},
+		{"M0A/FF/1B/000001", 10, 255, 27, true},
+		{"M00/00/00/", 0, 0, 0, true},
+		{"M00/00/00", 0, 0, 0, false}, // short
+		{"M0a/00/00/x", 0, 0, 0, false},
+		{"N00/00/00/x", 0, 0, 0, false},
+		{"M00-00/00/x", 0, 0, 0, false},
+		{"MG0/00/00/x", 0, 0, 0, false},
+	} {
+		p, h, l, ok := ParsePrefix(tc.name)
+		if ok != tc.ok || ok && (p != tc.path || h != tc.high || l != tc.low) {
+			t.Errorf("ParsePrefix(%q) = %d, %d, %d, %v", tc.name, p, h, l, ok)
+		}
+	}
+}

@@ -120,11 +120,11 @@ func (l Location) Name() string {
 // which fails a regular file's name by panicking and recovering, took 7%
 // of a storage's CPU under FastDFS's test_download.
 func ParseFileName(name string) (l Location, ok bool) {
-	if len(name) < 11 || name[0] != 'M' || name[3] != '/' || name[6] != '/' || name[9] != '/' {
+	if l.StorePathIndex, l.High, l.Low, ok = fileid.ParsePrefix(name); !ok || len(name) == fileid.PathPrefixLen {
 		return Location{}, false
 	}
 	var id uint64
-	for _, c := range []byte(name[10:]) {
+	for _, c := range []byte(name[fileid.PathPrefixLen:]) {
 		if c < '0' || c > '9' {
 			return Location{}, false
 		}
@@ -132,26 +132,6 @@ func ParseFileName(name string) (l Location, ok bool) {
 			return Location{}, false
 		}
 	}
-	var okIdx, okHigh, okLow bool
-	l.StorePathIndex, okIdx = hexByte(name[1:3])
-	l.High, okHigh = hexByte(name[4:6])
-	l.Low, okLow = hexByte(name[7:9])
 	l.ID = uint32(id)
-	return l, okIdx && okHigh && okLow && l.Name() == name
-}
-
-// hexByte parses two upper-case hex digits.
-func hexByte(s string) (int, bool) {
-	v := 0
-	for _, c := range []byte(s) {
-		switch {
-		case c >= '0' && c <= '9':
-			v = v<<4 | int(c-'0')
-		case c >= 'A' && c <= 'F':
-			v = v<<4 | int(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return v, true
+	return l, l.Name() == name
 }
