@@ -59,9 +59,9 @@ type Config struct {
 	// host:port of the other storages' HTTP servers to ask, in order
 	// (none: 503). Nil means never.
 	Lost func(n *fileid.Name, err error) (peers []string, lost bool)
-	// LostAsked is told the result of each peer asked for a lost file in
-	// proxy mode: "ok" (its answer sent), "refused" (an error status) or
-	// "failed" (unreachable). Nil means not counted.
+	// LostAsked is told the result of each peer asked for a lost file:
+	// "ok" (its answer sent, or the client sent to it), "refused" (an
+	// error status) or "failed" (unreachable). Nil means not counted.
 	LostAsked func(result string)
 
 	// WriteTimeout bounds the sending of one response (network_timeout).

@@ -394,18 +394,29 @@ func TestLostFilePeers(t *testing.T) {
 		{"the last one's disk fails", []string{lacking, failing}, 503, map[string]int{"refused": 2}},
 		{"none reachable", []string{dead}, 503, map[string]int{"failed": 1}},
 	} {
-		t.Run(tc.what, func(t *testing.T) {
-			cfg := baseConfig(hereDir)
-			cfg.Lost = func(*fileid.Name, error) ([]string, bool) { return tc.peers, true }
-			asked := map[string]int{}
-			cfg.LostAsked = func(result string) { asked[result]++ }
-			resp, body := get(t, http.MethodGet, newServer(t, cfg).URL+"/group1/"+name, nil)
-			if resp.StatusCode != tc.code || tc.code == 200 && !bytes.Equal(body, content) {
-				t.Errorf("%d %q, want %d", resp.StatusCode, body, tc.code)
-			}
-			if !maps.Equal(asked, tc.asked) {
-				t.Errorf("peers asked %v, want %v", asked, tc.asked)
-			}
-		})
+		for _, mode := range []string{"proxy", "redirect"} {
+			t.Run(mode+"/"+tc.what, func(t *testing.T) {
+				cfg := baseConfig(hereDir)
+				cfg.ResponseMode = mode
+				cfg.Lost = func(*fileid.Name, error) ([]string, bool) { return tc.peers, true }
+				asked := map[string]int{}
+				cfg.LostAsked = func(result string) { asked[result]++ }
+				resp, body := get(t, http.MethodGet, newServer(t, cfg).URL+"/group1/"+name, nil)
+				if mode == "redirect" && tc.code == 200 {
+					// Sent to the holder, which serves it.
+					loc, err := resp.Location()
+					if resp.StatusCode != http.StatusFound || err != nil || loc.Host != holder {
+						t.Fatalf("%d to %v (%v), want %d to %s", resp.StatusCode, loc, err, http.StatusFound, holder)
+					}
+					resp, body = get(t, http.MethodGet, loc.String(), nil)
+				}
+				if resp.StatusCode != tc.code || tc.code == 200 && !bytes.Equal(body, content) {
+					t.Errorf("%d %q, want %d", resp.StatusCode, body, tc.code)
+				}
+				if !maps.Equal(asked, tc.asked) {
+					t.Errorf("peers asked %v, want %v", asked, tc.asked)
+				}
+			})
+		}
 	}
 }

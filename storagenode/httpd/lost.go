@@ -4,15 +4,21 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
 )
 
 // A file this server's disk cannot give (Config.Lost) is asked of the
-// group's other storages in turn, in proxy mode: the next one when a peer
-// is unreachable, answers 404 (it lacks the file too) or a 5xx (its own
-// disk), as the native protocol's lost reads do; the last one's answer
-// goes to the client. Redirect mode sends the client to the first.
+// group's other storages in turn: the next one when a peer is
+// unreachable, answers 404 (it lacks the file too) or a 5xx (its own
+// disk), as the native protocol's lost reads do. In proxy mode the peer
+// that has it answers the client, or the last one does. Redirect mode
+// asks each peer with a HEAD request (its answer is not the client's) and
+// sends the client to the first that has the file; a client sent to the
+// first peer whatever its state got a 404 or a dead address for a file
+// the group holds.
 
 // lostAttempt is one peer asked for a lost file, carried in the proxied
 // request's context to the proxy's hooks.
@@ -52,7 +58,7 @@ func (h *Handler) forwardLost(w http.ResponseWriter, r *http.Request, peers []st
 		return
 	}
 	if h.cfg.ResponseMode == "redirect" {
-		h.forward(w, r, peers[0])
+		h.redirectLost(w, r, peers)
 		return
 	}
 	failed := false
@@ -114,3 +120,60 @@ func (h *Handler) lostAsked(result string) {
 		h.cfg.LostAsked(result)
 	}
 }
+
+// peerCheckTimeout bounds redirect mode's HEAD request to one peer: the
+// client waits for every peer that does not answer.
+const peerCheckTimeout = 5 * time.Second
+
+// redirectLost sends the client to the first peer that answers a HEAD
+// request for the file with a success, or with a client error other than
+// 404 (a bad token is bad there too: the client sees its answer). None:
+// 404 when every peer answered 404, else 503.
+func (h *Handler) redirectLost(w http.ResponseWriter, r *http.Request, peers []string) {
+	allLack := true
+	for _, addr := range peers {
+		code, err := h.headAt(r, addr)
+		switch {
+		case err != nil:
+			allLack = false
+			h.lostAsked("failed")
+			h.cfg.Log.Warn("http: a peer asked for a lost file failed", "peer", addr, "path", r.URL.Path, "err", err)
+			continue
+		case code < 400 || code != http.StatusNotFound && code < 500:
+			h.lostAsked("ok")
+			h.forward(w, r, addr)
+			return
+		}
+		h.lostAsked("refused")
+		allLack = allLack && code == http.StatusNotFound
+	}
+	if allLack {
+		http.NotFound(w, r)
+		return
+	}
+	http.Error(w, "the file's disk cannot be read now and no peer has it", http.StatusServiceUnavailable)
+}
+
+// headAt asks the storage at addr for r's file with a HEAD request marked
+// as a peer's (so that it does not forward it in turn), r's query (its
+// token) included, and returns the status.
+func (h *Handler) headAt(r *http.Request, addr string) (int, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), peerCheckTimeout)
+	defer cancel()
+	u := &url.URL{Scheme: "http", Host: addr, Path: r.URL.Path, RawQuery: r.URL.RawQuery}
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u.String(), nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set(proxiedHeader, "1")
+	resp, err := peerClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// peerClient makes redirect mode's HEAD requests; a peer's redirect is
+// its answer, not followed.
+var peerClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
