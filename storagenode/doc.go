@@ -20,8 +20,10 @@
 // side applies the sync commands crash-safely, logs them as replica
 // (lower-case) binlog records and reports per-source sync timestamps
 // (SYNC_REPORT) for the trackers' read routing. A record the peer refuses
-// for now is deferred (sync_defer.go); a create sent again after a crash
-// whose file the peer has deleted since is not sent (sync_gaps.go). A
+// for now is deferred (sync_defer.go). The position each answered record
+// reached is written past the mark (sync_progress.go), so a storage that
+// died sends nothing again; a create sent again after a power loss whose
+// file the peer has deleted since is not sent (sync_gaps.go). A
 // peer's copy or delete of a metadata file older than the change here is
 // dropped, so crossing sets converge (sync_meta.go).
 //

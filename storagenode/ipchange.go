@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 )
@@ -128,6 +129,14 @@ func (s *Server) renameMark(old, newID string) {
 		}
 		return
 	}
+	// Its deferred records and progress go with it: left under the old
+	// name, the records the peer refused for now were never sent again.
+	for _, ext := range markSiblings {
+		f, t := siblingPath(from, ext), siblingPath(to, ext)
+		if err := os.Rename(f, t); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("renaming a peer's sync file failed", "from", f, "to", t, "err", err)
+		}
+	}
 	if _, ok := s.marksAligned.Load(from); ok {
 		// Written by this run: right, though maybe past the binlog's end
 		// at start (alignMark).
@@ -136,13 +145,28 @@ func (s *Server) renameMark(old, newID string) {
 	s.log.Info("peer's address changed: sync mark renamed", "old", old, "new", newID)
 }
 
-// removeMark removes the sync mark of a deleted peer.
+// removeMark removes the sync mark of a deleted peer, and its deferred
+// records and progress.
 func (s *Server) removeMark(id string) {
-	path := s.peerMarkPath(id)
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.log.Warn("removing a deleted peer's sync mark failed", "file", path, "err", err)
+	mark := s.peerMarkPath(id)
+	paths := []string{mark}
+	for _, ext := range markSiblings {
+		paths = append(paths, siblingPath(mark, ext))
+	}
+	for _, path := range paths {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("removing a deleted peer's sync file failed", "file", path, "err", err)
+		}
 	}
 }
+
+// markSiblings are the extensions of the files kept beside a peer's mark
+// file: its deferred records (sync_defer.go) and its progress
+// (sync_progress.go).
+var markSiblings = []string{".deferred", ".sent"}
+
+// siblingPath is the file of extension ext beside the mark file mark.
+func siblingPath(mark, ext string) string { return strings.TrimSuffix(mark, ".mark") + ext }
 
 // followSyncSource replaces old as our recorded initial-sync source by
 // newID ("" when old was deleted).

@@ -41,6 +41,10 @@ func TestApplyChangelog(t *testing.T) {
 				if err := os.WriteFile(s.peerMarkPath(ip), []byte("binlog_index=0\n"), 0o644); err != nil {
 					t.Fatal(err)
 				}
+				// Its deferred records follow it, renamed or removed.
+				if err := os.WriteFile(siblingPath(s.peerMarkPath(ip), ".deferred"), []byte(ip+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			s.store.initFlag.set(flagSyncSrcServer, tc.syncSrc)
 			s.applyChangelog([]byte(tc.log))
@@ -52,6 +56,15 @@ func TestApplyChangelog(t *testing.T) {
 			}
 			if strings.Join(after, " ") != strings.Join(tc.after, " ") {
 				t.Errorf("marks after: %v, want %v", after, tc.after)
+			}
+			deferred, _ := filepath.Glob(filepath.Join(s.store.syncDir(), "*.deferred"))
+			if len(deferred) != len(tc.after) {
+				t.Errorf("deferred records files after: %v, want one beside each mark", deferred)
+			}
+			for _, ip := range tc.after {
+				if _, err := os.Stat(siblingPath(s.peerMarkPath(ip), ".deferred")); err != nil {
+					t.Errorf("%s: %v", ip, err)
+				}
 			}
 			if got := s.store.initFlag.get(flagSyncSrcServer); got != tc.src {
 				t.Errorf("sync source %q, want %q", got, tc.src)

@@ -57,7 +57,7 @@ type deferred struct {
 }
 
 func (w *syncWorker) deferredPath() string {
-	return strings.TrimSuffix(w.markPath(), ".mark") + ".deferred"
+	return siblingPath(w.markPath(), ".deferred")
 }
 
 // loadDeferred reads a peer's deferred records. A last line cut short by

@@ -11,8 +11,10 @@ import (
 
 // A session starts sending where the peer's mark file says, which can be
 // behind what the peer has had: the mark is written every
-// write_mark_file_freq records or every second (markDue), and a crash or a
-// broken connection sends the records since then again. Most of their
+// write_mark_file_freq records or every second (markDue), and after a
+// power loss (a process that died keeps its place: sync_progress.go) the
+// records since then are sent again, as is the record a broken
+// connection cut. Most of their
 // creates the peer has (EEXIST; lastExist then asks QUERY_FILE_INFO
 // first), but a file the peer deleted since (a client's delete there,
 // which has not reached us yet) has no copy there, and sending its create

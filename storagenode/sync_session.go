@@ -19,13 +19,17 @@ import (
 type syncSession struct {
 	replayer // w, pc, mark and the EEXIST hint of the records sent
 
-	rd        *binlog.Reader
-	markPath  string
-	savedScan int64         // mark.ScanRows when the mark file was last written
-	savedAt   time.Time     // when the mark file was last written (or the session began)
-	held      *deferred     // records the peer refused for now (sync_defer.go)
-	freq      int64         // records between two writes of the mark file
-	wait      time.Duration // pause at the end of the binlog before looking again
+	rd       *binlog.Reader
+	markPath string
+	progress *progressFile // the position past the mark (sync_progress.go)
+	// progressErr is set once a write of the progress file failed this
+	// session (logged once: it only costs records sent again after a crash).
+	progressErr bool
+	savedScan   int64         // mark.ScanRows when the mark file was last written
+	savedAt     time.Time     // when the mark file was last written (or the session began)
+	held        *deferred     // records the peer refused for now (sync_defer.go)
+	freq        int64         // records between two writes of the mark file
+	wait        time.Duration // pause at the end of the binlog before looking again
 	// pipelining is set when the peer serves pipelined requests (a
 	// storage of ours, protocol.PipelineProbe).
 	pipelining bool
@@ -94,9 +98,13 @@ func (w *syncWorker) newSession() (*syncSession, error) {
 	if ss.wait <= 0 {
 		ss.wait = defaultSyncWait
 	}
+	if ss.progress, err = openProgress(progressPath(ss.markPath)); err != nil {
+		ss.rd.Close()
+		return nil, err
+	}
 	if fresh {
 		if err := ss.startMark(); err != nil {
-			ss.rd.Close()
+			ss.close()
 			return nil, err
 		}
 	}
@@ -116,15 +124,24 @@ func (w *syncWorker) alignMark(m *syncMark) error {
 	if _, done := w.s.marksAligned.Load(w.markPath()); done {
 		return nil
 	}
-	p, why, err := binlog.Align(w.s.store.syncDir(), w.s.bl.Index(), w.s.bl.Opened(), binlog.Pos{Index: m.Index, Offset: m.Offset})
+	from := binlog.Pos{Index: m.Index, Offset: m.Offset}
+	sent, ahead := readProgress(progressPath(w.markPath()), from)
+	if ahead {
+		w.log.Info("sync mark behind the records the peer took before the last stop: going on from there, not sending them again",
+			"file", w.markPath(), "from_index", m.Index, "from_offset", m.Offset, "to_index", sent.Index, "to_offset", sent.Offset)
+		from = sent
+	}
+	p, why, err := binlog.Align(w.s.store.syncDir(), w.s.bl.Index(), w.s.bl.Opened(), from)
 	if err != nil {
 		return err
 	}
 	w.s.marksAligned.Store(w.markPath(), true)
-	if why == "" {
+	if why == "" && !ahead {
 		return nil
 	}
-	w.log.Warn("sync mark repaired", "file", w.markPath(), "why", why, "from_index", m.Index, "from_offset", m.Offset, "to_index", p.Index, "to_offset", p.Offset)
+	if why != "" {
+		w.log.Warn("sync mark repaired", "file", w.markPath(), "why", why, "from_index", from.Index, "from_offset", from.Offset, "to_index", p.Index, "to_offset", p.Offset)
+	}
 	m.Index, m.Offset = p.Index, p.Offset
 	return atomicfile.WriteFile(w.markPath(), m.encode(), fileMode)
 }
@@ -169,6 +186,7 @@ func (ss *syncSession) close() {
 	if ss.pc != nil {
 		ss.pc.hangUp()
 	}
+	ss.progress.close()
 	ss.rd.Close()
 }
 
@@ -319,7 +337,20 @@ func (ss *syncSession) done(line string, n int, sent bool, err error) error {
 	if ss.markDue(time.Now()) {
 		return ss.saveMark()
 	}
+	ss.noteProgress()
 	return nil
+}
+
+// noteProgress writes the reader's position to the progress file
+// (sync_progress.go). A failure is logged once per session and otherwise
+// ignored: it costs the records sent again after a crash, as before.
+func (ss *syncSession) noteProgress() {
+	index, offset := ss.rd.Pos()
+	err := ss.progress.write(binlog.Pos{Index: ss.mark.Index, Offset: ss.mark.Offset}, binlog.Pos{Index: index, Offset: offset})
+	if err != nil && !ss.progressErr {
+		ss.progressErr = true
+		ss.w.log.Warn("sync progress not recorded: a crash would send the records since the mark again", "err", err)
+	}
 }
 
 // markDue says whether the mark must be written now: every freq records
@@ -432,6 +463,7 @@ func (ss *syncSession) writeMark() error {
 		return err
 	}
 	ss.w.s.marksAligned.Store(ss.markPath, true)
+	ss.noteProgress()
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package storagenode
 
 import (
+	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -145,4 +147,22 @@ func TestMarkDue(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWorkerWaitsForEveryPredecessor: a worker retired while it still
+// waits for the one before it (a membership that flipped twice) does not
+// exit before that one: the next worker waits for it alone.
+func TestWorkerWaitsForEveryPredecessor(t *testing.T) {
+	s := &Server{ctx: context.Background(), log: slog.New(slog.DiscardHandler)}
+	first := &syncWorker{exited: make(chan struct{})} // still in a session
+	second := newSyncWorker(s, protocol.Brief{ID: "127.0.0.9", Status: protocol.StatusActive}, first)
+	second.stop()
+	go second.run()
+	select {
+	case <-second.exited:
+		t.Fatal("the retired worker exited while the one before it still runs")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(first.exited)
+	<-second.exited
 }

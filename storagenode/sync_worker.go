@@ -1,6 +1,7 @@
 package storagenode
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -111,7 +112,7 @@ func (r *replicator) updatePeers(briefs []protocol.Brief, self func(protocol.Bri
 		w := r.workers[b.ID]
 		switch {
 		case w != nil && gone:
-			r.retire(b.ID, w)
+			r.retire(b.ID, w, protocol.StorageStatusName(b.Status))
 		case w != nil:
 			w.update(b)
 		case !gone && len(r.workers) < protocol.MaxServersInGroup:
@@ -125,7 +126,7 @@ func (r *replicator) updatePeers(briefs []protocol.Brief, self func(protocol.Bri
 	}
 	for id, w := range r.workers {
 		if !seen[id] {
-			r.retire(id, w)
+			r.retire(id, w, "")
 		}
 	}
 	for id := range r.received {
@@ -156,7 +157,10 @@ func (r *replicator) activePeers() []protocol.Brief {
 	return out
 }
 
-func (r *replicator) retire(id string, w *syncWorker) {
+// retire stops the worker of peer id, which the trackers list as status
+// (a tombstone), or no longer list ("").
+func (r *replicator) retire(id string, w *syncWorker, status string) {
+	w.log.Info("sync worker stopped: the peer left the group", "status", cmp.Or(status, "not listed"))
 	w.stop()
 	delete(r.workers, id)
 	r.retired[id] = w
@@ -273,12 +277,17 @@ func (w *syncWorker) markPath() string {
 func (w *syncWorker) run() {
 	defer close(w.exited)
 	if w.prev != nil {
-		select {
-		case <-w.prev.exited:
-		case <-w.ctx.Done():
-			return
-		}
+		// Waited for even when this worker is stopped first: its exited
+		// must mean that no earlier worker of the peer still runs. A
+		// membership that flips twice retires this one while it waits,
+		// and the next worker waits for this one only (retired keeps the
+		// last): returning at once let the next run beside the first,
+		// both writing the peer's mark and deferred records.
+		<-w.prev.exited
 		w.prev = nil
+	}
+	if w.stopped() {
+		return
 	}
 	w.log.Debug("sync worker started")
 	defer w.log.Debug("sync worker stopped")
@@ -353,6 +362,12 @@ func (w *syncWorker) initMark() (*syncMark, bool, error) {
 				"until_timestamp", until, "old_sync_done", m.SyncOldDone)
 		}
 		return m, false, nil
+	}
+	if m != nil {
+		// The records between the old mark and until are not sent:
+		// worth a line when a file turns out missing at the peer.
+		w.log.Info("sync mark started afresh by the trackers' decision", "file", path, "peer_status", protocol.StorageStatusName(status),
+			"need_sync_old", need, "until_timestamp", until, "old_index", m.Index, "old_offset", m.Offset)
 	}
 	return &syncMark{NeedSyncOld: need, Until: until}, true, nil
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -202,8 +203,35 @@ func explainFile(l *chaosLoad, name string, storages ...*node) string {
 				fmt.Fprintf(&b, "    %s binlog: %s %s %s\n", st.name, r.ts, r.op, r.rest)
 			}
 		}
+		for _, line := range logLinesAbout(st, strings.TrimSuffix(name, "-m")) {
+			fmt.Fprintf(&b, "    %s log: %s\n", st.name, line)
+		}
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// maxLinesAbout bounds the log lines explainFile prints per daemon.
+const maxLinesAbout = 30
+
+// logLinesAbout returns the last lines of n's logs (its output and its
+// log files) that name the file at name: which of the replication's
+// paths passed over a file tells more than its binlog records.
+func logLinesAbout(n *node, name string) []string {
+	files := []string{n.out}
+	logs, _ := filepath.Glob(filepath.Join(n.base, "logs", "*.log"))
+	var lines []string
+	for _, f := range append(files, logs...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, name) {
+				lines = append(lines, line)
+			}
+		}
+	}
+	return lines[max(0, len(lines)-maxLinesAbout):]
 }
 
 // chaosFile is a file of the model: what both storages must hold.

@@ -1,0 +1,119 @@
+package storagenode
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/storagenode/binlog"
+)
+
+// The progress record: read back only whole, for the mark it was written
+// against, and never behind that mark.
+func TestProgressRecord(t *testing.T) {
+	mark := binlog.Pos{Index: 2, Offset: 400}
+	valid := syncProgress{mark: mark, pos: binlog.Pos{Index: 3, Offset: 120}}.encode()
+	flip := func(i int) []byte {
+		b := append([]byte(nil), valid...)
+		b[i] ^= 1
+		return b
+	}
+	for _, tc := range []struct {
+		what string
+		file []byte // nil: no file
+		mark binlog.Pos
+		want binlog.Pos
+		ok   bool
+	}{
+		{"valid", valid, mark, binlog.Pos{Index: 3, Offset: 120}, true},
+		{"written against another mark (moved back by hand, or a fresh one)", valid, binlog.Pos{Index: 2, Offset: 0}, binlog.Pos{}, false},
+		{"no file", nil, mark, binlog.Pos{}, false},
+		{"zeros (a power loss)", make([]byte, progressLen), mark, binlog.Pos{}, false},
+		{"torn", valid[:progressLen/2], mark, binlog.Pos{}, false},
+		{"a bit flipped in the position", flip(20), mark, binlog.Pos{}, false},
+		{"a bit flipped in the check", flip(30), mark, binlog.Pos{}, false},
+		{"not a progress file", []byte(strings.Repeat("binlog_index=0\n", 3)), mark, binlog.Pos{}, false},
+		{"behind its mark", syncProgress{mark: mark, pos: binlog.Pos{Index: 2, Offset: 399}}.encode(), mark, binlog.Pos{}, false},
+		{"at its mark", syncProgress{mark: mark, pos: mark}.encode(), mark, mark, true},
+	} {
+		t.Run(tc.what, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "10.0.0.7_23000.sent")
+			if tc.file != nil {
+				if err := os.WriteFile(path, tc.file, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, ok := readProgress(path, tc.mark)
+			if ok != tc.ok || got != tc.want {
+				t.Errorf("readProgress = %v, %v; want %v, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+// TestSyncResumesFromProgress: a source started again with its mark behind
+// (what a crash between two writes of the mark leaves) goes on from where
+// its progress file says the peer was, without sending the records between
+// again; a progress file written against another mark (one moved back by
+// hand to send records again) is ignored.
+func TestSyncResumesFromProgress(t *testing.T) {
+	c := newSyncCluster(t, "127.0.0.13", 2)
+	logs := logsOnFailure(t)
+	for i := range c.nodes {
+		startLogged(t, c, i, logs)
+	}
+	c.waitActive(0, 1)
+	markPath := filepath.Join(c.cfgs[0].BasePath, "data", "sync", fmt.Sprintf("%s_%d.mark", c.cfgs[1].BindAddr, c.port))
+	upload := func(content string) string {
+		name := dial(t, c.nodes[0]).upload(protocol.CmdUploadFile, 0, "bin", []byte(content))
+		eventually(t, "the file to reach the peer", func() bool {
+			_, p, err := c.nodes[1].store.resolve(name)
+			_, serr := os.Stat(p)
+			return err == nil && serr == nil
+		})
+		return name
+	}
+	for i := range 5 {
+		upload(fmt.Sprintf("file %d", i))
+	}
+	// scanned is how many records the source has read for the peer since
+	// the mark was rewound, once a new file reached the peer.
+	scanned := func() int64 {
+		upload("one more")
+		c.stop(0)
+		m, err := loadMark(markPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.ScanRows
+	}
+	for _, tc := range []struct {
+		what     string
+		progress bool // a progress file past the rewound mark
+		want     int64
+	}{
+		{"the progress file past the mark", true, 1},
+		{"no progress for the rewound mark", false, 7},
+	} {
+		c.stop(0)
+		m, err := loadMark(markPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		end := binlog.Pos{Index: m.Index, Offset: m.Offset}
+		rewindMarkFile(t, markPath)
+		if tc.progress {
+			if err := os.WriteFile(progressPath(markPath), syncProgress{pos: end}.encode(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		startLogged(t, c, 0, logs)
+		if got := scanned(); got != tc.want {
+			t.Errorf("%s: %d records read after the restart, want %d", tc.what, got, tc.want)
+		}
+		startLogged(t, c, 0, logs)
+	}
+}
