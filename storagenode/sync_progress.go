@@ -19,7 +19,8 @@ import (
 // and kept the file for good: it keeps no memory of deletes, and skips
 // sending its own delete of a file it holds ("exists, maybe created
 // later?"). The gaps of sync_gaps.go catch only the creates that follow
-// one the peer already had. tests/interop TestMixedChaos found both.
+// one the peer already had; tests/interop TestMixedChaos found a file
+// deleted that way that was the first.
 //
 // So the position reached is also written, after every record the peer
 // answered, to the progress file (<mark>.sent): one pwrite of a fixed
