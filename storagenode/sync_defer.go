@@ -247,7 +247,7 @@ func (ss *syncSession) replayDeferred(line string) error {
 	}
 	// A replayer of its own: the EEXIST hint of the binlog's run says
 	// nothing about a record out of its order.
-	r := replayer{w: ss.w, pc: ss.pc, mark: ss.mark}
+	r := replayer{w: ss.w, pc: ss.pc, mark: ss.mark, held: ss.held}
 	_, err = r.replay(rec)
 	return err
 }

@@ -160,3 +160,59 @@ func TestGapTracker(t *testing.T) {
 		t.Errorf("deferred after the drop:\n%s\non disk:\n%s", strings.Join(d.lines, "\n"), strings.Join(reloaded.lines, "\n"))
 	}
 }
+
+// TestSyncMetaUpdateBehindDeferredCreate: a metadata change made while
+// its file's create waits among the deferred records (here a gap: the
+// peer has the files before it, not it) goes after that create, not
+// nowhere. The metadata file's own create is sent at once (metadata
+// creates are never gaps), so the peer holds the old metadata; dropping
+// the change as an update of a file the peer deleted lost it for good
+// (TestMixedChaos).
+func TestSyncMetaUpdateBehindDeferredCreate(t *testing.T) {
+	c := newSyncCluster(t, "127.0.0.11", 2)
+	c.cfgs[0].SyncInterval = time.Millisecond // one record at a time, as to an upstream peer
+	logs := logsOnFailure(t)
+	startLogged(t, c, 0, logs)
+	c.waitActive(0)
+	startLogged(t, c, 1, logs)
+	c.waitActive(0, 1)
+	meta := func(i int, name string) string {
+		_, p, err := c.nodes[i].store.resolve(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(p + metaSuffix)
+		return string(b)
+	}
+	rc := dial(t, c.nodes[0])
+	var had string
+	for i := range 2 {
+		had = rc.upload(protocol.CmdUploadFile, 0, "bin", []byte(fmt.Sprintf("had %d", i)))
+	}
+	eventually(t, "the files to reach the peer", func() bool {
+		_, p, _ := c.nodes[1].store.resolve(had)
+		_, err := os.Stat(p)
+		return err == nil
+	})
+	// The file and its metadata are made while the peer is down; the
+	// source restarts with its mark rewound (what a power loss leaves), so
+	// that the first creates come back EEXIST and the new file is a gap.
+	c.stop(1)
+	name := dial(t, c.nodes[0]).upload(protocol.CmdUploadFile, 0, "bin", []byte("made while the peer was down"))
+	if st := dial(t, c.nodes[0]).setMeta(name, protocol.MetaOverwrite, []byte("k\x02old")); st != 0 {
+		t.Fatalf("set metadata: status %d", st)
+	}
+	c.stop(0)
+	rewindMarkFile(t, filepath.Join(c.cfgs[0].BasePath, "data", "sync", fmt.Sprintf("%s_%d.mark", c.cfgs[1].BindAddr, c.port)))
+	startLogged(t, c, 1, logs)
+	startLogged(t, c, 0, logs)
+	eventually(t, "the file's create deferred and its metadata at the peer", func() bool {
+		return strings.Contains(logs.String(), "deferring it") && meta(1, name) == "k\x02old"
+	})
+	if st := dial(t, c.nodes[0]).setMeta(name, protocol.MetaOverwrite, []byte("k\x02new")); st != 0 {
+		t.Fatalf("set metadata: status %d", st)
+	}
+	eventually(t, "the file and its new metadata at the peer", func() bool {
+		return meta(1, name) == "k\x02new"
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
@@ -19,6 +20,7 @@ type replayer struct {
 	w    *syncWorker
 	pc   *peerConn
 	mark *syncMark // decides which replica records are forwarded
+	held *deferred // records the peer refused for now (sync_defer.go); nil: none known
 
 	// lastExist is set when the peer already had the last file created
 	// (EEXIST): it then probably has the next ones too (a resumed sync
@@ -240,15 +242,23 @@ func (r *replayer) sendFile(rec *binlog.Record, cmd byte, mayReplace bool) (bool
 // delete, deletes.go): a metadata change, or a file re-logged after a
 // crash (relog.go), sent to a peer that deleted the file meanwhile,
 // brought it back there, and its delete then never reached us.
+//
+// Unless the file's create is among our deferred records (the peer
+// refused it for now, or it is a gap): the peer never had it, and the
+// update is deferred behind it. Dropped, a metadata change made after the
+// metadata file's own create went was lost for good (the create deferred
+// as a gap sends the file alone; TestMixedChaos).
 func (r *replayer) goneAtPeer(name string) (bool, error) {
-	size, err := r.peerFileSize(strings.TrimSuffix(name, metaSuffix))
-	if err != nil {
+	file := strings.TrimSuffix(name, metaSuffix)
+	size, err := r.peerFileSize(file)
+	if err != nil || size >= 0 {
 		return false, err
 	}
-	if size < 0 {
-		r.w.log.Debug("update not sent: the peer has deleted the file", "name", name)
+	if r.held != nil && slices.ContainsFunc(r.held.lines, func(line string) bool { return isCreateOf(line, file) }) {
+		return false, fmt.Errorf("update of %s: the file's create waits among the deferred records: deferred behind it: %w", name, protocol.ErrAgain)
 	}
-	return size < 0, nil
+	r.w.log.Debug("update not sent: the peer has deleted the file", "name", name)
+	return true, nil
 }
 
 // probe decides how a create is sent after an EEXIST: as is when the peer

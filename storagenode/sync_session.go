@@ -17,7 +17,7 @@ import (
 // and starts a new one from the mark file, so no state outlives it that
 // is not on disk.
 type syncSession struct {
-	replayer // w, pc, mark and the EEXIST hint of the records sent
+	replayer // w, pc, mark, the deferred records and the EEXIST hint of the records sent
 
 	rd       *binlog.Reader
 	markPath string
@@ -27,7 +27,6 @@ type syncSession struct {
 	progressErr bool
 	savedScan   int64         // mark.ScanRows when the mark file was last written
 	savedAt     time.Time     // when the mark file was last written (or the session began)
-	held        *deferred     // records the peer refused for now (sync_defer.go)
 	freq        int64         // records between two writes of the mark file
 	wait        time.Duration // pause at the end of the binlog before looking again
 	// pipelining is set when the peer serves pipelined requests (a
