@@ -137,10 +137,9 @@ func (s *Server) renameMark(old, newID string) {
 			s.log.Warn("renaming a peer's sync file failed", "from", f, "to", t, "err", err)
 		}
 	}
-	if _, ok := s.marksAligned.Load(from); ok {
-		// Written by this run: right, though maybe past the binlog's end
-		// at start (alignMark).
-		s.marksAligned.Store(to, true)
+	if v, ok := s.marksAligned.Load(from); ok {
+		// Checked or written by this run (alignMark).
+		s.marksAligned.Store(to, v)
 	}
 	s.log.Info("peer's address changed: sync mark renamed", "old", old, "new", newID)
 }

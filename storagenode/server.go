@@ -52,8 +52,10 @@ type Server struct {
 	log   *slog.Logger
 	store *store
 	bl    *binlog.Writer
-	// marksAligned holds the mark files whose binlog position was checked
-	// against the binlog this run (alignMark).
+	// marksAligned maps the mark files whose binlog position was checked
+	// against the binlog this run (alignMark), or written by it, to
+	// whether that position is exactly where the peer's last session
+	// stopped (bool).
 	marksAligned sync.Map
 	stats        *stats
 	start        time.Time

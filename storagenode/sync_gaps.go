@@ -13,8 +13,8 @@ import (
 // behind what the peer has had: the mark is written every
 // write_mark_file_freq records or every second (markDue), and after a
 // power loss (a process that died keeps its place: sync_progress.go) the
-// records since then are sent again, as is the record a broken
-// connection cut. Most of their
+// records since then are sent again. A session that starts where the
+// last one stopped sends again only the record then in flight. Most of their
 // creates the peer has (EEXIST; lastExist then asks QUERY_FILE_INFO
 // first), but a file the peer deleted since (a client's delete there,
 // which has not reached us yet) has no copy there, and sending its create
@@ -34,7 +34,8 @@ import (
 // upstream storage whose connection to us broke waits 2 x
 // heart_beat_interval + 1 s before it connects again). Only records the
 // binlog had when the session began can be gaps: a later one cannot have
-// been sent before. Past maxGapRun gaps in a row the peer is taken to lack
+// been sent before; after an exact start, only the first record
+// (gapTracker.end). Past maxGapRun gaps in a row the peer is taken to lack
 // the files (a backlog it never had, after the files the mark was behind
 // on), and the creates go as before: one at a time, the pending gaps in
 // the next round. A peer of ours gets runs of creates pipelined
@@ -56,8 +57,11 @@ var errGap = fmt.Errorf("the peer has the files created before it and no copy of
 // gapTracker holds the gaps of a session's current run of creates the
 // peer had. Its zero value tracks nothing (a deferred record's replay).
 type gapTracker struct {
-	held  *deferred     // where gaps are deferred; nil: no gaps
-	end   uint64        // where the binlog ended when the session began (packPos)
+	held *deferred // where gaps are deferred; nil: no gaps
+	// end bounds the records that may be gaps (packPos): the binlog's end
+	// when the session began, or just past its first record after an
+	// exact start.
+	end   uint64
 	old   bool          // the record in hand is before end
 	hold  time.Duration // gapHold
 	names []string      // gaps deferred since the peer last had a file

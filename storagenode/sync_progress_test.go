@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
@@ -115,5 +116,48 @@ func TestSyncResumesFromProgress(t *testing.T) {
 			t.Errorf("%s: %d records read after the restart, want %d", tc.what, got, tc.want)
 		}
 		startLogged(t, c, 0, logs)
+	}
+}
+
+// TestSyncExactStartNoGaps: a session that starts where the last one
+// stopped (the progress file vouches for the mark) takes only its first
+// record for one the peer may have had unrecorded: after that record comes
+// back EEXIST, the files the peer lacks are sent at once, not deferred as
+// gaps for the gap hold.
+func TestSyncExactStartNoGaps(t *testing.T) {
+	c := newSyncCluster(t, "127.0.2.1", 2)
+	c.cfgs[0].SyncInterval = time.Millisecond // one record at a time, as to an upstream peer
+	logs := logsOnFailure(t)
+	startLogged(t, c, 0, logs)
+	c.waitActive(0)
+	startLogged(t, c, 1, logs)
+	c.waitActive(0, 1)
+	onPeer := func(name string) bool {
+		_, p, err := c.nodes[1].store.resolve(name)
+		_, serr := os.Stat(p)
+		return err == nil && serr == nil
+	}
+	first := dial(t, c.nodes[0]).upload(protocol.CmdUploadFile, 0, "bin", []byte("the peer has it"))
+	eventually(t, "the first file to reach the peer", func() bool { return onPeer(first) })
+	c.stop(1)
+	var later []string
+	for i := range 3 {
+		later = append(later, dial(t, c.nodes[0]).upload(protocol.CmdUploadFile, 0, "bin", []byte(fmt.Sprintf("made while the peer was down %d", i))))
+	}
+	// The source restarts at the first record, as if it had been in
+	// flight when the last session ended: the progress file says so.
+	c.stop(0)
+	markPath := filepath.Join(c.cfgs[0].BasePath, "data", "sync", fmt.Sprintf("%s_%d.mark", c.cfgs[1].BindAddr, c.port))
+	rewindMarkFile(t, markPath)
+	if err := os.WriteFile(progressPath(markPath), syncProgress{}.encode(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startLogged(t, c, 1, logs)
+	startLogged(t, c, 0, logs)
+	eventually(t, "the files made while the peer was down to reach it", func() bool {
+		return onPeer(later[0]) && onPeer(later[1]) && onPeer(later[2])
+	})
+	if strings.Contains(logs.String(), "deferring it") {
+		t.Error("records deferred as gaps after an exact start")
 	}
 }

@@ -21,6 +21,7 @@ type syncSession struct {
 
 	rd       *binlog.Reader
 	markPath string
+	exact    bool          // the session starts where the last one stopped (alignMark)
 	progress *progressFile // the position past the mark (sync_progress.go)
 	// progressErr is set once a write of the progress file failed this
 	// session (logged once: it only costs records sent again after a crash).
@@ -62,7 +63,13 @@ func (w *syncWorker) session() error {
 		return err
 	}
 	index, size, _ := w.s.bl.Stat()
-	ss.gaps = gapTracker{held: ss.held, end: packPos(index, size), hold: gapHold(w.s.cfg.HeartBeatInterval)}
+	end := packPos(index, size)
+	if ss.exact {
+		// Only the record in flight when the last session ended can have
+		// reached the peer unrecorded: the ones after it are no gaps.
+		end = packPos(ss.rd.Pos()) + 1
+	}
+	ss.gaps = gapTracker{held: ss.held, end: end, hold: gapHold(w.s.cfg.HeartBeatInterval)}
 	if dropped > 0 {
 		w.log.Warn("deferred records file repaired: torn or malformed lines dropped (the binlog replays a torn one)", "file", w.deferredPath(), "dropped", dropped)
 	}
@@ -79,12 +86,14 @@ func (w *syncWorker) newSession() (*syncSession, error) {
 	if err != nil {
 		return nil, err
 	}
+	exact := false
 	if !fresh {
-		if err := w.alignMark(mark); err != nil {
+		if exact, err = w.alignMark(mark); err != nil {
 			return nil, err
 		}
 	}
 	ss := &syncSession{
+		exact:    exact,
 		replayer: replayer{w: w, mark: mark},
 		rd:       binlog.NewReader(w.s.store.syncDir(), w.s.bl.Index, mark.Index, mark.Offset),
 		markPath: w.markPath(),
@@ -119,12 +128,18 @@ func (w *syncWorker) newSession() (*syncSession, error) {
 // is sent again, which a peer takes as a no-op (EEXIST, ENOENT). The
 // repaired mark is saved. Marks this run wrote are right: each mark file
 // is checked once per run.
-func (w *syncWorker) alignMark(m *syncMark) error {
-	if _, done := w.s.marksAligned.Load(w.markPath()); done {
-		return nil
+//
+// exact reports that the position is where the last session stopped (a
+// mark written by this run, or one the progress file vouches for,
+// sync_progress.go), not behind it: only the record then in flight can
+// have reached the peer since.
+func (w *syncWorker) alignMark(m *syncMark) (exact bool, err error) {
+	if v, done := w.s.marksAligned.Load(w.markPath()); done {
+		return v.(bool), nil
 	}
 	from := binlog.Pos{Index: m.Index, Offset: m.Offset}
-	sent, ahead := readProgress(progressPath(w.markPath()), from)
+	sent, known := readProgress(progressPath(w.markPath()), from)
+	ahead := known && sent != from
 	if ahead {
 		w.log.Info("sync mark behind the records the peer took before the last stop: going on from there, not sending them again",
 			"file", w.markPath(), "from_index", m.Index, "from_offset", m.Offset, "to_index", sent.Index, "to_offset", sent.Offset)
@@ -132,17 +147,18 @@ func (w *syncWorker) alignMark(m *syncMark) error {
 	}
 	p, why, err := binlog.Align(w.s.store.syncDir(), w.s.bl.Index(), w.s.bl.Opened(), from)
 	if err != nil {
-		return err
+		return false, err
 	}
-	w.s.marksAligned.Store(w.markPath(), true)
+	exact = known && why == ""
+	w.s.marksAligned.Store(w.markPath(), exact)
 	if why == "" && !ahead {
-		return nil
+		return exact, nil
 	}
 	if why != "" {
 		w.log.Warn("sync mark repaired", "file", w.markPath(), "why", why, "from_index", from.Index, "from_offset", from.Offset, "to_index", p.Index, "to_offset", p.Offset)
 	}
 	m.Index, m.Offset = p.Index, p.Offset
-	return atomicfile.WriteFile(w.markPath(), m.encode(), fileMode)
+	return exact, atomicfile.WriteFile(w.markPath(), m.encode(), fileMode)
 }
 
 // startMark writes a fresh mark. A peer whose old files come from another
