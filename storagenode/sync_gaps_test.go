@@ -13,6 +13,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/atomicfile"
+	"github.com/fdfsgo/fdfs/internal/syncbuf"
 )
 
 // TestSyncResendSkipsDeletedAtPeer: a source started again with its mark
@@ -43,14 +44,7 @@ func TestSyncResendSkipsDeletedAtPeer(t *testing.T) {
 	for i := range 5 {
 		names = append(names, rc.upload(protocol.CmdUploadFile, 0, "bin", []byte(fmt.Sprintf("file %d", i))))
 	}
-	has := func(i int, name string) bool {
-		_, p, err := c.nodes[i].store.resolve(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = os.Stat(p)
-		return err == nil
-	}
+	has := c.holds
 	eventually(t, "the files to reach the peer", func() bool { return has(1, names[4]) })
 	c.stop(0)
 	rewindMarkFile(t, filepath.Join(c.cfgs[0].BasePath, "data", "sync", fmt.Sprintf("%s_%d.mark", c.cfgs[1].BindAddr, c.port)))
@@ -169,13 +163,7 @@ func TestGapTracker(t *testing.T) {
 // the change as an update of a file the peer deleted lost it for good
 // (TestMixedChaos).
 func TestSyncMetaUpdateBehindDeferredCreate(t *testing.T) {
-	c := newSyncCluster(t, "127.0.0.11", 2)
-	c.cfgs[0].SyncInterval = time.Millisecond // one record at a time, as to an upstream peer
-	logs := logsOnFailure(t)
-	startLogged(t, c, 0, logs)
-	c.waitActive(0)
-	startLogged(t, c, 1, logs)
-	c.waitActive(0, 1)
+	c, logs := oneAtATimePair(t, "127.0.0.11")
 	meta := func(i int, name string) string {
 		_, p, err := c.nodes[i].store.resolve(name)
 		if err != nil {
@@ -189,11 +177,7 @@ func TestSyncMetaUpdateBehindDeferredCreate(t *testing.T) {
 	for i := range 2 {
 		had = rc.upload(protocol.CmdUploadFile, 0, "bin", []byte(fmt.Sprintf("had %d", i)))
 	}
-	eventually(t, "the files to reach the peer", func() bool {
-		_, p, _ := c.nodes[1].store.resolve(had)
-		_, err := os.Stat(p)
-		return err == nil
-	})
+	eventually(t, "the files to reach the peer", func() bool { return c.holds(1, had) })
 	// The file and its metadata are made while the peer is down; the
 	// source restarts with its mark rewound (what a power loss leaves), so
 	// that the first creates come back EEXIST and the new file is a gap.
@@ -215,4 +199,30 @@ func TestSyncMetaUpdateBehindDeferredCreate(t *testing.T) {
 	eventually(t, "the file and its new metadata at the peer", func() bool {
 		return meta(1, name) == "k\x02new"
 	})
+}
+
+// oneAtATimePair starts a source (node 0) and its peer (node 1) on ipBase,
+// the source sending one record at a time, as to an upstream peer (a peer
+// of ours gets runs of creates pipelined, sync_batch.go).
+func oneAtATimePair(t *testing.T, ipBase string) (*syncCluster, *syncbuf.Buffer) {
+	t.Helper()
+	c := newSyncCluster(t, ipBase, 2)
+	c.cfgs[0].SyncInterval = time.Millisecond
+	logs := logsOnFailure(t)
+	startLogged(t, c, 0, logs)
+	c.waitActive(0)
+	startLogged(t, c, 1, logs)
+	c.waitActive(0, 1)
+	return c, logs
+}
+
+// holds reports whether node i holds the file name.
+func (c *syncCluster) holds(i int, name string) bool {
+	c.t.Helper()
+	_, p, err := c.nodes[i].store.resolve(name)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	_, err = os.Stat(p)
+	return err == nil
 }

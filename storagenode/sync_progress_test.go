@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
@@ -70,11 +69,7 @@ func TestSyncResumesFromProgress(t *testing.T) {
 	markPath := filepath.Join(c.cfgs[0].BasePath, "data", "sync", fmt.Sprintf("%s_%d.mark", c.cfgs[1].BindAddr, c.port))
 	upload := func(content string) string {
 		name := dial(t, c.nodes[0]).upload(protocol.CmdUploadFile, 0, "bin", []byte(content))
-		eventually(t, "the file to reach the peer", func() bool {
-			_, p, err := c.nodes[1].store.resolve(name)
-			_, serr := os.Stat(p)
-			return err == nil && serr == nil
-		})
+		eventually(t, "the file to reach the peer", func() bool { return c.holds(1, name) })
 		return name
 	}
 	for i := range 5 {
@@ -125,18 +120,8 @@ func TestSyncResumesFromProgress(t *testing.T) {
 // back EEXIST, the files the peer lacks are sent at once, not deferred as
 // gaps for the gap hold.
 func TestSyncExactStartNoGaps(t *testing.T) {
-	c := newSyncCluster(t, "127.0.2.1", 2)
-	c.cfgs[0].SyncInterval = time.Millisecond // one record at a time, as to an upstream peer
-	logs := logsOnFailure(t)
-	startLogged(t, c, 0, logs)
-	c.waitActive(0)
-	startLogged(t, c, 1, logs)
-	c.waitActive(0, 1)
-	onPeer := func(name string) bool {
-		_, p, err := c.nodes[1].store.resolve(name)
-		_, serr := os.Stat(p)
-		return err == nil && serr == nil
-	}
+	c, logs := oneAtATimePair(t, "127.0.2.1")
+	onPeer := func(name string) bool { return c.holds(1, name) }
 	first := dial(t, c.nodes[0]).upload(protocol.CmdUploadFile, 0, "bin", []byte("the peer has it"))
 	eventually(t, "the first file to reach the peer", func() bool { return onPeer(first) })
 	c.stop(1)
