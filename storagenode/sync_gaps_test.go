@@ -24,21 +24,13 @@ import (
 // TestResendAfterDeleteAtReplica), and the peer's delete, held back here by
 // its closed sync window, then reaches the source.
 func TestSyncResendSkipsDeletedAtPeer(t *testing.T) {
-	c := newSyncCluster(t, "127.0.0.25", 2)
-	closed := time.Now().Add(3 * time.Hour)
-	c.cfgs[1].SyncStartTime = closed.Format("15:04")
-	c.cfgs[1].SyncEndTime = closed.Add(time.Hour).Format("15:04")
-	// One record at a time, as to an upstream peer: a peer of ours gets
-	// the creates of a run pipelined (sync_batch.go), and drops one of a
-	// file it deleted (deletes.go).
-	c.cfgs[0].SyncInterval = time.Millisecond
-	logs := logsOnFailure(t)
-	// Storage 0 first: with storage 1 in service first, its closed window
-	// would hold storage 0 in WAIT_SYNC.
-	startLogged(t, c, 0, logs)
-	c.waitActive(0)
-	startLogged(t, c, 1, logs)
-	c.waitActive(0, 1)
+	// One record at a time, as to an upstream peer: a peer of ours also
+	// drops a create of a file it deleted (deletes.go).
+	c, logs := oneAtATimePair(t, "127.0.0.25", func(c *syncCluster) {
+		closed := time.Now().Add(3 * time.Hour)
+		c.cfgs[1].SyncStartTime = closed.Format("15:04")
+		c.cfgs[1].SyncEndTime = closed.Add(time.Hour).Format("15:04")
+	})
 	rc := dial(t, c.nodes[0])
 	var names []string
 	for i := range 5 {
@@ -202,12 +194,17 @@ func TestSyncMetaUpdateBehindDeferredCreate(t *testing.T) {
 }
 
 // oneAtATimePair starts a source (node 0) and its peer (node 1) on ipBase,
-// the source sending one record at a time, as to an upstream peer (a peer
-// of ours gets runs of creates pipelined, sync_batch.go).
-func oneAtATimePair(t *testing.T, ipBase string) (*syncCluster, *syncbuf.Buffer) {
+// configured by prep, the source sending one record at a time, as to an
+// upstream peer (a peer of ours gets runs of creates pipelined,
+// sync_batch.go). The source starts first: a peer in service first with a
+// closed sync window would hold it in WAIT_SYNC.
+func oneAtATimePair(t *testing.T, ipBase string, prep ...func(*syncCluster)) (*syncCluster, *syncbuf.Buffer) {
 	t.Helper()
 	c := newSyncCluster(t, ipBase, 2)
 	c.cfgs[0].SyncInterval = time.Millisecond
+	for _, f := range prep {
+		f(c)
+	}
 	logs := logsOnFailure(t)
 	startLogged(t, c, 0, logs)
 	c.waitActive(0)
