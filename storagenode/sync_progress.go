@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/fdfsgo/fdfs/storagenode/binlog"
 )
 
@@ -23,12 +25,15 @@ import (
 // deleted that way that was the first.
 //
 // So the position reached is also written, after every record the peer
-// answered, to the progress file (<mark>.sent): one pwrite of a fixed
-// record, no fsync. It outlives the process (the page cache), not the
-// machine: after a power loss it may be stale, torn or zeros, and the mark
-// and the gaps decide as before. It names the mark position it extends,
-// so that a mark written since by anyone else (a fresh mark, an operator
-// moving binlog_offset back to send records again) makes it void.
+// answered, to the progress file (<mark>.sent), a 32-byte record mapped
+// into memory: a store per record, no system call (a write(2) would add
+// its inode time update to each file replicated). The page is the
+// kernel's: it outlives the process, not the machine; after a power loss
+// the file may be stale, torn or zeros, and the mark and the gaps decide
+// as before. A process killed in the middle of a store leaves a record
+// whose CRC fails. It names the mark position it extends, so that a mark
+// written since by anyone else (a fresh mark, an operator moving
+// binlog_offset back to send records again) makes it void.
 
 // progressLen is the size of the progress record: magic, the mark's
 // binlog index and offset, the position's, and a CRC-32 of the rest.
@@ -43,13 +48,18 @@ type syncProgress struct {
 
 func (p syncProgress) encode() []byte {
 	b := make([]byte, progressLen)
+	p.encodeTo(b)
+	return b
+}
+
+// encodeTo writes the record into b (progressLen bytes).
+func (p syncProgress) encodeTo(b []byte) {
 	copy(b, progressMagic[:])
 	binary.LittleEndian.PutUint32(b[4:], uint32(p.mark.Index))
 	binary.LittleEndian.PutUint64(b[8:], uint64(p.mark.Offset))
 	binary.LittleEndian.PutUint32(b[16:], uint32(p.pos.Index))
 	binary.LittleEndian.PutUint64(b[20:], uint64(p.pos.Offset))
 	binary.LittleEndian.PutUint32(b[28:], crc32.ChecksumIEEE(b[:28]))
-	return b
 }
 
 // decodeProgress parses a progress record; false when it is torn, zeros or
@@ -90,9 +100,10 @@ func readProgress(path string, mark binlog.Pos) (binlog.Pos, bool) {
 	return p.pos, true
 }
 
-// progressFile is a session's open progress file.
+// progressFile is a session's progress file, mapped.
 type progressFile struct {
-	f *os.File
+	f   *os.File
+	mem []byte // the file's progressLen bytes, shared with the page cache
 }
 
 func openProgress(path string) (*progressFile, error) {
@@ -100,15 +111,26 @@ func openProgress(path string) (*progressFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &progressFile{f: f}, nil
-}
-
-// write records that the session reached pos past mark, in place.
-func (p *progressFile) write(mark, pos binlog.Pos) error {
-	if _, err := p.f.WriteAt(syncProgress{mark: mark, pos: pos}.encode(), 0); err != nil {
-		return fmt.Errorf("writing the sync progress file: %w", err)
+	// Exactly one record long: a store past the end of the file would
+	// never reach it.
+	if err := f.Truncate(progressLen); err != nil {
+		f.Close()
+		return nil, err
 	}
-	return nil
+	mem, err := unix.Mmap(int(f.Fd()), 0, progressLen, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("mapping %s: %w", path, err)
+	}
+	return &progressFile{f: f, mem: mem}, nil
 }
 
-func (p *progressFile) close() { p.f.Close() }
+// write records that the session reached pos past mark.
+func (p *progressFile) write(mark, pos binlog.Pos) {
+	syncProgress{mark: mark, pos: pos}.encodeTo(p.mem)
+}
+
+func (p *progressFile) close() {
+	unix.Munmap(p.mem)
+	p.f.Close()
+}

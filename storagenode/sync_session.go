@@ -19,17 +19,14 @@ import (
 type syncSession struct {
 	replayer // w, pc, mark, the deferred records and the EEXIST hint of the records sent
 
-	rd       *binlog.Reader
-	markPath string
-	exact    bool          // the session starts where the last one stopped (alignMark)
-	progress *progressFile // the position past the mark (sync_progress.go)
-	// progressErr is set once a write of the progress file failed this
-	// session (logged once: it only costs records sent again after a crash).
-	progressErr bool
-	savedScan   int64         // mark.ScanRows when the mark file was last written
-	savedAt     time.Time     // when the mark file was last written (or the session began)
-	freq        int64         // records between two writes of the mark file
-	wait        time.Duration // pause at the end of the binlog before looking again
+	rd        *binlog.Reader
+	markPath  string
+	exact     bool          // the session starts where the last one stopped (alignMark)
+	progress  *progressFile // the position past the mark (sync_progress.go)
+	savedScan int64         // mark.ScanRows when the mark file was last written
+	savedAt   time.Time     // when the mark file was last written (or the session began)
+	freq      int64         // records between two writes of the mark file
+	wait      time.Duration // pause at the end of the binlog before looking again
 	// pipelining is set when the peer serves pipelined requests (a
 	// storage of ours, protocol.PipelineProbe).
 	pipelining bool
@@ -357,15 +354,10 @@ func (ss *syncSession) done(line string, n int, sent bool, err error) error {
 }
 
 // noteProgress writes the reader's position to the progress file
-// (sync_progress.go). A failure is logged once per session and otherwise
-// ignored: it costs the records sent again after a crash, as before.
+// (sync_progress.go).
 func (ss *syncSession) noteProgress() {
 	index, offset := ss.rd.Pos()
-	err := ss.progress.write(binlog.Pos{Index: ss.mark.Index, Offset: ss.mark.Offset}, binlog.Pos{Index: index, Offset: offset})
-	if err != nil && !ss.progressErr {
-		ss.progressErr = true
-		ss.w.log.Warn("sync progress not recorded: a crash would send the records since the mark again", "err", err)
-	}
+	ss.progress.write(binlog.Pos{Index: ss.mark.Index, Offset: ss.mark.Offset}, binlog.Pos{Index: index, Offset: offset})
 }
 
 // markDue says whether the mark must be written now: every freq records
