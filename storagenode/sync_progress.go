@@ -102,7 +102,6 @@ func readProgress(path string, mark binlog.Pos) (binlog.Pos, bool) {
 
 // progressFile is a session's progress file, mapped.
 type progressFile struct {
-	f   *os.File
 	mem []byte // the file's progressLen bytes, shared with the page cache
 }
 
@@ -111,18 +110,17 @@ func openProgress(path string) (*progressFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close() // the mapping holds the file
 	// Exactly one record long: a store past the end of the file would
 	// never reach it.
 	if err := f.Truncate(progressLen); err != nil {
-		f.Close()
 		return nil, err
 	}
 	mem, err := unix.Mmap(int(f.Fd()), 0, progressLen, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
-		f.Close()
 		return nil, fmt.Errorf("mapping %s: %w", path, err)
 	}
-	return &progressFile{f: f, mem: mem}, nil
+	return &progressFile{mem: mem}, nil
 }
 
 // write records that the session reached pos past mark.
@@ -130,7 +128,4 @@ func (p *progressFile) write(mark, pos binlog.Pos) {
 	syncProgress{mark: mark, pos: pos}.encodeTo(p.mem)
 }
 
-func (p *progressFile) close() {
-	unix.Munmap(p.mem)
-	p.f.Close()
-}
+func (p *progressFile) close() { unix.Munmap(p.mem) }
