@@ -162,7 +162,13 @@ func (s *Server) removeMark(id string) {
 // markSiblings are the extensions of the files kept beside a peer's mark
 // file: its deferred records (sync_defer.go) and its progress
 // (sync_progress.go).
-var markSiblings = []string{".deferred", ".sent"}
+var markSiblings = []string{deferredExt, progressExt}
+
+// The extensions of a peer's deferred records and progress files.
+const (
+	deferredExt = ".deferred"
+	progressExt = ".sent"
+)
 
 // siblingPath is the file of extension ext beside the mark file mark.
 func siblingPath(mark, ext string) string { return strings.TrimSuffix(mark, ".mark") + ext }

@@ -57,7 +57,7 @@ type deferred struct {
 }
 
 func (w *syncWorker) deferredPath() string {
-	return siblingPath(w.markPath(), ".deferred")
+	return siblingPath(w.markPath(), deferredExt)
 }
 
 // loadDeferred reads a peer's deferred records. A last line cut short by

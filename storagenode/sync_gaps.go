@@ -80,12 +80,18 @@ func (g *gapTracker) gap(name string) bool {
 		g.names = nil // they stay deferred
 		return false
 	}
-	if slices.ContainsFunc(g.held.lines, func(line string) bool { return isCreateOf(line, name) }) {
+	if g.held.hasCreate(name) {
 		return false // refused before and deferred: the peer never had it
 	}
 	g.names = append(g.names, name)
 	g.held.lastTry, g.held.pause = time.Now(), max(g.held.pause, g.hold)
 	return true
+}
+
+// hasCreate reports whether a create of name is among the deferred
+// records (nil d: none).
+func (d *deferred) hasCreate(name string) bool {
+	return d != nil && slices.ContainsFunc(d.lines, func(line string) bool { return isCreateOf(line, name) })
 }
 
 // isCreateOf reports whether the binlog record line is a create of name.

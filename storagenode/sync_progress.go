@@ -79,7 +79,7 @@ func decodeProgress(b []byte) (syncProgress, bool) {
 }
 
 // progressPath is the progress file beside the mark file at markPath.
-func progressPath(markPath string) string { return siblingPath(markPath, ".sent") }
+func progressPath(markPath string) string { return siblingPath(markPath, progressExt) }
 
 // readProgress returns the position the progress file at path records past
 // mark; false when it has none for that mark.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
 	"strings"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fileid"
@@ -254,7 +253,7 @@ func (r *replayer) goneAtPeer(name string) (bool, error) {
 	if err != nil || size >= 0 {
 		return false, err
 	}
-	if r.held != nil && slices.ContainsFunc(r.held.lines, func(line string) bool { return isCreateOf(line, file) }) {
+	if r.held.hasCreate(file) {
 		return false, fmt.Errorf("update of %s: the file's create waits among the deferred records: deferred behind it: %w", name, protocol.ErrAgain)
 	}
 	r.w.log.Debug("update not sent: the peer has deleted the file", "name", name)
