@@ -27,6 +27,8 @@
 #   java        fastdfs-client-java, one thread, JAVA_COUNT (5,000) uploads of 5 KB one after another
 #   fdfs-c      fdfs bench --client-profile c: 5 KB uploads, 16 workers (Nagle on, as the C client)
 #   fdfs-go     fdfs bench: the same with our client's own connections
+#   fdfs-c1     fdfs bench --client-profile c, one worker, 10,000 uploads one after another: the
+#               Java workload's pattern, with the latency percentiles (a second line per measurement)
 # Each line gives ops/s, the CPU per operation of the tracker and of both storages together
 # (from /proc, in 10 ms ticks: short runs are coarse) and the share of the machine's CPU time
 # left idle during the measurement; the summary gives, per workload, the median of each kind
@@ -206,14 +208,17 @@ java_upload() {
   report java "$kind" "$JAVA_COUNT" "$(echo "$line" | sed 's/.*seconds=\([0-9.]*\).*/\1/')" "$c0" "$c1"
 }
 
+# fdfs_bench KIND WORKLOAD: fdfs-c and fdfs-go, 16 workers; fdfs-c1, one worker.
 fdfs_bench() {
-  local kind=$1 profile=$2 c0 c1 out ok rate
+  local kind=$1 profile=${2#fdfs-} workers=16 count=20000 c0 c1 out ok rate
+  if [ "$profile" = c1 ]; then profile=c workers=1 count=10000; fi
   c0=$(cpu "$kind")
-  out=$("$fdfs" bench --config "$data/$kind/client.conf" --client-profile "$profile" --op upload --size 5KB --count 20000 --concurrency 16 --keep)
+  out=$("$fdfs" bench --config "$data/$kind/client.conf" --client-profile "$profile" --op upload --size 5KB --count "$count" --concurrency "$workers" --keep)
   c1=$(cpu "$kind")
   ok=$(echo "$out" | sed -n 's/^ok=\([0-9]*\) .*/\1/p')
   rate=$(echo "$out" | sed -n 's/^ops\/s=\([0-9.]*\) .*/\1/p')
-  report "fdfs-$profile" "$kind" "$ok" "$(echo "scale=3; $ok / $rate" | bc)" "$c0" "$c1"
+  report "$2" "$kind" "$ok" "$(echo "scale=3; $ok / $rate" | bc)" "$c0" "$c1"
+  [ "$workers" != 1 ] || echo "        $kind $(echo "$out" | grep '^latency')"
 }
 
 # idle KIND: wait until the cluster's daemons used at most 30 ms of CPU in the last second
@@ -246,7 +251,7 @@ measure() {
       settle
       case $1 in
       java) java_upload "$kind" ;;
-      fdfs-c | fdfs-go) fdfs_bench "$kind" "${1#fdfs-}" ;;
+      fdfs-c | fdfs-go | fdfs-c1) fdfs_bench "$kind" "$1" ;;
       esac
     done
   done
@@ -282,6 +287,7 @@ fi
 [ -z "${FDFS_JAVA_CLIENT_CLASSES:-}" ] || ! wanted java || measure java
 ! wanted fdfs-c || measure fdfs-c
 ! wanted fdfs-go || measure fdfs-go
+! wanted fdfs-c1 || measure fdfs-c1
 
 echo
 echo "median over $ROUNDS rounds: ops/s ours, upstream; median of the paired ratios ours/upstream; CPU/op (us, tracker+storages) ours, upstream"
@@ -298,8 +304,8 @@ function median(s,   a, n, i, j, t) {
   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 END {
-  split("c-upload c-upload-after c-download c-download-bound java fdfs-c fdfs-go", order, " ")
-  for (i = 1; i <= 7; i++) {
+  split("c-upload c-upload-after c-download c-download-bound java fdfs-c fdfs-go fdfs-c1", order, " ")
+  for (i = 1; i <= 8; i++) {
     w = order[i]
     if (!(w in seen)) continue
     os = ""; us = ""; rs = ""

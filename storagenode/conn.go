@@ -13,6 +13,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
 	"github.com/fdfsgo/fdfs/internal/connstate"
+	"github.com/fdfsgo/fdfs/internal/pollkick"
 	"github.com/fdfsgo/fdfs/internal/tcpopt"
 )
 
@@ -52,6 +53,9 @@ type conn struct {
 	// replyName is its reply's file name, for the access log.
 	sent      int64
 	replyName string
+	// streak is how long requests have come without a wait: a peer
+	// replaying files back to back (internal/pollkick).
+	streak pollkick.Streak
 }
 
 // requestBufSize is the read buffer of a connection (bytes): the header and
@@ -232,7 +236,8 @@ func (s *Server) serveConn(c net.Conn, pending []byte) {
 	for {
 		// An idle connection is closed after network_timeout, as upstream;
 		// the header must be whole by then.
-		cc.headerBy = time.Now().Add(s.cfg.NetworkTimeout)
+		waitFrom := time.Now()
+		cc.headerBy = waitFrom.Add(s.cfg.NetworkTimeout)
 		h, err := protocol.ReadHeader(cc)
 		cc.headerBy = time.Time{}
 		if err != nil {
@@ -241,6 +246,7 @@ func (s *Server) serveConn(c net.Conn, pending []byte) {
 			}
 			return
 		}
+		cc.streak.Read(time.Since(waitFrom))
 		if !cc.state.Begin() {
 			return // dropped by Shutdown while the header came in
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fdfsgo/fdfs/fdfsengine/fdfsnet"
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/pollkick"
 	"github.com/fdfsgo/fdfs/internal/regfile"
 )
 
@@ -36,6 +37,10 @@ type peerConn struct {
 	s       *Server
 	release func() bool
 	last    time.Time // when the last request was sent (keep-alive)
+	// streak is how long replies have come without a wait: a peer that
+	// answers each file before we are done with the last one
+	// (internal/pollkick).
+	streak pollkick.Streak
 }
 
 // dialPeer connects to a peer storage at addr ("ip:port").
@@ -85,7 +90,9 @@ func (pc *peerConn) request(cmd, status byte, head []byte, f *regfile.File, off,
 	if err := pc.Send(cmd, status, head, content, n); err != nil {
 		return 0, &connError{err}
 	}
+	waitFrom := time.Now()
 	h, err := pc.RecvHeader()
+	pc.streak.Read(time.Since(waitFrom))
 	if err == nil {
 		_, err = pc.RecvBody(h, maxSyncReplyBody)
 	}
@@ -106,7 +113,9 @@ func (pc *peerConn) call(cmd, status byte, body []byte, max int64) ([]byte, erro
 	if err := pc.Send(cmd, status, body, nil, 0); err != nil {
 		return nil, &connError{err}
 	}
+	waitFrom := time.Now()
 	b, err := pc.Recv(max)
+	pc.streak.Read(time.Since(waitFrom))
 	return b, pc.failure(err)
 }
 

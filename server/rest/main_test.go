@@ -7,5 +7,8 @@ import (
 )
 
 // TestMain fails the package's tests if any goroutine outlives them (a
-// context watcher or a test server left running).
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// context watcher or a test server left running), but for the one that
+// internal/pollkick keeps for the process's life (the tests run storages).
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/fdfsgo/fdfs/internal/pollkick.parked"))
+}
