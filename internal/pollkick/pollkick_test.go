@@ -19,7 +19,11 @@ func TestStreak(t *testing.T) {
 		{"short stretch", []read{{0, 0}, {40 * us, 2 * us}, {99 * us, 2 * us}}, 0},
 		{"a stretch without waits kicks", []read{{0, 0}, {60 * us, 2 * us}, {100 * us, 2 * us}}, 1},
 		{"a wait restarts the stretch", []read{{0, 0}, {90 * us, 20 * us}, {180 * us, 2 * us}}, 0},
-		{"a kick restarts the stretch", []read{{0, 0}, {100 * us, 0}, {150 * us, 0}, {200 * us, 0}}, 2},
+		{"the next kick comes after twice as long", []read{{0, 0}, {100 * us, 0}, {250 * us, 0}, {300 * us, 0}}, 2},
+		{"kicks double their interval up to 800 µs", []read{
+			{0, 0}, {100 * us, 0}, {300 * us, 0}, {700 * us, 0}, {1500 * us, 0}, {2299 * us, 0}, {2300 * us, 0}, {3100 * us, 0},
+		}, 6},
+		{"a wait starts the intervals over", []read{{0, 0}, {100 * us, 0}, {300 * us, 0}, {310 * us, 30 * us}, {410 * us, 0}}, 3},
 		{"reads that all wait never kick", []read{{0, 50 * us}, {200 * us, 80 * us}, {900 * us, 15 * us}}, 0},
 		{"a read just under the wait threshold counts as none", []read{{0, 0}, {120 * us, 14 * us}}, 1},
 	} {
