@@ -46,12 +46,6 @@ type syncProgress struct {
 	mark, pos binlog.Pos
 }
 
-func (p syncProgress) encode() []byte {
-	b := make([]byte, progressLen)
-	p.encodeTo(b)
-	return b
-}
-
 // encodeTo writes the record into b (progressLen bytes).
 func (p syncProgress) encodeTo(b []byte) {
 	copy(b, progressMagic[:])

@@ -146,3 +146,10 @@ func TestSyncExactStartNoGaps(t *testing.T) {
 		t.Error("records deferred as gaps after an exact start")
 	}
 }
+
+// encode is the record as the file holds it.
+func (p syncProgress) encode() []byte {
+	b := make([]byte, progressLen)
+	p.encodeTo(b)
+	return b
+}
