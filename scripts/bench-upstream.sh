@@ -25,6 +25,9 @@
 #   c-upload    10 processes x 2,000 uploads of 5 KB on persistent connections (test_upload)
 #   c-download  20 processes downloading those files at random for BENCH_SECONDS (10 s)
 #   java        fastdfs-client-java, one thread, JAVA_COUNT (5,000) uploads of 5 KB one after another
+#   java-np     the same without its connection pool (connection_pool.enabled = false): a new
+#               tracker and storage connection per upload, as the C client library and the PHP
+#               extension make them by default (use_connection_pool = false); JAVA_NP_COUNT (5,000)
 #   fdfs-c      fdfs bench --client-profile c: 5 KB uploads, 16 workers (Nagle on, as the C client)
 #   fdfs-go     fdfs bench: the same with our client's own connections
 #   fdfs-c1     fdfs bench --client-profile c, one worker, 10,000 uploads one after another: the
@@ -46,6 +49,7 @@ export LD_LIBRARY_PATH=$ref/install/usr/lib
 ROUNDS=${ROUNDS:-3}
 STORAGES=${STORAGES:-2}
 JAVA_COUNT=${JAVA_COUNT:-5000}
+JAVA_NP_COUNT=${JAVA_NP_COUNT:-5000}
 export BENCH_SECONDS=${BENCH_SECONDS:-10}
 work=$(mktemp -d /tmp/fdfs-bench-upstream.XXXXXX)
 go build -o "$work/fdfs" ./cmd/fdfs
@@ -103,6 +107,7 @@ EOF
   done
   printf 'base_path = %s/client\ntracker_server = %s:22122\nconnect_timeout = 5\nnetwork_timeout = 60\nconnection_pool.enabled = true\n' \
     "$d" "$tr" >"$d/client.conf"
+  sed 's/^connection_pool.enabled = true$/connection_pool.enabled = false/' "$d/client.conf" >"$d/client-np.conf"
   head -c 5120 /dev/urandom >"$d/w/5K"
   for f in 50K 200K 1M 10M 100M; do truncate -s "$f" "$d/w/$f"; done
 }
@@ -200,12 +205,14 @@ c_download() {
   report "$name" "$kind" "$(awk '!/^#/ {s += $3} END {print s + 0}' "$d"/w/download/stat_by_file_type.*)" "$BENCH_SECONDS" "$c0" "$c1"
 }
 
+# java_upload KIND WORKLOAD: java (pooled connections) or java-np (a new pair per upload).
 java_upload() {
-  local kind=$1 c0 c1 line
+  local kind=$1 conf=client.conf count=$JAVA_COUNT c0 c1 line
+  [ "$2" = java ] || conf=client-np.conf count=$JAVA_NP_COUNT
   c0=$(cpu "$kind")
-  line=$(java -cp "$FDFS_JAVA_CLIENT_CLASSES:$work/java" JavaUploadBench "$data/$kind/client.conf" "$JAVA_COUNT" 5120)
+  line=$(java -cp "$FDFS_JAVA_CLIENT_CLASSES:$work/java" JavaUploadBench "$data/$kind/$conf" "$count" 5120)
   c1=$(cpu "$kind")
-  report java "$kind" "$JAVA_COUNT" "$(echo "$line" | sed 's/.*seconds=\([0-9.]*\).*/\1/')" "$c0" "$c1"
+  report "$2" "$kind" "$count" "$(echo "$line" | sed 's/.*seconds=\([0-9.]*\).*/\1/')" "$c0" "$c1"
 }
 
 # fdfs_bench KIND WORKLOAD: fdfs-c and fdfs-go, 16 workers; fdfs-c1, one worker.
@@ -250,7 +257,7 @@ measure() {
     for kind in $first $second; do
       settle
       case $1 in
-      java) java_upload "$kind" ;;
+      java | java-np) java_upload "$kind" "$1" ;;
       fdfs-c | fdfs-go | fdfs-c1) fdfs_bench "$kind" "$1" ;;
       esac
     done
@@ -285,6 +292,7 @@ if [ "${BOUND:-0}" = 1 ] && wanted c-download; then
   done
 fi
 [ -z "${FDFS_JAVA_CLIENT_CLASSES:-}" ] || ! wanted java || measure java
+[ -z "${FDFS_JAVA_CLIENT_CLASSES:-}" ] || ! wanted java-np || measure java-np
 ! wanted fdfs-c || measure fdfs-c
 ! wanted fdfs-go || measure fdfs-go
 ! wanted fdfs-c1 || measure fdfs-c1
@@ -304,8 +312,8 @@ function median(s,   a, n, i, j, t) {
   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 END {
-  split("c-upload c-upload-after c-download c-download-bound java fdfs-c fdfs-go fdfs-c1", order, " ")
-  for (i = 1; i <= 8; i++) {
+  split("c-upload c-upload-after c-download c-download-bound java java-np fdfs-c fdfs-go fdfs-c1", order, " ")
+  for (i = 1; i <= 9; i++) {
     w = order[i]
     if (!(w in seen)) continue
     os = ""; us = ""; rs = ""

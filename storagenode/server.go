@@ -352,8 +352,10 @@ func (s *Server) Start() error {
 	s.log = s.log.With("addr", ln.Addr().String())
 	// Before a peer's change can come in.
 	s.rememberDeletes()
+	// Park: the goroutines serving uploads and replication make file
+	// system calls of tens of µs (evloop.Config.Park).
 	s.loop, err = evloop.New(evloop.Config{Listener: ln.(*net.TCPListener), WorkThreads: s.cfg.WorkThreads,
-		Idle: s.cfg.NetworkTimeout, Handler: loopHandler{s}, Log: s.log})
+		Idle: s.cfg.NetworkTimeout, Park: true, Handler: loopHandler{s}, Log: s.log})
 	if err != nil {
 		closeListeners(nil, httpLn) // not served yet: Close would not
 		s.Close()

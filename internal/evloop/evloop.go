@@ -72,6 +72,17 @@ type Config struct {
 	// long since the last one (or since it was accepted): a client
 	// trickling a request byte by byte does not keep its slot.
 	Idle time.Duration
+	// Park makes the loops wait for events parked in Go's netpoller
+	// instead of blocked in epoll_wait. A goroutine blocked in a system
+	// call keeps its P, and while it does Go's monitor takes the P of any
+	// other goroutine in a system call longer than 20 µs, waking every
+	// 20 µs to look and a thread to run what that P had: for a server
+	// whose other goroutines make such calls (the storage's file calls)
+	// while its loop wakes a few times a millisecond (a new connection
+	// per request), a seventh of its CPU. Where no other goroutine does
+	// (the tracker), a wake through the netpoller costs more than the
+	// blocking wait.
+	Park bool
 	// Handler serves the requests.
 	Handler Handler
 	// Log gets accept failures.

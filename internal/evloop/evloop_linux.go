@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -116,6 +118,9 @@ func (s *Server) Close() {
 
 func (s *Server) closeLoops() {
 	for _, l := range s.loops {
+		if l.ep != nil {
+			l.ep.Close()
+		}
 		unix.Close(l.epfd)
 		unix.Close(l.wake)
 	}
@@ -123,9 +128,18 @@ func (s *Server) closeLoops() {
 
 // loop is one goroutine's epoll set and the connections in it.
 type loop struct {
-	s        *Server
-	epfd     int
-	wake     int // eventfd written by Close
+	s    *Server
+	epfd int
+	wake int // eventfd written by Close
+	// With Config.Park: ep is a duplicate of epfd in Go's netpoller; poll
+	// takes the ready events without waiting (their count and error in
+	// waitN and waitErr); deadline is ep's read deadline, the next sweep.
+	ep       *os.File
+	epRC     syscall.RawConn
+	poll     func(uintptr) bool
+	waitN    int
+	waitErr  error
+	deadline time.Time
 	conns    map[int]*Conn
 	scratch  []byte
 	events   []unix.EpollEvent
@@ -147,17 +161,69 @@ func (s *Server) newLoop() (*loop, error) {
 	}
 	l := &loop{s: s, epfd: epfd, wake: wake, conns: map[int]*Conn{},
 		scratch: make([]byte, scratchSize), events: make([]unix.EpollEvent, 128), lastScan: time.Now()}
-	if err := l.ctl(unix.EPOLL_CTL_ADD, wake, unix.EPOLLIN); err != nil {
-		unix.Close(epfd)
-		unix.Close(wake)
-		return nil, err
-	}
-	if err := l.watchListener(); err != nil {
+	if err := l.setup(); err != nil {
 		unix.Close(epfd)
 		unix.Close(wake)
 		return nil, err
 	}
 	return l, nil
+}
+
+// setup puts the wake-up eventfd and the listener in the set and, with
+// Config.Park, a duplicate of the set's descriptor in Go's netpoller (an
+// epoll descriptor is readable while events are ready in it), where wait
+// parks.
+func (l *loop) setup() error {
+	if err := l.ctl(unix.EPOLL_CTL_ADD, l.wake, unix.EPOLLIN); err != nil {
+		return err
+	}
+	if err := l.watchListener(); err != nil {
+		return err
+	}
+	if !l.s.cfg.Park {
+		return nil
+	}
+	fd, err := unix.FcntlInt(uintptr(l.epfd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("evloop: dup epoll set: %w", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("evloop: epoll set non-blocking: %w", err)
+	}
+	l.ep = os.NewFile(uintptr(fd), "epoll")
+	if l.epRC, err = l.ep.SyscallConn(); err != nil {
+		l.ep.Close()
+		return fmt.Errorf("evloop: epoll set in the netpoller: %w", err)
+	}
+	l.poll = func(fd uintptr) bool {
+		l.waitN, l.waitErr = unix.EpollWait(int(fd), l.events, 0)
+		return l.waitN != 0 || l.waitErr != nil
+	}
+	return nil
+}
+
+// wait returns the connections' next events, or none when the next
+// sweep is due: blocked in epoll_wait, or with Config.Park, at once when
+// some are ready, else parked in Go's netpoller until some are.
+func (l *loop) wait() (int, error) {
+	if !l.s.cfg.Park {
+		return unix.EpollWait(l.epfd, l.events, int(sweepEvery/time.Millisecond))
+	}
+	if l.poll(uintptr(l.epfd)) {
+		return l.waitN, l.waitErr
+	}
+	if due := l.lastScan.Add(sweepEvery); !due.Equal(l.deadline) {
+		l.deadline = due
+		l.ep.SetReadDeadline(due)
+	}
+	switch err := l.epRC.Read(l.poll); {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	}
+	return l.waitN, l.waitErr
 }
 
 // watchListener adds the listening socket; EPOLLEXCLUSIVE wakes one loop
@@ -177,7 +243,7 @@ func (l *loop) ctl(op, fd int, events uint32) error {
 func (l *loop) run() {
 	defer l.s.wg.Done()
 	for {
-		n, err := unix.EpollWait(l.epfd, l.events, int(sweepEvery/time.Millisecond))
+		n, err := l.wait()
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			l.s.cfg.Log.Error("epoll_wait failed, loop stops", "err", err)
 			l.closeAll()

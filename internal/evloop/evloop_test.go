@@ -7,9 +7,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -109,14 +112,22 @@ func appendPacket(out, body []byte) []byte {
 
 func request(cmd byte, body []byte) []byte { return protocol.AppendPacket(nil, cmd, 0, body) }
 
-func start(t *testing.T, h *testHandler, idle time.Duration) (*Server, string) {
+// bothWaits runs test with the loops blocking in epoll_wait and parking in
+// Go's netpoller (Config.Park).
+func bothWaits(t *testing.T, test func(t *testing.T, park bool)) {
+	for _, park := range []bool{false, true} {
+		t.Run(map[bool]string{false: "blocking", true: "parked"}[park], func(t *testing.T) { test(t, park) })
+	}
+}
+
+func start(t *testing.T, h *testHandler, idle time.Duration, park bool) (*Server, string) {
 	t.Helper()
 	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	s, err := New(Config{Listener: ln, WorkThreads: 2, Idle: idle, Handler: h, Log: slog.New(slog.DiscardHandler)})
+	s, err := New(Config{Listener: ln, WorkThreads: 2, Idle: idle, Park: park, Handler: h, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +158,9 @@ func readReply(t *testing.T, r io.Reader) []byte {
 // TestServe sends requests in the ways clients do: whole, pipelined, the
 // header and body in separate writes (as the C and Java clients with
 // Nagle on), one byte at a time, and bodies larger than one read.
-func TestServe(t *testing.T) {
+func TestServe(t *testing.T) { bothWaits(t, testServe) }
+
+func testServe(t *testing.T, park bool) {
 	long := bytes.Repeat([]byte("0123456789abcdef"), 4000) // 64,000 bytes: several reads
 	tests := []struct {
 		name   string
@@ -166,7 +179,7 @@ func TestServe(t *testing.T) {
 		{"long body", split(request(cmdEcho, long), 5000), [][]byte{long}},
 	}
 	h := &testHandler{}
-	_, addr := start(t, h, 0)
+	_, addr := start(t, h, 0, park)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := dial(t, addr)
@@ -200,9 +213,11 @@ func split(b []byte, n int) [][]byte {
 // TestDetach: a request the handler does not take inline hands the
 // connection over with that request and what followed it, after the
 // replies to the requests before it.
-func TestDetach(t *testing.T) {
+func TestDetach(t *testing.T) { bothWaits(t, testDetach) }
+
+func testDetach(t *testing.T, park bool) {
 	h := &testHandler{pending: make(chan []byte, 1)}
-	_, addr := start(t, h, 0)
+	_, addr := start(t, h, 0, park)
 	c := dial(t, addr)
 	slow, after := request(cmdSlow, []byte("abc")), request(cmdEcho, []byte("xyz"))
 	if _, err := c.Write(append(append(request(cmdEcho, []byte("first")), slow...), after...)); err != nil {
@@ -223,9 +238,11 @@ func TestDetach(t *testing.T) {
 
 // TestHandoff: Serve may decide on seeing the body that the request is
 // not the loop's; its half-made reply is dropped.
-func TestHandoff(t *testing.T) {
+func TestHandoff(t *testing.T) { bothWaits(t, testHandoff) }
+
+func testHandoff(t *testing.T, park bool) {
 	h := &testHandler{pending: make(chan []byte, 1)}
-	_, addr := start(t, h, 0)
+	_, addr := start(t, h, 0, park)
 	c := dial(t, addr)
 	later := request(cmdLater, []byte("12345"))
 	c.Write(append(request(cmdEcho, []byte("now")), later...))
@@ -240,9 +257,11 @@ func TestHandoff(t *testing.T) {
 }
 
 // TestPanic: a panic in Serve closes that connection only.
-func TestPanic(t *testing.T) {
+func TestPanic(t *testing.T) { bothWaits(t, testPanic) }
+
+func testPanic(t *testing.T, park bool) {
 	h := &testHandler{}
-	_, addr := start(t, h, 0)
+	_, addr := start(t, h, 0, park)
 	c := dial(t, addr)
 	c.Write(request(cmdPanic, nil))
 	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
@@ -257,9 +276,11 @@ func TestPanic(t *testing.T) {
 
 // TestBadHeader: a negative length is not the loop's to judge: the
 // handler gets the connection with the header.
-func TestBadHeader(t *testing.T) {
+func TestBadHeader(t *testing.T) { bothWaits(t, testBadHeader) }
+
+func testBadHeader(t *testing.T, park bool) {
 	h := &testHandler{pending: make(chan []byte, 1)}
-	_, addr := start(t, h, 0)
+	_, addr := start(t, h, 0, park)
 	c := dial(t, addr)
 	bad := make([]byte, protocol.HeaderSize)
 	binary.BigEndian.PutUint64(bad, 1<<63)
@@ -272,9 +293,11 @@ func TestBadHeader(t *testing.T) {
 
 // TestSlowReader: replies a client does not read fill the socket; the
 // loop keeps serving the others and writes the rest when it can.
-func TestSlowReader(t *testing.T) {
+func TestSlowReader(t *testing.T) { bothWaits(t, testSlowReader) }
+
+func testSlowReader(t *testing.T, park bool) {
 	h := &testHandler{}
-	_, addr := start(t, h, 0)
+	_, addr := start(t, h, 0, park)
 	slow := dial(t, addr)
 	slow.(*net.TCPConn).SetReadBuffer(64 << 10)                                           // no autotuning up to 32 MiB
 	if _, err := slow.Write(bytes.Repeat(request(cmdBig, []byte{255}), 64)); err != nil { // 16 MiB: more than the socket buffers hold
@@ -300,9 +323,11 @@ func TestSlowReader(t *testing.T) {
 }
 
 // TestClosing covers every way the loop ends a connection.
-func TestClosing(t *testing.T) {
+func TestClosing(t *testing.T) { bothWaits(t, testClosing) }
+
+func testClosing(t *testing.T, park bool) {
 	h := &testHandler{}
-	s, addr := start(t, h, 300*time.Millisecond)
+	s, addr := start(t, h, 300*time.Millisecond, park)
 	eof := func(c net.Conn) {
 		t.Helper()
 		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
@@ -371,9 +396,11 @@ func TestClosing(t *testing.T) {
 }
 
 // TestPeerLeaves: a client that closes or resets is closed and reported.
-func TestPeerLeaves(t *testing.T) {
+func TestPeerLeaves(t *testing.T) { bothWaits(t, testPeerLeaves) }
+
+func testPeerLeaves(t *testing.T, park bool) {
 	h := &testHandler{}
-	_, addr := start(t, h, 0)
+	_, addr := start(t, h, 0, park)
 	for _, reset := range []bool{false, true} {
 		c := dial(t, addr)
 		c.Write(request(cmdEcho, []byte("x")))
@@ -402,4 +429,49 @@ func TestLoopCount(t *testing.T) {
 			t.Errorf("loopCount(%d, %d) = %d, want %d", tt.workThreads, tt.procs, got, tt.want)
 		}
 	}
+}
+
+// TestParkedWait: an idle loop waits in Go's netpoller with Park (the
+// goroutine dump's "IO wait"), in epoll_wait without it ("syscall"), and
+// with Park it still wakes for a request.
+func TestParkedWait(t *testing.T) {
+	for _, tt := range []struct {
+		park bool
+		want string
+	}{{false, "[syscall"}, {true, "[IO wait"}} {
+		t.Run(fmt.Sprint("park=", tt.park), func(t *testing.T) {
+			h := &testHandler{}
+			_, addr := start(t, h, 0, tt.park)
+			c := dial(t, addr)
+			c.Write(request(cmdEcho, []byte("x")))
+			readReply(t, c)
+			deadline := time.Now().Add(5 * time.Second)
+			for state := loopState(); !strings.HasPrefix(state, tt.want); state = loopState() {
+				if time.Now().After(deadline) {
+					t.Fatalf("the idle loop's goroutine is %q, want %s...]", state, tt.want)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			c.Write(request(cmdEcho, []byte("again")))
+			if got := readReply(t, c); string(got) != "again" {
+				t.Fatalf("reply %q after waiting", got)
+			}
+		})
+	}
+}
+
+// loopState returns the state of a loop goroutine as the goroutine dump
+// gives it ("[IO wait]", "[syscall, 2 minutes]"), or "" if there is none.
+func loopState() string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "evloop.(*loop).run(") {
+			header, _, _ := strings.Cut(g, "\n")
+			if i := strings.Index(header, "["); i >= 0 {
+				return header[i:]
+			}
+		}
+	}
+	return ""
 }
