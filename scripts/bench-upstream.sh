@@ -4,9 +4,10 @@
 # test/test_download.c), fastdfs-client-java, and `fdfs bench` in both client profiles.
 #
 #   FDFS_REF_DIR=/path/to/ref [FDFS_JAVA_CLIENT_CLASSES=/path/to/classes] bash scripts/bench-upstream.sh
-#   (make bench-upstream; ROUNDS=3 by default; OURS_ENV="GOMAXPROCS=1" sets the environment of
-#   our daemons only; BASELINE_FDFS=/path/to/fdfs runs that build of ours in the "upstream"
-#   cluster instead of the C daemons, to measure a change of ours in the same paired setup;
+#   (make bench-upstream; ROUNDS=4 by default, even so that each kind is measured first as often
+#   as the other; OURS_ENV="GOMAXPROCS=1" sets the environment of our daemons only;
+#   BASELINE_FDFS=/path/to/fdfs runs that build of ours in the "upstream" cluster instead of the
+#   C daemons, to measure a change of ours in the same paired setup;
 #   WORKLOADS="c-upload java" runs only those (c-upload always runs: the downloads read its files);
 #   BOUND=1 adds c-download-bound: test_download against scripts/bench/canned.c, a tracker and
 #   a storage that do nothing but answer with canned replies, paired with upstream: the most
@@ -46,7 +47,7 @@ for f in install/usr/bin/fdfs_trackerd install/usr/bin/fdfs_storaged bench/test_
   [ -x "$ref/$f" ] || { echo "bench-upstream: $ref/$f is missing (build it with ../shared/refenv)" >&2; exit 1; }
 done
 export LD_LIBRARY_PATH=$ref/install/usr/lib
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-4}
 STORAGES=${STORAGES:-2}
 JAVA_COUNT=${JAVA_COUNT:-5000}
 JAVA_NP_COUNT=${JAVA_NP_COUNT:-5000}
