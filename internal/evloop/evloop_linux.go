@@ -205,13 +205,11 @@ func (l *loop) setup() error {
 
 // wait returns the connections' next events, or none when the next
 // sweep is due: blocked in epoll_wait, or with Config.Park, at once when
-// some are ready, else parked in Go's netpoller until some are.
+// some are ready, else parked in Go's netpoller until some are (Read
+// calls poll before it parks, and again after each wake).
 func (l *loop) wait() (int, error) {
 	if !l.s.cfg.Park {
 		return unix.EpollWait(l.epfd, l.events, int(sweepEvery/time.Millisecond))
-	}
-	if l.poll(uintptr(l.epfd)) {
-		return l.waitN, l.waitErr
 	}
 	if due := l.lastScan.Add(sweepEvery); !due.Equal(l.deadline) {
 		l.deadline = due
