@@ -70,6 +70,10 @@ func TestSyncResumesFromProgress(t *testing.T) {
 	upload := func(content string) string {
 		name := dial(t, c.nodes[0]).upload(protocol.CmdUploadFile, 0, "bin", []byte(content))
 		eventually(t, "the file to reach the peer", func() bool { return c.holds(1, name) })
+		// The peer holds the file before the source has its answer and
+		// moves past the record: a stop before that leaves the record to
+		// be sent again, and the counts below one off.
+		eventually(t, "the source to move past the file's record", func() bool { return sentAll(c.nodes[0]) })
 		return name
 	}
 	for i := range 5 {
@@ -112,6 +116,20 @@ func TestSyncResumesFromProgress(t *testing.T) {
 		}
 		startLogged(t, c, 0, logs)
 	}
+}
+
+// sentAll says whether every sync worker of s has moved past the last
+// record of its binlog.
+func sentAll(s *Server) bool {
+	index, size, _ := s.bl.Stat()
+	s.repl.mu.Lock()
+	defer s.repl.mu.Unlock()
+	for _, w := range s.repl.workers {
+		if i, off, ok := unpackPos(w.pos.Load()); !ok || i != index || off != size {
+			return false
+		}
+	}
+	return len(s.repl.workers) > 0
 }
 
 // TestSyncExactStartNoGaps: a session that starts where the last one

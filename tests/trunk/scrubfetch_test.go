@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fdfsgo/fdfs/fdfsengine/protocol"
+	"github.com/fdfsgo/fdfs/internal/testwait"
 	"github.com/fdfsgo/fdfs/tests/cluster"
 	"github.com/fdfsgo/fdfs/tests/internal/payload"
 )
@@ -22,6 +23,12 @@ import (
 // logged, and served; the next pass finds nothing more.
 func TestTrunkScrubFetchesFilesPeersHold(t *testing.T) {
 	c := startCluster(t, 2, "storage_sync_file_max_delay = 1")
+	// Storage 0 writes its mark for storage 1 when its first session with
+	// it begins, which WaitActive does not wait for.
+	testwait.Until(t, waitLimit, "storage 0's sync mark for storage 1", func() bool {
+		_, err := os.Stat(markPath(c.Storages[0], c.Storages[1]))
+		return err == nil
+	})
 	c.StopStorage(1)
 	data := payload.Bytes(3, 4000)
 	id := uploadIntoTrunk(t, c, 0, data)
@@ -63,7 +70,7 @@ func skipTo(t *testing.T, st, peer *cluster.Storage) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(sync, fmt.Sprintf("%s_%d.mark", peer.IP, peer.Port))
+	path := markPath(st, peer)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -72,4 +79,9 @@ func skipTo(t *testing.T, st, peer *cluster.Storage) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// markPath is st's sync mark file for peer.
+func markPath(st, peer *cluster.Storage) string {
+	return filepath.Join(st.BasePath, "data", "sync", fmt.Sprintf("%s_%d.mark", peer.IP, peer.Port))
 }
