@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,9 +27,10 @@ const (
 	// sweepEvery is how often idle connections are looked for, and how
 	// long a paused accept waits.
 	sweepEvery = time.Second
-	// acceptBatch is the most connections one wake accepts, so a burst of
-	// connects does not starve the requests of the others.
-	acceptBatch = 64
+	// acceptTries bounds the accepts one wake of the listener makes when
+	// they fail with ECONNABORTED (a client gone before it was accepted)
+	// or EINTR.
+	acceptTries = 8
 	// yieldEvery is how often a busy loop passes through the scheduler
 	// (runtime.Gosched). A goroutine that only makes system calls never
 	// does: after 10 ms Go's sysmon preempts it with a signal, and each
@@ -274,12 +276,18 @@ func (l *loop) run() {
 	}
 }
 
+// accept takes one connection per wake of the listener. The listener is
+// level-triggered: while more connections are queued the next wait
+// reports it again, along with the requests of the others, so a burst of
+// connects starves no request, and a connection that came alone costs no
+// second accept finding the queue empty (a client with a connection per
+// request, the C client's and Java's default, makes one per request).
 func (l *loop) accept(now time.Time) {
-	for range acceptBatch {
-		fd, sa, err := unix.Accept4(l.s.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	for range acceptTries {
+		fd, remote, err := accept4(l.s.lfd)
 		switch {
 		case errors.Is(err, unix.EAGAIN):
-			return
+			return // another loop took it
 		case errors.Is(err, unix.ECONNABORTED), errors.Is(err, unix.EINTR):
 			continue
 		case err != nil && l.s.closing.Load():
@@ -294,33 +302,63 @@ func (l *loop) accept(now time.Time) {
 			}
 			return
 		}
-		// As Go's own listener does for its connections.
-		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
-		c := &Conn{fd: fd, remote: tcpAddr(sa), seen: now}
-		if !l.s.cfg.Handler.Open(c) {
-			unix.Close(fd)
-			continue
-		}
-		if err := l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN); err != nil {
-			l.s.cfg.Log.Error("accept failed", "err", err)
-			unix.Close(fd)
-			c.closed = true
-			l.s.cfg.Handler.Closed(c)
-			continue
-		}
-		l.conns[fd] = c
+		l.open(fd, remote, now)
+		return
 	}
 }
 
-func tcpAddr(sa unix.Sockaddr) *net.TCPAddr {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
-	case *unix.SockaddrInet6:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+// open sets up an accepted connection and adds it to the loop's set,
+// unless the Handler refuses it.
+func (l *loop) open(fd int, remote *net.TCPAddr, now time.Time) {
+	// As Go's own listener does for its connections.
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+	c := &Conn{fd: fd, remote: remote, seen: now}
+	if !l.s.cfg.Handler.Open(c) {
+		unix.Close(fd)
+		return
+	}
+	if err := l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN); err != nil {
+		l.s.cfg.Log.Error("accept failed", "err", err)
+		unix.Close(fd)
+		c.closed = true
+		l.s.cfg.Handler.Closed(c)
+		return
+	}
+	l.conns[fd] = c
+}
+
+// accept4 accepts a non-blocking connection on lfd and decodes the peer's
+// address itself: x/sys's Accept4 asks the listener for its protocol (a
+// getsockopt) on every call to tell L2TP from TCP, which cannot be here.
+func accept4(lfd int) (int, *net.TCPAddr, error) {
+	var rsa unix.RawSockaddrAny
+	n := uint32(unix.SizeofSockaddrAny)
+	fd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)),
+		uintptr(unsafe.Pointer(&n)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+	if errno != 0 {
+		return -1, nil, errno
+	}
+	return int(fd), tcpAddr(&rsa), nil
+}
+
+// tcpAddr decodes an IPv4 or IPv6 socket address; the port is in network
+// byte order.
+func tcpAddr(rsa *unix.RawSockaddrAny) *net.TCPAddr {
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		a := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		return &net.TCPAddr{IP: net.IPv4(a.Addr[0], a.Addr[1], a.Addr[2], a.Addr[3]), Port: netPort(a.Port)}
+	case unix.AF_INET6:
+		a := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
+		return &net.TCPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: netPort(a.Port)}
 	}
 	return &net.TCPAddr{}
+}
+
+func netPort(p uint16) int {
+	b := (*[2]byte)(unsafe.Pointer(&p))
+	return int(b[0])<<8 | int(b[1])
 }
 
 // sweep closes the connections idle longer than Config.Idle and puts a

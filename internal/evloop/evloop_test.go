@@ -475,3 +475,61 @@ func loopState() string {
 	}
 	return ""
 }
+
+// addrHandler records the peer address of each connection opened.
+type addrHandler struct {
+	testHandler
+	mu    sync.Mutex
+	peers map[string]bool
+}
+
+func (h *addrHandler) Open(c *Conn) bool {
+	h.mu.Lock()
+	h.peers[c.RemoteAddr().String()] = true
+	h.mu.Unlock()
+	return h.testHandler.Open(c)
+}
+
+// TestAccept: a burst of connects, more than one queued per wake of the
+// listener, each accepted, served, and given its peer's address as the
+// peer sees it, over IPv4 and IPv6.
+func TestAccept(t *testing.T) {
+	for _, ip := range []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback} {
+		t.Run(ip.String(), func(t *testing.T) {
+			ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: ip})
+			if err != nil {
+				t.Skipf("no %s here: %v", ip, err)
+			}
+			h := &addrHandler{peers: map[string]bool{}}
+			s, err := New(Config{Listener: ln, WorkThreads: 2, Handler: h, Log: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			t.Cleanup(func() { s.Close(); h.wg.Wait() })
+			var conns []net.Conn
+			for range 40 {
+				conns = append(conns, dial(t, addr))
+			}
+			for i, c := range conns {
+				body := []byte(fmt.Sprint("conn ", i))
+				if _, err := c.Write(request(cmdEcho, body)); err != nil {
+					t.Fatal(err)
+				}
+				if got := readReply(t, c); !bytes.Equal(got, body) {
+					t.Fatalf("conn %d: reply %q", i, got)
+				}
+			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			for _, c := range conns {
+				if !h.peers[c.LocalAddr().String()] {
+					t.Errorf("peer %s not among the addresses the loops gave: %v", c.LocalAddr(), h.peers)
+				}
+			}
+			if len(h.peers) != len(conns) {
+				t.Errorf("%d connections opened, want %d", len(h.peers), len(conns))
+			}
+		})
+	}
+}
