@@ -4,8 +4,6 @@ package evloop
 
 import (
 	"errors"
-	"net"
-	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -207,7 +205,7 @@ func (l *loop) detach(c *Conn, buf []byte) {
 	l.ctl(unix.EPOLL_CTL_DEL, c.fd, 0)
 	pending := append([]byte(nil), c.in...)
 	c.in = nil
-	nc, err := fileConn(c.fd)
+	nc, err := newSockConn(c.fd, c.remote)
 	if err != nil {
 		l.s.cfg.Log.Error("detach failed", "peer", c.remote.String(), "err", err)
 		c.closed = true
@@ -215,15 +213,4 @@ func (l *loop) detach(c *Conn, buf []byte) {
 		return
 	}
 	l.s.cfg.Handler.Detach(c, nc, pending)
-}
-
-// fileConn turns fd into a net.Conn in Go's netpoller and closes fd.
-func fileConn(fd int) (net.Conn, error) {
-	// Blocking first, so os.NewFile does not register fd with the
-	// netpoller only for it to be closed below (FileConn registers its
-	// own duplicate, non-blocking again).
-	unix.SetNonblock(fd, false)
-	f := os.NewFile(uintptr(fd), "evloop")
-	defer f.Close()
-	return net.FileConn(f)
 }

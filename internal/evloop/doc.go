@@ -14,8 +14,9 @@
 //
 // Only the requests the Handler calls inline are served there. The first
 // request it does not (a storage's JOIN, a large body, anything unusual)
-// detaches the connection: it becomes a net.Conn, handed to the Handler
-// with the bytes already read, and is served from then on by the
+// detaches the connection: it becomes a net.Conn (the same descriptor,
+// moved into Go's network poller), handed to the Handler with the bytes
+// already read, and is served from then on by the
 // Handler's own goroutine as before. So the loop holds only the hot path
 // and every rule of the protocol stays in one place.
 //
