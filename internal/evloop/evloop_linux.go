@@ -281,7 +281,8 @@ func (l *loop) run() {
 // reports it again, along with the requests of the others, so a burst of
 // connects starves no request, and a connection that came alone costs no
 // second accept finding the queue empty (a client with a connection per
-// request, the C client's and Java's default, makes one per request).
+// request, the C client library's and PHP's default, makes one per
+// request).
 func (l *loop) accept(now time.Time) {
 	for range acceptTries {
 		fd, remote, err := accept4(l.s.lfd)
@@ -356,6 +357,7 @@ func tcpAddr(rsa *unix.RawSockaddrAny) *net.TCPAddr {
 	return &net.TCPAddr{}
 }
 
+// netPort reads a port kept in network byte order.
 func netPort(p uint16) int {
 	b := (*[2]byte)(unsafe.Pointer(&p))
 	return int(b[0])<<8 | int(b[1])

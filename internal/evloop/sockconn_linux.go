@@ -24,7 +24,9 @@ import (
 // again, SO_TYPE and both addresses asked for, five socket options, the
 // original closed); this costs os.NewFile's F_GETFL and the poller's
 // registration. A client with a connection per upload (the C client's and
-// PHP's default) pays it on every upload. Errors read as a *net.TCPConn's:
+// PHP's default) pays it on every upload. Keepalive probes go by the
+// kernel's timers, not the 15 s net.FileConn set: both servers put a
+// deadline on every read. Errors read as a *net.TCPConn's:
 // a *net.OpError, net.ErrClosed once closed, os.ErrDeadlineExceeded (a
 // net.Error whose Timeout is true) past a deadline.
 type sockConn struct {
