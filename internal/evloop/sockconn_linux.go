@@ -73,7 +73,8 @@ func (c *sockConn) Close() error {
 
 func (c *sockConn) RemoteAddr() net.Addr { return c.remote }
 
-// LocalAddr is asked for once, when first wanted (few requests do).
+// LocalAddr is asked for once, when first wanted (an upload wants it, for
+// the file's name; a download does not).
 func (c *sockConn) LocalAddr() net.Addr {
 	c.localOnce.Do(func() {
 		c.local = &net.TCPAddr{}
