@@ -3,7 +3,8 @@
 #   1. gofmt check          4. npm ci for tests/conformance (third-party Node.js FastDFS clients)
 #                              and examples/node, Debian packages of the Python example
 #                              (scripts/client-deps.sh), for tests/clients
-#   2. go vet               5. short fuzz run of every Fuzz* target (scripts/fuzz.sh)
+#   2. go vet, also for     5. short fuzz run of every Fuzz* target (scripts/fuzz.sh)
+#      macOS; a FreeBSD build
 #   3. proto check: buf lint, buf format, buf breaking against the published
 #      API, gen/ and openapi/ in sync with proto/, redocly lint of openapi/
 #      (scripts/proto-check.sh; installs the pinned toolchains via
@@ -28,6 +29,13 @@ fi
 
 step "go vet"
 go vet ./...
+
+# The servers are Linux's (epoll loops, O_TMPFILE); the binary and its tests
+# still build elsewhere, with the portable paths (a goroutine per
+# connection, named temporary files).
+step "go vet for macOS, go build for FreeBSD"
+GOOS=darwin GOARCH=arm64 go vet ./...
+GOOS=freebsd GOARCH=amd64 go build ./...
 
 step "proto check (buf lint, buf format, buf breaking, generated code drift)"
 bash scripts/proto-check.sh

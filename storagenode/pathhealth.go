@@ -114,7 +114,7 @@ func probePath(p string) (pathState, error) {
 	if err := unix.Statfs(p, &sfs); err != nil {
 		return pathGone, err
 	}
-	if sfs.Flags&unix.ST_RDONLY != 0 {
+	if readOnlyFS(&sfs) {
 		return pathReadOnly, nil
 	}
 	return pathOK, nil
@@ -185,11 +185,9 @@ func (st *store) lost(n *fileid.Name, err error) bool {
 }
 
 // diskFault reports whether err is a disk's failure to give data it
-// holds: an I/O error, a device gone, a stale or disconnected network
-// mount, or a file system that found itself corrupt (ext4: EUCLEAN, and
-// EBADMSG for a bad checksum).
+// holds (diskFaultErrnos).
 func diskFault(err error) bool {
-	for _, e := range []syscall.Errno{syscall.EIO, syscall.ENXIO, syscall.ENODEV, syscall.ESTALE, syscall.ENOTCONN, syscall.EUCLEAN, syscall.EBADMSG} {
+	for _, e := range diskFaultErrnos {
 		if errors.Is(err, e) {
 			return true
 		}

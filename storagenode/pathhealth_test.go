@@ -229,7 +229,7 @@ func TestDiskFault(t *testing.T) {
 		want bool
 	}{
 		{&fs.PathError{Op: "read", Path: "f", Err: syscall.EIO}, true},
-		{fmt.Errorf("open: %w", syscall.EUCLEAN), true},
+		{fmt.Errorf("open: %w", syscall.ENXIO), true},
 		{syscall.EBADMSG, true},
 		{syscall.ESTALE, true},
 		{syscall.ENOENT, false},

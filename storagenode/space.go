@@ -319,7 +319,7 @@ func (st *store) choosePath(requested int, p *trackerParams, need int64) (*reser
 		if err := unix.Statfs(st.paths[i], &sfs); err != nil {
 			return nil // a path statfs cannot read is refused
 		}
-		if sfs.Flags&unix.ST_RDONLY != 0 {
+		if readOnlyFS(&sfs) {
 			ro++
 			return nil
 		}

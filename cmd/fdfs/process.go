@@ -19,6 +19,7 @@ import (
 	"github.com/fdfsgo/fdfs/internal/logfile"
 	"github.com/fdfsgo/fdfs/internal/pidfile"
 	"github.com/fdfsgo/fdfs/internal/prebind"
+	"golang.org/x/sys/unix"
 )
 
 // daemonChildEnv marks the background process a --daemon start spawns;
@@ -286,7 +287,7 @@ func (d *daemonLog) open(path string, lc conf.LogConfig) error {
 		KeepDays: lc.KeepDays, DeleteOldTime: lc.DeleteOldTime,
 	}, func(f *os.File) error {
 		for _, fd := range []int{1, 2} {
-			if err := syscall.Dup3(int(f.Fd()), fd, 0); err != nil {
+			if err := unix.Dup2(int(f.Fd()), fd); err != nil {
 				return fmt.Errorf("dup onto %d: %w", fd, err)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -70,14 +71,21 @@ func Check(path string, same func(pid int, cmdline []string) bool) error {
 }
 
 // isSame asks same about the command line of pid; a process gone or
-// unreadable meanwhile is not the same.
+// unreadable meanwhile is not the same. Without /proc (not Linux) the pid
+// file alone names the daemon, as upstream's does everywhere.
 func isSame(pid int, same func(pid int, cmdline []string) bool) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil {
-		return false
+		return !hasProc()
 	}
 	return same(pid, strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"))
 }
+
+// hasProc reports whether /proc gives processes' command lines.
+var hasProc = sync.OnceValue(func() bool {
+	_, err := os.Stat("/proc/self/cmdline")
+	return err == nil
+})
 
 // Running returns the pid of the file at path when that process runs and
 // same says it is the daemon (upstream's `status`); the error wraps

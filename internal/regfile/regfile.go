@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrNotRegular is returned (wrapped, and matching fs.ErrNotExist) for a
@@ -26,7 +28,7 @@ var ErrNotRegular = fmt.Errorf("not a regular file: %w", fs.ErrNotExist)
 type File struct {
 	fd   int // -1 once handed to OS or closed
 	path string
-	st   syscall.Stat_t
+	st   unix.Stat_t // x/sys names the times alike on every system
 }
 
 // OpenFile opens path read-only, or returns ErrNotRegular (wrapped in an
@@ -50,11 +52,11 @@ func OpenFile(path string) (*File, error) {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	f := &File{fd: fd, path: path}
-	if err := syscall.Fstat(fd, &f.st); err != nil {
+	if err := unix.Fstat(fd, &f.st); err != nil {
 		syscall.Close(fd)
 		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
 	}
-	if f.st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+	if f.st.Mode&unix.S_IFMT != unix.S_IFREG {
 		syscall.Close(fd)
 		return nil, &os.PathError{Op: "open", Path: path, Err: ErrNotRegular}
 	}

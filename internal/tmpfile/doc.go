@@ -9,7 +9,9 @@
 // nothing behind (the kernel frees an unnamed inode with its last
 // descriptor; ext4 replays its orphan list after a power cut). Elsewhere
 // it falls back to a named temporary file placed with
-// renameat2(RENAME_NOREPLACE), whose leftovers the caller must sweep.
+// renameat2(RENAME_NOREPLACE) (a link and an unlink where there is none:
+// other systems than Linux, whose files are all named this way), whose
+// leftovers the caller must sweep.
 // CreateTemp makes such a named temporary file for a caller that uses and
 // removes it itself (a storage's staged appends).
 //

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build unix
 
 package tmpfile
 
@@ -66,21 +66,6 @@ func (d *Dir) Mode() string {
 	return "named temporary files"
 }
 
-// probe creates an unnamed file in root and links it to a probe name with
-// mode m, then removes it: true if both worked.
-func (d *Dir) probe(root string, m int) bool {
-	fd, err := unix.Open(root, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, uint32(d.perm))
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	name := filepath.Join(root, ".tmpfile-probe-"+randomPart())
-	if linkFD(fd, name, m) != nil {
-		return false
-	}
-	return os.Remove(name) == nil
-}
-
 // File is a file being written under a Dir. It has no name, or a
 // temporary one, until Link or Replace places it. It is its descriptor
 // alone, not an *os.File, whose making costs a fcntl.
@@ -97,16 +82,7 @@ func (d *Dir) Create(dir string) (*File, error) {
 	if d.mode == modeNamed {
 		return d.createNamed(dir)
 	}
-	for {
-		fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, uint32(d.perm))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "open O_TMPFILE", Path: dir, Err: err}
-		}
-		return d.wrap(fd, filepath.Join(dir, "(unnamed)"), "")
-	}
+	return d.createUnnamed(dir)
 }
 
 // createNamed creates a temporary file named by the pattern in dir.
@@ -269,30 +245,16 @@ func (f *File) Close() error {
 	return err
 }
 
-func linkFD(fd int, path string, mode int) error {
-	var err error
-	for {
-		if mode == modeEmptyPath {
-			err = unix.Linkat(fd, "", unix.AT_FDCWD, path, unix.AT_EMPTY_PATH)
-		} else {
-			err = unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW)
-		}
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		return &os.LinkError{Op: "link", Old: "(unnamed)", New: path, Err: err}
-	}
-	return nil
-}
+// errNoRenameNoReplace is renameNoReplace's answer where the system or the
+// file system cannot rename without replacing.
+var errNoRenameNoReplace = errors.New("tmpfile: no rename without replace")
 
 // RenameNoReplace moves temp to path unless path exists (fs.ErrExist then).
-// One renameat2(RENAME_NOREPLACE); a file system without it gets a link and
+// One renameat2(RENAME_NOREPLACE) where there is one; elsewhere a link and
 // an unlink, which give the same guarantee.
 func RenameNoReplace(temp, path string) error {
-	err := unix.Renameat2(unix.AT_FDCWD, temp, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE)
-	if err != unix.EINVAL && err != unix.ENOSYS {
+	err := renameNoReplace(temp, path)
+	if err != errNoRenameNoReplace {
 		if err != nil {
 			return &os.LinkError{Op: "rename", Old: temp, New: path, Err: err}
 		}

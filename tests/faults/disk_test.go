@@ -54,7 +54,7 @@ func freeBytes(t *testing.T, dir string) (free, total int64) {
 	if err := syscall.Statfs(dir, &s); err != nil {
 		t.Fatal(err)
 	}
-	return int64(s.Bavail) * s.Bsize, int64(s.Blocks) * s.Bsize
+	return int64(s.Bavail) * int64(s.Bsize), int64(s.Blocks) * int64(s.Bsize)
 }
 
 const diskTrackerConf = `bind_addr = %s

@@ -22,10 +22,11 @@ func newSYNHole(addr string) (*synHole, error) {
 	if err != nil || !ap.Addr().Is4() {
 		return nil, fmt.Errorf("SYN hole on %q: an IPv4 address and port are needed", addr)
 	}
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		return nil, fmt.Errorf("SYN hole: %w", err)
 	}
+	syscall.CloseOnExec(fd) // SOCK_CLOEXEC is not everywhere
 	h := &synHole{fd: fd}
 	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1); err != nil {
 		h.close()
