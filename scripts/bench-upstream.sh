@@ -33,6 +33,10 @@
 #   fdfs-go     fdfs bench: the same with our client's own connections
 #   fdfs-c1     fdfs bench --client-profile c, one worker, 10,000 uploads one after another: the
 #               Java workload's pattern, with the latency percentiles (a second line per measurement)
+#   c-big       the C tools, one file after another: BIG_COUNT (8) uploads of a BIG_MB (64) MB file
+#               with fdfs_upload_file (c-big-up), then their downloads with fdfs_download_file to
+#               /dev/null (c-big-down; then deleted, not measured): a video or download site's
+#               files, where the rate is bytes: its ops are MB (ops/s is MB/s, CPU/op per MB)
 # Each line gives ops/s, the CPU per operation of the tracker and of both storages together
 # (from /proc, in 10 ms ticks: short runs are coarse) and the share of the machine's CPU time
 # left idle during the measurement; the summary gives, per workload, the median of each kind
@@ -43,7 +47,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${FDFS_REF_DIR:?set FDFS_REF_DIR to the upstream reference (see ../shared/refenv/README.md)}"
 ref=$(realpath "$FDFS_REF_DIR")
-for f in install/usr/bin/fdfs_trackerd install/usr/bin/fdfs_storaged bench/test_upload_bench20k bench/test_download_bench; do
+for f in install/usr/bin/fdfs_trackerd install/usr/bin/fdfs_storaged install/usr/bin/fdfs_upload_file install/usr/bin/fdfs_download_file \
+  install/usr/bin/fdfs_delete_file bench/test_upload_bench20k bench/test_download_bench; do
   [ -x "$ref/$f" ] || { echo "bench-upstream: $ref/$f is missing (build it with ../shared/refenv)" >&2; exit 1; }
 done
 export LD_LIBRARY_PATH=$ref/install/usr/lib
@@ -51,6 +56,8 @@ ROUNDS=${ROUNDS:-4}
 STORAGES=${STORAGES:-2}
 JAVA_COUNT=${JAVA_COUNT:-5000}
 JAVA_NP_COUNT=${JAVA_NP_COUNT:-5000}
+BIG_COUNT=${BIG_COUNT:-8}
+BIG_MB=${BIG_MB:-64}
 export BENCH_SECONDS=${BENCH_SECONDS:-10}
 work=$(mktemp -d /tmp/fdfs-bench-upstream.XXXXXX)
 go build -o "$work/fdfs" ./cmd/fdfs
@@ -229,6 +236,23 @@ fdfs_bench() {
   [ "$workers" != 1 ] || echo "        $kind $(echo "$out" | grep '^latency')"
 }
 
+# c_big KIND: BIG_COUNT uploads of the big file one after another with the C tool, then
+# (the cluster idle again: the replication of those files done) their downloads, then their
+# deletes, unmeasured.
+c_big() {
+  local kind=$1 conf=$data/$1/client.conf tools=$ref/install/usr/bin c0 c1 t0 t1 i id ids=()
+  c0=$(cpu "$kind"); t0=$(date +%s.%N)
+  for i in $(seq 1 "$BIG_COUNT"); do ids+=("$("$tools/fdfs_upload_file" "$conf" "$work/big")"); done
+  t1=$(date +%s.%N); c1=$(cpu "$kind")
+  report c-big-up "$kind" $((BIG_COUNT * BIG_MB)) "$(echo "$t1 - $t0" | bc)" "$c0" "$c1"
+  idle "$kind"
+  c0=$(cpu "$kind"); t0=$(date +%s.%N)
+  for id in "${ids[@]}"; do "$tools/fdfs_download_file" "$conf" "$id" /dev/null; done
+  t1=$(date +%s.%N); c1=$(cpu "$kind")
+  report c-big-down "$kind" $((BIG_COUNT * BIG_MB)) "$(echo "$t1 - $t0" | bc)" "$c0" "$c1"
+  for id in "${ids[@]}"; do "$tools/fdfs_delete_file" "$conf" "$id"; done
+}
+
 # idle KIND: wait until the cluster's daemons used at most 30 ms of CPU in the last second
 # (replication of the previous workload's files is over), up to 120 s.
 idle() {
@@ -260,6 +284,7 @@ measure() {
       case $1 in
       java | java-np) java_upload "$kind" "$1" ;;
       fdfs-c | fdfs-go | fdfs-c1) fdfs_bench "$kind" "$1" ;;
+      c-big) c_big "$kind" ;;
       esac
     done
   done
@@ -297,6 +322,10 @@ fi
 ! wanted fdfs-c || measure fdfs-c
 ! wanted fdfs-go || measure fdfs-go
 ! wanted fdfs-c1 || measure fdfs-c1
+if wanted c-big; then
+  head -c $((BIG_MB << 20)) /dev/urandom >"$work/big"
+  measure c-big
+fi
 
 echo
 echo "median over $ROUNDS rounds: ops/s ours, upstream; median of the paired ratios ours/upstream; CPU/op (us, tracker+storages) ours, upstream"
@@ -313,8 +342,8 @@ function median(s,   a, n, i, j, t) {
   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 END {
-  split("c-upload c-upload-after c-download c-download-bound java java-np fdfs-c fdfs-go fdfs-c1", order, " ")
-  for (i = 1; i <= 9; i++) {
+  n = split("c-upload c-upload-after c-download c-download-bound java java-np fdfs-c fdfs-go fdfs-c1 c-big-up c-big-down", order, " ")
+  for (i = 1; i <= n; i++) {
     w = order[i]
     if (!(w in seen)) continue
     os = ""; us = ""; rs = ""
