@@ -61,6 +61,12 @@ func loopCount(workThreads, gomaxprocs int) int {
 	return min(max(workThreads, 1), max(gomaxprocs/2, 1))
 }
 
+// EnvOff is the environment variable that turns the loops off: with
+// FDFS_EVLOOP=off, New returns nil and the servers give every connection
+// a goroutine of its own, as on systems without epoll (an escape hatch
+// for a host where the loops misbehave, and the tests of that path).
+const EnvOff = "FDFS_EVLOOP"
+
 // Config sets up a Server.
 type Config struct {
 	// Listener is taken over: New duplicates its socket and closes it.

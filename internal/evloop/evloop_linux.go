@@ -54,9 +54,12 @@ type Server struct {
 }
 
 // New takes cfg.Listener over and starts the loops serving it. It returns
-// nil and no error where there is no epoll: the caller then serves the
-// listener itself.
+// nil and no error where there is no epoll, or with FDFS_EVLOOP=off
+// (EnvOff): the caller then serves the listener itself.
 func New(cfg Config) (*Server, error) {
+	if os.Getenv(EnvOff) == "off" {
+		return nil, nil
+	}
 	lfd, err := dupListener(cfg.Listener)
 	if err != nil {
 		return nil, err

@@ -533,3 +533,28 @@ func TestAccept(t *testing.T) {
 		})
 	}
 }
+
+// TestEnvOff: FDFS_EVLOOP=off leaves the listener to the caller.
+func TestEnvOff(t *testing.T) {
+	t.Setenv(EnvOff, "off")
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s, err := New(Config{Listener: ln, WorkThreads: 1, Handler: &testHandler{}, Log: slog.Default()})
+	if s != nil || err != nil {
+		t.Fatalf("New with %s=off: %v, %v; want nil, nil", EnvOff, s, err)
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ln.SetDeadline(time.Now().Add(10 * time.Second))
+	a, err := ln.Accept()
+	if err != nil {
+		t.Fatalf("the listener was taken over: %v", err)
+	}
+	a.Close()
+}

@@ -21,7 +21,12 @@ import (
 // TestOperations runs every client operation against one two-storage group.
 func TestOperations(t *testing.T) {
 	t.Parallel()
-	c := cluster.Start(t, cluster.Options{})
+	testOperations(t, cluster.Start(t, cluster.Options{}))
+}
+
+// testOperations runs every client operation against c, one two-storage
+// group.
+func testOperations(t *testing.T, c *cluster.Cluster) {
 	cl := c.Client
 	storageIPs := map[string]bool{}
 	for _, s := range c.Storages {

@@ -26,7 +26,11 @@ import (
 // every request stalls) when the servers acknowledge at once.
 func TestSplitWritesNotDelayed(t *testing.T) {
 	t.Parallel()
-	c := cluster.Start(t, cluster.Options{})
+	testSplitWrites(t, cluster.Start(t, cluster.Options{}))
+}
+
+// testSplitWrites is TestSplitWritesNotDelayed against c.
+func testSplitWrites(t *testing.T, c *cluster.Cluster) {
 	const requests = 40
 	body := make([]byte, 5<<10)
 	upload := (&protocol.UploadRequest{StorePathIndex: protocol.StoreAnyPath, FileSize: int64(len(body)), Ext: "bin"}).Encode()
