@@ -20,6 +20,6 @@
 // Handler's own goroutine as before. So the loop holds only the hot path
 // and every rule of the protocol stays in one place.
 //
-// Linux only (epoll); elsewhere New returns no Server and the servers
-// keep their goroutine per connection.
+// Linux only (epoll); elsewhere, or with FDFS_EVLOOP=off (EnvOff), New
+// returns no Server and the servers keep their goroutine per connection.
 package evloop
